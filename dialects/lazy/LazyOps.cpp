@@ -1,0 +1,188 @@
+//===- LazyOps.cpp - lazy dialect operations -------------------------------===//
+//
+// Verifiers; each rule has an `expected-error` case in
+// test/Dialect/lazy/invalid.mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/lazy/LazyOps.h"
+#include "dialects/llm/LLMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace lazyc::lazy;
+
+static LogicalResult verifyKeepRatio(Operation *op, double keep) {
+  if (!(keep > 0.0 && keep <= 1.0))
+    return op->emitOpError() << "expects keep ratio in (0, 1], got "
+                             << lazyc::formatDouble(keep);
+  return success();
+}
+
+static LogicalResult verifyAuxLayer(Operation *op, int64_t layer,
+                                    AuxCacheType aux) {
+  if (layer < 0 || layer >= aux.getNumLayers())
+    return op->emitOpError() << "layer " << layer
+                             << " is out of range for an aux cache of "
+                             << aux.getNumLayers() << " layers";
+  return success();
+}
+
+/// `hidden` is a 2-D tensor of rows matching the Aux Cache's hidden size and
+/// element type, with one row per position.
+static LogicalResult verifyAuxRows(Operation *op, RankedTensorType hidden,
+                                   RankedTensorType positions,
+                                   AuxCacheType aux) {
+  if (failed(lazyc::verifyRank(op, "hidden", hidden, 2)))
+    return failure();
+  if (hidden.getElementType() != aux.getElementType())
+    return op->emitOpError() << "expects hidden element type "
+                             << hidden.getElementType()
+                             << " to match aux cache element type "
+                             << aux.getElementType();
+  if (failed(lazyc::verifyDimMatch(op, "hidden columns",
+                                   hidden.getDimSize(1), "aux cache hidden",
+                                   aux.getHidden())))
+    return failure();
+  return lazyc::verifyDimMatch(op, "hidden rows", hidden.getDimSize(0),
+                               "position count", positions.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// ScoresOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScoresOp::verify() {
+  if (failed(lazyc::verifyAttentionConfig(
+          *this, getNumHeads(), getNumKvHeads(), getHeadDim(),
+          getQuery().getType(), getCache().getType(), getLayer(),
+          getScale().convertToDouble())))
+    return failure();
+  return lazyc::verifyDimMatch(*this, "score count",
+                               getScores().getType().getDimSize(0),
+                               "key position count",
+                               getKeyPositions().getType().getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// SelectOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SelectOp::verify() {
+  return verifyKeepRatio(*this, getKeep().convertToDouble());
+}
+
+//===----------------------------------------------------------------------===//
+// GatherOp / ScatterOp
+//===----------------------------------------------------------------------===//
+
+/// `rows` (one per index) and `full` agree on element type and on every
+/// dimension but the first.
+static LogicalResult verifyRowShapes(Operation *op, StringRef rowsName,
+                                     RankedTensorType rows,
+                                     StringRef fullName,
+                                     RankedTensorType full,
+                                     RankedTensorType indices) {
+  if (rows.getElementType() != full.getElementType())
+    return op->emitOpError() << "expects " << rowsName << " element type "
+                             << rows.getElementType() << " to match "
+                             << fullName << " element type "
+                             << full.getElementType();
+  if (rows.getRank() != full.getRank())
+    return op->emitOpError() << "expects " << rowsName << " and " << fullName
+                             << " of the same rank, got " << rows << " and "
+                             << full;
+  for (int64_t d = 1; d < rows.getRank(); ++d)
+    if (failed(lazyc::verifyDimMatch(
+            op, (rowsName + " dim " + Twine(d)).str(), rows.getDimSize(d),
+            (fullName + " dim " + Twine(d)).str(), full.getDimSize(d))))
+      return failure();
+  return lazyc::verifyDimMatch(op, (rowsName + " rows").str(),
+                               rows.getDimSize(0), "index count",
+                               indices.getDimSize(0));
+}
+
+LogicalResult GatherOp::verify() {
+  return verifyRowShapes(*this, "result", getResult().getType(), "source",
+                         getSource().getType(), getIndices().getType());
+}
+
+LogicalResult ScatterOp::verify() {
+  return verifyRowShapes(*this, "source", getSource().getType(), "dest",
+                         getDest().getType(), getIndices().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// AuxSaveOp / AuxLoadOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AuxSaveOp::verify() {
+  if (failed(verifyAuxLayer(*this, getLayer(), getAux().getType())))
+    return failure();
+  return verifyAuxRows(*this, getHidden().getType(), getPositions().getType(),
+                       getAux().getType());
+}
+
+LogicalResult AuxLoadOp::verify() {
+  if (failed(verifyAuxLayer(*this, getLayer(), getAux().getType())))
+    return failure();
+  return verifyAuxRows(*this, getResult().getType(), getPositions().getType(),
+                       getAux().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// PruneOp
+//===----------------------------------------------------------------------===//
+
+ArrayRef<StringRef> PruneOp::getBuiltinPolicies() {
+  static const StringRef policies[] = {"lazyllm", "random", "static"};
+  return policies;
+}
+
+LogicalResult PruneOp::verify() {
+  if (failed(verifyKeepRatio(*this, getKeep().convertToDouble())))
+    return failure();
+  StringRef policy = getPolicy();
+  // Built-in policies and user policies share one namespace of identifiers.
+  if (policy.empty() || !llvm::isAlpha(policy.front()) ||
+      !llvm::all_of(policy, [](char c) {
+        return llvm::isAlnum(c) || c == '_' || c == '-';
+      }))
+    return emitOpError() << "expects policy to be an identifier (e.g. "
+                            "\"lazyllm\"), got \""
+                         << policy << "\"";
+  auto hidden = getHidden().getType();
+  if (failed(lazyc::verifyAttentionConfig(
+          *this, getNumHeads(), getNumKvHeads(), getHeadDim(),
+          getQuery().getType(), getCache().getType(), getLayer(),
+          getScale().convertToDouble())))
+    return failure();
+  if (failed(lazyc::verifyRank(*this, "hidden", hidden, 2)))
+    return failure();
+  if (getLayer() + 1 >= getCache().getType().getNumLayers())
+    return emitOpError() << "cannot prune after the last layer ("
+                         << getLayer() << ")";
+  if (getKeptHidden().getType() != hidden)
+    return emitOpError() << "expects kept hidden type "
+                         << getKeptHidden().getType()
+                         << " to equal hidden type " << hidden;
+  if (getKeptPositions().getType() != getPositions().getType())
+    return emitOpError() << "expects kept positions type "
+                         << getKeptPositions().getType()
+                         << " to equal positions type "
+                         << getPositions().getType();
+  if (failed(lazyc::verifyDimMatch(*this, "position count",
+                                   getPositions().getType().getDimSize(0),
+                                   "hidden rows", hidden.getDimSize(0))))
+    return failure();
+  return lazyc::verifyDimMatch(*this, "query rows",
+                               getQuery().getType().getDimSize(0),
+                               "hidden rows", hidden.getDimSize(0));
+}
+
+#define GET_OP_CLASSES
+#include "dialects/lazy/LazyOps.cpp.inc"

@@ -1,0 +1,274 @@
+//===- LLMOps.cpp - llm dialect operations ---------------------------------===//
+//
+// Verifiers. Every rule emits a message naming the operand and what was
+// expected; each has an `expected-error` case in test/Dialect/llm/invalid.mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/llm/LLMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+using namespace mlir;
+using namespace lazyc::llm;
+
+std::string lazyc::formatDouble(double value) {
+  char buffer[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+    if (std::strtod(buffer, nullptr) == value)
+      break;
+  }
+  return buffer;
+}
+
+LogicalResult lazyc::verifyRank(Operation *op, StringRef what, ShapedType type,
+                                int64_t rank) {
+  if (type.getRank() != rank)
+    return op->emitOpError() << "expects " << what << " of rank " << rank
+                             << ", got " << type;
+  return success();
+}
+
+LogicalResult lazyc::verifyDimMatch(Operation *op, StringRef what,
+                                    int64_t actual, StringRef other,
+                                    int64_t expected) {
+  if (!ShapedType::isDynamic(actual) && !ShapedType::isDynamic(expected) &&
+      actual != expected)
+    return op->emitOpError() << "expects " << what << " (" << actual
+                             << ") to equal " << other << " (" << expected
+                             << ")";
+  return success();
+}
+
+/// Activations are row-major 2-D tensors and results keep the input's element
+/// type: shared by most ops below.
+static LogicalResult verifyRowsLike(Operation *op, RankedTensorType input,
+                                    RankedTensorType result) {
+  if (failed(lazyc::verifyRank(op, "input", input, 2)) ||
+      failed(lazyc::verifyRank(op, "result", result, 2)))
+    return failure();
+  if (input.getElementType() != result.getElementType())
+    return op->emitOpError() << "expects result element type "
+                             << result.getElementType()
+                             << " to match input element type "
+                             << input.getElementType();
+  return lazyc::verifyDimMatch(op, "result rows", result.getDimSize(0),
+                               "input rows", input.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError() << "expects a non-empty weight name";
+  if (!getResult().getType().hasStaticShape())
+    return emitOpError() << "expects a statically shaped result, got "
+                         << getResult().getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  auto table = getTable().getType();
+  auto result = getResult().getType();
+  if (failed(lazyc::verifyRank(*this, "table", table, 2)) ||
+      failed(lazyc::verifyRank(*this, "result", result, 2)))
+    return failure();
+  if (table.getElementType() != result.getElementType())
+    return emitOpError() << "expects result element type "
+                         << result.getElementType()
+                         << " to match table element type "
+                         << table.getElementType();
+  if (failed(lazyc::verifyDimMatch(*this, "result rows", result.getDimSize(0),
+                                   "token count",
+                                   getTokens().getType().getDimSize(0))))
+    return failure();
+  return lazyc::verifyDimMatch(*this, "result columns", result.getDimSize(1),
+                               "table columns", table.getDimSize(1));
+}
+
+//===----------------------------------------------------------------------===//
+// RMSNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RMSNormOp::verify() {
+  if (failed(verifyRowsLike(*this, getInput().getType(),
+                            getResult().getType())))
+    return failure();
+  auto weight = getWeight().getType();
+  if (failed(lazyc::verifyRank(*this, "weight", weight, 1)))
+    return failure();
+  if (failed(lazyc::verifyDimMatch(*this, "weight size", weight.getDimSize(0),
+                                   "input columns",
+                                   getInput().getType().getDimSize(1))) ||
+      failed(lazyc::verifyDimMatch(*this, "result columns",
+                                   getResult().getType().getDimSize(1),
+                                   "input columns",
+                                   getInput().getType().getDimSize(1))))
+    return failure();
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "expects epsilon > 0, got "
+                         << lazyc::formatDouble(getEpsilon().convertToDouble());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  if (failed(verifyRowsLike(*this, getInput().getType(),
+                            getResult().getType())))
+    return failure();
+  auto weight = getWeight().getType();
+  if (failed(lazyc::verifyRank(*this, "weight", weight, 2)))
+    return failure();
+  if (failed(lazyc::verifyDimMatch(
+          *this, "weight in_features (dim 1)", weight.getDimSize(1),
+          "input columns", getInput().getType().getDimSize(1))))
+    return failure();
+  return lazyc::verifyDimMatch(*this, "result columns",
+                               getResult().getType().getDimSize(1),
+                               "weight out_features (dim 0)",
+                               weight.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// RoPEOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RoPEOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyRowsLike(*this, input, getResult().getType())))
+    return failure();
+  if (input != getResult().getType())
+    return emitOpError() << "expects result type " << getResult().getType()
+                         << " to equal input type " << input;
+  int64_t headDim = getHeadDim();
+  if (headDim <= 0 || headDim % 2 != 0)
+    return emitOpError() << "expects a positive, even head_dim, got "
+                         << headDim;
+  int64_t cols = input.getDimSize(1);
+  if (!ShapedType::isDynamic(cols) && cols % headDim != 0)
+    return emitOpError() << "expects input columns (" << cols
+                         << ") to be a multiple of head_dim (" << headDim
+                         << ")";
+  if (!(getTheta().convertToDouble() > 0.0))
+    return emitOpError() << "expects theta > 0, got "
+                         << lazyc::formatDouble(getTheta().convertToDouble());
+  return lazyc::verifyDimMatch(*this, "position count",
+                               getPositions().getType().getDimSize(0),
+                               "input rows", input.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult lazyc::verifyAttentionConfig(Operation *op, int64_t heads,
+                                           int64_t kvHeads, int64_t headDim,
+                                           RankedTensorType query,
+                                           KVCacheType cache, int64_t layer,
+                                           double scale) {
+  if (heads <= 0 || kvHeads <= 0 || headDim <= 0)
+    return op->emitOpError() << "expects positive num_heads, num_kv_heads and "
+                                "head_dim, got "
+                             << heads << ", " << kvHeads << ", " << headDim;
+  if (heads % kvHeads != 0)
+    return op->emitOpError() << "expects num_heads (" << heads
+                             << ") to be a multiple of num_kv_heads ("
+                             << kvHeads << ")";
+  if (failed(lazyc::verifyRank(op, "query", query, 2)) ||
+      failed(lazyc::verifyDimMatch(op, "query columns", query.getDimSize(1),
+                                   "num_heads * head_dim", heads * headDim)))
+    return failure();
+  if (cache.getNumKVHeads() != kvHeads || cache.getHeadDim() != headDim)
+    return op->emitOpError() << "expects the cache (kv_heads = "
+                             << cache.getNumKVHeads()
+                             << ", head_dim = " << cache.getHeadDim()
+                             << ") to match num_kv_heads = " << kvHeads
+                             << ", head_dim = " << headDim;
+  if (layer < 0 || layer >= cache.getNumLayers())
+    return op->emitOpError() << "layer " << layer
+                             << " is out of range for a cache of "
+                             << cache.getNumLayers() << " layers";
+  if (!(scale > 0.0))
+    return op->emitOpError() << "expects scale > 0, got "
+                             << lazyc::formatDouble(scale);
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  auto query = getQuery().getType();
+  if (failed(lazyc::verifyAttentionConfig(
+          *this, getNumHeads(), getNumKvHeads(), getHeadDim(), query,
+          getCache().getType(), getLayer(), getScale().convertToDouble())))
+    return failure();
+  if (query != getResult().getType())
+    return emitOpError() << "expects result type " << getResult().getType()
+                         << " to equal query type " << query;
+  int64_t kvCols = getNumKvHeads() * getHeadDim();
+  for (auto [name, value] : {std::pair<StringRef, Value>{"key", getKey()},
+                             {"value", getValue()}}) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (failed(lazyc::verifyRank(*this, name, type, 2)))
+      return failure();
+    if (type.getElementType() != query.getElementType())
+      return emitOpError() << "expects " << name << " element type "
+                           << type.getElementType()
+                           << " to match query element type "
+                           << query.getElementType();
+    std::string cols = (name + " columns").str();
+    std::string rows = (name + " rows").str();
+    if (failed(lazyc::verifyDimMatch(*this, cols, type.getDimSize(1),
+                                     "num_kv_heads * head_dim", kvCols)) ||
+        failed(lazyc::verifyDimMatch(*this, rows, type.getDimSize(0),
+                                     "query rows", query.getDimSize(0))))
+      return failure();
+  }
+  return lazyc::verifyDimMatch(*this, "position count",
+                               getPositions().getType().getDimSize(0),
+                               "query rows", query.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// LogitsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LogitsOp::verify() {
+  auto hidden = getHidden().getType();
+  auto head = getLmHead().getType();
+  auto result = getResult().getType();
+  if (failed(lazyc::verifyRank(*this, "hidden", hidden, 2)) ||
+      failed(lazyc::verifyRank(*this, "lm_head", head, 2)) ||
+      failed(lazyc::verifyRank(*this, "result", result, 2)))
+    return failure();
+  if (result.getElementType() != hidden.getElementType())
+    return emitOpError() << "expects result element type "
+                         << result.getElementType()
+                         << " to match hidden element type "
+                         << hidden.getElementType();
+  if (failed(lazyc::verifyDimMatch(*this, "lm_head columns",
+                                   head.getDimSize(1), "hidden columns",
+                                   hidden.getDimSize(1))) ||
+      failed(lazyc::verifyDimMatch(*this, "result columns",
+                                   result.getDimSize(1), "vocabulary size",
+                                   head.getDimSize(0))))
+    return failure();
+  return lazyc::verifyDimMatch(*this, "result rows", result.getDimSize(0),
+                               "row count",
+                               getRows().getType().getDimSize(0));
+}
+
+#define GET_OP_CLASSES
+#include "dialects/llm/LLMOps.cpp.inc"

@@ -1,0 +1,226 @@
+//===- LLMOps.td - llm dialect operations ------------------*- tablegen -*-===//
+//
+// Operations of a Llama-family decoder. Activations are 2-D tensors
+// `tensor<?xDxT>` whose leading dimension is the number of token rows of the
+// step; per-row original position ids travel as `tensor<?xi32>`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LAZYC_DIALECTS_LLM_LLMOPS_TD
+#define LAZYC_DIALECTS_LLM_LLMOPS_TD
+
+include "dialects/llm/LLMDialect.td"
+include "dialects/llm/LLMTypes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def LLM_Tensor : RankedTensorOf<[AnyFloat]>;
+def LLM_IdTensor : 1DTensorOf<[I32, I64]>;
+
+//===----------------------------------------------------------------------===//
+// Weights and embeddings
+//===----------------------------------------------------------------------===//
+
+def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
+  let summary = "Reference to a named weight tensor of the model file";
+  let description = [{
+    Produces the weight tensor called `name` in the model file. The data is
+    never inlined in the IR: the runtime binds the name to memory-mapped,
+    dequantized weights. The result must be statically shaped.
+
+    ```mlir
+    %wq = llm.weight "blk.0.attn_q.weight" : tensor<576x576xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
+  let summary = "Embedding lookup: one table row per token id";
+  let description = [{
+    `result[i, :] = table[tokens[i], :]`. Token ids outside `[0, vocab)` are a
+    runtime error reported by the step function.
+
+    ```mlir
+    %x = llm.embedding %table[%tokens]
+        : tensor<49152x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$table, LLM_IdTensor:$tokens);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $table `[` $tokens `]` attr-dict `:` type($table) `,` type($tokens) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization, projections, activations
+//===----------------------------------------------------------------------===//
+
+def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
+  let summary = "Root-mean-square layer normalization of every row";
+  let description = [{
+    `y[i, j] = x[i, j] / sqrt(mean_j(x[i, :]^2) + epsilon) * weight[j]`.
+
+    ```mlir
+    %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64}
+        : tensor<?x576xf32>, tensor<576xf32> -> tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, F64Attr:$epsilon);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
+  let summary = "Row-wise projection x * W^T (no bias)";
+  let description = [{
+    `result[i, n] = sum_k input[i, k] * weight[n, k]`: the weight is stored
+    `[out_features, in_features]`, as in GGUF and Hugging Face checkpoints.
+    The weight may have a narrower float type than the activations (e.g. bf16
+    weights, f32 activations); the result has the input's element type.
+
+    ```mlir
+    %q = llm.linear %x, %wq : tensor<?x576xf32>, tensor<576x576xf32> -> tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_RoPEOp : LLM_Op<"rope", [Pure]> {
+  let summary = "Rotary position embedding by original position ids";
+  let description = [{
+    Rotates every `head_dim`-wide head of each row by angles
+    `positions[i] * theta^(-2j / head_dim)`, pairing element `j` with
+    `j + head_dim / 2` (the Hugging Face "rotate_half" layout; GGUF Llama
+    weights are permuted by the importer to match). The row's *original*
+    position is used, so gathered (pruned) rows keep their positions.
+
+    ```mlir
+    %qr = llm.rope %q, %pos {head_dim = 64 : i64, theta = 1.0e+05 : f64}
+        : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_IdTensor:$positions,
+                       I64Attr:$head_dim, F64Attr:$theta);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $positions attr-dict `:` type($input) `,` type($positions) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_SiLUOp : LLM_Op<"silu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise x * sigmoid(x)";
+  let description = [{
+    ```mlir
+    %y = llm.silu %x : tensor<?x1536xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Gated activation silu(gate) * up";
+  let description = [{
+    The gate of a Llama MLP: `result = silu(gate) * up`, elementwise.
+
+    ```mlir
+    %h = llm.swiglu %gate, %up : tensor<?x1536xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$gate, LLM_Tensor:$up);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def LLM_AddOp : LLM_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
+  let summary = "Elementwise addition (residual connection)";
+  let description = [{
+    ```mlir
+    %h = llm.add %x, %attn : tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$lhs, LLM_Tensor:$rhs);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+def LLM_AttentionOp : LLM_Op<"attention"> {
+  let summary = "Causal grouped-query attention through a per-layer KV cache";
+  let description = [{
+    Writes the rows of `key` and `value` into layer `layer` of `cache` at the
+    slots given by `positions`, then computes for every query row `i`
+    `softmax(scale * q_h . K_g^T) V_g` over the cached slots whose position is
+    `<= positions[i]` (causal by original position). Query head `h` uses KV
+    group `g = h / (num_heads / num_kv_heads)`. The result has one row per
+    query row and `num_heads * head_dim` columns.
+
+    ```mlir
+    %o = llm.attention %q, %k, %v, %pos, %cache
+        {layer = 0 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
+         head_dim = 64 : i64, scale = 1.250000e-01 : f64}
+        : (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>, tensor<?xi32>,
+           !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>)
+        -> tensor<?x576xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$query, LLM_Tensor:$key, LLM_Tensor:$value,
+                       LLM_IdTensor:$positions,
+                       Arg<LLM_KVCacheType, "the KV cache", [MemRead, MemWrite]>:$cache,
+                       I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                       I64Attr:$head_dim, F64Attr:$scale);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $positions `,` $cache attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Output
+//===----------------------------------------------------------------------===//
+
+def LLM_LogitsOp : LLM_Op<"logits", [Pure]> {
+  let summary = "Vocabulary logits of selected rows";
+  let description = [{
+    `result[r, v] = sum_k hidden[rows[r], k] * lm_head[v, k]`. Generation asks
+    for the last row only; tests ask for every row. Apply the final
+    `llm.rms_norm` before it.
+
+    ```mlir
+    %l = llm.logits %h[%rows], %emb
+        : tensor<?x576xf32>, tensor<?xi32>, tensor<49152x576xf32> -> tensor<?x49152xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$hidden, LLM_IdTensor:$rows, LLM_Tensor:$lm_head);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $hidden `[` $rows `]` `,` $lm_head attr-dict `:` type($hidden) `,` type($rows) `,`
+    type($lm_head) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // LAZYC_DIALECTS_LLM_LLMOPS_TD

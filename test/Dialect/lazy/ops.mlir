@@ -1,0 +1,58 @@
+// RUN: lazy-opt %s --split-input-file | lazy-opt --split-input-file | FileCheck %s
+// RUN: lazy-opt %s --split-input-file --mlir-print-op-generic | lazy-opt --split-input-file | FileCheck %s
+
+// CHECK: module attributes {lazy.schedule = #lazy.schedule<layers = 30, [8 : 0.7, 16 : 0.5, 24 : 0.35]>}
+module attributes {lazy.schedule = #lazy.schedule<layers = 30, [8 : 0.7, 16 : 0.5, 24 : 3.5e-1]>} {
+}
+
+// -----
+
+!cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+
+// CHECK-LABEL: func.func @select_and_gather
+// CHECK-SAME:    (%[[H:[a-z0-9]+]]: tensor<?x576xf32>, %[[POS:[a-z0-9]+]]: tensor<?xi32>, %[[Q:[a-z0-9]+]]: tensor<?x576xf32>, %[[C:[a-z0-9]+]]: !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>)
+func.func @select_and_gather(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %q: tensor<?x576xf32>, %cache: !cache)
+    -> (tensor<?x576xf32>, tensor<?xi32>, tensor<?x576xf32>) {
+  // CHECK: %[[S:.*]] = lazy.scores %[[Q]], %[[C]], %[[POS]] {head_dim = 64 : i64, layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, scale = 1.250000e-01 : f64}
+  // CHECK-SAME: -> tensor<?xf32>
+  %s = lazy.scores %q, %cache, %pos
+      {layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, head_dim = 64 : i64, scale = 0.125 : f64}
+      : (tensor<?x576xf32>, !cache, tensor<?xi32>) -> tensor<?xf32>
+  // CHECK: %[[I:.*]] = lazy.select %[[S]] {keep = 0.69999999999999996 : f64} : tensor<?xf32> -> tensor<?xi32>
+  %idx = lazy.select %s {keep = 0.7 : f64} : tensor<?xf32> -> tensor<?xi32>
+  // CHECK: %[[H2:.*]] = lazy.gather %[[H]][%[[I]]] : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+  %h2 = lazy.gather %h[%idx] : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+  // CHECK: %[[P2:.*]] = lazy.gather %[[POS]][%[[I]]] : tensor<?xi32>, tensor<?xi32> -> tensor<?xi32>
+  %p2 = lazy.gather %pos[%idx] : tensor<?xi32>, tensor<?xi32> -> tensor<?xi32>
+  // CHECK: lazy.scatter %[[H2]] into %[[H]][%[[I]]] : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+  %full = lazy.scatter %h2 into %h[%idx] : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+  return %h2, %p2, %full : tensor<?x576xf32>, tensor<?xi32>, tensor<?x576xf32>
+}
+
+// -----
+
+!aux = !lazy.aux_cache<layers = 30, hidden = 576, f32>
+
+// CHECK-LABEL: func.func @aux_cache
+func.func @aux_cache(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %aux: !aux) -> tensor<?x576xf32> {
+  // CHECK: lazy.aux_save %{{.*}}, %{{.*}} into %{{.*}} {layer = 8 : i64} : tensor<?x576xf32>, tensor<?xi32>, !lazy.aux_cache<layers = 30, hidden = 576, f32>
+  lazy.aux_save %h, %pos into %aux {layer = 8 : i64} : tensor<?x576xf32>, tensor<?xi32>, !aux
+  // CHECK: lazy.aux_load %{{.*}}[%{{.*}}] {layer = 8 : i64} : !lazy.aux_cache<layers = 30, hidden = 576, f32>, tensor<?xi32> -> tensor<?x576xf32>
+  %r = lazy.aux_load %aux[%pos] {layer = 8 : i64} : !aux, tensor<?xi32> -> tensor<?x576xf32>
+  return %r : tensor<?x576xf32>
+}
+
+// -----
+
+!cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+
+// CHECK-LABEL: func.func @prune
+func.func @prune(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %q: tensor<?x576xf32>, %cache: !cache)
+    -> (tensor<?x576xf32>, tensor<?xi32>) {
+  // CHECK: lazy.prune %{{.*}}, %{{.*}} using %{{.*}}, %{{.*}} {head_dim = 64 : i64, keep = 5.000000e-01 : f64, layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, policy = "random", scale = 1.250000e-01 : f64}
+  %h2, %p2 = lazy.prune %h, %pos using %q, %cache
+      {layer = 8 : i64, keep = 0.5 : f64, policy = "random", num_heads = 9 : i64,
+       num_kv_heads = 3 : i64, head_dim = 64 : i64, scale = 0.125 : f64}
+      : (tensor<?x576xf32>, tensor<?xi32>, tensor<?x576xf32>, !cache) -> (tensor<?x576xf32>, tensor<?xi32>)
+  return %h2, %p2 : tensor<?x576xf32>, tensor<?xi32>
+}

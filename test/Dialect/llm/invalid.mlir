@@ -1,0 +1,360 @@
+// RUN: lazy-opt %s --split-input-file --verify-diagnostics
+
+// One case per verifier rule of the llm dialect.
+func.func @f() {
+  // expected-error @+1 {{expects a non-empty weight name}}
+  %w = llm.weight "" : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a statically shaped result, got 'tensor<?x4xf32>'}}
+  %w = llm.weight "w" : tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{result #0 must be ranked tensor of floating-point values}}
+  %w = llm.weight "w" : tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<8xf32>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{expects table of rank 2, got 'tensor<8xf32>'}}
+  %x = llm.embedding %t[%ids] : tensor<8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<8x4xf32>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{expects result of rank 2, got 'tensor<?xf32>'}}
+  %x = llm.embedding %t[%ids] : tensor<8x4xf32>, tensor<?xi32> -> tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<8x4xf32>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{expects result element type 'f16' to match table element type 'f32'}}
+  %x = llm.embedding %t[%ids] : tensor<8x4xf32>, tensor<?xi32> -> tensor<?x4xf16>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<8x4xf32>, %ids: tensor<3xi32>) {
+  // expected-error @+1 {{expects result rows (2) to equal token count (3)}}
+  %x = llm.embedding %t[%ids] : tensor<8x4xf32>, tensor<3xi32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<8x4xf32>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{expects result columns (5) to equal table columns (4)}}
+  %x = llm.embedding %t[%ids] : tensor<8x4xf32>, tensor<?xi32> -> tensor<?x5xf32>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<8x4xf32>, %ids: tensor<?xf32>) {
+  // expected-error @+1 {{operand #1 must be 1D tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %x = llm.embedding %t[%ids] : tensor<8x4xf32>, tensor<?xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects input of rank 2, got 'tensor<4xf32>'}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects result element type 'bf16' to match input element type 'f32'}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<3x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects result rows (2) to equal input rows (3)}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<3x4xf32>, tensor<4xf32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<1x4xf32>) {
+  // expected-error @+1 {{expects weight of rank 1, got 'tensor<1x4xf32>'}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<1x4xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<5xf32>) {
+  // expected-error @+1 {{expects weight size (5) to equal input columns (4)}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<5xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects result columns (8) to equal input columns (4)}}
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects epsilon > 0, got 0}}
+  %y = llm.rms_norm %x, %w {epsilon = 0.0 : f64} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects weight of rank 2, got 'tensor<4xf32>'}}
+  %y = llm.linear %x, %w : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<8x5xf32>) {
+  // expected-error @+1 {{expects weight in_features (dim 1) (5) to equal input columns (4)}}
+  %y = llm.linear %x, %w : tensor<?x4xf32>, tensor<8x5xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<8x4xf32>) {
+  // expected-error @+1 {{expects result columns (6) to equal weight out_features (dim 0) (8)}}
+  %y = llm.linear %x, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x6xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects result type 'tensor<3x32xf32>' to equal input type 'tensor<?x32xf32>'}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<3x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects a positive, even head_dim, got 15}}
+  %y = llm.rope %x, %p {head_dim = 15 : i64, theta = 1.0e4 : f64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x40xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects input columns (40) to be a multiple of head_dim (16)}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64} : tensor<?x40xf32>, tensor<?xi32> -> tensor<?x40xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects theta > 0, got -1}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = -1.0 : f64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4x32xf32>, %p: tensor<3xi32>) {
+  // expected-error @+1 {{expects position count (3) to equal input rows (4)}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64} : tensor<4x32xf32>, tensor<3xi32> -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects positive num_heads, num_kv_heads and head_dim, got 0, 2, 16}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 0 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x48xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects num_heads (3) to be a multiple of num_kv_heads (2)}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 3 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x48xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x48xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x60xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects query columns (60) to equal num_heads * head_dim (64)}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x60xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x60xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 1, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects the cache (kv_heads = 1, head_dim = 16) to match num_kv_heads = 2, head_dim = 16}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 1, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{layer 2 is out of range for a cache of 2 layers}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 2 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects scale > 0, got 0}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.0 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects result type 'tensor<3x64xf32>' to equal query type 'tensor<?x64xf32>'}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<3x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects key of rank 2, got 'tensor<32xf32>'}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf16>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects value element type 'f16' to match query element type 'f32'}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf16>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x48xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects key columns (48) to equal num_kv_heads * head_dim (32)}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x48xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<4x64xf32>, %k: tensor<?x32xf32>, %v: tensor<5x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects value rows (5) to equal query rows (4)}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<4x64xf32>, tensor<?x32xf32>, tensor<5x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<4x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<5xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects position count (5) to equal query rows (4)}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<4x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<5xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<64xf32>, %r: tensor<?xi32>, %w: tensor<8x64xf32>) {
+  // expected-error @+1 {{expects hidden of rank 2, got 'tensor<64xf32>'}}
+  %l = llm.logits %h[%r], %w : tensor<64xf32>, tensor<?xi32>, tensor<8x64xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<?x64xf32>, %r: tensor<?xi32>, %w: tensor<8x64xf32>) {
+  // expected-error @+1 {{expects result element type 'f16' to match hidden element type 'f32'}}
+  %l = llm.logits %h[%r], %w : tensor<?x64xf32>, tensor<?xi32>, tensor<8x64xf32> -> tensor<?x8xf16>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<?x64xf32>, %r: tensor<?xi32>, %w: tensor<8x32xf32>) {
+  // expected-error @+1 {{expects lm_head columns (32) to equal hidden columns (64)}}
+  %l = llm.logits %h[%r], %w : tensor<?x64xf32>, tensor<?xi32>, tensor<8x32xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<?x64xf32>, %r: tensor<?xi32>, %w: tensor<8x64xf32>) {
+  // expected-error @+1 {{expects result columns (9) to equal vocabulary size (8)}}
+  %l = llm.logits %h[%r], %w : tensor<?x64xf32>, tensor<?xi32>, tensor<8x64xf32> -> tensor<?x9xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<?x64xf32>, %r: tensor<2xi32>, %w: tensor<8x64xf32>) {
+  // expected-error @+1 {{expects result rows (1) to equal row count (2)}}
+  %l = llm.logits %h[%r], %w : tensor<?x64xf32>, tensor<2xi32>, tensor<8x64xf32> -> tensor<1x8xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{kv_cache must have at least one layer}}
+func.func @f(%c: !llm.kv_cache<layers = 0, kv_heads = 2, head_dim = 16, f32>)
+
+// -----
+
+// expected-error @+1 {{kv_cache must have at least one kv head}}
+func.func @f(%c: !llm.kv_cache<layers = 1, kv_heads = 0, head_dim = 16, f32>)
+
+// -----
+
+// expected-error @+1 {{kv_cache head_dim must be positive}}
+func.func @f(%c: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 0, f32>)
+
+// -----
+
+// expected-error @+1 {{kv_cache element type must be a float type, got 'i32'}}
+func.func @f(%c: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, i32>)

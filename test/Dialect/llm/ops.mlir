@@ -1,0 +1,68 @@
+// RUN: lazy-opt %s --split-input-file | lazy-opt --split-input-file | FileCheck %s
+// Round trip through the generic form as well.
+// RUN: lazy-opt %s --split-input-file --mlir-print-op-generic | lazy-opt --split-input-file | FileCheck %s
+
+// CHECK-LABEL: func.func @embed_norm
+// CHECK-SAME:    (%[[TOK:[a-z0-9]+]]: tensor<?xi32>)
+func.func @embed_norm(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
+  // CHECK: %[[E:.*]] = llm.weight "token_embd.weight" : tensor<256x64xf32>
+  %emb = llm.weight "token_embd.weight" : tensor<256x64xf32>
+  // CHECK: %[[X:.*]] = llm.embedding %[[E]][%[[TOK]]] : tensor<256x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %x = llm.embedding %emb[%tokens] : tensor<256x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %w = llm.weight "blk.0.attn_norm.weight" : tensor<64xf32>
+  // CHECK: llm.rms_norm %[[X]], %{{.*}} {epsilon = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %n = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  return %n : tensor<?x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @mixed_precision_linear
+func.func @mixed_precision_linear(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
+  %w = llm.weight "blk.0.ffn_up.weight" : tensor<128x64xbf16>
+  // CHECK: llm.linear %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<128x64xbf16> -> tensor<?x128xf32>
+  %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<128x64xbf16> -> tensor<?x128xf32>
+  return %y : tensor<?x128xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @mlp
+func.func @mlp(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>, %x: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  // CHECK: %[[S:.*]] = llm.silu %{{.*}} : tensor<?x128xf32>
+  %s = llm.silu %g : tensor<?x128xf32>
+  // CHECK: %[[H:.*]] = llm.swiglu %[[S]], %{{.*}} : tensor<?x128xf32>
+  %h = llm.swiglu %s, %u : tensor<?x128xf32>
+  // CHECK: llm.add %[[H]], %{{.*}} : tensor<?x128xf32>
+  %r = llm.add %h, %x : tensor<?x128xf32>
+  return %r : tensor<?x128xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @attention
+// CHECK-SAME:    %{{.*}}: !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+func.func @attention(%q: tensor<?x576xf32>, %k: tensor<?x192xf32>, %v: tensor<?x192xf32>,
+                     %pos: tensor<?xi32>,
+                     %cache: !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>) -> tensor<?x576xf32> {
+  // CHECK: llm.rope %{{.*}}, %{{.*}} {head_dim = 64 : i64, theta = 1.000000e+05 : f64} : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+  %qr = llm.rope %q, %pos {head_dim = 64 : i64, theta = 100000.0 : f64} : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+  %kr = llm.rope %k, %pos {head_dim = 64 : i64, theta = 100000.0 : f64} : tensor<?x192xf32>, tensor<?xi32> -> tensor<?x192xf32>
+  // CHECK: llm.attention %{{.*}} {head_dim = 64 : i64, layer = 29 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, scale = 1.250000e-01 : f64}
+  // CHECK-SAME: (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>, tensor<?xi32>, !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>) -> tensor<?x576xf32>
+  %o = llm.attention %qr, %kr, %v, %pos, %cache
+      {layer = 29 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, head_dim = 64 : i64, scale = 0.125 : f64}
+      : (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>, tensor<?xi32>,
+         !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>) -> tensor<?x576xf32>
+  return %o : tensor<?x576xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @logits
+func.func @logits(%h: tensor<?x576xf32>, %rows: tensor<1xi32>) -> tensor<1x49152xf32> {
+  %w = llm.weight "token_embd.weight" : tensor<49152x576xf32>
+  // CHECK: llm.logits %{{.*}}[%{{.*}}], %{{.*}} : tensor<?x576xf32>, tensor<1xi32>, tensor<49152x576xf32> -> tensor<1x49152xf32>
+  %l = llm.logits %h[%rows], %w : tensor<?x576xf32>, tensor<1xi32>, tensor<49152x576xf32> -> tensor<1x49152xf32>
+  return %l : tensor<1x49152xf32>
+}

@@ -1,0 +1,21 @@
+# lit configuration for lazyc. Run through ctest, or directly:
+#   lit -v build/test                  (whole suite)
+#   lit -v build/test/Dialect/llm/ops.mlir   (one file)
+import os
+
+import lit.formats
+
+config.name = "lazyc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.lazyc_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "fixtures"]
+
+# Project tools first, then FileCheck & co. from LLVM 22.
+config.environment["PATH"] = os.pathsep.join(
+    [config.lazyc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])]
+)
+# Sanitizer builds: leak checking of the whole MLIR context is noise here.
+config.environment["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "detect_leaks=0")
+config.substitutions.append(("%lazy_src", config.lazyc_src_root))
