@@ -1,0 +1,302 @@
+//===- Quant.cpp - GGML dequantization -------------------------------------===//
+//
+// Operation order mirrors ggml's reference dequantizers (and the `gguf`
+// package) so results are bit-identical. Built with -ffp-contract=off: a fused
+// multiply-add would round differently.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/model/Quant.h"
+
+#include <cstring>
+
+using namespace lazyc::rt;
+
+namespace {
+constexpr uint32_t QK = 32;     // block size of the legacy types
+constexpr uint32_t QK_K = 256;  // block size of the k-quants
+
+struct BlockQ4_0 { uint16_t d; uint8_t qs[QK / 2]; };
+struct BlockQ4_1 { uint16_t d, m; uint8_t qs[QK / 2]; };
+struct BlockQ5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[QK / 2]; };
+struct BlockQ5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK / 2]; };
+struct BlockQ8_0 { uint16_t d; int8_t qs[QK]; };
+struct BlockQ4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; };
+struct BlockQ5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
+struct BlockQ6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; };
+static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 &&
+              sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_K) == 144 &&
+              sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210,
+              "block layouts must match ggml");
+
+const GGMLTypeTraits kF32{"F32", 1, 4, true};
+const GGMLTypeTraits kF16{"F16", 1, 2, true};
+const GGMLTypeTraits kBF16{"BF16", 1, 2, true};
+const GGMLTypeTraits kQ4_0{"Q4_0", QK, sizeof(BlockQ4_0), true};
+const GGMLTypeTraits kQ4_1{"Q4_1", QK, sizeof(BlockQ4_1), true};
+const GGMLTypeTraits kQ5_0{"Q5_0", QK, sizeof(BlockQ5_0), true};
+const GGMLTypeTraits kQ5_1{"Q5_1", QK, sizeof(BlockQ5_1), true};
+const GGMLTypeTraits kQ8_0{"Q8_0", QK, sizeof(BlockQ8_0), true};
+const GGMLTypeTraits kQ8_1{"Q8_1", QK, 36, false};
+const GGMLTypeTraits kQ2_K{"Q2_K", QK_K, 84, false};
+const GGMLTypeTraits kQ3_K{"Q3_K", QK_K, 110, false};
+const GGMLTypeTraits kQ4_K{"Q4_K", QK_K, sizeof(BlockQ4_K), true};
+const GGMLTypeTraits kQ5_K{"Q5_K", QK_K, sizeof(BlockQ5_K), true};
+const GGMLTypeTraits kQ6_K{"Q6_K", QK_K, sizeof(BlockQ6_K), true};
+const GGMLTypeTraits kQ8_K{"Q8_K", QK_K, 292, false};
+
+inline float fp16(uint16_t h) { return halfToFloat(h); }
+
+/// Unpacks the 6-bit scale and min of sub-block `j` (ggml get_scale_min_k4).
+inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
+  if (j < 4) {
+    d = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+template <typename Block> const Block *blocks(const void *src) {
+  return static_cast<const Block *>(src);
+}
+} // namespace
+
+const GGMLTypeTraits *lazyc::rt::getTypeTraits(uint32_t type) {
+  switch (static_cast<GGMLType>(type)) {
+  case GGMLType::F32: return &kF32;
+  case GGMLType::F16: return &kF16;
+  case GGMLType::BF16: return &kBF16;
+  case GGMLType::Q4_0: return &kQ4_0;
+  case GGMLType::Q4_1: return &kQ4_1;
+  case GGMLType::Q5_0: return &kQ5_0;
+  case GGMLType::Q5_1: return &kQ5_1;
+  case GGMLType::Q8_0: return &kQ8_0;
+  case GGMLType::Q8_1: return &kQ8_1;
+  case GGMLType::Q2_K: return &kQ2_K;
+  case GGMLType::Q3_K: return &kQ3_K;
+  case GGMLType::Q4_K: return &kQ4_K;
+  case GGMLType::Q5_K: return &kQ5_K;
+  case GGMLType::Q6_K: return &kQ6_K;
+  case GGMLType::Q8_K: return &kQ8_K;
+  }
+  return nullptr;
+}
+
+float lazyc::rt::halfToFloat(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  uint32_t exponent = (h >> 10) & 0x1F;
+  uint32_t mantissa = h & 0x3FF;
+  uint32_t bits;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      bits = sign;
+    } else { // subnormal: normalize
+      int shift = 0;
+      while (!(mantissa & 0x400)) {
+        mantissa <<= 1;
+        ++shift;
+      }
+      mantissa &= 0x3FF;
+      bits = sign | ((127 - 15 - shift + 1) << 23) | (mantissa << 13);
+    }
+  } else if (exponent == 0x1F) {
+    bits = sign | 0x7F800000 | (mantissa << 13); // inf / nan
+  } else {
+    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+float lazyc::rt::bf16ToFloat(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+uint16_t lazyc::rt::floatToBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  if ((bits & 0x7FFFFFFF) > 0x7F800000) // nan: keep it quiet
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+uint16_t lazyc::rt::floatToHalf(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  uint32_t sign = (bits >> 16) & 0x8000;
+  uint32_t absBits = bits & 0x7FFFFFFF;
+  if (absBits > 0x7F800000)
+    return static_cast<uint16_t>(sign | 0x7E00);
+  if (absBits >= 0x477FF000) // rounds to >= 65520: inf
+    return static_cast<uint16_t>(sign | 0x7C00);
+  if (absBits < 0x38800000) { // subnormal or zero in half
+    // Scale into the subnormal range with round-to-nearest-even.
+    float a;
+    std::memcpy(&a, &absBits, sizeof(a));
+    float scaled = a * 16777216.0f; // 2^24: half subnormal step is 2^-24
+    uint32_t q = static_cast<uint32_t>(scaled);
+    float rest = scaled - static_cast<float>(q);
+    if (rest > 0.5f || (rest == 0.5f && (q & 1)))
+      ++q;
+    return static_cast<uint16_t>(sign | q);
+  }
+  uint32_t mantissa = absBits & 0x7FFFFF;
+  uint32_t exponent = (absBits >> 23) - 127 + 15;
+  uint32_t half = (exponent << 10) | (mantissa >> 13);
+  uint32_t round = mantissa & 0x1FFF;
+  if (round > 0x1000 || (round == 0x1000 && (half & 1)))
+    ++half;
+  return static_cast<uint16_t>(sign | half);
+}
+
+bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
+                           size_t count) {
+  switch (type) {
+  case GGMLType::F32:
+    std::memcpy(dst, src, count * sizeof(float));
+    return true;
+  case GGMLType::F16: {
+    const auto *h = static_cast<const uint16_t *>(src);
+    for (size_t i = 0; i < count; ++i)
+      dst[i] = halfToFloat(h[i]);
+    return true;
+  }
+  case GGMLType::BF16: {
+    const auto *h = static_cast<const uint16_t *>(src);
+    for (size_t i = 0; i < count; ++i)
+      dst[i] = bf16ToFloat(h[i]);
+    return true;
+  }
+  case GGMLType::Q4_0:
+    for (size_t b = 0; b < count / QK; ++b, dst += QK) {
+      const BlockQ4_0 &x = blocks<BlockQ4_0>(src)[b];
+      float d = fp16(x.d);
+      for (uint32_t j = 0; j < QK / 2; ++j) {
+        dst[j] = d * static_cast<float>((x.qs[j] & 0xF) - 8);
+        dst[j + QK / 2] = d * static_cast<float>((x.qs[j] >> 4) - 8);
+      }
+    }
+    return true;
+  case GGMLType::Q4_1:
+    for (size_t b = 0; b < count / QK; ++b, dst += QK) {
+      const BlockQ4_1 &x = blocks<BlockQ4_1>(src)[b];
+      float d = fp16(x.d), m = fp16(x.m);
+      for (uint32_t j = 0; j < QK / 2; ++j) {
+        dst[j] = d * static_cast<float>(x.qs[j] & 0xF) + m;
+        dst[j + QK / 2] = d * static_cast<float>(x.qs[j] >> 4) + m;
+      }
+    }
+    return true;
+  case GGMLType::Q5_0:
+    for (size_t b = 0; b < count / QK; ++b, dst += QK) {
+      const BlockQ5_0 &x = blocks<BlockQ5_0>(src)[b];
+      float d = fp16(x.d);
+      uint32_t qh;
+      std::memcpy(&qh, x.qh, sizeof(qh));
+      for (uint32_t j = 0; j < QK / 2; ++j) {
+        int lo = (x.qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+        int hi = (x.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+        dst[j] = d * static_cast<float>(lo - 16);
+        dst[j + QK / 2] = d * static_cast<float>(hi - 16);
+      }
+    }
+    return true;
+  case GGMLType::Q5_1:
+    for (size_t b = 0; b < count / QK; ++b, dst += QK) {
+      const BlockQ5_1 &x = blocks<BlockQ5_1>(src)[b];
+      float d = fp16(x.d), m = fp16(x.m);
+      uint32_t qh;
+      std::memcpy(&qh, x.qh, sizeof(qh));
+      for (uint32_t j = 0; j < QK / 2; ++j) {
+        int lo = (x.qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+        int hi = (x.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+        dst[j] = d * static_cast<float>(lo) + m;
+        dst[j + QK / 2] = d * static_cast<float>(hi) + m;
+      }
+    }
+    return true;
+  case GGMLType::Q8_0:
+    for (size_t b = 0; b < count / QK; ++b, dst += QK) {
+      const BlockQ8_0 &x = blocks<BlockQ8_0>(src)[b];
+      float d = fp16(x.d);
+      for (uint32_t j = 0; j < QK; ++j)
+        dst[j] = static_cast<float>(x.qs[j]) * d;
+    }
+    return true;
+  case GGMLType::Q4_K:
+    for (size_t b = 0; b < count / QK_K; ++b) {
+      const BlockQ4_K &x = blocks<BlockQ4_K>(src)[b];
+      float d = fp16(x.d), dmin = fp16(x.dmin);
+      const uint8_t *q = x.qs;
+      for (int j = 0, is = 0; j < static_cast<int>(QK_K); j += 64, is += 2) {
+        uint8_t sc, m;
+        scaleMinK4(is, x.scales, sc, m);
+        float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+        scaleMinK4(is + 1, x.scales, sc, m);
+        float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+        for (int l = 0; l < 32; ++l)
+          *dst++ = d1 * static_cast<float>(q[l] & 0xF) - m1;
+        for (int l = 0; l < 32; ++l)
+          *dst++ = d2 * static_cast<float>(q[l] >> 4) - m2;
+        q += 32;
+      }
+    }
+    return true;
+  case GGMLType::Q5_K:
+    for (size_t b = 0; b < count / QK_K; ++b) {
+      const BlockQ5_K &x = blocks<BlockQ5_K>(src)[b];
+      float d = fp16(x.d), dmin = fp16(x.dmin);
+      const uint8_t *ql = x.qs;
+      uint8_t u1 = 1, u2 = 2;
+      for (int j = 0, is = 0; j < static_cast<int>(QK_K); j += 64, is += 2) {
+        uint8_t sc, m;
+        scaleMinK4(is, x.scales, sc, m);
+        float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+        scaleMinK4(is + 1, x.scales, sc, m);
+        float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+        for (int l = 0; l < 32; ++l)
+          *dst++ = d1 * static_cast<float>((ql[l] & 0xF) + (x.qh[l] & u1 ? 16 : 0)) - m1;
+        for (int l = 0; l < 32; ++l)
+          *dst++ = d2 * static_cast<float>((ql[l] >> 4) + (x.qh[l] & u2 ? 16 : 0)) - m2;
+        ql += 32;
+        u1 <<= 2;
+        u2 <<= 2;
+      }
+    }
+    return true;
+  case GGMLType::Q6_K:
+    for (size_t b = 0; b < count / QK_K; ++b) {
+      const BlockQ6_K &x = blocks<BlockQ6_K>(src)[b];
+      float d = fp16(x.d);
+      const uint8_t *ql = x.ql, *qh = x.qh;
+      const int8_t *sc = x.scales;
+      for (uint32_t n = 0; n < QK_K; n += 128) {
+        for (int l = 0; l < 32; ++l) {
+          int is = l / 16;
+          int q1 = static_cast<int8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+          int q2 = static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+          int q3 = static_cast<int8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+          int q4 = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+          dst[l] = (d * static_cast<float>(sc[is + 0])) * static_cast<float>(q1);
+          dst[l + 32] = (d * static_cast<float>(sc[is + 2])) * static_cast<float>(q2);
+          dst[l + 64] = (d * static_cast<float>(sc[is + 4])) * static_cast<float>(q3);
+          dst[l + 96] = (d * static_cast<float>(sc[is + 6])) * static_cast<float>(q4);
+        }
+        dst += 128;
+        ql += 64;
+        qh += 32;
+        sc += 8;
+      }
+    }
+    return true;
+  default:
+    return false;
+  }
+}

@@ -1,0 +1,46 @@
+//===- Quant.h - GGML tensor types and dequantization -----------*- C++ -*-===//
+//
+// Block layouts follow ggml (ggml-common.h). Dequantization reproduces the
+// reference arithmetic (and its operation order) so results match the `gguf`
+// Python package's dequantizer bit for bit; test/unit/QuantTest.cpp checks it
+// against fixtures made by test/fixtures/make_gguf_fixtures.py.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LAZYC_RUNTIME_MODEL_QUANT_H
+#define LAZYC_RUNTIME_MODEL_QUANT_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lazyc::rt {
+
+enum class GGMLType : uint32_t {
+  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
+  Q8_1 = 9, Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
+  BF16 = 30,
+};
+
+struct GGMLTypeTraits {
+  const char *name;
+  uint32_t blockElements; // elements per block (1 for plain floats)
+  uint32_t blockBytes;    // bytes per block
+  bool canDequantize;     // implemented by dequantize()
+};
+
+/// Traits of a type id read from a file; null for ids lazyc does not know.
+const GGMLTypeTraits *getTypeTraits(uint32_t type);
+
+float halfToFloat(uint16_t h);
+float bf16ToFloat(uint16_t h);
+/// Round-to-nearest-even conversions (for writing bf16/f16 weights).
+uint16_t floatToBF16(float f);
+uint16_t floatToHalf(float f);
+
+/// Dequantizes `count` elements (a multiple of the type's block size) from
+/// `src` into `dst`. Returns false if the type cannot be dequantized.
+bool dequantize(GGMLType type, const void *src, float *dst, size_t count);
+
+} // namespace lazyc::rt
+
+#endif // LAZYC_RUNTIME_MODEL_QUANT_H

@@ -1,0 +1,86 @@
+//===- Tokenizer.h - byte-level BPE tokenizer -------------------*- C++ -*-===//
+//
+// Byte-level BPE (GPT-2 style: SmolLM2, Llama 3, Qwen2), built from a GGUF
+// file's `tokenizer.ggml.*` metadata. Encoding matches Hugging Face
+// `tokenizers` on the same vocabulary (checked against fixtures made by
+// test/fixtures/make_tokenizer_fixtures.py); decode(encode(x)) == x.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LAZYC_RUNTIME_MODEL_TOKENIZER_H
+#define LAZYC_RUNTIME_MODEL_TOKENIZER_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace lazyc::rt {
+
+class GGUFFile;
+
+struct ChatMessage {
+  std::string role; // "system", "user", "assistant"
+  std::string content;
+};
+
+class Tokenizer {
+public:
+  /// Builds the tokenizer described by the file's metadata. Null + `error` if
+  /// the metadata is missing, inconsistent, or names an unsupported model.
+  static std::unique_ptr<Tokenizer> fromGGUF(const GGUFFile &file,
+                                             std::string &error);
+
+  /// Encodes UTF-8 `text`. Special tokens written in the text (e.g.
+  /// "<|im_start|>") become their ids when `parseSpecial` is set. Fails with
+  /// `error` on invalid UTF-8.
+  bool encode(std::string_view text, std::vector<int32_t> &ids,
+              std::string &error, bool addBos = false,
+              bool parseSpecial = true) const;
+  /// Decodes ids to bytes (valid UTF-8 for a whole sequence; a single token may
+  /// end inside a multi-byte character). Fails on an out-of-range id.
+  bool decode(const std::vector<int32_t> &ids, std::string &text,
+              std::string &error) const;
+  /// Bytes of one token (for streaming output).
+  std::string tokenText(int32_t id) const;
+
+  /// Renders a conversation with the model's chat template (ChatML family),
+  /// ending with the assistant prompt when `addGenerationPrompt`.
+  bool applyChatTemplate(const std::vector<ChatMessage> &messages,
+                         bool addGenerationPrompt, std::string &out,
+                         std::string &error) const;
+
+  int32_t vocabSize() const { return static_cast<int32_t>(tokens_.size()); }
+  int32_t bos() const { return bos_; }
+  int32_t eos() const { return eos_; }
+  /// Whether generation should stop at `id` (EOS or an end-of-turn token).
+  bool isEndOfGeneration(int32_t id) const;
+  bool addBosByDefault() const { return addBos_; }
+
+private:
+  Tokenizer() = default;
+  void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
+  void encodeText(const std::vector<uint32_t> &cps, size_t begin, size_t end,
+                  std::vector<int32_t> &ids) const;
+
+  std::vector<std::string> tokens_;
+  std::vector<int32_t> tokenTypes_;
+  std::unordered_map<std::string, int32_t> vocab_;
+  std::unordered_map<std::string, int32_t> mergeRanks_;
+  /// Special tokens matched literally in text, longest first.
+  std::vector<std::pair<std::string, int32_t>> specials_;
+  bool specialFirstByte_[256] = {};
+  std::string byteToUnicode_[256];
+  std::unordered_map<uint32_t, uint8_t> unicodeToByte_;
+  std::string chatTemplate_;
+  int32_t bos_ = -1, eos_ = -1, eot_ = -1;
+  bool addBos_ = false;
+  bool digitsIndividually_ = false;
+};
+
+} // namespace lazyc::rt
+
+#endif // LAZYC_RUNTIME_MODEL_TOKENIZER_H

@@ -1,0 +1,121 @@
+//===- TokenizerTest.cpp - byte-level BPE against Hugging Face fixtures ----===//
+
+#include "runtime/model/GGUF.h"
+#include "runtime/model/Tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace lazyc::rt;
+
+namespace {
+
+const std::string kFixtures = LAZYC_FIXTURES_DIR;
+const std::string kModel = LAZYC_MODEL_PATH;
+
+struct Case {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+/// Reads test/fixtures/tokenizer-smollm2.txt (see make_fixtures.py).
+std::vector<Case> readCases() {
+  std::ifstream in(kFixtures + "/tokenizer-smollm2.txt", std::ios::binary);
+  std::vector<Case> cases;
+  std::string line;
+  while (std::getline(in, line)) {
+    Case c;
+    size_t length = std::stoul(line);
+    c.text.resize(length);
+    in.read(c.text.data(), static_cast<std::streamsize>(length));
+    in.get(); // newline after the text
+    std::getline(in, line);
+    std::istringstream ids(line);
+    int32_t id;
+    while (ids >> id)
+      c.ids.push_back(id);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+class TokenizerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (!std::ifstream(kModel).good())
+      GTEST_SKIP() << "model not downloaded (scripts/setup.sh): " << kModel;
+    std::string error;
+    file = GGUFFile::open(kModel, error);
+    ASSERT_TRUE(file) << error;
+    tokenizer = Tokenizer::fromGGUF(*file, error);
+    ASSERT_TRUE(tokenizer) << error;
+  }
+  std::unique_ptr<GGUFFile> file;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+TEST_F(TokenizerTest, MatchesHuggingFaceFixtures) {
+  std::vector<Case> cases = readCases();
+  ASSERT_EQ(cases.size(), 13u);
+  for (const Case &c : cases) {
+    std::vector<int32_t> ids;
+    std::string error;
+    ASSERT_TRUE(tokenizer->encode(c.text, ids, error)) << error;
+    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
+    std::string decoded;
+    ASSERT_TRUE(tokenizer->decode(ids, decoded, error)) << error;
+    EXPECT_EQ(decoded, c.text);
+  }
+}
+
+TEST_F(TokenizerTest, SpecialTokensAndIds) {
+  EXPECT_EQ(tokenizer->vocabSize(), 49152);
+  EXPECT_EQ(tokenizer->bos(), 1);
+  EXPECT_EQ(tokenizer->eos(), 2);
+  EXPECT_TRUE(tokenizer->isEndOfGeneration(2));
+  EXPECT_TRUE(tokenizer->isEndOfGeneration(2)); // <|im_end|> is also eos here
+  std::vector<int32_t> ids;
+  std::string error;
+  ASSERT_TRUE(tokenizer->encode("<|im_start|>", ids, error));
+  EXPECT_EQ(ids, std::vector<int32_t>{1});
+  // Without special-token parsing the same text is ordinary bytes.
+  ASSERT_TRUE(tokenizer->encode("<|im_start|>", ids, error, false, false));
+  EXPECT_GT(ids.size(), 1u);
+  ASSERT_TRUE(tokenizer->encode("hi", ids, error, /*addBos=*/true));
+  EXPECT_EQ(ids.front(), 1);
+}
+
+TEST_F(TokenizerTest, RejectsInvalidUtf8) {
+  std::vector<int32_t> ids;
+  std::string error;
+  for (std::string bad : {std::string("abc\xff"), std::string("\xc3"),
+                          std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+                          std::string("\xf4\x90\x80\x80")}) {
+    EXPECT_FALSE(tokenizer->encode(bad, ids, error));
+    EXPECT_NE(error.find("UTF-8"), std::string::npos) << error;
+  }
+}
+
+TEST_F(TokenizerTest, RejectsOutOfRangeIds) {
+  std::string text, error;
+  EXPECT_FALSE(tokenizer->decode({5, 49152}, text, error));
+  EXPECT_NE(error.find("token id 49152 is outside the vocabulary"), std::string::npos);
+  EXPECT_FALSE(tokenizer->decode({-1}, text, error));
+}
+
+TEST_F(TokenizerTest, ChatMLTemplate) {
+  std::string out, error;
+  ASSERT_TRUE(tokenizer->applyChatTemplate({{"user", "Hi"}}, true, out, error)) << error;
+  EXPECT_EQ(out,
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
+            "Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  ASSERT_TRUE(tokenizer->applyChatTemplate({{"system", "Be brief."}, {"user", "Hi"}}, false,
+                                           out, error));
+  EXPECT_EQ(out, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
+  EXPECT_FALSE(tokenizer->applyChatTemplate({{"robot", "x"}}, true, out, error));
+  EXPECT_NE(error.find("unknown chat role 'robot'"), std::string::npos);
+}
+
+} // namespace
