@@ -7,7 +7,7 @@ import lit.formats
 
 config.name = "lazyc"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.lazyc_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "fixtures"]
@@ -19,3 +19,11 @@ config.environment["PATH"] = os.pathsep.join(
 # Sanitizer builds: leak checking of the whole MLIR context is noise here.
 config.environment["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "detect_leaks=0")
 config.substitutions.append(("%lazy_src", config.lazyc_src_root))
+
+# The development model, downloaded by scripts/setup.sh; tests needing it say
+# "REQUIRES: smollm2" and are reported UNSUPPORTED when it is absent.
+smollm2 = os.path.join(config.lazyc_src_root, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+if os.path.exists(smollm2):
+    config.available_features.add("smollm2")
+config.substitutions.append(("%smollm2", smollm2))
+config.substitutions.append(("%fixtures", os.path.join(config.lazyc_src_root, "test", "fixtures")))

@@ -84,11 +84,6 @@ LogicalResult EmbeddingOp::verify() {
   if (failed(lazyc::verifyRank(*this, "table", table, 2)) ||
       failed(lazyc::verifyRank(*this, "result", result, 2)))
     return failure();
-  if (table.getElementType() != result.getElementType())
-    return emitOpError() << "expects result element type "
-                         << result.getElementType()
-                         << " to match table element type "
-                         << table.getElementType();
   if (failed(lazyc::verifyDimMatch(*this, "result rows", result.getDimSize(0),
                                    "token count",
                                    getTokens().getType().getDimSize(0))))

@@ -43,8 +43,9 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
 def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
   let summary = "Embedding lookup: one table row per token id";
   let description = [{
-    `result[i, :] = table[tokens[i], :]`. Token ids outside `[0, vocab)` are a
-    runtime error reported by the step function.
+    `result[i, :] = table[tokens[i], :]`, converted to the result's float type
+    (a bf16 table may feed f32 activations). Token ids outside `[0, vocab)`
+    are a runtime error reported by the step function.
 
     ```mlir
     %x = llm.embedding %table[%tokens]
@@ -105,10 +106,12 @@ def LLM_RoPEOp : LLM_Op<"rope", [Pure]> {
   let summary = "Rotary position embedding by original position ids";
   let description = [{
     Rotates every `head_dim`-wide head of each row by angles
-    `positions[i] * theta^(-2j / head_dim)`, pairing element `j` with
-    `j + head_dim / 2` (the Hugging Face "rotate_half" layout; GGUF Llama
-    weights are permuted by the importer to match). The row's *original*
-    position is used, so gathered (pruned) rows keep their positions.
+    `positions[i] * theta^(-2j / head_dim)`. By default element `j` pairs with
+    `j + head_dim / 2` (Hugging Face "rotate_half" / NeoX layout); with
+    `interleaved` it pairs with its neighbour `2j + 1` (GGML's layout, which
+    llama.cpp's converter bakes into GGUF Llama Q/K weights). The row's
+    *original* position is used, so gathered (pruned) rows keep their
+    positions.
 
     ```mlir
     %qr = llm.rope %q, %pos {head_dim = 64 : i64, theta = 1.0e+05 : f64}
@@ -116,7 +119,8 @@ def LLM_RoPEOp : LLM_Op<"rope", [Pure]> {
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_IdTensor:$positions,
-                       I64Attr:$head_dim, F64Attr:$theta);
+                       I64Attr:$head_dim, F64Attr:$theta,
+                       UnitAttr:$interleaved);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $positions attr-dict `:` type($input) `,` type($positions) `->` type($result)

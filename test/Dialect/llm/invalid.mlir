@@ -41,14 +41,6 @@ func.func @f(%t: tensor<8x4xf32>, %ids: tensor<?xi32>) {
 
 // -----
 
-func.func @f(%t: tensor<8x4xf32>, %ids: tensor<?xi32>) {
-  // expected-error @+1 {{expects result element type 'f16' to match table element type 'f32'}}
-  %x = llm.embedding %t[%ids] : tensor<8x4xf32>, tensor<?xi32> -> tensor<?x4xf16>
-  return
-}
-
-// -----
-
 func.func @f(%t: tensor<8x4xf32>, %ids: tensor<3xi32>) {
   // expected-error @+1 {{expects result rows (2) to equal token count (3)}}
   %x = llm.embedding %t[%ids] : tensor<8x4xf32>, tensor<3xi32> -> tensor<2x4xf32>

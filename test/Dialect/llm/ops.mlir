@@ -59,6 +59,18 @@ func.func @attention(%q: tensor<?x576xf32>, %k: tensor<?x192xf32>, %v: tensor<?x
 
 // -----
 
+// CHECK-LABEL: func.func @gguf_rope_and_bf16_table
+func.func @gguf_rope_and_bf16_table(%tokens: tensor<?xi32>, %pos: tensor<?xi32>) -> tensor<?x64xf32> {
+  %emb = llm.weight "token_embd.weight" : tensor<256x64xbf16>
+  // CHECK: llm.embedding %{{.*}} : tensor<256x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+  %x = llm.embedding %emb[%tokens] : tensor<256x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
+  // CHECK: llm.rope %{{.*}} {head_dim = 16 : i64, interleaved, theta = 1.000000e+04 : f64}
+  %r = llm.rope %x, %pos {head_dim = 16 : i64, theta = 10000.0 : f64, interleaved} : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @logits
 func.func @logits(%h: tensor<?x576xf32>, %rows: tensor<1xi32>) -> tensor<1x49152xf32> {
   %w = llm.weight "token_embd.weight" : tensor<49152x576xf32>

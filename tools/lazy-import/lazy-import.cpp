@@ -1,0 +1,68 @@
+//===- lazy-import.cpp - model file to dense llm IR -------------------------===//
+//
+//   lazy-import models/SmolLM2-135M-Instruct.Q4_1.gguf -o model.mlir
+//   lazy-import MODEL --ctx 4096 --dtype bf16
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/InitAll.h"
+#include "compiler/import/Import.h"
+#include "runtime/model/GGUF.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.gguf>"));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
+                                       cl::value_desc("file"), cl::init("-"));
+static cl::opt<int64_t> contextLength(
+    "ctx", cl::desc("Context length to compile for (default: the model's trained context)"),
+    cl::init(0));
+static cl::opt<lazyc::WeightType> weightType(
+    "dtype", cl::desc("Element type of the weight matrices"),
+    cl::values(clEnumValN(lazyc::WeightType::F32, "f32", "float32 (default)"),
+               clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16"),
+               clEnumValN(lazyc::WeightType::F16, "f16", "float16")),
+    cl::init(lazyc::WeightType::F32));
+
+static int fail(const std::string &message) {
+  WithColor::error(errs(), "lazy-import") << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "lazyc importer: GGUF model -> dense llm IR\n");
+  std::string error;
+  auto file = lazyc::rt::GGUFFile::open(inputPath, error);
+  if (!file)
+    return fail(error);
+
+  mlir::DialectRegistry registry;
+  lazyc::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  lazyc::ImportOptions options;
+  options.contextLength = contextLength;
+  options.weightType = weightType;
+  auto module = lazyc::importGGUF(&context, *file, options, error);
+  if (!module)
+    return fail(inputPath + ": " + error);
+
+  std::error_code ec;
+  ToolOutputFile output(outputPath, ec, sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write '" + outputPath + "': " + ec.message());
+  module->print(output.os());
+  output.os() << "\n";
+  output.keep();
+  return 0;
+}
