@@ -59,6 +59,11 @@ public:
   /// Whether generation should stop at `id` (EOS or an end-of-turn token).
   bool isEndOfGeneration(int32_t id) const;
   bool addBosByDefault() const { return addBos_; }
+  /// Whether the vocabulary has a token for `byte` on its own (byte-level
+  /// vocabularies may lack some control bytes; those are dropped on encode).
+  bool hasByteToken(uint8_t byte) const {
+    return vocab_.count(byteToUnicode_[byte]) != 0;
+  }
 
 private:
   Tokenizer() = default;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang-22 (ASan + UBSan) and runs each for a
+# bounded time. Crashing inputs land in test/fuzz/regressions/<target>/, which
+# ctest replays in every build (commit them with the fix).
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET=600] [TARGET...]   (targets: gguf tokenizer)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECONDS_PER_TARGET="${1:-600}"
+shift || true
+TARGETS=("$@")
+((${#TARGETS[@]})) || TARGETS=(gguf tokenizer)
+BUILD="$ROOT/build-fuzz"
+
+"$ROOT/scripts/setup.sh"
+CC=clang-22 CXX=clang++-22 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DLAZYC_RUNTIME_ONLY=ON -DLAZYC_FUZZ=ON >/dev/null
+ninja -C "$BUILD" -j2 "${TARGETS[@]/%/_fuzzer}"
+
+status=0
+for target in "${TARGETS[@]}"; do
+  corpus="$BUILD/corpus/$target"
+  mkdir -p "$corpus"
+  cp -n "$ROOT/test/fuzz/seeds/$target/"* "$corpus/" 2>/dev/null || true
+  echo "fuzz: $target for ${SECONDS_PER_TARGET}s"
+  if ! "$BUILD/bin/${target}_fuzzer" "$corpus" -max_total_time="$SECONDS_PER_TARGET" \
+      -max_len=65536 -rss_limit_mb=4096 -print_final_stats=1 \
+      -artifact_prefix="$ROOT/test/fuzz/regressions/$target/" \
+      >"$BUILD/$target.log" 2>&1; then
+    echo "fuzz: $target found a problem; see $BUILD/$target.log and test/fuzz/regressions/$target/"
+    status=1
+  fi
+  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$BUILD/$target.log" | sed "s/^/fuzz: $target /"
+done
+exit $status
