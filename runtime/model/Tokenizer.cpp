@@ -7,13 +7,15 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <queue>
 
 using namespace lazyc::rt;
 namespace uc = lazyc::rt::unicode;
 
 namespace {
 // llama.cpp token types.
-constexpr int32_t kTypeNormal = 1, kTypeControl = 3, kTypeUserDefined = 4;
+constexpr int32_t kTypeNormal = 1, kTypeControl = 3, kTypeUserDefined = 4, kTypeByte = 6;
 
 /// Pre-tokenizers (`tokenizer.ggml.pre`) whose split is the GPT-2 regex,
 /// optionally preceded by splitting every digit into its own piece.
@@ -94,6 +96,84 @@ const GGUFValue *stringArray(const GGUFFile &file, const char *key,
 }
 } // namespace
 
+/// The shared part of both families: tokens, types, special tokens, ids.
+bool Tokenizer::initVocabulary(const GGUFFile &file, std::string &error) {
+  const GGUFValue *tokens = stringArray(file, "tokenizer.ggml.tokens", error);
+  if (!tokens)
+    return false;
+  if (tokens->array.empty() || tokens->array.size() > INT32_MAX) {
+    error = "tokenizer vocabulary size " + std::to_string(tokens->array.size()) +
+            " is out of range";
+    return false;
+  }
+  size_t n = tokens->array.size();
+  tokens_.reserve(n);
+  tokenTypes_.assign(n, kTypeNormal);
+  if (const GGUFValue *types = file.find("tokenizer.ggml.token_type")) {
+    if (types->type != GGUFValueType::Array || types->array.size() != n) {
+      error = "tokenizer.ggml.token_type must be an array with one entry per token";
+      return false;
+    }
+    for (size_t i = 0; i < n; ++i)
+      tokenTypes_[i] = static_cast<int32_t>(types->array[i].asInt().value_or(kTypeNormal));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const std::string &text = tokens->array[i].str;
+    tokens_.push_back(text);
+    vocab_.emplace(text, static_cast<int32_t>(i));
+    int32_t type = tokenTypes_[i];
+    if ((type == kTypeControl || type == kTypeUserDefined) && !text.empty()) {
+      specials_.emplace_back(text, static_cast<int32_t>(i));
+      specialFirstByte_[static_cast<unsigned char>(text[0])] = true;
+    }
+  }
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
+  auto tokenId = [&](const char *key) -> int32_t {
+    std::optional<int64_t> id = file.getInt(key);
+    return id && *id >= 0 && *id < static_cast<int64_t>(n) ? static_cast<int32_t>(*id) : -1;
+  };
+  bos_ = tokenId("tokenizer.ggml.bos_token_id");
+  eos_ = tokenId("tokenizer.ggml.eos_token_id");
+  eot_ = tokenId("tokenizer.ggml.eot_token_id");
+  if (eot_ < 0) {
+    auto it = vocab_.find("<|im_end|>");
+    if (it != vocab_.end())
+      eot_ = it->second;
+  }
+  if (const GGUFValue *v = file.find("tokenizer.ggml.add_bos_token"))
+    addBos_ = v->type == GGUFValueType::Bool && v->b;
+  chatTemplate_ = file.getString("tokenizer.chat_template").value_or("");
+  return true;
+}
+
+std::unique_ptr<Tokenizer>
+Tokenizer::initSentencePiece(std::unique_ptr<Tokenizer> tok, const GGUFFile &file,
+                             std::string &error) {
+  tok->sentencePiece_ = true;
+  tok->addBos_ = true; // Llama's default unless the file says otherwise
+  if (!tok->initVocabulary(file, error))
+    return nullptr;
+  const GGUFValue *scores = file.find("tokenizer.ggml.scores");
+  if (!scores || scores->type != GGUFValueType::Array ||
+      scores->array.size() != tok->tokens_.size()) {
+    error = "SentencePiece tokenizer needs tokenizer.ggml.scores with one score per token";
+    return nullptr;
+  }
+  tok->scores_.reserve(scores->array.size());
+  for (const GGUFValue &v : scores->array)
+    tok->scores_.push_back(static_cast<float>(v.asFloat().value_or(0.0)));
+  if (const GGUFValue *v = file.find("tokenizer.ggml.add_space_prefix"))
+    tok->addSpacePrefix_ = v->type == GGUFValueType::Bool && v->b;
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    auto it = tok->vocab_.find(name);
+    tok->byteTokens_[b] = it == tok->vocab_.end() ? -1 : it->second;
+  }
+  return tok;
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::fromGGUF(const GGUFFile &file,
                                                std::string &error) {
   std::optional<std::string> model = file.getString("tokenizer.ggml.model");
@@ -101,12 +181,14 @@ std::unique_ptr<Tokenizer> Tokenizer::fromGGUF(const GGUFFile &file,
     error = "the model file has no tokenizer (tokenizer.ggml.model missing)";
     return nullptr;
   }
-  if (*model != "gpt2") {
+  if (*model != "gpt2" && *model != "llama") {
     error = "unsupported tokenizer model '" + *model +
-            "' (lazyc supports byte-level BPE, 'gpt2')";
+            "' (lazyc supports 'gpt2' byte-level BPE and 'llama' SentencePiece BPE)";
     return nullptr;
   }
   std::unique_ptr<Tokenizer> tok(new Tokenizer());
+  if (*model == "llama")
+    return initSentencePiece(std::move(tok), file, error);
   std::string pre = file.getString("tokenizer.ggml.pre").value_or("default");
   const PreTokenizer *preTok = nullptr;
   for (const PreTokenizer &p : kPreTokenizers)
@@ -119,38 +201,9 @@ std::unique_ptr<Tokenizer> Tokenizer::fromGGUF(const GGUFFile &file,
   }
   tok->digitsIndividually_ = preTok->digitsIndividually;
 
-  const GGUFValue *tokens = stringArray(file, "tokenizer.ggml.tokens", error);
-  const GGUFValue *merges = tokens ? stringArray(file, "tokenizer.ggml.merges", error) : nullptr;
-  if (!tokens || !merges)
+  const GGUFValue *merges = stringArray(file, "tokenizer.ggml.merges", error);
+  if (!merges || !tok->initVocabulary(file, error))
     return nullptr;
-  if (tokens->array.empty() || tokens->array.size() > INT32_MAX) {
-    error = "tokenizer vocabulary size " + std::to_string(tokens->array.size()) +
-            " is out of range";
-    return nullptr;
-  }
-  size_t n = tokens->array.size();
-  tok->tokens_.reserve(n);
-  tok->tokenTypes_.assign(n, kTypeNormal);
-  if (const GGUFValue *types = file.find("tokenizer.ggml.token_type")) {
-    if (types->type != GGUFValueType::Array || types->array.size() != n) {
-      error = "tokenizer.ggml.token_type must be an array with one entry per token";
-      return nullptr;
-    }
-    for (size_t i = 0; i < n; ++i)
-      tok->tokenTypes_[i] = static_cast<int32_t>(types->array[i].asInt().value_or(kTypeNormal));
-  }
-  for (size_t i = 0; i < n; ++i) {
-    const std::string &text = tokens->array[i].str;
-    tok->tokens_.push_back(text);
-    tok->vocab_.emplace(text, static_cast<int32_t>(i));
-    int32_t type = tok->tokenTypes_[i];
-    if ((type == kTypeControl || type == kTypeUserDefined) && !text.empty()) {
-      tok->specials_.emplace_back(text, static_cast<int32_t>(i));
-      tok->specialFirstByte_[static_cast<unsigned char>(text[0])] = true;
-    }
-  }
-  std::stable_sort(tok->specials_.begin(), tok->specials_.end(),
-                   [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
   for (size_t r = 0; r < merges->array.size(); ++r) {
     const std::string &merge = merges->array[r].str;
     size_t space = merge.find(' ');
@@ -162,21 +215,6 @@ std::unique_ptr<Tokenizer> Tokenizer::fromGGUF(const GGUFFile &file,
   }
   buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
 
-  auto tokenId = [&](const char *key) -> int32_t {
-    std::optional<int64_t> id = file.getInt(key);
-    return id && *id >= 0 && *id < static_cast<int64_t>(n) ? static_cast<int32_t>(*id) : -1;
-  };
-  tok->bos_ = tokenId("tokenizer.ggml.bos_token_id");
-  tok->eos_ = tokenId("tokenizer.ggml.eos_token_id");
-  tok->eot_ = tokenId("tokenizer.ggml.eot_token_id");
-  if (tok->eot_ < 0) {
-    auto it = tok->vocab_.find("<|im_end|>");
-    if (it != tok->vocab_.end())
-      tok->eot_ = it->second;
-  }
-  if (const GGUFValue *v = file.find("tokenizer.ggml.add_bos_token"))
-    tok->addBos_ = v->type == GGUFValueType::Bool && v->b;
-  tok->chatTemplate_ = file.getString("tokenizer.chat_template").value_or("");
   return tok;
 }
 
@@ -280,7 +318,7 @@ bool Tokenizer::encode(std::string_view text, std::vector<int32_t> &ids,
     for (const auto &[special, id] : specials_) {
       if (rest.compare(0, special.size(), special) != 0)
         continue;
-      encodeText(cps, segment, i, ids);
+      encodeFragment(text, cps, offsets, segment, i, ids);
       ids.push_back(id);
       // Continue after the code points the special token covers.
       size_t endByte = byte + special.size();
@@ -290,8 +328,98 @@ bool Tokenizer::encode(std::string_view text, std::vector<int32_t> &ids,
       break;
     }
   }
-  encodeText(cps, segment, cps.size(), ids);
+  encodeFragment(text, cps, offsets, segment, cps.size(), ids);
   return true;
+}
+
+void Tokenizer::encodeFragment(std::string_view text, const std::vector<uint32_t> &cps,
+                               const std::vector<size_t> &offsets, size_t begin,
+                               size_t end, std::vector<int32_t> &ids) const {
+  if (begin >= end)
+    return;
+  if (!sentencePiece_)
+    return encodeText(cps, begin, end, ids);
+  spm(text.substr(offsets[begin], offsets[end] - offsets[begin]), begin == 0, ids);
+}
+
+void Tokenizer::spm(std::string_view fragment, bool atStart,
+                    std::vector<int32_t> &ids) const {
+  // Normalize: spaces become U+2581, with a dummy prefix at the text start.
+  static const std::string kSpace = "\xE2\x96\x81";
+  std::string text;
+  if (atStart && addSpacePrefix_)
+    text += kSpace;
+  for (char c : fragment) {
+    if (c == ' ')
+      text += kSpace;
+    else
+      text += c;
+  }
+  // Symbols: one per UTF-8 character, linked so merges are O(1).
+  struct Symbol {
+    size_t begin, length;
+    int prev, next;
+  };
+  std::vector<Symbol> symbols;
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    len = std::min(len, text.size() - i);
+    symbols.push_back({i, len, static_cast<int>(symbols.size()) - 1,
+                       static_cast<int>(symbols.size()) + 1});
+    i += len;
+  }
+  if (symbols.empty())
+    return;
+  symbols.back().next = -1;
+  // Highest-scoring merge first; ties go to the leftmost (sentencepiece).
+  struct Bigram {
+    int left, right;
+    float score;
+    size_t length;
+  };
+  auto worse = [](const Bigram &a, const Bigram &b) {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  };
+  std::priority_queue<Bigram, std::vector<Bigram>, decltype(worse)> queue(worse);
+  auto tryAdd = [&](int left, int right) {
+    if (left < 0 || right < 0)
+      return;
+    size_t length = symbols[left].length + symbols[right].length;
+    auto it = vocab_.find(text.substr(symbols[left].begin, length));
+    if (it == vocab_.end())
+      return;
+    queue.push({left, right, scores_[it->second], length});
+  };
+  for (size_t i = 1; i < symbols.size(); ++i)
+    tryAdd(static_cast<int>(i) - 1, static_cast<int>(i));
+  while (!queue.empty()) {
+    Bigram top = queue.top();
+    queue.pop();
+    Symbol &left = symbols[top.left], &right = symbols[top.right];
+    // Stale entry: one side was merged away since it was queued.
+    if (left.length == 0 || right.length == 0 ||
+        left.length + right.length != top.length)
+      continue;
+    left.length += right.length;
+    right.length = 0;
+    left.next = right.next;
+    if (right.next >= 0)
+      symbols[right.next].prev = top.left;
+    tryAdd(left.prev, top.left);
+    tryAdd(top.left, left.next);
+  }
+  for (int i = 0; i >= 0; i = symbols[i].next) {
+    std::string piece = text.substr(symbols[i].begin, symbols[i].length);
+    auto it = vocab_.find(piece);
+    if (it != vocab_.end()) {
+      ids.push_back(it->second);
+      continue;
+    }
+    for (unsigned char byte : piece) // byte fallback
+      if (byteTokens_[byte] >= 0)
+        ids.push_back(byteTokens_[byte]);
+  }
 }
 
 std::string Tokenizer::tokenText(int32_t id) const {
@@ -299,6 +427,22 @@ std::string Tokenizer::tokenText(int32_t id) const {
     return {};
   const std::string &token = tokens_[id];
   int32_t type = tokenTypes_[id];
+  if (sentencePiece_) {
+    if (type == kTypeControl)
+      return {};
+    if (type == kTypeByte && token.size() == 6 && token.compare(0, 3, "<0x") == 0)
+      return std::string(1, static_cast<char>(std::stoi(token.substr(3, 2), nullptr, 16)));
+    std::string out;
+    for (size_t i = 0; i < token.size(); ++i) {
+      if (token.compare(i, 3, "\xE2\x96\x81") == 0) {
+        out += ' ';
+        i += 2;
+      } else {
+        out += token[i];
+      }
+    }
+    return out;
+  }
   if (type == kTypeControl || type == kTypeUserDefined)
     return token;
   std::vector<uint32_t> cps;
@@ -319,13 +463,21 @@ std::string Tokenizer::tokenText(int32_t id) const {
 bool Tokenizer::decode(const std::vector<int32_t> &ids, std::string &text,
                        std::string &error) const {
   text.clear();
+  bool sawText = false;
   for (int32_t id : ids) {
     if (id < 0 || id >= vocabSize()) {
       error = "token id " + std::to_string(id) + " is outside the vocabulary [0, " +
               std::to_string(vocabSize()) + ")";
       return false;
     }
-    text += tokenText(id);
+    std::string piece = tokenText(id);
+    // SentencePiece: the dummy prefix space of the first piece is not text.
+    if (sentencePiece_ && addSpacePrefix_ && !sawText && !piece.empty()) {
+      if (piece[0] == ' ')
+        piece.erase(0, 1);
+      sawText = true;
+    }
+    text += piece;
   }
   return true;
 }

@@ -1,9 +1,14 @@
 //===- Tokenizer.h - byte-level BPE tokenizer -------------------*- C++ -*-===//
 //
-// Byte-level BPE (GPT-2 style: SmolLM2, Llama 3, Qwen2), built from a GGUF
-// file's `tokenizer.ggml.*` metadata. Encoding matches Hugging Face
-// `tokenizers` on the same vocabulary (checked against fixtures made by
-// test/fixtures/make_tokenizer_fixtures.py); decode(encode(x)) == x.
+// Two tokenizer families, built from a GGUF file's `tokenizer.ggml.*`
+// metadata (llama.cpp's names):
+//   * "gpt2": byte-level BPE with merge ranks (SmolLM2, StarCoder-style
+//     pre-tokenizers); checked against Hugging Face `tokenizers`.
+//   * "llama": SentencePiece BPE with piece scores, "▁" for spaces, a dummy
+//     space prefix and <0xXX> byte fallback (Llama 2, Mistral); checked
+//     against the `sentencepiece` library.
+// Fixtures: test/fixtures/make_fixtures.py, make_spm_fixture.py.
+// decode(encode(x)) == x for valid UTF-8 the vocabulary can represent.
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,14 +67,23 @@ public:
   /// Whether the vocabulary has a token for `byte` on its own (byte-level
   /// vocabularies may lack some control bytes; those are dropped on encode).
   bool hasByteToken(uint8_t byte) const {
-    return vocab_.count(byteToUnicode_[byte]) != 0;
+    return sentencePiece_ ? byteTokens_[byte] >= 0
+                          : vocab_.count(byteToUnicode_[byte]) != 0;
   }
 
 private:
   Tokenizer() = default;
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
+  void spm(std::string_view text, bool atStart, std::vector<int32_t> &ids) const;
   void encodeText(const std::vector<uint32_t> &cps, size_t begin, size_t end,
                   std::vector<int32_t> &ids) const;
+  void encodeFragment(std::string_view text, const std::vector<uint32_t> &cps,
+                      const std::vector<size_t> &offsets, size_t begin,
+                      size_t end, std::vector<int32_t> &ids) const;
+  bool initVocabulary(const GGUFFile &file, std::string &error);
+  static std::unique_ptr<Tokenizer>
+  initSentencePiece(std::unique_ptr<Tokenizer> tok, const GGUFFile &file,
+                    std::string &error);
 
   std::vector<std::string> tokens_;
   std::vector<int32_t> tokenTypes_;
@@ -83,6 +97,10 @@ private:
   std::string chatTemplate_;
   int32_t bos_ = -1, eos_ = -1, eot_ = -1;
   bool addBos_ = false;
+  bool sentencePiece_ = false;  // "llama" model: SentencePiece BPE
+  bool addSpacePrefix_ = true;  // SentencePiece dummy prefix
+  std::vector<float> scores_;   // SentencePiece piece scores
+  int32_t byteTokens_[256];     // SentencePiece <0xXX> ids (-1 if absent)
   bool digitsIndividually_ = false;
 };
 

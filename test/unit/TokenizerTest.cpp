@@ -20,9 +20,9 @@ struct Case {
   std::vector<int32_t> ids;
 };
 
-/// Reads test/fixtures/tokenizer-smollm2.txt (see make_fixtures.py).
-std::vector<Case> readCases() {
-  std::ifstream in(kFixtures + "/tokenizer-smollm2.txt", std::ios::binary);
+/// Reads test/fixtures/tokenizer-*.txt (see make_fixtures.py).
+std::vector<Case> readCases(const std::string &name) {
+  std::ifstream in(kFixtures + "/" + name, std::ios::binary);
   std::vector<Case> cases;
   std::string line;
   while (std::getline(in, line)) {
@@ -57,7 +57,7 @@ protected:
 };
 
 TEST_F(TokenizerTest, MatchesHuggingFaceFixtures) {
-  std::vector<Case> cases = readCases();
+  std::vector<Case> cases = readCases("tokenizer-smollm2.txt");
   ASSERT_EQ(cases.size(), 13u);
   for (const Case &c : cases) {
     std::vector<int32_t> ids;
@@ -116,6 +116,41 @@ TEST_F(TokenizerTest, ChatMLTemplate) {
   EXPECT_EQ(out, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
   EXPECT_FALSE(tokenizer->applyChatTemplate({{"robot", "x"}}, true, out, error));
   EXPECT_NE(error.find("unknown chat role 'robot'"), std::string::npos);
+}
+
+/// A Llama-2-style SentencePiece BPE vocabulary trained by the sentencepiece
+/// library; ids compared with what that library produces.
+TEST(SentencePieceTest, MatchesSentencePieceFixtures) {
+  std::string error;
+  auto file = GGUFFile::open(kFixtures + "/spm-tiny.gguf", error);
+  ASSERT_TRUE(file) << error;
+  auto tokenizer = Tokenizer::fromGGUF(*file, error);
+  ASSERT_TRUE(tokenizer) << error;
+  EXPECT_TRUE(tokenizer->addBosByDefault());
+  std::vector<Case> cases = readCases("tokenizer-spm.txt");
+  ASSERT_EQ(cases.size(), 8u);
+  for (const Case &c : cases) {
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tokenizer->encode(c.text, ids, error)) << error;
+    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
+    std::string decoded;
+    ASSERT_TRUE(tokenizer->decode(ids, decoded, error)) << error;
+    EXPECT_EQ(decoded, c.text);
+    // With BOS the ids gain a leading 1 and still decode to the text.
+    ASSERT_TRUE(tokenizer->encode(c.text, ids, error, /*addBos=*/true));
+    ASSERT_FALSE(ids.empty());
+    EXPECT_EQ(ids.front(), 1);
+    ASSERT_TRUE(tokenizer->decode(ids, decoded, error));
+    EXPECT_EQ(decoded, c.text);
+  }
+}
+
+TEST(TokenizerErrorsTest, UnsupportedOrMissingTokenizer) {
+  std::string error;
+  auto file = GGUFFile::open(kFixtures + "/quant-types.gguf", error);
+  ASSERT_TRUE(file) << error;
+  EXPECT_FALSE(Tokenizer::fromGGUF(*file, error));
+  EXPECT_NE(error.find("tokenizer.ggml.model missing"), std::string::npos) << error;
 }
 
 } // namespace
