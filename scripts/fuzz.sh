@@ -3,14 +3,14 @@
 # bounded time. Crashing inputs land in test/fuzz/regressions/<target>/, which
 # ctest replays in every build (commit them with the fix).
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET=600] [TARGET...]   (targets: gguf tokenizer)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET=600] [TARGET...]   (targets: gguf tokenizer safetensors)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_PER_TARGET="${1:-600}"
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(gguf tokenizer)
+((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors)
 BUILD="$ROOT/build-fuzz"
 
 "$ROOT/scripts/setup.sh"

@@ -9,6 +9,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -103,26 +104,45 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   return true;
 }
 
-/// The tensors of a llama-family decoder and their [out, in] shapes.
-static std::vector<std::pair<std::string, std::vector<int64_t>>>
-expectedTensors(const ModelConfig &c) {
-  int64_t kv = c.numKVHeads * c.headDim;
+std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t layer) {
+  static const char *const gguf[] = {
+      "token_embd.weight", "output_norm.weight", "output.weight",
+      "attn_norm.weight",  "attn_q.weight",      "attn_k.weight",
+      "attn_v.weight",     "attn_output.weight", "ffn_norm.weight",
+      "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight"};
+  static const char *const hf[] = {
+      "model.embed_tokens.weight",  "model.norm.weight",
+      "lm_head.weight",             "input_layernorm.weight",
+      "self_attn.q_proj.weight",    "self_attn.k_proj.weight",
+      "self_attn.v_proj.weight",    "self_attn.o_proj.weight",
+      "post_attention_layernorm.weight", "mlp.gate_proj.weight",
+      "mlp.up_proj.weight",         "mlp.down_proj.weight"};
+  auto index = static_cast<size_t>(role);
+  std::string base = c.hfNames ? hf[index] : gguf[index];
+  if (role <= TensorRole::Output)
+    return base;
+  return (c.hfNames ? "model.layers." : "blk.") + std::to_string(layer) + "." + base;
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>>
+lazyc::expectedTensors(const ModelConfig &c) {
+  int64_t kv = c.numKVHeads * c.headDim, q = c.numHeads * c.headDim;
   std::vector<std::pair<std::string, std::vector<int64_t>>> out = {
-      {"token_embd.weight", {c.vocabSize, c.hidden}},
-      {"output_norm.weight", {c.hidden}}};
+      {tensorName(c, TensorRole::Embedding), {c.vocabSize, c.hidden}},
+      {tensorName(c, TensorRole::OutputNorm), {c.hidden}}};
   if (!c.tiedEmbeddings)
-    out.push_back({"output.weight", {c.vocabSize, c.hidden}});
+    out.push_back({tensorName(c, TensorRole::Output), {c.vocabSize, c.hidden}});
   for (int64_t l = 0; l < c.numLayers; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    out.push_back({p + "attn_norm.weight", {c.hidden}});
-    out.push_back({p + "attn_q.weight", {c.hidden, c.hidden}});
-    out.push_back({p + "attn_k.weight", {kv, c.hidden}});
-    out.push_back({p + "attn_v.weight", {kv, c.hidden}});
-    out.push_back({p + "attn_output.weight", {c.hidden, c.hidden}});
-    out.push_back({p + "ffn_norm.weight", {c.hidden}});
-    out.push_back({p + "ffn_gate.weight", {c.ffn, c.hidden}});
-    out.push_back({p + "ffn_up.weight", {c.ffn, c.hidden}});
-    out.push_back({p + "ffn_down.weight", {c.hidden, c.ffn}});
+    auto name = [&](TensorRole r) { return tensorName(c, r, l); };
+    out.push_back({name(TensorRole::AttnNorm), {c.hidden}});
+    out.push_back({name(TensorRole::AttnQ), {q, c.hidden}});
+    out.push_back({name(TensorRole::AttnK), {kv, c.hidden}});
+    out.push_back({name(TensorRole::AttnV), {kv, c.hidden}});
+    out.push_back({name(TensorRole::AttnOut), {c.hidden, q}});
+    out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
+    out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
+    out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
+    out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
   }
   return out;
 }
@@ -187,34 +207,60 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     return op;
   };
 
-  int64_t kvCols = c.numKVHeads * c.headDim;
-  Value embedding = matrix("token_embd.weight", c.vocabSize, c.hidden);
+  int64_t kvCols = c.numKVHeads * c.headDim, qCols = c.numHeads * c.headDim;
+  Value embedding = matrix(tensorName(c, TensorRole::Embedding), c.vocabSize, c.hidden);
   Value x = llm::EmbeddingOp::create(b, loc, rows(c.hidden), embedding, tokens);
   for (int64_t l = 0; l < c.numLayers; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    Value n = rmsNorm(x, p + "attn_norm.weight");
-    Value q = rope(linear(n, p + "attn_q.weight", c.hidden, c.hidden), c.hidden);
-    Value k = rope(linear(n, p + "attn_k.weight", kvCols, c.hidden), kvCols);
-    Value v = linear(n, p + "attn_v.weight", kvCols, c.hidden);
+    auto name = [&](TensorRole r) { return tensorName(c, r, l); };
+    Value n = rmsNorm(x, name(TensorRole::AttnNorm));
+    Value q = rope(linear(n, name(TensorRole::AttnQ), qCols, c.hidden), qCols);
+    Value k = rope(linear(n, name(TensorRole::AttnK), kvCols, c.hidden), kvCols);
+    Value v = linear(n, name(TensorRole::AttnV), kvCols, c.hidden);
     Value attn = llm::AttentionOp::create(
-        b, loc, rows(c.hidden), q, k, v, pos, kv, b.getI64IntegerAttr(l),
+        b, loc, rows(qCols), q, k, v, pos, kv, b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
         b.getI64IntegerAttr(c.headDim),
         b.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(c.headDim))));
     Value h = llm::AddOp::create(
-        b, loc, x, linear(attn, p + "attn_output.weight", c.hidden, c.hidden));
-    Value m = rmsNorm(h, p + "ffn_norm.weight");
-    Value act = llm::SwiGLUOp::create(b, loc, linear(m, p + "ffn_gate.weight", c.ffn, c.hidden),
-                                      linear(m, p + "ffn_up.weight", c.ffn, c.hidden));
+        b, loc, x, linear(attn, name(TensorRole::AttnOut), c.hidden, qCols));
+    Value m = rmsNorm(h, name(TensorRole::FfnNorm));
+    Value act = llm::SwiGLUOp::create(b, loc, linear(m, name(TensorRole::FfnGate), c.ffn, c.hidden),
+                                      linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden));
     x = llm::AddOp::create(b, loc, h,
-                           linear(act, p + "ffn_down.weight", c.hidden, c.ffn));
+                           linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn));
   }
-  Value out = rmsNorm(x, "output_norm.weight");
+  Value out = rmsNorm(x, tensorName(c, TensorRole::OutputNorm));
   Value head = c.tiedEmbeddings ? embedding
-                                : matrix("output.weight", c.vocabSize, c.hidden);
+                                : matrix(tensorName(c, TensorRole::Output), c.vocabSize, c.hidden);
   Value logits = llm::LogitsOp::create(b, loc, rows(c.vocabSize), out, logitRows, head);
   func::ReturnOp::create(b, loc, logits);
   return module;
+}
+
+bool lazyc::checkTensor(const std::string &name, const std::vector<int64_t> &expected,
+                        const std::vector<uint64_t> &dims, uint32_t type,
+                        std::string &error) {
+  if (dims.size() != expected.size() ||
+      !std::equal(dims.begin(), dims.end(), expected.begin(),
+                  [](uint64_t d, int64_t e) { return d == static_cast<uint64_t>(e); })) {
+    auto show = [](auto begin, auto end) {
+      std::string out;
+      for (auto it = begin; it != end; ++it)
+        out += (out.empty() ? "" : "x") + std::to_string(*it);
+      return out;
+    };
+    error = "tensor '" + name + "' has shape " + show(dims.begin(), dims.end()) +
+            " but the architecture's hyper-parameters need " +
+            show(expected.begin(), expected.end());
+    return false;
+  }
+  const rt::GGMLTypeTraits *traits = rt::getTypeTraits(type);
+  if (!traits || !traits->canDequantize) {
+    error = "tensor '" + name + "' has type " + std::string(traits ? traits->name : "?") +
+            ", which lazyc cannot dequantize";
+    return false;
+  }
+  return true;
 }
 
 OwningOpRef<ModuleOp> lazyc::importGGUF(MLIRContext *context,
@@ -237,22 +283,9 @@ OwningOpRef<ModuleOp> lazyc::importGGUF(MLIRContext *context,
       return nullptr;
     }
     // GGUF lists dimensions innermost first.
-    std::vector<uint64_t> want(shape.rbegin(), shape.rend());
-    if (t->dims != want) {
-      std::string got;
-      for (uint64_t d : t->dims)
-        got += (got.empty() ? "" : "x") + std::to_string(d);
-      error = "tensor '" + name + "' has GGUF shape " + got +
-              ", which does not match the architecture's hyper-parameters";
+    std::vector<uint64_t> dims(t->dims.rbegin(), t->dims.rend());
+    if (!checkTensor(name, shape, dims, static_cast<uint32_t>(t->type), error))
       return nullptr;
-    }
-    const rt::GGMLTypeTraits *traits = rt::getTypeTraits(static_cast<uint32_t>(t->type));
-    if (!traits || !traits->canDequantize) {
-      error = "tensor '" + name + "' has type " +
-              std::string(traits ? traits->name : "?") +
-              ", which lazyc cannot dequantize";
-      return nullptr;
-    }
   }
   OwningOpRef<ModuleOp> module = buildDecoder(context, config, options);
   if (failed(verify(*module))) {

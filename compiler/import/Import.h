@@ -16,9 +16,12 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lazyc::rt {
 class GGUFFile;
+class HFCheckpoint;
 } // namespace lazyc::rt
 
 namespace lazyc {
@@ -40,7 +43,21 @@ struct ModelConfig {
   double ropeTheta = 10000.0, rmsEpsilon = 1e-5;
   bool ropeInterleaved = false; // GGML layout (GGUF llama) vs rotate-half
   bool tiedEmbeddings = false;
+  /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
+  /// ("model.layers.0.self_attn.q_proj.weight").
+  bool hfNames = false;
 };
+
+/// The roles of a llama-family decoder's tensors.
+enum class TensorRole {
+  Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,
+  FfnNorm, FfnGate, FfnUp, FfnDown,
+};
+/// The file's name of the tensor of `role` (per-layer roles use `layer`).
+std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);
+/// Every tensor the decoder reads, with its [out, in] (or [n]) shape.
+std::vector<std::pair<std::string, std::vector<int64_t>>>
+expectedTensors(const ModelConfig &config);
 
 /// Reads and checks the hyper-parameters of a GGUF model (llama family).
 bool readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
@@ -50,6 +67,21 @@ bool readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
 mlir::OwningOpRef<mlir::ModuleOp> buildDecoder(mlir::MLIRContext *context,
                                                const ModelConfig &config,
                                                const ImportOptions &options);
+
+/// Checks one tensor against the shape the architecture needs ([out, in],
+/// outermost first) and that lazyc can dequantize its type.
+bool checkTensor(const std::string &name, const std::vector<int64_t> &expected,
+                 const std::vector<uint64_t> &dims, uint32_t type, std::string &error);
+
+/// Reads and checks config.json of a Hugging Face Llama-family checkpoint.
+bool readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &config,
+                  std::string &error);
+
+/// readHFConfig + tensor-shape checks + buildDecoder.
+mlir::OwningOpRef<mlir::ModuleOp> importHF(mlir::MLIRContext *context,
+                                           const rt::HFCheckpoint &checkpoint,
+                                           const ImportOptions &options,
+                                           std::string &error);
 
 /// readGGUFConfig + tensor-shape checks + buildDecoder.
 mlir::OwningOpRef<mlir::ModuleOp> importGGUF(mlir::MLIRContext *context,

@@ -3,6 +3,7 @@
 #include "runtime/model/Tokenizer.h"
 
 #include "runtime/model/GGUF.h"
+#include "runtime/model/Json.h"
 #include "runtime/model/Unicode.h"
 
 #include <algorithm>
@@ -96,6 +97,129 @@ const GGUFValue *stringArray(const GGUFFile &file, const char *key,
 }
 } // namespace
 
+void Tokenizer::addToken(std::string text, int32_t type) {
+  auto id = static_cast<int32_t>(tokens_.size());
+  vocab_.emplace(text, id);
+  if ((type == kTypeControl || type == kTypeUserDefined) && !text.empty()) {
+    specials_.emplace_back(text, id);
+    specialFirstByte_[static_cast<unsigned char>(text[0])] = true;
+  }
+  tokens_.push_back(std::move(text));
+  tokenTypes_.push_back(type);
+}
+
+void Tokenizer::finishVocabulary() {
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
+                                                 const JsonValue &config,
+                                                 std::string &error) {
+  const JsonValue *model = json.get("model");
+  std::optional<std::string> type = model ? model->getString("type") : std::nullopt;
+  if (!type || *type != "BPE") {
+    error = "tokenizer.json: unsupported model type '" + type.value_or("?") +
+            "' (lazyc reads byte-level BPE)";
+    return nullptr;
+  }
+  // Pre-tokenizer: ByteLevel, optionally after Digits(individual_digits).
+  std::unique_ptr<Tokenizer> tok(new Tokenizer());
+  const JsonValue *pre = json.get("pre_tokenizer");
+  std::vector<const JsonValue *> steps;
+  if (pre && pre->getString("type") == std::optional<std::string>("Sequence")) {
+    if (const JsonValue *list = pre->get("pretokenizers"); list && list->isArray())
+      for (const JsonValue &step : list->array())
+        steps.push_back(&step);
+  } else if (pre && pre->isObject()) {
+    steps.push_back(pre);
+  }
+  bool byteLevel = false;
+  for (const JsonValue *step : steps) {
+    std::string kind = step->getString("type").value_or("");
+    if (kind == "ByteLevel" && step->getBool("use_regex").value_or(true) &&
+        !step->getBool("add_prefix_space").value_or(false)) {
+      byteLevel = true;
+    } else if (kind == "Digits" && step->getBool("individual_digits").value_or(false) &&
+               !byteLevel) {
+      tok->digitsIndividually_ = true;
+    } else {
+      error = "tokenizer.json: unsupported pre-tokenizer step '" + kind +
+              "' (lazyc reads [Digits(individual_digits)] + ByteLevel(use_regex, "
+              "no prefix space))";
+      return nullptr;
+    }
+  }
+  if (!byteLevel) {
+    error = "tokenizer.json: not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer)";
+    return nullptr;
+  }
+  const JsonValue *vocab = model->get("vocab");
+  const JsonValue *merges = model->get("merges");
+  if (!vocab || !vocab->isObject() || !merges || !merges->isArray()) {
+    error = "tokenizer.json: model.vocab (object) and model.merges (array) are required";
+    return nullptr;
+  }
+  // Ids may come in any order: place each token at its id.
+  std::vector<std::pair<std::string, int32_t>> entries; // text, type
+  auto place = [&](const std::string &text, std::optional<int64_t> id, int32_t kind) {
+    if (!id || *id < 0 || *id >= (int64_t(1) << 24)) {
+      error = "tokenizer.json: token '" + text + "' has an invalid id";
+      return false;
+    }
+    if (static_cast<size_t>(*id) >= entries.size())
+      entries.resize(*id + 1, {std::string(), -1});
+    entries[*id] = {text, kind};
+    return true;
+  };
+  for (const auto &[text, id] : vocab->members())
+    if (!place(text, id.integer(), kTypeNormal))
+      return nullptr;
+  if (const JsonValue *added = json.get("added_tokens"); added && added->isArray())
+    for (const JsonValue &t : added->array()) {
+      std::optional<std::string> content = t.getString("content");
+      if (!content) {
+        error = "tokenizer.json: an added token has no content";
+        return nullptr;
+      }
+      bool special = t.getBool("special").value_or(false);
+      if (!place(*content, t.getInt("id"), special ? kTypeControl : kTypeUserDefined))
+        return nullptr;
+    }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].second < 0) {
+      error = "tokenizer.json: no token has id " + std::to_string(i);
+      return nullptr;
+    }
+    tok->addToken(std::move(entries[i].first), entries[i].second);
+  }
+  tok->finishVocabulary();
+  for (size_t r = 0; r < merges->array().size(); ++r) {
+    const JsonValue &m = merges->array()[r];
+    std::string merge;
+    if (m.isString())
+      merge = m.string();
+    else if (m.isArray() && m.array().size() == 2 && m.array()[0].isString() &&
+             m.array()[1].isString())
+      merge = m.array()[0].string() + " " + m.array()[1].string();
+    if (merge.find(' ') == std::string::npos) {
+      error = "tokenizer.json: malformed merge #" + std::to_string(r);
+      return nullptr;
+    }
+    tok->mergeRanks_.emplace(merge, static_cast<int32_t>(r));
+  }
+  buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
+  auto id = [&](const char *key) -> int32_t {
+    std::optional<int64_t> v = config.getInt(key);
+    return v && *v >= 0 && *v < tok->vocabSize() ? static_cast<int32_t>(*v) : -1;
+  };
+  tok->bos_ = id("bos_token_id");
+  tok->eos_ = id("eos_token_id");
+  if (auto it = tok->vocab_.find("<|im_end|>"); it != tok->vocab_.end())
+    tok->eot_ = it->second;
+  return tok;
+}
+
 /// The shared part of both families: tokens, types, special tokens, ids.
 bool Tokenizer::initVocabulary(const GGUFFile &file, std::string &error) {
   const GGUFValue *tokens = stringArray(file, "tokenizer.ggml.tokens", error);
@@ -117,18 +241,11 @@ bool Tokenizer::initVocabulary(const GGUFFile &file, std::string &error) {
     for (size_t i = 0; i < n; ++i)
       tokenTypes_[i] = static_cast<int32_t>(types->array[i].asInt().value_or(kTypeNormal));
   }
-  for (size_t i = 0; i < n; ++i) {
-    const std::string &text = tokens->array[i].str;
-    tokens_.push_back(text);
-    vocab_.emplace(text, static_cast<int32_t>(i));
-    int32_t type = tokenTypes_[i];
-    if ((type == kTypeControl || type == kTypeUserDefined) && !text.empty()) {
-      specials_.emplace_back(text, static_cast<int32_t>(i));
-      specialFirstByte_[static_cast<unsigned char>(text[0])] = true;
-    }
-  }
-  std::stable_sort(specials_.begin(), specials_.end(),
-                   [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
+  std::vector<int32_t> types = std::move(tokenTypes_);
+  tokenTypes_.clear();
+  for (size_t i = 0; i < n; ++i)
+    addToken(tokens->array[i].str, types[i]);
+  finishVocabulary();
   auto tokenId = [&](const char *key) -> int32_t {
     std::optional<int64_t> id = file.getInt(key);
     return id && *id >= 0 && *id < static_cast<int64_t>(n) ? static_cast<int32_t>(*id) : -1;

@@ -26,6 +26,7 @@
 namespace lazyc::rt {
 
 class GGUFFile;
+class JsonValue;
 
 struct ChatMessage {
   std::string role; // "system", "user", "assistant"
@@ -38,6 +39,11 @@ public:
   /// the metadata is missing, inconsistent, or names an unsupported model.
   static std::unique_ptr<Tokenizer> fromGGUF(const GGUFFile &file,
                                              std::string &error);
+  /// Builds a byte-level BPE tokenizer from a Hugging Face tokenizer.json
+  /// (`config` is the checkpoint's config.json, for the BOS/EOS ids).
+  static std::unique_ptr<Tokenizer> fromHFJson(const JsonValue &tokenizer,
+                                               const JsonValue &config,
+                                               std::string &error);
 
   /// Encodes UTF-8 `text`. Special tokens written in the text (e.g.
   /// "<|im_start|>") become their ids when `parseSpecial` is set. Fails with
@@ -81,6 +87,8 @@ private:
                       const std::vector<size_t> &offsets, size_t begin,
                       size_t end, std::vector<int32_t> &ids) const;
   bool initVocabulary(const GGUFFile &file, std::string &error);
+  void addToken(std::string text, int32_t type);
+  void finishVocabulary();
   static std::unique_ptr<Tokenizer>
   initSentencePiece(std::unique_ptr<Tokenizer> tok, const GGUFFile &file,
                     std::string &error);

@@ -2,12 +2,14 @@
 //
 //   lazy-import models/SmolLM2-135M-Instruct.Q4_1.gguf -o model.mlir
 //   lazy-import MODEL --ctx 4096 --dtype bf16
+//   lazy-import path/to/hf-checkpoint/      (config.json + *.safetensors)
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/InitAll.h"
 #include "compiler/import/Import.h"
 #include "runtime/model/GGUF.h"
+#include "runtime/model/Safetensors.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -20,7 +22,7 @@
 using namespace llvm;
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.gguf>"));
+                                      cl::desc("<model.gguf | Hugging Face checkpoint folder>"));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                        cl::value_desc("file"), cl::init("-"));
 static cl::opt<int64_t> contextLength(
@@ -41,19 +43,29 @@ static int fail(const std::string &message) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
-                              "lazyc importer: GGUF model -> dense llm IR\n");
+                              "lazyc importer: GGUF model or Hugging Face checkpoint -> dense llm IR\n");
   std::string error;
-  auto file = lazyc::rt::GGUFFile::open(inputPath, error);
-  if (!file)
-    return fail(error);
-
   mlir::DialectRegistry registry;
   lazyc::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
   lazyc::ImportOptions options;
   options.contextLength = contextLength;
   options.weightType = weightType;
-  auto module = lazyc::importGGUF(&context, *file, options, error);
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (lazyc::rt::isHFCheckpoint(inputPath)) {
+    auto checkpoint = lazyc::rt::HFCheckpoint::open(inputPath, error);
+    if (!checkpoint)
+      return fail(error);
+    module = lazyc::importHF(&context, *checkpoint, options, error);
+  } else if (sys::fs::is_directory(inputPath)) {
+    return fail("'" + inputPath +
+                "' is a folder but not a Hugging Face checkpoint (no config.json)");
+  } else {
+    auto file = lazyc::rt::GGUFFile::open(inputPath, error);
+    if (!file)
+      return fail(error);
+    module = lazyc::importGGUF(&context, *file, options, error);
+  }
   if (!module)
     return fail(inputPath + ": " + error);
 

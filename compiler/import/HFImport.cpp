@@ -1,0 +1,104 @@
+//===- HFImport.cpp - Hugging Face Llama-family checkpoints to llm IR ------===//
+
+#include "compiler/import/Import.h"
+
+#include "runtime/model/Safetensors.h"
+
+#include "mlir/IR/Verifier.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace lazyc;
+
+bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
+                         std::string &error) {
+  const rt::JsonValue &json = checkpoint.config();
+  std::string arch;
+  if (const rt::JsonValue *archs = json.get("architectures");
+      archs && archs->isArray() && !archs->array().empty() && archs->array()[0].isString())
+    arch = archs->array()[0].string();
+  std::string modelType = json.getString("model_type").value_or("");
+  if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && modelType != "llama" &&
+      modelType != "mistral") {
+    error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
+            "' (lazyc imports LlamaForCausalLM and MistralForCausalLM)";
+    return false;
+  }
+  c.arch = modelType.empty() ? "llama" : modelType;
+  c.name = json.getString("_name_or_path").value_or(c.arch);
+  auto need = [&](const char *key, int64_t &out) {
+    std::optional<int64_t> v = json.getInt(key);
+    if (!v || *v <= 0) {
+      error = std::string("config.json: '") + key + "' is missing or not a positive integer";
+      return false;
+    }
+    out = *v;
+    return true;
+  };
+  if (!need("num_hidden_layers", c.numLayers) || !need("hidden_size", c.hidden) ||
+      !need("intermediate_size", c.ffn) || !need("num_attention_heads", c.numHeads) ||
+      !need("vocab_size", c.vocabSize) || !need("max_position_embeddings", c.contextLength))
+    return false;
+  c.numKVHeads = json.getInt("num_key_value_heads").value_or(c.numHeads);
+  if (c.numKVHeads <= 0 || c.numHeads % c.numKVHeads != 0) {
+    error = "config.json: num_attention_heads (" + std::to_string(c.numHeads) +
+            ") is not a multiple of num_key_value_heads (" + std::to_string(c.numKVHeads) + ")";
+    return false;
+  }
+  if (auto headDim = json.getInt("head_dim")) {
+    c.headDim = *headDim;
+  } else if (c.hidden % c.numHeads == 0) {
+    c.headDim = c.hidden / c.numHeads;
+  } else {
+    error = "config.json: hidden_size is not a multiple of num_attention_heads";
+    return false;
+  }
+  if (c.headDim <= 0 || c.headDim % 2 != 0) {
+    error = "config.json: head_dim must be positive and even";
+    return false;
+  }
+  if (const rt::JsonValue *scaling = json.get("rope_scaling"); scaling && !scaling->isNull()) {
+    error = "config.json: rope_scaling is not supported";
+    return false;
+  }
+  if (json.getBool("attention_bias").value_or(false) || json.getBool("mlp_bias").value_or(false)) {
+    error = "config.json: attention/MLP biases are not supported";
+    return false;
+  }
+  c.ropeTheta = json.getNumber("rope_theta").value_or(10000.0);
+  c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
+  c.ropeInterleaved = false; // Hugging Face weights use rotate-half
+  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(false);
+  c.hfNames = true;
+  return true;
+}
+
+OwningOpRef<ModuleOp> lazyc::importHF(MLIRContext *context,
+                                      const rt::HFCheckpoint &checkpoint,
+                                      const ImportOptions &options, std::string &error) {
+  ModelConfig config;
+  if (!readHFConfig(checkpoint, config, error))
+    return nullptr;
+  if (options.contextLength < 0 || options.contextLength > config.contextLength) {
+    error = "requested context length " + std::to_string(options.contextLength) +
+            " is outside [1, " + std::to_string(config.contextLength) +
+            "], the model's trained context";
+    return nullptr;
+  }
+  for (const auto &[name, shape] : expectedTensors(config)) {
+    const rt::SafetensorsTensor *t = checkpoint.findTensor(name);
+    if (!t) {
+      error = "tensor '" + name + "' is missing from the checkpoint";
+      return nullptr;
+    }
+    if (!checkTensor(name, shape, t->shape, static_cast<uint32_t>(t->type), error))
+      return nullptr;
+  }
+  OwningOpRef<ModuleOp> module = buildDecoder(context, config, options);
+  if (failed(verify(*module))) {
+    error = "internal error: the imported IR does not verify";
+    return nullptr;
+  }
+  return module;
+}
