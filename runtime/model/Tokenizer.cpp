@@ -18,17 +18,34 @@ namespace {
 // llama.cpp token types.
 constexpr int32_t kTypeNormal = 1, kTypeControl = 3, kTypeUserDefined = 4, kTypeByte = 6;
 
-/// Pre-tokenizers (`tokenizer.ggml.pre`) whose split is the GPT-2 regex,
-/// optionally preceded by splitting every digit into its own piece.
+/// Pre-tokenizers (`tokenizer.ggml.pre`, llama.cpp's names) lazyc knows.
 struct PreTokenizer {
   const char *name;
-  bool digitsIndividually;
+  Tokenizer::Split split;
+  bool digitsIndividually; // split every digit into its own piece first
 };
 const PreTokenizer kPreTokenizers[] = {
-    {"default", false}, {"gpt2", false},      {"gpt-2", false},
-    {"smollm", true},   {"starcoder", true},  {"refact", true},
-    {"codeshell", true},
+    {"default", Tokenizer::Split::GPT2, false},
+    {"gpt2", Tokenizer::Split::GPT2, false},
+    {"gpt-2", Tokenizer::Split::GPT2, false},
+    {"smollm", Tokenizer::Split::GPT2, true},
+    {"starcoder", Tokenizer::Split::GPT2, true},
+    {"refact", Tokenizer::Split::GPT2, true},
+    {"codeshell", Tokenizer::Split::GPT2, true},
+    {"llama-bpe", Tokenizer::Split::Llama3, false},
+    {"llama3", Tokenizer::Split::Llama3, false},
+    {"llama-v3", Tokenizer::Split::Llama3, false},
+    {"qwen2", Tokenizer::Split::Qwen2, false},
+    {"deepseek-r1-qwen", Tokenizer::Split::Qwen2, false},
 };
+
+/// The Llama 3 split patterns as Hugging Face tokenizer.json spells them.
+const char *const kLlama3Pattern =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char *const kQwen2Pattern =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 bool isSpace(uint32_t cp) { return uc::isWhitespace(cp); }
 bool isOther(uint32_t cp) {
@@ -65,6 +82,64 @@ size_t gpt2Match(const std::vector<uint32_t> &cp, size_t i, size_t end) {
   size_t k = i;
   while (k < end && isSpace(cp[k]))
     ++k;
+  if (k == end || k - i == 1)
+    return k - i;
+  return k - i - 1;
+}
+
+uint32_t lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+bool isNewline(uint32_t c) { return c == '\r' || c == '\n'; }
+
+/// Length of the Llama 3 (maxDigits = 3) / Qwen2 (maxDigits = 1) match at i:
+///   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,N}|
+///    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+size_t llama3Match(const std::vector<uint32_t> &cp, size_t i, size_t end, size_t maxDigits) {
+  if (cp[i] == '\'' && i + 1 < end) {
+    uint32_t a = lower(cp[i + 1]);
+    if (a == 's' || a == 't' || a == 'm' || a == 'd')
+      return 2;
+    if (i + 2 < end) {
+      uint32_t b = lower(cp[i + 2]);
+      if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+        return 3;
+    }
+  }
+  // [^\r\n\p{L}\p{N}]?\p{L}+
+  {
+    size_t j = i;
+    if (!isNewline(cp[j]) && !uc::isLetter(cp[j]) && !uc::isNumber(cp[j]) && j + 1 < end &&
+        uc::isLetter(cp[j + 1]))
+      ++j;
+    if (uc::isLetter(cp[j])) {
+      while (j < end && uc::isLetter(cp[j]))
+        ++j;
+      return j - i;
+    }
+  }
+  if (uc::isNumber(cp[i])) {
+    size_t j = i;
+    while (j < end && j - i < maxDigits && uc::isNumber(cp[j]))
+      ++j;
+    return j - i;
+  }
+  // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+  {
+    size_t j = i + (cp[i] == ' ' && i + 1 < end && isOther(cp[i + 1]) ? 1 : 0);
+    if (isOther(cp[j])) {
+      while (j < end && isOther(cp[j]))
+        ++j;
+      while (j < end && isNewline(cp[j]))
+        ++j;
+      return j - i;
+    }
+  }
+  size_t k = i;
+  while (k < end && isSpace(cp[k]))
+    ++k;
+  // \s*[\r\n]+ : up to the last newline of the whitespace run.
+  for (size_t j = k; j > i; --j)
+    if (isNewline(cp[j - 1]))
+      return j - i;
   if (k == end || k - i == 1)
     return k - i;
   return k - i - 1;
@@ -140,13 +215,23 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
     if (kind == "ByteLevel" && step->getBool("use_regex").value_or(true) &&
         !step->getBool("add_prefix_space").value_or(false)) {
       byteLevel = true;
+    } else if (kind == "ByteLevel" && !step->getBool("use_regex").value_or(true) &&
+               tok->split_ != Split::GPT2) {
+      byteLevel = true; // the Split step before it did the regex split
     } else if (kind == "Digits" && step->getBool("individual_digits").value_or(false) &&
                !byteLevel) {
       tok->digitsIndividually_ = true;
+    } else if (kind == "Split" && !byteLevel && step->get("pattern") &&
+               step->getString("behavior") == std::optional<std::string>("Isolated") &&
+               (step->get("pattern")->getString("Regex") == std::optional<std::string>(kLlama3Pattern) ||
+                step->get("pattern")->getString("Regex") == std::optional<std::string>(kQwen2Pattern))) {
+      tok->split_ = step->get("pattern")->getString("Regex") == std::optional<std::string>(kLlama3Pattern)
+                        ? Split::Llama3
+                        : Split::Qwen2;
     } else {
       error = "tokenizer.json: unsupported pre-tokenizer step '" + kind +
               "' (lazyc reads [Digits(individual_digits)] + ByteLevel(use_regex, "
-              "no prefix space))";
+              "no prefix space), and the Llama 3 / Qwen2 Split + ByteLevel)";
       return nullptr;
     }
   }
@@ -312,11 +397,14 @@ std::unique_ptr<Tokenizer> Tokenizer::fromGGUF(const GGUFFile &file,
     if (pre == p.name)
       preTok = &p;
   if (!preTok) {
-    error = "unsupported pre-tokenizer '" + pre +
-            "' (supported: default, gpt2, smollm, starcoder, refact, codeshell)";
+    std::string known;
+    for (const PreTokenizer &p : kPreTokenizers)
+      known += std::string(known.empty() ? "" : ", ") + p.name;
+    error = "unsupported pre-tokenizer '" + pre + "' (supported: " + known + ")";
     return nullptr;
   }
   tok->digitsIndividually_ = preTok->digitsIndividually;
+  tok->split_ = preTok->split;
 
   const GGUFValue *merges = stringArray(file, "tokenizer.ggml.merges", error);
   if (!merges || !tok->initVocabulary(file, error))
@@ -394,7 +482,9 @@ void Tokenizer::encodeText(const std::vector<uint32_t> &cps, size_t begin,
   };
   auto regexSplit = [&](size_t from, size_t to) {
     for (size_t i = from; i < to;) {
-      size_t len = gpt2Match(cps, i, to);
+      size_t len = split_ == Split::GPT2 ? gpt2Match(cps, i, to)
+                   : split_ == Split::Llama3 ? llama3Match(cps, i, to, 3)
+                                             : llama3Match(cps, i, to, 1);
       emit(i, i + len);
       i += len;
     }

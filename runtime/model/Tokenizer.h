@@ -35,6 +35,11 @@ struct ChatMessage {
 
 class Tokenizer {
 public:
+  /// How byte-level BPE splits text before merging: GPT-2's regex, or the
+  /// Llama 3 / Qwen2 regex (case-insensitive contractions, digit groups of up
+  /// to 3 / 1, newline handling).
+  enum class Split { GPT2, Llama3, Qwen2 };
+
   /// Builds the tokenizer described by the file's metadata. Null + `error` if
   /// the metadata is missing, inconsistent, or names an unsupported model.
   static std::unique_ptr<Tokenizer> fromGGUF(const GGUFFile &file,
@@ -110,6 +115,7 @@ private:
   std::vector<float> scores_;   // SentencePiece piece scores
   int32_t byteTokens_[256];     // SentencePiece <0xXX> ids (-1 if absent)
   bool digitsIndividually_ = false;
+  Split split_ = Split::GPT2;
 };
 
 } // namespace lazyc::rt

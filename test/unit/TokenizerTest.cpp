@@ -1,6 +1,7 @@
 //===- TokenizerTest.cpp - byte-level BPE against Hugging Face fixtures ----===//
 
 #include "runtime/model/GGUF.h"
+#include "runtime/model/Json.h"
 #include "runtime/model/Tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -144,6 +145,45 @@ TEST(SentencePieceTest, MatchesSentencePieceFixtures) {
     EXPECT_EQ(decoded, c.text);
   }
 }
+
+/// Byte-level BPE with the Llama 3 and Qwen2 split regexes, trained by
+/// Hugging Face `tokenizers`; ids compared with what that library produces.
+class SplitRegexTest : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(SplitRegexTest, MatchesHuggingFaceFixtures) {
+  std::string stem = GetParam(), error;
+  auto file = GGUFFile::open(kFixtures + "/" + stem + "-tiny.gguf", error);
+  ASSERT_TRUE(file) << error;
+  auto tokenizer = Tokenizer::fromGGUF(*file, error);
+  ASSERT_TRUE(tokenizer) << error;
+  std::vector<Case> cases = readCases("tokenizer-" + stem + ".txt");
+  ASSERT_EQ(cases.size(), 9u);
+  for (const Case &c : cases) {
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tokenizer->encode(c.text, ids, error)) << error;
+    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
+    std::string decoded;
+    ASSERT_TRUE(tokenizer->decode(ids, decoded, error)) << error;
+    EXPECT_EQ(decoded, c.text);
+  }
+}
+
+TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
+  std::string stem = GetParam(), error, text;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-" + stem + ".json", text, error)) << error;
+  auto json = JsonValue::parse(text, error);
+  ASSERT_TRUE(json) << error;
+  auto config = JsonValue::parse("{}", error);
+  auto tokenizer = Tokenizer::fromHFJson(*json, *config, error);
+  ASSERT_TRUE(tokenizer) << error;
+  for (const Case &c : readCases("tokenizer-" + stem + ".txt")) {
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tokenizer->encode(c.text, ids, error)) << error;
+    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Llama3AndQwen2, SplitRegexTest, ::testing::Values("llama3", "qwen2"));
 
 TEST(TokenizerErrorsTest, UnsupportedOrMissingTokenizer) {
   std::string error;
