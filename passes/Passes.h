@@ -5,6 +5,13 @@
 #include "dialects/lazy/LazyDialect.h"
 #include "dialects/lazy/LazyTypes.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 
 #include <string>
@@ -23,6 +30,17 @@ namespace lazyc {
 lazy::ScheduleAttr parseSchedule(mlir::MLIRContext *context,
                                  llvm::StringRef spec, unsigned numLayers,
                                  std::string &error);
+
+/// Bufferization of the heavy llm ops into calls of the runtime's kernels
+/// (lazyc_rt_linear, lazyc_rt_attention, lazyc_rt_logits; see
+/// runtime/cpu/Kernels.h for their C signatures).
+void registerLLMBufferizationModels(mlir::DialectRegistry &registry);
+
+/// Registers the `lazyc-cpu-pipeline` (llm -> LLVM dialect).
+void registerPipelines();
+/// Adds the CPU lowering after import: llm -> linalg -> one-shot
+/// bufferization -> loops -> LLVM dialect.
+void buildCPUPipeline(mlir::OpPassManager &pm);
 
 } // namespace lazyc
 

@@ -48,4 +48,58 @@ def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
   let dependentDialects = ["::lazyc::lazy::LazyDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Conversions
+//===----------------------------------------------------------------------===//
+
+def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower llm ops to linalg/tensor/arith/math (compiler-generated code)";
+  let description = [{
+    Generates the code of the cheap ops as `linalg.generic` on tensors, ready
+    for one-shot bufferization and fusion:
+      * `llm.rms_norm` (row reduction + scaling), `llm.rope` (both layouts),
+        `llm.silu`, `llm.swiglu`, `llm.add` (elementwise chains),
+      * `llm.embedding` (row gather, with weight-type conversion).
+    `llm.weight` becomes a view into one weight arena: the step function gets
+    a trailing `memref<?xi8>` argument and every weight is a
+    `memref.view` at a byte offset the pass assigns (64-byte aligned). The
+    layout is recorded as the module attribute `llm.weight_table`
+    (a list of name, offset, bytes, shape, dtype), which `lazy-compile` embeds in the
+    model so the runtime can fill the arena.
+
+    The heavy ops (`llm.linear`, `llm.attention`, `llm.logits`) stay: they
+    bufferize into calls of the runtime's kernels (see
+    `registerLLMBufferizationModels`), as XLA and IREE call vendor GEMMs.
+
+    Before:
+    ```mlir
+    %w = llm.weight "blk.0.attn_norm.weight" : tensor<576xf32>
+    %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : ...
+    ```
+    After:
+    ```mlir
+    %v = memref.view %arena[%c1024][] : memref<?xi8> to memref<576xf32>
+    %w = bufferization.to_tensor %v restrict : memref<576xf32> to tensor<576xf32>
+    %ss = linalg.generic {iterator_types = ["parallel", "reduction"]} ...
+    %y = linalg.generic {iterator_types = ["parallel", "parallel"]} ...
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::bufferization::BufferizationDialect",
+  ];
+}
+
+def ConvertLazycToLLVM : Pass<"convert-lazyc-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "Lower the bufferized model to the LLVM dialect";
+  let description = [{
+    The last CPU step: func/arith/math/cf/memref/index to LLVM, with
+    `!llm.kv_cache` values becoming opaque `!llvm.ptr`s (the runtime's cache
+    object). Entry points get `llvm.emit_c_interface` wrappers so the runtime
+    calls `_mlir_ciface_forward` with memref descriptors.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // LAZYC_PASSES_PASSES_TD

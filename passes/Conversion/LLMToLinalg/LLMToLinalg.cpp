@@ -1,0 +1,346 @@
+//===- LLMToLinalg.cpp - llm ops to linalg/tensor/arith/math ---------------===//
+//
+// One populate function per op family (Triton style); the pass assembles them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/llm/LLMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace lazyc {
+#define GEN_PASS_DEF_CONVERTLLMTOLINALG
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+using namespace mlir;
+using namespace lazyc;
+
+namespace {
+
+/// tensor.empty shaped like `type`, taking dynamic sizes from `like`.
+Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type, Value like) {
+  SmallVector<Value> dynamic;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamic.push_back(tensor::DimOp::create(b, loc, like, d));
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(), dynamic);
+}
+
+/// A linalg.generic over the 2-D iteration space of `resultType`. `inputs`
+/// are read with `maps` (the output uses the identity); `body` gets the
+/// scalar inputs and returns the output scalar.
+Value generic2D(OpBuilder &b, Location loc, RankedTensorType resultType, Value like,
+                ValueRange inputs, ArrayRef<AffineMap> maps,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  Value init = emptyLike(b, loc, resultType, like);
+  SmallVector<AffineMap> allMaps(maps.begin(), maps.end());
+  allMaps.push_back(b.getMultiDimIdentityMap(2));
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, inputs, ValueRange{init}, allMaps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value out = body(nb, nl, args.drop_back());
+        linalg::YieldOp::create(nb, nl, out);
+      });
+  return op.getResult(0);
+}
+
+/// Converts `v` to `type` (f32 activations from narrower weights).
+Value toFloat(OpBuilder &b, Location loc, Value v, Type type) {
+  if (v.getType() == type)
+    return v;
+  return arith::ExtFOp::create(b, loc, type, v);
+}
+
+AffineMap rowsMap(OpBuilder &b) { return b.getMultiDimIdentityMap(2); }
+AffineMap perRow(OpBuilder &b) {
+  return AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
+}
+AffineMap perColumn(OpBuilder &b) {
+  return AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise: add, silu, swiglu
+//===----------------------------------------------------------------------===//
+
+Value silu(OpBuilder &b, Location loc, Value x) {
+  // x * sigmoid(x) = x / (1 + exp(-x))
+  Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(x.getType(), 1.0));
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+  return arith::DivFOp::create(b, loc, x, arith::AddFOp::create(b, loc, one, e));
+}
+
+struct AddLowering : OpRewritePattern<llm::AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::AddOp op, PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (type.getRank() != 2)
+      return failure();
+    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), type, op.getLhs(),
+                                     {op.getLhs(), op.getRhs()},
+                                     {rowsMap(rewriter), rowsMap(rewriter)},
+                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       return arith::AddFOp::create(b, l, a[0], a[1]);
+                                     }));
+    return success();
+  }
+};
+
+struct SiLULowering : OpRewritePattern<llm::SiLUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::SiLUOp op, PatternRewriter &rewriter) const override {
+    if (op.getType().getRank() != 2)
+      return failure();
+    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), op.getType(), op.getInput(),
+                                     {op.getInput()}, {rowsMap(rewriter)},
+                                     [](OpBuilder &b, Location l, ValueRange a) {
+                                       return silu(b, l, a[0]);
+                                     }));
+    return success();
+  }
+};
+
+struct SwiGLULowering : OpRewritePattern<llm::SwiGLUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::SwiGLUOp op, PatternRewriter &rewriter) const override {
+    if (op.getType().getRank() != 2)
+      return failure();
+    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), op.getType(), op.getGate(),
+                                     {op.getGate(), op.getUp()},
+                                     {rowsMap(rewriter), rowsMap(rewriter)},
+                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       return arith::MulFOp::create(b, l, silu(b, l, a[0]), a[1]);
+                                     }));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// RMSNorm: a row reduction, then one fused scaling pass
+//===----------------------------------------------------------------------===//
+
+struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::RMSNormOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    Type f = type.getElementType();
+    Value x = op.getInput();
+    int64_t cols = type.getDimSize(1);
+    if (ShapedType::isDynamic(cols))
+      return rewriter.notifyMatchFailure(op, "needs a static hidden size");
+    // sum of squares per row
+    auto rowType = RankedTensorType::get({type.getDimSize(0)}, f);
+    SmallVector<Value> dyn;
+    if (rowType.isDynamicDim(0))
+      dyn.push_back(tensor::DimOp::create(rewriter, loc, x, 0));
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(f, 0.0));
+    Value acc = tensor::EmptyOp::create(rewriter, loc, rowType.getShape(), f, dyn);
+    acc = linalg::FillOp::create(rewriter, loc, zero, acc).getResult(0);
+    auto sum = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{rowType}, ValueRange{x}, ValueRange{acc},
+        ArrayRef<AffineMap>{rowsMap(rewriter), perRow(rewriter)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value sq = arith::MulFOp::create(b, l, a[0], a[0]);
+          linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[1], sq)});
+        });
+    double eps = op.getEpsilon().convertToDouble();
+    Value y = generic2D(
+        rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
+        {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value n = arith::ConstantOp::create(b, l, b.getFloatAttr(f, static_cast<double>(cols)));
+          Value e = arith::ConstantOp::create(b, l, b.getFloatAttr(f, eps));
+          Value mean = arith::DivFOp::create(b, l, a[1], n);
+          Value r = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
+          Value scaled = arith::MulFOp::create(b, l, a[0], r);
+          return arith::MulFOp::create(b, l, scaled, toFloat(b, l, a[2], f));
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// RoPE: rotate pairs by position * inverse frequency
+//===----------------------------------------------------------------------===//
+
+struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::RoPEOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    Type f = type.getElementType();
+    if (!f.isF32())
+      return rewriter.notifyMatchFailure(op, "RoPE lowering computes in f32");
+    int64_t headDim = op.getHeadDim(), half = headDim / 2;
+    // Inverse frequencies as Hugging Face computes them, in float32:
+    // 1 / theta^(2i / head_dim).
+    SmallVector<float> invFreq;
+    auto theta = static_cast<float>(op.getTheta().convertToDouble());
+    for (int64_t i = 0; i < half; ++i)
+      invFreq.push_back(1.0f / std::pow(theta, static_cast<float>(2 * i) /
+                                                   static_cast<float>(headDim)));
+    auto freqType = RankedTensorType::get({half}, f);
+    Value freqs = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(freqType, ArrayRef<float>(invFreq)));
+    Value x = op.getInput();
+    bool interleaved = op.getInterleaved();
+    Value y = generic2D(
+        rewriter, loc, type, x, {x, op.getPositions()}, {rowsMap(rewriter), perRow(rewriter)},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value row = linalg::IndexOp::create(b, l, 0);
+          Value col = linalg::IndexOp::create(b, l, 1);
+          auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+          Value d = arith::RemUIOp::create(b, l, col, cst(headDim));
+          Value first, freqIndex, partner;
+          if (interleaved) { // pairs (2i, 2i + 1)
+            freqIndex = arith::DivUIOp::create(b, l, d, cst(2));
+            Value odd = arith::RemUIOp::create(b, l, d, cst(2));
+            first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, odd, cst(0));
+            partner = arith::SelectOp::create(b, l, first, arith::AddIOp::create(b, l, col, cst(1)),
+                                              arith::SubIOp::create(b, l, col, cst(1)));
+          } else { // pairs (i, i + head_dim / 2)
+            first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, d, cst(half));
+            freqIndex = arith::SelectOp::create(b, l, first, d,
+                                                arith::SubIOp::create(b, l, d, cst(half)));
+            partner = arith::SelectOp::create(b, l, first,
+                                              arith::AddIOp::create(b, l, col, cst(half)),
+                                              arith::SubIOp::create(b, l, col, cst(half)));
+          }
+          Value freq = tensor::ExtractOp::create(b, l, freqs, ValueRange{freqIndex});
+          Value pos = arith::SIToFPOp::create(b, l, f, a[1]);
+          Value angle = arith::MulFOp::create(b, l, pos, freq);
+          Value c = math::CosOp::create(b, l, angle);
+          Value s = math::SinOp::create(b, l, angle);
+          Value other = tensor::ExtractOp::create(b, l, x, ValueRange{row, partner});
+          Value xc = arith::MulFOp::create(b, l, a[0], c);
+          Value os = arith::MulFOp::create(b, l, other, s);
+          // first: x*cos - partner*sin; second: x*cos + partner*sin
+          return arith::SelectOp::create(b, l, first, arith::SubFOp::create(b, l, xc, os),
+                                         arith::AddFOp::create(b, l, xc, os));
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Embedding: a row gather
+//===----------------------------------------------------------------------===//
+
+struct EmbeddingLowering : OpRewritePattern<llm::EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::EmbeddingOp op, PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    Value table = op.getTable();
+    Value tokens = op.getTokens();
+    Value y = generic2D(rewriter, op.getLoc(), type, tokens, {tokens}, {perRow(rewriter)},
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value id = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+                          Value col = linalg::IndexOp::create(b, l, 1);
+                          Value v = tensor::ExtractOp::create(b, l, table, ValueRange{id, col});
+                          return toFloat(b, l, v, type.getElementType());
+                        });
+    // The iteration space has the token count as rows and table columns as
+    // columns: emptyLike(tokens) only knows the rows, so size columns
+    // statically (verified: result columns == table columns).
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Weights: views into one arena
+//===----------------------------------------------------------------------===//
+
+static LogicalResult lowerWeights(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  SmallVector<Attribute> table;
+  int64_t offset = 0;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    SmallVector<llm::WeightOp> weights;
+    fn.walk([&](llm::WeightOp w) { weights.push_back(w); });
+    if (weights.empty())
+      continue;
+    // The arena is the last argument of every function that reads weights.
+    auto arenaType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    if (failed(fn.insertArgument(fn.getNumArguments(), arenaType,
+                                 DictionaryAttr::get(ctx, {NamedAttribute(
+                                     StringAttr::get(ctx, "llm.name"),
+                                     StringAttr::get(ctx, "weights"))}),
+                                 fn.getLoc())))
+      return failure();
+    Value arena = fn.getArgument(fn.getNumArguments() - 1);
+    llvm::StringMap<int64_t> placed; // one view per distinct weight name
+    for (llm::WeightOp w : weights) {
+      auto type = w.getType();
+      int64_t bytes = type.getNumElements() * (type.getElementTypeBitWidth() / 8);
+      auto [it, inserted] = placed.try_emplace(w.getName(), offset);
+      if (inserted) {
+        Builder b(ctx);
+        SmallVector<Attribute> shape;
+        for (int64_t d : type.getShape())
+          shape.push_back(b.getI64IntegerAttr(d));
+        std::string dtype;
+        llvm::raw_string_ostream(dtype) << type.getElementType();
+        table.push_back(b.getDictionaryAttr({
+            b.getNamedAttr("name", w.getNameAttr()),
+            b.getNamedAttr("offset", b.getI64IntegerAttr(offset)),
+            b.getNamedAttr("bytes", b.getI64IntegerAttr(bytes)),
+            b.getNamedAttr("dtype", b.getStringAttr(dtype)),
+            b.getNamedAttr("shape", b.getArrayAttr(shape)),
+        }));
+        offset = (offset + bytes + 63) / 64 * 64;
+      }
+      OpBuilder b(w);
+      Location loc = w.getLoc();
+      Value byteOffset = arith::ConstantIndexOp::create(b, loc, it->second);
+      auto viewType = MemRefType::get(type.getShape(), type.getElementType());
+      Value view = memref::ViewOp::create(b, loc, viewType, arena, byteOffset, ValueRange{});
+      Value tensor = bufferization::ToTensorOp::create(b, loc, type, view, /*restrict=*/true,
+                                                       /*writable=*/false);
+      w.replaceAllUsesWith(tensor);
+      w.erase();
+    }
+  }
+  Builder b(ctx);
+  module->setAttr("llm.weight_table", b.getArrayAttr(table));
+  module->setAttr("llm.weight_arena_bytes", b.getI64IntegerAttr(offset));
+  return success();
+}
+
+namespace {
+struct ConvertLLMToLinalgPass
+    : public lazyc::impl::ConvertLLMToLinalgBase<ConvertLLMToLinalgPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (failed(lowerWeights(module)))
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<AddLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
+                 EmbeddingLowering>(&getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
