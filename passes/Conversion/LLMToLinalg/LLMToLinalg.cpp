@@ -277,6 +277,14 @@ static LogicalResult lowerWeights(ModuleOp module) {
   SmallVector<Attribute> table;
   int64_t offset = 0;
   for (auto fn : module.getOps<func::FuncOp>()) {
+    // Record the KV cache geometry for the runtime (describeModel).
+    for (Type t : fn.getArgumentTypes())
+      if (auto cache = dyn_cast<llm::KVCacheType>(t)) {
+        Builder b(ctx);
+        module->setAttr("llm.layers", b.getI64IntegerAttr(cache.getNumLayers()));
+        module->setAttr("llm.kv_heads", b.getI64IntegerAttr(cache.getNumKVHeads()));
+        module->setAttr("llm.head_dim", b.getI64IntegerAttr(cache.getHeadDim()));
+      }
     SmallVector<llm::WeightOp> weights;
     fn.walk([&](llm::WeightOp w) { weights.push_back(w); });
     if (weights.empty())

@@ -1,0 +1,306 @@
+//===- Runtime.cpp - load and run a compiled model --------------------------===//
+
+#include "runtime/Runtime.h"
+
+#include "runtime/model/GGUF.h"
+#include "runtime/model/Json.h"
+#include "runtime/model/Safetensors.h"
+#include "runtime/model/Tokenizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <numeric>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+using namespace lazyc::rt;
+
+namespace {
+constexpr int kABIVersion = 1; // compiler/Compile.h
+
+template <typename T> struct MemRef1D {
+  T *allocated, *aligned;
+  int64_t offset, size, stride;
+};
+struct MemRef2D {
+  float *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+};
+using ForwardFn = void (*)(MemRef2D *, MemRef1D<int32_t> *, MemRef1D<int32_t> *,
+                           LazycKVCache *, MemRef1D<int32_t> *, MemRef1D<uint8_t> *);
+
+template <typename T> MemRef1D<T> view(const std::vector<T> &v) {
+  T *p = const_cast<T *>(v.data());
+  return {p, p, 0, static_cast<int64_t>(v.size()), 1};
+}
+
+std::string gib(double bytes) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+  return buffer;
+}
+} // namespace
+
+CompiledModel::~CompiledModel() {
+  std::free(arena_);
+  std::free(cache_.k);
+  std::free(cache_.v);
+  if (library_)
+    dlclose(library_);
+}
+
+std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
+                                                   const std::string &modelPath,
+                                                   int64_t context, std::string &error) {
+  std::unique_ptr<CompiledModel> m(new CompiledModel());
+  std::string path = library.find('/') == std::string::npos ? "./" + library : library;
+  m->library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!m->library_) {
+    error = std::string("cannot load compiled model: ") + dlerror();
+    return nullptr;
+  }
+  const char *description =
+      static_cast<const char *>(dlsym(m->library_, "lazyc_model_description"));
+  m->forward_ = dlsym(m->library_, "_mlir_ciface_forward");
+  if (!description || !m->forward_) {
+    error = "'" + library + "' is not a lazyc compiled model (no lazyc_model_description / "
+            "_mlir_ciface_forward)";
+    return nullptr;
+  }
+  auto json = JsonValue::parse(description, error);
+  if (!json) {
+    error = "'" + library + "': malformed model description: " + error;
+    return nullptr;
+  }
+  if (json->getInt("abi_version") != kABIVersion) {
+    error = "'" + library + "' was compiled for model ABI " +
+            std::to_string(json->getInt("abi_version").value_or(-1)) +
+            "; this runtime reads ABI " + std::to_string(kABIVersion) + " (recompile it)";
+    return nullptr;
+  }
+  ModelInfo &info = m->info_;
+  info.arch = json->getString("arch").value_or("?");
+  info.name = json->getString("name").value_or("?");
+  info.contextLength = json->getInt("context_length").value_or(0);
+  info.vocabSize = json->getInt("vocab_size").value_or(0);
+  info.layers = json->getInt("layers").value_or(0);
+  info.kvHeads = json->getInt("kv_heads").value_or(0);
+  info.headDim = json->getInt("head_dim").value_or(0);
+  info.arenaBytes = json->getInt("weight_arena_bytes").value_or(0);
+  if (info.contextLength <= 0 || info.vocabSize <= 0 || info.layers <= 0 ||
+      info.kvHeads <= 0 || info.headDim <= 0) {
+    error = "'" + library + "': incomplete model description";
+    return nullptr;
+  }
+  if (context <= 0)
+    context = info.contextLength;
+  if (context > info.contextLength) {
+    error = "context " + std::to_string(context) + " exceeds the compiled context length " +
+            std::to_string(info.contextLength);
+    return nullptr;
+  }
+  if (!m->loadWeights(modelPath, description, error))
+    return nullptr;
+
+  // The KV cache: [layers][context][kv_dim] keys and values.
+  LazycKVCache &cache = m->cache_;
+  cache.context = context;
+  cache.layers = info.layers;
+  cache.kv_dim = info.kvHeads * info.headDim;
+  size_t elements = static_cast<size_t>(cache.layers) * cache.context * cache.kv_dim;
+  cache.k = static_cast<float *>(std::calloc(elements, sizeof(float)));
+  cache.v = static_cast<float *>(std::calloc(elements, sizeof(float)));
+  if (!cache.k || !cache.v) {
+    error = "out of memory: the KV cache for " + std::to_string(context) + " tokens needs " +
+            gib(2.0 * elements * sizeof(float)) + " (use a smaller --ctx)";
+    return nullptr;
+  }
+  return m;
+}
+
+bool CompiledModel::loadWeights(const std::string &modelPath, const std::string &description,
+                                std::string &error) {
+  std::string jsonError;
+  auto json = JsonValue::parse(description, jsonError);
+  const JsonValue *weights = json ? json->get("weights") : nullptr;
+  if (!weights || !weights->isArray()) {
+    error = "model description lists no weights";
+    return false;
+  }
+  if (info_.arenaBytes <= 0 || info_.arenaBytes > (int64_t(1) << 40)) {
+    error = "model description has an invalid weight arena size";
+    return false;
+  }
+  arena_ = static_cast<uint8_t *>(
+      std::aligned_alloc(64, (static_cast<size_t>(info_.arenaBytes) + 63) / 64 * 64));
+  if (!arena_) {
+    error = "out of memory: the weights need " + gib(static_cast<double>(info_.arenaBytes));
+    return false;
+  }
+
+  // Open the model file: GGUF or a Hugging Face checkpoint folder.
+  struct stat st;
+  bool isDir = stat(modelPath.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  std::shared_ptr<GGUFFile> gguf;
+  std::shared_ptr<HFCheckpoint> hf;
+  if (isDir) {
+    auto ckpt = HFCheckpoint::open(modelPath, error);
+    if (!ckpt)
+      return false;
+    hf = std::move(ckpt);
+    if (!hf->tokenizer()) {
+      error = "'" + modelPath + "' has no tokenizer.json";
+      return false;
+    }
+    tokenizer_ = Tokenizer::fromHFJson(*hf->tokenizer(), hf->config(), error);
+    modelFile_ = hf;
+  } else {
+    auto file = GGUFFile::open(modelPath, error);
+    if (!file)
+      return false;
+    gguf = std::move(file);
+    tokenizer_ = Tokenizer::fromGGUF(*gguf, error);
+    modelFile_ = gguf;
+  }
+  if (!tokenizer_)
+    return false;
+
+  std::vector<float> scratch;
+  for (const JsonValue &w : weights->array()) {
+    std::string name = w.getString("name").value_or("");
+    std::string dtype = w.getString("dtype").value_or("");
+    int64_t offset = w.getInt("offset").value_or(-1), bytes = w.getInt("bytes").value_or(-1);
+    int64_t count = 1;
+    std::vector<uint64_t> shape;
+    if (const JsonValue *s = w.get("shape"); s && s->isArray())
+      for (const JsonValue &d : s->array()) {
+        shape.push_back(static_cast<uint64_t>(d.integer().value_or(0)));
+        count *= d.integer().value_or(0);
+      }
+    int64_t elementBytes = dtype == "f32" ? 4 : (dtype == "bf16" || dtype == "f16") ? 2 : 0;
+    if (name.empty() || elementBytes == 0 || offset < 0 || bytes != count * elementBytes ||
+        offset + bytes > info_.arenaBytes) {
+      error = "model description has a malformed weight entry '" + name + "'";
+      return false;
+    }
+    // Find the tensor, check its shape, dequantize to f32.
+    GGMLType type;
+    const void *data;
+    std::vector<uint64_t> fileShape;
+    if (gguf) {
+      const GGUFTensorInfo *t = gguf->findTensor(name);
+      if (!t) {
+        error = "model/weights mismatch: '" + modelPath + "' has no tensor '" + name +
+                "' (was the model compiled from another file?)";
+        return false;
+      }
+      fileShape.assign(t->dims.rbegin(), t->dims.rend());
+      type = t->type;
+      data = t->data;
+    } else {
+      const SafetensorsTensor *t = hf->findTensor(name);
+      if (!t) {
+        error = "model/weights mismatch: '" + modelPath + "' has no tensor '" + name + "'";
+        return false;
+      }
+      fileShape = t->shape;
+      type = t->type;
+      data = t->data;
+    }
+    if (fileShape != shape) {
+      error = "model/weights mismatch: tensor '" + name +
+              "' has another shape in the model file than in the compiled model";
+      return false;
+    }
+    float *target = dtype == "f32" ? reinterpret_cast<float *>(arena_ + offset)
+                                   : (scratch.resize(count), scratch.data());
+    if (!dequantize(type, data, target, static_cast<size_t>(count))) {
+      error = "tensor '" + name + "' has a type lazyc cannot dequantize";
+      return false;
+    }
+    if (dtype != "f32") {
+      auto *out = reinterpret_cast<uint16_t *>(arena_ + offset);
+      for (int64_t i = 0; i < count; ++i)
+        out[i] = dtype == "bf16" ? floatToBF16(target[i]) : floatToHalf(target[i]);
+    }
+  }
+  return true;
+}
+
+bool CompiledModel::step(const std::vector<int32_t> &tokens,
+                         const std::vector<int32_t> &positions,
+                         const std::vector<int32_t> &logitRows, std::vector<float> &logits,
+                         std::string &error) {
+  if (tokens.empty() || tokens.size() != positions.size()) {
+    error = "a step needs one position per token";
+    return false;
+  }
+  for (int32_t t : tokens)
+    if (t < 0 || t >= info_.vocabSize) {
+      error = "token id " + std::to_string(t) + " is outside the vocabulary";
+      return false;
+    }
+  for (int32_t p : positions)
+    if (p < 0 || p >= cache_.context) {
+      error = "position " + std::to_string(p) + " is outside the context of " +
+              std::to_string(cache_.context) + " tokens";
+      return false;
+    }
+  for (int32_t r : logitRows)
+    if (r < 0 || r >= static_cast<int32_t>(tokens.size())) {
+      error = "logit row " + std::to_string(r) + " is not a row of this step";
+      return false;
+    }
+  MemRef2D result{};
+  auto tokenRef = view(tokens), posRef = view(positions), rowRef = view(logitRows);
+  MemRef1D<uint8_t> arena{arena_, arena_, 0, info_.arenaBytes, 1};
+  reinterpret_cast<ForwardFn>(forward_)(&result, &tokenRef, &posRef, &cache_, &rowRef, &arena);
+  size_t n = static_cast<size_t>(result.sizes[0] * result.sizes[1]);
+  logits.assign(result.aligned + result.offset, result.aligned + result.offset + n);
+  std::free(result.allocated);
+  return true;
+}
+
+void CompiledModel::reset() {
+  size_t elements = static_cast<size_t>(cache_.layers) * cache_.context * cache_.kv_dim;
+  std::memset(cache_.k, 0, elements * sizeof(float));
+  std::memset(cache_.v, 0, elements * sizeof(float));
+}
+
+int32_t Sampler::sample(const float *logits, int64_t vocab) {
+  if (options_.temperature <= 0.0f)
+    return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
+  std::vector<int32_t> ids(vocab);
+  std::iota(ids.begin(), ids.end(), 0);
+  int64_t keep = options_.topK > 0 ? std::min<int64_t>(options_.topK, vocab) : vocab;
+  std::partial_sort(ids.begin(), ids.begin() + keep, ids.end(),
+                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  ids.resize(keep);
+  std::vector<double> probs(keep);
+  double maxLogit = logits[ids[0]], sum = 0;
+  for (int64_t i = 0; i < keep; ++i) {
+    probs[i] = std::exp((logits[ids[i]] - maxLogit) / options_.temperature);
+    sum += probs[i];
+  }
+  // Nucleus: the smallest prefix whose mass reaches top_p.
+  double mass = 0;
+  int64_t cut = keep;
+  for (int64_t i = 0; i < keep; ++i) {
+    mass += probs[i] / sum;
+    if (mass >= options_.topP) {
+      cut = i + 1;
+      break;
+    }
+  }
+  std::discrete_distribution<int64_t> pick(probs.begin(), probs.begin() + cut);
+  return ids[pick(rng_)];
+}
+
+double lazyc::rt::peakRSSMiB() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}

@@ -1,0 +1,153 @@
+//===- Kernels.cpp - CPU kernels called by compiled models -----------------===//
+//
+// GEMMs go to oneDNN's sgemm when the build found it (LAZYC_HAVE_DNNL), else
+// to a portable blocked loop. Attention computes, per head and block of query
+// rows, S = Q K^T with the same GEMM, a causal-masked softmax, and S V.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Kernels.h"
+
+#include "runtime/model/Quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#ifdef LAZYC_HAVE_DNNL
+#include <dnnl.h>
+#endif
+
+namespace {
+
+template <typename T> T *ptr(uint64_t address) { return reinterpret_cast<T *>(address); }
+
+/// C[M x N] (ldc) = alpha * A[M x K] (lda) * B^T, B stored [N x K] (ldb).
+void gemmABt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+             int64_t ldb, float *C, int64_t ldc) {
+  if (M == 0 || N == 0)
+    return;
+#ifdef LAZYC_HAVE_DNNL
+  dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+#else
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float acc = 0;
+      for (int64_t k = 0; k < K; ++k)
+        acc += A[i * lda + k] * B[j * ldb + k];
+      C[i * ldc + j] = acc;
+    }
+#endif
+}
+
+/// C[M x N] = A[M x K] * B[K x N] (both row-major with leading dimensions).
+void gemmAB(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+            int64_t ldb, float *C, int64_t ldc) {
+  if (M == 0 || N == 0)
+    return;
+#ifdef LAZYC_HAVE_DNNL
+  dnnl_sgemm('N', 'N', M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+#else
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j)
+      C[i * ldc + j] = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      float a = A[i * lda + k];
+      for (int64_t j = 0; j < N; ++j)
+        C[i * ldc + j] += a * B[k * ldb + j];
+    }
+  }
+#endif
+}
+
+/// Weights of narrower types are widened to f32 on the fly.
+const float *asFloat(uint64_t w, int64_t wtype, int64_t count, std::vector<float> &scratch) {
+  if (wtype == 0)
+    return ptr<float>(w);
+  scratch.resize(count);
+  lazyc::rt::dequantize(wtype == 1 ? lazyc::rt::GGMLType::BF16 : lazyc::rt::GGMLType::F16,
+                        ptr<void>(w), scratch.data(), count);
+  return scratch.data();
+}
+
+} // namespace
+
+extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w,
+                                int64_t wtype, int64_t out, uint64_t y) {
+  std::vector<float> scratch;
+  const float *weights = asFloat(w, wtype, out * in, scratch);
+  gemmABt(rows, out, in, ptr<float>(x), in, weights, in, ptr<float>(y), out);
+}
+
+extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                                   uint64_t kAddr, uint64_t vAddr, uint64_t posAddr,
+                                   int64_t rows, int64_t heads, int64_t kvHeads,
+                                   int64_t headDim, double scaleD, uint64_t outAddr) {
+  const float *q = ptr<float>(qAddr), *k = ptr<float>(kAddr), *v = ptr<float>(vAddr);
+  const int32_t *pos = ptr<int32_t>(posAddr);
+  float *out = ptr<float>(outAddr);
+  const int64_t kvDim = kvHeads * headDim, qDim = heads * headDim;
+  float *kc = cache->k + layer * cache->context * kvDim;
+  float *vc = cache->v + layer * cache->context * kvDim;
+  int64_t maxPos = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    std::memcpy(kc + pos[i] * kvDim, k + i * kvDim, kvDim * sizeof(float));
+    std::memcpy(vc + pos[i] * kvDim, v + i * kvDim, kvDim * sizeof(float));
+    maxPos = std::max<int64_t>(maxPos, pos[i]);
+  }
+  const int64_t keys = maxPos + 1, group = heads / kvHeads;
+  const float scale = static_cast<float>(scaleD);
+  const int64_t block = 256; // query rows per score block
+  std::vector<float> scores(std::min<int64_t>(rows, block) * keys);
+  for (int64_t h = 0; h < heads; ++h) {
+    const int64_t g = h / group;
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+      const int64_t n = std::min(block, rows - r0);
+      // S = Q_h K_g^T over every slot up to the last position of the block.
+      int64_t blockKeys = 0;
+      for (int64_t i = 0; i < n; ++i)
+        blockKeys = std::max<int64_t>(blockKeys, pos[r0 + i] + 1);
+      gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, kc + g * headDim,
+              kvDim, scores.data(), blockKeys);
+      for (int64_t i = 0; i < n; ++i) {
+        float *s = scores.data() + i * blockKeys;
+        const int64_t valid = pos[r0 + i] + 1; // causal by original position
+        float m = -std::numeric_limits<float>::infinity();
+        for (int64_t j = 0; j < valid; ++j) {
+          s[j] *= scale;
+          m = std::max(m, s[j]);
+        }
+        float sum = 0;
+        for (int64_t j = 0; j < valid; ++j) {
+          s[j] = std::exp(s[j] - m);
+          sum += s[j];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < valid; ++j)
+          s[j] *= inv;
+        for (int64_t j = valid; j < blockKeys; ++j)
+          s[j] = 0;
+      }
+      // O_h = P V_g
+      gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, vc + g * headDim, kvDim,
+             out + r0 * qDim + h * headDim, qDim);
+    }
+  }
+}
+
+extern "C" void lazyc_rt_logits(uint64_t hidden, int64_t hiddenRows, int64_t dim,
+                                uint64_t rowIds, int64_t n, uint64_t lmHead, int64_t wtype,
+                                int64_t vocab, uint64_t out) {
+  const float *h = ptr<float>(hidden);
+  const int32_t *ids = ptr<int32_t>(rowIds);
+  std::vector<float> rows(n * dim);
+  for (int64_t r = 0; r < n; ++r) {
+    int64_t id = std::clamp<int64_t>(ids[r], 0, hiddenRows - 1);
+    std::memcpy(rows.data() + r * dim, h + id * dim, dim * sizeof(float));
+  }
+  std::vector<float> scratch;
+  const float *w = asFloat(lmHead, wtype, vocab * dim, scratch);
+  gemmABt(n, vocab, dim, rows.data(), dim, w, dim, ptr<float>(out), vocab);
+}

@@ -1,0 +1,145 @@
+//===- lazy-compile.cpp - compile a model to a loadable shared library -----===//
+//
+//   lazy-compile model.mlir --target=cpu -o model.so
+//   lazy-compile models/SmolLM2-135M-Instruct.Q4_1.gguf -o smollm2.so --ctx 4096
+//   lazy-compile model.mlir --emit=mlir|llvm|obj
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Compile.h"
+#include "compiler/InitAll.h"
+#include "compiler/import/Import.h"
+#include "runtime/model/GGUF.h"
+#include "runtime/model/Safetensors.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+#include <chrono>
+
+using namespace llvm;
+
+enum class Emit { MLIR, LLVM, Object, Shared };
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.mlir | model.gguf | HF checkpoint folder>"));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file"), cl::value_desc("file"),
+                                       cl::init("model.so"));
+static cl::opt<std::string> targetName("target", cl::desc("Target: cpu (cuda: not yet)"),
+                                       cl::init("cpu"));
+static cl::opt<Emit> emit("emit", cl::desc("What to write"),
+                          cl::values(clEnumValN(Emit::MLIR, "mlir", "the LLVM-dialect IR"),
+                                     clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+                                     clEnumValN(Emit::Object, "obj", "an object file"),
+                                     clEnumValN(Emit::Shared, "so", "a loadable model (default)")),
+                          cl::init(Emit::Shared));
+static cl::opt<bool> portable("portable",
+                              cl::desc("Portable x86-64-v3 code instead of -mcpu=native"),
+                              cl::init(false));
+static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"), cl::init(3),
+                             cl::Prefix);
+static cl::opt<int64_t> contextLength("ctx",
+                                      cl::desc("Context length when compiling a model file"),
+                                      cl::init(0));
+static cl::opt<lazyc::WeightType> weightType(
+    "dtype", cl::desc("Weight type when compiling a model file"),
+    cl::values(clEnumValN(lazyc::WeightType::F32, "f32", "float32 (default)"),
+               clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16")),
+    cl::init(lazyc::WeightType::F32));
+
+static int fail(const std::string &message) {
+  WithColor::error(errs(), "lazy-compile") << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "lazyc compiler: model -> loadable model.so\n");
+  if (targetName != "cpu")
+    return fail("unsupported target '" + targetName + "' (this build compiles for: cpu)");
+  auto start = std::chrono::steady_clock::now();
+
+  mlir::DialectRegistry registry;
+  lazyc::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::string error;
+  lazyc::ImportOptions importOptions;
+  importOptions.contextLength = contextLength;
+  importOptions.weightType = weightType;
+  if (lazyc::rt::isHFCheckpoint(inputPath)) {
+    auto ckpt = lazyc::rt::HFCheckpoint::open(inputPath, error);
+    if (!ckpt)
+      return fail(error);
+    module = lazyc::importHF(&context, *ckpt, importOptions, error);
+  } else if (StringRef(inputPath).ends_with(".mlir")) {
+    SourceMgr sourceMgr;
+    auto buffer = MemoryBuffer::getFileOrSTDIN(inputPath);
+    if (!buffer)
+      return fail("cannot read '" + inputPath + "': " + buffer.getError().message());
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), SMLoc());
+    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return fail("cannot parse '" + inputPath + "'");
+  } else {
+    auto file = lazyc::rt::GGUFFile::open(inputPath, error);
+    if (!file)
+      return fail(error);
+    module = lazyc::importGGUF(&context, *file, importOptions, error);
+  }
+  if (!module)
+    return fail(inputPath + ": " + error);
+  if (!module->lookupSymbol("forward"))
+    return fail("'" + inputPath + "' has no @forward step function");
+
+  if (failed(lazyc::lowerToLLVMDialect(*module)))
+    return fail("lowering to the LLVM dialect failed");
+  std::string description = lazyc::describeModel(*module);
+
+  std::error_code ec;
+  if (emit == Emit::MLIR) {
+    ToolOutputFile out(outputPath, ec, sys::fs::OF_Text);
+    if (ec)
+      return fail("cannot write '" + outputPath + "': " + ec.message());
+    module->print(out.os());
+    out.keep();
+    return 0;
+  }
+  lazyc::CompileOptions options;
+  options.portable = portable;
+  options.optLevel = optLevel;
+  std::string objectPath = outputPath;
+  if (emit == Emit::Shared) {
+    SmallString<128> tmp;
+    if (auto e = sys::fs::createTemporaryFile("lazyc-model", "o", tmp))
+      return fail("cannot create a temporary file: " + e.message());
+    objectPath = std::string(tmp);
+  }
+  {
+    ToolOutputFile out(objectPath, ec, emit == Emit::LLVM ? sys::fs::OF_Text : sys::fs::OF_None);
+    if (ec)
+      return fail("cannot write '" + objectPath + "': " + ec.message());
+    if (!lazyc::emitLLVM(*module, description, options, emit != Emit::LLVM, out.os(), error))
+      return fail(error);
+    out.keep();
+  }
+  if (emit == Emit::Shared) {
+    bool linked = lazyc::linkSharedLibrary(objectPath, outputPath, error);
+    sys::fs::remove(objectPath);
+    if (!linked)
+      return fail(error);
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  errs() << "lazy-compile: wrote " << outputPath << " (" << format("%.1f", seconds) << " s)\n";
+  return 0;
+}

@@ -1,0 +1,240 @@
+//===- lazy-run.cpp - generate text with a compiled model ------------------===//
+//
+//   lazy-run model.so -m MODEL (-p TEXT | -f FILE) [-n N] [--chat] [--json]
+//            [--ctx N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--batch B]
+//
+// Builds without LLVM/MLIR (runtime-only configuration).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Runtime.h"
+#include "runtime/model/Tokenizer.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace lazyc::rt;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char *kUsage =
+    "usage: lazy-run MODEL.so -m MODEL (-p TEXT | -f FILE) [options]\n"
+    "  -m, --model PATH     the model file the .so was compiled from (GGUF or HF folder)\n"
+    "  -p, --prompt TEXT    prompt text\n"
+    "  -f, --file PATH      read the prompt from a file\n"
+    "  -n, --n-predict N    tokens to generate (default 64)\n"
+    "      --chat           wrap the prompt in the model's chat template\n"
+    "      --json           print metrics (and the text) as JSON\n"
+    "      --ctx N          KV cache size in tokens (default: compiled context)\n"
+    "      --temp T         sampling temperature (default 0 = greedy)\n"
+    "      --top-k K        keep the K most likely tokens (default off)\n"
+    "      --top-p P        nucleus sampling mass (default 1 = off)\n"
+    "      --seed S         sampler seed (default 0)\n"
+    "      --batch B        prompt tokens per prefill step (default 512)\n";
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
+  return 1;
+}
+
+std::string jsonEscape(const std::string &s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+bool parseNumber(const char *text, double &out) {
+  char *end = nullptr;
+  out = std::strtod(text, &end);
+  return end && *end == '\0' && end != text;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string library, modelPath, prompt, promptFile;
+  bool chat = false, json = false, havePrompt = false;
+  int64_t nPredict = 64, context = 0, batch = 512;
+  SamplerOptions sampling;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](double &out) {
+      if (i + 1 >= argc || !parseNumber(argv[i + 1], out)) {
+        std::fprintf(stderr, "lazy-run: error: %s needs a number\n%s", arg.c_str(), kUsage);
+        std::exit(2);
+      }
+      ++i;
+    };
+    auto text = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "lazy-run: error: %s needs a value\n%s", arg.c_str(), kUsage);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    double number;
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "-m" || arg == "--model") {
+      modelPath = text();
+    } else if (arg == "-p" || arg == "--prompt") {
+      prompt = text();
+      havePrompt = true;
+    } else if (arg == "-f" || arg == "--file") {
+      promptFile = text();
+      havePrompt = true;
+    } else if (arg == "-n" || arg == "--n-predict") {
+      value(number);
+      nPredict = static_cast<int64_t>(number);
+    } else if (arg == "--chat") {
+      chat = true;
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--ctx") {
+      value(number);
+      context = static_cast<int64_t>(number);
+    } else if (arg == "--temp") {
+      value(number);
+      sampling.temperature = static_cast<float>(number);
+    } else if (arg == "--top-k") {
+      value(number);
+      sampling.topK = static_cast<int>(number);
+    } else if (arg == "--top-p") {
+      value(number);
+      sampling.topP = static_cast<float>(number);
+    } else if (arg == "--seed") {
+      value(number);
+      sampling.seed = static_cast<uint64_t>(number);
+    } else if (arg == "--batch") {
+      value(number);
+      batch = static_cast<int64_t>(number);
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "lazy-run: error: unknown option '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    } else if (library.empty()) {
+      library = arg;
+    } else {
+      std::fprintf(stderr, "lazy-run: error: unexpected argument '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (library.empty() || modelPath.empty() || !havePrompt) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  if (nPredict < 0 || batch <= 0 || sampling.topP <= 0 || sampling.topP > 1)
+    return fail("-n must be >= 0, --batch > 0 and --top-p in (0, 1]");
+  if (!promptFile.empty()) {
+    std::ifstream in(promptFile, std::ios::binary);
+    if (!in)
+      return fail("cannot read prompt file '" + promptFile + "'");
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    prompt = buffer.str();
+  }
+
+  auto loadStart = Clock::now();
+  std::string error;
+  auto model = CompiledModel::load(library, modelPath, context, error);
+  if (!model)
+    return fail(error);
+  double loadMs = std::chrono::duration<double, std::milli>(Clock::now() - loadStart).count();
+  const Tokenizer &tok = model->tokenizer();
+
+  std::string text = prompt;
+  if (chat && !tok.applyChatTemplate({{"user", prompt}}, true, text, error))
+    return fail(error);
+  std::vector<int32_t> ids;
+  if (!tok.encode(text, ids, error, tok.addBosByDefault()))
+    return fail(error);
+  if (ids.empty())
+    return fail("the prompt is empty");
+  int64_t promptTokens = static_cast<int64_t>(ids.size());
+  if (promptTokens + nPredict > model->context())
+    return fail("the prompt (" + std::to_string(promptTokens) + " tokens) plus " +
+                std::to_string(nPredict) + " generated tokens exceeds the context of " +
+                std::to_string(model->context()) + " tokens (use --ctx or a shorter prompt)");
+
+  // Prefill in batches; the last batch asks for its last row's logits.
+  bool progress = promptTokens > batch;
+  bool tty = isatty(STDERR_FILENO);
+  auto prefillStart = Clock::now();
+  std::vector<float> logits;
+  for (int64_t start = 0; start < promptTokens; start += batch) {
+    int64_t end = std::min(promptTokens, start + batch);
+    std::vector<int32_t> chunk(ids.begin() + start, ids.begin() + end), positions;
+    for (int64_t p = start; p < end; ++p)
+      positions.push_back(static_cast<int32_t>(p));
+    std::vector<int32_t> rows;
+    if (end == promptTokens)
+      rows.push_back(static_cast<int32_t>(end - start - 1));
+    else
+      rows.push_back(0); // logits unused: the cheapest row
+    if (!model->step(chunk, positions, rows, logits, error))
+      return fail(error);
+    if (progress) {
+      std::fprintf(stderr, tty ? "\rprefill %lld/%lld tokens" : "prefill %lld/%lld tokens\n",
+                   static_cast<long long>(end), static_cast<long long>(promptTokens));
+      std::fflush(stderr);
+    }
+  }
+  if (progress && tty)
+    std::fputc('\n', stderr);
+  double ttftMs = std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count();
+
+  Sampler sampler(sampling);
+  std::string generated;
+  int64_t producedTokens = 0;
+  auto decodeStart = Clock::now();
+  int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
+  for (int64_t i = 0; i < nPredict; ++i) {
+    if (tok.isEndOfGeneration(next))
+      break;
+    std::string piece = tok.tokenText(next);
+    generated += piece;
+    ++producedTokens;
+    if (!json) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+    }
+    if (i + 1 == nPredict)
+      break;
+    int32_t position = static_cast<int32_t>(promptTokens + i);
+    if (!model->step({next}, {position}, {0}, logits, error))
+      return fail(error);
+    next = sampler.sample(logits.data(), model->info().vocabSize);
+  }
+  double decodeMs = std::chrono::duration<double, std::milli>(Clock::now() - decodeStart).count();
+  if (!json) {
+    std::fputc('\n', stdout);
+    return 0;
+  }
+  std::printf("{\"prompt_tokens\": %lld, \"generated_tokens\": %lld, \"load_ms\": %.1f, "
+              "\"ttft_ms\": %.1f, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.2f, "
+              "\"peak_rss_mib\": %.1f, \"text\": \"%s\"}\n",
+              static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
+              loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
+              producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0,
+              peakRSSMiB(), jsonEscape(generated).c_str());
+  return 0;
+}
