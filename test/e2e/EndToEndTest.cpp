@@ -1,0 +1,154 @@
+//===- EndToEndTest.cpp - compiled SmolLM2 vs Hugging Face transformers ----===//
+//
+// ctest first compiles the real model (lazy-compile, test "e2e-compile");
+// these tests load it and compare with fixtures that transformers produced on
+// the same GGUF (test/fixtures/make_logits_fixture.py): every position's top-1
+// token, the reference top-10 logits within a tolerance, and the greedy
+// 32-token continuation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+using namespace lazyc::rt;
+
+namespace {
+
+const std::string kFixtures = LAZYC_FIXTURES_DIR;
+const std::string kModel = LAZYC_MODEL_PATH;
+const std::string kLibrary = LAZYC_E2E_LIBRARY;
+
+/// Absolute logit tolerance: both sides compute in f32, in different orders.
+constexpr float kTolerance = 2e-2f;
+
+struct Reference {
+  std::vector<int32_t> prompt, continuation;
+  std::vector<std::vector<std::pair<int32_t, float>>> top; // per position
+};
+
+Reference readReference(const std::string &name) {
+  std::ifstream in(kFixtures + "/" + name);
+  Reference ref;
+  std::string line;
+  auto ints = [](const std::string &text) {
+    std::istringstream s(text);
+    std::vector<int32_t> out;
+    int32_t v;
+    while (s >> v)
+      out.push_back(v);
+    return out;
+  };
+  std::getline(in, line);
+  ref.prompt = ints(line);
+  std::getline(in, line);
+  ref.continuation = ints(line);
+  while (std::getline(in, line)) {
+    std::istringstream s(line);
+    std::string pair;
+    std::vector<std::pair<int32_t, float>> row;
+    while (s >> pair) {
+      size_t colon = pair.find(':');
+      row.emplace_back(std::stoi(pair.substr(0, colon)), std::stof(pair.substr(colon + 1)));
+    }
+    ref.top.push_back(row);
+  }
+  return ref;
+}
+
+class EndToEndTest : public ::testing::TestWithParam<const char *> {
+protected:
+  void SetUp() override {
+    if (!std::ifstream(kLibrary).good())
+      GTEST_SKIP() << "compiled model missing (ctest runs e2e-compile first; the model "
+                      "comes from scripts/setup.sh): "
+                   << kLibrary;
+    std::string error;
+    model = CompiledModel::load(kLibrary, kModel, 0, error);
+    ASSERT_TRUE(model) << error;
+  }
+  std::unique_ptr<CompiledModel> model;
+};
+
+TEST_P(EndToEndTest, MatchesTransformers) {
+  Reference ref = readReference(GetParam());
+  ASSERT_EQ(ref.top.size(), ref.prompt.size());
+  ASSERT_FALSE(ref.continuation.empty());
+  ASSERT_LE(ref.continuation.size(), 32u); // shorter when it ended with EOS
+  const int64_t vocab = model->info().vocabSize;
+  const int64_t batch = 512; // chunked prefill exercises the KV cache
+  int64_t n = static_cast<int64_t>(ref.prompt.size());
+  float worst = 0;
+  int topMismatch = 0;
+  std::vector<float> logits;
+  std::string error;
+  for (int64_t start = 0; start < n; start += batch) {
+    int64_t end = std::min(n, start + batch);
+    std::vector<int32_t> tokens(ref.prompt.begin() + start, ref.prompt.begin() + end);
+    std::vector<int32_t> positions, rows;
+    for (int64_t p = start; p < end; ++p) {
+      positions.push_back(static_cast<int32_t>(p));
+      rows.push_back(static_cast<int32_t>(p - start));
+    }
+    ASSERT_TRUE(model->step(tokens, positions, rows, logits, error)) << error;
+    for (int64_t p = start; p < end; ++p) {
+      const float *row = logits.data() + (p - start) * vocab;
+      int32_t argmax = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+      if (argmax != ref.top[p][0].first) {
+        ++topMismatch;
+        ADD_FAILURE() << "position " << p << ": top-1 " << argmax << " vs reference "
+                      << ref.top[p][0].first << " (reference margin "
+                      << ref.top[p][0].second - ref.top[p][1].second << ")";
+      }
+      for (auto [id, value] : ref.top[p])
+        worst = std::max(worst, std::fabs(row[id] - value));
+    }
+  }
+  EXPECT_EQ(topMismatch, 0);
+  EXPECT_LT(worst, kTolerance) << "largest |logit - reference| over every position's top 10";
+  std::cout << GetParam() << ": " << n << " positions, max |logit diff| = " << worst << "\n";
+
+  // Greedy continuation, one decode step per token.
+  const float *last = logits.data() + (logits.size() / vocab - 1) * vocab;
+  int32_t next = static_cast<int32_t>(std::max_element(last, last + vocab) - last);
+  std::vector<int32_t> continuation;
+  for (size_t i = 0; i < ref.continuation.size(); ++i) {
+    continuation.push_back(next);
+    ASSERT_TRUE(model->step({next}, {static_cast<int32_t>(n + i)}, {0}, logits, error)) << error;
+    next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  }
+  EXPECT_EQ(continuation, ref.continuation);
+}
+
+INSTANTIATE_TEST_SUITE_P(SmolLM2, EndToEndTest,
+                         ::testing::Values("logits-smollm2-short.txt",
+                                           "logits-smollm2-long.txt"));
+
+TEST(RuntimeErrorsTest, ClearErrors) {
+  std::string error;
+  EXPECT_FALSE(CompiledModel::load("/nonexistent/model.so", kModel, 0, error));
+  EXPECT_NE(error.find("cannot load compiled model"), std::string::npos) << error;
+  if (!std::ifstream(kLibrary).good())
+    GTEST_SKIP() << "compiled model missing: " << kLibrary;
+  EXPECT_FALSE(CompiledModel::load(kLibrary, kModel, 1 << 20, error));
+  EXPECT_NE(error.find("exceeds the compiled context length"), std::string::npos) << error;
+  EXPECT_FALSE(CompiledModel::load(kLibrary, kFixtures + "/quant-types.gguf", 0, error));
+  EXPECT_NE(error.find("no tokenizer"), std::string::npos) << error;
+  auto model = CompiledModel::load(kLibrary, kModel, 64, error);
+  ASSERT_TRUE(model) << error;
+  std::vector<float> logits;
+  EXPECT_FALSE(model->step({1, 2}, {0, 64}, {1}, logits, error));
+  EXPECT_NE(error.find("position 64 is outside the context of 64 tokens"), std::string::npos);
+  EXPECT_FALSE(model->step({49152}, {0}, {0}, logits, error));
+  EXPECT_NE(error.find("outside the vocabulary"), std::string::npos);
+  EXPECT_FALSE(model->step({1}, {0}, {3}, logits, error));
+  EXPECT_NE(error.find("logit row 3 is not a row of this step"), std::string::npos);
+}
+
+} // namespace
