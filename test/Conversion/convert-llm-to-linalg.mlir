@@ -1,0 +1,84 @@
+// RUN: lazy-opt %s --split-input-file --convert-llm-to-linalg | FileCheck %s
+
+// Weights become views into one arena appended to the signature; the layout
+// (64-byte aligned offsets) is recorded for the runtime.
+// CHECK: module attributes {
+// CHECK-SAME: llm.weight_arena_bytes = 320 : i64
+// CHECK-SAME: llm.weight_table = [{bytes = 256 : i64, dtype = "f32", name = "norm", offset = 0 : i64, shape = [64]}, {bytes = 64 : i64, dtype = "bf16", name = "small", offset = 256 : i64, shape = [32]}]
+// CHECK-LABEL: func.func @rms_norm
+// CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[ARENA:[a-z0-9]+]]: memref<?xi8> {llm.name = "weights"}
+// CHECK:         %[[V:.*]] = memref.view %[[ARENA]][%{{.*}}][] : memref<?xi8> to memref<64xf32>
+// CHECK:         %[[W:.*]] = bufferization.to_tensor %[[V]] restrict
+// CHECK:         %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<?x64xf32>)
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[SUM]], %[[W]] : tensor<?x64xf32>, tensor<?xf32>, tensor<64xf32>)
+// CHECK:           math.rsqrt
+// CHECK-NOT:     llm.rms_norm
+func.func @rms_norm(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<32xbf16>) {
+  %w = llm.weight "norm" : tensor<64xf32>
+  %s = llm.weight "small" : tensor<32xbf16>
+  %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  return %y, %s : tensor<?x64xf32>, tensor<32xbf16>
+}
+
+// -----
+
+// RoPE: rotate-half pairs (d, d + 32) or interleaved pairs (2i, 2i + 1), with
+// Hugging Face's float32 inverse frequencies as a constant.
+// CHECK-LABEL: func.func @rope
+// CHECK:         arith.constant dense<{{.*}}> : tensor<32xf32>
+// CHECK:         linalg.generic
+// CHECK:           linalg.index 0
+// CHECK:           linalg.index 1
+// CHECK:           arith.cmpi ult
+// CHECK:           math.cos
+// CHECK:           math.sin
+// CHECK:           tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<?x128xf32>
+// CHECK:         linalg.generic
+// CHECK:           arith.remui
+// CHECK:           arith.cmpi eq
+func.func @rope(%x: tensor<?x128xf32>, %pos: tensor<?xi32>) -> (tensor<?x128xf32>, tensor<?x128xf32>) {
+  %a = llm.rope %x, %pos {head_dim = 64 : i64, theta = 10000.0 : f64} : tensor<?x128xf32>, tensor<?xi32> -> tensor<?x128xf32>
+  %b = llm.rope %x, %pos {head_dim = 64 : i64, theta = 10000.0 : f64, interleaved} : tensor<?x128xf32>, tensor<?xi32> -> tensor<?x128xf32>
+  return %a, %b : tensor<?x128xf32>, tensor<?x128xf32>
+}
+
+// -----
+
+// SwiGLU and residual adds are elementwise linalg.generic ops; the embedding
+// is a row gather that widens bf16 rows.
+// CHECK-LABEL: func.func @mlp_and_embedding
+// CHECK:         linalg.generic
+// CHECK:           math.exp
+// CHECK:           arith.divf
+// CHECK:           arith.mulf
+// CHECK:         linalg.generic
+// CHECK:           arith.addf
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}} : tensor<?xi32>)
+// CHECK:           arith.index_cast
+// CHECK:           tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<100x128xbf16>
+// CHECK:           arith.extf
+func.func @mlp_and_embedding(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>, %ids: tensor<?xi32>)
+    -> (tensor<?x128xf32>, tensor<?x128xf32>) {
+  %h = llm.swiglu %g, %u : tensor<?x128xf32>
+  %r = llm.add %h, %g : tensor<?x128xf32>
+  %t = llm.weight "emb" : tensor<100x128xbf16>
+  %e = llm.embedding %t[%ids] : tensor<100x128xbf16>, tensor<?xi32> -> tensor<?x128xf32>
+  return %r, %e : tensor<?x128xf32>, tensor<?x128xf32>
+}
+
+// -----
+
+// The heavy ops stay for bufferization into runtime calls.
+// CHECK-LABEL: func.func @heavy
+// CHECK:         llm.linear
+// CHECK:         llm.attention
+func.func @heavy(%x: tensor<?x64xf32>, %pos: tensor<?xi32>,
+                 %c: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32> {
+  %w = llm.weight "w" : tensor<32x64xf32>
+  %k = llm.linear %x, %w : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  %o = llm.attention %x, %k, %k, %pos, %c {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return %o : tensor<?x64xf32>
+}
