@@ -30,6 +30,8 @@ const char *kUsage =
     "  -m, --model PATH     the model file the .so was compiled from (GGUF or HF folder)\n"
     "  -p, --prompt TEXT    prompt text\n"
     "  -f, --file PATH      read the prompt from a file\n"
+    "      --ids PATH       read the prompt as token ids (whitespace-separated)\n"
+    "      --ignore-eos     keep generating past the end-of-sequence token\n"
     "  -n, --n-predict N    tokens to generate (default 64)\n"
     "      --chat           wrap the prompt in the model's chat template\n"
     "      --json           print metrics (and the text) as JSON\n"
@@ -71,8 +73,8 @@ bool parseNumber(const char *text, double &out) {
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string library, modelPath, prompt, promptFile;
-  bool chat = false, json = false, havePrompt = false;
+  std::string library, modelPath, prompt, promptFile, idsFile;
+  bool chat = false, json = false, havePrompt = false, ignoreEos = false;
   int64_t nPredict = 64, context = 0, batch = 512;
   SamplerOptions sampling;
   for (int i = 1; i < argc; ++i) {
@@ -106,6 +108,11 @@ int main(int argc, char **argv) {
     } else if (arg == "-n" || arg == "--n-predict") {
       value(number);
       nPredict = static_cast<int64_t>(number);
+    } else if (arg == "--ids") {
+      idsFile = text();
+      havePrompt = true;
+    } else if (arg == "--ignore-eos") {
+      ignoreEos = true;
     } else if (arg == "--chat") {
       chat = true;
     } else if (arg == "--json") {
@@ -165,8 +172,18 @@ int main(int argc, char **argv) {
   if (chat && !tok.applyChatTemplate({{"user", prompt}}, true, text, error))
     return fail(error);
   std::vector<int32_t> ids;
-  if (!tok.encode(text, ids, error, tok.addBosByDefault()))
+  if (!idsFile.empty()) {
+    std::ifstream in(idsFile);
+    if (!in)
+      return fail("cannot read token ids from '" + idsFile + "'");
+    long long id;
+    while (in >> id)
+      ids.push_back(static_cast<int32_t>(id));
+    if (!in.eof())
+      return fail("'" + idsFile + "' holds something other than token ids");
+  } else if (!tok.encode(text, ids, error, tok.addBosByDefault())) {
     return fail(error);
+  }
   if (ids.empty())
     return fail("the prompt is empty");
   int64_t promptTokens = static_cast<int64_t>(ids.size());
@@ -208,7 +225,7 @@ int main(int argc, char **argv) {
   auto decodeStart = Clock::now();
   int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
   for (int64_t i = 0; i < nPredict; ++i) {
-    if (tok.isEndOfGeneration(next))
+    if (!ignoreEos && tok.isEndOfGeneration(next))
       break;
     std::string piece = tok.tokenText(next);
     generated += piece;

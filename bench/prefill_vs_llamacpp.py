@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Prefill and decode throughput: lazyc vs llama.cpp, same GGUF, same machine, one run.
+
+    python3 bench/prefill_vs_llamacpp.py [--tokens 512 2048 4096] [--decode 64] [--threads 2]
+
+lazyc: compiles the model with lazy-compile (context 4096 + decode) and times
+`lazy-run --json` (TTFT = prefill of the prompt, in 512-token batches; decode
+tokens/s). llama.cpp: llama-cpp-python (installed into bench/.venv by this
+script on first use, built from source for this CPU), `Llama.eval` of the same
+token ids with n_batch 512 for prefill, then one-token evals for decode. Both
+use 2 threads. Prints a table and writes bench/results/prefill.json.
+
+The prompts are the GPL-3 text Debian ships, cut to the exact token counts.
+Achieved GFLOP/s counts 2 * params * tokens for the GEMMs plus the causal
+attention (2 * 2 * layers * hidden * tokens^2 / 2).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODEL = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+BUILD = os.path.join(ROOT, "build")
+VENV = os.path.join(ROOT, "bench", ".venv")
+RESULTS = os.path.join(ROOT, "bench", "results")
+
+# SmolLM2-135M: 30 layers, hidden 576, 9/3 heads of 64, FFN 1536, vocab 49152.
+LAYERS, HIDDEN, KV, FFN = 30, 576, 192, 1536
+LAYER_PARAMS = HIDDEN * HIDDEN * 2 + HIDDEN * KV * 2 + 3 * HIDDEN * FFN
+
+
+def flops(tokens):
+    gemm = 2 * LAYERS * LAYER_PARAMS * tokens + 2 * HIDDEN * 49152  # + last-row logits
+    attention = 2 * 2 * LAYERS * HIDDEN * tokens * (tokens + 1) / 2
+    return gemm + attention
+
+
+def ensure_llama_cpp():
+    python = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+    try:
+        subprocess.check_call([python, "-c", "import llama_cpp"], stderr=subprocess.DEVNULL)
+    except subprocess.CalledProcessError:
+        print("installing llama-cpp-python into bench/.venv (builds llama.cpp; minutes)...",
+              flush=True)
+        env = dict(os.environ, CMAKE_ARGS="-DGGML_NATIVE=ON")
+        subprocess.check_call([python, "-m", "pip", "install", "-q", "llama-cpp-python"], env=env)
+    return python
+
+
+LLAMA_SCRIPT = r"""
+import json, sys, time
+from llama_cpp import Llama
+model, n_ctx, threads, decode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+prompts = json.loads(sys.stdin.read())
+llm = Llama(model_path=model, n_ctx=n_ctx, n_batch=512, n_ubatch=512, n_threads=threads,
+            n_threads_batch=threads, verbose=False)
+out = {"version": __import__("llama_cpp").__version__}
+for label, ids in prompts.items():
+    llm.reset()
+    t0 = time.perf_counter()
+    llm.eval(ids)
+    t1 = time.perf_counter()
+    tok = int(llm.scores[llm.n_tokens - 1].argmax())
+    t2 = time.perf_counter()
+    for _ in range(decode):
+        llm.eval([tok])
+        tok = int(llm.scores[llm.n_tokens - 1].argmax())
+    t3 = time.perf_counter()
+    out[label] = {"ttft_ms": (t1 - t0) * 1000, "decode_tokens_per_s": decode / (t3 - t2)}
+print(json.dumps(out))
+"""
+
+
+def tokenize_exact(n):
+    """Token ids of the first n tokens of the GPL-3 text (our tokenizer matches
+    Hugging Face's exactly; see the tokenizer fixtures)."""
+    text = open("/usr/share/common-licenses/GPL-3", encoding="utf-8").read() * 3
+    ids = subprocess.check_output([os.path.join(BUILD, "bin", "lazy-tokenize"), MODEL],
+                                  input=text.encode()).split()
+    return [int(i) for i in ids[:n]]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokens", type=int, nargs="+", default=[512, 2048, 4096])
+    ap.add_argument("--decode", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    ctx = max(args.tokens) + args.decode + 8
+    os.makedirs(RESULTS, exist_ok=True)
+    compiled = os.path.join(BUILD, "bench", f"smollm2-{ctx}.so")
+    os.makedirs(os.path.dirname(compiled), exist_ok=True)
+    subprocess.check_call([os.path.join(BUILD, "bin", "lazy-compile"), MODEL, "--ctx", str(ctx),
+                           "-o", compiled])
+    prompts = {str(n): tokenize_exact(n) for n in args.tokens}
+
+    rows = []
+    lazyc = {}
+    for n, ids in prompts.items():
+        ids_file = os.path.join(RESULTS, f"prompt-{n}.ids")
+        open(ids_file, "w").write(" ".join(map(str, ids)))
+        out = subprocess.check_output(
+            [os.path.join(BUILD, "bin", "lazy-run"), compiled, "-m", MODEL, "--ids", ids_file,
+             "-n", str(args.decode), "--json", "--ignore-eos"], stderr=subprocess.DEVNULL)
+        lazyc[n] = json.loads(out)
+    python = ensure_llama_cpp()
+    out = subprocess.run([python, "-c", LLAMA_SCRIPT, MODEL, str(ctx), str(args.threads),
+                          str(args.decode)], input=json.dumps(prompts), capture_output=True,
+                         text=True, check=True).stdout
+    llama = json.loads(out)
+
+    print(f"\nSmolLM2-135M-Instruct Q4_1, {args.threads} threads, prefill batch 512")
+    print(f"{'prompt':>7} | {'lazyc TTFT ms':>13} | {'lazyc tok/s':>11} | {'GFLOP/s':>7} | "
+          f"{'llama.cpp TTFT ms':>17} | {'llama.cpp tok/s':>15} | {'lazyc/llama.cpp':>15}")
+    for n in prompts:
+        a, b = lazyc[n], llama[n]
+        ntok = int(n)
+        row = {
+            "prompt_tokens": ntok,
+            "lazyc_ttft_ms": a["ttft_ms"], "lazyc_prefill_tokens_per_s": ntok / a["ttft_ms"] * 1000,
+            "lazyc_gflops": flops(ntok) / (a["ttft_ms"] / 1000) / 1e9,
+            "llamacpp_ttft_ms": b["ttft_ms"],
+            "llamacpp_prefill_tokens_per_s": ntok / b["ttft_ms"] * 1000,
+            "lazyc_decode_tokens_per_s": a["decode_tokens_per_s"],
+            "llamacpp_decode_tokens_per_s": b["decode_tokens_per_s"],
+        }
+        rows.append(row)
+        print(f"{ntok:>7} | {a['ttft_ms']:>13.0f} | {row['lazyc_prefill_tokens_per_s']:>11.0f} | "
+              f"{row['lazyc_gflops']:>7.0f} | {b['ttft_ms']:>17.0f} | "
+              f"{row['llamacpp_prefill_tokens_per_s']:>15.0f} | "
+              f"{b['ttft_ms'] / a['ttft_ms']:>14.2f}x")
+    print(f"decode tokens/s (after the {args.tokens[0]}-token prompt): lazyc "
+          f"{rows[0]['lazyc_decode_tokens_per_s']:.1f}, llama.cpp "
+          f"{rows[0]['llamacpp_decode_tokens_per_s']:.1f}")
+    result = {"machine": os.uname().nodename, "threads": args.threads,
+              "llama_cpp_python": llama.get("version"), "rows": rows}
+    path = os.path.join(RESULTS, "prefill.json")
+    json.dump(result, open(path, "w"), indent=2)
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

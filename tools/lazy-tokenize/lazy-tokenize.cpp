@@ -1,0 +1,99 @@
+//===- lazy-tokenize.cpp - tokenize text with a model's tokenizer ----------===//
+//
+//   lazy-tokenize MODEL < text            # prints token ids
+//   lazy-tokenize MODEL --decode < ids     # prints the text of ids
+//   lazy-tokenize MODEL --chat < text      # applies the chat template first
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/model/GGUF.h"
+#include "runtime/model/Safetensors.h"
+#include "runtime/model/Tokenizer.h"
+
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+using namespace lazyc::rt;
+
+int main(int argc, char **argv) {
+  std::string model;
+  bool decode = false, chat = false, bos = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--decode")
+      decode = true;
+    else if (a == "--chat")
+      chat = true;
+    else if (a == "--bos")
+      bos = true;
+    else if (a == "-h" || a == "--help") {
+      std::puts("usage: lazy-tokenize MODEL [--decode | --chat] [--bos] < input");
+      return 0;
+    } else if (model.empty())
+      model = a;
+    else {
+      std::fprintf(stderr, "lazy-tokenize: error: unexpected argument '%s'\n", a.c_str());
+      return 2;
+    }
+  }
+  if (model.empty()) {
+    std::fputs("usage: lazy-tokenize MODEL [--decode | --chat] [--bos] < input\n", stderr);
+    return 2;
+  }
+  std::string error;
+  std::unique_ptr<Tokenizer> tok;
+  std::unique_ptr<GGUFFile> gguf;
+  std::unique_ptr<HFCheckpoint> hf;
+  if (isHFCheckpoint(model)) {
+    hf = HFCheckpoint::open(model, error);
+    if (hf && hf->tokenizer())
+      tok = Tokenizer::fromHFJson(*hf->tokenizer(), hf->config(), error);
+    else if (hf)
+      error = "'" + model + "' has no tokenizer.json";
+  } else {
+    gguf = GGUFFile::open(model, error);
+    if (gguf)
+      tok = Tokenizer::fromGGUF(*gguf, error);
+  }
+  if (!tok) {
+    std::fprintf(stderr, "lazy-tokenize: error: %s\n", error.c_str());
+    return 1;
+  }
+  std::string input((std::istreambuf_iterator<char>(std::cin)), {});
+  if (decode) {
+    std::istringstream in(input);
+    std::vector<int32_t> ids;
+    std::string word;
+    while (in >> word) {
+      try {
+        ids.push_back(static_cast<int32_t>(std::stol(word)));
+      } catch (...) {
+        std::fprintf(stderr, "lazy-tokenize: error: '%s' is not a token id\n", word.c_str());
+        return 1;
+      }
+    }
+    std::string text;
+    if (!tok->decode(ids, text, error)) {
+      std::fprintf(stderr, "lazy-tokenize: error: %s\n", error.c_str());
+      return 1;
+    }
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  if (chat && !tok->applyChatTemplate({{"user", input}}, true, input, error)) {
+    std::fprintf(stderr, "lazy-tokenize: error: %s\n", error.c_str());
+    return 1;
+  }
+  std::vector<int32_t> ids;
+  if (!tok->encode(input, ids, error, bos)) {
+    std::fprintf(stderr, "lazy-tokenize: error: %s\n", error.c_str());
+    return 1;
+  }
+  for (size_t i = 0; i < ids.size(); ++i)
+    std::printf(i ? " %d" : "%d", ids[i]);
+  std::printf("\n");
+  return 0;
+}
