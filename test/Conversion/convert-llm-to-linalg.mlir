@@ -26,17 +26,21 @@ func.func @rms_norm(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<32xbf16>)
 
 // RoPE: rotate-half pairs (d, d + 32) or interleaved pairs (2i, 2i + 1), with
 // Hugging Face's float32 inverse frequencies as a constant.
+// A cos/sin table per (row, frequency), then the rotation reads it through
+// affine maps: d mod 32 (rotate-half) or (d mod 64) floordiv 2 (interleaved).
+// CHECK-DAG: #[[HALF:.*]] = affine_map<(d0, d1) -> (d0, d1 mod 32)>
+// CHECK-DAG: #[[PAIR:.*]] = affine_map<(d0, d1) -> (d0, (d1 mod 64) floordiv 2)>
 // CHECK-LABEL: func.func @rope
 // CHECK:         arith.constant dense<{{.*}}> : tensor<32xf32>
-// CHECK:         linalg.generic
-// CHECK:           linalg.index 0
-// CHECK:           linalg.index 1
-// CHECK:           arith.cmpi ult
+// CHECK:         %[[T:.*]]:2 = linalg.generic
 // CHECK:           math.cos
 // CHECK:           math.sin
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[HALF]], #[[HALF]], #{{.*}}]
+// CHECK-SAME:      ins(%{{.*}}, %[[T]]#0, %[[T]]#1
+// CHECK:           arith.cmpi ult
 // CHECK:           tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<?x128xf32>
 // CHECK:         linalg.generic
-// CHECK:           arith.remui
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[PAIR]], #[[PAIR]], #{{.*}}]
 // CHECK:           arith.cmpi eq
 func.func @rope(%x: tensor<?x128xf32>, %pos: tensor<?xi32>) -> (tensor<?x128xf32>, tensor<?x128xf32>) {
   %a = llm.rope %x, %pos {head_dim = 64 : i64, theta = 10000.0 : f64} : tensor<?x128xf32>, tensor<?xi32> -> tensor<?x128xf32>

@@ -202,36 +202,53 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
         rewriter, loc, DenseElementsAttr::get(freqType, ArrayRef<float>(invFreq)));
     Value x = op.getInput();
     bool interleaved = op.getInterleaved();
+    // cos/sin of every (row, frequency) once: rows x head_dim/2 table entries
+    // instead of a sine and cosine per element.
+    auto tableType = RankedTensorType::get({type.getDimSize(0), half}, f);
+    Value cosInit = emptyLike(rewriter, loc, tableType, x);
+    Value sinInit = emptyLike(rewriter, loc, tableType, x);
+    auto table = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{tableType, tableType}, ValueRange{op.getPositions(), freqs},
+        ValueRange{cosInit, sinInit},
+        ArrayRef<AffineMap>{perRow(rewriter), perColumn(rewriter), rowsMap(rewriter),
+                            rowsMap(rewriter)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value pos = arith::SIToFPOp::create(b, l, f, a[0]);
+          Value angle = arith::MulFOp::create(b, l, pos, a[1]);
+          linalg::YieldOp::create(b, l,
+                                  ValueRange{math::CosOp::create(b, l, angle),
+                                             math::SinOp::create(b, l, angle)});
+        });
+    // Column j of head element d = j mod head_dim uses frequency
+    // d mod half (rotate-half) or d floordiv 2 (interleaved).
+    AffineExpr i = rewriter.getAffineDimExpr(0), j = rewriter.getAffineDimExpr(1);
+    AffineExpr freqExpr = interleaved ? (j % headDim).floorDiv(2) : j % half;
+    AffineMap freqMap = AffineMap::get(2, 0, {i, freqExpr}, rewriter.getContext());
     Value y = generic2D(
-        rewriter, loc, type, x, {x, op.getPositions()}, {rowsMap(rewriter), perRow(rewriter)},
+        rewriter, loc, type, x, {x, table.getResult(0), table.getResult(1)},
+        {rowsMap(rewriter), freqMap, freqMap},
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           Value row = linalg::IndexOp::create(b, l, 0);
           Value col = linalg::IndexOp::create(b, l, 1);
           auto cst = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
           Value d = arith::RemUIOp::create(b, l, col, cst(headDim));
-          Value first, freqIndex, partner;
+          Value first, partner;
           if (interleaved) { // pairs (2i, 2i + 1)
-            freqIndex = arith::DivUIOp::create(b, l, d, cst(2));
             Value odd = arith::RemUIOp::create(b, l, d, cst(2));
             first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, odd, cst(0));
             partner = arith::SelectOp::create(b, l, first, arith::AddIOp::create(b, l, col, cst(1)),
                                               arith::SubIOp::create(b, l, col, cst(1)));
           } else { // pairs (i, i + head_dim / 2)
             first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, d, cst(half));
-            freqIndex = arith::SelectOp::create(b, l, first, d,
-                                                arith::SubIOp::create(b, l, d, cst(half)));
             partner = arith::SelectOp::create(b, l, first,
                                               arith::AddIOp::create(b, l, col, cst(half)),
                                               arith::SubIOp::create(b, l, col, cst(half)));
           }
-          Value freq = tensor::ExtractOp::create(b, l, freqs, ValueRange{freqIndex});
-          Value pos = arith::SIToFPOp::create(b, l, f, a[1]);
-          Value angle = arith::MulFOp::create(b, l, pos, freq);
-          Value c = math::CosOp::create(b, l, angle);
-          Value s = math::SinOp::create(b, l, angle);
           Value other = tensor::ExtractOp::create(b, l, x, ValueRange{row, partner});
-          Value xc = arith::MulFOp::create(b, l, a[0], c);
-          Value os = arith::MulFOp::create(b, l, other, s);
+          Value xc = arith::MulFOp::create(b, l, a[0], a[1]);
+          Value os = arith::MulFOp::create(b, l, other, a[2]);
           // first: x*cos - partner*sin; second: x*cos + partner*sin
           return arith::SelectOp::create(b, l, first, arith::SubFOp::create(b, l, xc, os),
                                          arith::AddFOp::create(b, l, xc, os));
