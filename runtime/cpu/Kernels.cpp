@@ -18,6 +18,9 @@
 
 #ifdef LAZYC_HAVE_DNNL
 #include <dnnl.h>
+#include <dnnl.hpp>
+#include <map>
+#include <tuple>
 #endif
 
 namespace {
@@ -72,10 +75,50 @@ const float *asFloat(uint64_t w, int64_t wtype, int64_t count, std::vector<float
   return scratch.data();
 }
 
+#ifdef LAZYC_HAVE_DNNL
+/// y[M x N] (f32) = x[M x K] (f32, converted to bf16) * w[N x K]^T (bf16):
+/// oneDNN's matmul, which runs on AMX-bf16 / AVX512-bf16 where the CPU has
+/// them. Primitives are cached per shape (prefill batches and decode reuse a
+/// handful of shapes).
+bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *w, float *y) {
+  using namespace dnnl;
+  using dt = memory::data_type;
+  using tag = memory::format_tag;
+  static engine eng(engine::kind::cpu, 0);
+  static stream strm(eng);
+  static std::map<std::tuple<int64_t, int64_t, int64_t>, matmul> cache;
+  memory::desc src({M, K}, dt::bf16, tag::ab), wei({K, N}, dt::bf16, tag::ba),
+      dst({M, N}, dt::f32, tag::ab);
+  auto key = std::make_tuple(M, N, K);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    try {
+      matmul::primitive_desc pd(matmul::desc(src, wei, dst), eng);
+      it = cache.emplace(key, matmul(pd)).first;
+    } catch (const dnnl::error &) {
+      return false;
+    }
+  }
+  std::vector<uint16_t> xb(static_cast<size_t>(M * K));
+  for (int64_t i = 0; i < M * K; ++i)
+    xb[i] = lazyc::rt::floatToBF16(x[i]);
+  memory srcMem(src, eng, xb.data()), weiMem(wei, eng, const_cast<uint16_t *>(w)),
+      dstMem(dst, eng, y);
+  it->second.execute(strm, {{DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, weiMem},
+                            {DNNL_ARG_DST, dstMem}});
+  strm.wait();
+  return true;
+}
+#endif
+
 } // namespace
 
 extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w,
                                 int64_t wtype, int64_t out, uint64_t y) {
+#ifdef LAZYC_HAVE_DNNL
+  if (wtype == 1 && bf16Matmul(rows, out, in, ptr<float>(x), ptr<uint16_t>(w), ptr<float>(y)))
+    return;
+#endif
   std::vector<float> scratch;
   const float *weights = asFloat(w, wtype, out * in, scratch);
   gemmABt(rows, out, in, ptr<float>(x), in, weights, in, ptr<float>(y), out);
@@ -147,6 +190,10 @@ extern "C" void lazyc_rt_logits(uint64_t hidden, int64_t hiddenRows, int64_t dim
     int64_t id = std::clamp<int64_t>(ids[r], 0, hiddenRows - 1);
     std::memcpy(rows.data() + r * dim, h + id * dim, dim * sizeof(float));
   }
+#ifdef LAZYC_HAVE_DNNL
+  if (wtype == 1 && bf16Matmul(n, vocab, dim, rows.data(), ptr<uint16_t>(lmHead), ptr<float>(out)))
+    return;
+#endif
   std::vector<float> scratch;
   const float *w = asFloat(lmHead, wtype, vocab * dim, scratch);
   gemmABt(n, vocab, dim, rows.data(), dim, w, dim, ptr<float>(out), vocab);
