@@ -24,7 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 BUILD = os.path.join(ROOT, "build")
-VENV = os.path.join(ROOT, "bench", ".venv")
+VENV = os.environ.get("LAZYC_BENCH_VENV", os.path.join(ROOT, "bench", ".venv"))
 RESULTS = os.path.join(ROOT, "bench", "results")
 
 # SmolLM2-135M: 30 layers, hidden 576, 9/3 heads of 64, FFN 1536, vocab 49152.

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -96,6 +97,13 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
       matmul::primitive_desc pd(matmul::desc(src, wei, dst), eng);
       it = cache.emplace(key, matmul(pd)).first;
     } catch (const dnnl::error &) {
+      static bool warned = false;
+      if (!warned) {
+        std::fprintf(stderr, "lazyc: warning: this CPU/oneDNN has no bf16 matmul; bf16 weights "
+                             "are widened to f32 on every call (slow): compile with --dtype "
+                             "f32 here\n");
+        warned = true;
+      }
       return false;
     }
   }
