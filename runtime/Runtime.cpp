@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <numeric>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -55,6 +56,16 @@ CompiledModel::~CompiledModel() {
 std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
                                                    const std::string &modelPath,
                                                    int64_t context, std::string &error) {
+  // Compiled steps allocate their intermediates (megabytes each in prefill)
+  // with malloc and free them at the end of the step. Keep freed memory in
+  // the heap instead of returning it to the kernel, so the next step reuses
+  // it without page faults.
+  static bool heapTuned = [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)heapTuned;
   std::unique_ptr<CompiledModel> m(new CompiledModel());
   std::string path = library.find('/') == std::string::npos ? "./" + library : library;
   m->library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

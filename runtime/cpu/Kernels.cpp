@@ -66,6 +66,26 @@ void gemmAB(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const 
 #endif
 }
 
+/// e^x for x <= 0 (softmax after subtracting the row maximum), Cephes' expf
+/// polynomial (relative error ~1e-7): plain arithmetic the compiler
+/// vectorizes, unlike calls of expf.
+inline float expNonPositive(float x) {
+  x = std::max(x, -87.0f);
+  float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
 /// Weights of narrower types are widened to f32 on the fly.
 const float *asFloat(uint64_t w, int64_t wtype, int64_t count, std::vector<float> &scratch) {
   if (wtype == 0)
@@ -172,7 +192,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
         }
         float sum = 0;
         for (int64_t j = 0; j < valid; ++j) {
-          s[j] = std::exp(s[j] - m);
+          s[j] = expNonPositive(s[j] - m);
           sum += s[j];
         }
         const float inv = 1.0f / sum;
