@@ -8,7 +8,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-QUESTION="${1:-Who led the engineering design of the harbor restoration, and which option did the council choose?}"
+QUESTION="${1:-How much did the restoration cost in total?}"
 DOC="$ROOT/docs/demo/harbor-report.md"
 MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 BUILD="$ROOT/build"

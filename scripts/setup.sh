@@ -24,6 +24,8 @@ PACKAGES=(
   zlib1g-dev libzstd-dev
   # tests and benchmarks
   libgtest-dev libbenchmark-dev
+  # runtime GEMMs
+  libdnnl-dev
 )
 
 missing=()
