@@ -58,8 +58,18 @@ inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
   }
 }
 
-template <typename Block> const Block *blocks(const void *src) {
-  return static_cast<const Block *>(src);
+/// Block `b` of `src`, copied out: sources need not be aligned (safetensors
+/// data offsets are arbitrary), and the copy keeps the loads well-defined.
+template <typename Block> Block block(const void *src, size_t b) {
+  Block x;
+  std::memcpy(&x, static_cast<const uint8_t *>(src) + b * sizeof(Block), sizeof(Block));
+  return x;
+}
+
+inline uint16_t load16(const void *src, size_t i) {
+  uint16_t v;
+  std::memcpy(&v, static_cast<const uint8_t *>(src) + 2 * i, sizeof(v));
+  return v;
 }
 } // namespace
 
@@ -162,21 +172,17 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
   case GGMLType::F32:
     std::memcpy(dst, src, count * sizeof(float));
     return true;
-  case GGMLType::F16: {
-    const auto *h = static_cast<const uint16_t *>(src);
+  case GGMLType::F16:
     for (size_t i = 0; i < count; ++i)
-      dst[i] = halfToFloat(h[i]);
+      dst[i] = halfToFloat(load16(src, i));
     return true;
-  }
-  case GGMLType::BF16: {
-    const auto *h = static_cast<const uint16_t *>(src);
+  case GGMLType::BF16:
     for (size_t i = 0; i < count; ++i)
-      dst[i] = bf16ToFloat(h[i]);
+      dst[i] = bf16ToFloat(load16(src, i));
     return true;
-  }
   case GGMLType::Q4_0:
     for (size_t b = 0; b < count / QK; ++b, dst += QK) {
-      const BlockQ4_0 &x = blocks<BlockQ4_0>(src)[b];
+      const BlockQ4_0 x = block<BlockQ4_0>(src, b);
       float d = fp16(x.d);
       for (uint32_t j = 0; j < QK / 2; ++j) {
         dst[j] = d * static_cast<float>((x.qs[j] & 0xF) - 8);
@@ -186,7 +192,7 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   case GGMLType::Q4_1:
     for (size_t b = 0; b < count / QK; ++b, dst += QK) {
-      const BlockQ4_1 &x = blocks<BlockQ4_1>(src)[b];
+      const BlockQ4_1 x = block<BlockQ4_1>(src, b);
       float d = fp16(x.d), m = fp16(x.m);
       for (uint32_t j = 0; j < QK / 2; ++j) {
         dst[j] = d * static_cast<float>(x.qs[j] & 0xF) + m;
@@ -196,7 +202,7 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   case GGMLType::Q5_0:
     for (size_t b = 0; b < count / QK; ++b, dst += QK) {
-      const BlockQ5_0 &x = blocks<BlockQ5_0>(src)[b];
+      const BlockQ5_0 x = block<BlockQ5_0>(src, b);
       float d = fp16(x.d);
       uint32_t qh;
       std::memcpy(&qh, x.qh, sizeof(qh));
@@ -210,7 +216,7 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   case GGMLType::Q5_1:
     for (size_t b = 0; b < count / QK; ++b, dst += QK) {
-      const BlockQ5_1 &x = blocks<BlockQ5_1>(src)[b];
+      const BlockQ5_1 x = block<BlockQ5_1>(src, b);
       float d = fp16(x.d), m = fp16(x.m);
       uint32_t qh;
       std::memcpy(&qh, x.qh, sizeof(qh));
@@ -224,7 +230,7 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   case GGMLType::Q8_0:
     for (size_t b = 0; b < count / QK; ++b, dst += QK) {
-      const BlockQ8_0 &x = blocks<BlockQ8_0>(src)[b];
+      const BlockQ8_0 x = block<BlockQ8_0>(src, b);
       float d = fp16(x.d);
       for (uint32_t j = 0; j < QK; ++j)
         dst[j] = static_cast<float>(x.qs[j]) * d;
@@ -232,7 +238,7 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   case GGMLType::Q4_K:
     for (size_t b = 0; b < count / QK_K; ++b) {
-      const BlockQ4_K &x = blocks<BlockQ4_K>(src)[b];
+      const BlockQ4_K x = block<BlockQ4_K>(src, b);
       float d = fp16(x.d), dmin = fp16(x.dmin);
       const uint8_t *q = x.qs;
       for (int j = 0, is = 0; j < static_cast<int>(QK_K); j += 64, is += 2) {
@@ -251,7 +257,7 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   case GGMLType::Q5_K:
     for (size_t b = 0; b < count / QK_K; ++b) {
-      const BlockQ5_K &x = blocks<BlockQ5_K>(src)[b];
+      const BlockQ5_K x = block<BlockQ5_K>(src, b);
       float d = fp16(x.d), dmin = fp16(x.dmin);
       const uint8_t *ql = x.qs;
       uint8_t u1 = 1, u2 = 2;
@@ -273,7 +279,7 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   case GGMLType::Q6_K:
     for (size_t b = 0; b < count / QK_K; ++b) {
-      const BlockQ6_K &x = blocks<BlockQ6_K>(src)[b];
+      const BlockQ6_K x = block<BlockQ6_K>(src, b);
       float d = fp16(x.d);
       const uint8_t *ql = x.ql, *qh = x.qh;
       const int8_t *sc = x.scales;
