@@ -54,6 +54,7 @@ def ensure_llama_cpp():
 
 LLAMA_SCRIPT = r"""
 import json, sys, time
+import numpy as np
 from llama_cpp import Llama
 model, n_ctx, threads, decode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 prompts = json.loads(sys.stdin.read())
@@ -65,11 +66,12 @@ for label, ids in prompts.items():
     t0 = time.perf_counter()
     llm.eval(ids)
     t1 = time.perf_counter()
-    tok = int(llm.scores[llm.n_tokens - 1].argmax())
+    last = lambda: int(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm._n_vocab,)).argmax())
+    tok = last()
     t2 = time.perf_counter()
     for _ in range(decode):
         llm.eval([tok])
-        tok = int(llm.scores[llm.n_tokens - 1].argmax())
+        tok = last()
     t3 = time.perf_counter()
     out[label] = {"ttft_ms": (t1 - t0) * 1000, "decode_tokens_per_s": decode / (t3 - t2)}
 print(json.dumps(out))
@@ -109,10 +111,12 @@ def main():
              "-n", str(args.decode), "--json", "--ignore-eos"], stderr=subprocess.DEVNULL)
         lazyc[n] = json.loads(out)
     python = ensure_llama_cpp()
-    out = subprocess.run([python, "-c", LLAMA_SCRIPT, MODEL, str(ctx), str(args.threads),
-                          str(args.decode)], input=json.dumps(prompts), capture_output=True,
-                         text=True, check=True).stdout
-    llama = json.loads(out)
+    proc = subprocess.run([python, "-c", LLAMA_SCRIPT, MODEL, str(ctx), str(args.threads),
+                           str(args.decode)], input=json.dumps(prompts), capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        sys.exit("llama.cpp run failed:\n" + proc.stderr[-3000:])
+    llama = json.loads(proc.stdout)
 
     print(f"\nSmolLM2-135M-Instruct Q4_1, {args.threads} threads, prefill batch 512")
     print(f"{'prompt':>7} | {'lazyc TTFT ms':>13} | {'lazyc tok/s':>11} | {'GFLOP/s':>7} | "
