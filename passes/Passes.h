@@ -32,7 +32,7 @@ lazy::ScheduleAttr parseSchedule(mlir::MLIRContext *context,
                                  std::string &error);
 
 /// Bufferization of the heavy llm ops into calls of the runtime's kernels
-/// (lazyc_rt_linear, lazyc_rt_attention, lazyc_rt_logits; see
+/// (lazyc_rt_linear, lazyc_rt_attention; see
 /// runtime/cpu/Kernels.h for their C signatures).
 void registerLLMBufferizationModels(mlir::DialectRegistry &registry);
 

@@ -59,7 +59,9 @@ def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
     for one-shot bufferization and fusion:
       * `llm.rms_norm` (row reduction + scaling), `llm.rope` (both layouts),
         `llm.silu`, `llm.swiglu`, `llm.add` (elementwise chains),
-      * `llm.embedding` (row gather, with weight-type conversion).
+      * `llm.embedding` (row gather, with weight-type conversion),
+      * `llm.logits` (gather of the selected rows, then an `llm.linear` with
+        the vocabulary matrix).
     `llm.weight` becomes a view into one weight arena: the step function gets
     a trailing `memref<?xi8>` argument and every weight is a
     `memref.view` at a byte offset the pass assigns (64-byte aligned). The
@@ -67,7 +69,7 @@ def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
     (a list of name, offset, bytes, shape, dtype), which `lazy-compile` embeds in the
     model so the runtime can fill the arena.
 
-    The heavy ops (`llm.linear`, `llm.attention`, `llm.logits`) stay: they
+    The heavy ops (`llm.linear`, `llm.attention`) stay: they
     bufferize into calls of the runtime's kernels (see
     `registerLLMBufferizationModels`), as XLA and IREE call vendor GEMMs.
 

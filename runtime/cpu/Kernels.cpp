@@ -207,22 +207,3 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
     }
   }
 }
-
-extern "C" void lazyc_rt_logits(uint64_t hidden, int64_t hiddenRows, int64_t dim,
-                                uint64_t rowIds, int64_t n, uint64_t lmHead, int64_t wtype,
-                                int64_t vocab, uint64_t out) {
-  const float *h = ptr<float>(hidden);
-  const int32_t *ids = ptr<int32_t>(rowIds);
-  std::vector<float> rows(n * dim);
-  for (int64_t r = 0; r < n; ++r) {
-    int64_t id = std::clamp<int64_t>(ids[r], 0, hiddenRows - 1);
-    std::memcpy(rows.data() + r * dim, h + id * dim, dim * sizeof(float));
-  }
-#ifdef LAZYC_HAVE_DNNL
-  if (wtype == 1 && bf16Matmul(n, vocab, dim, rows.data(), ptr<uint16_t>(lmHead), ptr<float>(out)))
-    return;
-#endif
-  std::vector<float> scratch;
-  const float *w = asFloat(lmHead, wtype, vocab * dim, scratch);
-  gemmABt(n, vocab, dim, rows.data(), dim, w, dim, ptr<float>(out), vocab);
-}

@@ -35,10 +35,6 @@ void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t
                         uint64_t v, uint64_t positions, int64_t rows, int64_t heads,
                         int64_t kv_heads, int64_t head_dim, double scale, uint64_t out);
 
-/// out[n x vocab] = hidden[rowIds[r]] * lm_head^T
-void lazyc_rt_logits(uint64_t hidden, int64_t hidden_rows, int64_t dim, uint64_t row_ids,
-                     int64_t n, uint64_t lm_head, int64_t wtype, int64_t vocab, uint64_t out);
-
 #ifdef __cplusplus
 }
 #endif

@@ -86,3 +86,17 @@ func.func @heavy(%x: tensor<?x64xf32>, %pos: tensor<?xi32>,
       : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
   return %o : tensor<?x64xf32>
 }
+
+// -----
+
+// Logits of selected rows: a gather of those rows, then the projection.
+// CHECK-LABEL: func.func @logits
+// CHECK-SAME:    (%[[H:[a-z0-9]+]]: tensor<?x64xf32>, %[[R:[a-z0-9]+]]: tensor<?xi32>
+// CHECK:         %[[G:.*]] = linalg.generic {{.*}} ins(%[[R]] : tensor<?xi32>)
+// CHECK:           tensor.extract %[[H]][%{{.*}}, %{{.*}}] : tensor<?x64xf32>
+// CHECK:         llm.linear %[[G]], %{{.*}} : tensor<?x64xf32>, tensor<100x64xf32> -> tensor<?x100xf32>
+func.func @logits(%h: tensor<?x64xf32>, %rows: tensor<?xi32>) -> tensor<?x100xf32> {
+  %w = llm.weight "head" : tensor<100x64xf32>
+  %l = llm.logits %h[%rows], %w : tensor<?x64xf32>, tensor<?xi32>, tensor<100x64xf32> -> tensor<?x100xf32>
+  return %l : tensor<?x100xf32>
+}

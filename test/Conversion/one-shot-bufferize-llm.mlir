@@ -1,10 +1,9 @@
 // RUN: lazy-opt %s --convert-llm-to-linalg --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
 
-// llm.linear / llm.attention / llm.logits bufferize into a result allocation
+// llm.linear / llm.attention bufferize into a result allocation
 // and a call of the runtime kernel, passing raw addresses and sizes.
 // CHECK-DAG: func.func private @lazyc_rt_linear(i64, i64, i64, i64, i64, i64, i64)
 // CHECK-DAG: func.func private @lazyc_rt_attention(!llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64)
-// CHECK-DAG: func.func private @lazyc_rt_logits(i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME:    (%[[X:[a-z0-9]+]]: memref<?x64xf32>
 // CHECK:         %[[WV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<32x64xbf16>
@@ -14,7 +13,10 @@
 // CHECK:         call @lazyc_rt_linear({{.*}}) : (i64, i64, i64, i64, i64, i64, i64) -> ()
 // CHECK:         memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
 // CHECK:         call @lazyc_rt_attention(%{{.*}}) : (!llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64) -> ()
-// CHECK:         call @lazyc_rt_logits
+// The logits: a compiler-generated gather of the selected rows, then a GEMM.
+// CHECK:         memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
+// CHECK:         memref.load
+// CHECK:         call @lazyc_rt_linear
 // CHECK-NOT:     llm.
 func.func @forward(%x: tensor<?x64xf32>, %pos: tensor<?xi32>, %rows: tensor<?xi32>,
                    %c: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x10xf32> {

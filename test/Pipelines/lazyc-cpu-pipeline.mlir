@@ -6,9 +6,8 @@
 // CHECK-NOT: memref.alloc
 // CHECK-DAG: llvm.func @lazyc_rt_linear(
 // CHECK-DAG: llvm.func @lazyc_rt_attention(!llvm.ptr,
-// CHECK-DAG: llvm.func @lazyc_rt_logits(
 // CHECK-DAG: llvm.func @malloc(
 // CHECK-DAG: llvm.func @free(
 // CHECK-LABEL: llvm.func @forward(
-// CHECK-COUNT-14: llvm.call @lazyc_rt_linear
+// CHECK-COUNT-15: llvm.call @lazyc_rt_linear
 // CHECK: llvm.func @_mlir_ciface_forward(

@@ -1,6 +1,6 @@
 //===- BufferizableOpInterfaceImpl.cpp - heavy llm ops -> runtime calls ----===//
 //
-// llm.linear, llm.attention and llm.logits bufferize into an allocation of
+// llm.linear and llm.attention bufferize into an allocation of
 // their result and a call of the runtime kernel that computes it (a tuned GEMM,
 // our attention over the KV cache). Operands are passed as raw addresses
 // (memref.extract_aligned_pointer_as_index) and sizes, so the C ABI is plain:
@@ -136,37 +136,11 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
   }
 };
 
-struct LogitsModel : CallOutModel<LogitsModel, llm::LogitsOp> {
-  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
-                          const BufferizationOptions &options,
-                          BufferizationState &state) const {
-    auto logits = cast<llm::LogitsOp>(op);
-    Location loc = op->getLoc();
-    FailureOr<Value> h = getBuffer(rewriter, logits.getHidden(), options, state);
-    FailureOr<Value> rows = getBuffer(rewriter, logits.getRows(), options, state);
-    FailureOr<Value> w = getBuffer(rewriter, logits.getLmHead(), options, state);
-    if (failed(h) || failed(rows) || failed(w))
-      return failure();
-    auto wType = logits.getLmHead().getType();
-    Value nIndex = memref::DimOp::create(rewriter, loc, *rows, 0);
-    Value out = allocResult(rewriter, op, nIndex);
-    callRuntime(rewriter, op, "lazyc_rt_logits",
-                {address(rewriter, loc, *h), rowsOf(rewriter, loc, *h),
-                 i64(rewriter, loc, wType.getDimSize(1)), address(rewriter, loc, *rows),
-                 rowsOf(rewriter, loc, *rows), address(rewriter, loc, *w),
-                 i64(rewriter, loc, dtypeCode(wType.getElementType())),
-                 i64(rewriter, loc, wType.getDimSize(0)), address(rewriter, loc, out)});
-    replaceOpWithBufferizedValues(rewriter, op, out);
-    return success();
-  }
-};
-
 } // namespace
 
 void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, llm::LLMDialect *) {
     llm::LinearOp::attachInterface<LinearModel>(*ctx);
     llm::AttentionOp::attachInterface<AttentionModel>(*ctx);
-    llm::LogitsOp::attachInterface<LogitsModel>(*ctx);
   });
 }

@@ -283,6 +283,29 @@ struct EmbeddingLowering : OpRewritePattern<llm::EmbeddingOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Logits of selected rows: a row gather, then the vocabulary projection
+//===----------------------------------------------------------------------===//
+
+struct LogitsLowering : OpRewritePattern<llm::LogitsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::LogitsOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto hidden = op.getHidden().getType();
+    Value source = op.getHidden(), rows = op.getRows();
+    auto gatheredType = RankedTensorType::get({op.getType().getDimSize(0), hidden.getDimSize(1)},
+                                              hidden.getElementType());
+    Value gathered = generic2D(rewriter, loc, gatheredType, rows, {rows}, {perRow(rewriter)},
+                               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                 Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+                                 Value col = linalg::IndexOp::create(b, l, 1);
+                                 return tensor::ExtractOp::create(b, l, source, ValueRange{row, col});
+                               });
+    rewriter.replaceOpWithNewOp<llm::LinearOp>(op, op.getType(), gathered, op.getLmHead());
+    return success();
+  }
+};
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -363,7 +386,7 @@ struct ConvertLLMToLinalgPass
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
-                 EmbeddingLowering>(&getContext());
+                 EmbeddingLowering, LogitsLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }
