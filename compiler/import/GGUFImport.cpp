@@ -263,19 +263,34 @@ bool lazyc::checkTensor(const std::string &name, const std::vector<int64_t> &exp
   return true;
 }
 
+bool lazyc::checkContextLength(const ModelConfig &config, const ImportOptions &options,
+                               std::string &error) {
+  if (options.contextLength >= 0 && options.contextLength <= config.contextLength)
+    return true;
+  error = "requested context length " + std::to_string(options.contextLength) +
+          " is outside [1, " + std::to_string(config.contextLength) +
+          "], the model's trained context";
+  return false;
+}
+
+OwningOpRef<ModuleOp> lazyc::buildVerifiedDecoder(MLIRContext *context, const ModelConfig &config,
+                                                  const ImportOptions &options,
+                                                  std::string &error) {
+  OwningOpRef<ModuleOp> module = buildDecoder(context, config, options);
+  if (failed(verify(*module))) {
+    error = "internal error: the imported IR does not verify";
+    return nullptr;
+  }
+  return module;
+}
+
 OwningOpRef<ModuleOp> lazyc::importGGUF(MLIRContext *context,
                                         const rt::GGUFFile &file,
                                         const ImportOptions &options,
                                         std::string &error) {
   ModelConfig config;
-  if (!readGGUFConfig(file, config, error))
+  if (!readGGUFConfig(file, config, error) || !checkContextLength(config, options, error))
     return nullptr;
-  if (options.contextLength < 0 || options.contextLength > config.contextLength) {
-    error = "requested context length " + std::to_string(options.contextLength) +
-            " is outside [1, " + std::to_string(config.contextLength) +
-            "], the model's trained context";
-    return nullptr;
-  }
   for (const auto &[name, shape] : expectedTensors(config)) {
     const rt::GGUFTensorInfo *t = file.findTensor(name);
     if (!t) {
@@ -287,10 +302,5 @@ OwningOpRef<ModuleOp> lazyc::importGGUF(MLIRContext *context,
     if (!checkTensor(name, shape, dims, static_cast<uint32_t>(t->type), error))
       return nullptr;
   }
-  OwningOpRef<ModuleOp> module = buildDecoder(context, config, options);
-  if (failed(verify(*module))) {
-    error = "internal error: the imported IR does not verify";
-    return nullptr;
-  }
-  return module;
+  return buildVerifiedDecoder(context, config, options, error);
 }

@@ -4,7 +4,6 @@
 
 #include "runtime/model/Safetensors.h"
 
-#include "mlir/IR/Verifier.h"
 
 #include <cmath>
 
@@ -78,14 +77,8 @@ OwningOpRef<ModuleOp> lazyc::importHF(MLIRContext *context,
                                       const rt::HFCheckpoint &checkpoint,
                                       const ImportOptions &options, std::string &error) {
   ModelConfig config;
-  if (!readHFConfig(checkpoint, config, error))
+  if (!readHFConfig(checkpoint, config, error) || !checkContextLength(config, options, error))
     return nullptr;
-  if (options.contextLength < 0 || options.contextLength > config.contextLength) {
-    error = "requested context length " + std::to_string(options.contextLength) +
-            " is outside [1, " + std::to_string(config.contextLength) +
-            "], the model's trained context";
-    return nullptr;
-  }
   for (const auto &[name, shape] : expectedTensors(config)) {
     const rt::SafetensorsTensor *t = checkpoint.findTensor(name);
     if (!t) {
@@ -95,10 +88,5 @@ OwningOpRef<ModuleOp> lazyc::importHF(MLIRContext *context,
     if (!checkTensor(name, shape, t->shape, static_cast<uint32_t>(t->type), error))
       return nullptr;
   }
-  OwningOpRef<ModuleOp> module = buildDecoder(context, config, options);
-  if (failed(verify(*module))) {
-    error = "internal error: the imported IR does not verify";
-    return nullptr;
-  }
-  return module;
+  return buildVerifiedDecoder(context, config, options, error);
 }

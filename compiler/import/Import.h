@@ -73,6 +73,16 @@ mlir::OwningOpRef<mlir::ModuleOp> buildDecoder(mlir::MLIRContext *context,
 bool checkTensor(const std::string &name, const std::vector<int64_t> &expected,
                  const std::vector<uint64_t> &dims, uint32_t type, std::string &error);
 
+/// Checks the requested context length against the model's trained context.
+bool checkContextLength(const ModelConfig &config, const ImportOptions &options,
+                        std::string &error);
+
+/// buildDecoder, then verification (a failure is an internal error).
+mlir::OwningOpRef<mlir::ModuleOp> buildVerifiedDecoder(mlir::MLIRContext *context,
+                                                       const ModelConfig &config,
+                                                       const ImportOptions &options,
+                                                       std::string &error);
+
 /// Reads and checks config.json of a Hugging Face Llama-family checkpoint.
 bool readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &config,
                   std::string &error);

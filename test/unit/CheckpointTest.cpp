@@ -3,6 +3,7 @@
 #include "runtime/model/Json.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/Tokenizer.h"
+#include "test/unit/TestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include <sstream>
 
 using namespace lazyc::rt;
+using lazyc::test::checksum;
 
 namespace {
 
@@ -43,17 +45,6 @@ TEST(JsonTest, RejectsMalformedDocuments) {
   EXPECT_NE(error.find("nesting deeper than"), std::string::npos);
 }
 
-/// Mirrors checksum() in test/fixtures/make_fixtures.py.
-uint64_t checksum(const std::vector<float> &values) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i < values.size(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &values[i], sizeof(bits));
-    sum += static_cast<uint64_t>(bits) * (2 * static_cast<uint64_t>(i) + 1);
-  }
-  return sum;
-}
-
 TEST(CheckpointTest, ReadsShardedTinyLlama) {
   std::string error;
   ASSERT_TRUE(isHFCheckpoint(kCheckpoint));
@@ -81,11 +72,6 @@ TEST(CheckpointTest, ReadsShardedTinyLlama) {
   EXPECT_EQ(q->shape, (std::vector<uint64_t>{64, 64}));
 }
 
-struct Case {
-  std::string text;
-  std::vector<int32_t> ids;
-};
-
 TEST(CheckpointTest, TokenizerJsonMatchesHuggingFace) {
   std::string error;
   auto ckpt = HFCheckpoint::open(kCheckpoint, error);
@@ -93,24 +79,14 @@ TEST(CheckpointTest, TokenizerJsonMatchesHuggingFace) {
   auto tok = Tokenizer::fromHFJson(*ckpt->tokenizer(), ckpt->config(), error);
   ASSERT_TRUE(tok) << error;
   EXPECT_EQ(tok->vocabSize(), 600);
-  std::ifstream in(kFixtures + "/tokenizer-tiny-hf.txt", std::ios::binary);
-  std::string line;
   int cases = 0;
-  while (std::getline(in, line)) {
-    std::string text(std::stoul(line), '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    in.get();
-    std::getline(in, line);
-    std::istringstream idStream(line);
-    std::vector<int32_t> expected, ids;
-    int32_t id;
-    while (idStream >> id)
-      expected.push_back(id);
-    ASSERT_TRUE(tok->encode(text, ids, error)) << error;
-    EXPECT_EQ(ids, expected) << text.substr(0, 60);
+  for (const auto &c : lazyc::test::readTokenizerCases(kFixtures + "/tokenizer-tiny-hf.txt")) {
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tok->encode(c.text, ids, error)) << error;
+    EXPECT_EQ(ids, c.ids) << c.text.substr(0, 60);
     std::string decoded;
     ASSERT_TRUE(tok->decode(ids, decoded, error));
-    EXPECT_EQ(decoded, text);
+    EXPECT_EQ(decoded, c.text);
     ++cases;
   }
   EXPECT_EQ(cases, 6);

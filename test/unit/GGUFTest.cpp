@@ -3,6 +3,7 @@
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Quant.h"
 #include "test/unit/GGUFBuilder.h"
+#include "test/unit/TestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include <sstream>
 
 using namespace lazyc::rt;
+using lazyc::test::checksum;
 using lazyc::test::ImageBuilder;
 
 namespace {
@@ -20,17 +22,6 @@ const std::string kFixtures = LAZYC_FIXTURES_DIR;
 const std::string kModel = LAZYC_MODEL_PATH;
 
 bool exists(const std::string &path) { return std::ifstream(path).good(); }
-
-/// Mirrors checksum() in test/fixtures/make_fixtures.py.
-uint64_t checksum(const std::vector<float> &values) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i < values.size(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &values[i], sizeof(bits));
-    sum += static_cast<uint64_t>(bits) * (2 * static_cast<uint64_t>(i) + 1);
-  }
-  return sum;
-}
 
 std::vector<float> dequantizeTensor(const GGUFTensorInfo &t) {
   std::vector<float> out(t.numElements);

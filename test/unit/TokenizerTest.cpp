@@ -3,6 +3,7 @@
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Json.h"
 #include "runtime/model/Tokenizer.h"
+#include "test/unit/TestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -16,30 +17,10 @@ namespace {
 const std::string kFixtures = LAZYC_FIXTURES_DIR;
 const std::string kModel = LAZYC_MODEL_PATH;
 
-struct Case {
-  std::string text;
-  std::vector<int32_t> ids;
-};
+using Case = lazyc::test::TokenizerCase;
 
-/// Reads test/fixtures/tokenizer-*.txt (see make_fixtures.py).
 std::vector<Case> readCases(const std::string &name) {
-  std::ifstream in(kFixtures + "/" + name, std::ios::binary);
-  std::vector<Case> cases;
-  std::string line;
-  while (std::getline(in, line)) {
-    Case c;
-    size_t length = std::stoul(line);
-    c.text.resize(length);
-    in.read(c.text.data(), static_cast<std::streamsize>(length));
-    in.get(); // newline after the text
-    std::getline(in, line);
-    std::istringstream ids(line);
-    int32_t id;
-    while (ids >> id)
-      c.ids.push_back(id);
-    cases.push_back(std::move(c));
-  }
-  return cases;
+  return lazyc::test::readTokenizerCases(kFixtures + "/" + name);
 }
 
 class TokenizerTest : public ::testing::Test {

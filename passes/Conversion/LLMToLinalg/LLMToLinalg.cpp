@@ -262,23 +262,23 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
 // Embedding: a row gather
 //===----------------------------------------------------------------------===//
 
+/// result[i, j] = source[ids[i], j], widened to the result's element type:
+/// the embedding lookup and the gather of the rows whose logits are wanted.
+Value gatherRows(OpBuilder &b, Location loc, RankedTensorType type, Value source, Value ids) {
+  return generic2D(b, loc, type, ids, {ids}, {perRow(b)},
+                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     Value row = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
+                     Value col = linalg::IndexOp::create(nb, l, 1);
+                     Value v = tensor::ExtractOp::create(nb, l, source, ValueRange{row, col});
+                     return toFloat(nb, l, v, type.getElementType());
+                   });
+}
+
 struct EmbeddingLowering : OpRewritePattern<llm::EmbeddingOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::EmbeddingOp op, PatternRewriter &rewriter) const override {
-    auto type = op.getType();
-    Value table = op.getTable();
-    Value tokens = op.getTokens();
-    Value y = generic2D(rewriter, op.getLoc(), type, tokens, {tokens}, {perRow(rewriter)},
-                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          Value id = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-                          Value col = linalg::IndexOp::create(b, l, 1);
-                          Value v = tensor::ExtractOp::create(b, l, table, ValueRange{id, col});
-                          return toFloat(b, l, v, type.getElementType());
-                        });
-    // The iteration space has the token count as rows and table columns as
-    // columns: emptyLike(tokens) only knows the rows, so size columns
-    // statically (verified: result columns == table columns).
-    rewriter.replaceOp(op, y);
+    rewriter.replaceOp(op, gatherRows(rewriter, op.getLoc(), op.getType(), op.getTable(),
+                                      op.getTokens()));
     return success();
   }
 };
@@ -290,17 +290,11 @@ struct EmbeddingLowering : OpRewritePattern<llm::EmbeddingOp> {
 struct LogitsLowering : OpRewritePattern<llm::LogitsOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::LogitsOp op, PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
     auto hidden = op.getHidden().getType();
-    Value source = op.getHidden(), rows = op.getRows();
     auto gatheredType = RankedTensorType::get({op.getType().getDimSize(0), hidden.getDimSize(1)},
                                               hidden.getElementType());
-    Value gathered = generic2D(rewriter, loc, gatheredType, rows, {rows}, {perRow(rewriter)},
-                               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                 Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-                                 Value col = linalg::IndexOp::create(b, l, 1);
-                                 return tensor::ExtractOp::create(b, l, source, ValueRange{row, col});
-                               });
+    Value gathered =
+        gatherRows(rewriter, op.getLoc(), gatheredType, op.getHidden(), op.getRows());
     rewriter.replaceOpWithNewOp<llm::LinearOp>(op, op.getType(), gathered, op.getLmHead());
     return success();
   }
