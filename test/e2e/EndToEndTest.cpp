@@ -24,6 +24,7 @@ namespace {
 const std::string kFixtures = LAZYC_FIXTURES_DIR;
 const std::string kModel = LAZYC_MODEL_PATH;
 const std::string kLibrary = LAZYC_E2E_LIBRARY;
+const std::string kTinyLibrary = LAZYC_E2E_TINY_LIBRARY;
 
 /// Absolute logit tolerance: both sides compute in f32, in different orders.
 constexpr float kTolerance = 2e-2f;
@@ -62,22 +63,31 @@ Reference readReference(const std::string &name) {
   return ref;
 }
 
-class EndToEndTest : public ::testing::TestWithParam<const char *> {
+struct Case {
+  const char *fixture;
+  bool tiny; // the tiny Hugging Face checkpoint instead of SmolLM2's GGUF
+};
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.fixture; }
+
+class EndToEndTest : public ::testing::TestWithParam<Case> {
 protected:
   void SetUp() override {
-    if (!std::ifstream(kLibrary).good())
+    const std::string &library = GetParam().tiny ? kTinyLibrary : kLibrary;
+    if (!std::ifstream(library).good())
       GTEST_SKIP() << "compiled model missing (ctest runs e2e-compile first; the model "
                       "comes from scripts/setup.sh): "
-                   << kLibrary;
+                   << library;
     std::string error;
-    model = CompiledModel::load(kLibrary, kModel, 0, error);
+    model = CompiledModel::load(library, GetParam().tiny ? kFixtures + "/tiny-llama-hf" : kModel,
+                                0, error);
     ASSERT_TRUE(model) << error;
   }
   std::unique_ptr<CompiledModel> model;
 };
 
 TEST_P(EndToEndTest, MatchesTransformers) {
-  Reference ref = readReference(GetParam());
+  Reference ref = readReference(GetParam().fixture);
   ASSERT_EQ(ref.top.size(), ref.prompt.size());
   ASSERT_FALSE(ref.continuation.empty());
   ASSERT_LE(ref.continuation.size(), 32u); // shorter when it ended with EOS
@@ -112,7 +122,7 @@ TEST_P(EndToEndTest, MatchesTransformers) {
   }
   EXPECT_EQ(topMismatch, 0);
   EXPECT_LT(worst, kTolerance) << "largest |logit - reference| over every position's top 10";
-  std::cout << GetParam() << ": " << n << " positions, max |logit diff| = " << worst << "\n";
+  std::cout << GetParam().fixture << ": " << n << " positions, max |logit diff| = " << worst << "\n";
 
   // Greedy continuation, one decode step per token.
   const float *last = logits.data() + (logits.size() / vocab - 1) * vocab;
@@ -126,9 +136,18 @@ TEST_P(EndToEndTest, MatchesTransformers) {
   EXPECT_EQ(continuation, ref.continuation);
 }
 
-INSTANTIATE_TEST_SUITE_P(SmolLM2, EndToEndTest,
-                         ::testing::Values("logits-smollm2-short.txt",
-                                           "logits-smollm2-long.txt"));
+INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
+                         ::testing::Values(Case{"logits-smollm2-short.txt", false},
+                                           Case{"logits-smollm2-long.txt", false},
+                                           Case{"logits-tiny-hf.txt", true}),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           std::string name = info.param.fixture;
+                           name = name.substr(7, name.size() - 11); // logits-X.txt -> X
+                           for (char &c : name)
+                             if (c == '-')
+                               c = '_';
+                           return name;
+                         });
 
 TEST(RuntimeErrorsTest, ClearErrors) {
   std::string error;
