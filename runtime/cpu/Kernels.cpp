@@ -171,39 +171,45 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
   const int64_t keys = maxPos + 1, group = heads / kvHeads;
   const float scale = static_cast<float>(scaleD);
   const int64_t block = 256; // query rows per score block
-  std::vector<float> scores(std::min<int64_t>(rows, block) * keys);
-  for (int64_t h = 0; h < heads; ++h) {
-    const int64_t g = h / group;
-    for (int64_t r0 = 0; r0 < rows; r0 += block) {
-      const int64_t n = std::min(block, rows - r0);
-      // S = Q_h K_g^T over every slot up to the last position of the block.
-      int64_t blockKeys = 0;
-      for (int64_t i = 0; i < n; ++i)
-        blockKeys = std::max<int64_t>(blockKeys, pos[r0 + i] + 1);
-      gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, kc + g * headDim,
-              kvDim, scores.data(), blockKeys);
-      for (int64_t i = 0; i < n; ++i) {
-        float *s = scores.data() + i * blockKeys;
-        const int64_t valid = pos[r0 + i] + 1; // causal by original position
-        float m = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < valid; ++j) {
-          s[j] *= scale;
-          m = std::max(m, s[j]);
+  // Heads run in parallel, each with single-threaded GEMMs: one parallel
+  // region per layer instead of two small ones per head and block.
+#pragma omp parallel
+  {
+    std::vector<float> scores(std::min<int64_t>(rows, block) * keys);
+#pragma omp for schedule(dynamic)
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t g = h / group;
+      for (int64_t r0 = 0; r0 < rows; r0 += block) {
+        const int64_t n = std::min(block, rows - r0);
+        // S = Q_h K_g^T over every slot up to the last position of the block.
+        int64_t blockKeys = 0;
+        for (int64_t i = 0; i < n; ++i)
+          blockKeys = std::max<int64_t>(blockKeys, pos[r0 + i] + 1);
+        gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, kc + g * headDim,
+                kvDim, scores.data(), blockKeys);
+        for (int64_t i = 0; i < n; ++i) {
+          float *s = scores.data() + i * blockKeys;
+          const int64_t valid = pos[r0 + i] + 1; // causal by original position
+          float m = -std::numeric_limits<float>::infinity();
+          for (int64_t j = 0; j < valid; ++j) {
+            s[j] *= scale;
+            m = std::max(m, s[j]);
+          }
+          float sum = 0;
+          for (int64_t j = 0; j < valid; ++j) {
+            s[j] = expNonPositive(s[j] - m);
+            sum += s[j];
+          }
+          const float inv = 1.0f / sum;
+          for (int64_t j = 0; j < valid; ++j)
+            s[j] *= inv;
+          for (int64_t j = valid; j < blockKeys; ++j)
+            s[j] = 0;
         }
-        float sum = 0;
-        for (int64_t j = 0; j < valid; ++j) {
-          s[j] = expNonPositive(s[j] - m);
-          sum += s[j];
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t j = 0; j < valid; ++j)
-          s[j] *= inv;
-        for (int64_t j = valid; j < blockKeys; ++j)
-          s[j] = 0;
+        // O_h = P V_g
+        gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, vc + g * headDim, kvDim,
+               out + r0 * qDim + h * headDim, qDim);
       }
-      // O_h = P V_g
-      gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, vc + g * headDim, kvDim,
-             out + r0 * qDim + h * headDim, qDim);
     }
   }
 }
