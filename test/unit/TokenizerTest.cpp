@@ -23,6 +23,19 @@ std::vector<Case> readCases(const std::string &name) {
   return lazyc::test::readTokenizerCases(kFixtures + "/" + name);
 }
 
+/// Encodes every case, compares with the reference ids, and checks that the
+/// ids decode back to the text.
+void expectMatches(const Tokenizer &tokenizer, const std::vector<Case> &cases) {
+  for (const Case &c : cases) {
+    std::vector<int32_t> ids;
+    std::string error, decoded;
+    ASSERT_TRUE(tokenizer.encode(c.text, ids, error)) << error;
+    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
+    ASSERT_TRUE(tokenizer.decode(ids, decoded, error)) << error;
+    EXPECT_EQ(decoded, c.text);
+  }
+}
+
 class TokenizerTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -41,15 +54,7 @@ protected:
 TEST_F(TokenizerTest, MatchesHuggingFaceFixtures) {
   std::vector<Case> cases = readCases("tokenizer-smollm2.txt");
   ASSERT_EQ(cases.size(), 13u);
-  for (const Case &c : cases) {
-    std::vector<int32_t> ids;
-    std::string error;
-    ASSERT_TRUE(tokenizer->encode(c.text, ids, error)) << error;
-    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
-    std::string decoded;
-    ASSERT_TRUE(tokenizer->decode(ids, decoded, error)) << error;
-    EXPECT_EQ(decoded, c.text);
-  }
+  expectMatches(*tokenizer, cases);
 }
 
 TEST_F(TokenizerTest, SpecialTokensAndIds) {
@@ -139,14 +144,7 @@ TEST_P(SplitRegexTest, MatchesHuggingFaceFixtures) {
   ASSERT_TRUE(tokenizer) << error;
   std::vector<Case> cases = readCases("tokenizer-" + stem + ".txt");
   ASSERT_EQ(cases.size(), 9u);
-  for (const Case &c : cases) {
-    std::vector<int32_t> ids;
-    ASSERT_TRUE(tokenizer->encode(c.text, ids, error)) << error;
-    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
-    std::string decoded;
-    ASSERT_TRUE(tokenizer->decode(ids, decoded, error)) << error;
-    EXPECT_EQ(decoded, c.text);
-  }
+  expectMatches(*tokenizer, cases);
 }
 
 TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
@@ -157,11 +155,7 @@ TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
   auto config = JsonValue::parse("{}", error);
   auto tokenizer = Tokenizer::fromHFJson(*json, *config, error);
   ASSERT_TRUE(tokenizer) << error;
-  for (const Case &c : readCases("tokenizer-" + stem + ".txt")) {
-    std::vector<int32_t> ids;
-    ASSERT_TRUE(tokenizer->encode(c.text, ids, error)) << error;
-    EXPECT_EQ(ids, c.ids) << "text: " << c.text.substr(0, 80);
-  }
+  expectMatches(*tokenizer, readCases("tokenizer-" + stem + ".txt"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Llama3AndQwen2, SplitRegexTest, ::testing::Values("llama3", "qwen2"));
