@@ -13,6 +13,41 @@ include "mlir/Pass/PassBase.td"
 // Pruning schedule
 //===----------------------------------------------------------------------===//
 
+def LazyInsertPruning : Pass<"lazy-insert-pruning", "::mlir::ModuleOp"> {
+  let summary = "Insert lazy.prune points into a dense model by its schedule";
+  let description = [{
+    For every pruning layer `l` of the module's `lazy.schedule` (or of the
+    `schedule` option), inserts a `lazy.prune` on the residual stream that
+    leaves layer `l`, scored by layer `l`'s queries (post-RoPE) against its KV
+    cache, and makes every later layer read the kept rows and their original
+    positions. As in LazyLLM, a pruned model produces the logits of the step's
+    last token only: the logits op reads the last kept row.
+
+    This pass only rewrites IR; expanding `lazy.prune` into scores/selection/
+    gathers and running it are the next steps (see the README's status).
+
+    Before (schedule `[0 : 0.5]`):
+    ```mlir
+    %x1 = llm.add %h0, %down0 : tensor<?x64xf32>
+    %n1 = llm.rms_norm %x1, %w : ...
+    ```
+    After:
+    ```mlir
+    %x1 = llm.add %h0, %down0 : tensor<?x64xf32>
+    %kept, %kpos = lazy.prune %x1, %pos using %q0, %cache {layer = 0, keep = 0.5, policy = "lazyllm", ...}
+    %n1 = llm.rms_norm %kept, %w : ...
+    ```
+  }];
+  let options = [
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"\"",
+           "layer:keep pairs or a preset; empty = the module's lazy.schedule">,
+    Option<"policy", "policy", "std::string", /*default=*/"\"lazyllm\"",
+           "Pruning policy recorded on every lazy.prune">,
+  ];
+  let dependentDialects = ["::lazyc::lazy::LazyDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
   let summary = "Attach a LazyLLM pruning schedule to the module";
   let description = [{

@@ -101,6 +101,19 @@ int main(int argc, char **argv) {
   if (!module->lookupSymbol("forward"))
     return fail("'" + inputPath + "' has no @forward step function");
 
+  // Token pruning is expressed in IR but not lowered yet.
+  mlir::Operation *pruning = nullptr;
+  module->walk([&](mlir::Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "lazy") {
+      pruning = op;
+      return mlir::WalkResult::interrupt();
+    }
+    return mlir::WalkResult::advance();
+  });
+  if (pruning)
+    return fail("'" + inputPath + "' contains " + pruning->getName().getStringRef().str() +
+                ": pruned models cannot be compiled yet (the lazy-sparsify lowering is not "
+                "implemented); compile the dense model");
   if (failed(lazyc::lowerToLLVMDialect(*module)))
     return fail("lowering to the LLVM dialect failed");
   std::string description = lazyc::describeModel(*module);

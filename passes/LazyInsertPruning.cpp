@@ -1,0 +1,127 @@
+//===- LazyInsertPruning.cpp - lazy.prune points from a schedule -----------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/lazy/LazyOps.h"
+#include "dialects/llm/LLMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYINSERTPRUNING
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+using namespace mlir;
+using namespace lazyc;
+
+namespace {
+
+/// The residual stream entering the layer of `attention`: the input of the
+/// RMSNorm that feeds its query projection (rope(linear(rms_norm(x)))).
+Value streamInto(llm::AttentionOp attention) {
+  Value q = attention.getQuery();
+  if (auto rope = q.getDefiningOp<llm::RoPEOp>())
+    q = rope.getInput();
+  auto linear = q.getDefiningOp<llm::LinearOp>();
+  auto norm = linear ? linear.getInput().getDefiningOp<llm::RMSNormOp>() : nullptr;
+  return norm ? norm.getInput() : Value();
+}
+
+/// Replaces the uses of `from` by ops after `after` in its block (and in
+/// regions nested in them) with `to`.
+void replaceLaterUses(Value from, Value to, Operation *after) {
+  from.replaceUsesWithIf(to, [&](OpOperand &use) {
+    Operation *user = after->getBlock()->findAncestorOpInBlock(*use.getOwner());
+    return user && user != after && after->isBeforeInBlock(user);
+  });
+}
+
+struct LazyInsertPruningPass
+    : public lazyc::impl::LazyInsertPruningBase<LazyInsertPruningPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto attr = module->getAttrOfType<lazy::ScheduleAttr>(lazy::LazyDialect::kScheduleAttrName);
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      llvm::DenseMap<int64_t, llm::AttentionOp> byLayer;
+      fn.walk([&](llm::AttentionOp op) { byLayer[op.getLayer()] = op; });
+      if (byLayer.empty())
+        continue;
+      lazy::ScheduleAttr sched = attr;
+      if (!schedule.empty()) {
+        std::string error;
+        unsigned depth = byLayer.begin()->second.getCache().getType().getNumLayers();
+        sched = parseSchedule(&getContext(), schedule, depth, error);
+        if (!sched) {
+          fn.emitError() << error;
+          return signalPassFailure();
+        }
+        module->setAttr(lazy::LazyDialect::kScheduleAttrName, sched);
+      }
+      if (!sched) {
+        module.emitError() << "no pruning schedule: run --lazy-set-schedule first or pass "
+                              "--lazy-insert-pruning=\"schedule=...\"";
+        return signalPassFailure();
+      }
+      if (failed(insert(fn, sched, byLayer)))
+        return signalPassFailure();
+    }
+  }
+
+  LogicalResult insert(func::FuncOp fn, lazy::ScheduleAttr sched,
+                       llvm::DenseMap<int64_t, llm::AttentionOp> &byLayer) {
+    for (auto [layer, keep] : llvm::zip(sched.getLayers(), sched.getKeep().asArrayRef())) {
+      auto here = byLayer.lookup(layer), next = byLayer.lookup(layer + 1);
+      if (!here || !next)
+        return fn.emitError() << "schedule prunes after layer " << layer
+                              << " but the model has no attention for layers " << layer
+                              << " and " << layer + 1;
+      Value stream = streamInto(next);
+      if (!stream)
+        return next.emitError() << "cannot find the residual stream entering layer "
+                                << layer + 1 << " (expected rope(linear(rms_norm(x))))";
+      OpBuilder b(&getContext());
+      b.setInsertionPointAfterValue(stream);
+      if (!isa<BlockArgument>(stream) && !stream.getDefiningOp()->isBeforeInBlock(next))
+        return next.emitError() << "residual stream is defined after layer " << layer + 1;
+      Value positions = here.getPositions();
+      auto prune = lazy::PruneOp::create(
+          b, stream.getLoc(), stream.getType(), positions.getType(), stream, positions,
+          here.getQuery(), here.getCache(), b.getI64IntegerAttr(layer), b.getF64FloatAttr(keep),
+          b.getStringAttr(policy), here.getNumHeadsAttr(), here.getNumKvHeadsAttr(),
+          here.getHeadDimAttr(), here.getScaleAttr());
+      replaceLaterUses(stream, prune.getKeptHidden(), prune);
+      replaceLaterUses(positions, prune.getKeptPositions(), prune);
+    }
+    // LazyLLM produces the logits of the step's last token: the last kept row.
+    WalkResult result = fn.walk([&](llm::LogitsOp logits) {
+      OpBuilder b(logits);
+      Location loc = logits.getLoc();
+      Value hidden = logits.getHidden();
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value rowsCount = tensor::DimOp::create(b, loc, hidden, zero);
+      Value lastIndex = arith::SubIOp::create(b, loc, rowsCount, one);
+      auto rowType = cast<RankedTensorType>(logits.getRows().getType());
+      Value last = arith::IndexCastOp::create(b, loc, rowType.getElementType(), lastIndex);
+      Value rows = tensor::FromElementsOp::create(
+          b, loc, RankedTensorType::get({1}, rowType.getElementType()), ValueRange{last});
+      auto type = logits.getType();
+      auto newType = RankedTensorType::get({1, type.getDimSize(1)}, type.getElementType());
+      auto replacement = llm::LogitsOp::create(b, loc, newType, hidden, rows, logits.getLmHead());
+      Value result = replacement.getResult();
+      if (newType != type)
+        result = tensor::CastOp::create(b, loc, type, result);
+      logits.replaceAllUsesWith(result);
+      logits.erase();
+      return WalkResult::advance();
+    });
+    return failure(result.wasInterrupted());
+  }
+};
+} // namespace
