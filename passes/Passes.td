@@ -48,6 +48,33 @@ def LazyInsertPruning : Pass<"lazy-insert-pruning", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LazySparsify : Pass<"lazy-sparsify", "::mlir::ModuleOp"> {
+  let summary = "Expand lazy.prune into scoring, selection and row gathers";
+  let description = [{
+    Rewrites each `lazy.prune` of the `lazyllm` policy into the ops that
+    compute it: the last query row's attention scores over the layer's key
+    set, the percentile selection (last row kept), and gathers of the hidden
+    rows and their original positions. A keep ratio of 1 folds away first.
+    Other policies are reported as not expandable yet.
+
+    Scope today: the IR expansion. Its lowering to kernels, the Aux Cache
+    saves and decode-time revival are not built yet.
+
+    Before:
+    ```mlir
+    %h2, %p2 = lazy.prune %h, %pos using %q, %cache {layer = 3, keep = 0.7, policy = "lazyllm", ...}
+    ```
+    After:
+    ```mlir
+    %s = lazy.scores %q, %cache, %pos {layer = 3, ...}
+    %idx = lazy.select %s {keep = 0.7}
+    %h2 = lazy.gather %h[%idx]
+    %p2 = lazy.gather %pos[%idx]
+    ```
+  }];
+  let dependentDialects = ["::lazyc::lazy::LazyDialect"];
+}
+
 def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
   let summary = "Attach a LazyLLM pruning schedule to the module";
   let description = [{

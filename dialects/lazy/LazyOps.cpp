@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -182,6 +183,37 @@ LogicalResult PruneOp::verify() {
   return lazyc::verifyDimMatch(*this, "query rows",
                                getQuery().getType().getDimSize(0),
                                "hidden rows", hidden.getDimSize(0));
+}
+
+LogicalResult PruneOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &results) {
+  if (getKeep().convertToDouble() != 1.0)
+    return failure();
+  results.push_back(getHidden());
+  results.push_back(getPositions());
+  return success();
+}
+
+namespace {
+/// gather(gather(x, a), b) -> gather(x, gather(a, b)).
+struct ComposeGathers : public OpRewritePattern<GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherOp op, PatternRewriter &rewriter) const override {
+    auto inner = op.getSource().getDefiningOp<GatherOp>();
+    if (!inner || inner.getIndices().getType().getElementType() !=
+                      op.getIndices().getType().getElementType())
+      return failure();
+    auto indexType = RankedTensorType::get(op.getIndices().getType().getShape(),
+                                           inner.getIndices().getType().getElementType());
+    Value composed = GatherOp::create(rewriter, op.getLoc(), indexType, inner.getIndices(),
+                                      op.getIndices());
+    rewriter.replaceOpWithNewOp<GatherOp>(op, op.getType(), inner.getSource(), composed);
+    return success();
+  }
+};
+} // namespace
+
+void GatherOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<ComposeGathers>(context);
 }
 
 #define GET_OP_CLASSES

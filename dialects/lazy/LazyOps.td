@@ -79,6 +79,8 @@ def Lazy_GatherOp : Lazy_Op<"gather", [Pure]> {
     $source `[` $indices `]` attr-dict `:` type($source) `,` type($indices) `->` type($result)
   }];
   let hasVerifier = 1;
+  // gather(gather(x, a), b) = gather(x, gather(a, b)): row sets compose.
+  let hasCanonicalizer = 1;
 }
 
 def Lazy_ScatterOp : Lazy_Op<"scatter", [Pure, AllTypesMatch<["dest", "result"]>]> {
@@ -178,6 +180,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  // keep = 1 keeps every row: the op folds to its inputs.
+  let hasFolder = 1;
   let extraClassDeclaration = [{
     /// The policies the project itself implements.
     static ::llvm::ArrayRef<::llvm::StringRef> getBuiltinPolicies();

@@ -112,8 +112,8 @@ int main(int argc, char **argv) {
   });
   if (pruning)
     return fail("'" + inputPath + "' contains " + pruning->getName().getStringRef().str() +
-                ": pruned models cannot be compiled yet (the lazy-sparsify lowering is not "
-                "implemented); compile the dense model");
+                ": pruned models cannot be compiled yet (lazy ops have no CPU lowering); "
+                "compile the dense model");
   if (failed(lazyc::lowerToLLVMDialect(*module)))
     return fail("lowering to the LLVM dialect failed");
   std::string description = lazyc::describeModel(*module);
