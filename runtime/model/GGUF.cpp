@@ -2,12 +2,7 @@
 
 #include "runtime/model/GGUF.h"
 
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using namespace lazyc::rt;
 
@@ -195,39 +190,15 @@ std::optional<double> GGUFValue::asFloat() const {
   return std::nullopt;
 }
 
-GGUFFile::~GGUFFile() {
-  if (mapping_)
-    munmap(mapping_, mappingSize_);
-}
+GGUFFile::~GGUFFile() = default;
 
 std::unique_ptr<GGUFFile> GGUFFile::open(const std::string &path,
                                          std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = "cannot open '" + path + "': " + std::strerror(errno);
-    return nullptr;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    error = "'" + path + "' is not a regular file";
-    ::close(fd);
-    return nullptr;
-  }
   std::unique_ptr<GGUFFile> file(new GGUFFile());
-  size_t size = static_cast<size_t>(st.st_size);
-  if (size > 0) {
-    void *map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      error = "cannot map '" + path + "': " + std::strerror(errno);
-      ::close(fd);
-      return nullptr;
-    }
-    file->mapping_ = map;
-    file->mappingSize_ = size;
-    file->image_ = static_cast<const uint8_t *>(map);
-  }
-  ::close(fd);
-  file->size_ = size;
+  if (!file->mapping_.open(path, error))
+    return nullptr;
+  file->image_ = file->mapping_.data();
+  file->size_ = file->mapping_.size();
   if (!file->parseImage(error)) {
     error = "'" + path + "': " + error;
     return nullptr;

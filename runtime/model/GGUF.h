@@ -13,6 +13,7 @@
 #ifndef LAZYC_RUNTIME_MODEL_GGUF_H
 #define LAZYC_RUNTIME_MODEL_GGUF_H
 
+#include "runtime/model/MappedFile.h"
 #include "runtime/model/Quant.h"
 
 #include <cstddef>
@@ -93,8 +94,7 @@ private:
 
   const uint8_t *image_ = nullptr;
   size_t size_ = 0;
-  void *mapping_ = nullptr;
-  size_t mappingSize_ = 0;
+  MappedFile mapping_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   std::map<std::string, GGUFValue> metadata_;

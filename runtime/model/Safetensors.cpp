@@ -2,58 +2,26 @@
 
 #include "runtime/model/Safetensors.h"
 
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <set>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 using namespace lazyc::rt;
 
 namespace {
 constexpr uint64_t kMaxHeader = 100u << 20; // the format's own limit is 100 MB
 
-bool mapFile(const std::string &path, void *&mapping, size_t &size, std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = "cannot open '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    error = "'" + path + "' is not a regular file";
-    ::close(fd);
-    return false;
-  }
-  size = static_cast<size_t>(st.st_size);
-  mapping = nullptr;
-  if (size > 0) {
-    mapping = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (mapping == MAP_FAILED) {
-      mapping = nullptr;
-      error = "cannot map '" + path + "': " + std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-  }
-  ::close(fd);
-  return true;
-}
 } // namespace
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping_)
-    munmap(mapping_, size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
                                                        std::string &error) {
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
-  if (!mapFile(path, file->mapping_, file->size_, error))
+  if (!file->mapping_.open(path, error))
     return nullptr;
-  file->image_ = static_cast<const uint8_t *>(file->mapping_);
+  file->image_ = file->mapping_.data();
+  file->size_ = file->mapping_.size();
   if (!file->parseImage(error)) {
     error = "'" + path + "': " + error;
     return nullptr;

@@ -11,6 +11,7 @@
 #define LAZYC_RUNTIME_MODEL_SAFETENSORS_H
 
 #include "runtime/model/Json.h"
+#include "runtime/model/MappedFile.h"
 #include "runtime/model/Quant.h"
 
 #include <map>
@@ -47,7 +48,7 @@ private:
   bool parseImage(std::string &error);
   const uint8_t *image_ = nullptr;
   size_t size_ = 0;
-  void *mapping_ = nullptr;
+  MappedFile mapping_;
   std::vector<SafetensorsTensor> tensors_;
   std::map<std::string, size_t> index_;
 };
