@@ -2,6 +2,8 @@
 
 #include "compiler/Compile.h"
 
+#include "dialects/lazy/LazyDialect.h"
+#include "dialects/llm/LLMOps.h"
 #include "dialects/llm/LLMTypes.h"
 #include "passes/Passes.h"
 
@@ -64,6 +66,17 @@ std::string lazyc::describeModel(ModuleOp module) {
   num("layers", "llm.layers");
   num("kv_heads", "llm.kv_heads");
   num("head_dim", "llm.head_dim");
+  // A pruned model: its schedule and policy (lazy-run reports them).
+  if (auto sched = module->getAttrOfType<lazy::ScheduleAttr>(lazy::LazyDialect::kScheduleAttrName)) {
+    os << ", \"lazy\": {\"policy\": ";
+    auto policy = module->getAttrOfType<StringAttr>(lazy::LazyDialect::kPolicyAttrName);
+    jsonString(os, policy ? policy.getValue() : "lazyllm");
+    os << ", \"schedule\": [";
+    for (auto [i, entry] : llvm::enumerate(llvm::zip(sched.getLayers(), sched.getKeep().asArrayRef())))
+      os << (i ? ", " : "") << "[" << std::get<0>(entry) << ", "
+         << lazyc::formatDouble(std::get<1>(entry)) << "]";
+    os << "]}";
+  }
   os << ", \"weights\": [";
   if (auto table = module->getAttrOfType<ArrayAttr>("llm.weight_table")) {
     bool first = true;
@@ -86,6 +99,23 @@ std::string lazyc::describeModel(ModuleOp module) {
   }
   os << "]}";
   return out;
+}
+
+LogicalResult lazyc::applyPruning(ModuleOp module, const PruneOptions &options) {
+  PassManager pm(module.getContext());
+  if (!options.schedule.empty()) {
+    LazyInsertPruningOptions insert;
+    insert.schedule = options.schedule;
+    insert.policy = options.policy;
+    pm.addPass(createLazyInsertPruning(insert));
+  }
+  LazyStreamingPolicyOptions streaming;
+  streaming.sinks = options.sinks;
+  pm.addPass(createLazyStreamingPolicy(streaming));
+  LazySparsifyOptions sparsify;
+  sparsify.seed = options.seed;
+  pm.addPass(createLazySparsify(sparsify));
+  return pm.run(module);
 }
 
 LogicalResult lazyc::lowerToLLVMDialect(ModuleOp module) {

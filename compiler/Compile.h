@@ -1,14 +1,20 @@
 //===- Compile.h - compile llm IR to a loadable model -----------*- C++ -*-===//
 //
-// The compiled model ABI (version 1), read by runtime/Runtime.cpp:
+// The compiled model ABI (version 2), read by runtime/Runtime.cpp:
 //   * `const char lazyc_model_description[]`: JSON describing the model
 //     (abi_version, arch, name, context_length, vocab_size, layers, kv_heads,
-//     head_dim, hidden, weight_arena_bytes, weights: [{name, offset, bytes,
-//     dtype, shape}]).
+//     head_dim, weight_arena_bytes, weights: [{name, offset, bytes, dtype,
+//     shape}], and for a pruned model lazy: {policy, schedule: [[layer,
+//     keep], ...]}).
 //   * `void _mlir_ciface_forward(Memref2D *logits, Memref1D *tokens,
 //     Memref1D *positions, void *kv_cache, Memref1D *logit_rows,
 //     Memref1D *weights)`: one step over a batch of new tokens with their
-//     positions; returns a freshly malloc'ed [rows x vocab] f32 array.
+//     positions; returns a freshly malloc'ed [rows x vocab] f32 array. The
+//     kv_cache is a LazycKVCache (runtime/cpu/Kernels.h), which also holds
+//     the LazyLLM state (cached-slot flags, Aux Cache, counters). A pruned
+//     model's step returns the logits of the step's last token only.
+//   Version 2: llm.attention passes a key list; the lazyc_rt_* LazyLLM
+//   kernels.
 //   * undefined `lazyc_rt_*` kernels, resolved from the runtime at load time.
 //
 //===----------------------------------------------------------------------===//
@@ -26,7 +32,7 @@ class raw_pwrite_stream;
 
 namespace lazyc {
 
-constexpr int kModelABIVersion = 1;
+constexpr int kModelABIVersion = 2;
 
 struct CompileOptions {
   /// Tune for this machine's CPU (default) or for portable x86-64-v3.
@@ -36,6 +42,21 @@ struct CompileOptions {
 
 /// The model description JSON for a module lowered by convert-llm-to-linalg.
 std::string describeModel(mlir::ModuleOp module);
+
+/// LazyLLM options of lazy-compile.
+struct PruneOptions {
+  /// `layer:keep` pairs or a preset (gentle/default/aggressive); empty = the
+  /// module's own lazy.prune ops (if any) are compiled as they are.
+  std::string schedule;
+  /// lazyllm, random, static, or streaming (the example user policy).
+  std::string policy = "lazyllm";
+  int64_t seed = 0;   // random policy
+  int64_t sinks = 4;  // streaming policy
+};
+
+/// Inserts pruning per `options` (if a schedule is given) and expands every
+/// lazy.prune (built-in policies and the streaming example).
+mlir::LogicalResult applyPruning(mlir::ModuleOp module, const PruneOptions &options);
 
 /// Runs lazyc-cpu-pipeline on `module` (llm IR) in place.
 mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module);

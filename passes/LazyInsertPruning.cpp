@@ -70,11 +70,27 @@ struct LazyInsertPruningPass
       }
       if (failed(insert(fn, sched, byLayer)))
         return signalPassFailure();
+      module->setAttr(lazy::LazyDialect::kPolicyAttrName, StringAttr::get(&getContext(), policy));
     }
   }
 
   LogicalResult insert(func::FuncOp fn, lazy::ScheduleAttr sched,
                        llvm::DenseMap<int64_t, llm::AttentionOp> &byLayer) {
+    if (sched.getLayers().empty())
+      return success();
+    // The step's positions: the rows every layer computes in a dense step.
+    Value stepPositions = byLayer.begin()->second.getPositions();
+    if (!llvm::all_of(byLayer, [&](auto &entry) {
+          return entry.second.getPositions() == stepPositions && !entry.second.getKeys();
+        }))
+      return fn.emitError() << "expects every llm.attention of a dense model to read the same "
+                               "positions (is the function already pruned?)";
+    OpBuilder b(&getContext());
+    b.setInsertionPointAfterValue(stepPositions);
+    // S_0: the whole context.
+    Value keys = lazy::ContextOp::create(b, stepPositions.getLoc(), stepPositions.getType(),
+                                         stepPositions);
+    Value positions = stepPositions;
     for (auto [layer, keep] : llvm::zip(sched.getLayers(), sched.getKeep().asArrayRef())) {
       auto here = byLayer.lookup(layer), next = byLayer.lookup(layer + 1);
       if (!here || !next)
@@ -85,18 +101,23 @@ struct LazyInsertPruningPass
       if (!stream)
         return next.emitError() << "cannot find the residual stream entering layer "
                                 << layer + 1 << " (expected rope(linear(rms_norm(x))))";
-      OpBuilder b(&getContext());
       b.setInsertionPointAfterValue(stream);
       if (!isa<BlockArgument>(stream) && !stream.getDefiningOp()->isBeforeInBlock(next))
         return next.emitError() << "residual stream is defined after layer " << layer + 1;
-      Value positions = here.getPositions();
       auto prune = lazy::PruneOp::create(
-          b, stream.getLoc(), stream.getType(), positions.getType(), stream, positions,
-          here.getQuery(), here.getCache(), b.getI64IntegerAttr(layer), b.getF64FloatAttr(keep),
-          b.getStringAttr(policy), here.getNumHeadsAttr(), here.getNumKvHeadsAttr(),
-          here.getHeadDimAttr(), here.getScaleAttr());
-      replaceLaterUses(stream, prune.getKeptHidden(), prune);
-      replaceLaterUses(positions, prune.getKeptPositions(), prune);
+          b, stream.getLoc(), TypeRange{stream.getType(), positions.getType(), keys.getType()},
+          stream, positions, keys, here.getQuery(), here.getCache(),
+          b.getI64IntegerAttr(layer), b.getF64FloatAttr(keep), b.getStringAttr(policy),
+          here.getNumHeadsAttr(), here.getNumKvHeadsAttr(), here.getHeadDimAttr(),
+          here.getScaleAttr());
+      replaceLaterUses(stream, prune.getNextHidden(), prune);
+      replaceLaterUses(positions, prune.getNextPositions(), prune);
+      positions = prune.getNextPositions();
+      keys = prune.getNextKeys();
+      // Every later layer attends over the kept set.
+      for (auto &[l, attention] : byLayer)
+        if (l > layer)
+          attention.getKeysMutable().assign(keys);
     }
     // LazyLLM produces the logits of the step's last token: the last kept row.
     WalkResult result = fn.walk([&](llm::LogitsOp logits) {

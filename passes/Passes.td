@@ -23,8 +23,10 @@ def LazyInsertPruning : Pass<"lazy-insert-pruning", "::mlir::ModuleOp"> {
     positions. As in LazyLLM, a pruned model produces the logits of the step's
     last token only: the logits op reads the last kept row.
 
-    This pass only rewrites IR; expanding `lazy.prune` into scores/selection/
-    gathers and running it are the next steps (see the README's status).
+    The pass threads the token sets through the step: `lazy.context` gives
+    `S_0` (the whole context), each `lazy.prune` returns the rows the next
+    layer computes, their positions and `S_{l+1}`, and every later
+    `llm.attention` attends over `S_{l+1}` (its `keys` operand).
 
     Before (schedule `[0 : 0.5]`):
     ```mlir
@@ -33,9 +35,12 @@ def LazyInsertPruning : Pass<"lazy-insert-pruning", "::mlir::ModuleOp"> {
     ```
     After:
     ```mlir
+    %s0 = lazy.context %pos : tensor<?xi32> -> tensor<?xi32>
+    ...
     %x1 = llm.add %h0, %down0 : tensor<?x64xf32>
-    %kept, %kpos = lazy.prune %x1, %pos using %q0, %cache {layer = 0, keep = 0.5, policy = "lazyllm", ...}
-    %n1 = llm.rms_norm %kept, %w : ...
+    %h1, %p1, %s1 = lazy.prune %x1, %pos, %s0 using %q0, %cache {layer = 0, keep = 0.5, policy = "lazyllm", ...}
+    %n1 = llm.rms_norm %h1, %w : ...
+    %a1 = llm.attention %q1, %k1, %v1, %p1, %cache keys(%s1) {layer = 1, ...}
     ```
   }];
   let options = [
@@ -51,28 +56,55 @@ def LazyInsertPruning : Pass<"lazy-insert-pruning", "::mlir::ModuleOp"> {
 def LazySparsify : Pass<"lazy-sparsify", "::mlir::ModuleOp"> {
   let summary = "Expand lazy.prune into scoring, selection and row gathers";
   let description = [{
-    Rewrites each `lazy.prune` of the `lazyllm` policy into the ops that
-    compute it: the last query row's attention scores over the layer's key
-    set, the percentile selection (last row kept), and gathers of the hidden
-    rows and their original positions. A keep ratio of 1 folds away first.
-    Other policies are reported as not expandable yet.
-
-    Scope today: the IR expansion. Its lowering to kernels, the Aux Cache
-    saves and decode-time revival are not built yet.
+    Rewrites each `lazy.prune` of a built-in policy into the ops of a
+    LazyLLM step (../shared/LAZYLLM.md): scores over the layer's token set
+    (`lazyllm`: the last query row's attention, mean over heads; `random`:
+    a hash of position, layer and seed; `static`: `lazy.select_once`),
+    percentile selection with the last token kept, the next token set,
+    Aux Cache saves of dropped rows, the rows the next layer must compute
+    (missing from its KV cache) and their inputs, fresh or revived from the
+    Aux Cache. A keep ratio of 1 folds away. A prune of any other policy is
+    an error: a user policy's own pass must expand it first.
 
     Before:
     ```mlir
-    %h2, %p2 = lazy.prune %h, %pos using %q, %cache {layer = 3, keep = 0.7, policy = "lazyllm", ...}
+    %h2, %p2, %s2 = lazy.prune %h, %pos, %s using %q, %cache {layer = 3, keep = 0.7, policy = "lazyllm", ...}
     ```
     After:
     ```mlir
-    %s = lazy.scores %q, %cache, %pos {layer = 3, ...}
-    %idx = lazy.select %s {keep = 0.7}
-    %h2 = lazy.gather %h[%idx]
-    %p2 = lazy.gather %pos[%idx]
+    %sc = lazy.scores %q, %cache, %s {layer = 3, ...}
+    %idx = lazy.select %sc {keep = 0.7}
+    %s2 = lazy.gather %s[%idx]
+    %aux = lazy.aux_cache %cache
+    lazy.aux_save %h, %pos except %s2 into %aux {layer = 3}
+    %p2 = lazy.missing %s2, %cache {layer = 4}
+    %h2 = lazy.aux_load %aux[%p2] fresh %h, %pos {layer = 3}
     ```
   }];
+  let options = [
+    Option<"seed", "seed", "int64_t", /*default=*/"0",
+           "Seed of the random policy's scores">,
+  ];
   let dependentDialects = ["::lazyc::lazy::LazyDialect"];
+}
+
+def LazyStreamingPolicy : Pass<"lazy-streaming-policy", "::mlir::ModuleOp"> {
+  let summary = "Pruning policy 'streaming': attention sinks + recent window";
+  let description = [{
+    The worked example of a user pruning policy (docs/writing-a-pruning-pass.md).
+    Expands every `lazy.prune` whose policy is `streaming`, StreamingLLM
+    style: the first `sinks` positions (attention sinks) and the most recent
+    tokens are kept, as many as the prune's keep ratio allows. Scores are
+    computed by a `linalg.generic` over the key positions; selection, Aux
+    Cache and revival come from the shared helpers (PruningPolicy.h).
+    Run it before `--lazy-sparsify`.
+  }];
+  let options = [
+    Option<"sinks", "sinks", "int64_t", /*default=*/"4",
+           "Number of leading positions always kept">,
+  ];
+  let dependentDialects = ["::lazyc::lazy::LazyDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
 def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {

@@ -20,7 +20,7 @@
 using namespace lazyc::rt;
 
 namespace {
-constexpr int kABIVersion = 1; // compiler/Compile.h
+constexpr int kABIVersion = 2; // compiler/Compile.h
 
 template <typename T> struct MemRef1D {
   T *allocated, *aligned;
@@ -49,6 +49,13 @@ CompiledModel::~CompiledModel() {
   std::free(arena_);
   std::free(cache_.k);
   std::free(cache_.v);
+  std::free(cache_.cached);
+  for (int64_t l = 0; cache_.aux && l < cache_.layers; ++l) {
+    std::free(cache_.aux[l]);
+    std::free(cache_.aux_saved[l]);
+  }
+  std::free(cache_.aux);
+  std::free(cache_.aux_saved);
   if (library_)
     dlclose(library_);
 }
@@ -101,6 +108,15 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   info.kvHeads = json->getInt("kv_heads").value_or(0);
   info.headDim = json->getInt("head_dim").value_or(0);
   info.arenaBytes = json->getInt("weight_arena_bytes").value_or(0);
+  if (const JsonValue *lazy = json->get("lazy")) {
+    info.pruned = true;
+    info.policy = lazy->getString("policy").value_or("?");
+    if (const JsonValue *sched = lazy->get("schedule"); sched && sched->isArray())
+      for (const JsonValue &entry : sched->array())
+        if (entry.isArray() && entry.array().size() == 2)
+          info.schedule.emplace_back(entry.array()[0].integer().value_or(-1),
+                                     entry.array()[1].number());
+  }
   if (info.contextLength <= 0 || info.vocabSize <= 0 || info.layers <= 0 ||
       info.kvHeads <= 0 || info.headDim <= 0) {
     error = "'" + library + "': incomplete model description";
@@ -127,6 +143,17 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   if (!cache.k || !cache.v) {
     error = "out of memory: the KV cache for " + std::to_string(context) + " tokens needs " +
             gib(2.0 * elements * sizeof(float)) + " (use a smaller --ctx)";
+    return nullptr;
+  }
+  // LazyLLM state: which slots each layer holds, the Aux Cache (allocated per
+  // layer on its first save), counters.
+  cache.cached = static_cast<uint8_t *>(std::calloc(cache.layers * cache.context, 1));
+  cache.aux = static_cast<float **>(std::calloc(cache.layers, sizeof(float *)));
+  cache.aux_saved = static_cast<uint8_t **>(std::calloc(cache.layers, sizeof(uint8_t *)));
+  m->stats_.assign(static_cast<size_t>(LAZYC_STAT_COUNT * cache.layers), 0);
+  cache.stats = m->stats_.data();
+  if (!cache.cached || !cache.aux || !cache.aux_saved) {
+    error = "out of memory allocating the cache bookkeeping";
     return nullptr;
   }
   return m;
@@ -268,7 +295,30 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
   MemRef2D result{};
   auto tokenRef = view(tokens), posRef = view(positions), rowRef = view(logitRows);
   MemRef1D<uint8_t> arena{arena_, arena_, 0, info_.arenaBytes, 1};
+  // Per-step counters start over; generation counters accumulate.
+  for (LazycStat s : {LAZYC_STAT_COMPUTED, LAZYC_STAT_KEYS, LAZYC_STAT_REVIVED, LAZYC_STAT_SAVED})
+    std::fill_n(stats_.begin() + s * cache_.layers, cache_.layers, 0);
+  cache_.lazy_ns = 0;
   reinterpret_cast<ForwardFn>(forward_)(&result, &tokenRef, &posRef, &cache_, &rowRef, &arena);
+  // The invariants of ../shared/LAZYLLM.md, checked on every step.
+  auto total = [&](LazycStat s) {
+    int64_t sum = 0;
+    for (int64_t l = 0; l < cache_.layers; ++l)
+      sum += stats_[s * cache_.layers + l];
+    return sum;
+  };
+  if (int64_t n = total(LAZYC_STAT_RECOMPUTED)) {
+    error = "internal error: " + std::to_string(n) +
+            " token-layers were computed twice (LazyLLM invariant)";
+    std::free(result.allocated);
+    return false;
+  }
+  if (int64_t n = total(LAZYC_STAT_MISSING_INPUT) + total(LAZYC_STAT_UNCACHED_KEY)) {
+    error = "internal error: " + std::to_string(n) +
+            " rows had no input or no cached K/V (LazyLLM Aux Cache invariant)";
+    std::free(result.allocated);
+    return false;
+  }
   size_t n = static_cast<size_t>(result.sizes[0] * result.sizes[1]);
   logits.assign(result.aligned + result.offset, result.aligned + result.offset + n);
   std::free(result.allocated);
@@ -279,6 +329,27 @@ void CompiledModel::reset() {
   size_t elements = static_cast<size_t>(cache_.layers) * cache_.context * cache_.kv_dim;
   std::memset(cache_.k, 0, elements * sizeof(float));
   std::memset(cache_.v, 0, elements * sizeof(float));
+  std::memset(cache_.cached, 0, static_cast<size_t>(cache_.layers * cache_.context));
+  for (int64_t l = 0; l < cache_.layers; ++l)
+    if (cache_.aux_saved[l])
+      std::memset(cache_.aux_saved[l], 0, static_cast<size_t>(cache_.context));
+  std::fill(stats_.begin(), stats_.end(), 0);
+}
+
+StepStats CompiledModel::stats() const {
+  StepStats s;
+  auto row = [&](LazycStat stat) {
+    auto begin = stats_.begin() + stat * cache_.layers;
+    return std::vector<int64_t>(begin, begin + cache_.layers);
+  };
+  s.computed = row(LAZYC_STAT_COMPUTED);
+  s.keys = row(LAZYC_STAT_KEYS);
+  s.revived = row(LAZYC_STAT_REVIVED);
+  s.saved = row(LAZYC_STAT_SAVED);
+  s.totalComputed = row(LAZYC_STAT_TOTAL_COMPUTED);
+  s.auxBytes = cache_.aux_bytes;
+  s.selectSeconds = static_cast<double>(cache_.lazy_ns) * 1e-9;
+  return s;
 }
 
 int32_t Sampler::sample(const float *logits, int64_t vocab) {

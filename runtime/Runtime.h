@@ -25,6 +25,22 @@ struct ModelInfo {
   std::string arch, name;
   int64_t contextLength = 0, vocabSize = 0, layers = 0, kvHeads = 0, headDim = 0;
   int64_t arenaBytes = 0;
+  /// A pruned model (LazyLLM): its policy and schedule (layer, keep).
+  bool pruned = false;
+  std::string policy;
+  std::vector<std::pair<int64_t, double>> schedule;
+};
+
+/// What the last step and the whole generation computed, per layer (the
+/// LazyLLM counters of LazycKVCache).
+struct StepStats {
+  std::vector<int64_t> computed;      // last step: rows computed per layer
+  std::vector<int64_t> keys;          // last step: |S_l| per layer
+  std::vector<int64_t> revived;       // last step: rows revived from the Aux Cache
+  std::vector<int64_t> saved;         // last step: rows saved into the Aux Cache
+  std::vector<int64_t> totalComputed; // generation: rows computed per layer
+  int64_t auxBytes = 0;               // Aux Cache memory allocated
+  double selectSeconds = 0;           // last step: scoring/selection/Aux Cache kernels
 };
 
 class CompiledModel {
@@ -47,8 +63,10 @@ public:
   bool step(const std::vector<int32_t> &tokens, const std::vector<int32_t> &positions,
             const std::vector<int32_t> &logitRows, std::vector<float> &logits,
             std::string &error);
-  /// Forgets every cached token.
+  /// Forgets every cached token (and the Aux Cache).
   void reset();
+  /// The counters of the last step and of the generation so far.
+  StepStats stats() const;
 
 private:
   CompiledModel() = default;
@@ -60,6 +78,7 @@ private:
   ModelInfo info_;
   uint8_t *arena_ = nullptr;
   LazycKVCache cache_{};
+  std::vector<int64_t> stats_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<void> modelFile_; // keeps the mapping alive
 };

@@ -217,7 +217,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     Value k = rope(linear(n, name(TensorRole::AttnK), kvCols, c.hidden), kvCols);
     Value v = linear(n, name(TensorRole::AttnV), kvCols, c.hidden);
     Value attn = llm::AttentionOp::create(
-        b, loc, rows(qCols), q, k, v, pos, kv, b.getI64IntegerAttr(l),
+        b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
         b.getI64IntegerAttr(c.headDim),
         b.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(c.headDim))));

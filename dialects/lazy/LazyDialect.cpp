@@ -154,6 +154,12 @@ double ScheduleAttr::getComputedShare() const {
 
 LogicalResult LazyDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
+  if (attr.getName() == kPolicyAttrName) {
+    if (!isa<StringAttr>(attr.getValue()) || !isa<ModuleOp>(op))
+      return op->emitError() << "'" << kPolicyAttrName
+                             << "' must be a string on a builtin.module";
+    return success();
+  }
   if (attr.getName() != kScheduleAttrName)
     return op->emitError() << "unknown lazy dialect attribute '"
                            << attr.getName().getValue() << "'";

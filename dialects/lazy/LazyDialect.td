@@ -38,6 +38,8 @@ def Lazy_Dialect : Dialect {
   let extraClassDeclaration = [{
     /// Name of the module attribute holding the pruning schedule.
     static constexpr ::llvm::StringLiteral kScheduleAttrName = "lazy.schedule";
+    /// The pruning policy of the module's prunes (set by --lazy-insert-pruning).
+    static constexpr ::llvm::StringLiteral kPolicyAttrName = "lazy.policy";
   }];
 }
 

@@ -118,7 +118,7 @@ LogicalResult ScatterOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
-// AuxSaveOp / AuxLoadOp
+// AuxSaveOp / AuxLoadOp / AuxCacheOp
 //===----------------------------------------------------------------------===//
 
 LogicalResult AuxSaveOp::verify() {
@@ -131,8 +131,72 @@ LogicalResult AuxSaveOp::verify() {
 LogicalResult AuxLoadOp::verify() {
   if (failed(verifyAuxLayer(*this, getLayer(), getAux().getType())))
     return failure();
-  return verifyAuxRows(*this, getResult().getType(), getPositions().getType(),
+  if (getFresh().getType() != getResult().getType() &&
+      (getFresh().getType().getElementType() != getResult().getType().getElementType() ||
+       getFresh().getType().getRank() != 2 ||
+       getFresh().getType().getDimSize(1) != getResult().getType().getDimSize(1)))
+    return emitOpError() << "expects fresh rows " << getFresh().getType()
+                         << " of the result's row type " << getResult().getType();
+  if (failed(verifyAuxRows(*this, getFresh().getType(), getFreshPositions().getType(),
+                           getAux().getType())))
+    return failure();
+  return verifyAuxRows(*this, getResult().getType(), getWanted().getType(),
                        getAux().getType());
+}
+
+LogicalResult AuxCacheOp::verify() {
+  auto cache = getCache().getType();
+  auto aux = getAux().getType();
+  if (cache.getNumLayers() != aux.getNumLayers())
+    return emitOpError() << "expects an aux cache of " << cache.getNumLayers()
+                         << " layers like its KV cache, got " << aux.getNumLayers();
+  if (cache.getElementType() != aux.getElementType())
+    return emitOpError() << "expects aux cache element type " << aux.getElementType()
+                         << " to match KV cache element type " << cache.getElementType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ContextOp / RandomScoresOp / MissingOp / SelectOnceOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ContextOp::verify() {
+  if (getKeys().getType().getElementType() != getPositions().getType().getElementType())
+    return emitOpError() << "expects keys of the positions' element type "
+                         << getPositions().getType().getElementType();
+  return success();
+}
+
+LogicalResult RandomScoresOp::verify() {
+  if (getLayer() < 0)
+    return emitOpError() << "expects a non-negative layer, got " << getLayer();
+  return lazyc::verifyDimMatch(*this, "score count", getScores().getType().getDimSize(0),
+                               "key count", getKeys().getType().getDimSize(0));
+}
+
+static LogicalResult verifyCacheLayer(Operation *op, int64_t layer,
+                                      lazyc::llm::KVCacheType cache) {
+  if (layer < 0 || layer >= cache.getNumLayers())
+    return op->emitOpError() << "layer " << layer << " is out of range for a KV cache of "
+                             << cache.getNumLayers() << " layers";
+  return success();
+}
+
+LogicalResult MissingOp::verify() {
+  if (getKeys().getType().getElementType() != getPositions().getType().getElementType())
+    return emitOpError() << "expects result positions of the keys' element type "
+                         << getKeys().getType().getElementType();
+  return verifyCacheLayer(*this, getLayer(), getCache().getType());
+}
+
+LogicalResult SelectOnceOp::verify() {
+  if (failed(verifyKeepRatio(*this, getKeep().convertToDouble())))
+    return failure();
+  if (getLayer() + 1 >= getCache().getType().getNumLayers() || getLayer() < 0)
+    return emitOpError() << "cannot select after layer " << getLayer() << " of a "
+                         << getCache().getType().getNumLayers() << "-layer KV cache";
+  return lazyc::verifyDimMatch(*this, "score count", getScores().getType().getDimSize(0),
+                               "key count", getKeys().getType().getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//
@@ -167,15 +231,14 @@ LogicalResult PruneOp::verify() {
   if (getLayer() + 1 >= getCache().getType().getNumLayers())
     return emitOpError() << "cannot prune after the last layer ("
                          << getLayer() << ")";
-  if (getKeptHidden().getType() != hidden)
-    return emitOpError() << "expects kept hidden type "
-                         << getKeptHidden().getType()
+  if (getNextHidden().getType() != hidden)
+    return emitOpError() << "expects next hidden type "
+                         << getNextHidden().getType()
                          << " to equal hidden type " << hidden;
-  if (getKeptPositions().getType() != getPositions().getType())
-    return emitOpError() << "expects kept positions type "
-                         << getKeptPositions().getType()
-                         << " to equal positions type "
-                         << getPositions().getType();
+  for (Value v : {getNextPositions(), getNextKeys(), getKeys()})
+    if (v.getType() != getPositions().getType())
+      return emitOpError() << "expects every position list of type "
+                           << getPositions().getType() << ", got " << v.getType();
   if (failed(lazyc::verifyDimMatch(*this, "position count",
                                    getPositions().getType().getDimSize(0),
                                    "hidden rows", hidden.getDimSize(0))))
@@ -190,6 +253,7 @@ LogicalResult PruneOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &results)
     return failure();
   results.push_back(getHidden());
   results.push_back(getPositions());
+  results.push_back(getKeys());
   return success();
 }
 

@@ -14,6 +14,110 @@ def Lazy_IdTensor : 1DTensorOf<[I32, I64]>;
 def Lazy_ScoreTensor : 1DTensorOf<[AnyFloat]>;
 def Lazy_RowsTensor : RankedTensorOf<[AnyFloat, I32, I64]>;
 
+def Lazy_ContextOp : Lazy_Op<"context", [Pure]> {
+  let summary = "The step's whole context S_0: every position up to the last row";
+  let description = [{
+    Returns `[0, 1, ..., positions[n - 1]]`: the positions of the prompt and
+    of every token generated so far, the key set `S_0` of the first layer of a
+    step (the rows of a step are in ascending position order, the last one is
+    the step's token `P`).
+
+    ```mlir
+    %s0 = lazy.context %pos : tensor<?xi32> -> tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Lazy_IdTensor:$positions);
+  let results = (outs Lazy_IdTensor:$keys);
+  let assemblyFormat = "$positions attr-dict `:` type($positions) `->` type($keys)";
+  let hasVerifier = 1;
+}
+
+def Lazy_AuxCacheOp : Lazy_Op<"aux_cache", [Pure]> {
+  let summary = "The Aux Cache that the runtime keeps next to a KV cache";
+  let description = [{
+    The runtime owns one Aux Cache per KV cache (hidden states of tokens
+    dropped at a pruning boundary, per layer and position); this op names it.
+
+    ```mlir
+    %aux = lazy.aux_cache %cache : !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+        -> !lazy.aux_cache<layers = 30, hidden = 576, f32>
+    ```
+  }];
+  let arguments = (ins LLM_KVCacheType:$cache);
+  let results = (outs Lazy_AuxCacheType:$aux);
+  let assemblyFormat = "$cache attr-dict `:` qualified(type($cache)) `->` qualified(type($aux))";
+  let hasVerifier = 1;
+}
+
+def Lazy_RandomScoresOp : Lazy_Op<"random_scores", [Pure]> {
+  let summary = "Uniform pseudo-random scores (the random-drop baseline)";
+  let description = [{
+    `scores[i]` is a hash of `(keys[i], layer, seed)` mapped to [0, 1):
+    reproducible, independent of the model's activations. The last key (the
+    step's token) is still kept by `lazy.select`.
+
+    ```mlir
+    %s = lazy.random_scores %keys {layer = 3 : i64, seed = 0 : i64}
+        : tensor<?xi32> -> tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins Lazy_IdTensor:$keys, I64Attr:$layer, I64Attr:$seed);
+  let results = (outs Lazy_ScoreTensor:$scores);
+  let assemblyFormat = "$keys attr-dict `:` type($keys) `->` type($scores)";
+  let hasVerifier = 1;
+}
+
+def Lazy_MissingOp : Lazy_Op<"missing"> {
+  let summary = "Positions of a token set that a layer's KV cache lacks";
+  let description = [{
+    Returns, in ascending order, the positions of `keys` that layer `layer`
+    of `cache` holds no K/V for: the rows that layer computes in this step
+    (tokens already cached only supply K/V).
+
+    ```mlir
+    %rows = lazy.missing %keys, %cache {layer = 4 : i64}
+        : tensor<?xi32>, !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+        -> tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Lazy_IdTensor:$keys,
+                       Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
+                       I64Attr:$layer);
+  let results = (outs Lazy_IdTensor:$positions);
+  let assemblyFormat = [{
+    $keys `,` $cache attr-dict `:` type($keys) `,` qualified(type($cache)) `->` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def Lazy_SelectOnceOp : Lazy_Op<"select_once"> {
+  let summary = "Static pruning: select at the first step, never revive";
+  let description = [{
+    The static-pruning baseline. At the first step that reaches this boundary
+    (layer `layer + 1` of `cache` holds none of `keys`) it selects like
+    `lazy.select`. In later steps it keeps exactly the keys that layer
+    `layer + 1` already holds plus the step's computed rows `positions`: a
+    token pruned once is never computed again. Returns ascending indices
+    into `keys`.
+
+    ```mlir
+    %idx = lazy.select_once %s, %keys, %pos, %cache {keep = 5.000000e-01 : f64, layer = 3 : i64}
+        : tensor<?xf32>, tensor<?xi32>, tensor<?xi32>,
+          !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> tensor<?xi32>
+    ```
+  }];
+  let arguments = (ins Lazy_ScoreTensor:$scores, Lazy_IdTensor:$keys,
+                       Lazy_IdTensor:$positions,
+                       Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
+                       F64Attr:$keep, I64Attr:$layer);
+  let results = (outs Lazy_IdTensor:$indices);
+  let assemblyFormat = [{
+    $scores `,` $keys `,` $positions `,` $cache attr-dict `:` type($scores) `,` type($keys) `,`
+    type($positions) `,` qualified(type($cache)) `->` type($indices)
+  }];
+  let hasVerifier = 1;
+}
+
 def Lazy_ScoresOp : Lazy_Op<"scores"> {
   let summary = "Importance of each token: the last token's attention row";
   let description = [{
@@ -107,41 +211,51 @@ def Lazy_ScatterOp : Lazy_Op<"scatter", [Pure, AllTypesMatch<["dest", "result"]>
 def Lazy_AuxSaveOp : Lazy_Op<"aux_save"> {
   let summary = "Save hidden states of dropped tokens in the Aux Cache";
   let description = [{
-    Stores row `r` of `hidden` (the output of layer `layer`) at slot
-    `positions[r]` of layer `layer` of the Aux Cache, for tokens computed at
-    `layer` and dropped from `S_{layer+1}`.
+    For every row `r` of `hidden` (computed at layer `layer` in this step,
+    its output) whose position `positions[r]` is not in `kept` (the next
+    layer's token set `S_{layer+1}`), stores the row at slot `positions[r]`
+    of layer `layer` of the Aux Cache, so that a later step can revive the
+    token from layer `layer + 1` on without recomputing earlier layers.
 
     ```mlir
-    lazy.aux_save %dropped, %dpos into %aux {layer = 8 : i64}
-        : tensor<?x576xf32>, tensor<?xi32>, !lazy.aux_cache<layers = 30, hidden = 576, f32>
+    lazy.aux_save %h, %pos except %kept into %aux {layer = 8 : i64}
+        : tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>,
+          !lazy.aux_cache<layers = 30, hidden = 576, f32>
     ```
   }];
-  let arguments = (ins Lazy_Tensor:$hidden, Lazy_IdTensor:$positions,
+  let arguments = (ins Lazy_Tensor:$hidden, Lazy_IdTensor:$positions, Lazy_IdTensor:$kept,
                        Arg<Lazy_AuxCacheType, "the Aux Cache", [MemWrite]>:$aux,
                        I64Attr:$layer);
   let assemblyFormat = [{
-    $hidden `,` $positions `into` $aux attr-dict `:` type($hidden) `,` type($positions)
-    `,` qualified(type($aux))
+    $hidden `,` $positions `except` $kept `into` $aux attr-dict `:` type($hidden) `,`
+    type($positions) `,` type($kept) `,` qualified(type($aux))
   }];
   let hasVerifier = 1;
 }
 
 def Lazy_AuxLoadOp : Lazy_Op<"aux_load"> {
-  let summary = "Read revived tokens' hidden states from the Aux Cache";
+  let summary = "Inputs of the next layer's rows: fresh rows or revived ones";
   let description = [{
-    `result[r, :]` = the hidden state saved at slot `positions[r]` of layer
-    `layer`: the input of layer `layer + 1` for a revived token.
+    `result[r, :]` is the input of layer `layer + 1` for the token at
+    `wanted[r]`: row `i` of `fresh` if `fresh_positions[i] == wanted[r]`
+    (computed at `layer` in this step), else the hidden state that an earlier
+    step saved at slot `wanted[r]` of layer `layer` of the Aux Cache (a
+    revived token). Both position lists are ascending.
 
     ```mlir
-    %h = lazy.aux_load %aux[%pos] {layer = 8 : i64}
-        : !lazy.aux_cache<layers = 30, hidden = 576, f32>, tensor<?xi32> -> tensor<?x576xf32>
+    %h2 = lazy.aux_load %aux[%wanted] fresh %h, %pos {layer = 8 : i64}
+        : !lazy.aux_cache<layers = 30, hidden = 576, f32>, tensor<?xi32>,
+          tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
     ```
   }];
   let arguments = (ins Arg<Lazy_AuxCacheType, "the Aux Cache", [MemRead]>:$aux,
-                       Lazy_IdTensor:$positions, I64Attr:$layer);
+                       Lazy_IdTensor:$wanted, Lazy_Tensor:$fresh,
+                       Lazy_IdTensor:$fresh_positions, I64Attr:$layer);
   let results = (outs Lazy_Tensor:$result);
   let assemblyFormat = [{
-    $aux `[` $positions `]` attr-dict `:` qualified(type($aux)) `,` type($positions) `->` type($result)
+    $aux `[` $wanted `]` `fresh` $fresh `,` $fresh_positions attr-dict `:`
+    qualified(type($aux)) `,` type($wanted) `,` type($fresh) `,` type($fresh_positions)
+    `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -149,38 +263,43 @@ def Lazy_AuxLoadOp : Lazy_Op<"aux_load"> {
 def Lazy_PruneOp : Lazy_Op<"prune"> {
   let summary = "Prune the token set after a layer with a named policy";
   let description = [{
-    High-level pruning point after layer `layer`: returns the hidden states
-    and original positions of the kept rows `S_{layer+1}` (a fraction `keep`
-    of the input rows, last row always kept). `policy` names how rows are
-    chosen: `lazyllm` (last-token attention of layer `layer`, read from the
-    query rows and `cache`), `random` (uniform random drop), `static` (prune
-    once at prefill, never revive), or a user policy registered by a pass.
-    `--lazy-sparsify` expands it into `lazy.scores` / `lazy.select` /
-    `lazy.gather` (+ Aux Cache saves).
+    High-level pruning point after layer `layer`. `hidden` / `positions` are
+    the rows computed at `layer` in this step (their outputs), `keys` the
+    layer's token set `S_layer` (original positions, ascending). Returns the
+    rows layer `layer + 1` computes (`S_{layer+1}` minus the tokens that layer
+    has cached: fresh rows or tokens revived from the Aux Cache), their
+    positions, and `S_{layer+1}` itself: a fraction `keep` of `S_layer`, the
+    last token always kept. `policy` names how tokens are chosen: `lazyllm`
+    (last-token attention of layer `layer`, read from the last query row and
+    `cache`), `random` (uniform random drop), `static` (prune once at the
+    first step, never revive), or a user policy expanded by the user's pass
+    (see docs/writing-a-pruning-pass.md). `--lazy-sparsify` expands the
+    built-in policies.
 
     ```mlir
-    %h2, %p2 = lazy.prune %h, %pos using %q, %cache
+    %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %cache
         {layer = 8 : i64, keep = 7.000000e-01 : f64, policy = "lazyllm",
          num_heads = 9 : i64, num_kv_heads = 3 : i64, head_dim = 64 : i64,
          scale = 1.250000e-01 : f64}
-        : (tensor<?x576xf32>, tensor<?xi32>, tensor<?x576xf32>,
+        : (tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x576xf32>,
            !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>)
-        -> (tensor<?x576xf32>, tensor<?xi32>)
+        -> (tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>)
     ```
   }];
   let arguments = (ins Lazy_Tensor:$hidden, Lazy_IdTensor:$positions,
-                       Lazy_Tensor:$query,
+                       Lazy_IdTensor:$keys, Lazy_Tensor:$query,
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
                        I64Attr:$layer, F64Attr:$keep, StrAttr:$policy,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale);
-  let results = (outs Lazy_Tensor:$kept_hidden, Lazy_IdTensor:$kept_positions);
+  let results = (outs Lazy_Tensor:$next_hidden, Lazy_IdTensor:$next_positions,
+                      Lazy_IdTensor:$next_keys);
   let assemblyFormat = [{
-    $hidden `,` $positions `using` $query `,` $cache attr-dict `:`
+    $hidden `,` $positions `,` $keys `using` $query `,` $cache attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
-  // keep = 1 keeps every row: the op folds to its inputs.
+  // keep = 1 keeps every token: the op folds to its inputs.
   let hasFolder = 1;
   let extraClassDeclaration = [{
     /// The policies the project itself implements.

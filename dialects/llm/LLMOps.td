@@ -180,6 +180,10 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
     group `g = h / (num_heads / num_kv_heads)`. The result has one row per
     query row and `num_heads * head_dim` columns.
 
+    With `keys`, the ascending positions of the layer's token set `S_l`
+    (LazyLLM), a query attends only to the cached slots in `keys` with
+    position `<= positions[i]`; other slots stay in the cache unread.
+
     ```mlir
     %o = llm.attention %q, %k, %v, %pos, %cache
         {layer = 0 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
@@ -192,11 +196,12 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
   let arguments = (ins LLM_Tensor:$query, LLM_Tensor:$key, LLM_Tensor:$value,
                        LLM_IdTensor:$positions,
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead, MemWrite]>:$cache,
+                       Optional<LLM_IdTensor>:$keys,
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $positions `,` $cache attr-dict `:`
+    $query `,` $key `,` $value `,` $positions `,` $cache (`keys` `(` $keys^ `)`)? attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;

@@ -154,21 +154,60 @@ extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w
 
 extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                                    uint64_t kAddr, uint64_t vAddr, uint64_t posAddr,
-                                   int64_t rows, int64_t heads, int64_t kvHeads,
-                                   int64_t headDim, double scaleD, uint64_t outAddr) {
+                                   int64_t rows, uint64_t keysAddr, int64_t numKeys,
+                                   int64_t heads, int64_t kvHeads, int64_t headDim,
+                                   double scaleD, uint64_t outAddr) {
   const float *q = ptr<float>(qAddr), *k = ptr<float>(kAddr), *v = ptr<float>(vAddr);
   const int32_t *pos = ptr<int32_t>(posAddr);
+  const int32_t *keyPos = numKeys >= 0 ? ptr<int32_t>(keysAddr) : nullptr;
   float *out = ptr<float>(outAddr);
   const int64_t kvDim = kvHeads * headDim, qDim = heads * headDim;
   float *kc = cache->k + layer * cache->context * kvDim;
   float *vc = cache->v + layer * cache->context * kvDim;
+  uint8_t *cached = cache->cached ? cache->cached + layer * cache->context : nullptr;
+  int64_t *stats = cache->stats;
   int64_t maxPos = 0;
   for (int64_t i = 0; i < rows; ++i) {
     std::memcpy(kc + pos[i] * kvDim, k + i * kvDim, kvDim * sizeof(float));
     std::memcpy(vc + pos[i] * kvDim, v + i * kvDim, kvDim * sizeof(float));
     maxPos = std::max<int64_t>(maxPos, pos[i]);
+    if (cached) {
+      if (cached[pos[i]] && stats)
+        ++stats[LAZYC_STAT_RECOMPUTED * cache->layers + layer];
+      cached[pos[i]] = 1;
+    }
   }
-  const int64_t keys = maxPos + 1, group = heads / kvHeads;
+  // Keys: every slot up to the last row (dense), or the slots of S_l
+  // gathered into contiguous K/V blocks.
+  const float *keysK = kc, *keysV = vc;
+  std::vector<float> gatheredK, gatheredV;
+  int64_t keys = maxPos + 1;
+  if (keyPos) {
+    keys = numKeys;
+    gatheredK.resize(static_cast<size_t>(keys * kvDim));
+    gatheredV.resize(static_cast<size_t>(keys * kvDim));
+    for (int64_t j = 0; j < keys; ++j) {
+      if (cached && !cached[keyPos[j]] && stats)
+        ++stats[LAZYC_STAT_UNCACHED_KEY * cache->layers + layer];
+      std::memcpy(gatheredK.data() + j * kvDim, kc + keyPos[j] * kvDim, kvDim * sizeof(float));
+      std::memcpy(gatheredV.data() + j * kvDim, vc + keyPos[j] * kvDim, kvDim * sizeof(float));
+    }
+    keysK = gatheredK.data();
+    keysV = gatheredV.data();
+  }
+  if (stats) {
+    stats[LAZYC_STAT_COMPUTED * cache->layers + layer] += rows;
+    stats[LAZYC_STAT_TOTAL_COMPUTED * cache->layers + layer] += rows;
+    stats[LAZYC_STAT_KEYS * cache->layers + layer] = keys;
+  }
+  // Keys a query row attends to: a prefix of the key list (causal by
+  // original position).
+  auto visible = [&](int64_t row) -> int64_t {
+    if (!keyPos)
+      return pos[row] + 1;
+    return std::upper_bound(keyPos, keyPos + keys, pos[row]) - keyPos;
+  };
+  const int64_t group = heads / kvHeads;
   const float scale = static_cast<float>(scaleD);
   const int64_t block = 256; // query rows per score block
   // Heads run in parallel, each with single-threaded GEMMs: one parallel
@@ -181,15 +220,15 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       const int64_t g = h / group;
       for (int64_t r0 = 0; r0 < rows; r0 += block) {
         const int64_t n = std::min(block, rows - r0);
-        // S = Q_h K_g^T over every slot up to the last position of the block.
+        // S = Q_h K_g^T over every key visible to some row of the block.
         int64_t blockKeys = 0;
         for (int64_t i = 0; i < n; ++i)
-          blockKeys = std::max<int64_t>(blockKeys, pos[r0 + i] + 1);
-        gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, kc + g * headDim,
+          blockKeys = std::max<int64_t>(blockKeys, visible(r0 + i));
+        gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, keysK + g * headDim,
                 kvDim, scores.data(), blockKeys);
         for (int64_t i = 0; i < n; ++i) {
           float *s = scores.data() + i * blockKeys;
-          const int64_t valid = pos[r0 + i] + 1; // causal by original position
+          const int64_t valid = visible(r0 + i);
           float m = -std::numeric_limits<float>::infinity();
           for (int64_t j = 0; j < valid; ++j) {
             s[j] *= scale;
@@ -207,7 +246,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
             s[j] = 0;
         }
         // O_h = P V_g
-        gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, vc + g * headDim, kvDim,
+        gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, keysV + g * headDim, kvDim,
                out + r0 * qDim + h * headDim, qDim);
       }
     }

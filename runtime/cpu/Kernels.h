@@ -15,14 +15,38 @@
 extern "C" {
 #endif
 
+/// Counters the kernels keep per layer (rows of LazycKVCache::stats). The
+/// "step" counters are reset by the runtime before every step; the others
+/// accumulate over the whole generation.
+enum LazycStat {
+  LAZYC_STAT_COMPUTED = 0,     // step: rows computed (Q/K/V, attention, MLP)
+  LAZYC_STAT_KEYS,             // step: size of the layer's token set S_l
+  LAZYC_STAT_REVIVED,          // step: rows read back from the layer's Aux Cache
+  LAZYC_STAT_SAVED,            // step: rows saved into the layer's Aux Cache
+  LAZYC_STAT_TOTAL_COMPUTED,   // generation: rows computed
+  LAZYC_STAT_RECOMPUTED,       // generation: K/V written for a cached slot (must stay 0)
+  LAZYC_STAT_MISSING_INPUT,    // generation: a row had no input (must stay 0)
+  LAZYC_STAT_UNCACHED_KEY,     // generation: S_l held a slot without K/V (must stay 0)
+  LAZYC_STAT_COUNT
+};
+
 /// The KV cache object behind `!llm.kv_cache`: for every layer and context
 /// slot (= original position), `kv_dim = kv_heads * head_dim` keys / values.
+/// The LazyLLM state lives next to it (`!lazy.aux_cache` names the same
+/// object): which slots each layer holds, the Aux Cache and the counters.
 typedef struct LazycKVCache {
   float *k;       // [layers][context][kv_dim]
   float *v;       // [layers][context][kv_dim]
   int64_t context;
   int64_t layers;
   int64_t kv_dim;
+  uint8_t *cached;    // [layers][context]: 1 once the layer holds the slot's K/V
+  int64_t hidden;     // row size of the Aux Cache
+  float **aux;        // [layers]: [context][hidden] rows, null until the layer saves one
+  uint8_t **aux_saved; // [layers]: [context] flags, null like aux
+  int64_t aux_bytes;  // bytes allocated for the Aux Cache
+  int64_t *stats;     // [LAZYC_STAT_COUNT][layers]
+  int64_t lazy_ns;    // step: time spent in scoring/selection/Aux Cache kernels
 } LazycKVCache;
 
 /// y[rows x out] = x[rows x in] * w[out x in]^T
@@ -30,10 +54,61 @@ void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t w
                      int64_t out, uint64_t y);
 
 /// Writes k/v rows into `layer` of the cache at `positions`, then causal GQA
-/// attention of each query row over the slots [0, positions[i]].
+/// attention of each query row over the cached slots: every slot
+/// [0, positions[i]] when `num_keys` < 0 (dense), else the ascending slots
+/// `keys[0 .. num_keys)` that are <= positions[i] (LazyLLM's S_l).
 void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
-                        uint64_t v, uint64_t positions, int64_t rows, int64_t heads,
-                        int64_t kv_heads, int64_t head_dim, double scale, uint64_t out);
+                        uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
+                        int64_t num_keys, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                        double scale, uint64_t out);
+
+//===--- LazyLLM kernels (lazy dialect). Position lists are ascending i32. ---===//
+
+/// S_0 = [0, positions[rows - 1]]: its size, then its contents.
+int64_t lazyc_rt_context_size(uint64_t positions, int64_t rows);
+void lazyc_rt_context(uint64_t positions, int64_t rows, uint64_t out);
+
+/// Importance of each key: the last query row's softmax attention over the
+/// keys in `layer`, averaged over the query heads (GQA groups).
+void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t q, int64_t rows,
+                     uint64_t keys, int64_t num_keys, int64_t heads, int64_t kv_heads,
+                     int64_t head_dim, double scale, uint64_t out);
+
+/// Uniform scores in [0, 1) hashed from (key, layer, seed).
+void lazyc_rt_random_scores(uint64_t keys, int64_t num_keys, int64_t layer, int64_t seed,
+                            uint64_t out);
+
+/// Percentile selection: clamp(ceil(keep * n), 1, n) indices with the highest
+/// scores (ties toward later rows), the last row always included; ascending.
+int64_t lazyc_rt_select_size(int64_t n, double keep);
+void lazyc_rt_select(uint64_t scores, int64_t n, double keep, uint64_t out);
+
+/// Static pruning (lazy.select_once): like lazyc_rt_select at the first
+/// step reaching the boundary after `layer`, afterwards the keys that layer
+/// + 1 holds plus this step's computed rows `positions`.
+int64_t lazyc_rt_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t scores,
+                                  uint64_t keys, int64_t n, uint64_t positions, int64_t rows,
+                                  double keep);
+void lazyc_rt_select_once(LazycKVCache *cache, int64_t layer, uint64_t scores, uint64_t keys,
+                          int64_t n, uint64_t positions, int64_t rows, double keep,
+                          uint64_t out);
+
+/// The keys that `layer` holds no K/V for: size, then the positions.
+int64_t lazyc_rt_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n);
+void lazyc_rt_missing(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n,
+                      uint64_t out);
+
+/// Saves the rows of `hidden` whose position is not in `kept` into the Aux
+/// Cache of `layer`.
+void lazyc_rt_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hidden,
+                       uint64_t positions, int64_t rows, int64_t columns, uint64_t kept,
+                       int64_t num_kept);
+
+/// out[r] = the row of `fresh` at position wanted[r], else the Aux Cache row
+/// of `layer` saved for it (a revived token).
+void lazyc_rt_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wanted,
+                       int64_t num_wanted, uint64_t fresh, uint64_t fresh_positions,
+                       int64_t fresh_rows, int64_t columns, uint64_t out);
 
 #ifdef __cplusplus
 }

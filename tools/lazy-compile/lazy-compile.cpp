@@ -3,6 +3,7 @@
 //   lazy-compile model.mlir --target=cpu -o model.so
 //   lazy-compile models/SmolLM2-135M-Instruct.Q4_1.gguf -o smollm2.so --ctx 4096
 //   lazy-compile model.mlir --emit=mlir|llvm|obj
+//   lazy-compile model.gguf --schedule=default --policy=lazyllm -o pruned.so
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,6 +56,19 @@ static cl::opt<lazyc::WeightType> weightType(
                clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16")),
     cl::init(lazyc::WeightType::F32));
 
+static cl::opt<std::string> schedule(
+    "schedule",
+    cl::desc("LazyLLM pruning schedule: 'layer:keep,...' (keep = cumulative share of the "
+             "previous set kept after that layer) or a preset: gentle, default, aggressive. "
+             "Empty (default): a dense model"),
+    cl::init(""));
+static cl::opt<std::string> policy(
+    "policy", cl::desc("Pruning policy: lazyllm (default), random, static, streaming"),
+    cl::init("lazyllm"));
+static cl::opt<int64_t> seed("seed", cl::desc("Seed of the random policy"), cl::init(0));
+static cl::opt<int64_t> sinks("sinks", cl::desc("Attention sinks of the streaming policy"),
+                              cl::init(4));
+
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
   return 1;
@@ -101,19 +115,15 @@ int main(int argc, char **argv) {
   if (!module->lookupSymbol("forward"))
     return fail("'" + inputPath + "' has no @forward step function");
 
-  // Token pruning is expressed in IR but not lowered yet.
-  mlir::Operation *pruning = nullptr;
-  module->walk([&](mlir::Operation *op) {
-    if (op->getDialect() && op->getDialect()->getNamespace() == "lazy") {
-      pruning = op;
-      return mlir::WalkResult::interrupt();
-    }
-    return mlir::WalkResult::advance();
-  });
-  if (pruning)
-    return fail("'" + inputPath + "' contains " + pruning->getName().getStringRef().str() +
-                ": pruned models cannot be compiled yet (lazy ops have no CPU lowering); "
-                "compile the dense model");
+  // LazyLLM: insert the schedule's prune points and expand every prune.
+  lazyc::PruneOptions prune;
+  prune.schedule = schedule;
+  prune.policy = policy;
+  prune.seed = seed;
+  prune.sinks = sinks;
+  if (failed(lazyc::applyPruning(*module, prune)))
+    return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
+                ") failed; see the error above");
   if (failed(lazyc::lowerToLLVMDialect(*module)))
     return fail("lowering to the LLVM dialect failed");
   std::string description = lazyc::describeModel(*module);

@@ -40,7 +40,8 @@ const char *kUsage =
     "      --top-k K        keep the K most likely tokens (default off)\n"
     "      --top-p P        nucleus sampling mass (default 1 = off)\n"
     "      --seed S         sampler seed (default 0)\n"
-    "      --batch B        prompt tokens per prefill step (default 512)\n";
+    "      --batch B        prompt tokens per prefill step (default 512; a pruned model\n"
+    "                       prefills the whole prompt in one step)\n";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
@@ -207,7 +208,12 @@ int main(int argc, char **argv) {
                 std::to_string(nPredict) + " generated tokens exceeds the context of " +
                 std::to_string(model->context()) + " tokens (use --ctx or a shorter prompt)");
 
-  // Prefill in batches; the last batch asks for its last row's logits.
+  // Prefill in batches; the last batch asks for its last row's logits. A
+  // pruned model (LazyLLM) prefills the prompt in one step: its pruning
+  // decisions are made for the prompt's last token.
+  const ModelInfo &info = model->info();
+  if (info.pruned)
+    batch = promptTokens;
   bool progress = promptTokens > batch;
   bool tty = isatty(STDERR_FILENO);
   auto prefillStart = Clock::now();
@@ -233,6 +239,8 @@ int main(int argc, char **argv) {
   if (progress && tty)
     std::fputc('\n', stderr);
   double ttftMs = std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count();
+  StepStats prefillStats = model->stats();
+  int64_t revived = 0;
 
   Sampler sampler(sampling);
   std::string generated;
@@ -254,6 +262,8 @@ int main(int argc, char **argv) {
     int32_t position = static_cast<int32_t>(promptTokens + i);
     if (!model->step({next}, {position}, {0}, logits, error))
       return fail(error);
+    for (int64_t r : model->stats().revived)
+      revived += r;
     next = sampler.sample(logits.data(), model->info().vocabSize);
   }
   double decodeMs = std::chrono::duration<double, std::milli>(Clock::now() - decodeStart).count();
@@ -261,12 +271,43 @@ int main(int argc, char **argv) {
     std::fputc('\n', stdout);
     return 0;
   }
+  // LazyLLM metrics: the share of prompt token-layers the prefill computed
+  // (the paper's Table 2 measure), |S_l| per layer, revivals, Aux Cache.
+  StepStats last = model->stats();
+  int64_t computed = 0;
+  std::string kept = "[", perLayer = "[";
+  // Over all prefill steps (a dense model prefills in batches).
+  for (size_t l = 0; l < prefillStats.totalComputed.size(); ++l) {
+    computed += prefillStats.totalComputed[l];
+    kept += (l ? ", " : "") + std::to_string(prefillStats.keys[l]);
+    perLayer += (l ? ", " : "") + std::to_string(prefillStats.totalComputed[l]);
+  }
+  kept += "]";
+  perLayer += "]";
+  double share = static_cast<double>(computed) /
+                 (static_cast<double>(info.layers) * static_cast<double>(promptTokens));
+  std::string schedule = "[";
+  for (size_t i = 0; i < info.schedule.size(); ++i)
+    schedule += (i ? ", [" : "[") + std::to_string(info.schedule[i].first) + ", " +
+                std::to_string(info.schedule[i].second) + "]";
+  schedule += "]";
+  int64_t maxPerLayer = 0;
+  for (int64_t c : last.totalComputed)
+    maxPerLayer = std::max(maxPerLayer, c);
   std::printf("{\"prompt_tokens\": %lld, \"generated_tokens\": %lld, \"load_ms\": %.1f, "
               "\"ttft_ms\": %.1f, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.2f, "
-              "\"peak_rss_mib\": %.1f, \"text\": \"%s\"}\n",
+              "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"schedule\": %s, "
+              "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
+              "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
+              "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
+              "\"aux_cache_bytes\": %lld, \"text\": \"%s\"}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
               producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0,
-              peakRSSMiB(), jsonEscape(generated).c_str());
+              peakRSSMiB(), info.pruned ? "true" : "false", jsonEscape(info.policy).c_str(),
+              schedule.c_str(), share, kept.c_str(), perLayer.c_str(),
+              prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
+              static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),
+              jsonEscape(generated).c_str());
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "passes/Passes.h"
 
+#include "dialects/lazy/LazyOps.h"
 #include "dialects/llm/LLMOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -33,17 +34,23 @@ int64_t dtypeCode(Type t) {
   return 0;
 }
 
-/// Declares (once) `name` as an external function of the module.
-void callRuntime(RewriterBase &rewriter, Operation *op, StringRef name, ValueRange args) {
+/// Calls runtime kernel `name` (declared once as an external function of
+/// the module); returns its i64 result if `returnsI64`.
+Value callRuntime(RewriterBase &rewriter, Operation *op, StringRef name, ValueRange args,
+                  bool returnsI64 = false) {
   auto module = op->getParentOfType<ModuleOp>();
-  auto fnType = rewriter.getFunctionType(TypeRange(args), {});
+  SmallVector<Type> results;
+  if (returnsI64)
+    results.push_back(rewriter.getI64Type());
+  auto fnType = rewriter.getFunctionType(TypeRange(args), results);
   if (!module.lookupSymbol<func::FuncOp>(name)) {
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(module.getBody());
     auto fn = func::FuncOp::create(rewriter, op->getLoc(), name, fnType);
     fn.setPrivate();
   }
-  func::CallOp::create(rewriter, op->getLoc(), name, TypeRange{}, args);
+  auto call = func::CallOp::create(rewriter, op->getLoc(), name, results, args);
+  return returnsI64 ? call.getResult(0) : Value();
 }
 
 Value address(RewriterBase &b, Location loc, Value buffer) {
@@ -120,6 +127,15 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
         return failure();
       buffers.push_back(*buffer);
     }
+    // Without a key list the kernel attends over every slot (dense).
+    Value keys = i64(rewriter, loc, 0), numKeys = i64(rewriter, loc, -1);
+    if (attn.getKeys()) {
+      FailureOr<Value> buffer = getBuffer(rewriter, attn.getKeys(), options, state);
+      if (failed(buffer))
+        return failure();
+      keys = address(rewriter, loc, *buffer);
+      numKeys = rowsOf(rewriter, loc, *buffer);
+    }
     Value rowsIndex = memref::DimOp::create(rewriter, loc, buffers[0], 0);
     Value out = allocResult(rewriter, op, rowsIndex);
     Value scale = arith::ConstantOp::create(
@@ -128,9 +144,237 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
                 {attn.getCache(), i64(rewriter, loc, attn.getLayer()),
                  address(rewriter, loc, buffers[0]), address(rewriter, loc, buffers[1]),
                  address(rewriter, loc, buffers[2]), address(rewriter, loc, buffers[3]),
-                 rowsOf(rewriter, loc, buffers[0]), i64(rewriter, loc, attn.getNumHeads()),
+                 rowsOf(rewriter, loc, buffers[0]), keys, numKeys,
+                 i64(rewriter, loc, attn.getNumHeads()),
                  i64(rewriter, loc, attn.getNumKvHeads()), i64(rewriter, loc, attn.getHeadDim()),
                  scale, address(rewriter, loc, out)});
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+
+//===----------------------------------------------------------------------===//
+// lazy dialect: the LazyLLM kernels (runtime/cpu/LazyKernels.cpp)
+//===----------------------------------------------------------------------===//
+
+/// Buffers of `values` (tensors), in order; failure if one has none.
+FailureOr<SmallVector<Value>> buffersOf(RewriterBase &rewriter, ValueRange values,
+                                        const BufferizationOptions &options,
+                                        BufferizationState &state) {
+  SmallVector<Value> buffers;
+  for (Value v : values) {
+    FailureOr<Value> buffer = getBuffer(rewriter, v, options, state);
+    if (failed(buffer))
+      return failure();
+    buffers.push_back(*buffer);
+  }
+  return buffers;
+}
+
+/// Position lists must be i32 for the kernels.
+LogicalResult checkI32(Operation *op, ValueRange ids) {
+  for (Value v : ids)
+    if (!cast<ShapedType>(v.getType()).getElementType().isInteger(32))
+      return op->emitOpError() << "lowers only with i32 position lists, got " << v.getType();
+  return success();
+}
+
+Value f64(RewriterBase &b, Location loc, APFloat v) {
+  return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v.convertToDouble()));
+}
+
+/// Allocates a 1-D result of `op` with `count` (i64) elements.
+Value allocVector(RewriterBase &b, Operation *op, Value count) {
+  Value size = arith::IndexCastOp::create(b, op->getLoc(), b.getIndexType(), count);
+  return allocResult(b, op, size);
+}
+
+struct ContextModel : CallOutModel<ContextModel, lazy::ContextOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto ctx = cast<lazy::ContextOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {ctx.getPositions(), ctx.getKeys()})))
+      return failure();
+    auto b = buffersOf(rewriter, {ctx.getPositions()}, options, state);
+    if (failed(b))
+      return failure();
+    Value pos = address(rewriter, loc, (*b)[0]), rows = rowsOf(rewriter, loc, (*b)[0]);
+    Value count = callRuntime(rewriter, op, "lazyc_rt_context_size", {pos, rows}, true);
+    Value out = allocVector(rewriter, op, count);
+    callRuntime(rewriter, op, "lazyc_rt_context", {pos, rows, address(rewriter, loc, out)});
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto scores = cast<lazy::ScoresOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {scores.getKeyPositions()})))
+      return failure();
+    auto b = buffersOf(rewriter, {scores.getQuery(), scores.getKeyPositions()}, options, state);
+    if (failed(b))
+      return failure();
+    Value numKeys = rowsOf(rewriter, loc, (*b)[1]);
+    Value out = allocVector(rewriter, op, numKeys);
+    callRuntime(rewriter, op, "lazyc_rt_scores",
+                {scores.getCache(), i64(rewriter, loc, scores.getLayer()),
+                 address(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0]),
+                 address(rewriter, loc, (*b)[1]), numKeys,
+                 i64(rewriter, loc, scores.getNumHeads()),
+                 i64(rewriter, loc, scores.getNumKvHeads()),
+                 i64(rewriter, loc, scores.getHeadDim()), f64(rewriter, loc, scores.getScale()),
+                 address(rewriter, loc, out)});
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+struct RandomScoresModel : CallOutModel<RandomScoresModel, lazy::RandomScoresOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto scores = cast<lazy::RandomScoresOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {scores.getKeys()})))
+      return failure();
+    auto b = buffersOf(rewriter, {scores.getKeys()}, options, state);
+    if (failed(b))
+      return failure();
+    Value numKeys = rowsOf(rewriter, loc, (*b)[0]);
+    Value out = allocVector(rewriter, op, numKeys);
+    callRuntime(rewriter, op, "lazyc_rt_random_scores",
+                {address(rewriter, loc, (*b)[0]), numKeys, i64(rewriter, loc, scores.getLayer()),
+                 i64(rewriter, loc, scores.getSeed()), address(rewriter, loc, out)});
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+struct SelectModel : CallOutModel<SelectModel, lazy::SelectOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto select = cast<lazy::SelectOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {select.getIndices()})) ||
+        !select.getScores().getType().getElementType().isF32())
+      return op->emitOpError() << "lowers only f32 scores to i32 indices";
+    auto b = buffersOf(rewriter, {select.getScores()}, options, state);
+    if (failed(b))
+      return failure();
+    Value n = rowsOf(rewriter, loc, (*b)[0]), keep = f64(rewriter, loc, select.getKeep());
+    Value count = callRuntime(rewriter, op, "lazyc_rt_select_size", {n, keep}, true);
+    Value out = allocVector(rewriter, op, count);
+    callRuntime(rewriter, op, "lazyc_rt_select",
+                {address(rewriter, loc, (*b)[0]), n, keep, address(rewriter, loc, out)});
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+struct SelectOnceModel : CallOutModel<SelectOnceModel, lazy::SelectOnceOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto select = cast<lazy::SelectOnceOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {select.getKeys(), select.getPositions(), select.getIndices()})))
+      return failure();
+    auto b = buffersOf(rewriter, {select.getScores(), select.getKeys(), select.getPositions()},
+                       options, state);
+    if (failed(b))
+      return failure();
+    SmallVector<Value> args = {select.getCache(), i64(rewriter, loc, select.getLayer()),
+                               address(rewriter, loc, (*b)[0]), address(rewriter, loc, (*b)[1]),
+                               rowsOf(rewriter, loc, (*b)[1]), address(rewriter, loc, (*b)[2]),
+                               rowsOf(rewriter, loc, (*b)[2]),
+                               f64(rewriter, loc, select.getKeep())};
+    Value count = callRuntime(rewriter, op, "lazyc_rt_select_once_size", args, true);
+    Value out = allocVector(rewriter, op, count);
+    args.push_back(address(rewriter, loc, out));
+    callRuntime(rewriter, op, "lazyc_rt_select_once", args);
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+struct MissingModel : CallOutModel<MissingModel, lazy::MissingOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto missing = cast<lazy::MissingOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {missing.getKeys(), missing.getPositions()})))
+      return failure();
+    auto b = buffersOf(rewriter, {missing.getKeys()}, options, state);
+    if (failed(b))
+      return failure();
+    SmallVector<Value> args = {missing.getCache(), i64(rewriter, loc, missing.getLayer()),
+                               address(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0])};
+    Value count = callRuntime(rewriter, op, "lazyc_rt_missing_size", args, true);
+    Value out = allocVector(rewriter, op, count);
+    args.push_back(address(rewriter, loc, out));
+    callRuntime(rewriter, op, "lazyc_rt_missing", args);
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+struct AuxSaveModel : CallOutModel<AuxSaveModel, lazy::AuxSaveOp> {
+  bool bufferizesToAllocation(Operation *, Value) const { return false; }
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto save = cast<lazy::AuxSaveOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {save.getPositions(), save.getKept()})) ||
+        !save.getHidden().getType().getElementType().isF32())
+      return op->emitOpError() << "lowers only f32 rows and i32 positions";
+    auto b = buffersOf(rewriter, {save.getHidden(), save.getPositions(), save.getKept()},
+                       options, state);
+    if (failed(b))
+      return failure();
+    callRuntime(rewriter, op, "lazyc_rt_aux_save",
+                {save.getAux(), i64(rewriter, loc, save.getLayer()),
+                 address(rewriter, loc, (*b)[0]), address(rewriter, loc, (*b)[1]),
+                 rowsOf(rewriter, loc, (*b)[0]),
+                 i64(rewriter, loc, save.getHidden().getType().getDimSize(1)),
+                 address(rewriter, loc, (*b)[2]), rowsOf(rewriter, loc, (*b)[2])});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct AuxLoadModel : CallOutModel<AuxLoadModel, lazy::AuxLoadOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto load = cast<lazy::AuxLoadOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {load.getWanted(), load.getFreshPositions()})) ||
+        !load.getFresh().getType().getElementType().isF32() ||
+        load.getFresh().getType() != load.getResult().getType())
+      return op->emitOpError() << "lowers only f32 rows of the result's type and i32 positions";
+    auto b = buffersOf(rewriter, {load.getWanted(), load.getFresh(), load.getFreshPositions()},
+                       options, state);
+    if (failed(b))
+      return failure();
+    Value rowsIndex = memref::DimOp::create(rewriter, loc, (*b)[0], 0);
+    Value out = allocResult(rewriter, op, rowsIndex);
+    callRuntime(rewriter, op, "lazyc_rt_aux_load",
+                {load.getAux(), i64(rewriter, loc, load.getLayer()),
+                 address(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0]),
+                 address(rewriter, loc, (*b)[1]), address(rewriter, loc, (*b)[2]),
+                 rowsOf(rewriter, loc, (*b)[2]),
+                 i64(rewriter, loc, load.getResult().getType().getDimSize(1)),
+                 address(rewriter, loc, out)});
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }
@@ -142,5 +386,15 @@ void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, llm::LLMDialect *) {
     llm::LinearOp::attachInterface<LinearModel>(*ctx);
     llm::AttentionOp::attachInterface<AttentionModel>(*ctx);
+  });
+  registry.addExtension(+[](MLIRContext *ctx, lazy::LazyDialect *) {
+    lazy::ContextOp::attachInterface<ContextModel>(*ctx);
+    lazy::ScoresOp::attachInterface<ScoresModel>(*ctx);
+    lazy::RandomScoresOp::attachInterface<RandomScoresModel>(*ctx);
+    lazy::SelectOp::attachInterface<SelectModel>(*ctx);
+    lazy::SelectOnceOp::attachInterface<SelectOnceModel>(*ctx);
+    lazy::MissingOp::attachInterface<MissingModel>(*ctx);
+    lazy::AuxSaveOp::attachInterface<AuxSaveModel>(*ctx);
+    lazy::AuxLoadOp::attachInterface<AuxLoadModel>(*ctx);
   });
 }

@@ -6,6 +6,7 @@
 
 #include "passes/Passes.h"
 
+#include "dialects/lazy/LazyOps.h"
 #include "dialects/llm/LLMOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -300,6 +301,38 @@ struct LogitsLowering : OpRewritePattern<llm::LogitsOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// lazy.gather: hidden-state rows (2-D) or position ids (1-D)
+//===----------------------------------------------------------------------===//
+
+struct LazyGatherLowering : OpRewritePattern<lazy::GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(lazy::GatherOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    if (type.getRank() == 2) {
+      rewriter.replaceOp(op, gatherRows(rewriter, loc, type, op.getSource(), op.getIndices()));
+      return success();
+    }
+    if (type.getRank() != 1)
+      return rewriter.notifyMatchFailure(op, "gathers of rank > 2 are not lowered");
+    Value init = emptyLike(rewriter, loc, type, op.getIndices());
+    AffineMap id = rewriter.getMultiDimIdentityMap(1);
+    Value source = op.getSource();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type}, ValueRange{op.getIndices()}, ValueRange{init},
+        ArrayRef<AffineMap>{id, id},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), args[0]);
+          Value v = tensor::ExtractOp::create(nb, nl, source, ValueRange{i});
+          linalg::YieldOp::create(nb, nl, v);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -380,7 +413,7 @@ struct ConvertLLMToLinalgPass
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
-                 EmbeddingLowering, LogitsLowering>(&getContext());
+                 EmbeddingLowering, LogitsLowering, LazyGatherLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }

@@ -2,6 +2,7 @@
 
 #include "passes/Passes.h"
 
+#include "dialects/lazy/LazyOps.h"
 #include "dialects/llm/LLMTypes.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -23,6 +24,16 @@ namespace lazyc {
 using namespace mlir;
 
 namespace {
+/// lazy.aux_cache names the KV cache object itself.
+struct AuxCacheLowering : public OpConversionPattern<lazyc::lazy::AuxCacheOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(lazyc::lazy::AuxCacheOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getCache());
+    return success();
+  }
+};
+
 struct ConvertLazycToLLVMPass
     : public lazyc::impl::ConvertLazycToLLVMBase<ConvertLazycToLLVMPass> {
   using Base::Base;
@@ -39,8 +50,12 @@ struct ConvertLazycToLLVMPass
     // The KV cache is the runtime's object: an opaque pointer.
     converter.addConversion(
         [ctx](lazyc::llm::KVCacheType) -> Type { return LLVM::LLVMPointerType::get(ctx); });
+    // The Aux Cache lives in the same runtime object.
+    converter.addConversion(
+        [ctx](lazyc::lazy::AuxCacheType) -> Type { return LLVM::LLVMPointerType::get(ctx); });
 
     RewritePatternSet patterns(ctx);
+    patterns.add<AuxCacheLowering>(converter, ctx);
     populateFuncToLLVMConversionPatterns(converter, patterns);
     populateFinalizeMemRefToLLVMConversionPatterns(converter, patterns);
     arith::populateArithToLLVMConversionPatterns(converter, patterns);

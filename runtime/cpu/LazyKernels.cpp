@@ -1,0 +1,253 @@
+//===- LazyKernels.cpp - LazyLLM kernels: scores, selection, Aux Cache -----===//
+//
+// The kernels behind the lazy dialect's ops (lazyc_rt_* in Kernels.h). They
+// keep the invariants of ../shared/LAZYLLM.md checkable: every row computed,
+// saved or revived is counted in LazycKVCache::stats, and a row that has no
+// input (neither fresh nor in the Aux Cache) is counted instead of read.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Kernels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+namespace {
+
+template <typename T> T *ptr(uint64_t address) { return reinterpret_cast<T *>(address); }
+
+/// Adds the kernel's wall time to the step's selection-overhead counter.
+class Timed {
+public:
+  explicit Timed(LazycKVCache *cache)
+      : cache_(cache), start_(std::chrono::steady_clock::now()) {}
+  ~Timed() {
+    if (cache_)
+      cache_->lazy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start_)
+                             .count();
+  }
+
+private:
+  LazycKVCache *cache_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+void count(LazycKVCache *cache, LazycStat stat, int64_t layer, int64_t n) {
+  if (cache->stats)
+    cache->stats[stat * cache->layers + layer] += n;
+}
+
+bool contains(const int32_t *sorted, int64_t n, int32_t value) {
+  return std::binary_search(sorted, sorted + n, value);
+}
+
+/// The selection shared by lazy.select and the first step of lazy.select_once.
+std::vector<int32_t> percentile(const float *scores, int64_t n, double keep) {
+  const int64_t k = lazyc_rt_select_size(n, keep);
+  std::vector<int32_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  auto better = [&](int32_t a, int32_t b) {
+    return scores[a] != scores[b] ? scores[a] > scores[b] : a > b;
+  };
+  std::nth_element(order.begin(), order.begin() + (k - 1), order.end(), better);
+  order.resize(static_cast<size_t>(k));
+  // The step's token P (last row) is always kept: it displaces the lowest.
+  if (std::find(order.begin(), order.end(), static_cast<int32_t>(n - 1)) == order.end()) {
+    auto lowest = std::min_element(order.begin(), order.end(),
+                                   [&](int32_t a, int32_t b) { return better(b, a); });
+    *lowest = static_cast<int32_t>(n - 1);
+  }
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
+std::vector<int32_t> selectOnce(LazycKVCache *cache, int64_t layer, const float *scores,
+                                const int32_t *keys, int64_t n, const int32_t *positions,
+                                int64_t rows, double keep) {
+  const uint8_t *next = cache->cached + (layer + 1) * cache->context;
+  bool first = std::none_of(keys, keys + n, [&](int32_t p) { return next[p] != 0; });
+  if (first)
+    return percentile(scores, n, keep);
+  std::vector<int32_t> kept;
+  for (int64_t i = 0; i < n; ++i)
+    if (next[keys[i]] || contains(positions, rows, keys[i]))
+      kept.push_back(static_cast<int32_t>(i));
+  return kept;
+}
+
+float *auxRows(LazycKVCache *cache, int64_t layer, int64_t columns) {
+  if (!cache->aux[layer]) {
+    size_t rows = static_cast<size_t>(cache->context);
+    cache->aux[layer] =
+        static_cast<float *>(std::calloc(rows * static_cast<size_t>(columns), sizeof(float)));
+    cache->aux_saved[layer] = static_cast<uint8_t *>(std::calloc(rows, 1));
+    if (!cache->aux[layer] || !cache->aux_saved[layer]) {
+      std::fprintf(stderr,
+                   "lazyc: out of memory allocating the Aux Cache of layer %lld "
+                   "(%lld slots x %lld floats)\n",
+                   static_cast<long long>(layer), static_cast<long long>(cache->context),
+                   static_cast<long long>(columns));
+      std::exit(1);
+    }
+    cache->aux_bytes += static_cast<int64_t>(rows * columns * sizeof(float) + rows);
+  }
+  return cache->aux[layer];
+}
+
+} // namespace
+
+extern "C" int64_t lazyc_rt_context_size(uint64_t positions, int64_t rows) {
+  const int32_t *pos = ptr<int32_t>(positions);
+  return rows > 0 ? static_cast<int64_t>(*std::max_element(pos, pos + rows)) + 1 : 0;
+}
+
+extern "C" void lazyc_rt_context(uint64_t positions, int64_t rows, uint64_t out) {
+  int32_t *o = ptr<int32_t>(out);
+  std::iota(o, o + lazyc_rt_context_size(positions, rows), 0);
+}
+
+extern "C" void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                                int64_t rows, uint64_t keysAddr, int64_t numKeys,
+                                int64_t heads, int64_t kvHeads, int64_t headDim,
+                                double scale, uint64_t outAddr) {
+  Timed timed(cache);
+  const int64_t kvDim = kvHeads * headDim, group = heads / kvHeads;
+  const float *q = ptr<float>(qAddr) + (rows - 1) * heads * headDim; // the last row: P
+  const int32_t *keys = ptr<int32_t>(keysAddr);
+  const float *kc = cache->k + layer * cache->context * kvDim;
+  float *out = ptr<float>(outAddr);
+  std::fill(out, out + numKeys, 0.0f);
+  std::vector<float> logits(static_cast<size_t>(numKeys));
+  for (int64_t h = 0; h < heads; ++h) {
+    const float *qh = q + h * headDim;
+    const int64_t g = h / group;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < numKeys; ++j) {
+      const float *kj = kc + keys[j] * kvDim + g * headDim;
+      float dot = 0;
+      for (int64_t d = 0; d < headDim; ++d)
+        dot += qh[d] * kj[d];
+      logits[j] = dot * static_cast<float>(scale);
+      m = std::max(m, logits[j]);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < numKeys; ++j) {
+      logits[j] = std::exp(logits[j] - m);
+      sum += logits[j];
+    }
+    const float w = static_cast<float>(1.0 / (sum * static_cast<double>(heads)));
+    for (int64_t j = 0; j < numKeys; ++j)
+      out[j] += logits[j] * w;
+  }
+}
+
+extern "C" void lazyc_rt_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer,
+                                       int64_t seed, uint64_t outAddr) {
+  const int32_t *keys = ptr<int32_t>(keysAddr);
+  float *out = ptr<float>(outAddr);
+  for (int64_t j = 0; j < numKeys; ++j) {
+    // SplitMix64 of (seed, layer, position).
+    uint64_t x = static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ull ^
+                 static_cast<uint64_t>(layer) << 32 ^ static_cast<uint32_t>(keys[j]);
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    out[j] = static_cast<float>(x >> 40) / static_cast<float>(1ull << 24);
+  }
+}
+
+extern "C" int64_t lazyc_rt_select_size(int64_t n, double keep) {
+  if (n <= 0)
+    return 0;
+  // The 1e-9 absorbs binary rounding (0.7 * 10 = 7.000000000000001).
+  auto k = static_cast<int64_t>(std::ceil(keep * static_cast<double>(n) - 1e-9));
+  return std::clamp<int64_t>(k, 1, n);
+}
+
+extern "C" void lazyc_rt_select(uint64_t scores, int64_t n, double keep, uint64_t out) {
+  std::vector<int32_t> kept = percentile(ptr<float>(scores), n, keep);
+  std::copy(kept.begin(), kept.end(), ptr<int32_t>(out));
+}
+
+extern "C" int64_t lazyc_rt_select_once_size(LazycKVCache *cache, int64_t layer,
+                                             uint64_t scores, uint64_t keys, int64_t n,
+                                             uint64_t positions, int64_t rows, double keep) {
+  Timed timed(cache);
+  return static_cast<int64_t>(selectOnce(cache, layer, ptr<float>(scores), ptr<int32_t>(keys),
+                                         n, ptr<int32_t>(positions), rows, keep)
+                                  .size());
+}
+
+extern "C" void lazyc_rt_select_once(LazycKVCache *cache, int64_t layer, uint64_t scores,
+                                     uint64_t keys, int64_t n, uint64_t positions,
+                                     int64_t rows, double keep, uint64_t out) {
+  Timed timed(cache);
+  std::vector<int32_t> kept = selectOnce(cache, layer, ptr<float>(scores), ptr<int32_t>(keys),
+                                         n, ptr<int32_t>(positions), rows, keep);
+  std::copy(kept.begin(), kept.end(), ptr<int32_t>(out));
+}
+
+extern "C" int64_t lazyc_rt_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keysAddr,
+                                         int64_t n) {
+  const int32_t *keys = ptr<int32_t>(keysAddr);
+  const uint8_t *cached = cache->cached + layer * cache->context;
+  return std::count_if(keys, keys + n, [&](int32_t p) { return !cached[p]; });
+}
+
+extern "C" void lazyc_rt_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr,
+                                 int64_t n, uint64_t outAddr) {
+  const int32_t *keys = ptr<int32_t>(keysAddr);
+  const uint8_t *cached = cache->cached + layer * cache->context;
+  std::copy_if(keys, keys + n, ptr<int32_t>(outAddr), [&](int32_t p) { return !cached[p]; });
+}
+
+extern "C" void lazyc_rt_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
+                                  uint64_t positionsAddr, int64_t rows, int64_t columns,
+                                  uint64_t keptAddr, int64_t numKept) {
+  Timed timed(cache);
+  const float *hidden = ptr<float>(hiddenAddr);
+  const int32_t *pos = ptr<int32_t>(positionsAddr), *kept = ptr<int32_t>(keptAddr);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (contains(kept, numKept, pos[r]))
+      continue;
+    float *aux = auxRows(cache, layer, columns);
+    std::memcpy(aux + pos[r] * columns, hidden + r * columns, columns * sizeof(float));
+    cache->aux_saved[layer][pos[r]] = 1;
+    count(cache, LAZYC_STAT_SAVED, layer, 1);
+  }
+}
+
+extern "C" void lazyc_rt_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wantedAddr,
+                                  int64_t numWanted, uint64_t freshAddr,
+                                  uint64_t freshPositionsAddr, int64_t freshRows,
+                                  int64_t columns, uint64_t outAddr) {
+  Timed timed(cache);
+  const int32_t *wanted = ptr<int32_t>(wantedAddr), *freshPos = ptr<int32_t>(freshPositionsAddr);
+  const float *fresh = ptr<float>(freshAddr);
+  float *out = ptr<float>(outAddr);
+  for (int64_t r = 0; r < numWanted; ++r) {
+    const int32_t p = wanted[r];
+    const int32_t *hit = std::lower_bound(freshPos, freshPos + freshRows, p);
+    const float *row = nullptr;
+    if (hit != freshPos + freshRows && *hit == p) {
+      row = fresh + (hit - freshPos) * columns;
+    } else if (cache->aux[layer] && cache->aux_saved[layer][p]) {
+      row = cache->aux[layer] + static_cast<int64_t>(p) * columns;
+      count(cache, LAZYC_STAT_REVIVED, layer, 1);
+    }
+    if (row) {
+      std::memcpy(out + r * columns, row, columns * sizeof(float));
+    } else {
+      std::fill(out + r * columns, out + (r + 1) * columns, 0.0f);
+      count(cache, LAZYC_STAT_MISSING_INPUT, layer, 1);
+    }
+  }
+}
