@@ -56,9 +56,9 @@ struct LazyStreamingPolicyPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (sinks < 0) {
+    if (static_cast<int64_t>(sinks) < 0) {
       getOperation().emitError() << "--lazy-streaming-policy: sinks must be >= 0, got "
-                                 << sinks;
+                                 << static_cast<int64_t>(sinks);
       return signalPassFailure();
     }
     SmallVector<lazy::PruneOp> prunes;

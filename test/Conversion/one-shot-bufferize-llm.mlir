@@ -3,7 +3,7 @@
 // llm.linear / llm.attention bufferize into a result allocation
 // and a call of the runtime kernel, passing raw addresses and sizes.
 // CHECK-DAG: func.func private @lazyc_rt_linear(i64, i64, i64, i64, i64, i64, i64)
-// CHECK-DAG: func.func private @lazyc_rt_attention(!llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64)
+// CHECK-DAG: func.func private @lazyc_rt_attention(!llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64)
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME:    (%[[X:[a-z0-9]+]]: memref<?x64xf32>
 // CHECK:         %[[WV:.*]] = memref.view %{{.*}} : memref<?xi8> to memref<32x64xbf16>
@@ -12,7 +12,7 @@
 // CHECK:         %[[WP:.*]] = memref.extract_aligned_pointer_as_index %[[WV]]
 // CHECK:         call @lazyc_rt_linear({{.*}}) : (i64, i64, i64, i64, i64, i64, i64) -> ()
 // CHECK:         memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
-// CHECK:         call @lazyc_rt_attention(%{{.*}}) : (!llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64) -> ()
+// CHECK:         call @lazyc_rt_attention(%{{.*}}) : (!llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64) -> ()
 // The logits: a compiler-generated gather of the selected rows, then a GEMM.
 // CHECK:         memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
 // CHECK:         memref.load

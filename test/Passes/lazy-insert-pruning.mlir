@@ -3,20 +3,22 @@
 // RUN: not lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning 2>&1 | FileCheck %s --check-prefix=NOSCHED
 // RUN: not lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=1:0.5" 2>&1 | FileCheck %s --check-prefix=FINALLAYER
 
-// The prune sits on the residual stream leaving layer 0, scored by layer 0's
-// post-RoPE queries; layer 1 reads the kept rows and their positions, and the
-// logits come from the last kept row.
-// CHECK: module attributes {lazy.schedule = #lazy.schedule<layers = 2, [0 : 0.5]>}
+// S_0 is the whole context. The prune sits on the residual stream leaving
+// layer 0, scored by layer 0's post-RoPE queries over S_0; layer 1 computes
+// the rows the prune returns, at their original positions, attending over
+// S_1; the logits come from the last row (the step's token).
+// CHECK: module attributes {lazy.policy = "lazyllm", lazy.schedule = #lazy.schedule<layers = 2, [0 : 0.5]>}
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME:    %[[POS:[a-z0-9]+]]: tensor<?xi32>, %[[CACHE:[a-z0-9]+]]: !llm.kv_cache
+// CHECK:         %[[S0:.*]] = lazy.context %[[POS]]
 // CHECK:         %[[Q0:.*]] = llm.rope %{{.*}}, %[[POS]]
 // CHECK:         llm.attention %[[Q0]], %{{.*}}, %{{.*}}, %[[POS]], %[[CACHE]] {{{.*}}layer = 0 : i64
 // CHECK:         llm.add
 // CHECK:         %[[X1:.*]] = llm.add
-// CHECK:         %[[H:.*]], %[[P:.*]] = lazy.prune %[[X1]], %[[POS]] using %[[Q0]], %[[CACHE]] {{{.*}}keep = 5.000000e-01 : f64, layer = 0 : i64{{.*}}policy = "lazyllm"
+// CHECK:         %[[H:.*]], %[[P:.*]], %[[S1:.*]] = lazy.prune %[[X1]], %[[POS]], %[[S0]] using %[[Q0]], %[[CACHE]] {{{.*}}keep = 5.000000e-01 : f64, layer = 0 : i64{{.*}}policy = "lazyllm"
 // CHECK:         llm.rms_norm %[[H]]
 // CHECK:         llm.rope %{{.*}}, %[[P]]
-// CHECK:         llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[P]], %[[CACHE]] {{{.*}}layer = 1 : i64
+// CHECK:         llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[P]], %[[CACHE]] keys(%[[S1]]) {{{.*}}layer = 1 : i64
 // CHECK:         llm.add %[[H]]
 // CHECK:         %[[N:.*]] = tensor.dim %[[OUT:.*]], %{{.*}} : tensor<?x64xf32>
 // CHECK:         %[[ROW:.*]] = tensor.from_elements %{{.*}} : tensor<1xi32>

@@ -2,16 +2,16 @@
 
 !cache = !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>
 
-// A prune that keeps every row folds to its inputs.
+// A prune that keeps every token folds to its inputs.
 // CHECK-LABEL: func.func @prune_keep_one
-// CHECK-SAME:    (%[[H:[a-z0-9]+]]: tensor<?x64xf32>, %[[POS:[a-z0-9]+]]: tensor<?xi32>
-// CHECK-NEXT:    return %[[H]], %[[POS]]
-func.func @prune_keep_one(%h: tensor<?x64xf32>, %pos: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !cache)
-    -> (tensor<?x64xf32>, tensor<?xi32>) {
-  %h2, %p2 = lazy.prune %h, %pos using %q, %c {layer = 1 : i64, keep = 1.0 : f64, policy = "lazyllm",
+// CHECK-SAME:    (%[[H:[a-z0-9]+]]: tensor<?x64xf32>, %[[POS:[a-z0-9]+]]: tensor<?xi32>, %[[K:[a-z0-9]+]]: tensor<?xi32>
+// CHECK-NEXT:    return %[[H]], %[[POS]], %[[K]]
+func.func @prune_keep_one(%h: tensor<?x64xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !cache)
+    -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>) {
+  %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %c {layer = 1 : i64, keep = 1.0 : f64, policy = "lazyllm",
       num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
-      : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !cache) -> (tensor<?x64xf32>, tensor<?xi32>)
-  return %h2, %p2 : tensor<?x64xf32>, tensor<?xi32>
+      : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !cache) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
+  return %h2, %p2, %k2 : tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>
 }
 
 // -----

@@ -116,7 +116,7 @@ func.func @f(%s: tensor<2x64xf32>, %d: tensor<?x64xf32>, %i: tensor<3xi32>) {
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
   // expected-error @+1 {{layer 7 is out of range for an aux cache of 4 layers}}
-  lazy.aux_save %h, %p into %a {layer = 7 : i64} : tensor<?x64xf32>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
+  lazy.aux_save %h, %p except %p into %a {layer = 7 : i64} : tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
   return
 }
 
@@ -124,7 +124,7 @@ func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %a: !lazy.aux_cache<layers
 
 func.func @f(%h: tensor<?x64xf16>, %p: tensor<?xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
   // expected-error @+1 {{expects hidden element type 'f16' to match aux cache element type 'f32'}}
-  lazy.aux_save %h, %p into %a {layer = 1 : i64} : tensor<?x64xf16>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
+  lazy.aux_save %h, %p except %p into %a {layer = 1 : i64} : tensor<?x64xf16>, tensor<?xi32>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
   return
 }
 
@@ -132,7 +132,7 @@ func.func @f(%h: tensor<?x64xf16>, %p: tensor<?xi32>, %a: !lazy.aux_cache<layers
 
 func.func @f(%h: tensor<?x32xf32>, %p: tensor<?xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
   // expected-error @+1 {{expects hidden columns (32) to equal aux cache hidden (64)}}
-  lazy.aux_save %h, %p into %a {layer = 1 : i64} : tensor<?x32xf32>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
+  lazy.aux_save %h, %p except %p into %a {layer = 1 : i64} : tensor<?x32xf32>, tensor<?xi32>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
   return
 }
 
@@ -140,7 +140,7 @@ func.func @f(%h: tensor<?x32xf32>, %p: tensor<?xi32>, %a: !lazy.aux_cache<layers
 
 func.func @f(%h: tensor<3x64xf32>, %p: tensor<2xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
   // expected-error @+1 {{expects hidden rows (3) to equal position count (2)}}
-  lazy.aux_save %h, %p into %a {layer = 1 : i64} : tensor<3x64xf32>, tensor<2xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
+  lazy.aux_save %h, %p except %p into %a {layer = 1 : i64} : tensor<3x64xf32>, tensor<2xi32>, tensor<2xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
   return
 }
 
@@ -148,23 +148,32 @@ func.func @f(%h: tensor<3x64xf32>, %p: tensor<2xi32>, %a: !lazy.aux_cache<layers
 
 func.func @f(%h: tensor<64xf32>, %p: tensor<?xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
   // expected-error @+1 {{expects hidden of rank 2, got 'tensor<64xf32>'}}
-  lazy.aux_save %h, %p into %a {layer = 1 : i64} : tensor<64xf32>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
+  lazy.aux_save %h, %p except %p into %a {layer = 1 : i64} : tensor<64xf32>, tensor<?xi32>, tensor<?xi32>, !lazy.aux_cache<layers = 4, hidden = 64, f32>
   return
 }
 
 // -----
 
-func.func @f(%p: tensor<?xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
+func.func @f(%p: tensor<?xi32>, %f: tensor<?x64xf32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
   // expected-error @+1 {{layer -1 is out of range for an aux cache of 4 layers}}
-  %h = lazy.aux_load %a[%p] {layer = -1 : i64} : !lazy.aux_cache<layers = 4, hidden = 64, f32>, tensor<?xi32> -> tensor<?x64xf32>
+  %h = lazy.aux_load %a[%p] fresh %f, %p {layer = -1 : i64} : !lazy.aux_cache<layers = 4, hidden = 64, f32>, tensor<?xi32>, tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
   return
 }
 
 // -----
 
-func.func @f(%p: tensor<?xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
+func.func @f(%p: tensor<?xi32>, %f: tensor<?x65xf32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
   // expected-error @+1 {{expects hidden columns (65) to equal aux cache hidden (64)}}
-  %h = lazy.aux_load %a[%p] {layer = 1 : i64} : !lazy.aux_cache<layers = 4, hidden = 64, f32>, tensor<?xi32> -> tensor<?x65xf32>
+  %h = lazy.aux_load %a[%p] fresh %f, %p {layer = 1 : i64} : !lazy.aux_cache<layers = 4, hidden = 64, f32>, tensor<?xi32>, tensor<?x65xf32>, tensor<?xi32> -> tensor<?x65xf32>
+
+  return
+}
+
+// -----
+
+func.func @f(%p: tensor<?xi32>, %f: tensor<?x32xf32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32>) {
+  // expected-error @+1 {{expects fresh rows 'tensor<?x32xf32>' of the result's row type 'tensor<?x64xf32>'}}
+  %h = lazy.aux_load %a[%p] fresh %f, %p {layer = 1 : i64} : !lazy.aux_cache<layers = 4, hidden = 64, f32>, tensor<?xi32>, tensor<?x32xf32>, tensor<?xi32> -> tensor<?x64xf32>
   return
 }
 
@@ -172,7 +181,7 @@ func.func @f(%p: tensor<?xi32>, %a: !lazy.aux_cache<layers = 4, hidden = 64, f32
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{expects keep ratio in (0, 1], got 1.25}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 1.25 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 1.25 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
   return
 }
 
@@ -180,7 +189,7 @@ func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: 
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{expects policy to be an identifier (e.g. "lazyllm"), got ""}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
   return
 }
 
@@ -188,7 +197,7 @@ func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: 
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{expects policy to be an identifier (e.g. "lazyllm"), got "9lives"}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "9lives", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "9lives", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
   return
 }
 
@@ -196,7 +205,7 @@ func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: 
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{expects num_heads (4) to be a multiple of num_kv_heads (3)}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 3 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 3 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
   return
 }
 
@@ -204,7 +213,7 @@ func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: 
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{cannot prune after the last layer (3)}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 3 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 3 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
   return
 }
 
@@ -212,23 +221,23 @@ func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: 
 
 func.func @f(%h: tensor<64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{expects hidden of rank 2, got 'tensor<64xf32>'}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<64xf32>, tensor<?xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<64xf32>, tensor<?xi32>, tensor<?xi32>)
   return
 }
 
 // -----
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
-  // expected-error @+1 {{expects kept hidden type 'tensor<?x64xf16>' to equal hidden type 'tensor<?x64xf32>'}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf16>, tensor<?xi32>)
+  // expected-error @+1 {{expects next hidden type 'tensor<?x64xf16>' to equal hidden type 'tensor<?x64xf32>'}}
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf16>, tensor<?xi32>, tensor<?xi32>)
   return
 }
 
 // -----
 
 func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
-  // expected-error @+1 {{expects kept positions type 'tensor<?xi64>' to equal positions type 'tensor<?xi32>'}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi64>)
+  // expected-error @+1 {{expects every position list of type 'tensor<?xi32>', got 'tensor<?xi64>'}}
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<?x64xf32>, tensor<?xi64>, tensor<?xi32>)
   return
 }
 
@@ -236,7 +245,7 @@ func.func @f(%h: tensor<?x64xf32>, %p: tensor<?xi32>, %q: tensor<?x64xf32>, %c: 
 
 func.func @f(%h: tensor<4x64xf32>, %p: tensor<5xi32>, %q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{expects position count (5) to equal hidden rows (4)}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<4x64xf32>, tensor<5xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<4x64xf32>, tensor<5xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<4x64xf32>, tensor<5xi32>, tensor<5xi32>, tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<4x64xf32>, tensor<5xi32>, tensor<5xi32>)
   return
 }
 
@@ -244,7 +253,7 @@ func.func @f(%h: tensor<4x64xf32>, %p: tensor<5xi32>, %q: tensor<?x64xf32>, %c: 
 
 func.func @f(%h: tensor<4x64xf32>, %p: tensor<4xi32>, %q: tensor<3x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
   // expected-error @+1 {{expects query rows (3) to equal hidden rows (4)}}
-  %h2, %p2 = lazy.prune %h, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<4x64xf32>, tensor<4xi32>, tensor<3x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<4x64xf32>, tensor<4xi32>)
+  %h2, %p2, %k2 = lazy.prune %h, %p, %p using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "lazyllm", num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64} : (tensor<4x64xf32>, tensor<4xi32>, tensor<4xi32>, tensor<3x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> (tensor<4x64xf32>, tensor<4xi32>, tensor<4xi32>)
   return
 }
 
@@ -314,4 +323,44 @@ module attributes {lazy.schedule = #lazy.schedule<layers = 8, [1 : 0.5]>} {
         : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
     return %o : tensor<?x64xf32>
   }
+}
+
+// -----
+
+func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects an aux cache of 4 layers like its KV cache, got 3}}
+  %a = lazy.aux_cache %c : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> !lazy.aux_cache<layers = 3, hidden = 64, f32>
+  return
+}
+
+// -----
+
+func.func @f(%k: tensor<?xi32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{layer 4 is out of range for a KV cache of 4 layers}}
+  %m = lazy.missing %k, %c {layer = 4 : i64} : tensor<?xi32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @f(%k: tensor<4xi32>) {
+  // expected-error @+1 {{expects score count (3) to equal key count (4)}}
+  %s = lazy.random_scores %k {layer = 0 : i64, seed = 0 : i64} : tensor<4xi32> -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<?xf32>, %k: tensor<?xi32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{cannot select after layer 3 of a 4-layer KV cache}}
+  %i = lazy.select_once %s, %k, %k, %c {keep = 0.5 : f64, layer = 3 : i64} : tensor<?xf32>, tensor<?xi32>, tensor<?xi32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @f(%p: tensor<?xi32>) {
+  // expected-error @+1 {{expects keys of the positions' element type 'i32'}}
+  %k = lazy.context %p : tensor<?xi32> -> tensor<?xi64>
+  return
 }

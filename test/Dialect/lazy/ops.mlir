@@ -32,13 +32,18 @@ func.func @select_and_gather(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %q: ten
 // -----
 
 !aux = !lazy.aux_cache<layers = 30, hidden = 576, f32>
+!cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
 
 // CHECK-LABEL: func.func @aux_cache
-func.func @aux_cache(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %aux: !aux) -> tensor<?x576xf32> {
-  // CHECK: lazy.aux_save %{{.*}}, %{{.*}} into %{{.*}} {layer = 8 : i64} : tensor<?x576xf32>, tensor<?xi32>, !lazy.aux_cache<layers = 30, hidden = 576, f32>
-  lazy.aux_save %h, %pos into %aux {layer = 8 : i64} : tensor<?x576xf32>, tensor<?xi32>, !aux
-  // CHECK: lazy.aux_load %{{.*}}[%{{.*}}] {layer = 8 : i64} : !lazy.aux_cache<layers = 30, hidden = 576, f32>, tensor<?xi32> -> tensor<?x576xf32>
-  %r = lazy.aux_load %aux[%pos] {layer = 8 : i64} : !aux, tensor<?xi32> -> tensor<?x576xf32>
+func.func @aux_cache(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %kept: tensor<?xi32>, %cache: !cache) -> tensor<?x576xf32> {
+  // CHECK: %[[AUX:.*]] = lazy.aux_cache %{{.*}} : !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> !lazy.aux_cache<layers = 30, hidden = 576, f32>
+  %aux = lazy.aux_cache %cache : !cache -> !aux
+  // CHECK: lazy.aux_save %{{.*}}, %{{.*}} except %{{.*}} into %[[AUX]] {layer = 8 : i64} : tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>, !lazy.aux_cache<layers = 30, hidden = 576, f32>
+  lazy.aux_save %h, %pos except %kept into %aux {layer = 8 : i64} : tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>, !aux
+  // CHECK: %[[M:.*]] = lazy.missing %{{.*}}, %{{.*}} {layer = 9 : i64} : tensor<?xi32>, !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> tensor<?xi32>
+  %rows = lazy.missing %kept, %cache {layer = 9 : i64} : tensor<?xi32>, !cache -> tensor<?xi32>
+  // CHECK: lazy.aux_load %[[AUX]][%[[M]]] fresh %{{.*}}, %{{.*}} {layer = 8 : i64} : !lazy.aux_cache<layers = 30, hidden = 576, f32>, tensor<?xi32>, tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+  %r = lazy.aux_load %aux[%rows] fresh %h, %pos {layer = 8 : i64} : !aux, tensor<?xi32>, tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
   return %r : tensor<?x576xf32>
 }
 
@@ -46,13 +51,28 @@ func.func @aux_cache(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %aux: !aux) -> 
 
 !cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
 
+// CHECK-LABEL: func.func @sets
+func.func @sets(%pos: tensor<?xi32>, %s: tensor<?xf32>, %cache: !cache) -> (tensor<?xi32>, tensor<?xf32>, tensor<?xi32>) {
+  // CHECK: %[[K:.*]] = lazy.context %{{.*}} : tensor<?xi32> -> tensor<?xi32>
+  %keys = lazy.context %pos : tensor<?xi32> -> tensor<?xi32>
+  // CHECK: lazy.random_scores %[[K]] {layer = 3 : i64, seed = 7 : i64} : tensor<?xi32> -> tensor<?xf32>
+  %r = lazy.random_scores %keys {layer = 3 : i64, seed = 7 : i64} : tensor<?xi32> -> tensor<?xf32>
+  // CHECK: lazy.select_once %{{.*}}, %[[K]], %{{.*}}, %{{.*}} {keep = 5.000000e-01 : f64, layer = 3 : i64} : tensor<?xf32>, tensor<?xi32>, tensor<?xi32>, !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> tensor<?xi32>
+  %i = lazy.select_once %s, %keys, %pos, %cache {keep = 0.5 : f64, layer = 3 : i64} : tensor<?xf32>, tensor<?xi32>, tensor<?xi32>, !cache -> tensor<?xi32>
+  return %keys, %r, %i : tensor<?xi32>, tensor<?xf32>, tensor<?xi32>
+}
+
+// -----
+
+!cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+
 // CHECK-LABEL: func.func @prune
-func.func @prune(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %q: tensor<?x576xf32>, %cache: !cache)
-    -> (tensor<?x576xf32>, tensor<?xi32>) {
-  // CHECK: lazy.prune %{{.*}}, %{{.*}} using %{{.*}}, %{{.*}} {head_dim = 64 : i64, keep = 5.000000e-01 : f64, layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, policy = "random", scale = 1.250000e-01 : f64}
-  %h2, %p2 = lazy.prune %h, %pos using %q, %cache
+func.func @prune(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32>, %q: tensor<?x576xf32>, %cache: !cache)
+    -> (tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>) {
+  // CHECK: lazy.prune %{{.*}}, %{{.*}}, %{{.*}} using %{{.*}}, %{{.*}} {head_dim = 64 : i64, keep = 5.000000e-01 : f64, layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, policy = "random", scale = 1.250000e-01 : f64}
+  %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %cache
       {layer = 8 : i64, keep = 0.5 : f64, policy = "random", num_heads = 9 : i64,
        num_kv_heads = 3 : i64, head_dim = 64 : i64, scale = 0.125 : f64}
-      : (tensor<?x576xf32>, tensor<?xi32>, tensor<?x576xf32>, !cache) -> (tensor<?x576xf32>, tensor<?xi32>)
-  return %h2, %p2 : tensor<?x576xf32>, tensor<?xi32>
+      : (tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x576xf32>, !cache) -> (tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>)
+  return %h2, %p2, %k2 : tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>
 }
