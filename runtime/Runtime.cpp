@@ -296,7 +296,8 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
   auto tokenRef = view(tokens), posRef = view(positions), rowRef = view(logitRows);
   MemRef1D<uint8_t> arena{arena_, arena_, 0, info_.arenaBytes, 1};
   // Per-step counters start over; generation counters accumulate.
-  for (LazycStat s : {LAZYC_STAT_COMPUTED, LAZYC_STAT_KEYS, LAZYC_STAT_REVIVED, LAZYC_STAT_SAVED})
+  for (LazycStat s : {LAZYC_STAT_COMPUTED, LAZYC_STAT_KEYS, LAZYC_STAT_REVIVED, LAZYC_STAT_SAVED,
+                      LAZYC_STAT_LAST_KEY})
     std::fill_n(stats_.begin() + s * cache_.layers, cache_.layers, 0);
   cache_.lazy_ns = 0;
   reinterpret_cast<ForwardFn>(forward_)(&result, &tokenRef, &posRef, &cache_, &rowRef, &arena);
@@ -346,6 +347,7 @@ StepStats CompiledModel::stats() const {
   s.keys = row(LAZYC_STAT_KEYS);
   s.revived = row(LAZYC_STAT_REVIVED);
   s.saved = row(LAZYC_STAT_SAVED);
+  s.lastKey = row(LAZYC_STAT_LAST_KEY);
   s.totalComputed = row(LAZYC_STAT_TOTAL_COMPUTED);
   s.auxBytes = cache_.aux_bytes;
   s.selectSeconds = static_cast<double>(cache_.lazy_ns) * 1e-9;

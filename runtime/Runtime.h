@@ -38,6 +38,7 @@ struct StepStats {
   std::vector<int64_t> keys;          // last step: |S_l| per layer
   std::vector<int64_t> revived;       // last step: rows revived from the Aux Cache
   std::vector<int64_t> saved;         // last step: rows saved into the Aux Cache
+  std::vector<int64_t> lastKey;       // last step: largest position in S_l
   std::vector<int64_t> totalComputed; // generation: rows computed per layer
   int64_t auxBytes = 0;               // Aux Cache memory allocated
   double selectSeconds = 0;           // last step: scoring/selection/Aux Cache kernels

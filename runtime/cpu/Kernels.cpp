@@ -199,6 +199,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
     stats[LAZYC_STAT_COMPUTED * cache->layers + layer] += rows;
     stats[LAZYC_STAT_TOTAL_COMPUTED * cache->layers + layer] += rows;
     stats[LAZYC_STAT_KEYS * cache->layers + layer] = keys;
+    stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = keyPos ? keyPos[keys - 1] : maxPos;
   }
   // Keys a query row attends to: a prefix of the key list (causal by
   // original position).

@@ -23,6 +23,7 @@ enum LazycStat {
   LAZYC_STAT_KEYS,             // step: size of the layer's token set S_l
   LAZYC_STAT_REVIVED,          // step: rows read back from the layer's Aux Cache
   LAZYC_STAT_SAVED,            // step: rows saved into the layer's Aux Cache
+  LAZYC_STAT_LAST_KEY,         // step: the largest position in S_l
   LAZYC_STAT_TOTAL_COMPUTED,   // generation: rows computed
   LAZYC_STAT_RECOMPUTED,       // generation: K/V written for a cached slot (must stay 0)
   LAZYC_STAT_MISSING_INPUT,    // generation: a row had no input (must stay 0)

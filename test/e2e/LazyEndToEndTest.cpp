@@ -1,0 +1,221 @@
+//===- LazyEndToEndTest.cpp - compiled LazyLLM vs a numpy reference --------===//
+//
+// ctest compiles SmolLM2 pruned (e2e-compile-pruned: the fixture's schedule)
+// and with keep = 0.9999 after every layer (e2e-compile-keepall). The tests:
+//  * MatchesNumpyReference: prefill + 16 decode steps (teacher-forced) against
+//    test/fixtures/lazy-smollm2.txt, made by the plain numpy implementation of
+//    the spec (make_lazy_fixture.py): |S_l|, rows computed and rows revived
+//    from the Aux Cache per layer and step, top-1 token and top-10 logits.
+//  * Invariants: from the runtime's counters, on every step: S_{l+1} ⊆ S_l
+//    in size, the step's token is in every S_l, each token computed at most
+//    once per layer over the generation (the runtime also fails a step that
+//    writes a cached slot twice or reads a row that has no input).
+//  * KeepAllIsBitIdentical: with every token kept, the full pruning machinery
+//    (scores, selection, Aux Cache, keyed attention) runs and the logits are
+//    bit-identical to the dense model's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace lazyc::rt;
+
+namespace {
+
+const std::string kFixtures = LAZYC_FIXTURES_DIR;
+const std::string kModel = LAZYC_MODEL_PATH;
+const std::string kDense = LAZYC_E2E_LIBRARY;
+const std::string kPruned = LAZYC_E2E_PRUNED_LIBRARY;
+const std::string kKeepAll = LAZYC_E2E_KEEPALL_LIBRARY;
+
+struct Step {
+  std::vector<int32_t> tokens;
+  std::vector<int64_t> keys, computed, revived;
+  std::vector<std::pair<int32_t, float>> top;
+};
+
+struct LazyReference {
+  std::string schedule;
+  std::vector<int32_t> prompt;
+  std::vector<Step> steps;
+};
+
+template <typename T> std::vector<T> numbers(std::istringstream &s) {
+  std::vector<T> out;
+  T v;
+  while (s >> v)
+    out.push_back(v);
+  return out;
+}
+
+LazyReference readLazyReference() {
+  std::ifstream in(kFixtures + "/lazy-smollm2.txt");
+  LazyReference ref;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream s(line);
+    std::string key;
+    s >> key;
+    if (key == "schedule") {
+      s >> ref.schedule;
+    } else if (key == "prompt") {
+      ref.prompt = numbers<int32_t>(s);
+    } else if (key == "step") {
+      int index;
+      std::string word;
+      s >> index >> word;
+      ref.steps.emplace_back();
+      ref.steps.back().tokens = numbers<int32_t>(s);
+    } else if (key == "keys") {
+      ref.steps.back().keys = numbers<int64_t>(s);
+    } else if (key == "computed") {
+      ref.steps.back().computed = numbers<int64_t>(s);
+    } else if (key == "revived") {
+      ref.steps.back().revived = numbers<int64_t>(s);
+    } else if (key == "top") {
+      std::string pair;
+      while (s >> pair) {
+        size_t colon = pair.find(':');
+        ref.steps.back().top.emplace_back(std::stoi(pair.substr(0, colon)),
+                                          std::stof(pair.substr(colon + 1)));
+      }
+    }
+  }
+  return ref;
+}
+
+std::unique_ptr<CompiledModel> loadOrSkip(const std::string &library, bool &skipped) {
+  skipped = !std::ifstream(library).good();
+  if (skipped)
+    return nullptr;
+  std::string error;
+  auto model = CompiledModel::load(library, kModel, 0, error);
+  EXPECT_TRUE(model) << error;
+  return model;
+}
+
+/// The checks every LazyLLM step must pass, from the runtime's counters.
+void checkInvariants(const CompiledModel &model, int32_t lastPosition, int64_t contextTokens) {
+  StepStats s = model.stats();
+  for (size_t l = 0; l < s.keys.size(); ++l) {
+    EXPECT_EQ(s.lastKey[l], lastPosition) << "layer " << l << ": the step's token left S_l";
+    if (l > 0)
+      EXPECT_LE(s.keys[l], s.keys[l - 1]) << "layer " << l << ": S_l grew";
+    EXPECT_LE(s.computed[l], s.keys[l]) << "layer " << l << ": computed rows outside S_l";
+    EXPECT_LE(s.totalComputed[l], contextTokens)
+        << "layer " << l << ": a token was computed twice at this layer";
+  }
+}
+
+TEST(LazyEndToEndTest, MatchesNumpyReference) {
+  bool skipped;
+  auto model = loadOrSkip(kPruned, skipped);
+  if (skipped)
+    GTEST_SKIP() << "pruned model missing (ctest runs e2e-compile-pruned first)";
+  ASSERT_TRUE(model);
+  LazyReference ref = readLazyReference();
+  ASSERT_EQ(ref.steps.size(), 17u) << "fixture: prefill + 16 decode steps";
+  // The model was compiled with the fixture's schedule.
+  std::string schedule;
+  for (auto [layer, keep] : model->info().schedule) {
+    std::ostringstream entry;
+    entry << layer << ":" << keep;
+    schedule += (schedule.empty() ? "" : ",") + entry.str();
+  }
+  ASSERT_EQ(schedule, ref.schedule);
+
+  const int64_t vocab = model->info().vocabSize;
+  std::vector<float> logits;
+  std::string error;
+  int32_t position = 0;
+  int64_t revived = 0;
+  float worst = 0;
+  for (size_t k = 0; k < ref.steps.size(); ++k) {
+    const Step &step = ref.steps[k];
+    std::vector<int32_t> positions;
+    for (size_t i = 0; i < step.tokens.size(); ++i)
+      positions.push_back(position++);
+    ASSERT_TRUE(model->step(step.tokens, positions,
+                            {static_cast<int32_t>(step.tokens.size() - 1)}, logits, error))
+        << error;
+    ASSERT_EQ(logits.size(), static_cast<size_t>(vocab)) << "a pruned step returns one row";
+    StepStats s = model->stats();
+    EXPECT_EQ(s.keys, step.keys) << "step " << k << ": |S_l| per layer";
+    EXPECT_EQ(s.computed, step.computed) << "step " << k << ": rows computed per layer";
+    EXPECT_EQ(s.revived, step.revived) << "step " << k << ": rows revived per layer";
+    checkInvariants(*model, positions.back(), position);
+    int32_t argmax = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) -
+                                          logits.begin());
+    EXPECT_EQ(argmax, step.top[0].first) << "step " << k;
+    for (auto [id, value] : step.top)
+      worst = std::max(worst, std::fabs(logits[id] - value));
+    for (int64_t r : s.revived)
+      revived += r;
+  }
+  EXPECT_GT(revived, 0) << "the fixture's run revives tokens";
+  EXPECT_LT(worst, 2e-2f) << "largest |logit - reference| over each step's top 10";
+  std::cout << "LazyLLM vs numpy: 17 steps, " << revived
+            << " revivals, max |logit diff| = " << worst << "\n";
+}
+
+TEST(LazyEndToEndTest, KeepAllIsBitIdentical) {
+  bool skippedDense, skippedKeep;
+  auto dense = loadOrSkip(kDense, skippedDense);
+  auto keepAll = loadOrSkip(kKeepAll, skippedKeep);
+  if (skippedDense || skippedKeep)
+    GTEST_SKIP() << "compiled models missing (ctest runs e2e-compile* first)";
+  ASSERT_TRUE(dense && keepAll);
+  ASSERT_TRUE(keepAll->info().pruned);
+  ASSERT_EQ(keepAll->info().schedule.size(), static_cast<size_t>(dense->info().layers - 1));
+  LazyReference ref = readLazyReference();
+  std::vector<int32_t> tokens = ref.prompt, positions;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    positions.push_back(static_cast<int32_t>(i));
+  std::vector<float> a, b;
+  std::string error;
+  for (int step = 0; step < 5; ++step) {
+    int32_t last = static_cast<int32_t>(tokens.size() - 1);
+    ASSERT_TRUE(dense->step(tokens, positions, {last}, a, error)) << error;
+    ASSERT_TRUE(keepAll->step(tokens, positions, {last}, b, error)) << error;
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+        << "step " << step << ": logits differ from the dense model's";
+    StepStats s = keepAll->stats();
+    for (size_t l = 0; l < s.keys.size(); ++l)
+      EXPECT_EQ(s.keys[l], positions.back() + 1) << "layer " << l << " dropped a token";
+    int32_t next = static_cast<int32_t>(std::max_element(a.begin(), a.end()) - a.begin());
+    tokens = {next};
+    positions = {positions.back() + 1};
+  }
+}
+
+TEST(LazyEndToEndTest, ResetForgetsTheAuxCache) {
+  bool skipped;
+  auto model = loadOrSkip(kPruned, skipped);
+  if (skipped)
+    GTEST_SKIP() << "pruned model missing";
+  ASSERT_TRUE(model);
+  LazyReference ref = readLazyReference();
+  std::vector<int32_t> positions;
+  for (size_t i = 0; i < ref.prompt.size(); ++i)
+    positions.push_back(static_cast<int32_t>(i));
+  std::vector<float> first, again;
+  std::string error;
+  int32_t last = static_cast<int32_t>(ref.prompt.size() - 1);
+  ASSERT_TRUE(model->step(ref.prompt, positions, {last}, first, error)) << error;
+  model->reset();
+  ASSERT_TRUE(model->step(ref.prompt, positions, {last}, again, error)) << error;
+  EXPECT_EQ(first, again);
+  EXPECT_EQ(model->stats().totalComputed, ref.steps[0].computed);
+}
+
+} // namespace
