@@ -1,0 +1,762 @@
+//===- lazy-bench.cpp - dense vs pruned: TTFT and accuracy -----------------===//
+//
+//   lazy-bench -m MODEL --dense dense.so --variant NAME=pruned.so ... \
+//              [--lengths 1024,2048,4096,8192] [--needle-length 4096] \
+//              [--agree-length 2048] [--json out.json] [--svg DIR]
+//
+// Runs every compiled model of one model file side by side, in one process:
+//  * TTFT: prefill of a real-text prompt of each length, one step (pruned
+//    models prefill in one step; the dense model is timed the same way, and
+//    also in 512-token batches, lazy-run's default), the share of prompt
+//    token-layers computed, the selection overhead (scores, selection, Aux
+//    Cache kernels) and |S_l| per layer.
+//  * needle: pass-key retrieval; the key is hidden at several depths of a
+//    haystack of real text; exact match of the first number generated.
+//  * agreement with the dense model, teacher-forced on the dense model's
+//    greedy continuation: first generated token identical, the share of the
+//    continuation generated identically before the first divergence (what
+//    the model's own greedy continuation would match), and the mean KL of
+//    the next-token distributions KL(dense || pruned).
+// Prints a table, writes JSON and SVG plots. Builds without LLVM/MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Runtime.h"
+#include "runtime/model/Tokenizer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace lazyc::rt;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char *kUsage =
+    "usage: lazy-bench -m MODEL --dense DENSE.so [--variant NAME=PRUNED.so ...] [options]\n"
+    "  -m, --model PATH       the model file the .so files were compiled from\n"
+    "      --dense PATH       the dense compiled model (the baseline)\n"
+    "      --variant N=PATH   a pruned compiled model, labelled N (repeatable)\n"
+    "      --text PATH        real text for prompts and haystacks (repeatable; default:\n"
+    "                         the licenses in /usr/share/common-licenses)\n"
+    "      --lengths L,...    TTFT prompt lengths in tokens (default 1024,2048,4096,8192)\n"
+    "      --ttft-variants N,...  variants timed at every length (default: all)\n"
+    "      --needle-length L  haystack length of the pass-key task (default 4096)\n"
+    "      --depths D,...     needle depths (default 0.1,0.3,0.5,0.7,0.9)\n"
+    "      --agree-length L   prompt length of the agreement task (default 2048)\n"
+    "      --agree-prompts K  prompts of the agreement task (default 3)\n"
+    "      --continuation N   teacher-forced continuation length (default 32)\n"
+    "      --repeat R         TTFT runs per length, the fastest is kept (default 1)\n"
+    "      --tasks T,...      ttft,needle,agree (default: all)\n"
+    "      --json PATH        write the results as JSON\n"
+    "      --svg DIR          write speedup-vs-accuracy and kept-tokens plots\n";
+
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "lazy-bench: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+std::vector<std::string> split(const std::string &s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, sep))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+std::vector<double> numbers(const std::string &s, const char *flag) {
+  std::vector<double> out;
+  for (const std::string &item : split(s, ',')) {
+    char *end = nullptr;
+    double v = std::strtod(item.c_str(), &end);
+    if (!end || *end)
+      die(std::string(flag) + " expects comma-separated numbers, got '" + s + "'");
+    out.push_back(v);
+  }
+  return out;
+}
+
+double ms(Clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+std::string jsonEscape(const std::string &s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+template <typename T> std::string jsonArray(const std::vector<T> &values) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    os << (i ? ", " : "") << values[i];
+  os << "]";
+  return os.str();
+}
+
+std::vector<int32_t> iota(int64_t begin, int64_t count) {
+  std::vector<int32_t> out(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = static_cast<int32_t>(begin + i);
+  return out;
+}
+
+struct TTFT {
+  int64_t length = 0;
+  double ms = 0, chunkedMs = 0; // chunkedMs: dense only
+  double share = 1, selectMs = 0;
+  std::vector<int64_t> kept;
+};
+
+struct NeedleRun {
+  double depth;
+  std::string key, answer;
+  bool hit;
+};
+
+struct Agreement {
+  double firstToken = 0, continuation = 0, meanKL = 0;
+};
+
+struct Result {
+  std::string name, library, policy = "dense", schedule;
+  std::vector<TTFT> ttft;
+  std::vector<NeedleRun> needle;
+  double needleAccuracy = 0, needleTTFT = 0, needleShare = 1;
+  std::vector<int64_t> needleKept;
+  Agreement agree;
+  bool haveNeedle = false, haveAgree = false;
+};
+
+/// The dense model's teacher-forced run of one agreement prompt.
+struct DenseTrace {
+  std::vector<int32_t> prompt, continuation;
+  std::vector<std::vector<float>> logProbs; // per position: prefill + continuation
+};
+
+std::vector<float> logSoftmax(const std::vector<float> &logits) {
+  float m = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (float v : logits)
+    sum += std::exp(static_cast<double>(v - m));
+  float log = m + static_cast<float>(std::log(sum));
+  std::vector<float> out(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i)
+    out[i] = logits[i] - log;
+  return out;
+}
+
+double kl(const std::vector<float> &p, const std::vector<float> &q) {
+  double sum = 0;
+  for (size_t i = 0; i < p.size(); ++i)
+    sum += std::exp(static_cast<double>(p[i])) * (p[i] - q[i]);
+  return std::max(0.0, sum);
+}
+
+int32_t argmax(const std::vector<float> &v) {
+  return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+class Bench {
+public:
+  std::string modelPath;
+  std::vector<int32_t> corpus; // the text, tokenized
+  std::vector<int64_t> lengths = {1024, 2048, 4096, 8192};
+  std::vector<std::string> ttftVariants;
+  int64_t needleLength = 4096, agreeLength = 2048, agreePrompts = 3, continuation = 32;
+  std::vector<double> depths = {0.1, 0.3, 0.5, 0.7, 0.9};
+  int repeat = 1;
+  bool doTTFT = true, doNeedle = true, doAgree = true;
+  std::vector<DenseTrace> traces;
+  const Tokenizer *tok = nullptr;
+
+  std::unique_ptr<CompiledModel> load(const std::string &library, int64_t context) {
+    std::string error;
+    auto model = CompiledModel::load(library, modelPath, context, error);
+    if (!model)
+      die(library + ": " + error);
+    // Warm up (first-touch page faults, thread pools) before anything is timed.
+    std::vector<int32_t> warm(256, 0);
+    for (size_t i = 0; i < warm.size(); ++i)
+      warm[i] = static_cast<int32_t>(i + 100);
+    step(*model, warm, 0);
+    model->reset();
+    return model;
+  }
+
+  std::vector<float> step(CompiledModel &m, const std::vector<int32_t> &tokens, int64_t start) {
+    std::vector<float> logits;
+    std::string error;
+    if (!m.step(tokens, iota(start, static_cast<int64_t>(tokens.size())),
+                {static_cast<int32_t>(tokens.size() - 1)}, logits, error))
+      die(error);
+    size_t vocab = static_cast<size_t>(m.info().vocabSize);
+    return std::vector<float>(logits.end() - static_cast<std::ptrdiff_t>(vocab), logits.end());
+  }
+
+  std::vector<int32_t> prompt(int64_t offset, int64_t length) {
+    if (offset + length > static_cast<int64_t>(corpus.size()))
+      die("the text has " + std::to_string(corpus.size()) + " tokens; " +
+          std::to_string(offset + length) + " needed (add --text files)");
+    return std::vector<int32_t>(corpus.begin() + offset, corpus.begin() + offset + length);
+  }
+
+  void measureTTFT(CompiledModel &m, Result &r, bool dense) {
+    for (int64_t length : lengths) {
+      std::vector<int32_t> tokens = prompt(0, length);
+      TTFT t;
+      t.length = length;
+      t.ms = 1e30;
+      for (int i = 0; i < repeat; ++i) {
+        m.reset();
+        auto start = Clock::now();
+        step(m, tokens, 0);
+        double elapsed = ms(start);
+        if (elapsed < t.ms) {
+          t.ms = elapsed;
+          StepStats s = m.stats();
+          int64_t computed = 0;
+          for (int64_t c : s.computed)
+            computed += c;
+          t.share = static_cast<double>(computed) / (m.info().layers * length);
+          t.selectMs = s.selectSeconds * 1e3;
+          t.kept = s.keys;
+        }
+      }
+      if (dense) { // lazy-run's default: 512-token batches
+        t.chunkedMs = 1e30;
+        for (int i = 0; i < repeat; ++i) {
+          m.reset();
+          auto start = Clock::now();
+          for (int64_t b = 0; b < length; b += 512)
+            step(m, std::vector<int32_t>(tokens.begin() + b,
+                                         tokens.begin() + std::min(length, b + 512)),
+                 b);
+          t.chunkedMs = std::min(t.chunkedMs, ms(start));
+        }
+      }
+      std::fprintf(stderr, "  %-22s TTFT %6lld tokens: %9.1f ms (share %.3f, selection %.1f ms)\n",
+                   r.name.c_str(), static_cast<long long>(length), t.ms, t.share, t.selectMs);
+      r.ttft.push_back(t);
+    }
+  }
+
+  void needle(CompiledModel &m, Result &r) {
+    std::string error;
+    std::vector<int32_t> intro, question;
+    tok->encode("There is an important info hidden inside a lot of irrelevant text. Find it and "
+                "memorize it. I will quiz you about the important information there.\n\n",
+                intro, error);
+    tok->encode("\n\nWhat is the pass key? The pass key is", question, error);
+    int hits = 0;
+    double ttft = 0, share = 0;
+    std::mt19937 rng(1234);
+    for (double depth : depths) {
+      std::string key = std::to_string(10000 + rng() % 90000);
+      std::vector<int32_t> needleIds;
+      tok->encode("\nThe pass key is " + key + ". Remember it. " + key + " is the pass key.\n",
+                  needleIds, error);
+      int64_t hay = needleLength - static_cast<int64_t>(intro.size() + needleIds.size() +
+                                                        question.size());
+      std::vector<int32_t> haystack = prompt(0, hay), tokens = intro;
+      int64_t cut = static_cast<int64_t>(depth * static_cast<double>(hay));
+      tokens.insert(tokens.end(), haystack.begin(), haystack.begin() + cut);
+      tokens.insert(tokens.end(), needleIds.begin(), needleIds.end());
+      tokens.insert(tokens.end(), haystack.begin() + cut, haystack.end());
+      tokens.insert(tokens.end(), question.begin(), question.end());
+      m.reset();
+      auto start = Clock::now();
+      std::vector<float> logits = step(m, tokens, 0);
+      ttft += ms(start);
+      StepStats s = m.stats();
+      int64_t computed = 0;
+      for (int64_t c : s.computed)
+        computed += c;
+      share += static_cast<double>(computed) /
+               (m.info().layers * static_cast<double>(tokens.size()));
+      r.needleKept = s.keys;
+      std::vector<int32_t> generated;
+      for (int i = 0; i < 8; ++i) {
+        int32_t next = argmax(logits);
+        generated.push_back(next);
+        if (i + 1 < 8)
+          logits = step(m, {next}, static_cast<int64_t>(tokens.size()) + i);
+      }
+      std::string answer;
+      tok->decode(generated, answer, error);
+      // Exact match: the first number generated is the key.
+      size_t d = answer.find_first_of("0123456789");
+      std::string number;
+      while (d != std::string::npos && d < answer.size() && std::isdigit(answer[d]))
+        number += answer[d++];
+      bool hit = number == key;
+      hits += hit;
+      r.needle.push_back({depth, key, answer, hit});
+      std::fprintf(stderr, "  %-22s needle depth %.2f: key %s, answer '%s' %s\n", r.name.c_str(),
+                   depth, key.c_str(), jsonEscape(answer).c_str(), hit ? "ok" : "MISS");
+    }
+    r.haveNeedle = true;
+    r.needleAccuracy = static_cast<double>(hits) / static_cast<double>(depths.size());
+    r.needleTTFT = ttft / static_cast<double>(depths.size());
+    r.needleShare = share / static_cast<double>(depths.size());
+  }
+
+  /// Dense: greedy continuation and its distributions (the teacher).
+  void traceDense(CompiledModel &m) {
+    int64_t stride = std::max<int64_t>(1, (static_cast<int64_t>(corpus.size()) - agreeLength) /
+                                              std::max<int64_t>(1, agreePrompts));
+    for (int64_t k = 0; k < agreePrompts; ++k) {
+      DenseTrace t;
+      t.prompt = prompt(k * stride, agreeLength);
+      m.reset();
+      std::vector<float> logits = step(m, t.prompt, 0);
+      for (int64_t i = 0; i <= continuation; ++i) {
+        t.logProbs.push_back(logSoftmax(logits));
+        if (i == continuation)
+          break;
+        t.continuation.push_back(argmax(logits));
+        logits = step(m, {t.continuation.back()}, agreeLength + i);
+      }
+      traces.push_back(std::move(t));
+    }
+  }
+
+  void agree(CompiledModel &m, Result &r) {
+    double first = 0, cont = 0, klSum = 0;
+    int64_t klCount = 0;
+    for (const DenseTrace &t : traces) {
+      m.reset();
+      std::vector<float> logits = step(m, t.prompt, 0);
+      int64_t same = 0;
+      bool diverged = false;
+      for (int64_t i = 0; i <= continuation; ++i) {
+        std::vector<float> lp = logSoftmax(logits);
+        klSum += kl(t.logProbs[i], lp);
+        ++klCount;
+        if (i == continuation)
+          break;
+        if (!diverged && argmax(logits) == t.continuation[i])
+          ++same;
+        else
+          diverged = true;
+        logits = step(m, {t.continuation[i]}, agreeLength + i);
+      }
+      cont += static_cast<double>(same) / static_cast<double>(continuation);
+      // The first generated token agrees iff the continuation's first does.
+      first += same > 0 ? 1 : 0;
+    }
+    double n = static_cast<double>(traces.size());
+    r.agree = {first / n, cont / n, klSum / static_cast<double>(klCount)};
+    r.haveAgree = true;
+    std::fprintf(stderr, "  %-22s agreement: first token %.2f, continuation %.2f, mean KL %.4f\n",
+                 r.name.c_str(), r.agree.firstToken, r.agree.continuation, r.agree.meanKL);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// SVG plots
+//===----------------------------------------------------------------------===//
+
+const char *policyColor(const std::string &policy) {
+  static const std::map<std::string, const char *> colors = {
+      {"dense", "#222222"}, {"lazyllm", "#d62728"}, {"random", "#1f77b4"},
+      {"static", "#2ca02c"}, {"streaming", "#9467bd"}};
+  auto it = colors.find(policy);
+  return it == colors.end() ? "#ff7f0e" : it->second;
+}
+
+struct Point {
+  double x, y;
+  std::string label, policy;
+};
+
+void scatter(const std::string &path, const std::string &title, const std::string &xLabel,
+             const std::string &yLabel, const std::vector<Point> &points, double yMax) {
+  const double W = 640, H = 420, L = 70, R = 150, T = 40, B = 50;
+  double xMax = 1;
+  for (const Point &p : points)
+    xMax = std::max(xMax, p.x);
+  xMax = std::ceil(xMax * 1.1 * 2) / 2;
+  auto X = [&](double x) { return L + x / xMax * (W - L - R); };
+  auto Y = [&](double y) { return H - B - y / yMax * (H - T - B); };
+  std::ofstream out(path);
+  out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+      << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' "
+         "fill='white'/>\n";
+  out << "<text x='" << W / 2 << "' y='22' text-anchor='middle' font-size='15'>" << title
+      << "</text>\n";
+  out << "<line x1='" << L << "' y1='" << H - B << "' x2='" << W - R << "' y2='" << H - B
+      << "' stroke='black'/>\n<line x1='" << L << "' y1='" << T << "' x2='" << L << "' y2='"
+      << H - B << "' stroke='black'/>\n";
+  for (int i = 0; i <= 5; ++i) {
+    double xv = xMax * i / 5, yv = yMax * i / 5;
+    out << "<text x='" << X(xv) << "' y='" << H - B + 16 << "' text-anchor='middle'>"
+        << std::round(xv * 100) / 100 << "</text>\n";
+    out << "<text x='" << L - 6 << "' y='" << Y(yv) + 4 << "' text-anchor='end'>"
+        << std::round(yv * 100) / 100 << "</text>\n";
+    out << "<line x1='" << L << "' y1='" << Y(yv) << "' x2='" << W - R << "' y2='" << Y(yv)
+        << "' stroke='#dddddd'/>\n";
+  }
+  out << "<text x='" << (L + W - R) / 2 << "' y='" << H - 12 << "' text-anchor='middle'>"
+      << xLabel << "</text>\n<text transform='translate(16," << (T + H - B) / 2
+      << ") rotate(-90)' text-anchor='middle'>" << yLabel << "</text>\n";
+  for (const Point &p : points) {
+    out << "<circle cx='" << X(p.x) << "' cy='" << Y(p.y) << "' r='5' fill='"
+        << policyColor(p.policy) << "'/>\n<text x='" << X(p.x) + 7 << "' y='" << Y(p.y) - 6
+        << "' font-size='10'>" << p.label << "</text>\n";
+  }
+  int row = 0;
+  for (const char *policy : {"dense", "lazyllm", "random", "static", "streaming"}) {
+    out << "<circle cx='" << W - R + 20 << "' cy='" << T + 10 + row * 18 << "' r='5' fill='"
+        << policyColor(policy) << "'/><text x='" << W - R + 30 << "' y='" << T + 14 + row * 18
+        << "'>" << policy << "</text>\n";
+    ++row;
+  }
+  out << "</svg>\n";
+}
+
+void keptPlot(const std::string &path, const std::vector<Result> &results, int64_t length) {
+  const double W = 640, H = 420, L = 70, R = 170, T = 40, B = 50;
+  size_t layers = 0;
+  for (const Result &r : results)
+    layers = std::max(layers, r.needleKept.size());
+  if (layers < 2)
+    return;
+  auto X = [&](double l) { return L + l / (layers - 1) * (W - L - R); };
+  auto Y = [&](double f) { return H - B - f * (H - T - B); };
+  std::ofstream out(path);
+  out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+      << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' "
+         "fill='white'/>\n<text x='"
+      << W / 2 << "' y='22' text-anchor='middle' font-size='15'>Kept tokens per layer (|S_l| / "
+      << length << ", prefill)</text>\n";
+  out << "<line x1='" << L << "' y1='" << H - B << "' x2='" << W - R << "' y2='" << H - B
+      << "' stroke='black'/>\n<line x1='" << L << "' y1='" << T << "' x2='" << L << "' y2='"
+      << H - B << "' stroke='black'/>\n";
+  for (int i = 0; i <= 5; ++i)
+    out << "<text x='" << L - 6 << "' y='" << Y(i / 5.0) + 4 << "' text-anchor='end'>" << i / 5.0
+        << "</text>\n";
+  for (size_t l = 0; l < layers; l += 5)
+    out << "<text x='" << X(l) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << l
+        << "</text>\n";
+  out << "<text x='" << (L + W - R) / 2 << "' y='" << H - 12
+      << "' text-anchor='middle'>layer</text>\n";
+  int row = 0;
+  const char *dashes[] = {"", "6,3", "2,2", "8,3,2,3"};
+  for (const Result &r : results) {
+    if (r.needleKept.empty())
+      continue;
+    double total = static_cast<double>(r.needleKept.front());
+    out << "<polyline fill='none' stroke-width='2' stroke='" << policyColor(r.policy)
+        << "' stroke-dasharray='" << dashes[row % 4] << "' points='";
+    for (size_t l = 0; l < r.needleKept.size(); ++l)
+      out << X(l) << "," << Y(r.needleKept[l] / total) << " ";
+    out << "'/>\n<line x1='" << W - R + 10 << "' y1='" << T + 10 + row * 16 << "' x2='"
+        << W - R + 30 << "' y2='" << T + 10 + row * 16 << "' stroke-width='2' stroke='"
+        << policyColor(r.policy) << "' stroke-dasharray='" << dashes[row % 4] << "'/><text x='"
+        << W - R + 34 << "' y='" << T + 14 + row * 16 << "' font-size='10'>" << r.name
+        << "</text>\n";
+    ++row;
+  }
+  out << "</svg>\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Bench bench;
+  std::string dense, jsonPath, svgDir;
+  std::vector<std::pair<std::string, std::string>> variants;
+  std::vector<std::string> texts;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        die(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "-m" || arg == "--model") {
+      bench.modelPath = value();
+    } else if (arg == "--dense") {
+      dense = value();
+    } else if (arg == "--variant") {
+      std::string v = value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0)
+        die("--variant expects NAME=PATH, got '" + v + "'");
+      variants.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (arg == "--text") {
+      texts.push_back(value());
+    } else if (arg == "--lengths") {
+      bench.lengths.clear();
+      for (double v : numbers(value(), "--lengths"))
+        bench.lengths.push_back(static_cast<int64_t>(v));
+    } else if (arg == "--ttft-variants") {
+      bench.ttftVariants = split(value(), ',');
+    } else if (arg == "--needle-length") {
+      bench.needleLength = static_cast<int64_t>(numbers(value(), "--needle-length").at(0));
+    } else if (arg == "--depths") {
+      bench.depths = numbers(value(), "--depths");
+    } else if (arg == "--agree-length") {
+      bench.agreeLength = static_cast<int64_t>(numbers(value(), "--agree-length").at(0));
+    } else if (arg == "--agree-prompts") {
+      bench.agreePrompts = static_cast<int64_t>(numbers(value(), "--agree-prompts").at(0));
+    } else if (arg == "--continuation") {
+      bench.continuation = static_cast<int64_t>(numbers(value(), "--continuation").at(0));
+    } else if (arg == "--repeat") {
+      bench.repeat = static_cast<int>(numbers(value(), "--repeat").at(0));
+    } else if (arg == "--tasks") {
+      std::vector<std::string> tasks = split(value(), ',');
+      auto has = [&](const char *t) { return std::find(tasks.begin(), tasks.end(), t) != tasks.end(); };
+      for (const std::string &t : tasks)
+        if (t != "ttft" && t != "needle" && t != "agree")
+          die("unknown task '" + t + "' (ttft, needle, agree)");
+      bench.doTTFT = has("ttft");
+      bench.doNeedle = has("needle");
+      bench.doAgree = has("agree");
+    } else if (arg == "--json") {
+      jsonPath = value();
+    } else if (arg == "--svg") {
+      svgDir = value();
+    } else {
+      std::fprintf(stderr, "lazy-bench: error: unknown argument '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (bench.modelPath.empty() || dense.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  if (bench.repeat < 1 || bench.agreePrompts < 1 || bench.continuation < 1 ||
+      bench.lengths.empty() || bench.depths.empty())
+    die("--repeat, --agree-prompts, --continuation must be >= 1; lengths and depths non-empty");
+  if (texts.empty())
+    for (const char *name : {"GPL-3", "Apache-2.0", "LGPL-2.1", "MPL-2.0", "GFDL-1.3",
+                             "Artistic", "LGPL-3", "MPL-1.1", "GPL-2", "CC0-1.0"})
+      if (std::ifstream("/usr/share/common-licenses/" + std::string(name)).good())
+        texts.push_back("/usr/share/common-licenses/" + std::string(name));
+  std::string text;
+  for (const std::string &path : texts) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+      die("cannot read '" + path + "'");
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    text += buffer.str() + "\n\n";
+  }
+  int64_t maxLength = std::max({bench.needleLength + 16, bench.agreeLength + bench.continuation + 2,
+                                *std::max_element(bench.lengths.begin(), bench.lengths.end())});
+  int64_t context = maxLength + 64;
+
+  std::vector<Result> results;
+  std::vector<std::unique_ptr<CompiledModel>> keepAlive;
+  auto start = Clock::now();
+  auto run = [&](const std::string &name, const std::string &library, bool isDense) {
+    std::fprintf(stderr, "lazy-bench: %s (%s)\n", name.c_str(), library.c_str());
+    auto model = bench.load(library, context);
+    if (isDense && model->info().pruned)
+      die("--dense '" + library + "' is a pruned model");
+    if (!isDense && !model->info().pruned)
+      die("--variant '" + library + "' is a dense model");
+    if (bench.corpus.empty()) {
+      std::string error;
+      if (!model->tokenizer().encode(text, bench.corpus, error))
+        die(error);
+      bench.tok = &model->tokenizer();
+    }
+    Result r;
+    r.name = name;
+    r.library = library;
+    if (!isDense) {
+      r.policy = model->info().policy;
+      for (auto [l, k] : model->info().schedule) {
+        std::ostringstream entry;
+        entry << l << ":" << k;
+        r.schedule += (r.schedule.empty() ? "" : ",") + entry.str();
+      }
+    }
+    bool timed = isDense || bench.ttftVariants.empty() ||
+                 std::find(bench.ttftVariants.begin(), bench.ttftVariants.end(), name) !=
+                     bench.ttftVariants.end();
+    if (bench.doTTFT && timed)
+      bench.measureTTFT(*model, r, isDense);
+    if (bench.doNeedle)
+      bench.needle(*model, r);
+    if (bench.doAgree) {
+      if (isDense)
+        bench.traceDense(*model);
+      else
+        bench.agree(*model, r);
+    }
+    results.push_back(std::move(r));
+    // The tokenizer pointer must outlive this model: keep the dense one.
+    if (isDense)
+      bench.tok = &keepAlive.emplace_back(std::move(model))->tokenizer();
+  };
+  run("dense", dense, true);
+  for (auto &[name, library] : variants)
+    run(name, library, false);
+
+  // The table.
+  const Result &base = results.front();
+  // The dense baseline: the faster of its one-step and 512-token-batch prefill.
+  auto denseTTFT = [&](int64_t length) -> double {
+    for (const TTFT &t : base.ttft)
+      if (t.length == length)
+        return std::min(t.ms, t.chunkedMs);
+    return 0;
+  };
+  std::printf("\n%-22s %-9s", "variant", "policy");
+  if (bench.doTTFT)
+    for (int64_t length : bench.lengths)
+      std::printf(" %11s", ("TTFT@" + std::to_string(length)).c_str());
+  std::printf(" %7s %7s", "share", "sel%");
+  if (bench.doNeedle)
+    std::printf(" %8s %7s", "needle", "speedup");
+  if (bench.doAgree)
+    std::printf(" %6s %6s %8s", "first", "cont", "KL");
+  std::printf("\n");
+  for (const Result &r : results) {
+    std::printf("%-22s %-9s", r.name.c_str(), r.policy.c_str());
+    double share = 1, sel = 0;
+    if (bench.doTTFT) {
+      for (int64_t length : bench.lengths) {
+        auto it = std::find_if(r.ttft.begin(), r.ttft.end(),
+                               [&](const TTFT &t) { return t.length == length; });
+        if (it == r.ttft.end()) {
+          std::printf(" %11s", "-");
+          continue;
+        }
+        char cell[32];
+        if (&r == &base)
+          std::snprintf(cell, sizeof(cell), "%.0fms", it->ms);
+        else
+          std::snprintf(cell, sizeof(cell), "%.0f(%.2fx)", it->ms, denseTTFT(length) / it->ms);
+        std::printf(" %11s", cell);
+        share = it->share;
+        sel = it->ms > 0 ? 100.0 * it->selectMs / it->ms : 0;
+      }
+    }
+    if (r.haveNeedle)
+      share = r.needleShare;
+    std::printf(" %7.3f %7.2f", share, sel);
+    if (r.haveNeedle)
+      std::printf(" %8.2f %6.2fx", r.needleAccuracy, base.needleTTFT / r.needleTTFT);
+    if (bench.doAgree) {
+      if (r.haveAgree)
+        std::printf(" %6.2f %6.2f %8.4f", r.agree.firstToken, r.agree.continuation,
+                    r.agree.meanKL);
+      else
+        std::printf(" %6s %6s %8s", "1.00", "1.00", "0");
+    }
+    std::printf("\n");
+  }
+  std::printf("(TTFT: one-step prefill in ms, (speedup vs the faster dense prefill); dense in "
+              "512-token batches:");
+  for (const TTFT &t : base.ttft)
+    std::printf(" %.0f", t.chunkedMs);
+  std::printf(" ms. share: prompt token-layers computed. sel%%: selection overhead / TTFT at the "
+              "largest length. needle: pass-key accuracy at %lld tokens, speedup = dense TTFT / "
+              "TTFT there. first/cont/KL: agreement with dense at %lld tokens.)\n",
+              static_cast<long long>(bench.needleLength),
+              static_cast<long long>(bench.agreeLength));
+  std::fprintf(stderr, "lazy-bench: done in %.0f s\n", ms(start) / 1000.0);
+
+  if (!jsonPath.empty()) {
+    std::ofstream out(jsonPath);
+    if (!out)
+      die("cannot write '" + jsonPath + "'");
+    out << "{\"model\": \"" << jsonEscape(bench.modelPath) << "\", \"needle_length\": "
+        << bench.needleLength << ", \"agree_length\": " << bench.agreeLength
+        << ", \"agree_prompts\": " << bench.agreePrompts << ", \"continuation\": "
+        << bench.continuation << ", \"texts\": [";
+    for (size_t i = 0; i < texts.size(); ++i)
+      out << (i ? ", " : "") << "\"" << jsonEscape(texts[i]) << "\"";
+    out << "], \"results\": [\n";
+    for (size_t i = 0; i < results.size(); ++i) {
+      const Result &r = results[i];
+      out << "  {\"name\": \"" << jsonEscape(r.name) << "\", \"library\": \""
+          << jsonEscape(r.library) << "\", \"policy\": \"" << r.policy
+          << "\", \"schedule\": \"" << r.schedule << "\", \"ttft\": [";
+      for (size_t j = 0; j < r.ttft.size(); ++j) {
+        const TTFT &t = r.ttft[j];
+        out << (j ? ", " : "") << "{\"tokens\": " << t.length << ", \"ms\": " << t.ms
+            << ", \"speedup\": " << denseTTFT(t.length) / t.ms << ", \"computed_share\": "
+            << t.share << ", \"select_ms\": " << t.selectMs;
+        if (&r == &base)
+          out << ", \"batched_512_ms\": " << t.chunkedMs;
+        out << ", \"kept_tokens_per_layer\": " << jsonArray(t.kept) << "}";
+      }
+      out << "]";
+      if (r.haveNeedle) {
+        out << ", \"needle\": {\"accuracy\": " << r.needleAccuracy << ", \"ttft_ms\": "
+            << r.needleTTFT << ", \"speedup\": " << base.needleTTFT / r.needleTTFT
+            << ", \"computed_share\": " << r.needleShare
+            << ", \"kept_tokens_per_layer\": " << jsonArray(r.needleKept) << ", \"runs\": [";
+        for (size_t j = 0; j < r.needle.size(); ++j)
+          out << (j ? ", " : "") << "{\"depth\": " << r.needle[j].depth << ", \"key\": \""
+              << r.needle[j].key << "\", \"answer\": \"" << jsonEscape(r.needle[j].answer)
+              << "\", \"hit\": " << (r.needle[j].hit ? "true" : "false") << "}";
+        out << "]}";
+      }
+      if (r.haveAgree)
+        out << ", \"agreement\": {\"first_token\": " << r.agree.firstToken
+            << ", \"continuation\": " << r.agree.continuation << ", \"mean_kl\": "
+            << r.agree.meanKL << "}";
+      out << "}" << (i + 1 < results.size() ? "," : "") << "\n";
+    }
+    out << "]}\n";
+    std::fprintf(stderr, "lazy-bench: wrote %s\n", jsonPath.c_str());
+  }
+  if (!svgDir.empty()) {
+    std::vector<Point> needlePoints, agreePoints;
+    for (const Result &r : results) {
+      double speedup = r.haveNeedle ? base.needleTTFT / r.needleTTFT : 1;
+      if (r.haveNeedle)
+        needlePoints.push_back({speedup, r.needleAccuracy, r.name, r.policy});
+      if (r.haveAgree || &r == &base)
+        agreePoints.push_back({speedup, r.haveAgree ? r.agree.continuation : 1.0, r.name,
+                               r.policy});
+    }
+    std::string len = std::to_string(bench.needleLength);
+    if (bench.doNeedle) {
+      scatter(svgDir + "/speedup_vs_needle.svg", "Pass-key retrieval vs TTFT speedup (" + len +
+                                                     " tokens)",
+              "TTFT speedup vs dense", "pass-key accuracy", needlePoints, 1.0);
+      keptPlot(svgDir + "/kept_tokens_per_layer.svg", results, bench.needleLength);
+    }
+    if (bench.doAgree && bench.doNeedle)
+      scatter(svgDir + "/speedup_vs_agreement.svg",
+              "Greedy continuation agreement vs TTFT speedup", "TTFT speedup vs dense (" + len +
+                  " tokens)",
+              "continuation agreement with dense", agreePoints, 1.0);
+    std::fprintf(stderr, "lazy-bench: wrote plots to %s\n", svgDir.c_str());
+  }
+  return 0;
+}
