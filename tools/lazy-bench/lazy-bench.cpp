@@ -47,7 +47,7 @@ const char *kUsage =
     "      --dense PATH       the dense compiled model (the baseline)\n"
     "      --variant N=PATH   a pruned compiled model, labelled N (repeatable)\n"
     "      --text PATH        real text for prompts and haystacks (repeatable; default:\n"
-    "                         the licenses in /usr/share/common-licenses)\n"
+    "                         licenses in /usr/share/common-licenses)\n"
     "      --lengths L,...    TTFT prompt lengths in tokens (default 1024,2048,4096,8192)\n"
     "      --ttft-variants N,...  variants timed at every length (default: all)\n"
     "      --needle-length L  haystack length of the pass-key task (default 4096)\n"
@@ -266,27 +266,30 @@ public:
 
   void needle(CompiledModel &m, Result &r) {
     std::string error;
-    std::vector<int32_t> intro, question;
-    tok->encode("There is an important info hidden inside a lot of irrelevant text. Find it and "
-                "memorize it. I will quiz you about the important information there.\n\n",
-                intro, error);
-    tok->encode("\n\nWhat is the pass key? The pass key is", question, error);
+    const std::string intro = "There is an important info hidden inside a lot of irrelevant "
+                              "text. Find it and memorize it. I will quiz you about the "
+                              "important information there.\n\n";
+    const std::string question = "\n\nWhat is the pass key? The pass key is";
     int hits = 0;
     double ttft = 0, share = 0;
     std::mt19937 rng(1234);
     for (double depth : depths) {
       std::string key = std::to_string(10000 + rng() % 90000);
-      std::vector<int32_t> needleIds;
-      tok->encode("\nThe pass key is " + key + ". Remember it. " + key + " is the pass key.\n",
-                  needleIds, error);
-      int64_t hay = needleLength - static_cast<int64_t>(intro.size() + needleIds.size() +
-                                                        question.size());
-      std::vector<int32_t> haystack = prompt(0, hay), tokens = intro;
-      int64_t cut = static_cast<int64_t>(depth * static_cast<double>(hay));
-      tokens.insert(tokens.end(), haystack.begin(), haystack.begin() + cut);
-      tokens.insert(tokens.end(), needleIds.begin(), needleIds.end());
-      tokens.insert(tokens.end(), haystack.begin() + cut, haystack.end());
-      tokens.insert(tokens.end(), question.begin(), question.end());
+      std::string needleText =
+          "\n\nThe pass key is " + key + ". Remember it. " + key + " is the pass key.\n\n";
+      // The haystack: real text, as many tokens as leave room for the rest;
+      // the needle goes in at a line break near the depth, and the whole
+      // prompt is tokenized as one text.
+      std::vector<int32_t> overhead;
+      tok->encode(intro + needleText + question, overhead, error);
+      std::string hay;
+      tok->decode(prompt(0, needleLength - static_cast<int64_t>(overhead.size())), hay, error);
+      size_t cut = hay.rfind('\n', static_cast<size_t>(depth * static_cast<double>(hay.size())));
+      cut = cut == std::string::npos ? 0 : cut + 1;
+      std::vector<int32_t> tokens;
+      if (!tok->encode(intro + hay.substr(0, cut) + needleText + hay.substr(cut) + question,
+                       tokens, error))
+        die(error);
       m.reset();
       auto start = Clock::now();
       std::vector<float> logits = step(m, tokens, 0);
@@ -557,8 +560,9 @@ int main(int argc, char **argv) {
       bench.lengths.empty() || bench.depths.empty())
     die("--repeat, --agree-prompts, --continuation must be >= 1; lengths and depths non-empty");
   if (texts.empty())
-    for (const char *name : {"GPL-3", "Apache-2.0", "LGPL-2.1", "MPL-2.0", "GFDL-1.3",
-                             "Artistic", "LGPL-3", "MPL-1.1", "GPL-2", "CC0-1.0"})
+    // Licenses that never say "key" (GPL-3 does: a distractor for the pass key).
+    for (const char *name : {"Apache-2.0", "GPL-2", "LGPL-2.1", "MPL-2.0", "GFDL-1.3",
+                             "MPL-1.1", "Artistic", "GPL-1", "CC0-1.0", "LGPL-3"})
       if (std::ifstream("/usr/share/common-licenses/" + std::string(name)).good())
         texts.push_back("/usr/share/common-licenses/" + std::string(name));
   std::string text;
@@ -570,16 +574,25 @@ int main(int argc, char **argv) {
     buffer << in.rdbuf();
     text += buffer.str() + "\n\n";
   }
-  int64_t maxLength = std::max({bench.needleLength + 16, bench.agreeLength + bench.continuation + 2,
-                                *std::max_element(bench.lengths.begin(), bench.lengths.end())});
-  int64_t context = maxLength + 64;
+  // Positions the tasks use: prompts, plus the pass-key answer's 8 tokens and
+  // the teacher-forced continuation.
+  int64_t context = 0;
+  if (bench.doTTFT)
+    context = *std::max_element(bench.lengths.begin(), bench.lengths.end());
+  if (bench.doNeedle)
+    context = std::max(context, bench.needleLength + 8);
+  if (bench.doAgree)
+    context = std::max(context, bench.agreeLength + bench.continuation + 1);
 
   std::vector<Result> results;
   std::vector<std::unique_ptr<CompiledModel>> keepAlive;
   auto start = Clock::now();
   auto run = [&](const std::string &name, const std::string &library, bool isDense) {
     std::fprintf(stderr, "lazy-bench: %s (%s)\n", name.c_str(), library.c_str());
-    auto model = bench.load(library, context);
+    auto model = bench.load(library, 0);
+    if (model->context() < context)
+      die("'" + library + "' is compiled for " + std::to_string(model->context()) +
+          " tokens; the tasks need " + std::to_string(context) + " (lazy-compile --ctx)");
     if (isDense && model->info().pruned)
       die("--dense '" + library + "' is a pruned model");
     if (!isDense && !model->info().pruned)
