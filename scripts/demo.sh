@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lazyc end to end on a real model: installs what is missing, builds, fetches
-# SmolLM2-135M-Instruct, compiles it to a native model with lazy-compile, and
-# asks a question about a long document shipped in the repository.
+# SmolLM2-135M-Instruct, compiles it twice with lazy-compile (dense, and pruned
+# with LazyLLM's default schedule), and asks both a question about a long
+# document shipped in the repository: answers and metrics side by side.
 #
 #   scripts/demo.sh                      # the default question
 #   scripts/demo.sh "Your question?"     # another question about the document
@@ -13,6 +14,8 @@ DOC="$ROOT/docs/demo/harbor-report.md"
 MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 BUILD="$ROOT/build"
 COMPILED="$BUILD/demo/smollm2-135m.so"
+PRUNED="$BUILD/demo/smollm2-135m-lazyllm.so"
+SCHEDULE="${LAZYC_DEMO_SCHEDULE:-default}"
 
 echo "== setup (packages, model)"
 "$ROOT/scripts/setup.sh"
@@ -22,13 +25,10 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir >/dev/null
 ninja -C "$BUILD" -j2 lazy-compile lazy-run
 
-echo "== compile $MODEL"
+echo "== compile $MODEL (dense, and LazyLLM with --schedule=$SCHEDULE)"
 mkdir -p "$(dirname "$COMPILED")"
-if [[ ! -f "$COMPILED" || "$COMPILED" -ot "$BUILD/bin/lazy-compile" ]]; then
-  "$BUILD/bin/lazy-compile" "$MODEL" --ctx 4096 -o "$COMPILED"
-else
-  echo "up to date: $COMPILED"
-fi
+"$BUILD/bin/lazy-compile" "$MODEL" --ctx 4096 -o "$COMPILED"
+"$BUILD/bin/lazy-compile" "$MODEL" --ctx 4096 --schedule="$SCHEDULE" --policy=lazyllm -o "$PRUNED"
 
 PROMPT_FILE="$(mktemp)"
 trap 'rm -f "$PROMPT_FILE"' EXIT
@@ -41,15 +41,24 @@ trap 'rm -f "$PROMPT_FILE"' EXIT
 } >"$PROMPT_FILE"
 
 echo "== question: $QUESTION"
-echo "== answer (SmolLM2-135M-Instruct, greedy):"
-"$BUILD/bin/lazy-run" "$COMPILED" -m "$MODEL" -f "$PROMPT_FILE" --chat -n 96 --json |
-  python3 -c '
+DENSE_JSON="$(mktemp)" PRUNED_JSON="$(mktemp)"
+trap 'rm -f "$PROMPT_FILE" "$DENSE_JSON" "$PRUNED_JSON"' EXIT
+# Both prefill the prompt in one step, so their TTFTs compare like for like.
+"$BUILD/bin/lazy-run" "$COMPILED" -m "$MODEL" -f "$PROMPT_FILE" --chat -n 96 --json \
+  --batch 100000 >"$DENSE_JSON"
+"$BUILD/bin/lazy-run" "$PRUNED" -m "$MODEL" -f "$PROMPT_FILE" --chat -n 96 --json >"$PRUNED_JSON"
+python3 - "$DENSE_JSON" "$PRUNED_JSON" <<'PY'
 import json, sys
-m = json.load(sys.stdin)
-print(m["text"].strip())
-print()
-print("== metrics")
-for k in ("prompt_tokens", "generated_tokens", "ttft_ms", "prefill_tokens_per_s",
-          "decode_tokens_per_s", "peak_rss_mib"):
-    print(f"{k:>22}: {m[k]}")
-'
+dense, pruned = (json.load(open(p)) for p in sys.argv[1:3])
+for name, m in (("dense", dense), ("LazyLLM", pruned)):
+    print(f"== answer, {name} (SmolLM2-135M-Instruct, greedy):")
+    print(m["text"].strip())
+    print()
+print("== metrics                  dense     LazyLLM")
+for k in ("prompt_tokens", "ttft_ms", "prefill_tokens_per_s", "decode_tokens_per_s",
+          "computed_share", "revived_tokens", "peak_rss_mib"):
+    print(f"{k:>22}: {dense[k]:>10} {pruned[k]:>10}")
+print(f"{'TTFT speedup':>22}: {dense['ttft_ms'] / pruned['ttft_ms']:>10.2f}x")
+print(f"{'schedule':>22}: {pruned['schedule']} ({pruned['policy']})")
+print(f"{'kept tokens per layer':>22}: {pruned['kept_tokens_per_layer']}")
+PY

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Dense vs LazyLLM on SmolLM2-135M-Instruct: compiles the dense model and one
+# pruned model per (schedule, policy), then runs lazy-bench over all of them in
+# one process: TTFT at 1k/2k/4k/8k tokens, pass-key retrieval at 4k tokens,
+# agreement with the dense model (first token, greedy continuation, KL) at 2k.
+# Writes bench/results/lazy-bench.{txt,json} and the SVG plots there.
+#
+#   bench/lazy_bench.sh                  # the full run (~20 min on 2 cores)
+#   LAZYC_BENCH_QUICK=1 bench/lazy_bench.sh   # 1k/2k only, 3 depths, 1 prompt
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+BIN="$ROOT/build/bin"
+OUT="$ROOT/bench/results"
+WORK="$ROOT/build/bench"
+mkdir -p "$OUT" "$WORK"
+[[ -f "$MODEL" ]] || { echo "lazy_bench: run scripts/setup.sh first (no $MODEL)" >&2; exit 1; }
+ninja -C "$ROOT/build" -j2 lazy-compile lazy-bench >/dev/null
+
+# name=schedule: the shipped presets (default: late and steep; fast: the public 70/50/30%).
+SCHEDULES=(default=default fast=fast aggressive=aggressive)
+POLICIES=(lazyllm random static)
+ARGS=()
+compile() { # name schedule policy
+  "$BIN/lazy-compile" "$MODEL" --ctx 8192 --schedule="$2" --policy="$3" -o "$WORK/$1.so" >/dev/null
+  ARGS+=(--variant "$1=$WORK/$1.so")
+}
+echo "== compiling the dense model and $(( ${#SCHEDULES[@]} * ${#POLICIES[@]} + 1 )) pruned ones"
+"$BIN/lazy-compile" "$MODEL" --ctx 8192 -o "$WORK/dense.so" >/dev/null
+for entry in "${SCHEDULES[@]}"; do
+  for policy in "${POLICIES[@]}"; do
+    compile "${entry%%=*}-$policy" "${entry#*=}" "$policy"
+  done
+done
+compile default-streaming default streaming
+
+OPTS=(--lengths 1024,2048,4096,8192 --needle-length 4096 --agree-length 2048 --agree-prompts 3)
+if [[ -n "${LAZYC_BENCH_QUICK:-}" ]]; then
+  OPTS=(--lengths 1024,2048 --needle-length 2048 --depths 0.2,0.5,0.8 --agree-length 1024 --agree-prompts 1)
+fi
+"$BIN/lazy-bench" -m "$MODEL" --dense "$WORK/dense.so" "${ARGS[@]}" "${OPTS[@]}" \
+  --json "$OUT/lazy-bench.json" --svg "$OUT" | tee "$OUT/lazy-bench.txt"
