@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <unistd.h>
 #include <malloc.h>
 #include <numeric>
 #include <sys/resource.h>
@@ -381,6 +382,14 @@ int32_t Sampler::sample(const float *logits, int64_t vocab) {
   }
   std::discrete_distribution<int64_t> pick(probs.begin(), probs.begin() + cut);
   return ids[pick(rng_)];
+}
+
+void lazyc::rt::boundOpenMPSpinning(char **argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT"))
+    return;
+  setenv("GOMP_SPINCOUNT", "20000", 1);
+  execv("/proc/self/exe", argv);
+  // If the restart fails, go on with the default policy.
 }
 
 double lazyc::rt::peakRSSMiB() {

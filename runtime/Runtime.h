@@ -101,6 +101,15 @@ private:
   std::mt19937_64 rng_;
 };
 
+/// oneDNN runs its GEMMs on OpenMP threads, and GNU OpenMP busy-waits for a
+/// long time between parallel regions by default: on a loaded machine (or a
+/// 2-core one running anything else) the waiting threads steal the cores the
+/// working ones need, and prefill slows down many times over. libgomp reads
+/// its settings when it is loaded, before main, so tools call this first: it
+/// restarts the process once with a short spin (unless the user chose a
+/// policy). Returns only if no restart happened.
+void boundOpenMPSpinning(char **argv);
+
 /// Peak resident set size of this process, in MiB.
 double peakRSSMiB();
 

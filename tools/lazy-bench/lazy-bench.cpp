@@ -490,6 +490,7 @@ void keptPlot(const std::string &path, const std::vector<Result> &results, int64
 } // namespace
 
 int main(int argc, char **argv) {
+  boundOpenMPSpinning(argv);
   Bench bench;
   std::string dense, jsonPath, svgDir;
   std::vector<std::pair<std::string, std::string>> variants;

@@ -73,20 +73,6 @@ bool parseNumber(const char *text, double &out) {
 
 } // namespace
 
-/// oneDNN runs its GEMMs on OpenMP threads, and GNU OpenMP busy-waits for a
-/// long time between parallel regions by default: on a loaded machine (or a
-/// 2-core one running anything else) the waiting threads steal the cores the
-/// working ones need, and prefill slows down many times over. libgomp reads
-/// its settings when it is loaded, before main, so lazy-run restarts itself
-/// once with a short spin (unless the user chose a policy).
-void boundOpenMPSpinning(char **argv) {
-  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT"))
-    return;
-  setenv("GOMP_SPINCOUNT", "20000", 1);
-  execv("/proc/self/exe", argv);
-  // If the restart fails, go on with the default policy.
-}
-
 int main(int argc, char **argv) {
   boundOpenMPSpinning(argv);
   std::string library, modelPath, prompt, promptFile, idsFile;

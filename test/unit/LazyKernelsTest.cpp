@@ -1,0 +1,205 @@
+//===- LazyKernelsTest.cpp - the LazyLLM runtime kernels in isolation ------===//
+
+#include "runtime/cpu/Kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace {
+
+template <typename T> uint64_t addr(std::vector<T> &v) {
+  return reinterpret_cast<uint64_t>(v.data());
+}
+
+/// A 2-layer cache of `context` slots with the LazyLLM bookkeeping.
+struct Cache {
+  explicit Cache(int64_t context, int64_t kvDim = 4)
+      : k(2 * context * kvDim), v(2 * context * kvDim), cached(2 * context), aux(2, nullptr),
+        saved(2, nullptr), stats(LAZYC_STAT_COUNT * 2) {
+    c.k = k.data();
+    c.v = v.data();
+    c.context = context;
+    c.layers = 2;
+    c.kv_dim = kvDim;
+    c.cached = cached.data();
+    c.aux = aux.data();
+    c.aux_saved = saved.data();
+    c.stats = stats.data();
+  }
+  ~Cache() {
+    for (int l = 0; l < 2; ++l) {
+      std::free(aux[l]);
+      std::free(saved[l]);
+    }
+  }
+  int64_t stat(LazycStat s, int layer) const { return stats[s * 2 + layer]; }
+  std::vector<float> k, v;
+  std::vector<uint8_t> cached;
+  std::vector<float *> aux;
+  std::vector<uint8_t *> saved;
+  std::vector<int64_t> stats;
+  LazycKVCache c{};
+};
+
+TEST(LazyKernelsTest, SelectSizeIsACeilingClampedToOneAndN) {
+  EXPECT_EQ(lazyc_rt_select_size(10, 0.7), 7); // not 8: 0.7 * 10 rounds up in binary
+  EXPECT_EQ(lazyc_rt_select_size(10, 0.71), 8);
+  EXPECT_EQ(lazyc_rt_select_size(3, 0.01), 1);
+  EXPECT_EQ(lazyc_rt_select_size(5, 1.0), 5);
+  EXPECT_EQ(lazyc_rt_select_size(9999, 0.9999), 9999);
+  EXPECT_EQ(lazyc_rt_select_size(0, 0.5), 0);
+}
+
+TEST(LazyKernelsTest, SelectKeepsTheHighestScoresAndTheLastRow) {
+  std::vector<float> scores = {0.5f, 0.1f, 0.9f, 0.3f, 0.0f};
+  std::vector<int32_t> out(3);
+  lazyc_rt_select(addr(scores), 5, 0.6, addr(out));
+  // Top 3 are rows 0, 2, 3; the last row (4) displaces the lowest of them (3).
+  EXPECT_EQ(out, (std::vector<int32_t>{0, 2, 4}));
+  // Ties go to later rows.
+  std::vector<float> ties = {1, 1, 1, 1, 5};
+  std::vector<int32_t> two(2);
+  lazyc_rt_select(addr(ties), 5, 0.4, addr(two));
+  EXPECT_EQ(two, (std::vector<int32_t>{3, 4}));
+}
+
+TEST(LazyKernelsTest, ContextIsEveryPositionUpToTheLastRow) {
+  std::vector<int32_t> pos = {7, 8, 9};
+  ASSERT_EQ(lazyc_rt_context_size(addr(pos), 3), 10);
+  std::vector<int32_t> keys(10);
+  lazyc_rt_context(addr(pos), 3, addr(keys));
+  EXPECT_EQ(keys[0], 0);
+  EXPECT_EQ(keys[9], 9);
+}
+
+TEST(LazyKernelsTest, ScoresAreTheLastRowsMeanAttention) {
+  // One KV head of dim 2, two query heads; keys e0, e1, e0+e1 at slots 0..2.
+  Cache cache(3, 2);
+  float keys[3][2] = {{1, 0}, {0, 1}, {1, 1}};
+  for (int s = 0; s < 3; ++s)
+    for (int d = 0; d < 2; ++d)
+      cache.k[s * 2 + d] = keys[s][d];
+  std::vector<float> q = {9, 9, 9, 9, /*last row:*/ 2, 0, 0, 2};
+  std::vector<int32_t> slots = {0, 1, 2};
+  std::vector<float> out(3);
+  lazyc_rt_scores(&cache.c, 0, addr(q), 2, addr(slots), 3, 2, 1, 2, 1.0, addr(out));
+  auto softmax = [](std::vector<double> x) {
+    double sum = 0;
+    for (double &v : x)
+      sum += (v = std::exp(v));
+    for (double &v : x)
+      v /= sum;
+    return x;
+  };
+  std::vector<double> h0 = softmax({2, 0, 2}), h1 = softmax({0, 2, 2});
+  for (int j = 0; j < 3; ++j)
+    EXPECT_NEAR(out[j], (h0[j] + h1[j]) / 2, 1e-6);
+  EXPECT_NEAR(out[0] + out[1] + out[2], 1.0, 1e-6);
+}
+
+TEST(LazyKernelsTest, AuxCacheSavesDroppedRowsAndRevivesThem) {
+  Cache cache(8);
+  std::vector<float> hidden = {1, 1, 2, 2, 3, 3}; // rows at positions 1, 4, 6
+  std::vector<int32_t> pos = {1, 4, 6}, kept = {4, 6};
+  lazyc_rt_aux_save(&cache.c, 0, addr(hidden), addr(pos), 3, 2, addr(kept), 2);
+  EXPECT_EQ(cache.stat(LAZYC_STAT_SAVED, 0), 1);
+  // Layer 1 holds slot 4 already: only 1 and 6 are missing from {1, 4, 6}.
+  cache.cached[1 * 8 + 4] = 1;
+  std::vector<int32_t> want = {1, 4, 6};
+  ASSERT_EQ(lazyc_rt_missing_size(&cache.c, 1, addr(want), 3), 2);
+  std::vector<int32_t> missing(2);
+  lazyc_rt_missing(&cache.c, 1, addr(want), 3, addr(missing));
+  EXPECT_EQ(missing, (std::vector<int32_t>{1, 6}));
+  // A later step computes only position 6: position 1 is revived.
+  std::vector<float> fresh = {9, 9};
+  std::vector<int32_t> freshPos = {6};
+  std::vector<float> out(4);
+  lazyc_rt_aux_load(&cache.c, 0, addr(missing), 2, addr(fresh), addr(freshPos), 1, 2, addr(out));
+  EXPECT_EQ(out, (std::vector<float>{1, 1, 9, 9}));
+  EXPECT_EQ(cache.stat(LAZYC_STAT_REVIVED, 0), 1);
+  EXPECT_EQ(cache.stat(LAZYC_STAT_MISSING_INPUT, 0), 0);
+  // A token that was never saved has no input: counted, zero-filled.
+  std::vector<int32_t> unknown = {3};
+  lazyc_rt_aux_load(&cache.c, 0, addr(unknown), 1, addr(fresh), addr(freshPos), 1, 2, addr(out));
+  EXPECT_EQ(cache.stat(LAZYC_STAT_MISSING_INPUT, 0), 1);
+  EXPECT_EQ(out[0], 0.0f);
+}
+
+TEST(LazyKernelsTest, SelectOncePrunesAtTheFirstStepOnly) {
+  Cache cache(6);
+  std::vector<float> scores = {0.9f, 0.1f, 0.8f, 0.0f, 0.2f};
+  std::vector<int32_t> keys = {0, 1, 2, 3, 4}, pos = {0, 1, 2, 3, 4};
+  // First step: layer 1 holds none of the keys -> percentile selection.
+  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(scores), addr(keys), 5, addr(pos), 5, 0.6),
+            3);
+  // Later step: layer 1 holds 0, 2, 4; the step computes position 5.
+  for (int p : {0, 2, 4})
+    cache.cached[6 + p] = 1;
+  std::vector<float> later = {0.0f, 0.9f, 0.0f, 0.9f, 0.0f, 0.5f};
+  std::vector<int32_t> keys2 = {0, 1, 2, 3, 4, 5}, pos2 = {5};
+  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5),
+            4);
+  std::vector<int32_t> out(4);
+  lazyc_rt_select_once(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, addr(out));
+  EXPECT_EQ(out, (std::vector<int32_t>{0, 2, 4, 5})); // 1 and 3 never come back
+}
+
+TEST(LazyKernelsTest, RandomScoresAreDeterministicUniformAndSeeded) {
+  std::vector<int32_t> keys(1000);
+  std::iota(keys.begin(), keys.end(), 0);
+  std::vector<float> a(1000), b(1000), c(1000);
+  lazyc_rt_random_scores(addr(keys), 1000, 3, 7, addr(a));
+  lazyc_rt_random_scores(addr(keys), 1000, 3, 7, addr(b));
+  lazyc_rt_random_scores(addr(keys), 1000, 3, 8, addr(c));
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  double mean = 0;
+  for (float v : a) {
+    EXPECT_GE(v, 0.0f);
+    EXPECT_LT(v, 1.0f);
+    mean += v / 1000;
+  }
+  EXPECT_NEAR(mean, 0.5, 0.05);
+}
+
+TEST(LazyKernelsTest, KeyedAttentionMatchesDenseOverTheSameSlots) {
+  // Two layers' worth of cache; one query row at position 3 attending over
+  // all of [0, 3] (dense) vs the key list {0, 1, 2, 3}: identical output.
+  const int64_t heads = 2, kvHeads = 1, dim = 4;
+  Cache dense(8, kvHeads * dim), keyed(8, kvHeads * dim);
+  std::vector<float> q(4 * heads * dim), k(4 * dim), v(4 * dim);
+  for (size_t i = 0; i < q.size(); ++i)
+    q[i] = std::sin(0.3f * static_cast<float>(i));
+  for (size_t i = 0; i < k.size(); ++i) {
+    k[i] = std::cos(0.7f * static_cast<float>(i));
+    v[i] = static_cast<float>(i % 5);
+  }
+  std::vector<int32_t> pos = {0, 1, 2, 3}, all = {0, 1, 2, 3};
+  std::vector<float> a(4 * heads * dim), b(4 * heads * dim);
+  lazyc_rt_attention(&dense.c, 0, addr(q), addr(k), addr(v), addr(pos), 4, 0, -1, heads, kvHeads,
+                     dim, 0.5, addr(a));
+  lazyc_rt_attention(&keyed.c, 0, addr(q), addr(k), addr(v), addr(pos), 4, addr(all), 4, heads,
+                     kvHeads, dim, 0.5, addr(b));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(dense.stat(LAZYC_STAT_COMPUTED, 0), 4);
+  EXPECT_EQ(keyed.stat(LAZYC_STAT_KEYS, 0), 4);
+  // Writing a cached slot again is counted (the runtime fails such a step).
+  lazyc_rt_attention(&keyed.c, 0, addr(q), addr(k), addr(v), addr(pos), 1, addr(all), 1, heads,
+                     kvHeads, dim, 0.5, addr(b));
+  EXPECT_EQ(keyed.stat(LAZYC_STAT_RECOMPUTED, 0), 1);
+  // A key list skipping slot 1: row 3's output differs from dense.
+  std::vector<int32_t> some = {0, 2, 3};
+  std::vector<int32_t> last = {3};
+  Cache sparse(8, kvHeads * dim);
+  std::vector<float> c(4 * heads * dim);
+  lazyc_rt_attention(&sparse.c, 0, addr(q), addr(k), addr(v), addr(pos), 4, addr(some), 3, heads,
+                     kvHeads, dim, 0.5, addr(c));
+  EXPECT_NE(std::vector<float>(c.begin() + 3 * heads * dim, c.end()),
+            std::vector<float>(a.begin() + 3 * heads * dim, a.end()));
+  EXPECT_EQ(sparse.stat(LAZYC_STAT_LAST_KEY, 0), 3);
+}
+
+} // namespace
