@@ -35,7 +35,10 @@ for entry in "${SCHEDULES[@]}"; do
 done
 compile default-streaming default streaming
 
-OPTS=(--lengths 1024,2048,4096,8192 --needle-length 4096 --agree-length 2048 --agree-prompts 3)
+# Policies of one schedule compute the same share: time every length for lazyllm only
+# (every variant gets the paired TTFT at the needle length).
+OPTS=(--lengths 1024,2048,4096,8192 --needle-length 4096 --agree-length 2048 --agree-prompts 3
+      --ttft-variants default-lazyllm,fast-lazyllm,aggressive-lazyllm)
 if [[ -n "${LAZYC_BENCH_QUICK:-}" ]]; then
   OPTS=(--lengths 1024,2048 --needle-length 2048 --depths 0.2,0.5,0.8 --agree-length 1024 --agree-prompts 1)
 fi

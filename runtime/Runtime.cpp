@@ -388,7 +388,13 @@ void lazyc::rt::boundOpenMPSpinning(char **argv) {
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT"))
     return;
   setenv("GOMP_SPINCOUNT", "20000", 1);
-  execv("/proc/self/exe", argv);
+  // Exec the binary by its real path so the process keeps its name.
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0)
+    return;
+  path[n] = '\0';
+  execv(path, argv);
   // If the restart fails, go on with the default policy.
 }
 
