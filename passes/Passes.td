@@ -107,6 +107,20 @@ def LazyStreamingPolicy : Pass<"lazy-streaming-policy", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
+def LazycEarlyDealloc : Pass<"lazyc-early-dealloc", "::mlir::func::FuncOp"> {
+  let summary = "Free each buffer right after its last use";
+  let description = [{
+    Ownership-based buffer deallocation frees buffers at the end of their
+    block, so a straight-line model step keeps every intermediate of every
+    layer alive until it returns (gigabytes at long prompts, all first-touch
+    page faults). This pass moves each `memref.dealloc` to just after the last
+    op of the block that uses the buffer or anything derived from it (views,
+    the raw address passed to a runtime kernel), so later layers reuse the
+    memory of earlier ones.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
   let summary = "Attach a LazyLLM pruning schedule to the module";
   let description = [{

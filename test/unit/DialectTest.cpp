@@ -162,10 +162,14 @@ TEST_F(DialectTest, ParsesSchedulesAndPresets) {
   EXPECT_EQ(explicitSchedule.getLayers().size(), 2u);
   EXPECT_EQ(explicitSchedule.getLayers()[1], 16);
 
-  auto preset = parseSchedule(&context, "default", 32, error);
+  auto preset = parseSchedule(&context, "fast", 32, error);
   ASSERT_TRUE(preset) << error;
   EXPECT_EQ(SmallVector<int64_t>(preset.getLayers()),
             (SmallVector<int64_t>{8, 16, 24}));
+  // default: late and steep, at 57% and 74% of the depth.
+  auto late = parseSchedule(&context, "default", 32, error);
+  ASSERT_TRUE(late) << error;
+  EXPECT_EQ(SmallVector<int64_t>(late.getLayers()), (SmallVector<int64_t>{18, 23}));
 
   EXPECT_FALSE(parseSchedule(&context, "8:1.5", 30, error));
   EXPECT_NE(error.find("outside (0, 1]"), std::string::npos) << error;
