@@ -26,20 +26,19 @@ compile() { # name schedule policy
   "$BIN/lazy-compile" "$MODEL" --ctx 8192 --schedule="$2" --policy="$3" -o "$WORK/$1.so" >/dev/null
   ARGS+=(--variant "$1=$WORK/$1.so")
 }
-echo "== compiling the dense model and $(( ${#SCHEDULES[@]} * ${#POLICIES[@]} + 2 )) pruned ones"
+echo "== compiling the dense model and $(( ${#SCHEDULES[@]} * ${#POLICIES[@]} + 1 )) pruned ones"
 "$BIN/lazy-compile" "$MODEL" --ctx 8192 -o "$WORK/dense.so" >/dev/null
 for entry in "${SCHEDULES[@]}"; do
   for policy in "${POLICIES[@]}"; do
     compile "${entry%%=*}-$policy" "${entry#*=}" "$policy"
   done
 done
-compile aggressive-lazyllm aggressive lazyllm
 compile default-streaming default streaming
 
 # Policies of one schedule compute the same share: time every length for lazyllm only
 # (every variant gets the paired TTFT at the needle length).
-OPTS=(--lengths 1024,2048,4096,8192 --needle-length 4096 --agree-length 2048 --agree-prompts 2
-      --ttft-variants default-lazyllm,fast-lazyllm)
+OPTS=(--lengths 1024,2048,4096,8192 --needle-length 4096 --depths 0.1,0.5,0.9
+      --agree-length 2048 --agree-prompts 2 --ttft-variants default-lazyllm)
 if [[ -n "${LAZYC_BENCH_QUICK:-}" ]]; then
   OPTS=(--lengths 1024,2048 --needle-length 2048 --depths 0.2,0.5,0.8 --agree-length 1024 --agree-prompts 1)
 fi

@@ -147,7 +147,7 @@ struct Result {
   std::vector<NeedleRun> needle;
   double needleAccuracy = 0, needleTTFT = 0, needleShare = 1;
   // TTFT at the needle length, timed alternately with the dense model
-  // (fastest of `repeat` + 1 pairs): robust to a drifting machine.
+  // (fastest of `repeat` pairs): robust to a drifting machine.
   double pairedMs = 0, pairedDenseMs = 0;
   std::vector<int64_t> needleKept;
   Agreement agree;
@@ -272,7 +272,7 @@ public:
   void paired(CompiledModel &m, CompiledModel &dense, Result &r) {
     std::vector<int32_t> tokens = prompt(0, needleLength);
     r.pairedMs = r.pairedDenseMs = 1e30;
-    for (int i = 0; i <= repeat; ++i)
+    for (int i = 0; i < repeat; ++i)
       for (CompiledModel *model : {&dense, &m}) {
         model->reset();
         auto start = Clock::now();
@@ -660,20 +660,6 @@ int main(int argc, char **argv) {
   run("dense", dense, true);
   for (auto &[name, library] : variants)
     run(name, library, false);
-  // Shared machines drift: time the dense model again after the variants and
-  // keep the faster of the two runs as the baseline.
-  if (bench.doTTFT && !variants.empty()) {
-    std::fprintf(stderr, "lazy-bench: dense again (baseline drift check)\n");
-    Result again;
-    again.name = "dense (again)";
-    bench.measureTTFT(*keepAlive.front(), again, true);
-    for (size_t i = 0; i < again.ttft.size(); ++i) {
-      TTFT &t = results.front().ttft[i];
-      t.ms = std::min(t.ms, again.ttft[i].ms);
-      t.chunkedMs = std::min(t.chunkedMs, again.ttft[i].chunkedMs);
-    }
-  }
-
   // The table.
   const Result &base = results.front();
   // The dense baseline: the faster of its one-step and 512-token-batch prefill.
