@@ -168,8 +168,9 @@ LogicalResult ContextOp::verify() {
 }
 
 LogicalResult RandomScoresOp::verify() {
-  if (getLayer() < 0)
-    return emitOpError() << "expects a non-negative layer, got " << getLayer();
+  if (static_cast<int64_t>(getLayer()) < 0)
+    return emitOpError() << "expects a non-negative layer, got "
+                         << static_cast<int64_t>(getLayer());
   return lazyc::verifyDimMatch(*this, "score count", getScores().getType().getDimSize(0),
                                "key count", getKeys().getType().getDimSize(0));
 }
@@ -186,14 +187,15 @@ LogicalResult MissingOp::verify() {
   if (getKeys().getType().getElementType() != getPositions().getType().getElementType())
     return emitOpError() << "expects result positions of the keys' element type "
                          << getKeys().getType().getElementType();
-  return verifyCacheLayer(*this, getLayer(), getCache().getType());
+  return verifyCacheLayer(*this, static_cast<int64_t>(getLayer()), getCache().getType());
 }
 
 LogicalResult SelectOnceOp::verify() {
   if (failed(verifyKeepRatio(*this, getKeep().convertToDouble())))
     return failure();
-  if (getLayer() + 1 >= getCache().getType().getNumLayers() || getLayer() < 0)
-    return emitOpError() << "cannot select after layer " << getLayer() << " of a "
+  int64_t layer = static_cast<int64_t>(getLayer());
+  if (layer < 0 || layer + 1 >= static_cast<int64_t>(getCache().getType().getNumLayers()))
+    return emitOpError() << "cannot select after layer " << layer << " of a "
                          << getCache().getType().getNumLayers() << "-layer KV cache";
   return lazyc::verifyDimMatch(*this, "score count", getScores().getType().getDimSize(0),
                                "key count", getKeys().getType().getDimSize(0));

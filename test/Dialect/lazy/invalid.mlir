@@ -364,3 +364,19 @@ func.func @f(%p: tensor<?xi32>) {
   %k = lazy.context %p : tensor<?xi32> -> tensor<?xi64>
   return
 }
+
+// -----
+
+func.func @f(%s: tensor<?xf32>, %k: tensor<?xi32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{cannot select after layer -1 of a 4-layer KV cache}}
+  %i = lazy.select_once %s, %k, %k, %c {keep = 0.5 : f64, layer = -1 : i64} : tensor<?xf32>, tensor<?xi32>, tensor<?xi32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @f(%k: tensor<?xi32>) {
+  // expected-error @+1 {{expects a non-negative layer, got -2}}
+  %s = lazy.random_scores %k {layer = -2 : i64, seed = 0 : i64} : tensor<?xi32> -> tensor<?xf32>
+  return
+}
