@@ -19,6 +19,10 @@
 
 namespace lazyc::rt {
 
+/// `s` as the contents of a JSON string literal (quotes, backslashes and
+/// control characters escaped).
+std::string jsonEscape(const std::string &s);
+
 class JsonValue {
 public:
   enum class Kind { Null, Bool, Number, String, Array, Object };

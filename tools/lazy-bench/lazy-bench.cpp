@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Runtime.h"
+#include "runtime/model/Json.h"
 #include "runtime/model/Tokenizer.h"
 
 #include <algorithm>
@@ -89,23 +90,6 @@ std::vector<double> numbers(const std::string &s, const char *flag) {
 
 double ms(Clock::time_point since) {
   return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
-}
-
-std::string jsonEscape(const std::string &s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
 }
 
 template <typename T> std::string jsonArray(const std::vector<T> &values) {
@@ -179,6 +163,14 @@ double kl(const std::vector<float> &p, const std::vector<float> &q) {
   return std::max(0.0, sum);
 }
 
+/// Share of the step's token-layers computed (the paper's Table 2 measure).
+double computedShare(const StepStats &s, int64_t layers, int64_t tokens) {
+  int64_t computed = 0;
+  for (int64_t c : s.computed)
+    computed += c;
+  return static_cast<double>(computed) / (static_cast<double>(layers) * tokens);
+}
+
 int32_t argmax(const std::vector<float> &v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
@@ -241,10 +233,7 @@ public:
         if (elapsed < t.ms) {
           t.ms = elapsed;
           StepStats s = m.stats();
-          int64_t computed = 0;
-          for (int64_t c : s.computed)
-            computed += c;
-          t.share = static_cast<double>(computed) / (m.info().layers * length);
+          t.share = computedShare(s, m.info().layers, length);
           t.selectMs = s.selectSeconds * 1e3;
           t.kept = s.keys;
         }
@@ -317,11 +306,7 @@ public:
       std::vector<float> logits = step(m, tokens, 0);
       ttft += ms(start);
       StepStats s = m.stats();
-      int64_t computed = 0;
-      for (int64_t c : s.computed)
-        computed += c;
-      share += static_cast<double>(computed) /
-               (m.info().layers * static_cast<double>(tokens.size()));
+      share += computedShare(s, m.info().layers, static_cast<int64_t>(tokens.size()));
       r.needleKept = s.keys;
       std::vector<int32_t> generated;
       for (int i = 0; i < 8; ++i) {

@@ -91,6 +91,20 @@ struct CallOutModel : public BufferizableOpInterface::ExternalModel<ConcreteMode
   bool bufferizesToAllocation(Operation *, Value) const { return true; }
 };
 
+/// Buffers of `values` (tensors), in order; failure if one has none.
+FailureOr<SmallVector<Value>> buffersOf(RewriterBase &rewriter, ValueRange values,
+                                        const BufferizationOptions &options,
+                                        BufferizationState &state) {
+  SmallVector<Value> buffers;
+  for (Value v : values) {
+    FailureOr<Value> buffer = getBuffer(rewriter, v, options, state);
+    if (failed(buffer))
+      return failure();
+    buffers.push_back(*buffer);
+  }
+  return buffers;
+}
+
 struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
@@ -120,13 +134,12 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
                           BufferizationState &state) const {
     auto attn = cast<llm::AttentionOp>(op);
     Location loc = op->getLoc();
-    SmallVector<Value> buffers;
-    for (Value v : {attn.getQuery(), attn.getKey(), attn.getValue(), attn.getPositions()}) {
-      FailureOr<Value> buffer = getBuffer(rewriter, v, options, state);
-      if (failed(buffer))
-        return failure();
-      buffers.push_back(*buffer);
-    }
+    auto found = buffersOf(
+        rewriter, {attn.getQuery(), attn.getKey(), attn.getValue(), attn.getPositions()},
+        options, state);
+    if (failed(found))
+      return failure();
+    SmallVector<Value> &buffers = *found;
     // Without a key list the kernel attends over every slot (dense).
     Value keys = i64(rewriter, loc, 0), numKeys = i64(rewriter, loc, -1);
     if (attn.getKeys()) {
@@ -157,20 +170,6 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
 //===----------------------------------------------------------------------===//
 // lazy dialect: the LazyLLM kernels (runtime/cpu/LazyKernels.cpp)
 //===----------------------------------------------------------------------===//
-
-/// Buffers of `values` (tensors), in order; failure if one has none.
-FailureOr<SmallVector<Value>> buffersOf(RewriterBase &rewriter, ValueRange values,
-                                        const BufferizationOptions &options,
-                                        BufferizationState &state) {
-  SmallVector<Value> buffers;
-  for (Value v : values) {
-    FailureOr<Value> buffer = getBuffer(rewriter, v, options, state);
-    if (failed(buffer))
-      return failure();
-    buffers.push_back(*buffer);
-  }
-  return buffers;
-}
 
 /// Position lists must be i32 for the kernels.
 LogicalResult checkI32(Operation *op, ValueRange ids) {
