@@ -59,6 +59,9 @@ std::string lazyc::describeModel(ModuleOp module) {
       os << ", \"" << key << "\": " << a.getInt();
   };
   str("arch", "llm.arch");
+  str("target", "lazyc.target");
+  if (module->hasAttr("llm.synthetic"))
+    os << ", \"synthetic\": true";
   str("name", "llm.name");
   num("context_length", "llm.context_length");
   num("vocab_size", "llm.vocab_size");
@@ -115,6 +118,13 @@ LogicalResult lazyc::applyPruning(ModuleOp module, const PruneOptions &options) 
   LazySparsifyOptions sparsify;
   sparsify.seed = options.seed;
   pm.addPass(createLazySparsify(sparsify));
+  return pm.run(module);
+}
+
+LogicalResult lazyc::lowerToLLVMDialectForCUDA(ModuleOp module,
+                                               const CUDAPipelineOptions &options) {
+  PassManager pm(module.getContext());
+  buildCUDAPipeline(pm, options);
   return pm.run(module);
 }
 

@@ -23,6 +23,7 @@
 #define LAZYC_COMPILER_COMPILE_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "passes/Passes.h"
 
 #include <string>
 
@@ -60,6 +61,10 @@ mlir::LogicalResult applyPruning(mlir::ModuleOp module, const PruneOptions &opti
 
 /// Runs lazyc-cpu-pipeline on `module` (llm IR) in place.
 mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module);
+/// Runs lazyc-cuda-pipeline on `module` in place: host code in the LLVM
+/// dialect, kernels as gpu.binary ops (embedded by emitLLVM).
+mlir::LogicalResult lowerToLLVMDialectForCUDA(mlir::ModuleOp module,
+                                              const CUDAPipelineOptions &options);
 
 /// Translates an LLVM-dialect module to optimized LLVM IR text or an object
 /// file (with the description embedded). `emitObject` selects the output.

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
 
 #include <string>
 
@@ -41,6 +42,23 @@ void registerPipelines();
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.
 void buildCPUPipeline(mlir::OpPassManager &pm);
+
+/// Options of the CUDA target (lazy-compile --target=cuda).
+struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture (sm_XX)"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("Embedded kernels: isa (PTX, JIT-compiled by the "
+                                            "driver), bin (cubin, needs ptxas) or fatbin"),
+                             llvm::cl::init("isa")};
+  Option<std::string> toolkitPath{*this, "toolkit", llvm::cl::desc("CUDA toolkit (for ptxas)"),
+                                  llvm::cl::init("")};
+};
+/// The CUDA lowering: bufferization as for the CPU, then device buffers,
+/// GPU kernels for every linalg op (NVVM -> PTX), host side to LLVM.
+void buildCUDAPipeline(mlir::OpPassManager &pm, const CUDAPipelineOptions &options);
 
 } // namespace lazyc
 

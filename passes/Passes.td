@@ -213,7 +213,50 @@ def ConvertLazycToLLVM : Pass<"convert-lazyc-to-llvm", "::mlir::ModuleOp"> {
     object). Entry points get `llvm.emit_c_interface` wrappers so the runtime
     calls `_mlir_ciface_forward` with memref descriptors.
   }];
+  let options = [
+    Option<"gpu", "gpu", "bool", /*default=*/"false",
+           "Also lower the host side of GPU ops (gpu.launch_func, gpu.alloc, "
+           "gpu.memcpy, ...) to the mgpu* runtime calls">,
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+
+//===----------------------------------------------------------------------===//
+// CUDA target
+//===----------------------------------------------------------------------===//
+
+def LazycGPUPrepare : Pass<"lazyc-gpu-prepare", "::mlir::ModuleOp"> {
+  let summary = "Keep a bufferized model's buffers in GPU memory and call the CUDA kernels";
+  let description = [{
+    After bufferization: `memref.alloc`/`dealloc`/`copy` become `gpu.alloc`/
+    `gpu.dealloc`/`gpu.memcpy`, constant globals get a device copy, and the
+    runtime kernel calls `lazyc_rt_*` become `lazyc_gpu_*` (the CUDA runtime's
+    kernels, same C ABI, device addresses). Linalg ops stay: they become GPU
+    kernels later (lazyc-gpu-map-loops, convert-parallel-loops-to-gpu). A
+    host-side load or store of a buffer is an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
+  let summary = "Map parallel loops to GPU blocks and threads";
+  let description = [{
+    Every outermost `scf.parallel` (a linalg op after
+    convert-linalg-to-parallel-loops) is collapsed into one dimension (the
+    innermost dimension varying fastest, so neighbouring threads touch
+    neighbouring elements), tiled by `block-size` (`reduction-block-size` when
+    the body holds a sequential reduction loop, whose accumulator is first
+    moved into a register) and mapped to block_x / thread_x, ready for
+    convert-parallel-loops-to-gpu.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of elementwise kernels">,
+    Option<"reductionBlockSize", "reduction-block-size", "int64_t", /*default=*/"64",
+           "Threads per block of kernels with a sequential reduction">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
 }
 
 #endif // LAZYC_PASSES_PASSES_TD

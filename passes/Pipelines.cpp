@@ -3,6 +3,10 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -16,7 +20,10 @@
 
 using namespace mlir;
 
-void lazyc::buildCPUPipeline(OpPassManager &pm) {
+/// llm -> linalg -> bufferized memrefs with heavy ops as kernel calls,
+/// deallocated right after their last use (shared by both targets).
+namespace lazyc {
+static void buildBufferizedPipeline(OpPassManager &pm) {
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
@@ -32,6 +39,11 @@ void lazyc::buildCPUPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   // ... which frees at block ends: free after the last use instead.
   pm.addNestedPass<func::FuncOp>(createLazycEarlyDealloc());
+}
+} // namespace lazyc
+
+void lazyc::buildCPUPipeline(OpPassManager &pm) {
+  buildBufferizedPipeline(pm);
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -43,7 +55,54 @@ void lazyc::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
+void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
+  buildBufferizedPipeline(pm);
+  // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
+  pm.addPass(createLazycGPUPrepare());
+  // Every linalg op becomes a kernel: parallel loops, one flat dimension
+  // mapped to blocks x threads, outlined into gpu.modules.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLazycGPUMapLoops());
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // Device side: NVVM, then PTX (or a cubin/fatbin through ptxas).
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.indexBitwidth = 64;
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvm));
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkitPath;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  // Host side: the model's step function and its mgpu*/lazyc_gpu_* calls.
+  ConvertLazycToLLVMOptions host;
+  host.gpu = true;
+  pm.addPass(createConvertLazycToLLVM(host));
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
 void lazyc::registerPipelines() {
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "lazyc-cuda-pipeline",
+      "Lower an imported model (llm IR) for NVIDIA GPUs: the CPU pipeline's "
+      "bufferization, then lazyc-gpu-prepare, parallel loops mapped to GPU "
+      "kernels, NVVM -> PTX embedded as gpu.binary, host side to the LLVM dialect",
+      [](OpPassManager &pm, const CUDAPipelineOptions &options) {
+        buildCUDAPipeline(pm, options);
+      });
   PassPipelineRegistration<>(
       "lazyc-cpu-pipeline",
       "Lower an imported model (llm IR) to the LLVM dialect for the CPU: "

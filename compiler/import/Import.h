@@ -99,6 +99,16 @@ mlir::OwningOpRef<mlir::ModuleOp> importGGUF(mlir::MLIRContext *context,
                                              const ImportOptions &options,
                                              std::string &error);
 
+/// A decoder of a named shape with no model file (`synthetic:NAME`); the
+/// runtime fills its weights with deterministic random values. Module
+/// attribute `llm.synthetic` marks it.
+mlir::OwningOpRef<mlir::ModuleOp> importSynthetic(mlir::MLIRContext *context,
+                                                  llvm::StringRef name,
+                                                  const ImportOptions &options,
+                                                  std::string &error);
+/// The names importSynthetic knows, comma-separated.
+std::string syntheticPresets();
+
 } // namespace lazyc
 
 #endif // LAZYC_COMPILER_IMPORT_IMPORT_H

@@ -31,11 +31,23 @@ using namespace llvm;
 enum class Emit { MLIR, LLVM, Object, Shared };
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.mlir | model.gguf | HF checkpoint folder>"));
+                                      cl::desc("<model.mlir | model.gguf | HF checkpoint folder | synthetic:NAME>"));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file"), cl::value_desc("file"),
                                        cl::init("model.so"));
-static cl::opt<std::string> targetName("target", cl::desc("Target: cpu (cuda: not yet)"),
-                                       cl::init("cpu"));
+static cl::opt<std::string> targetName(
+    "target", cl::desc("Target: cpu (default) or cuda (NVIDIA GPUs: kernels as PTX/cubin "
+                       "embedded in model.so, run by the CUDA runtime)"),
+    cl::init("cpu"));
+static cl::opt<std::string> chip("chip", cl::desc("CUDA target: GPU architecture"),
+                                 cl::init("sm_90"));
+static cl::opt<std::string> gpuFormat(
+    "gpu-format",
+    cl::desc("CUDA target: embedded kernels as fatbin (cubin + PTX; needs ptxas, the default "
+             "when the CUDA toolkit is found) or isa (PTX, compiled by the driver at load)"),
+    cl::init(""));
+static cl::opt<std::string> cudaPath("cuda-path",
+                                     cl::desc("CUDA toolkit (ptxas) for --target=cuda"),
+                                     cl::init(""));
 static cl::opt<Emit> emit("emit", cl::desc("What to write"),
                           cl::values(clEnumValN(Emit::MLIR, "mlir", "the LLVM-dialect IR"),
                                      clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
@@ -77,8 +89,34 @@ static int fail(const std::string &message) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "lazyc compiler: model -> loadable model.so\n");
-  if (targetName != "cpu")
-    return fail("unsupported target '" + targetName + "' (this build compiles for: cpu)");
+  if (targetName != "cpu" && targetName != "cuda")
+    return fail("unsupported target '" + targetName + "' (targets: cpu, cuda)");
+  const bool cuda = targetName == "cuda";
+  lazyc::CUDAPipelineOptions cudaOptions;
+  if (cuda) {
+    if (!StringRef(chip).starts_with("sm_"))
+      return fail("--chip must name a GPU architecture such as sm_90, not '" + chip + "'");
+    cudaOptions.chip = chip;
+    std::string toolkit = cudaPath;
+    if (toolkit.empty())
+      if (const char *env = std::getenv("CUDA_HOME"))
+        toolkit = env;
+    if (toolkit.empty())
+      toolkit = "/usr/local/cuda";
+    std::string format = gpuFormat;
+    bool havePtxas = sys::fs::can_execute(toolkit + "/bin/ptxas");
+    if (format.empty())
+      format = havePtxas ? "fatbin" : "isa";
+    if (format != "isa" && format != "fatbin" && format != "bin")
+      return fail("--gpu-format must be isa, bin or fatbin, not '" + format + "'");
+    if (format != "isa" && !havePtxas)
+      return fail("--gpu-format=" + format + " needs ptxas; none at '" + toolkit +
+                  "/bin/ptxas' (set --cuda-path, or use --gpu-format=isa)");
+    cudaOptions.format = format;
+    cudaOptions.toolkitPath = toolkit;
+    // The host code runs on the GPU machine, not this one.
+    portable = true;
+  }
   auto start = std::chrono::steady_clock::now();
 
   mlir::DialectRegistry registry;
@@ -90,7 +128,10 @@ int main(int argc, char **argv) {
   lazyc::ImportOptions importOptions;
   importOptions.contextLength = contextLength;
   importOptions.weightType = weightType;
-  if (lazyc::rt::isHFCheckpoint(inputPath)) {
+  if (StringRef(inputPath).starts_with("synthetic:")) {
+    module = lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10),
+                                    importOptions, error);
+  } else if (lazyc::rt::isHFCheckpoint(inputPath)) {
     auto ckpt = lazyc::rt::HFCheckpoint::open(inputPath, error);
     if (!ckpt)
       return fail(error);
@@ -124,7 +165,10 @@ int main(int argc, char **argv) {
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");
-  if (failed(lazyc::lowerToLLVMDialect(*module)))
+  if (cuda)
+    (*module)->setAttr("lazyc.target", mlir::StringAttr::get(&context, "cuda"));
+  if (failed(cuda ? lazyc::lowerToLLVMDialectForCUDA(*module, cudaOptions)
+                  : lazyc::lowerToLLVMDialect(*module)))
     return fail("lowering to the LLVM dialect failed");
   std::string description = lazyc::describeModel(*module);
 

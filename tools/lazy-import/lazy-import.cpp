@@ -22,7 +22,7 @@
 using namespace llvm;
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.gguf | Hugging Face checkpoint folder>"));
+                                      cl::desc("<model.gguf | Hugging Face checkpoint folder | synthetic:NAME>"));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                        cl::value_desc("file"), cl::init("-"));
 static cl::opt<int64_t> contextLength(
@@ -52,7 +52,10 @@ int main(int argc, char **argv) {
   options.contextLength = contextLength;
   options.weightType = weightType;
   mlir::OwningOpRef<mlir::ModuleOp> module;
-  if (lazyc::rt::isHFCheckpoint(inputPath)) {
+  if (StringRef(inputPath).starts_with("synthetic:")) {
+    module = lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10), options,
+                                    error);
+  } else if (lazyc::rt::isHFCheckpoint(inputPath)) {
     auto checkpoint = lazyc::rt::HFCheckpoint::open(inputPath, error);
     if (!checkpoint)
       return fail(error);

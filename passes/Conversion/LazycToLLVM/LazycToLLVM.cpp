@@ -8,11 +8,14 @@
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -63,6 +66,18 @@ struct ConvertLazycToLLVMPass
     populateMathToLLVMConversionPatterns(converter, patterns);
     LLVMConversionTarget target(*ctx);
     target.addLegalOp<ModuleOp>();
+    if (gpu) {
+      // Host side of the CUDA target: launches, allocations and copies
+      // become mgpu* calls (runtime/cuda/CudaRuntime.cpp); the compiled
+      // kernels (gpu.binary) are embedded by the LLVM IR translation.
+      populateGpuToLLVMConversionPatterns(converter, patterns);
+      index::populateIndexToLLVMConversionPatterns(converter, patterns);
+      target.addLegalOp<gpu::BinaryOp>();
+      // Launches keep their op with LLVM operands; the translation to LLVM IR
+      // turns them into mgpuLaunchKernel calls on the embedded binary.
+      target.addDynamicallyLegalOp<gpu::LaunchFuncOp>(
+          [&](gpu::LaunchFuncOp op) { return converter.isLegal(op->getOperandTypes()); });
+    }
     if (failed(applyFullConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

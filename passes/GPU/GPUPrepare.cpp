@@ -1,0 +1,280 @@
+//===- GPUPrepare.cpp - put a bufferized model on the GPU -------------------===//
+//
+// The CUDA target reuses the CPU pipeline up to bufferization. From there:
+//
+//  * lazyc-gpu-prepare: every buffer lives in device memory (memref.alloc ->
+//    gpu.alloc, memref.dealloc -> gpu.dealloc, memref.copy -> gpu.memcpy,
+//    constant globals copied to the device once per step), and the heavy
+//    kernels are the CUDA runtime's (lazyc_rt_* -> lazyc_gpu_*, same C ABI,
+//    device addresses; runtime/cuda/CudaKernels.h).
+//  * lazyc-gpu-map-loops: each outermost scf.parallel (a linalg op after
+//    convert-linalg-to-parallel-loops) becomes one flat 1-D iteration space
+//    tiled into blocks of threads, mapped to block_x / thread_x for
+//    convert-parallel-loops-to-gpu; reductions inside (scf.for over an
+//    accumulator in memory) accumulate in a register instead.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYCGPUPREPARE
+#define GEN_PASS_DEF_LAZYCGPUMAPLOOPS
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+using namespace mlir;
+
+namespace {
+
+/// True if `op` sits in a region executed per element (a linalg body or a
+/// loop): those become device code.
+bool inDeviceRegion(Operation *op) {
+  return op->getParentOfType<linalg::LinalgOp>() || op->getParentOfType<scf::ParallelOp>() ||
+         op->getParentOfType<gpu::LaunchOp>();
+}
+
+/// gpu.alloc / dealloc / memcpy lower only in async form: each gets its own
+/// `gpu.wait async` token and a `gpu.wait` after it. The runtime runs every
+/// stream the lowered code asks for on its one stream, in order, so these
+/// waits cost nothing (runtime/cuda/CudaRuntime.cpp).
+Value waitAsync(OpBuilder &b, Location loc) {
+  return gpu::WaitOp::create(b, loc, b.getType<gpu::AsyncTokenType>(), ValueRange{})
+      .getAsyncToken();
+}
+void waitFor(OpBuilder &b, Location loc, Value token) {
+  gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
+}
+Value deviceAlloc(OpBuilder &b, Location loc, MemRefType type, ValueRange dynamicSizes,
+                  ValueRange symbols) {
+  Value token = waitAsync(b, loc);
+  auto alloc = gpu::AllocOp::create(b, loc, type, b.getType<gpu::AsyncTokenType>(),
+                                    ValueRange{token}, dynamicSizes, symbols, false);
+  waitFor(b, loc, alloc.getAsyncToken());
+  return alloc.getMemref();
+}
+void deviceFree(OpBuilder &b, Location loc, Value memref) {
+  Value token = waitAsync(b, loc);
+  auto dealloc = gpu::DeallocOp::create(b, loc, b.getType<gpu::AsyncTokenType>(),
+                                        ValueRange{token}, memref);
+  waitFor(b, loc, dealloc.getAsyncToken());
+}
+void deviceCopy(OpBuilder &b, Location loc, Value dst, Value src) {
+  Value token = waitAsync(b, loc);
+  auto copy = gpu::MemcpyOp::create(b, loc, b.getType<gpu::AsyncTokenType>(), ValueRange{token},
+                                    dst, src);
+  waitFor(b, loc, copy.getAsyncToken());
+}
+
+struct LazycGPUPreparePass : public lazyc::impl::LazycGPUPrepareBase<LazycGPUPreparePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    IRRewriter rewriter(&getContext());
+    bool failed = false;
+
+    // The runtime's CUDA kernels replace the CPU ones (same signatures).
+    SymbolTable symbols(module);
+    for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      StringRef name = fn.getSymName();
+      if (!fn.isExternal() || !name.starts_with("lazyc_rt_"))
+        continue;
+      std::string gpuName = ("lazyc_gpu_" + name.drop_front(strlen("lazyc_rt_"))).str();
+      if (mlir::failed(symbols.replaceAllSymbolUses(fn.getSymNameAttr(),
+                                                    rewriter.getStringAttr(gpuName), module)))
+        return signalPassFailure();
+      symbols.setSymbolName(fn, gpuName);
+    }
+
+    module.walk([&](func::FuncOp fn) {
+      if (fn.isExternal())
+        return;
+      // Constant globals (e.g. RoPE frequencies) are host memory: give each
+      // function a device copy.
+      DenseMap<StringRef, Value> deviceGlobals;
+      SmallVector<memref::GetGlobalOp> globals;
+      fn.walk([&](memref::GetGlobalOp op) { globals.push_back(op); });
+      for (memref::GetGlobalOp op : globals) {
+        auto type = cast<MemRefType>(op.getType());
+        Value &copy = deviceGlobals[op.getName()];
+        if (!copy) {
+          rewriter.setInsertionPointToStart(&fn.getBody().front());
+          auto host = memref::GetGlobalOp::create(rewriter, op.getLoc(), type, op.getName());
+          copy = deviceAlloc(rewriter, op.getLoc(), type, {}, {});
+          deviceCopy(rewriter, op.getLoc(), copy, host);
+          fn.walk([&](func::ReturnOp ret) {
+            rewriter.setInsertionPoint(ret);
+            deviceFree(rewriter, ret.getLoc(), copy);
+          });
+        }
+        rewriter.replaceOp(op, copy);
+      }
+
+      fn.walk<WalkOrder::PreOrder>([&](Operation *op) -> WalkResult {
+        if (isa<gpu::LaunchOp>(op))
+          return WalkResult::skip();
+        if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+          rewriter.setInsertionPoint(alloc);
+          rewriter.replaceOp(alloc, deviceAlloc(rewriter, alloc.getLoc(), alloc.getType(),
+                                                alloc.getDynamicSizes(),
+                                                alloc.getSymbolOperands()));
+        } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+          rewriter.setInsertionPoint(dealloc);
+          deviceFree(rewriter, dealloc.getLoc(), dealloc.getMemref());
+          rewriter.eraseOp(dealloc);
+        } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+          rewriter.setInsertionPoint(copy);
+          deviceCopy(rewriter, copy.getLoc(), copy.getTarget(), copy.getSource());
+          rewriter.eraseOp(copy);
+        } else if (auto store = dyn_cast<memref::StoreOp>(op);
+                   store && !inDeviceRegion(op)) {
+          // A scalar written by the host (e.g. a one-element index list):
+          // a one-thread kernel writes it.
+          rewriter.setInsertionPoint(store);
+          Location loc = store.getLoc();
+          Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+          auto launch = gpu::LaunchOp::create(rewriter, loc, one, one, one, one, one, one);
+          rewriter.setInsertionPointToStart(&launch.getBody().front());
+          memref::StoreOp::create(rewriter, loc, store.getValueToStore(), store.getMemref(),
+                                  store.getIndices());
+          gpu::TerminatorOp::create(rewriter, loc);
+          rewriter.eraseOp(store);
+        } else if (isa<memref::AllocaOp>(op) ||
+                   (isa<memref::LoadOp>(op) && !inDeviceRegion(op))) {
+          // Host code must not touch device memory directly.
+          op->emitOpError("reads or writes a buffer on the host; the CUDA target keeps "
+                          "every buffer in device memory");
+          failed = true;
+        }
+        return WalkResult::advance();
+      });
+    });
+    if (failed)
+      signalPassFailure();
+  }
+};
+
+/// In `loop`'s body, turns `scf.for` reductions that load/store one
+/// loop-invariant element of an output buffer into a register accumulator.
+void promoteAccumulators(scf::ParallelOp loop) {
+  SmallVector<scf::ForOp> fors;
+  loop.walk([&](scf::ForOp f) { fors.push_back(f); });
+  for (scf::ForOp forOp : fors) {
+    if (forOp.getNumResults() != 0)
+      continue;
+    memref::LoadOp load;
+    memref::StoreOp store;
+    bool ok = true;
+    forOp.getBody()->walk([&](Operation *op) {
+      if (auto l = dyn_cast<memref::LoadOp>(op)) {
+        bool invariant = llvm::all_of(l.getIndices(), [&](Value v) {
+          return forOp.isDefinedOutsideOfLoop(v);
+        });
+        if (invariant && forOp.isDefinedOutsideOfLoop(l.getMemref())) {
+          if (load)
+            ok = false;
+          load = l;
+        }
+      } else if (auto s = dyn_cast<memref::StoreOp>(op)) {
+        if (store)
+          ok = false;
+        store = s;
+      }
+    });
+    if (!ok || !load || !store || store.getMemref() != load.getMemref() ||
+        store.getIndices() != load.getIndices() || store->getBlock() != forOp.getBody() ||
+        load->getBlock() != forOp.getBody())
+      continue;
+    // No other access of the accumulator buffer in the loop.
+    bool otherUse = false;
+    forOp.getBody()->walk([&](memref::LoadOp l) {
+      if (l != load && l.getMemref() == load.getMemref())
+        otherUse = true;
+    });
+    if (otherUse)
+      continue;
+    OpBuilder b(forOp);
+    Location loc = forOp.getLoc();
+    Value init = memref::LoadOp::create(b, loc, load.getMemref(), load.getIndices());
+    auto newFor = scf::ForOp::create(
+        b, loc, forOp.getLowerBound(), forOp.getUpperBound(), forOp.getStep(), ValueRange{init},
+        [&](OpBuilder &nb, Location nl, Value iv, ValueRange iterArgs) {
+          IRMapping map;
+          map.map(forOp.getInductionVar(), iv);
+          map.map(load.getResult(), iterArgs[0]);
+          Value next;
+          for (Operation &op : forOp.getBody()->without_terminator()) {
+            if (&op == load.getOperation())
+              continue;
+            if (&op == store.getOperation()) {
+              next = map.lookupOrDefault(store.getValueToStore());
+              continue;
+            }
+            nb.clone(op, map);
+          }
+          scf::YieldOp::create(nb, nl, ValueRange{next});
+        });
+    b.setInsertionPointAfter(newFor);
+    memref::StoreOp::create(b, loc, newFor.getResult(0), store.getMemref(), store.getIndices());
+    forOp.erase();
+  }
+}
+
+struct LazycGPUMapLoopsPass : public lazyc::impl::LazycGPUMapLoopsBase<LazycGPUMapLoopsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    SmallVector<scf::ParallelOp> outermost;
+    fn.walk([&](scf::ParallelOp op) {
+      if (!op->getParentOfType<scf::ParallelOp>())
+        outermost.push_back(op);
+    });
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
+    for (scf::ParallelOp loop : outermost) {
+      if (loop->getParentOfType<gpu::LaunchOp>())
+        continue;
+      promoteAccumulators(loop);
+      // One flat dimension (coalesced: the innermost dimension varies fastest).
+      if (loop.getNumLoops() > 1) {
+        std::vector<unsigned> all(loop.getNumLoops());
+        for (unsigned i = 0; i < all.size(); ++i)
+          all[i] = i;
+        rewriter.setInsertionPoint(loop);
+        collapseParallelLoops(rewriter, loop, {all});
+        // collapseParallelLoops replaced the loop: find it again.
+        continue;
+      }
+    }
+    // Collapsing erased loops: collect the outermost ones again and tile.
+    outermost.clear();
+    fn.walk([&](scf::ParallelOp op) {
+      if (!op->getParentOfType<scf::ParallelOp>() && !op->getParentOfType<gpu::LaunchOp>())
+        outermost.push_back(op);
+    });
+    for (scf::ParallelOp loop : outermost) {
+      // Loops with a sequential reduction inside get smaller blocks (more
+      // of them in flight); pure elementwise loops get full blocks.
+      bool hasInnerLoop = false;
+      loop.walk([&](scf::ForOp) { hasInnerLoop = true; });
+      int64_t tile = hasInnerLoop ? reductionBlockSize : blockSize;
+      auto [outer, inner] = scf::tileParallelLoop(loop, {tile}, /*noMinMaxBounds=*/true);
+      auto mapping = [&](gpu::Processor p) {
+        AffineMap id = AffineMap::getMultiDimIdentityMap(1, ctx);
+        return gpu::ParallelLoopDimMappingAttr::get(ctx, p, id, id);
+      };
+      if (mlir::failed(gpu::setMappingAttr(outer, {mapping(gpu::Processor::BlockX)})) ||
+          mlir::failed(gpu::setMappingAttr(inner, {mapping(gpu::Processor::ThreadX)})))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace
