@@ -2,7 +2,9 @@
 
 #include "runtime/Runtime.h"
 
+#include "runtime/cuda/CudaApi.h"
 #include "runtime/model/GGUF.h"
+#include "runtime/model/RandomWeights.h"
 #include "runtime/model/Json.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/Tokenizer.h"
@@ -39,6 +41,42 @@ template <typename T> MemRef1D<T> view(const std::vector<T> &v) {
   return {p, p, 0, static_cast<int64_t>(v.size()), 1};
 }
 
+/// Loads liblazycrt_cuda.so (next to this library) once, globally, so the
+/// CUDA model's mgpu* / lazyc_gpu_* references resolve, and starts CUDA.
+const LazycCudaApi *loadCudaRuntime(std::string &error) {
+  static const LazycCudaApi *api = nullptr;
+  static std::string loadError;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    Dl_info self;
+    std::string dir;
+    if (dladdr(reinterpret_cast<void *>(&lazyc_rt_linear), &self) && self.dli_fname) {
+      dir = self.dli_fname;
+      dir = dir.substr(0, dir.find_last_of('/') + 1);
+    }
+    std::string path = dir + "liblazycrt_cuda.so";
+    void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (!lib) {
+      loadError = "this model was compiled for CUDA, but the CUDA runtime (" + path +
+                  ") cannot be loaded: " + dlerror() +
+                  " (build lazyc with nvcc available to get it)";
+    } else {
+      auto get = reinterpret_cast<const LazycCudaApi *(*)()>(dlsym(lib, "lazyc_cuda_api"));
+      const LazycCudaApi *table = get ? get() : nullptr;
+      if (!table || table->version != LAZYC_CUDA_API_VERSION)
+        loadError = path + " is not a matching lazyc CUDA runtime";
+      else if (const char *why = table->init())
+        loadError = std::string("cannot run a CUDA model: ") + why;
+      else
+        api = table;
+    }
+  }
+  if (!api)
+    error = loadError;
+  return api;
+}
+
 std::string gib(double bytes) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
@@ -47,6 +85,15 @@ std::string gib(double bytes) {
 } // namespace
 
 CompiledModel::~CompiledModel() {
+  if (cuda_) {
+    cuda_->releaseCache(&cache_);
+    cuda_->free(arena_);
+    cuda_->free(cache_.k);
+    cuda_->free(cache_.v);
+    cuda_->synchronize();
+    arena_ = nullptr;
+    cache_.k = cache_.v = nullptr;
+  }
   std::free(arena_);
   std::free(cache_.k);
   std::free(cache_.v);
@@ -78,8 +125,25 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   std::string path = library.find('/') == std::string::npos ? "./" + library : library;
   m->library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!m->library_) {
-    error = std::string("cannot load compiled model: ") + dlerror();
-    return nullptr;
+    std::string why = dlerror();
+    // A model compiled with --target=cuda needs the CUDA runtime's symbols.
+    if (why.find("undefined symbol: mgpu") == std::string::npos &&
+        why.find("undefined symbol: lazyc_gpu_") == std::string::npos) {
+      error = "cannot load compiled model: " + why;
+      return nullptr;
+    }
+    if (!(m->cuda_ = loadCudaRuntime(error)))
+      return nullptr;
+    m->library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!m->library_) {
+      error = std::string("cannot load compiled model: ") + dlerror();
+      return nullptr;
+    }
+    // Its kernel modules load when the library does.
+    if (const char *e = m->cuda_->lastError()) {
+      error = "'" + library + "': " + e;
+      return nullptr;
+    }
   }
   const char *description =
       static_cast<const char *>(dlsym(m->library_, "lazyc_model_description"));
@@ -118,6 +182,12 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
           info.schedule.emplace_back(entry.array()[0].integer().value_or(-1),
                                      entry.array()[1].number());
   }
+  info.target = json->getString("target").value_or("cpu");
+  info.synthetic = json->getBool("synthetic").value_or(false);
+  if (info.target == "cuda" && !m->cuda_) {
+    error = "'" + library + "' is a CUDA model but did not need the CUDA runtime (corrupt?)";
+    return nullptr;
+  }
   if (info.contextLength <= 0 || info.vocabSize <= 0 || info.layers <= 0 ||
       info.kvHeads <= 0 || info.headDim <= 0) {
     error = "'" + library + "': incomplete model description";
@@ -139,8 +209,22 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   cache.layers = info.layers;
   cache.kv_dim = info.kvHeads * info.headDim;
   size_t elements = static_cast<size_t>(cache.layers) * cache.context * cache.kv_dim;
-  cache.k = static_cast<float *>(std::calloc(elements, sizeof(float)));
-  cache.v = static_cast<float *>(std::calloc(elements, sizeof(float)));
+  if (m->cuda_) {
+    // bf16 keys and values in GPU memory.
+    size_t bytes = elements * static_cast<size_t>(m->cuda_->kvElementBytes);
+    cache.k = static_cast<float *>(m->cuda_->alloc(bytes));
+    cache.v = cache.k ? static_cast<float *>(m->cuda_->alloc(bytes)) : nullptr;
+    if (!cache.k || !cache.v) {
+      error = "out of GPU memory: the KV cache for " + std::to_string(context) +
+              " tokens needs " + gib(2.0 * bytes) + " (use a smaller --ctx)";
+      return nullptr;
+    }
+    m->cuda_->zero(cache.k, bytes);
+    m->cuda_->zero(cache.v, bytes);
+  } else {
+    cache.k = static_cast<float *>(std::calloc(elements, sizeof(float)));
+    cache.v = static_cast<float *>(std::calloc(elements, sizeof(float)));
+  }
   if (!cache.k || !cache.v) {
     error = "out of memory: the KV cache for " + std::to_string(context) + " tokens needs " +
             gib(2.0 * elements * sizeof(float)) + " (use a smaller --ctx)";
@@ -171,6 +255,18 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
   }
   if (info_.arenaBytes <= 0 || info_.arenaBytes > (int64_t(1) << 40)) {
     error = "model description has an invalid weight arena size";
+    return false;
+  }
+  // Random weights (synthetic models): generated where they live.
+  if (modelPath.rfind("random", 0) == 0) {
+    uint64_t seed = 0;
+    if (modelPath.size() > 7 && modelPath[6] == ':')
+      seed = std::strtoull(modelPath.c_str() + 7, nullptr, 10);
+    return fillRandomWeights(*weights, seed, error);
+  }
+  if (info_.synthetic) {
+    error = "'" + info_.name + "' is a synthetic model (no weight file): run it with random "
+            "weights (lazy-run --random-weights)";
     return false;
   }
   arena_ = static_cast<uint8_t *>(
@@ -266,6 +362,73 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
         out[i] = dtype == "bf16" ? floatToBF16(target[i]) : floatToHalf(target[i]);
     }
   }
+  return uploadArena(error);
+}
+
+bool CompiledModel::uploadArena(std::string &error) {
+  if (!cuda_)
+    return true;
+  auto *device = static_cast<uint8_t *>(cuda_->alloc(static_cast<size_t>(info_.arenaBytes)));
+  if (!device) {
+    error = "out of GPU memory: the weights need " + gib(static_cast<double>(info_.arenaBytes));
+    return false;
+  }
+  int rc = cuda_->toDevice(device, arena_, static_cast<size_t>(info_.arenaBytes));
+  rc |= cuda_->synchronize();
+  std::free(arena_);
+  arena_ = device;
+  if (rc != 0) {
+    error = std::string("copying the weights to the GPU failed: ") +
+            (cuda_->lastError() ? cuda_->lastError() : "?");
+    return false;
+  }
+  return true;
+}
+
+bool CompiledModel::fillRandomWeights(const JsonValue &weights, uint64_t seed,
+                                      std::string &error) {
+  size_t bytes = (static_cast<size_t>(info_.arenaBytes) + 63) / 64 * 64;
+  arena_ = static_cast<uint8_t *>(cuda_ ? cuda_->alloc(bytes) : std::aligned_alloc(64, bytes));
+  if (!arena_) {
+    error = std::string("out of ") + (cuda_ ? "GPU " : "") +
+            "memory: the weights need " + gib(static_cast<double>(info_.arenaBytes));
+    return false;
+  }
+  uint64_t tensor = 0;
+  for (const JsonValue &w : weights.array()) {
+    std::string name = w.getString("name").value_or("");
+    std::string dtype = w.getString("dtype").value_or("");
+    int64_t offset = w.getInt("offset").value_or(-1), bytes = w.getInt("bytes").value_or(-1);
+    int64_t elementBytes = dtype == "f32" ? 4 : dtype == "bf16" ? 2 : 0;
+    if (elementBytes == 0 || offset < 0 || bytes < 0 || offset + bytes > info_.arenaBytes) {
+      error = "random weights: unsupported or malformed weight entry '" + name + "'";
+      return false;
+    }
+    int64_t count = bytes / elementBytes;
+    // Norm weights are 1 (as a freshly initialized model's).
+    bool norm = name.find("norm") != std::string::npos;
+    float scale = norm ? 1.0f : kRandomWeightScale;
+    ++tensor;
+    if (cuda_) {
+      if (cuda_->fillRandom(arena_ + offset, count, elementBytes == 4 ? 0 : 1, seed, tensor,
+                            scale, norm) != 0) {
+        error = "random weights on the GPU failed";
+        return false;
+      }
+      continue;
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      float v = norm ? scale : randomWeight(seed, tensor, static_cast<uint64_t>(i), scale);
+      if (elementBytes == 4)
+        reinterpret_cast<float *>(arena_ + offset)[i] = v;
+      else
+        reinterpret_cast<uint16_t *>(arena_ + offset)[i] = floatToBF16Bits(v);
+    }
+  }
+  if (cuda_ && cuda_->synchronize() != 0) {
+    error = "random weights on the GPU failed";
+    return false;
+  }
   return true;
 }
 
@@ -296,6 +459,20 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
   MemRef2D result{};
   auto tokenRef = view(tokens), posRef = view(positions), rowRef = view(logitRows);
   MemRef1D<uint8_t> arena{arena_, arena_, 0, info_.arenaBytes, 1};
+  // A CUDA model reads its inputs from GPU memory.
+  std::vector<void *> deviceInputs;
+  if (cuda_) {
+    for (auto *ref : {&tokenRef, &posRef, &rowRef}) {
+      size_t bytes = static_cast<size_t>(ref->size) * sizeof(int32_t);
+      auto *d = static_cast<int32_t *>(cuda_->alloc(bytes));
+      if (!d || (bytes && cuda_->toDevice(d, ref->aligned, bytes) != 0)) {
+        error = std::string("GPU: ") + (cuda_->lastError() ? cuda_->lastError() : "?");
+        return false;
+      }
+      deviceInputs.push_back(d);
+      ref->allocated = ref->aligned = d;
+    }
+  }
   // Per-step counters start over; generation counters accumulate.
   for (LazycStat s : {LAZYC_STAT_COMPUTED, LAZYC_STAT_KEYS, LAZYC_STAT_REVIVED, LAZYC_STAT_SAVED,
                       LAZYC_STAT_LAST_KEY})
@@ -312,16 +489,28 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
   if (int64_t n = total(LAZYC_STAT_RECOMPUTED)) {
     error = "internal error: " + std::to_string(n) +
             " token-layers were computed twice (LazyLLM invariant)";
-    std::free(result.allocated);
+    cuda_ ? cuda_->free(result.allocated) : std::free(result.allocated);
     return false;
   }
   if (int64_t n = total(LAZYC_STAT_MISSING_INPUT) + total(LAZYC_STAT_UNCACHED_KEY)) {
     error = "internal error: " + std::to_string(n) +
             " rows had no input or no cached K/V (LazyLLM Aux Cache invariant)";
-    std::free(result.allocated);
+    cuda_ ? cuda_->free(result.allocated) : std::free(result.allocated);
     return false;
   }
   size_t n = static_cast<size_t>(result.sizes[0] * result.sizes[1]);
+  if (cuda_) {
+    logits.resize(n);
+    int rc = cuda_->toHost(logits.data(), result.aligned + result.offset, n * sizeof(float));
+    cuda_->free(result.allocated);
+    for (void *d : deviceInputs)
+      cuda_->free(d);
+    if (rc != 0 || cuda_->lastError()) {
+      error = std::string("GPU: ") + (cuda_->lastError() ? cuda_->lastError() : "step failed");
+      return false;
+    }
+    return true;
+  }
   logits.assign(result.aligned + result.offset, result.aligned + result.offset + n);
   std::free(result.allocated);
   return true;
@@ -329,8 +518,13 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
 
 void CompiledModel::reset() {
   size_t elements = static_cast<size_t>(cache_.layers) * cache_.context * cache_.kv_dim;
-  std::memset(cache_.k, 0, elements * sizeof(float));
-  std::memset(cache_.v, 0, elements * sizeof(float));
+  if (cuda_) {
+    // Slots are only read once written (the cached flags below): no need
+    // to clear the device cache.
+  } else {
+    std::memset(cache_.k, 0, elements * sizeof(float));
+    std::memset(cache_.v, 0, elements * sizeof(float));
+  }
   std::memset(cache_.cached, 0, static_cast<size_t>(cache_.layers * cache_.context));
   for (int64_t l = 0; l < cache_.layers; ++l)
     if (cache_.aux_saved[l])
@@ -402,4 +596,8 @@ double lazyc::rt::peakRSSMiB() {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0;
+}
+
+std::string CompiledModel::deviceName() const {
+  return cuda_ ? cuda_->deviceName() : std::string();
 }

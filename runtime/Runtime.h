@@ -10,6 +10,7 @@
 #define LAZYC_RUNTIME_RUNTIME_H
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cuda/CudaApi.h"
 
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,7 @@
 namespace lazyc::rt {
 
 class Tokenizer;
+class JsonValue;
 
 struct ModelInfo {
   std::string arch, name;
@@ -29,6 +31,10 @@ struct ModelInfo {
   bool pruned = false;
   std::string policy;
   std::vector<std::pair<int64_t, double>> schedule;
+  /// cpu or cuda (lazy-compile --target).
+  std::string target = "cpu";
+  /// Compiled from synthetic:NAME: no weight file, random weights only.
+  bool synthetic = false;
 };
 
 /// What the last step and the whole generation computed, per layer (the
@@ -46,8 +52,11 @@ struct StepStats {
 
 class CompiledModel {
 public:
-  /// Loads `library` (model.so) and the weights of `modelPath`; the KV cache
-  /// holds `context` tokens (0 = the compiled context length).
+  /// Loads `library` (model.so) and the weights of `modelPath` ("random" or
+  /// "random:SEED": deterministic random weights, see
+  /// runtime/model/RandomWeights.h); the KV cache holds `context` tokens
+  /// (0 = the compiled context length). A model compiled for CUDA runs on
+  /// GPU 0 (weights, KV cache and Aux Cache in GPU memory).
   static std::unique_ptr<CompiledModel> load(const std::string &library,
                                              const std::string &modelPath, int64_t context,
                                              std::string &error);
@@ -55,8 +64,12 @@ public:
 
   const ModelInfo &info() const { return info_; }
   int64_t context() const { return cache_.context; }
-  /// The tokenizer of the model file.
+  /// The tokenizer of the model file (check hasTokenizer: random weights
+  /// come without one).
   const Tokenizer &tokenizer() const { return *tokenizer_; }
+  bool hasTokenizer() const { return tokenizer_ != nullptr; }
+  /// The GPU running a CUDA model ("" for the CPU).
+  std::string deviceName() const;
 
   /// Runs one step over `tokens` at `positions` (each < context()), returning
   /// the logits of the rows `logitRows` (indices into this step's tokens) as
@@ -73,8 +86,11 @@ private:
   CompiledModel() = default;
   bool loadWeights(const std::string &modelPath, const std::string &description,
                    std::string &error);
+  bool fillRandomWeights(const JsonValue &weights, uint64_t seed, std::string &error);
+  bool uploadArena(std::string &error);
 
   void *library_ = nullptr;
+  const ::LazycCudaApi *cuda_ = nullptr; // null: CPU model
   void *forward_ = nullptr;
   ModelInfo info_;
   uint8_t *arena_ = nullptr;

@@ -11,7 +11,9 @@
 #include "runtime/model/Json.h"
 #include "runtime/model/Tokenizer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -42,7 +44,12 @@ const char *kUsage =
     "      --top-p P        nucleus sampling mass (default 1 = off)\n"
     "      --seed S         sampler seed (default 0)\n"
     "      --batch B        prompt tokens per prefill step (default 512; a pruned model\n"
-    "                       prefills the whole prompt in one step)\n";
+    "                       prefills the whole prompt in one step)\n"
+    "      --random-weights[=SEED]  deterministic random weights instead of -m (synthetic\n"
+    "                       models, lazy-compile synthetic:NAME; same values on CPU and GPU)\n"
+    "      --random-prompt N  N random token ids (seeded by --seed) as the prompt\n"
+    "      --repeat R       prefill R times (cache reset in between), report the median TTFT\n"
+    "      --logits FILE    write the first generated token's logits (float32, raw)\n";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
@@ -61,7 +68,10 @@ int main(int argc, char **argv) {
   boundOpenMPSpinning(argv);
   std::string library, modelPath, prompt, promptFile, idsFile;
   bool chat = false, json = false, havePrompt = false, ignoreEos = false;
-  int64_t nPredict = 64, context = 0, batch = 512;
+  int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1;
+  std::string logitsFile;
+  bool randomWeights = false;
+  uint64_t weightSeed = 0;
   SamplerOptions sampling;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -121,6 +131,20 @@ int main(int argc, char **argv) {
     } else if (arg == "--batch") {
       value(number);
       batch = static_cast<int64_t>(number);
+    } else if (arg == "--random-weights" || arg.rfind("--random-weights=", 0) == 0) {
+      randomWeights = true;
+      if (arg.size() > 17 && !parseNumber(arg.c_str() + 17, number))
+        return fail("--random-weights=SEED needs a number");
+      weightSeed = arg.size() > 17 ? static_cast<uint64_t>(number) : 0;
+    } else if (arg == "--random-prompt") {
+      value(number);
+      randomPrompt = static_cast<int64_t>(number);
+      havePrompt = true;
+    } else if (arg == "--repeat") {
+      value(number);
+      repeat = static_cast<int64_t>(number);
+    } else if (arg == "--logits") {
+      logitsFile = text();
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "lazy-run: error: unknown option '%s'\n%s", arg.c_str(), kUsage);
       return 2;
@@ -131,12 +155,18 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (randomWeights) {
+    if (!modelPath.empty())
+      return fail("--random-weights and -m exclude each other");
+    modelPath = "random:" + std::to_string(weightSeed);
+  }
   if (library.empty() || modelPath.empty() || !havePrompt) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  if (nPredict < 0 || batch <= 0 || sampling.topP <= 0 || sampling.topP > 1)
-    return fail("-n must be >= 0, --batch > 0 and --top-p in (0, 1]");
+  if (nPredict < 0 || batch <= 0 || sampling.topP <= 0 || sampling.topP > 1 || repeat < 1 ||
+      randomPrompt < 0)
+    return fail("-n must be >= 0, --batch > 0, --repeat >= 1 and --top-p in (0, 1]");
   if (!promptFile.empty()) {
     std::ifstream in(promptFile, std::ios::binary);
     if (!in)
@@ -152,13 +182,20 @@ int main(int argc, char **argv) {
   if (!model)
     return fail(error);
   double loadMs = std::chrono::duration<double, std::milli>(Clock::now() - loadStart).count();
-  const Tokenizer &tok = model->tokenizer();
+  const Tokenizer *tok = model->hasTokenizer() ? &model->tokenizer() : nullptr;
 
   std::string text = prompt;
-  if (chat && !tok.applyChatTemplate({{"user", prompt}}, true, text, error))
+  if (!tok && (chat || (idsFile.empty() && randomPrompt == 0)))
+    return fail("these weights come without a tokenizer: give the prompt as --ids or "
+                "--random-prompt");
+  if (chat && !tok->applyChatTemplate({{"user", prompt}}, true, text, error))
     return fail(error);
   std::vector<int32_t> ids;
-  if (!idsFile.empty()) {
+  if (randomPrompt > 0) {
+    std::mt19937_64 rng(sampling.seed);
+    for (int64_t i = 0; i < randomPrompt; ++i)
+      ids.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(model->info().vocabSize)));
+  } else if (!idsFile.empty()) {
     std::ifstream in(idsFile);
     if (!in)
       return fail("cannot read token ids from '" + idsFile + "'");
@@ -167,7 +204,7 @@ int main(int argc, char **argv) {
       ids.push_back(static_cast<int32_t>(id));
     if (!in.eof())
       return fail("'" + idsFile + "' holds something other than token ids");
-  } else if (!tok.encode(text, ids, error, tok.addBosByDefault())) {
+  } else if (!tok->encode(text, ids, error, tok->addBosByDefault())) {
     return fail(error);
   }
   if (ids.empty())
@@ -184,10 +221,14 @@ int main(int argc, char **argv) {
   const ModelInfo &info = model->info();
   if (info.pruned)
     batch = promptTokens;
-  bool progress = promptTokens > batch;
+  bool progress = promptTokens > batch && repeat == 1;
   bool tty = isatty(STDERR_FILENO);
-  auto prefillStart = Clock::now();
   std::vector<float> logits;
+  std::vector<double> ttfts;
+  for (int64_t run = 0; run < repeat; ++run) {
+  if (run > 0)
+    model->reset();
+  auto prefillStart = Clock::now();
   for (int64_t start = 0; start < promptTokens; start += batch) {
     int64_t end = std::min(promptTokens, start + batch);
     std::vector<int32_t> chunk(ids.begin() + start, ids.begin() + end), positions;
@@ -208,7 +249,18 @@ int main(int argc, char **argv) {
   }
   if (progress && tty)
     std::fputc('\n', stderr);
-  double ttftMs = std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count();
+  ttfts.push_back(std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count());
+  }
+  // The median (a first run also pays for warm-up: allocator, GEMM plans).
+  std::vector<double> sorted = ttfts;
+  std::sort(sorted.begin(), sorted.end());
+  double ttftMs = sorted[sorted.size() / 2];
+  if (!logitsFile.empty()) {
+    FILE *f = std::fopen(logitsFile.c_str(), "wb");
+    if (!f || std::fwrite(logits.data(), sizeof(float), logits.size(), f) != logits.size())
+      return fail("cannot write '" + logitsFile + "'");
+    std::fclose(f);
+  }
   StepStats prefillStats = model->stats();
   int64_t revived = 0;
 
@@ -218,9 +270,9 @@ int main(int argc, char **argv) {
   auto decodeStart = Clock::now();
   int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
   for (int64_t i = 0; i < nPredict; ++i) {
-    if (!ignoreEos && tok.isEndOfGeneration(next))
+    if (!ignoreEos && tok && tok->isEndOfGeneration(next))
       break;
-    std::string piece = tok.tokenText(next);
+    std::string piece = tok ? tok->tokenText(next) : " " + std::to_string(next);
     generated += piece;
     ++producedTokens;
     if (!json) {
@@ -261,6 +313,13 @@ int main(int argc, char **argv) {
     schedule += (i ? ", [" : "[") + std::to_string(info.schedule[i].first) + ", " +
                 std::to_string(info.schedule[i].second) + "]";
   schedule += "]";
+  std::string runs = "[";
+  for (size_t i = 0; i < ttfts.size(); ++i) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "%s%.2f", i ? ", " : "", ttfts[i]);
+    runs += b;
+  }
+  runs += "]";
   int64_t maxPerLayer = 0;
   for (int64_t c : last.totalComputed)
     maxPerLayer = std::max(maxPerLayer, c);
@@ -270,7 +329,8 @@ int main(int argc, char **argv) {
               "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
               "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
-              "\"aux_cache_bytes\": %lld, \"text\": \"%s\"}\n",
+              "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"device\": \"%s\", "
+              "\"ttft_ms_runs\": %s, \"text\": \"%s\"}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
               producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0,
@@ -278,6 +338,7 @@ int main(int argc, char **argv) {
               schedule.c_str(), share, kept.c_str(), perLayer.c_str(),
               prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
               static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),
+              info.target.c_str(), jsonEscape(model->deviceName()).c_str(), runs.c_str(),
               jsonEscape(generated).c_str());
   return 0;
 }

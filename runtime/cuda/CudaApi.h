@@ -1,0 +1,62 @@
+//===- CudaApi.h - what the host runtime asks of the CUDA runtime -*- C -*-===//
+//
+// liblazycrt_cuda.so (runtime/cuda/CudaRuntime.cu) is loaded only when a
+// model compiled with --target=cuda is loaded, so lazy-run and the CPU
+// runtime never depend on CUDA. It exports the mgpu* entry points the lowered
+// host code calls, the lazyc_gpu_* kernels (runtime/cpu/Kernels.h's ABI with
+// device addresses) and this table for runtime/Runtime.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LAZYC_RUNTIME_CUDA_CUDAAPI_H
+#define LAZYC_RUNTIME_CUDA_CUDAAPI_H
+
+#include "runtime/cpu/Kernels.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LAZYC_CUDA_API_VERSION 1
+
+typedef struct LazycCudaApi {
+  int version;
+  /// Starts CUDA on device 0. Null on success, else why not (no driver, a
+  /// driver too old for this runtime, no device, ...).
+  const char *(*init)(void);
+  /// The first error since init (a kernel module that failed to load, a
+  /// failed launch, out of device memory), or null.
+  const char *(*lastError)(void);
+  /// "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)".
+  const char *(*deviceName)(void);
+  /// Device memory (stream-ordered); null when out of memory (see lastError).
+  void *(*alloc)(size_t bytes);
+  void (*free)(void *device);
+  /// Copies (0 on success). toHost waits for the copy.
+  int (*toDevice)(void *device, const void *host, size_t bytes);
+  int (*toHost)(void *host, const void *device, size_t bytes);
+  int (*zero)(void *device, size_t bytes);
+  /// Fills `count` elements (dtype 0 = f32, 1 = bf16) with
+  /// lazyc::rt::randomWeight(seed, tensor, i, scale), or `scale` itself when
+  /// constant != 0.
+  int (*fillRandom)(void *device, int64_t count, int dtype, uint64_t seed, uint64_t tensor,
+                    float scale, int constant);
+  /// Waits for all queued work (0 on success).
+  int (*synchronize)(void);
+  /// Frees the Aux Cache rows the kernels allocated in `cache`.
+  void (*releaseCache)(LazycKVCache *cache);
+  /// Bytes per K/V element in the device cache (2: bf16).
+  int kvElementBytes;
+} LazycCudaApi;
+
+/// The table (never null; init says whether CUDA works).
+const LazycCudaApi *lazyc_cuda_api(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // LAZYC_RUNTIME_CUDA_CUDAAPI_H

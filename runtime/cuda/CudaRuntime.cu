@@ -1,0 +1,1130 @@
+//===- CudaRuntime.cu - the CUDA runtime of compiled models ----------------===//
+//
+// liblazycrt_cuda.so, loaded by runtime/Runtime.cpp only for models compiled
+// with `lazy-compile --target=cuda`:
+//
+//  * the mgpu* entry points MLIR's gpu-to-llvm lowering calls (module load,
+//    kernel launch, allocation, copies). Every stream the host code asks for
+//    is the runtime's one stream, so work stays in order without the
+//    per-launch synchronizations the lowering inserts (they are no-ops
+//    here); allocations are stream-ordered (cudaMallocAsync) from a pool
+//    that keeps its memory between steps.
+//  * the heavy kernels the compiled model calls (runtime/cpu/Kernels.h's C
+//    ABI, lazyc_gpu_* with device addresses): GEMMs through cuBLASLt (bf16
+//    in, fp32 accumulate), a flash-style attention on tensor cores (mma.sync
+//    bf16, online softmax, no N x N matrix, causal by original positions,
+//    GQA, over gathered query and key sets), the LazyLLM last-row importance
+//    scores as separate small kernels (so pruning never forces an unfused
+//    attention), selection and the Aux Cache.
+//  * LazycCudaApi (CudaApi.h) for the host runtime.
+//
+// The CUDA runtime is linked statically (it loads the driver, libcuda.so,
+// with dlopen) and driver functions come through cudaGetDriverEntryPoint*:
+// this library builds and loads without a GPU; init() says why CUDA is
+// unavailable.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/CudaApi.h"
+#include "runtime/model/RandomWeights.h"
+
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <cublasLt.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// State and errors
+//===----------------------------------------------------------------------===//
+
+struct State {
+  bool initialized = false;
+  std::string initError; // non-empty: CUDA is unusable
+  std::string lastError; // first error after init
+  std::string name;
+  cudaStream_t stream = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  void *workspace = nullptr;
+  size_t workspaceBytes = 0;
+  __nv_bfloat16 *scratch = nullptr; // bf16 copy of a GEMM input
+  size_t scratchBytes = 0;
+  // Driver functions.
+  decltype(&cuModuleLoadData) moduleLoadData = nullptr;
+  decltype(&cuModuleLoadDataEx) moduleLoadDataEx = nullptr;
+  decltype(&cuModuleUnload) moduleUnload = nullptr;
+  decltype(&cuModuleGetFunction) moduleGetFunction = nullptr;
+  decltype(&cuLaunchKernel) launchKernel = nullptr;
+  decltype(&cuGetErrorString) getErrorString = nullptr;
+};
+
+State &state() {
+  static State s;
+  return s;
+}
+
+void setError(const std::string &message) {
+  State &s = state();
+  if (s.lastError.empty())
+    s.lastError = message;
+  std::fprintf(stderr, "lazyc (cuda): %s\n", message.c_str());
+}
+
+bool check(cudaError_t e, const char *what) {
+  if (e == cudaSuccess)
+    return true;
+  setError(std::string(what) + ": " + cudaGetErrorString(e));
+  return false;
+}
+
+bool checkDriver(CUresult r, const char *what) {
+  if (r == CUDA_SUCCESS)
+    return true;
+  const char *text = nullptr;
+  if (state().getErrorString)
+    state().getErrorString(r, &text);
+  setError(std::string(what) + ": " + (text ? text : ("CUresult " + std::to_string(r))));
+  return false;
+}
+
+template <typename F> bool driverEntry(const char *name, F &fn) {
+  void *p = nullptr;
+  cudaDriverEntryPointQueryResult found;
+  if (cudaGetDriverEntryPointByVersion(name, &p, 12000, cudaEnableDefault, &found) !=
+          cudaSuccess ||
+      found != cudaDriverEntryPointSuccess || !p)
+    return false;
+  fn = reinterpret_cast<F>(p);
+  return true;
+}
+
+std::string gib(double bytes) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+  return b;
+}
+
+const char *initialize() {
+  State &s = state();
+  if (s.initialized)
+    return s.initError.empty() ? nullptr : s.initError.c_str();
+  s.initialized = true;
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    int driver = 0;
+    cudaDriverGetVersion(&driver);
+    if (driver == 0)
+      s.initError = "no NVIDIA driver found (libcuda.so.1 cannot be loaded): no GPU here";
+    else if (e == cudaErrorInsufficientDriver)
+      s.initError = "the CUDA driver is too old for this runtime (driver supports CUDA " +
+                    std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) +
+                    ", runtime built with " + std::to_string(CUDART_VERSION / 1000) + "." +
+                    std::to_string(CUDART_VERSION % 1000 / 10) + ")";
+    else if (e == cudaErrorNoDevice || count == 0)
+      s.initError = "no CUDA device found";
+    else
+      s.initError = std::string("CUDA is unavailable: ") + cudaGetErrorString(e) +
+                    (driver == 0 ? " (no NVIDIA driver: libcuda.so not found)" : "");
+    return s.initError.c_str();
+  }
+  cudaDeviceProp prop;
+  if (cudaSetDevice(0) != cudaSuccess || cudaGetDeviceProperties(&prop, 0) != cudaSuccess ||
+      cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking) != cudaSuccess) {
+    s.initError = "cannot start CUDA on device 0";
+    return s.initError.c_str();
+  }
+  char name[256];
+  std::snprintf(name, sizeof(name), "%s (sm_%d%d, %s)", prop.name, prop.major, prop.minor,
+                gib(static_cast<double>(prop.totalGlobalMem)).c_str());
+  s.name = name;
+  if (prop.major < 8) {
+    s.initError = s.name + ": lazyc's CUDA kernels need compute capability 8.0 or newer";
+    return s.initError.c_str();
+  }
+  if (!driverEntry("cuModuleLoadData", s.moduleLoadData) ||
+      !driverEntry("cuModuleLoadDataEx", s.moduleLoadDataEx) ||
+      !driverEntry("cuModuleUnload", s.moduleUnload) ||
+      !driverEntry("cuModuleGetFunction", s.moduleGetFunction) ||
+      !driverEntry("cuLaunchKernel", s.launchKernel) ||
+      !driverEntry("cuGetErrorString", s.getErrorString)) {
+    s.initError = "the CUDA driver lacks the module/launch entry points (driver too old?)";
+    return s.initError.c_str();
+  }
+  // Keep freed memory in the pool: steps allocate and free the same sizes.
+  cudaMemPool_t pool;
+  if (cudaDeviceGetDefaultMemPool(&pool, 0) == cudaSuccess) {
+    uint64_t threshold = UINT64_MAX;
+    cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold);
+  }
+  if (cublasLtCreate(&s.lt) != CUBLAS_STATUS_SUCCESS) {
+    s.initError = "cannot create a cuBLASLt handle";
+    return s.initError.c_str();
+  }
+  s.workspaceBytes = 64ull << 20;
+  if (cudaMalloc(&s.workspace, s.workspaceBytes) != cudaSuccess) {
+    s.initError = "out of device memory for the GEMM workspace";
+    return s.initError.c_str();
+  }
+  return nullptr;
+}
+
+bool ready() {
+  if (!initialize())
+    return true;
+  setError(state().initError);
+  return false;
+}
+
+void *deviceAlloc(size_t bytes) {
+  if (!ready())
+    return nullptr;
+  void *p = nullptr;
+  if (bytes == 0)
+    bytes = 1;
+  cudaError_t e = cudaMallocAsync(&p, bytes, state().stream);
+  if (e != cudaSuccess) {
+    size_t freeBytes = 0, total = 0;
+    cudaMemGetInfo(&freeBytes, &total);
+    setError("out of GPU memory: allocating " + gib(static_cast<double>(bytes)) + " with " +
+             gib(static_cast<double>(freeBytes)) + " free of " +
+             gib(static_cast<double>(total)) + " (" + cudaGetErrorString(e) + ")");
+    return nullptr;
+  }
+  return p;
+}
+
+void deviceFree(void *p) {
+  if (p && state().stream)
+    cudaFreeAsync(p, state().stream);
+}
+
+template <typename T> T *ptr(uint64_t address) { return reinterpret_cast<T *>(address); }
+
+/// Device -> host copy of `n` elements (waits).
+template <typename T> std::vector<T> fetch(uint64_t device, int64_t n) {
+  std::vector<T> host(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  if (n > 0)
+    check(cudaMemcpyAsync(host.data(), ptr<T>(device), n * sizeof(T), cudaMemcpyDeviceToHost,
+                          state().stream),
+          "copy to host") &&
+        check(cudaStreamSynchronize(state().stream), "a GPU kernel failed");
+  return host;
+}
+
+/// Host -> device copy into a fresh stream-ordered buffer (freed by the caller
+/// with deviceFree after the kernels that read it are queued).
+template <typename T> T *upload(const std::vector<T> &host) {
+  T *d = static_cast<T *>(deviceAlloc(std::max<size_t>(host.size(), 1) * sizeof(T)));
+  if (d && !host.empty())
+    check(cudaMemcpyAsync(d, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice,
+                          state().stream),
+          "copy to device");
+  return d;
+}
+
+unsigned blocksFor(int64_t n, int threads) {
+  return static_cast<unsigned>(std::max<int64_t>(1, (n + threads - 1) / threads));
+}
+
+/// Adds the wall time of a LazyLLM kernel (incl. its host round trips) to
+/// the step's selection-overhead counter.
+class Timed {
+public:
+  explicit Timed(LazycKVCache *cache)
+      : cache_(cache), start_(std::chrono::steady_clock::now()) {}
+  ~Timed() {
+    if (!cache_)
+      return;
+    cudaStreamSynchronize(state().stream);
+    cache_->lazy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - start_)
+                           .count();
+  }
+
+private:
+  LazycKVCache *cache_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+void count(LazycKVCache *cache, LazycStat stat, int64_t layer, int64_t n) {
+  if (cache->stats)
+    cache->stats[stat * cache->layers + layer] += n;
+}
+
+//===----------------------------------------------------------------------===//
+// Small kernels
+//===----------------------------------------------------------------------===//
+
+__global__ void toBF16(const float *__restrict__ in, __nv_bfloat16 *__restrict__ out, int64_t n) {
+  int64_t i = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) * 4;
+  if (i + 3 < n) {
+    float4 v = *reinterpret_cast<const float4 *>(in + i);
+    *reinterpret_cast<__nv_bfloat162 *>(out + i) = __floats2bfloat162_rn(v.x, v.y);
+    *reinterpret_cast<__nv_bfloat162 *>(out + i + 2) = __floats2bfloat162_rn(v.z, v.w);
+  } else {
+    for (; i < n; ++i)
+      out[i] = __float2bfloat16_rn(in[i]);
+  }
+}
+
+__global__ void fillRandomKernel(void *out, int64_t n, int dtype, uint64_t seed, uint64_t tensor,
+                                 float scale, int constant) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float v = constant ? scale : lazyc::rt::randomWeight(seed, tensor, static_cast<uint64_t>(i), scale);
+    if (dtype == 0)
+      static_cast<float *>(out)[i] = v;
+    else
+      static_cast<uint16_t *>(out)[i] = lazyc::rt::floatToBF16Bits(v);
+  }
+}
+
+/// K/V rows of this step into the layer's cache slots (bf16).
+__global__ void writeKV(const float *__restrict__ k, const float *__restrict__ v,
+                        const int32_t *__restrict__ pos, int64_t rows, int64_t kvDim,
+                        __nv_bfloat16 *__restrict__ kc, __nv_bfloat16 *__restrict__ vc) {
+  int64_t n = rows * kvDim;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t r = i / kvDim, d = i % kvDim;
+    int64_t slot = static_cast<int64_t>(pos[r]) * kvDim + d;
+    kc[slot] = __float2bfloat16_rn(k[i]);
+    vc[slot] = __float2bfloat16_rn(v[i]);
+  }
+}
+
+__global__ void iota(int32_t *out, int64_t n) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n)
+    out[i] = static_cast<int32_t>(i);
+}
+
+/// out[r] = fresh[src[r]] (kind 0), aux[src[r]] (kind 1) or zeros (kind 2).
+__global__ void gatherRows(float *__restrict__ out, const float *__restrict__ fresh,
+                           const float *__restrict__ aux, const int32_t *__restrict__ kind,
+                           const int32_t *__restrict__ src, int64_t columns) {
+  int64_t r = blockIdx.x;
+  const float *row = kind[r] == 0   ? fresh + src[r] * columns
+                     : kind[r] == 1 ? aux + static_cast<int64_t>(src[r]) * columns
+                                    : nullptr;
+  for (int64_t c = threadIdx.x; c < columns; c += blockDim.x)
+    out[r * columns + c] = row ? row[c] : 0.0f;
+}
+
+/// aux[dst[i]] = hidden[src[i]].
+__global__ void scatterRows(float *__restrict__ aux, const float *__restrict__ hidden,
+                            const int32_t *__restrict__ src, const int32_t *__restrict__ dst,
+                            int64_t columns) {
+  int64_t i = blockIdx.x;
+  for (int64_t c = threadIdx.x; c < columns; c += blockDim.x)
+    aux[static_cast<int64_t>(dst[i]) * columns + c] = hidden[static_cast<int64_t>(src[i]) * columns + c];
+}
+
+//===----------------------------------------------------------------------===//
+// Attention: flash-style on tensor cores
+//===----------------------------------------------------------------------===//
+
+__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t *>(&v);
+}
+
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                         uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+               "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/// One block: 64 query rows (4 warps x 16) of one head against tiles of 64
+/// keys of its KV head. Queries f32 (converted while loading), keys/values
+/// bf16 from the cache, fp32 accumulation and output. Query row i sees the
+/// keys whose position is <= qpos[i]; keys are the cache slots 0.. (keys ==
+/// null) or the ascending slot list `keys`.
+template <int D>
+__global__ void __launch_bounds__(128)
+    flashAttention(const float *__restrict__ q, int64_t qStride, const int32_t *__restrict__ qpos,
+                   int rows, const __nv_bfloat16 *__restrict__ kc,
+                   const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
+                   const int32_t *__restrict__ keys, int numKeys, int group, float scaleLog2,
+                   float *__restrict__ out, int64_t outStride) {
+  constexpr int BM = 64, BN = 64, LD = D + 8, CH = D / 8;
+  __shared__ __align__(16) __nv_bfloat16 sK[BN * LD];
+  __shared__ __align__(16) __nv_bfloat16 sV[BN * LD];
+  __shared__ int sPos[BN];
+  __shared__ int sVisible;
+  const int h = blockIdx.y, g = h / group;
+  const int blockRow = (gridDim.x - 1 - blockIdx.x) * BM; // late (heavy) blocks first
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int r = lane / 4, c = lane % 4;
+  const int row0 = blockRow + warp * 16 + r, row1 = row0 + 8;
+  const int pos0 = row0 < rows ? qpos[row0] : -1, pos1 = row1 < rows ? qpos[row1] : -1;
+  if (threadIdx.x == 0) {
+    const int maxPos = qpos[min(blockRow + BM, rows) - 1];
+    int visible;
+    if (keys) {
+      int lo = 0, hi = numKeys;
+      while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (keys[mid] <= maxPos)
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      visible = lo;
+    } else {
+      visible = min(numKeys, maxPos + 1);
+    }
+    sVisible = visible;
+  }
+  __syncthreads();
+  const int visible = sVisible;
+
+  // This warp's 16 query rows as A fragments (bf16), for every 16 dims.
+  uint32_t qa[D / 16][4];
+  auto load2 = [&](int row, int col) -> uint32_t {
+    if (row >= rows)
+      return 0;
+    float2 v = *reinterpret_cast<const float2 *>(q + static_cast<int64_t>(row) * qStride +
+                                                 static_cast<int64_t>(h) * D + col);
+    return pack2(v.x, v.y);
+  };
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    qa[kk][0] = load2(row0, kk * 16 + c * 2);
+    qa[kk][1] = load2(row1, kk * 16 + c * 2);
+    qa[kk][2] = load2(row0, kk * 16 + 8 + c * 2);
+    qa[kk][3] = load2(row1, kk * 16 + 8 + c * 2);
+  }
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i)
+    o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+  float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
+
+  for (int t0 = 0; t0 < visible; t0 += BN) {
+    for (int i = threadIdx.x; i < BN * CH; i += blockDim.x) {
+      const int j = i / CH, ch = i % CH, key = t0 + j;
+      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+      if (key < visible) {
+        const int64_t slot = keys ? keys[key] : key;
+        const int64_t base = slot * kvStride + static_cast<int64_t>(g) * D;
+        kv = reinterpret_cast<const uint4 *>(kc + base)[ch];
+        vv = reinterpret_cast<const uint4 *>(vc + base)[ch];
+      }
+      *reinterpret_cast<uint4 *>(sK + j * LD + ch * 8) = kv;
+      *reinterpret_cast<uint4 *>(sV + j * LD + ch * 8) = vv;
+    }
+    for (int j = threadIdx.x; j < BN; j += blockDim.x) {
+      const int key = t0 + j;
+      sPos[j] = key < visible ? (keys ? keys[key] : key) : INT_MAX;
+    }
+    __syncthreads();
+
+    // S = Q K^T (16 x 64 per warp), scaled to log2 units and masked.
+    float s[BN / 8][4];
+#pragma unroll
+    for (int n = 0; n < BN / 8; ++n) {
+      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+      const __nv_bfloat16 *krow = sK + (n * 8 + r) * LD + c * 2;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t b0 = *reinterpret_cast<const uint32_t *>(krow + kk * 16);
+        uint32_t b1 = *reinterpret_cast<const uint32_t *>(krow + kk * 16 + 8);
+        mma16816(s[n], qa[kk], b0, b1);
+      }
+    }
+    float mx0 = m0, mx1 = m1;
+#pragma unroll
+    for (int n = 0; n < BN / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = n * 8 + c * 2 + (e & 1);
+        const int rowPos = e < 2 ? pos0 : pos1;
+        float v = s[n][e] * scaleLog2;
+        if (sPos[key] > rowPos)
+          v = -INFINITY;
+        s[n][e] = v;
+      }
+      mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
+      mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
+    }
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    const float base0 = mx0 == -INFINITY ? 0.0f : mx0, base1 = mx1 == -INFINITY ? 0.0f : mx1;
+    const float alpha0 = exp2f(m0 - base0), alpha1 = exp2f(m1 - base1);
+    m0 = mx0;
+    m1 = mx1;
+    float sum0 = 0.0f, sum1 = 0.0f;
+#pragma unroll
+    for (int n = 0; n < BN / 8; ++n) {
+      s[n][0] = exp2f(s[n][0] - base0);
+      s[n][1] = exp2f(s[n][1] - base0);
+      s[n][2] = exp2f(s[n][2] - base1);
+      s[n][3] = exp2f(s[n][3] - base1);
+      sum0 += s[n][0] + s[n][1];
+      sum1 += s[n][2] + s[n][3];
+    }
+    l0 = l0 * alpha0 + sum0;
+    l1 = l1 * alpha1 + sum1;
+#pragma unroll
+    for (int dn = 0; dn < D / 8; ++dn) {
+      o[dn][0] *= alpha0;
+      o[dn][1] *= alpha0;
+      o[dn][2] *= alpha1;
+      o[dn][3] *= alpha1;
+    }
+    // O += P V: P's accumulators are the A fragments of the next MMA.
+#pragma unroll
+    for (int j = 0; j < BN / 16; ++j) {
+      const uint32_t a[4] = {pack2(s[2 * j][0], s[2 * j][1]), pack2(s[2 * j][2], s[2 * j][3]),
+                             pack2(s[2 * j + 1][0], s[2 * j + 1][1]),
+                             pack2(s[2 * j + 1][2], s[2 * j + 1][3])};
+      const unsigned short *v0 =
+          reinterpret_cast<const unsigned short *>(sV + (16 * j + c * 2) * LD + r);
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) {
+        const unsigned short *vp = v0 + dn * 8;
+        uint32_t b0 = static_cast<uint32_t>(vp[0]) | static_cast<uint32_t>(vp[LD]) << 16;
+        uint32_t b1 =
+            static_cast<uint32_t>(vp[8 * LD]) | static_cast<uint32_t>(vp[9 * LD]) << 16;
+        mma16816(o[dn], a, b0, b1);
+      }
+    }
+    __syncthreads();
+  }
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
+#pragma unroll
+  for (int dn = 0; dn < D / 8; ++dn) {
+    const int col = h * D + dn * 8 + c * 2;
+    if (row0 < rows)
+      *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row0) * outStride + col) =
+          make_float2(o[dn][0] * inv0, o[dn][1] * inv0);
+    if (row1 < rows)
+      *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row1) * outStride + col) =
+          make_float2(o[dn][2] * inv1, o[dn][3] * inv1);
+  }
+}
+
+/// Plain reference attention (one thread per query row and head; any head
+/// size): for head sizes without a tensor-core kernel.
+__global__ void referenceAttention(const float *__restrict__ q, const int32_t *__restrict__ qpos,
+                                   int rows, const __nv_bfloat16 *__restrict__ kc,
+                                   const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
+                                   const int32_t *__restrict__ keys, int numKeys, int heads,
+                                   int group, int D, float scale, float *__restrict__ out) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  int h = blockIdx.y;
+  if (i >= rows)
+    return;
+  const float *qi = q + static_cast<int64_t>(i) * heads * D + h * D;
+  float *oi = out + static_cast<int64_t>(i) * heads * D + h * D;
+  for (int d = 0; d < D; ++d)
+    oi[d] = 0;
+  float m = -INFINITY, l = 0;
+  for (int j = 0; j < numKeys; ++j) {
+    int slot = keys ? keys[j] : j;
+    if (slot > qpos[i])
+      break;
+    const __nv_bfloat16 *kj = kc + slot * kvStride + (h / group) * D;
+    const __nv_bfloat16 *vj = vc + slot * kvStride + (h / group) * D;
+    float dot = 0;
+    for (int d = 0; d < D; ++d)
+      dot += qi[d] * __bfloat162float(kj[d]);
+    dot *= scale;
+    float mn = fmaxf(m, dot), a = expf(m - mn), p = expf(dot - mn);
+    l = l * a + p;
+    for (int d = 0; d < D; ++d)
+      oi[d] = oi[d] * a + p * __bfloat162float(vj[d]);
+    m = mn;
+  }
+  for (int d = 0; d < D; ++d)
+    oi[d] /= l;
+}
+
+//===----------------------------------------------------------------------===//
+// LazyLLM importance: the last query row's attention, mean over heads
+//===----------------------------------------------------------------------===//
+
+__global__ void scoreLogits(const float *__restrict__ qLast, const __nv_bfloat16 *__restrict__ kc,
+                            int64_t kvStride, const int32_t *__restrict__ keys, int numKeys,
+                            int D, int group, float scale, float *__restrict__ logits) {
+  extern __shared__ float sq[];
+  const int h = blockIdx.y;
+  for (int d = threadIdx.x; d < D; d += blockDim.x)
+    sq[d] = qLast[h * D + d];
+  __syncthreads();
+  int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= numKeys)
+    return;
+  const __nv_bfloat16 *k = kc + static_cast<int64_t>(keys[j]) * kvStride + (h / group) * D;
+  float dot = 0;
+  for (int d = 0; d < D; d += 2) {
+    float2 kv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(k + d));
+    dot += sq[d] * kv.x + sq[d + 1] * kv.y;
+  }
+  logits[static_cast<int64_t>(h) * numKeys + j] = dot * scale;
+}
+
+/// Per head: max and sum of exp(logit - max).
+__global__ void scoreNormalizers(const float *__restrict__ logits, int numKeys,
+                                 float *__restrict__ norms) {
+  __shared__ float red[32];
+  const float *l = logits + static_cast<int64_t>(blockIdx.x) * numKeys;
+  float m = -INFINITY;
+  for (int j = threadIdx.x; j < numKeys; j += blockDim.x)
+    m = fmaxf(m, l[j]);
+  for (int o = 16; o > 0; o /= 2)
+    m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+  if (threadIdx.x % 32 == 0)
+    red[threadIdx.x / 32] = m;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    m = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : -INFINITY;
+    for (int o = 16; o > 0; o /= 2)
+      m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if (threadIdx.x == 0)
+      red[0] = m;
+  }
+  __syncthreads();
+  m = red[0];
+  __syncthreads();
+  float s = 0;
+  for (int j = threadIdx.x; j < numKeys; j += blockDim.x)
+    s += expf(l[j] - m);
+  for (int o = 16; o > 0; o /= 2)
+    s += __shfl_xor_sync(0xffffffffu, s, o);
+  if (threadIdx.x % 32 == 0)
+    red[threadIdx.x / 32] = s;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float total = 0;
+    for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w)
+      total += red[w];
+    norms[2 * blockIdx.x] = m;
+    norms[2 * blockIdx.x + 1] = total;
+  }
+}
+
+__global__ void scoreCombine(const float *__restrict__ logits, const float *__restrict__ norms,
+                             int numKeys, int heads, float *__restrict__ out) {
+  int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= numKeys)
+    return;
+  float acc = 0;
+  for (int h = 0; h < heads; ++h)
+    acc += expf(logits[static_cast<int64_t>(h) * numKeys + j] - norms[2 * h]) / norms[2 * h + 1];
+  out[j] = acc / static_cast<float>(heads);
+}
+
+//===----------------------------------------------------------------------===//
+// GEMM plans (cuBLASLt)
+//===----------------------------------------------------------------------===//
+
+struct GemmPlan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo;
+  bool ok = false;
+};
+
+/// y[rows x out] = x[rows x in] w[out x in]^T, i.e. column-major
+/// Y^T (out x rows) = W (out x in, stored as its transpose) X^T.
+GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t, bool>, GemmPlan> plans;
+  GemmPlan &p = plans[{out, rows, in, bf16}];
+  if (p.desc)
+    return p;
+  State &s = state();
+  cublasLtMatmulDescCreate(&p.desc, bf16 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32F_FAST_TF32,
+                           CUDA_R_32F);
+  cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta));
+  cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb));
+  cudaDataType ab = bf16 ? CUDA_R_16BF : CUDA_R_32F;
+  cublasLtMatrixLayoutCreate(&p.a, ab, in, out, in);
+  cublasLtMatrixLayoutCreate(&p.b, ab, in, rows, in);
+  cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, out, rows, out);
+  cublasLtMatmulPreference_t pref;
+  cublasLtMatmulPreferenceCreate(&pref);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                       &s.workspaceBytes, sizeof(s.workspaceBytes));
+  cublasLtMatmulHeuristicResult_t result;
+  int found = 0;
+  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(s.lt, p.desc, p.a, p.b, p.c, p.c, pref, 1,
+                                                     &result, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
+    setError("cuBLASLt has no algorithm for a " + std::to_string(rows) + "x" +
+             std::to_string(out) + "x" + std::to_string(in) + " GEMM (status " +
+             std::to_string(static_cast<int>(st)) + ")");
+    return p;
+  }
+  p.algo = result.algo;
+  p.ok = true;
+  return p;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// mgpu*: what MLIR's gpu-to-llvm lowering calls
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+void *mgpuModuleLoad(void *data, size_t /*size*/) {
+  if (!ready())
+    return nullptr;
+  CUmodule module = nullptr;
+  if (!checkDriver(state().moduleLoadData(&module, data), "loading a compiled kernel module"))
+    return nullptr;
+  return module;
+}
+
+void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  if (!ready())
+    return nullptr;
+  CUmodule module = nullptr;
+  CUjit_option options[] = {CU_JIT_OPTIMIZATION_LEVEL};
+  void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
+  if (!checkDriver(state().moduleLoadDataEx(&module, data, 1, options, values),
+                   "JIT-compiling a PTX kernel module"))
+    return nullptr;
+  return module;
+}
+
+void mgpuModuleUnload(void *module) {
+  // At exit the driver may already be gone; modules die with the context.
+  (void)module;
+}
+
+void *mgpuModuleGetFunction(void *module, const char *name) {
+  if (!module)
+    return nullptr;
+  CUfunction f = nullptr;
+  if (!checkDriver(state().moduleGetFunction(&f, static_cast<CUmodule>(module), name),
+                   "finding a kernel in its module"))
+    return nullptr;
+  return f;
+}
+
+void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t bx,
+                      intptr_t by, intptr_t bz, int32_t smem, void * /*stream*/, void **params,
+                      void **extra, size_t /*paramsCount*/) {
+  if (!function) {
+    setError("launching a kernel whose module failed to load");
+    return;
+  }
+  if (gx <= 0 || gy <= 0 || gz <= 0)
+    return; // empty iteration space
+  checkDriver(state().launchKernel(static_cast<CUfunction>(function), gx, gy, gz, bx, by, bz,
+                                   smem, state().stream, params, extra),
+              "launching a compiled kernel");
+}
+
+void *mgpuStreamCreate() { return state().stream; }
+void mgpuStreamDestroy(void *) {}
+// One stream keeps every launch, copy and free in order; the host reads
+// device memory only through the runtime, which synchronizes then.
+void mgpuStreamSynchronize(void *) {}
+
+void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
+  void *p = deviceAlloc(bytes);
+  if (!p) {
+    // The compiled step cannot continue without its buffer.
+    std::fprintf(stderr, "lazyc (cuda): %s\n", state().lastError.c_str());
+    std::exit(1);
+  }
+  return p;
+}
+
+void mgpuMemFree(void *p, void * /*stream*/) { deviceFree(p); }
+
+void mgpuMemcpy(void *dst, void *src, size_t bytes, void * /*stream*/) {
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, state().stream), "memcpy");
+}
+
+void mgpuMemset32(void *dst, unsigned value, size_t count, void * /*stream*/) {
+  if (value == 0)
+    check(cudaMemsetAsync(dst, 0, count * 4, state().stream), "memset");
+  else
+    setError("mgpuMemset32 with a non-zero value is not supported");
+}
+
+//===----------------------------------------------------------------------===//
+// Heavy kernels (Kernels.h ABI, device addresses)
+//===----------------------------------------------------------------------===//
+
+void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
+                      int64_t out, uint64_t y) {
+  if (rows <= 0)
+    return;
+  State &s = state();
+  if (wtype != 0 && wtype != 1) {
+    setError("lazyc_gpu_linear: f16 weights are not supported on the GPU (use bf16)");
+    return;
+  }
+  const bool bf16 = wtype == 1;
+  const void *input = ptr<void>(x);
+  if (bf16) {
+    size_t bytes = static_cast<size_t>(rows * in) * sizeof(__nv_bfloat16);
+    if (bytes > s.scratchBytes) {
+      deviceFree(s.scratch);
+      s.scratchBytes = std::max(bytes, s.scratchBytes * 2);
+      s.scratch = static_cast<__nv_bfloat16 *>(deviceAlloc(s.scratchBytes));
+      if (!s.scratch)
+        std::exit(1);
+    }
+    toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
+                                                                      rows * in);
+    input = s.scratch;
+  }
+  GemmPlan &p = gemmPlan(out, rows, in, bf16);
+  if (!p.ok)
+    return;
+  const float alpha = 1.0f, beta = 0.0f;
+  cublasStatus_t st =
+      cublasLtMatmul(s.lt, p.desc, &alpha, ptr<void>(w), p.a, input, p.b, &beta, ptr<void>(y),
+                     p.c, ptr<void>(y), p.c, &p.algo, s.workspace, s.workspaceBytes, s.stream);
+  if (st != CUBLAS_STATUS_SUCCESS)
+    setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
+}
+
+void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
+                         uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
+                         int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                         double scale, uint64_t outAddr) {
+  if (rows <= 0)
+    return;
+  State &s = state();
+  const int64_t kvDim = kvHeads * headDim;
+  auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;
+  auto *vc = reinterpret_cast<__nv_bfloat16 *>(cache->v) + layer * cache->context * kvDim;
+  const int32_t *pos = ptr<int32_t>(posAddr);
+  writeKV<<<blocksFor(rows * kvDim, 256), 256, 0, s.stream>>>(
+      ptr<float>(kAddr), ptr<float>(vAddr), pos, rows, kvDim, kc, vc);
+  // Bookkeeping on the host (cached slots, counters): positions and keys.
+  std::vector<int32_t> hostPos = fetch<int32_t>(posAddr, rows);
+  uint8_t *cached = cache->cached ? cache->cached + layer * cache->context : nullptr;
+  int64_t *stats = cache->stats;
+  int32_t maxPos = 0;
+  for (int32_t p : hostPos) {
+    maxPos = std::max(maxPos, p);
+    if (cached) {
+      if (cached[p] && stats)
+        ++stats[LAZYC_STAT_RECOMPUTED * cache->layers + layer];
+      cached[p] = 1;
+    }
+  }
+  const int32_t *keys = numKeys >= 0 ? ptr<int32_t>(keysAddr) : nullptr;
+  int64_t keyCount = keys ? numKeys : maxPos + 1;
+  int64_t lastKey = maxPos;
+  if (keys) {
+    std::vector<int32_t> hostKeys = fetch<int32_t>(keysAddr, numKeys);
+    for (int32_t k : hostKeys)
+      if (cached && !cached[k] && stats)
+        ++stats[LAZYC_STAT_UNCACHED_KEY * cache->layers + layer];
+    lastKey = hostKeys.empty() ? -1 : hostKeys.back();
+  }
+  if (stats) {
+    stats[LAZYC_STAT_COMPUTED * cache->layers + layer] += rows;
+    stats[LAZYC_STAT_TOTAL_COMPUTED * cache->layers + layer] += rows;
+    stats[LAZYC_STAT_KEYS * cache->layers + layer] = keyCount;
+    stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = lastKey;
+  }
+  const int group = static_cast<int>(heads / kvHeads);
+  dim3 grid(blocksFor(rows, 64), static_cast<unsigned>(heads));
+  const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
+  float *out = ptr<float>(outAddr);
+  if (headDim == 128)
+    flashAttention<128><<<grid, 128, 0, s.stream>>>(
+        ptr<float>(qAddr), heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
+        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
+  else if (headDim == 64)
+    flashAttention<64><<<grid, 128, 0, s.stream>>>(
+        ptr<float>(qAddr), heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
+        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
+  else
+    referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
+                         s.stream>>>(ptr<float>(qAddr), pos, static_cast<int>(rows), kc, vc,
+                                     kvDim, keys, static_cast<int>(keyCount),
+                                     static_cast<int>(heads), group, static_cast<int>(headDim),
+                                     static_cast<float>(scale), out);
+  check(cudaGetLastError(), "attention kernel launch");
+}
+
+/// For tests: the reference attention on the same inputs.
+void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                                   uint64_t posAddr, int64_t rows, uint64_t keysAddr,
+                                   int64_t numKeys, int64_t heads, int64_t kvHeads,
+                                   int64_t headDim, double scale, uint64_t outAddr) {
+  const int64_t kvDim = kvHeads * headDim;
+  auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;
+  auto *vc = reinterpret_cast<__nv_bfloat16 *>(cache->v) + layer * cache->context * kvDim;
+  referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
+                       state().stream>>>(
+      ptr<float>(qAddr), ptr<int32_t>(posAddr), static_cast<int>(rows), kc, vc, kvDim,
+      numKeys >= 0 ? ptr<int32_t>(keysAddr) : nullptr,
+      static_cast<int>(numKeys >= 0 ? numKeys : cache->context), static_cast<int>(heads),
+      static_cast<int>(heads / kvHeads), static_cast<int>(headDim), static_cast<float>(scale),
+      ptr<float>(outAddr));
+}
+
+//===--- LazyLLM kernels: index work on the host (the CPU kernels on copied
+//===--- lists), row data on the GPU.
+
+int64_t lazyc_gpu_context_size(uint64_t positions, int64_t rows) {
+  std::vector<int32_t> pos = fetch<int32_t>(positions, rows);
+  return lazyc_rt_context_size(reinterpret_cast<uint64_t>(pos.data()), rows);
+}
+
+void lazyc_gpu_context(uint64_t positions, int64_t rows, uint64_t out) {
+  int64_t n = lazyc_gpu_context_size(positions, rows);
+  if (n > 0)
+    iota<<<blocksFor(n, 256), 256, 0, state().stream>>>(ptr<int32_t>(out), n);
+}
+
+void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_t rows,
+                      uint64_t keysAddr, int64_t numKeys, int64_t heads, int64_t kvHeads,
+                      int64_t headDim, double scale, uint64_t outAddr) {
+  Timed timed(cache);
+  if (numKeys <= 0 || rows <= 0)
+    return;
+  State &s = state();
+  const int64_t kvDim = kvHeads * headDim;
+  auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;
+  float *logits = static_cast<float *>(deviceAlloc((heads * numKeys + 2 * heads) * sizeof(float)));
+  if (!logits)
+    std::exit(1);
+  float *norms = logits + heads * numKeys;
+  const float *qLast = ptr<float>(qAddr) + (rows - 1) * heads * headDim;
+  scoreLogits<<<dim3(blocksFor(numKeys, 128), static_cast<unsigned>(heads)), 128,
+                headDim * sizeof(float), s.stream>>>(qLast, kc, kvDim, ptr<int32_t>(keysAddr),
+                                                     static_cast<int>(numKeys),
+                                                     static_cast<int>(headDim),
+                                                     static_cast<int>(heads / kvHeads),
+                                                     static_cast<float>(scale), logits);
+  scoreNormalizers<<<static_cast<unsigned>(heads), 1024, 0, s.stream>>>(
+      logits, static_cast<int>(numKeys), norms);
+  scoreCombine<<<blocksFor(numKeys, 256), 256, 0, s.stream>>>(
+      logits, norms, static_cast<int>(numKeys), static_cast<int>(heads), ptr<float>(outAddr));
+  deviceFree(logits);
+  check(cudaGetLastError(), "importance-score kernels");
+}
+
+void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, int64_t seed,
+                             uint64_t outAddr) {
+  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, numKeys);
+  std::vector<float> scores(keys.size());
+  lazyc_rt_random_scores(reinterpret_cast<uint64_t>(keys.data()), numKeys, layer, seed,
+                         reinterpret_cast<uint64_t>(scores.data()));
+  if (numKeys > 0)
+    check(cudaMemcpyAsync(ptr<float>(outAddr), scores.data(), numKeys * sizeof(float),
+                          cudaMemcpyHostToDevice, state().stream),
+          "copy to device");
+}
+
+int64_t lazyc_gpu_select_size(int64_t n, double keep) { return lazyc_rt_select_size(n, keep); }
+
+void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, uint64_t outAddr) {
+  std::vector<float> scores = fetch<float>(scoresAddr, n);
+  std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_size(n, keep)));
+  lazyc_rt_select(reinterpret_cast<uint64_t>(scores.data()), n, keep,
+                  reinterpret_cast<uint64_t>(kept.data()));
+  if (!kept.empty())
+    check(cudaMemcpyAsync(ptr<int32_t>(outAddr), kept.data(), kept.size() * sizeof(int32_t),
+                          cudaMemcpyHostToDevice, state().stream),
+          "copy to device");
+}
+
+int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
+                                   uint64_t keysAddr, int64_t n, uint64_t positionsAddr,
+                                   int64_t rows, double keep) {
+  std::vector<float> scores = fetch<float>(scoresAddr, n);
+  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
+  return lazyc_rt_select_once_size(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
+                                   reinterpret_cast<uint64_t>(keys.data()), n,
+                                   reinterpret_cast<uint64_t>(pos.data()), rows, keep);
+}
+
+void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
+                           uint64_t keysAddr, int64_t n, uint64_t positionsAddr, int64_t rows,
+                           double keep, uint64_t outAddr) {
+  std::vector<float> scores = fetch<float>(scoresAddr, n);
+  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
+  int64_t count = lazyc_rt_select_once_size(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
+                                            reinterpret_cast<uint64_t>(keys.data()), n,
+                                            reinterpret_cast<uint64_t>(pos.data()), rows, keep);
+  std::vector<int32_t> kept(static_cast<size_t>(count));
+  lazyc_rt_select_once(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
+                       reinterpret_cast<uint64_t>(keys.data()), n,
+                       reinterpret_cast<uint64_t>(pos.data()), rows, keep,
+                       reinterpret_cast<uint64_t>(kept.data()));
+  if (count > 0)
+    check(cudaMemcpyAsync(ptr<int32_t>(outAddr), kept.data(), count * sizeof(int32_t),
+                          cudaMemcpyHostToDevice, state().stream),
+          "copy to device");
+}
+
+int64_t lazyc_gpu_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n) {
+  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
+  return lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n);
+}
+
+void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n,
+                       uint64_t outAddr) {
+  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
+  std::vector<int32_t> missing(static_cast<size_t>(
+      lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n)));
+  lazyc_rt_missing(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n,
+                   reinterpret_cast<uint64_t>(missing.data()));
+  if (!missing.empty())
+    check(cudaMemcpyAsync(ptr<int32_t>(outAddr), missing.data(), missing.size() * sizeof(int32_t),
+                          cudaMemcpyHostToDevice, state().stream),
+          "copy to device");
+}
+
+void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
+                        uint64_t positionsAddr, int64_t rows, int64_t columns, uint64_t keptAddr,
+                        int64_t numKept) {
+  Timed timed(cache);
+  std::vector<int32_t> pos = fetch<int32_t>(positionsAddr, rows),
+                       kept = fetch<int32_t>(keptAddr, numKept);
+  std::vector<int32_t> src, dst;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (std::binary_search(kept.begin(), kept.end(), pos[r]))
+      continue;
+    src.push_back(static_cast<int32_t>(r));
+    dst.push_back(pos[r]);
+  }
+  if (src.empty())
+    return;
+  if (!cache->aux[layer]) {
+    size_t bytes = static_cast<size_t>(cache->context) * columns * sizeof(float);
+    cache->aux[layer] = static_cast<float *>(deviceAlloc(bytes));
+    cache->aux_saved[layer] = static_cast<uint8_t *>(std::calloc(cache->context, 1));
+    if (!cache->aux[layer] || !cache->aux_saved[layer]) {
+      std::fprintf(stderr, "lazyc (cuda): out of memory allocating the Aux Cache of layer %lld\n",
+                   static_cast<long long>(layer));
+      std::exit(1);
+    }
+    cache->aux_bytes += static_cast<int64_t>(bytes + cache->context);
+  }
+  for (int32_t p : dst)
+    cache->aux_saved[layer][p] = 1;
+  count(cache, LAZYC_STAT_SAVED, layer, static_cast<int64_t>(src.size()));
+  int32_t *dSrc = upload(src), *dDst = upload(dst);
+  scatterRows<<<static_cast<unsigned>(src.size()), 256, 0, state().stream>>>(
+      cache->aux[layer], ptr<float>(hiddenAddr), dSrc, dDst, columns);
+  deviceFree(dSrc);
+  deviceFree(dDst);
+}
+
+void lazyc_gpu_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wantedAddr,
+                        int64_t numWanted, uint64_t freshAddr, uint64_t freshPositionsAddr,
+                        int64_t freshRows, int64_t columns, uint64_t outAddr) {
+  Timed timed(cache);
+  if (numWanted <= 0)
+    return;
+  std::vector<int32_t> wanted = fetch<int32_t>(wantedAddr, numWanted),
+                       freshPos = fetch<int32_t>(freshPositionsAddr, freshRows);
+  std::vector<int32_t> kind(wanted.size()), src(wanted.size());
+  for (size_t r = 0; r < wanted.size(); ++r) {
+    const int32_t p = wanted[r];
+    auto hit = std::lower_bound(freshPos.begin(), freshPos.end(), p);
+    if (hit != freshPos.end() && *hit == p) {
+      kind[r] = 0;
+      src[r] = static_cast<int32_t>(hit - freshPos.begin());
+    } else if (cache->aux[layer] && cache->aux_saved[layer][p]) {
+      kind[r] = 1;
+      src[r] = p;
+      count(cache, LAZYC_STAT_REVIVED, layer, 1);
+    } else {
+      kind[r] = 2;
+      src[r] = 0;
+      count(cache, LAZYC_STAT_MISSING_INPUT, layer, 1);
+    }
+  }
+  int32_t *dKind = upload(kind), *dSrc = upload(src);
+  gatherRows<<<static_cast<unsigned>(numWanted), 256, 0, state().stream>>>(
+      ptr<float>(outAddr), ptr<float>(freshAddr), cache->aux[layer], dKind, dSrc, columns);
+  deviceFree(dKind);
+  deviceFree(dSrc);
+}
+
+//===----------------------------------------------------------------------===//
+// The host runtime's table
+//===----------------------------------------------------------------------===//
+
+static const char *apiLastError() {
+  return state().lastError.empty() ? nullptr : state().lastError.c_str();
+}
+static const char *apiDeviceName() { return state().name.c_str(); }
+static void *apiAlloc(size_t bytes) { return deviceAlloc(bytes); }
+static void apiFree(void *p) { deviceFree(p); }
+static int apiToDevice(void *d, const void *h, size_t bytes) {
+  return check(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, state().stream),
+               "copy to device")
+             ? 0
+             : 1;
+}
+static int apiToHost(void *h, const void *d, size_t bytes) {
+  bool ok = check(cudaMemcpyAsync(h, d, bytes, cudaMemcpyDeviceToHost, state().stream),
+                  "copy to host") &&
+            check(cudaStreamSynchronize(state().stream), "a GPU kernel failed");
+  return ok ? 0 : 1;
+}
+static int apiZero(void *d, size_t bytes) {
+  return check(cudaMemsetAsync(d, 0, bytes, state().stream), "memset") ? 0 : 1;
+}
+static int apiFillRandom(void *d, int64_t count, int dtype, uint64_t seed, uint64_t tensor,
+                         float scale, int constant) {
+  fillRandomKernel<<<4096, 256, 0, state().stream>>>(d, count, dtype, seed, tensor, scale,
+                                                     constant);
+  return check(cudaGetLastError(), "random weights") ? 0 : 1;
+}
+static int apiSynchronize() {
+  return check(cudaStreamSynchronize(state().stream), "a GPU kernel failed") ? 0 : 1;
+}
+static void apiReleaseCache(LazycKVCache *cache) {
+  for (int64_t l = 0; cache->aux && l < cache->layers; ++l) {
+    deviceFree(cache->aux[l]);
+    cache->aux[l] = nullptr;
+  }
+}
+
+const LazycCudaApi *lazyc_cuda_api(void) {
+  static const LazycCudaApi api = {
+      LAZYC_CUDA_API_VERSION, initialize,    apiLastError, apiDeviceName,
+      apiAlloc,               apiFree,       apiToDevice,  apiToHost,
+      apiZero,                apiFillRandom, apiSynchronize, apiReleaseCache,
+      2,
+  };
+  return &api;
+}
+
+} // extern "C"

@@ -1,0 +1,237 @@
+//===- CudaKernelsTest.cpp - the CUDA runtime's kernels against references -===//
+//
+// Without a GPU (or driver) every GPU test is skipped with the reason init()
+// gives; InitExplains runs everywhere.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Kernels.h"
+#include "runtime/cuda/CudaApi.h"
+#include "runtime/model/RandomWeights.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+extern "C" {
+void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
+                      int64_t out, uint64_t y);
+void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k, uint64_t v,
+                         uint64_t positions, int64_t rows, uint64_t keys, int64_t num_keys,
+                         int64_t heads, int64_t kv_heads, int64_t head_dim, double scale,
+                         uint64_t out);
+void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t q,
+                                   uint64_t positions, int64_t rows, uint64_t keys,
+                                   int64_t num_keys, int64_t heads, int64_t kv_heads,
+                                   int64_t head_dim, double scale, uint64_t out);
+void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t q, int64_t rows,
+                      uint64_t keys, int64_t num_keys, int64_t heads, int64_t kv_heads,
+                      int64_t head_dim, double scale, uint64_t out);
+}
+
+namespace {
+
+const LazycCudaApi *api() { return lazyc_cuda_api(); }
+
+#define REQUIRE_GPU()                                                                      \
+  do {                                                                                     \
+    if (const char *why = api()->init())                                                   \
+      GTEST_SKIP() << "no usable GPU: " << why;                                            \
+  } while (0)
+
+std::vector<float> randomVector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = d(rng);
+  return v;
+}
+
+template <typename T> T *toDevice(const std::vector<T> &host) {
+  auto *d = static_cast<T *>(api()->alloc(host.size() * sizeof(T)));
+  EXPECT_NE(d, nullptr);
+  EXPECT_EQ(api()->toDevice(d, host.data(), host.size() * sizeof(T)), 0);
+  return d;
+}
+
+template <typename T> std::vector<T> toHost(const T *device, size_t n) {
+  std::vector<T> host(n);
+  EXPECT_EQ(api()->toHost(host.data(), device, n * sizeof(T)), 0);
+  return host;
+}
+
+uint64_t a(const void *p) { return reinterpret_cast<uint64_t>(p); }
+
+TEST(CudaRuntime, InitExplains) {
+  const char *why = api()->init();
+  if (why) {
+    // No GPU: a reason a user can act on, and allocation fails cleanly.
+    EXPECT_GT(std::strlen(why), 10u);
+    EXPECT_EQ(api()->alloc(16), nullptr);
+    EXPECT_NE(api()->lastError(), nullptr);
+  } else {
+    EXPECT_NE(std::string(api()->deviceName()), "");
+  }
+}
+
+/// A one-layer device KV cache of `context` slots (bf16).
+struct DeviceCache {
+  DeviceCache(int64_t context, int64_t kvDim) : cached(context), stats(LAZYC_STAT_COUNT) {
+    size_t bytes = static_cast<size_t>(context * kvDim) * 2;
+    c.k = static_cast<float *>(api()->alloc(bytes));
+    c.v = static_cast<float *>(api()->alloc(bytes));
+    api()->zero(c.k, bytes);
+    api()->zero(c.v, bytes);
+    c.context = context;
+    c.layers = 1;
+    c.kv_dim = kvDim;
+    c.cached = cached.data();
+    c.aux = aux;
+    c.aux_saved = saved;
+    c.stats = stats.data();
+  }
+  ~DeviceCache() {
+    api()->free(c.k);
+    api()->free(c.v);
+  }
+  LazycKVCache c{};
+  std::vector<uint8_t> cached;
+  std::vector<int64_t> stats;
+  float *aux[1] = {nullptr};
+  uint8_t *saved[1] = {nullptr};
+};
+
+/// The tensor-core attention against the plain one, dense and over a key
+/// subset, for both head sizes, with GQA.
+void checkAttention(int64_t headDim, bool keyed) {
+  const int64_t rows = 300, heads = 8, kvHeads = 2, context = 400;
+  const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
+  DeviceCache cache(context, kvDim);
+  std::vector<int32_t> pos(rows);
+  for (int64_t i = 0; i < rows; ++i)
+    pos[i] = static_cast<int32_t>(keyed ? i + i / 10 : i); // gaps when keyed
+  auto q = randomVector(rows * qDim, 1), k = randomVector(rows * kvDim, 2),
+       v = randomVector(rows * kvDim, 3);
+  std::vector<int32_t> keys;
+  if (keyed)
+    for (int64_t i = 0; i < rows; i += 3)
+      keys.push_back(pos[i]);
+  keys.push_back(pos[rows - 1]);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
+  int32_t *dpos = toDevice(pos), *dkeys = toDevice(keys);
+  float *out = static_cast<float *>(api()->alloc(rows * qDim * 4));
+  float *ref = static_cast<float *>(api()->alloc(rows * qDim * 4));
+  double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+  lazyc_gpu_attention(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows, keyed ? a(dkeys) : 0,
+                      keyed ? static_cast<int64_t>(keys.size()) : -1, heads, kvHeads, headDim,
+                      scale, a(out));
+  lazyc_gpu_attention_reference(&cache.c, 0, a(dq), a(dpos), rows, keyed ? a(dkeys) : 0,
+                                keyed ? static_cast<int64_t>(keys.size()) : -1, heads, kvHeads,
+                                headDim, scale, a(ref));
+  auto got = toHost(out, rows * qDim), want = toHost(ref, rows * qDim);
+  ASSERT_EQ(api()->lastError(), nullptr);
+  double maxDiff = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    maxDiff = std::max(maxDiff, static_cast<double>(std::fabs(got[i] - want[i])));
+  // Queries and probabilities are bf16 in the tensor-core kernel.
+  EXPECT_LT(maxDiff, 2e-2) << "head_dim " << headDim << (keyed ? " keyed" : " dense");
+  EXPECT_EQ(cache.stats[LAZYC_STAT_COMPUTED], rows);
+  EXPECT_EQ(cache.stats[LAZYC_STAT_RECOMPUTED], 0);
+  for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
+                  static_cast<void *>(dpos), static_cast<void *>(dkeys),
+                  static_cast<void *>(out), static_cast<void *>(ref)})
+    api()->free(p);
+}
+
+TEST(CudaKernels, FlashAttentionDense128) {
+  REQUIRE_GPU();
+  checkAttention(128, false);
+}
+TEST(CudaKernels, FlashAttentionKeyed128) {
+  REQUIRE_GPU();
+  checkAttention(128, true);
+}
+TEST(CudaKernels, FlashAttentionDense64) {
+  REQUIRE_GPU();
+  checkAttention(64, false);
+}
+TEST(CudaKernels, FlashAttentionKeyed64) {
+  REQUIRE_GPU();
+  checkAttention(64, true);
+}
+
+TEST(CudaKernels, LinearMatchesCPU) {
+  REQUIRE_GPU();
+  const int64_t rows = 77, in = 256, out = 192;
+  auto x = randomVector(rows * in, 4);
+  auto wf = randomVector(out * in, 5, 0.05f);
+  std::vector<uint16_t> w(wf.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = lazyc::rt::floatToBF16Bits(wf[i]);
+  std::vector<float> want(rows * out);
+  lazyc_rt_linear(a(x.data()), rows, in, a(w.data()), 1, out, a(want.data()));
+  float *dx = toDevice(x), *dy = static_cast<float *>(api()->alloc(rows * out * 4));
+  uint16_t *dw = toDevice(w);
+  lazyc_gpu_linear(a(dx), rows, in, a(dw), 1, out, a(dy));
+  auto got = toHost(dy, rows * out);
+  ASSERT_EQ(api()->lastError(), nullptr);
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], 2e-2) << i; // the GPU rounds x to bf16
+  api()->free(dx);
+  api()->free(dy);
+  api()->free(dw);
+}
+
+TEST(CudaKernels, ScoresMatchCPU) {
+  REQUIRE_GPU();
+  const int64_t rows = 40, heads = 4, kvHeads = 2, headDim = 64, kvDim = kvHeads * headDim;
+  DeviceCache cache(64, kvDim);
+  std::vector<int32_t> pos(rows);
+  for (int64_t i = 0; i < rows; ++i)
+    pos[i] = static_cast<int32_t>(i);
+  auto q = randomVector(rows * heads * headDim, 6), k = randomVector(rows * kvDim, 7),
+       v = randomVector(rows * kvDim, 8);
+  float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
+  int32_t *dpos = toDevice(pos);
+  float *out = static_cast<float *>(api()->alloc(rows * heads * headDim * 4));
+  lazyc_gpu_attention(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows, 0, -1, heads, kvHeads,
+                      headDim, 0.125, a(out)); // writes the K cache
+  std::vector<int32_t> keys = {0, 3, 5, 17, 39};
+  int32_t *dkeys = toDevice(keys);
+  float *dscores = static_cast<float *>(api()->alloc(keys.size() * 4));
+  lazyc_gpu_scores(&cache.c, 0, a(dq), rows, a(dkeys), keys.size(), heads, kvHeads, headDim,
+                   0.125, a(dscores));
+  auto got = toHost(dscores, keys.size());
+  // CPU reference on the same (bf16-rounded) keys.
+  std::vector<float> kc(64 * kvDim, 0.0f), vc(64 * kvDim, 0.0f);
+  for (int64_t i = 0; i < rows * kvDim; ++i) {
+    uint32_t bits = static_cast<uint32_t>(lazyc::rt::floatToBF16Bits(k[i])) << 16;
+    std::memcpy(&kc[i], &bits, 4);
+  }
+  LazycKVCache host{};
+  host.k = kc.data();
+  host.v = vc.data();
+  host.context = 64;
+  host.layers = 1;
+  host.kv_dim = kvDim;
+  std::vector<float> want(keys.size());
+  lazyc_rt_scores(&host, 0, a(q.data()), rows, a(keys.data()), keys.size(), heads, kvHeads,
+                  headDim, 0.125, a(want.data()));
+  ASSERT_EQ(api()->lastError(), nullptr);
+  for (size_t j = 0; j < keys.size(); ++j)
+    EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j]) << j;
+  for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
+                  static_cast<void *>(dpos), static_cast<void *>(out),
+                  static_cast<void *>(dkeys), static_cast<void *>(dscores)})
+    api()->free(p);
+}
+
+} // namespace
