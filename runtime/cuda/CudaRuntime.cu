@@ -261,6 +261,63 @@ private:
   std::chrono::steady_clock::time_point start_;
 };
 
+/// LAZYC_CUDA_PROFILE=1: GPU time per kind of work (CUDA events around each
+/// call), printed at exit. Off by default (events cost a little).
+enum ProfileKind { kGemm, kConvert, kAttention, kGenerated, kLazy, kProfileKinds };
+struct Profile {
+  bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
+  std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t>> marks;
+  Profile() {
+    if (on)
+      std::atexit([] { report(); });
+  }
+  static void report();
+};
+Profile &profile() {
+  static Profile p;
+  return p;
+}
+void Profile::report() {
+  Profile &p = profile();
+  if (!p.on || !state().stream)
+    return;
+  cudaStreamSynchronize(state().stream);
+  double ms[kProfileKinds] = {0};
+  int64_t n[kProfileKinds] = {0};
+  for (auto &[kind, a, b] : p.marks) {
+    float t = 0;
+    cudaEventElapsedTime(&t, a, b);
+    ms[kind] += t;
+    ++n[kind];
+  }
+  const char *names[] = {"GEMM (cuBLASLt)", "f32->bf16 GEMM inputs", "attention (flash)",
+                         "compiler-generated kernels", "LazyLLM (scores/select/Aux Cache)"};
+  std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
+  for (int k = 0; k < kProfileKinds; ++k)
+    std::fprintf(stderr, "  %-36s %9.2f ms  (%lld calls)\n", names[k], ms[k],
+                 static_cast<long long>(n[k]));
+}
+class Mark {
+public:
+  explicit Mark(int kind) : kind_(kind) {
+    if (!profile().on)
+      return;
+    cudaEventCreate(&a_);
+    cudaEventCreate(&b_);
+    cudaEventRecord(a_, state().stream);
+  }
+  ~Mark() {
+    if (!profile().on)
+      return;
+    cudaEventRecord(b_, state().stream);
+    profile().marks.emplace_back(kind_, a_, b_);
+  }
+
+private:
+  int kind_;
+  cudaEvent_t a_ = nullptr, b_ = nullptr;
+};
+
 void count(LazycKVCache *cache, LazycStat stat, int64_t layer, int64_t n) {
   if (cache->stats)
     cache->stats[stat * cache->layers + layer] += n;
@@ -741,6 +798,7 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
   }
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return; // empty iteration space
+  Mark mark(kGenerated);
   checkDriver(state().launchKernel(static_cast<CUfunction>(function), gx, gy, gz, bx, by, bz,
                                    smem, state().stream, params, extra),
               "launching a compiled kernel");
@@ -799,6 +857,7 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
       if (!s.scratch)
         std::exit(1);
     }
+    Mark mark(kConvert);
     toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
                                                                       rows * in);
     input = s.scratch;
@@ -807,6 +866,7 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
   if (!p.ok)
     return;
   const float alpha = 1.0f, beta = 0.0f;
+  Mark mark(kGemm);
   cublasStatus_t st =
       cublasLtMatmul(s.lt, p.desc, &alpha, ptr<void>(w), p.a, input, p.b, &beta, ptr<void>(y),
                      p.c, ptr<void>(y), p.c, &p.algo, s.workspace, s.workspaceBytes, s.stream);
@@ -858,6 +918,7 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
   }
   const int group = static_cast<int>(heads / kvHeads);
   dim3 grid(blocksFor(rows, 64), static_cast<unsigned>(heads));
+  Mark mark(kAttention);
   const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
   float *out = ptr<float>(outAddr);
   if (headDim == 128)
@@ -914,6 +975,7 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
   Timed timed(cache);
   if (numKeys <= 0 || rows <= 0)
     return;
+  Mark mark(kLazy);
   State &s = state();
   const int64_t kvDim = kvHeads * headDim;
   auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prepares .device/ (git-ignored) for bench/gpu/run.sh on a GPU machine that
+# has no LLVM/MLIR: compiles the models here (host code portable x86-64,
+# kernels as sm_90 cubin + PTX) and copies the PyTorch anchor and the
+# GoogleTest sources. Run after building (build/bin/lazy-compile).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+D=.device
+C=build/bin/lazy-compile
+mkdir -p $D
+ANCHOR=${LAZYC_ANCHOR:-../shared/anchors/torch_prefill.py}
+[ -f "$ANCHOR" ] && cp "$ANCHOR" $D/ || echo "no anchor at $ANCHOR: the table will lack PyTorch numbers"
+[ -d $D/googletest ] || cp -r /usr/src/googletest $D/googletest
+SCHED=3:0.7,7:0.7,11:0.7,15:0.7,19:0.7,23:0.7   # the anchor's default schedule
+compile() { echo "lazy-compile $*"; $C "$@"; }
+# GPU vs CPU: the same synthetic models for both targets (same random weights at run time).
+compile synthetic:tiny --dtype bf16 --portable -o $D/tiny-dense-cpu.so
+compile synthetic:tiny --dtype bf16 --target=cuda -o $D/tiny-dense-cuda.so
+compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 -o $D/tiny-lazy-cpu.so
+compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 -o $D/tiny-lazy-cuda.so
+compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 -o $D/smollm2-dense-cpu.so
+compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 -o $D/smollm2-dense-cuda.so
+# Llama-2-7B shape, dense and with the anchor's schedule.
+[ -f $D/llama7b-dense-cuda.so ] || compile synthetic:llama2-7b --dtype bf16 --target=cuda -o $D/llama7b-dense-cuda.so
+[ -f $D/llama7b-lazy-cuda.so ] || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED -o $D/llama7b-lazy-cuda.so
+du -sh $D

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""The table of bench/gpu/run.sh: lazyc vs the PyTorch anchor, per prompt length.
+
+Reads OUT/lazyc-{dense,lazy}-N.json (lazy-run --json) and OUT/anchor.json
+(torch_prefill.py --out); writes OUT/gpu-bench.json and prints the table.
+Standard library only."""
+import json, os, sys
+
+out, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(",")]
+anchor = {}
+try:
+    anchor = json.load(open(os.path.join(out, "anchor.json")))
+except Exception as e:  # the anchor may have failed: report ours anyway
+    print(f"(no anchor.json: {e})")
+rows, result = [], {"lengths": lengths, "rows": []}
+def ours(v, n):
+    try:
+        return json.load(open(os.path.join(out, f"lazyc-{v}-{n}.json")))
+    except Exception:
+        return None
+print(f"{'tokens':>7} | {'torch dense':>11} {'lazyc dense':>11} {'ratio':>6} | "
+      f"{'torch pruned':>12} {'lazyc pruned':>12} {'ratio':>6} | {'share':>6}")
+for n in lengths:
+    a = anchor.get("out", {}).get(str(n), {})
+    d, l = ours("dense", n), ours("lazy", n)
+    td, tl = a.get("dense_ms"), a.get("lazy_ms")
+    ld = d["ttft_ms"] if d else None
+    ll = l["ttft_ms"] if l else None
+    f = lambda x: f"{x:.1f}" if isinstance(x, (int, float)) else "-"
+    r = lambda x, y: f"{x / y:.2f}" if x and y else "-"
+    print(f"{n:>7} | {f(td):>11} {f(ld):>11} {r(ld, td):>6} | {f(tl):>12} {f(ll):>12} "
+          f"{r(ll, tl):>6} | {(l or {}).get('computed_share', 0):.3f}")
+    result["rows"].append(dict(tokens=n, torch_dense_ms=td, lazyc_dense_ms=ld, torch_pruned_ms=tl,
+                               lazyc_pruned_ms=ll, lazyc_share=(l or {}).get("computed_share"),
+                               torch_share=a.get("frac_computed"),
+                               lazyc_dense_runs=(d or {}).get("ttft_ms_runs"),
+                               lazyc_pruned_runs=(l or {}).get("ttft_ms_runs")))
+result["anchor_ceilings"] = anchor.get("res")
+if d:
+    result["device"] = d.get("device")
+print("ratio = lazyc / torch (done when: dense <= 1.00, pruned <= 0.80); times are TTFT medians in ms")
+json.dump(result, open(os.path.join(out, "gpu-bench.json"), "w"), indent=1)

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# One device call: build the runtime on the GPU machine, check the CUDA
+# kernels and GPU-vs-CPU logits, then time Llama-2-7B-shaped prefill (random
+# bf16 weights) dense and LazyLLM-pruned at 4k/8k/16k tokens, side by side
+# with the PyTorch anchor (../shared/anchors/torch_prefill.py) in the same
+# call, and print one table.
+#
+# Models are compiled beforehand on a machine with LLVM/MLIR (the GPU machine
+# has none) by bench/gpu/prepare.sh, which also copies the anchor and the
+# GoogleTest sources into .device/ (git-ignored; pass it as the carried
+# folder). Usage, on the GPU machine:
+#   bench/gpu/run.sh [OUT_DIR]        (LAZYC_GPU_LENGTHS=4096,8192,16384)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-${OUT:-/tmp/lazyc-gpu}}
+mkdir -p "$OUT"
+D=.device
+LENGTHS=${LAZYC_GPU_LENGTHS:-4096,8192,16384}
+B=build-gpu
+log() { echo "== $(date +%T) $*"; }
+
+log "machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+nproc
+
+log "build (runtime only: lazy-run, liblazycrt_cuda.so, CUDA kernel tests)"
+cmake -S . -B $B -G Ninja -DLAZYC_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DLAZYC_GTEST_SOURCE="$PWD/$D/googletest" >"$OUT/cmake.log" 2>&1 \
+  || { tail -30 "$OUT/cmake.log"; exit 1; }
+ninja -C $B lazy-run lazycrt_cuda lazyc-cuda-tests >"$OUT/build.log" 2>&1 \
+  || { tail -40 "$OUT/build.log"; exit 1; }
+
+log "CUDA kernels vs references"
+timeout 120 $B/bin/lazyc-cuda-tests 2>&1 | tail -15
+
+RUN=$B/bin/lazy-run
+cmp_logits() { # name cpu.bin gpu.bin
+  python3 - "$@" <<'PY'
+import sys, numpy as np
+name, a, b = sys.argv[1], np.fromfile(sys.argv[2], np.float32), np.fromfile(sys.argv[3], np.float32)
+d = np.abs(a - b); scale = np.abs(a).max()
+print(f"{name}: {a.size} logits, max |cpu-gpu| {d.max():.4g} (max |logit| {scale:.3g}, rel {d.max()/scale:.3g}), "
+      f"argmax cpu {a.argmax()} gpu {b.argmax()}, top-5 overlap {len(set(np.argsort(-a)[:5]) & set(np.argsort(-b)[:5]))}/5")
+PY
+}
+log "GPU vs CPU logits (same random bf16 weights)"
+for m in tiny-dense tiny-lazy smollm2-dense; do
+  [ -f $D/$m-cpu.so ] || continue
+  timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-cpu.bin" --json >"$OUT/$m-cpu.json" 2>&1 \
+    || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.json"; continue; }
+  timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu.bin" --json >"$OUT/$m-gpu.json" 2>&1 \
+    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.json"; continue; }
+  cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
+  python3 -c "import json,sys; a=json.load(open('$OUT/$m-cpu.json')); b=json.load(open('$OUT/$m-gpu.json')); print('  kept per layer cpu', a['kept_tokens_per_layer'], 'gpu', b['kept_tokens_per_layer'])"
+done
+
+if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
+  log "compute-sanitizer (memcheck) on the pruned tiny model"
+  timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/tiny-lazy-cuda.so \
+    --random-weights --random-prompt 300 -n 8 --json >"$OUT/sanitizer.log" 2>&1
+  grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer.log" | head -8
+fi
+
+log "Llama-2-7B shape, random bf16 weights: lazyc dense and pruned"
+IFS=, read -ra LENS <<<"$LENGTHS"
+for n in "${LENS[@]}"; do
+  for v in dense lazy; do
+    [ -f $D/llama7b-$v-cuda.so ] || continue
+    timeout 150 $RUN $D/llama7b-$v-cuda.so --random-weights --random-prompt "$n" -n 0 --repeat 4 \
+      --ctx $((n + 16)) --json >"$OUT/lazyc-$v-$n.json" 2>"$OUT/lazyc-$v-$n.err" \
+      || { echo "lazyc $v $n failed:"; tail -5 "$OUT/lazyc-$v-$n.err"; }
+    python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n.json')); print('lazyc $v $n', r['ttft_ms_runs'], 'share', r['computed_share'])" 2>/dev/null
+  done
+done
+
+log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each)"
+for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense ${LENS[${#LENS[@]}-1]}"; do
+  set -- $spec
+  [ -f $D/llama7b-$1-cuda.so ] || continue
+  echo "-- $1 $2 tokens"
+  LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
+    -n 0 --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -7
+done
+
+log "PyTorch anchor (same call)"
+if [ -f $D/torch_prefill.py ]; then
+  PYTHONUNBUFFERED=1 timeout 300 python3 $D/torch_prefill.py --lengths "$LENGTHS" --no-hf --out "$OUT" \
+    >"$OUT/anchor.log" 2>&1 || { echo "anchor failed:"; tail -5 "$OUT/anchor.log"; }
+  grep -v SUMMARY "$OUT/anchor.log" | tail -5
+fi
+
+log "table"
+python3 bench/gpu/report.py "$OUT" "$LENGTHS" | tee "$OUT/table.txt"
