@@ -239,6 +239,23 @@ def LazycGPUPrepare : Pass<"lazyc-gpu-prepare", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def LazycGPUSplitReductions : Pass<"lazyc-gpu-split-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Split long reductions into parallel partial sums (GPU)";
+  let description = [{
+    A linalg reduction over `threshold` or more elements (RMSNorm's sum of
+    squares over the hidden size) would run as one sequential loop per row on
+    the GPU. It is split (linalg::splitReduction) into `ratio` partial sums
+    per row, computed in parallel, and a short final reduction.
+  }];
+  let options = [
+    Option<"ratio", "ratio", "int64_t", /*default=*/"256",
+           "Largest number of partial sums per output element">,
+    Option<"threshold", "threshold", "int64_t", /*default=*/"512",
+           "Split reductions over at least this many elements">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
   let summary = "Map parallel loops to GPU blocks and threads";
   let description = [{

@@ -23,11 +23,15 @@ using namespace mlir;
 /// llm -> linalg -> bufferized memrefs with heavy ops as kernel calls,
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
-static void buildBufferizedPipeline(OpPassManager &pm) {
+static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (gpu) {
+    pm.addNestedPass<func::FuncOp>(createLazycGPUSplitReductions());
+    pm.addPass(createCanonicalizerPass());
+  }
   // Tensors -> buffers, with identity layouts at function boundaries so the
   // runtime passes plain row-major arrays.
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -43,7 +47,7 @@ static void buildBufferizedPipeline(OpPassManager &pm) {
 } // namespace lazyc
 
 void lazyc::buildCPUPipeline(OpPassManager &pm) {
-  buildBufferizedPipeline(pm);
+  buildBufferizedPipeline(pm, /*gpu=*/false);
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -56,7 +60,7 @@ void lazyc::buildCPUPipeline(OpPassManager &pm) {
 }
 
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
-  buildBufferizedPipeline(pm);
+  buildBufferizedPipeline(pm, /*gpu=*/true);
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());
   // Every linalg op becomes a kernel: parallel loops, one flat dimension

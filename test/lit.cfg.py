@@ -27,3 +27,9 @@ if os.path.exists(smollm2):
     config.available_features.add("smollm2")
 config.substitutions.append(("%smollm2", smollm2))
 config.substitutions.append(("%fixtures", os.path.join(config.lazyc_src_root, "test", "fixtures")))
+
+# GPU tests: a machine without an NVIDIA device runs the "no GPU" error paths.
+if not os.path.exists("/dev/nvidia0"):
+    config.available_features.add("no-gpu")
+if os.path.exists(os.path.join(config.lazyc_tools_dir, "..", "lib", "liblazycrt_cuda.so")):
+    config.available_features.add("cuda-runtime")

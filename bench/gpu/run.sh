@@ -31,7 +31,9 @@ ninja -C $B lazy-run lazycrt_cuda lazyc-cuda-tests >"$OUT/build.log" 2>&1 \
   || { tail -40 "$OUT/build.log"; exit 1; }
 
 log "CUDA kernels vs references"
-timeout 120 $B/bin/lazyc-cuda-tests 2>&1 | tail -15
+timeout 120 $B/bin/lazyc-cuda-tests 2>&1 | grep -E "OK|FAILED|PASSED|Failure|expected|Which is" | head -20
+echo "-- again with LAZYC_CUDA_ATTENTION=simple (the kernel without ldmatrix)"
+LAZYC_CUDA_ATTENTION=simple timeout 120 $B/bin/lazyc-cuda-tests --gtest_filter='*Attention*' 2>&1 | grep -E "PASSED|FAILED" | head -6
 
 RUN=$B/bin/lazy-run
 cmp_logits() { # name cpu.bin gpu.bin
@@ -67,19 +69,19 @@ for n in "${LENS[@]}"; do
   for v in dense lazy; do
     [ -f $D/llama7b-$v-cuda.so ] || continue
     timeout 150 $RUN $D/llama7b-$v-cuda.so --random-weights --random-prompt "$n" -n 0 --repeat 4 \
-      --ctx $((n + 16)) --json >"$OUT/lazyc-$v-$n.json" 2>"$OUT/lazyc-$v-$n.err" \
+      --batch "$n" --ctx $((n + 16)) --json >"$OUT/lazyc-$v-$n.json" 2>"$OUT/lazyc-$v-$n.err" \
       || { echo "lazyc $v $n failed:"; tail -5 "$OUT/lazyc-$v-$n.err"; }
     python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n.json')); print('lazyc $v $n', r['ttft_ms_runs'], 'share', r['computed_share'])" 2>/dev/null
   done
 done
 
 log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each)"
-for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense ${LENS[${#LENS[@]}-1]}"; do
+for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense ${LENS[${#LENS[@]}-1]}" "lazy ${LENS[${#LENS[@]}-1]}"; do
   set -- $spec
   [ -f $D/llama7b-$1-cuda.so ] || continue
   echo "-- $1 $2 tokens"
   LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
-    -n 0 --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -7
+    -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -7
 done
 
 log "PyTorch anchor (same call)"

@@ -25,6 +25,8 @@
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace lazyc {
 #define GEN_PASS_DEF_LAZYCGPUPREPARE
@@ -275,6 +277,104 @@ struct LazycGPUMapLoopsPass : public lazyc::impl::LazycGPUMapLoopsBase<LazycGPUM
           mlir::failed(gpu::setMappingAttr(inner, {mapping(gpu::Processor::ThreadX)})))
         return signalPassFailure();
     }
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// lazyc-gpu-split-reductions
+//===----------------------------------------------------------------------===//
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYCGPUSPLITREDUCTIONS
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+namespace {
+/// Rows of a 2-D sum reduction, `out[i] += f(in[i, k])` over a static k of
+/// size n, become `partial[i, j] += f(in[i, j * n/r + k'])` (r partial sums per
+/// row, in parallel) and `out[i] += partial[i, j]`.
+struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
+  SplitRowReduction(MLIRContext *ctx, int64_t maxRatio, int64_t minSize)
+      : OpRewritePattern(ctx), maxRatio(maxRatio), minSize(minSize) {}
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op.getNumLoops() != 2 ||
+        !op.hasPureTensorSemantics())
+      return failure();
+    auto iterators = op.getIteratorTypesArray();
+    if (iterators[0] != utils::IteratorType::parallel ||
+        iterators[1] != utils::IteratorType::reduction)
+      return failure();
+    MLIRContext *ctx = op.getContext();
+    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+    auto maps = op.getIndexingMapsArray();
+    if (maps[0] != AffineMap::get(2, 0, {d0, d1}, ctx) ||
+        maps[1] != AffineMap::get(2, 0, {d0}, ctx))
+      return failure();
+    auto inType = dyn_cast<RankedTensorType>(op.getDpsInputOperand(0)->get().getType());
+    auto outType = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+    if (!inType || !outType || inType.getRank() != 2 || inType.isDynamicDim(1) ||
+        !outType.getElementType().isF32())
+      return failure();
+    // The combiner must be `out + x` (0 is then the partial sums' start).
+    Block &body = op.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+    Value outArg = body.getArgument(1);
+    if (!add || (add.getLhs() != outArg && add.getRhs() != outArg))
+      return failure();
+    int64_t n = inType.getDimSize(1), r = maxRatio;
+    if (n < minSize)
+      return failure();
+    while (r > 1 && (n % r != 0 || n / r < 2))
+      r /= 2;
+    if (r <= 1)
+      return failure();
+    Location loc = op.getLoc();
+    Value in = op.getDpsInputOperand(0)->get();
+    Value rows = tensor::DimOp::create(rewriter, loc, in, 0);
+    auto expandedType = RankedTensorType::get({ShapedType::kDynamic, r, n / r}, inType.getElementType());
+    Value expanded = tensor::ExpandShapeOp::create(
+        rewriter, loc, expandedType, in, SmallVector<ReassociationIndices>{{0}, {1, 2}},
+        SmallVector<OpFoldResult>{rows, rewriter.getIndexAttr(r), rewriter.getIndexAttr(n / r)});
+    auto partialType = RankedTensorType::get({ShapedType::kDynamic, r}, outType.getElementType());
+    Value empty = tensor::EmptyOp::create(rewriter, loc, partialType.getShape(),
+                                          partialType.getElementType(), ValueRange{rows});
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0f));
+    Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    AffineExpr e0 = getAffineDimExpr(0, ctx), e1 = getAffineDimExpr(1, ctx),
+               e2 = getAffineDimExpr(2, ctx);
+    auto partial = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{partialType}, ValueRange{expanded}, ValueRange{init},
+        ArrayRef<AffineMap>{AffineMap::get(3, 0, {e0, e1, e2}, ctx),
+                            AffineMap::get(3, 0, {e0, e1}, ctx)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel,
+                                      utils::IteratorType::reduction});
+    rewriter.cloneRegionBefore(op.getRegion(), partial.getRegion(), partial.getRegion().end());
+    auto final = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{outType}, ValueRange{partial.getResult(0)},
+        ValueRange{op.getDpsInitOperand(0)->get()},
+        ArrayRef<AffineMap>{AffineMap::get(2, 0, {d0, d1}, ctx), AffineMap::get(2, 0, {d0}, ctx)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::reduction},
+        [](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, args[1], args[0])});
+        });
+    rewriter.replaceOp(op, final.getResult(0));
+    return success();
+  }
+  int64_t maxRatio, minSize;
+};
+
+struct LazycGPUSplitReductionsPass
+    : public lazyc::impl::LazycGPUSplitReductionsBase<LazycGPUSplitReductionsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<SplitRowReduction>(&getContext(), ratio, threshold);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
   }
 };
 } // namespace

@@ -63,6 +63,13 @@ struct State {
   size_t workspaceBytes = 0;
   __nv_bfloat16 *scratch = nullptr; // bf16 copy of a GEMM input
   size_t scratchBytes = 0;
+  // The scratch holds `scratchOf` (scratchElements) as of write epoch
+  // `scratchEpoch`: Q/K/V (and gate/up) projections of one input convert it
+  // once. Every launch, copy or kernel call that may write memory bumps the
+  // epoch.
+  const void *scratchOf = nullptr;
+  int64_t scratchElements = 0;
+  uint64_t epoch = 0, scratchEpoch = ~0ull;
   // Driver functions.
   decltype(&cuModuleLoadData) moduleLoadData = nullptr;
   decltype(&cuModuleLoadDataEx) moduleLoadDataEx = nullptr;
@@ -267,10 +274,6 @@ enum ProfileKind { kGemm, kConvert, kAttention, kGenerated, kLazy, kProfileKinds
 struct Profile {
   bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
   std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t>> marks;
-  Profile() {
-    if (on)
-      std::atexit([] { report(); });
-  }
   static void report();
 };
 Profile &profile() {
@@ -293,6 +296,11 @@ void Profile::report() {
   const char *names[] = {"GEMM (cuBLASLt)", "f32->bf16 GEMM inputs", "attention (flash)",
                          "compiler-generated kernels", "LazyLLM (scores/select/Aux Cache)"};
   std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
+  for (auto &[kind, a, b] : p.marks) {
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+  }
+  p.marks.clear();
   for (int k = 0; k < kProfileKinds; ++k)
     std::fprintf(stderr, "  %-36s %9.2f ms  (%lld calls)\n", names[k], ms[k],
                  static_cast<long long>(n[k]));
@@ -409,12 +417,27 @@ __device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], 
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+/// ldmatrix: four 8x8 b16 matrices from shared memory (row addresses from
+/// lanes 0-7, 8-15, 16-23, 24-31), optionally transposed.
+template <bool Trans>
+__device__ __forceinline__ void ldmatrix4(uint32_t (&r)[4], const void *rowAddress) {
+  uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(rowAddress));
+  if (Trans)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+
 /// One block: 64 query rows (4 warps x 16) of one head against tiles of 64
 /// keys of its KV head. Queries f32 (converted while loading), keys/values
 /// bf16 from the cache, fp32 accumulation and output. Query row i sees the
 /// keys whose position is <= qpos[i]; keys are the cache slots 0.. (keys ==
 /// null) or the ascending slot list `keys`.
-template <int D>
+template <int D, bool Ldmatrix>
 __global__ void __launch_bounds__(128)
     flashAttention(const float *__restrict__ q, int64_t qStride, const int32_t *__restrict__ qpos,
                    int rows, const __nv_bfloat16 *__restrict__ kc,
@@ -500,12 +523,25 @@ __global__ void __launch_bounds__(128)
 #pragma unroll
     for (int n = 0; n < BN / 8; ++n) {
       s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-      const __nv_bfloat16 *krow = sK + (n * 8 + r) * LD + c * 2;
+      if constexpr (Ldmatrix) {
+        // Lane l addresses key n*8 + l%8, dims kk*16 + (l/8)*8: b0/b1 of kk
+        // and kk+1 in one load.
+        const __nv_bfloat16 *base = sK + (n * 8 + lane % 8) * LD + (lane / 8) * 8;
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t b0 = *reinterpret_cast<const uint32_t *>(krow + kk * 16);
-        uint32_t b1 = *reinterpret_cast<const uint32_t *>(krow + kk * 16 + 8);
-        mma16816(s[n], qa[kk], b0, b1);
+        for (int kk = 0; kk < D / 16; kk += 2) {
+          uint32_t b[4];
+          ldmatrix4<false>(b, base + kk * 16);
+          mma16816(s[n], qa[kk], b[0], b[1]);
+          mma16816(s[n], qa[kk + 1], b[2], b[3]);
+        }
+      } else {
+        const __nv_bfloat16 *krow = sK + (n * 8 + r) * LD + c * 2;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+          uint32_t b0 = *reinterpret_cast<const uint32_t *>(krow + kk * 16);
+          uint32_t b1 = *reinterpret_cast<const uint32_t *>(krow + kk * 16 + 8);
+          mma16816(s[n], qa[kk], b0, b1);
+        }
       }
     }
     float mx0 = m0, mx1 = m1;
@@ -556,15 +592,29 @@ __global__ void __launch_bounds__(128)
       const uint32_t a[4] = {pack2(s[2 * j][0], s[2 * j][1]), pack2(s[2 * j][2], s[2 * j][3]),
                              pack2(s[2 * j + 1][0], s[2 * j + 1][1]),
                              pack2(s[2 * j + 1][2], s[2 * j + 1][3])};
-      const unsigned short *v0 =
-          reinterpret_cast<const unsigned short *>(sV + (16 * j + c * 2) * LD + r);
+      if constexpr (Ldmatrix) {
+        // Lane l addresses key 16j + ((l/8)%2)*8 + l%8, dims (dn + l/16)*8:
+        // transposed, b0/b1 of dn and dn+1 in one load.
+        const __nv_bfloat16 *base =
+            sV + (16 * j + ((lane / 8) % 2) * 8 + lane % 8) * LD + (lane / 16) * 8;
 #pragma unroll
-      for (int dn = 0; dn < D / 8; ++dn) {
-        const unsigned short *vp = v0 + dn * 8;
-        uint32_t b0 = static_cast<uint32_t>(vp[0]) | static_cast<uint32_t>(vp[LD]) << 16;
-        uint32_t b1 =
-            static_cast<uint32_t>(vp[8 * LD]) | static_cast<uint32_t>(vp[9 * LD]) << 16;
-        mma16816(o[dn], a, b0, b1);
+        for (int dn = 0; dn < D / 8; dn += 2) {
+          uint32_t b[4];
+          ldmatrix4<true>(b, base + dn * 8);
+          mma16816(o[dn], a, b[0], b[1]);
+          mma16816(o[dn + 1], a, b[2], b[3]);
+        }
+      } else {
+        const unsigned short *v0 =
+            reinterpret_cast<const unsigned short *>(sV + (16 * j + c * 2) * LD + r);
+#pragma unroll
+        for (int dn = 0; dn < D / 8; ++dn) {
+          const unsigned short *vp = v0 + dn * 8;
+          uint32_t b0 = static_cast<uint32_t>(vp[0]) | static_cast<uint32_t>(vp[LD]) << 16;
+          uint32_t b1 =
+              static_cast<uint32_t>(vp[8 * LD]) | static_cast<uint32_t>(vp[9 * LD]) << 16;
+          mma16816(o[dn], a, b0, b1);
+        }
       }
     }
     __syncthreads();
@@ -798,6 +848,7 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
   }
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return; // empty iteration space
+  ++state().epoch;
   Mark mark(kGenerated);
   checkDriver(state().launchKernel(static_cast<CUfunction>(function), gx, gy, gz, bx, by, bz,
                                    smem, state().stream, params, extra),
@@ -820,13 +871,18 @@ void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
   return p;
 }
 
-void mgpuMemFree(void *p, void * /*stream*/) { deviceFree(p); }
+void mgpuMemFree(void *p, void * /*stream*/) {
+  ++state().epoch;
+  deviceFree(p);
+}
 
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void * /*stream*/) {
+  ++state().epoch;
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, state().stream), "memcpy");
 }
 
 void mgpuMemset32(void *dst, unsigned value, size_t count, void * /*stream*/) {
+  ++state().epoch;
   if (value == 0)
     check(cudaMemsetAsync(dst, 0, count * 4, state().stream), "memset");
   else
@@ -852,14 +908,21 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
     size_t bytes = static_cast<size_t>(rows * in) * sizeof(__nv_bfloat16);
     if (bytes > s.scratchBytes) {
       deviceFree(s.scratch);
+      s.scratchOf = nullptr;
       s.scratchBytes = std::max(bytes, s.scratchBytes * 2);
       s.scratch = static_cast<__nv_bfloat16 *>(deviceAlloc(s.scratchBytes));
       if (!s.scratch)
         std::exit(1);
     }
-    Mark mark(kConvert);
-    toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
-                                                                      rows * in);
+    if (s.scratchOf != ptr<void>(x) || s.scratchElements != rows * in ||
+        s.scratchEpoch != s.epoch) {
+      Mark mark(kConvert);
+      toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
+                                                                        rows * in);
+      s.scratchOf = ptr<void>(x);
+      s.scratchElements = rows * in;
+      s.scratchEpoch = s.epoch;
+    }
     input = s.scratch;
   }
   GemmPlan &p = gemmPlan(out, rows, in, bf16);
@@ -878,6 +941,7 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
                          uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                          int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
                          double scale, uint64_t outAddr) {
+  ++state().epoch;
   if (rows <= 0)
     return;
   State &s = state();
@@ -921,14 +985,22 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
   Mark mark(kAttention);
   const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
   float *out = ptr<float>(outAddr);
+  // LAZYC_CUDA_ATTENTION=simple: the kernel without ldmatrix (plain shared
+  // loads), kept as a cross-check.
+  static const bool simple = [] {
+    const char *v = std::getenv("LAZYC_CUDA_ATTENTION");
+    return v && std::strcmp(v, "simple") == 0;
+  }();
+  auto launch = [&](auto kernel) {
+    kernel<<<grid, 128, 0, s.stream>>>(ptr<float>(qAddr), heads * headDim, pos,
+                                       static_cast<int>(rows), kc, vc, kvDim, keys,
+                                       static_cast<int>(keyCount), group, scaleLog2, out,
+                                       heads * headDim);
+  };
   if (headDim == 128)
-    flashAttention<128><<<grid, 128, 0, s.stream>>>(
-        ptr<float>(qAddr), heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
-        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
+    simple ? launch(flashAttention<128, false>) : launch(flashAttention<128, true>);
   else if (headDim == 64)
-    flashAttention<64><<<grid, 128, 0, s.stream>>>(
-        ptr<float>(qAddr), heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
-        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
+    simple ? launch(flashAttention<64, false>) : launch(flashAttention<64, true>);
   else
     referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
                          s.stream>>>(ptr<float>(qAddr), pos, static_cast<int>(rows), kc, vc,
@@ -943,6 +1015,7 @@ void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t 
                                    uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                                    int64_t numKeys, int64_t heads, int64_t kvHeads,
                                    int64_t headDim, double scale, uint64_t outAddr) {
+  ++state().epoch;
   const int64_t kvDim = kvHeads * headDim;
   auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;
   auto *vc = reinterpret_cast<__nv_bfloat16 *>(cache->v) + layer * cache->context * kvDim;
@@ -959,11 +1032,13 @@ void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t 
 //===--- lists), row data on the GPU.
 
 int64_t lazyc_gpu_context_size(uint64_t positions, int64_t rows) {
+  ++state().epoch;
   std::vector<int32_t> pos = fetch<int32_t>(positions, rows);
   return lazyc_rt_context_size(reinterpret_cast<uint64_t>(pos.data()), rows);
 }
 
 void lazyc_gpu_context(uint64_t positions, int64_t rows, uint64_t out) {
+  ++state().epoch;
   int64_t n = lazyc_gpu_context_size(positions, rows);
   if (n > 0)
     iota<<<blocksFor(n, 256), 256, 0, state().stream>>>(ptr<int32_t>(out), n);
@@ -972,6 +1047,7 @@ void lazyc_gpu_context(uint64_t positions, int64_t rows, uint64_t out) {
 void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_t rows,
                       uint64_t keysAddr, int64_t numKeys, int64_t heads, int64_t kvHeads,
                       int64_t headDim, double scale, uint64_t outAddr) {
+  ++state().epoch;
   Timed timed(cache);
   if (numKeys <= 0 || rows <= 0)
     return;
@@ -1000,6 +1076,7 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
 
 void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, int64_t seed,
                              uint64_t outAddr) {
+  ++state().epoch;
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, numKeys);
   std::vector<float> scores(keys.size());
   lazyc_rt_random_scores(reinterpret_cast<uint64_t>(keys.data()), numKeys, layer, seed,
@@ -1010,9 +1087,11 @@ void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, 
           "copy to device");
 }
 
-int64_t lazyc_gpu_select_size(int64_t n, double keep) { return lazyc_rt_select_size(n, keep); }
+int64_t lazyc_gpu_select_size(int64_t n, double keep) {
+  ++state().epoch; return lazyc_rt_select_size(n, keep); }
 
 void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, uint64_t outAddr) {
+  ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_size(n, keep)));
   lazyc_rt_select(reinterpret_cast<uint64_t>(scores.data()), n, keep,
@@ -1026,6 +1105,7 @@ void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, uint64_t outA
 int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
                                    uint64_t keysAddr, int64_t n, uint64_t positionsAddr,
                                    int64_t rows, double keep) {
+  ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
   return lazyc_rt_select_once_size(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
@@ -1036,6 +1116,7 @@ int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t 
 void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
                            uint64_t keysAddr, int64_t n, uint64_t positionsAddr, int64_t rows,
                            double keep, uint64_t outAddr) {
+  ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
   int64_t count = lazyc_rt_select_once_size(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
@@ -1053,12 +1134,14 @@ void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAd
 }
 
 int64_t lazyc_gpu_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n) {
+  ++state().epoch;
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
   return lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n);
 }
 
 void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n,
                        uint64_t outAddr) {
+  ++state().epoch;
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
   std::vector<int32_t> missing(static_cast<size_t>(
       lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n)));
@@ -1073,6 +1156,7 @@ void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, in
 void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
                         uint64_t positionsAddr, int64_t rows, int64_t columns, uint64_t keptAddr,
                         int64_t numKept) {
+  ++state().epoch;
   Timed timed(cache);
   std::vector<int32_t> pos = fetch<int32_t>(positionsAddr, rows),
                        kept = fetch<int32_t>(keptAddr, numKept);
@@ -1109,6 +1193,7 @@ void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
 void lazyc_gpu_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wantedAddr,
                         int64_t numWanted, uint64_t freshAddr, uint64_t freshPositionsAddr,
                         int64_t freshRows, int64_t columns, uint64_t outAddr) {
+  ++state().epoch;
   Timed timed(cache);
   if (numWanted <= 0)
     return;
@@ -1149,6 +1234,7 @@ static const char *apiDeviceName() { return state().name.c_str(); }
 static void *apiAlloc(size_t bytes) { return deviceAlloc(bytes); }
 static void apiFree(void *p) { deviceFree(p); }
 static int apiToDevice(void *d, const void *h, size_t bytes) {
+  ++state().epoch;
   return check(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, state().stream),
                "copy to device")
              ? 0
@@ -1161,10 +1247,12 @@ static int apiToHost(void *h, const void *d, size_t bytes) {
   return ok ? 0 : 1;
 }
 static int apiZero(void *d, size_t bytes) {
+  ++state().epoch;
   return check(cudaMemsetAsync(d, 0, bytes, state().stream), "memset") ? 0 : 1;
 }
 static int apiFillRandom(void *d, int64_t count, int dtype, uint64_t seed, uint64_t tensor,
                          float scale, int constant) {
+  ++state().epoch;
   fillRandomKernel<<<4096, 256, 0, state().stream>>>(d, count, dtype, seed, tensor, scale,
                                                      constant);
   return check(cudaGetLastError(), "random weights") ? 0 : 1;
@@ -1173,6 +1261,7 @@ static int apiSynchronize() {
   return check(cudaStreamSynchronize(state().stream), "a GPU kernel failed") ? 0 : 1;
 }
 static void apiReleaseCache(LazycKVCache *cache) {
+  Profile::report(); // the model is going away: its profile is complete
   for (int64_t l = 0; cache->aux && l < cache->layers; ++l) {
     deviceFree(cache->aux[l]);
     cache->aux[l] = nullptr;

@@ -1,0 +1,54 @@
+// RUN: lazy-opt %s --split-input-file --lazyc-gpu-split-reductions | FileCheck %s --check-prefix=SPLIT
+// RUN: lazy-opt %s --split-input-file --lazyc-gpu-split-reductions="threshold=2048" | FileCheck %s --check-prefix=NOSPLIT
+// RUN: lazy-opt %s --split-input-file --one-shot-bufferize="bufferize-function-boundaries" --lazyc-gpu-prepare --convert-linalg-to-parallel-loops --lazyc-gpu-map-loops | FileCheck %s --check-prefix=MAP
+
+// RMSNorm's sum of squares over 1024 columns: 256 partial sums of 4 per
+// row (in parallel), then a sum of the 256 partials.
+// SPLIT-LABEL: func.func @sum_squares
+// SPLIT: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 256, 4]
+// SPLIT: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// SPLIT: arith.mulf
+// SPLIT: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}}ins(%{{.*}} : tensor<?x256xf32>)
+// NOSPLIT-LABEL: func.func @sum_squares
+// NOSPLIT-NOT: expand_shape
+// After mapping: device buffers, and the reduction accumulates in a register
+// inside a 1-D block x thread loop nest.
+// MAP-LABEL: func.func @sum_squares
+// MAP-NOT: memref.alloc(
+// MAP: gpu.alloc async
+// MAP: scf.parallel
+// MAP: scf.for {{.*}} iter_args
+// MAP: #gpu.loop_dim_map<processor = thread_x
+// MAP: #gpu.loop_dim_map<processor = block_x
+func.func @sum_squares(%x: tensor<?x1024xf32>) -> tensor<?xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x1024xf32>
+  %e = tensor.empty(%n) : tensor<?xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?xf32>) -> tensor<?xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x1024xf32>) outs(%init : tensor<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  return %r : tensor<?xf32>
+}
+
+// -----
+
+// A max-reduction is not a sum: left alone.
+// SPLIT-LABEL: func.func @row_max
+// SPLIT-NOT: expand_shape
+func.func @row_max(%x: tensor<?x1024xf32>, %init: tensor<?xf32>) -> tensor<?xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x1024xf32>) outs(%init : tensor<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %m = arith.maximumf %acc, %in : f32
+    linalg.yield %m : f32
+  } -> tensor<?xf32>
+  return %r : tensor<?xf32>
+}

@@ -1,0 +1,26 @@
+// RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify --lazyc-cuda-pipeline="format=isa" | FileCheck %s
+
+// The pruned 2-layer model reaches PTX for every kind of compiler-generated
+// kernel (embedding gather, RMSNorm reduction and scaling, RoPE, SwiGLU,
+// residual adds, the gather of kept rows, the one-element last-row index),
+// embedded as gpu.binary ops; the host side calls the CUDA runtime's kernels
+// and the mgpu* entry points. No host buffer is left.
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.
+// CHECK-DAG: llvm.func @lazyc_gpu_linear(
+// CHECK-DAG: llvm.func @lazyc_gpu_attention(!llvm.ptr,
+// CHECK-DAG: llvm.func @lazyc_gpu_scores(
+// CHECK-DAG: llvm.func @lazyc_gpu_select_size(
+// CHECK-DAG: llvm.func @lazyc_gpu_aux_save(
+// CHECK-DAG: llvm.func @lazyc_gpu_aux_load(
+// CHECK-DAG: llvm.func @lazyc_gpu_missing(
+// CHECK-LABEL: llvm.func @forward(
+// CHECK: llvm.call @mgpuMemAlloc
+// CHECK: gpu.launch_func @forward_kernel::@forward_kernel
+// CHECK: llvm.call @lazyc_gpu_linear
+// CHECK: llvm.call @lazyc_gpu_attention
+// CHECK: llvm.call @lazyc_gpu_scores
+// CHECK: llvm.func @_mlir_ciface_forward(
+// Each kernel is PTX for sm_90 with its entry point.
+// CHECK: gpu.binary @forward_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">{{.*}}assembly = "{{.*}}.target sm_90{{.*}}.entry forward_kernel(
+// CHECK-COUNT-20: gpu.binary @forward_kernel_{{[0-9]+}} {{.*}}.entry forward_kernel(
