@@ -239,6 +239,15 @@ def LazycGPUPrepare : Pass<"lazyc-gpu-prepare", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def LazycGroupProjections : Pass<"lazyc-group-projections", "::mlir::ModuleOp"> {
+  let summary = "Make the projections of one input adjacent (Q/K/V, gate/up)";
+  let description = [{
+    Moves every `llm.linear` reading the same input right after the first
+    one (with its `llm.weight`), so nothing runs between them: the CUDA
+    runtime then converts the shared input to bf16 once for all of them.
+  }];
+}
+
 def LazycGPUSplitReductions : Pass<"lazyc-gpu-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Split long reductions into parallel partial sums (GPU)";
   let description = [{

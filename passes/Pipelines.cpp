@@ -24,6 +24,8 @@ using namespace mlir;
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
 static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
+  if (gpu)
+    pm.addPass(createLazycGroupProjections());
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());

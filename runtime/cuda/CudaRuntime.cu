@@ -432,22 +432,47 @@ __device__ __forceinline__ void ldmatrix4(uint32_t (&r)[4], const void *rowAddre
                  : "r"(a));
 }
 
-/// One block: 64 query rows (4 warps x 16) of one head against tiles of 64
-/// keys of its KV head. Queries f32 (converted while loading), keys/values
-/// bf16 from the cache, fp32 accumulation and output. Query row i sees the
-/// keys whose position is <= qpos[i]; keys are the cache slots 0.. (keys ==
-/// null) or the ascending slot list `keys`.
-template <int D, bool Ldmatrix>
-__global__ void __launch_bounds__(128)
+__device__ __forceinline__ void cpAsync16(void *smem, const void *global, bool valid) {
+  uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  int bytes = valid ? 16 : 0; // 0: fill with zeros
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(a), "l"(global),
+               "r"(bytes));
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+/// Flash attention on tensor cores. One block: 16 * WARPS query rows of one
+/// head (16 per warp) against tiles of 64 keys of its KV head, in shared
+/// memory; Pipelined: two tile buffers filled with cp.async, so the next
+/// tile loads while this one is computed. Queries f32 (converted while
+/// loading), keys/values bf16 from the cache, fp32 softmax/accumulation and
+/// output. Query row i sees the keys whose position is <= qpos[i]; keys are
+/// the cache slots 0.. (keys == null) or the ascending slot list `keys`.
+/// Shared memory (dynamic): smemBytes<D, Pipelined>().
+template <int D, bool Pipelined> constexpr int flashSmemBytes() {
+  return (Pipelined ? 2 : 1) * (2 * 64 * (D + 8) * 2 + 64 * 4);
+}
+
+template <int D, int WARPS, bool Pipelined>
+__global__ void __launch_bounds__(WARPS * 32)
     flashAttention(const float *__restrict__ q, int64_t qStride, const int32_t *__restrict__ qpos,
                    int rows, const __nv_bfloat16 *__restrict__ kc,
                    const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
                    const int32_t *__restrict__ keys, int numKeys, int group, float scaleLog2,
                    float *__restrict__ out, int64_t outStride) {
-  constexpr int BM = 64, BN = 64, LD = D + 8, CH = D / 8;
-  __shared__ __align__(16) __nv_bfloat16 sK[BN * LD];
-  __shared__ __align__(16) __nv_bfloat16 sV[BN * LD];
-  __shared__ int sPos[BN];
+  constexpr int BM = WARPS * 16, BN = 64, LD = D + 8, CH = D / 8;
+  constexpr int STAGES = Pipelined ? 2 : 1;
+  extern __shared__ __align__(16) unsigned char smem[];
+  // Stage s: K tile, V tile, key positions.
+  auto sK = [&](int st) {
+    return reinterpret_cast<__nv_bfloat16 *>(smem) + st * 2 * BN * LD;
+  };
+  auto sV = [&](int st) { return sK(st) + BN * LD; };
+  auto sPos = [&](int st) {
+    return reinterpret_cast<int *>(smem + STAGES * 2 * BN * LD * 2) + st * BN;
+  };
   __shared__ int sVisible;
   const int h = blockIdx.y, g = h / group;
   const int blockRow = (gridDim.x - 1 - blockIdx.x) * BM; // late (heavy) blocks first
@@ -476,6 +501,35 @@ __global__ void __launch_bounds__(128)
   __syncthreads();
   const int visible = sVisible;
 
+  auto loadTile = [&](int st, int t0) {
+    __nv_bfloat16 *k = sK(st), *v = sV(st);
+    for (int i = threadIdx.x; i < BN * CH; i += blockDim.x) {
+      const int j = i / CH, ch = i % CH, key = t0 + j;
+      const bool valid = key < visible;
+      const int64_t slot = valid ? (keys ? keys[key] : key) : 0;
+      const int64_t base = slot * kvStride + static_cast<int64_t>(g) * D + ch * 8;
+      if constexpr (Pipelined) {
+        cpAsync16(k + j * LD + ch * 8, kc + base, valid);
+        cpAsync16(v + j * LD + ch * 8, vc + base, valid);
+      } else {
+        uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+        if (valid) {
+          kv = *reinterpret_cast<const uint4 *>(kc + base);
+          vv = *reinterpret_cast<const uint4 *>(vc + base);
+        }
+        *reinterpret_cast<uint4 *>(k + j * LD + ch * 8) = kv;
+        *reinterpret_cast<uint4 *>(v + j * LD + ch * 8) = vv;
+      }
+    }
+    int *p = sPos(st);
+    for (int j = threadIdx.x; j < BN; j += blockDim.x) {
+      const int key = t0 + j;
+      p[j] = key < visible ? (keys ? keys[key] : key) : INT_MAX;
+    }
+    if constexpr (Pipelined)
+      cpAsyncCommit();
+  };
+
   // This warp's 16 query rows as A fragments (bf16), for every 16 dims.
   uint32_t qa[D / 16][4];
   auto load2 = [&](int row, int col) -> uint32_t {
@@ -485,6 +539,8 @@ __global__ void __launch_bounds__(128)
                                                  static_cast<int64_t>(h) * D + col);
     return pack2(v.x, v.y);
   };
+  if (visible > 0)
+    loadTile(0, 0);
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
     qa[kk][0] = load2(row0, kk * 16 + c * 2);
@@ -499,49 +555,36 @@ __global__ void __launch_bounds__(128)
     o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
   float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
 
-  for (int t0 = 0; t0 < visible; t0 += BN) {
-    for (int i = threadIdx.x; i < BN * CH; i += blockDim.x) {
-      const int j = i / CH, ch = i % CH, key = t0 + j;
-      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-      if (key < visible) {
-        const int64_t slot = keys ? keys[key] : key;
-        const int64_t base = slot * kvStride + static_cast<int64_t>(g) * D;
-        kv = reinterpret_cast<const uint4 *>(kc + base)[ch];
-        vv = reinterpret_cast<const uint4 *>(vc + base)[ch];
+  for (int t0 = 0, it = 0; t0 < visible; t0 += BN, ++it) {
+    const int st = Pipelined ? (it & 1) : 0;
+    if constexpr (Pipelined) {
+      if (t0 + BN < visible) {
+        loadTile(st ^ 1, t0 + BN); // the next tile loads during this one
+        cpAsyncWait<1>();
+      } else {
+        cpAsyncWait<0>();
       }
-      *reinterpret_cast<uint4 *>(sK + j * LD + ch * 8) = kv;
-      *reinterpret_cast<uint4 *>(sV + j * LD + ch * 8) = vv;
-    }
-    for (int j = threadIdx.x; j < BN; j += blockDim.x) {
-      const int key = t0 + j;
-      sPos[j] = key < visible ? (keys ? keys[key] : key) : INT_MAX;
+    } else if (it > 0) {
+      loadTile(0, t0);
     }
     __syncthreads();
+    const __nv_bfloat16 *tileK = sK(st), *tileV = sV(st);
+    const int *tilePos = sPos(st);
 
     // S = Q K^T (16 x 64 per warp), scaled to log2 units and masked.
     float s[BN / 8][4];
 #pragma unroll
     for (int n = 0; n < BN / 8; ++n) {
       s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-      if constexpr (Ldmatrix) {
-        // Lane l addresses key n*8 + l%8, dims kk*16 + (l/8)*8: b0/b1 of kk
-        // and kk+1 in one load.
-        const __nv_bfloat16 *base = sK + (n * 8 + lane % 8) * LD + (lane / 8) * 8;
+      // Lane l addresses key n*8 + l%8, dims kk*16 + (l/8)*8: b0/b1 of kk
+      // and kk+1 in one load.
+      const __nv_bfloat16 *base = tileK + (n * 8 + lane % 8) * LD + (lane / 8) * 8;
 #pragma unroll
-        for (int kk = 0; kk < D / 16; kk += 2) {
-          uint32_t b[4];
-          ldmatrix4<false>(b, base + kk * 16);
-          mma16816(s[n], qa[kk], b[0], b[1]);
-          mma16816(s[n], qa[kk + 1], b[2], b[3]);
-        }
-      } else {
-        const __nv_bfloat16 *krow = sK + (n * 8 + r) * LD + c * 2;
-#pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) {
-          uint32_t b0 = *reinterpret_cast<const uint32_t *>(krow + kk * 16);
-          uint32_t b1 = *reinterpret_cast<const uint32_t *>(krow + kk * 16 + 8);
-          mma16816(s[n], qa[kk], b0, b1);
-        }
+      for (int kk = 0; kk < D / 16; kk += 2) {
+        uint32_t b[4];
+        ldmatrix4<false>(b, base + kk * 16);
+        mma16816(s[n], qa[kk], b[0], b[1]);
+        mma16816(s[n], qa[kk + 1], b[2], b[3]);
       }
     }
     float mx0 = m0, mx1 = m1;
@@ -552,7 +595,7 @@ __global__ void __launch_bounds__(128)
         const int key = n * 8 + c * 2 + (e & 1);
         const int rowPos = e < 2 ? pos0 : pos1;
         float v = s[n][e] * scaleLog2;
-        if (sPos[key] > rowPos)
+        if (tilePos[key] > rowPos)
           v = -INFINITY;
         s[n][e] = v;
       }
@@ -592,32 +635,19 @@ __global__ void __launch_bounds__(128)
       const uint32_t a[4] = {pack2(s[2 * j][0], s[2 * j][1]), pack2(s[2 * j][2], s[2 * j][3]),
                              pack2(s[2 * j + 1][0], s[2 * j + 1][1]),
                              pack2(s[2 * j + 1][2], s[2 * j + 1][3])};
-      if constexpr (Ldmatrix) {
-        // Lane l addresses key 16j + ((l/8)%2)*8 + l%8, dims (dn + l/16)*8:
-        // transposed, b0/b1 of dn and dn+1 in one load.
-        const __nv_bfloat16 *base =
-            sV + (16 * j + ((lane / 8) % 2) * 8 + lane % 8) * LD + (lane / 16) * 8;
+      // Lane l addresses key 16j + ((l/8)%2)*8 + l%8, dims (dn + l/16)*8:
+      // transposed, b0/b1 of dn and dn+1 in one load.
+      const __nv_bfloat16 *base =
+          tileV + (16 * j + ((lane / 8) % 2) * 8 + lane % 8) * LD + (lane / 16) * 8;
 #pragma unroll
-        for (int dn = 0; dn < D / 8; dn += 2) {
-          uint32_t b[4];
-          ldmatrix4<true>(b, base + dn * 8);
-          mma16816(o[dn], a, b[0], b[1]);
-          mma16816(o[dn + 1], a, b[2], b[3]);
-        }
-      } else {
-        const unsigned short *v0 =
-            reinterpret_cast<const unsigned short *>(sV + (16 * j + c * 2) * LD + r);
-#pragma unroll
-        for (int dn = 0; dn < D / 8; ++dn) {
-          const unsigned short *vp = v0 + dn * 8;
-          uint32_t b0 = static_cast<uint32_t>(vp[0]) | static_cast<uint32_t>(vp[LD]) << 16;
-          uint32_t b1 =
-              static_cast<uint32_t>(vp[8 * LD]) | static_cast<uint32_t>(vp[9 * LD]) << 16;
-          mma16816(o[dn], a, b0, b1);
-        }
+      for (int dn = 0; dn < D / 8; dn += 2) {
+        uint32_t b[4];
+        ldmatrix4<true>(b, base + dn * 8);
+        mma16816(o[dn], a, b[0], b[1]);
+        mma16816(o[dn + 1], a, b[2], b[3]);
       }
     }
-    __syncthreads();
+    __syncthreads(); // this buffer is refilled next-but-one iteration
   }
   l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
   l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
@@ -872,7 +902,10 @@ void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
 }
 
 void mgpuMemFree(void *p, void * /*stream*/) {
-  ++state().epoch;
+  // Freeing changes no contents (a new owner's writes bump the epoch), but
+  // the converted copy must not outlive its buffer.
+  if (p == state().scratchOf)
+    state().scratchOf = nullptr;
   deviceFree(p);
 }
 
@@ -981,26 +1014,32 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
     stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = lastKey;
   }
   const int group = static_cast<int>(heads / kvHeads);
-  dim3 grid(blocksFor(rows, 64), static_cast<unsigned>(heads));
   Mark mark(kAttention);
   const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
   float *out = ptr<float>(outAddr);
-  // LAZYC_CUDA_ATTENTION=simple: the kernel without ldmatrix (plain shared
-  // loads), kept as a cross-check.
+  // LAZYC_CUDA_ATTENTION=simple: 64-row blocks without the cp.async
+  // pipeline (the first kernel), kept as a cross-check.
   static const bool simple = [] {
     const char *v = std::getenv("LAZYC_CUDA_ATTENTION");
     return v && std::strcmp(v, "simple") == 0;
   }();
-  auto launch = [&](auto kernel) {
-    kernel<<<grid, 128, 0, s.stream>>>(ptr<float>(qAddr), heads * headDim, pos,
-                                       static_cast<int>(rows), kc, vc, kvDim, keys,
-                                       static_cast<int>(keyCount), group, scaleLog2, out,
-                                       heads * headDim);
+  auto launch = [&](auto kernel, int warps, int smemBytes) {
+    static std::map<const void *, bool> configured;
+    if (!configured[reinterpret_cast<const void *>(kernel)]) {
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smemBytes);
+      configured[reinterpret_cast<const void *>(kernel)] = true;
+    }
+    dim3 blocks(blocksFor(rows, warps * 16), static_cast<unsigned>(heads));
+    kernel<<<blocks, warps * 32, smemBytes, s.stream>>>(
+        ptr<float>(qAddr), heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
+        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
   };
   if (headDim == 128)
-    simple ? launch(flashAttention<128, false>) : launch(flashAttention<128, true>);
+    simple ? launch(flashAttention<128, 4, false>, 4, flashSmemBytes<128, false>())
+           : launch(flashAttention<128, 8, true>, 8, flashSmemBytes<128, true>());
   else if (headDim == 64)
-    simple ? launch(flashAttention<64, false>) : launch(flashAttention<64, true>);
+    simple ? launch(flashAttention<64, 4, false>, 4, flashSmemBytes<64, false>())
+           : launch(flashAttention<64, 8, true>, 8, flashSmemBytes<64, true>());
   else
     referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
                          s.stream>>>(ptr<float>(qAddr), pos, static_cast<int>(rows), kc, vc,
