@@ -7,15 +7,17 @@ Standard library only."""
 import json, os, sys
 
 out, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(",")]
+variants = sys.argv[3:]  # other attention kernels measured in the same call
 anchor = {}
 try:
     anchor = json.load(open(os.path.join(out, "anchor.json")))
 except Exception as e:  # the anchor may have failed: report ours anyway
     print(f"(no anchor.json: {e})")
 rows, result = [], {"lengths": lengths, "rows": []}
-def ours(v, n):
+def ours(v, n, variant=""):
     try:
-        return json.load(open(os.path.join(out, f"lazyc-{v}-{n}.json")))
+        suffix = f"-{variant}" if variant else ""
+        return json.load(open(os.path.join(out, f"lazyc-{v}-{n}{suffix}.json")))
     except Exception:
         return None
 print(f"{'tokens':>7} | {'torch dense':>11} {'lazyc dense':>11} {'ratio':>6} | "
@@ -35,6 +37,18 @@ for n in lengths:
                                torch_share=a.get("frac_computed"),
                                lazyc_dense_runs=(d or {}).get("ttft_ms_runs"),
                                lazyc_pruned_runs=(l or {}).get("ttft_ms_runs")))
+for variant in variants:
+    for n in lengths:
+        a = anchor.get("out", {}).get(str(n), {})
+        d, l = ours("dense", n, variant), ours("lazy", n, variant)
+        td, tl = a.get("dense_ms"), a.get("lazy_ms")
+        ld, ll = (d or {}).get("ttft_ms"), (l or {}).get("ttft_ms")
+        f = lambda x: f"{x:.1f}" if isinstance(x, (int, float)) else "-"
+        r = lambda x, y: f"{x / y:.2f}" if x and y else "-"
+        print(f"{n:>7} | {f(td):>11} {f(ld):>11} {r(ld, td):>6} | {f(tl):>12} {f(ll):>12} "
+              f"{r(ll, tl):>6} | attention={variant}")
+        result["rows"].append(dict(tokens=n, attention=variant, torch_dense_ms=td,
+                                   lazyc_dense_ms=ld, torch_pruned_ms=tl, lazyc_pruned_ms=ll))
 result["anchor_ceilings"] = anchor.get("res")
 if d:
     result["device"] = d.get("device")

@@ -32,8 +32,10 @@ ninja -C $B lazy-run lazycrt_cuda lazyc-cuda-tests >"$OUT/build.log" 2>&1 \
 
 log "CUDA kernels vs references"
 timeout 120 $B/bin/lazyc-cuda-tests 2>&1 | grep -E "OK|FAILED|PASSED|Failure|expected|Which is" | head -20
-echo "-- again with LAZYC_CUDA_ATTENTION=simple (the kernel without ldmatrix)"
-LAZYC_CUDA_ATTENTION=simple timeout 120 $B/bin/lazyc-cuda-tests --gtest_filter='*Attention*' 2>&1 | grep -E "PASSED|FAILED" | head -6
+for variant in simple wide; do
+  echo "-- attention tests again with LAZYC_CUDA_ATTENTION=$variant"
+  LAZYC_CUDA_ATTENTION=$variant timeout 120 $B/bin/lazyc-cuda-tests --gtest_filter='*Attention*' 2>&1 | grep -E "PASSED|FAILED|Failure|Which is|expected" | head -8
+done
 
 RUN=$B/bin/lazy-run
 cmp_logits() { # name cpu.bin gpu.bin
@@ -75,6 +77,20 @@ for n in "${LENS[@]}"; do
   done
 done
 
+# Other attention kernels (LAZYC_GPU_VARIANTS="wide simple"): same runs, own files.
+for variant in ${LAZYC_GPU_VARIANTS:-}; do
+  log "attention variant: $variant"
+  for n in "${LENS[@]}"; do
+    for v in dense lazy; do
+      LAZYC_CUDA_ATTENTION=$variant timeout 150 $RUN $D/llama7b-$v-cuda.so --random-weights \
+        --random-prompt "$n" -n 0 --repeat 4 --batch "$n" --ctx $((n + 16)) --json \
+        >"$OUT/lazyc-$v-$n-$variant.json" 2>"$OUT/lazyc-$v-$n-$variant.err" \
+        || { echo "lazyc $v $n ($variant) failed:"; tail -3 "$OUT/lazyc-$v-$n-$variant.err"; }
+      python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n-$variant.json')); print('lazyc $v $n ($variant)', r['ttft_ms_runs'])" 2>/dev/null
+    done
+  done
+done
+
 log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each)"
 for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense ${LENS[${#LENS[@]}-1]}" "lazy ${LENS[${#LENS[@]}-1]}"; do
   set -- $spec
@@ -92,4 +108,4 @@ if [ -f $D/torch_prefill.py ]; then
 fi
 
 log "table"
-python3 bench/gpu/report.py "$OUT" "$LENGTHS" | tee "$OUT/table.txt"
+python3 bench/gpu/report.py "$OUT" "$LENGTHS" ${LAZYC_GPU_VARIANTS:-} | tee "$OUT/table.txt"

@@ -666,6 +666,242 @@ __global__ void __launch_bounds__(WARPS * 32)
   }
 }
 
+/// Wide variant: 4 warps x 32 query rows (two 16-row MMA tiles per warp) so
+/// every K/V fragment loaded from shared memory feeds two MMAs; the Q tile
+/// lives in shared memory (ldmatrix per use) to keep registers for the two
+/// accumulators. K/V double-buffered with cp.async. 128 query rows per block.
+template <int D> constexpr int flashWideSmemBytes() {
+  return 128 * (D + 8) * 2 + flashSmemBytes<D, true>();
+}
+
+template <int D>
+__global__ void __launch_bounds__(128)
+    flashAttentionWide(const float *__restrict__ q, int64_t qStride,
+                       const int32_t *__restrict__ qpos, int rows,
+                       const __nv_bfloat16 *__restrict__ kc,
+                       const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
+                       const int32_t *__restrict__ keys, int numKeys, int group,
+                       float scaleLog2, float *__restrict__ out, int64_t outStride) {
+  constexpr int BM = 128, BN = 64, LD = D + 8, CH = D / 8;
+  extern __shared__ __align__(16) unsigned char smem[];
+  __nv_bfloat16 *sQ = reinterpret_cast<__nv_bfloat16 *>(smem);
+  unsigned char *kvBase = smem + BM * LD * 2;
+  auto sK = [&](int st) { return reinterpret_cast<__nv_bfloat16 *>(kvBase) + st * 2 * BN * LD; };
+  auto sV = [&](int st) { return sK(st) + BN * LD; };
+  auto sPos = [&](int st) {
+    return reinterpret_cast<int *>(kvBase + 2 * 2 * BN * LD * 2) + st * BN;
+  };
+  __shared__ int sVisible;
+  const int h = blockIdx.y, g = h / group;
+  const int blockRow = (gridDim.x - 1 - blockIdx.x) * BM;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int r = lane / 4, c = lane % 4;
+  int rowPos[2][2];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int hi = 0; hi < 2; ++hi) {
+      const int row = blockRow + warp * 32 + mt * 16 + hi * 8 + r;
+      rowPos[mt][hi] = row < rows ? qpos[row] : -1;
+    }
+  if (threadIdx.x == 0) {
+    const int maxPos = qpos[min(blockRow + BM, rows) - 1];
+    int visible;
+    if (keys) {
+      int lo = 0, hi = numKeys;
+      while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (keys[mid] <= maxPos)
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      visible = lo;
+    } else {
+      visible = min(numKeys, maxPos + 1);
+    }
+    sVisible = visible;
+  }
+  // Q tile -> shared memory as bf16 (rows past the end are zeros).
+  for (int i = threadIdx.x; i < BM * (D / 2); i += blockDim.x) {
+    const int row = i / (D / 2), col = (i % (D / 2)) * 2, grow = blockRow + row;
+    uint32_t v = 0;
+    if (grow < rows) {
+      float2 f = *reinterpret_cast<const float2 *>(q + static_cast<int64_t>(grow) * qStride +
+                                                   static_cast<int64_t>(h) * D + col);
+      v = pack2(f.x, f.y);
+    }
+    *reinterpret_cast<uint32_t *>(sQ + row * LD + col) = v;
+  }
+  __syncthreads();
+  const int visible = sVisible;
+  auto loadTile = [&](int st, int t0) {
+    __nv_bfloat16 *k = sK(st), *v = sV(st);
+    for (int i = threadIdx.x; i < BN * CH; i += blockDim.x) {
+      const int j = i / CH, ch = i % CH, key = t0 + j;
+      const bool valid = key < visible;
+      const int64_t slot = valid ? (keys ? keys[key] : key) : 0;
+      const int64_t base = slot * kvStride + static_cast<int64_t>(g) * D + ch * 8;
+      cpAsync16(k + j * LD + ch * 8, kc + base, valid);
+      cpAsync16(v + j * LD + ch * 8, vc + base, valid);
+    }
+    int *p = sPos(st);
+    for (int j = threadIdx.x; j < BN; j += blockDim.x) {
+      const int key = t0 + j;
+      p[j] = key < visible ? (keys ? keys[key] : key) : INT_MAX;
+    }
+    cpAsyncCommit();
+  };
+  if (visible > 0)
+    loadTile(0, 0);
+
+  float o[2][D / 8][4];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i)
+      o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.0f;
+  float m[2][2], l[2][2];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+    m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.0f;
+  // Lane address of this warp's A fragments in sQ: rows (l/8)%2*8 + l%8 of
+  // the 16-row tile, dims (l/16)*8 of the 16-dim step.
+  const __nv_bfloat16 *qBase =
+      sQ + (warp * 32 + ((lane / 8) % 2) * 8 + lane % 8) * LD + (lane / 16) * 8;
+
+  for (int t0 = 0, it = 0; t0 < visible; t0 += BN, ++it) {
+    const int st = it & 1;
+    if (t0 + BN < visible) {
+      loadTile(st ^ 1, t0 + BN);
+      cpAsyncWait<1>();
+    } else {
+      cpAsyncWait<0>();
+    }
+    __syncthreads();
+    const __nv_bfloat16 *tileK = sK(st), *tileV = sV(st);
+    const int *tilePos = sPos(st);
+
+    // S = Q K^T for both 16-row tiles; each K fragment feeds both.
+    float s[2][BN / 8][4];
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n)
+        s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk += 2) {
+      uint32_t qa[2][2][4]; // [mt][kk, kk+1]
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+        ldmatrix4<false>(qa[mt][0], qBase + mt * 16 * LD + kk * 16);
+        ldmatrix4<false>(qa[mt][1], qBase + mt * 16 * LD + (kk + 1) * 16);
+      }
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n) {
+        uint32_t b[4];
+        ldmatrix4<false>(b, tileK + (n * 8 + lane % 8) * LD + (lane / 8) * 8 + kk * 16);
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt) {
+          mma16816(s[mt][n], qa[mt][0], b[0], b[1]);
+          mma16816(s[mt][n], qa[mt][1], b[2], b[3]);
+        }
+      }
+    }
+    uint32_t pa[2][BN / 16][4];
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+      float mx0 = m[mt][0], mx1 = m[mt][1];
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = n * 8 + c * 2 + (e & 1);
+          float v = s[mt][n][e] * scaleLog2;
+          if (tilePos[key] > rowPos[mt][e >> 1])
+            v = -INFINITY;
+          s[mt][n][e] = v;
+        }
+        mx0 = fmaxf(mx0, fmaxf(s[mt][n][0], s[mt][n][1]));
+        mx1 = fmaxf(mx1, fmaxf(s[mt][n][2], s[mt][n][3]));
+      }
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      const float base0 = mx0 == -INFINITY ? 0.0f : mx0, base1 = mx1 == -INFINITY ? 0.0f : mx1;
+      const float alpha0 = exp2f(m[mt][0] - base0), alpha1 = exp2f(m[mt][1] - base1);
+      m[mt][0] = mx0;
+      m[mt][1] = mx1;
+      float sum0 = 0.0f, sum1 = 0.0f;
+#pragma unroll
+      for (int n = 0; n < BN / 8; ++n) {
+        s[mt][n][0] = exp2f(s[mt][n][0] - base0);
+        s[mt][n][1] = exp2f(s[mt][n][1] - base0);
+        s[mt][n][2] = exp2f(s[mt][n][2] - base1);
+        s[mt][n][3] = exp2f(s[mt][n][3] - base1);
+        sum0 += s[mt][n][0] + s[mt][n][1];
+        sum1 += s[mt][n][2] + s[mt][n][3];
+      }
+      l[mt][0] = l[mt][0] * alpha0 + sum0;
+      l[mt][1] = l[mt][1] * alpha1 + sum1;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) {
+        o[mt][dn][0] *= alpha0;
+        o[mt][dn][1] *= alpha0;
+        o[mt][dn][2] *= alpha1;
+        o[mt][dn][3] *= alpha1;
+      }
+#pragma unroll
+      for (int j = 0; j < BN / 16; ++j) {
+        pa[mt][j][0] = pack2(s[mt][2 * j][0], s[mt][2 * j][1]);
+        pa[mt][j][1] = pack2(s[mt][2 * j][2], s[mt][2 * j][3]);
+        pa[mt][j][2] = pack2(s[mt][2 * j + 1][0], s[mt][2 * j + 1][1]);
+        pa[mt][j][3] = pack2(s[mt][2 * j + 1][2], s[mt][2 * j + 1][3]);
+      }
+    }
+    // O += P V; each V fragment feeds both row tiles.
+#pragma unroll
+    for (int j = 0; j < BN / 16; ++j) {
+      const __nv_bfloat16 *base =
+          tileV + (16 * j + ((lane / 8) % 2) * 8 + lane % 8) * LD + (lane / 16) * 8;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; dn += 2) {
+        uint32_t b[4];
+        ldmatrix4<true>(b, base + dn * 8);
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt) {
+          mma16816(o[mt][dn], pa[mt][j], b[0], b[1]);
+          mma16816(o[mt][dn + 1], pa[mt][j], b[2], b[3]);
+        }
+      }
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    float inv[2];
+#pragma unroll
+    for (int hi = 0; hi < 2; ++hi) {
+      float lv = l[mt][hi];
+      lv += __shfl_xor_sync(0xffffffffu, lv, 1);
+      lv += __shfl_xor_sync(0xffffffffu, lv, 2);
+      inv[hi] = lv > 0.0f ? 1.0f / lv : 0.0f;
+    }
+#pragma unroll
+    for (int hi = 0; hi < 2; ++hi) {
+      const int row = blockRow + warp * 32 + mt * 16 + hi * 8 + r;
+      if (row >= rows)
+        continue;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn)
+        *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row) * outStride + h * D +
+                                    dn * 8 + c * 2) =
+            make_float2(o[mt][dn][2 * hi] * inv[hi], o[mt][dn][2 * hi + 1] * inv[hi]);
+    }
+  }
+}
+
 /// Plain reference attention (one thread per query row and head; any head
 /// size): for head sizes without a tensor-core kernel.
 __global__ void referenceAttention(const float *__restrict__ q, const int32_t *__restrict__ qpos,
@@ -1019,10 +1255,13 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
   float *out = ptr<float>(outAddr);
   // LAZYC_CUDA_ATTENTION=simple: 64-row blocks without the cp.async
   // pipeline (the first kernel), kept as a cross-check.
-  static const bool simple = [] {
+  // LAZYC_CUDA_ATTENTION=wide: 32 query rows per warp (K/V fragments shared
+  // by two MMA tiles, Q from shared memory).
+  static const std::string variant = [] {
     const char *v = std::getenv("LAZYC_CUDA_ATTENTION");
-    return v && std::strcmp(v, "simple") == 0;
+    return std::string(v ? v : "");
   }();
+  const bool simple = variant == "simple", wide = variant == "wide";
   auto launch = [&](auto kernel, int warps, int smemBytes) {
     static std::map<const void *, bool> configured;
     if (!configured[reinterpret_cast<const void *>(kernel)]) {
@@ -1030,11 +1269,16 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
       configured[reinterpret_cast<const void *>(kernel)] = true;
     }
     dim3 blocks(blocksFor(rows, warps * 16), static_cast<unsigned>(heads));
-    kernel<<<blocks, warps * 32, smemBytes, s.stream>>>(
+    const int threads = wide ? 128 : warps * 32;
+    kernel<<<blocks, threads, smemBytes, s.stream>>>(
         ptr<float>(qAddr), heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
         static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
   };
-  if (headDim == 128)
+  if (wide && headDim == 128)
+    launch(flashAttentionWide<128>, 8 /* 128 rows per block */, flashWideSmemBytes<128>());
+  else if (wide && headDim == 64)
+    launch(flashAttentionWide<64>, 8, flashWideSmemBytes<64>());
+  else if (headDim == 128)
     simple ? launch(flashAttention<128, 4, false>, 4, flashSmemBytes<128, false>())
            : launch(flashAttention<128, 8, true>, 8, flashSmemBytes<128, true>());
   else if (headDim == 64)
