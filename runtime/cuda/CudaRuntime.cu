@@ -244,6 +244,19 @@ template <typename T> T *upload(const std::vector<T> &host) {
   return d;
 }
 
+/// Host result -> device array (the kernels' outputs computed on the host).
+template <typename T> void putBack(uint64_t device, const std::vector<T> &host) {
+  if (!host.empty())
+    check(cudaMemcpyAsync(ptr<T>(device), host.data(), host.size() * sizeof(T),
+                          cudaMemcpyHostToDevice, state().stream),
+          "copy to device");
+}
+
+/// A host vector's address, as the CPU kernels take it.
+template <typename T> uint64_t hostAddr(std::vector<T> &v) {
+  return reinterpret_cast<uint64_t>(v.data());
+}
+
 unsigned blocksFor(int64_t n, int threads) {
   return static_cast<unsigned>(std::max<int64_t>(1, (n + threads - 1) / threads));
 }
@@ -443,6 +456,141 @@ template <int N> __device__ __forceinline__ void cpAsyncWait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
+/// How many keys a block of queries sees: keys with position <= the block's
+/// last query position (keys ascending; keys == null: slots 0..numKeys).
+__device__ __forceinline__ int visibleKeys(const int32_t *qpos, int lastRow,
+                                           const int32_t *keys, int numKeys) {
+  const int maxPos = qpos[lastRow];
+  if (!keys)
+    return min(numKeys, maxPos + 1);
+  int lo = 0, hi = numKeys;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (keys[mid] <= maxPos)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/// Fills one K/V tile (64 keys from `t0`) and its key positions in shared
+/// memory, with cp.async (Async; the caller commits) or plain loads.
+template <int D, bool Async>
+__device__ __forceinline__ void loadKVTile(__nv_bfloat16 *k, __nv_bfloat16 *v, int *pos, int t0,
+                                           int visible, const int32_t *keys,
+                                           const __nv_bfloat16 *kc, const __nv_bfloat16 *vc,
+                                           int64_t kvStride, int g) {
+  constexpr int BN = 64, LD = D + 8, CH = D / 8;
+  for (int i = threadIdx.x; i < BN * CH; i += blockDim.x) {
+    const int j = i / CH, ch = i % CH, key = t0 + j;
+    const bool valid = key < visible;
+    const int64_t slot = valid ? (keys ? keys[key] : key) : 0;
+    const int64_t base = slot * kvStride + static_cast<int64_t>(g) * D + ch * 8;
+    if constexpr (Async) {
+      cpAsync16(k + j * LD + ch * 8, kc + base, valid);
+      cpAsync16(v + j * LD + ch * 8, vc + base, valid);
+    } else {
+      uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
+      if (valid) {
+        kv = *reinterpret_cast<const uint4 *>(kc + base);
+        vv = *reinterpret_cast<const uint4 *>(vc + base);
+      }
+      *reinterpret_cast<uint4 *>(k + j * LD + ch * 8) = kv;
+      *reinterpret_cast<uint4 *>(v + j * LD + ch * 8) = vv;
+    }
+  }
+  for (int j = threadIdx.x; j < BN; j += blockDim.x) {
+    const int key = t0 + j;
+    pos[j] = key < visible ? (keys ? keys[key] : key) : INT_MAX;
+  }
+}
+
+/// One tile's online softmax for a 16-row MMA tile: masks S (16 x 64, in
+/// log2 units after scaling) by position, updates the running max m and sum
+/// l of rows r and r+8, rescales the output accumulators, and packs P into
+/// the A fragments of the P V product.
+template <int D>
+__device__ __forceinline__ void onlineSoftmax(float (&s)[8][4], int pos0, int pos1,
+                                              const int *tilePos, float scaleLog2,
+                                              float &m0, float &m1, float &l0, float &l1,
+                                              float (&o)[D / 8][4], uint32_t (&pa)[4][4]) {
+  const int c = (threadIdx.x % 32) % 4;
+  float mx0 = m0, mx1 = m1;
+#pragma unroll
+  for (int n = 0; n < 8; ++n) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int key = n * 8 + c * 2 + (e & 1);
+      float v = s[n][e] * scaleLog2;
+      if (tilePos[key] > (e < 2 ? pos0 : pos1))
+        v = -INFINITY;
+      s[n][e] = v;
+    }
+    mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
+    mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
+  }
+  mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+  mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+  mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+  mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+  const float base0 = mx0 == -INFINITY ? 0.0f : mx0, base1 = mx1 == -INFINITY ? 0.0f : mx1;
+  const float alpha0 = exp2f(m0 - base0), alpha1 = exp2f(m1 - base1);
+  m0 = mx0;
+  m1 = mx1;
+  float sum0 = 0.0f, sum1 = 0.0f;
+#pragma unroll
+  for (int n = 0; n < 8; ++n) {
+    s[n][0] = exp2f(s[n][0] - base0);
+    s[n][1] = exp2f(s[n][1] - base0);
+    s[n][2] = exp2f(s[n][2] - base1);
+    s[n][3] = exp2f(s[n][3] - base1);
+    sum0 += s[n][0] + s[n][1];
+    sum1 += s[n][2] + s[n][3];
+  }
+  l0 = l0 * alpha0 + sum0;
+  l1 = l1 * alpha1 + sum1;
+#pragma unroll
+  for (int dn = 0; dn < D / 8; ++dn) {
+    o[dn][0] *= alpha0;
+    o[dn][1] *= alpha0;
+    o[dn][2] *= alpha1;
+    o[dn][3] *= alpha1;
+  }
+  // Two adjacent 8-key accumulator tiles form one 16-key A fragment.
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    pa[j][0] = pack2(s[2 * j][0], s[2 * j][1]);
+    pa[j][1] = pack2(s[2 * j][2], s[2 * j][3]);
+    pa[j][2] = pack2(s[2 * j + 1][0], s[2 * j + 1][1]);
+    pa[j][3] = pack2(s[2 * j + 1][2], s[2 * j + 1][3]);
+  }
+}
+
+/// Writes rows r and r+8 of a 16-row output tile, normalized by the row sums.
+template <int D>
+__device__ __forceinline__ void storeRows(float *out, int64_t outStride, int h, int row0,
+                                          int rows, float l0, float l1,
+                                          const float (&o)[D / 8][4]) {
+  const int c = (threadIdx.x % 32) % 4;
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
+  const int row1 = row0 + 8;
+#pragma unroll
+  for (int dn = 0; dn < D / 8; ++dn) {
+    const int col = h * D + dn * 8 + c * 2;
+    if (row0 < rows)
+      *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row0) * outStride + col) =
+          make_float2(o[dn][0] * inv0, o[dn][1] * inv0);
+    if (row1 < rows)
+      *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row1) * outStride + col) =
+          make_float2(o[dn][2] * inv1, o[dn][3] * inv1);
+  }
+}
+
 /// Flash attention on tensor cores. One block: 16 * WARPS query rows of one
 /// head (16 per warp) against tiles of 64 keys of its KV head, in shared
 /// memory; Pipelined: two tile buffers filled with cp.async, so the next
@@ -462,7 +610,7 @@ __global__ void __launch_bounds__(WARPS * 32)
                    const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
                    const int32_t *__restrict__ keys, int numKeys, int group, float scaleLog2,
                    float *__restrict__ out, int64_t outStride) {
-  constexpr int BM = WARPS * 16, BN = 64, LD = D + 8, CH = D / 8;
+  constexpr int BM = WARPS * 16, BN = 64, LD = D + 8;
   constexpr int STAGES = Pipelined ? 2 : 1;
   extern __shared__ __align__(16) unsigned char smem[];
   // Stage s: K tile, V tile, key positions.
@@ -480,52 +628,13 @@ __global__ void __launch_bounds__(WARPS * 32)
   const int r = lane / 4, c = lane % 4;
   const int row0 = blockRow + warp * 16 + r, row1 = row0 + 8;
   const int pos0 = row0 < rows ? qpos[row0] : -1, pos1 = row1 < rows ? qpos[row1] : -1;
-  if (threadIdx.x == 0) {
-    const int maxPos = qpos[min(blockRow + BM, rows) - 1];
-    int visible;
-    if (keys) {
-      int lo = 0, hi = numKeys;
-      while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (keys[mid] <= maxPos)
-          lo = mid + 1;
-        else
-          hi = mid;
-      }
-      visible = lo;
-    } else {
-      visible = min(numKeys, maxPos + 1);
-    }
-    sVisible = visible;
-  }
+  if (threadIdx.x == 0)
+    sVisible = visibleKeys(qpos, min(blockRow + BM, rows) - 1, keys, numKeys);
   __syncthreads();
   const int visible = sVisible;
 
   auto loadTile = [&](int st, int t0) {
-    __nv_bfloat16 *k = sK(st), *v = sV(st);
-    for (int i = threadIdx.x; i < BN * CH; i += blockDim.x) {
-      const int j = i / CH, ch = i % CH, key = t0 + j;
-      const bool valid = key < visible;
-      const int64_t slot = valid ? (keys ? keys[key] : key) : 0;
-      const int64_t base = slot * kvStride + static_cast<int64_t>(g) * D + ch * 8;
-      if constexpr (Pipelined) {
-        cpAsync16(k + j * LD + ch * 8, kc + base, valid);
-        cpAsync16(v + j * LD + ch * 8, vc + base, valid);
-      } else {
-        uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-        if (valid) {
-          kv = *reinterpret_cast<const uint4 *>(kc + base);
-          vv = *reinterpret_cast<const uint4 *>(vc + base);
-        }
-        *reinterpret_cast<uint4 *>(k + j * LD + ch * 8) = kv;
-        *reinterpret_cast<uint4 *>(v + j * LD + ch * 8) = vv;
-      }
-    }
-    int *p = sPos(st);
-    for (int j = threadIdx.x; j < BN; j += blockDim.x) {
-      const int key = t0 + j;
-      p[j] = key < visible ? (keys ? keys[key] : key) : INT_MAX;
-    }
+    loadKVTile<D, Pipelined>(sK(st), sV(st), sPos(st), t0, visible, keys, kc, vc, kvStride, g);
     if constexpr (Pipelined)
       cpAsyncCommit();
   };
@@ -587,54 +696,12 @@ __global__ void __launch_bounds__(WARPS * 32)
         mma16816(s[n], qa[kk + 1], b[2], b[3]);
       }
     }
-    float mx0 = m0, mx1 = m1;
-#pragma unroll
-    for (int n = 0; n < BN / 8; ++n) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = n * 8 + c * 2 + (e & 1);
-        const int rowPos = e < 2 ? pos0 : pos1;
-        float v = s[n][e] * scaleLog2;
-        if (tilePos[key] > rowPos)
-          v = -INFINITY;
-        s[n][e] = v;
-      }
-      mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
-      mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
-    }
-    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-    const float base0 = mx0 == -INFINITY ? 0.0f : mx0, base1 = mx1 == -INFINITY ? 0.0f : mx1;
-    const float alpha0 = exp2f(m0 - base0), alpha1 = exp2f(m1 - base1);
-    m0 = mx0;
-    m1 = mx1;
-    float sum0 = 0.0f, sum1 = 0.0f;
-#pragma unroll
-    for (int n = 0; n < BN / 8; ++n) {
-      s[n][0] = exp2f(s[n][0] - base0);
-      s[n][1] = exp2f(s[n][1] - base0);
-      s[n][2] = exp2f(s[n][2] - base1);
-      s[n][3] = exp2f(s[n][3] - base1);
-      sum0 += s[n][0] + s[n][1];
-      sum1 += s[n][2] + s[n][3];
-    }
-    l0 = l0 * alpha0 + sum0;
-    l1 = l1 * alpha1 + sum1;
-#pragma unroll
-    for (int dn = 0; dn < D / 8; ++dn) {
-      o[dn][0] *= alpha0;
-      o[dn][1] *= alpha0;
-      o[dn][2] *= alpha1;
-      o[dn][3] *= alpha1;
-    }
+    uint32_t pa[BN / 16][4];
+    onlineSoftmax<D>(s, pos0, pos1, tilePos, scaleLog2, m0, m1, l0, l1, o, pa);
     // O += P V: P's accumulators are the A fragments of the next MMA.
 #pragma unroll
     for (int j = 0; j < BN / 16; ++j) {
-      const uint32_t a[4] = {pack2(s[2 * j][0], s[2 * j][1]), pack2(s[2 * j][2], s[2 * j][3]),
-                             pack2(s[2 * j + 1][0], s[2 * j + 1][1]),
-                             pack2(s[2 * j + 1][2], s[2 * j + 1][3])};
+      const uint32_t(&a)[4] = pa[j];
       // Lane l addresses key 16j + ((l/8)%2)*8 + l%8, dims (dn + l/16)*8:
       // transposed, b0/b1 of dn and dn+1 in one load.
       const __nv_bfloat16 *base =
@@ -649,21 +716,7 @@ __global__ void __launch_bounds__(WARPS * 32)
     }
     __syncthreads(); // this buffer is refilled next-but-one iteration
   }
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-  const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
-#pragma unroll
-  for (int dn = 0; dn < D / 8; ++dn) {
-    const int col = h * D + dn * 8 + c * 2;
-    if (row0 < rows)
-      *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row0) * outStride + col) =
-          make_float2(o[dn][0] * inv0, o[dn][1] * inv0);
-    if (row1 < rows)
-      *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row1) * outStride + col) =
-          make_float2(o[dn][2] * inv1, o[dn][3] * inv1);
-  }
+  storeRows<D>(out, outStride, h, row0, rows, l0, l1, o);
 }
 
 /// Wide variant: 4 warps x 32 query rows (two 16-row MMA tiles per warp) so
@@ -682,7 +735,7 @@ __global__ void __launch_bounds__(128)
                        const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
                        const int32_t *__restrict__ keys, int numKeys, int group,
                        float scaleLog2, float *__restrict__ out, int64_t outStride) {
-  constexpr int BM = 128, BN = 64, LD = D + 8, CH = D / 8;
+  constexpr int BM = 128, BN = 64, LD = D + 8;
   extern __shared__ __align__(16) unsigned char smem[];
   __nv_bfloat16 *sQ = reinterpret_cast<__nv_bfloat16 *>(smem);
   unsigned char *kvBase = smem + BM * LD * 2;
@@ -695,7 +748,7 @@ __global__ void __launch_bounds__(128)
   const int h = blockIdx.y, g = h / group;
   const int blockRow = (gridDim.x - 1 - blockIdx.x) * BM;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int r = lane / 4, c = lane % 4;
+  const int r = lane / 4;
   int rowPos[2][2];
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
@@ -704,24 +757,8 @@ __global__ void __launch_bounds__(128)
       const int row = blockRow + warp * 32 + mt * 16 + hi * 8 + r;
       rowPos[mt][hi] = row < rows ? qpos[row] : -1;
     }
-  if (threadIdx.x == 0) {
-    const int maxPos = qpos[min(blockRow + BM, rows) - 1];
-    int visible;
-    if (keys) {
-      int lo = 0, hi = numKeys;
-      while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (keys[mid] <= maxPos)
-          lo = mid + 1;
-        else
-          hi = mid;
-      }
-      visible = lo;
-    } else {
-      visible = min(numKeys, maxPos + 1);
-    }
-    sVisible = visible;
-  }
+  if (threadIdx.x == 0)
+    sVisible = visibleKeys(qpos, min(blockRow + BM, rows) - 1, keys, numKeys);
   // Q tile -> shared memory as bf16 (rows past the end are zeros).
   for (int i = threadIdx.x; i < BM * (D / 2); i += blockDim.x) {
     const int row = i / (D / 2), col = (i % (D / 2)) * 2, grow = blockRow + row;
@@ -736,20 +773,7 @@ __global__ void __launch_bounds__(128)
   __syncthreads();
   const int visible = sVisible;
   auto loadTile = [&](int st, int t0) {
-    __nv_bfloat16 *k = sK(st), *v = sV(st);
-    for (int i = threadIdx.x; i < BN * CH; i += blockDim.x) {
-      const int j = i / CH, ch = i % CH, key = t0 + j;
-      const bool valid = key < visible;
-      const int64_t slot = valid ? (keys ? keys[key] : key) : 0;
-      const int64_t base = slot * kvStride + static_cast<int64_t>(g) * D + ch * 8;
-      cpAsync16(k + j * LD + ch * 8, kc + base, valid);
-      cpAsync16(v + j * LD + ch * 8, vc + base, valid);
-    }
-    int *p = sPos(st);
-    for (int j = threadIdx.x; j < BN; j += blockDim.x) {
-      const int key = t0 + j;
-      p[j] = key < visible ? (keys ? keys[key] : key) : INT_MAX;
-    }
+    loadKVTile<D, true>(sK(st), sV(st), sPos(st), t0, visible, keys, kc, vc, kvStride, g);
     cpAsyncCommit();
   };
   if (visible > 0)
@@ -810,56 +834,9 @@ __global__ void __launch_bounds__(128)
     }
     uint32_t pa[2][BN / 16][4];
 #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-      float mx0 = m[mt][0], mx1 = m[mt][1];
-#pragma unroll
-      for (int n = 0; n < BN / 8; ++n) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int key = n * 8 + c * 2 + (e & 1);
-          float v = s[mt][n][e] * scaleLog2;
-          if (tilePos[key] > rowPos[mt][e >> 1])
-            v = -INFINITY;
-          s[mt][n][e] = v;
-        }
-        mx0 = fmaxf(mx0, fmaxf(s[mt][n][0], s[mt][n][1]));
-        mx1 = fmaxf(mx1, fmaxf(s[mt][n][2], s[mt][n][3]));
-      }
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-      const float base0 = mx0 == -INFINITY ? 0.0f : mx0, base1 = mx1 == -INFINITY ? 0.0f : mx1;
-      const float alpha0 = exp2f(m[mt][0] - base0), alpha1 = exp2f(m[mt][1] - base1);
-      m[mt][0] = mx0;
-      m[mt][1] = mx1;
-      float sum0 = 0.0f, sum1 = 0.0f;
-#pragma unroll
-      for (int n = 0; n < BN / 8; ++n) {
-        s[mt][n][0] = exp2f(s[mt][n][0] - base0);
-        s[mt][n][1] = exp2f(s[mt][n][1] - base0);
-        s[mt][n][2] = exp2f(s[mt][n][2] - base1);
-        s[mt][n][3] = exp2f(s[mt][n][3] - base1);
-        sum0 += s[mt][n][0] + s[mt][n][1];
-        sum1 += s[mt][n][2] + s[mt][n][3];
-      }
-      l[mt][0] = l[mt][0] * alpha0 + sum0;
-      l[mt][1] = l[mt][1] * alpha1 + sum1;
-#pragma unroll
-      for (int dn = 0; dn < D / 8; ++dn) {
-        o[mt][dn][0] *= alpha0;
-        o[mt][dn][1] *= alpha0;
-        o[mt][dn][2] *= alpha1;
-        o[mt][dn][3] *= alpha1;
-      }
-#pragma unroll
-      for (int j = 0; j < BN / 16; ++j) {
-        pa[mt][j][0] = pack2(s[mt][2 * j][0], s[mt][2 * j][1]);
-        pa[mt][j][1] = pack2(s[mt][2 * j][2], s[mt][2 * j][3]);
-        pa[mt][j][2] = pack2(s[mt][2 * j + 1][0], s[mt][2 * j + 1][1]);
-        pa[mt][j][3] = pack2(s[mt][2 * j + 1][2], s[mt][2 * j + 1][3]);
-      }
-    }
+    for (int mt = 0; mt < 2; ++mt)
+      onlineSoftmax<D>(s[mt], rowPos[mt][0], rowPos[mt][1], tilePos, scaleLog2, m[mt][0],
+                       m[mt][1], l[mt][0], l[mt][1], o[mt], pa[mt]);
     // O += P V; each V fragment feeds both row tiles.
 #pragma unroll
     for (int j = 0; j < BN / 16; ++j) {
@@ -879,27 +856,9 @@ __global__ void __launch_bounds__(128)
     __syncthreads();
   }
 #pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
-    float inv[2];
-#pragma unroll
-    for (int hi = 0; hi < 2; ++hi) {
-      float lv = l[mt][hi];
-      lv += __shfl_xor_sync(0xffffffffu, lv, 1);
-      lv += __shfl_xor_sync(0xffffffffu, lv, 2);
-      inv[hi] = lv > 0.0f ? 1.0f / lv : 0.0f;
-    }
-#pragma unroll
-    for (int hi = 0; hi < 2; ++hi) {
-      const int row = blockRow + warp * 32 + mt * 16 + hi * 8 + r;
-      if (row >= rows)
-        continue;
-#pragma unroll
-      for (int dn = 0; dn < D / 8; ++dn)
-        *reinterpret_cast<float2 *>(out + static_cast<int64_t>(row) * outStride + h * D +
-                                    dn * 8 + c * 2) =
-            make_float2(o[mt][dn][2 * hi] * inv[hi], o[mt][dn][2 * hi + 1] * inv[hi]);
-    }
-  }
+  for (int mt = 0; mt < 2; ++mt)
+    storeRows<D>(out, outStride, h, blockRow + warp * 32 + mt * 16 + r, rows, l[mt][0],
+                 l[mt][1], o[mt]);
 }
 
 /// Plain reference attention (one thread per query row and head; any head
@@ -1364,10 +1323,7 @@ void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, 
   std::vector<float> scores(keys.size());
   lazyc_rt_random_scores(reinterpret_cast<uint64_t>(keys.data()), numKeys, layer, seed,
                          reinterpret_cast<uint64_t>(scores.data()));
-  if (numKeys > 0)
-    check(cudaMemcpyAsync(ptr<float>(outAddr), scores.data(), numKeys * sizeof(float),
-                          cudaMemcpyHostToDevice, state().stream),
-          "copy to device");
+  putBack(outAddr, scores);
 }
 
 int64_t lazyc_gpu_select_size(int64_t n, double keep) {
@@ -1379,10 +1335,7 @@ void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, uint64_t outA
   std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_size(n, keep)));
   lazyc_rt_select(reinterpret_cast<uint64_t>(scores.data()), n, keep,
                   reinterpret_cast<uint64_t>(kept.data()));
-  if (!kept.empty())
-    check(cudaMemcpyAsync(ptr<int32_t>(outAddr), kept.data(), kept.size() * sizeof(int32_t),
-                          cudaMemcpyHostToDevice, state().stream),
-          "copy to device");
+  putBack(outAddr, kept);
 }
 
 int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
@@ -1391,9 +1344,8 @@ int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t 
   ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
-  return lazyc_rt_select_once_size(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
-                                   reinterpret_cast<uint64_t>(keys.data()), n,
-                                   reinterpret_cast<uint64_t>(pos.data()), rows, keep);
+  return lazyc_rt_select_once_size(cache, layer, hostAddr(scores), hostAddr(keys), n,
+                                   hostAddr(pos), rows, keep);
 }
 
 void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
@@ -1402,18 +1354,11 @@ void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAd
   ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
-  int64_t count = lazyc_rt_select_once_size(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
-                                            reinterpret_cast<uint64_t>(keys.data()), n,
-                                            reinterpret_cast<uint64_t>(pos.data()), rows, keep);
-  std::vector<int32_t> kept(static_cast<size_t>(count));
-  lazyc_rt_select_once(cache, layer, reinterpret_cast<uint64_t>(scores.data()),
-                       reinterpret_cast<uint64_t>(keys.data()), n,
-                       reinterpret_cast<uint64_t>(pos.data()), rows, keep,
-                       reinterpret_cast<uint64_t>(kept.data()));
-  if (count > 0)
-    check(cudaMemcpyAsync(ptr<int32_t>(outAddr), kept.data(), count * sizeof(int32_t),
-                          cudaMemcpyHostToDevice, state().stream),
-          "copy to device");
+  std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_once_size(
+      cache, layer, hostAddr(scores), hostAddr(keys), n, hostAddr(pos), rows, keep)));
+  lazyc_rt_select_once(cache, layer, hostAddr(scores), hostAddr(keys), n, hostAddr(pos), rows,
+                       keep, hostAddr(kept));
+  putBack(outAddr, kept);
 }
 
 int64_t lazyc_gpu_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n) {
@@ -1430,10 +1375,7 @@ void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, in
       lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n)));
   lazyc_rt_missing(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n,
                    reinterpret_cast<uint64_t>(missing.data()));
-  if (!missing.empty())
-    check(cudaMemcpyAsync(ptr<int32_t>(outAddr), missing.data(), missing.size() * sizeof(int32_t),
-                          cudaMemcpyHostToDevice, state().stream),
-          "copy to device");
+  putBack(outAddr, missing);
 }
 
 void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
