@@ -70,7 +70,7 @@ IFS=, read -ra LENS <<<"$LENGTHS"
 for n in "${LENS[@]}"; do
   for v in dense lazy; do
     [ -f $D/llama7b-$v-cuda.so ] || continue
-    timeout 150 $RUN $D/llama7b-$v-cuda.so --random-weights --random-prompt "$n" -n 0 --repeat 4 \
+    timeout 150 $RUN $D/llama7b-$v-cuda.so --random-weights --random-prompt "$n" -n 0 --warmup 1 --repeat 3 \
       --batch "$n" --ctx $((n + 16)) --json >"$OUT/lazyc-$v-$n.json" 2>"$OUT/lazyc-$v-$n.err" \
       || { echo "lazyc $v $n failed:"; tail -5 "$OUT/lazyc-$v-$n.err"; }
     python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n.json')); print('lazyc $v $n', r['ttft_ms_runs'], 'share', r['computed_share'])" 2>/dev/null
@@ -83,7 +83,7 @@ for variant in ${LAZYC_GPU_VARIANTS:-}; do
   for n in "${LENS[@]}"; do
     for v in dense lazy; do
       LAZYC_CUDA_ATTENTION=$variant timeout 150 $RUN $D/llama7b-$v-cuda.so --random-weights \
-        --random-prompt "$n" -n 0 --repeat 4 --batch "$n" --ctx $((n + 16)) --json \
+        --random-prompt "$n" -n 0 --warmup 1 --repeat 3 --batch "$n" --ctx $((n + 16)) --json \
         >"$OUT/lazyc-$v-$n-$variant.json" 2>"$OUT/lazyc-$v-$n-$variant.err" \
         || { echo "lazyc $v $n ($variant) failed:"; tail -3 "$OUT/lazyc-$v-$n-$variant.err"; }
       python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n-$variant.json')); print('lazyc $v $n ($variant)', r['ttft_ms_runs'])" 2>/dev/null

@@ -49,6 +49,7 @@ const char *kUsage =
     "                       models, lazy-compile synthetic:NAME; same values on CPU and GPU)\n"
     "      --random-prompt N  N random token ids (seeded by --seed) as the prompt\n"
     "      --repeat R       prefill R times (cache reset in between), report the median TTFT\n"
+    "      --warmup W       W untimed prefills first (allocator, GEMM plans, lazy loading)\n"
     "      --logits FILE    write the first generated token's logits (float32, raw)\n";
 
 int fail(const std::string &message) {
@@ -68,7 +69,7 @@ int main(int argc, char **argv) {
   boundOpenMPSpinning(argv);
   std::string library, modelPath, prompt, promptFile, idsFile;
   bool chat = false, json = false, havePrompt = false, ignoreEos = false;
-  int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1;
+  int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
   std::string logitsFile;
   bool randomWeights = false;
   uint64_t weightSeed = 0;
@@ -143,6 +144,9 @@ int main(int argc, char **argv) {
     } else if (arg == "--repeat") {
       value(number);
       repeat = static_cast<int64_t>(number);
+    } else if (arg == "--warmup") {
+      value(number);
+      warmup = static_cast<int64_t>(number);
     } else if (arg == "--logits") {
       logitsFile = text();
     } else if (!arg.empty() && arg[0] == '-') {
@@ -165,8 +169,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (nPredict < 0 || batch <= 0 || sampling.topP <= 0 || sampling.topP > 1 || repeat < 1 ||
-      randomPrompt < 0)
-    return fail("-n must be >= 0, --batch > 0, --repeat >= 1 and --top-p in (0, 1]");
+      randomPrompt < 0 || warmup < 0)
+    return fail("-n must be >= 0, --batch > 0, --repeat >= 1, --warmup >= 0 and --top-p in (0, 1]");
   if (!promptFile.empty()) {
     std::ifstream in(promptFile, std::ios::binary);
     if (!in)
@@ -221,11 +225,11 @@ int main(int argc, char **argv) {
   const ModelInfo &info = model->info();
   if (info.pruned)
     batch = promptTokens;
-  bool progress = promptTokens > batch && repeat == 1;
+  bool progress = promptTokens > batch && repeat == 1 && warmup == 0;
   bool tty = isatty(STDERR_FILENO);
   std::vector<float> logits;
   std::vector<double> ttfts;
-  for (int64_t run = 0; run < repeat; ++run) {
+  for (int64_t run = 0; run < warmup + repeat; ++run) {
   if (run > 0)
     model->reset();
   auto prefillStart = Clock::now();
@@ -249,7 +253,8 @@ int main(int argc, char **argv) {
   }
   if (progress && tty)
     std::fputc('\n', stderr);
-  ttfts.push_back(std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count());
+  if (run >= warmup)
+    ttfts.push_back(std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count());
   }
   // The median (a first run also pays for warm-up: allocator, GEMM plans).
   std::vector<double> sorted = ttfts;
