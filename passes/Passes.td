@@ -248,6 +248,20 @@ def LazycGroupProjections : Pass<"lazyc-group-projections", "::mlir::ModuleOp"> 
   }];
 }
 
+def LazycGPUBF16GemmInputs : Pass<"lazyc-gpu-bf16-gemm-inputs", "::mlir::ModuleOp"> {
+  let summary = "Feed bf16-weight GEMMs bf16 activations, truncated in the producing kernel";
+  let description = [{
+    On tensors after convert-llm-to-linalg: every `llm.linear` with f32 input
+    and bf16 weight reads a bf16 truncation of its input (one per input
+    value), and elementwise fusion moves each truncation into the linalg op
+    that produced the input when nothing else reads it (RMSNorm's scaling,
+    SwiGLU): those kernels write bf16 and the GEMM reads half the bytes. The
+    linear's result stays f32 (lazyc_rt_linear_bf16_input).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LazycGPUSplitReductions : Pass<"lazyc-gpu-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Split long reductions into parallel partial sums (GPU)";
   let description = [{

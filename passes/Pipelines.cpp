@@ -32,7 +32,9 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
   pm.addPass(createCSEPass());
   if (gpu) {
     pm.addNestedPass<func::FuncOp>(createLazycGPUSplitReductions());
+    pm.addPass(createLazycGPUBF16GemmInputs());
     pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
   }
   // Tensors -> buffers, with identity layouts at function boundaries so the
   // runtime passes plain row-major arrays.

@@ -122,9 +122,19 @@ LogicalResult RMSNormOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LinearOp::verify() {
-  if (failed(verifyRowsLike(*this, getInput().getType(),
-                            getResult().getType())))
+  // A bf16 input may give f32 results (the CUDA target feeds its GEMMs bf16
+  // activations and accumulates in f32); otherwise the input's type.
+  auto input = getInput().getType(), result = getResult().getType();
+  bool widening = input.getElementType().isBF16() && result.getElementType().isF32();
+  if (widening) {
+    if (failed(lazyc::verifyRank(*this, "input", input, 2)) ||
+        failed(lazyc::verifyRank(*this, "result", result, 2)) ||
+        failed(lazyc::verifyDimMatch(*this, "result rows", result.getDimSize(0), "input rows",
+                                     input.getDimSize(0))))
+      return failure();
+  } else if (failed(verifyRowsLike(*this, input, result))) {
     return failure();
+  }
   auto weight = getWeight().getType();
   if (failed(lazyc::verifyRank(*this, "weight", weight, 2)))
     return failure();

@@ -88,7 +88,8 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     `result[i, n] = sum_k input[i, k] * weight[n, k]`: the weight is stored
     `[out_features, in_features]`, as in GGUF and Hugging Face checkpoints.
     The weight may have a narrower float type than the activations (e.g. bf16
-    weights, f32 activations); the result has the input's element type.
+    weights, f32 activations); the result has the input's element type, except
+    that a bf16 input may give an f32 result (bf16 GEMM, f32 accumulation).
 
     ```mlir
     %q = llm.linear %x, %wq : tensor<?x576xf32>, tensor<576x576xf32> -> tensor<?x576xf32>

@@ -30,6 +30,7 @@
 #include "llvm/ADT/MapVector.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace lazyc {
@@ -416,6 +417,70 @@ struct LazycGroupProjectionsPass
         anchor = op;
       }
     }
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// lazyc-gpu-bf16-gemm-inputs
+//===----------------------------------------------------------------------===//
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYCGPUBF16GEMMINPUTS
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+namespace {
+struct LazycGPUBF16GemmInputsPass
+    : public lazyc::impl::LazycGPUBF16GemmInputsBase<LazycGPUBF16GemmInputsPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    // One truncation per input value (Q/K/V and gate/up share theirs).
+    DenseMap<Value, Value> truncated;
+    SmallVector<lazyc::llm::LinearOp> linears;
+    getOperation().walk([&](lazyc::llm::LinearOp op) { linears.push_back(op); });
+    for (lazyc::llm::LinearOp op : linears) {
+      auto inType = op.getInput().getType();
+      if (!inType.getElementType().isF32() || !op.getWeight().getType().getElementType().isBF16())
+        continue;
+      Value &bf16 = truncated[op.getInput()];
+      if (!bf16) {
+        OpBuilder b(ctx);
+        b.setInsertionPointAfterValue(op.getInput());
+        Location loc = op.getLoc();
+        auto type = RankedTensorType::get(inType.getShape(), b.getBF16Type());
+        SmallVector<Value> dynamic;
+        for (int64_t d = 0; d < type.getRank(); ++d)
+          if (type.isDynamicDim(d))
+            dynamic.push_back(tensor::DimOp::create(b, loc, op.getInput(), d));
+        Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                             dynamic);
+        AffineMap id = b.getMultiDimIdentityMap(2);
+        bf16 = linalg::GenericOp::create(
+                   b, loc, TypeRange{type}, ValueRange{op.getInput()}, ValueRange{init},
+                   ArrayRef<AffineMap>{id, id},
+                   ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                                 utils::IteratorType::parallel},
+                   [](OpBuilder &nb, Location nl, ValueRange args) {
+                     Value t = arith::TruncFOp::create(nb, nl, nb.getBF16Type(), args[0]);
+                     linalg::YieldOp::create(nb, nl, ValueRange{t});
+                   })
+                   .getResult(0);
+      }
+      op.getInputMutable().assign(bf16);
+    }
+    // Fuse each truncation (and any elementwise chain) into its producer
+    // when the producer has no other user: the producing kernel writes bf16.
+    RewritePatternSet patterns(ctx);
+    // tensor.dim of a producer's result is answered from its operands, so
+    // the dim is not a second user that blocks the fusion.
+    memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *operand) {
+      Operation *producer = operand->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
   }
 };
 } // namespace

@@ -152,6 +152,17 @@ extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w
   gemmABt(rows, out, in, ptr<float>(x), in, weights, in, ptr<float>(y), out);
 }
 
+extern "C" void lazyc_rt_linear_bf16_input(uint64_t x, int64_t rows, int64_t in, uint64_t w,
+                                           int64_t wtype, int64_t out, uint64_t y) {
+  std::vector<float> wide(static_cast<size_t>(rows * in));
+  const uint16_t *bits = ptr<uint16_t>(x);
+  for (size_t i = 0; i < wide.size(); ++i) {
+    uint32_t u = static_cast<uint32_t>(bits[i]) << 16;
+    std::memcpy(&wide[i], &u, sizeof(u));
+  }
+  lazyc_rt_linear(reinterpret_cast<uint64_t>(wide.data()), rows, in, w, wtype, out, y);
+}
+
 extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                                    uint64_t kAddr, uint64_t vAddr, uint64_t posAddr,
                                    int64_t rows, uint64_t keysAddr, int64_t numKeys,

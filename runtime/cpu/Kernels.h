@@ -54,6 +54,11 @@ typedef struct LazycKVCache {
 void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
                      int64_t out, uint64_t y);
 
+/// lazyc_rt_linear with bf16 activations x (the CUDA target's GEMM inputs;
+/// here for IR that uses them on the CPU: widened to f32 first).
+void lazyc_rt_linear_bf16_input(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
+                                int64_t out, uint64_t y);
+
 /// Writes k/v rows into `layer` of the cache at `positions`, then causal GQA
 /// attention of each query row over the cached slots: every slot
 /// [0, positions[i]] when `num_keys` < 0 (dense), else the ascending slots

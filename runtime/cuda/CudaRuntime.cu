@@ -1165,6 +1165,30 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
     setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
 }
 
+/// GEMM on bf16 activations that compiler-generated kernels produced (the
+/// truncation fused into the producer: lazyc-gpu-bf16-gemm-inputs).
+void lazyc_gpu_linear_bf16_input(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
+                                 int64_t out, uint64_t y) {
+  if (rows <= 0)
+    return;
+  State &s = state();
+  if (wtype != 1) {
+    setError("lazyc_gpu_linear_bf16_input: bf16 activations need bf16 weights");
+    return;
+  }
+  GemmPlan &p = gemmPlan(out, rows, in, true);
+  if (!p.ok)
+    return;
+  const float alpha = 1.0f, beta = 0.0f;
+  Mark mark(kGemm);
+  cublasStatus_t st =
+      cublasLtMatmul(s.lt, p.desc, &alpha, ptr<void>(w), p.a, ptr<void>(x), p.b, &beta,
+                     ptr<void>(y), p.c, ptr<void>(y), p.c, &p.algo, s.workspace,
+                     s.workspaceBytes, s.stream);
+  if (st != CUBLAS_STATUS_SUCCESS)
+    setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
+}
+
 void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
                          uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                          int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,

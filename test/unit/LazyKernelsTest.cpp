@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -202,4 +203,25 @@ TEST(LazyKernelsTest, KeyedAttentionMatchesDenseOverTheSameSlots) {
   EXPECT_EQ(sparse.stat(LAZYC_STAT_LAST_KEY, 0), 3);
 }
 
+} // namespace
+
+namespace {
+// bf16 activations (what the CUDA target feeds its GEMMs) on the CPU: the
+// same as the f32 kernel on the widened values.
+TEST(Kernels, LinearWithBF16InputMatchesWidened) {
+  const int64_t rows = 3, in = 8, out = 5;
+  std::vector<uint16_t> xb(rows * in);
+  std::vector<float> x(rows * in), w(out * in), want(rows * out), got(rows * out);
+  for (size_t i = 0; i < xb.size(); ++i) {
+    xb[i] = static_cast<uint16_t>(0x3F80 + (i * 37) % 200); // values in [1, 2)
+    uint32_t bits = static_cast<uint32_t>(xb[i]) << 16;
+    std::memcpy(&x[i], &bits, 4);
+  }
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.01f * static_cast<float>(static_cast<int>(i % 7) - 3);
+  lazyc_rt_linear(addr(x), rows, in, addr(w), 0, out, addr(want));
+  lazyc_rt_linear_bf16_input(addr(xb), rows, in, addr(w), 0, out, addr(got));
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_FLOAT_EQ(got[i], want[i]) << i;
+}
 } // namespace

@@ -119,7 +119,9 @@ struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
     Value rows = rowsOf(rewriter, loc, *x);
     Value rowsIndex = memref::DimOp::create(rewriter, loc, *x, 0);
     Value out = allocResult(rewriter, op, rowsIndex);
-    callRuntime(rewriter, op, "lazyc_rt_linear",
+    // bf16 activations (the CUDA target's GEMM inputs) have their own entry.
+    bool bf16Input = linear.getInput().getType().getElementType().isBF16();
+    callRuntime(rewriter, op, bf16Input ? "lazyc_rt_linear_bf16_input" : "lazyc_rt_linear",
                 {address(rewriter, loc, *x), rows, i64(rewriter, loc, wType.getDimSize(1)),
                  address(rewriter, loc, *w), i64(rewriter, loc, dtypeCode(wType.getElementType())),
                  i64(rewriter, loc, wType.getDimSize(0)), address(rewriter, loc, out)});
