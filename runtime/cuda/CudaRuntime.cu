@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <dlfcn.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -287,6 +288,9 @@ enum ProfileKind { kGemm, kConvert, kAttention, kGenerated, kLazy, kProfileKinds
 struct Profile {
   bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
   std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t>> marks;
+  // Compiler-generated kernels by name (their module's symbol in model.so).
+  std::map<const void *, std::string> moduleNames, functionNames;
+  std::vector<std::pair<const void *, size_t>> generated; // function, index into marks
   static void report();
 };
 Profile &profile() {
@@ -308,12 +312,28 @@ void Profile::report() {
   }
   const char *names[] = {"GEMM (cuBLASLt)", "f32->bf16 GEMM inputs", "attention (flash)",
                          "compiler-generated kernels", "LazyLLM (scores/select/Aux Cache)"};
+  // The generated kernels that took longest (summed over layers and steps).
+  std::map<std::string, std::pair<double, int64_t>> byKernel;
+  for (auto &[fn, index] : p.generated) {
+    float t = 0;
+    cudaEventElapsedTime(&t, std::get<1>(p.marks[index]), std::get<2>(p.marks[index]));
+    auto &entry = byKernel[p.functionNames.count(fn) ? p.functionNames[fn] : "?"];
+    entry.first += t;
+    ++entry.second;
+  }
+  std::vector<std::pair<double, std::string>> top;
+  for (auto &[name, entry] : byKernel)
+    top.emplace_back(entry.first, name);
+  std::sort(top.rbegin(), top.rend());
   std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
   for (auto &[kind, a, b] : p.marks) {
     cudaEventDestroy(a);
     cudaEventDestroy(b);
   }
+  for (size_t i = 0; i < top.size() && i < 8; ++i)
+    std::fprintf(stderr, "    generated %-28s %9.2f ms\n", top[i].second.c_str(), top[i].first);
   p.marks.clear();
+  p.generated.clear();
   for (int k = 0; k < kProfileKinds; ++k)
     std::fprintf(stderr, "  %-36s %9.2f ms  (%lld calls)\n", names[k], ms[k],
                  static_cast<long long>(n[k]));
@@ -1034,6 +1054,11 @@ void *mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
   if (!checkDriver(state().moduleLoadData(&module, data), "loading a compiled kernel module"))
     return nullptr;
+  if (profile().on) {
+    Dl_info info;
+    if (dladdr(data, &info) && info.dli_sname)
+      profile().moduleNames[module] = info.dli_sname;
+  }
   return module;
 }
 
@@ -1061,6 +1086,8 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   if (!checkDriver(state().moduleGetFunction(&f, static_cast<CUmodule>(module), name),
                    "finding a kernel in its module"))
     return nullptr;
+  if (profile().on)
+    profile().functionNames[f] = profile().moduleNames[module];
   return f;
 }
 
@@ -1074,6 +1101,8 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return; // empty iteration space
   ++state().epoch;
+  if (profile().on)
+    profile().generated.emplace_back(function, profile().marks.size());
   Mark mark(kGenerated);
   checkDriver(state().launchKernel(static_cast<CUfunction>(function), gx, gy, gz, bx, by, bz,
                                    smem, state().stream, params, extra),
