@@ -1042,6 +1042,21 @@ GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16) {
   return p;
 }
 
+/// y = x w^T through the cached cuBLASLt plan (bf16 or f32 x and w).
+void runGemm(int64_t out, int64_t rows, int64_t in, bool bf16, const void *w, const void *x,
+             float *y) {
+  GemmPlan &p = gemmPlan(out, rows, in, bf16);
+  if (!p.ok)
+    return;
+  State &s = state();
+  const float alpha = 1.0f, beta = 0.0f;
+  Mark mark(kGemm);
+  cublasStatus_t st = cublasLtMatmul(s.lt, p.desc, &alpha, w, p.a, x, p.b, &beta, y, p.c, y,
+                                     p.c, &p.algo, s.workspace, s.workspaceBytes, s.stream);
+  if (st != CUBLAS_STATUS_SUCCESS)
+    setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1184,16 +1199,7 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
     }
     input = s.scratch;
   }
-  GemmPlan &p = gemmPlan(out, rows, in, bf16);
-  if (!p.ok)
-    return;
-  const float alpha = 1.0f, beta = 0.0f;
-  Mark mark(kGemm);
-  cublasStatus_t st =
-      cublasLtMatmul(s.lt, p.desc, &alpha, ptr<void>(w), p.a, input, p.b, &beta, ptr<void>(y),
-                     p.c, ptr<void>(y), p.c, &p.algo, s.workspace, s.workspaceBytes, s.stream);
-  if (st != CUBLAS_STATUS_SUCCESS)
-    setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
+  runGemm(out, rows, in, bf16, ptr<void>(w), input, ptr<float>(y));
 }
 
 /// GEMM on bf16 activations that compiler-generated kernels produced (the
@@ -1202,22 +1208,11 @@ void lazyc_gpu_linear_bf16_input(uint64_t x, int64_t rows, int64_t in, uint64_t 
                                  int64_t out, uint64_t y) {
   if (rows <= 0)
     return;
-  State &s = state();
   if (wtype != 1) {
     setError("lazyc_gpu_linear_bf16_input: bf16 activations need bf16 weights");
     return;
   }
-  GemmPlan &p = gemmPlan(out, rows, in, true);
-  if (!p.ok)
-    return;
-  const float alpha = 1.0f, beta = 0.0f;
-  Mark mark(kGemm);
-  cublasStatus_t st =
-      cublasLtMatmul(s.lt, p.desc, &alpha, ptr<void>(w), p.a, ptr<void>(x), p.b, &beta,
-                     ptr<void>(y), p.c, ptr<void>(y), p.c, &p.algo, s.workspace,
-                     s.workspaceBytes, s.stream);
-  if (st != CUBLAS_STATUS_SUCCESS)
-    setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
+  runGemm(out, rows, in, true, ptr<void>(w), ptr<void>(x), ptr<float>(y));
 }
 
 void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
