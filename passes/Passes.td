@@ -239,15 +239,6 @@ def LazycGPUPrepare : Pass<"lazyc-gpu-prepare", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
-def LazycGroupProjections : Pass<"lazyc-group-projections", "::mlir::ModuleOp"> {
-  let summary = "Make the projections of one input adjacent (Q/K/V, gate/up)";
-  let description = [{
-    Moves every `llm.linear` reading the same input right after the first
-    one (with its `llm.weight`), so nothing runs between them: the CUDA
-    runtime then converts the shared input to bf16 once for all of them.
-  }];
-}
-
 def LazycGPUBF16GemmInputs : Pass<"lazyc-gpu-bf16-gemm-inputs", "::mlir::ModuleOp"> {
   let summary = "Feed bf16-weight GEMMs bf16 activations, truncated in the producing kernel";
   let description = [{

@@ -24,8 +24,6 @@ using namespace mlir;
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
 static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
-  if (gpu)
-    pm.addPass(createLazycGroupProjections());
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());

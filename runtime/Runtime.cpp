@@ -459,8 +459,16 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
   MemRef2D result{};
   auto tokenRef = view(tokens), posRef = view(positions), rowRef = view(logitRows);
   MemRef1D<uint8_t> arena{arena_, arena_, 0, info_.arenaBytes, 1};
-  // A CUDA model reads its inputs from GPU memory.
-  std::vector<void *> deviceInputs;
+  // A CUDA model reads its inputs from GPU memory; they (and the result)
+  // are freed on every way out.
+  struct DeviceBuffers {
+    const LazycCudaApi *cuda;
+    std::vector<void *> buffers;
+    ~DeviceBuffers() {
+      for (void *d : buffers)
+        cuda->free(d);
+    }
+  } deviceInputs{cuda_, {}};
   if (cuda_) {
     for (auto *ref : {&tokenRef, &posRef, &rowRef}) {
       size_t bytes = static_cast<size_t>(ref->size) * sizeof(int32_t);
@@ -469,7 +477,7 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
         error = std::string("GPU: ") + (cuda_->lastError() ? cuda_->lastError() : "?");
         return false;
       }
-      deviceInputs.push_back(d);
+      deviceInputs.buffers.push_back(d);
       ref->allocated = ref->aligned = d;
     }
   }
@@ -479,6 +487,8 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
     std::fill_n(stats_.begin() + s * cache_.layers, cache_.layers, 0);
   cache_.lazy_ns = 0;
   reinterpret_cast<ForwardFn>(forward_)(&result, &tokenRef, &posRef, &cache_, &rowRef, &arena);
+  if (cuda_)
+    deviceInputs.buffers.push_back(result.allocated);
   // The invariants of ../shared/LAZYLLM.md, checked on every step.
   auto total = [&](LazycStat s) {
     int64_t sum = 0;
@@ -489,22 +499,21 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
   if (int64_t n = total(LAZYC_STAT_RECOMPUTED)) {
     error = "internal error: " + std::to_string(n) +
             " token-layers were computed twice (LazyLLM invariant)";
-    cuda_ ? cuda_->free(result.allocated) : std::free(result.allocated);
+    if (!cuda_)
+      std::free(result.allocated);
     return false;
   }
   if (int64_t n = total(LAZYC_STAT_MISSING_INPUT) + total(LAZYC_STAT_UNCACHED_KEY)) {
     error = "internal error: " + std::to_string(n) +
             " rows had no input or no cached K/V (LazyLLM Aux Cache invariant)";
-    cuda_ ? cuda_->free(result.allocated) : std::free(result.allocated);
+    if (!cuda_)
+      std::free(result.allocated);
     return false;
   }
   size_t n = static_cast<size_t>(result.sizes[0] * result.sizes[1]);
   if (cuda_) {
     logits.resize(n);
     int rc = cuda_->toHost(logits.data(), result.aligned + result.offset, n * sizeof(float));
-    cuda_->free(result.allocated);
-    for (void *d : deviceInputs)
-      cuda_->free(d);
     if (rc != 0 || cuda_->lastError()) {
       error = std::string("GPU: ") + (cuda_->lastError() ? cuda_->lastError() : "step failed");
       return false;
@@ -517,11 +526,10 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
 }
 
 void CompiledModel::reset() {
-  size_t elements = static_cast<size_t>(cache_.layers) * cache_.context * cache_.kv_dim;
-  if (cuda_) {
-    // Slots are only read once written (the cached flags below): no need
-    // to clear the device cache.
-  } else {
+  // (A slot is read only after it is written, as the cached flags below
+  // record: the device cache needs no clearing.)
+  if (!cuda_) {
+    size_t elements = static_cast<size_t>(cache_.layers) * cache_.context * cache_.kv_dim;
     std::memset(cache_.k, 0, elements * sizeof(float));
     std::memset(cache_.v, 0, elements * sizeof(float));
   }

@@ -26,8 +26,6 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "llvm/ADT/MapVector.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
@@ -380,43 +378,6 @@ struct LazycGPUSplitReductionsPass
     patterns.add<SplitRowReduction>(&getContext(), ratio, threshold);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
-  }
-};
-} // namespace
-
-//===----------------------------------------------------------------------===//
-// lazyc-group-projections
-//===----------------------------------------------------------------------===//
-
-namespace lazyc {
-#define GEN_PASS_DEF_LAZYCGROUPPROJECTIONS
-#include "passes/Passes.h.inc"
-} // namespace lazyc
-
-namespace {
-struct LazycGroupProjectionsPass
-    : public lazyc::impl::LazycGroupProjectionsBase<LazycGroupProjectionsPass> {
-  void runOnOperation() override {
-    // For each input, its llm.linear users in program order.
-    llvm::MapVector<Value, SmallVector<lazyc::llm::LinearOp>> users;
-    getOperation().walk([&](lazyc::llm::LinearOp op) { users[op.getInput()].push_back(op); });
-    for (auto &[input, linears] : users) {
-      if (linears.size() < 2)
-        continue;
-      Operation *anchor = linears.front();
-      for (lazyc::llm::LinearOp op : ArrayRef(linears).drop_front()) {
-        if (op->getBlock() != anchor->getBlock())
-          continue;
-        // The weight (a pure, operand-free llm.weight) moves along.
-        Operation *weight = op.getWeight().getDefiningOp();
-        if (!weight || weight->getNumOperands() != 0 || !isPure(weight))
-          continue;
-        if (weight->getBlock() == anchor->getBlock() && anchor->isBeforeInBlock(weight))
-          weight->moveBefore(linears.front());
-        op->moveAfter(anchor);
-        anchor = op;
-      }
-    }
   }
 };
 } // namespace

@@ -36,7 +36,6 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
-#include <dlfcn.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -64,13 +63,6 @@ struct State {
   size_t workspaceBytes = 0;
   __nv_bfloat16 *scratch = nullptr; // bf16 copy of a GEMM input
   size_t scratchBytes = 0;
-  // The scratch holds `scratchOf` (scratchElements) as of write epoch
-  // `scratchEpoch`: Q/K/V (and gate/up) projections of one input convert it
-  // once. Every launch, copy or kernel call that may write memory bumps the
-  // epoch.
-  const void *scratchOf = nullptr;
-  int64_t scratchElements = 0;
-  uint64_t epoch = 0, scratchEpoch = ~0ull;
   // Driver functions.
   decltype(&cuModuleLoadData) moduleLoadData = nullptr;
   decltype(&cuModuleLoadDataEx) moduleLoadDataEx = nullptr;
@@ -288,9 +280,6 @@ enum ProfileKind { kGemm, kConvert, kAttention, kGenerated, kLazy, kProfileKinds
 struct Profile {
   bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
   std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t>> marks;
-  // Compiler-generated kernels by name (their module's symbol in model.so).
-  std::map<const void *, std::string> moduleNames, functionNames;
-  std::vector<std::pair<const void *, size_t>> generated; // function, index into marks
   static void report();
 };
 Profile &profile() {
@@ -312,30 +301,12 @@ void Profile::report() {
   }
   const char *names[] = {"GEMM (cuBLASLt)", "f32->bf16 GEMM inputs", "attention (flash)",
                          "compiler-generated kernels", "LazyLLM (scores/select/Aux Cache)"};
-  // The generated kernels that took longest (summed over layers and steps).
-  std::map<std::string, std::pair<double, int64_t>> byKernel;
-  for (auto &[fn, index] : p.generated) {
-    float t = 0;
-    cudaEventElapsedTime(&t, std::get<1>(p.marks[index]), std::get<2>(p.marks[index]));
-    auto &entry = byKernel[p.functionNames.count(fn) ? p.functionNames[fn] : "?"];
-    entry.first += t;
-    ++entry.second;
-  }
-  std::vector<std::pair<double, std::string>> top;
-  for (auto &[name, entry] : byKernel)
-    top.emplace_back(entry.first, name);
-  std::sort(top.rbegin(), top.rend());
   std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
   for (auto &[kind, a, b] : p.marks) {
     cudaEventDestroy(a);
     cudaEventDestroy(b);
   }
-  // (Names come from model.so's symbols of the embedded binaries; without
-  // them there is one anonymous entry, which says nothing more.)
-  for (size_t i = 0; top.size() > 1 && i < top.size() && i < 8; ++i)
-    std::fprintf(stderr, "    generated %-28s %9.2f ms\n", top[i].second.c_str(), top[i].first);
   p.marks.clear();
-  p.generated.clear();
   for (int k = 0; k < kProfileKinds; ++k)
     std::fprintf(stderr, "  %-36s %9.2f ms  (%lld calls)\n", names[k], ms[k],
                  static_cast<long long>(n[k]));
@@ -360,6 +331,14 @@ private:
   int kind_;
   cudaEvent_t a_ = nullptr, b_ = nullptr;
 };
+
+/// Layer `layer`'s bf16 keys / values in the device KV cache.
+__nv_bfloat16 *layerKeys(LazycKVCache *cache, int64_t layer) {
+  return reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * cache->kv_dim;
+}
+__nv_bfloat16 *layerValues(LazycKVCache *cache, int64_t layer) {
+  return reinterpret_cast<__nv_bfloat16 *>(cache->v) + layer * cache->context * cache->kv_dim;
+}
 
 void count(LazycKVCache *cache, LazycStat stat, int64_t layer, int64_t n) {
   if (cache->stats)
@@ -1071,11 +1050,6 @@ void *mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
   if (!checkDriver(state().moduleLoadData(&module, data), "loading a compiled kernel module"))
     return nullptr;
-  if (profile().on) {
-    Dl_info info;
-    if (dladdr(data, &info) && info.dli_sname)
-      profile().moduleNames[module] = info.dli_sname;
-  }
   return module;
 }
 
@@ -1103,8 +1077,6 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   if (!checkDriver(state().moduleGetFunction(&f, static_cast<CUmodule>(module), name),
                    "finding a kernel in its module"))
     return nullptr;
-  if (profile().on)
-    profile().functionNames[f] = profile().moduleNames[module];
   return f;
 }
 
@@ -1117,9 +1089,6 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
   }
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return; // empty iteration space
-  ++state().epoch;
-  if (profile().on)
-    profile().generated.emplace_back(function, profile().marks.size());
   Mark mark(kGenerated);
   checkDriver(state().launchKernel(static_cast<CUfunction>(function), gx, gy, gz, bx, by, bz,
                                    smem, state().stream, params, extra),
@@ -1143,20 +1112,14 @@ void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
 }
 
 void mgpuMemFree(void *p, void * /*stream*/) {
-  // Freeing changes no contents (a new owner's writes bump the epoch), but
-  // the converted copy must not outlive its buffer.
-  if (p == state().scratchOf)
-    state().scratchOf = nullptr;
   deviceFree(p);
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void * /*stream*/) {
-  ++state().epoch;
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, state().stream), "memcpy");
 }
 
 void mgpuMemset32(void *dst, unsigned value, size_t count, void * /*stream*/) {
-  ++state().epoch;
   if (value == 0)
     check(cudaMemsetAsync(dst, 0, count * 4, state().stream), "memset");
   else
@@ -1182,21 +1145,14 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
     size_t bytes = static_cast<size_t>(rows * in) * sizeof(__nv_bfloat16);
     if (bytes > s.scratchBytes) {
       deviceFree(s.scratch);
-      s.scratchOf = nullptr;
       s.scratchBytes = std::max(bytes, s.scratchBytes * 2);
       s.scratch = static_cast<__nv_bfloat16 *>(deviceAlloc(s.scratchBytes));
       if (!s.scratch)
         std::exit(1);
     }
-    if (s.scratchOf != ptr<void>(x) || s.scratchElements != rows * in ||
-        s.scratchEpoch != s.epoch) {
-      Mark mark(kConvert);
-      toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
-                                                                        rows * in);
-      s.scratchOf = ptr<void>(x);
-      s.scratchElements = rows * in;
-      s.scratchEpoch = s.epoch;
-    }
+    Mark mark(kConvert);
+    toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
+                                                                      rows * in);
     input = s.scratch;
   }
   runGemm(out, rows, in, bf16, ptr<void>(w), input, ptr<float>(y));
@@ -1219,13 +1175,12 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
                          uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                          int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
                          double scale, uint64_t outAddr) {
-  ++state().epoch;
   if (rows <= 0)
     return;
   State &s = state();
   const int64_t kvDim = kvHeads * headDim;
-  auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;
-  auto *vc = reinterpret_cast<__nv_bfloat16 *>(cache->v) + layer * cache->context * kvDim;
+  __nv_bfloat16 *kc = layerKeys(cache, layer);
+  __nv_bfloat16 *vc = layerValues(cache, layer);
   const int32_t *pos = ptr<int32_t>(posAddr);
   writeKV<<<blocksFor(rows * kvDim, 256), 256, 0, s.stream>>>(
       ptr<float>(kAddr), ptr<float>(vAddr), pos, rows, kvDim, kc, vc);
@@ -1307,10 +1262,9 @@ void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t 
                                    uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                                    int64_t numKeys, int64_t heads, int64_t kvHeads,
                                    int64_t headDim, double scale, uint64_t outAddr) {
-  ++state().epoch;
   const int64_t kvDim = kvHeads * headDim;
-  auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;
-  auto *vc = reinterpret_cast<__nv_bfloat16 *>(cache->v) + layer * cache->context * kvDim;
+  __nv_bfloat16 *kc = layerKeys(cache, layer);
+  __nv_bfloat16 *vc = layerValues(cache, layer);
   referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
                        state().stream>>>(
       ptr<float>(qAddr), ptr<int32_t>(posAddr), static_cast<int>(rows), kc, vc, kvDim,
@@ -1324,13 +1278,11 @@ void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t 
 //===--- lists), row data on the GPU.
 
 int64_t lazyc_gpu_context_size(uint64_t positions, int64_t rows) {
-  ++state().epoch;
   std::vector<int32_t> pos = fetch<int32_t>(positions, rows);
   return lazyc_rt_context_size(reinterpret_cast<uint64_t>(pos.data()), rows);
 }
 
 void lazyc_gpu_context(uint64_t positions, int64_t rows, uint64_t out) {
-  ++state().epoch;
   int64_t n = lazyc_gpu_context_size(positions, rows);
   if (n > 0)
     iota<<<blocksFor(n, 256), 256, 0, state().stream>>>(ptr<int32_t>(out), n);
@@ -1339,14 +1291,13 @@ void lazyc_gpu_context(uint64_t positions, int64_t rows, uint64_t out) {
 void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_t rows,
                       uint64_t keysAddr, int64_t numKeys, int64_t heads, int64_t kvHeads,
                       int64_t headDim, double scale, uint64_t outAddr) {
-  ++state().epoch;
   Timed timed(cache);
   if (numKeys <= 0 || rows <= 0)
     return;
   Mark mark(kLazy);
   State &s = state();
   const int64_t kvDim = kvHeads * headDim;
-  auto *kc = reinterpret_cast<__nv_bfloat16 *>(cache->k) + layer * cache->context * kvDim;
+  __nv_bfloat16 *kc = layerKeys(cache, layer);
   float *logits = static_cast<float *>(deviceAlloc((heads * numKeys + 2 * heads) * sizeof(float)));
   if (!logits)
     std::exit(1);
@@ -1368,7 +1319,6 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
 
 void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, int64_t seed,
                              uint64_t outAddr) {
-  ++state().epoch;
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, numKeys);
   std::vector<float> scores(keys.size());
   lazyc_rt_random_scores(reinterpret_cast<uint64_t>(keys.data()), numKeys, layer, seed,
@@ -1376,11 +1326,9 @@ void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, 
   putBack(outAddr, scores);
 }
 
-int64_t lazyc_gpu_select_size(int64_t n, double keep) {
-  ++state().epoch; return lazyc_rt_select_size(n, keep); }
+int64_t lazyc_gpu_select_size(int64_t n, double keep) { return lazyc_rt_select_size(n, keep); }
 
 void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, uint64_t outAddr) {
-  ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_size(n, keep)));
   lazyc_rt_select(reinterpret_cast<uint64_t>(scores.data()), n, keep,
@@ -1391,7 +1339,6 @@ void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, uint64_t outA
 int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
                                    uint64_t keysAddr, int64_t n, uint64_t positionsAddr,
                                    int64_t rows, double keep) {
-  ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
   return lazyc_rt_select_once_size(cache, layer, hostAddr(scores), hostAddr(keys), n,
@@ -1401,7 +1348,6 @@ int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t 
 void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
                            uint64_t keysAddr, int64_t n, uint64_t positionsAddr, int64_t rows,
                            double keep, uint64_t outAddr) {
-  ++state().epoch;
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
   std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_once_size(
@@ -1412,14 +1358,12 @@ void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAd
 }
 
 int64_t lazyc_gpu_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n) {
-  ++state().epoch;
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
   return lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n);
 }
 
 void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n,
                        uint64_t outAddr) {
-  ++state().epoch;
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
   std::vector<int32_t> missing(static_cast<size_t>(
       lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n)));
@@ -1431,7 +1375,6 @@ void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, in
 void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
                         uint64_t positionsAddr, int64_t rows, int64_t columns, uint64_t keptAddr,
                         int64_t numKept) {
-  ++state().epoch;
   Timed timed(cache);
   std::vector<int32_t> pos = fetch<int32_t>(positionsAddr, rows),
                        kept = fetch<int32_t>(keptAddr, numKept);
@@ -1468,7 +1411,6 @@ void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
 void lazyc_gpu_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wantedAddr,
                         int64_t numWanted, uint64_t freshAddr, uint64_t freshPositionsAddr,
                         int64_t freshRows, int64_t columns, uint64_t outAddr) {
-  ++state().epoch;
   Timed timed(cache);
   if (numWanted <= 0)
     return;
@@ -1509,7 +1451,6 @@ static const char *apiDeviceName() { return state().name.c_str(); }
 static void *apiAlloc(size_t bytes) { return deviceAlloc(bytes); }
 static void apiFree(void *p) { deviceFree(p); }
 static int apiToDevice(void *d, const void *h, size_t bytes) {
-  ++state().epoch;
   return check(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, state().stream),
                "copy to device")
              ? 0
@@ -1522,12 +1463,10 @@ static int apiToHost(void *h, const void *d, size_t bytes) {
   return ok ? 0 : 1;
 }
 static int apiZero(void *d, size_t bytes) {
-  ++state().epoch;
   return check(cudaMemsetAsync(d, 0, bytes, state().stream), "memset") ? 0 : 1;
 }
 static int apiFillRandom(void *d, int64_t count, int dtype, uint64_t seed, uint64_t tensor,
                          float scale, int constant) {
-  ++state().epoch;
   fillRandomKernel<<<4096, 256, 0, state().stream>>>(d, count, dtype, seed, tensor, scale,
                                                      constant);
   return check(cudaGetLastError(), "random weights") ? 0 : 1;

@@ -228,33 +228,40 @@ int main(int argc, char **argv) {
   bool progress = promptTokens > batch && repeat == 1 && warmup == 0;
   bool tty = isatty(STDERR_FILENO);
   std::vector<float> logits;
+  // One prefill of the whole prompt; its wall time in ms (< 0 on error).
+  auto prefill = [&]() -> double {
+    auto prefillStart = Clock::now();
+    for (int64_t start = 0; start < promptTokens; start += batch) {
+      int64_t end = std::min(promptTokens, start + batch);
+      std::vector<int32_t> chunk(ids.begin() + start, ids.begin() + end), positions;
+      for (int64_t p = start; p < end; ++p)
+        positions.push_back(static_cast<int32_t>(p));
+      std::vector<int32_t> rows;
+      if (end == promptTokens)
+        rows.push_back(static_cast<int32_t>(end - start - 1));
+      else
+        rows.push_back(0); // logits unused: the cheapest row
+      if (!model->step(chunk, positions, rows, logits, error))
+        return -1;
+      if (progress) {
+        std::fprintf(stderr, tty ? "\rprefill %lld/%lld tokens" : "prefill %lld/%lld tokens\n",
+                     static_cast<long long>(end), static_cast<long long>(promptTokens));
+        std::fflush(stderr);
+      }
+    }
+    if (progress && tty)
+      std::fputc('\n', stderr);
+    return std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count();
+  };
   std::vector<double> ttfts;
   for (int64_t run = 0; run < warmup + repeat; ++run) {
-  if (run > 0)
-    model->reset();
-  auto prefillStart = Clock::now();
-  for (int64_t start = 0; start < promptTokens; start += batch) {
-    int64_t end = std::min(promptTokens, start + batch);
-    std::vector<int32_t> chunk(ids.begin() + start, ids.begin() + end), positions;
-    for (int64_t p = start; p < end; ++p)
-      positions.push_back(static_cast<int32_t>(p));
-    std::vector<int32_t> rows;
-    if (end == promptTokens)
-      rows.push_back(static_cast<int32_t>(end - start - 1));
-    else
-      rows.push_back(0); // logits unused: the cheapest row
-    if (!model->step(chunk, positions, rows, logits, error))
+    if (run > 0)
+      model->reset();
+    double ms = prefill();
+    if (ms < 0)
       return fail(error);
-    if (progress) {
-      std::fprintf(stderr, tty ? "\rprefill %lld/%lld tokens" : "prefill %lld/%lld tokens\n",
-                   static_cast<long long>(end), static_cast<long long>(promptTokens));
-      std::fflush(stderr);
-    }
-  }
-  if (progress && tty)
-    std::fputc('\n', stderr);
-  if (run >= warmup)
-    ttfts.push_back(std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count());
+    if (run >= warmup)
+      ttfts.push_back(ms);
   }
   // The median (a first run also pays for warm-up: allocator, GEMM plans).
   std::vector<double> sorted = ttfts;
