@@ -78,7 +78,12 @@ std::string lazyc::describeModel(ModuleOp module) {
     for (auto [i, entry] : llvm::enumerate(llvm::zip(sched.getLayers(), sched.getKeep().asArrayRef())))
       os << (i ? ", " : "") << "[" << std::get<0>(entry) << ", "
          << lazyc::formatDouble(std::get<1>(entry)) << "]";
-    os << "]}";
+    os << "]";
+    for (auto [key, name] : {std::pair{"score_window", lazy::LazyDialect::kScoreWindowAttrName},
+                             std::pair{"score_pool", lazy::LazyDialect::kScorePoolAttrName}})
+      if (auto value = module->getAttrOfType<IntegerAttr>(name))
+        os << ", \"" << key << "\": " << value.getInt();
+    os << "}";
   }
   os << ", \"weights\": [";
   if (auto table = module->getAttrOfType<ArrayAttr>("llm.weight_table")) {
@@ -117,6 +122,8 @@ LogicalResult lazyc::applyPruning(ModuleOp module, const PruneOptions &options) 
   pm.addPass(createLazyStreamingPolicy(streaming));
   LazySparsifyOptions sparsify;
   sparsify.seed = options.seed;
+  sparsify.window = options.scoreWindow;
+  sparsify.pool = options.scorePool;
   pm.addPass(createLazySparsify(sparsify));
   return pm.run(module);
 }

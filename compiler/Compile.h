@@ -53,6 +53,11 @@ struct PruneOptions {
   std::string policy = "lazyllm";
   int64_t seed = 0;   // random policy
   int64_t sinks = 4;  // streaming policy
+  /// lazyllm/static scores (ours; 1 = the paper): mean attention of the
+  /// query rows within the last `scoreWindow` positions, max-pooled over
+  /// `scorePool` (odd) neighbouring keys.
+  int64_t scoreWindow = 1;
+  int64_t scorePool = 1;
 };
 
 /// Inserts pruning per `options` (if a schedule is given) and expands every

@@ -8,9 +8,14 @@
 #include "passes/Passes.h"
 #include "passes/PruningPolicy.h"
 
+#include "dialects/lazy/LazyDialect.h"
 #include "dialects/lazy/LazyOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 
 namespace lazyc {
 #define GEN_PASS_DEF_LAZYSPARSIFY
@@ -57,18 +62,71 @@ void lazyc::expandPruneWithScores(OpBuilder &b, lazy::PruneOp op, Value scores) 
   expandPruneWithSelection(b, op, indices);
 }
 
+Value lazyc::maxPoolScores(OpBuilder &b, Location loc, Value scores, int64_t width) {
+  auto type = cast<RankedTensorType>(scores.getType());
+  const int64_t radius = width / 2;
+  if (radius <= 0)
+    return scores;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value count = tensor::DimOp::create(b, loc, scores, zero);
+  Value lastIndex = arith::SubIOp::create(b, loc, count, one);
+  SmallVector<Value> dynamicSizes;
+  if (type.isDynamicDim(0))
+    dynamicSizes.push_back(count);
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                       dynamicSizes);
+  AffineMap id = b.getMultiDimIdentityMap(1);
+  auto generic = linalg::GenericOp::create(
+      b, loc, type, ValueRange{scores}, ValueRange{init}, ArrayRef<AffineMap>{id, id},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value j = linalg::IndexOp::create(nb, nloc, 0);
+        Value best = args[0];
+        // Indices clamped to [0, n): a clamped neighbour is a key already in
+        // the window, so the maximum is that of the in-bounds neighbours.
+        for (int64_t d = 1; d <= radius; ++d) {
+          Value offset = arith::ConstantIndexOp::create(nb, nloc, d);
+          Value below = arith::MaxSIOp::create(
+              nb, nloc, arith::SubIOp::create(nb, nloc, j, offset), zero);
+          Value above = arith::MinSIOp::create(
+              nb, nloc, arith::AddIOp::create(nb, nloc, j, offset), lastIndex);
+          for (Value index : {below, above}) {
+            Value neighbour = tensor::ExtractOp::create(nb, nloc, scores, index);
+            best = arith::MaximumFOp::create(nb, nloc, best, neighbour);
+          }
+        }
+        linalg::YieldOp::create(nb, nloc, best);
+      });
+  return generic.getResult(0);
+}
+
 namespace {
 
-Value lastTokenScores(OpBuilder &b, lazy::PruneOp op) {
-  return lazy::ScoresOp::create(b, op.getLoc(), scoresTypeFor(op), op.getQuery(), op.getCache(),
-                                op.getKeys(), op.getLayerAttr(), op.getNumHeadsAttr(),
-                                op.getNumKvHeadsAttr(), op.getHeadDimAttr(), op.getScaleAttr());
+/// The attention-based importance of `prune`'s keys: the last token's
+/// attention row (window 1), or the mean over the observation window, then
+/// max-pooled over `pool` keys.
+Value attentionScores(OpBuilder &b, lazy::PruneOp op, int64_t window, int64_t pool) {
+  Location loc = op.getLoc();
+  Value scores = lazy::ScoresOp::create(
+      b, loc, scoresTypeFor(op), op.getQuery(), op.getCache(), op.getKeys(),
+      window > 1 ? op.getPositions() : Value(), op.getLayerAttr(), op.getNumHeadsAttr(),
+      op.getNumKvHeadsAttr(), op.getHeadDimAttr(), op.getScaleAttr(),
+      b.getI64IntegerAttr(window));
+  return maxPoolScores(b, loc, scores, pool);
 }
 
 struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass> {
   using Base::Base;
 
   void runOnOperation() override {
+    if (window < 1 || pool < 1 || pool % 2 == 0 || pool > 65) {
+      getOperation().emitError()
+          << "--lazy-sparsify: window must be >= 1 and pool odd in [1, 65], got window="
+          << static_cast<int64_t>(window) << " pool=" << static_cast<int64_t>(pool);
+      return signalPassFailure();
+    }
+    bool attentionScored = false;
     SmallVector<lazy::PruneOp> prunes;
     getOperation().walk([&](lazy::PruneOp op) { prunes.push_back(op); });
     for (lazy::PruneOp op : prunes) {
@@ -84,14 +142,17 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
       }
       StringRef policy = op.getPolicy();
       if (policy == "lazyllm") {
-        expandPruneWithScores(b, op, lastTokenScores(b, op));
+        expandPruneWithScores(b, op, attentionScores(b, op, window, pool));
+        attentionScored = true;
       } else if (policy == "random") {
         Value scores = lazy::RandomScoresOp::create(b, loc, scoresTypeFor(op), op.getKeys(),
                                                     op.getLayerAttr(), b.getI64IntegerAttr(seed));
         expandPruneWithScores(b, op, scores);
       } else if (policy == "static") {
         auto indexType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
-        Value indices = lazy::SelectOnceOp::create(b, loc, indexType, lastTokenScores(b, op),
+        attentionScored = true;
+        Value indices = lazy::SelectOnceOp::create(b, loc, indexType,
+                                                   attentionScores(b, op, window, pool),
                                                    op.getKeys(), op.getPositions(),
                                                    op.getCache(), op.getKeepAttr(),
                                                    op.getLayerAttr());
@@ -103,6 +164,11 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
         return signalPassFailure();
       }
     }
+    ModuleOp module = getOperation();
+    if (attentionScored && window > 1)
+      module->setAttr(lazy::LazyDialect::kScoreWindowAttrName, OpBuilder(module).getI64IntegerAttr(window));
+    if (attentionScored && pool > 1)
+      module->setAttr(lazy::LazyDialect::kScorePoolAttrName, OpBuilder(module).getI64IntegerAttr(pool));
   }
 };
 } // namespace

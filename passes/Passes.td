@@ -66,6 +66,13 @@ def LazySparsify : Pass<"lazy-sparsify", "::mlir::ModuleOp"> {
     Aux Cache. A keep ratio of 1 folds away. A prune of any other policy is
     an error: a user policy's own pass must expand it first.
 
+    `window` and `pool` (ours, SnapKV-style; defaults 1 = the paper) change
+    the attention scores of `lazyllm` and `static`: the mean over the query
+    rows of the last `window` positions (`lazy.scores ... window %pos`), then
+    a max over `pool` neighbouring keys of `S_l` (a `linalg.generic`), so a
+    kept token brings its neighbours along. Both are recorded as module
+    attributes `lazy.score_window` / `lazy.score_pool`.
+
     Before:
     ```mlir
     %h2, %p2, %s2 = lazy.prune %h, %pos, %s using %q, %cache {layer = 3, keep = 0.7, policy = "lazyllm", ...}
@@ -84,8 +91,15 @@ def LazySparsify : Pass<"lazy-sparsify", "::mlir::ModuleOp"> {
   let options = [
     Option<"seed", "seed", "int64_t", /*default=*/"0",
            "Seed of the random policy's scores">,
+    Option<"window", "window", "int64_t", /*default=*/"1",
+           "lazyllm/static: average the attention of the query rows within the "
+           "last `window` positions (1 = the last token only, as in the paper)">,
+    Option<"pool", "pool", "int64_t", /*default=*/"1",
+           "lazyllm/static: max-pool the scores over `pool` neighbouring keys "
+           "(odd; 1 = none, as in the paper)">,
   ];
-  let dependentDialects = ["::lazyc::lazy::LazyDialect"];
+  let dependentDialects = ["::lazyc::lazy::LazyDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
 def LazyStreamingPolicy : Pass<"lazy-streaming-policy", "::mlir::ModuleOp"> {

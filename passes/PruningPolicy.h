@@ -31,6 +31,13 @@ void expandPruneWithScores(mlir::OpBuilder &b, lazy::PruneOp prune, mlir::Value 
 /// Replaces and erases `prune`.
 void expandPruneWithSelection(mlir::OpBuilder &b, lazy::PruneOp prune, mlir::Value indices);
 
+/// Max-pools `scores` (tensor<?xf32>) over `width` (odd) neighbouring keys:
+/// out[j] = max(scores[j - width/2 .. j + width/2]) within bounds, as a
+/// linalg.generic. Policies use it so a kept token keeps its neighbours
+/// (e.g. the digits after "the pass key is").
+mlir::Value maxPoolScores(mlir::OpBuilder &b, mlir::Location loc, mlir::Value scores,
+                          int64_t width);
+
 /// The type of a score tensor for `prune`'s keys.
 mlir::RankedTensorType scoresTypeFor(lazy::PruneOp prune);
 

@@ -176,6 +176,8 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   if (const JsonValue *lazy = json->get("lazy")) {
     info.pruned = true;
     info.policy = lazy->getString("policy").value_or("?");
+    info.scoreWindow = lazy->getInt("score_window").value_or(1);
+    info.scorePool = lazy->getInt("score_pool").value_or(1);
     if (const JsonValue *sched = lazy->get("schedule"); sched && sched->isArray())
       for (const JsonValue &entry : sched->array())
         if (entry.isArray() && entry.array().size() == 2)

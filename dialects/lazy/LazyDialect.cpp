@@ -160,6 +160,13 @@ LogicalResult LazyDialect::verifyOperationAttribute(Operation *op,
                              << "' must be a string on a builtin.module";
     return success();
   }
+  if (attr.getName() == kScoreWindowAttrName || attr.getName() == kScorePoolAttrName) {
+    auto value = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!value || value.getInt() < 1 || !isa<ModuleOp>(op))
+      return op->emitError() << "'" << attr.getName().getValue()
+                             << "' must be a positive integer on a builtin.module";
+    return success();
+  }
   if (attr.getName() != kScheduleAttrName)
     return op->emitError() << "unknown lazy dialect attribute '"
                            << attr.getName().getValue() << "'";

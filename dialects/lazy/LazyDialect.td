@@ -40,6 +40,10 @@ def Lazy_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kScheduleAttrName = "lazy.schedule";
     /// The pruning policy of the module's prunes (set by --lazy-insert-pruning).
     static constexpr ::llvm::StringLiteral kPolicyAttrName = "lazy.policy";
+    /// Observation window / max-pool width of the attention scores (set by
+    /// --lazy-sparsify when not 1).
+    static constexpr ::llvm::StringLiteral kScoreWindowAttrName = "lazy.score_window";
+    static constexpr ::llvm::StringLiteral kScorePoolAttrName = "lazy.score_pool";
   }];
 }
 

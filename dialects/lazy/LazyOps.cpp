@@ -63,6 +63,18 @@ LogicalResult ScoresOp::verify() {
           getQuery().getType(), getCache().getType(), getLayer(),
           getScale().convertToDouble())))
     return failure();
+  int64_t window = static_cast<int64_t>(getWindow());
+  if (window < 1)
+    return emitOpError() << "expects a window of at least 1 query row, got " << window;
+  if (window > 1 && !getQueryPositions())
+    return emitOpError() << "with window = " << window
+                         << " needs the query rows' positions (`window %positions`)";
+  if (getQueryPositions() &&
+      failed(lazyc::verifyDimMatch(*this, "query position count",
+                                   getQueryPositions().getType().getDimSize(0),
+                                   "query row count",
+                                   getQuery().getType().getDimSize(0))))
+    return failure();
   return lazyc::verifyDimMatch(*this, "score count",
                                getScores().getType().getDimSize(0),
                                "key position count",

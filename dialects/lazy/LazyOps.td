@@ -127,22 +127,38 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
     keys of its KV group `h / (num_heads / num_kv_heads)` (GQA-aware). Only
     this one row is computed, so the main attention stays fused.
 
+    With `window = W > 1` (an observation window, as in SnapKV; **not** in
+    the LazyLLM paper) the scores are the mean of that row over every query
+    row whose position (`query_positions`, required then) lies within the
+    last `W` positions, `pos > P - W`; each row attends causally, only to
+    keys at or before its own position. In a decode step the rows of the
+    window that were computed in earlier steps are not there, so the window
+    shrinks to the rows the step computes.
+
     ```mlir
     %s = lazy.scores %q, %cache, %pos
         {layer = 3 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
          head_dim = 64 : i64, scale = 1.250000e-01 : f64}
         : (tensor<?x576xf32>, !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>,
            tensor<?xi32>) -> tensor<?xf32>
+    %w = lazy.scores %q, %cache, %pos window %rows
+        {layer = 3 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
+         head_dim = 64 : i64, scale = 1.250000e-01 : f64, window = 32 : i64}
+        : (tensor<?x576xf32>, !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>,
+           tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
     ```
   }];
   let arguments = (ins Lazy_Tensor:$query,
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
                        Lazy_IdTensor:$key_positions,
+                       Optional<Lazy_IdTensor>:$query_positions,
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
-                       I64Attr:$head_dim, F64Attr:$scale);
+                       I64Attr:$head_dim, F64Attr:$scale,
+                       DefaultValuedAttr<I64Attr, "1">:$window);
   let results = (outs Lazy_ScoreTensor:$scores);
   let assemblyFormat = [{
-    $query `,` $cache `,` $key_positions attr-dict `:` functional-type(operands, results)
+    $query `,` $cache `,` $key_positions (`window` $query_positions^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

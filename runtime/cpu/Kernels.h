@@ -80,6 +80,15 @@ void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t q, int64_t row
                      uint64_t keys, int64_t num_keys, int64_t heads, int64_t kv_heads,
                      int64_t head_dim, double scale, uint64_t out);
 
+/// lazyc_rt_scores over an observation window (lazy.scores with window > 1):
+/// the mean of the scores of every query row r with positions[r] > P -
+/// window, P = positions[rows - 1] the step's last token (see
+/// lazyc::scoreWindowRows); row r attends only to keys <= positions[r].
+void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t positions,
+                            int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
+                            int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
+                            uint64_t out);
+
 /// Uniform scores in [0, 1) hashed from (key, layer, seed).
 void lazyc_rt_random_scores(uint64_t keys, int64_t num_keys, int64_t layer, int64_t seed,
                             uint64_t out);
@@ -118,6 +127,26 @@ void lazyc_rt_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wanted,
 
 #ifdef __cplusplus
 }
+
+#include <vector>
+
+namespace lazyc {
+/// The query rows of a score window: the rows r (ascending) whose position
+/// is within the last `window` positions of the step's last token P =
+/// positions[rows - 1], i.e. positions[r] > P - window. P's row is always
+/// among them. Shared by the CPU and CUDA kernels.
+inline std::vector<int64_t> scoreWindowRows(const int32_t *positions, int64_t rows,
+                                            int64_t window) {
+  std::vector<int64_t> out;
+  if (rows <= 0)
+    return out;
+  const int64_t last = positions[rows - 1];
+  for (int64_t r = 0; r < rows; ++r)
+    if (r == rows - 1 || (positions[r] > last - window && positions[r] <= last))
+      out.push_back(r);
+  return out;
+}
+} // namespace lazyc
 #endif
 
 #endif // LAZYC_RUNTIME_CPU_KERNELS_H

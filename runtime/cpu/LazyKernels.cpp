@@ -113,39 +113,88 @@ extern "C" void lazyc_rt_context(uint64_t positions, int64_t rows, uint64_t out)
   std::iota(o, o + lazyc_rt_context_size(positions, rows), 0);
 }
 
+namespace {
+
+/// out[j] = mean over the query rows `windowRows` (indices into q) of that
+/// row's attention probability on key j, itself the mean over query heads
+/// (GQA: head h reads KV group h / (heads / kvHeads)). Row r attends
+/// causally: only to keys[j] <= positions[r] (all keys when positions is
+/// null). Rows are computed in parallel and summed in a fixed order, so the
+/// result does not depend on the thread count.
+void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
+                     const int32_t *positions, const std::vector<int64_t> &windowRows,
+                     const int32_t *keys, int64_t numKeys, int64_t heads, int64_t kvHeads,
+                     int64_t headDim, double scale, float *out) {
+  const int64_t kvDim = kvHeads * headDim, group = heads / kvHeads;
+  const float *kc = cache->k + layer * cache->context * kvDim;
+  const auto windowSize = static_cast<int64_t>(windowRows.size());
+  std::vector<float> rowScores(static_cast<size_t>(windowSize * numKeys), 0.0f);
+#pragma omp parallel for schedule(dynamic) if (windowSize > 1)
+  for (int64_t w = 0; w < windowSize; ++w) {
+    const int64_t row = windowRows[static_cast<size_t>(w)];
+    const int64_t visible =
+        positions ? std::upper_bound(keys, keys + numKeys, positions[row]) - keys : numKeys;
+    float *acc = rowScores.data() + w * numKeys;
+    std::vector<float> logits(static_cast<size_t>(visible));
+    for (int64_t h = 0; h < heads; ++h) {
+      const float *qh = q + (row * heads + h) * headDim;
+      const int64_t g = h / group;
+      float m = -INFINITY;
+      for (int64_t j = 0; j < visible; ++j) {
+        const float *kj = kc + keys[j] * kvDim + g * headDim;
+        float dot = 0;
+        for (int64_t d = 0; d < headDim; ++d)
+          dot += qh[d] * kj[d];
+        logits[j] = dot * static_cast<float>(scale);
+        m = std::max(m, logits[j]);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < visible; ++j) {
+        logits[j] = std::exp(logits[j] - m);
+        sum += logits[j];
+      }
+      const float weight = static_cast<float>(1.0 / (sum * static_cast<double>(heads)));
+      for (int64_t j = 0; j < visible; ++j)
+        acc[j] += logits[j] * weight;
+    }
+  }
+  std::fill(out, out + numKeys, 0.0f);
+  const float mean = 1.0f / static_cast<float>(windowSize);
+  for (int64_t w = 0; w < windowSize; ++w)
+    for (int64_t j = 0; j < numKeys; ++j)
+      out[j] += rowScores[static_cast<size_t>(w * numKeys + j)] * mean;
+}
+
+} // namespace
+
 extern "C" void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                                 int64_t rows, uint64_t keysAddr, int64_t numKeys,
                                 int64_t heads, int64_t kvHeads, int64_t headDim,
                                 double scale, uint64_t outAddr) {
   Timed timed(cache);
-  const int64_t kvDim = kvHeads * headDim, group = heads / kvHeads;
-  const float *q = ptr<float>(qAddr) + (rows - 1) * heads * headDim; // the last row: P
-  const int32_t *keys = ptr<int32_t>(keysAddr);
-  const float *kc = cache->k + layer * cache->context * kvDim;
-  float *out = ptr<float>(outAddr);
-  std::fill(out, out + numKeys, 0.0f);
-  std::vector<float> logits(static_cast<size_t>(numKeys));
-  for (int64_t h = 0; h < heads; ++h) {
-    const float *qh = q + h * headDim;
-    const int64_t g = h / group;
-    float m = -INFINITY;
-    for (int64_t j = 0; j < numKeys; ++j) {
-      const float *kj = kc + keys[j] * kvDim + g * headDim;
-      float dot = 0;
-      for (int64_t d = 0; d < headDim; ++d)
-        dot += qh[d] * kj[d];
-      logits[j] = dot * static_cast<float>(scale);
-      m = std::max(m, logits[j]);
-    }
-    double sum = 0;
-    for (int64_t j = 0; j < numKeys; ++j) {
-      logits[j] = std::exp(logits[j] - m);
-      sum += logits[j];
-    }
-    const float w = static_cast<float>(1.0 / (sum * static_cast<double>(heads)));
-    for (int64_t j = 0; j < numKeys; ++j)
-      out[j] += logits[j] * w;
+  if (rows <= 0) {
+    std::fill(ptr<float>(outAddr), ptr<float>(outAddr) + numKeys, 0.0f);
+    return;
   }
+  attentionScores(cache, layer, ptr<float>(qAddr), nullptr, {rows - 1}, ptr<int32_t>(keysAddr),
+                  numKeys, heads, kvHeads, headDim, scale, ptr<float>(outAddr));
+}
+
+extern "C" void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                                       uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
+                                       int64_t numKeys, int64_t heads, int64_t kvHeads,
+                                       int64_t headDim, double scale, int64_t window,
+                                       uint64_t outAddr) {
+  Timed timed(cache);
+  if (rows <= 0) {
+    std::fill(ptr<float>(outAddr), ptr<float>(outAddr) + numKeys, 0.0f);
+    return;
+  }
+  const int32_t *positions = ptr<int32_t>(positionsAddr);
+  std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions, rows, window);
+  attentionScores(cache, layer, ptr<float>(qAddr), positions, windowRows,
+                  ptr<int32_t>(keysAddr), numKeys, heads, kvHeads, headDim, scale,
+                  ptr<float>(outAddr));
 }
 
 extern "C" void lazyc_rt_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer,

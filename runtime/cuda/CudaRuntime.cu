@@ -962,15 +962,17 @@ __global__ void scoreNormalizers(const float *__restrict__ logits, int numKeys,
   }
 }
 
+/// out[j] (= or +=) weight * sum over heads of the probability of key j.
 __global__ void scoreCombine(const float *__restrict__ logits, const float *__restrict__ norms,
-                             int numKeys, int heads, float *__restrict__ out) {
+                             int numKeys, int heads, float weight, bool accumulate,
+                             float *__restrict__ out) {
   int j = blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= numKeys)
     return;
   float acc = 0;
   for (int h = 0; h < heads; ++h)
     acc += expf(logits[static_cast<int64_t>(h) * numKeys + j] - norms[2 * h]) / norms[2 * h + 1];
-  out[j] = acc / static_cast<float>(heads);
+  out[j] = (accumulate ? out[j] : 0.0f) + acc * weight;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1034,6 +1036,42 @@ void runGemm(int64_t out, int64_t rows, int64_t in, bool bf16, const void *w, co
                                      p.c, &p.algo, s.workspace, s.workspaceBytes, s.stream);
   if (st != CUBLAS_STATUS_SUCCESS)
     setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
+}
+
+/// out = the mean over `rows` (query rows of q, each with the number of
+/// leading keys it sees) of the head-averaged attention row. The first row
+/// must see every key: it initializes `out`.
+void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                  const std::vector<std::pair<int64_t, int64_t>> &rows, uint64_t keysAddr,
+                  int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                  double scale, uint64_t outAddr) {
+  Mark mark(kLazy);
+  State &s = state();
+  const int64_t kvDim = kvHeads * headDim;
+  __nv_bfloat16 *kc = layerKeys(cache, layer);
+  float *logits = static_cast<float *>(deviceAlloc((heads * numKeys + 2 * heads) * sizeof(float)));
+  if (!logits)
+    std::exit(1);
+  float *norms = logits + heads * numKeys;
+  const float weight = 1.0f / static_cast<float>(heads * static_cast<int64_t>(rows.size()));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto [row, visible] = rows[i];
+    if (visible <= 0)
+      continue;
+    const float *q = ptr<float>(qAddr) + row * heads * headDim;
+    scoreLogits<<<dim3(blocksFor(visible, 128), static_cast<unsigned>(heads)), 128,
+                  headDim * sizeof(float), s.stream>>>(
+        q, kc, kvDim, ptr<int32_t>(keysAddr), static_cast<int>(visible),
+        static_cast<int>(headDim), static_cast<int>(heads / kvHeads), static_cast<float>(scale),
+        logits);
+    scoreNormalizers<<<static_cast<unsigned>(heads), 1024, 0, s.stream>>>(
+        logits, static_cast<int>(visible), norms);
+    scoreCombine<<<blocksFor(visible, 256), 256, 0, s.stream>>>(
+        logits, norms, static_cast<int>(visible), static_cast<int>(heads), weight, i > 0,
+        ptr<float>(outAddr));
+  }
+  deviceFree(logits);
+  check(cudaGetLastError(), "importance-score kernels");
 }
 
 } // namespace
@@ -1294,27 +1332,30 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
   Timed timed(cache);
   if (numKeys <= 0 || rows <= 0)
     return;
-  Mark mark(kLazy);
-  State &s = state();
-  const int64_t kvDim = kvHeads * headDim;
-  __nv_bfloat16 *kc = layerKeys(cache, layer);
-  float *logits = static_cast<float *>(deviceAlloc((heads * numKeys + 2 * heads) * sizeof(float)));
-  if (!logits)
-    std::exit(1);
-  float *norms = logits + heads * numKeys;
-  const float *qLast = ptr<float>(qAddr) + (rows - 1) * heads * headDim;
-  scoreLogits<<<dim3(blocksFor(numKeys, 128), static_cast<unsigned>(heads)), 128,
-                headDim * sizeof(float), s.stream>>>(qLast, kc, kvDim, ptr<int32_t>(keysAddr),
-                                                     static_cast<int>(numKeys),
-                                                     static_cast<int>(headDim),
-                                                     static_cast<int>(heads / kvHeads),
-                                                     static_cast<float>(scale), logits);
-  scoreNormalizers<<<static_cast<unsigned>(heads), 1024, 0, s.stream>>>(
-      logits, static_cast<int>(numKeys), norms);
-  scoreCombine<<<blocksFor(numKeys, 256), 256, 0, s.stream>>>(
-      logits, norms, static_cast<int>(numKeys), static_cast<int>(heads), ptr<float>(outAddr));
-  deviceFree(logits);
-  check(cudaGetLastError(), "importance-score kernels");
+  windowScores(cache, layer, qAddr, {{rows - 1, numKeys}}, keysAddr, numKeys, heads, kvHeads,
+               headDim, scale, outAddr);
+}
+
+void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                             uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
+                             int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                             double scale, int64_t window, uint64_t outAddr) {
+  Timed timed(cache);
+  if (numKeys <= 0 || rows <= 0)
+    return;
+  // The window's rows and how many keys (ascending positions) each sees: on
+  // the host, over copied position lists.
+  std::vector<int32_t> positions = fetch<int32_t>(positionsAddr, rows);
+  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, numKeys);
+  std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions.data(), rows, window);
+  std::vector<std::pair<int64_t, int64_t>> work;
+  work.emplace_back(rows - 1, numKeys); // P first: it sees every key
+  for (int64_t r : windowRows)
+    if (r != rows - 1)
+      work.emplace_back(r, std::upper_bound(keys.begin(), keys.end(), positions[r]) -
+                               keys.begin());
+  windowScores(cache, layer, qAddr, work, keysAddr, numKeys, heads, kvHeads, headDim, scale,
+               outAddr);
 }
 
 void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, int64_t seed,

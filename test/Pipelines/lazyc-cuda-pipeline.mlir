@@ -1,4 +1,5 @@
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify --lazyc-cuda-pipeline="format=isa" | FileCheck %s
+// RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify="window=8 pool=3" --lazyc-cuda-pipeline="format=isa" | FileCheck %s --check-prefix=WINDOW
 
 // The pruned 2-layer model reaches PTX for every kind of compiler-generated
 // kernel (embedding gather, RMSNorm reduction and scaling, RoPE, SwiGLU,
@@ -24,3 +25,13 @@
 // Each kernel is PTX for sm_90 with its entry point.
 // CHECK: gpu.binary @forward_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">{{.*}}assembly = "{{.*}}.target sm_90{{.*}}.entry forward_kernel(
 // CHECK-COUNT-20: gpu.binary @forward_kernel_{{[0-9]+}} {{.*}}.entry forward_kernel(
+
+// Observation-window scores are the runtime's (lazyc_gpu_window_scores); the
+// max-pooling over neighbouring keys is one more compiler-generated kernel.
+// WINDOW-NOT: memref.alloc
+// WINDOW-DAG: llvm.func @lazyc_gpu_window_scores(!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64)
+// WINDOW-LABEL: llvm.func @forward(
+// WINDOW: llvm.call @lazyc_gpu_window_scores
+// WINDOW: gpu.launch_func
+// WINDOW: llvm.call @lazyc_gpu_select_size
+// WINDOW: gpu.binary {{.*}}max.NaN.f32

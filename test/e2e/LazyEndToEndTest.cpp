@@ -36,6 +36,7 @@ const std::string kModel = LAZYC_MODEL_PATH;
 const std::string kDense = LAZYC_E2E_LIBRARY;
 const std::string kPruned = LAZYC_E2E_PRUNED_LIBRARY;
 const std::string kKeepAll = LAZYC_E2E_KEEPALL_LIBRARY;
+const std::string kWindow = LAZYC_E2E_WINDOW_LIBRARY;
 
 struct Step {
   std::vector<int32_t> tokens;
@@ -196,6 +197,46 @@ TEST(LazyEndToEndTest, KeepAllIsBitIdentical) {
     tokens = {next};
     positions = {positions.back() + 1};
   }
+}
+
+TEST(LazyEndToEndTest, WindowScoresKeepTheInvariants) {
+  // The fixture's schedule with --score-window=16 --score-pool=5: other tokens
+  // are kept, but the sets have the sizes the schedule dictates and every
+  // LazyLLM invariant holds over prefill + 16 decode steps with revival.
+  bool skipped;
+  auto model = loadOrSkip(kWindow, skipped);
+  if (skipped)
+    GTEST_SKIP() << "window model missing (ctest runs e2e-compile-window first)";
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->info().scoreWindow, 16);
+  EXPECT_EQ(model->info().scorePool, 5);
+  LazyReference ref = readLazyReference();
+  std::vector<float> logits;
+  std::string error;
+  int32_t position = 0;
+  int64_t revived = 0, agree = 0;
+  for (size_t k = 0; k < ref.steps.size(); ++k) {
+    const Step &step = ref.steps[k];
+    std::vector<int32_t> positions;
+    for (size_t i = 0; i < step.tokens.size(); ++i)
+      positions.push_back(position++);
+    ASSERT_TRUE(model->step(step.tokens, positions,
+                            {static_cast<int32_t>(step.tokens.size() - 1)}, logits, error))
+        << error;
+    StepStats s = model->stats();
+    EXPECT_EQ(s.keys, step.keys) << "step " << k << ": |S_l| per layer follows the schedule";
+    checkInvariants(*model, positions.back(), position);
+    for (int64_t r : s.revived)
+      revived += r;
+    for (float x : logits)
+      ASSERT_TRUE(std::isfinite(x)) << "step " << k;
+    int32_t argmax = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) -
+                                          logits.begin());
+    agree += argmax == step.top[0].first;
+  }
+  std::cout << "window scores: " << revived << " revivals, top-1 = the last-token reference's in "
+            << agree << " of " << ref.steps.size() << " steps\n";
+  EXPECT_GT(revived, 0) << "decode steps revive tokens";
 }
 
 TEST(LazyEndToEndTest, ResetForgetsTheAuxCache) {

@@ -32,6 +32,10 @@ void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t 
 void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t q, int64_t rows,
                       uint64_t keys, int64_t num_keys, int64_t heads, int64_t kv_heads,
                       int64_t head_dim, double scale, uint64_t out);
+void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t positions,
+                             int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
+                             int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
+                             uint64_t out);
 }
 
 namespace {
@@ -190,7 +194,7 @@ TEST(CudaKernels, LinearMatchesCPU) {
   api()->free(dw);
 }
 
-TEST(CudaKernels, ScoresMatchCPU) {
+TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {
   REQUIRE_GPU();
   const int64_t rows = 40, heads = 4, kvHeads = 2, headDim = 64, kvDim = kvHeads * headDim;
   DeviceCache cache(64, kvDim);
@@ -228,6 +232,19 @@ TEST(CudaKernels, ScoresMatchCPU) {
   ASSERT_EQ(api()->lastError(), nullptr);
   for (size_t j = 0; j < keys.size(); ++j)
     EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j]) << j;
+  // Observation windows: rows 32..39 (window 8: each causal over the keys up
+  // to its own position), every row (window 64), and window 1 (= the last row).
+  for (int64_t window : {8, 64, 1}) {
+    lazyc_gpu_window_scores(&cache.c, 0, a(dq), a(dpos), rows, a(dkeys), keys.size(), heads,
+                            kvHeads, headDim, 0.125, window, a(dscores));
+    got = toHost(dscores, keys.size());
+    lazyc_rt_window_scores(&host, 0, a(q.data()), a(pos.data()), rows, a(keys.data()),
+                           keys.size(), heads, kvHeads, headDim, 0.125, window,
+                           a(want.data()));
+    ASSERT_EQ(api()->lastError(), nullptr);
+    for (size_t j = 0; j < keys.size(); ++j)
+      EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j]) << "window " << window << " key " << j;
+  }
   for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
                   static_cast<void *>(dpos), static_cast<void *>(out),
                   static_cast<void *>(dkeys), static_cast<void *>(dscores)})

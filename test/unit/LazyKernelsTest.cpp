@@ -101,6 +101,68 @@ TEST(LazyKernelsTest, ScoresAreTheLastRowsMeanAttention) {
   EXPECT_NEAR(out[0] + out[1] + out[2], 1.0, 1e-6);
 }
 
+TEST(LazyKernelsTest, ScoreWindowRowsAreTheLastPositionsOfTheStep) {
+  std::vector<int32_t> prefill = {0, 1, 2, 5, 6, 9, 10};
+  EXPECT_EQ(lazyc::scoreWindowRows(prefill.data(), 7, 1), (std::vector<int64_t>{6}));
+  // Positions > 10 - 5: 6, 9, 10 (rows 4..6); 5 is out.
+  EXPECT_EQ(lazyc::scoreWindowRows(prefill.data(), 7, 5), (std::vector<int64_t>{4, 5, 6}));
+  EXPECT_EQ(lazyc::scoreWindowRows(prefill.data(), 7, 100).size(), 7u);
+  // A decode step: a revived old token and the new one; only the new one is recent.
+  std::vector<int32_t> decode = {3, 40};
+  EXPECT_EQ(lazyc::scoreWindowRows(decode.data(), 2, 32), (std::vector<int64_t>{1}));
+  EXPECT_TRUE(lazyc::scoreWindowRows(decode.data(), 0, 32).empty());
+}
+
+TEST(LazyKernelsTest, WindowScoresAreTheMeanOfCausalRows) {
+  // One KV head of dim 2, two query heads; keys at slots 0, 1, 3, 4 (a gap at 2).
+  Cache cache(5, 2);
+  float keys[5][2] = {{1, 0}, {0, 1}, {0, 0}, {1, 1}, {-1, 1}};
+  for (int s = 0; s < 5; ++s)
+    for (int d = 0; d < 2; ++d)
+      cache.k[s * 2 + d] = keys[s][d];
+  // Rows at positions 1, 3, 4: [head0 | head1] queries.
+  std::vector<float> q = {5, 5, 5, 5, /*pos 3:*/ 1, 0, 0, 1, /*pos 4:*/ 2, 0, 0, 2};
+  std::vector<int32_t> pos = {1, 3, 4};
+  std::vector<int32_t> slots = {0, 1, 3, 4};
+  auto softmax = [](std::vector<double> x) {
+    double sum = 0;
+    for (double &v : x)
+      sum += (v = std::exp(v));
+    for (double &v : x)
+      v /= sum;
+    return x;
+  };
+  // Window 1 through the window kernel = the last-row kernel, bit for bit.
+  std::vector<float> one(4), last(4);
+  lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 1,
+                         addr(one));
+  lazyc_rt_scores(&cache.c, 0, addr(q), 3, addr(slots), 4, 2, 1, 2, 1.0, addr(last));
+  EXPECT_EQ(one, last);
+  // Window 2: rows at positions 3 and 4 (4 - 2 < p). Position 3 sees slots 0, 1, 3 only.
+  std::vector<float> out(4);
+  lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 2,
+                         addr(out));
+  std::vector<double> r3h0 = softmax({1, 0, 1}), r3h1 = softmax({0, 1, 1});
+  std::vector<double> r4h0 = softmax({2, 0, 2, -2}), r4h1 = softmax({0, 2, 2, 2});
+  for (int j = 0; j < 4; ++j) {
+    double row3 = j < 3 ? (r3h0[j] + r3h1[j]) / 2 : 0.0;
+    double row4 = (r4h0[j] + r4h1[j]) / 2;
+    EXPECT_NEAR(out[j], (row3 + row4) / 2, 1e-6) << "key " << j;
+  }
+  EXPECT_NEAR(out[0] + out[1] + out[2] + out[3], 1.0, 1e-6);
+  // The row at position 1 joins with window 4 (4 - 4 < 1): it sees slots 0, 1 and
+  // its scores are the same with one or many threads (fixed summation order).
+  std::vector<float> wide(4), again(4);
+  lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 4,
+                         addr(wide));
+  std::vector<double> r1 = softmax({5, 5});
+  EXPECT_NEAR(wide[0], (r1[0] + (r3h0[0] + r3h1[0]) / 2 + (r4h0[0] + r4h1[0]) / 2) / 3, 1e-6);
+  EXPECT_NEAR(wide[3], (r4h0[3] + r4h1[3]) / 2 / 3, 1e-6);
+  lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 4,
+                         addr(again));
+  EXPECT_EQ(wide, again);
+}
+
 TEST(LazyKernelsTest, AuxCacheSavesDroppedRowsAndRevivesThem) {
   Cache cache(8);
   std::vector<float> hidden = {1, 1, 2, 2, 3, 3}; // rows at positions 1, 4, 6

@@ -127,6 +127,7 @@ struct Agreement {
 
 struct Result {
   std::string name, library, policy = "dense", schedule;
+  int64_t scoreWindow = 1, scorePool = 1;
   std::vector<TTFT> ttft;
   std::vector<NeedleRun> needle;
   double needleAccuracy = 0, needleTTFT = 0, needleShare = 1;
@@ -616,6 +617,8 @@ int main(int argc, char **argv) {
     r.library = library;
     if (!isDense) {
       r.policy = model->info().policy;
+      r.scoreWindow = model->info().scoreWindow;
+      r.scorePool = model->info().scorePool;
       for (auto [l, k] : model->info().schedule) {
         std::ostringstream entry;
         entry << l << ":" << k;
@@ -654,7 +657,7 @@ int main(int argc, char **argv) {
         return std::min(t.ms, t.chunkedMs);
     return 0;
   };
-  std::printf("\n%-22s %-9s", "variant", "policy");
+  std::printf("\n%-22s %-15s", "variant", "policy");
   if (bench.doTTFT)
     for (int64_t length : bench.lengths)
       std::printf(" %11s", ("TTFT@" + std::to_string(length)).c_str());
@@ -665,7 +668,11 @@ int main(int argc, char **argv) {
     std::printf(" %6s %6s %8s", "first", "cont", "KL");
   std::printf("\n");
   for (const Result &r : results) {
-    std::printf("%-22s %-9s", r.name.c_str(), r.policy.c_str());
+    // Observation-window / pooled scores (lazy-compile --score-window/--score-pool).
+    std::string policy = r.policy;
+    if (r.scoreWindow > 1 || r.scorePool > 1)
+      policy += "/w" + std::to_string(r.scoreWindow) + "p" + std::to_string(r.scorePool);
+    std::printf("%-22s %-15s", r.name.c_str(), policy.c_str());
     double share = 1, sel = 0;
     if (bench.doTTFT) {
       for (int64_t length : bench.lengths) {
@@ -726,7 +733,8 @@ int main(int argc, char **argv) {
       const Result &r = results[i];
       out << "  {\"name\": \"" << jsonEscape(r.name) << "\", \"library\": \""
           << jsonEscape(r.library) << "\", \"policy\": \"" << r.policy
-          << "\", \"schedule\": \"" << r.schedule << "\", \"ttft\": [";
+          << "\", \"score_window\": " << r.scoreWindow << ", \"score_pool\": " << r.scorePool
+          << ", \"schedule\": \"" << r.schedule << "\", \"ttft\": [";
       for (size_t j = 0; j < r.ttft.size(); ++j) {
         const TTFT &t = r.ttft[j];
         out << (j ? ", " : "") << "{\"tokens\": " << t.length << ", \"ms\": " << t.ms

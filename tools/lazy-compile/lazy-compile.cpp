@@ -71,7 +71,7 @@ static cl::opt<lazyc::WeightType> weightType(
 static cl::opt<std::string> schedule(
     "schedule",
     cl::desc("LazyLLM pruning schedule: 'layer:keep,...' (keep = cumulative share of the "
-             "previous set kept after that layer) or a preset: gentle, default, aggressive. "
+             "previous set kept after that layer) or a preset: gentle, default, fast, aggressive. "
              "Empty (default): a dense model"),
     cl::init(""));
 static cl::opt<std::string> policy(
@@ -80,6 +80,16 @@ static cl::opt<std::string> policy(
 static cl::opt<int64_t> seed("seed", cl::desc("Seed of the random policy"), cl::init(0));
 static cl::opt<int64_t> sinks("sinks", cl::desc("Attention sinks of the streaming policy"),
                               cl::init(4));
+static cl::opt<int64_t> scoreWindow(
+    "score-window",
+    cl::desc("lazyllm/static scores: mean attention of the query rows within the last N "
+             "positions (default 1: the last token only, as in the paper)"),
+    cl::init(1));
+static cl::opt<int64_t> scorePool(
+    "score-pool",
+    cl::desc("lazyllm/static scores: max over N (odd) neighbouring tokens, so a kept token "
+             "keeps its neighbours (default 1: none, as in the paper)"),
+    cl::init(1));
 
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
@@ -162,6 +172,16 @@ int main(int argc, char **argv) {
   prune.policy = policy;
   prune.seed = seed;
   prune.sinks = sinks;
+  prune.scoreWindow = scoreWindow;
+  prune.scorePool = scorePool;
+  if (scoreWindow < 1)
+    return fail("--score-window must be at least 1, got " + std::to_string(scoreWindow));
+  if (scorePool < 1 || scorePool > 65 || scorePool % 2 == 0)
+    return fail("--score-pool must be an odd number in [1, 65], got " +
+                std::to_string(scorePool));
+  if ((scoreWindow > 1 || scorePool > 1) && policy != "lazyllm" && policy != "static")
+    return fail("--score-window and --score-pool apply to the lazyllm and static policies, "
+                "not '" + policy + "'");
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");

@@ -337,7 +337,8 @@ int main(int argc, char **argv) {
     maxPerLayer = std::max(maxPerLayer, c);
   std::printf("{\"prompt_tokens\": %lld, \"generated_tokens\": %lld, \"load_ms\": %.1f, "
               "\"ttft_ms\": %.1f, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.2f, "
-              "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"schedule\": %s, "
+              "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"score_window\": %lld, "
+              "\"score_pool\": %lld, \"schedule\": %s, "
               "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
               "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
@@ -347,6 +348,7 @@ int main(int argc, char **argv) {
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
               producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0,
               peakRSSMiB(), info.pruned ? "true" : "false", jsonEscape(info.policy).c_str(),
+              static_cast<long long>(info.scoreWindow), static_cast<long long>(info.scorePool),
               schedule.c_str(), share, kept.c_str(), perLayer.c_str(),
               prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
               static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),

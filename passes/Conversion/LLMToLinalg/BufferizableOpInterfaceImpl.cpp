@@ -217,21 +217,32 @@ struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
                           BufferizationState &state) const {
     auto scores = cast<lazy::ScoresOp>(op);
     Location loc = op->getLoc();
-    if (failed(checkI32(op, {scores.getKeyPositions()})))
+    SmallVector<Value> tensors = {scores.getQuery(), scores.getKeyPositions()};
+    if (scores.getQueryPositions())
+      tensors.push_back(scores.getQueryPositions());
+    if (failed(checkI32(op, ArrayRef<Value>(tensors).drop_front())))
       return failure();
-    auto b = buffersOf(rewriter, {scores.getQuery(), scores.getKeyPositions()}, options, state);
+    auto b = buffersOf(rewriter, tensors, options, state);
     if (failed(b))
       return failure();
     Value numKeys = rowsOf(rewriter, loc, (*b)[1]);
     Value out = allocVector(rewriter, op, numKeys);
-    callRuntime(rewriter, op, "lazyc_rt_scores",
-                {scores.getCache(), i64(rewriter, loc, scores.getLayer()),
-                 address(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0]),
-                 address(rewriter, loc, (*b)[1]), numKeys,
-                 i64(rewriter, loc, scores.getNumHeads()),
-                 i64(rewriter, loc, scores.getNumKvHeads()),
-                 i64(rewriter, loc, scores.getHeadDim()), f64(rewriter, loc, scores.getScale()),
-                 address(rewriter, loc, out)});
+    Value cache = scores.getCache(), layer = i64(rewriter, loc, scores.getLayer());
+    Value query = address(rewriter, loc, (*b)[0]), rows = rowsOf(rewriter, loc, (*b)[0]);
+    Value keys = address(rewriter, loc, (*b)[1]);
+    Value heads = i64(rewriter, loc, scores.getNumHeads()),
+          kvHeads = i64(rewriter, loc, scores.getNumKvHeads()),
+          headDim = i64(rewriter, loc, scores.getHeadDim()),
+          scale = f64(rewriter, loc, scores.getScale());
+    if (scores.getWindow() > 1)
+      callRuntime(rewriter, op, "lazyc_rt_window_scores",
+                  {cache, layer, query, address(rewriter, loc, (*b)[2]), rows, keys, numKeys,
+                   heads, kvHeads, headDim, scale, i64(rewriter, loc, scores.getWindow()),
+                   address(rewriter, loc, out)});
+    else
+      callRuntime(rewriter, op, "lazyc_rt_scores",
+                  {cache, layer, query, rows, keys, numKeys, heads, kvHeads, headDim, scale,
+                   address(rewriter, loc, out)});
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }

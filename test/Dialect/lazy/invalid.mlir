@@ -34,6 +34,36 @@ func.func @f(%q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, h
 
 // -----
 
+func.func @f(%q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects a window of at least 1 query row, got 0}}
+  %s = lazy.scores %q, %c, %p window %p {layer = 1 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64, window = 0 : i64} : (tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{with window = 8 needs the query rows' positions (`window %positions`)}}
+  %s = lazy.scores %q, %c, %p {layer = 1 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64, window = 8 : i64} : (tensor<?x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>, tensor<?xi32>) -> tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<3x64xf32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>, %p: tensor<?xi32>, %r: tensor<2xi32>) {
+  // expected-error @+1 {{expects query position count (2) to equal query row count (3)}}
+  %s = lazy.scores %q, %c, %p window %r {layer = 1 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64, window = 8 : i64} : (tensor<3x64xf32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>, tensor<?xi32>, tensor<2xi32>) -> tensor<?xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'lazy.score_pool' must be a positive integer on a builtin.module}}
+module attributes {lazy.score_pool = 0 : i64} {
+}
+
+// -----
+
 func.func @f(%s: tensor<?xf32>) {
   // expected-error @+1 {{expects keep ratio in (0, 1], got 0}}
   %i = lazy.select %s {keep = 0.0 : f64} : tensor<?xf32> -> tensor<?xi32>

@@ -18,6 +18,10 @@ func.func @select_and_gather(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %q: ten
   %s = lazy.scores %q, %cache, %pos
       {layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, head_dim = 64 : i64, scale = 0.125 : f64}
       : (tensor<?x576xf32>, !cache, tensor<?xi32>) -> tensor<?xf32>
+  // CHECK: lazy.scores %[[Q]], %[[C]], %[[POS]] window %[[POS]] {head_dim = 64 : i64, layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, scale = 1.250000e-01 : f64, window = 16 : i64}
+  %sw = lazy.scores %q, %cache, %pos window %pos
+      {layer = 8 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64, head_dim = 64 : i64, scale = 0.125 : f64, window = 16 : i64}
+      : (tensor<?x576xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
   // CHECK: %[[I:.*]] = lazy.select %[[S]] {keep = 0.69999999999999996 : f64} : tensor<?xf32> -> tensor<?xi32>
   %idx = lazy.select %s {keep = 0.7 : f64} : tensor<?xf32> -> tensor<?xi32>
   // CHECK: %[[H2:.*]] = lazy.gather %[[H]][%[[I]]] : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
