@@ -169,7 +169,7 @@ def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
   let options = [
     Option<"schedule", "schedule", "std::string", /*default=*/"\"default\"",
            "Comma-separated layer:keep pairs (e.g. \"8:0.7,16:0.5\") or a "
-           "preset name: gentle, default, fast, aggressive">,
+           "preset name: gentle, default, fast, quarters, aggressive">,
   ];
   let dependentDialects = ["::lazyc::lazy::LazyDialect"];
 }

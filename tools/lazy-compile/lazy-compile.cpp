@@ -71,7 +71,7 @@ static cl::opt<lazyc::WeightType> weightType(
 static cl::opt<std::string> schedule(
     "schedule",
     cl::desc("LazyLLM pruning schedule: 'layer:keep,...' (keep = cumulative share of the "
-             "previous set kept after that layer) or a preset: gentle, default, fast, aggressive. "
+             "previous set kept after that layer) or a preset: gentle, default, fast, quarters, aggressive. "
              "Empty (default): a dense model"),
     cl::init(""));
 static cl::opt<std::string> policy(
