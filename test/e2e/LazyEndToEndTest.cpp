@@ -46,6 +46,7 @@ struct Step {
 
 struct LazyReference {
   std::string schedule;
+  int64_t scoreWindow = 1, scorePool = 1;
   std::vector<int32_t> prompt;
   std::vector<Step> steps;
 };
@@ -58,8 +59,9 @@ template <typename T> std::vector<T> numbers(std::istringstream &s) {
   return out;
 }
 
-LazyReference readLazyReference() {
-  std::ifstream in(kFixtures + "/lazy-smollm2.txt");
+/// A fixture of test/fixtures/make_lazy_fixture.py.
+LazyReference readLazyReference(const std::string &name = "lazy-smollm2.txt") {
+  std::ifstream in(kFixtures + "/" + name);
   LazyReference ref;
   std::string line;
   while (std::getline(in, line)) {
@@ -68,6 +70,9 @@ LazyReference readLazyReference() {
     s >> key;
     if (key == "schedule") {
       s >> ref.schedule;
+    } else if (key == "scores") {
+      std::string word;
+      s >> word >> ref.scoreWindow >> word >> ref.scorePool;
     } else if (key == "prompt") {
       ref.prompt = numbers<int32_t>(s);
     } else if (key == "step") {
@@ -117,24 +122,23 @@ void checkInvariants(const CompiledModel &model, int32_t lastPosition, int64_t c
   }
 }
 
-TEST(LazyEndToEndTest, MatchesNumpyReference) {
-  bool skipped;
-  auto model = loadOrSkip(kPruned, skipped);
-  if (skipped)
-    GTEST_SKIP() << "pruned model missing (ctest runs e2e-compile-pruned first)";
-  ASSERT_TRUE(model);
-  LazyReference ref = readLazyReference();
+/// Runs the fixture's prefill + decode steps (teacher-forced) on `model` and
+/// checks the token sets, rows and revivals per layer and step, top-1 and the
+/// top-10 logits against the numpy reference, and the invariants.
+void matchReference(CompiledModel &model, const LazyReference &ref) {
   ASSERT_EQ(ref.steps.size(), 17u) << "fixture: prefill + 16 decode steps";
-  // The model was compiled with the fixture's schedule.
+  // The model was compiled with the fixture's schedule and scores.
   std::string schedule;
-  for (auto [layer, keep] : model->info().schedule) {
+  for (auto [layer, keep] : model.info().schedule) {
     std::ostringstream entry;
     entry << layer << ":" << keep;
     schedule += (schedule.empty() ? "" : ",") + entry.str();
   }
   ASSERT_EQ(schedule, ref.schedule);
+  ASSERT_EQ(model.info().scoreWindow, ref.scoreWindow);
+  ASSERT_EQ(model.info().scorePool, ref.scorePool);
 
-  const int64_t vocab = model->info().vocabSize;
+  const int64_t vocab = model.info().vocabSize;
   std::vector<float> logits;
   std::string error;
   int32_t position = 0;
@@ -145,15 +149,15 @@ TEST(LazyEndToEndTest, MatchesNumpyReference) {
     std::vector<int32_t> positions;
     for (size_t i = 0; i < step.tokens.size(); ++i)
       positions.push_back(position++);
-    ASSERT_TRUE(model->step(step.tokens, positions,
-                            {static_cast<int32_t>(step.tokens.size() - 1)}, logits, error))
+    ASSERT_TRUE(model.step(step.tokens, positions,
+                           {static_cast<int32_t>(step.tokens.size() - 1)}, logits, error))
         << error;
     ASSERT_EQ(logits.size(), static_cast<size_t>(vocab)) << "a pruned step returns one row";
-    StepStats s = model->stats();
+    StepStats s = model.stats();
     EXPECT_EQ(s.keys, step.keys) << "step " << k << ": |S_l| per layer";
     EXPECT_EQ(s.computed, step.computed) << "step " << k << ": rows computed per layer";
     EXPECT_EQ(s.revived, step.revived) << "step " << k << ": rows revived per layer";
-    checkInvariants(*model, positions.back(), position);
+    checkInvariants(model, positions.back(), position);
     int32_t argmax = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) -
                                           logits.begin());
     EXPECT_EQ(argmax, step.top[0].first) << "step " << k;
@@ -164,8 +168,18 @@ TEST(LazyEndToEndTest, MatchesNumpyReference) {
   }
   EXPECT_GT(revived, 0) << "the fixture's run revives tokens";
   EXPECT_LT(worst, 2e-2f) << "largest |logit - reference| over each step's top 10";
-  std::cout << "LazyLLM vs numpy: 17 steps, " << revived
-            << " revivals, max |logit diff| = " << worst << "\n";
+  std::cout << "LazyLLM (window " << ref.scoreWindow << ", pool " << ref.scorePool
+            << ") vs numpy: 17 steps, " << revived << " revivals, max |logit diff| = " << worst
+            << "\n";
+}
+
+TEST(LazyEndToEndTest, MatchesNumpyReference) {
+  bool skipped;
+  auto model = loadOrSkip(kPruned, skipped);
+  if (skipped)
+    GTEST_SKIP() << "pruned model missing (ctest runs e2e-compile-pruned first)";
+  ASSERT_TRUE(model);
+  matchReference(*model, readLazyReference());
 }
 
 TEST(LazyEndToEndTest, KeepAllIsBitIdentical) {
@@ -199,44 +213,16 @@ TEST(LazyEndToEndTest, KeepAllIsBitIdentical) {
   }
 }
 
-TEST(LazyEndToEndTest, WindowScoresKeepTheInvariants) {
-  // The fixture's schedule with --score-window=16 --score-pool=5: other tokens
-  // are kept, but the sets have the sizes the schedule dictates and every
-  // LazyLLM invariant holds over prefill + 16 decode steps with revival.
+TEST(LazyEndToEndTest, WindowScoresMatchNumpyReference) {
+  // The fixture's schedule with --score-window=16 --score-pool=5 (ours): the
+  // same reference script scores with the mean attention of the window's
+  // rows, max-pooled (make_lazy_fixture.py --window 16 --pool 5).
   bool skipped;
   auto model = loadOrSkip(kWindow, skipped);
   if (skipped)
     GTEST_SKIP() << "window model missing (ctest runs e2e-compile-window first)";
   ASSERT_TRUE(model);
-  EXPECT_EQ(model->info().scoreWindow, 16);
-  EXPECT_EQ(model->info().scorePool, 5);
-  LazyReference ref = readLazyReference();
-  std::vector<float> logits;
-  std::string error;
-  int32_t position = 0;
-  int64_t revived = 0, agree = 0;
-  for (size_t k = 0; k < ref.steps.size(); ++k) {
-    const Step &step = ref.steps[k];
-    std::vector<int32_t> positions;
-    for (size_t i = 0; i < step.tokens.size(); ++i)
-      positions.push_back(position++);
-    ASSERT_TRUE(model->step(step.tokens, positions,
-                            {static_cast<int32_t>(step.tokens.size() - 1)}, logits, error))
-        << error;
-    StepStats s = model->stats();
-    EXPECT_EQ(s.keys, step.keys) << "step " << k << ": |S_l| per layer follows the schedule";
-    checkInvariants(*model, positions.back(), position);
-    for (int64_t r : s.revived)
-      revived += r;
-    for (float x : logits)
-      ASSERT_TRUE(std::isfinite(x)) << "step " << k;
-    int32_t argmax = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) -
-                                          logits.begin());
-    agree += argmax == step.top[0].first;
-  }
-  std::cout << "window scores: " << revived << " revivals, top-1 = the last-token reference's in "
-            << agree << " of " << ref.steps.size() << " steps\n";
-  EXPECT_GT(revived, 0) << "decode steps revive tokens";
+  matchReference(*model, readLazyReference("lazy-smollm2-w16p5.txt"));
 }
 
 TEST(LazyEndToEndTest, ResetForgetsTheAuxCache) {
