@@ -45,6 +45,15 @@ struct Cache {
   LazycKVCache c{};
 };
 
+std::vector<double> softmax(std::vector<double> x) {
+  double sum = 0;
+  for (double &v : x)
+    sum += (v = std::exp(v));
+  for (double &v : x)
+    v /= sum;
+  return x;
+}
+
 TEST(LazyKernelsTest, SelectSizeIsACeilingClampedToOneAndN) {
   EXPECT_EQ(lazyc_rt_select_size(10, 0.7), 7); // not 8: 0.7 * 10 rounds up in binary
   EXPECT_EQ(lazyc_rt_select_size(10, 0.71), 8);
@@ -87,14 +96,6 @@ TEST(LazyKernelsTest, ScoresAreTheLastRowsMeanAttention) {
   std::vector<int32_t> slots = {0, 1, 2};
   std::vector<float> out(3);
   lazyc_rt_scores(&cache.c, 0, addr(q), 2, addr(slots), 3, 2, 1, 2, 1.0, addr(out));
-  auto softmax = [](std::vector<double> x) {
-    double sum = 0;
-    for (double &v : x)
-      sum += (v = std::exp(v));
-    for (double &v : x)
-      v /= sum;
-    return x;
-  };
   std::vector<double> h0 = softmax({2, 0, 2}), h1 = softmax({0, 2, 2});
   for (int j = 0; j < 3; ++j)
     EXPECT_NEAR(out[j], (h0[j] + h1[j]) / 2, 1e-6);
@@ -124,14 +125,6 @@ TEST(LazyKernelsTest, WindowScoresAreTheMeanOfCausalRows) {
   std::vector<float> q = {5, 5, 5, 5, /*pos 3:*/ 1, 0, 0, 1, /*pos 4:*/ 2, 0, 0, 2};
   std::vector<int32_t> pos = {1, 3, 4};
   std::vector<int32_t> slots = {0, 1, 3, 4};
-  auto softmax = [](std::vector<double> x) {
-    double sum = 0;
-    for (double &v : x)
-      sum += (v = std::exp(v));
-    for (double &v : x)
-      v /= sum;
-    return x;
-  };
   // Window 1 through the window kernel = the last-row kernel, bit for bit.
   std::vector<float> one(4), last(4);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 1,
