@@ -18,6 +18,10 @@ compile synthetic:tiny --dtype bf16 --portable -o $D/tiny-dense-cpu.so
 compile synthetic:tiny --dtype bf16 --target=cuda -o $D/tiny-dense-cuda.so
 compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 -o $D/tiny-lazy-cpu.so
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 -o $D/tiny-lazy-cuda.so
+# Observation-window scores + max-pooling (lazyc_gpu_window_scores, a pooling kernel).
+WINDOW="--score-window=32 --score-pool=5"
+compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $WINDOW -o $D/tiny-window-cpu.so
+compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW -o $D/tiny-window-cuda.so
 compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 -o $D/smollm2-dense-cpu.so
 compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 -o $D/smollm2-dense-cuda.so
 # Llama-2-7B shape, dense and with the anchor's schedule.

@@ -48,7 +48,7 @@ print(f"{name}: {a.size} logits, max |cpu-gpu| {d.max():.4g} (max |logit| {scale
 PY
 }
 log "GPU vs CPU logits (same random bf16 weights)"
-for m in tiny-dense tiny-lazy smollm2-dense; do
+for m in tiny-dense tiny-lazy tiny-window smollm2-dense; do
   [ -f $D/$m-cpu.so ] || continue
   timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-cpu.bin" --json >"$OUT/$m-cpu.json" 2>&1 \
     || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.json"; continue; }
