@@ -120,9 +120,10 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
   using Base::Base;
 
   void runOnOperation() override {
-    if (window < 1 || pool < 1 || pool % 2 == 0 || pool > 65) {
+    if (window < 1 || pool < 1 || pool % 2 == 0 || pool > kMaxScorePool) {
       getOperation().emitError()
-          << "--lazy-sparsify: window must be >= 1 and pool odd in [1, 65], got window="
+          << "--lazy-sparsify: window must be >= 1 and pool odd in [1, " << kMaxScorePool
+          << "], got window="
           << static_cast<int64_t>(window) << " pool=" << static_cast<int64_t>(pool);
       return signalPassFailure();
     }
@@ -165,10 +166,11 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
       }
     }
     ModuleOp module = getOperation();
+    Builder b(module.getContext());
     if (attentionScored && window > 1)
-      module->setAttr(lazy::LazyDialect::kScoreWindowAttrName, OpBuilder(module).getI64IntegerAttr(window));
+      module->setAttr(lazy::LazyDialect::kScoreWindowAttrName, b.getI64IntegerAttr(window));
     if (attentionScored && pool > 1)
-      module->setAttr(lazy::LazyDialect::kScorePoolAttrName, OpBuilder(module).getI64IntegerAttr(pool));
+      module->setAttr(lazy::LazyDialect::kScorePoolAttrName, b.getI64IntegerAttr(pool));
   }
 };
 } // namespace

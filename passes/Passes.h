@@ -44,6 +44,10 @@ void registerPipelines();
 void buildCPUPipeline(mlir::OpPassManager &pm);
 
 /// Options of the CUDA target (lazy-compile --target=cuda).
+/// The widest max-pool of attention scores (--lazy-sparsify pool=,
+/// lazy-compile --score-pool): one unrolled neighbour read per key.
+constexpr int64_t kMaxScorePool = 65;
+
 struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
   Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture (sm_XX)"),
                            llvm::cl::init("sm_90")};

@@ -131,18 +131,16 @@ void lazyc_rt_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wanted,
 #include <vector>
 
 namespace lazyc {
-/// The query rows of a score window: the rows r (ascending) whose position
-/// is within the last `window` positions of the step's last token P =
-/// positions[rows - 1], i.e. positions[r] > P - window. P's row is always
-/// among them. Shared by the CPU and CUDA kernels.
+/// The query rows of a score window (window >= 1): the rows r whose
+/// position is within the last `window` positions of the step's last token
+/// P = positions[rows - 1] (positions ascending), i.e. positions[r] > P -
+/// window; P's row is always among them. None when rows <= 0. Shared by the
+/// CPU and CUDA kernels.
 inline std::vector<int64_t> scoreWindowRows(const int32_t *positions, int64_t rows,
                                             int64_t window) {
   std::vector<int64_t> out;
-  if (rows <= 0)
-    return out;
-  const int64_t last = positions[rows - 1];
   for (int64_t r = 0; r < rows; ++r)
-    if (r == rows - 1 || (positions[r] > last - window && positions[r] <= last))
+    if (positions[r] > positions[rows - 1] - window)
       out.push_back(r);
   return out;
 }

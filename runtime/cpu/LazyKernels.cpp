@@ -119,8 +119,8 @@ namespace {
 /// row's attention probability on key j, itself the mean over query heads
 /// (GQA: head h reads KV group h / (heads / kvHeads)). Row r attends
 /// causally: only to keys[j] <= positions[r] (all keys when positions is
-/// null). Rows are computed in parallel and summed in a fixed order, so the
-/// result does not depend on the thread count.
+/// null); no rows: all zeros. Rows are computed in parallel and summed in a
+/// fixed order, so the result does not depend on the thread count.
 void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
                      const int32_t *positions, const std::vector<int64_t> &windowRows,
                      const int32_t *keys, int64_t numKeys, int64_t heads, int64_t kvHeads,
@@ -128,6 +128,9 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
   const int64_t kvDim = kvHeads * headDim, group = heads / kvHeads;
   const float *kc = cache->k + layer * cache->context * kvDim;
   const auto windowSize = static_cast<int64_t>(windowRows.size());
+  std::fill(out, out + numKeys, 0.0f);
+  if (windowSize == 0)
+    return;
   std::vector<float> rowScores(static_cast<size_t>(windowSize * numKeys), 0.0f);
 #pragma omp parallel for schedule(dynamic) if (windowSize > 1)
   for (int64_t w = 0; w < windowSize; ++w) {
@@ -158,7 +161,6 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
         acc[j] += logits[j] * weight;
     }
   }
-  std::fill(out, out + numKeys, 0.0f);
   const float mean = 1.0f / static_cast<float>(windowSize);
   for (int64_t w = 0; w < windowSize; ++w)
     for (int64_t j = 0; j < numKeys; ++j)
@@ -172,11 +174,10 @@ extern "C" void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t qAd
                                 int64_t heads, int64_t kvHeads, int64_t headDim,
                                 double scale, uint64_t outAddr) {
   Timed timed(cache);
-  if (rows <= 0) {
-    std::fill(ptr<float>(outAddr), ptr<float>(outAddr) + numKeys, 0.0f);
-    return;
-  }
-  attentionScores(cache, layer, ptr<float>(qAddr), nullptr, {rows - 1}, ptr<int32_t>(keysAddr),
+  std::vector<int64_t> lastRow; // P's row
+  if (rows > 0)
+    lastRow.push_back(rows - 1);
+  attentionScores(cache, layer, ptr<float>(qAddr), nullptr, lastRow, ptr<int32_t>(keysAddr),
                   numKeys, heads, kvHeads, headDim, scale, ptr<float>(outAddr));
 }
 
@@ -186,10 +187,6 @@ extern "C" void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint6
                                        int64_t headDim, double scale, int64_t window,
                                        uint64_t outAddr) {
   Timed timed(cache);
-  if (rows <= 0) {
-    std::fill(ptr<float>(outAddr), ptr<float>(outAddr) + numKeys, 0.0f);
-    return;
-  }
   const int32_t *positions = ptr<int32_t>(positionsAddr);
   std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions, rows, window);
   attentionScores(cache, layer, ptr<float>(qAddr), positions, windowRows,

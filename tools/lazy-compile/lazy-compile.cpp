@@ -176,9 +176,9 @@ int main(int argc, char **argv) {
   prune.scorePool = scorePool;
   if (scoreWindow < 1)
     return fail("--score-window must be at least 1, got " + std::to_string(scoreWindow));
-  if (scorePool < 1 || scorePool > 65 || scorePool % 2 == 0)
-    return fail("--score-pool must be an odd number in [1, 65], got " +
-                std::to_string(scorePool));
+  if (scorePool < 1 || scorePool > lazyc::kMaxScorePool || scorePool % 2 == 0)
+    return fail("--score-pool must be an odd number in [1, " +
+                std::to_string(lazyc::kMaxScorePool) + "], got " + std::to_string(scorePool));
   if ((scoreWindow > 1 || scorePool > 1) && policy != "lazyllm" && policy != "static")
     return fail("--score-window and --score-pool apply to the lazyllm and static policies, "
                 "not '" + policy + "'");
