@@ -23,6 +23,25 @@ log "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 nproc
 
+log "cuDNN (fused attention for prefill; lazyc's flash kernel without it)"
+# The loader's path first; else the CUDA toolkit's and PyTorch's wheels' copies.
+EXTRA=$(python3 - <<'PY' 2>/dev/null
+import glob, importlib, os
+dirs = ["/usr/local/cuda/lib", "/usr/local/cuda/lib64"]
+for mod in ("nvidia.cudnn", "nvidia.cuda_nvrtc", "nvidia.cu13", "nvidia.cu12"):
+    try:
+        m = importlib.import_module(mod)
+        dirs += [os.path.join(p, "lib") for p in m.__path__]
+    except Exception:
+        pass
+print(":".join(d for d in dirs if os.path.isdir(d) and glob.glob(d + "/lib*.so*")))
+PY
+)
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$EXTRA"
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+for d in ${LD_LIBRARY_PATH//:/ }; do ls "$d"/libcudnn.so.9* "$d"/libnvrtc.so* 2>/dev/null; done | head -6
+ldconfig -p | grep -E "libcudnn.so|libnvrtc.so" | head -4
+
 log "build (runtime only: lazy-run, liblazycrt_cuda.so, CUDA kernel tests)"
 cmake -S . -B $B -G Ninja -DLAZYC_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DLAZYC_GTEST_SOURCE="$PWD/$D/googletest" >"$OUT/cmake.log" 2>&1 \
@@ -31,7 +50,7 @@ ninja -C $B lazy-run lazycrt_cuda lazyc-cuda-tests >"$OUT/build.log" 2>&1 \
   || { tail -40 "$OUT/build.log"; exit 1; }
 
 log "CUDA kernels vs references"
-timeout 120 $B/bin/lazyc-cuda-tests 2>&1 | grep -E "OK|FAILED|PASSED|Failure|expected|Which is" | head -20
+timeout 180 $B/bin/lazyc-cuda-tests 2>&1 | tee "$OUT/cuda-tests.log" | grep -E "OK|FAILED|PASSED|SKIPPED|Skipped|Failure|expected|Which is|no cuDNN|cuDNN" | head -40
 for variant in simple wide; do
   echo "-- attention tests again with LAZYC_CUDA_ATTENTION=$variant"
   LAZYC_CUDA_ATTENTION=$variant timeout 120 $B/bin/lazyc-cuda-tests --gtest_filter='*Attention*' 2>&1 | grep -E "PASSED|FAILED|Failure|Which is|expected" | head -8
@@ -50,12 +69,15 @@ PY
 log "GPU vs CPU logits (same random bf16 weights)"
 for m in tiny-dense tiny-lazy tiny-window smollm2-dense; do
   [ -f $D/$m-cpu.so ] || continue
+  echo "-- $m (default attention: cuDNN where it applies)"
   timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-cpu.bin" --json >"$OUT/$m-cpu.json" 2>&1 \
     || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.json"; continue; }
   timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu.bin" --json >"$OUT/$m-gpu.json" 2>&1 \
     || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.json"; continue; }
   cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
   python3 -c "import json,sys; a=json.load(open('$OUT/$m-cpu.json')); b=json.load(open('$OUT/$m-gpu.json')); print('  kept per layer cpu', a['kept_tokens_per_layer'], 'gpu', b['kept_tokens_per_layer'])"
+  LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>&1 \
+    && cmp_logits "$m (lazyc flash)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-flash.bin"
 done
 
 if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
@@ -77,8 +99,10 @@ for n in "${LENS[@]}"; do
   done
 done
 
-# Other attention kernels (LAZYC_GPU_VARIANTS="wide simple"): same runs, own files.
-for variant in ${LAZYC_GPU_VARIANTS:-}; do
+# Other attention kernels (LAZYC_GPU_VARIANTS, default "flash": lazyc's own
+# kernel everywhere; also "wide", "simple"): same runs, own files.
+VARIANTS=${LAZYC_GPU_VARIANTS-flash}
+for variant in $VARIANTS; do
   log "attention variant: $variant"
   for n in "${LENS[@]}"; do
     for v in dense lazy; do
@@ -97,7 +121,7 @@ for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense ${LENS[${#LENS[@]}-1]}" 
   [ -f $D/llama7b-$1-cuda.so ] || continue
   echo "-- $1 $2 tokens"
   LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
-    -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -7
+    -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -10
 done
 
 log "PyTorch anchor (same call)"
@@ -108,4 +132,4 @@ if [ -f $D/torch_prefill.py ]; then
 fi
 
 log "table"
-python3 bench/gpu/report.py "$OUT" "$LENGTHS" ${LAZYC_GPU_VARIANTS:-} | tee "$OUT/table.txt"
+python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS | tee "$OUT/table.txt"

@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cuda/CudaApi.h"
+#include "runtime/cuda/CudnnAttention.h"
 #include "runtime/model/RandomWeights.h"
 
 #include <cuda.h>
@@ -63,6 +64,12 @@ struct State {
   size_t workspaceBytes = 0;
   __nv_bfloat16 *scratch = nullptr; // bf16 copy of a GEMM input
   size_t scratchBytes = 0;
+  // cuDNN attention operands: bf16 Q and O, gathered K/V rows.
+  struct Buffer {
+    void *p = nullptr;
+    size_t bytes = 0;
+  } sdpaQ, sdpaO, sdpaK, sdpaV;
+  int64_t cudnnAttentionCalls = 0;
   // Driver functions.
   decltype(&cuModuleLoadData) moduleLoadData = nullptr;
   decltype(&cuModuleLoadDataEx) moduleLoadDataEx = nullptr;
@@ -274,9 +281,11 @@ private:
   std::chrono::steady_clock::time_point start_;
 };
 
+std::string attentionVariant();
+
 /// LAZYC_CUDA_PROFILE=1: GPU time per kind of work (CUDA events around each
 /// call), printed at exit. Off by default (events cost a little).
-enum ProfileKind { kGemm, kConvert, kAttention, kGenerated, kLazy, kProfileKinds };
+enum ProfileKind { kGemm, kConvert, kAttention, kCudnnAttention, kGenerated, kLazy, kProfileKinds };
 struct Profile {
   bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
   std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t>> marks;
@@ -299,9 +308,17 @@ void Profile::report() {
     ms[kind] += t;
     ++n[kind];
   }
-  const char *names[] = {"GEMM (cuBLASLt)", "f32->bf16 GEMM inputs", "attention (flash)",
-                         "compiler-generated kernels", "LazyLLM (scores/select/Aux Cache)"};
+  const char *names[] = {"GEMM (cuBLASLt)",
+                         "f32->bf16 GEMM inputs",
+                         "attention (lazyc flash)",
+                         "attention (cuDNN fused, incl. bf16 I/O)",
+                         "compiler-generated kernels",
+                         "LazyLLM (scores/select/Aux Cache)"};
   std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
+  const std::string &noCudnn = lazyc::cuda::cudnnUnavailable();
+  std::fprintf(stderr, "  attention: LAZYC_CUDA_ATTENTION=%s, %s\n", attentionVariant().c_str(),
+               noCudnn.empty() ? lazyc::cuda::cudnnVersionString().c_str()
+                               : ("no cuDNN: " + noCudnn).c_str());
   for (auto &[kind, a, b] : p.marks) {
     cudaEventDestroy(a);
     cudaEventDestroy(b);
@@ -370,6 +387,30 @@ __global__ void fillRandomKernel(void *out, int64_t n, int dtype, uint64_t seed,
       static_cast<float *>(out)[i] = v;
     else
       static_cast<uint16_t *>(out)[i] = lazyc::rt::floatToBF16Bits(v);
+  }
+}
+
+__global__ void fromBF16(const __nv_bfloat16 *__restrict__ in, float *__restrict__ out,
+                         int64_t n) {
+  int64_t i = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) * 4;
+  if (i + 3 < n) {
+    float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(in + i));
+    float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(in + i + 2));
+    *reinterpret_cast<float4 *>(out + i) = make_float4(a.x, a.y, b.x, b.y);
+  } else {
+    for (; i < n; ++i)
+      out[i] = __bfloat162float(in[i]);
+  }
+}
+
+/// dst[r] = src[index[r]] for rows of `rowBytes` (a multiple of 16).
+__global__ void gatherRows(const uint4 *__restrict__ src, const int32_t *__restrict__ index,
+                           int64_t rows, int64_t rowVectors, uint4 *__restrict__ dst) {
+  int64_t n = rows * rowVectors;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t r = i / rowVectors, c = i % rowVectors;
+    dst[i] = src[index[r] * rowVectors + c];
   }
 }
 
@@ -1074,6 +1115,124 @@ void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
   check(cudaGetLastError(), "importance-score kernels");
 }
 
+
+//===----------------------------------------------------------------------===//
+// Attention through cuDNN (prefill over one token set)
+//===----------------------------------------------------------------------===//
+
+/// LAZYC_CUDA_ATTENTION: unset or "auto": cuDNN's fused attention where it
+/// applies (cudnnPrefillAttention), lazyc's flash kernel elsewhere; "flash":
+/// lazyc's kernel only; "cudnn": like auto, but a step cuDNN cannot run where
+/// it applies is an error; "simple" (64-row blocks without the cp.async
+/// pipeline, the first kernel) and "wide" (32 query rows per warp): other
+/// lazyc kernels, kept as cross-checks.
+/// Read at every call (tests switch it).
+std::string attentionVariant() {
+  const char *v = std::getenv("LAZYC_CUDA_ATTENTION");
+  return v && *v ? v : "auto";
+}
+
+/// Fewest rows handed to cuDNN (LAZYC_CUDNN_MIN_ROWS, default 128): below,
+/// lazyc's kernel is as fast and needs no per-shape plan.
+int64_t cudnnMinRows() {
+  static const int64_t rows = [] {
+    const char *v = std::getenv("LAZYC_CUDNN_MIN_ROWS");
+    return v ? std::max<int64_t>(1, std::atoll(v)) : int64_t{128};
+  }();
+  return rows;
+}
+
+void *growBuffer(State::Buffer &b, size_t bytes) {
+  if (bytes > b.bytes) {
+    deviceFree(b.p);
+    b.p = deviceAlloc(bytes);
+    b.bytes = b.p ? bytes : 0;
+    if (!b.p) {
+      std::fprintf(stderr, "lazyc (cuda): %s\n", state().lastError.c_str());
+      std::exit(1);
+    }
+  }
+  return b.p;
+}
+
+/// A causal prefill whose rows are also its keys (ascending positions: a
+/// dense prefill from position 0, or a LazyLLM layer attending over the rows
+/// it computes): causal by index is causal by position, so cuDNN's fused
+/// attention runs it on bf16 copies of Q (and of the K/V rows, gathered from
+/// their cache slots unless those are 0..rows-1). False: not such a step, or
+/// cuDNN cannot run it (the caller runs lazyc's kernel).
+bool cudnnPrefillAttention(LazycKVCache *cache, int64_t layer, const std::vector<int32_t> &pos,
+                           const std::vector<int32_t> *keys, uint64_t qAddr, uint64_t posAddr,
+                           int64_t rows, int64_t heads, int64_t kvHeads, int64_t headDim,
+                           double scale, uint64_t outAddr) {
+  const std::string variant = attentionVariant();
+  if (variant != "auto" && variant != "cudnn")
+    return false;
+  const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
+  if (rows < cudnnMinRows() || (headDim != 64 && headDim != 128) || heads % kvHeads != 0 ||
+      kvDim % 8 != 0)
+    return false;
+  bool fromZero = true;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (i > 0 && pos[i] <= pos[i - 1])
+      return false;
+    fromZero = fromZero && pos[i] == i;
+  }
+  if (keys ? *keys != pos : !fromZero)
+    return false;
+  if (!lazyc::cuda::cudnnUnavailable().empty()) {
+    if (variant == "cudnn")
+      setError("LAZYC_CUDA_ATTENTION=cudnn: " + lazyc::cuda::cudnnUnavailable());
+    return false;
+  }
+  lazyc::cuda::SdpaShape shape{rows, heads, kvHeads, headDim, qDim, kvDim};
+  std::string why;
+  auto refuse = [&] {
+    std::string message = "cuDNN attention failed for " + std::to_string(rows) + " rows, " +
+                          std::to_string(heads) + "/" + std::to_string(kvHeads) + " heads of " +
+                          std::to_string(headDim) + ": " + why;
+    if (variant == "cudnn") {
+      setError("LAZYC_CUDA_ATTENTION=cudnn: " + message);
+    } else {
+      static std::string told;
+      if (told != why)
+        std::fprintf(stderr, "lazyc (cuda): %s; lazyc's flash attention runs instead\n",
+                     message.c_str());
+      told = why;
+    }
+    return false;
+  };
+  // The plan first (outside the profiled span: a new shape compiles kernels).
+  if (!lazyc::cuda::cudnnPrepare(shape, why))
+    return refuse();
+  State &s = state();
+  Mark mark(kCudnnAttention);
+  auto *q = static_cast<__nv_bfloat16 *>(growBuffer(s.sdpaQ, rows * qDim * 2));
+  auto *o = static_cast<__nv_bfloat16 *>(growBuffer(s.sdpaO, rows * qDim * 2));
+  toBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(qAddr), q,
+                                                                      rows * qDim);
+  const void *k = layerKeys(cache, layer), *v = layerValues(cache, layer);
+  if (!fromZero) {
+    const int64_t vectors = kvDim * 2 / 16;
+    void *gk = growBuffer(s.sdpaK, rows * kvDim * 2), *gv = growBuffer(s.sdpaV, rows * kvDim * 2);
+    gatherRows<<<blocksFor(rows * vectors, 256), 256, 0, s.stream>>>(
+        static_cast<const uint4 *>(k), ptr<int32_t>(posAddr), rows, vectors,
+        static_cast<uint4 *>(gk));
+    gatherRows<<<blocksFor(rows * vectors, 256), 256, 0, s.stream>>>(
+        static_cast<const uint4 *>(v), ptr<int32_t>(posAddr), rows, vectors,
+        static_cast<uint4 *>(gv));
+    k = gk;
+    v = gv;
+  }
+  if (!lazyc::cuda::cudnnCausalAttention(s.stream, shape, q, k, v, o, static_cast<float>(scale),
+                                         why))
+    return refuse();
+  fromBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(o, ptr<float>(outAddr),
+                                                                        rows * qDim);
+  ++s.cudnnAttentionCalls;
+  return check(cudaGetLastError(), "cuDNN attention");
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1238,8 +1397,9 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
   const int32_t *keys = numKeys >= 0 ? ptr<int32_t>(keysAddr) : nullptr;
   int64_t keyCount = keys ? numKeys : maxPos + 1;
   int64_t lastKey = maxPos;
+  std::vector<int32_t> hostKeys;
   if (keys) {
-    std::vector<int32_t> hostKeys = fetch<int32_t>(keysAddr, numKeys);
+    hostKeys = fetch<int32_t>(keysAddr, numKeys);
     for (int32_t k : hostKeys)
       if (cached && !cached[k] && stats)
         ++stats[LAZYC_STAT_UNCACHED_KEY * cache->layers + layer];
@@ -1251,18 +1411,14 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
     stats[LAZYC_STAT_KEYS * cache->layers + layer] = keyCount;
     stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = lastKey;
   }
+  if (cudnnPrefillAttention(cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr, posAddr,
+                            rows, heads, kvHeads, headDim, scale, outAddr))
+    return;
   const int group = static_cast<int>(heads / kvHeads);
   Mark mark(kAttention);
   const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
   float *out = ptr<float>(outAddr);
-  // LAZYC_CUDA_ATTENTION=simple: 64-row blocks without the cp.async
-  // pipeline (the first kernel), kept as a cross-check.
-  // LAZYC_CUDA_ATTENTION=wide: 32 query rows per warp (K/V fragments shared
-  // by two MMA tiles, Q from shared memory).
-  static const std::string variant = [] {
-    const char *v = std::getenv("LAZYC_CUDA_ATTENTION");
-    return std::string(v ? v : "");
-  }();
+  const std::string variant = attentionVariant();
   const bool simple = variant == "simple", wide = variant == "wide";
   auto launch = [&](auto kernel, int warps, int smemBytes) {
     static std::map<const void *, bool> configured;
@@ -1294,6 +1450,9 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
                                      static_cast<float>(scale), out);
   check(cudaGetLastError(), "attention kernel launch");
 }
+
+/// How many attention calls cuDNN ran so far (tests, reports).
+int64_t lazyc_gpu_cudnn_attention_calls(void) { return state().cudnnAttentionCalls; }
 
 /// For tests: the reference attention on the same inputs.
 void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t qAddr,

@@ -7,12 +7,14 @@
 
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cuda/CudaApi.h"
+#include "runtime/cuda/CudnnAttention.h"
 #include "runtime/model/RandomWeights.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -36,6 +38,7 @@ void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uin
                              int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
                              int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
                              uint64_t out);
+int64_t lazyc_gpu_cudnn_attention_calls(void);
 }
 
 namespace {
@@ -111,11 +114,47 @@ struct DeviceCache {
   uint8_t *saved[1] = {nullptr};
 };
 
-/// The tensor-core attention against the plain one, dense and over a key
-/// subset, for both head sizes, with GQA.
-void checkAttention(int64_t headDim, bool keyed) {
+/// Sets LAZYC_CUDA_ATTENTION for one scope (the runtime reads it per call).
+class ScopedAttention {
+public:
+  explicit ScopedAttention(const std::string &variant) {
+    if (const char *v = std::getenv("LAZYC_CUDA_ATTENTION"))
+      saved_ = v;
+    setenv("LAZYC_CUDA_ATTENTION", variant.c_str(), 1);
+  }
+  ~ScopedAttention() {
+    if (saved_.empty())
+      unsetenv("LAZYC_CUDA_ATTENTION");
+    else
+      setenv("LAZYC_CUDA_ATTENTION", saved_.c_str(), 1);
+  }
+
+private:
+  std::string saved_;
+};
+
+/// lazyc's own kernel: the environment's variant when it names one of
+/// lazyc's kernels (run.sh reruns these tests with simple and wide), else
+/// the default flash kernel.
+std::string lazycKernel() {
+  const char *v = std::getenv("LAZYC_CUDA_ATTENTION");
+  std::string variant = v ? v : "";
+  return variant == "simple" || variant == "wide" ? variant : "flash";
+}
+
+enum class Keys {
+  All,        // dense: positions 0..rows-1, every earlier slot a key
+  Subset,     // positions with gaps, every third of them (and the last) keys
+  SameAsRows, // positions with gaps, the keys are exactly those positions
+};
+
+/// An attention kernel against the plain one, dense and over a key subset,
+/// for both head sizes, with GQA.
+void checkAttention(int64_t headDim, Keys keysKind, const std::string &variant) {
+  ScopedAttention scoped(variant);
   const int64_t rows = 300, heads = 8, kvHeads = 2, context = 400;
   const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
+  const bool keyed = keysKind != Keys::All;
   DeviceCache cache(context, kvDim);
   std::vector<int32_t> pos(rows);
   for (int64_t i = 0; i < rows; ++i)
@@ -123,9 +162,11 @@ void checkAttention(int64_t headDim, bool keyed) {
   auto q = randomVector(rows * qDim, 1), k = randomVector(rows * kvDim, 2),
        v = randomVector(rows * kvDim, 3);
   std::vector<int32_t> keys;
-  if (keyed)
+  if (keysKind == Keys::Subset)
     for (int64_t i = 0; i < rows; i += 3)
       keys.push_back(pos[i]);
+  if (keysKind == Keys::SameAsRows)
+    keys = pos;
   keys.push_back(pos[rows - 1]);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -134,6 +175,7 @@ void checkAttention(int64_t headDim, bool keyed) {
   float *out = static_cast<float *>(api()->alloc(rows * qDim * 4));
   float *ref = static_cast<float *>(api()->alloc(rows * qDim * 4));
   double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+  const int64_t cudnnCallsBefore = lazyc_gpu_cudnn_attention_calls();
   lazyc_gpu_attention(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows, keyed ? a(dkeys) : 0,
                       keyed ? static_cast<int64_t>(keys.size()) : -1, heads, kvHeads, headDim,
                       scale, a(out));
@@ -142,11 +184,15 @@ void checkAttention(int64_t headDim, bool keyed) {
                                 headDim, scale, a(ref));
   auto got = toHost(out, rows * qDim), want = toHost(ref, rows * qDim);
   ASSERT_EQ(api()->lastError(), nullptr);
+  // cuDNN runs exactly when asked for and the step is one token set.
+  EXPECT_EQ(lazyc_gpu_cudnn_attention_calls() - cudnnCallsBefore,
+            variant == "cudnn" && keysKind != Keys::Subset ? 1 : 0);
   double maxDiff = 0;
   for (size_t i = 0; i < got.size(); ++i)
     maxDiff = std::max(maxDiff, static_cast<double>(std::fabs(got[i] - want[i])));
-  // Queries and probabilities are bf16 in the tensor-core kernel.
-  EXPECT_LT(maxDiff, 2e-2) << "head_dim " << headDim << (keyed ? " keyed" : " dense");
+  // Queries and probabilities are bf16 in the tensor-core kernels.
+  EXPECT_LT(maxDiff, 2e-2) << "head_dim " << headDim << " keys " << static_cast<int>(keysKind)
+                           << " " << variant;
   EXPECT_EQ(cache.stats[LAZYC_STAT_COMPUTED], rows);
   EXPECT_EQ(cache.stats[LAZYC_STAT_RECOMPUTED], 0);
   for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
@@ -157,19 +203,50 @@ void checkAttention(int64_t headDim, bool keyed) {
 
 TEST(CudaKernels, FlashAttentionDense128) {
   REQUIRE_GPU();
-  checkAttention(128, false);
+  checkAttention(128, Keys::All, lazycKernel());
 }
 TEST(CudaKernels, FlashAttentionKeyed128) {
   REQUIRE_GPU();
-  checkAttention(128, true);
+  checkAttention(128, Keys::Subset, lazycKernel());
 }
 TEST(CudaKernels, FlashAttentionDense64) {
   REQUIRE_GPU();
-  checkAttention(64, false);
+  checkAttention(64, Keys::All, lazycKernel());
 }
 TEST(CudaKernels, FlashAttentionKeyed64) {
   REQUIRE_GPU();
-  checkAttention(64, true);
+  checkAttention(64, Keys::Subset, lazycKernel());
+}
+
+#define REQUIRE_CUDNN()                                                                    \
+  do {                                                                                     \
+    REQUIRE_GPU();                                                                         \
+    if (!lazyc::cuda::cudnnUnavailable().empty())                                          \
+      GTEST_SKIP() << "no cuDNN: " << lazyc::cuda::cudnnUnavailable();                     \
+  } while (0)
+
+// cuDNN's fused attention: a dense prefill (K/V straight from the cache) and
+// a pruned layer's token set (K/V rows gathered); a key subset stays with
+// lazyc's kernel even when cuDNN is asked for.
+TEST(CudaKernels, CudnnAttentionDense128) {
+  REQUIRE_CUDNN();
+  checkAttention(128, Keys::All, "cudnn");
+}
+TEST(CudaKernels, CudnnAttentionTokenSet128) {
+  REQUIRE_CUDNN();
+  checkAttention(128, Keys::SameAsRows, "cudnn");
+}
+TEST(CudaKernels, CudnnAttentionDense64) {
+  REQUIRE_CUDNN();
+  checkAttention(64, Keys::All, "cudnn");
+}
+TEST(CudaKernels, CudnnAttentionTokenSet64) {
+  REQUIRE_CUDNN();
+  checkAttention(64, Keys::SameAsRows, "cudnn");
+}
+TEST(CudaKernels, CudnnAttentionLeavesKeySubsetsToLazyc) {
+  REQUIRE_CUDNN();
+  checkAttention(128, Keys::Subset, "cudnn");
 }
 
 TEST(CudaKernels, LinearMatchesCPU) {
