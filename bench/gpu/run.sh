@@ -72,11 +72,12 @@ for m in tiny-dense tiny-lazy tiny-window smollm2-dense; do
   echo "-- $m (default attention: cuDNN where it applies)"
   timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-cpu.bin" --json >"$OUT/$m-cpu.json" 2>&1 \
     || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.json"; continue; }
-  timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu.bin" --json >"$OUT/$m-gpu.json" 2>&1 \
-    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.json"; continue; }
+  LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu.bin" --json >"$OUT/$m-gpu.json" 2>"$OUT/$m-gpu.err" \
+    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; continue; }
+  grep -hE "lazyc \(cuda\): |  attention" "$OUT/$m-gpu.err" | head -4
   cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
   python3 -c "import json,sys; a=json.load(open('$OUT/$m-cpu.json')); b=json.load(open('$OUT/$m-gpu.json')); print('  kept per layer cpu', a['kept_tokens_per_layer'], 'gpu', b['kept_tokens_per_layer'])"
-  LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>&1 \
+  LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>"$OUT/$m-gpu-flash.err" \
     && cmp_logits "$m (lazyc flash)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-flash.bin"
 done
 
@@ -112,6 +113,18 @@ for variant in $VARIANTS; do
         || { echo "lazyc $v $n ($variant) failed:"; tail -3 "$OUT/lazyc-$v-$n-$variant.err"; }
       python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n-$variant.json')); print('lazyc $v $n ($variant)', r['ttft_ms_runs'])" 2>/dev/null
     done
+  done
+done
+
+log "cold start: the first prefill of a process (cuDNN builds its plans then)"
+N0=${LENS[0]}
+for v in dense lazy; do
+  [ -f $D/llama7b-$v-cuda.so ] || continue
+  for mode in auto flash; do
+    LAZYC_CUDA_ATTENTION=$mode timeout 120 $RUN $D/llama7b-$v-cuda.so --random-weights --random-prompt "$N0" \
+      -n 0 --warmup 0 --repeat 2 --batch "$N0" --ctx $((N0 + 16)) --json >"$OUT/cold-$v-$mode.json" 2>"$OUT/cold-$v-$mode.err"
+    python3 -c "import json; r=json.load(open('$OUT/cold-$v-$mode.json')); print('cold $v $N0 $mode: first, second prefill (ms)', r['ttft_ms_runs'])" 2>/dev/null \
+      || { echo "cold $v $mode failed:"; tail -3 "$OUT/cold-$v-$mode.err"; }
   done
 done
 

@@ -1,11 +1,11 @@
 //===- CudnnAttention.cpp - causal prefill attention through cuDNN --------===//
 //
 // The attention is one cuDNN operation graph, the pattern cuDNN's fused
-// attention engines recognise (the same graph cudnn-frontend's SDPA node
-// builds for inference):
+// attention engines recognise (the same graph cudnn-frontend's composite
+// SDPA node builds for inference, virtual softmax statistics included):
 //
 //   S = Q x K^T (f32) -> S * scale -> select(row >= col, S, lowest)
-//     -> P = exp(S - max) / sum (bf16) -> O = P x V
+//     -> P = exp(S - max) / sum (bf16) -> O = P x V;  stats = max + log(sum)
 //
 // cuDNN is not linked: libcudnn.so.9 is opened with dlopen and the few
 // backend functions are looked up, so the runtime builds without cuDNN's
@@ -17,6 +17,7 @@
 
 #include "runtime/cuda/CudnnAttention.h"
 
+#include <cuda_runtime.h>
 #include <dlfcn.h>
 
 #include <cfloat>
@@ -51,10 +52,12 @@ enum : int {
 enum : int { kFloat = 0, kInt32 = 4, kBF16 = 9, kBool = 11 };
 // cudnnPointwiseMode_t
 enum : int {
+  kAdd = 0,
   kMul = 1,
   kDiv = 6,
   kSub = 9,
   kExp = 13,
+  kLog = 15,
   kCmpGE = 303,
   kGenIndex = 501,
   kBinarySelect = 601,
@@ -383,6 +386,7 @@ struct Plan {
 
 using ShapeKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 
+/// The graph and execution plan of one shape.
 Plan buildPlan(const SdpaShape &s) {
   Plan p;
   p.graph = std::make_unique<Graph>();
@@ -413,7 +417,7 @@ Plan buildPlan(const SdpaShape &s) {
   Desc col = virt(kInt32, scores, scoreStrides);
   g.pointwise(kGenIndex, s2, nullptr, nullptr, col, kFloat, 3);
   Desc causal = virt(kBool, scores, scoreStrides);
-  g.pointwise(kCmpGE, row, col, nullptr, causal, kBool);
+  g.pointwise(kCmpGE, row, col, nullptr, causal);
   Desc s3 = virt(kFloat, scores, scoreStrides);
   g.pointwise(kBinarySelect, s2, lowest, causal, s3);
   Desc max = virt(kFloat, rowStats, rowStatStrides);
@@ -424,6 +428,12 @@ Plan buildPlan(const SdpaShape &s) {
   g.pointwise(kExp, shifted, nullptr, nullptr, e);
   Desc sum = virt(kFloat, rowStats, rowStatStrides);
   g.reduce(kReduceAdd, e, sum);
+  // The softmax statistics (max + log sum), unused here: cuDNN recognises
+  // the attention pattern only with them.
+  Desc logSum = virt(kFloat, rowStats, rowStatStrides);
+  g.pointwise(kLog, sum, nullptr, nullptr, logSum);
+  Desc stats = virt(kFloat, rowStats, rowStatStrides);
+  g.pointwise(kAdd, max, logSum, nullptr, stats);
   Desc probs = virt(kBF16, scores, scoreStrides); // bmm2 takes the I/O type
   g.pointwise(kDiv, e, sum, nullptr, probs);
   g.matmul(probs, v, o);
@@ -457,6 +467,8 @@ Plan *planFor(const SdpaShape &shape, std::string &why) {
   ShapeKey key{shape.rows,    shape.heads,      shape.kvHeads,
                shape.headDim, shape.qRowStride, shape.kvRowStride};
   auto it = plans->find(key);
+  // Each length has its own plan: building one may compile kernels (NVRTC,
+  // ~0.1-0.5 s on an H100), once per process and length.
   if (it == plans->end())
     it = plans->emplace(key, buildPlan(shape)).first;
   if (!it->second.plan) {
@@ -482,7 +494,7 @@ bool cudnnPrepare(const SdpaShape &shape, std::string &why) {
   return planFor(shape, why) != nullptr;
 }
 
-bool cudnnCausalAttention(cudaStream_t stream, const SdpaShape &shape, const void *q,
+bool cudnnCausalAttention(CUstream_st *stream, const SdpaShape &shape, const void *q,
                           const void *k, const void *v, void *o, float scale, std::string &why) {
   Api &a = api();
   Plan *plan = planFor(shape, why);

@@ -13,10 +13,10 @@
 #ifndef LAZYC_RUNTIME_CUDA_CUDNNATTENTION_H
 #define LAZYC_RUNTIME_CUDA_CUDNNATTENTION_H
 
-#include <cuda_runtime.h>
-
 #include <cstdint>
 #include <string>
+
+struct CUstream_st; // cudaStream_t
 
 namespace lazyc::cuda {
 
@@ -46,7 +46,7 @@ bool cudnnPrepare(const SdpaShape &shape, std::string &why);
 /// O = softmax(scale * Q K^T, causal) V on `stream`. False with `why` when
 /// cuDNN cannot run this shape (unavailable, no engine for the graph, ...);
 /// the caller falls back. Builds the plan when cudnnPrepare has not.
-bool cudnnCausalAttention(cudaStream_t stream, const SdpaShape &shape, const void *q,
+bool cudnnCausalAttention(CUstream_st *stream, const SdpaShape &shape, const void *q,
                           const void *k, const void *v, void *o, float scale, std::string &why);
 
 } // namespace lazyc::cuda

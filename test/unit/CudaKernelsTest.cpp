@@ -150,9 +150,10 @@ enum class Keys {
 
 /// An attention kernel against the plain one, dense and over a key subset,
 /// for both head sizes, with GQA.
-void checkAttention(int64_t headDim, Keys keysKind, const std::string &variant) {
+void checkAttention(int64_t headDim, Keys keysKind, const std::string &variant,
+                    int64_t rows = 300) {
   ScopedAttention scoped(variant);
-  const int64_t rows = 300, heads = 8, kvHeads = 2, context = 400;
+  const int64_t heads = 8, kvHeads = 2, context = 400;
   const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
   const bool keyed = keysKind != Keys::All;
   DeviceCache cache(context, kvDim);
@@ -243,6 +244,14 @@ TEST(CudaKernels, CudnnAttentionDense64) {
 TEST(CudaKernels, CudnnAttentionTokenSet64) {
   REQUIRE_CUDNN();
   checkAttention(64, Keys::SameAsRows, "cudnn");
+}
+// Other prompt lengths of the same head layout (plans sharing the compiled
+// kernels where cuDNN has dynamic shapes).
+TEST(CudaKernels, CudnnAttentionOtherLengths) {
+  REQUIRE_CUDNN();
+  for (int64_t rows : {129, 257, 384})
+    checkAttention(128, Keys::All, "cudnn", rows);
+  checkAttention(128, Keys::SameAsRows, "cudnn", 200);
 }
 TEST(CudaKernels, CudnnAttentionLeavesKeySubsetsToLazyc) {
   REQUIRE_CUDNN();
