@@ -146,3 +146,8 @@ fi
 
 log "table"
 python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS | tee "$OUT/table.txt"
+
+# Only a few files come back from the GPU machine: keep the summary files
+# at the top of OUT and pack the per-run outputs into one archive.
+( cd "$OUT" && files=$(ls | grep -vE '^(table\.txt|gpu-bench\.json|run\.log|details\.tar\.gz)$') \
+  && [ -n "$files" ] && tar czf details.tar.gz $files && rm -f $files ) || true

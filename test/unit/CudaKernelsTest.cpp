@@ -87,6 +87,25 @@ TEST(CudaRuntime, InitExplains) {
   }
 }
 
+// cuDNN is optional: either it is usable (a version string) or there is a
+// reason (library not found, too old, no GPU for a handle). Runs everywhere.
+TEST(CudaRuntime, CudnnExplains) {
+  api()->init();
+  const std::string &why = lazyc::cuda::cudnnUnavailable();
+  if (why.empty()) {
+    EXPECT_EQ(lazyc::cuda::cudnnVersionString().rfind("cuDNN 9.", 0), 0u)
+        << lazyc::cuda::cudnnVersionString();
+  } else {
+    EXPECT_GT(why.size(), 10u);
+    EXPECT_EQ(lazyc::cuda::cudnnVersionString(), "");
+    // A step cuDNN cannot run says why and leaves the work to the caller.
+    std::string reason;
+    lazyc::cuda::SdpaShape shape{256, 8, 2, 128, 1024, 256};
+    EXPECT_FALSE(lazyc::cuda::cudnnPrepare(shape, reason));
+    EXPECT_EQ(reason, why);
+  }
+}
+
 /// A one-layer device KV cache of `context` slots (bf16).
 struct DeviceCache {
   DeviceCache(int64_t context, int64_t kvDim) : cached(context), stats(LAZYC_STAT_COUNT) {
