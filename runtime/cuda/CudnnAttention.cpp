@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace lazyc::cuda {
@@ -264,29 +265,20 @@ public:
     if (axis >= 0)
       set(p, kPwAxis, kTypeInt64, 1, &axis);
     finalize(p, "finalizing a pointwise descriptor");
-    Desc op = make(kOpPointwiseDesc);
-    setDesc(op, kOpPwDesc, p);
-    setDesc(op, kOpPwX, x);
+    std::vector<std::pair<int, Desc>> operands = {{kOpPwDesc, p}, {kOpPwX, x}, {kOpPwY, y}};
     if (b)
-      setDesc(op, kOpPwB, b);
+      operands.push_back({kOpPwB, b});
     if (t)
-      setDesc(op, kOpPwT, t);
-    setDesc(op, kOpPwY, y);
-    finalize(op, "finalizing a pointwise operation");
-    ops_.push_back(op);
+      operands.push_back({kOpPwT, t});
+    operation(kOpPointwiseDesc, operands);
   }
   void matmul(Desc a, Desc b, Desc c) {
     Desc m = make(kMatmulDesc);
     int type = kFloat;
     set(m, kMatmulCompType, kTypeDataType, 1, &type);
     finalize(m, "finalizing a matmul descriptor");
-    Desc op = make(kOpMatmulType);
-    setDesc(op, kOpMatmulA, a);
-    setDesc(op, kOpMatmulB, b);
-    setDesc(op, kOpMatmulC, c);
-    setDesc(op, kOpMatmulDesc, m);
-    finalize(op, "finalizing a matmul operation");
-    ops_.push_back(op);
+    operation(kOpMatmulType,
+              {{kOpMatmulA, a}, {kOpMatmulB, b}, {kOpMatmulC, c}, {kOpMatmulDesc, m}});
   }
   void reduce(int mode, Desc x, Desc y) {
     Desc r = make(kReductionDesc);
@@ -294,12 +286,15 @@ public:
     set(r, kReductionOp, kTypeReductionOp, 1, &mode);
     set(r, kReductionCompType, kTypeDataType, 1, &type);
     finalize(r, "finalizing a reduction descriptor");
-    Desc op = make(kOpReductionType);
-    setDesc(op, kOpReductionX, x);
-    setDesc(op, kOpReductionY, y);
-    setDesc(op, kOpReductionDesc, r);
-    finalize(op, "finalizing a reduction operation");
-    ops_.push_back(op);
+    operation(kOpReductionType, {{kOpReductionX, x}, {kOpReductionY, y}, {kOpReductionDesc, r}});
+  }
+  /// One operation of the graph: its descriptor-valued attributes.
+  void operation(int type, const std::vector<std::pair<int, Desc>> &attributes) {
+    Desc op = make(type);
+    for (const auto &[name, value] : attributes)
+      setDesc(op, name, value);
+    if (finalize(op, "finalizing an operation"))
+      ops_.push_back(op);
   }
 
   /// The operation graph of the ops added so far.
