@@ -403,7 +403,7 @@ __global__ void fromBF16(const __nv_bfloat16 *__restrict__ in, float *__restrict
   }
 }
 
-/// dst[r] = src[index[r]] for rows of `rowBytes` (a multiple of 16).
+/// dst[r] = src[index[r]] for rows of `rowVectors` 16-byte vectors.
 __global__ void gatherRows(const uint4 *__restrict__ src, const int32_t *__restrict__ index,
                            int64_t rows, int64_t rowVectors, uint4 *__restrict__ dst) {
   int64_t n = rows * rowVectors;
@@ -1115,7 +1115,6 @@ void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
   check(cudaGetLastError(), "importance-score kernels");
 }
 
-
 //===----------------------------------------------------------------------===//
 // Attention through cuDNN (prefill over one token set)
 //===----------------------------------------------------------------------===//
@@ -1126,10 +1125,15 @@ void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
 /// it applies is an error; "simple" (64-row blocks without the cp.async
 /// pipeline, the first kernel) and "wide" (32 query rows per warp): other
 /// lazyc kernels, kept as cross-checks.
-/// Read at every call (tests switch it).
+/// Read at every call (tests switch it); an unknown value is an error.
 std::string attentionVariant() {
   const char *v = std::getenv("LAZYC_CUDA_ATTENTION");
-  return v && *v ? v : "auto";
+  std::string variant = v && *v ? v : "auto";
+  for (const char *known : {"auto", "flash", "cudnn", "simple", "wide"})
+    if (variant == known)
+      return variant;
+  setError("LAZYC_CUDA_ATTENTION=" + variant + " is not one of auto, flash, cudnn, simple, wide");
+  return "auto";
 }
 
 /// Fewest rows handed to cuDNN (LAZYC_CUDNN_MIN_ROWS, default 128): below,

@@ -201,7 +201,8 @@ Api &api() {
     }
     Status st = a.create(&a.handle);
     if (st != 0) {
-      a.unavailable = std::string("cudnnCreate failed: ") + a.errorString(st);
+      a.unavailable = std::string("cudnnCreate failed (cuDNN needs a usable GPU): ") +
+                      a.errorString(st);
       return;
     }
     a.unavailable.clear();
