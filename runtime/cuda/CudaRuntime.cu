@@ -155,10 +155,9 @@ const char *initialize() {
     s.initError = "cannot start CUDA on device 0";
     return s.initError.c_str();
   }
-  char name[256];
-  std::snprintf(name, sizeof(name), "%s (sm_%d%d, %s)", prop.name, prop.major, prop.minor,
-                gib(static_cast<double>(prop.totalGlobalMem)).c_str());
-  s.name = name;
+  s.name = std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
+           std::to_string(prop.minor) + ", " + gib(static_cast<double>(prop.totalGlobalMem)) +
+           ")";
   if (prop.major < 8) {
     s.initError = s.name + ": lazyc's CUDA kernels need compute capability 8.0 or newer";
     return s.initError.c_str();
