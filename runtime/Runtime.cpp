@@ -611,3 +611,7 @@ double lazyc::rt::peakRSSMiB() {
 std::string CompiledModel::deviceName() const {
   return cuda_ ? cuda_->deviceName() : std::string();
 }
+
+std::string CompiledModel::attentionInfo() const {
+  return cuda_ ? cuda_->attentionInfo() : std::string();
+}

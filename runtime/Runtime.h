@@ -72,6 +72,8 @@ public:
   bool hasTokenizer() const { return tokenizer_ != nullptr; }
   /// The GPU running a CUDA model ("" for the CPU).
   std::string deviceName() const;
+  /// CUDA models: which attention ran (LazycCudaApi::attentionInfo); else "".
+  std::string attentionInfo() const;
 
   /// Runs one step over `tokens` at `positions` (each < context()), returning
   /// the logits of the rows `logitRows` (indices into this step's tokens) as

@@ -52,5 +52,7 @@ for variant in variants:
 result["anchor_ceilings"] = anchor.get("res")
 if d:
     result["device"] = d.get("device")
+    result["attention"] = d.get("attention")  # e.g. "auto; cuDNN 9.19.0; attention calls: ..."
+    print(f"device: {d.get('device')}; attention (last dense run): {d.get('attention')}")
 print("ratio = lazyc / torch (done when: dense <= 1.00, pruned <= 0.80); times are TTFT medians in ms")
 json.dump(result, open(os.path.join(out, "gpu-bench.json"), "w"), indent=1)

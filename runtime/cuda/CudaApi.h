@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define LAZYC_CUDA_API_VERSION 1
+#define LAZYC_CUDA_API_VERSION 2
 
 typedef struct LazycCudaApi {
   int version;
@@ -50,6 +50,9 @@ typedef struct LazycCudaApi {
   void (*releaseCache)(LazycKVCache *cache);
   /// Bytes per K/V element in the device cache (2: bf16).
   int kvElementBytes;
+  /// Which attention ran: "auto; cuDNN 9.19.0; attention calls: cuDNN 32,
+  /// lazyc 0" (LAZYC_CUDA_ATTENTION, cuDNN or why not, calls so far).
+  const char *(*attentionInfo)(void);
 } LazycCudaApi;
 
 /// The table (never null; init says whether CUDA works).

@@ -69,7 +69,8 @@ struct State {
     void *p = nullptr;
     size_t bytes = 0;
   } sdpaQ, sdpaO, sdpaK, sdpaV;
-  int64_t cudnnAttentionCalls = 0;
+  int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
+  std::string attentionInfo;
   // Driver functions.
   decltype(&cuModuleLoadData) moduleLoadData = nullptr;
   decltype(&cuModuleLoadDataEx) moduleLoadDataEx = nullptr;
@@ -403,7 +404,7 @@ __global__ void fromBF16(const __nv_bfloat16 *__restrict__ in, float *__restrict
 }
 
 /// dst[r] = src[index[r]] for rows of `rowVectors` 16-byte vectors.
-__global__ void gatherRows(const uint4 *__restrict__ src, const int32_t *__restrict__ index,
+__global__ void gatherKVRows(const uint4 *__restrict__ src, const int32_t *__restrict__ index,
                            int64_t rows, int64_t rowVectors, uint4 *__restrict__ dst) {
   int64_t n = rows * rowVectors;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
@@ -1218,10 +1219,10 @@ bool cudnnPrefillAttention(LazycKVCache *cache, int64_t layer, const std::vector
   if (!fromZero) {
     const int64_t vectors = kvDim * 2 / 16;
     void *gk = growBuffer(s.sdpaK, rows * kvDim * 2), *gv = growBuffer(s.sdpaV, rows * kvDim * 2);
-    gatherRows<<<blocksFor(rows * vectors, 256), 256, 0, s.stream>>>(
+    gatherKVRows<<<blocksFor(rows * vectors, 256), 256, 0, s.stream>>>(
         static_cast<const uint4 *>(k), ptr<int32_t>(posAddr), rows, vectors,
         static_cast<uint4 *>(gk));
-    gatherRows<<<blocksFor(rows * vectors, 256), 256, 0, s.stream>>>(
+    gatherKVRows<<<blocksFor(rows * vectors, 256), 256, 0, s.stream>>>(
         static_cast<const uint4 *>(v), ptr<int32_t>(posAddr), rows, vectors,
         static_cast<uint4 *>(gv));
     k = gk;
@@ -1417,6 +1418,7 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
   if (cudnnPrefillAttention(cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr, posAddr,
                             rows, heads, kvHeads, headDim, scale, outAddr))
     return;
+  ++s.lazycAttentionCalls;
   const int group = static_cast<int>(heads / kvHeads);
   Mark mark(kAttention);
   const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
@@ -1677,6 +1679,15 @@ static int apiFillRandom(void *d, int64_t count, int dtype, uint64_t seed, uint6
 static int apiSynchronize() {
   return check(cudaStreamSynchronize(state().stream), "a GPU kernel failed") ? 0 : 1;
 }
+static const char *apiAttentionInfo() {
+  State &s = state();
+  const std::string &noCudnn = lazyc::cuda::cudnnUnavailable();
+  s.attentionInfo = attentionVariant() + "; " +
+                    (noCudnn.empty() ? lazyc::cuda::cudnnVersionString() : "no cuDNN: " + noCudnn) +
+                    "; attention calls: cuDNN " + std::to_string(s.cudnnAttentionCalls) +
+                    ", lazyc " + std::to_string(s.lazycAttentionCalls);
+  return s.attentionInfo.c_str();
+}
 static void apiReleaseCache(LazycKVCache *cache) {
   Profile::report(); // the model is going away: its profile is complete
   for (int64_t l = 0; cache->aux && l < cache->layers; ++l) {
@@ -1690,7 +1701,7 @@ const LazycCudaApi *lazyc_cuda_api(void) {
       LAZYC_CUDA_API_VERSION, initialize,    apiLastError, apiDeviceName,
       apiAlloc,               apiFree,       apiToDevice,  apiToHost,
       apiZero,                apiFillRandom, apiSynchronize, apiReleaseCache,
-      2,
+      2,                      apiAttentionInfo,
   };
   return &api;
 }
