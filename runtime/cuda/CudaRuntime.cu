@@ -1176,14 +1176,12 @@ bool cudnnPrefillAttention(LazycKVCache *cache, int64_t layer, const std::vector
   if (rows < cudnnMinRows() || (headDim != 64 && headDim != 128) || heads % kvHeads != 0 ||
       kvDim % 8 != 0)
     return false;
-  bool fromZero = true;
-  for (int64_t i = 0; i < rows; ++i) {
-    if (i > 0 && pos[i] <= pos[i - 1])
-      return false;
-    fromZero = fromZero && pos[i] == i;
-  }
-  if (keys ? *keys != pos : !fromZero)
+  const int64_t numKeys = keys ? static_cast<int64_t>(keys->size()) : -1;
+  const lazyc::cuda::TokenSet set =
+      lazyc::cuda::classifyTokenSet(pos.data(), rows, keys ? keys->data() : nullptr, numKeys);
+  if (set == lazyc::cuda::TokenSet::Other)
     return false;
+  const bool fromZero = set == lazyc::cuda::TokenSet::FromZero;
   if (!lazyc::cuda::cudnnUnavailable().empty()) {
     if (variant == "cudnn")
       setError("LAZYC_CUDA_ATTENTION=cudnn: " + lazyc::cuda::cudnnUnavailable());

@@ -476,6 +476,25 @@ Plan *planFor(const SdpaShape &shape, std::string &why) {
 
 } // namespace
 
+TokenSet classifyTokenSet(const int32_t *pos, int64_t rows, const int32_t *keys,
+                          int64_t numKeys) {
+  if (rows <= 0 || (keys && numKeys != rows))
+    return TokenSet::Other;
+  bool fromZero = true;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (i > 0 && pos[i] <= pos[i - 1])
+      return TokenSet::Other;
+    if (keys && keys[i] != pos[i])
+      return TokenSet::Other;
+    fromZero = fromZero && pos[i] == i;
+  }
+  if (fromZero)
+    return TokenSet::FromZero;
+  // Implicit keys are every slot up to the last position: only 0..rows-1
+  // makes them the rows themselves.
+  return keys ? TokenSet::Gathered : TokenSet::Other;
+}
+
 const std::string &cudnnUnavailable() { return api().unavailable; }
 
 std::string cudnnVersionString() {

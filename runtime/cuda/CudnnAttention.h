@@ -30,6 +30,15 @@ struct SdpaShape {
   int64_t qRowStride = 0, kvRowStride = 0;
 };
 
+/// How a step's query rows (positions `pos`, `rows` of them) relate to its
+/// keys (`keys`, `numKeys`; null: every slot 0..max(pos)), for a causal
+/// attention by index: `FromZero` (positions 0..rows-1, the keys exactly
+/// those: K/V straight from the cache), `Gathered` (the keys are exactly the
+/// ascending positions, with gaps: K/V rows gathered first), `Other` (not one
+/// token set: positions out of order, or keys that differ).
+enum class TokenSet { Other, FromZero, Gathered };
+TokenSet classifyTokenSet(const int32_t *pos, int64_t rows, const int32_t *keys, int64_t numKeys);
+
 /// Loads cuDNN on the first call. Empty when usable, else why not (library
 /// not found, too old, no handle). LAZYC_CUDNN names the library (a file or
 /// the folder holding libcudnn.so.9) when it is not on the loader's path.

@@ -106,6 +106,27 @@ TEST(CudaRuntime, CudnnExplains) {
   }
 }
 
+// When cuDNN's causal-by-index attention may run a step (host logic, runs
+// everywhere).
+TEST(CudaRuntime, TokenSetClassification) {
+  using lazyc::cuda::classifyTokenSet;
+  using lazyc::cuda::TokenSet;
+  std::vector<int32_t> dense = {0, 1, 2, 3}, gaps = {0, 2, 5, 9}, unsorted = {0, 2, 1, 3};
+  EXPECT_EQ(classifyTokenSet(dense.data(), 4, nullptr, -1), TokenSet::FromZero);
+  EXPECT_EQ(classifyTokenSet(dense.data(), 4, dense.data(), 4), TokenSet::FromZero);
+  EXPECT_EQ(classifyTokenSet(gaps.data(), 4, gaps.data(), 4), TokenSet::Gathered);
+  // Implicit keys over positions with gaps include slots no row computed.
+  EXPECT_EQ(classifyTokenSet(gaps.data(), 4, nullptr, -1), TokenSet::Other);
+  // A later chunk (positions 2..3 over keys 0..3), a key subset, a superset.
+  EXPECT_EQ(classifyTokenSet(dense.data() + 2, 2, nullptr, -1), TokenSet::Other);
+  std::vector<int32_t> subset = {0, 2, 9}, superset = {0, 1, 2, 5, 9};
+  EXPECT_EQ(classifyTokenSet(gaps.data(), 4, subset.data(), 3), TokenSet::Other);
+  EXPECT_EQ(classifyTokenSet(gaps.data(), 4, superset.data(), 5), TokenSet::Other);
+  EXPECT_EQ(classifyTokenSet(gaps.data(), 4, dense.data(), 4), TokenSet::Other);
+  EXPECT_EQ(classifyTokenSet(unsorted.data(), 4, unsorted.data(), 4), TokenSet::Other);
+  EXPECT_EQ(classifyTokenSet(dense.data(), 0, nullptr, -1), TokenSet::Other);
+}
+
 /// A one-layer device KV cache of `context` slots (bf16).
 struct DeviceCache {
   DeviceCache(int64_t context, int64_t kvDim) : cached(context), stats(LAZYC_STAT_COUNT) {
