@@ -137,6 +137,18 @@ for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense ${LENS[${#LENS[@]}-1]}" 
     -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -10
 done
 
+# Per-kernel GPU time (Nsight Systems, when installed): which generated
+# kernels dominate, for the next optimization.
+NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
+if [ -n "$NSYS" ] && [ -f $D/llama7b-dense-cuda.so ]; then
+  log "per-kernel GPU time, dense ${LENS[0]} tokens ($NSYS)"
+  timeout 120 "$NSYS" profile -t cuda --stats=true -f true -o "$OUT/nsys-dense" $RUN \
+    $D/llama7b-dense-cuda.so --random-weights --random-prompt "${LENS[0]}" -n 0 --batch "${LENS[0]}" \
+    --ctx $((${LENS[0]} + 16)) >"$OUT/nsys-dense.txt" 2>&1
+  grep -A 25 "cuda_gpu_kern_sum" "$OUT/nsys-dense.txt" | cut -c1-160 | head -28
+  rm -f "$OUT"/nsys-dense.nsys-rep "$OUT"/nsys-dense.sqlite
+fi
+
 log "PyTorch anchor (same call)"
 if [ -f $D/torch_prefill.py ]; then
   PYTHONUNBUFFERED=1 timeout 300 python3 $D/torch_prefill.py --lengths "$LENGTHS" --no-hf --out "$OUT" \
