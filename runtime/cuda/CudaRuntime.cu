@@ -1132,7 +1132,11 @@ std::string attentionVariant() {
   for (const char *known : {"auto", "flash", "cudnn", "simple", "wide"})
     if (variant == known)
       return variant;
-  setError("LAZYC_CUDA_ATTENTION=" + variant + " is not one of auto, flash, cudnn, simple, wide");
+  static std::string reported; // once, not at every attention call
+  if (reported != variant)
+    setError("LAZYC_CUDA_ATTENTION=" + variant +
+             " is not one of auto, flash, cudnn, simple, wide");
+  reported = variant;
   return "auto";
 }
 
