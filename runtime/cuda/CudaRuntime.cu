@@ -282,6 +282,7 @@ private:
 };
 
 std::string attentionVariant();
+std::string cudnnStatus();
 
 /// LAZYC_CUDA_PROFILE=1: GPU time per kind of work (CUDA events around each
 /// call), printed at exit. Off by default (events cost a little).
@@ -315,10 +316,8 @@ void Profile::report() {
                          "compiler-generated kernels",
                          "LazyLLM (scores/select/Aux Cache)"};
   std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
-  const std::string &noCudnn = lazyc::cuda::cudnnUnavailable();
   std::fprintf(stderr, "  attention: LAZYC_CUDA_ATTENTION=%s, %s\n", attentionVariant().c_str(),
-               noCudnn.empty() ? lazyc::cuda::cudnnVersionString().c_str()
-                               : ("no cuDNN: " + noCudnn).c_str());
+               cudnnStatus().c_str());
   for (auto &[kind, a, b] : p.marks) {
     cudaEventDestroy(a);
     cudaEventDestroy(b);
@@ -1140,6 +1139,12 @@ std::string attentionVariant() {
   return "auto";
 }
 
+/// "cuDNN 9.19.0", or "no cuDNN: " and why.
+std::string cudnnStatus() {
+  const std::string &why = lazyc::cuda::cudnnUnavailable();
+  return why.empty() ? lazyc::cuda::cudnnVersionString() : "no cuDNN: " + why;
+}
+
 /// Fewest rows handed to cuDNN (LAZYC_CUDNN_MIN_ROWS, default 128): below,
 /// lazyc's kernel is as fast and needs no per-shape plan.
 int64_t cudnnMinRows() {
@@ -1169,11 +1174,10 @@ void *growBuffer(State::Buffer &b, size_t bytes) {
 /// attention runs it on bf16 copies of Q (and of the K/V rows, gathered from
 /// their cache slots unless those are 0..rows-1). False: not such a step, or
 /// cuDNN cannot run it (the caller runs lazyc's kernel).
-bool cudnnPrefillAttention(LazycKVCache *cache, int64_t layer, const std::vector<int32_t> &pos,
-                           const std::vector<int32_t> *keys, uint64_t qAddr, uint64_t posAddr,
-                           int64_t rows, int64_t heads, int64_t kvHeads, int64_t headDim,
-                           double scale, uint64_t outAddr) {
-  const std::string variant = attentionVariant();
+bool cudnnPrefillAttention(const std::string &variant, LazycKVCache *cache, int64_t layer,
+                           const std::vector<int32_t> &pos, const std::vector<int32_t> *keys,
+                           uint64_t qAddr, uint64_t posAddr, int64_t rows, int64_t heads,
+                           int64_t kvHeads, int64_t headDim, double scale, uint64_t outAddr) {
   if (variant != "auto" && variant != "cudnn")
     return false;
   const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
@@ -1417,15 +1421,15 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
     stats[LAZYC_STAT_KEYS * cache->layers + layer] = keyCount;
     stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = lastKey;
   }
-  if (cudnnPrefillAttention(cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr, posAddr,
-                            rows, heads, kvHeads, headDim, scale, outAddr))
+  const std::string variant = attentionVariant();
+  if (cudnnPrefillAttention(variant, cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr,
+                            posAddr, rows, heads, kvHeads, headDim, scale, outAddr))
     return;
   ++s.lazycAttentionCalls;
   const int group = static_cast<int>(heads / kvHeads);
   Mark mark(kAttention);
   const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
   float *out = ptr<float>(outAddr);
-  const std::string variant = attentionVariant();
   const bool simple = variant == "simple", wide = variant == "wide";
   auto launch = [&](auto kernel, int warps, int smemBytes) {
     static std::map<const void *, bool> configured;
@@ -1683,9 +1687,7 @@ static int apiSynchronize() {
 }
 static const char *apiAttentionInfo() {
   State &s = state();
-  const std::string &noCudnn = lazyc::cuda::cudnnUnavailable();
-  s.attentionInfo = attentionVariant() + "; " +
-                    (noCudnn.empty() ? lazyc::cuda::cudnnVersionString() : "no cuDNN: " + noCudnn) +
+  s.attentionInfo = attentionVariant() + "; " + cudnnStatus() +
                     "; attention calls: cuDNN " + std::to_string(s.cudnnAttentionCalls) +
                     ", lazyc " + std::to_string(s.lazycAttentionCalls);
   return s.attentionInfo.c_str();

@@ -401,36 +401,36 @@ Plan buildPlan(const SdpaShape &s) {
   Desc scale = g.tensor(kUidScale, kFloat, one, one, false, /*byValue=*/true);
   Desc lowest = g.tensor(kUidLowest, kFloat, one, one, false, /*byValue=*/true);
   int64_t uid = 100;
-  auto virt = [&](int type, const std::vector<int64_t> &dims, const std::vector<int64_t> &str) {
-    return g.tensor(uid++, type, dims, str, true);
-  };
-  Desc s1 = virt(kFloat, scores, scoreStrides);
+  // Virtual tensors: [b, h, n, n] scores and [b, h, n, 1] per-row statistics.
+  auto score = [&](int type) { return g.tensor(uid++, type, scores, scoreStrides, true); };
+  auto rowStat = [&] { return g.tensor(uid++, kFloat, rowStats, rowStatStrides, true); };
+  Desc s1 = score(kFloat);
   g.matmul(q, kt, s1);
-  Desc s2 = virt(kFloat, scores, scoreStrides);
+  Desc s2 = score(kFloat);
   g.pointwise(kMul, s1, scale, nullptr, s2);
-  Desc row = virt(kInt32, scores, scoreStrides);
+  Desc row = score(kInt32);
   g.pointwise(kGenIndex, s2, nullptr, nullptr, row, kFloat, 2);
-  Desc col = virt(kInt32, scores, scoreStrides);
+  Desc col = score(kInt32);
   g.pointwise(kGenIndex, s2, nullptr, nullptr, col, kFloat, 3);
-  Desc causal = virt(kBool, scores, scoreStrides);
+  Desc causal = score(kBool);
   g.pointwise(kCmpGE, row, col, nullptr, causal);
-  Desc s3 = virt(kFloat, scores, scoreStrides);
+  Desc s3 = score(kFloat);
   g.pointwise(kBinarySelect, s2, lowest, causal, s3);
-  Desc max = virt(kFloat, rowStats, rowStatStrides);
+  Desc max = rowStat();
   g.reduce(kReduceMax, s3, max);
-  Desc shifted = virt(kFloat, scores, scoreStrides);
+  Desc shifted = score(kFloat);
   g.pointwise(kSub, s3, max, nullptr, shifted);
-  Desc e = virt(kFloat, scores, scoreStrides);
+  Desc e = score(kFloat);
   g.pointwise(kExp, shifted, nullptr, nullptr, e);
-  Desc sum = virt(kFloat, rowStats, rowStatStrides);
+  Desc sum = rowStat();
   g.reduce(kReduceAdd, e, sum);
   // The softmax statistics (max + log sum), unused here: cuDNN recognises
   // the attention pattern only with them.
-  Desc logSum = virt(kFloat, rowStats, rowStatStrides);
+  Desc logSum = rowStat();
   g.pointwise(kLog, sum, nullptr, nullptr, logSum);
-  Desc stats = virt(kFloat, rowStats, rowStatStrides);
+  Desc stats = rowStat();
   g.pointwise(kAdd, max, logSum, nullptr, stats);
-  Desc probs = virt(kBF16, scores, scoreStrides); // bmm2 takes the I/O type
+  Desc probs = score(kBF16); // bmm2 takes the I/O type
   g.pointwise(kDiv, e, sum, nullptr, probs);
   g.matmul(probs, v, o);
   Desc graph = g.operationGraph();

@@ -285,8 +285,7 @@ TEST(CudaKernels, CudnnAttentionTokenSet64) {
   REQUIRE_CUDNN();
   checkAttention(64, Keys::SameAsRows, "cudnn");
 }
-// Other prompt lengths of the same head layout (plans sharing the compiled
-// kernels where cuDNN has dynamic shapes).
+// Other prompt lengths of the same head layout (one execution plan each).
 TEST(CudaKernels, CudnnAttentionOtherLengths) {
   REQUIRE_CUDNN();
   for (int64_t rows : {129, 257, 384})
