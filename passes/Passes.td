@@ -175,6 +175,35 @@ def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// llm optimizations
+//===----------------------------------------------------------------------===//
+
+def LazycFuseLinearAdd : Pass<"lazyc-fuse-linear-add", "::mlir::ModuleOp"> {
+  let summary = "Fold a residual add into the GEMM that produces its other operand";
+  let description = [{
+    `llm.add %r, (llm.linear %x, %w)` (either operand order), where nothing
+    else reads the projection, becomes `llm.linear %x, %w acc %r`: the GEMM
+    adds its product to `%r` in its epilogue (beta = 1), so the residual
+    connections after the attention output and the MLP down projections need
+    no kernel of their own and their rows are read and written once less.
+    Bufferization writes the sum into `%r`'s buffer when nothing reads `%r`
+    afterwards (otherwise into a copy). Only f32 sums (the residual stream).
+
+    Before:
+    ```mlir
+    %o = llm.linear %a, %wo : tensor<?x64xf32>, tensor<64x64xbf16> -> tensor<?x64xf32>
+    %h = llm.add %x, %o : tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %h = llm.linear %a, %wo acc %x : tensor<?x64xf32>, tensor<64x64xbf16>, tensor<?x64xf32>
+        -> tensor<?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::lazyc::llm::LLMDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Conversions
 //===----------------------------------------------------------------------===//
 

@@ -3,6 +3,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -24,6 +25,8 @@ using namespace mlir;
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
 static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
+  // Residual adds in the GEMMs' epilogues.
+  pm.addPass(createLazycFuseLinearAdd());
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
@@ -45,6 +48,8 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   // ... which frees at block ends: free after the last use instead.
   pm.addNestedPass<func::FuncOp>(createLazycEarlyDealloc());
+  // Clones the deallocation inserted (e.g. a returned argument buffer).
+  pm.addPass(createConvertBufferizationToMemRefPass());
 }
 } // namespace lazyc
 

@@ -122,11 +122,17 @@ LogicalResult RMSNormOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult LinearOp::verify() {
-  // A bf16 input may give f32 results (the CUDA target feeds its GEMMs bf16
-  // activations and accumulates in f32); otherwise the input's type.
+  // A GEMM on bf16 data (bf16 input or weights) may give f32 results (f32
+  // accumulation) or bf16 ones; otherwise the input's type.
   auto input = getInput().getType(), result = getResult().getType();
-  bool widening = input.getElementType().isBF16() && result.getElementType().isF32();
-  if (widening) {
+  auto weight = getWeight().getType();
+  Type inElem = input.getElementType(), outElem = result.getElementType();
+  if (inElem != outElem) {
+    bool bf16Gemm = inElem.isBF16() || weight.getElementType().isBF16();
+    if (!bf16Gemm || !(outElem.isF32() || outElem.isBF16()))
+      return emitOpError() << "expects result element type " << outElem
+                           << " to match input element type " << inElem
+                           << " (only a GEMM on bf16 data may give f32 or bf16 results)";
     if (failed(lazyc::verifyRank(*this, "input", input, 2)) ||
         failed(lazyc::verifyRank(*this, "result", result, 2)) ||
         failed(lazyc::verifyDimMatch(*this, "result rows", result.getDimSize(0), "input rows",
@@ -135,17 +141,31 @@ LogicalResult LinearOp::verify() {
   } else if (failed(verifyRowsLike(*this, input, result))) {
     return failure();
   }
-  auto weight = getWeight().getType();
   if (failed(lazyc::verifyRank(*this, "weight", weight, 2)))
     return failure();
   if (failed(lazyc::verifyDimMatch(
           *this, "weight in_features (dim 1)", weight.getDimSize(1),
           "input columns", getInput().getType().getDimSize(1))))
     return failure();
-  return lazyc::verifyDimMatch(*this, "result columns",
-                               getResult().getType().getDimSize(1),
-                               "weight out_features (dim 0)",
-                               weight.getDimSize(0));
+  if (failed(lazyc::verifyDimMatch(*this, "result columns",
+                                   getResult().getType().getDimSize(1),
+                                   "weight out_features (dim 0)",
+                                   weight.getDimSize(0))))
+    return failure();
+  if (Value acc = getAccumulate()) {
+    auto accType = cast<RankedTensorType>(acc.getType());
+    if (!outElem.isF32())
+      return emitOpError() << "accumulates only into f32, got result element type " << outElem;
+    if (accType.getElementType() != outElem || accType.getRank() != 2)
+      return emitOpError() << "expects the accumulated tensor " << accType
+                           << " to have the result's element type and rank 2";
+    if (failed(lazyc::verifyDimMatch(*this, "accumulated rows", accType.getDimSize(0),
+                                     "result rows", result.getDimSize(0))) ||
+        failed(lazyc::verifyDimMatch(*this, "accumulated columns", accType.getDimSize(1),
+                                     "result columns", result.getDimSize(1))))
+      return failure();
+  }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -83,22 +83,37 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
 }
 
 def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
-  let summary = "Row-wise projection x * W^T (no bias)";
+  let summary = "Row-wise projection x * W^T (no bias), optionally added to a tensor";
   let description = [{
     `result[i, n] = sum_k input[i, k] * weight[n, k]`: the weight is stored
     `[out_features, in_features]`, as in GGUF and Hugging Face checkpoints.
     The weight may have a narrower float type than the activations (e.g. bf16
-    weights, f32 activations); the result has the input's element type, except
-    that a bf16 input may give an f32 result (bf16 GEMM, f32 accumulation).
+    weights, f32 activations). The result has the input's element type,
+    except that a GEMM on bf16 data (bf16 input or bf16 weights) may give an
+    f32 result (f32 accumulation) or a bf16 one (the CUDA target's bf16
+    activations).
+
+    With `acc %r`, the product is added to `%r` (`result = r + x * W^T`, the
+    GEMM's epilogue: a residual connection without a separate pass over the
+    rows); `%r` has the result's type, which must be f32.
 
     ```mlir
     %q = llm.linear %x, %wq : tensor<?x576xf32>, tensor<576x576xf32> -> tensor<?x576xf32>
+    %h = llm.linear %a, %wo acc %x : tensor<?x576xf32>, tensor<576x576xf32>, tensor<?x576xf32>
+        -> tensor<?x576xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight);
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight,
+                       Optional<LLM_Tensor>:$accumulate);
   let results = (outs LLM_Tensor:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight), [{
+      build($_builder, $_state, result, input, weight, ::mlir::Value());
+    }]>
+  ];
   let assemblyFormat = [{
-    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+    $input `,` $weight (`acc` $accumulate^)? attr-dict `:` type($input) `,` type($weight)
+    (`,` type($accumulate)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }

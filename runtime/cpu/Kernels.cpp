@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -28,20 +29,21 @@ namespace {
 
 template <typename T> T *ptr(uint64_t address) { return reinterpret_cast<T *>(address); }
 
-/// C[M x N] (ldc) = alpha * A[M x K] (lda) * B^T, B stored [N x K] (ldb).
+/// C[M x N] (ldc) = A[M x K] (lda) * B^T (+ C when `accumulate`), B stored
+/// [N x K] (ldb).
 void gemmABt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-             int64_t ldb, float *C, int64_t ldc) {
+             int64_t ldb, float *C, int64_t ldc, bool accumulate = false) {
   if (M == 0 || N == 0)
     return;
 #ifdef LAZYC_HAVE_DNNL
-  dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+  dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
 #else
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       float acc = 0;
       for (int64_t k = 0; k < K; ++k)
         acc += A[i * lda + k] * B[j * ldb + k];
-      C[i * ldc + j] = acc;
+      C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc : acc;
     }
 #endif
 }
@@ -141,26 +143,65 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
 
 } // namespace
 
-extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w,
-                                int64_t wtype, int64_t out, uint64_t y) {
+namespace {
+/// y (f32) = x (f32) w^T, added to y when `accumulate`.
+void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wtype, int64_t out,
+               float *y, bool accumulate) {
 #ifdef LAZYC_HAVE_DNNL
-  if (wtype == 1 && bf16Matmul(rows, out, in, ptr<float>(x), ptr<uint16_t>(w), ptr<float>(y)))
-    return;
+  if (wtype == 1) {
+    if (!accumulate) {
+      if (bf16Matmul(rows, out, in, x, ptr<uint16_t>(w), y))
+        return;
+    } else {
+      std::vector<float> product(static_cast<size_t>(rows * out));
+      if (bf16Matmul(rows, out, in, x, ptr<uint16_t>(w), product.data())) {
+        for (size_t i = 0; i < product.size(); ++i)
+          y[i] += product[i];
+        return;
+      }
+    }
+  }
 #endif
   std::vector<float> scratch;
   const float *weights = asFloat(w, wtype, out * in, scratch);
-  gemmABt(rows, out, in, ptr<float>(x), in, weights, in, ptr<float>(y), out);
+  gemmABt(rows, out, in, x, in, weights, in, y, out, accumulate);
+}
+} // namespace
+
+extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w,
+                                int64_t wtype, int64_t out, uint64_t y) {
+  linearF32(ptr<float>(x), rows, in, w, wtype, out, ptr<float>(y), false);
 }
 
-extern "C" void lazyc_rt_linear_bf16_input(uint64_t x, int64_t rows, int64_t in, uint64_t w,
-                                           int64_t wtype, int64_t out, uint64_t y) {
-  std::vector<float> wide(static_cast<size_t>(rows * in));
-  const uint16_t *bits = ptr<uint16_t>(x);
-  for (size_t i = 0; i < wide.size(); ++i) {
-    uint32_t u = static_cast<uint32_t>(bits[i]) << 16;
-    std::memcpy(&wide[i], &u, sizeof(u));
+extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in,
+                                   uint64_t w, int64_t wtype, int64_t out, uint64_t y,
+                                   int64_t ytype, int64_t accumulate) {
+  if (rows <= 0)
+    return;
+  if ((xtype != 0 && xtype != 1) || (ytype != 0 && ytype != 1) || (accumulate && ytype != 0)) {
+    std::fprintf(stderr, "lazyc: lazyc_rt_linear_ex: unsupported activation types %lld -> %lld%s\n",
+                 static_cast<long long>(xtype), static_cast<long long>(ytype),
+                 accumulate ? " (accumulating)" : "");
+    std::exit(1);
   }
-  lazyc_rt_linear(reinterpret_cast<uint64_t>(wide.data()), rows, in, w, wtype, out, y);
+  std::vector<float> wide;
+  const float *xf = ptr<float>(x);
+  if (xtype == 1) {
+    wide.resize(static_cast<size_t>(rows * in));
+    const uint16_t *bits = ptr<uint16_t>(x);
+    for (size_t i = 0; i < wide.size(); ++i)
+      wide[i] = lazyc::rt::bf16ToFloat(bits[i]);
+    xf = wide.data();
+  }
+  if (ytype == 0) {
+    linearF32(xf, rows, in, w, wtype, out, ptr<float>(y), accumulate != 0);
+    return;
+  }
+  std::vector<float> product(static_cast<size_t>(rows * out));
+  linearF32(xf, rows, in, w, wtype, out, product.data(), false);
+  uint16_t *bits = ptr<uint16_t>(y);
+  for (size_t i = 0; i < product.size(); ++i)
+    bits[i] = lazyc::rt::floatToBF16(product[i]);
 }
 
 extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,

@@ -54,10 +54,14 @@ typedef struct LazycKVCache {
 void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
                      int64_t out, uint64_t y);
 
-/// lazyc_rt_linear with bf16 activations x (the CUDA target's GEMM inputs;
-/// here for IR that uses them on the CPU: widened to f32 first).
-void lazyc_rt_linear_bf16_input(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
-                                int64_t out, uint64_t y);
+/// y[rows x out] (+)= x[rows x in] * w[out x in]^T with activation types
+/// `xtype`, `ytype` (0 = f32, 1 = bf16: the CUDA target's GEMM inputs and
+/// outputs; here widened / rounded around an f32 GEMM) and, with
+/// `accumulate` = 1, the product added to y (f32 only: a residual add in the
+/// GEMM's epilogue, beta = 1).
+void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in, uint64_t w,
+                        int64_t wtype, int64_t out, uint64_t y, int64_t ytype,
+                        int64_t accumulate);
 
 /// Writes k/v rows into `layer` of the cache at `positions`, then causal GQA
 /// attention of each query row over the cached slots: every slot

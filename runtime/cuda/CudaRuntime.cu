@@ -1027,10 +1027,11 @@ struct GemmPlan {
 };
 
 /// y[rows x out] = x[rows x in] w[out x in]^T, i.e. column-major
-/// Y^T (out x rows) = W (out x in, stored as its transpose) X^T.
-GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16) {
-  static std::map<std::tuple<int64_t, int64_t, int64_t, bool>, GemmPlan> plans;
-  GemmPlan &p = plans[{out, rows, in, bf16}];
+/// Y^T (out x rows) = W (out x in, stored as its transpose) X^T. `bf16`: x and
+/// w are bf16 (else f32, TF32 tensor cores); `bf16Out`: y is bf16 (else f32).
+GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16, bool bf16Out) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool>, GemmPlan> plans;
+  GemmPlan &p = plans[{out, rows, in, bf16, bf16Out}];
   if (p.desc)
     return p;
   State &s = state();
@@ -1042,7 +1043,7 @@ GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16) {
   cudaDataType ab = bf16 ? CUDA_R_16BF : CUDA_R_32F;
   cublasLtMatrixLayoutCreate(&p.a, ab, in, out, in);
   cublasLtMatrixLayoutCreate(&p.b, ab, in, rows, in);
-  cublasLtMatrixLayoutCreate(&p.c, CUDA_R_32F, out, rows, out);
+  cublasLtMatrixLayoutCreate(&p.c, bf16Out ? CUDA_R_16BF : CUDA_R_32F, out, rows, out);
   cublasLtMatmulPreference_t pref;
   cublasLtMatmulPreferenceCreate(&pref);
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
@@ -1063,19 +1064,38 @@ GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16) {
   return p;
 }
 
-/// y = x w^T through the cached cuBLASLt plan (bf16 or f32 x and w).
+/// y (+)= x w^T through the cached cuBLASLt plan (bf16 or f32 x and w; bf16
+/// or f32 y). `accumulate` adds the product to y (beta = 1, C = D = y: the
+/// residual add in the epilogue).
 void runGemm(int64_t out, int64_t rows, int64_t in, bool bf16, const void *w, const void *x,
-             float *y) {
-  GemmPlan &p = gemmPlan(out, rows, in, bf16);
+             void *y, bool bf16Out = false, bool accumulate = false) {
+  GemmPlan &p = gemmPlan(out, rows, in, bf16, bf16Out);
   if (!p.ok)
     return;
   State &s = state();
-  const float alpha = 1.0f, beta = 0.0f;
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   Mark mark(kGemm);
   cublasStatus_t st = cublasLtMatmul(s.lt, p.desc, &alpha, w, p.a, x, p.b, &beta, y, p.c, y,
                                      p.c, &p.algo, s.workspace, s.workspaceBytes, s.stream);
   if (st != CUBLAS_STATUS_SUCCESS)
     setError("cuBLASLt GEMM failed (status " + std::to_string(static_cast<int>(st)) + ")");
+}
+
+/// x as bf16 for a bf16 GEMM: converted into the runtime's scratch buffer.
+const void *bf16Input(uint64_t x, int64_t rows, int64_t in) {
+  State &s = state();
+  size_t bytes = static_cast<size_t>(rows * in) * sizeof(__nv_bfloat16);
+  if (bytes > s.scratchBytes) {
+    deviceFree(s.scratch);
+    s.scratchBytes = std::max(bytes, s.scratchBytes * 2);
+    s.scratch = static_cast<__nv_bfloat16 *>(deviceAlloc(s.scratchBytes));
+    if (!s.scratch)
+      std::exit(1);
+  }
+  Mark mark(kConvert);
+  toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
+                                                                    rows * in);
+  return s.scratch;
 }
 
 /// out = the mean over `rows` (query rows of q, each with the number of
@@ -1337,45 +1357,35 @@ void mgpuMemset32(void *dst, unsigned value, size_t count, void * /*stream*/) {
 // Heavy kernels (Kernels.h ABI, device addresses)
 //===----------------------------------------------------------------------===//
 
-void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
-                      int64_t out, uint64_t y) {
+/// The general GEMM entry (Kernels.h): bf16 activations that compiler-
+/// generated kernels produced (lazyc-gpu-bf16-gemm-inputs: no conversion
+/// here), bf16 outputs, and the residual add in the epilogue.
+void lazyc_gpu_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in, uint64_t w,
+                         int64_t wtype, int64_t out, uint64_t y, int64_t ytype,
+                         int64_t accumulate) {
   if (rows <= 0)
     return;
-  State &s = state();
   if (wtype != 0 && wtype != 1) {
     setError("lazyc_gpu_linear: f16 weights are not supported on the GPU (use bf16)");
     return;
   }
-  const bool bf16 = wtype == 1;
-  const void *input = ptr<void>(x);
-  if (bf16) {
-    size_t bytes = static_cast<size_t>(rows * in) * sizeof(__nv_bfloat16);
-    if (bytes > s.scratchBytes) {
-      deviceFree(s.scratch);
-      s.scratchBytes = std::max(bytes, s.scratchBytes * 2);
-      s.scratch = static_cast<__nv_bfloat16 *>(deviceAlloc(s.scratchBytes));
-      if (!s.scratch)
-        std::exit(1);
-    }
-    Mark mark(kConvert);
-    toBF16<<<blocksFor((rows * in + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(x), s.scratch,
-                                                                      rows * in);
-    input = s.scratch;
+  if ((xtype != 0 && xtype != 1) || (ytype != 0 && ytype != 1) || (accumulate && ytype != 0)) {
+    setError("lazyc_gpu_linear_ex: unsupported activation types " + std::to_string(xtype) +
+             " -> " + std::to_string(ytype) + (accumulate ? " (accumulating)" : ""));
+    return;
   }
-  runGemm(out, rows, in, bf16, ptr<void>(w), input, ptr<float>(y));
+  const bool bf16 = wtype == 1;
+  if (!bf16 && (xtype == 1 || ytype == 1)) {
+    setError("lazyc_gpu_linear_ex: bf16 activations need bf16 weights");
+    return;
+  }
+  const void *input = bf16 && xtype == 0 ? bf16Input(x, rows, in) : ptr<void>(x);
+  runGemm(out, rows, in, bf16, ptr<void>(w), input, ptr<void>(y), ytype == 1, accumulate != 0);
 }
 
-/// GEMM on bf16 activations that compiler-generated kernels produced (the
-/// truncation fused into the producer: lazyc-gpu-bf16-gemm-inputs).
-void lazyc_gpu_linear_bf16_input(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
-                                 int64_t out, uint64_t y) {
-  if (rows <= 0)
-    return;
-  if (wtype != 1) {
-    setError("lazyc_gpu_linear_bf16_input: bf16 activations need bf16 weights");
-    return;
-  }
-  runGemm(out, rows, in, true, ptr<void>(w), ptr<void>(x), ptr<float>(y));
+void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
+                      int64_t out, uint64_t y) {
+  lazyc_gpu_linear_ex(x, 0, rows, in, w, wtype, out, y, 0, 0);
 }
 
 void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,

@@ -8,6 +8,7 @@
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/cuda/CudnnAttention.h"
+#include "runtime/model/Quant.h"
 #include "runtime/model/RandomWeights.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +24,9 @@
 extern "C" {
 void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
                       int64_t out, uint64_t y);
+void lazyc_gpu_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in, uint64_t w,
+                         int64_t wtype, int64_t out, uint64_t y, int64_t ytype,
+                         int64_t accumulate);
 void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k, uint64_t v,
                          uint64_t positions, int64_t rows, uint64_t keys, int64_t num_keys,
                          int64_t heads, int64_t kv_heads, int64_t head_dim, double scale,
@@ -317,6 +321,39 @@ TEST(CudaKernels, LinearMatchesCPU) {
   api()->free(dx);
   api()->free(dy);
   api()->free(dw);
+}
+
+// lazyc_gpu_linear_ex: the residual add in the epilogue (beta = 1 into y) and
+// bf16 outputs, against the CPU GEMM.
+TEST(CudaKernels, LinearExAccumulatesAndWritesBF16) {
+  REQUIRE_GPU();
+  const int64_t rows = 131, in = 256, out = 320;
+  auto x = randomVector(rows * in, 6);
+  auto wf = randomVector(out * in, 7, 0.05f);
+  auto residual = randomVector(rows * out, 8);
+  std::vector<uint16_t> w(wf.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = lazyc::rt::floatToBF16Bits(wf[i]);
+  std::vector<float> product(rows * out);
+  lazyc_rt_linear(a(x.data()), rows, in, a(w.data()), 1, out, a(product.data()));
+  float *dx = toDevice(x), *dy = toDevice(residual);
+  uint16_t *dw = toDevice(w);
+  lazyc_gpu_linear_ex(a(dx), 0, rows, in, a(dw), 1, out, a(dy), 0, 1);
+  auto sum = toHost(dy, rows * out);
+  ASSERT_EQ(api()->lastError(), nullptr);
+  for (size_t i = 0; i < sum.size(); ++i)
+    ASSERT_NEAR(sum[i], residual[i] + product[i], 2e-2) << i;
+  auto *db = static_cast<uint16_t *>(api()->alloc(rows * out * 2));
+  lazyc_gpu_linear_ex(a(dx), 0, rows, in, a(dw), 1, out, a(db), 1, 0);
+  auto bits = toHost(db, rows * out);
+  ASSERT_EQ(api()->lastError(), nullptr);
+  for (size_t i = 0; i < bits.size(); ++i)
+    ASSERT_NEAR(lazyc::rt::bf16ToFloat(bits[i]), product[i],
+                2e-2 + 1e-2 * std::fabs(product[i])) << i;
+  api()->free(dx);
+  api()->free(dy);
+  api()->free(dw);
+  api()->free(db);
 }
 
 TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {

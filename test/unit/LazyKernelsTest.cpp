@@ -1,9 +1,11 @@
 //===- LazyKernelsTest.cpp - the LazyLLM runtime kernels in isolation ------===//
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/model/Quant.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -275,8 +277,39 @@ TEST(Kernels, LinearWithBF16InputMatchesWidened) {
   for (size_t i = 0; i < w.size(); ++i)
     w[i] = 0.01f * static_cast<float>(static_cast<int>(i % 7) - 3);
   lazyc_rt_linear(addr(x), rows, in, addr(w), 0, out, addr(want));
-  lazyc_rt_linear_bf16_input(addr(xb), rows, in, addr(w), 0, out, addr(got));
+  lazyc_rt_linear_ex(addr(xb), 1, rows, in, addr(w), 0, out, addr(got), 0, 0);
   for (size_t i = 0; i < got.size(); ++i)
     EXPECT_FLOAT_EQ(got[i], want[i]) << i;
+}
+
+// lazyc_rt_linear_ex with accumulate adds the product to y (the residual add
+// of lazyc-fuse-linear-add), for f32 and bf16 weights; a bf16 output is the
+// rounded f32 product.
+TEST(Kernels, LinearExAccumulatesAndRoundsToBF16) {
+  const int64_t rows = 4, in = 16, out = 6;
+  std::vector<float> x(rows * in), w(out * in), product(rows * out);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 0.25f * static_cast<float>(static_cast<int>(i % 9) - 4);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.125f * static_cast<float>(static_cast<int>(i % 5) - 2);
+  lazyc_rt_linear(addr(x), rows, in, addr(w), 0, out, addr(product));
+  std::vector<uint16_t> wb(w.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    wb[i] = lazyc::rt::floatToBF16(w[i]); // exact: multiples of 1/8
+  for (int64_t wtype : {0, 1}) {
+    uint64_t weights = wtype == 0 ? addr(w) : addr(wb);
+    std::vector<float> y(rows * out);
+    for (size_t i = 0; i < y.size(); ++i)
+      y[i] = 100.0f + static_cast<float>(i);
+    lazyc_rt_linear_ex(addr(x), 0, rows, in, weights, wtype, out, addr(y), 0, 1);
+    for (size_t i = 0; i < y.size(); ++i)
+      EXPECT_NEAR(y[i], 100.0f + static_cast<float>(i) + product[i], 1e-4) << wtype << " " << i;
+    std::vector<uint16_t> yb(rows * out);
+    lazyc_rt_linear_ex(addr(x), 0, rows, in, weights, wtype, out, addr(yb), 1, 0);
+    for (size_t i = 0; i < yb.size(); ++i)
+      EXPECT_EQ(yb[i], lazyc::rt::floatToBF16(product[i])) << wtype << " " << i;
+  }
+  // Every product is non-zero somewhere: the test would notice a no-op.
+  EXPECT_TRUE(std::any_of(product.begin(), product.end(), [](float v) { return v != 0.0f; }));
 }
 } // namespace

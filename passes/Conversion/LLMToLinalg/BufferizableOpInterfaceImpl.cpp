@@ -105,7 +105,29 @@ FailureOr<SmallVector<Value>> buffersOf(RewriterBase &rewriter, ValueRange value
   return buffers;
 }
 
+/// Element type code of GEMM activations (lazyc_rt_linear_ex): 0 f32, 1 bf16.
+int64_t activationCode(Type t) { return t.isBF16() ? 1 : 0; }
+
+/// llm.linear: a fresh result buffer, or with `acc` the accumulated
+/// tensor's buffer (written in place: destination-passing style).
 struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
+  static bool isAccumulator(Operation *op, OpOperand &operand) {
+    Value acc = cast<llm::LinearOp>(op).getAccumulate();
+    return acc && operand.get() == acc && operand.getOperandNumber() == 2;
+  }
+  bool bufferizesToMemoryWrite(Operation *op, OpOperand &operand, const AnalysisState &) const {
+    return isAccumulator(op, operand);
+  }
+  AliasingValueList getAliasingValues(Operation *op, OpOperand &operand,
+                                      const AnalysisState &) const {
+    if (isAccumulator(op, operand))
+      return {{op->getResult(0), BufferRelation::Equivalent}};
+    return {};
+  }
+  bool bufferizesToAllocation(Operation *op, Value) const {
+    return !cast<llm::LinearOp>(op).getAccumulate();
+  }
+
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
@@ -117,14 +139,35 @@ struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
       return failure();
     auto wType = linear.getWeight().getType();
     Value rows = rowsOf(rewriter, loc, *x);
-    Value rowsIndex = memref::DimOp::create(rewriter, loc, *x, 0);
-    Value out = allocResult(rewriter, op, rowsIndex);
-    // bf16 activations (the CUDA target's GEMM inputs) have their own entry.
-    bool bf16Input = linear.getInput().getType().getElementType().isBF16();
-    callRuntime(rewriter, op, bf16Input ? "lazyc_rt_linear_bf16_input" : "lazyc_rt_linear",
-                {address(rewriter, loc, *x), rows, i64(rewriter, loc, wType.getDimSize(1)),
-                 address(rewriter, loc, *w), i64(rewriter, loc, dtypeCode(wType.getElementType())),
-                 i64(rewriter, loc, wType.getDimSize(0)), address(rewriter, loc, out)});
+    Value out;
+    if (Value acc = linear.getAccumulate()) {
+      FailureOr<Value> buffer = getBuffer(rewriter, acc, options, state);
+      if (failed(buffer))
+        return failure();
+      out = *buffer;
+    } else {
+      out = allocResult(rewriter, op, memref::DimOp::create(rewriter, loc, *x, 0));
+    }
+    Type inElem = linear.getInput().getType().getElementType();
+    Type outElem = linear.getType().getElementType();
+    if (!(inElem.isF32() || inElem.isBF16()) || !(outElem.isF32() || outElem.isBF16()))
+      return op->emitOpError() << "lowers only with f32 or bf16 activations, got " << inElem
+                               << " -> " << outElem;
+    SmallVector<Value> args = {address(rewriter, loc, *x), rows,
+                               i64(rewriter, loc, wType.getDimSize(1)),
+                               address(rewriter, loc, *w),
+                               i64(rewriter, loc, dtypeCode(wType.getElementType())),
+                               i64(rewriter, loc, wType.getDimSize(0)),
+                               address(rewriter, loc, out)};
+    if (inElem.isF32() && outElem.isF32() && !linear.getAccumulate()) {
+      callRuntime(rewriter, op, "lazyc_rt_linear", args);
+    } else {
+      // bf16 activations (the CUDA target's) or an accumulating GEMM.
+      args.insert(args.begin() + 1, i64(rewriter, loc, activationCode(inElem)));
+      args.push_back(i64(rewriter, loc, activationCode(outElem)));
+      args.push_back(i64(rewriter, loc, linear.getAccumulate() ? 1 : 0));
+      callRuntime(rewriter, op, "lazyc_rt_linear_ex", args);
+    }
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }

@@ -145,6 +145,38 @@ func.func @f(%x: tensor<?x4xf32>, %w: tensor<8x4xf32>) {
 
 // -----
 
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<8x4xf32>) {
+  // expected-error @+1 {{expects result element type 'bf16' to match input element type 'f32' (only a GEMM on bf16 data may give f32 or bf16 results)}}
+  %y = llm.linear %x, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<8x4xf32>, %r: tensor<?x6xf32>) {
+  // expected-error @+1 {{expects accumulated columns (6) to equal result columns (8)}}
+  %y = llm.linear %x, %w acc %r : tensor<?x4xf32>, tensor<8x4xf32>, tensor<?x6xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xbf16>, %w: tensor<8x4xbf16>, %r: tensor<?x8xbf16>) {
+  // expected-error @+1 {{accumulates only into f32, got result element type 'bf16'}}
+  %y = llm.linear %x, %w acc %r : tensor<?x4xbf16>, tensor<8x4xbf16>, tensor<?x8xbf16> -> tensor<?x8xbf16>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<8x4xf32>, %r: tensor<3x8xf32>) {
+  // expected-error @+1 {{expects accumulated rows (3) to equal result rows (5)}}
+  %y = llm.linear %x, %w acc %r : tensor<?x4xf32>, tensor<8x4xf32>, tensor<3x8xf32> -> tensor<5x8xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
   // expected-error @+1 {{expects result type 'tensor<3x32xf32>' to equal input type 'tensor<?x32xf32>'}}
   %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<3x32xf32>

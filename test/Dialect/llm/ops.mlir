@@ -27,6 +27,19 @@ func.func @mixed_precision_linear(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
 
 // -----
 
+// A residual add in the GEMM's epilogue, and bf16 GEMM outputs.
+// CHECK-LABEL: func.func @accumulating_linear
+func.func @accumulating_linear(%x: tensor<?x64xf32>, %r: tensor<?x128xf32>) -> (tensor<?x128xf32>, tensor<?x128xbf16>) {
+  %w = llm.weight "blk.0.ffn_up.weight" : tensor<128x64xbf16>
+  // CHECK: llm.linear %{{.*}}, %{{.*}} acc %{{.*}} : tensor<?x64xf32>, tensor<128x64xbf16>, tensor<?x128xf32> -> tensor<?x128xf32>
+  %y = llm.linear %x, %w acc %r : tensor<?x64xf32>, tensor<128x64xbf16>, tensor<?x128xf32> -> tensor<?x128xf32>
+  // CHECK: llm.linear %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<128x64xbf16> -> tensor<?x128xbf16>
+  %b = llm.linear %x, %w : tensor<?x64xf32>, tensor<128x64xbf16> -> tensor<?x128xbf16>
+  return %y, %b : tensor<?x128xf32>, tensor<?x128xbf16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @mlp
 func.func @mlp(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>, %x: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // CHECK: %[[S:.*]] = llm.silu %{{.*}} : tensor<?x128xf32>
