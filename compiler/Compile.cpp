@@ -135,9 +135,9 @@ LogicalResult lazyc::lowerToLLVMDialectForCUDA(ModuleOp module,
   return pm.run(module);
 }
 
-LogicalResult lazyc::lowerToLLVMDialect(ModuleOp module) {
+LogicalResult lazyc::lowerToLLVMDialect(ModuleOp module, const CPUPipelineOptions &options) {
   PassManager pm(module.getContext());
-  buildCPUPipeline(pm);
+  buildCPUPipeline(pm, options);
   return pm.run(module);
 }
 

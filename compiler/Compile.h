@@ -65,7 +65,8 @@ struct PruneOptions {
 mlir::LogicalResult applyPruning(mlir::ModuleOp module, const PruneOptions &options);
 
 /// Runs lazyc-cpu-pipeline on `module` (llm IR) in place.
-mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module);
+mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module,
+                                       const CPUPipelineOptions &options = {});
 /// Runs lazyc-cuda-pipeline on `module` in place: host code in the LLVM
 /// dialect, kernels as gpu.binary ops (embedded by emitLLVM).
 mlir::LogicalResult lowerToLLVMDialectForCUDA(mlir::ModuleOp module,

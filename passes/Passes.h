@@ -37,18 +37,48 @@ lazy::ScheduleAttr parseSchedule(mlir::MLIRContext *context,
 /// runtime/cpu/Kernels.h for their C signatures).
 void registerLLMBufferizationModels(mlir::DialectRegistry &registry);
 
-/// Registers the `lazyc-cpu-pipeline` (llm -> LLVM dialect).
+/// Registers the `lazyc-cpu-pipeline` and `lazyc-cuda-pipeline`.
 void registerPipelines();
-/// Adds the CPU lowering after import: llm -> linalg -> one-shot
-/// bufferization -> loops -> LLVM dialect.
-void buildCPUPipeline(mlir::OpPassManager &pm);
 
-/// Options of the CUDA target (lazy-compile --target=cuda).
 /// The widest max-pool of attention scores (--lazy-sparsify pool=,
 /// lazy-compile --score-pool): one unrolled neighbour read per key.
 constexpr int64_t kMaxScorePool = 65;
 
-struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
+/// Activation precision of the GEMMs (bf16-activations=): f32, bf16 inputs
+/// (bf16-weight GEMMs read bf16 that the producing kernels write:
+/// lazyc-gpu-bf16-gemm-inputs) or also bf16 outputs where only elementwise
+/// kernels read them (lazyc-gpu-bf16-gemm-outputs).
+enum class BF16Activations { None, Inputs, All };
+#define LAZYC_BF16_ACTIVATION_VALUES                                                           \
+  llvm::cl::values(clEnumValN(::lazyc::BF16Activations::None, "none", "f32 activations"),       \
+                   clEnumValN(::lazyc::BF16Activations::Inputs, "inputs",                      \
+                              "bf16 GEMM inputs, written by their producers"),                  \
+                   clEnumValN(::lazyc::BF16Activations::All, "all",                             \
+                              "also bf16 GEMM outputs read only by elementwise kernels"))
+
+/// Options shared by both targets' pipelines.
+template <typename Derived>
+struct CommonPipelineOptions : public mlir::PassPipelineOptions<Derived> {
+  using Base = mlir::PassPipelineOptions<Derived>;
+  typename Base::template Option<bool> fuseResidual{
+      *this, "fuse-residual",
+      llvm::cl::desc("Residual adds in the GEMM epilogue (lazyc-fuse-linear-add)"),
+      llvm::cl::init(true)};
+};
+
+struct CPUPipelineOptions : public CommonPipelineOptions<CPUPipelineOptions> {
+  Option<BF16Activations> bf16Activations{
+      *this, "bf16-activations",
+      llvm::cl::desc("GEMM activations in bf16 (the CUDA target's precision, to check it on "
+                     "the CPU)"),
+      llvm::cl::init(BF16Activations::None), LAZYC_BF16_ACTIVATION_VALUES};
+};
+/// Adds the CPU lowering after import: llm -> linalg -> one-shot
+/// bufferization -> loops -> LLVM dialect.
+void buildCPUPipeline(mlir::OpPassManager &pm, const CPUPipelineOptions &options = {});
+
+/// Options of the CUDA target (lazy-compile --target=cuda).
+struct CUDAPipelineOptions : public CommonPipelineOptions<CUDAPipelineOptions> {
   Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture (sm_XX)"),
                            llvm::cl::init("sm_90")};
   Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),
@@ -59,6 +89,9 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
                              llvm::cl::init("isa")};
   Option<std::string> toolkitPath{*this, "toolkit", llvm::cl::desc("CUDA toolkit (for ptxas)"),
                                   llvm::cl::init("")};
+  Option<BF16Activations> bf16Activations{
+      *this, "bf16-activations", llvm::cl::desc("GEMM activations in bf16"),
+      llvm::cl::init(BF16Activations::All), LAZYC_BF16_ACTIVATION_VALUES};
 };
 /// The CUDA lowering: bufferization as for the CPU, then device buffers,
 /// GPU kernels for every linalg op (NVVM -> PTX), host side to LLVM.

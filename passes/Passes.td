@@ -296,6 +296,22 @@ def LazycGPUBF16GemmInputs : Pass<"lazyc-gpu-bf16-gemm-inputs", "::mlir::ModuleO
                            "::mlir::arith::ArithDialect"];
 }
 
+def LazycGPUBF16GemmOutputs : Pass<"lazyc-gpu-bf16-gemm-outputs", "::mlir::ModuleOp"> {
+  let summary = "bf16-weight GEMMs write bf16 where only elementwise kernels read them";
+  let description = [{
+    On tensors after convert-llm-to-linalg: an `llm.linear` with bf16 weights
+    and an f32 result that only linalg.generic ops read (as inputs, or with
+    `tensor.extract` in their bodies: RoPE's partner element) gets a bf16
+    result, and its readers widen each element as they load it (the widening
+    is fused into them). The Q/K projections feeding RoPE and the gate/up
+    projections feeding SwiGLU then write and read half the bytes (PyTorch's
+    bf16 activations); accumulation stays f32 inside the GEMM, and the
+    residual stream (accumulating GEMMs) stays f32.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LazycGPUSplitReductions : Pass<"lazyc-gpu-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Split long reductions into parallel partial sums (GPU)";
   let description = [{

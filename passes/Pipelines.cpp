@@ -10,6 +10,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,16 +25,23 @@ using namespace mlir;
 /// llm -> linalg -> bufferized memrefs with heavy ops as kernel calls,
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
-static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
+static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidual,
+                                    BF16Activations bf16Activations) {
   // Residual adds in the GEMMs' epilogues.
-  pm.addPass(createLazycFuseLinearAdd());
+  if (fuseResidual)
+    pm.addPass(createLazycFuseLinearAdd());
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  if (gpu) {
+  if (gpu)
     pm.addNestedPass<func::FuncOp>(createLazycGPUSplitReductions());
+  if (bf16Activations != BF16Activations::None) {
     pm.addPass(createLazycGPUBF16GemmInputs());
+    if (bf16Activations == BF16Activations::All)
+      pm.addPass(createLazycGPUBF16GemmOutputs());
+  }
+  if (gpu || bf16Activations != BF16Activations::None) {
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
@@ -53,10 +61,15 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu) {
 }
 } // namespace lazyc
 
-void lazyc::buildCPUPipeline(OpPassManager &pm) {
-  buildBufferizedPipeline(pm, /*gpu=*/false);
+void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options) {
+  buildBufferizedPipeline(pm, /*gpu=*/false, options.fuseResidual, options.bf16Activations);
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // bf16 truncations as integer arithmetic (x86 has no instruction for them
+  // and the model library links no compiler-rt).
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -67,7 +80,7 @@ void lazyc::buildCPUPipeline(OpPassManager &pm) {
 }
 
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
-  buildBufferizedPipeline(pm, /*gpu=*/true);
+  buildBufferizedPipeline(pm, /*gpu=*/true, options.fuseResidual, options.bf16Activations);
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());
   // Every linalg op becomes a kernel: parallel loops, one flat dimension
@@ -114,10 +127,12 @@ void lazyc::registerPipelines() {
       [](OpPassManager &pm, const CUDAPipelineOptions &options) {
         buildCUDAPipeline(pm, options);
       });
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineOptions>(
       "lazyc-cpu-pipeline",
       "Lower an imported model (llm IR) to the LLVM dialect for the CPU: "
       "convert-llm-to-linalg, one-shot bufferization, deallocation, loops, "
       "convert-lazyc-to-llvm",
-      [](OpPassManager &pm) { buildCPUPipeline(pm); });
+      [](OpPassManager &pm, const CPUPipelineOptions &options) {
+        buildCPUPipeline(pm, options);
+      });
 }

@@ -383,6 +383,64 @@ struct LazycGPUSplitReductionsPass
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// bf16 activations: shared fusion of the conversions
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// `tensor.extract %t[i, j]` inside a linalg body, where %t is the result of
+/// a one-input elementwise generic (identity maps, no index ops, the output
+/// not read): extract from that generic's input and apply its body to the
+/// scalar. Then the generic's only other reader can fuse it (RoPE reads a
+/// row's partner element with tensor.extract).
+struct ExtractOfElementwise : OpRewritePattern<tensor::ExtractOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::ExtractOp extract,
+                                PatternRewriter &rewriter) const override {
+    auto producer = extract.getTensor().getDefiningOp<linalg::GenericOp>();
+    if (!producer || producer.getNumDpsInputs() != 1 || producer.getNumDpsInits() != 1 ||
+        producer->getNumResults() != 1 || !producer.hasPureTensorSemantics() ||
+        producer.getNumParallelLoops() != producer.getNumLoops() ||
+        !llvm::all_of(producer.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); }))
+      return failure();
+    // The body must be a function of the input element alone.
+    Block &body = producer.getRegion().front();
+    if (!body.getArgument(1).use_empty() ||
+        llvm::any_of(body.without_terminator(), [](Operation &op) {
+          return isa<linalg::IndexOp>(op) || op.getNumRegions() != 0;
+        }))
+      return failure();
+    Location loc = extract.getLoc();
+    Value scalar = tensor::ExtractOp::create(rewriter, loc, producer.getDpsInputs()[0],
+                                             extract.getIndices());
+    IRMapping map;
+    map.map(body.getArgument(0), scalar);
+    for (Operation &op : body.without_terminator())
+      rewriter.clone(op, map);
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    rewriter.replaceOp(extract, map.lookupOrDefault(yield.getOperand(0)));
+    return success();
+  }
+};
+
+/// Fuses elementwise conversions (bf16 truncations and widenings) into the
+/// linalg ops next to them, when nothing else reads the intermediate value.
+LogicalResult fuseConversions(Operation *root) {
+  MLIRContext *ctx = root->getContext();
+  RewritePatternSet patterns(ctx);
+  patterns.add<ExtractOfElementwise>(ctx);
+  // tensor.dim of a producer's result is answered from its operands, so
+  // the dim is not a second user that blocks the fusion.
+  memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+  linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *operand) {
+    Operation *producer = operand->get().getDefiningOp();
+    return producer && producer->hasOneUse();
+  });
+  return applyPatternsGreedily(root, std::move(patterns));
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
 // lazyc-gpu-bf16-gemm-inputs
 //===----------------------------------------------------------------------===//
 
@@ -432,15 +490,78 @@ struct LazycGPUBF16GemmInputsPass
     }
     // Fuse each truncation (and any elementwise chain) into its producer
     // when the producer has no other user: the producing kernel writes bf16.
-    RewritePatternSet patterns(ctx);
-    // tensor.dim of a producer's result is answered from its operands, so
-    // the dim is not a second user that blocks the fusion.
-    memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
-    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *operand) {
-      Operation *producer = operand->get().getDefiningOp();
-      return producer && producer->hasOneUse();
-    });
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(fuseConversions(getOperation())))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// lazyc-gpu-bf16-gemm-outputs
+//===----------------------------------------------------------------------===//
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYCGPUBF16GEMMOUTPUTS
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+namespace {
+/// True if every use of `v` is an input operand of a linalg.generic, a
+/// tensor.extract inside one (RoPE reads a row's partner element that way)
+/// or a tensor.dim: the users that can read a bf16 value widened in place.
+bool onlyElementwiseReaders(Value v) {
+  for (OpOperand &use : v.getUses()) {
+    Operation *user = use.getOwner();
+    if (auto generic = dyn_cast<linalg::GenericOp>(user)) {
+      if (!generic.isDpsInput(&use) || !generic.hasPureTensorSemantics())
+        return false;
+    } else if (isa<tensor::ExtractOp>(user)) {
+      if (!user->getParentOfType<linalg::GenericOp>())
+        return false;
+    } else if (!isa<tensor::DimOp>(user)) {
+      return false;
+    }
+  }
+  return !v.use_empty();
+}
+
+struct LazycGPUBF16GemmOutputsPass
+    : public lazyc::impl::LazycGPUBF16GemmOutputsBase<LazycGPUBF16GemmOutputsPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    SmallVector<lazyc::llm::LinearOp> linears;
+    getOperation().walk([&](lazyc::llm::LinearOp op) { linears.push_back(op); });
+    for (lazyc::llm::LinearOp op : linears) {
+      auto type = op.getType();
+      if (!type.getElementType().isF32() || op.getAccumulate() ||
+          !op.getWeight().getType().getElementType().isBF16() || type.getRank() != 2 ||
+          !onlyElementwiseReaders(op.getResult()))
+        continue;
+      // The GEMM writes bf16; a widening generic gives its readers the f32
+      // they expect, and fusion moves the widening into each reader.
+      // (The type changes first: the widening's block argument is bf16.)
+      op.getResult().setType(RankedTensorType::get(type.getShape(), BFloat16Type::get(ctx)));
+      OpBuilder b(ctx);
+      b.setInsertionPointAfter(op);
+      Location loc = op.getLoc();
+      SmallVector<Value> dynamic;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (type.isDynamicDim(d))
+          dynamic.push_back(tensor::DimOp::create(b, loc, op.getInput(), d));
+      Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(), dynamic);
+      AffineMap id = b.getMultiDimIdentityMap(2);
+      auto widen = linalg::GenericOp::create(
+          b, loc, TypeRange{type}, ValueRange{op.getResult()}, ValueRange{init},
+          ArrayRef<AffineMap>{id, id},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                        utils::IteratorType::parallel},
+          [](OpBuilder &nb, Location nl, ValueRange args) {
+            Value e = arith::ExtFOp::create(nb, nl, nb.getF32Type(), args[0]);
+            linalg::YieldOp::create(nb, nl, ValueRange{e});
+          });
+      op.getResult().replaceAllUsesExcept(widen.getResult(0), widen);
+    }
+    if (failed(fuseConversions(getOperation())))
       signalPassFailure();
   }
 };

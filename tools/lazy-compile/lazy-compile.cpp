@@ -91,6 +91,22 @@ static cl::opt<int64_t> scorePool(
              "keeps its neighbours (default 1: none, as in the paper)"),
     cl::init(1));
 
+enum class BF16Flag { Default, None, Inputs, All };
+static cl::opt<BF16Flag> bf16Activations(
+    "bf16-activations",
+    cl::desc("GEMM activations in bf16 (--dtype bf16 weights): none, inputs (GEMM inputs "
+             "written as bf16 by the kernels producing them) or all (also bf16 GEMM outputs "
+             "that only elementwise kernels read). Default: all for cuda, none for cpu (the "
+             "CUDA target's precision can be checked on the CPU with all)"),
+    cl::values(clEnumValN(BF16Flag::None, "none", "f32 activations"),
+               clEnumValN(BF16Flag::Inputs, "inputs", "bf16 GEMM inputs"),
+               clEnumValN(BF16Flag::All, "all", "bf16 GEMM inputs and elementwise-read outputs")),
+    cl::init(BF16Flag::Default));
+static cl::opt<bool> fuseResidual(
+    "fuse-residual",
+    cl::desc("Residual adds in the GEMM epilogue (default true; false: separate kernels)"),
+    cl::init(true));
+
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
   return 1;
@@ -103,6 +119,16 @@ int main(int argc, char **argv) {
     return fail("unsupported target '" + targetName + "' (targets: cpu, cuda)");
   const bool cuda = targetName == "cuda";
   lazyc::CUDAPipelineOptions cudaOptions;
+  lazyc::CPUPipelineOptions cpuOptions;
+  cudaOptions.fuseResidual = fuseResidual;
+  cpuOptions.fuseResidual = fuseResidual;
+  if (bf16Activations != BF16Flag::Default) {
+    auto mode = bf16Activations == BF16Flag::None     ? lazyc::BF16Activations::None
+                : bf16Activations == BF16Flag::Inputs ? lazyc::BF16Activations::Inputs
+                                                      : lazyc::BF16Activations::All;
+    cudaOptions.bf16Activations = mode;
+    cpuOptions.bf16Activations = mode;
+  }
   if (cuda) {
     if (!StringRef(chip).starts_with("sm_"))
       return fail("--chip must name a GPU architecture such as sm_90, not '" + chip + "'");
@@ -188,7 +214,7 @@ int main(int argc, char **argv) {
   if (cuda)
     (*module)->setAttr("lazyc.target", mlir::StringAttr::get(&context, "cuda"));
   if (failed(cuda ? lazyc::lowerToLLVMDialectForCUDA(*module, cudaOptions)
-                  : lazyc::lowerToLLVMDialect(*module)))
+                  : lazyc::lowerToLLVMDialect(*module, cpuOptions)))
     return fail("lowering to the LLVM dialect failed");
   std::string description = lazyc::describeModel(*module);
 
