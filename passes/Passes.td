@@ -312,6 +312,23 @@ def LazycGPUBF16GemmOutputs : Pass<"lazyc-gpu-bf16-gemm-outputs", "::mlir::Modul
                            "::mlir::arith::ArithDialect"];
 }
 
+def LazycGPUBF16Attention : Pass<"lazyc-gpu-bf16-attention", "::mlir::ModuleOp"> {
+  let summary = "Attention reads and writes bf16 where its neighbours allow";
+  let description = [{
+    On tensors after convert-llm-to-linalg, before lazyc-gpu-bf16-gemm-inputs:
+    an f32 `llm.attention` gets a bf16 query when a linalg op (RoPE) produces
+    it for this attention alone (the truncation is fused into that kernel), bf16
+    key and value when RoPE produces the key and a bf16-weight GEMM the value
+    for it alone (the GEMM writes bf16), and a bf16 result when only
+    bf16-weight GEMMs read it as their input (the output projection). The KV
+    cache is bf16 on the GPU and cuDNN's attention works in bf16, so this only
+    removes conversion passes over the rows; a pruning layer's query, which
+    the importance scores also read, stays f32.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LazycGPUSplitReductions : Pass<"lazyc-gpu-split-reductions", "::mlir::func::FuncOp"> {
   let summary = "Split long reductions into parallel partial sums (GPU)";
   let description = [{

@@ -36,11 +36,12 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidu
   pm.addPass(createCSEPass());
   if (gpu)
     pm.addNestedPass<func::FuncOp>(createLazycGPUSplitReductions());
-  if (bf16Activations != BF16Activations::None) {
+  if (bf16Activations == BF16Activations::All)
+    pm.addPass(createLazycGPUBF16Attention());
+  if (bf16Activations != BF16Activations::None)
     pm.addPass(createLazycGPUBF16GemmInputs());
-    if (bf16Activations == BF16Activations::All)
-      pm.addPass(createLazycGPUBF16GemmOutputs());
-  }
+  if (bf16Activations == BF16Activations::All)
+    pm.addPass(createLazycGPUBF16GemmOutputs());
   if (gpu || bf16Activations != BF16Activations::None) {
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());

@@ -239,20 +239,31 @@ LogicalResult AttentionOp::verify() {
           *this, getNumHeads(), getNumKvHeads(), getHeadDim(), query,
           getCache().getType(), getLayer(), getScale().convertToDouble())))
     return failure();
-  if (query != getResult().getType())
-    return emitOpError() << "expects result type " << getResult().getType()
-                         << " to equal query type " << query;
+  // Element types: all equal, or a mix of f32 and bf16 (the CUDA target's
+  // bf16 activations) with key and value alike.
+  auto result = getResult().getType();
+  Type keyElem = cast<RankedTensorType>(getKey().getType()).getElementType();
+  auto f32OrBF16 = [](Type t) { return t.isF32() || t.isBF16(); };
+  bool allEqual = query.getElementType() == result.getElementType() &&
+                  query.getElementType() == keyElem;
+  if (!allEqual && !(f32OrBF16(query.getElementType()) && f32OrBF16(keyElem) &&
+                     f32OrBF16(result.getElementType())))
+    return emitOpError() << "expects query, key/value and result element types to be equal "
+                            "or each f32 or bf16, got "
+                         << query.getElementType() << ", " << keyElem << ", "
+                         << result.getElementType();
+  if (query.getShape() != result.getShape())
+    return emitOpError() << "expects result type " << result
+                         << " to have the query's shape " << query;
   int64_t kvCols = getNumKvHeads() * getHeadDim();
   for (auto [name, value] : {std::pair<StringRef, Value>{"key", getKey()},
                              {"value", getValue()}}) {
     auto type = cast<RankedTensorType>(value.getType());
     if (failed(lazyc::verifyRank(*this, name, type, 2)))
       return failure();
-    if (type.getElementType() != query.getElementType())
-      return emitOpError() << "expects " << name << " element type "
-                           << type.getElementType()
-                           << " to match query element type "
-                           << query.getElementType();
+    if (type.getElementType() != keyElem)
+      return emitOpError() << "expects value element type " << type.getElementType()
+                           << " to match key element type " << keyElem;
     std::string cols = (name + " columns").str();
     std::string rows = (name + " rows").str();
     if (failed(lazyc::verifyDimMatch(*this, cols, type.getDimSize(1),

@@ -423,6 +423,30 @@ struct ExtractOfElementwise : OpRewritePattern<tensor::ExtractOp> {
   }
 };
 
+/// A linalg.generic rounding the 2-D f32 tensor `v` to bf16, after `v`.
+Value truncateToBF16(OpBuilder &b, Location loc, Value v) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfterValue(v);
+  auto inType = cast<RankedTensorType>(v.getType());
+  auto type = RankedTensorType::get(inType.getShape(), b.getBF16Type());
+  SmallVector<Value> dynamic;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamic.push_back(tensor::DimOp::create(b, loc, v, d));
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(), dynamic);
+  AffineMap id = b.getMultiDimIdentityMap(2);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{v}, ValueRange{init},
+             ArrayRef<AffineMap>{id, id},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel},
+             [](OpBuilder &nb, Location nl, ValueRange args) {
+               Value t = arith::TruncFOp::create(nb, nl, nb.getBF16Type(), args[0]);
+               linalg::YieldOp::create(nb, nl, ValueRange{t});
+             })
+      .getResult(0);
+}
+
 /// Fuses elementwise conversions (bf16 truncations and widenings) into the
 /// linalg ops next to them, when nothing else reads the intermediate value.
 LogicalResult fuseConversions(Operation *root) {
@@ -465,26 +489,7 @@ struct LazycGPUBF16GemmInputsPass
       Value &bf16 = truncated[op.getInput()];
       if (!bf16) {
         OpBuilder b(ctx);
-        b.setInsertionPointAfterValue(op.getInput());
-        Location loc = op.getLoc();
-        auto type = RankedTensorType::get(inType.getShape(), b.getBF16Type());
-        SmallVector<Value> dynamic;
-        for (int64_t d = 0; d < type.getRank(); ++d)
-          if (type.isDynamicDim(d))
-            dynamic.push_back(tensor::DimOp::create(b, loc, op.getInput(), d));
-        Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
-                                             dynamic);
-        AffineMap id = b.getMultiDimIdentityMap(2);
-        bf16 = linalg::GenericOp::create(
-                   b, loc, TypeRange{type}, ValueRange{op.getInput()}, ValueRange{init},
-                   ArrayRef<AffineMap>{id, id},
-                   ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                                 utils::IteratorType::parallel},
-                   [](OpBuilder &nb, Location nl, ValueRange args) {
-                     Value t = arith::TruncFOp::create(nb, nl, nb.getBF16Type(), args[0]);
-                     linalg::YieldOp::create(nb, nl, ValueRange{t});
-                   })
-                   .getResult(0);
+        bf16 = truncateToBF16(b, op.getLoc(), op.getInput());
       }
       op.getInputMutable().assign(bf16);
     }
@@ -560,6 +565,80 @@ struct LazycGPUBF16GemmOutputsPass
             linalg::YieldOp::create(nb, nl, ValueRange{e});
           });
       op.getResult().replaceAllUsesExcept(widen.getResult(0), widen);
+    }
+    if (failed(fuseConversions(getOperation())))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// lazyc-gpu-bf16-attention
+//===----------------------------------------------------------------------===//
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYCGPUBF16ATTENTION
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+namespace {
+/// True if `v`'s only readers other than tensor.dim ops are `user`'s.
+bool onlyReadBy(Value v, Operation *user) {
+  bool read = false;
+  for (Operation *u : v.getUsers()) {
+    if (u == user)
+      read = true;
+    else if (!isa<tensor::DimOp>(u))
+      return false;
+  }
+  return read;
+}
+
+/// A bf16-weight GEMM that produces plain f32 (no accumulation).
+bool isBF16WeightGemm(lazyc::llm::LinearOp linear) {
+  return linear && !linear.getAccumulate() && linear.getType().getElementType().isF32() &&
+         linear.getWeight().getType().getElementType().isBF16();
+}
+
+struct LazycGPUBF16AttentionPass
+    : public lazyc::impl::LazycGPUBF16AttentionBase<LazycGPUBF16AttentionPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    SmallVector<lazyc::llm::AttentionOp> attentions;
+    getOperation().walk([&](lazyc::llm::AttentionOp op) { attentions.push_back(op); });
+    OpBuilder b(ctx);
+    auto bf16Like = [&](Type t) {
+      return RankedTensorType::get(cast<RankedTensorType>(t).getShape(), b.getBF16Type());
+    };
+    for (lazyc::llm::AttentionOp attn : attentions) {
+      Value q = attn.getQuery(), k = attn.getKey(), v = attn.getValue();
+      if (!cast<RankedTensorType>(q.getType()).getElementType().isF32() ||
+          !cast<RankedTensorType>(k.getType()).getElementType().isF32() ||
+          !attn.getType().getElementType().isF32())
+        continue;
+      Location loc = attn.getLoc();
+      // The query, when a kernel of ours (RoPE) produces it for this
+      // attention alone: that kernel writes bf16. (A pruning layer's query
+      // also feeds the importance scores, which read f32.)
+      if (q.getDefiningOp<linalg::GenericOp>() && onlyReadBy(q, attn))
+        attn.getQueryMutable().assign(truncateToBF16(b, loc, q));
+      // Key and value together: RoPE writes K in bf16, V's GEMM writes bf16.
+      auto vLinear = v.getDefiningOp<lazyc::llm::LinearOp>();
+      if (k.getDefiningOp<linalg::GenericOp>() && onlyReadBy(k, attn) &&
+          isBF16WeightGemm(vLinear) && onlyReadBy(v, attn) && k != v) {
+        attn.getKeyMutable().assign(truncateToBF16(b, loc, k));
+        v.setType(bf16Like(v.getType()));
+      }
+      // The output, when only bf16-weight GEMMs read it as their input (the
+      // attention output projection): written in bf16 for them.
+      Value out = attn.getResult();
+      bool gemmInputsOnly = !out.use_empty() && llvm::all_of(out.getUses(), [&](OpOperand &use) {
+        auto linear = dyn_cast<lazyc::llm::LinearOp>(use.getOwner());
+        return linear && use.get() == linear.getInput() && use.getOperandNumber() == 0 &&
+               linear.getWeight().getType().getElementType().isBF16();
+      });
+      if (gemmInputsOnly)
+        out.setType(bf16Like(out.getType()));
     }
     if (failed(fuseConversions(getOperation())))
       signalPassFailure();

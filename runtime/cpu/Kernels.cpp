@@ -173,6 +173,27 @@ extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w
   linearF32(ptr<float>(x), rows, in, w, wtype, out, ptr<float>(y), false);
 }
 
+namespace {
+/// `count` elements at `address` as f32: the array itself (type 0), or its
+/// bf16 values (type 1) widened into `scratch`.
+const float *widened(uint64_t address, int64_t type, int64_t count, std::vector<float> &scratch) {
+  if (type == 0)
+    return ptr<float>(address);
+  scratch.resize(static_cast<size_t>(count));
+  const uint16_t *bits = ptr<uint16_t>(address);
+  for (size_t i = 0; i < scratch.size(); ++i)
+    scratch[i] = lazyc::rt::bf16ToFloat(bits[i]);
+  return scratch.data();
+}
+
+/// Rounds `count` f32 values to bf16 at `address`.
+void narrowTo(uint64_t address, const float *values, int64_t count) {
+  uint16_t *bits = ptr<uint16_t>(address);
+  for (int64_t i = 0; i < count; ++i)
+    bits[i] = lazyc::rt::floatToBF16(values[i]);
+}
+} // namespace
+
 extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in,
                                    uint64_t w, int64_t wtype, int64_t out, uint64_t y,
                                    int64_t ytype, int64_t accumulate) {
@@ -185,23 +206,14 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
     std::exit(1);
   }
   std::vector<float> wide;
-  const float *xf = ptr<float>(x);
-  if (xtype == 1) {
-    wide.resize(static_cast<size_t>(rows * in));
-    const uint16_t *bits = ptr<uint16_t>(x);
-    for (size_t i = 0; i < wide.size(); ++i)
-      wide[i] = lazyc::rt::bf16ToFloat(bits[i]);
-    xf = wide.data();
-  }
+  const float *xf = widened(x, xtype, rows * in, wide);
   if (ytype == 0) {
     linearF32(xf, rows, in, w, wtype, out, ptr<float>(y), accumulate != 0);
     return;
   }
   std::vector<float> product(static_cast<size_t>(rows * out));
   linearF32(xf, rows, in, w, wtype, out, product.data(), false);
-  uint16_t *bits = ptr<uint16_t>(y);
-  for (size_t i = 0; i < product.size(); ++i)
-    bits[i] = lazyc::rt::floatToBF16(product[i]);
+  narrowTo(y, product.data(), rows * out);
 }
 
 extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
@@ -304,4 +316,33 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       }
     }
   }
+}
+
+extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                                      uint64_t v, uint64_t positions, int64_t rows,
+                                      uint64_t keys, int64_t numKeys, int64_t heads,
+                                      int64_t kvHeads, int64_t headDim, double scale,
+                                      uint64_t out, int64_t qtype, int64_t kvtype,
+                                      int64_t otype) {
+  for (int64_t type : {qtype, kvtype, otype})
+    if (type != 0 && type != 1) {
+      std::fprintf(stderr, "lazyc: lazyc_rt_attention_ex: unsupported element type %lld\n",
+                   static_cast<long long>(type));
+      std::exit(1);
+    }
+  if (rows <= 0)
+    return;
+  const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
+  std::vector<float> qs, ks, vs, os;
+  const float *qf = widened(q, qtype, rows * qDim, qs);
+  const float *kf = widened(k, kvtype, rows * kvDim, ks);
+  const float *vf = widened(v, kvtype, rows * kvDim, vs);
+  if (otype == 1)
+    os.resize(static_cast<size_t>(rows * qDim));
+  uint64_t result = otype == 1 ? reinterpret_cast<uint64_t>(os.data()) : out;
+  lazyc_rt_attention(cache, layer, reinterpret_cast<uint64_t>(qf), reinterpret_cast<uint64_t>(kf),
+                     reinterpret_cast<uint64_t>(vf), positions, rows, keys, numKeys, heads,
+                     kvHeads, headDim, scale, result);
+  if (otype == 1)
+    narrowTo(out, os.data(), rows * qDim);
 }

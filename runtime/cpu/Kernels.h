@@ -72,6 +72,15 @@ void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t
                         int64_t num_keys, int64_t heads, int64_t kv_heads, int64_t head_dim,
                         double scale, uint64_t out);
 
+/// lazyc_rt_attention with the query, key/value and output element types
+/// `qtype`, `kvtype`, `otype` (0 = f32, 1 = bf16: the CUDA target's
+/// activations; here widened / rounded around the f32 kernel).
+void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                           uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
+                           int64_t num_keys, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                           double scale, uint64_t out, int64_t qtype, int64_t kvtype,
+                           int64_t otype);
+
 //===--- LazyLLM kernels (lazy dialect). Position lists are ascending i32. ---===//
 
 /// S_0 = [0, positions[rows - 1]]: its size, then its contents.

@@ -64,11 +64,12 @@ struct State {
   size_t workspaceBytes = 0;
   __nv_bfloat16 *scratch = nullptr; // bf16 copy of a GEMM input
   size_t scratchBytes = 0;
-  // cuDNN attention operands: bf16 Q and O, gathered K/V rows.
+  // cuDNN attention operands: bf16 Q and O, gathered K/V rows; f32 Q and O
+  // of lazyc's kernels when the compiled model passes bf16 ones.
   struct Buffer {
     void *p = nullptr;
     size_t bytes = 0;
-  } sdpaQ, sdpaO, sdpaK, sdpaV;
+  } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO;
   int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
   std::string attentionInfo;
   // Driver functions.
@@ -413,8 +414,12 @@ __global__ void gatherKVRows(const uint4 *__restrict__ src, const int32_t *__res
   }
 }
 
-/// K/V rows of this step into the layer's cache slots (bf16).
-__global__ void writeKV(const float *__restrict__ k, const float *__restrict__ v,
+__device__ inline __nv_bfloat16 asBF16(float x) { return __float2bfloat16_rn(x); }
+__device__ inline __nv_bfloat16 asBF16(__nv_bfloat16 x) { return x; }
+
+/// K/V rows of this step (f32 or bf16) into the layer's cache slots (bf16).
+template <typename T>
+__global__ void writeKV(const T *__restrict__ k, const T *__restrict__ v,
                         const int32_t *__restrict__ pos, int64_t rows, int64_t kvDim,
                         __nv_bfloat16 *__restrict__ kc, __nv_bfloat16 *__restrict__ vc) {
   int64_t n = rows * kvDim;
@@ -422,8 +427,8 @@ __global__ void writeKV(const float *__restrict__ k, const float *__restrict__ v
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t r = i / kvDim, d = i % kvDim;
     int64_t slot = static_cast<int64_t>(pos[r]) * kvDim + d;
-    kc[slot] = __float2bfloat16_rn(k[i]);
-    vc[slot] = __float2bfloat16_rn(v[i]);
+    kc[slot] = asBF16(k[i]);
+    vc[slot] = asBF16(v[i]);
   }
 }
 
@@ -1196,8 +1201,9 @@ void *growBuffer(State::Buffer &b, size_t bytes) {
 /// cuDNN cannot run it (the caller runs lazyc's kernel).
 bool cudnnPrefillAttention(const std::string &variant, LazycKVCache *cache, int64_t layer,
                            const std::vector<int32_t> &pos, const std::vector<int32_t> *keys,
-                           uint64_t qAddr, uint64_t posAddr, int64_t rows, int64_t heads,
-                           int64_t kvHeads, int64_t headDim, double scale, uint64_t outAddr) {
+                           uint64_t qAddr, bool qBF16, uint64_t posAddr, int64_t rows,
+                           int64_t heads, int64_t kvHeads, int64_t headDim, double scale,
+                           uint64_t outAddr, bool outBF16) {
   if (variant != "auto" && variant != "cudnn")
     return false;
   const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
@@ -1237,10 +1243,16 @@ bool cudnnPrefillAttention(const std::string &variant, LazycKVCache *cache, int6
     return refuse();
   State &s = state();
   Mark mark(kCudnnAttention);
-  auto *q = static_cast<__nv_bfloat16 *>(growBuffer(s.sdpaQ, rows * qDim * 2));
-  auto *o = static_cast<__nv_bfloat16 *>(growBuffer(s.sdpaO, rows * qDim * 2));
-  toBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(qAddr), q,
-                                                                      rows * qDim);
+  // bf16 Q and O as they are; f32 ones through bf16 copies.
+  const __nv_bfloat16 *q = ptr<__nv_bfloat16>(qAddr);
+  if (!qBF16) {
+    auto *copy = static_cast<__nv_bfloat16 *>(growBuffer(s.sdpaQ, rows * qDim * 2));
+    toBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(ptr<float>(qAddr), copy,
+                                                                        rows * qDim);
+    q = copy;
+  }
+  auto *o = outBF16 ? ptr<__nv_bfloat16>(outAddr)
+                    : static_cast<__nv_bfloat16 *>(growBuffer(s.sdpaO, rows * qDim * 2));
   const void *k = layerKeys(cache, layer), *v = layerValues(cache, layer);
   if (!fromZero) {
     const int64_t vectors = kvDim * 2 / 16;
@@ -1257,8 +1269,9 @@ bool cudnnPrefillAttention(const std::string &variant, LazycKVCache *cache, int6
   if (!lazyc::cuda::cudnnCausalAttention(s.stream, shape, q, k, v, o, static_cast<float>(scale),
                                          why))
     return refuse();
-  fromBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(o, ptr<float>(outAddr),
-                                                                        rows * qDim);
+  if (!outBF16)
+    fromBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(o, ptr<float>(outAddr),
+                                                                          rows * qDim);
   ++s.cudnnAttentionCalls;
   return check(cudaGetLastError(), "cuDNN attention");
 }
@@ -1388,19 +1401,32 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
   lazyc_gpu_linear_ex(x, 0, rows, in, w, wtype, out, y, 0, 0);
 }
 
-void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
-                         uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
-                         int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
-                         double scale, uint64_t outAddr) {
+/// The attention entry (Kernels.h ABI): query, key/value and output f32 or
+/// bf16 (`qtype`, `kvtype`, `otype`: 0 / 1), the KV cache bf16.
+void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
+                            uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
+                            int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                            double scale, uint64_t outAddr, int64_t qtype, int64_t kvtype,
+                            int64_t otype) {
   if (rows <= 0)
     return;
+  for (int64_t type : {qtype, kvtype, otype})
+    if (type != 0 && type != 1) {
+      setError("lazyc_gpu_attention_ex: unsupported element type " + std::to_string(type));
+      return;
+    }
+  const bool qBF16 = qtype == 1, outBF16 = otype == 1;
   State &s = state();
   const int64_t kvDim = kvHeads * headDim;
   __nv_bfloat16 *kc = layerKeys(cache, layer);
   __nv_bfloat16 *vc = layerValues(cache, layer);
   const int32_t *pos = ptr<int32_t>(posAddr);
-  writeKV<<<blocksFor(rows * kvDim, 256), 256, 0, s.stream>>>(
-      ptr<float>(kAddr), ptr<float>(vAddr), pos, rows, kvDim, kc, vc);
+  if (kvtype == 1)
+    writeKV<<<blocksFor(rows * kvDim, 256), 256, 0, s.stream>>>(
+        ptr<__nv_bfloat16>(kAddr), ptr<__nv_bfloat16>(vAddr), pos, rows, kvDim, kc, vc);
+  else
+    writeKV<<<blocksFor(rows * kvDim, 256), 256, 0, s.stream>>>(
+        ptr<float>(kAddr), ptr<float>(vAddr), pos, rows, kvDim, kc, vc);
   // Bookkeeping on the host (cached slots, counters): positions and keys.
   std::vector<int32_t> hostPos = fetch<int32_t>(posAddr, rows);
   uint8_t *cached = cache->cached ? cache->cached + layer * cache->context : nullptr;
@@ -1433,13 +1459,24 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
   }
   const std::string variant = attentionVariant();
   if (cudnnPrefillAttention(variant, cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr,
-                            posAddr, rows, heads, kvHeads, headDim, scale, outAddr))
+                            qBF16, posAddr, rows, heads, kvHeads, headDim, scale, outAddr,
+                            outBF16))
     return;
   ++s.lazycAttentionCalls;
   const int group = static_cast<int>(heads / kvHeads);
   Mark mark(kAttention);
   const float scaleLog2 = static_cast<float>(scale * 1.4426950408889634);
-  float *out = ptr<float>(outAddr);
+  // lazyc's kernels read and write f32: bf16 operands through f32 copies.
+  const int64_t qDim = heads * headDim;
+  const float *qf = ptr<float>(qAddr);
+  if (qBF16) {
+    auto *copy = static_cast<float *>(growBuffer(s.flashQ, rows * qDim * 4));
+    fromBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(
+        ptr<__nv_bfloat16>(qAddr), copy, rows * qDim);
+    qf = copy;
+  }
+  float *out = outBF16 ? static_cast<float *>(growBuffer(s.flashO, rows * qDim * 4))
+                       : ptr<float>(outAddr);
   const bool simple = variant == "simple", wide = variant == "wide";
   auto launch = [&](auto kernel, int warps, int smemBytes) {
     static std::map<const void *, bool> configured;
@@ -1450,7 +1487,7 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
     dim3 blocks(blocksFor(rows, warps * 16), static_cast<unsigned>(heads));
     const int threads = wide ? 128 : warps * 32;
     kernel<<<blocks, threads, smemBytes, s.stream>>>(
-        ptr<float>(qAddr), heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
+        qf, heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
         static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
   };
   if (wide && headDim == 128)
@@ -1465,11 +1502,22 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
            : launch(flashAttention<64, 8, true>, 8, flashSmemBytes<64, true>());
   else
     referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
-                         s.stream>>>(ptr<float>(qAddr), pos, static_cast<int>(rows), kc, vc,
+                         s.stream>>>(qf, pos, static_cast<int>(rows), kc, vc,
                                      kvDim, keys, static_cast<int>(keyCount),
                                      static_cast<int>(heads), group, static_cast<int>(headDim),
                                      static_cast<float>(scale), out);
+  if (outBF16)
+    toBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(
+        out, ptr<__nv_bfloat16>(outAddr), rows * qDim);
   check(cudaGetLastError(), "attention kernel launch");
+}
+
+void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
+                         uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
+                         int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                         double scale, uint64_t outAddr) {
+  lazyc_gpu_attention_ex(cache, layer, qAddr, kAddr, vAddr, posAddr, rows, keysAddr, numKeys,
+                         heads, kvHeads, headDim, scale, outAddr, 0, 0, 0);
 }
 
 /// How many attention calls cuDNN ran so far (tests, reports).

@@ -31,6 +31,11 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_
                          uint64_t positions, int64_t rows, uint64_t keys, int64_t num_keys,
                          int64_t heads, int64_t kv_heads, int64_t head_dim, double scale,
                          uint64_t out);
+void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                            uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
+                            int64_t num_keys, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                            double scale, uint64_t out, int64_t qtype, int64_t kvtype,
+                            int64_t otype);
 void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t q,
                                    uint64_t positions, int64_t rows, uint64_t keys,
                                    int64_t num_keys, int64_t heads, int64_t kv_heads,
@@ -192,10 +197,19 @@ enum class Keys {
   SameAsRows, // positions with gaps, the keys are exactly those positions
 };
 
+/// bf16 bits of each value (round to nearest even).
+std::vector<uint16_t> bf16Bits(const std::vector<float> &values) {
+  std::vector<uint16_t> bits(values.size());
+  for (size_t i = 0; i < values.size(); ++i)
+    bits[i] = lazyc::rt::floatToBF16(values[i]);
+  return bits;
+}
+
 /// An attention kernel against the plain one, dense and over a key subset,
-/// for both head sizes, with GQA.
+/// for both head sizes, with GQA. `bf16Operands`: the compiled model's bf16
+/// activations (lazyc_gpu_attention_ex with bf16 query, key/value, output).
 void checkAttention(int64_t headDim, Keys keysKind, const std::string &variant,
-                    int64_t rows = 300) {
+                    int64_t rows = 300, bool bf16Operands = false) {
   ScopedAttention scoped(variant);
   const int64_t heads = 8, kvHeads = 2, context = 400;
   const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
@@ -215,19 +229,37 @@ void checkAttention(int64_t headDim, Keys keysKind, const std::string &variant,
   keys.push_back(pos[rows - 1]);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<uint16_t> qb, kb, vb;
+  if (bf16Operands) {
+    qb = bf16Bits(q), kb = bf16Bits(k), vb = bf16Bits(v);
+    for (size_t i = 0; i < q.size(); ++i) // the reference reads the rounded query
+      q[i] = lazyc::rt::bf16ToFloat(qb[i]);
+  }
   float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
   int32_t *dpos = toDevice(pos), *dkeys = toDevice(keys);
   float *out = static_cast<float *>(api()->alloc(rows * qDim * 4));
   float *ref = static_cast<float *>(api()->alloc(rows * qDim * 4));
   double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
   const int64_t cudnnCallsBefore = lazyc_gpu_cudnn_attention_calls();
-  lazyc_gpu_attention(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows, keyed ? a(dkeys) : 0,
-                      keyed ? static_cast<int64_t>(keys.size()) : -1, heads, kvHeads, headDim,
-                      scale, a(out));
-  lazyc_gpu_attention_reference(&cache.c, 0, a(dq), a(dpos), rows, keyed ? a(dkeys) : 0,
-                                keyed ? static_cast<int64_t>(keys.size()) : -1, heads, kvHeads,
-                                headDim, scale, a(ref));
-  auto got = toHost(out, rows * qDim), want = toHost(ref, rows * qDim);
+  const uint64_t keysAddr = keyed ? a(dkeys) : 0;
+  const int64_t numKeys = keyed ? static_cast<int64_t>(keys.size()) : -1;
+  std::vector<float> got;
+  if (bf16Operands) {
+    uint16_t *dqb = toDevice(qb), *dkb = toDevice(kb), *dvb = toDevice(vb);
+    lazyc_gpu_attention_ex(&cache.c, 0, a(dqb), a(dkb), a(dvb), a(dpos), rows, keysAddr,
+                           numKeys, heads, kvHeads, headDim, scale, a(out), 1, 1, 1);
+    for (uint16_t bits : toHost(reinterpret_cast<uint16_t *>(out), rows * qDim))
+      got.push_back(lazyc::rt::bf16ToFloat(bits));
+    for (uint16_t *p : {dqb, dkb, dvb})
+      api()->free(p);
+  } else {
+    lazyc_gpu_attention(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows, keysAddr, numKeys,
+                        heads, kvHeads, headDim, scale, a(out));
+    got = toHost(out, rows * qDim);
+  }
+  lazyc_gpu_attention_reference(&cache.c, 0, a(dq), a(dpos), rows, keysAddr, numKeys, heads,
+                                kvHeads, headDim, scale, a(ref));
+  auto want = toHost(ref, rows * qDim);
   ASSERT_EQ(api()->lastError(), nullptr);
   // cuDNN runs exactly when asked for and the step is one token set.
   EXPECT_EQ(lazyc_gpu_cudnn_attention_calls() - cudnnCallsBefore,
@@ -235,9 +267,11 @@ void checkAttention(int64_t headDim, Keys keysKind, const std::string &variant,
   double maxDiff = 0;
   for (size_t i = 0; i < got.size(); ++i)
     maxDiff = std::max(maxDiff, static_cast<double>(std::fabs(got[i] - want[i])));
-  // Queries and probabilities are bf16 in the tensor-core kernels.
-  EXPECT_LT(maxDiff, 2e-2) << "head_dim " << headDim << " keys " << static_cast<int>(keysKind)
-                           << " " << variant;
+  // Queries and probabilities are bf16 in the tensor-core kernels (and the
+  // output, with bf16 operands).
+  EXPECT_LT(maxDiff, bf16Operands ? 3e-2 : 2e-2)
+      << "head_dim " << headDim << " keys " << static_cast<int>(keysKind) << " " << variant
+      << (bf16Operands ? " bf16 operands" : "");
   EXPECT_EQ(cache.stats[LAZYC_STAT_COMPUTED], rows);
   EXPECT_EQ(cache.stats[LAZYC_STAT_RECOMPUTED], 0);
   for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
@@ -269,6 +303,19 @@ TEST(CudaKernels, FlashAttentionKeyed64) {
     if (!lazyc::cuda::cudnnUnavailable().empty())                                          \
       GTEST_SKIP() << "no cuDNN: " << lazyc::cuda::cudnnUnavailable();                     \
   } while (0)
+
+// The compiled model's bf16 activations: cuDNN reads the bf16 query and
+// writes the bf16 output in place; lazyc's kernels go through f32 copies.
+TEST(CudaKernels, CudnnAttentionBF16Operands) {
+  REQUIRE_CUDNN();
+  checkAttention(128, Keys::All, "cudnn", 300, true);
+  checkAttention(64, Keys::SameAsRows, "cudnn", 257, true);
+}
+TEST(CudaKernels, FlashAttentionBF16Operands) {
+  REQUIRE_GPU();
+  checkAttention(128, Keys::Subset, lazycKernel(), 300, true);
+  checkAttention(64, Keys::All, lazycKernel(), 100, true);
+}
 
 // cuDNN's fused attention: a dense prefill (K/V straight from the cache) and
 // a pruned layer's token set (K/V rows gathered); a key subset stays with

@@ -198,14 +198,28 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
     Value out = allocResult(rewriter, op, rowsIndex);
     Value scale = arith::ConstantOp::create(
         rewriter, loc, rewriter.getF64FloatAttr(attn.getScale().convertToDouble()));
-    callRuntime(rewriter, op, "lazyc_rt_attention",
-                {attn.getCache(), i64(rewriter, loc, attn.getLayer()),
-                 address(rewriter, loc, buffers[0]), address(rewriter, loc, buffers[1]),
-                 address(rewriter, loc, buffers[2]), address(rewriter, loc, buffers[3]),
-                 rowsOf(rewriter, loc, buffers[0]), keys, numKeys,
-                 i64(rewriter, loc, attn.getNumHeads()),
-                 i64(rewriter, loc, attn.getNumKvHeads()), i64(rewriter, loc, attn.getHeadDim()),
-                 scale, address(rewriter, loc, out)});
+    SmallVector<Value> args = {
+        attn.getCache(), i64(rewriter, loc, attn.getLayer()),
+        address(rewriter, loc, buffers[0]), address(rewriter, loc, buffers[1]),
+        address(rewriter, loc, buffers[2]), address(rewriter, loc, buffers[3]),
+        rowsOf(rewriter, loc, buffers[0]), keys, numKeys,
+        i64(rewriter, loc, attn.getNumHeads()),
+        i64(rewriter, loc, attn.getNumKvHeads()), i64(rewriter, loc, attn.getHeadDim()),
+        scale, address(rewriter, loc, out)};
+    Type qElem = attn.getQuery().getType().getElementType();
+    Type kvElem = cast<RankedTensorType>(attn.getKey().getType()).getElementType();
+    Type outElem = attn.getType().getElementType();
+    for (Type t : {qElem, kvElem, outElem})
+      if (!t.isF32() && !t.isBF16())
+        return op->emitOpError() << "lowers only with f32 or bf16 activations, got " << t;
+    if (qElem.isF32() && kvElem.isF32() && outElem.isF32()) {
+      callRuntime(rewriter, op, "lazyc_rt_attention", args);
+    } else {
+      // bf16 query, key/value or output (the CUDA target's activations).
+      for (Type t : {qElem, kvElem, outElem})
+        args.push_back(i64(rewriter, loc, activationCode(t)));
+      callRuntime(rewriter, op, "lazyc_rt_attention_ex", args);
+    }
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }

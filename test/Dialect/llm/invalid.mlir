@@ -272,7 +272,7 @@ func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %
 // -----
 
 func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
-  // expected-error @+1 {{expects result type 'tensor<3x64xf32>' to equal query type 'tensor<?x64xf32>'}}
+  // expected-error @+1 {{expects result type 'tensor<3x64xf32>' to have the query's shape 'tensor<?x64xf32>'}}
   %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
       : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<3x64xf32>
   return
@@ -289,8 +289,17 @@ func.func @f(%q: tensor<?x64xf32>, %k: tensor<32xf32>, %v: tensor<?x32xf32>, %po
 
 // -----
 
+func.func @f(%q: tensor<?x64xf16>, %k: tensor<?x32xbf16>, %v: tensor<?x32xbf16>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects query, key/value and result element types to be equal or each f32 or bf16, got 'f16', 'bf16', 'f32'}}
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf16>, tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
 func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf16>, %pos: tensor<?xi32>, %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) {
-  // expected-error @+1 {{expects value element type 'f16' to match query element type 'f32'}}
+  // expected-error @+1 {{expects value element type 'f16' to match key element type 'f32'}}
   %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
       : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf16>, tensor<?xi32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
   return

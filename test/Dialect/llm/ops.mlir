@@ -40,6 +40,19 @@ func.func @accumulating_linear(%x: tensor<?x64xf32>, %r: tensor<?x128xf32>) -> (
 
 // -----
 
+// bf16 query/key/value and result around an f32 cache (the CUDA target's
+// bf16 activations).
+// CHECK-LABEL: func.func @bf16_attention
+// CHECK: llm.attention {{.*}} : (tensor<?x64xbf16>, tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xbf16>
+func.func @bf16_attention(%q: tensor<?x64xbf16>, %k: tensor<?x32xbf16>, %v: tensor<?x32xbf16>, %pos: tensor<?xi32>,
+                          %cache: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xbf16> {
+  %o = llm.attention %q, %k, %v, %pos, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xbf16>, tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xbf16>
+  return %o : tensor<?x64xbf16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @mlp
 func.func @mlp(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>, %x: tensor<?x128xf32>) -> tensor<?x128xf32> {
   // CHECK: %[[S:.*]] = llm.silu %{{.*}} : tensor<?x128xf32>
