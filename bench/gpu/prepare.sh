@@ -24,7 +24,13 @@ compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $WINDOW -o $D/ti
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW -o $D/tiny-window-cuda.so
 compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 -o $D/smollm2-dense-cpu.so
 compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 -o $D/smollm2-dense-cuda.so
-# Llama-2-7B shape, dense and with the anchor's schedule.
-[ -f $D/llama7b-dense-cuda.so ] || compile synthetic:llama2-7b --dtype bf16 --target=cuda -o $D/llama7b-dense-cuda.so
-[ -f $D/llama7b-lazy-cuda.so ] || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED -o $D/llama7b-lazy-cuda.so
+# Llama-2-7B shape, dense and with the anchor's schedule (recompiled when
+# lazy-compile is newer than them). "base": the code generation before the
+# GEMM epilogues and bf16 activations (session 5's), timed side by side.
+fresh() { [ -f "$1" ] && [ "$1" -nt $C ]; }
+BASE="--bf16-activations=inputs --fuse-residual=false"
+fresh $D/llama7b-dense-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda -o $D/llama7b-dense-cuda.so
+fresh $D/llama7b-lazy-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED -o $D/llama7b-lazy-cuda.so
+fresh $D/llama7b-dense-base-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda $BASE -o $D/llama7b-dense-base-cuda.so
+fresh $D/llama7b-lazy-base-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $BASE -o $D/llama7b-lazy-base-cuda.so
 du -sh $D

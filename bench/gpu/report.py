@@ -7,7 +7,10 @@ Standard library only."""
 import json, os, sys
 
 out, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(",")]
-variants = sys.argv[3:]  # other attention kernels measured in the same call
+# Other attention kernels (LAZYC_CUDA_ATTENTION values) or compiled variants
+# (prepare.sh's "base") measured in the same call.
+ATTENTION = {"auto", "flash", "cudnn", "simple", "wide"}
+variants = sys.argv[3:]
 anchor = {}
 try:
     anchor = json.load(open(os.path.join(out, "anchor.json")))
@@ -38,6 +41,7 @@ for n in lengths:
                                lazyc_dense_runs=(d or {}).get("ttft_ms_runs"),
                                lazyc_pruned_runs=(l or {}).get("ttft_ms_runs")))
 for variant in variants:
+    kind = "attention" if variant in ATTENTION else "build"
     for n in lengths:
         a = anchor.get("out", {}).get(str(n), {})
         d, l = ours("dense", n, variant), ours("lazy", n, variant)
@@ -46,9 +50,9 @@ for variant in variants:
         f = lambda x: f"{x:.1f}" if isinstance(x, (int, float)) else "-"
         r = lambda x, y: f"{x / y:.2f}" if x and y else "-"
         print(f"{n:>7} | {f(td):>11} {f(ld):>11} {r(ld, td):>6} | {f(tl):>12} {f(ll):>12} "
-              f"{r(ll, tl):>6} | attention={variant}")
-        result["rows"].append(dict(tokens=n, attention=variant, torch_dense_ms=td,
-                                   lazyc_dense_ms=ld, torch_pruned_ms=tl, lazyc_pruned_ms=ll))
+              f"{r(ll, tl):>6} | {kind}={variant}")
+        result["rows"].append({kind: variant, "tokens": n, "torch_dense_ms": td,
+                               "lazyc_dense_ms": ld, "torch_pruned_ms": tl, "lazyc_pruned_ms": ll})
 result["anchor_ceilings"] = anchor.get("res")
 if d:
     result["device"] = d.get("device")

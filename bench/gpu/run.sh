@@ -116,6 +116,24 @@ for variant in $VARIANTS; do
   done
 done
 
+# Other code generation (LAZYC_GPU_BUILDS, default "base": prepare.sh's
+# models compiled with --bf16-activations=inputs --fuse-residual=false, the
+# code before the GEMM epilogues and bf16 activations): same runs, own files.
+BUILDS=${LAZYC_GPU_BUILDS-base}
+for build in $BUILDS; do
+  log "compiled variant: $build"
+  for n in "${LENS[@]}"; do
+    for v in dense lazy; do
+      [ -f $D/llama7b-$v-$build-cuda.so ] || continue
+      timeout 150 $RUN $D/llama7b-$v-$build-cuda.so --random-weights \
+        --random-prompt "$n" -n 0 --warmup 1 --repeat 3 --batch "$n" --ctx $((n + 16)) --json \
+        >"$OUT/lazyc-$v-$n-$build.json" 2>"$OUT/lazyc-$v-$n-$build.err" \
+        || { echo "lazyc $v $n ($build) failed:"; tail -3 "$OUT/lazyc-$v-$n-$build.err"; }
+      python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n-$build.json')); print('lazyc $v $n ($build)', r['ttft_ms_runs'])" 2>/dev/null
+    done
+  done
+done
+
 log "cold start: the first prefill of a process (cuDNN builds its plans then)"
 N0=${LENS[0]}
 for v in dense lazy; do
@@ -157,7 +175,7 @@ if [ -f $D/torch_prefill.py ]; then
 fi
 
 log "table"
-python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS | tee "$OUT/table.txt"
+python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS $BUILDS | tee "$OUT/table.txt"
 
 # Only a few files come back from the GPU machine: keep the summary files
 # at the top of OUT and pack the per-run outputs into one archive.
