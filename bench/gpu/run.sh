@@ -100,38 +100,35 @@ for n in "${LENS[@]}"; do
   done
 done
 
+# time_variant NAME SO_SUFFIX [ENV=VALUE]: the Llama-2-7B runs again with another
+# attention kernel or another compiled model, into lazyc-{dense,lazy}-N-NAME.json.
+time_variant() {
+  local name=$1 suffix=$2 setting=${3:-}
+  for n in "${LENS[@]}"; do
+    for v in dense lazy; do
+      [ -f $D/llama7b-$v$suffix-cuda.so ] || continue
+      env $setting timeout 150 $RUN $D/llama7b-$v$suffix-cuda.so --random-weights \
+        --random-prompt "$n" -n 0 --warmup 1 --repeat 3 --batch "$n" --ctx $((n + 16)) --json \
+        >"$OUT/lazyc-$v-$n-$name.json" 2>"$OUT/lazyc-$v-$n-$name.err" \
+        || { echo "lazyc $v $n ($name) failed:"; tail -3 "$OUT/lazyc-$v-$n-$name.err"; }
+      python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n-$name.json')); print('lazyc $v $n ($name)', r['ttft_ms_runs'])" 2>/dev/null
+    done
+  done
+}
 # Other attention kernels (LAZYC_GPU_VARIANTS, default "flash": lazyc's own
-# kernel everywhere; also "wide", "simple"): same runs, own files.
+# kernel everywhere; also "wide", "simple").
 VARIANTS=${LAZYC_GPU_VARIANTS-flash}
 for variant in $VARIANTS; do
   log "attention variant: $variant"
-  for n in "${LENS[@]}"; do
-    for v in dense lazy; do
-      LAZYC_CUDA_ATTENTION=$variant timeout 150 $RUN $D/llama7b-$v-cuda.so --random-weights \
-        --random-prompt "$n" -n 0 --warmup 1 --repeat 3 --batch "$n" --ctx $((n + 16)) --json \
-        >"$OUT/lazyc-$v-$n-$variant.json" 2>"$OUT/lazyc-$v-$n-$variant.err" \
-        || { echo "lazyc $v $n ($variant) failed:"; tail -3 "$OUT/lazyc-$v-$n-$variant.err"; }
-      python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n-$variant.json')); print('lazyc $v $n ($variant)', r['ttft_ms_runs'])" 2>/dev/null
-    done
-  done
+  time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
-
 # Other code generation (LAZYC_GPU_BUILDS, default "base": prepare.sh's
 # models compiled with --bf16-activations=inputs --fuse-residual=false, the
-# code before the GEMM epilogues and bf16 activations): same runs, own files.
+# code before the GEMM epilogues and bf16 activations).
 BUILDS=${LAZYC_GPU_BUILDS-base}
 for build in $BUILDS; do
   log "compiled variant: $build"
-  for n in "${LENS[@]}"; do
-    for v in dense lazy; do
-      [ -f $D/llama7b-$v-$build-cuda.so ] || continue
-      timeout 150 $RUN $D/llama7b-$v-$build-cuda.so --random-weights \
-        --random-prompt "$n" -n 0 --warmup 1 --repeat 3 --batch "$n" --ctx $((n + 16)) --json \
-        >"$OUT/lazyc-$v-$n-$build.json" 2>"$OUT/lazyc-$v-$n-$build.err" \
-        || { echo "lazyc $v $n ($build) failed:"; tail -3 "$OUT/lazyc-$v-$n-$build.err"; }
-      python3 -c "import json; r=json.load(open('$OUT/lazyc-$v-$n-$build.json')); print('lazyc $v $n ($build)', r['ttft_ms_runs'])" 2>/dev/null
-    done
-  done
+  time_variant "$build" "-$build"
 done
 
 log "cold start: the first prefill of a process (cuDNN builds its plans then)"

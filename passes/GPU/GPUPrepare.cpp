@@ -423,28 +423,36 @@ struct ExtractOfElementwise : OpRewritePattern<tensor::ExtractOp> {
   }
 };
 
-/// A linalg.generic rounding the 2-D f32 tensor `v` to bf16, after `v`.
-Value truncateToBF16(OpBuilder &b, Location loc, Value v) {
+/// A linalg.generic converting the elements of the 2-D tensor `v` to `to`
+/// (arith.truncf or arith.extf), inserted right after `v`.
+Value castElements(OpBuilder &b, Location loc, Value v, FloatType to) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointAfterValue(v);
   auto inType = cast<RankedTensorType>(v.getType());
-  auto type = RankedTensorType::get(inType.getShape(), b.getBF16Type());
+  auto type = RankedTensorType::get(inType.getShape(), to);
   SmallVector<Value> dynamic;
   for (int64_t d = 0; d < type.getRank(); ++d)
     if (type.isDynamicDim(d))
       dynamic.push_back(tensor::DimOp::create(b, loc, v, d));
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(), dynamic);
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), to, dynamic);
   AffineMap id = b.getMultiDimIdentityMap(2);
+  bool narrowing = to.getWidth() < cast<FloatType>(inType.getElementType()).getWidth();
   return linalg::GenericOp::create(
              b, loc, TypeRange{type}, ValueRange{v}, ValueRange{init},
              ArrayRef<AffineMap>{id, id},
              ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
                                            utils::IteratorType::parallel},
-             [](OpBuilder &nb, Location nl, ValueRange args) {
-               Value t = arith::TruncFOp::create(nb, nl, nb.getBF16Type(), args[0]);
-               linalg::YieldOp::create(nb, nl, ValueRange{t});
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value c = narrowing ? arith::TruncFOp::create(nb, nl, to, args[0]).getResult()
+                                   : arith::ExtFOp::create(nb, nl, to, args[0]).getResult();
+               linalg::YieldOp::create(nb, nl, ValueRange{c});
              })
       .getResult(0);
+}
+
+/// `v` (2-D f32) rounded to bf16 by a linalg.generic right after it.
+Value truncateToBF16(OpBuilder &b, Location loc, Value v) {
+  return castElements(b, loc, v, b.getBF16Type());
 }
 
 /// Fuses elementwise conversions (bf16 truncations and widenings) into the
@@ -547,24 +555,8 @@ struct LazycGPUBF16GemmOutputsPass
       // (The type changes first: the widening's block argument is bf16.)
       op.getResult().setType(RankedTensorType::get(type.getShape(), BFloat16Type::get(ctx)));
       OpBuilder b(ctx);
-      b.setInsertionPointAfter(op);
-      Location loc = op.getLoc();
-      SmallVector<Value> dynamic;
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        if (type.isDynamicDim(d))
-          dynamic.push_back(tensor::DimOp::create(b, loc, op.getInput(), d));
-      Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(), dynamic);
-      AffineMap id = b.getMultiDimIdentityMap(2);
-      auto widen = linalg::GenericOp::create(
-          b, loc, TypeRange{type}, ValueRange{op.getResult()}, ValueRange{init},
-          ArrayRef<AffineMap>{id, id},
-          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                        utils::IteratorType::parallel},
-          [](OpBuilder &nb, Location nl, ValueRange args) {
-            Value e = arith::ExtFOp::create(nb, nl, nb.getF32Type(), args[0]);
-            linalg::YieldOp::create(nb, nl, ValueRange{e});
-          });
-      op.getResult().replaceAllUsesExcept(widen.getResult(0), widen);
+      Value widened = castElements(b, op.getLoc(), op.getResult(), b.getF32Type());
+      op.getResult().replaceAllUsesExcept(widened, widened.getDefiningOp());
     }
     if (failed(fuseConversions(getOperation())))
       signalPassFailure();
