@@ -323,7 +323,8 @@ def LazycGPUBF16Attention : Pass<"lazyc-gpu-bf16-attention", "::mlir::ModuleOp">
     bf16-weight GEMMs read it as their input (the output projection). The KV
     cache is bf16 on the GPU and cuDNN's attention works in bf16, so this only
     removes conversion passes over the rows; a pruning layer's query, which
-    the importance scores also read, stays f32.
+    the importance scores also read, stays f32. Models whose value projection
+    has f32 weights are left alone.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];

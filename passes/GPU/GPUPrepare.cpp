@@ -609,15 +609,18 @@ struct LazycGPUBF16AttentionPass
           !attn.getType().getElementType().isF32())
         continue;
       Location loc = attn.getLoc();
+      // Only in models with bf16 weights (V's projection tells).
+      auto vLinear = v.getDefiningOp<lazyc::llm::LinearOp>();
+      if (!isBF16WeightGemm(vLinear))
+        continue;
       // The query, when a kernel of ours (RoPE) produces it for this
       // attention alone: that kernel writes bf16. (A pruning layer's query
       // also feeds the importance scores, which read f32.)
       if (q.getDefiningOp<linalg::GenericOp>() && onlyReadBy(q, attn))
         attn.getQueryMutable().assign(truncateToBF16(b, loc, q));
       // Key and value together: RoPE writes K in bf16, V's GEMM writes bf16.
-      auto vLinear = v.getDefiningOp<lazyc::llm::LinearOp>();
-      if (k.getDefiningOp<linalg::GenericOp>() && onlyReadBy(k, attn) &&
-          isBF16WeightGemm(vLinear) && onlyReadBy(v, attn) && k != v) {
+      if (k.getDefiningOp<linalg::GenericOp>() && onlyReadBy(k, attn) && onlyReadBy(v, attn) &&
+          k != v) {
         attn.getKeyMutable().assign(truncateToBF16(b, loc, k));
         v.setType(bf16Like(v.getType()));
       }

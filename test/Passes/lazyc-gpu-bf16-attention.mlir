@@ -59,3 +59,25 @@ func.func @scored(%x: tensor<?x64xf32>, %pos: tensor<?xi32>, %c: !llm.kv_cache<l
       : (tensor<?x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, tensor<?xi32>) -> tensor<?xf32>
   return %a, %sc : tensor<?x64xf32>, tensor<?xf32>
 }
+
+// -----
+
+// f32 weights: nothing changes.
+// CHECK-LABEL: func.func @f32_model
+// CHECK:         llm.attention {{.*}} : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, {{.*}}) -> tensor<?x64xf32>
+// CHECK-NOT:     arith.truncf
+func.func @f32_model(%x: tensor<?x64xf32>, %pos: tensor<?xi32>, %c: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32> {
+  %wq = llm.weight "q" : tensor<64x64xf32>
+  %q = llm.linear %x, %wq : tensor<?x64xf32>, tensor<64x64xf32> -> tensor<?x64xf32>
+  %wk = llm.weight "k" : tensor<32x64xf32>
+  %k = llm.linear %x, %wk : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  %wv = llm.weight "v" : tensor<32x64xf32>
+  %v = llm.linear %x, %wv : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  %qr = llm.rope %q, %pos {head_dim = 16 : i64, theta = 1.0e+04 : f64} : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %kr = llm.rope %k, %pos {head_dim = 16 : i64, theta = 1.0e+04 : f64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  %a = llm.attention %qr, %kr, %v, %pos, %c {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32>
+  %wo = llm.weight "o" : tensor<64x64xf32>
+  %h = llm.linear %a, %wo acc %x : tensor<?x64xf32>, tensor<64x64xf32>, tensor<?x64xf32> -> tensor<?x64xf32>
+  return %h : tensor<?x64xf32>
+}
