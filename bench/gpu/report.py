@@ -41,7 +41,8 @@ for n in lengths:
                                lazyc_dense_runs=(d or {}).get("ttft_ms_runs"),
                                lazyc_pruned_runs=(l or {}).get("ttft_ms_runs")))
 for variant in variants:
-    kind = "attention" if variant in ATTENTION else "build"
+    kind = ("attention" if variant in ATTENTION else
+            "gemm" if variant == "autotune" else "build")
     for n in lengths:
         a = anchor.get("out", {}).get(str(n), {})
         d, l = ours("dense", n, variant), ours("lazy", n, variant)

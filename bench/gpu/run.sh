@@ -55,6 +55,8 @@ for variant in simple wide; do
   echo "-- attention tests again with LAZYC_CUDA_ATTENTION=$variant"
   LAZYC_CUDA_ATTENTION=$variant timeout 120 $B/bin/lazyc-cuda-tests --gtest_filter='*Attention*' 2>&1 | grep -E "PASSED|FAILED|Failure|Which is|expected" | head -8
 done
+echo "-- GEMM tests again with LAZYC_GEMM_AUTOTUNE=1"
+LAZYC_GEMM_AUTOTUNE=1 timeout 120 $B/bin/lazyc-cuda-tests --gtest_filter='*Linear*' 2>&1 | grep -E "PASSED|FAILED|Failure|Which is|expected" | head -8
 
 RUN=$B/bin/lazy-run
 cmp_logits() { # name cpu.bin gpu.bin
@@ -79,6 +81,8 @@ for m in tiny-dense tiny-lazy tiny-window smollm2-dense; do
   python3 -c "import json,sys; a=json.load(open('$OUT/$m-cpu.json')); b=json.load(open('$OUT/$m-gpu.json')); print('  kept per layer cpu', a['kept_tokens_per_layer'], 'gpu', b['kept_tokens_per_layer'])"
   LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>"$OUT/$m-gpu-flash.err" \
     && cmp_logits "$m (lazyc flash)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-flash.bin"
+  LAZYC_GEMM_AUTOTUNE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-tuned.bin" --json >"$OUT/$m-gpu-tuned.json" 2>"$OUT/$m-gpu-tuned.err" \
+    && cmp_logits "$m (GEMM autotune)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-tuned.bin"
 done
 
 if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
@@ -130,6 +134,13 @@ for build in $BUILDS; do
   log "compiled variant: $build"
   time_variant "$build" "-$build"
 done
+# cuBLASLt's candidates timed per GEMM shape instead of its first choice
+# (LAZYC_GEMM_AUTOTUNE=1; LAZYC_GPU_AUTOTUNE=0 skips this).
+if [ "${LAZYC_GPU_AUTOTUNE-1}" != 0 ]; then
+  log "GEMM autotuning (LAZYC_GEMM_AUTOTUNE=1)"
+  time_variant autotune "" LAZYC_GEMM_AUTOTUNE=1
+  TUNED=autotune
+fi
 
 log "cold start: the first prefill of a process (cuDNN builds its plans then)"
 N0=${LENS[0]}
@@ -172,7 +183,7 @@ if [ -f $D/torch_prefill.py ]; then
 fi
 
 log "table"
-python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS $BUILDS | tee "$OUT/table.txt"
+python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS $BUILDS ${TUNED:-} | tee "$OUT/table.txt"
 
 # Only a few files come back from the GPU machine: keep the summary files
 # at the top of OUT and pack the per-run outputs into one archive.

@@ -1028,8 +1028,21 @@ struct GemmPlan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo;
-  bool ok = false;
+  std::vector<cublasLtMatmulAlgo_t> candidates; // the heuristic's, best first
+  bool ok = false, tuned = false;
 };
+
+/// LAZYC_GEMM_AUTOTUNE=1: the first call of each GEMM shape times cuBLASLt's
+/// heuristic candidates (up to 8) and keeps the fastest, instead of the
+/// heuristic's first choice. Off by default: it costs the first prefill
+/// time, and the heuristic is usually right.
+bool gemmAutotune() {
+  static const bool on = [] {
+    const char *v = std::getenv("LAZYC_GEMM_AUTOTUNE");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
 
 /// y[rows x out] = x[rows x in] w[out x in]^T, i.e. column-major
 /// Y^T (out x rows) = W (out x in, stored as its transpose) X^T. `bf16`: x and
@@ -1053,10 +1066,10 @@ GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16, bool bf16Ou
   cublasLtMatmulPreferenceCreate(&pref);
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                        &s.workspaceBytes, sizeof(s.workspaceBytes));
-  cublasLtMatmulHeuristicResult_t result;
+  cublasLtMatmulHeuristicResult_t results[8];
   int found = 0;
-  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(s.lt, p.desc, p.a, p.b, p.c, p.c, pref, 1,
-                                                     &result, &found);
+  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(s.lt, p.desc, p.a, p.b, p.c, p.c, pref,
+                                                     gemmAutotune() ? 8 : 1, results, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
     setError("cuBLASLt has no algorithm for a " + std::to_string(rows) + "x" +
@@ -1064,9 +1077,53 @@ GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16, bool bf16Ou
              std::to_string(static_cast<int>(st)) + ")");
     return p;
   }
-  p.algo = result.algo;
+  p.algo = results[0].algo;
+  for (int i = 0; i < found; ++i)
+    if (results[i].state == CUBLAS_STATUS_SUCCESS)
+      p.candidates.push_back(results[i].algo);
+  p.tuned = p.candidates.size() < 2;
   p.ok = true;
   return p;
+}
+
+/// Times each candidate of `p` on these operands (into a scratch output,
+/// beta = 0, so y is untouched) and keeps the fastest in p.algo.
+void tuneGemm(GemmPlan &p, const void *w, const void *x, int64_t outBytes) {
+  State &s = state();
+  p.tuned = true;
+  void *scratch = deviceAlloc(static_cast<size_t>(outBytes));
+  if (!scratch)
+    return; // keep the heuristic's choice
+  cudaEvent_t a, b;
+  cudaEventCreate(&a);
+  cudaEventCreate(&b);
+  const float alpha = 1.0f, beta = 0.0f;
+  float best = 0;
+  bool timed = false;
+  for (size_t i = 0; i < p.candidates.size(); ++i) {
+    auto run = [&] {
+      return cublasLtMatmul(s.lt, p.desc, &alpha, w, p.a, x, p.b, &beta, scratch, p.c, scratch,
+                            p.c, &p.candidates[i], s.workspace, s.workspaceBytes, s.stream);
+    };
+    if (run() != CUBLAS_STATUS_SUCCESS) // warm-up; a candidate that fails is skipped
+      continue;
+    cudaEventRecord(a, s.stream);
+    for (int r = 0; r < 3; ++r)
+      run();
+    cudaEventRecord(b, s.stream);
+    cudaEventSynchronize(b);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, a, b);
+    if (!timed || ms < best) {
+      best = ms;
+      p.algo = p.candidates[i];
+      timed = true;
+    }
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  deviceFree(scratch);
+  cudaGetLastError(); // a failed candidate must not fail the step
 }
 
 /// y (+)= x w^T through the cached cuBLASLt plan (bf16 or f32 x and w; bf16
@@ -1077,6 +1134,8 @@ void runGemm(int64_t out, int64_t rows, int64_t in, bool bf16, const void *w, co
   GemmPlan &p = gemmPlan(out, rows, in, bf16, bf16Out);
   if (!p.ok)
     return;
+  if (!p.tuned)
+    tuneGemm(p, w, x, rows * out * (bf16Out ? 2 : 4));
   State &s = state();
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   Mark mark(kGemm);
