@@ -451,6 +451,17 @@ Plan buildPlan(const SdpaShape &s) {
   return p;
 }
 
+/// The plans built so far, by shape. Never destroyed: at exit the driver
+/// may be gone before the plans.
+std::map<ShapeKey, Plan> &plans() {
+  static auto *built = new std::map<ShapeKey, Plan>();
+  return *built;
+}
+ShapeKey keyOf(const SdpaShape &shape) {
+  return {shape.rows,    shape.heads,      shape.kvHeads,
+          shape.headDim, shape.qRowStride, shape.kvRowStride};
+}
+
 /// The cached plan of a shape (built on first use), or null with `why`.
 Plan *planFor(const SdpaShape &shape, std::string &why) {
   Api &a = api();
@@ -458,15 +469,12 @@ Plan *planFor(const SdpaShape &shape, std::string &why) {
     why = a.unavailable;
     return nullptr;
   }
-  // Never destroyed: at exit the driver may be gone before the plans.
-  static auto *plans = new std::map<ShapeKey, Plan>();
-  ShapeKey key{shape.rows,    shape.heads,      shape.kvHeads,
-               shape.headDim, shape.qRowStride, shape.kvRowStride};
-  auto it = plans->find(key);
+  ShapeKey key = keyOf(shape);
+  auto it = plans().find(key);
   // Each length has its own plan: building one may compile kernels (NVRTC,
   // ~0.1-0.5 s on an H100), once per process and length.
-  if (it == plans->end())
-    it = plans->emplace(key, buildPlan(shape)).first;
+  if (it == plans().end())
+    it = plans().emplace(key, buildPlan(shape)).first;
   if (!it->second.plan) {
     why = it->second.error;
     return nullptr;
@@ -494,6 +502,17 @@ TokenSet classifyTokenSet(const int32_t *pos, int64_t rows, const int32_t *keys,
   // makes them the rows themselves.
   return keys ? TokenSet::Gathered : TokenSet::Other;
 }
+
+bool CudnnPlanPolicy::shouldUse(const SdpaShape &shape, int64_t layer, bool planBuilt) {
+  if (layer <= lastLayer_)
+    ++step_; // the layers started over: a new step
+  lastLayer_ = layer;
+  auto [seen, inserted] = firstStep_.emplace(
+      std::make_tuple(shape.rows, shape.heads, shape.kvHeads, shape.headDim), step_);
+  return planBuilt || shape.rows >= coldRows_ || seen->second < step_;
+}
+
+bool cudnnHasPlan(const SdpaShape &shape) { return plans().count(keyOf(shape)) != 0; }
 
 const std::string &cudnnUnavailable() { return api().unavailable; }
 

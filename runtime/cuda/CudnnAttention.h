@@ -14,7 +14,9 @@
 #define LAZYC_RUNTIME_CUDA_CUDNNATTENTION_H
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 
 struct CUstream_st; // cudaStream_t
 
@@ -38,6 +40,26 @@ struct SdpaShape {
 /// token set: positions out of order, or keys that differ).
 enum class TokenSet { Other, FromZero, Gathered };
 TokenSet classifyTokenSet(const int32_t *pos, int64_t rows, const int32_t *keys, int64_t numKeys);
+
+/// When LAZYC_CUDA_ATTENTION=auto lets cuDNN run an eligible step. A plan
+/// per prompt length costs ~0.1 s to build (NVRTC, H100), which one prefill
+/// of a few thousand tokens does not win back (lazyc's kernel is ~1.1-1.2x
+/// slower there), so a shape goes to cuDNN once its plan exists, when an
+/// earlier step (a previous prefill) already had it, or when it has at least
+/// `coldRows` rows (a prefill that long wins the build back at once). Steps
+/// are told apart by the layer index starting over.
+class CudnnPlanPolicy {
+public:
+  explicit CudnnPlanPolicy(int64_t coldRows) : coldRows_(coldRows) {}
+  bool shouldUse(const SdpaShape &shape, int64_t layer, bool planBuilt);
+
+private:
+  int64_t coldRows_, step_ = 0, lastLayer_ = -1;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, int64_t> firstStep_;
+};
+
+/// True once the plan of `shape` was built (or failed to build).
+bool cudnnHasPlan(const SdpaShape &shape);
 
 /// Loads cuDNN on the first call. Empty when usable, else why not (library
 /// not found, too old, no handle). LAZYC_CUDNN names the library (a file or

@@ -136,6 +136,32 @@ TEST(CudaRuntime, TokenSetClassification) {
   EXPECT_EQ(classifyTokenSet(dense.data(), 0, nullptr, -1), TokenSet::Other);
 }
 
+// When `auto` builds cuDNN plans (host logic, runs everywhere): not in a
+// length's first prefill unless it is long; from its second prefill on; and
+// whenever the plan exists.
+TEST(CudaRuntime, CudnnPlanPolicy) {
+  lazyc::cuda::CudnnPlanPolicy policy(/*coldRows=*/16384);
+  lazyc::cuda::SdpaShape s4k{4096, 32, 32, 128, 4096, 4096}, s2k{2048, 32, 32, 128, 4096, 4096},
+      s16k{16384, 32, 32, 128, 4096, 4096};
+  // First prefill (layers 0..3 at 4k, 4..5 at 2k): lazyc's kernel.
+  for (int64_t layer = 0; layer < 4; ++layer)
+    EXPECT_FALSE(policy.shouldUse(s4k, layer, false)) << layer;
+  EXPECT_FALSE(policy.shouldUse(s2k, 4, false));
+  EXPECT_FALSE(policy.shouldUse(s2k, 5, false));
+  // Second prefill: both lengths were seen before.
+  EXPECT_TRUE(policy.shouldUse(s4k, 0, false));
+  EXPECT_TRUE(policy.shouldUse(s4k, 1, true));
+  EXPECT_TRUE(policy.shouldUse(s2k, 4, true));
+  // A new length waits for its own second prefill; a long one does not.
+  lazyc::cuda::SdpaShape s3k{3000, 32, 32, 128, 4096, 4096};
+  EXPECT_FALSE(policy.shouldUse(s3k, 0, false));
+  EXPECT_TRUE(policy.shouldUse(s16k, 0, false));
+  EXPECT_TRUE(policy.shouldUse(s3k, 0, false)); // layer 0 again: the next prefill
+  // A built plan is always used.
+  lazyc::cuda::CudnnPlanPolicy fresh(16384);
+  EXPECT_TRUE(fresh.shouldUse(s2k, 0, true));
+}
+
 /// A one-layer device KV cache of `context` slots (bf16).
 struct DeviceCache {
   DeviceCache(int64_t context, int64_t kvDim) : cached(context), stats(LAZYC_STAT_COUNT) {
