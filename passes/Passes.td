@@ -289,8 +289,9 @@ def LazycGPUBF16GemmInputs : Pass<"lazyc-gpu-bf16-gemm-inputs", "::mlir::ModuleO
     and bf16 weight reads a bf16 truncation of its input (one per input
     value), and elementwise fusion moves each truncation into the linalg op
     that produced the input when nothing else reads it (RMSNorm's scaling,
-    SwiGLU): those kernels write bf16 and the GEMM reads half the bytes. The
-    linear's result stays f32 (lazyc_rt_linear_bf16_input).
+    SwiGLU): those kernels write bf16 and the GEMM reads half the bytes
+    (lazyc_rt_linear_ex). Whether the result becomes bf16 too is
+    lazyc-gpu-bf16-gemm-outputs' decision.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
