@@ -262,6 +262,44 @@ TEST(LazyKernelsTest, KeyedAttentionMatchesDenseOverTheSameSlots) {
 
 } // namespace
 
+// lazyc_rt_attention_ex with bf16 query, key/value and output: the f32
+// kernel on the widened values, its output rounded to bf16; mixed types too.
+TEST(LazyKernelsTest, AttentionExOnBF16OperandsMatchesWidened) {
+  const int64_t heads = 2, kvHeads = 1, dim = 4, rows = 4;
+  std::vector<float> q(rows * heads * dim), k(rows * dim), v(rows * dim);
+  for (size_t i = 0; i < q.size(); ++i)
+    q[i] = std::sin(0.3f * static_cast<float>(i));
+  for (size_t i = 0; i < k.size(); ++i) {
+    k[i] = std::cos(0.7f * static_cast<float>(i));
+    v[i] = 0.25f * static_cast<float>(i % 5);
+  }
+  std::vector<uint16_t> qb(q.size()), kb(k.size()), vb(v.size());
+  auto round = [](std::vector<float> &x, std::vector<uint16_t> &bits) {
+    for (size_t i = 0; i < x.size(); ++i) {
+      bits[i] = lazyc::rt::floatToBF16(x[i]);
+      x[i] = lazyc::rt::bf16ToFloat(bits[i]);
+    }
+  };
+  round(q, qb);
+  round(k, kb);
+  round(v, vb);
+  std::vector<int32_t> pos = {0, 1, 2, 3};
+  Cache wide(8, kvHeads * dim), narrow(8, kvHeads * dim), mixed(8, kvHeads * dim);
+  std::vector<float> want(rows * heads * dim), got(rows * heads * dim);
+  std::vector<uint16_t> gotBits(rows * heads * dim);
+  lazyc_rt_attention(&wide.c, 0, addr(q), addr(k), addr(v), addr(pos), rows, 0, -1, heads,
+                     kvHeads, dim, 0.5, addr(want));
+  lazyc_rt_attention_ex(&narrow.c, 0, addr(qb), addr(kb), addr(vb), addr(pos), rows, 0, -1, heads,
+                        kvHeads, dim, 0.5, addr(gotBits), 1, 1, 1);
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(gotBits[i], lazyc::rt::floatToBF16(want[i])) << i;
+  EXPECT_EQ(narrow.k, wide.k); // the cache holds the same (widened) keys
+  // f32 query (a pruning layer's), bf16 key/value, f32 output.
+  lazyc_rt_attention_ex(&mixed.c, 0, addr(q), addr(kb), addr(vb), addr(pos), rows, 0, -1, heads,
+                        kvHeads, dim, 0.5, addr(got), 0, 1, 0);
+  EXPECT_EQ(got, want);
+}
+
 namespace {
 // bf16 activations (what the CUDA target feeds its GEMMs) on the CPU: the
 // same as the f32 kernel on the widened values.
