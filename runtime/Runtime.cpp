@@ -480,6 +480,7 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
         return false;
       }
       deviceInputs.buffers.push_back(d);
+      cuda_->mirror(d, ref->aligned, bytes); // positions: read on the host at every layer
       ref->allocated = ref->aligned = d;
     }
   }

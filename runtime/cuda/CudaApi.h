@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define LAZYC_CUDA_API_VERSION 2
+#define LAZYC_CUDA_API_VERSION 3
 
 typedef struct LazycCudaApi {
   int version;
@@ -53,6 +53,10 @@ typedef struct LazycCudaApi {
   /// Which attention ran: "auto; cuDNN 9.19.0; attention calls: cuDNN 32,
   /// lazyc 0" (LAZYC_CUDA_ATTENTION, cuDNN or why not, calls so far).
   const char *(*attentionInfo)(void);
+  /// `device` holds a copy of `host` (`bytes`) until it is freed, and the
+  /// compiled code only reads it (a step's inputs): the kernels' host-side
+  /// index work reads the host copy instead of waiting for a device copy.
+  void (*mirror)(const void *device, const void *host, size_t bytes);
 } LazycCudaApi;
 
 /// The table (never null; init says whether CUDA works).

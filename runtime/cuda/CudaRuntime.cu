@@ -71,6 +71,10 @@ struct State {
     size_t bytes = 0;
   } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO;
   int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
+  // Host copies of device buffers the runtime filled from the host (a step's
+  // tokens and positions: LazycCudaApi::mirror), until they are freed: the
+  // kernels' host-side index work reads these without a synchronization.
+  std::map<const void *, std::vector<char>> mirrors;
   std::string attentionInfo;
   // Driver functions.
   decltype(&cuModuleLoadData) moduleLoadData = nullptr;
@@ -217,15 +221,24 @@ void *deviceAlloc(size_t bytes) {
 }
 
 void deviceFree(void *p) {
-  if (p && state().stream)
+  if (p && state().stream) {
+    state().mirrors.erase(p);
     cudaFreeAsync(p, state().stream);
+  }
 }
 
 template <typename T> T *ptr(uint64_t address) { return reinterpret_cast<T *>(address); }
 
-/// Device -> host copy of `n` elements (waits).
+/// Device -> host copy of `n` elements (waits), or the host's own copy of a
+/// mirrored buffer (no wait: a dense prefill's positions at every layer).
 template <typename T> std::vector<T> fetch(uint64_t device, int64_t n) {
   std::vector<T> host(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  auto &mirrors = state().mirrors;
+  if (auto it = mirrors.find(ptr<void>(device));
+      n > 0 && it != mirrors.end() && it->second.size() >= n * sizeof(T)) {
+    std::memcpy(host.data(), it->second.data(), n * sizeof(T));
+    return host;
+  }
   if (n > 0)
     check(cudaMemcpyAsync(host.data(), ptr<T>(device), n * sizeof(T), cudaMemcpyDeviceToHost,
                           state().stream),
@@ -316,9 +329,20 @@ void Profile::report() {
                          "attention (cuDNN fused, incl. bf16 I/O)",
                          "compiler-generated kernels",
                          "LazyLLM (scores/select/Aux Cache)"};
+  // From the first marked call's start to the last one's end: what the
+  // marked calls leave of it is GPU idle time (host work, synchronizations)
+  // and unmarked kernels (the K/V cache writes).
+  float span = 0, marked = 0;
+  if (!p.marks.empty())
+    cudaEventElapsedTime(&span, std::get<1>(p.marks.front()), std::get<2>(p.marks.back()));
+  for (double t : ms)
+    marked += static_cast<float>(t);
   std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
   std::fprintf(stderr, "  attention: LAZYC_CUDA_ATTENTION=%s, %s\n", attentionVariant().c_str(),
                cudnnStatus().c_str());
+  std::fprintf(stderr, "  span of the marked work %.2f ms, of which unattributed %.2f ms (idle "
+                       "gaps, unmarked kernels)\n",
+               span, span - marked);
   for (auto &[kind, a, b] : p.marks) {
     cudaEventDestroy(a);
     cudaEventDestroy(b);
@@ -1827,6 +1851,10 @@ static const char *apiAttentionInfo() {
                     ", lazyc " + std::to_string(s.lazycAttentionCalls);
   return s.attentionInfo.c_str();
 }
+static void apiMirror(const void *device, const void *host, size_t bytes) {
+  const char *bytesOf = static_cast<const char *>(host);
+  state().mirrors[device].assign(bytesOf, bytesOf + bytes);
+}
 static void apiReleaseCache(LazycKVCache *cache) {
   Profile::report(); // the model is going away: its profile is complete
   for (int64_t l = 0; cache->aux && l < cache->layers; ++l) {
@@ -1840,7 +1868,7 @@ const LazycCudaApi *lazyc_cuda_api(void) {
       LAZYC_CUDA_API_VERSION, initialize,    apiLastError, apiDeviceName,
       apiAlloc,               apiFree,       apiToDevice,  apiToHost,
       apiZero,                apiFillRandom, apiSynchronize, apiReleaseCache,
-      2,                      apiAttentionInfo,
+      2,                      apiAttentionInfo, apiMirror,
   };
   return &api;
 }
