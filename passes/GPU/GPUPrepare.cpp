@@ -519,6 +519,12 @@ namespace lazyc {
 } // namespace lazyc
 
 namespace {
+/// A bf16-weight GEMM that produces plain f32 (no accumulation).
+bool isBF16WeightGemm(lazyc::llm::LinearOp linear) {
+  return linear && !linear.getAccumulate() && linear.getType().getElementType().isF32() &&
+         linear.getWeight().getType().getElementType().isBF16();
+}
+
 /// True if every use of `v` is an input operand of a linalg.generic, a
 /// tensor.extract inside one (RoPE reads a row's partner element that way)
 /// or a tensor.dim: the users that can read a bf16 value widened in place.
@@ -546,9 +552,7 @@ struct LazycGPUBF16GemmOutputsPass
     getOperation().walk([&](lazyc::llm::LinearOp op) { linears.push_back(op); });
     for (lazyc::llm::LinearOp op : linears) {
       auto type = op.getType();
-      if (!type.getElementType().isF32() || op.getAccumulate() ||
-          !op.getWeight().getType().getElementType().isBF16() || type.getRank() != 2 ||
-          !onlyElementwiseReaders(op.getResult()))
+      if (!isBF16WeightGemm(op) || type.getRank() != 2 || !onlyElementwiseReaders(op.getResult()))
         continue;
       // The GEMM writes bf16; a widening generic gives its readers the f32
       // they expect, and fusion moves the widening into each reader.
@@ -584,12 +588,6 @@ bool onlyReadBy(Value v, Operation *user) {
       return false;
   }
   return read;
-}
-
-/// A bf16-weight GEMM that produces plain f32 (no accumulation).
-bool isBF16WeightGemm(lazyc::llm::LinearOp linear) {
-  return linear && !linear.getAccumulate() && linear.getType().getElementType().isF32() &&
-         linear.getWeight().getType().getElementType().isBF16();
 }
 
 struct LazycGPUBF16AttentionPass

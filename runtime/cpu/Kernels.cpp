@@ -88,7 +88,8 @@ inline float expNonPositive(float x) {
   return p * scale;
 }
 
-/// Weights of narrower types are widened to f32 on the fly.
+/// Weights or activations of narrower types (code 1 bf16, 2 f16) widened to
+/// f32 into `scratch`; f32 ones (code 0) as they are.
 const float *asFloat(uint64_t w, int64_t wtype, int64_t count, std::vector<float> &scratch) {
   if (wtype == 0)
     return ptr<float>(w);
@@ -141,9 +142,6 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
 }
 #endif
 
-} // namespace
-
-namespace {
 /// y (f32) = x (f32) w^T, added to y when `accumulate`.
 void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wtype, int64_t out,
                float *y, bool accumulate) {
@@ -166,26 +164,6 @@ void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wty
   const float *weights = asFloat(w, wtype, out * in, scratch);
   gemmABt(rows, out, in, x, in, weights, in, y, out, accumulate);
 }
-} // namespace
-
-extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w,
-                                int64_t wtype, int64_t out, uint64_t y) {
-  linearF32(ptr<float>(x), rows, in, w, wtype, out, ptr<float>(y), false);
-}
-
-namespace {
-/// `count` elements at `address` as f32: the array itself (type 0), or its
-/// bf16 values (type 1) widened into `scratch`.
-const float *widened(uint64_t address, int64_t type, int64_t count, std::vector<float> &scratch) {
-  if (type == 0)
-    return ptr<float>(address);
-  scratch.resize(static_cast<size_t>(count));
-  const uint16_t *bits = ptr<uint16_t>(address);
-  for (size_t i = 0; i < scratch.size(); ++i)
-    scratch[i] = lazyc::rt::bf16ToFloat(bits[i]);
-  return scratch.data();
-}
-
 /// Rounds `count` f32 values to bf16 at `address`.
 void narrowTo(uint64_t address, const float *values, int64_t count) {
   uint16_t *bits = ptr<uint16_t>(address);
@@ -193,6 +171,11 @@ void narrowTo(uint64_t address, const float *values, int64_t count) {
     bits[i] = lazyc::rt::floatToBF16(values[i]);
 }
 } // namespace
+
+extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w,
+                                int64_t wtype, int64_t out, uint64_t y) {
+  linearF32(ptr<float>(x), rows, in, w, wtype, out, ptr<float>(y), false);
+}
 
 extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in,
                                    uint64_t w, int64_t wtype, int64_t out, uint64_t y,
@@ -206,7 +189,7 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
     std::exit(1);
   }
   std::vector<float> wide;
-  const float *xf = widened(x, xtype, rows * in, wide);
+  const float *xf = asFloat(x, xtype, rows * in, wide); // activation codes = weight codes
   if (ytype == 0) {
     linearF32(xf, rows, in, w, wtype, out, ptr<float>(y), accumulate != 0);
     return;
@@ -334,9 +317,9 @@ extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64
     return;
   const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
   std::vector<float> qs, ks, vs, os;
-  const float *qf = widened(q, qtype, rows * qDim, qs);
-  const float *kf = widened(k, kvtype, rows * kvDim, ks);
-  const float *vf = widened(v, kvtype, rows * kvDim, vs);
+  const float *qf = asFloat(q, qtype, rows * qDim, qs);
+  const float *kf = asFloat(k, kvtype, rows * kvDim, ks);
+  const float *vf = asFloat(v, kvtype, rows * kvDim, vs);
   if (otype == 1)
     os.resize(static_cast<size_t>(rows * qDim));
   uint64_t result = otype == 1 ? reinterpret_cast<uint64_t>(os.data()) : out;

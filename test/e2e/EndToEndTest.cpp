@@ -66,6 +66,21 @@ Reference readReference(const std::string &name) {
   return ref;
 }
 
+/// One chunk of a prompt prefill: tokens [start, end) at their positions,
+/// every row's logits asked for.
+struct Chunk {
+  std::vector<int32_t> tokens, positions, rows;
+};
+Chunk chunkOf(const std::vector<int32_t> &prompt, int64_t start, int64_t end) {
+  Chunk c;
+  c.tokens.assign(prompt.begin() + start, prompt.begin() + end);
+  for (int64_t p = start; p < end; ++p) {
+    c.positions.push_back(static_cast<int32_t>(p));
+    c.rows.push_back(static_cast<int32_t>(p - start));
+  }
+  return c;
+}
+
 struct Case {
   const char *fixture;
   bool tiny; // the tiny Hugging Face checkpoint instead of SmolLM2's GGUF
@@ -103,13 +118,8 @@ TEST_P(EndToEndTest, MatchesTransformers) {
   std::string error;
   for (int64_t start = 0; start < n; start += batch) {
     int64_t end = std::min(n, start + batch);
-    std::vector<int32_t> tokens(ref.prompt.begin() + start, ref.prompt.begin() + end);
-    std::vector<int32_t> positions, rows;
-    for (int64_t p = start; p < end; ++p) {
-      positions.push_back(static_cast<int32_t>(p));
-      rows.push_back(static_cast<int32_t>(p - start));
-    }
-    ASSERT_TRUE(model->step(tokens, positions, rows, logits, error)) << error;
+    Chunk c = chunkOf(ref.prompt, start, end);
+    ASSERT_TRUE(model->step(c.tokens, c.positions, c.rows, logits, error)) << error;
     for (int64_t p = start; p < end; ++p) {
       const float *row = logits.data() + (p - start) * vocab;
       int32_t argmax = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
@@ -203,14 +213,9 @@ TEST(BF16ActivationsTest, AgreesWithF32ActivationsAndTransformers) {
     };
     for (int64_t start = 0; start < n; start += 512) {
       int64_t end = std::min(n, start + 512);
-      std::vector<int32_t> tokens(ref.prompt.begin() + start, ref.prompt.begin() + end);
-      std::vector<int32_t> positions, rows;
-      for (int64_t p = start; p < end; ++p) {
-        positions.push_back(static_cast<int32_t>(p));
-        rows.push_back(static_cast<int32_t>(p - start));
-      }
-      ASSERT_TRUE(f32Act->step(tokens, positions, rows, a, error)) << error;
-      ASSERT_TRUE(bf16Act->step(tokens, positions, rows, b, error)) << error;
+      Chunk c = chunkOf(ref.prompt, start, end);
+      ASSERT_TRUE(f32Act->step(c.tokens, c.positions, c.rows, a, error)) << error;
+      ASSERT_TRUE(bf16Act->step(c.tokens, c.positions, c.rows, b, error)) << error;
       compare(end - start, start);
     }
     for (int64_t i = 0; i < 8; ++i) { // decode on the f32-activation model's tokens
