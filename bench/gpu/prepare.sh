@@ -24,13 +24,20 @@ compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $WINDOW -o $D/ti
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW -o $D/tiny-window-cuda.so
 compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 -o $D/smollm2-dense-cpu.so
 compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 -o $D/smollm2-dense-cuda.so
+# "bf16all": the GEMM epilogues and bf16 activations (not the CUDA default
+# until they have run on a GPU), with CPU twins of the same precision.
+NEW="--bf16-activations=all --fuse-residual=true"
+compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-lazy-bf16all-cpu.so
+compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-lazy-bf16all-cuda.so
+compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 $NEW -o $D/smollm2-dense-bf16all-cpu.so
+compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 $NEW -o $D/smollm2-dense-bf16all-cuda.so
 # Llama-2-7B shape, dense and with the anchor's schedule (recompiled when
-# lazy-compile is newer than them). "base": the code generation before the
-# GEMM epilogues and bf16 activations (session 5's), timed side by side.
+# lazy-compile is newer than them), with the default code generation and
+# with "bf16all", timed side by side.
 fresh() { [ -f "$1" ] && [ "$1" -nt $C ]; }
-BASE="--bf16-activations=inputs --fuse-residual=false"
 fresh $D/llama7b-dense-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda -o $D/llama7b-dense-cuda.so
 fresh $D/llama7b-lazy-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED -o $D/llama7b-lazy-cuda.so
-fresh $D/llama7b-dense-base-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda $BASE -o $D/llama7b-dense-base-cuda.so
-fresh $D/llama7b-lazy-base-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $BASE -o $D/llama7b-lazy-base-cuda.so
+fresh $D/llama7b-dense-bf16all-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda $NEW -o $D/llama7b-dense-bf16all-cuda.so
+fresh $D/llama7b-lazy-bf16all-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $NEW -o $D/llama7b-lazy-bf16all-cuda.so
+rm -f $D/llama7b-*-base-cuda.so   # an older prepare.sh's variant
 du -sh $D

@@ -8,7 +8,7 @@ import json, os, sys
 
 out, lengths = sys.argv[1], [int(x) for x in sys.argv[2].split(",")]
 # Other attention kernels (LAZYC_CUDA_ATTENTION values) or compiled variants
-# (prepare.sh's "base") measured in the same call.
+# (prepare.sh's "bf16all") measured in the same call.
 ATTENTION = {"auto", "flash", "cudnn", "simple", "wide"}
 variants = sys.argv[3:]
 anchor = {}

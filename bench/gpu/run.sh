@@ -69,7 +69,7 @@ print(f"{name}: {a.size} logits, max |cpu-gpu| {d.max():.4g} (max |logit| {scale
 PY
 }
 log "GPU vs CPU logits (same random bf16 weights)"
-for m in tiny-dense tiny-lazy tiny-window smollm2-dense; do
+for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all; do
   [ -f $D/$m-cpu.so ] || continue
   echo "-- $m (LAZYC_CUDA_ATTENTION=cudnn: cuDNN wherever it applies, even in a first prefill)"
   timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-cpu.bin" --json >"$OUT/$m-cpu.json" 2>&1 \
@@ -126,10 +126,10 @@ for variant in $VARIANTS; do
   log "attention variant: $variant"
   time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
-# Other code generation (LAZYC_GPU_BUILDS, default "base": prepare.sh's
-# models compiled with --bf16-activations=inputs --fuse-residual=false, the
-# code before the GEMM epilogues and bf16 activations).
-BUILDS=${LAZYC_GPU_BUILDS-base}
+# Other code generation (LAZYC_GPU_BUILDS, default "bf16all": prepare.sh's
+# models compiled with --bf16-activations=all --fuse-residual=true, the GEMM
+# epilogues and bf16 activations that are not the CUDA default until measured).
+BUILDS=${LAZYC_GPU_BUILDS-bf16all}
 for build in $BUILDS; do
   log "compiled variant: $build"
   time_variant "$build" "-$build"
@@ -155,7 +155,8 @@ for v in dense lazy; do
 done
 
 log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each, cuDNN forced: its plan builds are not timed)"
-for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense ${LENS[${#LENS[@]}-1]}" "lazy ${LENS[${#LENS[@]}-1]}"; do
+LAST=${LENS[${#LENS[@]}-1]}
+for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense $LAST" "lazy $LAST" "dense-bf16all $LAST" "lazy-bf16all $LAST"; do
   set -- $spec
   [ -f $D/llama7b-$1-cuda.so ] || continue
   echo "-- $1 $2 tokens"

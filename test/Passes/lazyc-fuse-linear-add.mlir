@@ -1,6 +1,7 @@
 // RUN: lazy-opt %s --split-input-file --lazyc-fuse-linear-add | FileCheck %s
 // RUN: lazy-opt %s --split-input-file --lazyc-fuse-linear-add --convert-llm-to-linalg --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=BUF
-// RUN: lazy-opt %s --split-input-file --lazyc-cuda-pipeline="format=isa" | FileCheck %s --check-prefix=GPU
+// RUN: lazy-opt %s --split-input-file --lazyc-cuda-pipeline="format=isa fuse-residual=1 bf16-activations=all" | FileCheck %s --check-prefix=GPU
+// RUN: lazy-opt %s --split-input-file --lazyc-cuda-pipeline="format=isa" | FileCheck %s --check-prefix=GPUDEFAULT
 
 // The residual add of a projection, either operand order, becomes the
 // GEMM's accumulation.
@@ -21,8 +22,12 @@
 // BUF:         memref.alloc
 // BUF:         memref.copy
 // BUF:         call @lazyc_rt_linear_ex
-// On the GPU both adds are cuBLASLt epilogues: the only kernels left are the
-// truncations of the GEMM inputs to bf16 (no f32 add).
+// On the GPU (with fuse-residual=1, not the CUDA default until it has run on
+// a GPU) both adds are cuBLASLt epilogues: the only kernels left are the
+// truncations of the GEMM inputs to bf16 (no f32 add). By default the adds
+// are kernels of their own.
+// GPUDEFAULT-LABEL: llvm.func @residual
+// GPUDEFAULT:       gpu.binary @residual_kernel{{.*}}add.rn.f32
 // GPU-LABEL: llvm.func @residual
 // GPU-COUNT-2: llvm.call @lazyc_gpu_linear_ex
 // GPU:       gpu.binary @residual_kernel {{.*}}cvt.rn.bf16.f32

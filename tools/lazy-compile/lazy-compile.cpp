@@ -30,82 +30,93 @@ using namespace llvm;
 
 enum class Emit { MLIR, LLVM, Object, Shared };
 
-static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.mlir | model.gguf | HF checkpoint folder | synthetic:NAME>"));
-static cl::opt<std::string> outputPath("o", cl::desc("Output file"), cl::value_desc("file"),
-                                       cl::init("model.so"));
-static cl::opt<std::string> targetName(
-    "target", cl::desc("Target: cpu (default) or cuda (NVIDIA GPUs: kernels as PTX/cubin "
-                       "embedded in model.so, run by the CUDA runtime)"),
-    cl::init("cpu"));
-static cl::opt<std::string> chip("chip", cl::desc("CUDA target: GPU architecture"),
-                                 cl::init("sm_90"));
+/// Only these options are listed by --help (the linked LLVM libraries
+/// register hundreds more; --help-hidden lists them).
+static cl::OptionCategory compileCategory("lazy-compile options");
+
+static cl::opt<std::string>
+    inputPath(cl::cat(compileCategory), cl::Positional, cl::Required,
+              cl::desc("<model.mlir | model.gguf | HF checkpoint folder | synthetic:NAME>"));
+static cl::opt<std::string> outputPath(cl::cat(compileCategory), "o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init("model.so"));
+static cl::opt<std::string>
+    targetName(cl::cat(compileCategory), "target",
+               cl::desc("Target: cpu (default) or cuda (NVIDIA GPUs: kernels as PTX/cubin "
+                        "embedded in model.so, run by the CUDA runtime)"),
+               cl::init("cpu"));
+static cl::opt<std::string> chip(cl::cat(compileCategory), "chip",
+                                 cl::desc("CUDA target: GPU architecture"), cl::init("sm_90"));
 static cl::opt<std::string> gpuFormat(
-    "gpu-format",
+    cl::cat(compileCategory), "gpu-format",
     cl::desc("CUDA target: embedded kernels as fatbin (cubin + PTX; needs ptxas, the default "
              "when the CUDA toolkit is found) or isa (PTX, compiled by the driver at load)"),
     cl::init(""));
-static cl::opt<std::string> cudaPath("cuda-path",
+static cl::opt<std::string> cudaPath(cl::cat(compileCategory), "cuda-path",
                                      cl::desc("CUDA toolkit (ptxas) for --target=cuda"),
                                      cl::init(""));
-static cl::opt<Emit> emit("emit", cl::desc("What to write"),
+static cl::opt<Emit> emit(cl::cat(compileCategory), "emit", cl::desc("What to write"),
                           cl::values(clEnumValN(Emit::MLIR, "mlir", "the LLVM-dialect IR"),
                                      clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                                      clEnumValN(Emit::Object, "obj", "an object file"),
                                      clEnumValN(Emit::Shared, "so", "a loadable model (default)")),
                           cl::init(Emit::Shared));
-static cl::opt<bool> portable("portable",
+static cl::opt<bool> portable(cl::cat(compileCategory), "portable",
                               cl::desc("Portable x86-64-v3 code instead of -mcpu=native"),
                               cl::init(false));
-static cl::opt<int> optLevel("O", cl::desc("LLVM optimization level (0-3)"), cl::init(3),
-                             cl::Prefix);
-static cl::opt<int64_t> contextLength("ctx",
+static cl::opt<int> optLevel(cl::cat(compileCategory), "O",
+                             cl::desc("LLVM optimization level (0-3)"), cl::init(3), cl::Prefix);
+static cl::opt<int64_t> contextLength(cl::cat(compileCategory), "ctx",
                                       cl::desc("Context length when compiling a model file"),
                                       cl::init(0));
-static cl::opt<lazyc::WeightType> weightType(
-    "dtype", cl::desc("Weight type when compiling a model file"),
-    cl::values(clEnumValN(lazyc::WeightType::F32, "f32", "float32 (default)"),
-               clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16")),
-    cl::init(lazyc::WeightType::F32));
+static cl::opt<lazyc::WeightType>
+    weightType(cl::cat(compileCategory), "dtype",
+               cl::desc("Weight type when compiling a model file"),
+               cl::values(clEnumValN(lazyc::WeightType::F32, "f32", "float32 (default)"),
+                          clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16")),
+               cl::init(lazyc::WeightType::F32));
 
-static cl::opt<std::string> schedule(
-    "schedule",
-    cl::desc("LazyLLM pruning schedule: 'layer:keep,...' (keep = cumulative share of the "
-             "previous set kept after that layer) or a preset: gentle, default, fast, quarters, aggressive. "
-             "Empty (default): a dense model"),
-    cl::init(""));
-static cl::opt<std::string> policy(
-    "policy", cl::desc("Pruning policy: lazyllm (default), random, static, streaming"),
-    cl::init("lazyllm"));
-static cl::opt<int64_t> seed("seed", cl::desc("Seed of the random policy"), cl::init(0));
-static cl::opt<int64_t> sinks("sinks", cl::desc("Attention sinks of the streaming policy"),
-                              cl::init(4));
+static cl::opt<std::string>
+    schedule(cl::cat(compileCategory), "schedule",
+             cl::desc("LazyLLM pruning schedule: 'layer:keep,...' (keep = cumulative share of the "
+                      "previous set kept after that layer) or a preset: gentle, default, fast, "
+                      "quarters, aggressive. "
+                      "Empty (default): a dense model"),
+             cl::init(""));
+static cl::opt<std::string>
+    policy(cl::cat(compileCategory), "policy",
+           cl::desc("Pruning policy: lazyllm (default), random, static, streaming"),
+           cl::init("lazyllm"));
+static cl::opt<int64_t> seed(cl::cat(compileCategory), "seed",
+                             cl::desc("Seed of the random policy"), cl::init(0));
+static cl::opt<int64_t> sinks(cl::cat(compileCategory), "sinks",
+                              cl::desc("Attention sinks of the streaming policy"), cl::init(4));
 static cl::opt<int64_t> scoreWindow(
-    "score-window",
+    cl::cat(compileCategory), "score-window",
     cl::desc("lazyllm/static scores: mean attention of the query rows within the last N "
              "positions (default 1: the last token only, as in the paper)"),
     cl::init(1));
 static cl::opt<int64_t> scorePool(
-    "score-pool",
+    cl::cat(compileCategory), "score-pool",
     cl::desc("lazyllm/static scores: max over N (odd) neighbouring tokens, so a kept token "
              "keeps its neighbours (default 1: none, as in the paper)"),
     cl::init(1));
 
 enum class BF16Flag { Default, None, Inputs, All };
 static cl::opt<BF16Flag> bf16Activations(
-    "bf16-activations",
+    cl::cat(compileCategory), "bf16-activations",
     cl::desc("GEMM activations in bf16 (--dtype bf16 weights): none, inputs (GEMM inputs "
              "written as bf16 by the kernels producing them) or all (also bf16 GEMM outputs "
-             "that only elementwise kernels read). Default: all for cuda, none for cpu (the "
-             "CUDA target's precision can be checked on the CPU with all)"),
+             "that only elementwise kernels read; not yet run on a GPU). Default: inputs for "
+             "cuda, none for cpu (a precision can be checked on the CPU)"),
     cl::values(clEnumValN(BF16Flag::None, "none", "f32 activations"),
                clEnumValN(BF16Flag::Inputs, "inputs", "bf16 GEMM inputs"),
                clEnumValN(BF16Flag::All, "all", "bf16 GEMM inputs and elementwise-read outputs")),
     cl::init(BF16Flag::Default));
-static cl::opt<bool> fuseResidual(
-    "fuse-residual",
-    cl::desc("Residual adds in the GEMM epilogue (default true; false: separate kernels)"),
-    cl::init(true));
+static cl::opt<cl::boolOrDefault> fuseResidual(
+    cl::cat(compileCategory), "fuse-residual",
+    cl::desc("Residual adds in the GEMM epilogue (default: true for cpu, false for cuda, "
+             "where it is not yet run on a GPU; false: kernels of their own)"),
+    cl::init(cl::BOU_UNSET));
 
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
@@ -114,14 +125,17 @@ static int fail(const std::string &message) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(compileCategory);
   cl::ParseCommandLineOptions(argc, argv, "lazyc compiler: model -> loadable model.so\n");
   if (targetName != "cpu" && targetName != "cuda")
     return fail("unsupported target '" + targetName + "' (targets: cpu, cuda)");
   const bool cuda = targetName == "cuda";
   lazyc::CUDAPipelineOptions cudaOptions;
   lazyc::CPUPipelineOptions cpuOptions;
-  cudaOptions.fuseResidual = fuseResidual;
-  cpuOptions.fuseResidual = fuseResidual;
+  if (fuseResidual != cl::BOU_UNSET) {
+    cudaOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
+    cpuOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
+  }
   if (bf16Activations != BF16Flag::Default) {
     auto mode = bf16Activations == BF16Flag::None     ? lazyc::BF16Activations::None
                 : bf16Activations == BF16Flag::Inputs ? lazyc::BF16Activations::Inputs
@@ -165,8 +179,8 @@ int main(int argc, char **argv) {
   importOptions.contextLength = contextLength;
   importOptions.weightType = weightType;
   if (StringRef(inputPath).starts_with("synthetic:")) {
-    module = lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10),
-                                    importOptions, error);
+    module =
+        lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10), importOptions, error);
   } else if (lazyc::rt::isHFCheckpoint(inputPath)) {
     auto ckpt = lazyc::rt::HFCheckpoint::open(inputPath, error);
     if (!ckpt)
@@ -207,7 +221,8 @@ int main(int argc, char **argv) {
                 std::to_string(lazyc::kMaxScorePool) + "], got " + std::to_string(scorePool));
   if ((scoreWindow > 1 || scorePool > 1) && policy != "lazyllm" && policy != "static")
     return fail("--score-window and --score-pool apply to the lazyllm and static policies, "
-                "not '" + policy + "'");
+                "not '" +
+                policy + "'");
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");
@@ -251,8 +266,7 @@ int main(int argc, char **argv) {
     if (!linked)
       return fail(error);
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   errs() << "lazy-compile: wrote " << outputPath << " (" << format("%.1f", seconds) << " s)\n";
   return 0;
 }

@@ -21,19 +21,26 @@
 
 using namespace llvm;
 
-static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                                      cl::desc("<model.gguf | Hugging Face checkpoint folder | synthetic:NAME>"));
-static cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
+/// Only these options are listed by --help (the linked LLVM libraries
+/// register hundreds more; --help-hidden lists them).
+static cl::OptionCategory importCategory("lazy-import options");
+
+static cl::opt<std::string>
+    inputPath(cl::cat(importCategory), cl::Positional, cl::Required,
+              cl::desc("<model.gguf | Hugging Face checkpoint folder | synthetic:NAME>"));
+static cl::opt<std::string> outputPath(cl::cat(importCategory), "o",
+                                       cl::desc("Output file (default: stdout)"),
                                        cl::value_desc("file"), cl::init("-"));
-static cl::opt<int64_t> contextLength(
-    "ctx", cl::desc("Context length to compile for (default: the model's trained context)"),
-    cl::init(0));
-static cl::opt<lazyc::WeightType> weightType(
-    "dtype", cl::desc("Element type of the weight matrices"),
-    cl::values(clEnumValN(lazyc::WeightType::F32, "f32", "float32 (default)"),
-               clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16"),
-               clEnumValN(lazyc::WeightType::F16, "f16", "float16")),
-    cl::init(lazyc::WeightType::F32));
+static cl::opt<int64_t>
+    contextLength(cl::cat(importCategory), "ctx",
+                  cl::desc("Context length to compile for (default: the model's trained context)"),
+                  cl::init(0));
+static cl::opt<lazyc::WeightType>
+    weightType(cl::cat(importCategory), "dtype", cl::desc("Element type of the weight matrices"),
+               cl::values(clEnumValN(lazyc::WeightType::F32, "f32", "float32 (default)"),
+                          clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16"),
+                          clEnumValN(lazyc::WeightType::F16, "f16", "float16")),
+               cl::init(lazyc::WeightType::F32));
 
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-import") << message << "\n";
@@ -42,8 +49,9 @@ static int fail(const std::string &message) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "lazyc importer: GGUF model or Hugging Face checkpoint -> dense llm IR\n");
+  cl::HideUnrelatedOptions(importCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv, "lazyc importer: GGUF model or Hugging Face checkpoint -> dense llm IR\n");
   std::string error;
   mlir::DialectRegistry registry;
   lazyc::registerAllDialects(registry);
@@ -53,8 +61,7 @@ int main(int argc, char **argv) {
   options.weightType = weightType;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   if (StringRef(inputPath).starts_with("synthetic:")) {
-    module = lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10), options,
-                                    error);
+    module = lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10), options, error);
   } else if (lazyc::rt::isHFCheckpoint(inputPath)) {
     auto checkpoint = lazyc::rt::HFCheckpoint::open(inputPath, error);
     if (!checkpoint)
