@@ -90,6 +90,10 @@ void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &opti
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLazycGPUMapLoops());
   pm.addPass(createConvertParallelLoopToGpuPass());
+  // Constants (static sizes: the divisors of the flat index) into the
+  // kernels rather than passed as arguments.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());

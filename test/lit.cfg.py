@@ -19,6 +19,11 @@ config.environment["PATH"] = os.pathsep.join(
 # Sanitizer builds: leak checking of the whole MLIR context is noise here.
 config.environment["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "detect_leaks=0")
 config.substitutions.append(("%lazy_src", config.lazyc_src_root))
+# Execution tests (mlir-runner) link MLIR's runner utilities (printMemrefF32).
+llvm_lib_dir = os.path.join(config.llvm_tools_dir, "..", "lib")
+config.substitutions.append(
+    ("%mlir_runner_libs", ",".join(os.path.join(llvm_lib_dir, f"lib{name}.so")
+                                   for name in ("mlir_runner_utils", "mlir_c_runner_utils"))))
 
 # The development model, downloaded by scripts/setup.sh; tests needing it say
 # "REQUIRES: smollm2" and are reported UNSUPPORTED when it is absent.

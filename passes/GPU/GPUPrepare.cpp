@@ -295,8 +295,9 @@ namespace lazyc {
 
 namespace {
 /// Rows of a 2-D sum reduction, `out[i] += f(in[i, k])` over a static k of
-/// size n, become `partial[i, j] += f(in[i, j * n/r + k'])` (r partial sums per
-/// row, in parallel) and `out[i] += partial[i, j]`.
+/// size n, become `partial[i, j] += f(in[i, k' * r + j])` (r partial sums per
+/// row, in parallel; interleaved, so the threads of a row's partial sums read
+/// adjacent elements: coalesced) and `out[i] += partial[i, j]`.
 struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
   SplitRowReduction(MLIRContext *ctx, int64_t maxRatio, int64_t minSize)
       : OpRewritePattern(ctx), maxRatio(maxRatio), minSize(minSize) {}
@@ -336,10 +337,10 @@ struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
     Location loc = op.getLoc();
     Value in = op.getDpsInputOperand(0)->get();
     Value rows = tensor::DimOp::create(rewriter, loc, in, 0);
-    auto expandedType = RankedTensorType::get({ShapedType::kDynamic, r, n / r}, inType.getElementType());
+    auto expandedType = RankedTensorType::get({ShapedType::kDynamic, n / r, r}, inType.getElementType());
     Value expanded = tensor::ExpandShapeOp::create(
         rewriter, loc, expandedType, in, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-        SmallVector<OpFoldResult>{rows, rewriter.getIndexAttr(r), rewriter.getIndexAttr(n / r)});
+        SmallVector<OpFoldResult>{rows, rewriter.getIndexAttr(n / r), rewriter.getIndexAttr(r)});
     auto partialType = RankedTensorType::get({ShapedType::kDynamic, r}, outType.getElementType());
     Value empty = tensor::EmptyOp::create(rewriter, loc, partialType.getShape(),
                                           partialType.getElementType(), ValueRange{rows});
@@ -349,7 +350,8 @@ struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
                e2 = getAffineDimExpr(2, ctx);
     auto partial = linalg::GenericOp::create(
         rewriter, loc, TypeRange{partialType}, ValueRange{expanded}, ValueRange{init},
-        ArrayRef<AffineMap>{AffineMap::get(3, 0, {e0, e1, e2}, ctx),
+        // (row, partial sum j, step k') reads expanded[row, k', j].
+        ArrayRef<AffineMap>{AffineMap::get(3, 0, {e0, e2, e1}, ctx),
                             AffineMap::get(3, 0, {e0, e1}, ctx)},
         ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
                                       utils::IteratorType::parallel,

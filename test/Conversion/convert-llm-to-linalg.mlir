@@ -1,4 +1,5 @@
 // RUN: lazy-opt %s --split-input-file --convert-llm-to-linalg | FileCheck %s
+// RUN: lazy-opt %s --split-input-file --convert-llm-to-linalg --cse | FileCheck %s --check-prefix=CSE
 
 // Weights become views into one arena appended to the signature; the layout
 // (64-byte aligned offsets) is recorded for the runtime.
@@ -46,6 +47,20 @@ func.func @rope(%x: tensor<?x128xf32>, %pos: tensor<?xi32>) -> (tensor<?x128xf32
   %a = llm.rope %x, %pos {head_dim = 64 : i64, theta = 10000.0 : f64} : tensor<?x128xf32>, tensor<?xi32> -> tensor<?x128xf32>
   %b = llm.rope %x, %pos {head_dim = 64 : i64, theta = 10000.0 : f64, interleaved} : tensor<?x128xf32>, tensor<?xi32> -> tensor<?x128xf32>
   return %a, %b : tensor<?x128xf32>, tensor<?x128xf32>
+}
+
+// -----
+
+// The table is sized by the positions: Q and K (and every layer) over the
+// same positions share one table after CSE.
+// CSE-LABEL: func.func @rope_shared_table
+// CSE:         math.cos
+// CSE-NOT:     math.cos
+// CSE:         return
+func.func @rope_shared_table(%q: tensor<?x128xf32>, %k: tensor<?x64xf32>, %pos: tensor<?xi32>) -> (tensor<?x128xf32>, tensor<?x64xf32>) {
+  %a = llm.rope %q, %pos {head_dim = 64 : i64, theta = 10000.0 : f64} : tensor<?x128xf32>, tensor<?xi32> -> tensor<?x128xf32>
+  %b = llm.rope %k, %pos {head_dim = 64 : i64, theta = 10000.0 : f64} : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  return %a, %b : tensor<?x128xf32>, tensor<?x64xf32>
 }
 
 // -----

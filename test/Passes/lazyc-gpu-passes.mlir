@@ -4,9 +4,11 @@
 
 // RMSNorm's sum of squares over 1024 columns: 256 partial sums of 4 per
 // row (in parallel), then a sum of the 256 partials.
+// Interleaved partial sums: partial[i, j] reads in[i, k * 256 + j].
+// SPLIT: #[[$PARTIAL_IN:.*]] = affine_map<(d0, d1, d2) -> (d0, d2, d1)>
 // SPLIT-LABEL: func.func @sum_squares
-// SPLIT: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 256, 4]
-// SPLIT: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// SPLIT: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 256]
+// SPLIT: linalg.generic {indexing_maps = [#[[$PARTIAL_IN]], {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
 // SPLIT: arith.mulf
 // SPLIT: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}}ins(%{{.*}} : tensor<?x256xf32>)
 // NOSPLIT-LABEL: func.func @sum_squares

@@ -204,10 +204,13 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
     Value x = op.getInput();
     bool interleaved = op.getInterleaved();
     // cos/sin of every (row, frequency) once: rows x head_dim/2 table entries
-    // instead of a sine and cosine per element.
+    // instead of a sine and cosine per element. Sized by the positions, so
+    // CSE leaves one table per position set (Q and K, and every layer that
+    // sees the same rows, share it).
     auto tableType = RankedTensorType::get({type.getDimSize(0), half}, f);
-    Value cosInit = emptyLike(rewriter, loc, tableType, x);
-    Value sinInit = emptyLike(rewriter, loc, tableType, x);
+    Value positions = op.getPositions();
+    Value cosInit = emptyLike(rewriter, loc, tableType, positions);
+    Value sinInit = emptyLike(rewriter, loc, tableType, positions);
     auto table = linalg::GenericOp::create(
         rewriter, loc, TypeRange{tableType, tableType}, ValueRange{op.getPositions(), freqs},
         ValueRange{cosInit, sinInit},
