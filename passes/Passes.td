@@ -121,6 +121,20 @@ def LazyStreamingPolicy : Pass<"lazy-streaming-policy", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
+def LazycPrivateInits : Pass<"lazyc-private-inits", "::mlir::func::FuncOp"> {
+  let summary = "Give each linalg op its own copy of a shared fill init";
+  let description = [{
+    CSE merges identical `linalg.fill`s (every RMSNorm's zeroed sum of
+    squares over the same rows becomes one tensor). One-shot bufferization
+    then keeps the shared buffer and copies it before each op that
+    accumulates into it. This pass clones the fill (and its `tensor.empty`)
+    for every linalg op that uses it as an init beyond the first, so each
+    accumulates in place into its own freshly filled buffer (on the GPU the
+    fill then folds into the reduction: lazyc-gpu-map-loops).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def LazycEarlyDealloc : Pass<"lazyc-early-dealloc", "::mlir::func::FuncOp"> {
   let summary = "Free each buffer right after its last use";
   let description = [{

@@ -46,6 +46,9 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidu
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
+  // CSE shared identical fills between reductions: one each again, so they
+  // accumulate in place instead of into copies.
+  pm.addNestedPass<func::FuncOp>(createLazycPrivateInits());
   // Tensors -> buffers, with identity layouts at function boundaries so the
   // runtime passes plain row-major arrays.
   bufferization::OneShotBufferizePassOptions bufferize;

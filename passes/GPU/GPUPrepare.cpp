@@ -169,7 +169,7 @@ struct LazycGPUPreparePass : public lazyc::impl::LazycGPUPrepareBase<LazycGPUPre
 
 /// In `loop`'s body, turns `scf.for` reductions that load/store one
 /// loop-invariant element of an output buffer into a register accumulator.
-void promoteAccumulators(scf::ParallelOp loop) {
+scf::ParallelOp promoteAccumulators(scf::ParallelOp loop) {
   SmallVector<scf::ForOp> fors;
   loop.walk([&](scf::ForOp f) { fors.push_back(f); });
   for (scf::ForOp forOp : fors) {
@@ -231,6 +231,119 @@ void promoteAccumulators(scf::ParallelOp loop) {
     memref::StoreOp::create(b, loc, newFor.getResult(0), store.getMemref(), store.getIndices());
     forOp.erase();
   }
+  return loop;
+}
+
+/// True if the loop bounds `a` and `b` are the same extent: the same value,
+/// `memref.dim`s of the same buffer and index, or the size a buffer was
+/// allocated with.
+bool sameExtent(Value a, Value b) {
+  auto strip = [](Value v) {
+    // dim(alloc(%n), d) -> %n, for the alloc's dynamic dimension d; likewise
+    // through the output shape of an expand_shape.
+    while (auto dim = v.getDefiningOp<memref::DimOp>()) {
+      std::optional<int64_t> index = dim.getConstantIndex();
+      Operation *def = dim.getSource().getDefiningOp();
+      auto type = dyn_cast<MemRefType>(dim.getSource().getType());
+      if (!index || !def || !type || !type.isDynamicDim(*index))
+        break;
+      if (auto expand = dyn_cast<memref::ExpandShapeOp>(def)) {
+        auto size = dyn_cast<Value>(expand.getMixedOutputShape()[*index]);
+        if (!size)
+          break;
+        v = size;
+        continue;
+      }
+      if (!isa<memref::AllocOp, gpu::AllocOp>(def))
+        break;
+      unsigned dynamicIndex = type.getDynamicDimIndex(*index);
+      ValueRange sizes = isa<gpu::AllocOp>(def) ? cast<gpu::AllocOp>(def).getDynamicSizes()
+                                                : cast<memref::AllocOp>(def).getDynamicSizes();
+      v = sizes[dynamicIndex];
+    }
+    return v;
+  };
+  a = strip(a);
+  b = strip(b);
+  if (a == b)
+    return true;
+  auto da = a.getDefiningOp<memref::DimOp>(), db = b.getDefiningOp<memref::DimOp>();
+  return da && db && da.getSource() == db.getSource() && da.getConstantIndex() &&
+         da.getConstantIndex() == db.getConstantIndex();
+}
+
+/// The value a fill loop (`scf.parallel` whose body only stores one value
+/// from outside into `buffer` at its induction variables) writes, or null.
+Value fillValue(scf::ParallelOp loop, Value buffer) {
+  Block *body = loop.getBody();
+  if (!llvm::hasSingleElement(body->without_terminator()))
+    return {};
+  auto store = dyn_cast<memref::StoreOp>(&body->front());
+  if (!store || store.getMemref() != buffer ||
+      !llvm::equal(store.getIndices(), loop.getInductionVars()) ||
+      !loop.isDefinedOutsideOfLoop(store.getValueToStore()))
+    return {};
+  return store.getValueToStore();
+}
+
+/// A reduction loop nest starts from its accumulators' stored values. When
+/// those were just written by a fill loop over the same iteration space (a
+/// linalg.fill of the init), start from the fill value instead and drop the
+/// fill: one kernel and one pass over the buffer fewer (RMSNorm's sums).
+void foldFillIntoReduction(scf::ParallelOp loop, llvm::SmallPtrSetImpl<Operation *> &erased) {
+  // After promoteAccumulators: `%init = memref.load %buf[ivs]` in the body.
+  SmallVector<memref::LoadOp> inits;
+  for (auto load : loop.getBody()->getOps<memref::LoadOp>())
+    if (loop.isDefinedOutsideOfLoop(load.getMemref()) &&
+        llvm::equal(load.getIndices(), loop.getInductionVars()))
+      inits.push_back(load);
+  auto isConstant = [](Value v, int64_t c) {
+    std::optional<int64_t> value = getConstantIntValue(v);
+    return value && *value == c;
+  };
+  for (memref::LoadOp init : inits) {
+    Value buffer = init.getMemref();
+    // The only other access of the buffer in the nest: the final store.
+    int accesses = 0;
+    loop.walk([&](Operation *op) {
+      if (llvm::is_contained(op->getOperands(), buffer))
+        ++accesses;
+    });
+    if (accesses != 2)
+      continue;
+    // Walk back to the fill; nothing in between may touch the buffer
+    // (except reading its sizes).
+    scf::ParallelOp fill;
+    Value value;
+    for (Operation *op = loop->getPrevNode(); op; op = op->getPrevNode()) {
+      if (auto candidate = dyn_cast<scf::ParallelOp>(op))
+        if ((value = fillValue(candidate, buffer))) {
+          fill = candidate;
+          break;
+        }
+      bool touches = false;
+      op->walk([&](Operation *inner) {
+        if (!isa<memref::DimOp>(inner) && llvm::is_contained(inner->getOperands(), buffer))
+          touches = true;
+      });
+      if (touches || op == buffer.getDefiningOp())
+        break;
+    }
+    if (!fill || fill.getNumLoops() != loop.getNumLoops())
+      continue;
+    bool sameSpace = true;
+    for (unsigned d = 0; d < loop.getNumLoops(); ++d)
+      sameSpace &= isConstant(loop.getLowerBound()[d], 0) &&
+                   isConstant(fill.getLowerBound()[d], 0) && isConstant(loop.getStep()[d], 1) &&
+                   isConstant(fill.getStep()[d], 1) &&
+                   sameExtent(loop.getUpperBound()[d], fill.getUpperBound()[d]);
+    if (!sameSpace)
+      continue;
+    init.replaceAllUsesWith(value);
+    init.erase();
+    erased.insert(fill);
+    fill.erase();
+  }
 }
 
 struct LazycGPUMapLoopsPass : public lazyc::impl::LazycGPUMapLoopsBase<LazycGPUMapLoopsPass> {
@@ -244,10 +357,17 @@ struct LazycGPUMapLoopsPass : public lazyc::impl::LazycGPUMapLoopsBase<LazycGPUM
     });
     MLIRContext *ctx = &getContext();
     IRRewriter rewriter(ctx);
+    // Accumulators in registers, starting from their fill values (which may
+    // erase fill loops: each precedes its reduction, so it was visited).
+    llvm::erase_if(outermost,
+                   [](scf::ParallelOp loop) { return loop->getParentOfType<gpu::LaunchOp>(); });
+    llvm::SmallPtrSet<Operation *, 16> erased;
+    for (scf::ParallelOp loop : outermost)
+      if (!erased.contains(loop))
+        foldFillIntoReduction(promoteAccumulators(loop), erased);
     for (scf::ParallelOp loop : outermost) {
-      if (loop->getParentOfType<gpu::LaunchOp>())
+      if (erased.contains(loop))
         continue;
-      promoteAccumulators(loop);
       // One flat dimension (coalesced: the innermost dimension varies fastest).
       if (loop.getNumLoops() > 1) {
         std::vector<unsigned> all(loop.getNumLoops());

@@ -15,11 +15,14 @@
 // NOSPLIT-NOT: expand_shape
 // After mapping: device buffers, and the reduction accumulates in a register
 // inside a 1-D block x thread loop nest.
+// The zero fill of the sums is no kernel of its own: the register
+// accumulator starts from 0.
 // MAP-LABEL: func.func @sum_squares
 // MAP-NOT: memref.alloc(
 // MAP: gpu.alloc async
+// MAP-NOT: memref.store %cst
 // MAP: scf.parallel
-// MAP: scf.for {{.*}} iter_args
+// MAP: scf.for {{.*}} iter_args(%{{.*}} = %cst)
 // MAP: #gpu.loop_dim_map<processor = thread_x
 // MAP: #gpu.loop_dim_map<processor = block_x
 func.func @sum_squares(%x: tensor<?x1024xf32>) -> tensor<?xf32> {
@@ -53,4 +56,41 @@ func.func @row_max(%x: tensor<?x1024xf32>, %init: tensor<?xf32>) -> tensor<?xf32
     linalg.yield %m : f32
   } -> tensor<?xf32>
   return %r : tensor<?xf32>
+}
+
+// -----
+
+// Something reads the filled buffer before the reduction accumulates into
+// it: the fill stays a loop of its own.
+// SPLIT-LABEL: func.func @fill_read_first
+// MAP-LABEL: func.func @fill_read_first
+// MAP:       scf.parallel
+// MAP:         memref.store %cst
+// MAP:       scf.parallel
+// MAP:         memref.load
+// MAP:       scf.parallel
+// MAP:         scf.for {{.*}} iter_args(%{{.*}} = %{{[0-9]+}})
+func.func @fill_read_first(%x: tensor<?x1024xf32>) -> (tensor<?xf32>, tensor<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x1024xf32>
+  %e = tensor.empty(%n) : tensor<?xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?xf32>) -> tensor<?xf32>
+  %e2 = tensor.empty(%n) : tensor<?xf32>
+  %copy = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                          iterator_types = ["parallel"]}
+      ins(%init : tensor<?xf32>) outs(%e2 : tensor<?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %d = arith.addf %in, %in : f32
+    linalg.yield %d : f32
+  } -> tensor<?xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x1024xf32>) outs(%init : tensor<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  return %copy, %r : tensor<?xf32>, tensor<?xf32>
 }
