@@ -66,6 +66,12 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
       llvm::cl::desc("GEMM activations in bf16 (the CUDA target's precision, to check it on "
                      "the CPU)"),
       llvm::cl::init(BF16Activations::None), LAZYC_BF16_ACTIVATION_VALUES};
+  Option<bool> gpuLoops{
+      *this, "gpu-loops",
+      llvm::cl::desc("The CUDA target's loop transformations (split reductions, flat "
+                     "block x thread loops, register accumulators) run as CPU loops: checks "
+                     "them without a GPU"),
+      llvm::cl::init(false)};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.

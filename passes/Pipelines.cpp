@@ -66,7 +66,14 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidu
 } // namespace lazyc
 
 void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options) {
-  buildBufferizedPipeline(pm, /*gpu=*/false, options.fuseResidual, options.bf16Activations);
+  buildBufferizedPipeline(pm, /*gpu=*/options.gpuLoops, options.fuseResidual,
+                          options.bf16Activations);
+  if (options.gpuLoops) {
+    // The CUDA pipeline's loop nests, executed sequentially.
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+    pm.addPass(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createLazycGPUMapLoops());
+  }
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // bf16 truncations as integer arithmetic (x86 has no instruction for them

@@ -4,10 +4,19 @@
 // sums to 10416 + 992 r + 32 r^2.
 // RUN: lazy-opt %s --lazyc-gpu-split-reductions="ratio=8 threshold=16" | FileCheck %s --check-prefix=IR
 // RUN: lazy-opt %s --lazyc-gpu-split-reductions="ratio=8 threshold=16" | mlir-opt --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs | FileCheck %s
+// The GPU loop mapping too (collapsed, tiled loops with register accumulators
+// starting from the folded zero fills), run as plain loops on the CPU:
+// RUN: lazy-opt %s --lazyc-gpu-split-reductions="ratio=8 threshold=16" --lazyc-private-inits --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-parallel-loops --lazyc-gpu-map-loops="block-size=16 reduction-block-size=4" | FileCheck %s --check-prefix=MAPPED
+// RUN: lazy-opt %s --lazyc-gpu-split-reductions="ratio=8 threshold=16" --lazyc-private-inits --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-parallel-loops --lazyc-gpu-map-loops="block-size=16 reduction-block-size=4" | mlir-opt --convert-scf-to-cf --expand-strided-metadata --lower-affine --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs | FileCheck %s
 // RUN: mlir-opt %s --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs | FileCheck %s
 
 // IR: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 8]
 // IR: iterator_types = ["parallel", "parallel", "reduction"]
+// MAPPED-LABEL: func.func @sum_squares
+// MAPPED-NOT: memref.store %cst
+// MAPPED: iter_args(%{{.*}} = %cst)
+// MAPPED: iter_args(%{{.*}} = %cst)
+// MAPPED-LABEL: func.func @main
 // CHECK: [10416,  11440,  12528]
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>

@@ -28,6 +28,7 @@ const std::string kLibrary = LAZYC_E2E_LIBRARY;
 const std::string kTinyLibrary = LAZYC_E2E_TINY_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
 const std::string kBF16ActLibrary = LAZYC_E2E_BF16ACT_LIBRARY;
+const std::string kGPULoopsLibrary = LAZYC_E2E_GPULOOPS_LIBRARY;
 
 /// Absolute logit tolerance: both sides compute in f32, in different orders.
 constexpr float kTolerance = 2e-2f;
@@ -239,6 +240,68 @@ TEST(BF16ActivationsTest, AgreesWithF32ActivationsAndTransformers) {
     EXPECT_EQ(flips, 0) << fixture;
     EXPECT_EQ(referenceFlips, 0) << fixture << ": top-1 differs from transformers where its "
                                                "margin exceeds 1";
+  }
+}
+
+// The CUDA target's loop code generation (split reductions into interleaved
+// partial sums, fills folded into register accumulators, flat block x thread
+// loops: lazy-compile --gpu-loops) run on the CPU, against the same model
+// (bf16 weights, f32 activations) compiled with the CPU's loops: only the
+// order of the sums differs.
+TEST(GPULoopsTest, MatchesTheCPULoops) {
+  for (const std::string &library : {kBF16Library, kGPULoopsLibrary})
+    if (!std::ifstream(library).good())
+      GTEST_SKIP() << "compiled model missing (ctest runs e2e-compile-*): " << library;
+  std::string error;
+  auto cpuLoops = CompiledModel::load(kBF16Library, kModel, 0, error);
+  ASSERT_TRUE(cpuLoops) << error;
+  auto gpuLoops = CompiledModel::load(kGPULoopsLibrary, kModel, 0, error);
+  ASSERT_TRUE(gpuLoops) << error;
+  const int64_t vocab = cpuLoops->info().vocabSize;
+  for (const char *fixture : {"logits-smollm2-short.txt", "logits-smollm2-long.txt"}) {
+    Reference ref = readReference(fixture);
+    cpuLoops->reset();
+    gpuLoops->reset();
+    const int64_t n = static_cast<int64_t>(ref.prompt.size());
+    float worst = 0;
+    int64_t flips = 0, compared = 0;
+    std::vector<float> a, b;
+    auto compare = [&](int64_t rows) {
+      ASSERT_EQ(a.size(), b.size());
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *x = a.data() + r * vocab, *y = b.data() + r * vocab;
+        float diff = 0, scale = 0;
+        for (int64_t i = 0; i < vocab; ++i) {
+          diff = std::max(diff, std::fabs(x[i] - y[i]));
+          scale = std::max(scale, std::fabs(x[i]));
+        }
+        worst = std::max(worst, diff / scale);
+        flips += std::max_element(x, x + vocab) - x != std::max_element(y, y + vocab) - y;
+        ++compared;
+      }
+    };
+    for (int64_t start = 0; start < n; start += 512) {
+      int64_t end = std::min(n, start + 512);
+      Chunk c = chunkOf(ref.prompt, start, end);
+      ASSERT_TRUE(cpuLoops->step(c.tokens, c.positions, c.rows, a, error)) << error;
+      ASSERT_TRUE(gpuLoops->step(c.tokens, c.positions, c.rows, b, error)) << error;
+      compare(end - start);
+    }
+    for (int64_t i = 0; i < 4; ++i) {
+      int32_t next = static_cast<int32_t>(std::max_element(a.end() - vocab, a.end()) -
+                                          (a.end() - vocab));
+      std::vector<int32_t> position = {static_cast<int32_t>(n + i)};
+      ASSERT_TRUE(cpuLoops->step({next}, position, {0}, a, error)) << error;
+      ASSERT_TRUE(gpuLoops->step({next}, position, {0}, b, error)) << error;
+      compare(1);
+    }
+    std::cout << fixture << ": " << compared << " positions, max |logit diff| / max |logit| = "
+              << worst << ", " << flips << " top-1 differences\n";
+    EXPECT_EQ(compared, n + 4);
+    // Summation order alone; a wrong index or a lost partial sum moves
+    // logits by far more.
+    EXPECT_LT(worst, 1e-3f) << fixture;
+    EXPECT_EQ(flips, 0) << fixture;
   }
 }
 

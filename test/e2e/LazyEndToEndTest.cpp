@@ -10,6 +10,8 @@
 //    in size, the step's token is in every S_l, each token computed at most
 //    once per layer over the generation (the runtime also fails a step that
 //    writes a cached slot twice or reads a row that has no input).
+//  * GPULoopsMatchNumpyReference: the same with the CUDA target's loop nests
+//    (--gpu-loops) on the CPU.
 //  * KeepAllIsBitIdentical: with every token kept, the full pruning machinery
 //    (scores, selection, Aux Cache, keyed attention) runs and the logits are
 //    bit-identical to the dense model's.
@@ -37,6 +39,7 @@ const std::string kDense = LAZYC_E2E_LIBRARY;
 const std::string kPruned = LAZYC_E2E_PRUNED_LIBRARY;
 const std::string kKeepAll = LAZYC_E2E_KEEPALL_LIBRARY;
 const std::string kWindow = LAZYC_E2E_WINDOW_LIBRARY;
+const std::string kPrunedGPULoops = LAZYC_E2E_PRUNEDGPULOOPS_LIBRARY;
 
 struct Step {
   std::vector<int32_t> tokens;
@@ -178,6 +181,18 @@ TEST(LazyEndToEndTest, MatchesNumpyReference) {
   auto model = loadOrSkip(kPruned, skipped);
   if (skipped)
     GTEST_SKIP() << "pruned model missing (ctest runs e2e-compile-pruned first)";
+  ASSERT_TRUE(model);
+  matchReference(*model, readLazyReference());
+}
+
+// The same model with the CUDA target's loop nests (lazy-compile
+// --gpu-loops: the LazyLLM gathers, RMSNorm's split sums and every other
+// generated kernel as the GPU runs them, executed on the CPU).
+TEST(LazyEndToEndTest, GPULoopsMatchNumpyReference) {
+  bool skipped;
+  auto model = loadOrSkip(kPrunedGPULoops, skipped);
+  if (skipped)
+    GTEST_SKIP() << "model missing (ctest runs e2e-compile-prunedgpuloops first)";
   ASSERT_TRUE(model);
   matchReference(*model, readLazyReference());
 }

@@ -117,6 +117,12 @@ static cl::opt<cl::boolOrDefault> fuseResidual(
     cl::desc("Residual adds in the GEMM epilogue (default: true for cpu, false for cuda, "
              "where it is not yet run on a GPU; false: kernels of their own)"),
     cl::init(cl::BOU_UNSET));
+static cl::opt<bool> gpuLoops(
+    cl::cat(compileCategory), "gpu-loops",
+    cl::desc("cpu target: generate the elementwise and reduction loops as the cuda target "
+             "does (split reductions, flat block x thread loops), run sequentially: checks "
+             "that code generation on the CPU (slower; for testing)"),
+    cl::init(false));
 
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
@@ -132,6 +138,9 @@ int main(int argc, char **argv) {
   const bool cuda = targetName == "cuda";
   lazyc::CUDAPipelineOptions cudaOptions;
   lazyc::CPUPipelineOptions cpuOptions;
+  if (gpuLoops && cuda)
+    return fail("--gpu-loops applies to --target=cpu (the cuda target runs these loops on the GPU)");
+  cpuOptions.gpuLoops = gpuLoops;
   if (fuseResidual != cl::BOU_UNSET) {
     cudaOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
     cpuOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
