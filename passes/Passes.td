@@ -370,16 +370,24 @@ def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
     innermost dimension varying fastest, so neighbouring threads touch
     neighbouring elements), tiled by `block-size` (`reduction-block-size` when
     the body holds a sequential reduction loop, whose accumulator is first
-    moved into a register) and mapped to block_x / thread_x, ready for
-    convert-parallel-loops-to-gpu.
+    moved into a register, starting from the value of a fill just before it
+    over the same iteration space, which is then dropped) and mapped to
+    block_x / thread_x, ready for convert-parallel-loops-to-gpu. Before that,
+    each thread of an elementwise loop takes `elements-per-thread`
+    neighbouring elements of the innermost dimension (when its static size
+    allows), with all of their loads before the first store.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block of elementwise kernels">,
     Option<"reductionBlockSize", "reduction-block-size", "int64_t", /*default=*/"64",
            "Threads per block of kernels with a sequential reduction">,
+    Option<"elementsPerThread", "elements-per-thread", "int64_t", /*default=*/"4",
+           "Neighbouring elements each thread of an elementwise kernel handles (its "
+           "loads first: more memory requests in flight); 1 = one">,
   ];
-  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect"];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 #endif // LAZYC_PASSES_PASSES_TD

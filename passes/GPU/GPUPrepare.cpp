@@ -346,6 +346,58 @@ void foldFillIntoReduction(scf::ParallelOp loop, llvm::SmallPtrSetImpl<Operation
   }
 }
 
+/// Each thread of an elementwise loop handles `factor` neighbouring elements
+/// of the innermost dimension (a static size that `factor` divides; else the
+/// largest power of two below `factor` that does): the straight-line body is
+/// cloned op by op for each element, so all of a thread's loads come before
+/// its first store — `factor` independent memory requests in flight per
+/// thread instead of one (which the latency of GPU memory needs), and
+/// neighbouring addresses that the backend can merge into vector accesses.
+/// Iterations of an scf.parallel are independent, so interleaving them is
+/// valid. Returns the loop that replaces `loop` (or `loop`).
+scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
+  if (factor <= 1 || loop.getNumReductions() != 0)
+    return loop;
+  Block *body = loop.getBody();
+  for (Operation &op : body->without_terminator())
+    if (op.getNumRegions() != 0)
+      return loop;
+  const unsigned last = loop.getNumLoops() - 1;
+  std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()[last]),
+                         ub = getConstantIntValue(loop.getUpperBound()[last]),
+                         step = getConstantIntValue(loop.getStep()[last]);
+  if (!lb || !ub || !step || *lb != 0 || *step != 1)
+    return loop;
+  while (factor > 1 && *ub % factor != 0)
+    factor /= 2;
+  if (factor <= 1)
+    return loop;
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  SmallVector<Value> upper(loop.getUpperBound());
+  upper[last] = arith::ConstantIndexOp::create(b, loc, *ub / factor);
+  auto unrolled = scf::ParallelOp::create(
+      b, loc, loop.getLowerBound(), upper, loop.getStep(),
+      [&](OpBuilder &nb, Location nl, ValueRange ivs) {
+        SmallVector<IRMapping> maps(static_cast<size_t>(factor));
+        Value first = arith::MulIOp::create(nb, nl, ivs[last],
+                                            arith::ConstantIndexOp::create(nb, nl, factor));
+        for (int64_t u = 0; u < factor; ++u) {
+          for (unsigned d = 0; d < last; ++d)
+            maps[u].map(loop.getInductionVars()[d], ivs[d]);
+          Value index = u == 0 ? first
+                               : arith::AddIOp::create(
+                                     nb, nl, first, arith::ConstantIndexOp::create(nb, nl, u));
+          maps[u].map(loop.getInductionVars()[last], index);
+        }
+        for (Operation &op : body->without_terminator())
+          for (int64_t u = 0; u < factor; ++u)
+            nb.clone(op, maps[u]);
+      });
+  loop.erase();
+  return unrolled;
+}
+
 struct LazycGPUMapLoopsPass : public lazyc::impl::LazycGPUMapLoopsBase<LazycGPUMapLoopsPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -368,6 +420,10 @@ struct LazycGPUMapLoopsPass : public lazyc::impl::LazycGPUMapLoopsBase<LazycGPUM
     for (scf::ParallelOp loop : outermost) {
       if (erased.contains(loop))
         continue;
+      bool hasInnerLoop = false;
+      loop.walk([&](scf::ForOp) { hasInnerLoop = true; });
+      if (!hasInnerLoop)
+        loop = unrollInnermost(loop, elementsPerThread);
       // One flat dimension (coalesced: the innermost dimension varies fastest).
       if (loop.getNumLoops() > 1) {
         std::vector<unsigned> all(loop.getNumLoops());

@@ -30,7 +30,7 @@
 // GPUDEFAULT:       gpu.binary @residual_kernel{{.*}}add.rn.f32
 // GPU-LABEL: llvm.func @residual
 // GPU-COUNT-2: llvm.call @lazyc_gpu_linear_ex
-// GPU:       gpu.binary @residual_kernel {{.*}}cvt.rn.bf16.f32
+// GPU:       gpu.binary @residual_kernel {{.*}}cvt.rn.bf16{{(x2)?}}.f32
 // GPU-NOT:   add.rn.f32
 func.func @residual(%x: tensor<?x64xf32>, %a: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %w = llm.weight "o" : tensor<64x64xbf16>

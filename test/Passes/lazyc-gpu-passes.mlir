@@ -94,3 +94,29 @@ func.func @fill_read_first(%x: tensor<?x1024xf32>) -> (tensor<?xf32>, tensor<?xf
   } -> tensor<?xf32>
   return %copy, %r : tensor<?xf32>, tensor<?xf32>
 }
+
+// -----
+
+// Elementwise: each thread adds 4 neighbouring elements, all loads first.
+// MAP-LABEL: func.func @add_rows
+// MAP:       scf.parallel
+// MAP:         scf.parallel
+// MAP-COUNT-8: memref.load
+// MAP-COUNT-4: arith.addf
+// MAP-COUNT-4: memref.store
+// MAP:       processor = thread_x
+// A size 4 does not divide: 2 per thread.
+// MAP-LABEL: func.func @add_odd
+// MAP-COUNT-4: memref.load
+// MAP-COUNT-2: arith.addf
+// MAP-NOT:     arith.addf
+// MAP:       processor = thread_x
+// SPLIT-LABEL: func.func @add_rows
+func.func @add_rows(%x: tensor<?x64xf32>, %y: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = linalg.add ins(%x, %y : tensor<?x64xf32>, tensor<?x64xf32>) outs(%x : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+func.func @add_odd(%x: tensor<?x6xf32>, %y: tensor<?x6xf32>) -> tensor<?x6xf32> {
+  %r = linalg.add ins(%x, %y : tensor<?x6xf32>, tensor<?x6xf32>) outs(%x : tensor<?x6xf32>) -> tensor<?x6xf32>
+  return %r : tensor<?x6xf32>
+}
