@@ -163,70 +163,94 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                            return name;
                          });
 
+/// One row's comparison of two models' logits.
+struct RowDiff {
+  float relative;  // max |x - y| / max |x|
+  int64_t argmaxX, argmaxY;
+  float marginX;   // x's top-1 minus its top-2
+  int64_t position;
+};
+
+/// Runs `first` and `second` (two compilations of SmolLM2) on a fixture's
+/// prompt in 512-token prefill chunks, then `decodeSteps` greedy decode steps
+/// on `first`'s tokens, and calls `row` for every position's logits.
+void compareModels(CompiledModel &first, CompiledModel &second, const Reference &ref,
+                   int64_t decodeSteps, const std::function<void(const RowDiff &)> &row) {
+  const int64_t vocab = first.info().vocabSize, n = static_cast<int64_t>(ref.prompt.size());
+  first.reset();
+  second.reset();
+  std::vector<float> a, b;
+  std::string error;
+  auto compare = [&](int64_t rows, int64_t firstPosition) {
+    ASSERT_EQ(a.size(), b.size());
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *x = a.data() + r * vocab, *y = b.data() + r * vocab;
+      float diff = 0, scale = 0;
+      for (int64_t i = 0; i < vocab; ++i) {
+        diff = std::max(diff, std::fabs(x[i] - y[i]));
+        scale = std::max(scale, std::fabs(x[i]));
+      }
+      std::vector<float> sorted(x, x + vocab);
+      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+      row({diff / scale, std::max_element(x, x + vocab) - x, std::max_element(y, y + vocab) - y,
+           sorted[0] - sorted[1], firstPosition + r});
+    }
+  };
+  for (int64_t start = 0; start < n; start += 512) {
+    int64_t end = std::min(n, start + 512);
+    Chunk c = chunkOf(ref.prompt, start, end);
+    ASSERT_TRUE(first.step(c.tokens, c.positions, c.rows, a, error)) << error;
+    ASSERT_TRUE(second.step(c.tokens, c.positions, c.rows, b, error)) << error;
+    compare(end - start, start);
+  }
+  for (int64_t i = 0; i < decodeSteps; ++i) {
+    int32_t next =
+        static_cast<int32_t>(std::max_element(a.end() - vocab, a.end()) - (a.end() - vocab));
+    std::vector<int32_t> position = {static_cast<int32_t>(n + i)};
+    ASSERT_TRUE(first.step({next}, position, {0}, a, error)) << error;
+    ASSERT_TRUE(second.step({next}, position, {0}, b, error)) << error;
+    compare(1, n + i);
+  }
+}
+
+/// Both compiled models, or a skip.
+#define LOAD_PAIR(first, second, firstLibrary, secondLibrary)                                    \
+  for (const std::string &library : {firstLibrary, secondLibrary})                               \
+    if (!std::ifstream(library).good())                                                          \
+      GTEST_SKIP() << "compiled model missing (ctest runs e2e-compile-*): " << library;          \
+  std::string error;                                                                             \
+  auto first = CompiledModel::load(firstLibrary, kModel, 0, error);                              \
+  ASSERT_TRUE(first) << error;                                                                   \
+  auto second = CompiledModel::load(secondLibrary, kModel, 0, error);                            \
+  ASSERT_TRUE(second) << error
+
 // The CUDA target's precision (--bf16-activations=all: bf16 GEMM inputs, and
 // bf16 outputs where only elementwise kernels read them) compiled for the
 // CPU, against the same bf16 weights with f32 activations and against
 // transformers: every position of both fixture prompts (chunked prefill),
 // then 8 decode steps.
 TEST(BF16ActivationsTest, AgreesWithF32ActivationsAndTransformers) {
-  for (const std::string &library : {kBF16Library, kBF16ActLibrary})
-    if (!std::ifstream(library).good())
-      GTEST_SKIP() << "compiled model missing (ctest runs e2e-compile-bf16*): " << library;
-  std::string error;
-  auto f32Act = CompiledModel::load(kBF16Library, kModel, 0, error);
-  ASSERT_TRUE(f32Act) << error;
-  auto bf16Act = CompiledModel::load(kBF16ActLibrary, kModel, 0, error);
-  ASSERT_TRUE(bf16Act) << error;
-  const int64_t vocab = f32Act->info().vocabSize;
+  LOAD_PAIR(f32Act, bf16Act, kBF16Library, kBF16ActLibrary);
   for (const char *fixture : {"logits-smollm2-short.txt", "logits-smollm2-long.txt"}) {
     Reference ref = readReference(fixture);
-    f32Act->reset();
-    bf16Act->reset();
     const int64_t n = static_cast<int64_t>(ref.prompt.size());
     float worstRelative = 0;
     double sumRelative = 0;
     int compared = 0, decisive = 0, flips = 0, referenceFlips = 0;
-    std::vector<float> a, b;
-    auto compare = [&](int64_t rows, int64_t firstPosition) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const float *x = a.data() + r * vocab, *y = b.data() + r * vocab;
-        float diff = 0, scale = 0;
-        for (int64_t i = 0; i < vocab; ++i) {
-          diff = std::max(diff, std::fabs(x[i] - y[i]));
-          scale = std::max(scale, std::fabs(x[i]));
-        }
-        worstRelative = std::max(worstRelative, diff / scale);
-        sumRelative += diff / scale;
-        ++compared;
-        // The top-1 token must agree wherever the f32-activation model is
-        // decisive (a margin well above bf16 rounding).
-        std::vector<float> sorted(x, x + vocab);
-        std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
-        int64_t ax = std::max_element(x, x + vocab) - x, ay = std::max_element(y, y + vocab) - y;
-        if (sorted[0] - sorted[1] > 0.5f) {
-          ++decisive;
-          flips += ax != ay;
-        }
-        int64_t p = firstPosition + r;
-        if (p < n && ref.top[p][0].second - ref.top[p][1].second > 1.0f)
-          referenceFlips += ay != ref.top[p][0].first;
+    compareModels(*f32Act, *bf16Act, ref, 8, [&](const RowDiff &d) {
+      worstRelative = std::max(worstRelative, d.relative);
+      sumRelative += d.relative;
+      ++compared;
+      // The top-1 token must agree wherever the f32-activation model is
+      // decisive (a margin well above bf16 rounding).
+      if (d.marginX > 0.5f) {
+        ++decisive;
+        flips += d.argmaxX != d.argmaxY;
       }
-    };
-    for (int64_t start = 0; start < n; start += 512) {
-      int64_t end = std::min(n, start + 512);
-      Chunk c = chunkOf(ref.prompt, start, end);
-      ASSERT_TRUE(f32Act->step(c.tokens, c.positions, c.rows, a, error)) << error;
-      ASSERT_TRUE(bf16Act->step(c.tokens, c.positions, c.rows, b, error)) << error;
-      compare(end - start, start);
-    }
-    for (int64_t i = 0; i < 8; ++i) { // decode on the f32-activation model's tokens
-      int32_t next = static_cast<int32_t>(std::max_element(a.end() - vocab, a.end()) -
-                                          (a.end() - vocab));
-      std::vector<int32_t> position = {static_cast<int32_t>(n + i)};
-      ASSERT_TRUE(f32Act->step({next}, position, {0}, a, error)) << error;
-      ASSERT_TRUE(bf16Act->step({next}, position, {0}, b, error)) << error;
-      compare(1, n + i);
-    }
+      const int64_t p = d.position;
+      if (p < n && ref.top[p][0].second - ref.top[p][1].second > 1.0f)
+        referenceFlips += d.argmaxY != ref.top[p][0].first;
+    });
     const double meanRelative = sumRelative / compared;
     std::cout << fixture << ": max |logit diff| / max |logit| = " << worstRelative
               << " (mean over positions " << meanRelative << "), " << decisive
@@ -234,6 +258,7 @@ TEST(BF16ActivationsTest, AgreesWithF32ActivationsAndTransformers) {
     // Measured: worst 2.4% / 2.7%, mean 1.1% / 0.6% (short / long prompt;
     // --bf16-activations=inputs alone: 1.5% / 1.7%, 0.8% / 0.5%). SmolLM2's
     // first positions carry its largest activations and move most.
+    EXPECT_EQ(compared, n + 8) << fixture;
     EXPECT_LT(worstRelative, 0.04f) << fixture;
     EXPECT_LT(meanRelative, 0.015) << fixture;
     EXPECT_GT(decisive, n / 4) << fixture;
@@ -245,59 +270,23 @@ TEST(BF16ActivationsTest, AgreesWithF32ActivationsAndTransformers) {
 
 // The CUDA target's loop code generation (split reductions into interleaved
 // partial sums, fills folded into register accumulators, flat block x thread
-// loops: lazy-compile --gpu-loops) run on the CPU, against the same model
-// (bf16 weights, f32 activations) compiled with the CPU's loops: only the
-// order of the sums differs.
+// loops, 4 elements per thread: lazy-compile --gpu-loops) run on the CPU,
+// against the same model (bf16 weights, f32 activations) compiled with the
+// CPU's loops: only the order of the sums differs.
 TEST(GPULoopsTest, MatchesTheCPULoops) {
-  for (const std::string &library : {kBF16Library, kGPULoopsLibrary})
-    if (!std::ifstream(library).good())
-      GTEST_SKIP() << "compiled model missing (ctest runs e2e-compile-*): " << library;
-  std::string error;
-  auto cpuLoops = CompiledModel::load(kBF16Library, kModel, 0, error);
-  ASSERT_TRUE(cpuLoops) << error;
-  auto gpuLoops = CompiledModel::load(kGPULoopsLibrary, kModel, 0, error);
-  ASSERT_TRUE(gpuLoops) << error;
-  const int64_t vocab = cpuLoops->info().vocabSize;
+  LOAD_PAIR(cpuLoops, gpuLoops, kBF16Library, kGPULoopsLibrary);
   for (const char *fixture : {"logits-smollm2-short.txt", "logits-smollm2-long.txt"}) {
     Reference ref = readReference(fixture);
-    cpuLoops->reset();
-    gpuLoops->reset();
-    const int64_t n = static_cast<int64_t>(ref.prompt.size());
     float worst = 0;
     int64_t flips = 0, compared = 0;
-    std::vector<float> a, b;
-    auto compare = [&](int64_t rows) {
-      ASSERT_EQ(a.size(), b.size());
-      for (int64_t r = 0; r < rows; ++r) {
-        const float *x = a.data() + r * vocab, *y = b.data() + r * vocab;
-        float diff = 0, scale = 0;
-        for (int64_t i = 0; i < vocab; ++i) {
-          diff = std::max(diff, std::fabs(x[i] - y[i]));
-          scale = std::max(scale, std::fabs(x[i]));
-        }
-        worst = std::max(worst, diff / scale);
-        flips += std::max_element(x, x + vocab) - x != std::max_element(y, y + vocab) - y;
-        ++compared;
-      }
-    };
-    for (int64_t start = 0; start < n; start += 512) {
-      int64_t end = std::min(n, start + 512);
-      Chunk c = chunkOf(ref.prompt, start, end);
-      ASSERT_TRUE(cpuLoops->step(c.tokens, c.positions, c.rows, a, error)) << error;
-      ASSERT_TRUE(gpuLoops->step(c.tokens, c.positions, c.rows, b, error)) << error;
-      compare(end - start);
-    }
-    for (int64_t i = 0; i < 4; ++i) {
-      int32_t next = static_cast<int32_t>(std::max_element(a.end() - vocab, a.end()) -
-                                          (a.end() - vocab));
-      std::vector<int32_t> position = {static_cast<int32_t>(n + i)};
-      ASSERT_TRUE(cpuLoops->step({next}, position, {0}, a, error)) << error;
-      ASSERT_TRUE(gpuLoops->step({next}, position, {0}, b, error)) << error;
-      compare(1);
-    }
+    compareModels(*cpuLoops, *gpuLoops, ref, 4, [&](const RowDiff &d) {
+      worst = std::max(worst, d.relative);
+      flips += d.argmaxX != d.argmaxY;
+      ++compared;
+    });
     std::cout << fixture << ": " << compared << " positions, max |logit diff| / max |logit| = "
               << worst << ", " << flips << " top-1 differences\n";
-    EXPECT_EQ(compared, n + 4);
+    EXPECT_EQ(compared, static_cast<int64_t>(ref.prompt.size()) + 4);
     // Summation order alone; a wrong index or a lost partial sum moves
     // logits by far more.
     EXPECT_LT(worst, 1e-3f) << fixture;
