@@ -25,7 +25,8 @@ using namespace mlir;
 /// llm -> linalg -> bufferized memrefs with heavy ops as kernel calls,
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
-static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidual,
+/// `gpuLoops`: the CUDA target's loop nests follow (they split long reductions).
+static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseResidual,
                                     BF16Activations bf16Activations) {
   // Residual adds in the GEMMs' epilogues.
   if (fuseResidual)
@@ -34,7 +35,7 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidu
   pm.addPass(createConvertLLMToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  if (gpu)
+  if (gpuLoops)
     pm.addNestedPass<func::FuncOp>(createLazycGPUSplitReductions());
   if (bf16Activations == BF16Activations::All)
     pm.addPass(createLazycGPUBF16Attention());
@@ -42,7 +43,7 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidu
     pm.addPass(createLazycGPUBF16GemmInputs());
   if (bf16Activations == BF16Activations::All)
     pm.addPass(createLazycGPUBF16GemmOutputs());
-  if (gpu || bf16Activations != BF16Activations::None) {
+  if (gpuLoops || bf16Activations != BF16Activations::None) {
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
@@ -66,8 +67,7 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpu, bool fuseResidu
 } // namespace lazyc
 
 void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options) {
-  buildBufferizedPipeline(pm, /*gpu=*/options.gpuLoops, options.fuseResidual,
-                          options.bf16Activations);
+  buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.bf16Activations);
   if (options.gpuLoops) {
     // The CUDA pipeline's loop nests, executed sequentially.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -91,7 +91,7 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
 }
 
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
-  buildBufferizedPipeline(pm, /*gpu=*/true, options.fuseResidual, options.bf16Activations);
+  buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.bf16Activations);
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());
   // Every linalg op becomes a kernel: parallel loops, one flat dimension

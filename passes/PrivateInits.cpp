@@ -38,14 +38,15 @@ struct LazycPrivateInitsPass
           inits.size() != static_cast<size_t>(llvm::range_size(shared.getUses()));
       if (!otherReaders && inits.size() < 2)
         continue;
-      llvm::sort(inits, [](OpOperand *a, OpOperand *b) {
-        return a->getOwner()->isBeforeInBlock(b->getOwner());
-      });
+      // Program order is only defined within the fill's block.
       bool sameBlock = llvm::all_of(inits, [&](OpOperand *use) {
         return use->getOwner()->getBlock() == fill->getBlock();
       });
       if (!sameBlock)
         continue;
+      llvm::sort(inits, [](OpOperand *a, OpOperand *b) {
+        return a->getOwner()->isBeforeInBlock(b->getOwner());
+      });
       for (OpOperand *use : llvm::drop_begin(inits, otherReaders ? 0 : 1)) {
         OpBuilder b(use->getOwner());
         Value dest = fill.getOutputs()[0];

@@ -25,6 +25,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -297,10 +298,6 @@ void foldFillIntoReduction(scf::ParallelOp loop, llvm::SmallPtrSetImpl<Operation
     if (loop.isDefinedOutsideOfLoop(load.getMemref()) &&
         llvm::equal(load.getIndices(), loop.getInductionVars()))
       inits.push_back(load);
-  auto isConstant = [](Value v, int64_t c) {
-    std::optional<int64_t> value = getConstantIntValue(v);
-    return value && *value == c;
-  };
   for (memref::LoadOp init : inits) {
     Value buffer = init.getMemref();
     // The only other access of the buffer in the nest: the final store.
@@ -333,9 +330,10 @@ void foldFillIntoReduction(scf::ParallelOp loop, llvm::SmallPtrSetImpl<Operation
       continue;
     bool sameSpace = true;
     for (unsigned d = 0; d < loop.getNumLoops(); ++d)
-      sameSpace &= isConstant(loop.getLowerBound()[d], 0) &&
-                   isConstant(fill.getLowerBound()[d], 0) && isConstant(loop.getStep()[d], 1) &&
-                   isConstant(fill.getStep()[d], 1) &&
+      sameSpace &= isConstantIntValue(loop.getLowerBound()[d], 0) &&
+                   isConstantIntValue(fill.getLowerBound()[d], 0) &&
+                   isConstantIntValue(loop.getStep()[d], 1) &&
+                   isConstantIntValue(fill.getStep()[d], 1) &&
                    sameExtent(loop.getUpperBound()[d], fill.getUpperBound()[d]);
     if (!sameSpace)
       continue;
@@ -363,10 +361,9 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
     if (op.getNumRegions() != 0)
       return loop;
   const unsigned last = loop.getNumLoops() - 1;
-  std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()[last]),
-                         ub = getConstantIntValue(loop.getUpperBound()[last]),
-                         step = getConstantIntValue(loop.getStep()[last]);
-  if (!lb || !ub || !step || *lb != 0 || *step != 1)
+  std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound()[last]);
+  if (!ub || !isConstantIntValue(loop.getLowerBound()[last], 0) ||
+      !isConstantIntValue(loop.getStep()[last], 1))
     return loop;
   while (factor > 1 && *ub % factor != 0)
     factor /= 2;
