@@ -72,6 +72,11 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
                      "block x thread loops, register accumulators) run as CPU loops: checks "
                      "them without a GPU"),
       llvm::cl::init(false)};
+  Option<bool> generatedSelection{
+      *this, "generated-selection",
+      llvm::cl::desc("lazy.select as compiler-generated loops (lazyc-select-to-linalg) instead "
+                     "of the runtime's nth_element; default: as gpu-loops"),
+      llvm::cl::init(false)};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.
@@ -102,6 +107,11 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
       *this, "bf16-activations",
       llvm::cl::desc("GEMM activations in bf16 (all: not yet run on a GPU)"),
       llvm::cl::init(BF16Activations::Inputs), LAZYC_BF16_ACTIVATION_VALUES};
+  Option<bool> generatedSelection{
+      *this, "generated-selection",
+      llvm::cl::desc("lazy.select as generated GPU kernels (lazyc-select-to-linalg; the "
+                     "scores stay on the device) instead of the runtime's host selection"),
+      llvm::cl::init(true)};
 };
 /// The CUDA lowering: bufferization as for the CPU, then device buffers,
 /// GPU kernels for every linalg op (NVVM -> PTX), host side to LLVM.

@@ -135,6 +135,45 @@ def LazycPrivateInits : Pass<"lazyc-private-inits", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def LazycSelectToLinalg : Pass<"lazyc-select-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Generate LazyLLM's percentile selection (lazy.select) as linalg kernels";
+  let description = [{
+    Rewrites every `lazy.select` into `linalg.generic`s on tensors that the
+    GPU pipeline turns into kernels like any other generated code (the CUDA
+    target's default: the scores never leave the device); otherwise
+    `lazy.select` bufferizes into the runtime's `lazyc_rt_select`
+    (`nth_element` on the host). Same result, row for row:
+      1. ranks in a strict total order (higher score first, ties toward the
+         later row, NaN lowest), each row's comparisons split into `chunks`
+         interleaved partial counts (n x chunks parallel work items; the
+         O(n^2) comparisons are what a GPU does cheaply and a sort would not
+         be expressible here);
+      2. the mask: rank < k with k = clamp(ceil(keep * n - 1e-9), 1, n), the
+         last row always kept, displacing the row ranked k - 1;
+      3. compaction by a two-level scan over blocks of `block` rows (kept
+         rows up to each row of a block, kept rows before each block), then
+         per output slot its block and its offset in the block.
+    The size k is computed on the host from n: nothing is copied back.
+
+    ```mlir
+    %idx = lazy.select %s {keep = 7.000000e-01 : f64} : tensor<?xf32> -> tensor<?xi32>
+    ```
+    becomes eight `linalg.generic`s (and their fills) ending in
+    ```mlir
+    %idx = linalg.generic {iterator_types = ["parallel", "reduction"]} ...
+        -> tensor<?xi32>
+    ```
+  }];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"32",
+           "Partial rank counts per row (the parallelism of the O(n^2) step)">,
+    Option<"block", "block", "int64_t", /*default=*/"128",
+           "Rows per block of the compaction's two-level scan">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LazycEarlyDealloc : Pass<"lazyc-early-dealloc", "::mlir::func::FuncOp"> {
   let summary = "Free each buffer right after its last use";
   let description = [{

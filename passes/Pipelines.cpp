@@ -26,13 +26,17 @@ using namespace mlir;
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
 /// `gpuLoops`: the CUDA target's loop nests follow (they split long reductions).
+/// `generatedSelection`: lazy.select as linalg kernels, not a runtime call.
 static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseResidual,
-                                    BF16Activations bf16Activations) {
+                                    BF16Activations bf16Activations,
+                                    bool generatedSelection) {
   // Residual adds in the GEMMs' epilogues.
   if (fuseResidual)
     pm.addPass(createLazycFuseLinearAdd());
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
+  if (generatedSelection)
+    pm.addPass(createLazycSelectToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (gpuLoops)
@@ -67,7 +71,12 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseR
 } // namespace lazyc
 
 void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options) {
-  buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.bf16Activations);
+  // Generated selection follows the GPU loops unless set.
+  const bool generatedSelection = options.generatedSelection.hasValue()
+                                      ? options.generatedSelection.getValue()
+                                      : options.gpuLoops.getValue();
+  buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.bf16Activations,
+                          generatedSelection);
   if (options.gpuLoops) {
     // The CUDA pipeline's loop nests, executed sequentially.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -91,7 +100,8 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
 }
 
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
-  buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.bf16Activations);
+  buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.bf16Activations,
+                          options.generatedSelection);
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());
   // Every linalg op becomes a kernel: parallel loops, one flat dimension

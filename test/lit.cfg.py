@@ -25,6 +25,10 @@ config.substitutions.append(
     ("%mlir_runner_libs", ",".join(os.path.join(llvm_lib_dir, f"lib{name}.so")
                                    for name in ("mlir_runner_utils", "mlir_c_runner_utils"))))
 
+# ... and the CPU runtime (its kernels as the reference of generated code).
+config.substitutions.append(
+    ("%lazyc_rt", os.path.join(config.lazyc_tools_dir, "..", "lib", "liblazycrt.so")))
+
 # The development model, downloaded by scripts/setup.sh; tests needing it say
 # "REQUIRES: smollm2" and are reported UNSUPPORTED when it is absent.
 smollm2 = os.path.join(config.lazyc_src_root, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")

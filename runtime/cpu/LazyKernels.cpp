@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -53,8 +54,14 @@ std::vector<int32_t> percentile(const float *scores, int64_t n, double keep) {
   const int64_t k = lazyc_rt_select_size(n, keep);
   std::vector<int32_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
+  // A strict total order on any input: NaN ranks lowest (as -inf), ties go
+  // to the later row (lazyc-select-to-linalg generates the same order).
+  auto key = [&](int32_t i) {
+    return std::isnan(scores[i]) ? -std::numeric_limits<float>::infinity() : scores[i];
+  };
   auto better = [&](int32_t a, int32_t b) {
-    return scores[a] != scores[b] ? scores[a] > scores[b] : a > b;
+    const float ka = key(a), kb = key(b);
+    return ka != kb ? ka > kb : a > b;
   };
   std::nth_element(order.begin(), order.begin() + (k - 1), order.end(), better);
   order.resize(static_cast<size_t>(k));

@@ -1,9 +1,11 @@
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify --lazyc-cuda-pipeline="format=isa" | FileCheck %s
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify="window=8 pool=3" --lazyc-cuda-pipeline="format=isa" | FileCheck %s --check-prefix=WINDOW
+// RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify --lazyc-cuda-pipeline="format=isa generated-selection=0" | FileCheck %s --check-prefix=RTSELECT
 
 // The pruned 2-layer model reaches PTX for every kind of compiler-generated
 // kernel (embedding gather, RMSNorm reduction and scaling, RoPE, SwiGLU,
-// the gather of kept rows, the one-element last-row index; the residual adds
+// the percentile selection (lazyc-select-to-linalg: ranks, mask, block scan,
+// compaction), the gather of kept rows, the one-element last-row index; the residual adds
 // are GEMM epilogues: test/Passes/lazyc-fuse-linear-add.mlir),
 // embedded as gpu.binary ops; the host side calls the CUDA runtime's kernels
 // and the mgpu* entry points. No host buffer is left.
@@ -12,10 +14,10 @@
 // CHECK-DAG: llvm.func @lazyc_gpu_linear{{(_ex)?}}(
 // CHECK-DAG: llvm.func @lazyc_gpu_attention(!llvm.ptr,
 // CHECK-DAG: llvm.func @lazyc_gpu_scores(
-// CHECK-DAG: llvm.func @lazyc_gpu_select_size(
 // CHECK-DAG: llvm.func @lazyc_gpu_aux_save(
 // CHECK-DAG: llvm.func @lazyc_gpu_aux_load(
 // CHECK-DAG: llvm.func @lazyc_gpu_missing(
+// CHECK-NOT: lazyc_gpu_select
 // CHECK-LABEL: llvm.func @forward(
 // CHECK: llvm.call @mgpuMemAlloc
 // CHECK: gpu.launch_func @forward_kernel::@forward_kernel
@@ -34,5 +36,13 @@
 // WINDOW-LABEL: llvm.func @forward(
 // WINDOW: llvm.call @lazyc_gpu_window_scores
 // WINDOW: gpu.launch_func
-// WINDOW: llvm.call @lazyc_gpu_select_size
 // WINDOW: gpu.binary {{.*}}max.NaN.f32
+
+// With generated-selection=0 the runtime selects on the host (the scores are
+// copied back).
+// RTSELECT-DAG: llvm.func @lazyc_gpu_select_size(
+// RTSELECT-DAG: llvm.func @lazyc_gpu_select(
+// RTSELECT-LABEL: llvm.func @forward(
+// RTSELECT: llvm.call @lazyc_gpu_scores
+// RTSELECT: llvm.call @lazyc_gpu_select_size
+// RTSELECT: llvm.call @lazyc_gpu_select(

@@ -124,6 +124,13 @@ static cl::opt<bool> gpuLoops(
              "that code generation on the CPU (slower; for testing)"),
     cl::init(false));
 
+static cl::opt<cl::boolOrDefault> generatedSelection(
+    cl::cat(compileCategory), "generated-selection",
+    cl::desc("LazyLLM's percentile selection as compiler-generated kernels (default for cuda "
+             "and --gpu-loops: the scores stay on the GPU) or, with false, the runtime's "
+             "(nth_element on the host; the cpu default)"),
+    cl::init(cl::BOU_UNSET));
+
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
   return 1;
@@ -144,6 +151,10 @@ int main(int argc, char **argv) {
   if (fuseResidual != cl::BOU_UNSET) {
     cudaOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
     cpuOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
+  }
+  if (generatedSelection != cl::BOU_UNSET) {
+    cudaOptions.generatedSelection = generatedSelection == cl::BOU_TRUE;
+    cpuOptions.generatedSelection = generatedSelection == cl::BOU_TRUE;
   }
   if (bf16Activations != BF16Flag::Default) {
     auto mode = bf16Activations == BF16Flag::None     ? lazyc::BF16Activations::None
