@@ -127,10 +127,12 @@ for variant in $VARIANTS; do
   log "attention variant: $variant"
   time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
-# Other code generation (LAZYC_GPU_BUILDS, default "bf16all": prepare.sh's
-# models compiled with --bf16-activations=all --fuse-residual=true, the GEMM
-# epilogues and bf16 activations that are not the CUDA default until measured).
-BUILDS=${LAZYC_GPU_BUILDS-bf16all}
+# Other code generation (LAZYC_GPU_BUILDS, default "bf16all rtselect":
+# prepare.sh's models compiled with --bf16-activations=all --fuse-residual=true,
+# the GEMM epilogues and bf16 activations that are not the CUDA default until
+# measured; and the pruned model with the runtime's host selection instead of
+# the generated one).
+BUILDS=${LAZYC_GPU_BUILDS-bf16all rtselect}
 for build in $BUILDS; do
   log "compiled variant: $build"
   time_variant "$build" "-$build"

@@ -176,36 +176,32 @@ scf::ParallelOp promoteAccumulators(scf::ParallelOp loop) {
   for (scf::ForOp forOp : fors) {
     if (forOp.getNumResults() != 0)
       continue;
-    memref::LoadOp load;
+    // The accumulator: the loop's only store, to a loop-invariant element,
+    // and the one load of that element. Other loop-invariant loads are
+    // inputs (e.g. the row's own score that every step compares with).
     memref::StoreOp store;
     bool ok = true;
-    forOp.getBody()->walk([&](Operation *op) {
-      if (auto l = dyn_cast<memref::LoadOp>(op)) {
-        bool invariant = llvm::all_of(l.getIndices(), [&](Value v) {
-          return forOp.isDefinedOutsideOfLoop(v);
-        });
-        if (invariant && forOp.isDefinedOutsideOfLoop(l.getMemref())) {
-          if (load)
-            ok = false;
-          load = l;
-        }
-      } else if (auto s = dyn_cast<memref::StoreOp>(op)) {
-        if (store)
-          ok = false;
-        store = s;
-      }
+    forOp.getBody()->walk([&](memref::StoreOp s) {
+      if (store)
+        ok = false;
+      store = s;
     });
-    if (!ok || !load || !store || store.getMemref() != load.getMemref() ||
-        store.getIndices() != load.getIndices() || store->getBlock() != forOp.getBody() ||
-        load->getBlock() != forOp.getBody())
+    if (!ok || !store || store->getBlock() != forOp.getBody() ||
+        !forOp.isDefinedOutsideOfLoop(store.getMemref()) ||
+        !llvm::all_of(store.getIndices(),
+                      [&](Value v) { return forOp.isDefinedOutsideOfLoop(v); }))
       continue;
-    // No other access of the accumulator buffer in the loop.
-    bool otherUse = false;
+    memref::LoadOp load;
     forOp.getBody()->walk([&](memref::LoadOp l) {
-      if (l != load && l.getMemref() == load.getMemref())
-        otherUse = true;
+      if (l.getMemref() != store.getMemref())
+        return;
+      // Any other read of the accumulator buffer keeps it in memory.
+      if (load || l.getIndices() != store.getIndices())
+        ok = false;
+      load = l;
     });
-    if (otherUse)
+    if (!ok || !load || load->getBlock() != forOp.getBody() ||
+        !load->isBeforeInBlock(store))
       continue;
     OpBuilder b(forOp);
     Location loc = forOp.getLoc();
