@@ -168,8 +168,10 @@ def Lazy_SelectOp : Lazy_Op<"select", [Pure]> {
   let description = [{
     Returns the ascending row indices `i` with `scores[i]` at or above the
     `(1 - keep)` quantile of `scores`: `ceil(keep * n)` rows, ties broken
-    toward later positions. The last row (the step's token `P`) is always
-    selected, displacing the lowest-scored row if needed.
+    toward later positions, NaN below every number. The last row (the step's
+    token `P`) is always selected, displacing the lowest-scored row if needed.
+    Lowered to the runtime's `lazyc_rt_select` or, by
+    `--lazyc-select-to-linalg`, to compiler-generated loops (same rows).
 
     ```mlir
     %idx = lazy.select %s {keep = 7.000000e-01 : f64} : tensor<?xf32> -> tensor<?xi32>
