@@ -414,7 +414,13 @@ def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
     block_x / thread_x, ready for convert-parallel-loops-to-gpu. Before that,
     each thread of an elementwise loop takes `elements-per-thread`
     neighbouring elements of the innermost dimension (when its static size
-    allows), with all of their loads before the first store.
+    allows), with all of their loads before the first store. Buffers read or
+    written there with a static row layout (identity layout, static inner
+    dimensions) get a second copy of the body, taken when their base
+    addresses are aligned to the group's size (checked in the kernel; at most
+    16 bytes): each group is one `vector.load`/`vector.store` with that
+    alignment (`ld.global.v4` on the GPU). Misaligned buffers run the scalar
+    copy, so the claim is never wrong.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
@@ -426,7 +432,8 @@ def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
            "loads first: more memory requests in flight); 1 = one">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 #endif // LAZYC_PASSES_PASSES_TD

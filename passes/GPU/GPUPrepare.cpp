@@ -26,11 +26,13 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace lazyc {
 #define GEN_PASS_DEF_LAZYCGPUPREPARE
@@ -365,6 +367,33 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
     factor /= 2;
   if (factor <= 1)
     return loop;
+  // Buffers read or written at (..., iv) with a static row layout: a
+  // thread's `factor` neighbours start at a multiple of `factor` elements
+  // from the base, so a base aligned to factor x element size (at most 16
+  // bytes) makes them one vector access.
+  Value iv = loop.getInductionVars()[last];
+  llvm::SetVector<Value> vectorizable;
+  for (Operation &op : body->without_terminator()) {
+    Value memref;
+    ValueRange indices;
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      memref = load.getMemref(), indices = load.getIndices();
+    else if (auto store = dyn_cast<memref::StoreOp>(op))
+      memref = store.getMemref(), indices = store.getIndices();
+    else
+      continue;
+    auto type = cast<MemRefType>(memref.getType());
+    if (indices.empty() || indices.back() != iv || !loop.isDefinedOutsideOfLoop(memref) ||
+        !type.getLayout().isIdentity() || type.getRank() == 0 ||
+        !type.getElementType().isIntOrFloat())
+      continue;
+    bool staticRows = true;
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      staticRows &= !type.isDynamicDim(d);
+    if (staticRows && !type.isDynamicDim(type.getRank() - 1) &&
+        type.getDimSize(type.getRank() - 1) % factor == 0)
+      vectorizable.insert(memref);
+  }
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   SmallVector<Value> upper(loop.getUpperBound());
@@ -383,9 +412,83 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
                                      nb, nl, first, arith::ConstantIndexOp::create(nb, nl, u));
           maps[u].map(loop.getInductionVars()[last], index);
         }
-        for (Operation &op : body->without_terminator())
-          for (int64_t u = 0; u < factor; ++u)
-            nb.clone(op, maps[u]);
+        auto cloneBody = [&](OpBuilder &cb, ArrayRef<IRMapping> base) {
+          SmallVector<IRMapping> m(base.begin(), base.end());
+          for (Operation &op : body->without_terminator())
+            for (int64_t u = 0; u < factor; ++u)
+              cb.clone(op, m[u]);
+        };
+        if (vectorizable.empty()) {
+          cloneBody(nb, maps);
+          return;
+        }
+        // Versioned on the bases' alignment, checked where it runs: the
+        // aligned copy reads and writes each buffer's `factor` neighbours as
+        // one vector (vector.load/store with that alignment: ld.global.v4 on
+        // the GPU); the other is the scalar code, so a misaligned buffer is
+        // slower, never a fault.
+        Value aligned;
+        llvm::SmallDenseMap<Value, unsigned> alignments;
+        for (Value memref : vectorizable) {
+          auto type = cast<MemRefType>(memref.getType());
+          unsigned bytes = type.getElementTypeBitWidth() / 8;
+          unsigned alignment = static_cast<unsigned>(std::min<int64_t>(16, factor * bytes));
+          if (bytes == 0 || type.getElementTypeBitWidth() % 8 != 0 || alignment <= bytes)
+            continue;
+          Value base = memref::ExtractAlignedPointerAsIndexOp::create(nb, nl, memref);
+          Value low = arith::AndIOp::create(
+              nb, nl, base, arith::ConstantIndexOp::create(nb, nl, alignment - 1));
+          Value ok = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, low,
+                                           arith::ConstantIndexOp::create(nb, nl, 0));
+          aligned = aligned ? arith::AndIOp::create(nb, nl, aligned, ok).getResult() : ok;
+          alignments[memref] = alignment;
+        }
+        if (!aligned) {
+          cloneBody(nb, maps);
+          return;
+        }
+        auto vectorBody = [&](OpBuilder &vb, Location vl) {
+          SmallVector<IRMapping> m(maps);
+          for (Operation &op : body->without_terminator()) {
+            auto load = dyn_cast<memref::LoadOp>(op);
+            auto store = dyn_cast<memref::StoreOp>(op);
+            Value memref = load ? load.getMemref() : store ? store.getMemref() : Value();
+            ValueRange indices = load ? load.getIndices() : store ? store.getIndices() : ValueRange();
+            if (!memref || !alignments.count(memref) || indices.back() != iv) {
+              for (int64_t u = 0; u < factor; ++u)
+                vb.clone(op, m[u]);
+              continue;
+            }
+            SmallVector<Value> at;
+            for (Value index : indices)
+              at.push_back(m[0].lookupOrDefault(index)); // u = 0: the first neighbour
+            Type element = cast<MemRefType>(memref.getType()).getElementType();
+            auto vectorType = VectorType::get({factor}, element);
+            llvm::MaybeAlign alignment(alignments[memref]);
+            if (load) {
+              Value v = vector::LoadOp::create(vb, vl, vectorType, memref, at,
+                                               /*nontemporal=*/false, alignment);
+              for (int64_t u = 0; u < factor; ++u)
+                m[u].map(load.getResult(), vector::ExtractOp::create(vb, vl, v, u).getResult());
+            } else {
+              SmallVector<Value> elements;
+              for (int64_t u = 0; u < factor; ++u)
+                elements.push_back(m[u].lookupOrDefault(store.getValueToStore()));
+              Value v = vector::FromElementsOp::create(vb, vl, vectorType, elements);
+              vector::StoreOp::create(vb, vl, v, memref, at, /*nontemporal=*/false, alignment);
+            }
+          }
+        };
+        scf::IfOp::create(
+            nb, nl, aligned,
+            [&](OpBuilder &tb, Location tl) {
+              vectorBody(tb, tl);
+              scf::YieldOp::create(tb, tl);
+            },
+            [&](OpBuilder &eb, Location el) {
+              cloneBody(eb, maps);
+              scf::YieldOp::create(eb, el);
+            });
       });
   loop.erase();
   return unrolled;
