@@ -32,6 +32,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <functional>
 #include <limits>
 
 namespace lazyc {
@@ -211,6 +212,17 @@ private:
         });
   }
 
+  /// The body of a masked sum: acc + (index(a) `pred` index(b) ? in : 0).
+  static std::function<Value(OpBuilder &, Location, ValueRange)>
+  maskedSum(unsigned a, arith::CmpIPredicate pred, unsigned b) {
+    return [=](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+      Value ia = linalg::IndexOp::create(nb, nl, a), ib = linalg::IndexOp::create(nb, nl, b);
+      Value in = arith::CmpIOp::create(nb, nl, pred, ia, ib);
+      Value add = arith::SelectOp::create(nb, nl, in, args[0], constI32(nb, nl, 0));
+      return arith::AddIOp::create(nb, nl, args[1], add);
+    };
+  }
+
   /// Ascending indices of the kept rows: k output slots.
   Value compact(Value kept, Value k, RankedTensorType resultType) {
     Type i32 = b.getI32Type();
@@ -221,12 +233,7 @@ private:
     Value within = generic(
         RankedTensorType::get({dyn, B}, i32), {kept}, filled({numBlocks}, {dyn, B}, i32, 0),
         {map(3, {bk, v}), map(3, {bk, u})}, {Iter::parallel, Iter::parallel, Iter::reduction},
-        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-          Value col = linalg::IndexOp::create(nb, nl, 1), other = linalg::IndexOp::create(nb, nl, 2);
-          Value upTo = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, other, col);
-          Value add = arith::SelectOp::create(nb, nl, upTo, args[0], constI32(nb, nl, 0));
-          return arith::AddIOp::create(nb, nl, args[1], add);
-        });
+        maskedSum(2, arith::CmpIPredicate::ule, 1));
     // before[bk] = kept rows in the blocks before bk: the sum of their
     // totals, within[*, block - 1].
     AffineExpr x, y;
@@ -235,12 +242,7 @@ private:
         RankedTensorType::get({dyn}, i32), {within}, filled({numBlocks}, {dyn}, i32, 0),
         {map(2, {y, b.getAffineConstantExpr(B - 1)}), map(2, {x})},
         {Iter::parallel, Iter::reduction},
-        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-          Value mine = linalg::IndexOp::create(nb, nl, 0), other = linalg::IndexOp::create(nb, nl, 1);
-          Value earlier = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, other, mine);
-          Value add = arith::SelectOp::create(nb, nl, earlier, args[0], constI32(nb, nl, 0));
-          return arith::AddIOp::create(nb, nl, args[1], add);
-        });
+        maskedSum(1, arith::CmpIPredicate::ult, 0));
     // slotBlock[s] = the last block whose first kept row is at or before
     // slot s: the block that holds it (an empty block starts where the next
     // one does, so it is never the last).
