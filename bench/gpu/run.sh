@@ -17,7 +17,17 @@ mkdir -p "$OUT"
 D=.device
 LENGTHS=${LAZYC_GPU_LENGTHS:-4096,8192,16384}
 B=build-gpu
-log() { echo "== $(date +%T) $*"; }
+log() { echo "== $(date +%T) (${SECONDS}s) $*"; }
+# The sections after the first table are optional: each starts only while
+# the call has time left (LAZYC_GPU_BUDGET_S seconds since the start, default
+# 420: a device call may run 600 s), so the checks, the default timings and
+# the anchor always come back.
+BUDGET=${LAZYC_GPU_BUDGET_S:-420}
+in_budget() {
+  if [ "$SECONDS" -lt "$BUDGET" ]; then return 0; fi
+  echo "== skipped (${SECONDS}s used of the ${BUDGET}s budget): $*"
+  return 1
+}
 
 log "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
@@ -105,6 +115,16 @@ for n in "${LENS[@]}"; do
   done
 done
 
+log "PyTorch anchor (same call)"
+if [ -f $D/torch_prefill.py ]; then
+  PYTHONUNBUFFERED=1 timeout 300 python3 $D/torch_prefill.py --lengths "$LENGTHS" --no-hf --out "$OUT" \
+    >"$OUT/anchor.log" 2>&1 || { echo "anchor failed:"; tail -5 "$OUT/anchor.log"; }
+  grep -v SUMMARY "$OUT/anchor.log" | tail -5
+fi
+
+log "table (default code generation; the variants follow while time allows)"
+python3 bench/gpu/report.py "$OUT" "$LENGTHS" | tee "$OUT/table.txt"
+
 # time_variant NAME SO_SUFFIX [ENV=VALUE]: the Llama-2-7B runs again with another
 # attention kernel or another compiled model, into lazyc-{dense,lazy}-N-NAME.json.
 time_variant() {
@@ -124,6 +144,7 @@ time_variant() {
 # kernel everywhere; also "wide", "simple").
 VARIANTS=${LAZYC_GPU_VARIANTS-flash}
 for variant in $VARIANTS; do
+  in_budget "attention variant $variant" || continue
   log "attention variant: $variant"
   time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
@@ -134,43 +155,48 @@ done
 # the generated one).
 BUILDS=${LAZYC_GPU_BUILDS-bf16all rtselect}
 for build in $BUILDS; do
+  in_budget "compiled variant $build" || continue
   log "compiled variant: $build"
   time_variant "$build" "-$build"
 done
 # cuBLASLt's candidates timed per GEMM shape instead of its first choice
 # (LAZYC_GEMM_AUTOTUNE=1; LAZYC_GPU_AUTOTUNE=0 skips this).
-if [ "${LAZYC_GPU_AUTOTUNE-1}" != 0 ]; then
+if [ "${LAZYC_GPU_AUTOTUNE-1}" != 0 ] && in_budget "GEMM autotuning"; then
   log "GEMM autotuning (LAZYC_GEMM_AUTOTUNE=1)"
   time_variant autotune "" LAZYC_GEMM_AUTOTUNE=1
   TUNED=autotune
 fi
 
-log "cold start: the first prefills of a process (auto builds a length's cuDNN plans in its second prefill; cudnn at once)"
-N0=${LENS[0]}
-for v in dense lazy; do
-  [ -f $D/llama7b-$v-cuda.so ] || continue
-  for mode in auto cudnn flash; do
-    LAZYC_CUDA_ATTENTION=$mode timeout 120 $RUN $D/llama7b-$v-cuda.so --random-weights --random-prompt "$N0" \
-      -n 0 --warmup 0 --repeat 3 --batch "$N0" --ctx $((N0 + 16)) --json >"$OUT/cold-$v-$mode.json" 2>"$OUT/cold-$v-$mode.err"
-    python3 -c "import json; r=json.load(open('$OUT/cold-$v-$mode.json')); print('cold $v $N0 $mode: first, second, third prefill (ms)', r['ttft_ms_runs'])" 2>/dev/null \
-      || { echo "cold $v $mode failed:"; tail -3 "$OUT/cold-$v-$mode.err"; }
+if in_budget "cold start"; then
+  log "cold start: the first prefills of a process (auto builds a length's cuDNN plans in its second prefill; cudnn at once)"
+  N0=${LENS[0]}
+  for v in dense lazy; do
+    [ -f $D/llama7b-$v-cuda.so ] || continue
+    for mode in auto cudnn flash; do
+      LAZYC_CUDA_ATTENTION=$mode timeout 120 $RUN $D/llama7b-$v-cuda.so --random-weights --random-prompt "$N0" \
+        -n 0 --warmup 0 --repeat 3 --batch "$N0" --ctx $((N0 + 16)) --json >"$OUT/cold-$v-$mode.json" 2>"$OUT/cold-$v-$mode.err"
+      python3 -c "import json; r=json.load(open('$OUT/cold-$v-$mode.json')); print('cold $v $N0 $mode: first, second, third prefill (ms)', r['ttft_ms_runs'])" 2>/dev/null \
+        || { echo "cold $v $mode failed:"; tail -3 "$OUT/cold-$v-$mode.err"; }
+    done
   done
-done
+fi
 
-log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each, cuDNN forced: its plan builds are not timed)"
-LAST=${LENS[${#LENS[@]}-1]}
-for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense $LAST" "lazy $LAST" "dense-bf16all $LAST" "lazy-bf16all $LAST"; do
-  set -- $spec
-  [ -f $D/llama7b-$1-cuda.so ] || continue
-  echo "-- $1 $2 tokens"
-  LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
-    -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -10
-done
+if in_budget "profiles"; then
+  log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each, cuDNN forced: its plan builds are not timed)"
+  LAST=${LENS[${#LENS[@]}-1]}
+  for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense $LAST" "lazy $LAST" "dense-bf16all $LAST" "lazy-bf16all $LAST"; do
+    set -- $spec
+    [ -f $D/llama7b-$1-cuda.so ] || continue
+    echo "-- $1 $2 tokens"
+    LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
+      -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -10
+  done
+fi
 
 # Per-kernel GPU time (Nsight Systems, when installed): which generated
 # kernels dominate, for the next optimization.
 NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
-if [ -n "$NSYS" ] && [ -f $D/llama7b-dense-cuda.so ]; then
+if [ -n "$NSYS" ] && [ -f $D/llama7b-dense-cuda.so ] && in_budget "nsys"; then
   log "per-kernel GPU time, dense ${LENS[0]} tokens ($NSYS)"
   LAZYC_CUDA_ATTENTION=cudnn timeout 120 "$NSYS" profile -t cuda --stats=true -f true -o "$OUT/nsys-dense" $RUN \
     $D/llama7b-dense-cuda.so --random-weights --random-prompt "${LENS[0]}" -n 0 --batch "${LENS[0]}" \
@@ -179,14 +205,7 @@ if [ -n "$NSYS" ] && [ -f $D/llama7b-dense-cuda.so ]; then
   rm -f "$OUT"/nsys-dense.nsys-rep "$OUT"/nsys-dense.sqlite
 fi
 
-log "PyTorch anchor (same call)"
-if [ -f $D/torch_prefill.py ]; then
-  PYTHONUNBUFFERED=1 timeout 300 python3 $D/torch_prefill.py --lengths "$LENGTHS" --no-hf --out "$OUT" \
-    >"$OUT/anchor.log" 2>&1 || { echo "anchor failed:"; tail -5 "$OUT/anchor.log"; }
-  grep -v SUMMARY "$OUT/anchor.log" | tail -5
-fi
-
-log "table"
+log "table (with the variants measured)"
 python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS $BUILDS ${TUNED:-} | tee "$OUT/table.txt"
 
 # Only a few files come back from the GPU machine: keep the summary files
