@@ -127,8 +127,10 @@ python3 bench/gpu/report.py "$OUT" "$LENGTHS" | tee "$OUT/table.txt"
 
 # time_variant NAME SO_SUFFIX [ENV=VALUE]: the Llama-2-7B runs again with another
 # attention kernel or another compiled model, into lazyc-{dense,lazy}-N-NAME.json.
+MEASURED=""
 time_variant() {
   local name=$1 suffix=$2 setting=${3:-}
+  MEASURED="$MEASURED $name"
   for n in "${LENS[@]}"; do
     for v in dense lazy; do
       [ -f $D/llama7b-$v$suffix-cuda.so ] || continue
@@ -164,7 +166,6 @@ done
 if [ "${LAZYC_GPU_AUTOTUNE-1}" != 0 ] && in_budget "GEMM autotuning"; then
   log "GEMM autotuning (LAZYC_GEMM_AUTOTUNE=1)"
   time_variant autotune "" LAZYC_GEMM_AUTOTUNE=1
-  TUNED=autotune
 fi
 
 if in_budget "cold start"; then
@@ -206,7 +207,7 @@ if [ -n "$NSYS" ] && [ -f $D/llama7b-dense-cuda.so ] && in_budget "nsys"; then
 fi
 
 log "table (with the variants measured)"
-python3 bench/gpu/report.py "$OUT" "$LENGTHS" $VARIANTS $BUILDS ${TUNED:-} | tee "$OUT/table.txt"
+python3 bench/gpu/report.py "$OUT" "$LENGTHS" $MEASURED | tee "$OUT/table.txt"
 
 # Only a few files come back from the GPU machine: keep the summary files
 # at the top of OUT and pack the per-run outputs into one archive.
