@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -449,6 +450,57 @@ struct AuxLoadModel : CallOutModel<AuxLoadModel, lazy::AuxLoadOp> {
   }
 };
 
+/// lazy.scatter writes the source rows into the destination's buffer in
+/// place (a copy of it when the destination is read later: one-shot
+/// bufferization decides), as a compiler-generated parallel loop over rows
+/// and columns: `dest[indices[r], c...] = source[r, c...]`. Indices are
+/// distinct (token sets are), so the iterations are independent; the CUDA
+/// target maps the loop onto threads like any other.
+struct ScatterModel
+    : public BufferizableOpInterface::ExternalModel<ScatterModel, lazy::ScatterOp> {
+  static constexpr unsigned kDest = 1;
+  bool bufferizesToMemoryRead(Operation *, OpOperand &, const AnalysisState &) const {
+    // The destination's other rows are kept: it counts as read.
+    return true;
+  }
+  bool bufferizesToMemoryWrite(Operation *, OpOperand &operand, const AnalysisState &) const {
+    return operand.getOperandNumber() == kDest;
+  }
+  AliasingValueList getAliasingValues(Operation *op, OpOperand &operand,
+                                      const AnalysisState &) const {
+    if (operand.getOperandNumber() != kDest)
+      return {};
+    return {{op->getResult(0), BufferRelation::Equivalent}};
+  }
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto scatter = cast<lazy::ScatterOp>(op);
+    Location loc = op->getLoc();
+    auto b = buffersOf(rewriter, {scatter.getSource(), scatter.getDest(), scatter.getIndices()},
+                       options, state);
+    if (failed(b))
+      return failure();
+    Value source = (*b)[0], dest = (*b)[1], indices = (*b)[2];
+    auto type = cast<MemRefType>(source.getType());
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    SmallVector<Value> lower(type.getRank(), zero), steps(type.getRank(), one), upper;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      upper.push_back(memref::DimOp::create(rewriter, loc, source, d));
+    scf::ParallelOp::create(
+        rewriter, loc, lower, upper, steps, [&](OpBuilder &nb, Location nl, ValueRange ivs) {
+          Value id = memref::LoadOp::create(nb, nl, indices, ivs.front());
+          SmallVector<Value> at(ivs);
+          at.front() = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), id);
+          Value v = memref::LoadOp::create(nb, nl, source, ivs);
+          memref::StoreOp::create(nb, nl, v, dest, at);
+        });
+    replaceOpWithBufferizedValues(rewriter, op, dest);
+    return success();
+  }
+};
+
 } // namespace
 
 void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
@@ -465,5 +517,8 @@ void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
     lazy::MissingOp::attachInterface<MissingModel>(*ctx);
     lazy::AuxSaveOp::attachInterface<AuxSaveModel>(*ctx);
     lazy::AuxLoadOp::attachInterface<AuxLoadModel>(*ctx);
+    lazy::ScatterOp::attachInterface<ScatterModel>(*ctx);
+    // What the models create (lazy.scatter's loop among them).
+    ctx->loadDialect<arith::ArithDialect, memref::MemRefDialect, scf::SCFDialect>();
   });
 }
