@@ -342,6 +342,16 @@ void foldFillIntoReduction(scf::ParallelOp loop, llvm::SmallPtrSetImpl<Operation
   }
 }
 
+/// The buffer and indices a memref.load / memref.store accesses (null for
+/// any other op).
+std::pair<Value, ValueRange> accessOf(Operation *op) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return {load.getMemref(), load.getIndices()};
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return {store.getMemref(), store.getIndices()};
+  return {};
+}
+
 /// Each thread of an elementwise loop handles `factor` neighbouring elements
 /// of the innermost dimension (a static size that `factor` divides; else the
 /// largest power of two below `factor` that does): the straight-line body is
@@ -374,13 +384,8 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
   Value iv = loop.getInductionVars()[last];
   llvm::SetVector<Value> vectorizable;
   for (Operation &op : body->without_terminator()) {
-    Value memref;
-    ValueRange indices;
-    if (auto load = dyn_cast<memref::LoadOp>(op))
-      memref = load.getMemref(), indices = load.getIndices();
-    else if (auto store = dyn_cast<memref::StoreOp>(op))
-      memref = store.getMemref(), indices = store.getIndices();
-    else
+    auto [memref, indices] = accessOf(&op);
+    if (!memref)
       continue;
     auto type = cast<MemRefType>(memref.getType());
     if (indices.empty() || indices.back() != iv || !loop.isDefinedOutsideOfLoop(memref) ||
@@ -450,10 +455,7 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
         auto vectorBody = [&](OpBuilder &vb, Location vl) {
           SmallVector<IRMapping> m(maps);
           for (Operation &op : body->without_terminator()) {
-            auto load = dyn_cast<memref::LoadOp>(op);
-            auto store = dyn_cast<memref::StoreOp>(op);
-            Value memref = load ? load.getMemref() : store ? store.getMemref() : Value();
-            ValueRange indices = load ? load.getIndices() : store ? store.getIndices() : ValueRange();
+            auto [memref, indices] = accessOf(&op);
             if (!memref || !alignments.count(memref) || indices.back() != iv) {
               for (int64_t u = 0; u < factor; ++u)
                 vb.clone(op, m[u]);
@@ -465,15 +467,16 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
             Type element = cast<MemRefType>(memref.getType()).getElementType();
             auto vectorType = VectorType::get({factor}, element);
             llvm::MaybeAlign alignment(alignments[memref]);
-            if (load) {
+            if (auto load = dyn_cast<memref::LoadOp>(op)) {
               Value v = vector::LoadOp::create(vb, vl, vectorType, memref, at,
                                                /*nontemporal=*/false, alignment);
               for (int64_t u = 0; u < factor; ++u)
                 m[u].map(load.getResult(), vector::ExtractOp::create(vb, vl, v, u).getResult());
             } else {
+              Value stored = cast<memref::StoreOp>(op).getValueToStore();
               SmallVector<Value> elements;
               for (int64_t u = 0; u < factor; ++u)
-                elements.push_back(m[u].lookupOrDefault(store.getValueToStore()));
+                elements.push_back(m[u].lookupOrDefault(stored));
               Value v = vector::FromElementsOp::create(vb, vl, vectorType, elements);
               vector::StoreOp::create(vb, vl, v, memref, at, /*nontemporal=*/false, alignment);
             }
