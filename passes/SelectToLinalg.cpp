@@ -66,6 +66,12 @@ private:
   static Value constI32(OpBuilder &nb, Location nl, int64_t v) {
     return arith::ConstantIntOp::create(nb, nl, nb.getI32Type(), v);
   }
+  /// outer * size + inner (the flat row of a chunked or blocked layout).
+  static Value flatIndex(OpBuilder &nb, Location nl, Value outer, int64_t size, Value inner) {
+    Value scaled =
+        arith::MulIOp::create(nb, nl, outer, arith::ConstantIndexOp::create(nb, nl, size));
+    return arith::AddIOp::create(nb, nl, scaled, inner);
+  }
   Value ceilDiv(Value a, int64_t d) {
     Value sum = arith::AddIOp::create(b, loc, a, index(d - 1));
     return arith::DivUIOp::create(b, loc, sum, index(d));
@@ -135,9 +141,7 @@ private:
         {b.getMultiDimIdentityMap(2)}, {Iter::parallel, Iter::parallel},
         [&](OpBuilder &nb, Location nl, ValueRange) -> Value {
           Value t = linalg::IndexOp::create(nb, nl, 0), c = linalg::IndexOp::create(nb, nl, 1);
-          Value j = arith::AddIOp::create(
-              nb, nl, arith::MulIOp::create(nb, nl, t, arith::ConstantIndexOp::create(nb, nl, C)),
-              c);
+          Value j = flatIndex(nb, nl, t, C, c);
           Value valid = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, cn);
           Value at = arith::SelectOp::create(nb, nl, valid, j,
                                              arith::ConstantIndexOp::create(nb, nl, 0));
@@ -153,10 +157,7 @@ private:
           Value row = linalg::IndexOp::create(nb, nl, 0);
           Value chunk = linalg::IndexOp::create(nb, nl, 1);
           Value step = linalg::IndexOp::create(nb, nl, 2);
-          Value j = arith::AddIOp::create(
-              nb, nl,
-              arith::MulIOp::create(nb, nl, step, arith::ConstantIndexOp::create(nb, nl, C)),
-              chunk);
+          Value j = flatIndex(nb, nl, step, C, chunk);
           Value ki = orderKey(nb, nl, args[0]), kj = args[1];
           Value differ = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNE, kj, ki);
           Value higher = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT, kj, ki);
@@ -189,9 +190,7 @@ private:
         [&](OpBuilder &nb, Location nl, ValueRange) -> Value {
           Value bk = linalg::IndexOp::create(nb, nl, 0), u = linalg::IndexOp::create(nb, nl, 1);
           Value one = arith::ConstantIndexOp::create(nb, nl, 1);
-          Value j = arith::AddIOp::create(
-              nb, nl, arith::MulIOp::create(nb, nl, bk, arith::ConstantIndexOp::create(nb, nl, B)),
-              u);
+          Value j = flatIndex(nb, nl, bk, B, u);
           Value valid = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, cn);
           Value at = arith::SelectOp::create(nb, nl, valid, j,
                                              arith::ConstantIndexOp::create(nb, nl, 0));
