@@ -21,6 +21,7 @@
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/RuntimeOpVerification.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -69,6 +70,8 @@ void lazyc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::scf::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::tensor::registerBufferizableOpInterfaceExternalModels(registry);
   lazyc::registerLLMBufferizationModels(registry);
+  // Bounds checks of memref accesses (lazy-compile --runtime-checks).
+  mlir::memref::registerRuntimeVerifiableOpInterfaceExternalModels(registry);
   // The CUDA target: conversions to LLVM/NVVM, the NVVM target (PTX), and the
   // LLVM IR translations that embed the kernels in the host module.
   mlir::arith::registerConvertArithToLLVMInterface(registry);

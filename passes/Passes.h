@@ -78,6 +78,12 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
       llvm::cl::desc("lazy.select as compiler-generated loops (lazyc-select-to-linalg) instead "
                      "of the runtime's nth_element; default: as gpu-loops"),
       llvm::cl::init(false)};
+  Option<bool> runtimeChecks{
+      *this, "runtime-checks",
+      llvm::cl::desc("Bounds checks on every load and store of the generated loops "
+                     "(generate-runtime-verification): an out-of-bounds access aborts with "
+                     "its location; for testing, e.g. the GPU loop nests with gpu-loops=1"),
+      llvm::cl::init(false)};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.

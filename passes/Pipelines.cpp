@@ -85,6 +85,8 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   }
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (options.runtimeChecks)
+    pm.addNestedPass<func::FuncOp>(createGenerateRuntimeVerificationPass());
   // bf16 truncations as integer arithmetic (x86 has no instruction for them
   // and the model library links no compiler-rt).
   arith::ArithExpandOpsPassOptions expand;

@@ -329,3 +329,9 @@ extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64
   if (otype == 1)
     narrowTo(out, os.data(), rows * qDim);
 }
+
+extern "C" void lazyc_rt_check_failed(const char *message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "lazyc: runtime check failed in the compiled model: %s\n", message);
+  std::exit(1);
+}

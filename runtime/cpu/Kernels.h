@@ -81,6 +81,11 @@ void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint6
                            double scale, uint64_t out, int64_t qtype, int64_t kvtype,
                            int64_t otype);
 
+/// A runtime check of the compiled model failed (lazy-compile
+/// --runtime-checks: e.g. an out-of-bounds load): prints `message` to stderr
+/// and exits with status 1.
+void lazyc_rt_check_failed(const char *message);
+
 //===--- LazyLLM kernels (lazy dialect). Position lists are ascending i32. ---===//
 
 /// S_0 = [0, positions[rows - 1]]: its size, then its contents.

@@ -131,6 +131,13 @@ static cl::opt<cl::boolOrDefault> generatedSelection(
              "(nth_element on the host; the cpu default)"),
     cl::init(cl::BOU_UNSET));
 
+static cl::opt<bool> runtimeChecks(
+    cl::cat(compileCategory), "runtime-checks",
+    cl::desc("cpu target: bounds-check every load and store of the generated loops (an "
+             "out-of-bounds access aborts, naming it); with --gpu-loops, a memory checker for "
+             "the CUDA target's loop nests (slower; for testing)"),
+    cl::init(false));
+
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
   return 1;
@@ -148,6 +155,10 @@ int main(int argc, char **argv) {
   if (gpuLoops && cuda)
     return fail("--gpu-loops applies to --target=cpu (the cuda target runs these loops on the GPU)");
   cpuOptions.gpuLoops = gpuLoops;
+  if (runtimeChecks && cuda)
+    return fail("--runtime-checks applies to --target=cpu (check the CUDA target's loops with "
+                "--target=cpu --gpu-loops --runtime-checks)");
+  cpuOptions.runtimeChecks = runtimeChecks;
   if (fuseResidual != cl::BOU_UNSET) {
     cudaOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
     cpuOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;

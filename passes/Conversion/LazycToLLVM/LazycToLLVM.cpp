@@ -11,6 +11,9 @@
 #include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
+#include "mlir/Conversion/LLVMCommon/Pattern.h"
+#include "mlir/Conversion/LLVMCommon/PrintCallHelper.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
@@ -28,6 +31,30 @@ namespace lazyc {
 using namespace mlir;
 
 namespace {
+/// cf.assert (the checks of generate-runtime-verification) -> a branch to
+/// lazyc_rt_check_failed(message), which prints to stderr and exits: unlike
+/// cf.assert's own lowering (puts + abort), the message survives a buffered
+/// stdout and the process ends with an error status, not a signal.
+struct AssertToRuntime : ConvertOpToLLVMPattern<cf::AssertOp> {
+  using ConvertOpToLLVMPattern::ConvertOpToLLVMPattern;
+  LogicalResult matchAndRewrite(cf::AssertOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto module = op->getParentOfType<ModuleOp>();
+    Block *block = rewriter.getInsertionBlock();
+    Block *next = rewriter.splitBlock(block, rewriter.getInsertionPoint());
+    Block *failed = rewriter.createBlock(block->getParent());
+    if (mlir::failed(LLVM::createPrintStrCall(rewriter, loc, module, "lazyc_check_message",
+                                              op.getMsg(), *getTypeConverter(),
+                                              /*addNewline=*/false, "lazyc_rt_check_failed")))
+      return mlir::failure();
+    LLVM::UnreachableOp::create(rewriter, loc);
+    rewriter.setInsertionPointToEnd(block);
+    rewriter.replaceOpWithNewOp<LLVM::CondBrOp>(op, adaptor.getArg(), next, failed);
+    return success();
+  }
+};
+
 /// lazy.aux_cache names the KV cache object itself.
 struct AuxCacheLowering : public OpConversionPattern<lazyc::lazy::AuxCacheOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -64,6 +91,9 @@ struct ConvertLazycToLLVMPass
     populateFinalizeMemRefToLLVMConversionPatterns(converter, patterns);
     arith::populateArithToLLVMConversionPatterns(converter, patterns);
     cf::populateControlFlowToLLVMConversionPatterns(converter, patterns);
+    // Failed runtime checks (lazy-compile --runtime-checks) report through
+    // the runtime.
+    patterns.add<AssertToRuntime>(converter);
     populateMathToLLVMConversionPatterns(converter, patterns);
     // Vector loads/stores of the GPU loop nests (--gpu-loops on the CPU).
     populateVectorToLLVMConversionPatterns(converter, patterns);
