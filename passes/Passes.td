@@ -269,7 +269,10 @@ def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
         `llm.silu`, `llm.swiglu`, `llm.add` (elementwise chains),
       * `llm.embedding` (row gather, with weight-type conversion),
       * `llm.logits` (gather of the selected rows, then an `llm.linear` with
-        the vocabulary matrix).
+        the vocabulary matrix),
+      * `lazy.gather` (rows or position ids) and `lazy.random_scores` (a
+        SplitMix64 hash of seed, layer and position: bit for bit the
+        runtime's `lazyc_rt_random_scores`).
     `llm.weight` becomes a view into one weight arena: the step function gets
     a trailing `memref<?xi8>` argument and every weight is a
     `memref.view` at a byte offset the pass assigns (64-byte aligned). The

@@ -306,27 +306,6 @@ struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
   }
 };
 
-struct RandomScoresModel : CallOutModel<RandomScoresModel, lazy::RandomScoresOp> {
-  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
-                          const BufferizationOptions &options,
-                          BufferizationState &state) const {
-    auto scores = cast<lazy::RandomScoresOp>(op);
-    Location loc = op->getLoc();
-    if (failed(checkI32(op, {scores.getKeys()})))
-      return failure();
-    auto b = buffersOf(rewriter, {scores.getKeys()}, options, state);
-    if (failed(b))
-      return failure();
-    Value numKeys = rowsOf(rewriter, loc, (*b)[0]);
-    Value out = allocVector(rewriter, op, numKeys);
-    callRuntime(rewriter, op, "lazyc_rt_random_scores",
-                {address(rewriter, loc, (*b)[0]), numKeys, i64(rewriter, loc, scores.getLayer()),
-                 i64(rewriter, loc, scores.getSeed()), address(rewriter, loc, out)});
-    replaceOpWithBufferizedValues(rewriter, op, out);
-    return success();
-  }
-};
-
 struct SelectModel : CallOutModel<SelectModel, lazy::SelectOp> {
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
@@ -511,7 +490,6 @@ void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, lazy::LazyDialect *) {
     lazy::ContextOp::attachInterface<ContextModel>(*ctx);
     lazy::ScoresOp::attachInterface<ScoresModel>(*ctx);
-    lazy::RandomScoresOp::attachInterface<RandomScoresModel>(*ctx);
     lazy::SelectOp::attachInterface<SelectModel>(*ctx);
     lazy::SelectOnceOp::attachInterface<SelectOnceModel>(*ctx);
     lazy::MissingOp::attachInterface<MissingModel>(*ctx);

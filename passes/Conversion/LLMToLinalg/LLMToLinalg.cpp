@@ -336,6 +336,60 @@ struct LazyGatherLowering : OpRewritePattern<lazy::GatherOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// lazy.random_scores: a hash of (seed, layer, position), elementwise
+//===----------------------------------------------------------------------===//
+
+/// SplitMix64 of (seed, layer, position) -> a uniform score in [0, 1), bit
+/// for bit the runtime's lazyc_rt_random_scores (which compiled models of
+/// earlier versions call), as a generated elementwise kernel.
+struct LazyRandomScoresLowering : OpRewritePattern<lazy::RandomScoresOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(lazy::RandomScoresOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    if (!type.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "random scores are f32");
+    constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
+    const uint64_t base = static_cast<uint64_t>(op.getSeed()) * kGolden ^
+                          static_cast<uint64_t>(op.getLayer()) << 32;
+    Value init = emptyLike(rewriter, loc, type, op.getKeys());
+    AffineMap id = rewriter.getMultiDimIdentityMap(1);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type}, ValueRange{op.getKeys()}, ValueRange{init},
+        ArrayRef<AffineMap>{id, id},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Type i64 = nb.getI64Type();
+          auto c = [&](uint64_t v) {
+            return arith::ConstantIntOp::create(nb, nl, i64, static_cast<int64_t>(v));
+          };
+          auto mix = [&](Value x, int64_t shift, uint64_t factor) {
+            Value shifted = arith::ShRUIOp::create(nb, nl, x, c(shift));
+            return arith::MulIOp::create(nb, nl, arith::XOrIOp::create(nb, nl, x, shifted),
+                                         c(factor))
+                .getResult();
+          };
+          // The position's 32 bits, zero-extended (static_cast<uint32_t>).
+          Value key = args[0];
+          if (key.getType() != nb.getI32Type())
+            key = arith::TruncIOp::create(nb, nl, nb.getI32Type(), key);
+          Value x = arith::XOrIOp::create(nb, nl, c(base), arith::ExtUIOp::create(nb, nl, i64, key));
+          x = arith::AddIOp::create(nb, nl, x, c(kGolden));
+          x = mix(x, 30, 0xBF58476D1CE4E5B9ull);
+          x = mix(x, 27, 0x94D049BB133111EBull);
+          x = arith::XOrIOp::create(nb, nl, x, arith::ShRUIOp::create(nb, nl, x, c(31)));
+          // The top 24 bits over 2^24: exact in f32.
+          Value top = arith::UIToFPOp::create(nb, nl, nb.getF32Type(),
+                                              arith::ShRUIOp::create(nb, nl, x, c(40)));
+          Value scale = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1.0f / 16777216.0f));
+          linalg::YieldOp::create(nb, nl, ValueRange{arith::MulFOp::create(nb, nl, top, scale)});
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -416,7 +470,8 @@ struct ConvertLLMToLinalgPass
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
-                 EmbeddingLowering, LogitsLowering, LazyGatherLowering>(&getContext());
+                 EmbeddingLowering, LogitsLowering, LazyGatherLowering,
+                 LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }
