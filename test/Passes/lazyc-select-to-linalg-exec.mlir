@@ -4,12 +4,12 @@
 // later row), the last row displacing the lowest kept one, NaN, one row,
 // keep = 1, several blocks and chunks (small ones here), equal scores.
 // RUN: lazy-opt %s --lazyc-select-to-linalg="chunks=4 block=8" | FileCheck %s --check-prefix=IR
-// RUN: lazy-opt %s --lazyc-select-to-linalg="chunks=4 block=8" | mlir-opt --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
+// RUN: lazy-opt %s --lazyc-select-to-linalg="chunks=4 block=8" | mlir-opt --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
 // The defaults (one block, one chunk row for the small cases):
-// RUN: lazy-opt %s --lazyc-select-to-linalg | mlir-opt --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
+// RUN: lazy-opt %s --lazyc-select-to-linalg | mlir-opt --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
 // The GPU loop mapping of the CUDA target (folded fills, register
 // accumulators, flat block x thread loops), run as CPU loops:
-// RUN: lazy-opt %s --lazyc-select-to-linalg="chunks=4 block=8" --lazyc-private-inits --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-parallel-loops --lazyc-gpu-map-loops="block-size=16 reduction-block-size=4" | mlir-opt --convert-scf-to-cf --expand-strided-metadata --lower-affine --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
+// RUN: lazy-opt %s --lazyc-select-to-linalg="chunks=4 block=8" --lazyc-private-inits --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-parallel-loops --lazyc-gpu-map-loops="block-size=16 reduction-block-size=4" | mlir-opt --convert-scf-to-cf --expand-strided-metadata --lower-affine --convert-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
 
 // IR: affine_map<(d0, d1) -> (0, d1)>
 // IR-LABEL: func.func @select_half

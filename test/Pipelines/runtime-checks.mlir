@@ -4,7 +4,7 @@
 // lazyc_rt_check_failed, after flushing stdout) and exits with status 1.
 // RUN: lazy-opt %s --lazyc-cpu-pipeline="runtime-checks=1" | FileCheck %s --check-prefix=IR
 // RUN: lazy-opt %s --lazyc-cpu-pipeline | FileCheck %s --check-prefix=NOCHECKS
-// RUN: lazy-opt %s --lazyc-cpu-pipeline="runtime-checks=1" | not mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt 2>&1 | FileCheck %s
+// RUN: lazy-opt %s --lazyc-cpu-pipeline="runtime-checks=1" | not %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt 2>&1 | FileCheck %s
 
 // IR: llvm.func @lazyc_rt_check_failed(!llvm.ptr)
 // IR-LABEL: llvm.func @pick(
