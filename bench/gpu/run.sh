@@ -89,7 +89,14 @@ for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm
     || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; continue; }
   grep -hE "lazyc \(cuda\): |  attention" "$OUT/$m-gpu.err" | head -4
   cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
-  python3 -c "import json,sys; a=json.load(open('$OUT/$m-cpu.json')); b=json.load(open('$OUT/$m-gpu.json')); print('  kept per layer cpu', a['kept_tokens_per_layer'], 'gpu', b['kept_tokens_per_layer'])"
+  python3 - "$OUT/$m-cpu.json" "$OUT/$m-gpu.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+keys = ("kept_tokens_per_layer", "computed_tokens_per_layer", "revived_tokens")
+same = all(a.get(k) == b.get(k) for k in keys)
+print("  token sets (kept and computed per layer, revived):", "same on CPU and GPU" if same else "DIFFER",
+      "| kept per layer cpu", a.get(keys[0]), "gpu", b.get(keys[0]))
+PY
   LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>"$OUT/$m-gpu-flash.err" \
     && cmp_logits "$m (lazyc flash)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-flash.bin"
   LAZYC_GEMM_AUTOTUNE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-tuned.bin" --json >"$OUT/$m-gpu-tuned.json" 2>"$OUT/$m-gpu-tuned.err" \
