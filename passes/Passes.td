@@ -153,7 +153,8 @@ def LazycSelectToLinalg : Pass<"lazyc-select-to-linalg", "::mlir::ModuleOp"> {
       3. compaction by a two-level scan over blocks of `block` rows (kept
          rows up to each row of a block, kept rows before each block), then
          per output slot its block and its offset in the block.
-    The size k is computed on the host from n: nothing is copied back.
+    The size k comes from the runtime's `lazyc_rt_select_size(n, keep)`, a
+    host call on the size alone: nothing is copied back.
 
     ```mlir
     %idx = lazy.select %s {keep = 7.000000e-01 : f64} : tensor<?xf32> -> tensor<?xi32>
@@ -171,7 +172,7 @@ def LazycSelectToLinalg : Pass<"lazyc-select-to-linalg", "::mlir::ModuleOp"> {
            "Rows per block of the compaction's two-level scan">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect"];
 }
 
 def LazycEarlyDealloc : Pass<"lazyc-early-dealloc", "::mlir::func::FuncOp"> {

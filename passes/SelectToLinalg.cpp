@@ -9,8 +9,9 @@
 //      interleaved partial counts per row so n x chunks threads share the
 //      O(n^2) comparisons;
 //   2. the mask: row i is kept if rank[i] < k, where k = ceil(keep * n)
-//      (lazyc_rt_select_size's rule), the last row always, displacing the
-//      row ranked k - 1 when it is not among the first k;
+//      (the runtime's lazyc_rt_select_size, a host call on n), the last
+//      row always, displacing the row ranked k - 1 when it is not among the
+//      first k;
 //   3. compaction, as a two-level scan over blocks of `block` rows: the
 //      inclusive count of kept rows within each block, the kept rows before
 //      each block, then for each output slot c its block (the last block
@@ -27,6 +28,7 @@
 #include "dialects/lazy/LazyOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -98,22 +100,22 @@ private:
     return op.getResult(0);
   }
 
-  /// k = clamp(ceil(keep * n - 1e-9), 1, n), 0 for n = 0: the runtime's
-  /// lazyc_rt_select_size, with ceil(x) = trunc(x) + (trunc(x) < x) (x > 0).
+  /// k from the runtime's lazyc_rt_select_size(n, keep): a host call on the
+  /// size alone (nothing is read from the device), and one definition of
+  /// the rounding rule for both lowerings.
   Value selectSize(double keep) {
-    Type i64 = b.getI64Type(), f64 = b.getF64Type();
+    constexpr StringLiteral name = "lazyc_rt_select_size";
+    Type i64 = b.getI64Type();
+    auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    if (!module.lookupSymbol<func::FuncOp>(name)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      func::FuncOp::create(b, loc, name, b.getFunctionType({i64, b.getF64Type()}, {i64}))
+          .setPrivate();
+    }
     Value ni = arith::IndexCastOp::create(b, loc, i64, n);
-    Value nf = arith::SIToFPOp::create(b, loc, f64, ni);
-    Value product =
-        arith::MulFOp::create(b, loc, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(keep)), nf);
-    Value x = arith::SubFOp::create(b, loc, product,
-                                    arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1e-9)));
-    Value t = arith::FPToSIOp::create(b, loc, i64, x);
-    Value below = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                        arith::SIToFPOp::create(b, loc, f64, t), x);
-    Value k = arith::AddIOp::create(b, loc, t, arith::ExtUIOp::create(b, loc, i64, below));
-    k = arith::MaxSIOp::create(b, loc, k, arith::ConstantIntOp::create(b, loc, i64, 1));
-    k = arith::MinSIOp::create(b, loc, k, ni);
+    Value ratio = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(keep));
+    Value k = func::CallOp::create(b, loc, name, TypeRange{i64}, ValueRange{ni, ratio}).getResult(0);
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), k);
   }
 

@@ -14,7 +14,7 @@
 // IR: affine_map<(d0, d1) -> (0, d1)>
 // IR-LABEL: func.func @select_half
 // IR-NOT: lazy.select
-// IR: arith.fptosi
+// IR: call @lazyc_rt_select_size
 // IR: tensor.empty(%{{.*}}) : tensor<?x4xf32>
 // IR: iterator_types = ["parallel", "parallel", "reduction"]{{.*}}tensor<?x4xi32>
 // IR: tensor.empty(%{{.*}}) : tensor<?x8xi32>

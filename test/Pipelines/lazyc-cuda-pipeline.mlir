@@ -17,7 +17,7 @@
 // CHECK-DAG: llvm.func @lazyc_gpu_aux_save(
 // CHECK-DAG: llvm.func @lazyc_gpu_aux_load(
 // CHECK-DAG: llvm.func @lazyc_gpu_missing(
-// CHECK-NOT: lazyc_gpu_select
+// CHECK-NOT: lazyc_gpu_select(
 // CHECK-LABEL: llvm.func @forward(
 // CHECK: llvm.call @mgpuMemAlloc
 // CHECK: gpu.launch_func @forward_kernel::@forward_kernel

@@ -134,8 +134,8 @@ static cl::opt<cl::boolOrDefault> generatedSelection(
 static cl::opt<bool> runtimeChecks(
     cl::cat(compileCategory), "runtime-checks",
     cl::desc("cpu target: bounds-check every load and store of the generated loops (an "
-             "out-of-bounds access aborts, naming it); with --gpu-loops, a memory checker for "
-             "the CUDA target's loop nests (slower; for testing)"),
+             "out-of-bounds access stops the run with status 1, naming it); with --gpu-loops, a "
+             "memory checker for the CUDA target's loop nests (slower; for testing)"),
     cl::init(false));
 
 static int fail(const std::string &message) {
