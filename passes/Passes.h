@@ -78,6 +78,11 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
       llvm::cl::desc("lazy.select as compiler-generated loops (lazyc-select-to-linalg) instead "
                      "of the runtime's nth_element; default: as gpu-loops"),
       llvm::cl::init(false)};
+  Option<bool> generatedScores{
+      *this, "generated-scores",
+      llvm::cl::desc("lazy.scores as compiler-generated loops (lazyc-scores-to-linalg) instead "
+                     "of the runtime's kernel; default: as gpu-loops"),
+      llvm::cl::init(false)};
   Option<bool> runtimeChecks{
       *this, "runtime-checks",
       llvm::cl::desc("Bounds checks on every load and store of the generated loops "
@@ -118,6 +123,11 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
       *this, "generated-selection",
       llvm::cl::desc("lazy.select as generated GPU kernels (lazyc-select-to-linalg; the "
                      "scores stay on the device) instead of the runtime's host selection"),
+      llvm::cl::init(true)};
+  Option<bool> generatedScores{
+      *this, "generated-scores",
+      llvm::cl::desc("lazy.scores as generated GPU kernels (lazyc-scores-to-linalg, keys read "
+                     "in the bf16 KV cache) instead of the runtime's score kernels"),
       llvm::cl::init(true)};
 };
 /// The CUDA lowering: bufferization as for the CPU, then device buffers,

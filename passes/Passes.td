@@ -175,6 +175,52 @@ def LazycSelectToLinalg : Pass<"lazyc-select-to-linalg", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect"];
 }
 
+def LazycScoresToLinalg : Pass<"lazyc-scores-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Generate LazyLLM's importance scores (lazy.scores) as linalg kernels";
+  let description = [{
+    Rewrites every `lazy.scores` (the last query row's attention over the
+    layer's key set, averaged over heads; or its mean over an observation
+    window) into `linalg.generic`s on tensors that read the keys in place in
+    the KV cache (`lazy.cache_keys`), so the CUDA target computes them in
+    generated kernels (its default) and `--gpu-loops` runs the same loop
+    nests on the CPU; otherwise `lazy.scores` bufferizes into the runtime's
+    `lazyc_rt_scores` / `lazyc_rt_window_scores`. With R query rows (1, or
+    the last min(rows, window)) and C = `chunks`:
+      1. dots[i, h, j] = q_i,h . K[keys[j]] (GQA: head h reads the keys of
+         its group), keys padded to a multiple of C;
+      2. per row and head, the largest dot, as C interleaved partial maxima
+         (coalesced: neighbouring threads read neighbouring keys);
+      3. per row and head, the sum of exp(scale * (dot - max)), likewise;
+      4. scores[j] = mean over the window's rows of the head-averaged
+         probabilities (a row sees only the keys at or before its position).
+    Equal to the runtime's kernels up to the order of the float sums.
+    `cache-element-type` is the runtime's KV cache storage: f32 on the CPU,
+    bf16 on the CUDA target.
+
+    ```mlir
+    %s = lazy.scores %q, %cache, %keys {layer = 3 : i64, num_heads = 9 : i64,
+        num_kv_heads = 3 : i64, head_dim = 64 : i64, scale = 1.250000e-01 : f64}
+        : (tensor<?x576xf32>, !llm.kv_cache<...>, tensor<?xi32>) -> tensor<?xf32>
+    ```
+    becomes
+    ```mlir
+    %k = lazy.cache_keys %cache {layer = 3 : i64} : !llm.kv_cache<...> -> memref<?x192xf32>
+    %kt = bufferization.to_tensor %k restrict : memref<?x192xf32> to tensor<?x192xf32>
+    %dots = linalg.generic ... // then partial maxima, sums, and the scores
+    ```
+  }];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"64",
+           "Interleaved partial maxima / sums per row and head">,
+    Option<"cacheElementType", "cache-element-type", "std::string", /*default=*/"\"f32\"",
+           "Element type of the runtime's KV cache: f32 (CPU) or bf16 (CUDA)">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def LazycEarlyDealloc : Pass<"lazyc-early-dealloc", "::mlir::func::FuncOp"> {
   let summary = "Free each buffer right after its last use";
   let description = [{

@@ -26,10 +26,13 @@ using namespace mlir;
 /// deallocated right after their last use (shared by both targets).
 namespace lazyc {
 /// `gpuLoops`: the CUDA target's loop nests follow (they split long reductions).
-/// `generatedSelection`: lazy.select as linalg kernels, not a runtime call.
+/// `generatedSelection` / `generatedScores`: lazy.select / lazy.scores as
+/// linalg kernels, not runtime calls; `cacheElementType`: the runtime's KV
+/// cache storage that generated scores read.
 static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseResidual,
                                     BF16Activations bf16Activations,
-                                    bool generatedSelection) {
+                                    bool generatedSelection, bool generatedScores,
+                                    StringRef cacheElementType) {
   // Residual adds in the GEMMs' epilogues.
   if (fuseResidual)
     pm.addPass(createLazycFuseLinearAdd());
@@ -37,6 +40,11 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseR
   pm.addPass(createConvertLLMToLinalg());
   if (generatedSelection)
     pm.addPass(createLazycSelectToLinalg());
+  if (generatedScores) {
+    LazycScoresToLinalgOptions scores;
+    scores.cacheElementType = cacheElementType.str();
+    pm.addPass(createLazycScoresToLinalg(scores));
+  }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (gpuLoops)
@@ -71,12 +79,13 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseR
 } // namespace lazyc
 
 void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options) {
-  // Generated selection follows the GPU loops unless set.
-  const bool generatedSelection = options.generatedSelection.hasValue()
-                                      ? options.generatedSelection.getValue()
-                                      : options.gpuLoops.getValue();
+  // Generated selection and scores follow the GPU loops unless set.
+  auto orGPULoops = [&](const auto &option) {
+    return option.hasValue() ? option.getValue() : options.gpuLoops.getValue();
+  };
   buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.bf16Activations,
-                          generatedSelection);
+                          orGPULoops(options.generatedSelection),
+                          orGPULoops(options.generatedScores), "f32");
   if (options.gpuLoops) {
     // The CUDA pipeline's loop nests, executed sequentially.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -103,7 +112,7 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
 
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.bf16Activations,
-                          options.generatedSelection);
+                          options.generatedSelection, options.generatedScores, "bf16");
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());
   // Every linalg op becomes a kernel: parallel loops, one flat dimension

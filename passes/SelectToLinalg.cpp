@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/KernelBuilder.h"
 
 #include "dialects/lazy/LazyOps.h"
 
@@ -47,13 +48,11 @@ using namespace lazyc;
 
 namespace {
 
-using Iter = utils::IteratorType;
-
 /// Builds the selection's IR for one lazy.select.
-class SelectionBuilder {
+class SelectionBuilder : public KernelBuilder {
 public:
   SelectionBuilder(OpBuilder &b, Location loc, int64_t chunks, int64_t block)
-      : b(b), loc(loc), chunks(chunks), block(block) {}
+      : KernelBuilder(b, loc), chunks(chunks), block(block) {}
 
   Value build(Value scores, double keep, RankedTensorType resultType) {
     n = tensor::DimOp::create(b, loc, scores, 0);
@@ -64,7 +63,6 @@ public:
   }
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   static Value constI32(OpBuilder &nb, Location nl, int64_t v) {
     return arith::ConstantIntOp::create(nb, nl, nb.getI32Type(), v);
   }
@@ -74,30 +72,8 @@ private:
         arith::MulIOp::create(nb, nl, outer, arith::ConstantIndexOp::create(nb, nl, size));
     return arith::AddIOp::create(nb, nl, scaled, inner);
   }
-  Value ceilDiv(Value a, int64_t d) {
-    Value sum = arith::AddIOp::create(b, loc, a, index(d - 1));
-    return arith::DivUIOp::create(b, loc, sum, index(d));
-  }
-  Value empty(ArrayRef<Value> sizes, ArrayRef<int64_t> shape, Type element) {
-    return tensor::EmptyOp::create(b, loc, shape, element, sizes);
-  }
   Value filled(ArrayRef<Value> sizes, ArrayRef<int64_t> shape, Type element, int64_t value) {
-    Value init = empty(sizes, shape, element);
-    Value v = arith::ConstantOp::create(b, loc, b.getIntegerAttr(element, value));
-    return linalg::FillOp::create(b, loc, v, init).getResult(0);
-  }
-  AffineMap map(unsigned dims, ArrayRef<AffineExpr> results) {
-    return AffineMap::get(dims, 0, results, b.getContext());
-  }
-  Value generic(Type type, ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
-                ArrayRef<Iter> iterators,
-                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-    auto op = linalg::GenericOp::create(
-        b, loc, TypeRange{type}, inputs, ValueRange{init}, maps, iterators,
-        [&](OpBuilder &nb, Location nl, ValueRange args) {
-          linalg::YieldOp::create(nb, nl, body(nb, nl, args));
-        });
-    return op.getResult(0);
+    return KernelBuilder::filled(sizes, shape, b.getIntegerAttr(element, value));
   }
 
   /// k from the runtime's lazyc_rt_select_size(n, keep): a host call on the
@@ -293,8 +269,6 @@ private:
         });
   }
 
-  OpBuilder &b;
-  Location loc;
   int64_t chunks, block;
   Value n, numBlocks;
 };

@@ -30,14 +30,16 @@ config.substitutions.append(
     ("%lazyc_rt", os.path.join(config.lazyc_tools_dir, "..", "lib", "liblazycrt.so")))
 # In a sanitizer build that runtime is instrumented: mlir-runner (which is not)
 # can load it only with the ASan runtime preloaded. Tests loading %lazyc_rt
-# run `%mlir_runner`.
-mlir_runner = "mlir-runner"
+# run `%mlir_runner`. One OpenMP thread: mlir-runner unloads the runtime at
+# exit while OpenMP's worker threads would still run its code (a crash after
+# the output, which is then lost).
+mlir_runner = "env OMP_NUM_THREADS=1 mlir-runner"
 if getattr(config, "lazyc_sanitize", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
     import subprocess
     asan = subprocess.run([config.cxx_compiler, "-print-file-name=libasan.so"],
                           capture_output=True, text=True).stdout.strip()
     if asan and os.path.isabs(asan):
-        mlir_runner = f"env LD_PRELOAD={asan} mlir-runner"
+        mlir_runner = f"env OMP_NUM_THREADS=1 LD_PRELOAD={asan} mlir-runner"
 config.substitutions.append(("%mlir_runner", mlir_runner))
 
 # The development model, downloaded by scripts/setup.sh; tests needing it say

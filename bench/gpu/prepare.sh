@@ -39,8 +39,9 @@ fresh $D/llama7b-dense-cuda.so || compile synthetic:llama2-7b --dtype bf16 --tar
 fresh $D/llama7b-lazy-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED -o $D/llama7b-lazy-cuda.so
 fresh $D/llama7b-dense-bf16all-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda $NEW -o $D/llama7b-dense-bf16all-cuda.so
 fresh $D/llama7b-lazy-bf16all-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $NEW -o $D/llama7b-lazy-bf16all-cuda.so
-# "rtselect": the pruned model with the runtime's host selection (the default
-# before lazyc-select-to-linalg), to time the generated selection against it.
-fresh $D/llama7b-lazy-rtselect-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --generated-selection=false -o $D/llama7b-lazy-rtselect-cuda.so
+# "rtselect": the pruned model with the runtime's LazyLLM kernels (score
+# kernels, host selection: the default before lazyc-scores-to-linalg and
+# lazyc-select-to-linalg), to time the generated scores and selection against.
+fresh $D/llama7b-lazy-rtselect-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --generated-selection=false --generated-scores=false -o $D/llama7b-lazy-rtselect-cuda.so
 rm -f $D/llama7b-*-base-cuda.so   # an older prepare.sh's variant
 du -sh $D

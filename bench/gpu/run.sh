@@ -160,8 +160,8 @@ done
 # Other code generation (LAZYC_GPU_BUILDS, default "bf16all rtselect":
 # prepare.sh's models compiled with --bf16-activations=all --fuse-residual=true,
 # the GEMM epilogues and bf16 activations that are not the CUDA default until
-# measured; and the pruned model with the runtime's host selection instead of
-# the generated one).
+# measured; and the pruned model with the runtime's score kernels and host
+# selection instead of the generated ones).
 BUILDS=${LAZYC_GPU_BUILDS-bf16all rtselect}
 for build in $BUILDS; do
   in_budget "compiled variant $build" || continue

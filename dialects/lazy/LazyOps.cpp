@@ -82,6 +82,27 @@ LogicalResult ScoresOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// CacheKeysOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CacheKeysOp::verify() {
+  auto cache = getCache().getType();
+  const int64_t layer = static_cast<int64_t>(getLayer());
+  if (layer < 0 || layer >= cache.getNumLayers())
+    return emitOpError() << "layer " << layer << " is out of range for a KV cache of "
+                         << cache.getNumLayers() << " layers";
+  MemRefType keys = getKeys().getType();
+  if (!keys.getLayout().isIdentity())
+    return emitOpError() << "expects a row-major buffer (identity layout), got " << keys;
+  if (!keys.isDynamicDim(0))
+    return emitOpError() << "expects a dynamic row count (the runtime's context length), got "
+                         << keys.getDimSize(0) << " rows";
+  return lazyc::verifyDimMatch(*this, "key columns", keys.getDimSize(1),
+                               "kv_heads * head_dim",
+                               static_cast<int64_t>(cache.getNumKVHeads()) * cache.getHeadDim());
+}
+
+//===----------------------------------------------------------------------===//
 // SelectOp
 //===----------------------------------------------------------------------===//
 

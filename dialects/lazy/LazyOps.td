@@ -163,6 +163,31 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
   let hasVerifier = 1;
 }
 
+def Lazy_CacheKeysOp : Lazy_Op<"cache_keys"> {
+  let summary = "One layer's keys in the KV cache, as a buffer";
+  let description = [{
+    A view of the keys that layer `layer` of `cache` holds: row `p` is the
+    key of the token at position `p` (`kv_heads * head_dim` elements, head
+    after head), for every slot of the runtime's allocation (its context
+    length, known at run time). The element type is the runtime's storage
+    type: f32 on the CPU, bf16 on the CUDA target (whatever the cache type's
+    element type). Compiler-generated code reads keys through it, e.g. the
+    importance scores of `lazyc-scores-to-linalg`; nothing writes through it.
+    Rows are valid for the positions the layer has cached so far, so a reader
+    must come after the attention that writes them (the op reads the cache).
+
+    ```mlir
+    %k = lazy.cache_keys %cache {layer = 3 : i64}
+        : !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> memref<?x192xf32>
+    ```
+  }];
+  let arguments = (ins Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
+                       I64Attr:$layer);
+  let results = (outs MemRefRankOf<[F32, BF16], [2]>:$keys);
+  let assemblyFormat = "$cache attr-dict `:` qualified(type($cache)) `->` type($keys)";
+  let hasVerifier = 1;
+}
+
 def Lazy_SelectOp : Lazy_Op<"select", [Pure]> {
   let summary = "Percentile selection of a token set (last token kept)";
   let description = [{

@@ -50,6 +50,14 @@ typedef struct LazycKVCache {
   int64_t lazy_ns;    // step: time spent in scoring/selection/Aux Cache kernels
 } LazycKVCache;
 
+#ifdef __cplusplus
+// Compiled code reads `k` and `context` itself (lazy.cache_keys, lowered in
+// passes/Conversion/LazycToLLVM): keep them at these offsets.
+static_assert(__builtin_offsetof(LazycKVCache, k) == 0 &&
+                  __builtin_offsetof(LazycKVCache, context) == 2 * sizeof(void *),
+              "lazy.cache_keys' lowering reads k at field 0 and context at field 2");
+#endif
+
 /// y[rows x out] = x[rows x in] * w[out x in]^T
 void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
                      int64_t out, uint64_t y);

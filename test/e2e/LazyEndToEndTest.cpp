@@ -11,7 +11,8 @@
 //    once per layer over the generation (the runtime also fails a step that
 //    writes a cached slot twice or reads a row that has no input).
 //  * GPULoopsMatchNumpyReference: the same with the CUDA target's loop nests
-//    (--gpu-loops) on the CPU.
+//    (--gpu-loops) on the CPU, compiler-generated scores and selection
+//    included; WindowScores*: observation-window scores, runtime and generated.
 //  * KeepAllIsBitIdentical: with every token kept, the full pruning machinery
 //    (scores, selection, Aux Cache, keyed attention) runs and the logits are
 //    bit-identical to the dense model's.
@@ -40,6 +41,7 @@ const std::string kPruned = LAZYC_E2E_PRUNED_LIBRARY;
 const std::string kKeepAll = LAZYC_E2E_KEEPALL_LIBRARY;
 const std::string kWindow = LAZYC_E2E_WINDOW_LIBRARY;
 const std::string kPrunedGPULoops = LAZYC_E2E_PRUNEDGPULOOPS_LIBRARY;
+const std::string kWindowGPULoops = LAZYC_E2E_WINDOWGPULOOPS_LIBRARY;
 
 struct Step {
   std::vector<int32_t> tokens;
@@ -236,6 +238,18 @@ TEST(LazyEndToEndTest, WindowScoresMatchNumpyReference) {
   auto model = loadOrSkip(kWindow, skipped);
   if (skipped)
     GTEST_SKIP() << "window model missing (ctest runs e2e-compile-window first)";
+  ASSERT_TRUE(model);
+  matchReference(*model, readLazyReference("lazy-smollm2-w16p5.txt"));
+}
+
+// The window model with the CUDA target's loop nests: the window's scores
+// generated (lazyc-scores-to-linalg, causal rows and the row count computed
+// in the loops) instead of lazyc_rt_window_scores.
+TEST(LazyEndToEndTest, WindowScoresGPULoopsMatchNumpyReference) {
+  bool skipped;
+  auto model = loadOrSkip(kWindowGPULoops, skipped);
+  if (skipped)
+    GTEST_SKIP() << "model missing (ctest runs e2e-compile-windowgpuloops first)";
   ASSERT_TRUE(model);
   matchReference(*model, readLazyReference("lazy-smollm2-w16p5.txt"));
 }

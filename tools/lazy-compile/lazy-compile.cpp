@@ -131,6 +131,13 @@ static cl::opt<cl::boolOrDefault> generatedSelection(
              "(nth_element on the host; the cpu default)"),
     cl::init(cl::BOU_UNSET));
 
+static cl::opt<cl::boolOrDefault> generatedScores(
+    cl::cat(compileCategory), "generated-scores",
+    cl::desc("LazyLLM's importance scores as compiler-generated kernels reading the KV cache "
+             "(default for cuda and --gpu-loops) or, with false, the runtime's score kernels "
+             "(the cpu default)"),
+    cl::init(cl::BOU_UNSET));
+
 static cl::opt<bool> runtimeChecks(
     cl::cat(compileCategory), "runtime-checks",
     cl::desc("cpu target: bounds-check every load and store of the generated loops (an "
@@ -166,6 +173,10 @@ int main(int argc, char **argv) {
   if (generatedSelection != cl::BOU_UNSET) {
     cudaOptions.generatedSelection = generatedSelection == cl::BOU_TRUE;
     cpuOptions.generatedSelection = generatedSelection == cl::BOU_TRUE;
+  }
+  if (generatedScores != cl::BOU_UNSET) {
+    cudaOptions.generatedScores = generatedScores == cl::BOU_TRUE;
+    cpuOptions.generatedScores = generatedScores == cl::BOU_TRUE;
   }
   if (bf16Activations != BF16Flag::Default) {
     auto mode = bf16Activations == BF16Flag::None     ? lazyc::BF16Activations::None

@@ -11,6 +11,7 @@
 #include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
+#include "mlir/Conversion/LLVMCommon/MemRefBuilder.h"
 #include "mlir/Conversion/LLVMCommon/Pattern.h"
 #include "mlir/Conversion/LLVMCommon/PrintCallHelper.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -65,6 +66,51 @@ struct AuxCacheLowering : public OpConversionPattern<lazyc::lazy::AuxCacheOp> {
   }
 };
 
+/// lazy.cache_keys: a memref descriptor over layer `layer`'s keys in the
+/// runtime's LazycKVCache (runtime/cpu/Kernels.h; the runtimes assert this
+/// prefix of its layout): `k` at field 0 (all layers, [layers][context]
+/// [kv_dim], f32 on the CPU and bf16 on the CUDA runtime), `context` at
+/// field 2.
+struct CacheKeysLowering : ConvertOpToLLVMPattern<lazyc::lazy::CacheKeysOp> {
+  using ConvertOpToLLVMPattern::ConvertOpToLLVMPattern;
+  LogicalResult matchAndRewrite(lazyc::lazy::CacheKeysOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    MemRefType type = op.getKeys().getType();
+    Type descriptorType = getTypeConverter()->convertType(type);
+    Type element = getTypeConverter()->convertType(type.getElementType());
+    if (!descriptorType || !element)
+      return rewriter.notifyMatchFailure(op, "unsupported key buffer type");
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    Type i64 = rewriter.getI64Type();
+    auto prefix = LLVM::LLVMStructType::getLiteral(ctx, {ptrType, ptrType, i64});
+    auto field = [&](int32_t index, Type type) -> Value {
+      Value at = LLVM::GEPOp::create(rewriter, loc, ptrType, prefix, adaptor.getCache(),
+                                     ArrayRef<LLVM::GEPArg>{0, index});
+      return LLVM::LoadOp::create(rewriter, loc, type, at);
+    };
+    Value keys = field(0, ptrType), context = field(2, i64);
+    const int64_t kvDim = type.getDimSize(1);
+    Value layerElements = LLVM::MulOp::create(
+        rewriter, loc, context,
+        LLVM::ConstantOp::create(rewriter, loc, i64,
+                                 static_cast<int64_t>(op.getLayer()) * kvDim));
+    Value base = LLVM::GEPOp::create(rewriter, loc, ptrType, element, keys,
+                                     ArrayRef<LLVM::GEPArg>{layerElements});
+    auto descriptor = MemRefDescriptor::poison(rewriter, loc, descriptorType);
+    descriptor.setAllocatedPtr(rewriter, loc, base);
+    descriptor.setAlignedPtr(rewriter, loc, base);
+    descriptor.setConstantOffset(rewriter, loc, 0);
+    descriptor.setSize(rewriter, loc, 0, context);
+    descriptor.setConstantSize(rewriter, loc, 1, kvDim);
+    descriptor.setConstantStride(rewriter, loc, 0, kvDim);
+    descriptor.setConstantStride(rewriter, loc, 1, 1);
+    rewriter.replaceOp(op, Value(descriptor));
+    return success();
+  }
+};
+
 struct ConvertLazycToLLVMPass
     : public lazyc::impl::ConvertLazycToLLVMBase<ConvertLazycToLLVMPass> {
   using Base::Base;
@@ -87,6 +133,7 @@ struct ConvertLazycToLLVMPass
 
     RewritePatternSet patterns(ctx);
     patterns.add<AuxCacheLowering>(converter, ctx);
+    patterns.add<CacheKeysLowering>(converter);
     populateFuncToLLVMConversionPatterns(converter, patterns);
     populateFinalizeMemRefToLLVMConversionPatterns(converter, patterns);
     arith::populateArithToLLVMConversionPatterns(converter, patterns);

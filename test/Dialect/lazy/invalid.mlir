@@ -410,3 +410,43 @@ func.func @f(%k: tensor<?xi32>) {
   %s = lazy.random_scores %k {layer = -2 : i64, seed = 0 : i64} : tensor<?xi32> -> tensor<?xf32>
   return
 }
+
+// -----
+
+func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{layer 4 is out of range for a KV cache of 4 layers}}
+  %k = lazy.cache_keys %c {layer = 4 : i64} : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> memref<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects key columns (16) to equal kv_heads * head_dim (32)}}
+  %k = lazy.cache_keys %c {layer = 0 : i64} : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> memref<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects a dynamic row count (the runtime's context length), got 8 rows}}
+  %k = lazy.cache_keys %c {layer = 0 : i64} : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> memref<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects a row-major buffer (identity layout)}}
+  %k = lazy.cache_keys %c {layer = 0 : i64} : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> memref<?x32xf32, strided<[64, 1]>>
+  return
+}
+
+// -----
+
+func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{must be 2D memref of 32-bit float or bfloat16 type values}}
+  %k = lazy.cache_keys %c {layer = 0 : i64} : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> memref<?x32xf16>
+  return
+}

@@ -70,6 +70,20 @@ func.func @sets(%pos: tensor<?xi32>, %s: tensor<?xf32>, %cache: !cache) -> (tens
 
 !cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
 
+// CHECK-LABEL: func.func @cache_keys
+func.func @cache_keys(%cache: !cache) -> (memref<?x192xf32>, memref<?x192xbf16>) {
+  // CHECK: lazy.cache_keys %{{.*}} {layer = 29 : i64} : !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> memref<?x192xf32>
+  %k = lazy.cache_keys %cache {layer = 29 : i64} : !cache -> memref<?x192xf32>
+  // The CUDA runtime's storage: bf16.
+  // CHECK: lazy.cache_keys %{{.*}} {layer = 0 : i64} : !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> memref<?x192xbf16>
+  %b = lazy.cache_keys %cache {layer = 0 : i64} : !cache -> memref<?x192xbf16>
+  return %k, %b : memref<?x192xf32>, memref<?x192xbf16>
+}
+
+// -----
+
+!cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+
 // CHECK-LABEL: func.func @prune
 func.func @prune(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32>, %q: tensor<?x576xf32>, %cache: !cache)
     -> (tensor<?x576xf32>, tensor<?xi32>, tensor<?xi32>) {
