@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
@@ -92,13 +93,42 @@ struct CallOutModel : public BufferizableOpInterface::ExternalModel<ConcreteMode
   bool bufferizesToAllocation(Operation *, Value) const { return true; }
 };
 
+/// `buffer` as a row-major array starting at its aligned pointer, which is
+/// what the runtime's kernels read from an address: itself if its layout is
+/// the identity, else (a slice: an offset or strides) a fresh row-major copy
+/// made by a generated loop (a kernel on the CUDA target).
+Value rowMajor(RewriterBase &b, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (type.getLayout().isIdentity())
+    return buffer;
+  SmallVector<Value> dynamic;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamic.push_back(memref::DimOp::create(b, loc, buffer, d));
+  auto copyType = MemRefType::get(type.getShape(), type.getElementType());
+  Value copy = memref::AllocOp::create(b, loc, copyType, dynamic, b.getI64IntegerAttr(64));
+  linalg::CopyOp::create(b, loc, buffer, copy);
+  return copy;
+}
+
+/// The row-major buffer of a tensor that a runtime kernel reads.
+FailureOr<Value> kernelInput(RewriterBase &rewriter, Value tensor,
+                             const BufferizationOptions &options, BufferizationState &state) {
+  FailureOr<Value> buffer = getBuffer(rewriter, tensor, options, state);
+  if (failed(buffer))
+    return failure();
+  return rowMajor(rewriter, tensor.getLoc(), *buffer);
+}
+
 /// Buffers of `values` (tensors), in order; failure if one has none.
+/// `forKernel`: row-major (kernelInput), for a runtime call to read.
 FailureOr<SmallVector<Value>> buffersOf(RewriterBase &rewriter, ValueRange values,
                                         const BufferizationOptions &options,
-                                        BufferizationState &state) {
+                                        BufferizationState &state, bool forKernel = true) {
   SmallVector<Value> buffers;
   for (Value v : values) {
-    FailureOr<Value> buffer = getBuffer(rewriter, v, options, state);
+    FailureOr<Value> buffer = forKernel ? kernelInput(rewriter, v, options, state)
+                                        : getBuffer(rewriter, v, options, state);
     if (failed(buffer))
       return failure();
     buffers.push_back(*buffer);
@@ -134,18 +164,20 @@ struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
                           BufferizationState &state) const {
     auto linear = cast<llm::LinearOp>(op);
     Location loc = op->getLoc();
-    FailureOr<Value> x = getBuffer(rewriter, linear.getInput(), options, state);
-    FailureOr<Value> w = getBuffer(rewriter, linear.getWeight(), options, state);
+    FailureOr<Value> x = kernelInput(rewriter, linear.getInput(), options, state);
+    FailureOr<Value> w = kernelInput(rewriter, linear.getWeight(), options, state);
     if (failed(x) || failed(w))
       return failure();
     auto wType = linear.getWeight().getType();
     Value rows = rowsOf(rewriter, loc, *x);
-    Value out;
+    Value out, accumulated;
     if (Value acc = linear.getAccumulate()) {
       FailureOr<Value> buffer = getBuffer(rewriter, acc, options, state);
       if (failed(buffer))
         return failure();
-      out = *buffer;
+      // A strided accumulator is added to in a row-major copy, copied back.
+      accumulated = *buffer;
+      out = rowMajor(rewriter, loc, accumulated);
     } else {
       out = allocResult(rewriter, op, memref::DimOp::create(rewriter, loc, *x, 0));
     }
@@ -169,6 +201,10 @@ struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
       args.push_back(i64(rewriter, loc, linear.getAccumulate() ? 1 : 0));
       callRuntime(rewriter, op, "lazyc_rt_linear_ex", args);
     }
+    if (accumulated && out != accumulated) {
+      linalg::CopyOp::create(rewriter, loc, out, accumulated);
+      out = accumulated;
+    }
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }
@@ -189,7 +225,7 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
     // Without a key list the kernel attends over every slot (dense).
     Value keys = i64(rewriter, loc, 0), numKeys = i64(rewriter, loc, -1);
     if (attn.getKeys()) {
-      FailureOr<Value> buffer = getBuffer(rewriter, attn.getKeys(), options, state);
+      FailureOr<Value> buffer = kernelInput(rewriter, attn.getKeys(), options, state);
       if (failed(buffer))
         return failure();
       keys = address(rewriter, loc, *buffer);
@@ -456,8 +492,9 @@ struct ScatterModel
                           BufferizationState &state) const {
     auto scatter = cast<lazy::ScatterOp>(op);
     Location loc = op->getLoc();
+    // Generated loads and stores: any layout (and the destination in place).
     auto b = buffersOf(rewriter, {scatter.getSource(), scatter.getDest(), scatter.getIndices()},
-                       options, state);
+                       options, state, /*forKernel=*/false);
     if (failed(b))
       return failure();
     Value source = (*b)[0], dest = (*b)[1], indices = (*b)[2];
@@ -486,6 +523,8 @@ void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, llm::LLMDialect *) {
     llm::LinearOp::attachInterface<LinearModel>(*ctx);
     llm::AttentionOp::attachInterface<AttentionModel>(*ctx);
+    // What the models create (row-major copies of sliced inputs among them).
+    ctx->loadDialect<arith::ArithDialect, linalg::LinalgDialect, memref::MemRefDialect>();
   });
   registry.addExtension(+[](MLIRContext *ctx, lazy::LazyDialect *) {
     lazy::ContextOp::attachInterface<ContextModel>(*ctx);
@@ -496,7 +535,9 @@ void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
     lazy::AuxSaveOp::attachInterface<AuxSaveModel>(*ctx);
     lazy::AuxLoadOp::attachInterface<AuxLoadModel>(*ctx);
     lazy::ScatterOp::attachInterface<ScatterModel>(*ctx);
-    // What the models create (lazy.scatter's loop among them).
-    ctx->loadDialect<arith::ArithDialect, memref::MemRefDialect, scf::SCFDialect>();
+    // What the models create (lazy.scatter's loop, row-major copies of
+    // sliced inputs among them).
+    ctx->loadDialect<arith::ArithDialect, linalg::LinalgDialect, memref::MemRefDialect,
+                     scf::SCFDialect>();
   });
 }
