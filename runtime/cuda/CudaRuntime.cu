@@ -1293,12 +1293,15 @@ void *growBuffer(State::Buffer &b, size_t bytes) {
 /// A causal prefill whose rows are also its keys (ascending positions: a
 /// dense prefill from position 0, or a LazyLLM layer attending over the rows
 /// it computes): causal by index is causal by position, so cuDNN's fused
-/// attention runs it on bf16 copies of Q (and of the K/V rows, gathered from
-/// their cache slots unless those are 0..rows-1). False: not such a step, or
-/// cuDNN cannot run it (the caller runs lazyc's kernel).
+/// attention runs it on bf16 Q (a copy of an f32 one) and bf16 K/V rows: the
+/// step's own K/V when they are bf16 (`kvBF16`: they are the keys, in
+/// order), else the cache's slots, gathered unless those are 0..rows-1.
+/// False: not such a step, or cuDNN cannot run it (the caller runs lazyc's
+/// kernel).
 bool cudnnPrefillAttention(const std::string &variant, LazycKVCache *cache, int64_t layer,
                            const std::vector<int32_t> &pos, const std::vector<int32_t> *keys,
-                           uint64_t qAddr, bool qBF16, uint64_t posAddr, int64_t rows,
+                           uint64_t qAddr, bool qBF16, uint64_t kAddr, uint64_t vAddr,
+                           bool kvBF16, uint64_t posAddr, int64_t rows,
                            int64_t heads, int64_t kvHeads, int64_t headDim, double scale,
                            uint64_t outAddr, bool outBF16) {
   if (variant != "auto" && variant != "cudnn")
@@ -1355,7 +1358,10 @@ bool cudnnPrefillAttention(const std::string &variant, LazycKVCache *cache, int6
   auto *o = outBF16 ? ptr<__nv_bfloat16>(outAddr)
                     : static_cast<__nv_bfloat16 *>(growBuffer(s.sdpaO, rows * qDim * 2));
   const void *k = layerKeys(cache, layer), *v = layerValues(cache, layer);
-  if (!fromZero) {
+  if (kvBF16) {
+    k = ptr<__nv_bfloat16>(kAddr);
+    v = ptr<__nv_bfloat16>(vAddr);
+  } else if (!fromZero) {
     const int64_t vectors = kvDim * 2 / 16;
     void *gk = growBuffer(s.sdpaK, rows * kvDim * 2), *gv = growBuffer(s.sdpaV, rows * kvDim * 2);
     gatherKVRows<<<blocksFor(rows * vectors, 256), 256, 0, s.stream>>>(
@@ -1560,8 +1566,8 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   }
   const std::string variant = attentionVariant();
   if (cudnnPrefillAttention(variant, cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr,
-                            qBF16, posAddr, rows, heads, kvHeads, headDim, scale, outAddr,
-                            outBF16))
+                            qBF16, kAddr, vAddr, kvtype == 1, posAddr, rows, heads, kvHeads,
+                            headDim, scale, outAddr, outBF16))
     return;
   ++s.lazycAttentionCalls;
   const int group = static_cast<int>(heads / kvHeads);
