@@ -117,6 +117,10 @@ LogicalResult lazyc::applyPruning(ModuleOp module, const PruneOptions &options) 
     insert.policy = options.policy;
     pm.addPass(createLazyInsertPruning(insert));
   }
+  // Before the policies expand the prunes (any policy: it only moves the
+  // MLP of the pruning layer after the selection).
+  if (options.deferMLP)
+    pm.addPass(createLazyDeferMLP());
   LazyStreamingPolicyOptions streaming;
   streaming.sinks = options.sinks;
   pm.addPass(createLazyStreamingPolicy(streaming));

@@ -58,6 +58,8 @@ struct PruneOptions {
   /// `scorePool` (odd) neighbouring keys.
   int64_t scoreWindow = 1;
   int64_t scorePool = 1;
+  /// lazy-defer-mlp: the rows a prune drops skip the pruning layer's MLP.
+  bool deferMLP = true;
 };
 
 /// Inserts pruning per `options` (if a schedule is given) and expands every

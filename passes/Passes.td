@@ -53,6 +53,35 @@ def LazyInsertPruning : Pass<"lazy-insert-pruning", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LazyDeferMLP : Pass<"lazy-defer-mlp", "::mlir::ModuleOp"> {
+  let summary = "Rows a prune drops skip the pruning layer's MLP";
+  let description = [{
+    For each `lazy.prune` whose hidden rows are `h + f(h)` with `f` row-wise
+    (RMSNorm, GEMMs without accumulator, SwiGLU/SiLU, adds: the MLP on the
+    layer's mid state `h`) and read nowhere else, prunes `h` instead and
+    applies `h + f(h)` to the rows the prune returns. Selection commutes with
+    row-wise work, so every row that goes on has the same value; the rows
+    dropped in this step skip layer l's MLP (30% of the pruning layers' MLP
+    rows with keep = 0.7). The Aux Cache then holds their mid state (ours):
+    a revived row gets its layer-l MLP on its way into layer l + 1, so each
+    row is still computed at most once per layer. Run before the policies
+    expand the prunes (`lazy-compile`: `--defer-mlp`, on by default).
+
+    ```mlir
+    %m = llm.add %x, %o                     // h: after attention
+    %y = llm.add %m, (mlp %m)               // the layer's output
+    %h2, %p2, %k2 = lazy.prune %y, ...
+    ```
+    becomes
+    ```mlir
+    %m = llm.add %x, %o
+    %h2, %p2, %k2 = lazy.prune %m, ...
+    %y2 = llm.add %h2, (mlp %h2)            // on the kept and revived rows only
+    ```
+  }];
+  let dependentDialects = ["::lazyc::llm::LLMDialect", "::lazyc::lazy::LazyDialect"];
+}
+
 def LazySparsify : Pass<"lazy-sparsify", "::mlir::ModuleOp"> {
   let summary = "Expand lazy.prune into scoring, selection and row gathers";
   let description = [{

@@ -307,7 +307,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
   let summary = "Prune the token set after a layer with a named policy";
   let description = [{
     High-level pruning point after layer `layer`. `hidden` / `positions` are
-    the rows computed at `layer` in this step (their outputs), `keys` the
+    the rows computed at `layer` in this step (their outputs, or the layer's
+    mid state when `--lazy-defer-mlp` moved its MLP after the prune), `keys` the
     layer's token set `S_layer` (original positions, ascending). Returns the
     rows layer `layer + 1` computes (`S_{layer+1}` minus the tokens that layer
     has cached: fresh rows or tokens revived from the Aux Cache), their

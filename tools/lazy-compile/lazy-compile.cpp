@@ -101,6 +101,13 @@ static cl::opt<int64_t> scorePool(
              "keeps its neighbours (default 1: none, as in the paper)"),
     cl::init(1));
 
+static cl::opt<bool> deferMLP(
+    cl::cat(compileCategory), "defer-mlp",
+    cl::desc("The rows a pruning layer drops skip that layer's MLP (the Aux Cache keeps their "
+             "state before it, and a revived row gets it then): same values, less work "
+             "(default true; false: every computed row runs the whole layer)"),
+    cl::init(true));
+
 enum class BF16Flag { Default, None, Inputs, All };
 static cl::opt<BF16Flag> bf16Activations(
     cl::cat(compileCategory), "bf16-activations",
@@ -256,6 +263,7 @@ int main(int argc, char **argv) {
   prune.sinks = sinks;
   prune.scoreWindow = scoreWindow;
   prune.scorePool = scorePool;
+  prune.deferMLP = deferMLP;
   if (scoreWindow < 1)
     return fail("--score-window must be at least 1, got " + std::to_string(scoreWindow));
   if (scorePool < 1 || scorePool > lazyc::kMaxScorePool || scorePool % 2 == 0)
