@@ -16,7 +16,10 @@
 #include "dialects/lazy/LazyOps.h"
 #include "dialects/llm/LLMOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -110,12 +113,98 @@ bool deferTail(lazy::PruneOp prune) {
   return false;
 }
 
+/// The logits' rows likewise: `llm.logits (f(a, b, ...))[rows]` with `f`
+/// row-wise (the last layer's output projection, residual adds, MLP and the
+/// final norm) becomes `llm.logits (f(a[rows], b[rows], ...))[0..k)`. The
+/// last layer then computes those rows only past its attention (its K/V,
+/// which the cache needs, are unchanged).
+bool logitsRowsFirst(llm::LogitsOp logits) {
+  // The largest set of row-wise ops that only the logits (through them) read:
+  // in reverse program order every user of an op is decided before it.
+  // Row counts taken of them (tensor.dim 0, e.g. for the last row's index)
+  // are any row input's.
+  llvm::SetVector<Operation *> chain;
+  SmallVector<tensor::DimOp> rowCounts;
+  auto isRowCount = [](Operation *user) {
+    auto dim = dyn_cast<tensor::DimOp>(user);
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    return index && *index == 0;
+  };
+  for (Operation *op = logits->getPrevNode(); op; op = op->getPrevNode()) {
+    if (!isRowWise(op) || !hasDynamicRows(op) || op->use_empty())
+      continue;
+    if (llvm::all_of(op->getUsers(), [&](Operation *user) {
+          return chain.contains(user) || user == logits.getOperation() || isRowCount(user);
+        })) {
+      chain.insert(op);
+      for (Operation *user : op->getUsers())
+        if (isRowCount(user))
+          rowCounts.push_back(cast<tensor::DimOp>(user));
+    }
+  }
+  Operation *hidden = logits.getHidden().getDefiningOp();
+  if (!hidden || !chain.contains(hidden))
+    return false;
+  // Its inputs: weights stay; row tensors are gathered.
+  llvm::SetVector<Value> inputs;
+  for (Operation *op : chain)
+    for (Value operand : op->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if ((def && chain.contains(def)) || (def && isa<llm::WeightOp>(def)))
+        continue;
+      auto type = dyn_cast<RankedTensorType>(operand.getType());
+      if (!type || type.getRank() != 2 || !type.isDynamicDim(0))
+        return false;
+      inputs.insert(operand);
+    }
+  if (inputs.empty())
+    return false;
+  for (tensor::DimOp dim : rowCounts)
+    dim.getSourceMutable().assign(inputs.front());
+  SmallVector<Operation *> ordered(chain.begin(), chain.end());
+  llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  OpBuilder b(logits);
+  Location loc = logits.getLoc();
+  IRMapping map;
+  Value rows = logits.getRows();
+  for (Value input : inputs)
+    map.map(input, lazy::GatherOp::create(b, loc, input.getType(), input, rows).getResult());
+  for (Operation *op : ordered)
+    b.clone(*op, map);
+  // rows' own order is now 0..k-1.
+  auto rowsType = cast<RankedTensorType>(rows.getType());
+  Value count = tensor::DimOp::create(b, loc, rows, 0);
+  Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{ShapedType::kDynamic},
+                                        rowsType.getElementType(), ValueRange{count});
+  auto iota = linalg::GenericOp::create(
+      b, loc, TypeRange{empty.getType()}, ValueRange{}, ValueRange{empty},
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(1)},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange) {
+        Value i = linalg::IndexOp::create(nb, nl, 0);
+        linalg::YieldOp::create(
+            nb, nl, arith::IndexCastOp::create(nb, nl, rowsType.getElementType(), i).getResult());
+      });
+  Value sequence = iota.getResult(0);
+  if (sequence.getType() != rows.getType())
+    sequence = tensor::CastOp::create(b, loc, rows.getType(), sequence);
+  logits.getHiddenMutable().assign(map.lookup(logits.getHidden()));
+  logits.getRowsMutable().assign(sequence);
+  for (Operation *op : llvm::reverse(ordered))
+    op->erase();
+  return true;
+}
+
 struct LazyDeferMLPPass : public lazyc::impl::LazyDeferMLPBase<LazyDeferMLPPass> {
   void runOnOperation() override {
     SmallVector<lazy::PruneOp> prunes;
     getOperation().walk([&](lazy::PruneOp op) { prunes.push_back(op); });
     for (lazy::PruneOp prune : prunes)
       deferTail(prune);
+    SmallVector<llm::LogitsOp> logits;
+    getOperation().walk([&](llm::LogitsOp op) { logits.push_back(op); });
+    for (llm::LogitsOp op : logits)
+      logitsRowsFirst(op);
   }
 };
 

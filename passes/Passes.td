@@ -64,8 +64,13 @@ def LazyDeferMLP : Pass<"lazy-defer-mlp", "::mlir::ModuleOp"> {
     dropped in this step skip layer l's MLP (30% of the pruning layers' MLP
     rows with keep = 0.7). The Aux Cache then holds their mid state (ours):
     a revived row gets its layer-l MLP on its way into layer l + 1, so each
-    row is still computed at most once per layer. Run before the policies
-    expand the prunes (`lazy-compile`: `--defer-mlp`, on by default).
+    row is still computed at most once per layer. The logits' rows likewise:
+    `llm.logits (f(a, b, ...))[rows]` with `f` row-wise and read only there
+    (the last layer past its attention: output projection, residual adds,
+    MLP, final norm) becomes `llm.logits (f(a[rows], b[rows], ...))[0..k)`,
+    so a prefill runs them for the one row it wants logits of (dense models
+    too). Run before the policies expand the prunes (`lazy-compile`:
+    `--defer-mlp`, on by default).
 
     ```mlir
     %m = llm.add %x, %o                     // h: after attention

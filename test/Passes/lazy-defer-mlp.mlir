@@ -1,5 +1,6 @@
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-defer-mlp | FileCheck %s
 // RUN: lazy-opt %s --split-input-file --lazy-defer-mlp | FileCheck %s --check-prefix=KEEP
+// RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-defer-mlp | FileCheck %s --check-prefix=DENSE
 
 // The prune after layer 0 selects from the layer's mid state (after the
 // attention's residual add); layer 0's MLP runs after it, on the rows it
@@ -17,7 +18,29 @@
 // CHECK: %[[D:.*]] = llm.linear %[[S]]
 // CHECK: %[[OUT:.*]] = llm.add %[[H]], %[[D]]
 // CHECK: llm.rms_norm %[[OUT]]
-// CHECK: llm.attention {{.*}} keys(%[[K]])
+// CHECK: %[[ATT1:.*]] = llm.attention {{.*}} keys(%[[K]])
+// The last layer past its attention (output projection, residual, MLP,
+// final norm) runs on the logits' row only: its residual input and attention
+// output are gathered first, and the logits read row 0..k-1 of the result.
+// CHECK: %[[ROWS:.*]] = tensor.from_elements
+// CHECK: %[[X:.*]] = lazy.gather %[[OUT]][%[[ROWS]]]
+// CHECK: %[[A:.*]] = lazy.gather %[[ATT1]][%[[ROWS]]]
+// CHECK: %[[O1:.*]] = llm.linear %[[A]]
+// CHECK: llm.add %[[X]], %[[O1]]
+// CHECK: llm.swiglu
+// CHECK: llm.add
+// CHECK: %[[FINAL:.*]] = llm.rms_norm
+// CHECK: %[[IOTA:.*]] = linalg.generic
+// CHECK: linalg.index 0
+// CHECK: %[[SEQ:.*]] = tensor.cast %[[IOTA]] : tensor<?xi32> to tensor<1xi32>
+// CHECK: llm.logits %[[FINAL]][%[[SEQ]]]
+
+// The dense model: the same for the rows it is asked logits of (%arg3).
+// DENSE-LABEL: func.func @forward
+// DENSE: %[[ATT1:.*]] = llm.attention {{.*}} layer = 1
+// DENSE: lazy.gather %{{.*}}[%arg3]
+// DENSE: lazy.gather %[[ATT1]][%arg3]
+// DENSE: llm.logits
 
 // -----
 

@@ -104,8 +104,9 @@ static cl::opt<int64_t> scorePool(
 static cl::opt<bool> deferMLP(
     cl::cat(compileCategory), "defer-mlp",
     cl::desc("The rows a pruning layer drops skip that layer's MLP (the Aux Cache keeps their "
-             "state before it, and a revived row gets it then): same values, less work "
-             "(default true; false: every computed row runs the whole layer)"),
+             "state before it, and a revived row gets it then), and the last layer past its "
+             "attention runs for the logits' rows only: same values, less work (default true; "
+             "false: every computed row runs the whole layer)"),
     cl::init(true));
 
 enum class BF16Flag { Default, None, Inputs, All };
