@@ -611,14 +611,22 @@ struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
       return failure();
     Location loc = op.getLoc();
     Value in = op.getDpsInputOperand(0)->get();
+    // The row count as the input has it: static (e.g. the one row whose
+    // logits are wanted) or dynamic.
+    const int64_t rowDim = inType.getDimSize(0);
     Value rows = tensor::DimOp::create(rewriter, loc, in, 0);
-    auto expandedType = RankedTensorType::get({ShapedType::kDynamic, n / r, r}, inType.getElementType());
+    OpFoldResult rowSize = inType.isDynamicDim(0) ? OpFoldResult(rows)
+                                                  : OpFoldResult(rewriter.getIndexAttr(rowDim));
+    SmallVector<Value> dynamicRows;
+    if (inType.isDynamicDim(0))
+      dynamicRows.push_back(rows);
+    auto expandedType = RankedTensorType::get({rowDim, n / r, r}, inType.getElementType());
     Value expanded = tensor::ExpandShapeOp::create(
         rewriter, loc, expandedType, in, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-        SmallVector<OpFoldResult>{rows, rewriter.getIndexAttr(n / r), rewriter.getIndexAttr(r)});
-    auto partialType = RankedTensorType::get({ShapedType::kDynamic, r}, outType.getElementType());
+        SmallVector<OpFoldResult>{rowSize, rewriter.getIndexAttr(n / r), rewriter.getIndexAttr(r)});
+    auto partialType = RankedTensorType::get({rowDim, r}, outType.getElementType());
     Value empty = tensor::EmptyOp::create(rewriter, loc, partialType.getShape(),
-                                          partialType.getElementType(), ValueRange{rows});
+                                          partialType.getElementType(), dynamicRows);
     Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0f));
     Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
     AffineExpr e0 = getAffineDimExpr(0, ctx), e1 = getAffineDimExpr(1, ctx),

@@ -44,6 +44,28 @@ func.func @sum_squares(%x: tensor<?x1024xf32>) -> tensor<?xf32> {
 
 // -----
 
+// Static rows (the one row whose logits are wanted, after lazy-defer-mlp):
+// the split keeps them static.
+// SPLIT-LABEL: func.func @sum_squares_one_row
+// SPLIT: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [1, 4, 256] : tensor<1x1024xf32> into tensor<1x4x256xf32>
+// SPLIT: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}}ins(%{{.*}} : tensor<1x256xf32>)
+func.func @sum_squares_one_row(%x: tensor<1x1024xf32>) -> tensor<1xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1xf32>) -> tensor<1xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<1x1024xf32>) outs(%init : tensor<1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  } -> tensor<1xf32>
+  return %r : tensor<1xf32>
+}
+
+// -----
+
 // A max-reduction is not a sum: left alone.
 // SPLIT-LABEL: func.func @row_max
 // SPLIT-NOT: expand_shape
