@@ -10,9 +10,12 @@ def Lazy_AuxCacheType : TypeDef<Lazy_Dialect, "AuxCache"> {
   let mnemonic = "aux_cache";
   let summary = "Hidden states of pruned tokens, per pruning layer";
   let description = [{
-    For each layer `l` and context slot, the hidden state (output of layer `l`
-    = input of layer `l + 1`) of a token computed at `l` and dropped from
-    `S_{l+1}`. Only pruning layers ever hold entries, so the runtime
+    For each layer `l` and context slot, the hidden state of a token computed
+    at `l` and dropped from `S_{l+1}`: what its prune selected from, the
+    output of layer `l` (= input of layer `l + 1`), or with
+    `--lazy-defer-mlp` the layer's mid state before its MLP (which a revived
+    token then runs on its way into layer `l + 1`). Only pruning layers ever
+    hold entries, so the runtime
     allocates `(pruning layers) x (context) x hidden` elements.
 
     ```mlir
