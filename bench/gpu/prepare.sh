@@ -43,5 +43,9 @@ fresh $D/llama7b-lazy-bf16all-cuda.so || compile synthetic:llama2-7b --dtype bf1
 # kernels, host selection: the default before lazyc-scores-to-linalg and
 # lazyc-select-to-linalg), to time the generated scores and selection against.
 fresh $D/llama7b-lazy-rtselect-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --generated-selection=false --generated-scores=false -o $D/llama7b-lazy-rtselect-cuda.so
+# "nodefer": dense and pruned without lazy-defer-mlp (every computed row runs
+# its whole layer; the last layer's tail for every row), to time what it saves.
+fresh $D/llama7b-dense-nodefer-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --defer-mlp=false -o $D/llama7b-dense-nodefer-cuda.so
+fresh $D/llama7b-lazy-nodefer-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --defer-mlp=false -o $D/llama7b-lazy-nodefer-cuda.so
 rm -f $D/llama7b-*-base-cuda.so   # an older prepare.sh's variant
 du -sh $D

@@ -157,12 +157,13 @@ for variant in $VARIANTS; do
   log "attention variant: $variant"
   time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
-# Other code generation (LAZYC_GPU_BUILDS, default "bf16all rtselect":
+# Other code generation (LAZYC_GPU_BUILDS, default "bf16all rtselect nodefer":
 # prepare.sh's models compiled with --bf16-activations=all --fuse-residual=true,
 # the GEMM epilogues and bf16 activations that are not the CUDA default until
-# measured; and the pruned model with the runtime's score kernels and host
-# selection instead of the generated ones).
-BUILDS=${LAZYC_GPU_BUILDS-bf16all rtselect}
+# measured; the pruned model with the runtime's score kernels and host
+# selection instead of the generated ones; dense and pruned without
+# --defer-mlp, every computed row running its whole layer).
+BUILDS=${LAZYC_GPU_BUILDS-bf16all rtselect nodefer}
 for build in $BUILDS; do
   in_budget "compiled variant $build" || continue
   log "compiled variant: $build"
