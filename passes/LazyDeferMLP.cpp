@@ -70,6 +70,13 @@ bool hasDynamicRows(Operation *op) {
   });
 }
 
+/// `ops` (of one block) in program order: the order to clone them in.
+SmallVector<Operation *> inProgramOrder(const llvm::SetVector<Operation *> &ops) {
+  SmallVector<Operation *> ordered(ops.begin(), ops.end());
+  llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ordered;
+}
+
 /// Rewrites `prune` if its hidden operand is `h + f(h)` (f row-wise, only
 /// used there); returns whether it did.
 bool deferTail(lazy::PruneOp prune) {
@@ -92,8 +99,7 @@ bool deferTail(lazy::PruneOp prune) {
     if (!closed || !streamType || !streamType.isDynamicDim(0))
       continue;
     // The tail again, after the prune, on the rows it returns.
-    SmallVector<Operation *> ordered(chain.begin(), chain.end());
-    llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    SmallVector<Operation *> ordered = inProgramOrder(chain);
     OpBuilder b(prune->getContext());
     b.setInsertionPointAfter(prune);
     IRMapping map;
@@ -125,17 +131,20 @@ bool logitsRowsFirst(llm::LogitsOp logits) {
   // are any row input's.
   llvm::SetVector<Operation *> chain;
   SmallVector<tensor::DimOp> rowCounts;
-  auto isRowCount = [](Operation *user) {
+  auto isRowCount = [&](Operation *user) {
     auto dim = dyn_cast<tensor::DimOp>(user);
     std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
-    return index && *index == 0;
+    return index && *index == 0 && dim->getBlock() == logits->getBlock();
+  };
+  auto feeds = [&](Operation *user) {
+    return chain.contains(user) || user == logits.getOperation();
   };
   for (Operation *op = logits->getPrevNode(); op; op = op->getPrevNode()) {
-    if (!isRowWise(op) || !hasDynamicRows(op) || op->use_empty())
+    if (!isRowWise(op) || !hasDynamicRows(op))
       continue;
-    if (llvm::all_of(op->getUsers(), [&](Operation *user) {
-          return chain.contains(user) || user == logits.getOperation() || isRowCount(user);
-        })) {
+    if (llvm::any_of(op->getUsers(), feeds) &&
+        llvm::all_of(op->getUsers(),
+                     [&](Operation *user) { return feeds(user) || isRowCount(user); })) {
       chain.insert(op);
       for (Operation *user : op->getUsers())
         if (isRowCount(user))
@@ -157,12 +166,22 @@ bool logitsRowsFirst(llm::LogitsOp logits) {
         return false;
       inputs.insert(operand);
     }
+  // The row counts, of an input defined before them (all have the rows).
+  SmallVector<std::pair<tensor::DimOp, Value>> recount;
+  for (tensor::DimOp dim : rowCounts) {
+    auto before = llvm::find_if(inputs, [&](Value input) {
+      Operation *def = input.getDefiningOp();
+      return !def || def->isBeforeInBlock(dim);
+    });
+    if (before == inputs.end())
+      return false;
+    recount.emplace_back(dim, *before);
+  }
   if (inputs.empty())
     return false;
-  for (tensor::DimOp dim : rowCounts)
-    dim.getSourceMutable().assign(inputs.front());
-  SmallVector<Operation *> ordered(chain.begin(), chain.end());
-  llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  for (auto [dim, input] : recount)
+    dim.getSourceMutable().assign(input);
+  SmallVector<Operation *> ordered = inProgramOrder(chain);
   OpBuilder b(logits);
   Location loc = logits.getLoc();
   IRMapping map;

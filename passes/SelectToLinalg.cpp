@@ -25,11 +25,11 @@
 
 #include "passes/Passes.h"
 #include "passes/KernelBuilder.h"
+#include "passes/RuntimeCall.h"
 
 #include "dialects/lazy/LazyOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -80,18 +80,11 @@ private:
   /// size alone (nothing is read from the device), and one definition of
   /// the rounding rule for both lowerings.
   Value selectSize(double keep) {
-    constexpr StringLiteral name = "lazyc_rt_select_size";
-    Type i64 = b.getI64Type();
     auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
-    if (!module.lookupSymbol<func::FuncOp>(name)) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      func::FuncOp::create(b, loc, name, b.getFunctionType({i64, b.getF64Type()}, {i64}))
-          .setPrivate();
-    }
-    Value ni = arith::IndexCastOp::create(b, loc, i64, n);
+    Value ni = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
     Value ratio = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(keep));
-    Value k = func::CallOp::create(b, loc, name, TypeRange{i64}, ValueRange{ni, ratio}).getResult(0);
+    Value k = callRuntime(b, loc, module, "lazyc_rt_select_size", {ni, ratio},
+                          /*returnsI64=*/true);
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), k);
   }
 

@@ -614,11 +614,9 @@ struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
     // The row count as the input has it: static (e.g. the one row whose
     // logits are wanted) or dynamic.
     const int64_t rowDim = inType.getDimSize(0);
-    Value rows = tensor::DimOp::create(rewriter, loc, in, 0);
-    OpFoldResult rowSize = inType.isDynamicDim(0) ? OpFoldResult(rows)
-                                                  : OpFoldResult(rewriter.getIndexAttr(rowDim));
+    OpFoldResult rowSize = tensor::getMixedSize(rewriter, loc, in, 0);
     SmallVector<Value> dynamicRows;
-    if (inType.isDynamicDim(0))
+    if (auto rows = dyn_cast<Value>(rowSize))
       dynamicRows.push_back(rows);
     auto expandedType = RankedTensorType::get({rowDim, n / r, r}, inType.getElementType());
     Value expanded = tensor::ExpandShapeOp::create(

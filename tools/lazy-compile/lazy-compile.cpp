@@ -174,18 +174,17 @@ int main(int argc, char **argv) {
     return fail("--runtime-checks applies to --target=cpu (check the CUDA target's loops with "
                 "--target=cpu --gpu-loops --runtime-checks)");
   cpuOptions.runtimeChecks = runtimeChecks;
-  if (fuseResidual != cl::BOU_UNSET) {
-    cudaOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
-    cpuOptions.fuseResidual = fuseResidual == cl::BOU_TRUE;
-  }
-  if (generatedSelection != cl::BOU_UNSET) {
-    cudaOptions.generatedSelection = generatedSelection == cl::BOU_TRUE;
-    cpuOptions.generatedSelection = generatedSelection == cl::BOU_TRUE;
-  }
-  if (generatedScores != cl::BOU_UNSET) {
-    cudaOptions.generatedScores = generatedScores == cl::BOU_TRUE;
-    cpuOptions.generatedScores = generatedScores == cl::BOU_TRUE;
-  }
+  // A flag given on the command line sets both targets' option; unset, each
+  // keeps its own default.
+  auto setBoth = [](cl::boolOrDefault flag, auto &cudaOption, auto &cpuOption) {
+    if (flag == cl::BOU_UNSET)
+      return;
+    cudaOption = flag == cl::BOU_TRUE;
+    cpuOption = flag == cl::BOU_TRUE;
+  };
+  setBoth(fuseResidual, cudaOptions.fuseResidual, cpuOptions.fuseResidual);
+  setBoth(generatedSelection, cudaOptions.generatedSelection, cpuOptions.generatedSelection);
+  setBoth(generatedScores, cudaOptions.generatedScores, cpuOptions.generatedScores);
   if (bf16Activations != BF16Flag::Default) {
     auto mode = bf16Activations == BF16Flag::None     ? lazyc::BF16Activations::None
                 : bf16Activations == BF16Flag::Inputs ? lazyc::BF16Activations::Inputs

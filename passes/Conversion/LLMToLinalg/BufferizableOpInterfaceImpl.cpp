@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/RuntimeCall.h"
 
 #include "dialects/lazy/LazyOps.h"
 #include "dialects/llm/LLMOps.h"
@@ -36,23 +37,11 @@ int64_t dtypeCode(Type t) {
   return 0;
 }
 
-/// Calls runtime kernel `name` (declared once as an external function of
-/// the module); returns its i64 result if `returnsI64`.
+/// Calls runtime kernel `name` at `op` (passes/RuntimeCall.h).
 Value callRuntime(RewriterBase &rewriter, Operation *op, StringRef name, ValueRange args,
                   bool returnsI64 = false) {
-  auto module = op->getParentOfType<ModuleOp>();
-  SmallVector<Type> results;
-  if (returnsI64)
-    results.push_back(rewriter.getI64Type());
-  auto fnType = rewriter.getFunctionType(TypeRange(args), results);
-  if (!module.lookupSymbol<func::FuncOp>(name)) {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(module.getBody());
-    auto fn = func::FuncOp::create(rewriter, op->getLoc(), name, fnType);
-    fn.setPrivate();
-  }
-  auto call = func::CallOp::create(rewriter, op->getLoc(), name, results, args);
-  return returnsI64 ? call.getResult(0) : Value();
+  return lazyc::callRuntime(rewriter, op->getLoc(), op->getParentOfType<ModuleOp>(), name, args,
+                            returnsI64);
 }
 
 Value address(RewriterBase &b, Location loc, Value buffer) {
