@@ -62,6 +62,12 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
       *this, "fuse-residual",
       llvm::cl::desc("Residual adds in the GEMM epilogue (lazyc-fuse-linear-add)"),
       llvm::cl::init(true)};
+  Option<bool> fuseProjections{
+      *this, "fuse-projections",
+      llvm::cl::desc("One GEMM on stacked weights for the projections of the same rows "
+                     "that only generated kernels read: Q with K, gate with up "
+                     "(lazyc-fuse-projections)"),
+      llvm::cl::init(true)};
   Option<BF16Activations> bf16Activations{
       *this, "bf16-activations",
       llvm::cl::desc("GEMM activations in bf16 (the CUDA target's precision, to check it on "
@@ -105,6 +111,12 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
       llvm::cl::desc("Residual adds in the GEMM epilogue (lazyc-fuse-linear-add; not yet "
                      "run on a GPU)"),
       llvm::cl::init(false)};
+  Option<bool> fuseProjections{
+      *this, "fuse-projections",
+      llvm::cl::desc("One GEMM on stacked weights for the projections of the same rows "
+                     "that only generated kernels read: Q with K, gate with up "
+                     "(lazyc-fuse-projections)"),
+      llvm::cl::init(true)};
   Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture (sm_XX)"),
                            llvm::cl::init("sm_90")};
   Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),

@@ -337,6 +337,42 @@ def LazycFuseLinearAdd : Pass<"lazyc-fuse-linear-add", "::mlir::ModuleOp"> {
   let dependentDialects = ["::lazyc::llm::LLMDialect"];
 }
 
+def LazycFuseProjections : Pass<"lazyc-fuse-projections", "::mlir::ModuleOp"> {
+  let summary = "One GEMM for the projections of the same rows (Q with K, gate with up)";
+  let description = [{
+    `llm.linear` ops that read the same input, with weights of the same
+    element type and input width that nothing else reads, become one
+    `llm.linear` on an `llm.fused_weight` (the weights stacked: their rows
+    back to back in the weight arena, so nothing is copied), and each former
+    result a column slice of the product: fewer and wider GEMMs (for Llama,
+    Q with K and gate with up; the stacked layout PyTorch's implementations
+    use), each reading its input once. Only projections that nothing but
+    compiler-generated kernels read (RoPE, SwiGLU, ...) take part: those read
+    the slices with their row stride; the value projection, which the runtime's
+    attention reads as a row-major array, stays a GEMM of its own.
+
+    Before:
+    ```mlir
+    %wq = llm.weight "q" : tensor<64x64xf32>
+    %q = llm.linear %h, %wq : tensor<?x64xf32>, tensor<64x64xf32> -> tensor<?x64xf32>
+    %wk = llm.weight "k" : tensor<32x64xf32>
+    %k = llm.linear %h, %wk : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+    ```
+    After:
+    ```mlir
+    %w = llm.fused_weight ["q", "k"] rows [64, 32] : tensor<96x64xf32>
+    %p = llm.linear %h, %w : tensor<?x64xf32>, tensor<96x64xf32> -> tensor<?x96xf32>
+    %n = tensor.dim %p, %c0 : tensor<?x96xf32>
+    %q = tensor.extract_slice %p[0, 0] [%n, 64] [1, 1] : tensor<?x96xf32> to tensor<?x64xf32>
+    %k = tensor.extract_slice %p[0, 64] [%n, 32] [1, 1] : tensor<?x96xf32> to tensor<?x32xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused-gemms", "Stacked GEMMs created">,
+  ];
+  let dependentDialects = ["::lazyc::llm::LLMDialect", "::mlir::tensor::TensorDialect"];
+}
+
 //===----------------------------------------------------------------------===//
 // Conversions
 //===----------------------------------------------------------------------===//

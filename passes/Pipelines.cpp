@@ -30,12 +30,15 @@ namespace lazyc {
 /// linalg kernels, not runtime calls; `cacheElementType`: the runtime's KV
 /// cache storage that generated scores read.
 static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseResidual,
-                                    BF16Activations bf16Activations,
+                                    bool fuseProjections, BF16Activations bf16Activations,
                                     bool generatedSelection, bool generatedScores,
                                     StringRef cacheElementType) {
   // Residual adds in the GEMMs' epilogues.
   if (fuseResidual)
     pm.addPass(createLazycFuseLinearAdd());
+  // Q with K, gate with up: one GEMM each on stacked weights.
+  if (fuseProjections)
+    pm.addPass(createLazycFuseProjections());
   // llm -> linalg on tensors (+ heavy ops that bufferize into kernel calls).
   pm.addPass(createConvertLLMToLinalg());
   if (generatedSelection)
@@ -83,7 +86,8 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   auto orGPULoops = [&](const auto &option) {
     return option.hasValue() ? option.getValue() : options.gpuLoops.getValue();
   };
-  buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.bf16Activations,
+  buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.fuseProjections,
+                          options.bf16Activations,
                           orGPULoops(options.generatedSelection),
                           orGPULoops(options.generatedScores), "f32");
   if (options.gpuLoops) {
@@ -111,7 +115,8 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
 }
 
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
-  buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.bf16Activations,
+  buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.fuseProjections,
+                          options.bf16Activations,
                           options.generatedSelection, options.generatedScores, "bf16");
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());

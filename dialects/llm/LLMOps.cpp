@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +72,39 @@ LogicalResult WeightOp::verify() {
   if (!getResult().getType().hasStaticShape())
     return emitOpError() << "expects a statically shaped result, got "
                          << getResult().getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// FusedWeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedWeightOp::verify() {
+  auto type = getResult().getType();
+  if (!type.hasStaticShape() || type.getRank() != 2)
+    return emitOpError() << "expects a statically shaped 2-D result, got " << type;
+  ArrayAttr names = getNames();
+  ArrayRef<int64_t> rows = getRows();
+  if (names.size() < 2)
+    return emitOpError() << "expects at least two weight names";
+  if (names.size() != rows.size())
+    return emitOpError() << "has " << names.size() << " names but " << rows.size()
+                         << " row counts";
+  llvm::StringSet<> seen;
+  int64_t total = 0;
+  for (auto [name, n] : llvm::zip(names.getAsValueRange<StringAttr>(), rows)) {
+    if (name.empty())
+      return emitOpError() << "expects non-empty weight names";
+    if (!seen.insert(name).second)
+      return emitOpError() << "names weight '" << name << "' twice";
+    if (n <= 0)
+      return emitOpError() << "expects positive row counts, got " << n << " for '" << name
+                           << "'";
+    total += n;
+  }
+  if (total != type.getDimSize(0))
+    return emitOpError() << "row counts add up to " << total << " but the result has "
+                         << type.getDimSize(0) << " rows";
   return success();
 }
 

@@ -40,6 +40,27 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LLM_FusedWeightOp : LLM_Op<"fused_weight", [Pure]> {
+  let summary = "Several named weight matrices stacked into one";
+  let description = [{
+    The row-wise concatenation of the weight matrices `names` of the model
+    file (part `i` has `rows[i]` rows; all have the result's columns and
+    element type), so that one GEMM computes several projections of the same
+    input (`lazyc-fuse-projections`). Like `llm.weight`, it is never inlined:
+    the weight arena holds the parts back to back and the result is a view of
+    them, so the runtime loads each part by its own name.
+
+    ```mlir
+    %wqk = llm.fused_weight ["blk.0.attn_q.weight", "blk.0.attn_k.weight"] rows [576, 192]
+        : tensor<768x576xf32>
+    ```
+  }];
+  let arguments = (ins StrArrayAttr:$names, DenseI64ArrayAttr:$rows);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$names `rows` $rows attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
   let summary = "Embedding lookup: one table row per token id";
   let description = [{

@@ -377,10 +377,10 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
     factor /= 2;
   if (factor <= 1)
     return loop;
-  // Buffers read or written at (..., iv) with a static row layout: a
-  // thread's `factor` neighbours start at a multiple of `factor` elements
-  // from the base, so a base aligned to factor x element size (at most 16
-  // bytes) makes them one vector access.
+  // Buffers read or written at (..., iv) with static strides: a thread's
+  // `factor` neighbours start at a multiple of `factor` elements from the
+  // base, so a base aligned to factor x element size (at most 16 bytes)
+  // makes them one vector access.
   Value iv = loop.getInductionVars()[last];
   llvm::SetVector<Value> vectorizable;
   for (Operation &op : body->without_terminator()) {
@@ -389,14 +389,20 @@ scf::ParallelOp unrollInnermost(scf::ParallelOp loop, int64_t factor) {
       continue;
     auto type = cast<MemRefType>(memref.getType());
     if (indices.empty() || indices.back() != iv || !loop.isDefinedOutsideOfLoop(memref) ||
-        !type.getLayout().isIdentity() || type.getRank() == 0 ||
-        !type.getElementType().isIntOrFloat())
+        type.getRank() == 0 || !type.getElementType().isIntOrFloat())
       continue;
-    bool staticRows = true;
-    for (int64_t d = 1; d < type.getRank(); ++d)
-      staticRows &= !type.isDynamicDim(d);
-    if (staticRows && !type.isDynamicDim(type.getRank() - 1) &&
-        type.getDimSize(type.getRank() - 1) % factor == 0)
+    // Static strides and offset (a row-major array with static rows, or a
+    // column slice of one: a stacked GEMM's Q or gate): every group starts
+    // `factor`-aligned when the outer strides and the offset are multiples.
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1 ||
+        ShapedType::isDynamic(offset) || offset % factor != 0)
+      continue;
+    bool aligned = true;
+    for (int64_t stride : ArrayRef(strides).drop_back())
+      aligned &= !ShapedType::isDynamic(stride) && stride % factor == 0;
+    if (aligned)
       vectorizable.insert(memref);
   }
   OpBuilder b(loop);
@@ -833,17 +839,40 @@ struct LazycGPUBF16GemmOutputsPass
     MLIRContext *ctx = &getContext();
     SmallVector<lazyc::llm::LinearOp> linears;
     getOperation().walk([&](lazyc::llm::LinearOp op) { linears.push_back(op); });
+    auto bf16Like = [&](Value v) {
+      v.setType(RankedTensorType::get(cast<RankedTensorType>(v.getType()).getShape(),
+                                      BFloat16Type::get(ctx)));
+    };
     for (lazyc::llm::LinearOp op : linears) {
       auto type = op.getType();
-      if (!isBF16WeightGemm(op) || type.getRank() != 2 || !onlyElementwiseReaders(op.getResult()))
+      if (!isBF16WeightGemm(op) || type.getRank() != 2)
+        continue;
+      // The product itself, or the column slices of a stacked GEMM
+      // (lazyc-fuse-projections), each read only by elementwise kernels.
+      Value product = op.getResult();
+      SmallVector<Value> read{product};
+      bool sliced = llvm::any_of(product.getUsers(), llvm::IsaPred<tensor::ExtractSliceOp>) &&
+                    llvm::all_of(product.getUsers(),
+                                 llvm::IsaPred<tensor::ExtractSliceOp, tensor::DimOp>);
+      if (sliced) {
+        read.clear();
+        for (Operation *user : product.getUsers())
+          if (isa<tensor::ExtractSliceOp>(user))
+            read.push_back(user->getResult(0));
+      }
+      if (!llvm::all_of(read, onlyElementwiseReaders))
         continue;
       // The GEMM writes bf16; a widening generic gives its readers the f32
       // they expect, and fusion moves the widening into each reader.
-      // (The type changes first: the widening's block argument is bf16.)
-      op.getResult().setType(RankedTensorType::get(type.getShape(), BFloat16Type::get(ctx)));
+      // (The types change first: the widening's block argument is bf16.)
+      bf16Like(product);
       OpBuilder b(ctx);
-      Value widened = castElements(b, op.getLoc(), op.getResult(), b.getF32Type());
-      op.getResult().replaceAllUsesExcept(widened, widened.getDefiningOp());
+      for (Value v : read) {
+        if (v != product)
+          bf16Like(v);
+        Value widened = castElements(b, op.getLoc(), v, b.getF32Type());
+        v.replaceAllUsesExcept(widened, widened.getDefiningOp());
+      }
     }
     if (failed(fuseConversions(getOperation())))
       signalPassFailure();

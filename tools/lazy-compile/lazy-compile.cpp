@@ -125,6 +125,12 @@ static cl::opt<cl::boolOrDefault> fuseResidual(
     cl::desc("Residual adds in the GEMM epilogue (default: true for cpu, false for cuda, "
              "where it is not yet run on a GPU; false: kernels of their own)"),
     cl::init(cl::BOU_UNSET));
+static cl::opt<bool> fuseProjections(
+    cl::cat(compileCategory), "fuse-projections",
+    cl::desc("One GEMM on stacked weights for the projections of the same rows that only "
+             "compiler-generated kernels read: query with key, gate with up (default true; "
+             "false: a GEMM per projection)"),
+    cl::init(true));
 static cl::opt<bool> gpuLoops(
     cl::cat(compileCategory), "gpu-loops",
     cl::desc("cpu target: generate the elementwise and reduction loops as the cuda target "
@@ -183,6 +189,8 @@ int main(int argc, char **argv) {
     cpuOption = flag == cl::BOU_TRUE;
   };
   setBoth(fuseResidual, cudaOptions.fuseResidual, cpuOptions.fuseResidual);
+  cudaOptions.fuseProjections = fuseProjections;
+  cpuOptions.fuseProjections = fuseProjections;
   setBoth(generatedSelection, cudaOptions.generatedSelection, cpuOptions.generatedSelection);
   setBoth(generatedScores, cudaOptions.generatedScores, cpuOptions.generatedScores);
   if (bf16Activations != BF16Flag::Default) {

@@ -400,6 +400,7 @@ static LogicalResult lowerWeights(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   SmallVector<Attribute> table;
   int64_t offset = 0;
+  llvm::StringMap<int64_t> placed; // byte offset of each weight name
   for (auto fn : module.getOps<func::FuncOp>()) {
     // Record the KV cache geometry for the runtime (describeModel).
     for (Type t : fn.getArgumentTypes())
@@ -409,8 +410,11 @@ static LogicalResult lowerWeights(ModuleOp module) {
         module->setAttr("llm.kv_heads", b.getI64IntegerAttr(cache.getNumKVHeads()));
         module->setAttr("llm.head_dim", b.getI64IntegerAttr(cache.getHeadDim()));
       }
-    SmallVector<llm::WeightOp> weights;
-    fn.walk([&](llm::WeightOp w) { weights.push_back(w); });
+    SmallVector<Operation *> weights; // llm.weight and llm.fused_weight
+    fn.walk([&](Operation *op) {
+      if (isa<llm::WeightOp, llm::FusedWeightOp>(op))
+        weights.push_back(op);
+    });
     if (weights.empty())
       continue;
     // The arena is the last argument of every function that reads weights.
@@ -422,36 +426,69 @@ static LogicalResult lowerWeights(ModuleOp module) {
                                  fn.getLoc())))
       return failure();
     Value arena = fn.getArgument(fn.getNumArguments() - 1);
-    llvm::StringMap<int64_t> placed; // one view per distinct weight name
-    for (llm::WeightOp w : weights) {
-      auto type = w.getType();
-      int64_t bytes = type.getNumElements() * (type.getElementTypeBitWidth() / 8);
-      auto [it, inserted] = placed.try_emplace(w.getName(), offset);
-      if (inserted) {
-        Builder b(ctx);
-        SmallVector<Attribute> shape;
-        for (int64_t d : type.getShape())
-          shape.push_back(b.getI64IntegerAttr(d));
-        std::string dtype;
-        llvm::raw_string_ostream(dtype) << type.getElementType();
-        table.push_back(b.getDictionaryAttr({
-            b.getNamedAttr("name", w.getNameAttr()),
-            b.getNamedAttr("offset", b.getI64IntegerAttr(offset)),
-            b.getNamedAttr("bytes", b.getI64IntegerAttr(bytes)),
-            b.getNamedAttr("dtype", b.getStringAttr(dtype)),
-            b.getNamedAttr("shape", b.getArrayAttr(shape)),
-        }));
-        offset = (offset + bytes + 63) / 64 * 64;
+    // One table entry per distinct weight name, at its byte offset.
+    auto place = [&](StringAttr name, ArrayRef<int64_t> shape, Type element, int64_t at) {
+      Builder b(ctx);
+      SmallVector<Attribute> dims;
+      for (int64_t d : shape)
+        dims.push_back(b.getI64IntegerAttr(d));
+      std::string dtype;
+      llvm::raw_string_ostream(dtype) << element;
+      int64_t bytes = ShapedType::getNumElements(shape) * (element.getIntOrFloatBitWidth() / 8);
+      table.push_back(b.getDictionaryAttr({
+          b.getNamedAttr("name", name),
+          b.getNamedAttr("offset", b.getI64IntegerAttr(at)),
+          b.getNamedAttr("bytes", b.getI64IntegerAttr(bytes)),
+          b.getNamedAttr("dtype", b.getStringAttr(dtype)),
+          b.getNamedAttr("shape", b.getArrayAttr(dims)),
+      }));
+      placed[name.getValue()] = at;
+      return bytes;
+    };
+    for (Operation *op : weights) {
+      auto type = cast<RankedTensorType>(op->getResult(0).getType());
+      Type element = type.getElementType();
+      int64_t at;
+      if (auto w = dyn_cast<llm::WeightOp>(op)) {
+        auto it = placed.find(w.getName());
+        at = it != placed.end() ? it->second : offset;
+        if (it == placed.end())
+          offset = (offset + place(w.getNameAttr(), type.getShape(), element, offset) + 63) / 64 * 64;
+      } else {
+        // The parts back to back: the stacked matrix is a view of them all.
+        auto fused = cast<llm::FusedWeightOp>(op);
+        int64_t rowBytes = type.getDimSize(1) * (element.getIntOrFloatBitWidth() / 8);
+        auto names = fused.getNames().getAsRange<StringAttr>();
+        bool anyPlaced = llvm::any_of(names, [&](StringAttr n) { return placed.count(n); });
+        if (!anyPlaced) {
+          at = offset;
+          for (auto [name, rows] : llvm::zip(names, fused.getRows()))
+            offset += place(name, {rows, type.getDimSize(1)}, element, offset);
+          offset = (offset + 63) / 64 * 64;
+        } else {
+          // Already placed (another view of the same stack): contiguous, in order.
+          at = placed.lookup(cast<StringAttr>(fused.getNames()[0]).getValue());
+          int64_t expected = at;
+          for (auto [name, rows] : llvm::zip(names, fused.getRows())) {
+            auto it = placed.find(name.getValue());
+            if (it == placed.end() || it->second != expected)
+              return fused.emitOpError()
+                     << "weight '" << name.getValue()
+                     << "' is also used on its own or in another stack: the parts of a "
+                        "stacked weight must lie back to back in the weight arena";
+            expected += rows * rowBytes;
+          }
+        }
       }
-      OpBuilder b(w);
-      Location loc = w.getLoc();
-      Value byteOffset = arith::ConstantIndexOp::create(b, loc, it->second);
-      auto viewType = MemRefType::get(type.getShape(), type.getElementType());
+      OpBuilder b(op);
+      Location loc = op->getLoc();
+      Value byteOffset = arith::ConstantIndexOp::create(b, loc, at);
+      auto viewType = MemRefType::get(type.getShape(), element);
       Value view = memref::ViewOp::create(b, loc, viewType, arena, byteOffset, ValueRange{});
       Value tensor = bufferization::ToTensorOp::create(b, loc, type, view, /*restrict=*/true,
                                                        /*writable=*/false);
-      w.replaceAllUsesWith(tensor);
-      w.erase();
+      op->getResult(0).replaceAllUsesWith(tensor);
+      op->erase();
     }
   }
   Builder b(ctx);

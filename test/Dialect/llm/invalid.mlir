@@ -391,3 +391,59 @@ func.func @f(%c: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 0, f32>)
 
 // expected-error @+1 {{kv_cache element type must be a float type, got 'i32'}}
 func.func @f(%c: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, i32>)
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects at least two weight names}}
+  %w = llm.fused_weight ["a"] rows [4] : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{has 2 names but 1 row counts}}
+  %w = llm.fused_weight ["a", "b"] rows [4] : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{names weight 'a' twice}}
+  %w = llm.fused_weight ["a", "a"] rows [2, 2] : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects positive row counts, got 0 for 'b'}}
+  %w = llm.fused_weight ["a", "b"] rows [4, 0] : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{row counts add up to 5 but the result has 4 rows}}
+  %w = llm.fused_weight ["a", "b"] rows [2, 3] : tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a statically shaped 2-D result, got 'tensor<?x4xf32>'}}
+  %w = llm.fused_weight ["a", "b"] rows [2, 2] : tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects non-empty weight names}}
+  %w = llm.fused_weight ["a", ""] rows [2, 2] : tensor<4x4xf32>
+  return
+}

@@ -27,6 +27,17 @@ func.func @mixed_precision_linear(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
 
 // -----
 
+// Two projections of one input stacked into one weight (lazyc-fuse-projections).
+// CHECK-LABEL: func.func @fused_weight
+func.func @fused_weight(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
+  // CHECK: llm.fused_weight ["blk.0.attn_q.weight", "blk.0.attn_k.weight"] rows [64, 32] : tensor<96x64xbf16>
+  %w = llm.fused_weight ["blk.0.attn_q.weight", "blk.0.attn_k.weight"] rows [64, 32] : tensor<96x64xbf16>
+  %y = llm.linear %x, %w : tensor<?x64xf32>, tensor<96x64xbf16> -> tensor<?x96xf32>
+  return %y : tensor<?x96xf32>
+}
+
+// -----
+
 // A residual add in the GEMM's epilogue, and bf16 GEMM outputs.
 // CHECK-LABEL: func.func @accumulating_linear
 func.func @accumulating_linear(%x: tensor<?x64xf32>, %r: tensor<?x128xf32>) -> (tensor<?x128xf32>, tensor<?x128xbf16>) {
