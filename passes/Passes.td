@@ -521,6 +521,20 @@ def LazycGPUSplitReductions : Pass<"lazyc-gpu-split-reductions", "::mlir::func::
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def LazycGPUNameKernels : Pass<"lazyc-gpu-name-kernels", "::mlir::ModuleOp"> {
+  let summary = "Name each GPU kernel after the op it was generated from";
+  let description = [{
+    Before gpu-kernel-outlining: every `gpu.launch` without a kernel name gets
+    `<function>_<kind>_<N>` as its kernel and module name, where `kind` is the
+    name in its location (convert-llm-to-linalg puts each llm / lazy op's name
+    there: `rms_norm`, `rope`, `swiglu`, `gather`, `scores`, `select`, ...;
+    bf16 conversions of their own are `convert`; `kernel` when none) and `N`
+    makes it unique. Profilers then tell the kernels apart (the CUDA runtime's
+    `LAZYC_CUDA_PROFILE=1` sums the GPU time per kind; nsys lists the names).
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
   let summary = "Map parallel loops to GPU blocks and threads";
   let description = [{

@@ -126,6 +126,8 @@ void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &opti
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLazycGPUMapLoops());
   pm.addPass(createConvertParallelLoopToGpuPass());
+  // Kernels named after their ops (rms_norm, rope, ...) for profiles.
+  pm.addPass(createLazycGPUNameKernels());
   // Constants (static sizes: the divisors of the flat index) into the
   // kernels rather than passed as arguments.
   pm.addPass(createCanonicalizerPass());

@@ -47,5 +47,9 @@ fresh $D/llama7b-lazy-rtselect-cuda.so || compile synthetic:llama2-7b --dtype bf
 # its whole layer; the last layer's tail for every row), to time what it saves.
 fresh $D/llama7b-dense-nodefer-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --defer-mlp=false -o $D/llama7b-dense-nodefer-cuda.so
 fresh $D/llama7b-lazy-nodefer-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --defer-mlp=false -o $D/llama7b-lazy-nodefer-cuda.so
+# "noproj": dense and pruned without lazyc-fuse-projections (a GEMM for each
+# of Q, K, gate and up instead of one for Q+K and one for gate+up).
+fresh $D/llama7b-dense-noproj-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --fuse-projections=false -o $D/llama7b-dense-noproj-cuda.so
+fresh $D/llama7b-lazy-noproj-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --fuse-projections=false -o $D/llama7b-lazy-noproj-cuda.so
 rm -f $D/llama7b-*-base-cuda.so   # an older prepare.sh's variant
 du -sh $D

@@ -157,13 +157,14 @@ for variant in $VARIANTS; do
   log "attention variant: $variant"
   time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
-# Other code generation (LAZYC_GPU_BUILDS, default "bf16all rtselect nodefer":
-# prepare.sh's models compiled with --bf16-activations=all --fuse-residual=true,
-# the GEMM epilogues and bf16 activations that are not the CUDA default until
-# measured; the pruned model with the runtime's score kernels and host
-# selection instead of the generated ones; dense and pruned without
-# --defer-mlp, every computed row running its whole layer).
-BUILDS=${LAZYC_GPU_BUILDS-bf16all rtselect nodefer}
+# Other code generation (LAZYC_GPU_BUILDS, default "bf16all noproj rtselect
+# nodefer": prepare.sh's models compiled with --bf16-activations=all
+# --fuse-residual=true, the GEMM epilogues and bf16 activations that are not
+# the CUDA default until measured; dense and pruned with a GEMM per
+# projection (--fuse-projections=false); the pruned model with the runtime's
+# score kernels and host selection instead of the generated ones; dense and
+# pruned without --defer-mlp, every computed row running its whole layer).
+BUILDS=${LAZYC_GPU_BUILDS-bf16all noproj rtselect nodefer}
 for build in $BUILDS; do
   in_budget "compiled variant $build" || continue
   log "compiled variant: $build"
@@ -191,14 +192,14 @@ if in_budget "cold start"; then
 fi
 
 if in_budget "profiles"; then
-  log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each, cuDNN forced: its plan builds are not timed)"
+  log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each, cuDNN forced: its plan builds are not timed; generated kernels by the op they come from)"
   LAST=${LENS[${#LENS[@]}-1]}
   for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense $LAST" "lazy $LAST" "dense-bf16all $LAST" "lazy-bf16all $LAST"; do
     set -- $spec
     [ -f $D/llama7b-$1-cuda.so ] || continue
     echo "-- $1 $2 tokens"
     LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
-      -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | grep -v "^$" | tail -10
+      -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | sed -n '/lazyc (cuda) profile/,$p' | head -30
   done
 fi
 

@@ -149,7 +149,9 @@ struct LazycGPUPreparePass : public lazyc::impl::LazycGPUPrepareBase<LazycGPUPre
           rewriter.setInsertionPoint(store);
           Location loc = store.getLoc();
           Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-          auto launch = gpu::LaunchOp::create(rewriter, loc, one, one, one, one, one, one);
+          auto launch = gpu::LaunchOp::create(
+              rewriter, NameLoc::get(rewriter.getStringAttr("store"), loc), one, one, one, one,
+              one, one);
           rewriter.setInsertionPointToStart(&launch.getBody().front());
           memref::StoreOp::create(rewriter, loc, store.getValueToStore(), store.getMemref(),
                                   store.getIndices());
@@ -714,8 +716,15 @@ struct ExtractOfElementwise : OpRewritePattern<tensor::ExtractOp> {
 
 /// A linalg.generic converting the elements of the 2-D tensor `v` to `to`
 /// (arith.truncf or arith.extf), inserted right after `v`.
-Value castElements(OpBuilder &b, Location loc, Value v, FloatType to) {
+Value castElements(OpBuilder &b, Location at, Value v, FloatType to) {
   OpBuilder::InsertionGuard guard(b);
+  // Named after the kernel that produces `v` when it can absorb the
+  // conversion (the fused kernel keeps the consumer's location: this one),
+  // else "convert" (a kernel of its own, or fused into its readers).
+  Operation *producer = v.getDefiningOp();
+  Location loc = producer && isa<linalg::LinalgOp>(producer)
+                     ? producer->getLoc()
+                     : Location(NameLoc::get(b.getStringAttr("convert"), at));
   b.setInsertionPointAfterValue(v);
   auto inType = cast<RankedTensorType>(v.getType());
   auto type = RankedTensorType::get(inType.getShape(), to);
@@ -947,6 +956,58 @@ struct LazycGPUBF16AttentionPass
     }
     if (failed(fuseConversions(getOperation())))
       signalPassFailure();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// lazyc-gpu-name-kernels
+//===----------------------------------------------------------------------===//
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYCGPUNAMEKERNELS
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+namespace {
+/// The outermost name a location carries (`"rms_norm"(...)`), or "".
+StringRef nameIn(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().getValue();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location part : fused.getLocations())
+      if (StringRef name = nameIn(part); !name.empty())
+        return name;
+  if (auto call = dyn_cast<CallSiteLoc>(loc))
+    return nameIn(call.getCallee());
+  return "";
+}
+
+struct LazycGPUNameKernelsPass
+    : public lazyc::impl::LazycGPUNameKernelsBase<LazycGPUNameKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    int64_t counter = 0;
+    module.walk([&](func::FuncOp fn) {
+      fn.walk([&](gpu::LaunchOp launch) {
+        if (launch.getFunctionAttr() || launch.getModuleAttr())
+          return;
+        StringRef kind = nameIn(launch.getLoc());
+        std::string name = (fn.getName() + "_" + (kind.empty() ? "kernel" : kind)).str();
+        for (char &c : name)
+          if (!llvm::isAlnum(c) && c != '_')
+            c = '_';
+        // Unique among the module's symbols (the outlined gpu.modules).
+        std::string unique;
+        do
+          unique = name + "_" + std::to_string(counter++);
+        while (symbols.lookup(unique));
+        auto ref = FlatSymbolRefAttr::get(&getContext(), unique);
+        launch.setModuleAttr(ref);
+        launch.setFunctionAttr(ref);
+      });
+    });
   }
 };
 } // namespace

@@ -27,6 +27,7 @@
 
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/cuda/CudnnAttention.h"
+#include "runtime/cuda/KernelProfile.h"
 #include "runtime/model/RandomWeights.h"
 
 #include <cuda.h>
@@ -303,7 +304,22 @@ std::string cudnnStatus();
 enum ProfileKind { kGemm, kConvert, kAttention, kCudnnAttention, kGenerated, kLazy, kProfileKinds };
 struct Profile {
   bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
-  std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t>> marks;
+  /// (kind of work, start, end, compiled kernel's kind or -1)
+  std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t, int>> marks;
+  /// Compiled kernels: each function's kind (an index into kernelKinds).
+  std::map<void *, int> kernelKindOf;
+  std::vector<std::string> kernelKinds;
+  void nameKernel(void *function, const char *name) {
+    std::string kind = lazyc::rt::kernelKind(name);
+    auto it = std::find(kernelKinds.begin(), kernelKinds.end(), kind);
+    kernelKindOf[function] = static_cast<int>(it - kernelKinds.begin());
+    if (it == kernelKinds.end())
+      kernelKinds.push_back(kind);
+  }
+  int kindOf(void *function) const {
+    auto it = kernelKindOf.find(function);
+    return it == kernelKindOf.end() ? -1 : it->second;
+  }
   static void report();
 };
 Profile &profile() {
@@ -317,11 +333,14 @@ void Profile::report() {
   cudaStreamSynchronize(state().stream);
   double ms[kProfileKinds] = {0};
   int64_t n[kProfileKinds] = {0};
-  for (auto &[kind, a, b] : p.marks) {
+  lazyc::rt::KernelTotals generated;
+  for (auto &[kind, a, b, kernel] : p.marks) {
     float t = 0;
     cudaEventElapsedTime(&t, a, b);
     ms[kind] += t;
     ++n[kind];
+    if (kind == kGenerated)
+      generated.add(kernel >= 0 ? p.kernelKinds[kernel] : std::string("(unnamed)"), t);
   }
   const char *names[] = {"GEMM (cuBLASLt)",
                          "f32->bf16 GEMM inputs",
@@ -343,7 +362,7 @@ void Profile::report() {
   std::fprintf(stderr, "  span of the marked work %.2f ms, of which unattributed %.2f ms (idle "
                        "gaps, unmarked kernels)\n",
                span, span - marked);
-  for (auto &[kind, a, b] : p.marks) {
+  for (auto &[kind, a, b, kernel] : p.marks) {
     cudaEventDestroy(a);
     cudaEventDestroy(b);
   }
@@ -351,10 +370,16 @@ void Profile::report() {
   for (int k = 0; k < kProfileKinds; ++k)
     std::fprintf(stderr, "  %-36s %9.2f ms  (%lld calls)\n", names[k], ms[k],
                  static_cast<long long>(n[k]));
+  // The compiled kernels by the op they came from (lazyc-gpu-name-kernels).
+  if (!generated.empty())
+    std::fprintf(stderr, "  compiler-generated kernels by op:\n");
+  for (const auto &e : generated.sorted())
+    std::fprintf(stderr, "    %-34s %9.2f ms  (%lld launches)\n", e.kind.c_str(), e.ms,
+                 static_cast<long long>(e.launches));
 }
 class Mark {
 public:
-  explicit Mark(int kind) : kind_(kind) {
+  explicit Mark(int kind, int kernel = -1) : kind_(kind), kernel_(kernel) {
     if (!profile().on)
       return;
     cudaEventCreate(&a_);
@@ -365,11 +390,11 @@ public:
     if (!profile().on)
       return;
     cudaEventRecord(b_, state().stream);
-    profile().marks.emplace_back(kind_, a_, b_);
+    profile().marks.emplace_back(kind_, a_, b_, kernel_);
   }
 
 private:
-  int kind_;
+  int kind_, kernel_;
   cudaEvent_t a_ = nullptr, b_ = nullptr;
 };
 
@@ -1424,6 +1449,8 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   if (!checkDriver(state().moduleGetFunction(&f, static_cast<CUmodule>(module), name),
                    "finding a kernel in its module"))
     return nullptr;
+  if (profile().on)
+    profile().nameKernel(f, name);
   return f;
 }
 
@@ -1436,7 +1463,7 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
   }
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return; // empty iteration space
-  Mark mark(kGenerated);
+  Mark mark(kGenerated, profile().kindOf(function));
   checkDriver(state().launchKernel(static_cast<CUfunction>(function), gx, gy, gz, bx, by, bz,
                                    smem, state().stream, params, extra),
               "launching a compiled kernel");

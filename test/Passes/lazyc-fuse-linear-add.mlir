@@ -27,10 +27,10 @@
 // truncations of the GEMM inputs to bf16 (no f32 add). By default the adds
 // are kernels of their own.
 // GPUDEFAULT-LABEL: llvm.func @residual
-// GPUDEFAULT:       gpu.binary @residual_kernel{{.*}}add.rn.f32
+// GPUDEFAULT:       gpu.binary @residual_add_{{[0-9]+}}{{.*}}add.rn.f32
 // GPU-LABEL: llvm.func @residual
 // GPU-COUNT-2: llvm.call @lazyc_gpu_linear_ex
-// GPU:       gpu.binary @residual_kernel {{.*}}cvt.rn.bf16{{(x2)?}}.f32
+// GPU:       gpu.binary @residual_convert_{{[0-9]+}} {{.*}}cvt.rn.bf16{{(x2)?}}.f32
 // GPU-NOT:   add.rn.f32
 func.func @residual(%x: tensor<?x64xf32>, %a: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %w = llm.weight "o" : tensor<64x64xbf16>
@@ -54,7 +54,7 @@ func.func @residual(%x: tensor<?x64xf32>, %a: tensor<?x64xf32>) -> tensor<?x64xf
 // CHECK:         llm.add
 // The adds left are compiler-generated kernels (PTX).
 // GPU-LABEL: llvm.func @kept
-// GPU:       gpu.binary @kept_kernel {{.*}}add.rn.f32
+// GPU:       gpu.binary @kept_add_{{[0-9]+}} {{.*}}add.rn.f32
 func.func @kept(%x: tensor<?x64xf32>, %a: tensor<?x64xf32>, %b: tensor<?x64xbf16>, %c: tensor<?x32xbf16>)
     -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x32xbf16>) {
   %w = llm.weight "o" : tensor<64x64xf32>

@@ -4,8 +4,8 @@
 // RUN: lazy-opt %s --lazyc-cuda-pipeline="format=isa" | FileCheck %s
 
 // CHECK-LABEL: llvm.func @scatter_rows(
-// CHECK: gpu.launch_func @scatter_rows_kernel::@scatter_rows_kernel
-// CHECK: gpu.binary @scatter_rows_kernel {{.*}}.entry scatter_rows_kernel({{.*}}ld.global.v4.b32{{.*}}st.global.v4.b32
+// CHECK: gpu.launch_func @scatter_rows_scatter_0::@scatter_rows_scatter_0
+// CHECK: gpu.binary @scatter_rows_scatter_0 {{.*}}.entry scatter_rows_scatter_0({{.*}}ld.global.v4.b32{{.*}}st.global.v4.b32
 func.func @scatter_rows(%src: tensor<?x64xf32>, %dst: tensor<?x64xf32>, %idx: tensor<?xi32>) -> tensor<?x64xf32> {
   %r = lazy.scatter %src into %dst[%idx] : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
   return %r : tensor<?x64xf32>

@@ -1,4 +1,5 @@
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify --lazyc-cuda-pipeline="format=isa" | FileCheck %s
+// RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify --lazyc-cuda-pipeline="format=isa" | FileCheck %s --check-prefix=NAMES
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify="window=8 pool=3" --lazyc-cuda-pipeline="format=isa" | FileCheck %s --check-prefix=WINDOW
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5" --lazy-sparsify --lazyc-cuda-pipeline="format=isa generated-selection=0 generated-scores=0" | FileCheck %s --check-prefix=RTSELECT
 
@@ -22,7 +23,7 @@
 // CHECK-NOT: lazyc_gpu_scores(
 // CHECK-LABEL: llvm.func @forward(
 // CHECK: llvm.call @mgpuMemAlloc
-// CHECK: gpu.launch_func @forward_kernel::@forward_kernel
+// CHECK: gpu.launch_func @forward_embedding_0::@forward_embedding_0
 // CHECK: llvm.call @lazyc_gpu_linear
 // CHECK: llvm.call @lazyc_gpu_attention
 // The scores read layer 0's keys in the runtime's cache object (k, context).
@@ -34,8 +35,26 @@
 // CHECK-NOT: lazyc_gpu_scores
 // CHECK: llvm.func @_mlir_ciface_forward(
 // Each kernel is PTX for sm_90 with its entry point.
-// CHECK: gpu.binary @forward_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">{{.*}}assembly = "{{.*}}.target sm_90{{.*}}.entry forward_kernel(
-// CHECK-COUNT-20: gpu.binary @forward_kernel_{{[0-9]+}} {{.*}}.entry forward_kernel(
+// CHECK: gpu.binary @forward_embedding_0 [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">{{.*}}assembly = "{{.*}}.target sm_90{{.*}}.entry forward_embedding_0(
+// CHECK-COUNT-20: gpu.binary @forward_[[KIND:[a-z_]+]]_[[N:[0-9]+]] {{.*}}.entry forward_[[KIND]]_[[N]](
+
+// Kernels are named after the op they come from (lazyc-gpu-name-kernels:
+// <function>_<op>_<N>), in the order they run.
+// NAMES-LABEL: llvm.func @forward(
+// NAMES: gpu.launch_func @forward_embedding_0::@forward_embedding_0
+// NAMES: gpu.launch_func @forward_rms_norm_{{[0-9]+}}::@forward_rms_norm_{{[0-9]+}}
+// NAMES: llvm.call @lazyc_gpu_linear
+// NAMES: gpu.launch_func @forward_rope_{{[0-9]+}}::@forward_rope_{{[0-9]+}}
+// NAMES: llvm.call @lazyc_gpu_attention
+// NAMES: gpu.launch_func @forward_scores_{{[0-9]+}}
+// NAMES: llvm.call @lazyc_gpu_select_size
+// NAMES: gpu.launch_func @forward_select_{{[0-9]+}}
+// NAMES: gpu.launch_func @forward_gather_{{[0-9]+}}
+// NAMES: gpu.launch_func @forward_swiglu_{{[0-9]+}}
+// The logits' row index is written by a one-thread kernel.
+// NAMES: gpu.launch_func @forward_store_{{[0-9]+}}
+// NAMES: gpu.launch_func @forward_logits_{{[0-9]+}}
+// NAMES-NOT: gpu.launch_func @forward_kernel
 
 // Observation-window scores are generated too (the window's rows counted on
 // the device); the max-pooling over neighbouring keys is one more kernel.

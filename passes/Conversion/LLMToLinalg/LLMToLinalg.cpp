@@ -505,6 +505,17 @@ struct ConvertLLMToLinalgPass
     ModuleOp module = getOperation();
     if (failed(lowerWeights(module)))
       return signalPassFailure();
+    // Each llm / lazy op's name goes into its location (`"rms_norm"(loc)`),
+    // so the code lowered from it says where it came from: runtime-check
+    // messages, and the GPU kernels named after it (lazyc-gpu-name-kernels).
+    module.walk([&](Operation *op) {
+      StringRef dialect = op->getName().getDialectNamespace();
+      if ((dialect == llm::LLMDialect::getDialectNamespace() ||
+           dialect == lazy::LazyDialect::getDialectNamespace()) &&
+          !isa<NameLoc>(op->getLoc()))
+        op->setLoc(NameLoc::get(StringAttr::get(&getContext(), op->getName().stripDialect()),
+                                op->getLoc()));
+    });
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
