@@ -491,13 +491,15 @@ def LazycGPUBF16Attention : Pass<"lazyc-gpu-bf16-attention", "::mlir::ModuleOp">
   let description = [{
     On tensors after convert-llm-to-linalg, before lazyc-gpu-bf16-gemm-inputs:
     an f32 `llm.attention` gets a bf16 query when a linalg op (RoPE) produces
-    it for this attention alone (the truncation is fused into that kernel), bf16
+    it for this attention alone, or for it and row slices (a pruning layer's
+    generated importance scores read the last rows: each slice is widened
+    where it is read); the truncation is fused into that kernel. It gets bf16
     key and value when RoPE produces the key and a bf16-weight GEMM the value
     for it alone (the GEMM writes bf16), and a bf16 result when only
     bf16-weight GEMMs read it as their input (the output projection). The KV
     cache is bf16 on the GPU and cuDNN's attention works in bf16, so this only
-    removes conversion passes over the rows; a pruning layer's query, which
-    the importance scores also read, stays f32. Models whose value projection
+    removes conversion passes over the rows; a query that the runtime's
+    score kernels (`lazy.scores`) also read stays f32. Models whose value projection
     has f32 weights are left alone.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

@@ -933,10 +933,30 @@ struct LazycGPUBF16AttentionPass
       if (!isBF16WeightGemm(vLinear))
         continue;
       // The query, when a kernel of ours (RoPE) produces it for this
-      // attention alone: that kernel writes bf16. (A pruning layer's query
-      // also feeds the importance scores, which read f32.)
-      if (q.getDefiningOp<linalg::GenericOp>() && onlyReadBy(q, attn))
-        attn.getQueryMutable().assign(truncateToBF16(b, loc, q));
+      // attention, or for it and row slices (a pruning layer's generated
+      // importance scores read the last rows): RoPE writes bf16, and each
+      // slice is widened where it is read. (The runtime's score kernels,
+      // lazy.scores, read f32: that query stays f32.)
+      SmallVector<tensor::ExtractSliceOp> slices;
+      bool slicesOnly = llvm::all_of(q.getUsers(), [&](Operation *u) {
+        if (auto slice = dyn_cast<tensor::ExtractSliceOp>(u)) {
+          slices.push_back(slice);
+          return true;
+        }
+        return u == attn.getOperation() || isa<tensor::DimOp>(u);
+      });
+      if (q.getDefiningOp<linalg::GenericOp>() && slicesOnly) {
+        Value bf16 = truncateToBF16(b, loc, q);
+        for (tensor::ExtractSliceOp slice : slices) {
+          b.setInsertionPoint(slice);
+          Value narrow = tensor::ExtractSliceOp::create(
+              b, slice.getLoc(), bf16Like(slice.getType()), bf16, slice.getMixedOffsets(),
+              slice.getMixedSizes(), slice.getMixedStrides());
+          slice.replaceAllUsesWith(castElements(b, slice.getLoc(), narrow, b.getF32Type()));
+          slice.erase();
+        }
+        attn.getQueryMutable().assign(bf16);
+      }
       // Key and value together: RoPE writes K in bf16, V's GEMM writes bf16.
       if (k.getDefiningOp<linalg::GenericOp>() && onlyReadBy(k, attn) && onlyReadBy(v, attn) &&
           k != v) {

@@ -1,4 +1,7 @@
 // RUN: lazy-opt %s --split-input-file --convert-llm-to-linalg --canonicalize --lazyc-gpu-bf16-attention --canonicalize | FileCheck %s
+// With the importance scores generated (the CUDA default), they read the
+// query's last row as a slice: the query goes bf16 too.
+// RUN: lazy-opt %s --split-input-file --convert-llm-to-linalg --lazyc-scores-to-linalg="cache-element-type=bf16" --canonicalize --lazyc-gpu-bf16-attention --canonicalize | FileCheck %s --check-prefix=GEN
 
 // A dense layer's attention: RoPE writes the bf16 query and key (the
 // truncation fused into it), V's GEMM writes bf16, and the output projection
@@ -39,6 +42,15 @@ func.func @layer(%x: tensor<?x64xf32>, %pos: tensor<?xi32>, %c: !llm.kv_cache<la
 // A pruning layer: the importance scores read the query too, so it stays
 // f32 (key and value still go bf16); an output that something other than a
 // GEMM reads stays f32.
+// GEN-LABEL: func.func @scored
+// GEN:         %[[Q:[0-9]+]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x64xbf16>)
+// GEN:           tensor.extract
+// GEN:           arith.truncf %{{.*}} : f32 to bf16
+// GEN:         llm.attention %[[Q]], {{.*}} : (tensor<?x64xbf16>, tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<?xi32>, {{.*}}) -> tensor<?x64xf32>
+// GEN:         %[[ROW:.*]] = tensor.extract_slice %[[Q]][%{{.*}}, 0] [1, 64] [1, 1] : tensor<?x64xbf16> to tensor<1x64xbf16>
+// GEN:         linalg.generic {{.*}} ins(%[[ROW]] : tensor<1x64xbf16>)
+// GEN:           arith.extf %{{.*}} : bf16 to f32
+// GEN-NOT:     lazy.scores
 // CHECK-LABEL: func.func @scored
 // CHECK:         llm.attention {{.*}} : (tensor<?x64xf32>, tensor<?x32xbf16>, tensor<?x32xbf16>, tensor<?xi32>, {{.*}}) -> tensor<?x64xf32>
 // CHECK:         lazy.scores {{.*}} : (tensor<?x64xf32>,
