@@ -47,15 +47,18 @@ constexpr int64_t kMaxScorePool = 65;
 
 /// Activation precision of the GEMMs (bf16-activations=): f32, bf16 inputs
 /// (bf16-weight GEMMs read bf16 that the producing kernels write:
-/// lazyc-gpu-bf16-gemm-inputs) or also bf16 outputs where only elementwise
-/// kernels read them (lazyc-gpu-bf16-gemm-outputs).
-enum class BF16Activations { None, Inputs, All };
+/// lazyc-gpu-bf16-gemm-inputs), also bf16 outputs where only elementwise
+/// kernels read them (lazyc-gpu-bf16-gemm-outputs), or also a bf16 residual
+/// stream (lazyc-gpu-bf16-residual).
+enum class BF16Activations { None, Inputs, All, Residual };
 #define LAZYC_BF16_ACTIVATION_VALUES                                                           \
   llvm::cl::values(clEnumValN(::lazyc::BF16Activations::None, "none", "f32 activations"),       \
                    clEnumValN(::lazyc::BF16Activations::Inputs, "inputs",                      \
                               "bf16 GEMM inputs, written by their producers"),                  \
                    clEnumValN(::lazyc::BF16Activations::All, "all",                             \
-                              "also bf16 GEMM outputs read only by elementwise kernels"))
+                              "also bf16 GEMM outputs read only by elementwise kernels"),       \
+                   clEnumValN(::lazyc::BF16Activations::Residual, "residual",                   \
+                              "all, and the residual stream in bf16 (needs fuse-residual)"))
 
 struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> fuseResidual{

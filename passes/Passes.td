@@ -486,6 +486,24 @@ def LazycGPUBF16GemmOutputs : Pass<"lazyc-gpu-bf16-gemm-outputs", "::mlir::Modul
                            "::mlir::arith::ArithDialect"];
 }
 
+def LazycGPUBF16Residual : Pass<"lazyc-gpu-bf16-residual", "::mlir::ModuleOp"> {
+  let summary = "The residual stream in bf16 between the GEMMs that accumulate into it";
+  let description = [{
+    On tensors after convert-llm-to-linalg and lazyc-fuse-linear-add, before
+    the reductions are split: every `llm.linear ... acc %r` with bf16 weights
+    and an f32 sum accumulates into bf16 instead (cuBLASLt: C = D bf16,
+    beta = 1; the sum is formed in f32 and rounded once), so the residual
+    stream between layers is bf16, as in PyTorch's bf16 models: the
+    epilogues and the RMSNorms read and write half the bytes. Each other
+    reader of a sum (RMSNorm's reduction and scaling, gathers, the Aux Cache)
+    gets it widened to f32, the widening fused into it where it is a kernel
+    of ours; an accumulator that no such GEMM wrote (the embedding, the rows
+    a pruning layer returns) is truncated once.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def LazycGPUBF16Attention : Pass<"lazyc-gpu-bf16-attention", "::mlir::ModuleOp"> {
   let summary = "Attention reads and writes bf16 where its neighbours allow";
   let description = [{

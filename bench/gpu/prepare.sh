@@ -31,6 +31,12 @@ compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-lazy-bf16all-cuda.so
 compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 $NEW -o $D/smollm2-dense-bf16all-cpu.so
 compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 $NEW -o $D/smollm2-dense-bf16all-cuda.so
+# "bf16res": also the residual stream in bf16 (PyTorch's bf16 precision).
+RES="--bf16-activations=residual"
+compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $RES -o $D/tiny-lazy-bf16res-cpu.so
+compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $RES -o $D/tiny-lazy-bf16res-cuda.so
+compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 $RES -o $D/smollm2-dense-bf16res-cpu.so
+compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 $RES -o $D/smollm2-dense-bf16res-cuda.so
 # Llama-2-7B shape, dense and with the anchor's schedule (recompiled when
 # lazy-compile is newer than them), with the default code generation and
 # with "bf16all", timed side by side.
@@ -47,6 +53,8 @@ fresh $D/llama7b-lazy-rtselect-cuda.so || compile synthetic:llama2-7b --dtype bf
 # its whole layer; the last layer's tail for every row), to time what it saves.
 fresh $D/llama7b-dense-nodefer-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --defer-mlp=false -o $D/llama7b-dense-nodefer-cuda.so
 fresh $D/llama7b-lazy-nodefer-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --defer-mlp=false -o $D/llama7b-lazy-nodefer-cuda.so
+fresh $D/llama7b-dense-bf16res-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda $RES -o $D/llama7b-dense-bf16res-cuda.so
+fresh $D/llama7b-lazy-bf16res-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $RES -o $D/llama7b-lazy-bf16res-cuda.so
 # "noproj": dense and pruned without lazyc-fuse-projections (a GEMM for each
 # of Q, K, gate and up instead of one for Q+K and one for gate+up).
 fresh $D/llama7b-dense-noproj-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --fuse-projections=false -o $D/llama7b-dense-noproj-cuda.so

@@ -79,10 +79,10 @@ print(f"{name}: {a.size} logits, max |cpu-gpu| {d.max():.4g} (max |logit| {scale
 PY
 }
 log "GPU vs CPU logits (same random bf16 weights)"
-for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all; do
+for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res; do
   [ -f $D/$m-cpu.so ] || continue
   echo "-- $m (LAZYC_CUDA_ATTENTION=cudnn: cuDNN wherever it applies, even in a first prefill)"
-  case $m in *bf16all*) echo "   (bf16 activations amplify summation-order differences: on the CPU, SmolLM2 with the GPU's loop nests vs the CPU's differed by up to 4.9% of the largest logit, 2.7% on a short prompt, both correct)";; esac
+  case $m in *bf16all*|*bf16res*) echo "   (bf16 activations amplify summation-order differences: on the CPU, SmolLM2 with the GPU's loop nests vs the CPU's differed by up to 4.9% of the largest logit, 2.7% on a short prompt, both correct)";; esac
   timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-cpu.bin" --json >"$OUT/$m-cpu.json" 2>&1 \
     || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.json"; continue; }
   LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu.bin" --json >"$OUT/$m-gpu.json" 2>"$OUT/$m-gpu.err" \
@@ -157,14 +157,15 @@ for variant in $VARIANTS; do
   log "attention variant: $variant"
   time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
-# Other code generation (LAZYC_GPU_BUILDS, default "bf16all noproj rtselect
-# nodefer": prepare.sh's models compiled with --bf16-activations=all
+# Other code generation (LAZYC_GPU_BUILDS, default "bf16all bf16res noproj
+# rtselect nodefer": prepare.sh's models compiled with --bf16-activations=all
 # --fuse-residual=true, the GEMM epilogues and bf16 activations that are not
-# the CUDA default until measured; dense and pruned with a GEMM per
+# the CUDA default until measured; with --bf16-activations=residual, the
+# residual stream in bf16 too (PyTorch's precision); dense and pruned with a GEMM per
 # projection (--fuse-projections=false); the pruned model with the runtime's
 # score kernels and host selection instead of the generated ones; dense and
 # pruned without --defer-mlp, every computed row running its whole layer).
-BUILDS=${LAZYC_GPU_BUILDS-bf16all noproj rtselect nodefer}
+BUILDS=${LAZYC_GPU_BUILDS-bf16all bf16res noproj rtselect nodefer}
 for build in $BUILDS; do
   in_budget "compiled variant $build" || continue
   log "compiled variant: $build"
@@ -194,7 +195,7 @@ fi
 if in_budget "profiles"; then
   log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each, cuDNN forced: its plan builds are not timed; generated kernels by the op they come from)"
   LAST=${LENS[${#LENS[@]}-1]}
-  for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense $LAST" "lazy $LAST" "dense-bf16all $LAST" "lazy-bf16all $LAST"; do
+  for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense $LAST" "lazy $LAST" "dense-bf16all $LAST" "lazy-bf16all $LAST" "lazy-bf16res $LAST"; do
     set -- $spec
     [ -f $D/llama7b-$1-cuda.so ] || continue
     echo "-- $1 $2 tokens"

@@ -188,8 +188,9 @@ LogicalResult LinearOp::verify() {
     return failure();
   if (Value acc = getAccumulate()) {
     auto accType = cast<RankedTensorType>(acc.getType());
-    if (!outElem.isF32())
-      return emitOpError() << "accumulates only into f32, got result element type " << outElem;
+    if (!outElem.isF32() && !outElem.isBF16())
+      return emitOpError() << "accumulates only into f32 or bf16, got result element type "
+                           << outElem;
     if (accType.getElementType() != outElem || accType.getRank() != 2)
       return emitOpError() << "expects the accumulated tensor " << accType
                            << " to have the result's element type and rank 2";

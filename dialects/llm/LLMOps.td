@@ -116,7 +116,8 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
 
     With `acc %r`, the product is added to `%r` (`result = r + x * W^T`, the
     GEMM's epilogue: a residual connection without a separate pass over the
-    rows); `%r` has the result's type, which must be f32.
+    rows); `%r` has the result's type, f32 or bf16 (a bf16 residual stream:
+    the sum is formed in f32 and rounded once, in the epilogue).
 
     ```mlir
     %q = llm.linear %x, %wq : tensor<?x576xf32>, tensor<576x576xf32> -> tensor<?x576xf32>

@@ -981,6 +981,70 @@ struct LazycGPUBF16AttentionPass
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// lazyc-gpu-bf16-residual
+//===----------------------------------------------------------------------===//
+
+namespace lazyc {
+#define GEN_PASS_DEF_LAZYCGPUBF16RESIDUAL
+#include "passes/Passes.h.inc"
+} // namespace lazyc
+
+namespace {
+/// A residual GEMM that can accumulate into bf16: bf16 weights, an f32
+/// accumulation (lazyc-fuse-linear-add).
+bool isResidualGemm(lazyc::llm::LinearOp linear) {
+  return linear.getAccumulate() && linear.getType().getElementType().isF32() &&
+         linear.getType().getRank() == 2 &&
+         linear.getWeight().getType().getElementType().isBF16();
+}
+
+struct LazycGPUBF16ResidualPass
+    : public lazyc::impl::LazycGPUBF16ResidualBase<LazycGPUBF16ResidualPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    SmallVector<lazyc::llm::LinearOp> gemms;
+    getOperation().walk([&](lazyc::llm::LinearOp op) {
+      if (isResidualGemm(op))
+        gemms.push_back(op);
+    });
+    llvm::SmallPtrSet<Operation *, 32> converted(gemms.begin(), gemms.end());
+    // An accumulation into a value no residual GEMM wrote (the embedding,
+    // rows the Aux Cache returned): one truncation of it, shared.
+    DenseMap<Value, Value> truncated;
+    OpBuilder b(ctx);
+    // Program order: each GEMM's accumulator is already bf16 when it was
+    // written by one before it.
+    for (lazyc::llm::LinearOp op : gemms) {
+      Value acc = op.getAccumulate();
+      if (cast<RankedTensorType>(acc.getType()).getElementType().isF32()) {
+        Value &bf16 = truncated[acc];
+        if (!bf16)
+          bf16 = truncateToBF16(b, op.getLoc(), acc);
+        op.getAccumulateMutable().assign(bf16);
+      }
+      Value sum = op.getResult();
+      sum.setType(RankedTensorType::get(op.getType().getShape(), b.getBF16Type()));
+      // Readers other than the next residual GEMMs' accumulation get f32,
+      // one widening each, so that fusion moves it into each reader
+      // (RMSNorm's reduction and scaling, gathers of rows).
+      SmallVector<OpOperand *> widen;
+      for (OpOperand &use : sum.getUses()) {
+        auto next = dyn_cast<lazyc::llm::LinearOp>(use.getOwner());
+        bool accumulates = next && converted.contains(next) && next.getAccumulate() == sum &&
+                           use.getOperandNumber() == 2;
+        if (!accumulates && !isa<tensor::DimOp>(use.getOwner()))
+          widen.push_back(&use);
+      }
+      for (OpOperand *use : widen)
+        use->set(castElements(b, op.getLoc(), sum, b.getF32Type()));
+    }
+    if (failed(fuseConversions(getOperation())))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
 // lazyc-gpu-name-kernels
 //===----------------------------------------------------------------------===//
 

@@ -182,7 +182,7 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
                                    int64_t ytype, int64_t accumulate) {
   if (rows <= 0)
     return;
-  if ((xtype != 0 && xtype != 1) || (ytype != 0 && ytype != 1) || (accumulate && ytype != 0)) {
+  if ((xtype != 0 && xtype != 1) || (ytype != 0 && ytype != 1)) {
     std::fprintf(stderr, "lazyc: lazyc_rt_linear_ex: unsupported activation types %lld -> %lld%s\n",
                  static_cast<long long>(xtype), static_cast<long long>(ytype),
                  accumulate ? " (accumulating)" : "");
@@ -196,6 +196,12 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
   }
   std::vector<float> product(static_cast<size_t>(rows * out));
   linearF32(xf, rows, in, w, wtype, out, product.data(), false);
+  if (accumulate) {
+    // A bf16 residual stream: y = bf16(y + x w^T), the sum in f32.
+    const uint16_t *old = ptr<uint16_t>(y);
+    for (size_t i = 0; i < product.size(); ++i)
+      product[i] += lazyc::rt::bf16ToFloat(old[i]);
+  }
   narrowTo(y, product.data(), rows * out);
 }
 

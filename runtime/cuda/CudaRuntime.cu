@@ -1516,7 +1516,7 @@ void lazyc_gpu_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in, ui
     setError("lazyc_gpu_linear: f16 weights are not supported on the GPU (use bf16)");
     return;
   }
-  if ((xtype != 0 && xtype != 1) || (ytype != 0 && ytype != 1) || (accumulate && ytype != 0)) {
+  if ((xtype != 0 && xtype != 1) || (ytype != 0 && ytype != 1)) {
     setError("lazyc_gpu_linear_ex: unsupported activation types " + std::to_string(xtype) +
              " -> " + std::to_string(ytype) + (accumulate ? " (accumulating)" : ""));
     return;

@@ -423,6 +423,19 @@ TEST(CudaKernels, LinearExAccumulatesAndWritesBF16) {
   for (size_t i = 0; i < bits.size(); ++i)
     ASSERT_NEAR(lazyc::rt::bf16ToFloat(bits[i]), product[i],
                 2e-2 + 1e-2 * std::fabs(product[i])) << i;
+  // Accumulating into bf16 (a bf16 residual stream, beta = 1 with C = D bf16).
+  std::vector<uint16_t> residualBits(residual.size());
+  for (size_t i = 0; i < residual.size(); ++i)
+    residualBits[i] = lazyc::rt::floatToBF16Bits(residual[i]);
+  uint16_t *dr = toDevice(residualBits);
+  lazyc_gpu_linear_ex(a(dx), 0, rows, in, a(dw), 1, out, a(dr), 1, 1);
+  auto summed = toHost(dr, rows * out);
+  ASSERT_EQ(api()->lastError(), nullptr);
+  for (size_t i = 0; i < summed.size(); ++i) {
+    float want = lazyc::rt::bf16ToFloat(residualBits[i]) + product[i];
+    ASSERT_NEAR(lazyc::rt::bf16ToFloat(summed[i]), want, 3e-2 + 1e-2 * std::fabs(want)) << i;
+  }
+  api()->free(dr);
   api()->free(dx);
   api()->free(dy);
   api()->free(dw);

@@ -322,7 +322,7 @@ TEST(Kernels, LinearWithBF16InputMatchesWidened) {
 
 // lazyc_rt_linear_ex with accumulate adds the product to y (the residual add
 // of lazyc-fuse-linear-add), for f32 and bf16 weights; a bf16 output is the
-// rounded f32 product.
+// rounded f32 product, and a bf16 accumulation the rounded f32 sum.
 TEST(Kernels, LinearExAccumulatesAndRoundsToBF16) {
   const int64_t rows = 4, in = 16, out = 6;
   std::vector<float> x(rows * in), w(out * in), product(rows * out);
@@ -346,6 +346,14 @@ TEST(Kernels, LinearExAccumulatesAndRoundsToBF16) {
     lazyc_rt_linear_ex(addr(x), 0, rows, in, weights, wtype, out, addr(yb), 1, 0);
     for (size_t i = 0; i < yb.size(); ++i)
       EXPECT_EQ(yb[i], lazyc::rt::floatToBF16(product[i])) << wtype << " " << i;
+    // Accumulating into bf16 (a bf16 residual stream): bf16(y + product).
+    std::vector<uint16_t> acc(rows * out);
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i] = lazyc::rt::floatToBF16(3.0f + 0.5f * static_cast<float>(i));
+    lazyc_rt_linear_ex(addr(x), 0, rows, in, weights, wtype, out, addr(acc), 1, 1);
+    for (size_t i = 0; i < acc.size(); ++i)
+      EXPECT_EQ(acc[i], lazyc::rt::floatToBF16(3.0f + 0.5f * static_cast<float>(i) + product[i]))
+          << wtype << " " << i;
   }
   // Every product is non-zero somewhere: the test would notice a no-op.
   EXPECT_TRUE(std::any_of(product.begin(), product.end(), [](float v) { return v != 0.0f; }));

@@ -109,16 +109,20 @@ static cl::opt<bool> deferMLP(
              "false: every computed row runs the whole layer)"),
     cl::init(true));
 
-enum class BF16Flag { Default, None, Inputs, All };
+enum class BF16Flag { Default, None, Inputs, All, Residual };
 static cl::opt<BF16Flag> bf16Activations(
     cl::cat(compileCategory), "bf16-activations",
     cl::desc("GEMM activations in bf16 (--dtype bf16 weights): none, inputs (GEMM inputs "
              "written as bf16 by the kernels producing them) or all (also bf16 GEMM outputs "
-             "that only elementwise kernels read; not yet run on a GPU). Default: inputs for "
-             "cuda, none for cpu (a precision can be checked on the CPU)"),
+             "that only elementwise kernels read; not yet run on a GPU) or residual (all, and "
+             "the residual stream between layers in bf16, as PyTorch's bf16 models; implies "
+             "--fuse-residual; not yet run on a GPU). Default: inputs for cuda, none for cpu (a "
+             "precision can be checked on the CPU)"),
     cl::values(clEnumValN(BF16Flag::None, "none", "f32 activations"),
                clEnumValN(BF16Flag::Inputs, "inputs", "bf16 GEMM inputs"),
-               clEnumValN(BF16Flag::All, "all", "bf16 GEMM inputs and elementwise-read outputs")),
+               clEnumValN(BF16Flag::All, "all", "bf16 GEMM inputs and elementwise-read outputs"),
+               clEnumValN(BF16Flag::Residual, "residual",
+                          "all, and a bf16 residual stream (the GEMM epilogues accumulate bf16)")),
     cl::init(BF16Flag::Default));
 static cl::opt<cl::boolOrDefault> fuseResidual(
     cl::cat(compileCategory), "fuse-residual",
@@ -196,9 +200,19 @@ int main(int argc, char **argv) {
   if (bf16Activations != BF16Flag::Default) {
     auto mode = bf16Activations == BF16Flag::None     ? lazyc::BF16Activations::None
                 : bf16Activations == BF16Flag::Inputs ? lazyc::BF16Activations::Inputs
-                                                      : lazyc::BF16Activations::All;
+                : bf16Activations == BF16Flag::All    ? lazyc::BF16Activations::All
+                                                      : lazyc::BF16Activations::Residual;
     cudaOptions.bf16Activations = mode;
     cpuOptions.bf16Activations = mode;
+  }
+  // The bf16 residual stream is the accumulating GEMMs' (the residual adds
+  // in their epilogues).
+  if (bf16Activations == BF16Flag::Residual) {
+    if (fuseResidual == cl::BOU_FALSE)
+      return fail("--bf16-activations=residual accumulates the residual stream in the GEMM "
+                  "epilogues: it needs --fuse-residual (not --fuse-residual=false)");
+    cudaOptions.fuseResidual = true;
+    cpuOptions.fuseResidual = true;
   }
   if (cuda) {
     if (!StringRef(chip).starts_with("sm_"))

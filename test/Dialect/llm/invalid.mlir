@@ -161,9 +161,9 @@ func.func @f(%x: tensor<?x4xf32>, %w: tensor<8x4xf32>, %r: tensor<?x6xf32>) {
 
 // -----
 
-func.func @f(%x: tensor<?x4xbf16>, %w: tensor<8x4xbf16>, %r: tensor<?x8xbf16>) {
-  // expected-error @+1 {{accumulates only into f32, got result element type 'bf16'}}
-  %y = llm.linear %x, %w acc %r : tensor<?x4xbf16>, tensor<8x4xbf16>, tensor<?x8xbf16> -> tensor<?x8xbf16>
+func.func @f(%x: tensor<?x4xf16>, %w: tensor<8x4xf16>, %r: tensor<?x8xf16>) {
+  // expected-error @+1 {{accumulates only into f32 or bf16, got result element type 'f16'}}
+  %y = llm.linear %x, %w acc %r : tensor<?x4xf16>, tensor<8x4xf16>, tensor<?x8xf16> -> tensor<?x8xf16>
   return
 }
 
