@@ -161,10 +161,11 @@ done
 # rtselect nodefer": prepare.sh's models compiled with --bf16-activations=all
 # --fuse-residual=true, the GEMM epilogues and bf16 activations that are not
 # the CUDA default until measured; with --bf16-activations=residual, the
-# residual stream in bf16 too (PyTorch's precision); dense and pruned with a GEMM per
-# projection (--fuse-projections=false); the pruned model with the runtime's
-# score kernels and host selection instead of the generated ones; dense and
-# pruned without --defer-mlp, every computed row running its whole layer).
+# residual stream in bf16 too (PyTorch's precision); the pruned model with a
+# GEMM per projection (--fuse-projections=false); the pruned model with the
+# runtime's score kernels and host selection instead of the generated ones;
+# the pruned model without --defer-mlp, every computed row running its whole
+# layer).
 BUILDS=${LAZYC_GPU_BUILDS-bf16all bf16res noproj rtselect nodefer}
 for build in $BUILDS; do
   in_budget "compiled variant $build" || continue
