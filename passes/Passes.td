@@ -475,9 +475,10 @@ def LazycGPUBF16GemmOutputs : Pass<"lazyc-gpu-bf16-gemm-outputs", "::mlir::Modul
   let description = [{
     On tensors after convert-llm-to-linalg: an `llm.linear` with bf16 weights
     and an f32 result that only linalg.generic ops read (as inputs, or with
-    `tensor.extract` in their bodies: RoPE's partner element) gets a bf16
-    result, and its readers widen each element as they load it (the widening
-    is fused into them). The Q/K projections feeding RoPE and the gate/up
+    `tensor.extract` in their bodies: RoPE's partner element), directly or
+    through column slices (a stacked GEMM of lazyc-fuse-projections), gets a
+    bf16 result, and its readers widen each element as they load it (the
+    widening is fused into them). The Q/K projections feeding RoPE and the gate/up
     projections feeding SwiGLU then write and read half the bytes (PyTorch's
     bf16 activations); accumulation stays f32 inside the GEMM, and the
     residual stream (accumulating GEMMs) stays f32.
