@@ -104,10 +104,15 @@ PY
 done
 
 if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
-  log "compute-sanitizer (memcheck) on the pruned tiny model"
-  LAZYC_CUDA_ATTENTION=cudnn timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/tiny-lazy-cuda.so \
-    --random-weights --random-prompt 300 -n 8 --json >"$OUT/sanitizer.log" 2>&1
-  grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer.log" | head -8
+  # The default code generation, and the bf16 one (stacked GEMMs writing
+  # bf16, bf16 accumulation into the residual stream, the bf16 query).
+  for m in tiny-lazy tiny-lazy-bf16res; do
+    [ -f $D/$m-cuda.so ] || continue
+    log "compute-sanitizer (memcheck) on the pruned tiny model ($m)"
+    LAZYC_CUDA_ATTENTION=cudnn timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/$m-cuda.so \
+      --random-weights --random-prompt 300 -n 8 --json >"$OUT/sanitizer-$m.log" 2>&1
+    grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer-$m.log" | head -8
+  done
 fi
 
 log "Llama-2-7B shape, random bf16 weights: lazyc dense and pruned"
