@@ -304,22 +304,10 @@ std::string cudnnStatus();
 enum ProfileKind { kGemm, kConvert, kAttention, kCudnnAttention, kGenerated, kLazy, kProfileKinds };
 struct Profile {
   bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
-  /// (kind of work, start, end, compiled kernel's kind or -1)
-  std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t, int>> marks;
-  /// Compiled kernels: each function's kind (an index into kernelKinds).
-  std::map<void *, int> kernelKindOf;
-  std::vector<std::string> kernelKinds;
-  void nameKernel(void *function, const char *name) {
-    std::string kind = lazyc::rt::kernelKind(name);
-    auto it = std::find(kernelKinds.begin(), kernelKinds.end(), kind);
-    kernelKindOf[function] = static_cast<int>(it - kernelKinds.begin());
-    if (it == kernelKinds.end())
-      kernelKinds.push_back(kind);
-  }
-  int kindOf(void *function) const {
-    auto it = kernelKindOf.find(function);
-    return it == kernelKindOf.end() ? -1 : it->second;
-  }
+  /// (kind of work, start, end, the compiled kernel launched or null)
+  std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t, void *>> marks;
+  /// Compiled kernels' names (mgpuModuleGetFunction).
+  std::map<void *, std::string> kernelNames;
   static void report();
 };
 Profile &profile() {
@@ -339,8 +327,12 @@ void Profile::report() {
     cudaEventElapsedTime(&t, a, b);
     ms[kind] += t;
     ++n[kind];
-    if (kind == kGenerated)
-      generated.add(kernel >= 0 ? p.kernelKinds[kernel] : std::string("(unnamed)"), t);
+    if (kind == kGenerated) {
+      auto name = p.kernelNames.find(kernel);
+      generated.add(name == p.kernelNames.end() ? std::string("(unnamed)")
+                                                : lazyc::rt::kernelKind(name->second),
+                    t);
+    }
   }
   const char *names[] = {"GEMM (cuBLASLt)",
                          "f32->bf16 GEMM inputs",
@@ -379,7 +371,7 @@ void Profile::report() {
 }
 class Mark {
 public:
-  explicit Mark(int kind, int kernel = -1) : kind_(kind), kernel_(kernel) {
+  explicit Mark(int kind, void *kernel = nullptr) : kind_(kind), kernel_(kernel) {
     if (!profile().on)
       return;
     cudaEventCreate(&a_);
@@ -394,7 +386,8 @@ public:
   }
 
 private:
-  int kind_, kernel_;
+  int kind_;
+  void *kernel_;
   cudaEvent_t a_ = nullptr, b_ = nullptr;
 };
 
@@ -1450,7 +1443,7 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
                    "finding a kernel in its module"))
     return nullptr;
   if (profile().on)
-    profile().nameKernel(f, name);
+    profile().kernelNames[f] = name;
   return f;
 }
 
@@ -1463,7 +1456,7 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
   }
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return; // empty iteration space
-  Mark mark(kGenerated, profile().kindOf(function));
+  Mark mark(kGenerated, function);
   checkDriver(state().launchKernel(static_cast<CUfunction>(function), gx, gy, gz, bx, by, bz,
                                    smem, state().stream, params, extra),
               "launching a compiled kernel");

@@ -109,8 +109,8 @@ static cl::opt<bool> deferMLP(
              "false: every computed row runs the whole layer)"),
     cl::init(true));
 
-enum class BF16Flag { Default, None, Inputs, All, Residual };
-static cl::opt<BF16Flag> bf16Activations(
+// Unset (no occurrence): each target keeps its own default.
+static cl::opt<lazyc::BF16Activations> bf16Activations(
     cl::cat(compileCategory), "bf16-activations",
     cl::desc("GEMM activations in bf16 (--dtype bf16 weights): none, inputs (GEMM inputs "
              "written as bf16 by the kernels producing them) or all (also bf16 GEMM outputs "
@@ -118,12 +118,7 @@ static cl::opt<BF16Flag> bf16Activations(
              "the residual stream between layers in bf16, as PyTorch's bf16 models; implies "
              "--fuse-residual; not yet run on a GPU). Default: inputs for cuda, none for cpu (a "
              "precision can be checked on the CPU)"),
-    cl::values(clEnumValN(BF16Flag::None, "none", "f32 activations"),
-               clEnumValN(BF16Flag::Inputs, "inputs", "bf16 GEMM inputs"),
-               clEnumValN(BF16Flag::All, "all", "bf16 GEMM inputs and elementwise-read outputs"),
-               clEnumValN(BF16Flag::Residual, "residual",
-                          "all, and a bf16 residual stream (the GEMM epilogues accumulate bf16)")),
-    cl::init(BF16Flag::Default));
+    LAZYC_BF16_ACTIVATION_VALUES);
 static cl::opt<cl::boolOrDefault> fuseResidual(
     cl::cat(compileCategory), "fuse-residual",
     cl::desc("Residual adds in the GEMM epilogue (default: true for cpu, false for cuda, "
@@ -197,17 +192,14 @@ int main(int argc, char **argv) {
   cpuOptions.fuseProjections = fuseProjections;
   setBoth(generatedSelection, cudaOptions.generatedSelection, cpuOptions.generatedSelection);
   setBoth(generatedScores, cudaOptions.generatedScores, cpuOptions.generatedScores);
-  if (bf16Activations != BF16Flag::Default) {
-    auto mode = bf16Activations == BF16Flag::None     ? lazyc::BF16Activations::None
-                : bf16Activations == BF16Flag::Inputs ? lazyc::BF16Activations::Inputs
-                : bf16Activations == BF16Flag::All    ? lazyc::BF16Activations::All
-                                                      : lazyc::BF16Activations::Residual;
-    cudaOptions.bf16Activations = mode;
-    cpuOptions.bf16Activations = mode;
+  if (bf16Activations.getNumOccurrences()) {
+    cudaOptions.bf16Activations = bf16Activations;
+    cpuOptions.bf16Activations = bf16Activations;
   }
   // The bf16 residual stream is the accumulating GEMMs' (the residual adds
   // in their epilogues).
-  if (bf16Activations == BF16Flag::Residual) {
+  if (bf16Activations.getNumOccurrences() &&
+      bf16Activations == lazyc::BF16Activations::Residual) {
     if (fuseResidual == cl::BOU_FALSE)
       return fail("--bf16-activations=residual accumulates the residual stream in the GEMM "
                   "epilogues: it needs --fuse-residual (not --fuse-residual=false)");
