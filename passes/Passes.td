@@ -392,7 +392,7 @@ def ConvertLLMToLinalg : Pass<"convert-llm-to-linalg", "::mlir::ModuleOp"> {
         runtime's `lazyc_rt_random_scores`).
     `llm.weight` becomes a view into one weight arena: the step function gets
     a trailing `memref<?xi8>` argument and every weight is a
-    `memref.view` at a byte offset the pass assigns (64-byte aligned). The
+    `memref.view` at a byte offset the pass assigns (256-byte aligned). The
     layout is recorded as the module attribute `llm.weight_table`
     (a list of name, offset, bytes, shape, dtype), which `lazy-compile` embeds in the
     model so the runtime can fill the arena.

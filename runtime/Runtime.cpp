@@ -616,3 +616,8 @@ std::string CompiledModel::deviceName() const {
 std::string CompiledModel::attentionInfo() const {
   return cuda_ ? cuda_->attentionInfo() : std::string();
 }
+
+void CompiledModel::restartProfile() {
+  if (cuda_)
+    cuda_->restartProfile();
+}

@@ -74,6 +74,9 @@ public:
   std::string deviceName() const;
   /// CUDA models: which attention ran (LazycCudaApi::attentionInfo); else "".
   std::string attentionInfo() const;
+  /// CUDA models under LAZYC_CUDA_PROFILE=1: the profile printed at exit
+  /// leaves out the work done so far (warm-up). No-op otherwise.
+  void restartProfile();
 
   /// Runs one step over `tokens` at `positions` (each < context()), returning
   /// the logits of the rows `logitRows` (indices into this step's tokens) as

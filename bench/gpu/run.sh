@@ -154,6 +154,46 @@ time_variant() {
     done
   done
 }
+# Other code generation, in two groups. LAZYC_GPU_BUILDS (default "bf16res
+# bf16all"): the candidates for the CUDA default, prepare.sh's models
+# compiled with --bf16-activations=residual (the residual stream in bf16 too,
+# PyTorch's precision) and with --bf16-activations=all --fuse-residual=true
+# (the GEMM epilogues and bf16 activations). LAZYC_GPU_ABLATIONS (default
+# "noproj rtselect nodefer"), each the pruned model without one of the
+# default optimizations: a GEMM per projection (--fuse-projections=false), the
+# runtime's score kernels and host selection instead of the generated ones,
+# every computed row running its whole layer (--defer-mlp=false).
+time_builds() {
+  for build in "$@"; do
+    in_budget "compiled variant $build" || continue
+    log "compiled variant: $build"
+    time_variant "$build" "-$build"
+  done
+}
+time_builds ${LAZYC_GPU_BUILDS-bf16res bf16all}
+
+if in_budget "profiles"; then
+  log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one warm prefill each after an untimed one, cuDNN forced; generated kernels by the op they come from)"
+  LAST=${LENS[${#LENS[@]}-1]}
+  for spec in "lazy $LAST" "lazy-bf16res $LAST" "dense $LAST" "dense-bf16res $LAST" "lazy-bf16all $LAST" "lazy ${LENS[0]}" "dense ${LENS[0]}"; do
+    set -- $spec
+    [ -f $D/llama7b-$1-cuda.so ] || continue
+    in_budget "profile $1 $2" || continue
+    echo "-- $1 $2 tokens"
+    LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
+      -n 0 --batch "$2" --ctx $(($2 + 16)) --warmup 1 --json 2>&1 >/dev/null | sed -n '/lazyc (cuda) profile/,$p' | head -30
+  done
+fi
+
+# cuBLASLt's candidates timed per GEMM shape instead of its first choice
+# (LAZYC_GEMM_AUTOTUNE=1; LAZYC_GPU_AUTOTUNE=0 skips this).
+if [ "${LAZYC_GPU_AUTOTUNE-1}" != 0 ] && in_budget "GEMM autotuning"; then
+  log "GEMM autotuning (LAZYC_GEMM_AUTOTUNE=1)"
+  time_variant autotune "" LAZYC_GEMM_AUTOTUNE=1
+fi
+
+time_builds ${LAZYC_GPU_ABLATIONS-noproj rtselect nodefer}
+
 # Other attention kernels (LAZYC_GPU_VARIANTS, default "flash": lazyc's own
 # kernel everywhere; also "wide", "simple").
 VARIANTS=${LAZYC_GPU_VARIANTS-flash}
@@ -162,27 +202,6 @@ for variant in $VARIANTS; do
   log "attention variant: $variant"
   time_variant "$variant" "" "LAZYC_CUDA_ATTENTION=$variant"
 done
-# Other code generation (LAZYC_GPU_BUILDS, default "bf16all bf16res noproj
-# rtselect nodefer": prepare.sh's models compiled with --bf16-activations=all
-# --fuse-residual=true, the GEMM epilogues and bf16 activations that are not
-# the CUDA default until measured; with --bf16-activations=residual, the
-# residual stream in bf16 too (PyTorch's precision); the pruned model with a
-# GEMM per projection (--fuse-projections=false); the pruned model with the
-# runtime's score kernels and host selection instead of the generated ones;
-# the pruned model without --defer-mlp, every computed row running its whole
-# layer).
-BUILDS=${LAZYC_GPU_BUILDS-bf16all bf16res noproj rtselect nodefer}
-for build in $BUILDS; do
-  in_budget "compiled variant $build" || continue
-  log "compiled variant: $build"
-  time_variant "$build" "-$build"
-done
-# cuBLASLt's candidates timed per GEMM shape instead of its first choice
-# (LAZYC_GEMM_AUTOTUNE=1; LAZYC_GPU_AUTOTUNE=0 skips this).
-if [ "${LAZYC_GPU_AUTOTUNE-1}" != 0 ] && in_budget "GEMM autotuning"; then
-  log "GEMM autotuning (LAZYC_GEMM_AUTOTUNE=1)"
-  time_variant autotune "" LAZYC_GEMM_AUTOTUNE=1
-fi
 
 if in_budget "cold start"; then
   log "cold start: the first prefills of a process (auto builds a length's cuDNN plans in its second prefill; cudnn at once)"
@@ -195,18 +214,6 @@ if in_budget "cold start"; then
       python3 -c "import json; r=json.load(open('$OUT/cold-$v-$mode.json')); print('cold $v $N0 $mode: first, second, third prefill (ms)', r['ttft_ms_runs'])" 2>/dev/null \
         || { echo "cold $v $mode failed:"; tail -3 "$OUT/cold-$v-$mode.err"; }
     done
-  done
-fi
-
-if in_budget "profiles"; then
-  log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one prefill each, cuDNN forced: its plan builds are not timed; generated kernels by the op they come from)"
-  LAST=${LENS[${#LENS[@]}-1]}
-  for spec in "dense ${LENS[0]}" "lazy ${LENS[0]}" "dense $LAST" "lazy $LAST" "dense-bf16all $LAST" "lazy-bf16all $LAST" "lazy-bf16res $LAST"; do
-    set -- $spec
-    [ -f $D/llama7b-$1-cuda.so ] || continue
-    echo "-- $1 $2 tokens"
-    LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
-      -n 0 --batch "$2" --ctx $(($2 + 16)) --json 2>&1 >/dev/null | sed -n '/lazyc (cuda) profile/,$p' | head -30
   done
 fi
 

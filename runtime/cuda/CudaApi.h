@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define LAZYC_CUDA_API_VERSION 3
+#define LAZYC_CUDA_API_VERSION 4
 
 typedef struct LazycCudaApi {
   int version;
@@ -57,6 +57,9 @@ typedef struct LazycCudaApi {
   /// compiled code only reads it (a step's inputs): the kernels' host-side
   /// index work reads the host copy instead of waiting for a device copy.
   void (*mirror)(const void *device, const void *host, size_t bytes);
+  /// LAZYC_CUDA_PROFILE: forget the work measured so far (lazy-run calls it
+  /// after its --warmup prefills), so the report covers warm work only.
+  void (*restartProfile)(void);
 } LazycCudaApi;
 
 /// The table (never null; init says whether CUDA works).

@@ -27,6 +27,7 @@
 
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/cuda/CudnnAttention.h"
+#include "runtime/cuda/GemmAlignment.h"
 #include "runtime/cuda/KernelProfile.h"
 #include "runtime/model/RandomWeights.h"
 
@@ -308,7 +309,10 @@ struct Profile {
   std::vector<std::tuple<int, cudaEvent_t, cudaEvent_t, void *>> marks;
   /// Compiled kernels' names (mgpuModuleGetFunction).
   std::map<void *, std::string> kernelNames;
+  /// Times restart() dropped what was measured before (warm-up work).
+  int restarts = 0;
   static void report();
+  static void restart();
 };
 Profile &profile() {
   static Profile p;
@@ -348,7 +352,12 @@ void Profile::report() {
     cudaEventElapsedTime(&span, std::get<1>(p.marks.front()), std::get<2>(p.marks.back()));
   for (double t : ms)
     marked += static_cast<float>(t);
-  std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
+  if (p.restarts == 0)
+    std::fprintf(stderr, "lazyc (cuda) profile, GPU time over the whole run:\n");
+  else
+    std::fprintf(stderr, "lazyc (cuda) profile, GPU time since the warm-up (restarted %d "
+                         "time%s):\n",
+                 p.restarts, p.restarts == 1 ? "" : "s");
   std::fprintf(stderr, "  attention: LAZYC_CUDA_ATTENTION=%s, %s\n", attentionVariant().c_str(),
                cudnnStatus().c_str());
   std::fprintf(stderr, "  span of the marked work %.2f ms, of which unattributed %.2f ms (idle "
@@ -368,6 +377,19 @@ void Profile::report() {
   for (const auto &e : generated.sorted())
     std::fprintf(stderr, "    %-34s %9.2f ms  (%lld launches)\n", e.kind.c_str(), e.ms,
                  static_cast<long long>(e.launches));
+}
+void Profile::restart() {
+  Profile &p = profile();
+  if (!p.on)
+    return;
+  if (state().stream)
+    cudaStreamSynchronize(state().stream);
+  for (auto &[kind, a, b, kernel] : p.marks) {
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+  }
+  p.marks.clear();
+  ++p.restarts;
 }
 class Mark {
 public:
@@ -1086,12 +1108,24 @@ bool gemmAutotune() {
   return on;
 }
 
+/// Each operand's alignment in bytes (up to 256): cuBLASLt must only offer
+/// algorithms that work with these pointers.
+struct GemmAlignments {
+  uint32_t w, x, y;
+  auto key() const { return std::make_tuple(w, x, y); }
+};
+
 /// y[rows x out] = x[rows x in] w[out x in]^T, i.e. column-major
 /// Y^T (out x rows) = W (out x in, stored as its transpose) X^T. `bf16`: x and
 /// w are bf16 (else f32, TF32 tensor cores); `bf16Out`: y is bf16 (else f32).
-GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16, bool bf16Out) {
-  static std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool>, GemmPlan> plans;
-  GemmPlan &p = plans[{out, rows, in, bf16, bf16Out}];
+/// One plan per shape, types and operand alignments.
+GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16, bool bf16Out,
+                   GemmAlignments align) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t, bool, bool,
+                             std::tuple<uint32_t, uint32_t, uint32_t>>,
+                  GemmPlan>
+      plans;
+  GemmPlan &p = plans[{out, rows, in, bf16, bf16Out, align.key()}];
   if (p.desc)
     return p;
   State &s = state();
@@ -1108,6 +1142,15 @@ GemmPlan &gemmPlan(int64_t out, int64_t rows, int64_t in, bool bf16, bool bf16Ou
   cublasLtMatmulPreferenceCreate(&pref);
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                        &s.workspaceBytes, sizeof(s.workspaceBytes));
+  // A is the weight, B the input, C = D the output (column-major view).
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align.w,
+                                       sizeof(align.w));
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align.x,
+                                       sizeof(align.x));
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align.y,
+                                       sizeof(align.y));
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align.y,
+                                       sizeof(align.y));
   cublasLtMatmulHeuristicResult_t results[8];
   int found = 0;
   cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(s.lt, p.desc, p.a, p.b, p.c, p.c, pref,
@@ -1173,7 +1216,9 @@ void tuneGemm(GemmPlan &p, const void *w, const void *x, int64_t outBytes) {
 /// residual add in the epilogue).
 void runGemm(int64_t out, int64_t rows, int64_t in, bool bf16, const void *w, const void *x,
              void *y, bool bf16Out = false, bool accumulate = false) {
-  GemmPlan &p = gemmPlan(out, rows, in, bf16, bf16Out);
+  GemmPlan &p = gemmPlan(out, rows, in, bf16, bf16Out,
+                         {lazyc::rt::gemmAlignment(w), lazyc::rt::gemmAlignment(x),
+                          lazyc::rt::gemmAlignment(y)});
   if (!p.ok)
     return;
   if (!p.tuned)
@@ -1881,6 +1926,7 @@ static void apiMirror(const void *device, const void *host, size_t bytes) {
   const char *bytesOf = static_cast<const char *>(host);
   state().mirrors[device].assign(bytesOf, bytesOf + bytes);
 }
+static void apiRestartProfile() { Profile::restart(); }
 static void apiReleaseCache(LazycKVCache *cache) {
   Profile::report(); // the model is going away: its profile is complete
   for (int64_t l = 0; cache->aux && l < cache->layers; ++l) {
@@ -1895,6 +1941,7 @@ const LazycCudaApi *lazyc_cuda_api(void) {
       apiAlloc,               apiFree,       apiToDevice,  apiToHost,
       apiZero,                apiFillRandom, apiSynchronize, apiReleaseCache,
       2,                      apiAttentionInfo, apiMirror,
+      apiRestartProfile,
   };
   return &api;
 }

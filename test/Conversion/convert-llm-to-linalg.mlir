@@ -2,10 +2,11 @@
 // RUN: lazy-opt %s --split-input-file --convert-llm-to-linalg --cse | FileCheck %s --check-prefix=CSE
 
 // Weights become views into one arena appended to the signature; the layout
-// (64-byte aligned offsets) is recorded for the runtime.
+// (256-byte aligned offsets: what cuBLASLt assumes of a GEMM operand) is
+// recorded for the runtime.
 // CHECK: module attributes {
-// CHECK-SAME: llm.weight_arena_bytes = 320 : i64
-// CHECK-SAME: llm.weight_table = [{bytes = 256 : i64, dtype = "f32", name = "norm", offset = 0 : i64, shape = [64]}, {bytes = 64 : i64, dtype = "bf16", name = "small", offset = 256 : i64, shape = [32]}]
+// CHECK-SAME: llm.weight_arena_bytes = 768 : i64
+// CHECK-SAME: llm.weight_table = [{bytes = 256 : i64, dtype = "f32", name = "norm", offset = 0 : i64, shape = [64]}, {bytes = 64 : i64, dtype = "bf16", name = "small", offset = 256 : i64, shape = [32]}, {bytes = 64 : i64, dtype = "f32", name = "tail", offset = 512 : i64, shape = [16]}]
 // CHECK-LABEL: func.func @rms_norm
 // CHECK-SAME:    %[[X:[a-z0-9]+]]: tensor<?x64xf32>, %[[ARENA:[a-z0-9]+]]: memref<?xi8> {llm.name = "weights"}
 // CHECK:         %[[V:.*]] = memref.view %[[ARENA]][%{{.*}}][] : memref<?xi8> to memref<64xf32>
@@ -16,11 +17,12 @@
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[SUM]], %[[W]] : tensor<?x64xf32>, tensor<?xf32>, tensor<64xf32>)
 // CHECK:           math.rsqrt
 // CHECK-NOT:     llm.rms_norm
-func.func @rms_norm(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<32xbf16>) {
+func.func @rms_norm(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<32xbf16>, tensor<16xf32>) {
   %w = llm.weight "norm" : tensor<64xf32>
   %s = llm.weight "small" : tensor<32xbf16>
+  %t = llm.weight "tail" : tensor<16xf32>
   %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
-  return %y, %s : tensor<?x64xf32>, tensor<32xbf16>
+  return %y, %s, %t : tensor<?x64xf32>, tensor<32xbf16>, tensor<16xf32>
 }
 
 // -----

@@ -119,8 +119,9 @@ void checkInvariants(const CompiledModel &model, int32_t lastPosition, int64_t c
   StepStats s = model.stats();
   for (size_t l = 0; l < s.keys.size(); ++l) {
     EXPECT_EQ(s.lastKey[l], lastPosition) << "layer " << l << ": the step's token left S_l";
-    if (l > 0)
+    if (l > 0) {
       EXPECT_LE(s.keys[l], s.keys[l - 1]) << "layer " << l << ": S_l grew";
+    }
     EXPECT_LE(s.computed[l], s.keys[l]) << "layer " << l << ": computed rows outside S_l";
     EXPECT_LE(s.totalComputed[l], contextTokens)
         << "layer " << l << ": a token was computed twice at this layer";

@@ -442,6 +442,46 @@ TEST(CudaKernels, LinearExAccumulatesAndWritesBF16) {
   api()->free(db);
 }
 
+// GEMM operands less aligned than cuBLASLt's default assumption (256 bytes):
+// a weight at a 64-byte arena offset, activations 2 or 4 bytes off. The same
+// shape runs aligned first, so a plan chosen for aligned pointers must not be
+// reused for these.
+TEST(CudaKernels, LinearOnOperandsAlignedBelow256Bytes) {
+  REQUIRE_GPU();
+  const int64_t rows = 64, in = 256, out = 128;
+  auto x = randomVector(rows * in, 9);
+  auto wf = randomVector(out * in, 10, 0.05f);
+  std::vector<uint16_t> w(wf.size()), xb(x.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = lazyc::rt::floatToBF16Bits(wf[i]);
+  for (size_t i = 0; i < xb.size(); ++i)
+    xb[i] = lazyc::rt::floatToBF16Bits(x[i]);
+  std::vector<float> want(rows * out);
+  lazyc_rt_linear_ex(a(xb.data()), 1, rows, in, a(w.data()), 1, out, a(want.data()), 0, 0);
+  // (weight, input, output) byte offsets from 256-byte aligned allocations.
+  const int64_t offsets[][3] = {{0, 0, 0}, {64, 128, 32}, {2, 2, 4}, {0, 0, 0}};
+  for (const auto &off : offsets) {
+    auto *wBase = static_cast<uint8_t *>(api()->alloc(w.size() * 2 + 256));
+    auto *xBase = static_cast<uint8_t *>(api()->alloc(xb.size() * 2 + 256));
+    auto *yBase = static_cast<uint8_t *>(api()->alloc(want.size() * 4 + 256));
+    ASSERT_TRUE(wBase && xBase && yBase);
+    uint8_t *dw = wBase + off[0], *dx = xBase + off[1], *dy = yBase + off[2];
+    ASSERT_EQ(api()->toDevice(dw, w.data(), w.size() * 2), 0);
+    ASSERT_EQ(api()->toDevice(dx, xb.data(), xb.size() * 2), 0);
+    lazyc_gpu_linear_ex(a(dx), 1, rows, in, a(dw), 1, out, a(dy), 0, 0);
+    std::vector<float> got(want.size());
+    ASSERT_EQ(api()->toHost(got.data(), dy, got.size() * 4), 0);
+    ASSERT_EQ(api()->lastError(), nullptr)
+        << "offsets " << off[0] << ", " << off[1] << ", " << off[2];
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], 1e-2 + 1e-2 * std::fabs(want[i]))
+          << i << " (offsets " << off[0] << ", " << off[1] << ", " << off[2] << ")";
+    api()->free(wBase);
+    api()->free(xBase);
+    api()->free(yBase);
+  }
+}
+
 TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {
   REQUIRE_GPU();
   const int64_t rows = 40, heads = 4, kvHeads = 2, headDim = 64, kvDim = kvHeads * headDim;

@@ -49,7 +49,8 @@ const char *kUsage =
     "                       models, lazy-compile synthetic:NAME; same values on CPU and GPU)\n"
     "      --random-prompt N  N random token ids (seeded by --seed) as the prompt\n"
     "      --repeat R       prefill R times (cache reset in between), report the median TTFT\n"
-    "      --warmup W       W untimed prefills first (allocator, GEMM plans, lazy loading)\n"
+    "      --warmup W       W untimed prefills first (allocator, GEMM plans, lazy loading;\n"
+    "                       LAZYC_CUDA_PROFILE=1 then leaves them out)\n"
     "      --logits FILE    write the first generated token's logits (float32, raw)\n";
 
 int fail(const std::string &message) {
@@ -257,6 +258,8 @@ int main(int argc, char **argv) {
   for (int64_t run = 0; run < warmup + repeat; ++run) {
     if (run > 0)
       model->reset();
+    if (run == warmup && warmup > 0)
+      model->restartProfile(); // LAZYC_CUDA_PROFILE: the timed prefills and what follows
     double ms = prefill();
     if (ms < 0)
       return fail(error);

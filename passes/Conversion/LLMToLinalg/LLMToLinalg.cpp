@@ -396,6 +396,15 @@ struct LazyRandomScoresLowering : OpRewritePattern<lazy::RandomScoresOp> {
 // Weights: views into one arena
 //===----------------------------------------------------------------------===//
 
+/// Byte alignment of each weight (or stack of weights) in the arena: what
+/// cuBLASLt's heuristic assumes of a GEMM operand unless told otherwise, and
+/// a multiple of every vector width the generated code uses.
+static constexpr int64_t kWeightAlignment = 256;
+
+static int64_t alignWeightOffset(int64_t offset) {
+  return (offset + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+}
+
 static LogicalResult lowerWeights(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   SmallVector<Attribute> table;
@@ -453,7 +462,7 @@ static LogicalResult lowerWeights(ModuleOp module) {
         auto it = placed.find(w.getName());
         at = it != placed.end() ? it->second : offset;
         if (it == placed.end())
-          offset = (offset + place(w.getNameAttr(), type.getShape(), element, offset) + 63) / 64 * 64;
+          offset = alignWeightOffset(offset + place(w.getNameAttr(), type.getShape(), element, offset));
       } else {
         // The parts back to back: the stacked matrix is a view of them all.
         auto fused = cast<llm::FusedWeightOp>(op);
@@ -464,7 +473,7 @@ static LogicalResult lowerWeights(ModuleOp module) {
           at = offset;
           for (auto [name, rows] : llvm::zip(names, fused.getRows()))
             offset += place(name, {rows, type.getDimSize(1)}, element, offset);
-          offset = (offset + 63) / 64 * 64;
+          offset = alignWeightOffset(offset);
         } else {
           // Already placed (another view of the same stack): contiguous, in order.
           at = placed.lookup(cast<StringAttr>(fused.getNames()[0]).getValue());
