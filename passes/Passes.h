@@ -98,6 +98,12 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
                      "(generate-runtime-verification): an out-of-bounds access aborts with "
                      "its location; for testing, e.g. the GPU loop nests with gpu-loops=1"),
       llvm::cl::init(false)};
+  Option<bool> reverseParallelLoops{
+      *this, "reverse-parallel-loops",
+      llvm::cl::desc("With gpu-loops: every GPU loop nest visits its iterations last to first "
+                     "(lazyc-reverse-parallel-loops; for testing that no iteration depends on "
+                     "another, as a GPU runs them in no order)"),
+      llvm::cl::init(false)};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.

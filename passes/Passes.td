@@ -556,6 +556,23 @@ def LazycGPUNameKernels : Pass<"lazyc-gpu-name-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def LazycReverseParallelLoops
+    : Pass<"lazyc-reverse-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Run every parallel loop's iterations last to first (a check of GPU loop nests)";
+  let description = [{
+    A GPU runs a mapped `scf.parallel`'s iterations in no order, all at once;
+    the CPU runs them first to last. A loop nest whose iterations depend on
+    each other can therefore pass on the CPU and race on the GPU. This pass
+    rewrites every `scf.parallel` without reductions so that it visits the
+    same induction values in the opposite order (`lb + k * step` becomes
+    `last - k * step`). The CPU pipeline runs it after `lazyc-gpu-map-loops`
+    with `reverse-parallel-loops` (`lazy-compile --reverse-parallel-loops`),
+    and the end-to-end tests compare such a model with the numpy reference:
+    a dependence between iterations shows up as different values.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
   let summary = "Map parallel loops to GPU blocks and threads";
   let description = [{

@@ -100,6 +100,8 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     pm.addPass(createCanonicalizerPass());
     pm.addNestedPass<func::FuncOp>(createLazycGPUMapLoops());
+    if (options.reverseParallelLoops)
+      pm.addNestedPass<func::FuncOp>(createLazycReverseParallelLoops());
   }
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

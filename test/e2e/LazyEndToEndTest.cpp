@@ -12,7 +12,9 @@
 //    writes a cached slot twice or reads a row that has no input).
 //  * GPULoopsMatchNumpyReference: the same with the CUDA target's loop nests
 //    (--gpu-loops) on the CPU, compiler-generated scores and selection
-//    included; WindowScores*: observation-window scores, runtime and generated.
+//    included; WindowScores*: observation-window scores, runtime and generated;
+//    Reversed*: the GPU loop nests run last to first (a dependence between
+//    iterations, a race on a GPU, changes the values).
 //  * KeepAllIsBitIdentical: with every token kept, the full pruning machinery
 //    (scores, selection, Aux Cache, keyed attention) runs and the logits are
 //    bit-identical to the dense model's.
@@ -42,6 +44,8 @@ const std::string kKeepAll = LAZYC_E2E_KEEPALL_LIBRARY;
 const std::string kWindow = LAZYC_E2E_WINDOW_LIBRARY;
 const std::string kPrunedGPULoops = LAZYC_E2E_PRUNEDGPULOOPS_LIBRARY;
 const std::string kWindowGPULoops = LAZYC_E2E_WINDOWGPULOOPS_LIBRARY;
+const std::string kReversedGPULoops = LAZYC_E2E_REVERSEDGPULOOPS_LIBRARY;
+const std::string kReversedWindowGPULoops = LAZYC_E2E_REVERSEDWINDOWGPULOOPS_LIBRARY;
 
 struct Step {
   std::vector<int32_t> tokens;
@@ -198,6 +202,28 @@ TEST(LazyEndToEndTest, GPULoopsMatchNumpyReference) {
     GTEST_SKIP() << "model missing (ctest runs e2e-compile-prunedgpuloops first)";
   ASSERT_TRUE(model);
   matchReference(*model, readLazyReference());
+}
+
+// Both GPU-loop models again with every loop nest run last to first
+// (--reverse-parallel-loops). A GPU runs a kernel's iterations in no order:
+// one that reads what another iteration writes (a scan step, a shared
+// accumulator) would pass in one order and fail in the other.
+TEST(LazyEndToEndTest, ReversedGPULoopsMatchNumpyReference) {
+  bool skipped;
+  auto model = loadOrSkip(kReversedGPULoops, skipped);
+  if (skipped)
+    GTEST_SKIP() << "model missing (ctest runs e2e-compile-reversedgpuloops first)";
+  ASSERT_TRUE(model);
+  matchReference(*model, readLazyReference());
+}
+
+TEST(LazyEndToEndTest, ReversedWindowScoresGPULoopsMatchNumpyReference) {
+  bool skipped;
+  auto model = loadOrSkip(kReversedWindowGPULoops, skipped);
+  if (skipped)
+    GTEST_SKIP() << "model missing (ctest runs e2e-compile-reversedwindowgpuloops first)";
+  ASSERT_TRUE(model);
+  matchReference(*model, readLazyReference("lazy-smollm2-w16p5.txt"));
 }
 
 TEST(LazyEndToEndTest, KeepAllIsBitIdentical) {

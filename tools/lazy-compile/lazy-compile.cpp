@@ -158,6 +158,13 @@ static cl::opt<bool> runtimeChecks(
              "memory checker for the CUDA target's loop nests (slower; for testing)"),
     cl::init(false));
 
+static cl::opt<bool> reverseParallelLoops(
+    cl::cat(compileCategory), "reverse-parallel-loops",
+    cl::desc("cpu target with --gpu-loops: every GPU loop nest visits its iterations last to "
+             "first; a model must compute the same values both ways, as a GPU runs them in no "
+             "order (for testing)"),
+    cl::init(false));
+
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
   return 1;
@@ -179,6 +186,10 @@ int main(int argc, char **argv) {
     return fail("--runtime-checks applies to --target=cpu (check the CUDA target's loops with "
                 "--target=cpu --gpu-loops --runtime-checks)");
   cpuOptions.runtimeChecks = runtimeChecks;
+  if (reverseParallelLoops && !gpuLoops)
+    return fail("--reverse-parallel-loops applies to --target=cpu --gpu-loops (it reverses the "
+                "GPU loop nests run on the CPU)");
+  cpuOptions.reverseParallelLoops = reverseParallelLoops;
   // A flag given on the command line sets both targets' option; unset, each
   // keeps its own default.
   auto setBoth = [](cl::boolOrDefault flag, auto &cudaOption, auto &cpuOption) {
