@@ -556,6 +556,27 @@ def LazycGPUNameKernels : Pass<"lazyc-gpu-name-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def LazycGPUHostIndexCopies
+    : Pass<"lazyc-gpu-host-index-copies", "::mlir::ModuleOp"> {
+  let summary = "Let the CUDA runtime keep host copies of index lists nothing rewrites";
+  let description = [{
+    The CUDA runtime's LazyLLM and attention entry points copy their position
+    and token lists back to the host, which waits for all queued GPU work. A
+    pruned prefill passes the same lists to many calls (aux_save, missing,
+    aux_load, every attention of the layers up to the next pruning layer).
+    After `lazyc-gpu-prepare`, this pass finds the i32 buffers allocated in a
+    function whose writers (linalg outputs, copies, stores in kernels, runtime
+    calls through an address not marked `lazyc.read_only`) all come before
+    at least two read-only runtime calls, and calls
+    `lazyc_gpu_keep_host_copy(address, bytes)` after the last writer: the
+    runtime then keeps the copy of the buffer's next fetch for the later
+    calls, until the buffer is freed. A buffer with a use it cannot classify
+    (a view it does not know, a call it is passed to directly) is left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def LazycReverseParallelLoops
     : Pass<"lazyc-reverse-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Run every parallel loop's iterations last to first (a check of GPU loop nests)";

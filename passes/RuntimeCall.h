@@ -13,6 +13,10 @@
 
 namespace lazyc {
 
+/// Marks a `memref.extract_aligned_pointer_as_index` whose address a runtime
+/// kernel only reads (an address without it may be written through).
+inline constexpr llvm::StringLiteral kReadOnlyAddressAttr = "lazyc.read_only";
+
 /// Calls runtime function `name` at `b`'s insertion point inside `module`,
 /// declaring it (private) on first use; returns the call's i64 result if
 /// `returnsI64`, else a null value.

@@ -28,6 +28,7 @@
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/cuda/CudnnAttention.h"
 #include "runtime/cuda/GemmAlignment.h"
+#include "runtime/cuda/HostCopies.h"
 #include "runtime/cuda/KernelProfile.h"
 #include "runtime/model/RandomWeights.h"
 
@@ -73,10 +74,11 @@ struct State {
     size_t bytes = 0;
   } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO;
   int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
-  // Host copies of device buffers the runtime filled from the host (a step's
-  // tokens and positions: LazycCudaApi::mirror), until they are freed: the
-  // kernels' host-side index work reads these without a synchronization.
-  std::map<const void *, std::vector<char>> mirrors;
+  // Host copies of device buffers that nothing rewrites until they are freed
+  // (a step's tokens and positions: LazycCudaApi::mirror; index lists the
+  // compiler marks final: lazyc_gpu_keep_host_copy): the kernels' host-side
+  // index work reads these without a synchronization.
+  lazyc::rt::HostCopies hostCopies;
   std::string attentionInfo;
   // Driver functions.
   decltype(&cuModuleLoadData) moduleLoadData = nullptr;
@@ -224,28 +226,27 @@ void *deviceAlloc(size_t bytes) {
 
 void deviceFree(void *p) {
   if (p && state().stream) {
-    state().mirrors.erase(p);
+    state().hostCopies.forget(p);
     cudaFreeAsync(p, state().stream);
   }
 }
 
 template <typename T> T *ptr(uint64_t address) { return reinterpret_cast<T *>(address); }
 
-/// Device -> host copy of `n` elements (waits), or the host's own copy of a
-/// mirrored buffer (no wait: a dense prefill's positions at every layer).
+/// Device -> host copy of `n` elements (waits), or the host copy of a buffer
+/// nothing rewrites (no wait: a dense prefill's positions at every layer, a
+/// pruned layer's token set in every call up to the next pruning layer).
 template <typename T> std::vector<T> fetch(uint64_t device, int64_t n) {
   std::vector<T> host(static_cast<size_t>(std::max<int64_t>(n, 0)));
-  auto &mirrors = state().mirrors;
-  if (auto it = mirrors.find(ptr<void>(device));
-      n > 0 && it != mirrors.end() && it->second.size() >= n * sizeof(T)) {
-    std::memcpy(host.data(), it->second.data(), n * sizeof(T));
+  const size_t bytes = host.size() * sizeof(T);
+  lazyc::rt::HostCopies &copies = state().hostCopies;
+  if (n <= 0 || copies.lookup(ptr<void>(device), host.data(), bytes))
     return host;
-  }
-  if (n > 0)
-    check(cudaMemcpyAsync(host.data(), ptr<T>(device), n * sizeof(T), cudaMemcpyDeviceToHost,
-                          state().stream),
-          "copy to host") &&
-        check(cudaStreamSynchronize(state().stream), "a GPU kernel failed");
+  if (check(cudaMemcpyAsync(host.data(), ptr<T>(device), bytes, cudaMemcpyDeviceToHost,
+                            state().stream),
+            "copy to host") &&
+      check(cudaStreamSynchronize(state().stream), "a GPU kernel failed"))
+    copies.fetched(ptr<void>(device), host.data(), bytes);
   return host;
 }
 
@@ -1528,10 +1529,12 @@ void mgpuMemFree(void *p, void * /*stream*/) {
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void * /*stream*/) {
+  state().hostCopies.forget(dst); // rewritten: no host copy of it holds
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, state().stream), "memcpy");
 }
 
 void mgpuMemset32(void *dst, unsigned value, size_t count, void * /*stream*/) {
+  state().hostCopies.forget(dst);
   if (value == 0)
     check(cudaMemsetAsync(dst, 0, count * 4, state().stream), "memset");
   else
@@ -1813,6 +1816,13 @@ void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, in
   putBack(outAddr, missing);
 }
 
+/// lazyc-gpu-host-index-copies: nothing writes `device`'s `bytes` until it is
+/// freed, so its next fetch is kept for the calls after it.
+void lazyc_gpu_keep_host_copy(uint64_t device, int64_t bytes) {
+  if (bytes > 0)
+    state().hostCopies.markFinal(ptr<void>(device), static_cast<size_t>(bytes));
+}
+
 void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
                         uint64_t positionsAddr, int64_t rows, int64_t columns, uint64_t keptAddr,
                         int64_t numKept) {
@@ -1923,8 +1933,7 @@ static const char *apiAttentionInfo() {
   return s.attentionInfo.c_str();
 }
 static void apiMirror(const void *device, const void *host, size_t bytes) {
-  const char *bytesOf = static_cast<const char *>(host);
-  state().mirrors[device].assign(bytesOf, bytesOf + bytes);
+  state().hostCopies.mirror(device, host, bytes);
 }
 static void apiRestartProfile() { Profile::restart(); }
 static void apiReleaseCache(LazycKVCache *cache) {

@@ -48,6 +48,8 @@ void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uin
                              int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
                              uint64_t out);
 int64_t lazyc_gpu_cudnn_attention_calls(void);
+int64_t lazyc_gpu_context_size(uint64_t positions, int64_t rows);
+void lazyc_gpu_keep_host_copy(uint64_t device, int64_t bytes);
 }
 
 namespace {
@@ -480,6 +482,30 @@ TEST(CudaKernels, LinearOnOperandsAlignedBelow256Bytes) {
     api()->free(xBase);
     api()->free(yBase);
   }
+}
+
+// lazyc_gpu_keep_host_copy (lazyc-gpu-host-index-copies): a buffer marked
+// final is fetched once; later calls read the host copy. Seen by rewriting
+// the device buffer behind the runtime's back (what the compiler rules out):
+// an unmarked buffer's calls see the new contents, a marked one's do not.
+TEST(CudaKernels, KeptHostCopiesServeLaterFetches) {
+  REQUIRE_GPU();
+  std::vector<int32_t> before = {0, 1, 2, 9}, after = {0, 1, 2, 99};
+  int32_t *plain = toDevice(before), *kept = toDevice(before);
+  lazyc_gpu_keep_host_copy(a(kept), 16);
+  EXPECT_EQ(lazyc_gpu_context_size(a(plain), 4), 10);
+  EXPECT_EQ(lazyc_gpu_context_size(a(kept), 4), 10); // fetched and kept
+  ASSERT_EQ(api()->toDevice(plain, after.data(), 16), 0);
+  ASSERT_EQ(api()->toDevice(kept, after.data(), 16), 0);
+  EXPECT_EQ(lazyc_gpu_context_size(a(plain), 4), 100);
+  EXPECT_EQ(lazyc_gpu_context_size(a(kept), 4), 10); // the kept copy
+  ASSERT_EQ(api()->lastError(), nullptr);
+  // Freed, the address forgets its copy.
+  api()->free(kept);
+  int32_t *again = toDevice(after);
+  EXPECT_EQ(lazyc_gpu_context_size(a(again), 4), 100);
+  api()->free(plain);
+  api()->free(again);
 }
 
 TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {

@@ -44,9 +44,18 @@ Value callRuntime(RewriterBase &rewriter, Operation *op, StringRef name, ValueRa
                             returnsI64);
 }
 
+/// The address of a buffer the runtime kernel may write (an output).
 Value address(RewriterBase &b, Location loc, Value buffer) {
   Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+}
+/// The address of a buffer the runtime kernel only reads, marked so
+/// (lazyc::kReadOnlyAddressAttr) for lazyc-gpu-host-index-copies; an
+/// unmarked address counts as written.
+Value inputAddress(RewriterBase &b, Location loc, Value buffer) {
+  auto index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  index->setAttr(lazyc::kReadOnlyAddressAttr, b.getUnitAttr());
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), index.getResult());
 }
 Value i64(RewriterBase &b, Location loc, int64_t v) {
   return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
@@ -175,9 +184,9 @@ struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
     if (!(inElem.isF32() || inElem.isBF16()) || !(outElem.isF32() || outElem.isBF16()))
       return op->emitOpError() << "lowers only with f32 or bf16 activations, got " << inElem
                                << " -> " << outElem;
-    SmallVector<Value> args = {address(rewriter, loc, *x), rows,
+    SmallVector<Value> args = {inputAddress(rewriter, loc, *x), rows,
                                i64(rewriter, loc, wType.getDimSize(1)),
-                               address(rewriter, loc, *w),
+                               inputAddress(rewriter, loc, *w),
                                i64(rewriter, loc, dtypeCode(wType.getElementType())),
                                i64(rewriter, loc, wType.getDimSize(0)),
                                address(rewriter, loc, out)};
@@ -217,7 +226,7 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
       FailureOr<Value> buffer = kernelInput(rewriter, attn.getKeys(), options, state);
       if (failed(buffer))
         return failure();
-      keys = address(rewriter, loc, *buffer);
+      keys = inputAddress(rewriter, loc, *buffer);
       numKeys = rowsOf(rewriter, loc, *buffer);
     }
     Value rowsIndex = memref::DimOp::create(rewriter, loc, buffers[0], 0);
@@ -226,8 +235,8 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
         rewriter, loc, rewriter.getF64FloatAttr(attn.getScale().convertToDouble()));
     SmallVector<Value> args = {
         attn.getCache(), i64(rewriter, loc, attn.getLayer()),
-        address(rewriter, loc, buffers[0]), address(rewriter, loc, buffers[1]),
-        address(rewriter, loc, buffers[2]), address(rewriter, loc, buffers[3]),
+        inputAddress(rewriter, loc, buffers[0]), inputAddress(rewriter, loc, buffers[1]),
+        inputAddress(rewriter, loc, buffers[2]), inputAddress(rewriter, loc, buffers[3]),
         rowsOf(rewriter, loc, buffers[0]), keys, numKeys,
         i64(rewriter, loc, attn.getNumHeads()),
         i64(rewriter, loc, attn.getNumKvHeads()), i64(rewriter, loc, attn.getHeadDim()),
@@ -285,7 +294,7 @@ struct ContextModel : CallOutModel<ContextModel, lazy::ContextOp> {
     auto b = buffersOf(rewriter, {ctx.getPositions()}, options, state);
     if (failed(b))
       return failure();
-    Value pos = address(rewriter, loc, (*b)[0]), rows = rowsOf(rewriter, loc, (*b)[0]);
+    Value pos = inputAddress(rewriter, loc, (*b)[0]), rows = rowsOf(rewriter, loc, (*b)[0]);
     Value count = callRuntime(rewriter, op, "lazyc_rt_context_size", {pos, rows}, true);
     Value out = allocVector(rewriter, op, count);
     callRuntime(rewriter, op, "lazyc_rt_context", {pos, rows, address(rewriter, loc, out)});
@@ -311,15 +320,15 @@ struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
     Value numKeys = rowsOf(rewriter, loc, (*b)[1]);
     Value out = allocVector(rewriter, op, numKeys);
     Value cache = scores.getCache(), layer = i64(rewriter, loc, scores.getLayer());
-    Value query = address(rewriter, loc, (*b)[0]), rows = rowsOf(rewriter, loc, (*b)[0]);
-    Value keys = address(rewriter, loc, (*b)[1]);
+    Value query = inputAddress(rewriter, loc, (*b)[0]), rows = rowsOf(rewriter, loc, (*b)[0]);
+    Value keys = inputAddress(rewriter, loc, (*b)[1]);
     Value heads = i64(rewriter, loc, scores.getNumHeads()),
           kvHeads = i64(rewriter, loc, scores.getNumKvHeads()),
           headDim = i64(rewriter, loc, scores.getHeadDim()),
           scale = f64(rewriter, loc, scores.getScale());
     if (scores.getWindow() > 1)
       callRuntime(rewriter, op, "lazyc_rt_window_scores",
-                  {cache, layer, query, address(rewriter, loc, (*b)[2]), rows, keys, numKeys,
+                  {cache, layer, query, inputAddress(rewriter, loc, (*b)[2]), rows, keys, numKeys,
                    heads, kvHeads, headDim, scale, i64(rewriter, loc, scores.getWindow()),
                    address(rewriter, loc, out)});
     else
@@ -347,7 +356,7 @@ struct SelectModel : CallOutModel<SelectModel, lazy::SelectOp> {
     Value count = callRuntime(rewriter, op, "lazyc_rt_select_size", {n, keep}, true);
     Value out = allocVector(rewriter, op, count);
     callRuntime(rewriter, op, "lazyc_rt_select",
-                {address(rewriter, loc, (*b)[0]), n, keep, address(rewriter, loc, out)});
+                {inputAddress(rewriter, loc, (*b)[0]), n, keep, address(rewriter, loc, out)});
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }
@@ -366,8 +375,9 @@ struct SelectOnceModel : CallOutModel<SelectOnceModel, lazy::SelectOnceOp> {
     if (failed(b))
       return failure();
     SmallVector<Value> args = {select.getCache(), i64(rewriter, loc, select.getLayer()),
-                               address(rewriter, loc, (*b)[0]), address(rewriter, loc, (*b)[1]),
-                               rowsOf(rewriter, loc, (*b)[1]), address(rewriter, loc, (*b)[2]),
+                               inputAddress(rewriter, loc, (*b)[0]),
+                               inputAddress(rewriter, loc, (*b)[1]),
+                               rowsOf(rewriter, loc, (*b)[1]), inputAddress(rewriter, loc, (*b)[2]),
                                rowsOf(rewriter, loc, (*b)[2]),
                                f64(rewriter, loc, select.getKeep())};
     Value count = callRuntime(rewriter, op, "lazyc_rt_select_once_size", args, true);
@@ -391,7 +401,7 @@ struct MissingModel : CallOutModel<MissingModel, lazy::MissingOp> {
     if (failed(b))
       return failure();
     SmallVector<Value> args = {missing.getCache(), i64(rewriter, loc, missing.getLayer()),
-                               address(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0])};
+                               inputAddress(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0])};
     Value count = callRuntime(rewriter, op, "lazyc_rt_missing_size", args, true);
     Value out = allocVector(rewriter, op, count);
     args.push_back(address(rewriter, loc, out));
@@ -417,10 +427,10 @@ struct AuxSaveModel : CallOutModel<AuxSaveModel, lazy::AuxSaveOp> {
       return failure();
     callRuntime(rewriter, op, "lazyc_rt_aux_save",
                 {save.getAux(), i64(rewriter, loc, save.getLayer()),
-                 address(rewriter, loc, (*b)[0]), address(rewriter, loc, (*b)[1]),
+                 inputAddress(rewriter, loc, (*b)[0]), inputAddress(rewriter, loc, (*b)[1]),
                  rowsOf(rewriter, loc, (*b)[0]),
                  i64(rewriter, loc, save.getHidden().getType().getDimSize(1)),
-                 address(rewriter, loc, (*b)[2]), rowsOf(rewriter, loc, (*b)[2])});
+                 inputAddress(rewriter, loc, (*b)[2]), rowsOf(rewriter, loc, (*b)[2])});
     rewriter.eraseOp(op);
     return success();
   }
@@ -444,8 +454,8 @@ struct AuxLoadModel : CallOutModel<AuxLoadModel, lazy::AuxLoadOp> {
     Value out = allocResult(rewriter, op, rowsIndex);
     callRuntime(rewriter, op, "lazyc_rt_aux_load",
                 {load.getAux(), i64(rewriter, loc, load.getLayer()),
-                 address(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0]),
-                 address(rewriter, loc, (*b)[1]), address(rewriter, loc, (*b)[2]),
+                 inputAddress(rewriter, loc, (*b)[0]), rowsOf(rewriter, loc, (*b)[0]),
+                 inputAddress(rewriter, loc, (*b)[1]), inputAddress(rewriter, loc, (*b)[2]),
                  rowsOf(rewriter, loc, (*b)[2]),
                  i64(rewriter, loc, load.getResult().getType().getDimSize(1)),
                  address(rewriter, loc, out)});
