@@ -56,8 +56,8 @@ bool classify(OpOperand &use, Block *block, SmallVectorImpl<Use> &uses) {
   if (auto extract = dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(user)) {
     // The address reaches runtime calls through an i64 cast; the call reads
     // the buffer if the address is marked read-only, else it may write it.
-    Access access = extract->hasAttr(lazyc::kReadOnlyAddressAttr) ? Access::RuntimeRead
-                                                                    : Access::Write;
+    Access access =
+        extract->hasAttr(lazyc::kReadOnlyAddressAttr) ? Access::RuntimeRead : Access::Write;
     for (Operation *cast : extract->getUsers()) {
       if (!isa<arith::IndexCastOp>(cast))
         return false;

@@ -183,25 +183,27 @@ void matchReference(CompiledModel &model, const LazyReference &ref) {
             << "\n";
 }
 
-TEST(LazyEndToEndTest, MatchesNumpyReference) {
+/// matchReference on the model that ctest test `compileTest` compiles into
+/// `library` (skipped when it is missing), against fixture `fixture`.
+void matchCompiledModel(const std::string &library, const std::string &compileTest,
+                        const std::string &fixture) {
   bool skipped;
-  auto model = loadOrSkip(kPruned, skipped);
+  auto model = loadOrSkip(library, skipped);
   if (skipped)
-    GTEST_SKIP() << "pruned model missing (ctest runs e2e-compile-pruned first)";
+    GTEST_SKIP() << "model missing (ctest runs " << compileTest << " first)";
   ASSERT_TRUE(model);
-  matchReference(*model, readLazyReference());
+  matchReference(*model, readLazyReference(fixture));
+}
+
+TEST(LazyEndToEndTest, MatchesNumpyReference) {
+  matchCompiledModel(kPruned, "e2e-compile-pruned", "lazy-smollm2.txt");
 }
 
 // The same model with the CUDA target's loop nests (lazy-compile
 // --gpu-loops: the LazyLLM gathers, RMSNorm's split sums and every other
 // generated kernel as the GPU runs them, executed on the CPU).
 TEST(LazyEndToEndTest, GPULoopsMatchNumpyReference) {
-  bool skipped;
-  auto model = loadOrSkip(kPrunedGPULoops, skipped);
-  if (skipped)
-    GTEST_SKIP() << "model missing (ctest runs e2e-compile-prunedgpuloops first)";
-  ASSERT_TRUE(model);
-  matchReference(*model, readLazyReference());
+  matchCompiledModel(kPrunedGPULoops, "e2e-compile-prunedgpuloops", "lazy-smollm2.txt");
 }
 
 // Both GPU-loop models again with every loop nest run last to first
@@ -209,21 +211,12 @@ TEST(LazyEndToEndTest, GPULoopsMatchNumpyReference) {
 // one that reads what another iteration writes (a scan step, a shared
 // accumulator) would pass in one order and fail in the other.
 TEST(LazyEndToEndTest, ReversedGPULoopsMatchNumpyReference) {
-  bool skipped;
-  auto model = loadOrSkip(kReversedGPULoops, skipped);
-  if (skipped)
-    GTEST_SKIP() << "model missing (ctest runs e2e-compile-reversedgpuloops first)";
-  ASSERT_TRUE(model);
-  matchReference(*model, readLazyReference());
+  matchCompiledModel(kReversedGPULoops, "e2e-compile-reversedgpuloops", "lazy-smollm2.txt");
 }
 
 TEST(LazyEndToEndTest, ReversedWindowScoresGPULoopsMatchNumpyReference) {
-  bool skipped;
-  auto model = loadOrSkip(kReversedWindowGPULoops, skipped);
-  if (skipped)
-    GTEST_SKIP() << "model missing (ctest runs e2e-compile-reversedwindowgpuloops first)";
-  ASSERT_TRUE(model);
-  matchReference(*model, readLazyReference("lazy-smollm2-w16p5.txt"));
+  matchCompiledModel(kReversedWindowGPULoops, "e2e-compile-reversedwindowgpuloops",
+                     "lazy-smollm2-w16p5.txt");
 }
 
 TEST(LazyEndToEndTest, KeepAllIsBitIdentical) {
@@ -261,24 +254,14 @@ TEST(LazyEndToEndTest, WindowScoresMatchNumpyReference) {
   // The fixture's schedule with --score-window=16 --score-pool=5 (ours): the
   // same reference script scores with the mean attention of the window's
   // rows, max-pooled (make_lazy_fixture.py --window 16 --pool 5).
-  bool skipped;
-  auto model = loadOrSkip(kWindow, skipped);
-  if (skipped)
-    GTEST_SKIP() << "window model missing (ctest runs e2e-compile-window first)";
-  ASSERT_TRUE(model);
-  matchReference(*model, readLazyReference("lazy-smollm2-w16p5.txt"));
+  matchCompiledModel(kWindow, "e2e-compile-window", "lazy-smollm2-w16p5.txt");
 }
 
 // The window model with the CUDA target's loop nests: the window's scores
 // generated (lazyc-scores-to-linalg, causal rows and the row count computed
 // in the loops) instead of lazyc_rt_window_scores.
 TEST(LazyEndToEndTest, WindowScoresGPULoopsMatchNumpyReference) {
-  bool skipped;
-  auto model = loadOrSkip(kWindowGPULoops, skipped);
-  if (skipped)
-    GTEST_SKIP() << "model missing (ctest runs e2e-compile-windowgpuloops first)";
-  ASSERT_TRUE(model);
-  matchReference(*model, readLazyReference("lazy-smollm2-w16p5.txt"));
+  matchCompiledModel(kWindowGPULoops, "e2e-compile-windowgpuloops", "lazy-smollm2-w16p5.txt");
 }
 
 TEST(LazyEndToEndTest, ResetForgetsTheAuxCache) {
