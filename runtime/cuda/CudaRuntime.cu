@@ -74,6 +74,9 @@ struct State {
     size_t bytes = 0;
   } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO;
   int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
+  // Index lists the host needed: copied back (a wait for the GPU) or read
+  // from a host copy (LAZYC_CUDA_PROFILE reports both).
+  int64_t fetchWaits = 0, fetchHostCopies = 0;
   // Host copies of device buffers that nothing rewrites until they are freed
   // (a step's tokens and positions: LazycCudaApi::mirror; index lists the
   // compiler marks final: lazyc_gpu_keep_host_copy): the kernels' host-side
@@ -240,8 +243,13 @@ template <typename T> std::vector<T> fetch(uint64_t device, int64_t n) {
   std::vector<T> host(static_cast<size_t>(std::max<int64_t>(n, 0)));
   const size_t bytes = host.size() * sizeof(T);
   lazyc::rt::HostCopies &copies = state().hostCopies;
-  if (n <= 0 || copies.lookup(ptr<void>(device), host.data(), bytes))
+  if (n <= 0)
     return host;
+  if (copies.lookup(ptr<void>(device), host.data(), bytes)) {
+    ++state().fetchHostCopies;
+    return host;
+  }
+  ++state().fetchWaits;
   if (check(cudaMemcpyAsync(host.data(), ptr<T>(device), bytes, cudaMemcpyDeviceToHost,
                             state().stream),
             "copy to host") &&
@@ -372,6 +380,10 @@ void Profile::report() {
   for (int k = 0; k < kProfileKinds; ++k)
     std::fprintf(stderr, "  %-36s %9.2f ms  (%lld calls)\n", names[k], ms[k],
                  static_cast<long long>(n[k]));
+  std::fprintf(stderr, "  index lists for host-side work: %lld copied back (each waits for the "
+                       "GPU), %lld read from host copies\n",
+               static_cast<long long>(state().fetchWaits),
+               static_cast<long long>(state().fetchHostCopies));
   // The compiled kernels by the op they came from (lazyc-gpu-name-kernels).
   if (!generated.empty())
     std::fprintf(stderr, "  compiler-generated kernels by op:\n");
@@ -390,6 +402,7 @@ void Profile::restart() {
     cudaEventDestroy(b);
   }
   p.marks.clear();
+  state().fetchWaits = state().fetchHostCopies = 0;
   ++p.restarts;
 }
 class Mark {
