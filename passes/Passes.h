@@ -150,6 +150,12 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
       llvm::cl::desc("lazy.scores as generated GPU kernels (lazyc-scores-to-linalg, keys read "
                      "in the bf16 KV cache) instead of the runtime's score kernels"),
       llvm::cl::init(true)};
+  Option<bool> hostIndexCopies{
+      *this, "host-index-copies",
+      llvm::cl::desc("Index lists nothing rewrites are copied back to the host once for all "
+                     "the runtime calls that read them (lazyc-gpu-host-index-copies; not yet "
+                     "run on a GPU)"),
+      llvm::cl::init(true)};
 };
 /// The CUDA lowering: bufferization as for the CPU, then device buffers,
 /// GPU kernels for every linalg op (NVVM -> PTX), host side to LLVM.

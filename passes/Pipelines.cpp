@@ -128,7 +128,8 @@ void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &opti
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());
   // Index lists the runtime may fetch once for several calls.
-  pm.addPass(createLazycGPUHostIndexCopies());
+  if (options.hostIndexCopies)
+    pm.addPass(createLazycGPUHostIndexCopies());
   // Every linalg op becomes a kernel: parallel loops, one flat dimension
   // mapped to blocks x threads, outlined into gpu.modules.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

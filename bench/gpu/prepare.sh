@@ -57,6 +57,9 @@ fresh $D/llama7b-lazy-bf16res-cuda.so || compile synthetic:llama2-7b --dtype bf1
 # "noproj": pruned without lazyc-fuse-projections (a GEMM for each
 # of Q, K, gate and up instead of one for Q+K and one for gate+up).
 fresh $D/llama7b-lazy-noproj-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --fuse-projections=false -o $D/llama7b-lazy-noproj-cuda.so
+# "nohic": pruned without lazyc-gpu-host-index-copies (every runtime call
+# copies its index lists back, waiting for the GPU), to time what it saves.
+fresh $D/llama7b-lazy-nohic-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --host-index-copies=false -o $D/llama7b-lazy-nohic-cuda.so
 # Older prepare.sh variants (the carried folder must stay under 64 MiB).
 rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so
 du -sh $D

@@ -159,10 +159,11 @@ time_variant() {
 # compiled with --bf16-activations=residual (the residual stream in bf16 too,
 # PyTorch's precision) and with --bf16-activations=all --fuse-residual=true
 # (the GEMM epilogues and bf16 activations). LAZYC_GPU_ABLATIONS (default
-# "noproj rtselect nodefer"), each the pruned model without one of the
-# default optimizations: a GEMM per projection (--fuse-projections=false), the
-# runtime's score kernels and host selection instead of the generated ones,
-# every computed row running its whole layer (--defer-mlp=false).
+# "nohic noproj rtselect nodefer"), each the pruned model without one of the
+# default optimizations: index lists copied back by every runtime call
+# (--host-index-copies=false), a GEMM per projection (--fuse-projections=false),
+# the runtime's score kernels and host selection instead of the generated
+# ones, every computed row running its whole layer (--defer-mlp=false).
 time_builds() {
   for build in "$@"; do
     in_budget "compiled variant $build" || continue
@@ -192,7 +193,7 @@ if [ "${LAZYC_GPU_AUTOTUNE-1}" != 0 ] && in_budget "GEMM autotuning"; then
   time_variant autotune "" LAZYC_GEMM_AUTOTUNE=1
 fi
 
-time_builds ${LAZYC_GPU_ABLATIONS-noproj rtselect nodefer}
+time_builds ${LAZYC_GPU_ABLATIONS-nohic noproj rtselect nodefer}
 
 # Other attention kernels (LAZYC_GPU_VARIANTS, default "flash": lazyc's own
 # kernel everywhere; also "wide", "simple").

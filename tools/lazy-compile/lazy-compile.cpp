@@ -158,6 +158,13 @@ static cl::opt<bool> runtimeChecks(
              "memory checker for the CUDA target's loop nests (slower; for testing)"),
     cl::init(false));
 
+static cl::opt<bool> hostIndexCopies(
+    cl::cat(compileCategory), "host-index-copies",
+    cl::desc("cuda target: a pruned layer's index lists (kept set, computed rows' positions) "
+             "are copied back to the host once for all the runtime calls that read them "
+             "(default true; false: each call copies them, waiting for the GPU)"),
+    cl::init(true));
+
 static cl::opt<bool> reverseParallelLoops(
     cl::cat(compileCategory), "reverse-parallel-loops",
     cl::desc("cpu target with --gpu-loops: every GPU loop nest visits its iterations last to "
@@ -200,6 +207,7 @@ int main(int argc, char **argv) {
   };
   setBoth(fuseResidual, cudaOptions.fuseResidual, cpuOptions.fuseResidual);
   cudaOptions.fuseProjections = fuseProjections;
+  cudaOptions.hostIndexCopies = hostIndexCopies;
   cpuOptions.fuseProjections = fuseProjections;
   setBoth(generatedSelection, cudaOptions.generatedSelection, cpuOptions.generatedSelection);
   setBoth(generatedScores, cudaOptions.generatedScores, cpuOptions.generatedScores);
