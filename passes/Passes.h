@@ -150,6 +150,11 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
       llvm::cl::desc("lazy.scores as generated GPU kernels (lazyc-scores-to-linalg, keys read "
                      "in the bf16 KV cache) instead of the runtime's score kernels"),
       llvm::cl::init(true)};
+  Option<bool> fusedRowNorms{
+      *this, "fused-row-norms",
+      llvm::cl::desc("RMSNorm as one kernel of one block per row (lazyc-gpu-fuse-row-norms: "
+                     "the row read once; not yet run on a GPU)"),
+      llvm::cl::init(false)};
   Option<bool> hostIndexCopies{
       *this, "host-index-copies",
       llvm::cl::desc("Index lists nothing rewrites are copied back to the host once for all "

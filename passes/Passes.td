@@ -538,8 +538,42 @@ def LazycGPUSplitReductions : Pass<"lazyc-gpu-split-reductions", "::mlir::func::
            "Largest number of partial sums per output element">,
     Option<"threshold", "threshold", "int64_t", /*default=*/"512",
            "Split reductions over at least this many elements">,
+    Option<"skipRowNorms", "skip-row-norms", "bool", /*default=*/"false",
+           "Leave a row sum alone when its only reader is an elementwise op over "
+           "the same rows (lazyc-gpu-fuse-row-norms fuses the pair)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def LazycGPUFuseRowNorms : Pass<"lazyc-gpu-fuse-row-norms", "::mlir::func::FuncOp"> {
+  let summary = "A row sum and its elementwise consumer as one block-per-row kernel (GPU)";
+  let description = [{
+    After `lazyc-gpu-prepare`: a row reduction `sum[i] = fill + sum_k f(x[i, k])`
+    (linalg.generic on buffers whose combiner is `out + f(in)`, initialized by
+    a constant linalg.fill) whose only other reader is an all-parallel
+    generic over the same rows (`y[i, k] = g(x[i, k], sum[i], w[k], ...)`:
+    RMSNorm's scaling) becomes one `gpu.launch` with a block of `threads`
+    threads per row: each thread sums a strided share of the row,
+    `gpu.all_reduce add` combines the shares, and the threads apply the
+    consumer to the same share (just read by the block: cache hits). The
+    row is read from memory once instead of twice, in one kernel instead of
+    three. Needs `lazyc-gpu-lower-all-reduce` after outlining.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256", "Threads per row">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def LazycGPULowerAllReduce : Pass<"lazyc-gpu-lower-all-reduce", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower gpu.all_reduce in outlined kernels (shuffles, shared memory)";
+  let description = [{
+    Applies MLIR's all-reduce rewrite (populateGpuAllReducePatterns) to the
+    kernels of a `gpu.module`: a workgroup reduction becomes warp shuffles, a
+    shared-memory buffer of per-warp results and barriers.
+  }];
+  let dependentDialects = ["::mlir::cf::ControlFlowDialect", "::mlir::memref::MemRefDialect"];
 }
 
 def LazycGPUNameKernels : Pass<"lazyc-gpu-name-kernels", "::mlir::ModuleOp"> {

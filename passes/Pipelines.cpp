@@ -32,7 +32,7 @@ namespace lazyc {
 static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseResidual,
                                     bool fuseProjections, BF16Activations bf16Activations,
                                     bool generatedSelection, bool generatedScores,
-                                    StringRef cacheElementType) {
+                                    StringRef cacheElementType, bool fuseRowNorms = false) {
   // Residual adds in the GEMMs' epilogues.
   if (fuseResidual)
     pm.addPass(createLazycFuseLinearAdd());
@@ -55,8 +55,11 @@ static void buildBufferizedPipeline(OpPassManager &pm, bool gpuLoops, bool fuseR
                        bf16Activations == BF16Activations::Residual;
   if (bf16Activations == BF16Activations::Residual)
     pm.addPass(createLazycGPUBF16Residual());
-  if (gpuLoops)
-    pm.addNestedPass<func::FuncOp>(createLazycGPUSplitReductions());
+  if (gpuLoops) {
+    LazycGPUSplitReductionsOptions split;
+    split.skipRowNorms = fuseRowNorms; // lazyc-gpu-fuse-row-norms takes those
+    pm.addNestedPass<func::FuncOp>(createLazycGPUSplitReductions(split));
+  }
   if (allBF16)
     pm.addPass(createLazycGPUBF16Attention());
   if (bf16Activations != BF16Activations::None)
@@ -124,12 +127,16 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.fuseProjections,
                           options.bf16Activations,
-                          options.generatedSelection, options.generatedScores, "bf16");
+                          options.generatedSelection, options.generatedScores, "bf16",
+                          options.fusedRowNorms);
   // Buffers in device memory, heavy ops on the CUDA runtime's kernels.
   pm.addPass(createLazycGPUPrepare());
   // Index lists the runtime may fetch once for several calls.
   if (options.hostIndexCopies)
     pm.addPass(createLazycGPUHostIndexCopies());
+  // RMSNorm: one block per row, one kernel.
+  if (options.fusedRowNorms)
+    pm.addNestedPass<func::FuncOp>(createLazycGPUFuseRowNorms());
   // Every linalg op becomes a kernel: parallel loops, one flat dimension
   // mapped to blocks x threads, outlined into gpu.modules.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
@@ -143,6 +150,8 @@ void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &opti
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  if (options.fusedRowNorms)
+    pm.addNestedPass<gpu::GPUModuleOp>(createLazycGPULowerAllReduce());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

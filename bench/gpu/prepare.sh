@@ -60,6 +60,13 @@ fresh $D/llama7b-lazy-noproj-cuda.so || compile synthetic:llama2-7b --dtype bf16
 # "nohic": pruned without lazyc-gpu-host-index-copies (every runtime call
 # copies its index lists back, waiting for the GPU), to time what it saves.
 fresh $D/llama7b-lazy-nohic-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED --host-index-copies=false -o $D/llama7b-lazy-nohic-cuda.so
+# "rownorm": each RMSNorm one kernel of a block per row (--fused-row-norms;
+# not the default until measured), pruned 7B and the tiny pruned model for the
+# logits check (its CPU twin is the default one: the CPU code is unchanged).
+ROWNORM=--fused-row-norms
+compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $ROWNORM -o $D/tiny-lazy-rownorm-cuda.so
+cp $D/tiny-lazy-cpu.so $D/tiny-lazy-rownorm-cpu.so
+fresh $D/llama7b-lazy-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $ROWNORM -o $D/llama7b-lazy-rownorm-cuda.so
 # Older prepare.sh variants (the carried folder must stay under 64 MiB).
 rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so
 du -sh $D

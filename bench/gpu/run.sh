@@ -79,7 +79,7 @@ print(f"{name}: {a.size} logits, max |cpu-gpu| {d.max():.4g} (max |logit| {scale
 PY
 }
 log "GPU vs CPU logits (same random bf16 weights)"
-for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res; do
+for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm; do
   [ -f $D/$m-cpu.so ] || continue
   echo "-- $m (LAZYC_CUDA_ATTENTION=cudnn: cuDNN wherever it applies, even in a first prefill)"
   case $m in *bf16all*|*bf16res*) echo "   (bf16 activations amplify summation-order differences: on the CPU, SmolLM2 with the GPU's loop nests vs the CPU's differed by up to 4.9% of the largest logit, 2.7% on a short prompt, both correct)";; esac
@@ -106,13 +106,20 @@ done
 if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
   # The default code generation, and the bf16 one (stacked GEMMs writing
   # bf16, bf16 accumulation into the residual stream, the bf16 query).
-  for m in tiny-lazy tiny-lazy-bf16res; do
+  for m in tiny-lazy tiny-lazy-bf16res tiny-lazy-rownorm; do
     [ -f $D/$m-cuda.so ] || continue
     log "compute-sanitizer (memcheck) on the pruned tiny model ($m)"
     LAZYC_CUDA_ATTENTION=cudnn timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/$m-cuda.so \
       --random-weights --random-prompt 300 -n 8 --json >"$OUT/sanitizer-$m.log" 2>&1
     grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer-$m.log" | head -8
   done
+  # The block-per-row RMSNorm shares partial sums through shared memory.
+  if [ -f $D/tiny-lazy-rownorm-cuda.so ]; then
+    log "compute-sanitizer (racecheck) on the fused RMSNorm kernels (tiny-lazy-rownorm)"
+    LAZYC_CUDA_ATTENTION=cudnn timeout 180 compute-sanitizer --tool racecheck --kernel-name kns=rms_norm --print-limit 5 $RUN $D/tiny-lazy-rownorm-cuda.so \
+      --random-weights --random-prompt 300 -n 2 --json >"$OUT/racecheck-rownorm.log" 2>&1
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|error" "$OUT/racecheck-rownorm.log" | head -8
+  fi
 fi
 
 log "Llama-2-7B shape, random bf16 weights: lazyc dense and pruned"
@@ -155,10 +162,11 @@ time_variant() {
   done
 }
 # Other code generation, in two groups. LAZYC_GPU_BUILDS (default "bf16res
-# bf16all"): the candidates for the CUDA default, prepare.sh's models
+# bf16all rownorm"): the candidates for the CUDA default, prepare.sh's models
 # compiled with --bf16-activations=residual (the residual stream in bf16 too,
-# PyTorch's precision) and with --bf16-activations=all --fuse-residual=true
-# (the GEMM epilogues and bf16 activations). LAZYC_GPU_ABLATIONS (default
+# PyTorch's precision), with --bf16-activations=all --fuse-residual=true
+# (the GEMM epilogues and bf16 activations) and with --fused-row-norms (each
+# RMSNorm one block-per-row kernel; pruned model only). LAZYC_GPU_ABLATIONS (default
 # "nohic noproj rtselect nodefer"), each the pruned model without one of the
 # default optimizations: index lists copied back by every runtime call
 # (--host-index-copies=false), a GEMM per projection (--fuse-projections=false),
@@ -171,12 +179,12 @@ time_builds() {
     time_variant "$build" "-$build"
   done
 }
-time_builds ${LAZYC_GPU_BUILDS-bf16res bf16all}
+time_builds ${LAZYC_GPU_BUILDS-bf16res bf16all rownorm}
 
 if in_budget "profiles"; then
   log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one warm prefill each after an untimed one, cuDNN forced; generated kernels by the op they come from)"
   LAST=${LENS[${#LENS[@]}-1]}
-  for spec in "lazy $LAST" "lazy-bf16res $LAST" "dense $LAST" "dense-bf16res $LAST" "lazy-bf16all $LAST" "lazy ${LENS[0]}" "dense ${LENS[0]}"; do
+  for spec in "lazy $LAST" "lazy-bf16res $LAST" "lazy-rownorm $LAST" "dense $LAST" "dense-bf16res $LAST" "lazy-bf16all $LAST" "lazy ${LENS[0]}" "dense ${LENS[0]}"; do
     set -- $spec
     [ -f $D/llama7b-$1-cuda.so ] || continue
     in_budget "profile $1 $2" || continue

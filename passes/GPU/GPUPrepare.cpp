@@ -582,12 +582,20 @@ namespace {
 /// row, in parallel; interleaved, so the threads of a row's partial sums read
 /// adjacent elements: coalesced) and `out[i] += partial[i, j]`.
 struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
-  SplitRowReduction(MLIRContext *ctx, int64_t maxRatio, int64_t minSize)
-      : OpRewritePattern(ctx), maxRatio(maxRatio), minSize(minSize) {}
+  SplitRowReduction(MLIRContext *ctx, int64_t maxRatio, int64_t minSize, bool skipRowNorms)
+      : OpRewritePattern(ctx), maxRatio(maxRatio), minSize(minSize), skipRowNorms(skipRowNorms) {}
   LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
     if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op.getNumLoops() != 2 ||
         !op.hasPureTensorSemantics())
       return failure();
+    // Left for lazyc-gpu-fuse-row-norms: one all-parallel reader that also
+    // reads the rows.
+    if (skipRowNorms && op->getResult(0).hasOneUse()) {
+      auto reader = dyn_cast<linalg::GenericOp>(*op->getResult(0).getUsers().begin());
+      if (reader && reader.getNumReductionLoops() == 0 &&
+          llvm::is_contained(reader.getDpsInputs(), op.getDpsInputOperand(0)->get()))
+        return failure();
+    }
     auto iterators = op.getIteratorTypesArray();
     if (iterators[0] != utils::IteratorType::parallel ||
         iterators[1] != utils::IteratorType::reduction)
@@ -659,6 +667,7 @@ struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
     return success();
   }
   int64_t maxRatio, minSize;
+  bool skipRowNorms;
 };
 
 struct LazycGPUSplitReductionsPass
@@ -666,7 +675,7 @@ struct LazycGPUSplitReductionsPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SplitRowReduction>(&getContext(), ratio, threshold);
+    patterns.add<SplitRowReduction>(&getContext(), ratio, threshold, skipRowNorms);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

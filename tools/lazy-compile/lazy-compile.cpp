@@ -165,6 +165,13 @@ static cl::opt<bool> hostIndexCopies(
              "(default true; false: each call copies them, waiting for the GPU)"),
     cl::init(true));
 
+static cl::opt<bool> fusedRowNorms(
+    cl::cat(compileCategory), "fused-row-norms",
+    cl::desc("cuda target: RMSNorm as one kernel of one block per row that reads the row once "
+             "(block reduction), instead of partial sums, their total and the scaling as three "
+             "kernels (default false: not yet run on a GPU)"),
+    cl::init(false));
+
 static cl::opt<bool> reverseParallelLoops(
     cl::cat(compileCategory), "reverse-parallel-loops",
     cl::desc("cpu target with --gpu-loops: every GPU loop nest visits its iterations last to "
@@ -207,7 +214,12 @@ int main(int argc, char **argv) {
   };
   setBoth(fuseResidual, cudaOptions.fuseResidual, cpuOptions.fuseResidual);
   cudaOptions.fuseProjections = fuseProjections;
+  for (const cl::Option *cudaOnly : {static_cast<const cl::Option *>(&hostIndexCopies),
+                                      static_cast<const cl::Option *>(&fusedRowNorms)})
+    if (cudaOnly->getNumOccurrences() && !cuda)
+      return fail("--" + cudaOnly->ArgStr.str() + " applies to --target=cuda");
   cudaOptions.hostIndexCopies = hostIndexCopies;
+  cudaOptions.fusedRowNorms = fusedRowNorms;
   cpuOptions.fuseProjections = fuseProjections;
   setBoth(generatedSelection, cudaOptions.generatedSelection, cpuOptions.generatedSelection);
   setBoth(generatedScores, cudaOptions.generatedScores, cpuOptions.generatedScores);

@@ -517,13 +517,17 @@ struct ConvertLLMToLinalgPass
     // Each llm / lazy op's name goes into its location (`"rms_norm"(loc)`),
     // so the code lowered from it says where it came from: runtime-check
     // messages, and the GPU kernels named after it (lazyc-gpu-name-kernels).
+    // (The importer names every op's location after the model: that name
+    // is kept inside.)
     module.walk([&](Operation *op) {
       StringRef dialect = op->getName().getDialectNamespace();
-      if ((dialect == llm::LLMDialect::getDialectNamespace() ||
-           dialect == lazy::LazyDialect::getDialectNamespace()) &&
-          !isa<NameLoc>(op->getLoc()))
-        op->setLoc(NameLoc::get(StringAttr::get(&getContext(), op->getName().stripDialect()),
-                                op->getLoc()));
+      if (dialect != llm::LLMDialect::getDialectNamespace() &&
+          dialect != lazy::LazyDialect::getDialectNamespace())
+        return;
+      StringAttr name = StringAttr::get(&getContext(), op->getName().stripDialect());
+      auto named = dyn_cast<NameLoc>(op->getLoc());
+      if (!named || named.getName() != name)
+        op->setLoc(NameLoc::get(name, op->getLoc()));
     });
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
