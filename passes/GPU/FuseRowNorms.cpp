@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/GPU/RowSum.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -45,29 +46,11 @@ struct RowSum {
 };
 
 std::optional<RowSum> matchRowSum(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 2)
-    return std::nullopt;
-  auto iterators = op.getIteratorTypesArray();
-  if (iterators[0] != utils::IteratorType::parallel ||
-      iterators[1] != utils::IteratorType::reduction)
-    return std::nullopt;
-  MLIRContext *ctx = op.getContext();
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
-  auto maps = op.getIndexingMapsArray();
-  if (maps[0] != AffineMap::get(2, 0, {d0, d1}, ctx) || maps[1] != AffineMap::get(2, 0, {d0}, ctx))
+  if (!op.hasPureBufferSemantics() || !lazyc::isRowSum(op))
     return std::nullopt;
   Value input = op.getDpsInputOperand(0)->get(), sum = op.getDpsInitOperand(0)->get();
   auto sumType = dyn_cast<MemRefType>(sum.getType());
   if (!sumType || !sumType.getElementType().isF32() || !sumType.getLayout().isIdentity())
-    return std::nullopt;
-  Block &body = op.getRegion().front();
-  auto add = cast<linalg::YieldOp>(body.getTerminator()).getOperand(0).getDefiningOp<arith::AddFOp>();
-  Value out = body.getArgument(1);
-  if (!add || (add.getLhs() != out && add.getRhs() != out))
-    return std::nullopt;
-  // `out` is read by the add only: the body is `out + f(in)`.
-  if (!out.hasOneUse())
     return std::nullopt;
   // The fill right before it in the block (no other op in between writes it).
   linalg::FillOp fill;

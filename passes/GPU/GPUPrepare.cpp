@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/GPU/RowSum.h"
 
 #include "dialects/llm/LLMOps.h"
 
@@ -585,8 +586,8 @@ struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
   SplitRowReduction(MLIRContext *ctx, int64_t maxRatio, int64_t minSize, bool skipRowNorms)
       : OpRewritePattern(ctx), maxRatio(maxRatio), minSize(minSize), skipRowNorms(skipRowNorms) {}
   LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
-    if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op.getNumLoops() != 2 ||
-        !op.hasPureTensorSemantics())
+    // The combiner `out + f(in)`: 0 is then the partial sums' start.
+    if (!op.hasPureTensorSemantics() || !lazyc::isRowSum(op))
       return failure();
     // Left for lazyc-gpu-fuse-row-norms: one all-parallel reader that also
     // reads the rows.
@@ -596,27 +597,12 @@ struct SplitRowReduction : OpRewritePattern<linalg::GenericOp> {
           llvm::is_contained(reader.getDpsInputs(), op.getDpsInputOperand(0)->get()))
         return failure();
     }
-    auto iterators = op.getIteratorTypesArray();
-    if (iterators[0] != utils::IteratorType::parallel ||
-        iterators[1] != utils::IteratorType::reduction)
-      return failure();
     MLIRContext *ctx = op.getContext();
     AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
-    auto maps = op.getIndexingMapsArray();
-    if (maps[0] != AffineMap::get(2, 0, {d0, d1}, ctx) ||
-        maps[1] != AffineMap::get(2, 0, {d0}, ctx))
-      return failure();
     auto inType = dyn_cast<RankedTensorType>(op.getDpsInputOperand(0)->get().getType());
     auto outType = dyn_cast<RankedTensorType>(op.getResult(0).getType());
     if (!inType || !outType || inType.getRank() != 2 || inType.isDynamicDim(1) ||
         !outType.getElementType().isF32())
-      return failure();
-    // The combiner must be `out + x` (0 is then the partial sums' start).
-    Block &body = op.getRegion().front();
-    auto yield = cast<linalg::YieldOp>(body.getTerminator());
-    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-    Value outArg = body.getArgument(1);
-    if (!add || (add.getLhs() != outArg && add.getRhs() != outArg))
       return failure();
     int64_t n = inType.getDimSize(1), r = maxRatio;
     if (n < minSize)

@@ -38,7 +38,7 @@ using namespace mlir;
 
 namespace {
 
-enum class Access { None, Read, RuntimeRead, Write, Unknown };
+enum class Access { Read, RuntimeRead, Write, Unknown };
 
 /// An access to the buffer: the op of the function's block that performs it.
 using Use = std::pair<Operation *, Access>;

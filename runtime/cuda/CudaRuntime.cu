@@ -322,6 +322,8 @@ struct Profile {
   int restarts = 0;
   static void report();
   static void restart();
+  /// Frees the events and forgets what was measured.
+  void clearMarks();
 };
 Profile &profile() {
   static Profile p;
@@ -372,11 +374,7 @@ void Profile::report() {
   std::fprintf(stderr, "  span of the marked work %.2f ms, of which unattributed %.2f ms (idle "
                        "gaps, unmarked kernels)\n",
                span, span - marked);
-  for (auto &[kind, a, b, kernel] : p.marks) {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-  }
-  p.marks.clear();
+  p.clearMarks();
   for (int k = 0; k < kProfileKinds; ++k)
     std::fprintf(stderr, "  %-36s %9.2f ms  (%lld calls)\n", names[k], ms[k],
                  static_cast<long long>(n[k]));
@@ -397,13 +395,16 @@ void Profile::restart() {
     return;
   if (state().stream)
     cudaStreamSynchronize(state().stream);
-  for (auto &[kind, a, b, kernel] : p.marks) {
+  p.clearMarks();
+  state().fetchWaits = state().fetchHostCopies = 0;
+  ++p.restarts;
+}
+void Profile::clearMarks() {
+  for (auto &[kind, a, b, kernel] : marks) {
     cudaEventDestroy(a);
     cudaEventDestroy(b);
   }
-  p.marks.clear();
-  state().fetchWaits = state().fetchHostCopies = 0;
-  ++p.restarts;
+  marks.clear();
 }
 class Mark {
 public:
