@@ -142,7 +142,10 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
 }
 #endif
 
-/// y (f32) = x (f32) w^T, added to y when `accumulate`.
+/// y (f32) = x (f32) w^T, added to y when `accumulate`. With bf16 weights
+/// the input is rounded to bf16 too, as oneDNN's bf16 matmul does, so the
+/// results do not depend on whether this CPU has one (AVX-512/AMX-bf16) or
+/// takes the widened f32 path below (e.g. an AVX-only CPU).
 void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wtype, int64_t out,
                float *y, bool accumulate) {
 #ifdef LAZYC_HAVE_DNNL
@@ -160,8 +163,14 @@ void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wty
     }
   }
 #endif
-  std::vector<float> scratch;
+  std::vector<float> scratch, rounded;
   const float *weights = asFloat(w, wtype, out * in, scratch);
+  if (wtype == 1) {
+    rounded.resize(static_cast<size_t>(rows * in));
+    for (size_t i = 0; i < rounded.size(); ++i)
+      rounded[i] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(x[i]));
+    x = rounded.data();
+  }
   gemmABt(rows, out, in, x, in, weights, in, y, out, accumulate);
 }
 /// Rounds `count` f32 values to bf16 at `address`.

@@ -271,9 +271,11 @@ TEST(BF16ActivationsTest, AgreesWithF32ActivationsAndTransformers) {
   LOAD_PAIR(f32Act, bf16Act, kBF16Library, kBF16ActLibrary);
   // Measured: worst 2.6% / 3.1%, mean 1.0% / 0.7% (short / long prompt;
   // 2.4% / 2.7% before lazyc-fuse-projections changed oneDNN's summation
-  // order; --bf16-activations=inputs alone: 1.5% / 1.7%, 0.8% / 0.5%).
+  // order; --bf16-activations=inputs alone: 1.5% / 1.7%, 0.8% / 0.5%) on an
+  // AVX2 CPU; 3.4% / 4.2%, mean 1.2% / 0.8% on an AVX-512-bf16 one (Zen 5,
+  // oneDNN's bf16 matmul: another summation order, amplified the same way).
   // SmolLM2's first positions carry its largest activations and move most.
-  expectBF16Agreement(*f32Act, *bf16Act, 0.04f, 0.015);
+  expectBF16Agreement(*f32Act, *bf16Act, 0.06f, 0.015);
 }
 
 // ... and with the residual stream in bf16 as well (--bf16-activations=residual:
@@ -291,24 +293,37 @@ TEST(BF16ActivationsTest, ResidualAgreesWithF32ActivationsAndTransformers) {
 // partial sums, fills folded into register accumulators, flat block x thread
 // loops, 4 elements per thread: lazy-compile --gpu-loops) run on the CPU,
 // against the same model (bf16 weights, f32 activations) compiled with the
-// CPU's loops: only the order of the sums differs.
+// CPU's loops: only the order of the sums differs. The GEMMs round their
+// inputs to bf16 (bf16 weights), where a last-bit difference of a sum moves
+// an element by a bf16 step and the layers amplify it: measured worst 1.7% /
+// 2.0% of the largest logit, mean 0.8% / 0.6% (short / long prompt); a wrong
+// index or a lost partial sum moves logits by far more. (GPU loops with f32
+// weights, no rounding, are held to the numpy LazyLLM reference in
+// LazyEndToEndTest: the same token sets, top-10 logits within 2e-2.)
 TEST(GPULoopsTest, MatchesTheCPULoops) {
   LOAD_PAIR(cpuLoops, gpuLoops, kBF16Library, kGPULoopsLibrary);
   for (const char *fixture : {"logits-smollm2-short.txt", "logits-smollm2-long.txt"}) {
     Reference ref = readReference(fixture);
     float worst = 0;
-    int64_t flips = 0, compared = 0;
+    double sum = 0;
+    int64_t flips = 0, decisive = 0, compared = 0;
     compareModels(*cpuLoops, *gpuLoops, ref, 4, [&](const RowDiff &d) {
       worst = std::max(worst, d.relative);
-      flips += d.argmaxX != d.argmaxY;
+      sum += d.relative;
+      if (d.marginX > 0.5f) {
+        ++decisive;
+        flips += d.argmaxX != d.argmaxY;
+      }
       ++compared;
     });
+    const double mean = sum / static_cast<double>(std::max<int64_t>(compared, 1));
     std::cout << fixture << ": " << compared << " positions, max |logit diff| / max |logit| = "
-              << worst << ", " << flips << " top-1 differences\n";
+              << worst << " (mean " << mean << "), " << flips << " top-1 differences at "
+              << decisive << " decisive positions\n";
     EXPECT_EQ(compared, static_cast<int64_t>(ref.prompt.size()) + 4);
-    // Summation order alone; a wrong index or a lost partial sum moves
-    // logits by far more.
-    EXPECT_LT(worst, 1e-3f) << fixture;
+    EXPECT_LT(worst, 0.05f) << fixture;
+    EXPECT_LT(mean, 0.02) << fixture;
+    EXPECT_GT(decisive, compared / 4) << fixture;
     EXPECT_EQ(flips, 0) << fixture;
   }
 }

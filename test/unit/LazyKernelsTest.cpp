@@ -358,4 +358,42 @@ TEST(Kernels, LinearExAccumulatesAndRoundsToBF16) {
   // Every product is non-zero somewhere: the test would notice a no-op.
   EXPECT_TRUE(std::any_of(product.begin(), product.end(), [](float v) { return v != 0.0f; }));
 }
+
+// A GEMM on bf16 weights rounds its f32 input to bf16, whether oneDNN has a
+// bf16 matmul on this CPU (AVX-512-bf16, AMX) or the weights are widened to
+// f32 (ctest runs this again with ONEDNN_MAX_CPU_ISA=AVX2, which has none):
+// the same model computes the same values on either kind of CPU.
+TEST(Kernels, BF16WeightGemmRoundsItsInput) {
+  const int64_t rows = 3, in = 64, out = 5;
+  std::vector<float> x(rows * in), rounded(rows * in);
+  std::vector<uint16_t> wb(out * in);
+  for (size_t i = 0; i < x.size(); ++i) {
+    // Values with more mantissa bits than bf16 keeps.
+    x[i] = 1.0f + 0.001f * static_cast<float>(i % 37) + 1e-5f * static_cast<float>(i % 11);
+    rounded[i] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(x[i]));
+  }
+  for (size_t i = 0; i < wb.size(); ++i)
+    wb[i] = lazyc::rt::floatToBF16(0.5f + 0.0078125f * static_cast<float>(i % 13));
+  EXPECT_NE(x, rounded);
+  std::vector<float> y(rows * out), yRounded(rows * out), exact(rows * out);
+  lazyc_rt_linear(addr(x), rows, in, addr(wb), 1, out, addr(y));
+  lazyc_rt_linear(addr(rounded), rows, in, addr(wb), 1, out, addr(yRounded));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < out; ++o) {
+      double sum = 0, sumUnrounded = 0;
+      for (int64_t k = 0; k < in; ++k) {
+        const double w = lazyc::rt::bf16ToFloat(wb[o * in + k]);
+        sum += rounded[r * in + k] * w;
+        sumUnrounded += x[r * in + k] * w;
+      }
+      exact[r * out + o] = static_cast<float>(sum);
+      // Unrounded, every output would be off by more than the tolerance
+      // below (8e-4 to 5e-3 here); f32 summation error is ~1e-5.
+      EXPECT_GT(std::fabs(sum - sumUnrounded), 5e-4) << r << " " << o;
+    }
+  for (size_t i = 0; i < y.size(); ++i) {
+    EXPECT_NEAR(y[i], exact[i], 2e-4) << i;
+    EXPECT_NEAR(yRounded[i], exact[i], 2e-4) << i;
+  }
+}
 } // namespace
