@@ -54,6 +54,23 @@ for variant in variants:
               f"{r(ll, tl):>6} | {kind}={variant}")
         result["rows"].append({kind: variant, "tokens": n, "torch_dense_ms": td,
                                "lazyc_dense_ms": ld, "torch_pruned_ms": tl, "lazyc_pruned_ms": ll})
+# Decode (run.sh's decode section, when it ran): median step after the first length's prompt.
+def load(name):
+    try:
+        return json.load(open(os.path.join(out, name)))
+    except Exception:
+        return None
+dec = {k: load(f) for k, f in (("torch_dense", "torch-decode.json"),
+                               ("lazyc_dense", "decode-dense-auto.json"),
+                               ("lazyc_pruned", "decode-lazy-auto.json"),
+                               ("lazyc_dense_no_key_splits", "decode-dense-0.json"),
+                               ("lazyc_pruned_no_key_splits", "decode-lazy-0.json"))}
+if any(dec.values()):
+    step = {k: (v or {}).get("decode_step_ms_median") for k, v in dec.items()}
+    f = lambda x: f"{x:.2f}" if isinstance(x, (int, float)) else "-"
+    print(f"decode, median step after {lengths[0]} tokens (ms): " +
+          ", ".join(f"{k.replace('_', ' ')} {f(v)}" for k, v in step.items()))
+    result["decode_step_ms_median"] = step
 result["anchor_ceilings"] = anchor.get("res")
 if d:
     result["device"] = d.get("device")

@@ -106,10 +106,13 @@ done
 if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
   # The default code generation, and the bf16 one (stacked GEMMs writing
   # bf16, bf16 accumulation into the residual stream, the bf16 query).
+  # The decode steps of all but the first run split their keys into 3 ranges
+  # (the tiny model's few keys would not by default: flash-decoding's kernels).
   for m in tiny-lazy tiny-lazy-bf16res tiny-lazy-rownorm; do
     [ -f $D/$m-cuda.so ] || continue
-    log "compute-sanitizer (memcheck) on the pruned tiny model ($m)"
-    LAZYC_CUDA_ATTENTION=cudnn timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/$m-cuda.so \
+    splits=3; [ $m = tiny-lazy ] && splits=auto
+    log "compute-sanitizer (memcheck) on the pruned tiny model ($m, LAZYC_CUDA_KEY_SPLITS=$splits)"
+    LAZYC_CUDA_KEY_SPLITS=$splits LAZYC_CUDA_ATTENTION=cudnn timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/$m-cuda.so \
       --random-weights --random-prompt 300 -n 8 --json >"$OUT/sanitizer-$m.log" 2>&1
     grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer-$m.log" | head -8
   done
@@ -192,6 +195,25 @@ if in_budget "profiles"; then
     LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/llama7b-$1-cuda.so --random-weights --random-prompt "$2" \
       -n 0 --batch "$2" --ctx $(($2 + 16)) --warmup 1 --json 2>&1 >/dev/null | sed -n '/lazyc (cuda) profile/,$p' | head -30
   done
+fi
+
+# Decode after a prompt of the first length: lazyc's median step (dense, and
+# pruned with LazyLLM's per-step selection and revivals) beside plain-PyTorch
+# eager decode with a KV cache (bench/gpu/torch_decode.py, same shape).
+if in_budget "decode"; then
+  N0=${LENS[0]}
+  log "decode: 32 steps after a $N0-token prompt (median step, ms)"
+  # LAZYC_CUDA_KEY_SPLITS=0: one block per head (no flash-decoding), to compare.
+  for run in dense:auto lazy:auto dense:0 lazy:0; do
+    v=${run%:*} splits=${run#*:} name=decode-${run/:/-}
+    [ -f $D/llama7b-$v-cuda.so ] || continue
+    LAZYC_CUDA_KEY_SPLITS=$splits timeout 120 $RUN $D/llama7b-$v-cuda.so --random-weights \
+      --random-prompt "$N0" -n 33 --batch "$N0" --ctx $((N0 + 64)) --json >"$OUT/$name.json" \
+      2>"$OUT/$name.err" || { echo "lazyc decode $run failed:"; tail -3 "$OUT/$name.err"; continue; }
+    python3 -c "import json; r=json.load(open('$OUT/$name.json')); print('lazyc $v decode (key splits $splits): median step', r['decode_step_ms_median'], 'ms,', r['decode_tokens_per_s'], 'tokens/s over all steps,', r['revived_tokens'], 'revived')"
+  done
+  PYTHONUNBUFFERED=1 timeout 120 python3 bench/gpu/torch_decode.py --prompt "$N0" --steps 32 \
+    --out "$OUT/torch-decode.json" 2>&1 | tail -2
 fi
 
 # cuBLASLt's candidates timed per GEMM shape instead of its first choice

@@ -29,6 +29,7 @@
 #include "runtime/cuda/CudnnAttention.h"
 #include "runtime/cuda/GemmAlignment.h"
 #include "runtime/cuda/HostCopies.h"
+#include "runtime/cuda/KeySplits.h"
 #include "runtime/cuda/KernelProfile.h"
 #include "runtime/model/RandomWeights.h"
 
@@ -72,7 +73,8 @@ struct State {
   struct Buffer {
     void *p = nullptr;
     size_t bytes = 0;
-  } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO;
+  } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO, splitParts;
+  int smCount = 0; // streaming multiprocessors (key splits of small steps)
   int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
   // Index lists the host needed: copied back (a wait for the GPU) or read
   // from a host copy (LAZYC_CUDA_PROFILE reports both).
@@ -171,6 +173,7 @@ const char *initialize() {
   s.name = std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
            std::to_string(prop.minor) + ", " + gib(static_cast<double>(prop.totalGlobalMem)) +
            ")";
+  s.smCount = prop.multiProcessorCount;
   if (prop.major < 8) {
     s.initError = s.name + ": lazyc's CUDA kernels need compute capability 8.0 or newer";
     return s.initError.c_str();
@@ -716,6 +719,61 @@ __device__ __forceinline__ void storeRows(float *out, int64_t outStride, int h, 
   }
 }
 
+/// A key split's rows r and r+8 (flash-decoding): the unnormalized output
+/// and the rows' running max (log2 units) and sum, for combineKeySplits.
+/// Layout: o [split][row][heads * D], ml [split][row][heads][2].
+template <int D>
+__device__ __forceinline__ void storePartialRows(float *partO, float *partML, int rows,
+                                                 int heads, int h, int row0, float m0, float m1,
+                                                 float l0, float l1,
+                                                 const float (&o)[D / 8][4]) {
+  const int c = (threadIdx.x % 32) % 4;
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  const int64_t split = blockIdx.z, qDim = static_cast<int64_t>(heads) * D;
+  float *po = partO + split * rows * qDim;
+  float *pml = partML + split * rows * heads * 2;
+  const int row1 = row0 + 8;
+#pragma unroll
+  for (int dn = 0; dn < D / 8; ++dn) {
+    const int col = h * D + dn * 8 + c * 2;
+    if (row0 < rows)
+      *reinterpret_cast<float2 *>(po + row0 * qDim + col) = make_float2(o[dn][0], o[dn][1]);
+    if (row1 < rows)
+      *reinterpret_cast<float2 *>(po + row1 * qDim + col) = make_float2(o[dn][2], o[dn][3]);
+  }
+  if (c == 0 && row0 < rows)
+    *reinterpret_cast<float2 *>(pml + (static_cast<int64_t>(row0) * heads + h) * 2) =
+        make_float2(m0, l0);
+  if (c == 0 && row1 < rows)
+    *reinterpret_cast<float2 *>(pml + (static_cast<int64_t>(row1) * heads + h) * 2) =
+        make_float2(m1, l1);
+}
+
+/// out[row, h*D + d] from the key splits' partial rows: each split's output
+/// and sum rescaled to the largest running max. One block per (row, head),
+/// one thread per dim.
+__global__ void combineKeySplits(const float *__restrict__ partO,
+                                 const float *__restrict__ partML, int splits, int rows,
+                                 int heads, int D, float *__restrict__ out, int64_t outStride) {
+  const int row = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
+  const int64_t qDim = static_cast<int64_t>(heads) * D;
+  float m = -INFINITY;
+  for (int z = 0; z < splits; ++z)
+    m = fmaxf(m, partML[((static_cast<int64_t>(z) * rows + row) * heads + h) * 2]);
+  float o = 0.0f, l = 0.0f;
+  if (m != -INFINITY)
+    for (int z = 0; z < splits; ++z) {
+      const float *ml = partML + ((static_cast<int64_t>(z) * rows + row) * heads + h) * 2;
+      const float w = exp2f(ml[0] - m); // 0 for a split without visible keys
+      l += ml[1] * w;
+      o += partO[(static_cast<int64_t>(z) * rows + row) * qDim + h * D + d] * w;
+    }
+  out[static_cast<int64_t>(row) * outStride + h * D + d] = l > 0.0f ? o / l : 0.0f;
+}
+
 /// Flash attention on tensor cores. One block: 16 * WARPS query rows of one
 /// head (16 per warp) against tiles of 64 keys of its KV head, in shared
 /// memory; Pipelined: two tile buffers filled with cp.async, so the next
@@ -723,6 +781,10 @@ __device__ __forceinline__ void storeRows(float *out, int64_t outStride, int h, 
 /// loading), keys/values bf16 from the cache, fp32 softmax/accumulation and
 /// output. Query row i sees the keys whose position is <= qpos[i]; keys are
 /// the cache slots 0.. (keys == null) or the ascending slot list `keys`.
+/// With gridDim.z > 1 (flash-decoding: a step of few rows over many keys,
+/// which would leave most SMs idle) block z takes the z-th of gridDim.z
+/// equal ranges of whole key tiles and writes partial rows to partO/partML
+/// for combineKeySplits; else the output rows.
 /// Shared memory (dynamic): smemBytes<D, Pipelined>().
 template <int D, bool Pipelined> constexpr int flashSmemBytes() {
   return (Pipelined ? 2 : 1) * (2 * 64 * (D + 8) * 2 + 64 * 4);
@@ -734,7 +796,8 @@ __global__ void __launch_bounds__(WARPS * 32)
                    int rows, const __nv_bfloat16 *__restrict__ kc,
                    const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
                    const int32_t *__restrict__ keys, int numKeys, int group, float scaleLog2,
-                   float *__restrict__ out, int64_t outStride) {
+                   float *__restrict__ out, int64_t outStride, float *__restrict__ partO,
+                   float *__restrict__ partML) {
   constexpr int BM = WARPS * 16, BN = 64, LD = D + 8;
   constexpr int STAGES = Pipelined ? 2 : 1;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -757,6 +820,11 @@ __global__ void __launch_bounds__(WARPS * 32)
     sVisible = visibleKeys(qpos, min(blockRow + BM, rows) - 1, keys, numKeys);
   __syncthreads();
   const int visible = sVisible;
+  // This block's keys [first, end): all of them, or its split's whole tiles.
+  const int tiles = (visible + BN - 1) / BN;
+  const int splitTiles = (tiles + gridDim.z - 1) / gridDim.z;
+  const int first = min(visible, static_cast<int>(blockIdx.z) * splitTiles * BN);
+  const int end = min(visible, first + splitTiles * BN);
 
   auto loadTile = [&](int st, int t0) {
     loadKVTile<D, Pipelined>(sK(st), sV(st), sPos(st), t0, visible, keys, kc, vc, kvStride, g);
@@ -773,8 +841,8 @@ __global__ void __launch_bounds__(WARPS * 32)
                                                  static_cast<int64_t>(h) * D + col);
     return pack2(v.x, v.y);
   };
-  if (visible > 0)
-    loadTile(0, 0);
+  if (first < end)
+    loadTile(0, first);
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
     qa[kk][0] = load2(row0, kk * 16 + c * 2);
@@ -789,10 +857,10 @@ __global__ void __launch_bounds__(WARPS * 32)
     o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
   float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
 
-  for (int t0 = 0, it = 0; t0 < visible; t0 += BN, ++it) {
+  for (int t0 = first, it = 0; t0 < end; t0 += BN, ++it) {
     const int st = Pipelined ? (it & 1) : 0;
     if constexpr (Pipelined) {
-      if (t0 + BN < visible) {
+      if (t0 + BN < end) {
         loadTile(st ^ 1, t0 + BN); // the next tile loads during this one
         cpAsyncWait<1>();
       } else {
@@ -841,7 +909,10 @@ __global__ void __launch_bounds__(WARPS * 32)
     }
     __syncthreads(); // this buffer is refilled next-but-one iteration
   }
-  storeRows<D>(out, outStride, h, row0, rows, l0, l1, o);
+  if (gridDim.z > 1)
+    storePartialRows<D>(partO, partML, rows, gridDim.y, h, row0, m0, m1, l0, l1, o);
+  else
+    storeRows<D>(out, outStride, h, row0, rows, l0, l1, o);
 }
 
 /// Wide variant: 4 warps x 32 query rows (two 16-row MMA tiles per warp) so
@@ -1667,34 +1738,59 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   float *out = outBF16 ? static_cast<float *>(growBuffer(s.flashO, rows * qDim * 4))
                        : ptr<float>(outAddr);
   const bool simple = variant == "simple", wide = variant == "wide";
-  auto launch = [&](auto kernel, int warps, int smemBytes) {
+  // A step of at most 64 rows (decode) runs 4 warps per block, its keys in
+  // splits when rows x heads blocks would leave SMs idle (flash-decoding).
+  const bool few = rows <= 64 && !simple && !wide && (headDim == 128 || headDim == 64);
+  int64_t splits =
+      few ? lazyc::rt::keySplits(heads, keyCount, s.smCount, std::getenv("LAZYC_CUDA_KEY_SPLITS"))
+          : 1;
+  if (splits == 0) {
+    setError(std::string("LAZYC_CUDA_KEY_SPLITS=") + std::getenv("LAZYC_CUDA_KEY_SPLITS") +
+             " is not auto or a number of key ranges (0 or 1: none)");
+    return;
+  }
+  float *partO = nullptr, *partML = nullptr;
+  if (splits > 1) {
+    partO = static_cast<float *>(
+        growBuffer(s.splitParts, static_cast<size_t>(splits * rows * (qDim + 2 * heads)) * 4));
+    partML = partO + splits * rows * qDim;
+  }
+  auto launch = [&](auto kernel, int warps, int smemBytes, auto... splitArgs) {
     static std::map<const void *, bool> configured;
     if (!configured[reinterpret_cast<const void *>(kernel)]) {
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smemBytes);
       configured[reinterpret_cast<const void *>(kernel)] = true;
     }
-    dim3 blocks(blocksFor(rows, warps * 16), static_cast<unsigned>(heads));
+    dim3 blocks(blocksFor(rows, warps * 16), static_cast<unsigned>(heads),
+                static_cast<unsigned>(splits));
     const int threads = wide ? 128 : warps * 32;
     kernel<<<blocks, threads, smemBytes, s.stream>>>(
         qf, heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
-        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim);
+        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim, splitArgs...);
   };
   if (wide && headDim == 128)
     launch(flashAttentionWide<128>, 8 /* 128 rows per block */, flashWideSmemBytes<128>());
   else if (wide && headDim == 64)
     launch(flashAttentionWide<64>, 8, flashWideSmemBytes<64>());
   else if (headDim == 128)
-    simple ? launch(flashAttention<128, 4, false>, 4, flashSmemBytes<128, false>())
-           : launch(flashAttention<128, 8, true>, 8, flashSmemBytes<128, true>());
+    simple ? launch(flashAttention<128, 4, false>, 4, flashSmemBytes<128, false>(), partO, partML)
+    : few  ? launch(flashAttention<128, 4, true>, 4, flashSmemBytes<128, true>(), partO, partML)
+           : launch(flashAttention<128, 8, true>, 8, flashSmemBytes<128, true>(), partO, partML);
   else if (headDim == 64)
-    simple ? launch(flashAttention<64, 4, false>, 4, flashSmemBytes<64, false>())
-           : launch(flashAttention<64, 8, true>, 8, flashSmemBytes<64, true>());
+    simple ? launch(flashAttention<64, 4, false>, 4, flashSmemBytes<64, false>(), partO, partML)
+    : few  ? launch(flashAttention<64, 4, true>, 4, flashSmemBytes<64, true>(), partO, partML)
+           : launch(flashAttention<64, 8, true>, 8, flashSmemBytes<64, true>(), partO, partML);
   else
     referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
                          s.stream>>>(qf, pos, static_cast<int>(rows), kc, vc,
                                      kvDim, keys, static_cast<int>(keyCount),
                                      static_cast<int>(heads), group, static_cast<int>(headDim),
                                      static_cast<float>(scale), out);
+  if (splits > 1 && (headDim == 128 || headDim == 64))
+    combineKeySplits<<<dim3(static_cast<unsigned>(rows), static_cast<unsigned>(heads)),
+                       static_cast<unsigned>(headDim), 0, s.stream>>>(
+        partO, partML, static_cast<int>(splits), static_cast<int>(rows),
+        static_cast<int>(heads), static_cast<int>(headDim), out, heads * headDim);
   if (outBF16)
     toBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(
         out, ptr<__nv_bfloat16>(outAddr), rows * qDim);

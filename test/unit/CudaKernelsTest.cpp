@@ -191,23 +191,31 @@ struct DeviceCache {
   uint8_t *saved[1] = {nullptr};
 };
 
-/// Sets LAZYC_CUDA_ATTENTION for one scope (the runtime reads it per call).
-class ScopedAttention {
+/// Sets an environment variable the runtime reads per call for one scope.
+class ScopedEnv {
 public:
-  explicit ScopedAttention(const std::string &variant) {
-    if (const char *v = std::getenv("LAZYC_CUDA_ATTENTION"))
+  ScopedEnv(const char *name, const std::string &value) : name_(name) {
+    if (const char *v = std::getenv(name))
       saved_ = v;
-    setenv("LAZYC_CUDA_ATTENTION", variant.c_str(), 1);
+    setenv(name, value.c_str(), 1);
   }
-  ~ScopedAttention() {
+  ~ScopedEnv() {
     if (saved_.empty())
-      unsetenv("LAZYC_CUDA_ATTENTION");
+      unsetenv(name_);
     else
-      setenv("LAZYC_CUDA_ATTENTION", saved_.c_str(), 1);
+      setenv(name_, saved_.c_str(), 1);
   }
 
 private:
+  const char *name_;
   std::string saved_;
+};
+
+/// LAZYC_CUDA_ATTENTION for one scope.
+class ScopedAttention : public ScopedEnv {
+public:
+  explicit ScopedAttention(const std::string &variant)
+      : ScopedEnv("LAZYC_CUDA_ATTENTION", variant) {}
 };
 
 /// lazyc's own kernel: the environment's variant when it names one of
@@ -374,6 +382,83 @@ TEST(CudaKernels, CudnnAttentionOtherLengths) {
 TEST(CudaKernels, CudnnAttentionLeavesKeySubsetsToLazyc) {
   REQUIRE_CUDNN();
   checkAttention(128, Keys::Subset, "cudnn");
+}
+
+/// A decode-sized step (`rows` query rows after a `history`-token prefill)
+/// with LAZYC_CUDA_KEY_SPLITS=`splits` against the plain kernel; `keyed`: a
+/// pruned layer's key list (every third history slot and the step's rows).
+void checkSmallStep(int64_t headDim, int64_t history, int64_t rows, bool keyed,
+                    const std::string &splits) {
+  ScopedAttention flash("flash");
+  ScopedEnv scoped("LAZYC_CUDA_KEY_SPLITS", splits);
+  const int64_t heads = 8, kvHeads = 2, context = history + rows;
+  const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
+  DeviceCache cache(context, kvDim);
+  double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+  // The history's K/V into the cache (its attention output is not checked).
+  {
+    std::vector<int32_t> pos(history);
+    for (int64_t i = 0; i < history; ++i)
+      pos[i] = static_cast<int32_t>(i);
+    auto q = randomVector(history * qDim, 11), k = randomVector(history * kvDim, 12),
+         v = randomVector(history * kvDim, 13);
+    float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
+    int32_t *dpos = toDevice(pos);
+    float *out = static_cast<float *>(api()->alloc(history * qDim * 4));
+    lazyc_gpu_attention(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), history, 0, -1, heads,
+                        kvHeads, headDim, scale, a(out));
+    for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
+                    static_cast<void *>(dpos), static_cast<void *>(out)})
+      api()->free(p);
+  }
+  std::vector<int32_t> pos(rows), keys;
+  for (int64_t i = 0; i < rows; ++i)
+    pos[i] = static_cast<int32_t>(history + i);
+  if (keyed) {
+    for (int64_t i = 0; i < history; i += 3)
+      keys.push_back(static_cast<int32_t>(i));
+    keys.insert(keys.end(), pos.begin(), pos.end());
+  }
+  auto q = randomVector(rows * qDim, 21), k = randomVector(rows * kvDim, 22),
+       v = randomVector(rows * kvDim, 23);
+  float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
+  int32_t *dpos = toDevice(pos), *dkeys = keyed ? toDevice(keys) : nullptr;
+  float *out = static_cast<float *>(api()->alloc(rows * qDim * 4));
+  float *ref = static_cast<float *>(api()->alloc(rows * qDim * 4));
+  const uint64_t keysAddr = keyed ? a(dkeys) : 0;
+  const int64_t numKeys = keyed ? static_cast<int64_t>(keys.size()) : -1;
+  lazyc_gpu_attention(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows, keysAddr, numKeys, heads,
+                      kvHeads, headDim, scale, a(out));
+  lazyc_gpu_attention_reference(&cache.c, 0, a(dq), a(dpos), rows, keysAddr, numKeys, heads,
+                                kvHeads, headDim, scale, a(ref));
+  auto got = toHost(out, rows * qDim), want = toHost(ref, rows * qDim);
+  ASSERT_EQ(api()->lastError(), nullptr);
+  double maxDiff = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    maxDiff = std::max(maxDiff, static_cast<double>(std::fabs(got[i] - want[i])));
+  EXPECT_LT(maxDiff, 2e-2) << "head_dim " << headDim << ", " << history << " + " << rows
+                           << " rows, keyed " << keyed << ", LAZYC_CUDA_KEY_SPLITS=" << splits;
+  for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
+                  static_cast<void *>(dpos), static_cast<void *>(dkeys),
+                  static_cast<void *>(out), static_cast<void *>(ref)})
+    api()->free(p);
+}
+
+// Flash-decoding: a few query rows over many keys split into ranges (auto:
+// 8 heads on an H100 ask for ~33 ranges), forced counts that leave a last
+// range short or empty, none, and a pruned layer's key list.
+TEST(CudaKernels, FlashAttentionSplitsTheKeysOfSmallSteps) {
+  REQUIRE_GPU();
+  for (int64_t headDim : {128, 64})
+    for (int64_t rows : {1, 5, 64})
+      for (const char *splits : {"auto", "0", "3", "7", "64"}) {
+        checkSmallStep(headDim, 3000, rows, false, splits);
+        checkSmallStep(headDim, 3000, rows, true, splits);
+      }
+  // Short histories: ranges of one tile, more ranges asked for than tiles.
+  checkSmallStep(128, 70, 1, false, "5");
+  checkSmallStep(128, 10, 3, true, "4");
+  EXPECT_EQ(api()->lastError(), nullptr);
 }
 
 TEST(CudaKernels, LinearMatchesCPU) {
