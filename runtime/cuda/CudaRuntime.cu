@@ -695,16 +695,20 @@ __device__ __forceinline__ void onlineSoftmax(float (&s)[8][4], int pos0, int po
   }
 }
 
+/// The sum over the 4 lanes that hold one MMA row (lanes 4r .. 4r+3).
+__device__ __forceinline__ float quadSum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
 /// Writes rows r and r+8 of a 16-row output tile, normalized by the row sums.
 template <int D>
 __device__ __forceinline__ void storeRows(float *out, int64_t outStride, int h, int row0,
                                           int rows, float l0, float l1,
                                           const float (&o)[D / 8][4]) {
   const int c = (threadIdx.x % 32) % 4;
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  l0 = quadSum(l0);
+  l1 = quadSum(l1);
   const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
   const int row1 = row0 + 8;
 #pragma unroll
@@ -728,10 +732,8 @@ __device__ __forceinline__ void storePartialRows(float *partO, float *partML, in
                                                  float l0, float l1,
                                                  const float (&o)[D / 8][4]) {
   const int c = (threadIdx.x % 32) % 4;
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  l0 = quadSum(l0);
+  l1 = quadSum(l1);
   const int64_t split = blockIdx.z, qDim = static_cast<int64_t>(heads) * D;
   float *po = partO + split * rows * qDim;
   float *pml = partML + split * rows * heads * 2;
