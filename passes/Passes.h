@@ -104,6 +104,12 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
                      "(lazyc-reverse-parallel-loops; for testing that no iteration depends on "
                      "another, as a GPU runs them in no order)"),
       llvm::cl::init(false)};
+  Option<bool> hostIndexCopies{
+      *this, "host-index-copies",
+      llvm::cl::desc("The CUDA target's index-list marks (lazyc-gpu-host-index-copies) in check "
+                     "mode: the CPU runtime snapshots each marked list and compares it before "
+                     "every later read (for testing; with gpu-loops, on the CUDA target's IR)"),
+      llvm::cl::init(false)};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.

@@ -606,7 +606,18 @@ def LazycGPUHostIndexCopies
     runtime then keeps the copy of the buffer's next fetch for the later
     calls, until the buffer is freed. A buffer with a use it cannot classify
     (a view it does not know, a call it is passed to directly) is left alone.
+
+    `check=1` tests that proof on the CPU (the CPU pipeline's
+    `host-index-copies`, after the same bufferization): the mark calls
+    `lazyc_rt_keep_host_copy` (the CPU runtime keeps a snapshot of the list)
+    and every later read-only runtime call of the buffer is preceded by
+    `lazyc_rt_check_host_copy`, which stops the run naming the list if it
+    changed: there, the GPU would have read a stale host copy.
   }];
+  let options = [
+    Option<"check", "check", "bool", /*default=*/"false",
+           "CPU check of the marks: snapshot at the mark, compare before each later read">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
 }

@@ -98,6 +98,12 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
                           options.bf16Activations,
                           orGPULoops(options.generatedSelection),
                           orGPULoops(options.generatedScores), "f32");
+  // The CUDA target's marks of final index lists, checked at every read.
+  if (options.hostIndexCopies) {
+    LazycGPUHostIndexCopiesOptions check;
+    check.check = true;
+    pm.addPass(createLazycGPUHostIndexCopies(check));
+  }
   if (options.gpuLoops) {
     // The CUDA pipeline's loop nests, executed sequentially.
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

@@ -16,6 +16,11 @@
 // host copy of the buffer's next fetch until the buffer is freed. Any use it
 // cannot classify leaves the buffer alone.
 //
+// With `check`, on the CPU, the mark is `lazyc_rt_keep_host_copy` (a
+// snapshot) and each later runtime read is preceded by
+// `lazyc_rt_check_host_copy` (compare with the snapshot): a model run then
+// tests the proof on real schedules.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
@@ -108,6 +113,7 @@ bool collectUses(Value value, Block *block, SmallVectorImpl<Use> &uses) {
 
 struct LazycGPUHostIndexCopiesPass
     : public lazyc::impl::LazycGPUHostIndexCopiesBase<LazycGPUHostIndexCopiesPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Value> buffers;
@@ -138,21 +144,37 @@ struct LazycGPUHostIndexCopiesPass
         continue; // one fetch gains nothing from a kept copy
       OpBuilder b(lastWriter->getContext());
       b.setInsertionPointAfter(lastWriter);
-      Location loc = lastWriter->getLoc();
-      auto type = cast<MemRefType>(buffer.getType());
-      auto extract = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-      extract->setAttr(lazyc::kReadOnlyAddressAttr, b.getUnitAttr());
-      Value address = arith::IndexCastOp::create(b, loc, b.getI64Type(), extract.getResult());
-      Value bytes = arith::ConstantIndexOp::create(b, loc, 4); // i32
-      for (int64_t d = 0; d < type.getRank(); ++d) {
-        Value size = type.isDynamicDim(d)
-                         ? Value(memref::DimOp::create(b, loc, buffer, d))
-                         : Value(arith::ConstantIndexOp::create(b, loc, type.getDimSize(d)));
-        bytes = arith::MulIOp::create(b, loc, bytes, size);
-      }
-      lazyc::callRuntime(b, loc, module, "lazyc_gpu_keep_host_copy",
-                         {address, arith::IndexCastOp::create(b, loc, b.getI64Type(), bytes)});
+      callWithAddress(b, lastWriter->getLoc(), module, buffer,
+                      check ? "lazyc_rt_keep_host_copy" : "lazyc_gpu_keep_host_copy");
+      if (!check)
+        continue;
+      llvm::SmallPtrSet<Operation *, 8> checked; // a call may read it twice
+      for (auto [op, access] : uses)
+        if (access == Access::RuntimeRead && lastWriter->isBeforeInBlock(op) &&
+            checked.insert(op).second) {
+          b.setInsertionPoint(op);
+          callWithAddress(b, op->getLoc(), module, buffer, "lazyc_rt_check_host_copy");
+        }
     }
+  }
+
+  /// callee(address of `buffer`, its size in bytes); the address is read
+  /// only (the call must not count as a writer of the buffer).
+  static void callWithAddress(OpBuilder &b, Location loc, ModuleOp module, Value buffer,
+                              StringRef callee) {
+    auto type = cast<MemRefType>(buffer.getType());
+    auto extract = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    extract->setAttr(lazyc::kReadOnlyAddressAttr, b.getUnitAttr());
+    Value address = arith::IndexCastOp::create(b, loc, b.getI64Type(), extract.getResult());
+    Value bytes = arith::ConstantIndexOp::create(b, loc, 4); // i32
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      Value size = type.isDynamicDim(d)
+                       ? Value(memref::DimOp::create(b, loc, buffer, d))
+                       : Value(arith::ConstantIndexOp::create(b, loc, type.getDimSize(d)));
+      bytes = arith::MulIOp::create(b, loc, bytes, size);
+    }
+    lazyc::callRuntime(b, loc, module, callee,
+                       {address, arith::IndexCastOp::create(b, loc, b.getI64Type(), bytes)});
   }
 };
 

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cuda/HostCopies.h"
 
 #include "runtime/model/Quant.h"
 
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #ifdef LAZYC_HAVE_DNNL
@@ -349,4 +351,52 @@ extern "C" void lazyc_rt_check_failed(const char *message) {
   std::fflush(stdout);
   std::fprintf(stderr, "lazyc: runtime check failed in the compiled model: %s\n", message);
   std::exit(1);
+}
+
+namespace {
+/// The snapshots of lazyc_rt_keep_host_copy, and what was checked.
+struct KeptLists {
+  lazyc::rt::HostCopies snapshots;
+  int64_t kept = 0, checks = 0;
+  ~KeptLists() {
+    if (kept > 0)
+      std::fprintf(stderr, "lazyc: host index copies checked: %lld lists kept, %lld later reads "
+                           "found them unchanged\n",
+                   static_cast<long long>(kept), static_cast<long long>(checks));
+  }
+};
+KeptLists &keptLists() {
+  static KeptLists lists;
+  return lists;
+}
+} // namespace
+
+extern "C" void lazyc_rt_keep_host_copy(uint64_t address, int64_t bytes) {
+  KeptLists &lists = keptLists();
+  // A new list at a freed one's address replaces its snapshot.
+  lists.snapshots.forget(ptr<void>(address));
+  lists.snapshots.mirror(ptr<void>(address), ptr<void>(address), static_cast<size_t>(bytes));
+  ++lists.kept;
+}
+
+extern "C" void lazyc_rt_check_host_copy(uint64_t address, int64_t bytes) {
+  KeptLists &lists = keptLists();
+  std::vector<int32_t> snapshot(static_cast<size_t>(bytes) / 4);
+  if (!lists.snapshots.lookup(ptr<void>(address), snapshot.data(), snapshot.size() * 4)) {
+    lazyc_rt_check_failed(("an index list of " + std::to_string(bytes) +
+                           " bytes is read without a kept copy that long "
+                           "(lazyc-gpu-host-index-copies marked fewer bytes)")
+                              .c_str());
+  }
+  const int32_t *now = ptr<int32_t>(address);
+  for (size_t i = 0; i < snapshot.size(); ++i)
+    if (snapshot[i] != now[i])
+      lazyc_rt_check_failed(
+          ("an index list marked final by lazyc-gpu-host-index-copies changed before a runtime "
+           "call read it (element " + std::to_string(i) + " of " +
+           std::to_string(snapshot.size()) + ": was " + std::to_string(snapshot[i]) +
+           ", now " + std::to_string(now[i]) +
+           "); on the GPU that call would read a stale host copy")
+              .c_str());
+  ++lists.checks;
 }

@@ -94,6 +94,15 @@ void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint6
 /// and exits with status 1.
 void lazyc_rt_check_failed(const char *message);
 
+/// Check mode of the CUDA target's host index copies (lazy-compile
+/// --target=cpu --host-index-copies): `keep` snapshots an index list the
+/// compiler proved final (lazyc-gpu-host-index-copies), `check` compares it
+/// before a later runtime call reads it and stops the run (status 1) if it
+/// changed: on the GPU that call would have read a stale host copy. The
+/// process prints how many lists and reads it checked at exit.
+void lazyc_rt_keep_host_copy(uint64_t address, int64_t bytes);
+void lazyc_rt_check_host_copy(uint64_t address, int64_t bytes);
+
 //===--- LazyLLM kernels (lazy dialect). Position lists are ascending i32. ---===//
 
 /// S_0 = [0, positions[rows - 1]]: its size, then its contents.

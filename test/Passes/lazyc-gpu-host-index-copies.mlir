@@ -1,4 +1,19 @@
 // RUN: lazy-opt %s --split-input-file --lazyc-gpu-host-index-copies | FileCheck %s
+// RUN: lazy-opt %s --split-input-file --lazyc-gpu-host-index-copies=check=1 | FileCheck %s --check-prefix=CHECKMODE
+
+// Check mode (the CPU pipeline's host-index-copies): the same mark as the
+// CPU runtime's snapshot, and a comparison before each later runtime read.
+// CHECKMODE-LABEL: func.func @kept_set
+// CHECKMODE:      call @lazyc_rt_keep_host_copy(%[[A:.*]], %[[B:.*]]) : (i64, i64) -> ()
+// CHECKMODE:      call @lazyc_rt_check_host_copy
+// CHECKMODE-NEXT: call @read
+// CHECKMODE:      call @lazyc_rt_check_host_copy
+// CHECKMODE-NEXT: call @read
+// CHECKMODE:      call @lazyc_rt_check_host_copy
+// CHECKMODE-NEXT: call @read
+// CHECKMODE-NEXT: memref.dealloc
+// CHECKMODE-NOT:  @lazyc_gpu_keep_host_copy
+// CHECKMODE-LABEL: func.func @runtime_written
 
 // An index list a kernel writes, then three runtime calls read (the kept set
 // of a pruning layer: aux_save, missing, an attention): the runtime may keep

@@ -397,3 +397,26 @@ TEST(Kernels, BF16WeightGemmRoundsItsInput) {
   }
 }
 } // namespace
+
+namespace {
+// The CPU check of the CUDA target's kept index lists (lazy-compile
+// --host-index-copies on the CPU): reads of an unchanged list pass; a list
+// rewritten after its mark stops the run, naming the element.
+TEST(HostCopyCheck, AChangedListStopsTheRun) {
+  std::vector<int32_t> list = {3, 5, 8, 13};
+  lazyc_rt_keep_host_copy(addr(list), 16);
+  lazyc_rt_check_host_copy(addr(list), 16);
+  lazyc_rt_check_host_copy(addr(list), 8); // a shorter read of the same list
+  list[2] = 9;
+  EXPECT_EXIT(lazyc_rt_check_host_copy(addr(list), 16), testing::ExitedWithCode(1),
+              "changed before a runtime call read it \\(element 2 of 4: was 8, now 9\\)");
+  // Marked again (a new list at the address): its new contents are the reference.
+  lazyc_rt_keep_host_copy(addr(list), 16);
+  lazyc_rt_check_host_copy(addr(list), 16);
+  EXPECT_EXIT(lazyc_rt_check_host_copy(addr(list), 20), testing::ExitedWithCode(1),
+              "without a kept copy that long");
+  std::vector<int32_t> other = {1};
+  EXPECT_EXIT(lazyc_rt_check_host_copy(addr(other), 4), testing::ExitedWithCode(1),
+              "without a kept copy");
+}
+} // namespace

@@ -162,7 +162,10 @@ static cl::opt<bool> hostIndexCopies(
     cl::cat(compileCategory), "host-index-copies",
     cl::desc("cuda target: a pruned layer's index lists (kept set, computed rows' positions) "
              "are copied back to the host once for all the runtime calls that read them "
-             "(default true; false: each call copies them, waiting for the GPU)"),
+             "(default true; false: each call copies them, waiting for the GPU). cpu target "
+             "(default false): the same marks in check mode, each later read compares the list "
+             "with its state at the mark and stops the run if it changed (for testing; with "
+             "--gpu-loops, on the CUDA target's IR)"),
     cl::init(true));
 
 static cl::opt<bool> fusedRowNorms(
@@ -214,11 +217,10 @@ int main(int argc, char **argv) {
   };
   setBoth(fuseResidual, cudaOptions.fuseResidual, cpuOptions.fuseResidual);
   cudaOptions.fuseProjections = fuseProjections;
-  for (const cl::Option *cudaOnly : {static_cast<const cl::Option *>(&hostIndexCopies),
-                                      static_cast<const cl::Option *>(&fusedRowNorms)})
-    if (cudaOnly->getNumOccurrences() && !cuda)
-      return fail("--" + cudaOnly->ArgStr.str() + " applies to --target=cuda");
+  if (fusedRowNorms.getNumOccurrences() && !cuda)
+    return fail("--fused-row-norms applies to --target=cuda");
   cudaOptions.hostIndexCopies = hostIndexCopies;
+  cpuOptions.hostIndexCopies = hostIndexCopies.getNumOccurrences() && hostIndexCopies;
   cudaOptions.fusedRowNorms = fusedRowNorms;
   cpuOptions.fuseProjections = fuseProjections;
   setBoth(generatedSelection, cudaOptions.generatedSelection, cpuOptions.generatedSelection);
