@@ -110,6 +110,12 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
                      "mode: the CPU runtime snapshots each marked list and compares it before "
                      "every later read (for testing; with gpu-loops, on the CUDA target's IR)"),
       llvm::cl::init(false)};
+  Option<bool> fusedRowNorms{
+      *this, "fused-row-norms",
+      llvm::cl::desc("With gpu-loops: the CUDA target's block-per-row RMSNorm "
+                     "(lazyc-gpu-fuse-row-norms) as its CPU stand-in, sequential loops of the "
+                     "same per-thread code"),
+      llvm::cl::init(false)};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.

@@ -558,9 +558,17 @@ def LazycGPUFuseRowNorms : Pass<"lazyc-gpu-fuse-row-norms", "::mlir::func::FuncO
     consumer to the same share (just read by the block: cache hits). The
     row is read from memory once instead of twice, in one kernel instead of
     three. Needs `lazyc-gpu-lower-all-reduce` after outlining.
+
+    `cpu=1` (the CPU pipeline's `gpu-loops` with `fused-row-norms`): the
+    same per-thread code as a CPU stand-in, in sequential loops over the
+    rows, then each thread's share, the shares summed in thread order, then
+    each thread's part of the consumer; checks the kernel's indexing without
+    a GPU (not the all-reduce's shuffles).
   }];
   let options = [
     Option<"threads", "threads", "int64_t", /*default=*/"256", "Threads per row">,
+    Option<"cpu", "cpu", "bool", /*default=*/"false",
+           "Sequential loops instead of a gpu.launch (a CPU stand-in)">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];

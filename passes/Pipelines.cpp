@@ -94,15 +94,22 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   auto orGPULoops = [&](const auto &option) {
     return option.hasValue() ? option.getValue() : options.gpuLoops.getValue();
   };
+  const bool fusedRowNorms = options.gpuLoops && options.fusedRowNorms;
   buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.fuseProjections,
                           options.bf16Activations,
                           orGPULoops(options.generatedSelection),
-                          orGPULoops(options.generatedScores), "f32");
+                          orGPULoops(options.generatedScores), "f32", fusedRowNorms);
   // The CUDA target's marks of final index lists, checked at every read.
   if (options.hostIndexCopies) {
     LazycGPUHostIndexCopiesOptions check;
     check.check = true;
     pm.addPass(createLazycGPUHostIndexCopies(check));
+  }
+  // RMSNorm as the CUDA target's block per row, run as sequential loops.
+  if (fusedRowNorms) {
+    LazycGPUFuseRowNormsOptions standIn;
+    standIn.cpu = true;
+    pm.addNestedPass<func::FuncOp>(createLazycGPUFuseRowNorms(standIn));
   }
   if (options.gpuLoops) {
     // The CUDA pipeline's loop nests, executed sequentially.

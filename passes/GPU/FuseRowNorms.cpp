@@ -120,64 +120,112 @@ Value loadAt(OpBuilder &b, Location loc, Value buffer, AffineMap map, Value row,
   return memref::LoadOp::create(b, loc, buffer, ValueRange{dim.getPosition() == 0 ? row : col});
 }
 
-void fuse(RowSum rowSum, linalg::GenericOp consumer, int64_t threads) {
+/// A thread's two phases of the fused row, shared by the GPU kernel and its
+/// CPU stand-in: its strided share of the row sum, then the consumer on the
+/// same elements.
+struct RowPhases {
+  RowSum rowSum;
+  linalg::GenericOp consumer;
+  Value cols;
+
+  /// sum over c = tid, tid + step, ... < cols of f(x[row, c]), from 0 (the
+  /// fill's value is added once, to the total).
+  Value partial(OpBuilder &b, Location loc, Value row, Value tid, Value step) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    Block &sumBody = rowSum.op.getRegion().front();
+    auto loop = scf::ForOp::create(
+        b, loc, tid, cols, step, ValueRange{zero},
+        [&](OpBuilder &fb, Location fl, Value c, ValueRange acc) {
+          IRMapping map;
+          map.map(sumBody.getArgument(0),
+                  memref::LoadOp::create(fb, fl, rowSum.input, ValueRange{row, c}).getResult());
+          map.map(sumBody.getArgument(1), acc[0]);
+          for (Operation &op : sumBody.without_terminator())
+            fb.clone(op, map);
+          scf::YieldOp::create(
+              fb, fl, map.lookup(cast<linalg::YieldOp>(sumBody.getTerminator()).getOperand(0)));
+        });
+    return loop.getResult(0);
+  }
+
+  /// y[row, c] = g(..., total, ...) for the same c as partial().
+  void apply(OpBuilder &b, Location loc, Value row, Value tid, Value step, Value total) {
+    Block &body = consumer.getRegion().front();
+    Value output = consumer.getDpsInitOperand(0)->get();
+    scf::ForOp::create(b, loc, tid, cols, step, ValueRange{},
+                       [&](OpBuilder &fb, Location fl, Value c, ValueRange) {
+                         IRMapping map;
+                         for (OpOperand &operand : consumer->getOpOperands()) {
+                           BlockArgument arg = body.getArgument(operand.getOperandNumber());
+                           if (arg.use_empty())
+                             continue;
+                           if (operand.get() == rowSum.sum && !consumer.isDpsInit(&operand)) {
+                             map.map(arg, total);
+                             continue;
+                           }
+                           map.map(arg, loadAt(fb, fl, operand.get(),
+                                               consumer.getMatchingIndexingMap(&operand), row, c));
+                         }
+                         for (Operation &op : body.without_terminator())
+                           fb.clone(op, map);
+                         Value y = map.lookup(
+                             cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+                         memref::StoreOp::create(fb, fl, y, output, ValueRange{row, c});
+                         scf::YieldOp::create(fb, fl);
+                       });
+  }
+};
+
+/// Replaces the row sum and its consumer with one block of `threads` threads
+/// per row: on the GPU a gpu.launch whose threads combine their shares with
+/// gpu.all_reduce; with `cpu`, its stand-in of sequential loops (rows, then
+/// each thread's share, the shares summed in thread order, then each
+/// thread's part of the consumer): the same per-thread code, run on the CPU.
+void fuse(RowSum rowSum, linalg::GenericOp consumer, int64_t threads, bool cpu) {
   OpBuilder b(consumer);
   Location loc = rowSum.op.getLoc();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value rows = memref::DimOp::create(b, loc, rowSum.input, 0);
   Value cols = memref::DimOp::create(b, loc, rowSum.input, 1);
   Value blockSize = arith::ConstantIndexOp::create(b, loc, threads);
   Value init = rowSum.fill.getInputs()[0];
-  auto launch = gpu::LaunchOp::create(b, loc, rows, c1, c1, blockSize, c1, c1);
-  OpBuilder k = OpBuilder::atBlockBegin(&launch.getBody().front());
-  Value row = launch.getBlockIds().x, tid = launch.getThreadIds().x;
-  Value step = launch.getBlockSize().x;
-  // Each thread's share of the row, from 0: the fill value is added once.
-  Value zero = arith::ConstantOp::create(k, loc, k.getF32FloatAttr(0.0f));
-  Block &sumBody = rowSum.op.getRegion().front();
-  auto partial = scf::ForOp::create(
-      k, loc, tid, cols, step, ValueRange{zero},
-      [&](OpBuilder &fb, Location fl, Value c, ValueRange acc) {
-        IRMapping map;
-        map.map(sumBody.getArgument(0),
-                memref::LoadOp::create(fb, fl, rowSum.input, ValueRange{row, c}).getResult());
-        map.map(sumBody.getArgument(1), acc[0]);
-        for (Operation &op : sumBody.without_terminator())
-          fb.clone(op, map);
-        scf::YieldOp::create(
-            fb, fl, map.lookup(cast<linalg::YieldOp>(sumBody.getTerminator()).getOperand(0)));
-      });
-  Value shares =
-      gpu::AllReduceOp::create(
-          k, loc, partial.getResult(0),
-          gpu::AllReduceOperationAttr::get(k.getContext(), gpu::AllReduceOperation::ADD),
-          /*uniform=*/true)
-          .getResult();
-  Value total = arith::AddFOp::create(k, loc, shares, init);
-  Block &body = consumer.getRegion().front();
-  Value output = consumer.getDpsInitOperand(0)->get();
-  scf::ForOp::create(k, loc, tid, cols, step, ValueRange{},
-                     [&](OpBuilder &fb, Location fl, Value c, ValueRange) {
-                       IRMapping map;
-                       for (OpOperand &operand : consumer->getOpOperands()) {
-                         BlockArgument arg = body.getArgument(operand.getOperandNumber());
-                         if (arg.use_empty())
-                           continue;
-                         if (operand.get() == rowSum.sum && !consumer.isDpsInit(&operand)) {
-                           map.map(arg, total);
-                           continue;
-                         }
-                         map.map(arg, loadAt(fb, fl, operand.get(),
-                                             consumer.getMatchingIndexingMap(&operand), row, c));
-                       }
-                       for (Operation &op : body.without_terminator())
-                         fb.clone(op, map);
-                       Value y = map.lookup(
-                           cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
-                       memref::StoreOp::create(fb, fl, y, output, ValueRange{row, c});
-                       scf::YieldOp::create(fb, fl);
-                     });
-  gpu::TerminatorOp::create(k, loc);
+  RowPhases phases{rowSum, consumer, cols};
+  if (cpu) {
+    scf::ForOp::create(b, loc, c0, rows, c1, ValueRange{},
+                       [&](OpBuilder &rb, Location rl, Value row, ValueRange) {
+                         Value zero =
+                             arith::ConstantOp::create(rb, rl, rb.getF32FloatAttr(0.0f));
+                         auto shares = scf::ForOp::create(
+                             rb, rl, c0, blockSize, c1, ValueRange{zero},
+                             [&](OpBuilder &tb, Location tl, Value tid, ValueRange acc) {
+                               Value share = phases.partial(tb, tl, row, tid, blockSize);
+                               scf::YieldOp::create(
+                                   tb, tl, arith::AddFOp::create(tb, tl, acc[0], share).getResult());
+                             });
+                         Value total = arith::AddFOp::create(rb, rl, shares.getResult(0), init);
+                         scf::ForOp::create(rb, rl, c0, blockSize, c1, ValueRange{},
+                                            [&](OpBuilder &tb, Location tl, Value tid, ValueRange) {
+                                              phases.apply(tb, tl, row, tid, blockSize, total);
+                                              scf::YieldOp::create(tb, tl);
+                                            });
+                         scf::YieldOp::create(rb, rl);
+                       });
+  } else {
+    auto launch = gpu::LaunchOp::create(b, loc, rows, c1, c1, blockSize, c1, c1);
+    OpBuilder k = OpBuilder::atBlockBegin(&launch.getBody().front());
+    Value row = launch.getBlockIds().x, tid = launch.getThreadIds().x;
+    Value step = launch.getBlockSize().x;
+    Value share = phases.partial(k, loc, row, tid, step);
+    Value shares =
+        gpu::AllReduceOp::create(
+            k, loc, share,
+            gpu::AllReduceOperationAttr::get(k.getContext(), gpu::AllReduceOperation::ADD),
+            /*uniform=*/true)
+            .getResult();
+    phases.apply(k, loc, row, tid, step, arith::AddFOp::create(k, loc, shares, init));
+    gpu::TerminatorOp::create(k, loc);
+  }
   consumer.erase();
   rowSum.op.erase();
   rowSum.fill.erase();
@@ -194,7 +242,7 @@ struct LazycGPUFuseRowNormsPass
           pairs.emplace_back(*rowSum, consumer);
     });
     for (auto &[rowSum, consumer] : pairs)
-      fuse(rowSum, consumer, threads);
+      fuse(rowSum, consumer, threads, cpu);
   }
 };
 

@@ -1,4 +1,25 @@
 // RUN: lazy-opt %s --split-input-file --lazyc-gpu-fuse-row-norms | FileCheck %s
+// RUN: lazy-opt %s --split-input-file --lazyc-gpu-fuse-row-norms=cpu=1 | FileCheck %s --check-prefix=CPU
+
+// The CPU stand-in (cpu=1, lazy-compile --target=cpu --gpu-loops
+// --fused-row-norms): the same per-thread code in sequential loops over the
+// rows and the 256 threads, the shares summed in thread order.
+// CPU-LABEL: func.func @rms_norm
+// CPU-NOT:   gpu.launch
+// CPU:       %[[ROWS:.*]] = memref.dim %{{.*}}, %c0
+// CPU:       %[[COLS:.*]] = memref.dim %{{.*}}, %c1
+// CPU:       %[[T:.*]] = arith.constant 256 : index
+// CPU:       scf.for %[[ROW:.*]] = %c0{{.*}} to %[[ROWS]] step %c1
+// CPU:         %[[SHARES:.*]] = scf.for %[[TID:.*]] = %c0{{.*}} to %[[T]] step %c1{{.*}} iter_args(%[[SUM:.*]] = %{{.*}}) -> (f32) {
+// CPU:           %[[MINE:.*]] = scf.for %{{.*}} = %[[TID]] to %[[COLS]] step %[[T]] iter_args
+// CPU:           %[[NEXT:.*]] = arith.addf %[[SUM]], %[[MINE]]
+// CPU:           scf.yield %[[NEXT]]
+// CPU:         %[[TOTAL:.*]] = arith.addf %[[SHARES]], %{{.*}} : f32
+// CPU:         scf.for %[[TID2:.*]] = %c0{{.*}} to %[[T]] step %c1
+// CPU:           scf.for %[[C:.*]] = %[[TID2]] to %[[COLS]] step %[[T]] {
+// CPU:             arith.divf %[[TOTAL]]
+// CPU:             memref.store %{{.*}}, %{{.*}}[%[[ROW]], %[[C]]]
+// CPU-NOT:   gpu.all_reduce
 
 // RMSNorm after bufferization: a zero fill, the row sum of squares, the
 // scaling that reads it per row (and a bf16 output for the next GEMM). One

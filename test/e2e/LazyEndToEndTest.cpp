@@ -14,7 +14,8 @@
 //    (--gpu-loops) on the CPU, compiler-generated scores and selection
 //    included; WindowScores*: observation-window scores, runtime and generated;
 //    Reversed*: the GPU loop nests run last to first (a dependence between
-//    iterations, a race on a GPU, changes the values).
+//    iterations, a race on a GPU, changes the values); FusedRowNorms*: the
+//    block-per-row RMSNorm's CPU stand-in.
 //  * KeepAllIsBitIdentical: with every token kept, the full pruning machinery
 //    (scores, selection, Aux Cache, keyed attention) runs and the logits are
 //    bit-identical to the dense model's.
@@ -45,6 +46,7 @@ const std::string kWindow = LAZYC_E2E_WINDOW_LIBRARY;
 const std::string kPrunedGPULoops = LAZYC_E2E_PRUNEDGPULOOPS_LIBRARY;
 const std::string kWindowGPULoops = LAZYC_E2E_WINDOWGPULOOPS_LIBRARY;
 const std::string kReversedGPULoops = LAZYC_E2E_REVERSEDGPULOOPS_LIBRARY;
+const std::string kRowNormGPULoops = LAZYC_E2E_ROWNORMGPULOOPS_LIBRARY;
 const std::string kReversedWindowGPULoops = LAZYC_E2E_REVERSEDWINDOWGPULOOPS_LIBRARY;
 
 struct Step {
@@ -212,6 +214,13 @@ TEST(LazyEndToEndTest, GPULoopsMatchNumpyReference) {
 // accumulator) would pass in one order and fail in the other.
 TEST(LazyEndToEndTest, ReversedGPULoopsMatchNumpyReference) {
   matchCompiledModel(kReversedGPULoops, "e2e-compile-reversedgpuloops", "lazy-smollm2.txt");
+}
+
+// The CUDA target's block-per-row RMSNorm (--fused-row-norms) as its CPU
+// stand-in: each row's 256 thread shares, their sum, each thread's part of
+// the scaling; a wrong share or element index moves every layer's output.
+TEST(LazyEndToEndTest, FusedRowNormsGPULoopsMatchNumpyReference) {
+  matchCompiledModel(kRowNormGPULoops, "e2e-compile-rownormgpuloops", "lazy-smollm2.txt");
 }
 
 TEST(LazyEndToEndTest, ReversedWindowScoresGPULoopsMatchNumpyReference) {

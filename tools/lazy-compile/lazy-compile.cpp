@@ -172,7 +172,8 @@ static cl::opt<bool> fusedRowNorms(
     cl::cat(compileCategory), "fused-row-norms",
     cl::desc("cuda target: RMSNorm as one kernel of one block per row that reads the row once "
              "(block reduction), instead of partial sums, their total and the scaling as three "
-             "kernels (default false: not yet run on a GPU)"),
+             "kernels (default false: not yet run on a GPU); cpu target with --gpu-loops: the "
+             "same per-thread code as sequential loops (a CPU stand-in, for testing)"),
     cl::init(false));
 
 static cl::opt<bool> reverseParallelLoops(
@@ -217,8 +218,10 @@ int main(int argc, char **argv) {
   };
   setBoth(fuseResidual, cudaOptions.fuseResidual, cpuOptions.fuseResidual);
   cudaOptions.fuseProjections = fuseProjections;
-  if (fusedRowNorms.getNumOccurrences() && !cuda)
-    return fail("--fused-row-norms applies to --target=cuda");
+  if (fusedRowNorms && !cuda && !gpuLoops)
+    return fail("--fused-row-norms applies to --target=cuda, or to --target=cpu --gpu-loops "
+                "(its CPU stand-in)");
+  cpuOptions.fusedRowNorms = fusedRowNorms;
   cudaOptions.hostIndexCopies = hostIndexCopies;
   cpuOptions.hostIndexCopies = hostIndexCopies.getNumOccurrences() && hostIndexCopies;
   cudaOptions.fusedRowNorms = fusedRowNorms;
