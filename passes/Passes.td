@@ -612,8 +612,12 @@ def LazycGPUHostIndexCopies
     at least two read-only runtime calls, and calls
     `lazyc_gpu_keep_host_copy(address, bytes)` after the last writer: the
     runtime then keeps the copy of the buffer's next fetch for the later
-    calls, until the buffer is freed. A buffer with a use it cannot classify
-    (a view it does not know, a call it is passed to directly) is left alone.
+    calls, until the buffer is freed. When the last writer is the runtime's
+    upload of a result it computed on the host (`lazyc_gpu_missing`,
+    `_select`, `_select_once`), the mark right after it is
+    `lazyc_gpu_keep_uploaded_copy`: that upload is the copy, no fetch waits.
+    A buffer with a use it cannot classify (a view it does not know, a call
+    it is passed to directly) is left alone.
 
     `check=1` tests that proof on the CPU (the CPU pipeline's
     `host-index-copies`, after the same bufferization): the mark calls

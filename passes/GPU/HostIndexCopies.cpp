@@ -14,7 +14,10 @@
 // before at least two read-only runtime calls. After the last writer it
 // calls `lazyc_gpu_keep_host_copy(address, bytes)`: the runtime keeps the
 // host copy of the buffer's next fetch until the buffer is freed. Any use it
-// cannot classify leaves the buffer alone.
+// cannot classify leaves the buffer alone. When the last writer is a runtime
+// call that uploads its host-computed result (lazyc_gpu_missing, _select,
+// _select_once), the mark is `lazyc_gpu_keep_uploaded_copy`, right after
+// it: that upload is the host copy, and no call waits for a fetch.
 //
 // With `check`, on the CPU, the mark is `lazyc_rt_keep_host_copy` (a
 // snapshot) and each later runtime read is preceded by
@@ -144,8 +147,10 @@ struct LazycGPUHostIndexCopiesPass
         continue; // one fetch gains nothing from a kept copy
       OpBuilder b(lastWriter->getContext());
       b.setInsertionPointAfter(lastWriter);
-      callWithAddress(b, lastWriter->getLoc(), module, buffer,
-                      check ? "lazyc_rt_keep_host_copy" : "lazyc_gpu_keep_host_copy");
+      StringRef mark = check                      ? "lazyc_rt_keep_host_copy"
+                       : uploadsResult(lastWriter) ? "lazyc_gpu_keep_uploaded_copy"
+                                                   : "lazyc_gpu_keep_host_copy";
+      callWithAddress(b, lastWriter->getLoc(), module, buffer, mark);
       if (!check)
         continue;
       llvm::SmallPtrSet<Operation *, 8> checked; // a call may read it twice
@@ -156,6 +161,16 @@ struct LazycGPUHostIndexCopiesPass
           callWithAddress(b, op->getLoc(), module, buffer, "lazyc_rt_check_host_copy");
         }
     }
+  }
+
+  /// Whether `op` is a CUDA runtime call whose writes are the upload of a
+  /// result it computed on the host (the runtime remembers that upload).
+  static bool uploadsResult(Operation *op) {
+    auto call = dyn_cast<func::CallOp>(op);
+    return call && llvm::is_contained({StringRef("lazyc_gpu_missing"),
+                                       StringRef("lazyc_gpu_select"),
+                                       StringRef("lazyc_gpu_select_once")},
+                                      call.getCallee());
   }
 
   /// callee(address of `buffer`, its size in bytes); the address is read

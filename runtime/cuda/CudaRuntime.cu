@@ -272,12 +272,14 @@ template <typename T> T *upload(const std::vector<T> &host) {
   return d;
 }
 
-/// Host result -> device array (the kernels' outputs computed on the host).
+/// Host result -> device array (the kernels' outputs computed on the host),
+/// remembered as the latest upload (lazyc_gpu_keep_uploaded_copy).
 template <typename T> void putBack(uint64_t device, const std::vector<T> &host) {
-  if (!host.empty())
-    check(cudaMemcpyAsync(ptr<T>(device), host.data(), host.size() * sizeof(T),
-                          cudaMemcpyHostToDevice, state().stream),
-          "copy to device");
+  if (!host.empty() &&
+      check(cudaMemcpyAsync(ptr<T>(device), host.data(), host.size() * sizeof(T),
+                            cudaMemcpyHostToDevice, state().stream),
+            "copy to device"))
+    state().hostCopies.uploaded(ptr<void>(device), host.data(), host.size() * sizeof(T));
 }
 
 /// A host vector's address, as the CPU kernels take it.
@@ -1933,6 +1935,13 @@ void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, in
 void lazyc_gpu_keep_host_copy(uint64_t device, int64_t bytes) {
   if (bytes > 0)
     state().hostCopies.markFinal(ptr<void>(device), static_cast<size_t>(bytes));
+}
+
+/// lazyc-gpu-host-index-copies, right after the runtime call that uploaded
+/// `device` (missing, select, select_once): that upload is its host copy.
+void lazyc_gpu_keep_uploaded_copy(uint64_t device, int64_t bytes) {
+  if (bytes > 0)
+    state().hostCopies.keepUploaded(ptr<void>(device), static_cast<size_t>(bytes));
 }
 
 void lazyc_gpu_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,

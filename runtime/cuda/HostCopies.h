@@ -7,7 +7,11 @@
 //   * a step's inputs, which the runtime uploads itself (mirror);
 //   * index lists the compiler proved final after their last writer
 //     (lazyc-gpu-host-index-copies: lazyc_gpu_keep_host_copy marks them, and
-//     the next fetch's copy is kept).
+//     the next fetch's copy is kept);
+//   * those whose last writer was the runtime's own upload of a host result
+//     (the missing rows' positions, a host selection): the compiler marks
+//     them right after that call (lazyc_gpu_keep_uploaded_copy), so the
+//     uploaded bytes are the copy and no fetch is needed at all.
 // Freeing a buffer forgets it. Plain C++ (no CUDA), so it is unit-tested on
 // machines without a GPU.
 //
@@ -53,10 +57,35 @@ public:
       mirror(device, host, bytes);
   }
 
+  /// The runtime just uploaded `bytes` of `host` to `device` (its result of
+  /// host-side work); only the latest upload is remembered.
+  void uploaded(const void *device, const void *host, size_t bytes) {
+    const char *p = static_cast<const char *>(host);
+    lastUpload_ = device;
+    lastUploadBytes_.assign(p, p + bytes);
+  }
+
+  /// `device`'s last writer was the runtime call that just uploaded it, and
+  /// nothing writes it until it is freed: the upload is its host copy. If the
+  /// latest upload was not to `device` (or shorter), the next fetch is kept
+  /// instead (markFinal).
+  void keepUploaded(const void *device, size_t bytes) {
+    if (lastUpload_ == device && lastUploadBytes_.size() >= bytes)
+      mirror(device, lastUploadBytes_.data(), bytes);
+    else
+      markFinal(device, bytes);
+    lastUpload_ = nullptr;
+    lastUploadBytes_.clear();
+  }
+
   /// `device` was freed (its address may come back for another buffer).
   void forget(const void *device) {
     copies_.erase(device);
     final_.erase(device);
+    if (lastUpload_ == device) {
+      lastUpload_ = nullptr;
+      lastUploadBytes_.clear();
+    }
   }
 
   size_t size() const { return copies_.size(); }
@@ -64,6 +93,8 @@ public:
 private:
   std::map<const void *, std::vector<char>> copies_;
   std::map<const void *, size_t> final_;
+  const void *lastUpload_ = nullptr;
+  std::vector<char> lastUploadBytes_;
 };
 
 } // namespace lazyc::rt

@@ -68,8 +68,18 @@ func.func @kept_set(%src: memref<?xi32>, %n: index) {
 // CHECK:      call @lazyc_gpu_keep_host_copy
 // CHECK:      call @read
 // CHECK:      call @read
+// The runtime's own upload of a host result (lazyc_gpu_missing): the mark
+// right after it says the upload is the host copy.
+// CHECK-LABEL: func.func @uploaded
+// CHECK:      call @lazyc_gpu_missing(
+// CHECK-NEXT: memref.extract_aligned_pointer_as_index %{{.*}} {lazyc.read_only}
+// CHECK:      call @lazyc_gpu_keep_uploaded_copy
+// CHECK-NOT:  call @lazyc_gpu_keep_host_copy
+// CHECK:      call @read
+// CHECK:      call @read
 func.func private @read(i64, i64)
 func.func private @write(i64, i64)
+func.func private @lazyc_gpu_missing(!llvm.ptr, i64, i64, i64, i64)
 func.func @runtime_written(%n: index) {
   %missing = memref.alloc(%n) : memref<?xi32>
   %c = arith.index_cast %n : index to i64
@@ -94,6 +104,20 @@ func.func @rewritten(%src: memref<?xi32>, %n: index) {
   call @read(%a, %c) : (i64, i64) -> ()
   call @read(%a, %c) : (i64, i64) -> ()
   memref.dealloc %list : memref<?xi32>
+  return
+}
+func.func @uploaded(%cache: !llvm.ptr, %keys: i64, %n: index) {
+  %missing = memref.alloc(%n) : memref<?xi32>
+  %c = arith.index_cast %n : index to i64
+  %layer = arith.constant 1 : i64
+  %w = memref.extract_aligned_pointer_as_index %missing : memref<?xi32> -> index
+  %wa = arith.index_cast %w : index to i64
+  call @lazyc_gpu_missing(%cache, %layer, %keys, %c, %wa) : (!llvm.ptr, i64, i64, i64, i64) -> ()
+  %p = memref.extract_aligned_pointer_as_index %missing : memref<?xi32> -> index {lazyc.read_only}
+  %a = arith.index_cast %p : index to i64
+  call @read(%a, %c) : (i64, i64) -> ()
+  call @read(%a, %c) : (i64, i64) -> ()
+  memref.dealloc %missing : memref<?xi32>
   return
 }
 

@@ -50,6 +50,10 @@ void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uin
 int64_t lazyc_gpu_cudnn_attention_calls(void);
 int64_t lazyc_gpu_context_size(uint64_t positions, int64_t rows);
 void lazyc_gpu_keep_host_copy(uint64_t device, int64_t bytes);
+void lazyc_gpu_keep_uploaded_copy(uint64_t device, int64_t bytes);
+int64_t lazyc_gpu_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n);
+void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n,
+                       uint64_t out);
 }
 
 namespace {
@@ -570,7 +574,8 @@ TEST(CudaKernels, LinearOnOperandsAlignedBelow256Bytes) {
 }
 
 // lazyc_gpu_keep_host_copy (lazyc-gpu-host-index-copies): a buffer marked
-// final is fetched once; later calls read the host copy. Seen by rewriting
+// final is fetched once; later calls read the host copy (and with
+// lazyc_gpu_keep_uploaded_copy, the runtime's own upload is that copy). Seen by rewriting
 // the device buffer behind the runtime's back (what the compiler rules out):
 // an unmarked buffer's calls see the new contents, a marked one's do not.
 TEST(CudaKernels, KeptHostCopiesServeLaterFetches) {
@@ -591,6 +596,21 @@ TEST(CudaKernels, KeptHostCopiesServeLaterFetches) {
   EXPECT_EQ(lazyc_gpu_context_size(a(again), 4), 100);
   api()->free(plain);
   api()->free(again);
+  // lazyc_gpu_keep_uploaded_copy right after the call that uploaded the list
+  // (the missing rows: none cached yet, so all of the keys): the upload is
+  // the copy, never fetched, so a rewrite behind its back is not seen.
+  DeviceCache cache(16, 64);
+  std::vector<int32_t> keys = {0, 3, 9}, rewritten = {0, 3, 99};
+  int32_t *dkeys = toDevice(keys);
+  ASSERT_EQ(lazyc_gpu_missing_size(&cache.c, 0, a(dkeys), 3), 3);
+  int32_t *missing = static_cast<int32_t *>(api()->alloc(12));
+  lazyc_gpu_missing(&cache.c, 0, a(dkeys), 3, a(missing));
+  lazyc_gpu_keep_uploaded_copy(a(missing), 12);
+  ASSERT_EQ(api()->toDevice(missing, rewritten.data(), 12), 0);
+  EXPECT_EQ(lazyc_gpu_context_size(a(missing), 3), 10);
+  ASSERT_EQ(api()->lastError(), nullptr);
+  api()->free(dkeys);
+  api()->free(missing);
 }
 
 TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {

@@ -69,3 +69,40 @@ TEST(HostCopies, FreeingForgetsTheCopyAndTheMark) {
   copies.fetched(device(0x5000), other.data(), 8);
   EXPECT_FALSE(copies.lookup(device(0x5000), out.data(), 8));
 }
+
+// lazyc_gpu_keep_uploaded_copy: the runtime's own upload of a host result
+// (the missing rows' positions) is the copy; no fetch at all.
+TEST(HostCopies, TheUploadRightBeforeTheMarkIsTheCopy) {
+  HostCopies copies;
+  std::vector<int32_t> missing = {4, 6, 11}, out(3);
+  copies.uploaded(device(0x6000), missing.data(), 12);
+  copies.keepUploaded(device(0x6000), 12);
+  ASSERT_TRUE(copies.lookup(device(0x6000), out.data(), 12));
+  EXPECT_EQ(out, missing);
+  // The record is consumed: a second mark of the address finds no upload
+  // and falls back to keeping the next fetch.
+  copies.forget(device(0x6000));
+  copies.keepUploaded(device(0x6000), 12);
+  EXPECT_FALSE(copies.lookup(device(0x6000), out.data(), 12));
+  copies.fetched(device(0x6000), missing.data(), 12);
+  EXPECT_TRUE(copies.lookup(device(0x6000), out.data(), 12));
+}
+
+TEST(HostCopies, AnUploadToAnotherOrAFreedBufferIsNotTheCopy) {
+  HostCopies copies;
+  std::vector<int32_t> a = {1, 2}, out(2);
+  // The latest upload went elsewhere: the mark keeps the next fetch instead.
+  copies.uploaded(device(0x7000), a.data(), 8);
+  copies.uploaded(device(0x8000), a.data(), 8);
+  copies.keepUploaded(device(0x7000), 8);
+  EXPECT_FALSE(copies.lookup(device(0x7000), out.data(), 8));
+  // Freed after the upload (its address reused): forgotten.
+  copies.uploaded(device(0x9000), a.data(), 8);
+  copies.forget(device(0x9000));
+  copies.keepUploaded(device(0x9000), 8);
+  EXPECT_FALSE(copies.lookup(device(0x9000), out.data(), 8));
+  // Shorter than the mark: not the copy.
+  copies.uploaded(device(0xa000), a.data(), 4);
+  copies.keepUploaded(device(0xa000), 8);
+  EXPECT_FALSE(copies.lookup(device(0xa000), out.data(), 8));
+}
