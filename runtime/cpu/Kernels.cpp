@@ -384,8 +384,8 @@ extern "C" void lazyc_rt_check_host_copy(uint64_t address, int64_t bytes) {
   std::vector<int32_t> snapshot(static_cast<size_t>(bytes) / 4);
   if (!lists.snapshots.lookup(ptr<void>(address), snapshot.data(), snapshot.size() * 4)) {
     lazyc_rt_check_failed(("an index list of " + std::to_string(bytes) +
-                           " bytes is read without a kept copy that long "
-                           "(lazyc-gpu-host-index-copies marked fewer bytes)")
+                           " bytes is read without a kept copy that long (not marked by "
+                           "lazyc-gpu-host-index-copies, or marked shorter)")
                               .c_str());
   }
   const int32_t *now = ptr<int32_t>(address);
