@@ -97,6 +97,30 @@ same = all(a.get(k) == b.get(k) for k in keys)
 print("  token sets (kept and computed per layer, revived):", "same on CPU and GPU" if same else "DIFFER",
       "| kept per layer cpu", a.get(keys[0]), "gpu", b.get(keys[0]))
 PY
+  # Decoding too (tiny models): 8 steps on each side, revivals and the GPU's
+  # key splits (forced to 3 ranges: the tiny model's few keys would not split)
+  # included; compared step by step while both sides generated the same tokens.
+  case $m in tiny-*)
+    timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 9 --decode-logits "$OUT/$m-cpu-steps.bin" --json >"$OUT/$m-cpu-steps.json" 2>/dev/null \
+      && LAZYC_CUDA_KEY_SPLITS=3 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 9 --decode-logits "$OUT/$m-gpu-steps.bin" --json >"$OUT/$m-gpu-steps.json" 2>/dev/null \
+      && python3 - "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps" <<'PY'
+import json, sys, numpy as np
+name, a, b = sys.argv[1:4]
+ja, jb = json.load(open(a + ".json")), json.load(open(b + ".json"))
+ta, tb = ja["text"].split(), jb["text"].split()
+la, lb = np.fromfile(a + ".bin", np.float32), np.fromfile(b + ".bin", np.float32)
+steps = min(len(ta), len(tb)) - 1
+la, lb = la.reshape(steps, -1), lb.reshape(steps, -1)
+same = 0
+while same < steps and ta[same] == tb[same]:
+    same += 1  # step k's input is token k: compare while those agree
+rel = [float(np.abs(la[k] - lb[k]).max() / np.abs(la[k]).max()) for k in range(min(same, steps))]
+print(f"{name} decode: {len(rel)} steps with the same inputs, max |cpu-gpu| / max |logit| per step "
+      f"{', '.join(f'{r:.3g}' for r in rel)}; tokens cpu {' '.join(ta)} gpu {' '.join(tb)}; "
+      f"revived cpu {ja.get('revived_tokens')} gpu {jb.get('revived_tokens')}")
+PY
+    ;;
+  esac
   LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>"$OUT/$m-gpu-flash.err" \
     && cmp_logits "$m (lazyc flash)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-flash.bin"
   LAZYC_GEMM_AUTOTUNE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-tuned.bin" --json >"$OUT/$m-gpu-tuned.json" 2>"$OUT/$m-gpu-tuned.err" \

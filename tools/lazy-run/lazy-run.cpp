@@ -51,7 +51,9 @@ const char *kUsage =
     "      --repeat R       prefill R times (cache reset in between), report the median TTFT\n"
     "      --warmup W       W untimed prefills first (allocator, GEMM plans, lazy loading;\n"
     "                       LAZYC_CUDA_PROFILE=1 then leaves them out)\n"
-    "      --logits FILE    write the first generated token's logits (float32, raw)\n";
+    "      --logits FILE    write the first generated token's logits (float32, raw)\n"
+    "      --decode-logits FILE  write each decode step's logits after it, one row per\n"
+    "                       step (float32, raw; with -n N, N - 1 rows)\n";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
@@ -71,7 +73,7 @@ int main(int argc, char **argv) {
   std::string library, modelPath, prompt, promptFile, idsFile;
   bool chat = false, json = false, havePrompt = false, ignoreEos = false;
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
-  std::string logitsFile;
+  std::string logitsFile, decodeLogitsFile;
   bool randomWeights = false;
   uint64_t weightSeed = 0;
   SamplerOptions sampling;
@@ -150,6 +152,8 @@ int main(int argc, char **argv) {
       warmup = static_cast<int64_t>(number);
     } else if (arg == "--logits") {
       logitsFile = text();
+    } else if (arg == "--decode-logits") {
+      decodeLogitsFile = text();
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "lazy-run: error: unknown option '%s'\n%s", arg.c_str(), kUsage);
       return 2;
@@ -283,6 +287,9 @@ int main(int argc, char **argv) {
   std::string generated;
   int64_t producedTokens = 0;
   std::vector<double> stepMs; // each decode step's wall time (model->step alone)
+  FILE *decodeLogits = nullptr;
+  if (!decodeLogitsFile.empty() && !(decodeLogits = std::fopen(decodeLogitsFile.c_str(), "wb")))
+    return fail("cannot write '" + decodeLogitsFile + "'");
   auto decodeStart = Clock::now();
   int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
   for (int64_t i = 0; i < nPredict; ++i) {
@@ -302,11 +309,16 @@ int main(int argc, char **argv) {
     if (!model->step({next}, {position}, {0}, logits, error))
       return fail(error);
     stepMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - stepStart).count());
+    if (decodeLogits &&
+        std::fwrite(logits.data(), sizeof(float), logits.size(), decodeLogits) != logits.size())
+      return fail("cannot write '" + decodeLogitsFile + "'");
     for (int64_t r : model->stats().revived)
       revived += r;
     next = sampler.sample(logits.data(), model->info().vocabSize);
   }
   double decodeMs = std::chrono::duration<double, std::milli>(Clock::now() - decodeStart).count();
+  if (decodeLogits && std::fclose(decodeLogits) != 0)
+    return fail("cannot write '" + decodeLogitsFile + "'");
   if (!json) {
     std::fputc('\n', stdout);
     return 0;
