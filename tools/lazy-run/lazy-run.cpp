@@ -184,6 +184,12 @@ int main(int argc, char **argv) {
     buffer << in.rdbuf();
     prompt = buffer.str();
   }
+  // The output files are opened now: an unwritable path fails before any work.
+  FILE *logitsOut = nullptr, *decodeLogits = nullptr;
+  if (!logitsFile.empty() && !(logitsOut = std::fopen(logitsFile.c_str(), "wb")))
+    return fail("cannot write '" + logitsFile + "'");
+  if (!decodeLogitsFile.empty() && !(decodeLogits = std::fopen(decodeLogitsFile.c_str(), "wb")))
+    return fail("cannot write '" + decodeLogitsFile + "'");
 
   auto loadStart = Clock::now();
   std::string error;
@@ -274,12 +280,10 @@ int main(int argc, char **argv) {
   std::vector<double> sorted = ttfts;
   std::sort(sorted.begin(), sorted.end());
   double ttftMs = sorted[sorted.size() / 2];
-  if (!logitsFile.empty()) {
-    FILE *f = std::fopen(logitsFile.c_str(), "wb");
-    if (!f || std::fwrite(logits.data(), sizeof(float), logits.size(), f) != logits.size())
-      return fail("cannot write '" + logitsFile + "'");
-    std::fclose(f);
-  }
+  if (logitsOut &&
+      (std::fwrite(logits.data(), sizeof(float), logits.size(), logitsOut) != logits.size() ||
+       std::fclose(logitsOut) != 0))
+    return fail("cannot write '" + logitsFile + "'");
   StepStats prefillStats = model->stats();
   int64_t revived = 0;
 
@@ -287,9 +291,6 @@ int main(int argc, char **argv) {
   std::string generated;
   int64_t producedTokens = 0;
   std::vector<double> stepMs; // each decode step's wall time (model->step alone)
-  FILE *decodeLogits = nullptr;
-  if (!decodeLogitsFile.empty() && !(decodeLogits = std::fopen(decodeLogitsFile.c_str(), "wb")))
-    return fail("cannot write '" + decodeLogitsFile + "'");
   auto decodeStart = Clock::now();
   int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
   for (int64_t i = 0; i < nPredict; ++i) {
