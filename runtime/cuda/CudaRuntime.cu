@@ -1790,7 +1790,7 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
                                      kvDim, keys, static_cast<int>(keyCount),
                                      static_cast<int>(heads), group, static_cast<int>(headDim),
                                      static_cast<float>(scale), out);
-  if (splits > 1 && (headDim == 128 || headDim == 64))
+  if (splits > 1) // only the flash kernels split (`few`)
     combineKeySplits<<<dim3(static_cast<unsigned>(rows), static_cast<unsigned>(heads)),
                        static_cast<unsigned>(headDim), 0, s.stream>>>(
         partO, partML, static_cast<int>(splits), static_cast<int>(rows),

@@ -60,6 +60,14 @@ int fail(const std::string &message) {
   return 1;
 }
 
+/// The median of `values` (the upper one of an even count); 0 when empty.
+double median(std::vector<double> values) {
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 bool parseNumber(const char *text, double &out) {
   char *end = nullptr;
   out = std::strtod(text, &end);
@@ -277,9 +285,7 @@ int main(int argc, char **argv) {
       ttfts.push_back(ms);
   }
   // The median (a first run also pays for warm-up: allocator, GEMM plans).
-  std::vector<double> sorted = ttfts;
-  std::sort(sorted.begin(), sorted.end());
-  double ttftMs = sorted[sorted.size() / 2];
+  double ttftMs = median(ttfts);
   if (logitsOut &&
       (std::fwrite(logits.data(), sizeof(float), logits.size(), logitsOut) != logits.size() ||
        std::fclose(logitsOut) != 0))
@@ -353,12 +359,7 @@ int main(int argc, char **argv) {
   runs += "]";
   // The median decode step: the first steps of a process pay for warm-up
   // (a GPU's per-shape GEMM plans, kernel loading), which the mean includes.
-  double stepMedian = 0;
-  if (!stepMs.empty()) {
-    std::vector<double> steps = stepMs;
-    std::sort(steps.begin(), steps.end());
-    stepMedian = steps[steps.size() / 2];
-  }
+  const double stepMedian = median(stepMs);
   int64_t maxPerLayer = 0;
   for (int64_t c : last.totalComputed)
     maxPerLayer = std::max(maxPerLayer, c);
