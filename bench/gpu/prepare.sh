@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Prepares .device/ (git-ignored) for bench/gpu/run.sh on a GPU machine that
 # has no LLVM/MLIR: compiles the models here (host code portable x86-64,
-# kernels as sm_90 cubin + PTX) and copies the PyTorch anchor and the
-# GoogleTest sources. Run after building (build/bin/lazy-compile).
+# kernels as sm_90 cubin + PTX) into build/device-models/, packs them into
+# .device/models.tar.xz (xz: ~57 MB of models carry as ~2 MB, far under the
+# device call's 64 MiB) and copies the PyTorch anchor and the GoogleTest
+# sources. Run after building (build/bin/lazy-compile); run.sh unpacks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-D=.device
+D=build/device-models   # the compiled models (kept: only stale ones recompile)
 C=build/bin/lazy-compile
-mkdir -p $D
+mkdir -p $D .device
 ANCHOR=${LAZYC_ANCHOR:-../shared/anchors/torch_prefill.py}
-[ -f "$ANCHOR" ] && cp "$ANCHOR" $D/ || echo "no anchor at $ANCHOR: the table will lack PyTorch numbers"
-[ -d $D/googletest ] || cp -r /usr/src/googletest $D/googletest
+[ -f "$ANCHOR" ] && cp "$ANCHOR" .device/ || echo "no anchor at $ANCHOR: the table will lack PyTorch numbers"
+[ -d .device/googletest ] || cp -r /usr/src/googletest .device/googletest
 SCHED=3:0.7,7:0.7,11:0.7,15:0.7,19:0.7,23:0.7   # the anchor's default schedule
 compile() { echo "lazy-compile $*"; $C "$@"; }
 # GPU vs CPU: the same synthetic models for both targets (same random weights at run time).
@@ -67,6 +69,8 @@ ROWNORM=--fused-row-norms
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $ROWNORM -o $D/tiny-lazy-rownorm-cuda.so
 cp $D/tiny-lazy-cpu.so $D/tiny-lazy-rownorm-cpu.so
 fresh $D/llama7b-lazy-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $ROWNORM -o $D/llama7b-lazy-rownorm-cuda.so
-# Older prepare.sh variants (the carried folder must stay under 64 MiB).
-rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so
-du -sh $D
+# Older prepare.sh variants, and the loose models earlier versions carried.
+rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so .device/*.so
+echo "packing $(ls $D/*.so | wc -l) models ($(du -sh $D | cut -f1)) into .device/models.tar.xz"
+tar -C $D -cJf .device/models.tar.xz $(cd $D && ls *.so)
+du -sh .device

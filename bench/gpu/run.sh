@@ -6,9 +6,9 @@
 # call, and print one table.
 #
 # Models are compiled beforehand on a machine with LLVM/MLIR (the GPU machine
-# has none) by bench/gpu/prepare.sh, which also copies the anchor and the
-# GoogleTest sources into .device/ (git-ignored; pass it as the carried
-# folder). Usage, on the GPU machine:
+# has none) by bench/gpu/prepare.sh, which packs them into .device/models.tar.xz
+# (unpacked here into .device/) beside the anchor and the GoogleTest sources
+# (.device/ is git-ignored; pass it as the carried folder). Usage, on the GPU machine:
 #   bench/gpu/run.sh [OUT_DIR]        (LAZYC_GPU_LENGTHS=4096,8192,16384)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,6 +28,14 @@ in_budget() {
   echo "== skipped (${SECONDS}s used of the ${BUDGET}s budget): $*"
   return 1
 }
+
+if [ -f $D/models.tar.xz ]; then
+  log "unpacking the compiled models ($D/models.tar.xz)"
+  tar -C $D -xJf $D/models.tar.xz 2>/dev/null \
+    || python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" $D/models.tar.xz $D \
+    || { echo "cannot unpack $D/models.tar.xz"; exit 1; }
+  ls $D/*.so | wc -l
+fi
 
 log "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
