@@ -60,6 +60,8 @@ std::string lazyc::describeModel(ModuleOp module) {
   };
   str("arch", "llm.arch");
   str("target", "lazyc.target");
+  str("chip", "lazyc.chip");
+  str("gpu_format", "lazyc.gpu_format");
   if (module->hasAttr("llm.synthetic"))
     os << ", \"synthetic\": true";
   str("name", "llm.name");

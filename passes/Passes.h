@@ -140,8 +140,10 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
       llvm::cl::init(true)};
   Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture (sm_XX)"),
                            llvm::cl::init("sm_90")};
-  Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),
-                               llvm::cl::init("+ptx80")};
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features (default: PTX ISA 8.0, or the newer one the chip needs)"),
+      llvm::cl::init("")};
   Option<std::string> format{*this, "format",
                              llvm::cl::desc("Embedded kernels: isa (PTX, JIT-compiled by the "
                                             "driver), bin (cubin, needs ptxas) or fatbin"),
@@ -177,6 +179,13 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
 /// The CUDA lowering: bufferization as for the CPU, then device buffers,
 /// GPU kernels for every linalg op (NVVM -> PTX), host side to LLVM.
 void buildCUDAPipeline(mlir::OpPassManager &pm, const CUDAPipelineOptions &options);
+
+/// The PTX features for `chip` ("sm_90", "sm_100a", ...): PTX ISA 8.0, or the
+/// chip's minimum where LLVM's NVPTX backend requires a newer one (sm_100:
+/// 8.6, sm_120: 8.7). Empty with `error` when LLVM does not know the chip or
+/// it is older than sm_80 (the CUDA runtime's kernels need bf16 tensor-core
+/// MMA and cp.async).
+std::string cudaChipFeatures(llvm::StringRef chip, std::string &error);
 
 } // namespace lazyc
 

@@ -19,6 +19,22 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <mutex>
+
+extern "C" void LLVMInitializeNVPTXTargetInfo();
+extern "C" void LLVMInitializeNVPTXTarget();
+extern "C" void LLVMInitializeNVPTXTargetMC();
+extern "C" void LLVMInitializeNVPTXAsmPrinter();
 
 using namespace mlir;
 
@@ -137,6 +153,62 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   pm.addPass(createCanonicalizerPass());
 }
 
+std::string lazyc::cudaChipFeatures(llvm::StringRef chip, std::string &error) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+  });
+  llvm::Triple triple("nvptx64-nvidia-cuda");
+  std::string lookupError;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, lookupError);
+  if (!target) {
+    error = "LLVM's NVPTX backend is unavailable: " + lookupError;
+    return "";
+  }
+  std::unique_ptr<llvm::MCSubtargetInfo> info(target->createMCSubtargetInfo(triple, "", ""));
+  llvm::StringRef rest = chip;
+  unsigned version = 0;
+  if (!info || !info->isCPUStringValid(chip) || !rest.consume_front("sm_") ||
+      rest.consumeInteger(10, version)) {
+    error = "'" + chip.str() + "' is not a GPU architecture LLVM's NVPTX backend knows "
+            "(such as sm_80, sm_90, sm_100, sm_120)";
+    return "";
+  }
+  if (version < 80) {
+    error = "--chip=" + chip.str() + ": lazyc's CUDA kernels need sm_80 or newer (bf16 "
+            "tensor-core MMA, cp.async)";
+    return "";
+  }
+  // The chip's minimum PTX ISA version is the backend's default for it: the
+  // .version line of an empty module compiled for the chip.
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, chip, "", llvm::TargetOptions(), std::nullopt));
+  llvm::LLVMContext context;
+  llvm::Module module("ptx-version", context);
+  module.setTargetTriple(triple);
+  module.setDataLayout(machine->createDataLayout());
+  llvm::SmallString<256> ptx;
+  llvm::raw_svector_ostream os(ptx);
+  llvm::legacy::PassManager passes;
+  unsigned minimum = 0;
+  if (!machine->addPassesToEmitFile(passes, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+    passes.run(module);
+    llvm::StringRef text = ptx.str();
+    size_t at = text.find("\n.version ");
+    if (at != llvm::StringRef::npos) {
+      llvm::StringRef v = text.substr(at + 10).take_until([](char c) { return c == '\n'; });
+      auto [majorText, minorText] = v.split('.');
+      unsigned major = 0, minor = 0;
+      if (!majorText.getAsInteger(10, major) && !minorText.getAsInteger(10, minor))
+        minimum = major * 10 + minor;
+    }
+  }
+  return "+ptx" + std::to_string(std::max(80u, minimum));
+}
+
 void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   buildBufferizedPipeline(pm, /*gpuLoops=*/true, options.fuseResidual, options.fuseProjections,
                           options.bf16Activations,
@@ -175,6 +247,12 @@ void lazyc::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &opti
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;
+  if (target.features.empty()) {
+    std::string error; // an unknown chip fails in the NVVM target, named there
+    target.features = cudaChipFeatures(options.chip, error);
+    if (target.features.empty())
+      target.features = "+ptx80";
+  }
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   ConvertGpuOpsToNVVMOpsOptions nvvm;

@@ -2,6 +2,7 @@
 
 #include "runtime/Runtime.h"
 
+#include "runtime/cuda/ChipCompat.h"
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/model/GGUF.h"
 #include "runtime/model/RandomWeights.h"
@@ -77,6 +78,43 @@ const LazycCudaApi *loadCudaRuntime(std::string &error) {
   return api;
 }
 
+/// False with `error` when the GPU cannot run the kernels a CUDA model was
+/// compiled for (its description's chip and gpu_format, lazy-compile --chip
+/// and --gpu-format); a note on stderr when it runs them only by compiling
+/// their PTX at load.
+bool kernelsFit(void *handle, const std::string &library, const LazycCudaApi &cuda,
+                std::string &error) {
+  const char *description = static_cast<const char *>(dlsym(handle, "lazyc_model_description"));
+  std::string jsonError;
+  auto json = description ? JsonValue::parse(description, jsonError) : nullptr;
+  if (!json)
+    return true; // reported with the rest of the description
+  const std::string chip = json->getString("chip").value_or("");
+  const std::string format = json->getString("gpu_format").value_or("fatbin");
+  const int capability = cuda.computeCapability();
+  const int major = capability / 10, minor = capability % 10;
+  const std::string device = std::string(cuda.deviceName());
+  switch (kernelFit(chip, format, major, minor)) {
+  case KernelFit::None:
+    error = "'" + library + "' holds " + describeFormat(format) + " for " + chip +
+            " (lazy-compile --chip=" + chip + " --gpu-format=" + format + "); this GPU, " +
+            device + ", cannot run them: recompile it with --chip=" + chipOf(major, minor);
+    return false;
+  case KernelFit::Ptx:
+    if (format != "isa")
+      std::fprintf(stderr,
+                   "lazyc: '%s' holds %s kernels; this GPU (%s) runs their PTX, compiled by "
+                   "the driver at load (a slower start: --chip=%s avoids it)\n",
+                   library.c_str(), chip.c_str(), chipOf(major, minor).c_str(),
+                   chipOf(major, minor).c_str());
+    return true;
+  case KernelFit::Cubin:
+  case KernelFit::Unknown:
+    return true;
+  }
+  return true;
+}
+
 std::string gib(double bytes) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
@@ -139,7 +177,10 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
       error = std::string("cannot load compiled model: ") + dlerror();
       return nullptr;
     }
-    // Its kernel modules load when the library does.
+    // Its kernel modules load when the library does; a GPU that cannot run
+    // them is told apart from other failures, with the --chip it needs.
+    if (!kernelsFit(m->library_, library, *m->cuda_, error))
+      return nullptr;
     if (const char *e = m->cuda_->lastError()) {
       error = "'" + library + "': " + e;
       return nullptr;

@@ -55,3 +55,7 @@ if not os.path.exists("/dev/nvidia0"):
     config.available_features.add("no-gpu")
 if os.path.exists(os.path.join(config.lazyc_tools_dir, "..", "lib", "liblazycrt_cuda.so")):
     config.available_features.add("cuda-runtime")
+# ptxas (the CUDA toolkit): lazy-compile --target=cuda can embed cubins.
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.access(os.path.join(cuda_home, "bin", "ptxas"), os.X_OK):
+    config.available_features.add("ptxas")

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define LAZYC_CUDA_API_VERSION 4
+#define LAZYC_CUDA_API_VERSION 5
 
 typedef struct LazycCudaApi {
   int version;
@@ -60,6 +60,9 @@ typedef struct LazycCudaApi {
   /// LAZYC_CUDA_PROFILE: forget the work measured so far (lazy-run calls it
   /// after its --warmup prefills), so the report covers warm work only.
   void (*restartProfile)(void);
+  /// The GPU's compute capability as major * 10 + minor (90 for an H100;
+  /// 0 before a successful init): which of a model's kernels it can run.
+  int (*computeCapability)(void);
 } LazycCudaApi;
 
 /// The table (never null; init says whether CUDA works).

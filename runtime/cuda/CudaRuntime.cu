@@ -75,6 +75,7 @@ struct State {
     size_t bytes = 0;
   } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO, splitParts;
   int smCount = 0; // streaming multiprocessors (key splits of small steps)
+  int computeCapability = 0; // major * 10 + minor
   int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
   // Index lists the host needed: copied back (a wait for the GPU) or read
   // from a host copy (LAZYC_CUDA_PROFILE reports both).
@@ -174,6 +175,7 @@ const char *initialize() {
            std::to_string(prop.minor) + ", " + gib(static_cast<double>(prop.totalGlobalMem)) +
            ")";
   s.smCount = prop.multiProcessorCount;
+  s.computeCapability = prop.major * 10 + prop.minor;
   if (prop.major < 8) {
     s.initError = s.name + ": lazyc's CUDA kernels need compute capability 8.0 or newer";
     return s.initError.c_str();
@@ -2020,6 +2022,7 @@ static const char *apiLastError() {
   return state().lastError.empty() ? nullptr : state().lastError.c_str();
 }
 static const char *apiDeviceName() { return state().name.c_str(); }
+static int apiComputeCapability() { return state().computeCapability; }
 static void *apiAlloc(size_t bytes) { return deviceAlloc(bytes); }
 static void apiFree(void *p) { deviceFree(p); }
 static int apiToDevice(void *d, const void *h, size_t bytes) {
@@ -2071,7 +2074,7 @@ const LazycCudaApi *lazyc_cuda_api(void) {
       apiAlloc,               apiFree,       apiToDevice,  apiToHost,
       apiZero,                apiFillRandom, apiSynchronize, apiReleaseCache,
       2,                      apiAttentionInfo, apiMirror,
-      apiRestartProfile,
+      apiRestartProfile,      apiComputeCapability,
   };
   return &api;
 }

@@ -45,7 +45,10 @@ static cl::opt<std::string>
                         "embedded in model.so, run by the CUDA runtime)"),
                cl::init("cpu"));
 static cl::opt<std::string> chip(cl::cat(compileCategory), "chip",
-                                 cl::desc("CUDA target: GPU architecture"), cl::init("sm_90"));
+                                 cl::desc("CUDA target: GPU architecture, sm_80 or newer (sm_80: "
+                                          "A100 and the other 8.x GPUs; sm_90: H100; sm_100, "
+                                          "sm_120: Blackwell)"),
+                                 cl::init("sm_90"));
 static cl::opt<std::string> gpuFormat(
     cl::cat(compileCategory), "gpu-format",
     cl::desc("CUDA target: embedded kernels as fatbin (cubin + PTX; needs ptxas, the default "
@@ -243,8 +246,10 @@ int main(int argc, char **argv) {
     cpuOptions.fuseResidual = true;
   }
   if (cuda) {
-    if (!StringRef(chip).starts_with("sm_"))
-      return fail("--chip must name a GPU architecture such as sm_90, not '" + chip + "'");
+    std::string chipError;
+    cudaOptions.features = lazyc::cudaChipFeatures(chip, chipError);
+    if (cudaOptions.features.empty())
+      return fail("--chip: " + chipError);
     cudaOptions.chip = chip;
     std::string toolkit = cudaPath;
     if (toolkit.empty())
@@ -326,8 +331,12 @@ int main(int argc, char **argv) {
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");
-  if (cuda)
+  if (cuda) {
+    // The runtime names the --chip a GPU needs when it cannot run these kernels.
     (*module)->setAttr("lazyc.target", mlir::StringAttr::get(&context, "cuda"));
+    (*module)->setAttr("lazyc.chip", mlir::StringAttr::get(&context, chip));
+    (*module)->setAttr("lazyc.gpu_format", mlir::StringAttr::get(&context, cudaOptions.format));
+  }
   if (failed(cuda ? lazyc::lowerToLLVMDialectForCUDA(*module, cudaOptions)
                   : lazyc::lowerToLLVMDialect(*module, cpuOptions)))
     return fail("lowering to the LLVM dialect failed");

@@ -1,0 +1,63 @@
+// Which GPUs run a model's embedded kernels (runtime/cuda/ChipCompat.h): the
+// CUDA runtime's check before the driver's "no kernel image" error, run
+// without a GPU.
+#include "runtime/cuda/ChipCompat.h"
+
+#include <gtest/gtest.h>
+
+using lazyc::rt::KernelFit;
+using lazyc::rt::kernelFit;
+
+TEST(ChipCompat, ParsesChipNames) {
+  int version = 0;
+  char suffix = 0;
+  EXPECT_TRUE(lazyc::rt::parseChip("sm_90", version, suffix));
+  EXPECT_EQ(version, 90);
+  EXPECT_EQ(suffix, 0);
+  EXPECT_TRUE(lazyc::rt::parseChip("sm_100f", version, suffix));
+  EXPECT_EQ(version, 100);
+  EXPECT_EQ(suffix, 'f');
+  EXPECT_TRUE(lazyc::rt::parseChip("sm_90a", version, suffix));
+  EXPECT_EQ(suffix, 'a');
+  for (const char *bad : {"", "sm_", "90", "sm_9", "sm_90x", "sm_90aa", "compute_90", "sm_1000"})
+    EXPECT_FALSE(lazyc::rt::parseChip(bad, version, suffix)) << bad;
+}
+
+TEST(ChipCompat, ACubinRunsOnItsMajorVersionFromItsMinorOne) {
+  // sm_80: A100 (8.0), A10 / RTX 3090 (8.6), L4 / RTX 4090 (8.9); not H100.
+  EXPECT_EQ(kernelFit("sm_80", "bin", 8, 0), KernelFit::Cubin);
+  EXPECT_EQ(kernelFit("sm_80", "bin", 8, 6), KernelFit::Cubin);
+  EXPECT_EQ(kernelFit("sm_80", "bin", 8, 9), KernelFit::Cubin);
+  EXPECT_EQ(kernelFit("sm_80", "bin", 9, 0), KernelFit::None);
+  EXPECT_EQ(kernelFit("sm_86", "bin", 8, 0), KernelFit::None);
+  EXPECT_EQ(kernelFit("sm_90", "bin", 9, 0), KernelFit::Cubin);
+  EXPECT_EQ(kernelFit("sm_90", "bin", 10, 0), KernelFit::None);
+  // Arch-specific: that GPU only; family: the sm_10x GPUs from 10.0.
+  EXPECT_EQ(kernelFit("sm_90a", "bin", 9, 0), KernelFit::Cubin);
+  EXPECT_EQ(kernelFit("sm_100a", "bin", 10, 3), KernelFit::None);
+  EXPECT_EQ(kernelFit("sm_100f", "bin", 10, 3), KernelFit::Cubin);
+  EXPECT_EQ(kernelFit("sm_100f", "bin", 12, 0), KernelFit::None);
+}
+
+TEST(ChipCompat, PtxRunsOnEveryNewerGPU) {
+  // The default fatbin (cubin + PTX) of sm_90: the cubin on an H100, the PTX
+  // (compiled at load) on Blackwell, nothing on an A100.
+  EXPECT_EQ(kernelFit("sm_90", "fatbin", 9, 0), KernelFit::Cubin);
+  EXPECT_EQ(kernelFit("sm_90", "fatbin", 10, 0), KernelFit::Ptx);
+  EXPECT_EQ(kernelFit("sm_90", "fatbin", 12, 0), KernelFit::Ptx);
+  EXPECT_EQ(kernelFit("sm_90", "fatbin", 8, 0), KernelFit::None);
+  EXPECT_EQ(kernelFit("sm_80", "isa", 9, 0), KernelFit::Ptx);
+  EXPECT_EQ(kernelFit("sm_80", "isa", 8, 0), KernelFit::Ptx);
+  EXPECT_EQ(kernelFit("sm_89", "isa", 8, 6), KernelFit::None);
+  // Arch-specific PTX is not forward compatible; family PTX within its family.
+  EXPECT_EQ(kernelFit("sm_90a", "fatbin", 10, 0), KernelFit::None);
+  EXPECT_EQ(kernelFit("sm_100f", "isa", 10, 3), KernelFit::Ptx);
+  EXPECT_EQ(kernelFit("sm_100f", "isa", 12, 0), KernelFit::None);
+}
+
+TEST(ChipCompat, AModelWithoutAChipIsNotJudged) {
+  EXPECT_EQ(kernelFit("", "fatbin", 8, 0), KernelFit::Unknown);
+  EXPECT_EQ(kernelFit("gfx90a", "fatbin", 8, 0), KernelFit::Unknown);
+  EXPECT_EQ(lazyc::rt::chipOf(8, 6), "sm_86");
+  EXPECT_EQ(lazyc::rt::chipOf(12, 0), "sm_120");
+}
