@@ -76,6 +76,7 @@ struct State {
   } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO, splitParts;
   int smCount = 0; // streaming multiprocessors (key splits of small steps)
   int computeCapability = 0; // major * 10 + minor
+  size_t maxSharedPerBlock = 0; // opt-in dynamic shared memory per block (bytes)
   int64_t cudnnAttentionCalls = 0, lazycAttentionCalls = 0;
   // Index lists the host needed: copied back (a wait for the GPU) or read
   // from a host copy (LAZYC_CUDA_PROFILE reports both).
@@ -176,6 +177,7 @@ const char *initialize() {
            ")";
   s.smCount = prop.multiProcessorCount;
   s.computeCapability = prop.major * 10 + prop.minor;
+  s.maxSharedPerBlock = prop.sharedMemPerBlockOptin;
   if (prop.major < 8) {
     s.initError = s.name + ": lazyc's CUDA kernels need compute capability 8.0 or newer";
     return s.initError.c_str();
@@ -1764,7 +1766,18 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   auto launch = [&](auto kernel, int warps, int smemBytes, auto... splitArgs) {
     static std::map<const void *, bool> configured;
     if (!configured[reinterpret_cast<const void *>(kernel)]) {
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smemBytes);
+      // The 8.6/8.9 GPUs allow 99 KB per block: the wide kernel needs more.
+      if (static_cast<size_t>(smemBytes) > s.maxSharedPerBlock) {
+        setError("LAZYC_CUDA_ATTENTION=" + variant + ": this attention kernel needs " +
+                 std::to_string(smemBytes) + " bytes of shared memory per block; " + s.name +
+                 " allows " + std::to_string(s.maxSharedPerBlock) +
+                 (wide ? " (LAZYC_CUDA_ATTENTION=auto runs on it)" : ""));
+        return;
+      }
+      if (!check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      smemBytes),
+                 "configuring the attention kernel's shared memory"))
+        return;
       configured[reinterpret_cast<const void *>(kernel)] = true;
     }
     dim3 blocks(blocksFor(rows, warps * 16), static_cast<unsigned>(heads),
