@@ -13,7 +13,7 @@ TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors)
 BUILD="$ROOT/build-fuzz"
 
-"$ROOT/scripts/setup.sh"
+"$ROOT/scripts/setup.sh" --fuzz
 CC=clang-22 CXX=clang++-22 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLAZYC_RUNTIME_ONLY=ON -DLAZYC_FUZZ=ON -DLAZYC_CUDA=OFF >/dev/null
 ninja -C "$BUILD" -j2 "${TARGETS[@]/%/_fuzzer}"

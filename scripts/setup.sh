@@ -4,14 +4,17 @@
 #
 #   scripts/setup.sh            # packages + model
 #   scripts/setup.sh --no-model # packages only
+#   scripts/setup.sh --fuzz     # also clang's OpenMP (scripts/fuzz.sh builds with clang-22)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WANT_MODEL=1
+WANT_FUZZ=0
 for arg in "$@"; do
   case "$arg" in
     --no-model) WANT_MODEL=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --fuzz) WANT_FUZZ=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac
 done
@@ -27,6 +30,8 @@ PACKAGES=(
   # runtime GEMMs
   libdnnl-dev
 )
+# The fuzz build compiles the runtime (OpenMP) with clang-22, whose OpenMP is its own.
+if ((WANT_FUZZ)); then PACKAGES+=(libomp-22-dev); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
