@@ -24,6 +24,10 @@ compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 -o $D/tiny-la
 WINDOW="--score-window=32 --score-pool=5"
 compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $WINDOW -o $D/tiny-window-cpu.so
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW -o $D/tiny-window-cuda.so
+# Other chips' builds of the tiny model: sm_80 (the H100 runs its PTX, JIT-compiled at load;
+# same logits expected) and sm_100 (the runtime must refuse it, naming --chip=sm_90).
+compile synthetic:tiny --dtype bf16 --target=cuda --chip=sm_80 -o $D/tiny-dense-sm80-cuda.so
+compile synthetic:tiny --dtype bf16 --target=cuda --chip=sm_100 -o $D/tiny-dense-sm100-cuda.so
 compile synthetic:smollm2-135m --dtype bf16 --portable --ctx 1024 -o $D/smollm2-dense-cpu.so
 compile synthetic:smollm2-135m --dtype bf16 --target=cuda --ctx 1024 -o $D/smollm2-dense-cuda.so
 # "bf16all": the GEMM epilogues and bf16 activations (not the CUDA default

@@ -135,6 +135,18 @@ PY
     && cmp_logits "$m (GEMM autotune)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-tuned.bin"
 done
 
+# Models compiled for other chips (runtime/cuda/ChipCompat.h): an sm_80 build runs on
+# this GPU through its PTX (a note, the same logits as the CPU); an sm_100 build is refused
+# with the --chip this GPU needs.
+if [ -f $D/tiny-dense-sm80-cuda.so ] && [ -f "$OUT/tiny-dense-cpu.bin" ]; then
+  log "models compiled for other chips (--chip=sm_80: PTX JIT here; --chip=sm_100: refused)"
+  timeout 120 $RUN $D/tiny-dense-sm80-cuda.so --random-weights --random-prompt 300 -n 1 \
+    --logits "$OUT/tiny-dense-sm80.bin" --json >"$OUT/tiny-dense-sm80.json" 2>"$OUT/tiny-dense-sm80.err" \
+    && { grep -h "runs their PTX" "$OUT/tiny-dense-sm80.err"; cmp_logits "tiny-dense (--chip=sm_80)" "$OUT/tiny-dense-cpu.bin" "$OUT/tiny-dense-sm80.bin"; } \
+    || { echo "sm_80 build failed:"; tail -3 "$OUT/tiny-dense-sm80.err"; }
+  timeout 60 $RUN $D/tiny-dense-sm100-cuda.so --random-weights --random-prompt 8 -n 1 2>&1 | tail -1
+fi
+
 if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
   # The default code generation, and the bf16 one (stacked GEMMs writing
   # bf16, bf16 accumulation into the residual stream, the bf16 query).
