@@ -73,6 +73,21 @@ ROWNORM=--fused-row-norms
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $ROWNORM -o $D/tiny-lazy-rownorm-cuda.so
 cp $D/tiny-lazy-cpu.so $D/tiny-lazy-rownorm-cpu.so
 fresh $D/llama7b-lazy-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $ROWNORM -o $D/llama7b-lazy-rownorm-cuda.so
+# Real weights: SmolLM2-135M-Instruct's GGUF (98 MB) does not fit the carried folder;
+# its first 8 blocks with the embeddings and tokenizer do (~50 MB, the original
+# tensors): GPU vs CPU logits on a real text, dense and pruned.
+REAL=models/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ -f $REAL ]; then
+  python3 bench/gpu/gguf_truncate.py $REAL .device/smollm2-real8.gguf --blocks 8
+  for t in "cpu --portable" "cuda --target=cuda"; do
+    set -- $t
+    compile .device/smollm2-real8.gguf --dtype bf16 --ctx 2048 $2 -o $D/smollm2-real8-dense-$1.so
+    compile .device/smollm2-real8.gguf --dtype bf16 --ctx 2048 $2 --schedule=2:0.6,5:0.6 -o $D/smollm2-real8-lazy-$1.so
+  done
+else
+  echo "no $REAL (scripts/setup.sh fetches it): run.sh will skip the real-weights check"
+  rm -f .device/smollm2-real8.gguf
+fi
 # Older prepare.sh variants, and the loose models earlier versions carried.
 rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so .device/*.so
 echo "packing $(ls $D/*.so | wc -l) models ($(du -sh $D | cut -f1)) into .device/models.tar.xz"

@@ -86,6 +86,35 @@ print(f"{name}: {a.size} logits, max |cpu-gpu| {d.max():.4g} (max |logit| {scale
       f"argmax cpu {a.argmax()} gpu {b.argmax()}, top-5 overlap {len(set(np.argsort(-a)[:5]) & set(np.argsort(-b)[:5]))}/5")
 PY
 }
+cmp_sets() { # cpu.json gpu.json: the same token sets on both sides?
+  python3 - "$@" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+keys = ("kept_tokens_per_layer", "computed_tokens_per_layer", "revived_tokens")
+same = all(a.get(k) == b.get(k) for k in keys)
+print("  token sets (kept and computed per layer, revived):", "same on CPU and GPU" if same else "DIFFER",
+      "| kept per layer cpu", a.get(keys[0]), "gpu", b.get(keys[0]))
+PY
+}
+cmp_steps() { # name cpu-prefix gpu-prefix: decode logits step by step (--decode-logits)
+  python3 - "$@" <<'PY'
+import json, sys, numpy as np
+name, a, b = sys.argv[1:4]
+ja, jb = json.load(open(a + ".json")), json.load(open(b + ".json"))
+# Token ids (lazy-run --json generated_ids; the synthetic models' text is their ids).
+ta, tb = (j.get("generated_ids") or [int(t) for t in j["text"].split()] for j in (ja, jb))
+la, lb = np.fromfile(a + ".bin", np.float32), np.fromfile(b + ".bin", np.float32)
+steps = min(len(ta), len(tb)) - 1
+la, lb = la.reshape(steps, -1), lb.reshape(steps, -1)
+same = 0
+while same < steps and ta[same] == tb[same]:
+    same += 1  # step k's input is token k: compare while those agree
+rel = [float(np.abs(la[k] - lb[k]).max() / np.abs(la[k]).max()) for k in range(min(same, steps))]
+print(f"{name} decode: {len(rel)} steps with the same inputs, max |cpu-gpu| / max |logit| per step "
+      f"{', '.join(f'{r:.3g}' for r in rel)}; tokens cpu {ta} gpu {tb}; "
+      f"revived cpu {ja.get('revived_tokens')} gpu {jb.get('revived_tokens')}")
+PY
+}
 log "GPU vs CPU logits (same random bf16 weights)"
 for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm; do
   [ -f $D/$m-cpu.so ] || continue
@@ -97,36 +126,14 @@ for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm
     || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; continue; }
   grep -hE "lazyc \(cuda\): |  attention" "$OUT/$m-gpu.err" | head -4
   cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
-  python3 - "$OUT/$m-cpu.json" "$OUT/$m-gpu.json" <<'PY'
-import json, sys
-a, b = (json.load(open(f)) for f in sys.argv[1:3])
-keys = ("kept_tokens_per_layer", "computed_tokens_per_layer", "revived_tokens")
-same = all(a.get(k) == b.get(k) for k in keys)
-print("  token sets (kept and computed per layer, revived):", "same on CPU and GPU" if same else "DIFFER",
-      "| kept per layer cpu", a.get(keys[0]), "gpu", b.get(keys[0]))
-PY
+  cmp_sets "$OUT/$m-cpu.json" "$OUT/$m-gpu.json"
   # Decoding too (tiny models): 8 steps on each side, revivals and the GPU's
   # key splits (forced to 3 ranges: the tiny model's few keys would not split)
   # included; compared step by step while both sides generated the same tokens.
   case $m in tiny-*)
     timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 9 --decode-logits "$OUT/$m-cpu-steps.bin" --json >"$OUT/$m-cpu-steps.json" 2>/dev/null \
       && LAZYC_CUDA_KEY_SPLITS=3 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 9 --decode-logits "$OUT/$m-gpu-steps.bin" --json >"$OUT/$m-gpu-steps.json" 2>/dev/null \
-      && python3 - "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps" <<'PY'
-import json, sys, numpy as np
-name, a, b = sys.argv[1:4]
-ja, jb = json.load(open(a + ".json")), json.load(open(b + ".json"))
-ta, tb = ja["text"].split(), jb["text"].split()
-la, lb = np.fromfile(a + ".bin", np.float32), np.fromfile(b + ".bin", np.float32)
-steps = min(len(ta), len(tb)) - 1
-la, lb = la.reshape(steps, -1), lb.reshape(steps, -1)
-same = 0
-while same < steps and ta[same] == tb[same]:
-    same += 1  # step k's input is token k: compare while those agree
-rel = [float(np.abs(la[k] - lb[k]).max() / np.abs(la[k]).max()) for k in range(min(same, steps))]
-print(f"{name} decode: {len(rel)} steps with the same inputs, max |cpu-gpu| / max |logit| per step "
-      f"{', '.join(f'{r:.3g}' for r in rel)}; tokens cpu {' '.join(ta)} gpu {' '.join(tb)}; "
-      f"revived cpu {ja.get('revived_tokens')} gpu {jb.get('revived_tokens')}")
-PY
+      && cmp_steps "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps"
     ;;
   esac
   LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>"$OUT/$m-gpu-flash.err" \
@@ -134,6 +141,29 @@ PY
   LAZYC_GEMM_AUTOTUNE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-tuned.bin" --json >"$OUT/$m-gpu-tuned.json" 2>"$OUT/$m-gpu-tuned.err" \
     && cmp_logits "$m (GEMM autotune)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-tuned.bin"
 done
+
+# Real weights: SmolLM2-135M-Instruct's GGUF does not fit the carried folder, its
+# first 8 blocks do (bench/gpu/gguf_truncate.py: the original tensors, embeddings,
+# tokenizer); dense and pruned, the demo document as the prompt, 8 decode steps.
+if [ -f $D/smollm2-real8.gguf ]; then
+  log "real weights (SmolLM2-135M-Instruct's first 8 blocks, Q4_1 -> bf16): GPU vs CPU on docs/demo/harbor-report.md"
+  for m in smollm2-real8-dense smollm2-real8-lazy; do
+    [ -f $D/$m-cpu.so ] || continue
+    args=(-m $D/smollm2-real8.gguf -f docs/demo/harbor-report.md --batch 4096 -n 9 --ignore-eos --json)
+    timeout 120 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \
+      --decode-logits "$OUT/$m-cpu-steps.bin" >"$OUT/$m-cpu.json" 2>"$OUT/$m-cpu.err" \
+      && cp "$OUT/$m-cpu.json" "$OUT/$m-cpu-steps.json" \
+      || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.err"; continue; }
+    LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_KEY_SPLITS=3 timeout 120 $RUN $D/$m-cuda.so "${args[@]}" \
+      --logits "$OUT/$m-gpu.bin" --decode-logits "$OUT/$m-gpu-steps.bin" >"$OUT/$m-gpu.json" \
+      2>"$OUT/$m-gpu.err" && cp "$OUT/$m-gpu.json" "$OUT/$m-gpu-steps.json" \
+      || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; continue; }
+    python3 -c "import json, sys; print('  attention:', json.load(open(sys.argv[1]))['attention'])" "$OUT/$m-gpu.json"
+    cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
+    cmp_sets "$OUT/$m-cpu.json" "$OUT/$m-gpu.json"
+    cmp_steps "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps"
+  done
+fi
 
 # Models compiled for other chips (runtime/cuda/ChipCompat.h): an sm_80 build runs on
 # this GPU through its PTX (a note, the same logits as the CPU); an sm_100 build is refused

@@ -295,6 +295,7 @@ int main(int argc, char **argv) {
 
   Sampler sampler(sampling);
   std::string generated;
+  std::vector<int32_t> generatedIds; // --json: the generated token ids
   int64_t producedTokens = 0;
   std::vector<double> stepMs; // each decode step's wall time (model->step alone)
   double logitsWriteMs = 0;   // --decode-logits writes, left out of the decode rate
@@ -305,6 +306,7 @@ int main(int argc, char **argv) {
       break;
     std::string piece = tok ? tok->tokenText(next) : " " + std::to_string(next);
     generated += piece;
+    generatedIds.push_back(next);
     ++producedTokens;
     if (!json) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -364,6 +366,10 @@ int main(int argc, char **argv) {
     runs += b;
   }
   runs += "]";
+  std::string idList = "[";
+  for (size_t i = 0; i < generatedIds.size(); ++i)
+    idList += (i ? ", " : "") + std::to_string(generatedIds[i]);
+  idList += "]";
   // The median decode step: the first steps of a process pay for warm-up
   // (a GPU's per-shape GEMM plans, kernel loading), which the mean includes.
   const double stepMedian = median(stepMs);
@@ -379,7 +385,8 @@ int main(int argc, char **argv) {
               "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
               "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"device\": \"%s\", "
-              "\"attention\": \"%s\", \"ttft_ms_runs\": %s, \"text\": \"%s\"}\n",
+              "\"attention\": \"%s\", \"ttft_ms_runs\": %s, \"generated_ids\": %s, "
+              "\"text\": \"%s\"}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
               producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0, stepMedian,
@@ -389,7 +396,7 @@ int main(int argc, char **argv) {
               prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
               static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),
               info.target.c_str(), jsonEscape(model->deviceName()).c_str(),
-              jsonEscape(model->attentionInfo()).c_str(), runs.c_str(),
+              jsonEscape(model->attentionInfo()).c_str(), runs.c_str(), idList.c_str(),
               jsonEscape(generated).c_str());
   return 0;
 }
