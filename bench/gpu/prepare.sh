@@ -73,6 +73,12 @@ ROWNORM=--fused-row-norms
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $ROWNORM -o $D/tiny-lazy-rownorm-cuda.so
 cp $D/tiny-lazy-cpu.so $D/tiny-lazy-rownorm-cpu.so
 fresh $D/llama7b-lazy-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $ROWNORM -o $D/llama7b-lazy-rownorm-cuda.so
+# "bf16res-rownorm": both (the bf16 residual stream the block-per-row norms read):
+# the fewest activation bytes, the likeliest fastest if each works on its own.
+compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $RES $ROWNORM -o $D/tiny-lazy-bf16res-rownorm-cuda.so
+cp $D/tiny-lazy-bf16res-cpu.so $D/tiny-lazy-bf16res-rownorm-cpu.so
+fresh $D/llama7b-dense-bf16res-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda $RES $ROWNORM -o $D/llama7b-dense-bf16res-rownorm-cuda.so
+fresh $D/llama7b-lazy-bf16res-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $RES $ROWNORM -o $D/llama7b-lazy-bf16res-rownorm-cuda.so
 # Real weights: SmolLM2-135M-Instruct's GGUF (98 MB) does not fit the carried folder;
 # its first 8 blocks with the embeddings and tokenizer do (~50 MB, the original
 # tensors): GPU vs CPU logits on a real text, dense and pruned.

@@ -116,7 +116,7 @@ print(f"{name} decode: {len(rel)} steps with the same inputs, max |cpu-gpu| / ma
 PY
 }
 log "GPU vs CPU logits (same random bf16 weights)"
-for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm; do
+for m in tiny-dense tiny-lazy tiny-window smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm tiny-lazy-bf16res-rownorm; do
   [ -f $D/$m-cpu.so ] || continue
   echo "-- $m (LAZYC_CUDA_ATTENTION=cudnn: cuDNN wherever it applies, even in a first prefill)"
   case $m in *bf16all*|*bf16res*) echo "   (bf16 activations amplify summation-order differences: on the CPU, SmolLM2 with the GPU's loop nests vs the CPU's differed by up to 4.9% of the largest logit, 2.7% on a short prompt, both correct)";; esac
@@ -239,11 +239,12 @@ time_variant() {
   done
 }
 # Other code generation, in two groups. LAZYC_GPU_BUILDS (default "bf16res
-# bf16all rownorm"): the candidates for the CUDA default, prepare.sh's models
-# compiled with --bf16-activations=residual (the residual stream in bf16 too,
-# PyTorch's precision), with --bf16-activations=all --fuse-residual=true
-# (the GEMM epilogues and bf16 activations) and with --fused-row-norms (each
-# RMSNorm one block-per-row kernel; pruned model only). LAZYC_GPU_ABLATIONS (default
+# bf16res-rownorm bf16all rownorm"): the candidates for the CUDA default,
+# prepare.sh's models compiled with --bf16-activations=residual (the residual
+# stream in bf16 too, PyTorch's precision), with that and --fused-row-norms,
+# with --bf16-activations=all --fuse-residual=true (the GEMM epilogues and
+# bf16 activations) and with --fused-row-norms alone (each RMSNorm one
+# block-per-row kernel; pruned model only). LAZYC_GPU_ABLATIONS (default
 # "nohic noproj rtselect nodefer"), each the pruned model without one of the
 # default optimizations: index lists copied back by every runtime call
 # (--host-index-copies=false), a GEMM per projection (--fuse-projections=false),
@@ -256,12 +257,12 @@ time_builds() {
     time_variant "$build" "-$build"
   done
 }
-time_builds ${LAZYC_GPU_BUILDS-bf16res bf16all rownorm}
+time_builds ${LAZYC_GPU_BUILDS-bf16res bf16res-rownorm bf16all rownorm}
 
 if in_budget "profiles"; then
   log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one warm prefill each after an untimed one, cuDNN forced; generated kernels by the op they come from)"
   LAST=${LENS[${#LENS[@]}-1]}
-  for spec in "lazy $LAST" "lazy-bf16res $LAST" "lazy-rownorm $LAST" "dense $LAST" "dense-bf16res $LAST" "lazy-bf16all $LAST" "lazy ${LENS[0]}" "dense ${LENS[0]}"; do
+  for spec in "lazy $LAST" "lazy-bf16res $LAST" "lazy-bf16res-rownorm $LAST" "lazy-rownorm $LAST" "dense $LAST" "dense-bf16res $LAST" "lazy-bf16all $LAST" "lazy ${LENS[0]}" "dense ${LENS[0]}"; do
     set -- $spec
     [ -f $D/llama7b-$1-cuda.so ] || continue
     in_budget "profile $1 $2" || continue
