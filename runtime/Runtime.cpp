@@ -89,30 +89,13 @@ bool kernelsFit(void *handle, const std::string &library, const LazycCudaApi &cu
   auto json = description ? JsonValue::parse(description, jsonError) : nullptr;
   if (!json)
     return true; // reported with the rest of the description
-  const std::string chip = json->getString("chip").value_or("");
-  const std::string format = json->getString("gpu_format").value_or("fatbin");
-  const int capability = cuda.computeCapability();
-  const int major = capability / 10, minor = capability % 10;
-  const std::string device = std::string(cuda.deviceName());
-  switch (kernelFit(chip, format, major, minor)) {
-  case KernelFit::None:
-    error = "'" + library + "' holds " + describeFormat(format) + " for " + chip +
-            " (lazy-compile --chip=" + chip + " --gpu-format=" + format + "); this GPU, " +
-            device + ", cannot run them: recompile it with --chip=" + chipOf(major, minor);
-    return false;
-  case KernelFit::Ptx:
-    if (format != "isa")
-      std::fprintf(stderr,
-                   "lazyc: '%s' holds %s kernels; this GPU (%s) runs their PTX, compiled by "
-                   "the driver at load (a slower start: --chip=%s avoids it)\n",
-                   library.c_str(), chip.c_str(), chipOf(major, minor).c_str(),
-                   chipOf(major, minor).c_str());
-    return true;
-  case KernelFit::Cubin:
-  case KernelFit::Unknown:
-    return true;
-  }
-  return true;
+  std::string note;
+  error = kernelFitError(library, json->getString("chip").value_or(""),
+                         json->getString("gpu_format").value_or("fatbin"),
+                         cuda.computeCapability(), cuda.deviceName(), note);
+  if (!note.empty())
+    std::fprintf(stderr, "lazyc: %s\n", note.c_str());
+  return error.empty();
 }
 
 std::string gib(double bytes) {

@@ -80,6 +80,36 @@ inline std::string describeFormat(const std::string &format) {
   return "a cubin and PTX";
 }
 
+/// What the runtime says before running a model whose kernels were compiled
+/// for `chip` in `format` (its description) on a GPU of compute capability
+/// `capability` (major * 10 + minor) named `device`: an error when the GPU
+/// cannot run them (empty when it can), and in `note` a remark when it runs
+/// them only through their PTX although the model has a cubin (a slower
+/// start: the driver compiles the PTX at load).
+inline std::string kernelFitError(const std::string &library, const std::string &chip,
+                                  const std::string &format, int capability,
+                                  const std::string &device, std::string &note) {
+  const int major = capability / 10, minor = capability % 10;
+  const std::string own = chipOf(major, minor);
+  note.clear();
+  switch (kernelFit(chip, format, major, minor)) {
+  case KernelFit::None:
+    return "'" + library + "' holds " + describeFormat(format) + " for " + chip +
+           " (lazy-compile --chip=" + chip + " --gpu-format=" + format + "); this GPU, " +
+           device + ", cannot run them: recompile it with --chip=" + own;
+  case KernelFit::Ptx:
+    if (format != "isa")
+      note = "'" + library + "' holds " + chip + " kernels; this GPU (" + own +
+             ") runs their PTX, compiled by the driver at load (a slower start: --chip=" + own +
+             " avoids it)";
+    return "";
+  case KernelFit::Cubin:
+  case KernelFit::Unknown:
+    return "";
+  }
+  return "";
+}
+
 } // namespace lazyc::rt
 
 #endif // LAZYC_RUNTIME_CUDA_CHIPCOMPAT_H

@@ -61,3 +61,24 @@ TEST(ChipCompat, AModelWithoutAChipIsNotJudged) {
   EXPECT_EQ(lazyc::rt::chipOf(8, 6), "sm_86");
   EXPECT_EQ(lazyc::rt::chipOf(12, 0), "sm_120");
 }
+
+TEST(ChipCompat, TheRuntimeNamesTheChipTheGPUNeeds) {
+  std::string note;
+  EXPECT_EQ(lazyc::rt::kernelFitError("l7.so", "sm_90", "fatbin", 80,
+                                      "NVIDIA A100-SXM4-80GB (sm_80, 79.2 GiB)", note),
+            "'l7.so' holds a cubin and PTX for sm_90 (lazy-compile --chip=sm_90 "
+            "--gpu-format=fatbin); this GPU, NVIDIA A100-SXM4-80GB (sm_80, 79.2 GiB), cannot "
+            "run them: recompile it with --chip=sm_80");
+  EXPECT_EQ(note, "");
+  // Blackwell runs an H100 model's PTX: no error, a note.
+  EXPECT_EQ(lazyc::rt::kernelFitError("l7.so", "sm_90", "fatbin", 100, "B200", note), "");
+  EXPECT_EQ(note, "'l7.so' holds sm_90 kernels; this GPU (sm_100) runs their PTX, compiled by "
+                  "the driver at load (a slower start: --chip=sm_100 avoids it)");
+  // PTX asked for (--gpu-format=isa), a cubin that fits, an older model: silent.
+  EXPECT_EQ(lazyc::rt::kernelFitError("m.so", "sm_80", "isa", 90, "H100", note), "");
+  EXPECT_EQ(note, "");
+  EXPECT_EQ(lazyc::rt::kernelFitError("m.so", "sm_90", "fatbin", 90, "H100", note), "");
+  EXPECT_EQ(note, "");
+  EXPECT_EQ(lazyc::rt::kernelFitError("m.so", "", "fatbin", 75, "T4", note), "");
+  EXPECT_NE(lazyc::rt::kernelFitError("m.so", "sm_80", "bin", 90, "H100", note), "");
+}
