@@ -7,7 +7,7 @@
 #
 # Models are compiled beforehand on a machine with LLVM/MLIR (the GPU machine
 # has none) by bench/gpu/prepare.sh, which packs them into .device/models.tar.xz
-# (unpacked here into .device/) beside the anchor and the GoogleTest sources
+# (unpacked here into build-gpu/device/) beside the anchor and the GoogleTest sources
 # (.device/ is git-ignored; pass it as the carried folder). Usage, on the GPU machine:
 #   bench/gpu/run.sh [OUT_DIR]        (LAZYC_GPU_LENGTHS=4096,8192,16384)
 set -uo pipefail
@@ -29,11 +29,17 @@ in_budget() {
   return 1
 }
 
-if [ -f $D/models.tar.xz ]; then
-  log "unpacking the compiled models ($D/models.tar.xz)"
-  tar -C $D -xJf $D/models.tar.xz 2>/dev/null \
-    || python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" $D/models.tar.xz $D \
-    || { echo "cannot unpack $D/models.tar.xz"; exit 1; }
+if [ -f .device/models.tar.xz ]; then
+  # Unpacked outside the carried folder, which stays as small as it came
+  # (the loose models would not fit a later call's carry), beside links to
+  # the rest of it (anchor, GoogleTest, the real-weights GGUF).
+  D=build-gpu/device
+  log "unpacking the compiled models (.device/models.tar.xz -> $D)"
+  rm -rf $D && mkdir -p $D
+  tar -C $D -xJf .device/models.tar.xz 2>/dev/null \
+    || python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .device/models.tar.xz $D \
+    || { echo "cannot unpack .device/models.tar.xz"; exit 1; }
+  for f in .device/*; do [ "$f" = .device/models.tar.xz ] || ln -s "$PWD/$f" $D/; done
   ls $D/*.so | wc -l
 fi
 
