@@ -78,26 +78,6 @@ const LazycCudaApi *loadCudaRuntime(std::string &error) {
   return api;
 }
 
-/// False with `error` when the GPU cannot run the kernels a CUDA model was
-/// compiled for (its description's chip and gpu_format, lazy-compile --chip
-/// and --gpu-format); a note on stderr when it runs them only by compiling
-/// their PTX at load.
-bool kernelsFit(void *handle, const std::string &library, const LazycCudaApi &cuda,
-                std::string &error) {
-  const char *description = static_cast<const char *>(dlsym(handle, "lazyc_model_description"));
-  std::string jsonError;
-  auto json = description ? JsonValue::parse(description, jsonError) : nullptr;
-  if (!json)
-    return true; // reported with the rest of the description
-  std::string note;
-  error = kernelFitError(library, json->getString("chip").value_or(""),
-                         json->getString("gpu_format").value_or("fatbin"),
-                         cuda.computeCapability(), cuda.deviceName(), note);
-  if (!note.empty())
-    std::fprintf(stderr, "lazyc: %s\n", note.c_str());
-  return error.empty();
-}
-
 std::string gib(double bytes) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
@@ -160,14 +140,6 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
       error = std::string("cannot load compiled model: ") + dlerror();
       return nullptr;
     }
-    // Its kernel modules load when the library does; a GPU that cannot run
-    // them is told apart from other failures, with the --chip it needs.
-    if (!kernelsFit(m->library_, library, *m->cuda_, error))
-      return nullptr;
-    if (const char *e = m->cuda_->lastError()) {
-      error = "'" + library + "': " + e;
-      return nullptr;
-    }
   }
   const char *description =
       static_cast<const char *>(dlsym(m->library_, "lazyc_model_description"));
@@ -187,6 +159,24 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
             std::to_string(json->getInt("abi_version").value_or(-1)) +
             "; this runtime reads ABI " + std::to_string(kABIVersion) + " (recompile it)";
     return nullptr;
+  }
+  if (m->cuda_) {
+    // Its kernel modules loaded with the library. A GPU that cannot run them
+    // (the description's chip and gpu_format: lazy-compile --chip and
+    // --gpu-format) is told apart from other failures, with the --chip it
+    // needs; a note when it runs them only by compiling their PTX at load.
+    std::string note;
+    error = kernelFitError(library, json->getString("chip").value_or(""),
+                           json->getString("gpu_format").value_or("fatbin"),
+                           m->cuda_->computeCapability(), m->cuda_->deviceName(), note);
+    if (!note.empty())
+      std::fprintf(stderr, "lazyc: %s\n", note.c_str());
+    if (!error.empty())
+      return nullptr;
+    if (const char *e = m->cuda_->lastError()) {
+      error = "'" + library + "': " + e;
+      return nullptr;
+    }
   }
   ModelInfo &info = m->info_;
   info.arch = json->getString("arch").value_or("?");
