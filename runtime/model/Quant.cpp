@@ -121,22 +121,6 @@ float lazyc::rt::halfToFloat(uint16_t h) {
   return f;
 }
 
-float lazyc::rt::bf16ToFloat(uint16_t h) {
-  uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-uint16_t lazyc::rt::floatToBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  if ((bits & 0x7FFFFFFF) > 0x7F800000) // nan: keep it quiet
-    return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7FFF + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
 uint16_t lazyc::rt::floatToHalf(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, sizeof(bits));

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace lazyc::rt {
 
@@ -32,10 +33,27 @@ struct GGMLTypeTraits {
 const GGMLTypeTraits *getTypeTraits(uint32_t type);
 
 float halfToFloat(uint16_t h);
-float bf16ToFloat(uint16_t h);
-/// Round-to-nearest-even conversions (for writing bf16/f16 weights).
-uint16_t floatToBF16(float f);
+/// Round-to-nearest-even conversion (for writing f16 weights).
 uint16_t floatToHalf(float f);
+
+// The bf16 conversions are inline: the CPU kernels convert every GEMM input
+// with them, and an out-of-line call per element cannot be vectorized.
+inline float bf16ToFloat(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+/// Round-to-nearest-even; a NaN stays a (quiet) NaN.
+inline uint16_t floatToBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  if ((bits & 0x7FFFFFFF) > 0x7F800000)
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
 
 /// Dequantizes `count` elements (a multiple of the type's block size) from
 /// `src` into `dst`. Returns false if the type cannot be dequantized.
