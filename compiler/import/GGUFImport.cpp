@@ -4,6 +4,7 @@
 
 #include "dialects/llm/LLMOps.h"
 #include "runtime/model/GGUF.h"
+#include "runtime/model/Quant.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -19,7 +20,77 @@ namespace {
 /// Architectures whose GGUF tensors follow llama.cpp's LLM_ARCH_LLAMA layout
 /// (no biases, SwiGLU MLP, RMSNorm, RoPE, optional GQA).
 const char *const kLlamaFamily[] = {"llama", "mistral"};
+
+/// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
+/// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
+/// scaling by `rope.scaling.factor`. Other kinds (yarn, longrope) are refused:
+/// ignoring them would compile a model that silently computes wrong values.
+bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
+                         ModelConfig &config, std::string &error) {
+  const int64_t half = config.headDim / 2;
+  if (const rt::GGUFTensorInfo *t = file.findTensor("rope_freqs.weight")) {
+    if (t->dims.size() != 1 || t->dims[0] != static_cast<uint64_t>(half) ||
+        (t->type != rt::GGMLType::F32 && t->type != rt::GGMLType::F16)) {
+      error = "tensor 'rope_freqs.weight' (RoPE frequency factors) must be f32 or f16 with "
+              "head_dim / 2 = " + std::to_string(half) + " elements";
+      return false;
+    }
+    std::vector<float> values(static_cast<size_t>(half));
+    if (!rt::dequantize(t->type, t->data, values.data(), values.size())) {
+      error = "tensor 'rope_freqs.weight' cannot be read";
+      return false;
+    }
+    for (float v : values) {
+      if (!(v > 0.0f) || !std::isfinite(v)) {
+        error = "tensor 'rope_freqs.weight' has a factor that is not positive and finite (" +
+                std::to_string(v) + ")";
+        return false;
+      }
+      config.ropeFreqFactors.push_back(v);
+    }
+  }
+  std::optional<std::string> scaling = file.getString(arch + ".rope.scaling.type");
+  if (!scaling || *scaling == "none")
+    return true;
+  if (*scaling != "linear") {
+    error = "RoPE scaling '" + *scaling + "' is not supported (lazyc supports linear scaling "
+            "and llama3-style frequency factors)";
+    return false;
+  }
+  double factor = file.getFloat(arch + ".rope.scaling.factor").value_or(1.0);
+  if (!(factor > 0.0) || !std::isfinite(factor)) {
+    error = "rope.scaling.factor must be positive";
+    return false;
+  }
+  if (config.ropeFreqFactors.empty())
+    config.ropeFreqFactors.assign(static_cast<size_t>(half), 1.0);
+  for (double &f : config.ropeFreqFactors)
+    f *= factor;
+  return true;
+}
 } // namespace
+
+std::vector<double> lazyc::llama3RopeFactors(double theta, int64_t headDim, double factor,
+                                             double lowFreqFactor, double highFreqFactor,
+                                             double originalContext) {
+  const double lowFreqWavelen = originalContext / lowFreqFactor;
+  const double highFreqWavelen = originalContext / highFreqFactor;
+  std::vector<double> factors;
+  for (int64_t i = 0; i < headDim / 2; ++i) {
+    double invFreq = 1.0 / std::pow(theta, static_cast<double>(2 * i) / headDim);
+    double wavelen = 2.0 * M_PI / invFreq;
+    if (wavelen < highFreqWavelen) {
+      factors.push_back(1.0);
+    } else if (wavelen > lowFreqWavelen) {
+      factors.push_back(factor);
+    } else {
+      double smooth = (originalContext / wavelen - lowFreqFactor) /
+                      (highFreqFactor - lowFreqFactor);
+      factors.push_back(1.0 / ((1.0 - smooth) / factor + smooth));
+    }
+  }
+  return factors;
+}
 
 bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
                            std::string &error) {
@@ -77,12 +148,9 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             std::to_string(config.headDim) + ") are not supported";
     return false;
   }
-  if (auto scaling = file.getString(*arch + ".rope.scaling.type");
-      scaling && *scaling != "none") {
-    error = "RoPE scaling '" + *scaling + "' is not supported";
-    return false;
-  }
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
+  if (!readGGUFRopeScaling(file, *arch, config, error))
+    return false;
   config.rmsEpsilon =
       file.getFloat(*arch + ".attention.layer_norm_rms_epsilon").value_or(1e-5);
   if (!(config.ropeTheta > 0) || !(config.rmsEpsilon > 0)) {
@@ -201,9 +269,12 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   auto rope = [&](Value x, int64_t cols) -> Value {
     auto op = llm::RoPEOp::create(b, loc, rows(cols), x, pos,
                                   b.getI64IntegerAttr(c.headDim),
-                                  b.getF64FloatAttr(c.ropeTheta));
+                                  b.getF64FloatAttr(c.ropeTheta), /*interleaved=*/nullptr,
+                                  /*freq_factors=*/nullptr);
     if (c.ropeInterleaved)
       op.setInterleaved(true);
+    if (!c.ropeFreqFactors.empty())
+      op.setFreqFactors(c.ropeFreqFactors);
     return op;
   };
 

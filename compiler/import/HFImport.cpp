@@ -4,11 +4,78 @@
 
 #include "runtime/model/Safetensors.h"
 
-
 #include <cmath>
 
 using namespace mlir;
 using namespace lazyc;
+
+namespace {
+/// RoPE base and scaling from config.json: `rope_theta` and `rope_scaling`
+/// (transformers 4.x), or both inside `rope_parameters` (transformers 5).
+/// Supported kinds: default, linear, llama3 (Llama 3.1/3.2). The others
+/// (dynamic, yarn, longrope, ...) are refused by name rather than ignored.
+bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
+  const rt::JsonValue *scaling = json.get("rope_parameters");
+  const char *key = "rope_parameters";
+  if (!scaling || scaling->isNull()) {
+    scaling = json.get("rope_scaling");
+    key = "rope_scaling";
+  }
+  if (scaling && scaling->isNull())
+    scaling = nullptr;
+  std::optional<double> theta = json.getNumber("rope_theta");
+  if (!theta && scaling)
+    theta = scaling->getNumber("rope_theta");
+  c.ropeTheta = theta.value_or(10000.0);
+  if (!(c.ropeTheta > 0.0) || !std::isfinite(c.ropeTheta)) {
+    error = "config.json: rope_theta must be positive";
+    return false;
+  }
+  if (!scaling)
+    return true;
+  if (!scaling->isObject()) {
+    error = std::string("config.json: '") + key + "' is not an object";
+    return false;
+  }
+  std::string type = scaling->getString("rope_type")
+                         .value_or(scaling->getString("type").value_or("default"));
+  if (type == "default")
+    return true;
+  auto number = [&](const char *name, double &out) {
+    std::optional<double> v = scaling->getNumber(name);
+    if (!v || !(*v > 0.0) || !std::isfinite(*v)) {
+      error = std::string("config.json: ") + key + "." + name + " (" + type +
+              " RoPE scaling) is missing or not a positive number";
+      return false;
+    }
+    out = *v;
+    return true;
+  };
+  double factor = 0;
+  if (!number("factor", factor))
+    return false;
+  if (type == "linear") {
+    c.ropeFreqFactors.assign(static_cast<size_t>(c.headDim / 2), factor);
+    return true;
+  }
+  if (type == "llama3") {
+    double low = 0, high = 0, original = 0;
+    if (!number("low_freq_factor", low) || !number("high_freq_factor", high) ||
+        !number("original_max_position_embeddings", original))
+      return false;
+    if (!(high > low)) {
+      error = std::string("config.json: ") + key +
+              ".high_freq_factor must be greater than low_freq_factor";
+      return false;
+    }
+    c.ropeFreqFactors = llama3RopeFactors(c.ropeTheta, c.headDim, factor, low, high, original);
+    return true;
+  }
+  error = std::string("config.json: RoPE scaling '") + type +
+          "' is not supported (lazyc supports default, linear and llama3)";
+  return false;
+}
+} // namespace
 
 bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
                          std::string &error) {
@@ -57,15 +124,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: head_dim must be positive and even";
     return false;
   }
-  if (const rt::JsonValue *scaling = json.get("rope_scaling"); scaling && !scaling->isNull()) {
-    error = "config.json: rope_scaling is not supported";
-    return false;
-  }
   if (json.getBool("attention_bias").value_or(false) || json.getBool("mlp_bias").value_or(false)) {
     error = "config.json: attention/MLP biases are not supported";
     return false;
   }
-  c.ropeTheta = json.getNumber("rope_theta").value_or(10000.0);
+  if (!readHFRopeScaling(json, c, error))
+    return false;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   c.ropeInterleaved = false; // Hugging Face weights use rotate-half
   c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(false);

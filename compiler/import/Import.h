@@ -41,6 +41,9 @@ struct ModelConfig {
   int64_t numLayers = 0, hidden = 0, ffn = 0, numHeads = 0, numKVHeads = 0,
           headDim = 0, vocabSize = 0, contextLength = 0;
   double ropeTheta = 10000.0, rmsEpsilon = 1e-5;
+  /// RoPE context-extension scaling: frequency j is divided by factor j
+  /// (headDim / 2 values; empty = none). llama.cpp's `rope_freqs` tensor.
+  std::vector<double> ropeFreqFactors;
   bool ropeInterleaved = false; // GGML layout (GGUF llama) vs rotate-half
   bool tiedEmbeddings = false;
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
@@ -58,6 +61,15 @@ std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer
 /// Every tensor the decoder reads, with its [out, in] (or [n]) shape.
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 expectedTensors(const ModelConfig &config);
+
+/// The frequency divisors of Llama 3.1's "llama3" RoPE scaling (Hugging
+/// Face `rope_type: llama3`; llama.cpp's converter stores the same values as
+/// `rope_freqs`): wavelengths shorter than originalContext / highFreqFactor
+/// keep their frequency, longer than originalContext / lowFreqFactor are
+/// divided by `factor`, and the band between is interpolated smoothly.
+std::vector<double> llama3RopeFactors(double theta, int64_t headDim, double factor,
+                                      double lowFreqFactor, double highFreqFactor,
+                                      double originalContext);
 
 /// Reads and checks the hyper-parameters of a GGUF model (llama family).
 bool readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,

@@ -9,8 +9,10 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -226,6 +228,15 @@ LogicalResult RoPEOp::verify() {
   if (!(getTheta().convertToDouble() > 0.0))
     return emitOpError() << "expects theta > 0, got "
                          << lazyc::formatDouble(getTheta().convertToDouble());
+  if (std::optional<ArrayRef<double>> factors = getFreqFactors()) {
+    if (static_cast<int64_t>(factors->size()) != headDim / 2)
+      return emitOpError() << "expects head_dim / 2 = " << headDim / 2
+                           << " freq_factors, got " << factors->size();
+    for (auto [j, factor] : llvm::enumerate(*factors))
+      if (!(factor > 0.0) || !std::isfinite(factor))
+        return emitOpError() << "expects positive, finite freq_factors, got "
+                             << lazyc::formatDouble(factor) << " at " << j;
+  }
   return lazyc::verifyDimMatch(*this, "position count",
                                getPositions().getType().getDimSize(0),
                                "input rows", input.getDimSize(0));

@@ -151,14 +151,24 @@ def LLM_RoPEOp : LLM_Op<"rope", [Pure]> {
     *original* position is used, so gathered (pruned) rows keep their
     positions.
 
+    `freq_factors` (optional, `head_dim / 2` positive values) divides
+    frequency `j` by `freq_factors[j]`: context-extension scaling as
+    llama.cpp applies its `rope_freqs` tensor (Llama 3.1/3.2's "llama3"
+    scaling stretches the low frequencies; "linear" scaling divides all of
+    them by one factor).
+
     ```mlir
     %qr = llm.rope %q, %pos {head_dim = 64 : i64, theta = 1.0e+05 : f64}
         : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
+    %kr = llm.rope %k, %pos {head_dim = 4 : i64, theta = 5.0e+05 : f64,
+                             freq_factors = array<f64: 1.0, 8.0>}
+        : tensor<?x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_IdTensor:$positions,
                        I64Attr:$head_dim, F64Attr:$theta,
-                       UnitAttr:$interleaved);
+                       UnitAttr:$interleaved,
+                       OptionalAttr<DenseF64ArrayAttr>:$freq_factors);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $positions attr-dict `:` type($input) `,` type($positions) `->` type($result)

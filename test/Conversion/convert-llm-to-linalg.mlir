@@ -53,6 +53,18 @@ func.func @rope(%x: tensor<?x128xf32>, %pos: tensor<?xi32>) -> (tensor<?x128xf32
 
 // -----
 
+// freq_factors divide the inverse frequencies 1 / 100^(2i / 4) = [1, 0.1]:
+// [1 / 2, 0.1 / 8] (llama3-style or linear context scaling).
+// CHECK-LABEL: func.func @rope_freq_factors
+// CHECK:         arith.constant dense<[5.000000e-01, 1.250000e-02]> : tensor<2xf32>
+// CHECK:         math.cos
+func.func @rope_freq_factors(%x: tensor<?x8xf32>, %pos: tensor<?xi32>) -> tensor<?x8xf32> {
+  %a = llm.rope %x, %pos {head_dim = 4 : i64, theta = 100.0 : f64, freq_factors = array<f64: 2.0, 8.0>} : tensor<?x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+  return %a : tensor<?x8xf32>
+}
+
+// -----
+
 // The table is sized by the positions: Q and K (and every layer) over the
 // same positions share one table after CSE.
 // CSE-LABEL: func.func @rope_shared_table

@@ -26,6 +26,8 @@ const std::string kFixtures = LAZYC_FIXTURES_DIR;
 const std::string kModel = LAZYC_MODEL_PATH;
 const std::string kLibrary = LAZYC_E2E_LIBRARY;
 const std::string kTinyLibrary = LAZYC_E2E_TINY_LIBRARY;
+const std::string kTinyLlama3Library = LAZYC_E2E_TINY_LLAMA3_LIBRARY;
+const std::string kTinyLlama3GGUFLibrary = LAZYC_E2E_TINY_LLAMA3_GGUF_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
 const std::string kBF16ActLibrary = LAZYC_E2E_BF16ACT_LIBRARY;
 const std::string kBF16ResLibrary = LAZYC_E2E_BF16RES_LIBRARY;
@@ -85,7 +87,10 @@ Chunk chunkOf(const std::vector<int32_t> &prompt, int64_t start, int64_t end) {
 
 struct Case {
   const char *fixture;
-  bool tiny; // the tiny Hugging Face checkpoint instead of SmolLM2's GGUF
+  /// A tiny Hugging Face checkpoint in test/fixtures and its compiled model,
+  /// or null: SmolLM2's GGUF.
+  const char *checkpoint = nullptr;
+  const std::string *library = nullptr;
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.fixture; }
@@ -93,14 +98,15 @@ void PrintTo(const Case &c, std::ostream *os) { *os << c.fixture; }
 class EndToEndTest : public ::testing::TestWithParam<Case> {
 protected:
   void SetUp() override {
-    const std::string &library = GetParam().tiny ? kTinyLibrary : kLibrary;
+    const std::string &library = GetParam().library ? *GetParam().library : kLibrary;
     if (!std::ifstream(library).good())
       GTEST_SKIP() << "compiled model missing (ctest runs e2e-compile first; the model "
                       "comes from scripts/setup.sh): "
                    << library;
     std::string error;
-    model = CompiledModel::load(library, GetParam().tiny ? kFixtures + "/tiny-llama-hf" : kModel,
-                                0, error);
+    model = CompiledModel::load(
+        library, GetParam().checkpoint ? kFixtures + "/" + GetParam().checkpoint : kModel, 0,
+        error);
     ASSERT_TRUE(model) << error;
   }
   std::unique_ptr<CompiledModel> model;
@@ -152,12 +158,25 @@ TEST_P(EndToEndTest, MatchesTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
-                         ::testing::Values(Case{"logits-smollm2-short.txt", false},
-                                           Case{"logits-smollm2-long.txt", false},
-                                           Case{"logits-tiny-hf.txt", true}),
+                         ::testing::Values(Case{"logits-smollm2-short.txt"},
+                                           Case{"logits-smollm2-long.txt"},
+                                           Case{"logits-tiny-hf.txt", "tiny-llama-hf",
+                                                &kTinyLibrary},
+                                           // Llama 3.1's RoPE scaling (rope_scaling
+                                           // llama3 in config.json).
+                                           Case{"logits-tiny-hf-llama3.txt", "tiny-llama31-hf",
+                                                &kTinyLlama3Library},
+                                           // ... converted to GGUF as llama.cpp does it
+                                           // (rope_freqs.weight, make_tiny_gguf_llama3.py).
+                                           Case{"logits-tiny-hf-llama3.txt", "tiny-llama31.gguf",
+                                                &kTinyLlama3GGUFLibrary}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            std::string name = info.param.fixture;
                            name = name.substr(7, name.size() - 11); // logits-X.txt -> X
+                           if (info.param.checkpoint &&
+                               std::string(info.param.checkpoint).find(".gguf") !=
+                                   std::string::npos)
+                             name += "-gguf";
                            for (char &c : name)
                              if (c == '-')
                                c = '_';

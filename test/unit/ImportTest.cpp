@@ -103,10 +103,12 @@ TEST_F(ImportTest, UnsupportedArchitecture) {
   EXPECT_NE(importError(none.bytes).find("general.architecture missing"), std::string::npos);
 }
 
-/// A 1-layer llama header; `heads`/`kvHeads` are configurable.
-ImageBuilder tinyLlama(uint32_t heads, uint32_t kvHeads, uint64_t tensors) {
+/// A 1-layer llama header; `heads`/`kvHeads` are configurable, and
+/// `extraKVs` more metadata entries follow it.
+ImageBuilder tinyLlama(uint32_t heads, uint32_t kvHeads, uint64_t tensors,
+                       uint64_t extraKVs = 0) {
   ImageBuilder b;
-  b.header(3, tensors, 7);
+  b.header(3, tensors, 7 + extraKVs);
   kvString(b, "general.architecture", "llama");
   kvU32(b, "llama.block_count", 1);
   kvU32(b, "llama.embedding_length", 64);
@@ -144,6 +146,74 @@ TEST_F(ImportTest, MissingAndMisshapenTensors) {
   c.bytes.resize(c.bytes.size() + 64 * 100 * 4 + 64 * 4);
   EXPECT_NE(importError(c.bytes).find("tensor 'blk.0.attn_norm.weight' is missing"),
             std::string::npos);
+}
+
+/// Llama 3.1/3.2 GGUFs carry their RoPE scaling as llama.cpp's converter
+/// writes it: `rope_freqs.weight`, one divisor per frequency (the numbers are
+/// checked end to end against transformers: EndToEndTest tiny_hf_llama3_gguf).
+/// Linear scaling multiplies them; other kinds and malformed factors are
+/// errors, never ignored.
+TEST_F(ImportTest, RopeScaling) {
+  // 4 heads of 16: 8 frequencies. token_embd [64 x 100] f32, then the factors.
+  const uint64_t embBytes = 64 * 100 * 4;
+  auto model = [&](std::vector<uint64_t> freqDims, uint32_t freqType,
+                   const std::vector<float> &factors, const char *scaling, float factor) {
+    auto b = tinyLlama(4, 2, 2, scaling ? 2 : 0);
+    if (scaling) {
+      kvString(b, "llama.rope.scaling.type", scaling);
+      b.str("llama.rope.scaling.factor").put<uint32_t>(6).put<float>(factor);
+    }
+    b.tensor("token_embd.weight", {64, 100}, 0, 0);
+    b.tensor("rope_freqs.weight", freqDims, freqType, embBytes);
+    b.alignData();
+    b.bytes.resize(b.bytes.size() + embBytes);
+    for (float f : factors)
+      b.put<float>(f);
+    return b;
+  };
+  auto config = [&](const ImageBuilder &b, ModelConfig &c) {
+    std::string error;
+    auto file = rt::GGUFFile::parse(b.bytes.data(), b.bytes.size(), error);
+    EXPECT_TRUE(file) << error;
+    return file && readGGUFConfig(*file, c, error) ? std::string() : error;
+  };
+  std::vector<float> llama3 = {1, 1.25f, 4, 8, 8, 8, 8, 8};
+  ModelConfig c;
+  ASSERT_EQ(config(model({8}, 0, llama3, nullptr, 0), c), "");
+  EXPECT_EQ(c.ropeFreqFactors, std::vector<double>(llama3.begin(), llama3.end()));
+
+  ModelConfig linear;
+  ASSERT_EQ(config(model({8}, 0, llama3, "linear", 2), linear), "");
+  EXPECT_EQ(linear.ropeFreqFactors, (std::vector<double>{2, 2.5, 8, 16, 16, 16, 16, 16}));
+
+  ModelConfig yarn;
+  EXPECT_NE(config(model({8}, 0, llama3, "yarn", 4), yarn)
+                .find("RoPE scaling 'yarn' is not supported"),
+            std::string::npos);
+  ModelConfig shortFactors;
+  EXPECT_NE(config(model({4}, 0, {1, 1, 1, 1, 0, 0, 0, 0}, nullptr, 0), shortFactors)
+                .find("'rope_freqs.weight' (RoPE frequency factors) must be f32 or f16 with "
+                      "head_dim / 2 = 8 elements"),
+            std::string::npos);
+  ModelConfig zero;
+  EXPECT_NE(config(model({8}, 0, {1, 1, 0, 8, 8, 8, 8, 8}, nullptr, 0), zero)
+                .find("'rope_freqs.weight' has a factor that is not positive and finite"),
+            std::string::npos);
+}
+
+/// The llama3 factors against transformers' _compute_llama3_parameters for
+/// Llama 3.1 8B's config (theta 500000, head_dim 128, factor 8, low/high 1/4,
+/// original context 8192): transformers' inv_freq divided into the plain
+/// one, computed with torch in float32: 1 up to frequency 28, the band
+/// 29..34 interpolated, 8 from 35 on.
+TEST(Llama3RopeFactors, MatchTransformers) {
+  std::vector<double> f = llama3RopeFactors(500000.0, 128, 8.0, 1.0, 4.0, 8192.0);
+  ASSERT_EQ(f.size(), 64u);
+  const double band[] = {1.207484, 1.553415, 2.026313, 2.69453, 3.684253, 5.257327};
+  for (size_t i = 0; i < f.size(); ++i) {
+    double want = i < 29 ? 1.0 : i < 35 ? band[i - 29] : 8.0;
+    EXPECT_NEAR(f[i], want, 2e-5 * want) << "frequency " << i;
+  }
 }
 
 } // namespace

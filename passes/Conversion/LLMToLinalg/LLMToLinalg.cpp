@@ -192,12 +192,16 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
       return rewriter.notifyMatchFailure(op, "RoPE lowering computes in f32");
     int64_t headDim = op.getHeadDim(), half = headDim / 2;
     // Inverse frequencies as Hugging Face computes them, in float32:
-    // 1 / theta^(2i / head_dim).
+    // 1 / theta^(2i / head_dim), divided by the scaling factors if any.
     SmallVector<float> invFreq;
     auto theta = static_cast<float>(op.getTheta().convertToDouble());
-    for (int64_t i = 0; i < half; ++i)
-      invFreq.push_back(1.0f / std::pow(theta, static_cast<float>(2 * i) /
-                                                   static_cast<float>(headDim)));
+    std::optional<ArrayRef<double>> factors = op.getFreqFactors();
+    for (int64_t i = 0; i < half; ++i) {
+      float f = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(headDim));
+      if (factors)
+        f = static_cast<float>(static_cast<double>(f) / (*factors)[i]);
+      invFreq.push_back(f);
+    }
     auto freqType = RankedTensorType::get({half}, f);
     Value freqs = arith::ConstantOp::create(
         rewriter, loc, DenseElementsAttr::get(freqType, ArrayRef<float>(invFreq)));

@@ -209,6 +209,22 @@ func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
 
 // -----
 
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects head_dim / 2 = 8 freq_factors, got 2}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64, freq_factors = array<f64: 1.0, 8.0>} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x8xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects positive, finite freq_factors, got 0 at 1}}
+  %y = llm.rope %x, %p {head_dim = 4 : i64, theta = 1.0e4 : f64, freq_factors = array<f64: 1.0, 0.0>} : tensor<?x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<4x32xf32>, %p: tensor<3xi32>) {
   // expected-error @+1 {{expects position count (3) to equal input rows (4)}}
   %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64} : tensor<4x32xf32>, tensor<3xi32> -> tensor<4x32xf32>

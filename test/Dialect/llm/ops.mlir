@@ -103,7 +103,9 @@ func.func @gguf_rope_and_bf16_table(%tokens: tensor<?xi32>, %pos: tensor<?xi32>)
   %x = llm.embedding %emb[%tokens] : tensor<256x64xbf16>, tensor<?xi32> -> tensor<?x64xf32>
   // CHECK: llm.rope %{{.*}} {head_dim = 16 : i64, interleaved, theta = 1.000000e+04 : f64}
   %r = llm.rope %x, %pos {head_dim = 16 : i64, theta = 10000.0 : f64, interleaved} : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
-  return %r : tensor<?x64xf32>
+  // CHECK: llm.rope %{{.*}} {freq_factors = array<f64: 1.000000e+00, 1.500000e+00, 8.000000e+00, 8.000000e+00, 8.000000e+00, 8.000000e+00, 8.000000e+00, 8.000000e+00>, head_dim = 16 : i64, interleaved, theta = 5.000000e+05 : f64}
+  %s = llm.rope %r, %pos {head_dim = 16 : i64, theta = 500000.0 : f64, interleaved, freq_factors = array<f64: 1.0, 1.5, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0>} : tensor<?x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  return %s : tensor<?x64xf32>
 }
 
 // -----
