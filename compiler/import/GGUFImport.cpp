@@ -134,13 +134,27 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             std::to_string(config.numKVHeads) + ")";
     return false;
   }
-  if (config.hidden % config.numHeads != 0) {
+  // The head width: attention.key_length when the file says (Mistral Nemo:
+  // 32 heads of 128 on a 5120-wide model), else embedding_length / heads.
+  std::optional<int64_t> keyLength = file.getInt(*arch + ".attention.key_length");
+  std::optional<int64_t> valueLength = file.getInt(*arch + ".attention.value_length");
+  if (keyLength || valueLength) {
+    if (!keyLength || !valueLength || *keyLength != *valueLength || *keyLength <= 0 ||
+        *keyLength % 2 != 0) {
+      error = "attention.key_length and attention.value_length must be equal, positive and "
+              "even (got " + (keyLength ? std::to_string(*keyLength) : "none") + " and " +
+              (valueLength ? std::to_string(*valueLength) : "none") + ")";
+      return false;
+    }
+    config.headDim = *keyLength;
+  } else if (config.hidden % config.numHeads != 0) {
     error = "embedding_length (" + std::to_string(config.hidden) +
             ") is not a multiple of attention.head_count (" +
             std::to_string(config.numHeads) + ")";
     return false;
+  } else {
+    config.headDim = config.hidden / config.numHeads;
   }
-  config.headDim = config.hidden / config.numHeads;
   if (auto ropeDim = file.getInt(*arch + ".rope.dimension_count");
       ropeDim && *ropeDim != config.headDim) {
     error = "partial rotary embeddings (rope.dimension_count " +

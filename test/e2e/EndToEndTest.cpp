@@ -28,6 +28,8 @@ const std::string kLibrary = LAZYC_E2E_LIBRARY;
 const std::string kTinyLibrary = LAZYC_E2E_TINY_LIBRARY;
 const std::string kTinyLlama3Library = LAZYC_E2E_TINY_LLAMA3_LIBRARY;
 const std::string kTinyLlama3GGUFLibrary = LAZYC_E2E_TINY_LLAMA3_GGUF_LIBRARY;
+const std::string kTinyHD32Library = LAZYC_E2E_TINY_HD32_LIBRARY;
+const std::string kTinyHD32GGUFLibrary = LAZYC_E2E_TINY_HD32_GGUF_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
 const std::string kBF16ActLibrary = LAZYC_E2E_BF16ACT_LIBRARY;
 const std::string kBF16ResLibrary = LAZYC_E2E_BF16RES_LIBRARY;
@@ -169,7 +171,13 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            // ... converted to GGUF as llama.cpp does it
                                            // (rope_freqs.weight, make_tiny_gguf_llama3.py).
                                            Case{"logits-tiny-hf-llama3.txt", "tiny-llama31.gguf",
-                                                &kTinyLlama3GGUFLibrary}),
+                                                &kTinyLlama3GGUFLibrary},
+                                           // Heads wider than hidden / heads (config
+                                           // head_dim; GGUF attention.key_length).
+                                           Case{"logits-tiny-hf-hd32.txt", "tiny-llama-hd32-hf",
+                                                &kTinyHD32Library},
+                                           Case{"logits-tiny-hf-hd32.txt", "tiny-llama-hd32.gguf",
+                                                &kTinyHD32GGUFLibrary}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            std::string name = info.param.fixture;
                            name = name.substr(7, name.size() - 11); // logits-X.txt -> X

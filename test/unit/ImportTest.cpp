@@ -201,6 +201,39 @@ TEST_F(ImportTest, RopeScaling) {
             std::string::npos);
 }
 
+/// attention.key_length sets the head width when it is not embedding_length /
+/// heads (Mistral Nemo); key and value widths must agree.
+TEST_F(ImportTest, HeadWidthFromKeyLength) {
+  auto model = [&](uint32_t key, uint32_t value) {
+    auto b = tinyLlama(4, 2, 1, 2);
+    kvU32(b, "llama.attention.key_length", key);
+    kvU32(b, "llama.attention.value_length", value);
+    b.tensor("token_embd.weight", {64, 100}, 0, 0);
+    b.alignData();
+    b.bytes.resize(b.bytes.size() + 64 * 100 * 4);
+    return b;
+  };
+  auto read = [&](const ImageBuilder &b, ModelConfig &c) {
+    std::string error;
+    auto file = rt::GGUFFile::parse(b.bytes.data(), b.bytes.size(), error);
+    EXPECT_TRUE(file) << error;
+    return file && readGGUFConfig(*file, c, error) ? std::string() : error;
+  };
+  ModelConfig c;
+  ASSERT_EQ(read(model(32, 32), c), "");
+  EXPECT_EQ(c.headDim, 32); // 4 heads of 32 on a 64-wide model
+  auto tensors = expectedTensors(c); // tied embeddings: no output.weight
+  ASSERT_EQ(tensors[3].first, "blk.0.attn_q.weight");
+  EXPECT_EQ(tensors[3].second, (std::vector<int64_t>{128, 64}));
+  ASSERT_EQ(tensors[6].first, "blk.0.attn_output.weight");
+  EXPECT_EQ(tensors[6].second, (std::vector<int64_t>{64, 128}));
+  ModelConfig mismatch;
+  EXPECT_NE(read(model(32, 16), mismatch)
+                .find("attention.key_length and attention.value_length must be equal, positive "
+                      "and even (got 32 and 16)"),
+            std::string::npos);
+}
+
 /// The llama3 factors against transformers' _compute_llama3_parameters for
 /// Llama 3.1 8B's config (theta 500000, head_dim 128, factor 8, low/high 1/4,
 /// original context 8192): transformers' inv_freq divided into the plain
