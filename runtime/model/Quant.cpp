@@ -24,6 +24,16 @@ struct BlockQ8_0 { uint16_t d; int8_t qs[QK]; };
 struct BlockQ4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; };
 struct BlockQ5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
 struct BlockQ6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; };
+struct BlockQ2_K { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; uint16_t d, dmin; };
+struct BlockQ3_K { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; uint16_t d; };
+struct BlockIQ4_NL { uint16_t d; uint8_t qs[QK / 2]; };
+struct BlockIQ4_XS { uint16_t d, scalesH; uint8_t scalesL[QK_K / 64]; uint8_t qs[QK_K / 2]; };
+static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockIQ4_NL) == 18 &&
+                  sizeof(BlockIQ4_XS) == 136,
+              "block layouts must match ggml");
+/// The 16 non-linear levels of IQ4_NL and IQ4_XS.
+constexpr int8_t kIQ4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                   1,    13,   25,  38,  53,  69,  89,  113};
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 &&
               sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_K) == 144 &&
               sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210,
@@ -38,8 +48,10 @@ const GGMLTypeTraits kQ5_0{"Q5_0", QK, sizeof(BlockQ5_0), true};
 const GGMLTypeTraits kQ5_1{"Q5_1", QK, sizeof(BlockQ5_1), true};
 const GGMLTypeTraits kQ8_0{"Q8_0", QK, sizeof(BlockQ8_0), true};
 const GGMLTypeTraits kQ8_1{"Q8_1", QK, 36, false};
-const GGMLTypeTraits kQ2_K{"Q2_K", QK_K, 84, false};
-const GGMLTypeTraits kQ3_K{"Q3_K", QK_K, 110, false};
+const GGMLTypeTraits kQ2_K{"Q2_K", QK_K, sizeof(BlockQ2_K), true};
+const GGMLTypeTraits kQ3_K{"Q3_K", QK_K, sizeof(BlockQ3_K), true};
+const GGMLTypeTraits kIQ4_NL{"IQ4_NL", QK, sizeof(BlockIQ4_NL), true};
+const GGMLTypeTraits kIQ4_XS{"IQ4_XS", QK_K, sizeof(BlockIQ4_XS), true};
 const GGMLTypeTraits kQ4_K{"Q4_K", QK_K, sizeof(BlockQ4_K), true};
 const GGMLTypeTraits kQ5_K{"Q5_K", QK_K, sizeof(BlockQ5_K), true};
 const GGMLTypeTraits kQ6_K{"Q6_K", QK_K, sizeof(BlockQ6_K), true};
@@ -90,6 +102,8 @@ const GGMLTypeTraits *lazyc::rt::getTypeTraits(uint32_t type) {
   case GGMLType::Q5_K: return &kQ5_K;
   case GGMLType::Q6_K: return &kQ6_K;
   case GGMLType::Q8_K: return &kQ8_K;
+  case GGMLType::IQ4_NL: return &kIQ4_NL;
+  case GGMLType::IQ4_XS: return &kIQ4_XS;
   }
   return nullptr;
 }
@@ -218,6 +232,68 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
       float d = fp16(x.d);
       for (uint32_t j = 0; j < QK; ++j)
         dst[j] = static_cast<float>(x.qs[j]) * d;
+    }
+    return true;
+  case GGMLType::Q2_K:
+    // Element e of a block: 2 bits of qs[(e / 128) * 32 + e % 32] at shift
+    // 2 * (e / 32 % 4); scale and min of its group of 16 in scales[e / 16].
+    for (size_t b = 0; b < count / QK_K; ++b) {
+      const BlockQ2_K x = block<BlockQ2_K>(src, b);
+      float d = fp16(x.d), dmin = fp16(x.dmin);
+      for (uint32_t e = 0; e < QK_K; ++e) {
+        uint8_t sc = x.scales[e / 16];
+        float dl = d * static_cast<float>(sc & 0xF), ml = dmin * static_cast<float>(sc >> 4);
+        int q = (x.qs[(e / 128) * 32 + e % 32] >> (2 * (e / 32 % 4))) & 3;
+        *dst++ = dl * static_cast<float>(q) - ml;
+      }
+    }
+    return true;
+  case GGMLType::Q3_K:
+    // As Q2_K, with a third bit in hmask[e % 32] at bit e / 32 (set: no
+    // offset, clear: -4) and signed 6-bit scales: the low 4 bits of group g
+    // in scales[g % 8] (high nibble for g >= 8), the top 2 in scales[8 + g % 4]
+    // at shift 2 * (g / 4).
+    for (size_t b = 0; b < count / QK_K; ++b) {
+      const BlockQ3_K x = block<BlockQ3_K>(src, b);
+      float d = fp16(x.d);
+      for (uint32_t e = 0; e < QK_K; ++e) {
+        uint32_t g = e / 16;
+        int low = (x.scales[g % 8] >> (g < 8 ? 0 : 4)) & 0xF;
+        int high = (x.scales[8 + g % 4] >> (2 * (g / 4))) & 3;
+        float dl = d * static_cast<float>(static_cast<int8_t>(low | (high << 4)) - 32);
+        int q = (x.qs[(e / 128) * 32 + e % 32] >> (2 * (e / 32 % 4))) & 3;
+        if (!((x.hmask[e % 32] >> (e / 32)) & 1))
+          q -= 4;
+        *dst++ = dl * static_cast<float>(q);
+      }
+    }
+    return true;
+  case GGMLType::IQ4_NL:
+    for (size_t b = 0; b < count / QK; ++b, dst += QK) {
+      const BlockIQ4_NL x = block<BlockIQ4_NL>(src, b);
+      float d = fp16(x.d);
+      for (uint32_t j = 0; j < QK / 2; ++j) {
+        dst[j] = d * static_cast<float>(kIQ4Values[x.qs[j] & 0xF]);
+        dst[j + QK / 2] = d * static_cast<float>(kIQ4Values[x.qs[j] >> 4]);
+      }
+    }
+    return true;
+  case GGMLType::IQ4_XS:
+    // 8 sub-blocks of 32 with signed 6-bit scales: the low 4 bits in a
+    // nibble of scalesL, the top 2 in scalesH at shift 2 * sub-block.
+    for (size_t b = 0; b < count / QK_K; ++b) {
+      const BlockIQ4_XS x = block<BlockIQ4_XS>(src, b);
+      float d = fp16(x.d);
+      for (uint32_t ib = 0; ib < QK_K / 32; ++ib, dst += 32) {
+        int low = (x.scalesL[ib / 2] >> (4 * (ib % 2))) & 0xF;
+        int high = (x.scalesH >> (2 * ib)) & 3;
+        float dl = d * static_cast<float>((low | (high << 4)) - 32);
+        const uint8_t *qs = x.qs + 16 * ib;
+        for (uint32_t j = 0; j < 16; ++j) {
+          dst[j] = dl * static_cast<float>(kIQ4Values[qs[j] & 0xF]);
+          dst[j + 16] = dl * static_cast<float>(kIQ4Values[qs[j] >> 4]);
+        }
+      }
     }
     return true;
   case GGMLType::Q4_K:
