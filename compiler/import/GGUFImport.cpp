@@ -162,6 +162,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             std::to_string(config.headDim) + ") are not supported";
     return false;
   }
+  if (auto window = file.getInt(*arch + ".attention.sliding_window"); window && *window > 0)
+    config.slidingWindow = *window;
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
   if (!readGGUFRopeScaling(file, *arch, config, error))
     return false;
@@ -350,12 +352,23 @@ bool lazyc::checkTensor(const std::string &name, const std::vector<int64_t> &exp
 
 bool lazyc::checkContextLength(const ModelConfig &config, const ImportOptions &options,
                                std::string &error) {
-  if (options.contextLength >= 0 && options.contextLength <= config.contextLength)
-    return true;
-  error = "requested context length " + std::to_string(options.contextLength) +
-          " is outside [1, " + std::to_string(config.contextLength) +
-          "], the model's trained context";
-  return false;
+  if (options.contextLength < 0 || options.contextLength > config.contextLength) {
+    error = "requested context length " + std::to_string(options.contextLength) +
+            " is outside [1, " + std::to_string(config.contextLength) +
+            "], the model's trained context";
+    return false;
+  }
+  int64_t context = options.contextLength > 0 ? options.contextLength : config.contextLength;
+  if (config.slidingWindow > 0 && context > config.slidingWindow) {
+    error = "the model uses sliding-window attention (each token sees the last " +
+            std::to_string(config.slidingWindow) +
+            " tokens), which lazyc does not implement; its full attention gives the same "
+            "results up to that many tokens: compile with --ctx " +
+            std::to_string(config.slidingWindow) + " or less (context " +
+            std::to_string(context) + " requested)";
+    return false;
+  }
+  return true;
 }
 
 OwningOpRef<ModuleOp> lazyc::buildVerifiedDecoder(MLIRContext *context, const ModelConfig &config,

@@ -45,6 +45,10 @@ struct ModelConfig {
   /// (headDim / 2 values; empty = none). llama.cpp's `rope_freqs` tensor.
   std::vector<double> ropeFreqFactors;
   bool ropeInterleaved = false; // GGML layout (GGUF llama) vs rotate-half
+  /// Sliding-window attention (Mistral 7B v0.1: each token sees the last
+  /// 4096): lazyc computes full causal attention, which equals it only up to
+  /// the window, so the compiled context may not exceed it. 0 = none.
+  int64_t slidingWindow = 0;
   bool tiedEmbeddings = false;
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").

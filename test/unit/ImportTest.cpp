@@ -234,6 +234,26 @@ TEST_F(ImportTest, HeadWidthFromKeyLength) {
             std::string::npos);
 }
 
+/// A GGUF's attention.sliding_window bounds the context lazyc may compile
+/// (full attention equals it only within the window).
+TEST_F(ImportTest, SlidingWindowBoundsTheContext) {
+  auto b = tinyLlama(4, 2, 1, 1);
+  kvU32(b, "llama.attention.sliding_window", 64);
+  b.tensor("token_embd.weight", {64, 100}, 0, 0);
+  b.alignData();
+  b.bytes.resize(b.bytes.size() + 64 * 100 * 4);
+  EXPECT_NE(importError(b.bytes).find("sliding-window attention (each token sees the last 64 "
+                                      "tokens), which lazyc does not implement; its full "
+                                      "attention gives the same results up to that many "
+                                      "tokens: compile with --ctx 64 or less (context 256 "
+                                      "requested)"),
+            std::string::npos);
+  ImportOptions fits;
+  fits.contextLength = 64; // past the context check: the missing tensors now
+  EXPECT_NE(importError(b.bytes, fits).find("'output_norm.weight' is missing"),
+            std::string::npos);
+}
+
 /// The llama3 factors against transformers' _compute_llama3_parameters for
 /// Llama 3.1 8B's config (theta 500000, head_dim 128, factor 8, low/high 1/4,
 /// original context 8192): transformers' inv_freq divided into the plain
