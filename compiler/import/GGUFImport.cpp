@@ -126,6 +126,12 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
       !need("attention.head_count", config.numHeads) ||
       !need("context_length", config.contextLength))
     return false;
+  // Mixtral-style GGUFs keep arch "llama" and add experts (ffn_*_exps).
+  if (auto experts = file.getInt(*arch + ".expert_count"); experts && *experts > 0) {
+    error = "mixture-of-experts models (" + *arch + ".expert_count " +
+            std::to_string(*experts) + ") are not supported";
+    return false;
+  }
   config.numKVHeads = file.getInt(*arch + ".attention.head_count_kv")
                           .value_or(config.numHeads);
   if (config.numKVHeads <= 0 || config.numHeads % config.numKVHeads != 0) {

@@ -124,6 +124,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: head_dim must be positive and even";
     return false;
   }
+  if (std::string act = json.getString("hidden_act").value_or("silu"); act != "silu") {
+    error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
+    return false;
+  }
   if (json.getBool("attention_bias").value_or(false) || json.getBool("mlp_bias").value_or(false)) {
     error = "config.json: attention/MLP biases are not supported";
     return false;

@@ -254,6 +254,15 @@ TEST_F(ImportTest, SlidingWindowBoundsTheContext) {
             std::string::npos);
 }
 
+/// Mixtral-style GGUFs say "llama" but hold experts: refused by name.
+TEST_F(ImportTest, MixtureOfExpertsIsRefused) {
+  auto b = tinyLlama(4, 2, 0, 1);
+  kvU32(b, "llama.expert_count", 8);
+  EXPECT_NE(importError(b.bytes).find("mixture-of-experts models (llama.expert_count 8) are "
+                                      "not supported"),
+            std::string::npos);
+}
+
 /// The llama3 factors against transformers' _compute_llama3_parameters for
 /// Llama 3.1 8B's config (theta 500000, head_dim 128, factor 8, low/high 1/4,
 /// original context 8192): transformers' inv_freq divided into the plain
