@@ -307,6 +307,8 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       return false;
     }
     tokenizer_ = Tokenizer::fromHFJson(*hf->tokenizer(), hf->config(), error);
+    if (tokenizer_)
+      tokenizer_->setChatTemplate(hf->chatTemplate());
     modelFile_ = hf;
   } else {
     auto file = GGUFFile::open(modelPath, error);

@@ -182,6 +182,28 @@ std::unique_ptr<HFCheckpoint> HFCheckpoint::open(const std::string &dir, std::st
       return nullptr;
     }
   }
+  // The chat template: chat_template.jinja (transformers 5), else
+  // tokenizer_config.json's chat_template (a string, or named templates of
+  // which "default" is the chat one).
+  if (stat((dir + "/chat_template.jinja").c_str(), &st) == 0) {
+    if (!readFile(dir + "/chat_template.jinja", ckpt->chatTemplate_, error))
+      return nullptr;
+  } else if (stat((dir + "/tokenizer_config.json").c_str(), &st) == 0) {
+    if (!readFile(dir + "/tokenizer_config.json", text, error))
+      return nullptr;
+    std::unique_ptr<JsonValue> config = JsonValue::parse(text, error);
+    if (!config) {
+      error = "'" + dir + "/tokenizer_config.json': " + error;
+      return nullptr;
+    }
+    if (const JsonValue *t = config->get("chat_template"); t && t->isString()) {
+      ckpt->chatTemplate_ = t->string();
+    } else if (t && t->isArray()) {
+      for (const JsonValue &named : t->array())
+        if (named.getString("name").value_or("") == "default")
+          ckpt->chatTemplate_ = named.getString("template").value_or("");
+    }
+  }
   return ckpt;
 }
 

@@ -61,11 +61,15 @@ public:
   const JsonValue &config() const { return *config_; }
   /// tokenizer.json, or null if the folder has none.
   const JsonValue *tokenizer() const { return tokenizer_.get(); }
+  /// The Jinja chat template (chat_template.jinja, or tokenizer_config.json's
+  /// chat_template); empty if the folder has none.
+  const std::string &chatTemplate() const { return chatTemplate_; }
   const SafetensorsTensor *findTensor(const std::string &name) const;
   size_t numTensors() const;
 
 private:
   std::unique_ptr<JsonValue> config_, tokenizer_;
+  std::string chatTemplate_;
   std::vector<std::unique_ptr<SafetensorsFile>> shards_;
 };
 

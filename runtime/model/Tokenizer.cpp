@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <ctime>
 #include <queue>
 
 using namespace lazyc::rt;
@@ -188,6 +189,33 @@ void Tokenizer::finishVocabulary() {
                    [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
 }
 
+namespace {
+/// Whether tokenizer.json's post-processor puts `bos` before a single
+/// sequence (a TemplateProcessing step, alone or in a Sequence: how Llama 3
+/// checkpoints add <|begin_of_text|>).
+bool postProcessorAddsBos(const JsonValue &tokenizer, const std::string &bos) {
+  auto addsBos = [&](const JsonValue &step) {
+    if (step.getString("type").value_or("") != "TemplateProcessing")
+      return false;
+    const JsonValue *single = step.get("single");
+    if (!single || !single->isArray() || single->array().empty())
+      return false;
+    const JsonValue *special = single->array().front().get("SpecialToken");
+    return special && special->getString("id").value_or("") == bos;
+  };
+  const JsonValue *post = tokenizer.get("post_processor");
+  if (!post || !post->isObject())
+    return false;
+  if (addsBos(*post))
+    return true;
+  if (const JsonValue *steps = post->get("processors"); steps && steps->isArray())
+    for (const JsonValue &step : steps->array())
+      if (addsBos(step))
+        return true;
+  return false;
+}
+} // namespace
+
 std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
                                                  const JsonValue &config,
                                                  std::string &error) {
@@ -300,8 +328,8 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
   };
   tok->bos_ = id("bos_token_id");
   tok->eos_ = id("eos_token_id");
-  if (auto it = tok->vocab_.find("<|im_end|>"); it != tok->vocab_.end())
-    tok->eot_ = it->second;
+  tok->eot_ = tok->endOfTurnToken();
+  tok->addBos_ = tok->bos_ >= 0 && postProcessorAddsBos(json, tok->tokens_[tok->bos_]);
   return tok;
 }
 
@@ -338,11 +366,8 @@ bool Tokenizer::initVocabulary(const GGUFFile &file, std::string &error) {
   bos_ = tokenId("tokenizer.ggml.bos_token_id");
   eos_ = tokenId("tokenizer.ggml.eos_token_id");
   eot_ = tokenId("tokenizer.ggml.eot_token_id");
-  if (eot_ < 0) {
-    auto it = vocab_.find("<|im_end|>");
-    if (it != vocab_.end())
-      eot_ = it->second;
-  }
+  if (eot_ < 0)
+    eot_ = endOfTurnToken();
   if (const GGUFValue *v = file.find("tokenizer.ggml.add_bos_token"))
     addBos_ = v->type == GGUFValueType::Bool && v->b;
   chatTemplate_ = file.getString("tokenizer.chat_template").value_or("");
@@ -693,30 +718,115 @@ bool Tokenizer::isEndOfGeneration(int32_t id) const {
   return id >= 0 && (id == eos_ || id == eot_);
 }
 
-bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
-                                  bool addGenerationPrompt, std::string &out,
-                                  std::string &error) const {
-  if (chatTemplate_.find("<|im_start|>") == std::string::npos) {
-    error = chatTemplate_.empty()
-                ? "the model has no chat template"
-                : "unsupported chat template (lazyc renders the ChatML family)";
-    return false;
-  }
-  out.clear();
+int32_t Tokenizer::endOfTurnToken() const {
+  for (const char *text : {"<|im_end|>", "<|eot_id|>"})
+    if (auto it = vocab_.find(text); it != vocab_.end())
+      return it->second;
+  return -1;
+}
+
+namespace {
+/// `s` without leading and trailing whitespace (Jinja's `trim`).
+std::string trimmed(const std::string &s) {
+  const char *space = " \t\n\r\v\f";
+  size_t begin = s.find_first_not_of(space);
+  if (begin == std::string::npos)
+    return "";
+  return s.substr(begin, s.find_last_not_of(space) - begin + 1);
+}
+
+/// Today as Python's strftime("%d %b %Y") writes it ("27 Nov 2026"): what
+/// Llama 3.2's template asks `strftime_now` for.
+std::string todayString() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%d %b %Y", &local);
+  return buffer;
+}
+} // namespace
+
+bool Tokenizer::renderChatML(const std::vector<ChatMessage> &messages,
+                             bool addGenerationPrompt, std::string &out) const {
   // SmolLM2's template adds its default system prompt when none is given.
   const std::string kDefaultSystem =
       "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
   bool smolDefault = chatTemplate_.find(kDefaultSystem) != std::string::npos;
   if (smolDefault && (messages.empty() || messages.front().role != "system"))
     out += "<|im_start|>system\n" + kDefaultSystem + "<|im_end|>\n";
-  for (const ChatMessage &m : messages) {
+  for (const ChatMessage &m : messages)
+    out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+  if (addGenerationPrompt)
+    out += "<|im_start|>assistant\n";
+  return true;
+}
+
+/// Llama 3.x Instruct: `<|start_header_id|>role<|end_header_id|>\n\n`, the
+/// trimmed content, `<|eot_id|>`. The 3.1/3.2/3.3 templates always open with
+/// a system block holding the knowledge cutoff and a date (a fixed string, or
+/// today through `strftime_now` in 3.2), then the system message if any.
+bool Tokenizer::renderLlama3(const std::vector<ChatMessage> &messages,
+                             bool addGenerationPrompt, std::string &out) const {
+  // The template starts with bos_token; the encoder adds it when the model
+  // says so, else it is written here (and parsed as the special token).
+  if (!addBos_ && bos_ >= 0)
+    out += tokens_[static_cast<size_t>(bos_)];
+  auto header = [&](const std::string &role) {
+    out += "<|start_header_id|>" + role + "<|end_header_id|>\n\n";
+  };
+  size_t first = 0;
+  size_t knowledge = chatTemplate_.find("Cutting Knowledge Date:");
+  if (knowledge != std::string::npos) {
+    // The cutoff line as the template spells it (up to its escaped newline).
+    size_t lineEnd = chatTemplate_.find("\\n", knowledge);
+    std::string cutoff = chatTemplate_.substr(
+        knowledge, lineEnd == std::string::npos ? 0 : lineEnd - knowledge);
+    if (cutoff.empty() || cutoff.find_first_of("\"'{}") != std::string::npos)
+      cutoff = "Cutting Knowledge Date: December 2023";
+    std::string date = "26 Jul 2024";
+    const std::string kDateLiteral = "set date_string = \"";
+    if (chatTemplate_.find("strftime_now") != std::string::npos) {
+      date = todayString();
+    } else if (size_t at = chatTemplate_.find(kDateLiteral); at != std::string::npos) {
+      size_t begin = at + kDateLiteral.size(), close = chatTemplate_.find('"', begin);
+      if (close != std::string::npos)
+        date = chatTemplate_.substr(begin, close - begin);
+    }
+    std::string system;
+    if (!messages.empty() && messages.front().role == "system") {
+      system = trimmed(messages.front().content);
+      first = 1;
+    }
+    header("system");
+    out += cutoff + "\nToday Date: " + date + "\n\n" + system + "<|eot_id|>";
+  }
+  for (size_t i = first; i < messages.size(); ++i) {
+    header(messages[i].role);
+    out += trimmed(messages[i].content) + "<|eot_id|>";
+  }
+  if (addGenerationPrompt)
+    header("assistant");
+  return true;
+}
+
+bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
+                                  bool addGenerationPrompt, std::string &out,
+                                  std::string &error) const {
+  bool chatML = chatTemplate_.find("<|im_start|>") != std::string::npos;
+  bool llama3 = !chatML && chatTemplate_.find("<|start_header_id|>") != std::string::npos;
+  if (!chatML && !llama3) {
+    error = chatTemplate_.empty()
+                ? "the model has no chat template"
+                : "unsupported chat template (lazyc renders the ChatML and Llama 3 families)";
+    return false;
+  }
+  for (const ChatMessage &m : messages)
     if (m.role != "system" && m.role != "user" && m.role != "assistant") {
       error = "unknown chat role '" + m.role + "'";
       return false;
     }
-    out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  }
-  if (addGenerationPrompt)
-    out += "<|im_start|>assistant\n";
-  return true;
+  out.clear();
+  return chatML ? renderChatML(messages, addGenerationPrompt, out)
+                : renderLlama3(messages, addGenerationPrompt, out);
 }

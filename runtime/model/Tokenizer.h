@@ -63,11 +63,17 @@ public:
   /// Bytes of one token (for streaming output).
   std::string tokenText(int32_t id) const;
 
-  /// Renders a conversation with the model's chat template (ChatML family),
-  /// ending with the assistant prompt when `addGenerationPrompt`.
+  /// Renders a conversation with the model's chat template, ending with the
+  /// assistant prompt when `addGenerationPrompt`. The ChatML family
+  /// (SmolLM2, Qwen) and the Llama 3 family (3.0-3.3 Instruct, without tools)
+  /// are rendered as their Jinja templates do; others are an error.
   bool applyChatTemplate(const std::vector<ChatMessage> &messages,
                          bool addGenerationPrompt, std::string &out,
                          std::string &error) const;
+  /// The Jinja chat template (GGUF tokenizer.chat_template, or a Hugging
+  /// Face checkpoint's tokenizer_config.json / chat_template.jinja).
+  const std::string &chatTemplate() const { return chatTemplate_; }
+  void setChatTemplate(std::string text) { chatTemplate_ = std::move(text); }
 
   int32_t vocabSize() const { return static_cast<int32_t>(tokens_.size()); }
   int32_t bos() const { return bos_; }
@@ -84,6 +90,12 @@ public:
 
 private:
   Tokenizer() = default;
+  bool renderChatML(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
+                    std::string &out) const;
+  bool renderLlama3(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
+                    std::string &out) const;
+  /// The end-of-turn token of a chat vocabulary (<|im_end|>, <|eot_id|>), or -1.
+  int32_t endOfTurnToken() const;
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
   void spm(std::string_view text, bool atStart, std::vector<int32_t> &ids) const;
   void encodeText(const std::vector<uint32_t> &cps, size_t begin, size_t end,

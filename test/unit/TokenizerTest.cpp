@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -159,6 +160,85 @@ TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Llama3AndQwen2, SplitRegexTest, ::testing::Values("llama3", "qwen2"));
+
+/// Llama 3 Instruct chat templates (3.0, and 3.1/3.2 with their system block
+/// of knowledge cutoff and date) against transformers' Jinja renderer
+/// (test/fixtures/make_chat_fixtures.py): three conversations each.
+TEST(ChatTemplateTest, Llama3FamilyMatchesTransformers) {
+  std::string error, text;
+  auto file = GGUFFile::open(kFixtures + "/llama3-tiny.gguf", error);
+  ASSERT_TRUE(file) << error;
+  auto tokenizer = Tokenizer::fromGGUF(*file, error);
+  ASSERT_TRUE(tokenizer) << error;
+  const std::string dir = kFixtures + "/chat-templates/";
+  ASSERT_TRUE(readFile(dir + "expected.json", text, error)) << error;
+  auto cases = JsonValue::parse(text, error);
+  ASSERT_TRUE(cases && cases->isArray()) << error;
+  char today[32];
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  std::strftime(today, sizeof(today), "%d %b %Y", &local);
+  int checked = 0;
+  for (const JsonValue &c : cases->array()) {
+    std::string name = c.getString("template").value_or(""), chatTemplate;
+    ASSERT_TRUE(readFile(dir + name, chatTemplate, error)) << error;
+    tokenizer->setChatTemplate(chatTemplate);
+    std::vector<ChatMessage> messages;
+    for (const JsonValue &m : c.get("messages")->array())
+      messages.push_back({m.getString("role").value_or(""), m.getString("content").value_or("")});
+    std::string want = c.getString("text").value_or("");
+    if (size_t at = want.find("@TODAY@"); at != std::string::npos)
+      want.replace(at, 7, today);
+    // The template's bos_token: left to the encoder when it adds BOS itself.
+    std::string bos = c.getString("bos_token").value_or("");
+    ASSERT_EQ(want.compare(0, bos.size(), bos), 0);
+    want = (tokenizer->addBosByDefault() ? "" : tokenizer->tokenText(tokenizer->bos())) +
+           want.substr(bos.size());
+    std::string out;
+    ASSERT_TRUE(tokenizer->applyChatTemplate(messages, c.getBool("add_generation_prompt").value_or(false),
+                                             out, error))
+        << error;
+    EXPECT_EQ(out, want) << name << " conversation " << checked % 3;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 9);
+  tokenizer->setChatTemplate("{{ messages }}");
+  std::string out;
+  EXPECT_FALSE(tokenizer->applyChatTemplate({{"user", "Hi"}}, true, out, error));
+  EXPECT_NE(error.find("unsupported chat template (lazyc renders the ChatML and Llama 3 "
+                       "families)"),
+            std::string::npos);
+}
+
+/// A Hugging Face tokenizer.json whose post-processor puts BOS first (Llama 3
+/// checkpoints) makes the encoder add it, as `tokenizers` does.
+TEST(ChatTemplateTest, PostProcessorBosIsAdded) {
+  std::string text, error;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-llama3.json", text, error)) << error;
+  auto config = JsonValue::parse(R"({"bos_token_id": 0})", error);
+  auto plain = JsonValue::parse(text, error);
+  ASSERT_TRUE(plain) << error;
+  auto noBos = Tokenizer::fromHFJson(*plain, *config, error);
+  ASSERT_TRUE(noBos) << error;
+  EXPECT_FALSE(noBos->addBosByDefault()); // post_processor null
+  const std::string step =
+      R"({"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|begin_of_text|>",)"
+      R"( "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]})";
+  for (const std::string &post :
+       {step, R"({"type": "Sequence", "processors": [{"type": "ByteLevel"}, )" + step + "]}"}) {
+    std::string withPost = text;
+    size_t at = withPost.find("\"post_processor\": null");
+    ASSERT_NE(at, std::string::npos);
+    withPost.replace(at, 22, "\"post_processor\": " + post);
+    auto json = JsonValue::parse(withPost, error);
+    ASSERT_TRUE(json) << error;
+    auto tok = Tokenizer::fromHFJson(*json, *config, error);
+    ASSERT_TRUE(tok) << error;
+    EXPECT_TRUE(tok->addBosByDefault()) << post;
+    EXPECT_EQ(tok->tokenText(tok->bos()), "<|begin_of_text|>");
+  }
+}
 
 TEST(TokenizerErrorsTest, UnsupportedOrMissingTokenizer) {
   std::string error;

@@ -49,9 +49,11 @@ int main(int argc, char **argv) {
   std::unique_ptr<HFCheckpoint> hf;
   if (isHFCheckpoint(model)) {
     hf = HFCheckpoint::open(model, error);
-    if (hf && hf->tokenizer())
+    if (hf && hf->tokenizer()) {
       tok = Tokenizer::fromHFJson(*hf->tokenizer(), hf->config(), error);
-    else if (hf)
+      if (tok)
+        tok->setChatTemplate(hf->chatTemplate());
+    } else if (hf)
       error = "'" + model + "' has no tokenizer.json";
   } else {
     gguf = GGUFFile::open(model, error);
