@@ -37,6 +37,13 @@ protected:
     EXPECT_FALSE(importGGUF(&context, *file, options, error));
     return error;
   }
+  /// readGGUFConfig on an image: empty, or the error.
+  std::string readConfig(const ImageBuilder &b, ModelConfig &config) {
+    std::string error;
+    auto file = rt::GGUFFile::parse(b.bytes.data(), b.bytes.size(), error);
+    EXPECT_TRUE(file) << error;
+    return file && readGGUFConfig(*file, config, error) ? std::string() : error;
+  }
   mlir::MLIRContext context;
 };
 
@@ -171,32 +178,26 @@ TEST_F(ImportTest, RopeScaling) {
       b.put<float>(f);
     return b;
   };
-  auto config = [&](const ImageBuilder &b, ModelConfig &c) {
-    std::string error;
-    auto file = rt::GGUFFile::parse(b.bytes.data(), b.bytes.size(), error);
-    EXPECT_TRUE(file) << error;
-    return file && readGGUFConfig(*file, c, error) ? std::string() : error;
-  };
   std::vector<float> llama3 = {1, 1.25f, 4, 8, 8, 8, 8, 8};
   ModelConfig c;
-  ASSERT_EQ(config(model({8}, 0, llama3, nullptr, 0), c), "");
+  ASSERT_EQ(readConfig(model({8}, 0, llama3, nullptr, 0), c), "");
   EXPECT_EQ(c.ropeFreqFactors, std::vector<double>(llama3.begin(), llama3.end()));
 
   ModelConfig linear;
-  ASSERT_EQ(config(model({8}, 0, llama3, "linear", 2), linear), "");
+  ASSERT_EQ(readConfig(model({8}, 0, llama3, "linear", 2), linear), "");
   EXPECT_EQ(linear.ropeFreqFactors, (std::vector<double>{2, 2.5, 8, 16, 16, 16, 16, 16}));
 
   ModelConfig yarn;
-  EXPECT_NE(config(model({8}, 0, llama3, "yarn", 4), yarn)
+  EXPECT_NE(readConfig(model({8}, 0, llama3, "yarn", 4), yarn)
                 .find("RoPE scaling 'yarn' is not supported"),
             std::string::npos);
   ModelConfig shortFactors;
-  EXPECT_NE(config(model({4}, 0, {1, 1, 1, 1, 0, 0, 0, 0}, nullptr, 0), shortFactors)
+  EXPECT_NE(readConfig(model({4}, 0, {1, 1, 1, 1, 0, 0, 0, 0}, nullptr, 0), shortFactors)
                 .find("'rope_freqs.weight' (RoPE frequency factors) must be f32 or f16 with "
                       "head_dim / 2 = 8 elements"),
             std::string::npos);
   ModelConfig zero;
-  EXPECT_NE(config(model({8}, 0, {1, 1, 0, 8, 8, 8, 8, 8}, nullptr, 0), zero)
+  EXPECT_NE(readConfig(model({8}, 0, {1, 1, 0, 8, 8, 8, 8, 8}, nullptr, 0), zero)
                 .find("'rope_freqs.weight' has a factor that is not positive and finite"),
             std::string::npos);
 }
@@ -213,14 +214,8 @@ TEST_F(ImportTest, HeadWidthFromKeyLength) {
     b.bytes.resize(b.bytes.size() + 64 * 100 * 4);
     return b;
   };
-  auto read = [&](const ImageBuilder &b, ModelConfig &c) {
-    std::string error;
-    auto file = rt::GGUFFile::parse(b.bytes.data(), b.bytes.size(), error);
-    EXPECT_TRUE(file) << error;
-    return file && readGGUFConfig(*file, c, error) ? std::string() : error;
-  };
   ModelConfig c;
-  ASSERT_EQ(read(model(32, 32), c), "");
+  ASSERT_EQ(readConfig(model(32, 32), c), "");
   EXPECT_EQ(c.headDim, 32); // 4 heads of 32 on a 64-wide model
   auto tensors = expectedTensors(c); // tied embeddings: no output.weight
   ASSERT_EQ(tensors[3].first, "blk.0.attn_q.weight");
@@ -228,7 +223,7 @@ TEST_F(ImportTest, HeadWidthFromKeyLength) {
   ASSERT_EQ(tensors[6].first, "blk.0.attn_output.weight");
   EXPECT_EQ(tensors[6].second, (std::vector<int64_t>{64, 128}));
   ModelConfig mismatch;
-  EXPECT_NE(read(model(32, 16), mismatch)
+  EXPECT_NE(readConfig(model(32, 16), mismatch)
                 .find("attention.key_length and attention.value_length must be equal, positive "
                       "and even (got 32 and 16)"),
             std::string::npos);
