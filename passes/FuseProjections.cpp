@@ -33,8 +33,8 @@ namespace {
 /// Ops whose lowering reads their operands in compiler-generated loops,
 /// which accept any row stride.
 bool readsInGeneratedCode(Operation *op) {
-  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::RMSNormOp,
-             tensor::DimOp>(op);
+  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::AddBiasOp,
+             llm::RMSNormOp, tensor::DimOp>(op);
 }
 
 struct LazycFuseProjectionsPass

@@ -37,7 +37,7 @@ namespace {
 bool isRowWise(Operation *op) {
   if (auto linear = dyn_cast<llm::LinearOp>(op))
     return !linear.getAccumulate();
-  return isa<llm::RMSNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp>(op);
+  return isa<llm::RMSNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::AddBiasOp>(op);
 }
 
 /// Collects into `chain` the ops that compute `value` row by row from

@@ -18,8 +18,10 @@ using namespace lazyc;
 
 namespace {
 /// Architectures whose GGUF tensors follow llama.cpp's LLM_ARCH_LLAMA layout
-/// (no biases, SwiGLU MLP, RMSNorm, RoPE, optional GQA).
-const char *const kLlamaFamily[] = {"llama", "mistral"};
+/// (SwiGLU MLP, RMSNorm, RoPE, optional GQA); qwen2 adds Q/K/V biases and
+/// keeps Hugging Face's rotate-half RoPE (llama.cpp's NEOX mode: its
+/// converter does not permute Qwen2's Q/K rows).
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2"};
 
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
@@ -105,7 +107,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     supported |= *arch == a;
   if (!supported) {
     error = "unsupported architecture '" + *arch +
-            "' (lazyc imports the llama family: llama, mistral)";
+            "' (lazyc imports the llama family: llama, mistral, qwen2)";
     return false;
   }
   config.arch = *arch;
@@ -179,8 +181,10 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     error = "rope.freq_base and layer_norm_rms_epsilon must be positive";
     return false;
   }
-  // llama.cpp's converter permutes Q/K rows for GGML's interleaved RoPE.
-  config.ropeInterleaved = true;
+  // llama.cpp's converter permutes Llama's Q/K rows for GGML's interleaved
+  // RoPE; Qwen2's stay in rotate-half order.
+  config.ropeInterleaved = *arch != "qwen2";
+  config.qkvBias = *arch == "qwen2";
 
   const rt::GGUFTensorInfo *emb = file.findTensor("token_embd.weight");
   if (!emb || emb->dims.size() != 2 ||
@@ -199,14 +203,17 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "token_embd.weight", "output_norm.weight", "output.weight",
       "attn_norm.weight",  "attn_q.weight",      "attn_k.weight",
       "attn_v.weight",     "attn_output.weight", "ffn_norm.weight",
-      "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight"};
+      "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight",
+      "attn_q.bias",       "attn_k.bias",        "attn_v.bias"};
   static const char *const hf[] = {
       "model.embed_tokens.weight",  "model.norm.weight",
       "lm_head.weight",             "input_layernorm.weight",
       "self_attn.q_proj.weight",    "self_attn.k_proj.weight",
       "self_attn.v_proj.weight",    "self_attn.o_proj.weight",
       "post_attention_layernorm.weight", "mlp.gate_proj.weight",
-      "mlp.up_proj.weight",         "mlp.down_proj.weight"};
+      "mlp.up_proj.weight",         "mlp.down_proj.weight",
+      "self_attn.q_proj.bias",      "self_attn.k_proj.bias",
+      "self_attn.v_proj.bias"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
   if (role <= TensorRole::Output)
@@ -233,6 +240,11 @@ lazyc::expectedTensors(const ModelConfig &c) {
     out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
     out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
     out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
+    if (c.qkvBias) {
+      out.push_back({name(TensorRole::AttnQBias), {q}});
+      out.push_back({name(TensorRole::AttnKBias), {kv}});
+      out.push_back({name(TensorRole::AttnVBias), {kv}});
+    }
   }
   return out;
 }
@@ -306,9 +318,16 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
     Value n = rmsNorm(x, name(TensorRole::AttnNorm));
-    Value q = rope(linear(n, name(TensorRole::AttnQ), qCols, c.hidden), qCols);
-    Value k = rope(linear(n, name(TensorRole::AttnK), kvCols, c.hidden), kvCols);
-    Value v = linear(n, name(TensorRole::AttnV), kvCols, c.hidden);
+    // A projection, plus its bias when the model has one (Qwen2's Q/K/V).
+    auto project = [&](TensorRole weight, TensorRole bias, int64_t cols) -> Value {
+      Value y = linear(n, name(weight), cols, c.hidden);
+      if (!c.qkvBias)
+        return y;
+      return llm::AddBiasOp::create(b, loc, rows(cols), y, vector(name(bias), cols));
+    };
+    Value q = rope(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols), qCols);
+    Value k = rope(project(TensorRole::AttnK, TensorRole::AttnKBias, kvCols), kvCols);
+    Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
     Value attn = llm::AttentionOp::create(
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),

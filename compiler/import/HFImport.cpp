@@ -85,13 +85,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
       archs && archs->isArray() && !archs->array().empty() && archs->array()[0].isString())
     arch = archs->array()[0].string();
   std::string modelType = json.getString("model_type").value_or("");
+  bool qwen2 = arch == "Qwen2ForCausalLM" || modelType == "qwen2";
   if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && modelType != "llama" &&
-      modelType != "mistral") {
+      modelType != "mistral" && !qwen2) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
-            "' (lazyc imports LlamaForCausalLM and MistralForCausalLM)";
+            "' (lazyc imports LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM)";
     return false;
   }
-  c.arch = modelType.empty() ? "llama" : modelType;
+  c.arch = qwen2 ? "qwen2" : modelType.empty() ? "llama" : modelType;
+  c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
   c.name = json.getString("_name_or_path").value_or(c.arch);
   auto need = [&](const char *key, int64_t &out) {
     std::optional<int64_t> v = json.getInt(key);

@@ -50,6 +50,8 @@ struct ModelConfig {
   /// the window, so the compiled context may not exceed it. 0 = none.
   int64_t slidingWindow = 0;
   bool tiedEmbeddings = false;
+  /// Biases on the Q, K and V projections (Qwen2).
+  bool qkvBias = false;
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").
   bool hfNames = false;
@@ -58,7 +60,7 @@ struct ModelConfig {
 /// The roles of a llama-family decoder's tensors.
 enum class TensorRole {
   Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,
-  FfnNorm, FfnGate, FfnUp, FfnDown,
+  FfnNorm, FfnGate, FfnUp, FfnDown, AttnQBias, AttnKBias, AttnVBias,
 };
 /// The file's name of the tensor of `role` (per-layer roles use `layer`).
 std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);

@@ -243,6 +243,21 @@ LogicalResult RoPEOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// AddBiasOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AddBiasOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyRowsLike(*this, input, getResult().getType())))
+    return failure();
+  if (input != getResult().getType())
+    return emitOpError() << "expects result type " << getResult().getType()
+                         << " to equal input type " << input;
+  return lazyc::verifyDimMatch(*this, "bias length", getBias().getType().getDimSize(0),
+                               "input columns", input.getDimSize(1));
+}
+
+//===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//
 

@@ -214,6 +214,24 @@ def LLM_AddOp : LLM_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
+def LLM_AddBiasOp : LLM_Op<"add_bias", [Pure]> {
+  let summary = "Adds a bias vector to every row (Qwen2's Q/K/V projections)";
+  let description = [{
+    `result[i, j] = input[i, j] + bias[j]`; the bias has one element per
+    column.
+
+    ```mlir
+    %qb = llm.add_bias %q, %b : tensor<?x896xf32>, tensor<896xf32> -> tensor<?x896xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, 1DTensorOf<[AnyFloat]>:$bias);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $bias attr-dict `:` type($input) `,` type($bias) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Attention
 //===----------------------------------------------------------------------===//

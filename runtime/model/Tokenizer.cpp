@@ -747,14 +747,38 @@ std::string todayString() {
 }
 } // namespace
 
+/// The default system prompt of a ChatML template, written when the
+/// conversation has none (SmolLM2's, Qwen2.5's): a constant
+/// '<|im_start|>system\n...<|im_end|>' in the template's source. Empty if
+/// every system block there is built from a message.
+static std::string chatMLDefaultSystem(const std::string &chatTemplate) {
+  // The newline is a Jinja escape (\\n) or, in templates whose JSON source
+  // wrote "\n", the character itself.
+  const std::string open = "<|im_start|>system", close = "<|im_end|>";
+  for (size_t at = chatTemplate.find(open); at != std::string::npos;
+       at = chatTemplate.find(open, at + 1)) {
+    size_t begin = at + open.size();
+    if (chatTemplate.compare(begin, 2, "\\n") == 0)
+      begin += 2;
+    else if (chatTemplate.compare(begin, 1, "\n") == 0)
+      begin += 1;
+    else
+      continue;
+    size_t end = chatTemplate.find(close, begin);
+    if (end == std::string::npos)
+      break;
+    std::string text = chatTemplate.substr(begin, end - begin);
+    if (!text.empty() && text.find_first_of("'\"{}+\\") == std::string::npos)
+      return text;
+  }
+  return "";
+}
+
 bool Tokenizer::renderChatML(const std::vector<ChatMessage> &messages,
                              bool addGenerationPrompt, std::string &out) const {
-  // SmolLM2's template adds its default system prompt when none is given.
-  const std::string kDefaultSystem =
-      "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
-  bool smolDefault = chatTemplate_.find(kDefaultSystem) != std::string::npos;
-  if (smolDefault && (messages.empty() || messages.front().role != "system"))
-    out += "<|im_start|>system\n" + kDefaultSystem + "<|im_end|>\n";
+  std::string defaultSystem = chatMLDefaultSystem(chatTemplate_);
+  if (!defaultSystem.empty() && (messages.empty() || messages.front().role != "system"))
+    out += "<|im_start|>system\n" + defaultSystem + "<|im_end|>\n";
   for (const ChatMessage &m : messages)
     out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
   if (addGenerationPrompt)
@@ -778,8 +802,10 @@ bool Tokenizer::renderLlama3(const std::vector<ChatMessage> &messages,
   size_t first = 0;
   size_t knowledge = chatTemplate_.find("Cutting Knowledge Date:");
   if (knowledge != std::string::npos) {
-    // The cutoff line as the template spells it (up to its escaped newline).
-    size_t lineEnd = chatTemplate_.find("\\n", knowledge);
+    // The cutoff line as the template spells it (up to its newline, a Jinja
+    // escape or the character).
+    size_t lineEnd = std::min(chatTemplate_.find("\\n", knowledge),
+                              chatTemplate_.find('\n', knowledge));
     std::string cutoff = chatTemplate_.substr(
         knowledge, lineEnd == std::string::npos ? 0 : lineEnd - knowledge);
     if (cutoff.empty() || cutoff.find_first_of("\"'{}") != std::string::npos)

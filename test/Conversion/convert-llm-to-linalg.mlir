@@ -65,6 +65,19 @@ func.func @rope_freq_factors(%x: tensor<?x8xf32>, %pos: tensor<?xi32>) -> tensor
 
 // -----
 
+// A bias is read per column: the same vector for every row.
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[COL:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @add_bias
+// CHECK:         linalg.generic {indexing_maps = [#[[ROWS]], #[[COL]], #[[ROWS]]]
+// CHECK:           arith.addf
+func.func @add_bias(%x: tensor<?x8xf32>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
+  %y = llm.add_bias %x, %b : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
 // The table is sized by the positions: Q and K (and every layer) over the
 // same positions share one table after CSE.
 // CSE-LABEL: func.func @rope_shared_table

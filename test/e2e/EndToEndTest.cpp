@@ -30,6 +30,8 @@ const std::string kTinyLlama3Library = LAZYC_E2E_TINY_LLAMA3_LIBRARY;
 const std::string kTinyLlama3GGUFLibrary = LAZYC_E2E_TINY_LLAMA3_GGUF_LIBRARY;
 const std::string kTinyHD32Library = LAZYC_E2E_TINY_HD32_LIBRARY;
 const std::string kTinyHD32GGUFLibrary = LAZYC_E2E_TINY_HD32_GGUF_LIBRARY;
+const std::string kTinyQwen2Library = LAZYC_E2E_TINY_QWEN2_LIBRARY;
+const std::string kTinyQwen2GGUFLibrary = LAZYC_E2E_TINY_QWEN2_GGUF_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
 const std::string kBF16ActLibrary = LAZYC_E2E_BF16ACT_LIBRARY;
 const std::string kBF16ResLibrary = LAZYC_E2E_BF16RES_LIBRARY;
@@ -177,7 +179,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-hd32.txt", "tiny-llama-hd32-hf",
                                                 &kTinyHD32Library},
                                            Case{"logits-tiny-hf-hd32.txt", "tiny-llama-hd32.gguf",
-                                                &kTinyHD32GGUFLibrary}),
+                                                &kTinyHD32GGUFLibrary},
+                                           // Qwen2: Q/K/V biases, tied embeddings.
+                                           Case{"logits-tiny-hf-qwen2.txt", "tiny-qwen2-hf",
+                                                &kTinyQwen2Library},
+                                           Case{"logits-tiny-hf-qwen2.txt", "tiny-qwen2.gguf",
+                                                &kTinyQwen2GGUFLibrary}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            std::string name = info.param.fixture;
                            name = name.substr(7, name.size() - 11); // logits-X.txt -> X

@@ -101,6 +101,24 @@ struct AddLowering : OpRewritePattern<llm::AddOp> {
   }
 };
 
+struct AddBiasLowering : OpRewritePattern<llm::AddBiasOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::AddBiasOp op, PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (type.getRank() != 2)
+      return failure();
+    Type f = type.getElementType();
+    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), type, op.getInput(),
+                                     {op.getInput(), op.getBias()},
+                                     {rowsMap(rewriter), perColumn(rewriter)},
+                                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       return arith::AddFOp::create(b, l, a[0],
+                                                                    toFloat(b, l, a[1], f));
+                                     }));
+    return success();
+  }
+};
+
 struct SiLULowering : OpRewritePattern<llm::SiLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::SiLUOp op, PatternRewriter &rewriter) const override {
@@ -534,7 +552,7 @@ struct ConvertLLMToLinalgPass
         op->setLoc(NameLoc::get(name, op->getLoc()));
     });
     RewritePatternSet patterns(&getContext());
-    patterns.add<AddLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
+    patterns.add<AddLowering, AddBiasLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

@@ -463,3 +463,11 @@ func.func @f() {
   %w = llm.fused_weight ["a", ""] rows [2, 2] : tensor<4x4xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{expects bias length (16) to equal input columns (32)}}
+  %y = llm.add_bias %x, %b : tensor<?x32xf32>, tensor<16xf32> -> tensor<?x32xf32>
+  return
+}
