@@ -745,13 +745,12 @@ std::string todayString() {
   std::strftime(buffer, sizeof(buffer), "%d %b %Y", &local);
   return buffer;
 }
-} // namespace
 
 /// The default system prompt of a ChatML template, written when the
 /// conversation has none (SmolLM2's, Qwen2.5's): a constant
 /// '<|im_start|>system\n...<|im_end|>' in the template's source. Empty if
 /// every system block there is built from a message.
-static std::string chatMLDefaultSystem(const std::string &chatTemplate) {
+std::string chatMLDefaultSystem(const std::string &chatTemplate) {
   // The newline is a Jinja escape (\\n) or, in templates whose JSON source
   // wrote "\n", the character itself.
   const std::string open = "<|im_start|>system", close = "<|im_end|>";
@@ -773,6 +772,7 @@ static std::string chatMLDefaultSystem(const std::string &chatTemplate) {
   }
   return "";
 }
+} // namespace
 
 bool Tokenizer::renderChatML(const std::vector<ChatMessage> &messages,
                              bool addGenerationPrompt, std::string &out) const {
