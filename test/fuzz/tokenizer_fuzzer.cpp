@@ -1,7 +1,8 @@
 //===- tokenizer_fuzzer.cpp - libFuzzer target for the BPE tokenizer ------===//
 //
 // Encodes arbitrary bytes with SmolLM2's tokenizer (LAZYC_FUZZ_MODEL or
-// models/SmolLM2-135M-Instruct.Q4_1.gguf). Invalid UTF-8 must be rejected;
+// models/SmolLM2-135M-Instruct.Q4_1.gguf), and renders a conversation with
+// them as the chat template. Invalid UTF-8 must be rejected;
 // valid text must decode back to itself whenever the vocabulary has a token
 // for each of its bytes. A violated invariant aborts (a finding).
 //
@@ -37,6 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string_view text(reinterpret_cast<const char *>(data), size);
   std::vector<int32_t> ids;
   std::string error;
+  // The bytes as a chat template too (templates come from model files): the
+  // renderer reads default prompts, cutoffs and dates out of it.
+  std::string chat;
+  gTokenizer->setChatTemplate(std::string(text));
+  gTokenizer->applyChatTemplate({{"system", " s "}, {"user", "u"}}, true, chat, error);
+  gTokenizer->applyChatTemplate({{"user", "u"}}, false, chat, error);
   if (!gTokenizer->encode(text, ids, error))
     return 0; // rejected (invalid UTF-8): fine, as long as it did not crash
   std::string decoded;
