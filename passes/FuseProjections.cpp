@@ -34,7 +34,7 @@ namespace {
 /// which accept any row stride.
 bool readsInGeneratedCode(Operation *op) {
   return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::AddBiasOp,
-             llm::RMSNormOp, tensor::DimOp>(op);
+             llm::RMSNormOp, llm::HeadRMSNormOp, tensor::DimOp>(op);
 }
 
 struct LazycFuseProjectionsPass

@@ -37,7 +37,8 @@ namespace {
 bool isRowWise(Operation *op) {
   if (auto linear = dyn_cast<llm::LinearOp>(op))
     return !linear.getAccumulate();
-  return isa<llm::RMSNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::AddBiasOp>(op);
+  return isa<llm::RMSNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::AddBiasOp,
+             llm::HeadRMSNormOp>(op);
 }
 
 /// Collects into `chain` the ops that compute `value` row by row from

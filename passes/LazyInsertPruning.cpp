@@ -21,12 +21,14 @@ using namespace lazyc;
 namespace {
 
 /// The residual stream entering the layer of `attention`: the input of the
-/// RMSNorm that feeds its query projection (rope([add_bias(]linear(
-/// rms_norm(x))[)])).
+/// RMSNorm that feeds its query projection (rope([head_rms_norm(]
+/// [add_bias(]linear(rms_norm(x))[)][)])).
 Value streamInto(llm::AttentionOp attention) {
   Value q = attention.getQuery();
   if (auto rope = q.getDefiningOp<llm::RoPEOp>())
     q = rope.getInput();
+  if (auto norm = q.getDefiningOp<llm::HeadRMSNormOp>())
+    q = norm.getInput();
   if (auto bias = q.getDefiningOp<llm::AddBiasOp>())
     q = bias.getInput();
   auto linear = q.getDefiningOp<llm::LinearOp>();

@@ -18,10 +18,11 @@ using namespace lazyc;
 
 namespace {
 /// Architectures whose GGUF tensors follow llama.cpp's LLM_ARCH_LLAMA layout
-/// (SwiGLU MLP, RMSNorm, RoPE, optional GQA); qwen2 adds Q/K/V biases and
-/// keeps Hugging Face's rotate-half RoPE (llama.cpp's NEOX mode: its
-/// converter does not permute Qwen2's Q/K rows).
-const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2"};
+/// (SwiGLU MLP, RMSNorm, RoPE, optional GQA); qwen2 adds Q/K/V biases,
+/// qwen3 a per-head RMSNorm of the queries and keys, and both keep Hugging
+/// Face's rotate-half RoPE (llama.cpp's NEOX mode: its converter does not
+/// permute their Q/K rows).
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3"};
 
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
@@ -107,7 +108,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     supported |= *arch == a;
   if (!supported) {
     error = "unsupported architecture '" + *arch +
-            "' (lazyc imports the llama family: llama, mistral, qwen2)";
+            "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3)";
     return false;
   }
   config.arch = *arch;
@@ -183,8 +184,9 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   }
   // llama.cpp's converter permutes Llama's Q/K rows for GGML's interleaved
   // RoPE; Qwen2's stay in rotate-half order.
-  config.ropeInterleaved = *arch != "qwen2";
+  config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3";
   config.qkvBias = *arch == "qwen2";
+  config.qkNorm = *arch == "qwen3";
 
   const rt::GGUFTensorInfo *emb = file.findTensor("token_embd.weight");
   if (!emb || emb->dims.size() != 2 ||
@@ -204,7 +206,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "attn_norm.weight",  "attn_q.weight",      "attn_k.weight",
       "attn_v.weight",     "attn_output.weight", "ffn_norm.weight",
       "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight",
-      "attn_q.bias",       "attn_k.bias",        "attn_v.bias"};
+      "attn_q.bias",       "attn_k.bias",        "attn_v.bias",
+      "attn_q_norm.weight", "attn_k_norm.weight"};
   static const char *const hf[] = {
       "model.embed_tokens.weight",  "model.norm.weight",
       "lm_head.weight",             "input_layernorm.weight",
@@ -213,7 +216,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "post_attention_layernorm.weight", "mlp.gate_proj.weight",
       "mlp.up_proj.weight",         "mlp.down_proj.weight",
       "self_attn.q_proj.bias",      "self_attn.k_proj.bias",
-      "self_attn.v_proj.bias"};
+      "self_attn.v_proj.bias",      "self_attn.q_norm.weight",
+      "self_attn.k_norm.weight"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
   if (role <= TensorRole::Output)
@@ -244,6 +248,10 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnQBias), {q}});
       out.push_back({name(TensorRole::AttnKBias), {kv}});
       out.push_back({name(TensorRole::AttnVBias), {kv}});
+    }
+    if (c.qkNorm) {
+      out.push_back({name(TensorRole::AttnQNorm), {c.headDim}});
+      out.push_back({name(TensorRole::AttnKNorm), {c.headDim}});
     }
   }
   return out;
@@ -325,8 +333,19 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         return y;
       return llm::AddBiasOp::create(b, loc, rows(cols), y, vector(name(bias), cols));
     };
-    Value q = rope(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols), qCols);
-    Value k = rope(project(TensorRole::AttnK, TensorRole::AttnKBias, kvCols), kvCols);
+    // Qwen3 normalizes every query and key head before RoPE.
+    auto headNorm = [&](Value y, TensorRole weight, int64_t cols) -> Value {
+      if (!c.qkNorm)
+        return y;
+      return llm::HeadRMSNormOp::create(b, loc, rows(cols), y, vector(name(weight), c.headDim),
+                                        b.getI64IntegerAttr(c.headDim), eps);
+    };
+    Value q = rope(headNorm(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols),
+                            TensorRole::AttnQNorm, qCols),
+                   qCols);
+    Value k = rope(headNorm(project(TensorRole::AttnK, TensorRole::AttnKBias, kvCols),
+                            TensorRole::AttnKNorm, kvCols),
+                   kvCols);
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
     Value attn = llm::AttentionOp::create(
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),

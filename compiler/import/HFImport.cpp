@@ -86,14 +86,17 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     arch = archs->array()[0].string();
   std::string modelType = json.getString("model_type").value_or("");
   bool qwen2 = arch == "Qwen2ForCausalLM" || modelType == "qwen2";
+  bool qwen3 = arch == "Qwen3ForCausalLM" || modelType == "qwen3";
   if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && modelType != "llama" &&
-      modelType != "mistral" && !qwen2) {
+      modelType != "mistral" && !qwen2 && !qwen3) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
-            "' (lazyc imports LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM)";
+            "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and "
+            "Qwen3ForCausalLM)";
     return false;
   }
-  c.arch = qwen2 ? "qwen2" : modelType.empty() ? "llama" : modelType;
+  c.arch = qwen2 ? "qwen2" : qwen3 ? "qwen3" : modelType.empty() ? "llama" : modelType;
   c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
+  c.qkNorm = qwen3;  // Qwen3 normalizes each query and key head
   c.name = json.getString("_name_or_path").value_or(c.arch);
   auto need = [&](const char *key, int64_t &out) {
     std::optional<int64_t> v = json.getInt(key);

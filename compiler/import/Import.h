@@ -52,6 +52,8 @@ struct ModelConfig {
   bool tiedEmbeddings = false;
   /// Biases on the Q, K and V projections (Qwen2).
   bool qkvBias = false;
+  /// Per-head RMSNorm of the queries and keys before RoPE (Qwen3).
+  bool qkNorm = false;
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").
   bool hfNames = false;
@@ -60,7 +62,7 @@ struct ModelConfig {
 /// The roles of a llama-family decoder's tensors.
 enum class TensorRole {
   Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,
-  FfnNorm, FfnGate, FfnUp, FfnDown, AttnQBias, AttnKBias, AttnVBias,
+  FfnNorm, FfnGate, FfnUp, FfnDown, AttnQBias, AttnKBias, AttnVBias, AttnQNorm, AttnKNorm,
 };
 /// The file's name of the tensor of `role` (per-layer roles use `layer`).
 std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);

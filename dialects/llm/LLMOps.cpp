@@ -243,6 +243,32 @@ LogicalResult RoPEOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// HeadRMSNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult HeadRMSNormOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyRowsLike(*this, input, getResult().getType())))
+    return failure();
+  if (input != getResult().getType())
+    return emitOpError() << "expects result type " << getResult().getType()
+                         << " to equal input type " << input;
+  auto weight = getWeight().getType();
+  if (failed(lazyc::verifyRank(*this, "weight", weight, 1)))
+    return failure();
+  int64_t headDim = getHeadDim();
+  if (headDim <= 0)
+    return emitOpError() << "expects a positive head_dim, got " << headDim;
+  int64_t cols = input.getDimSize(1);
+  if (!ShapedType::isDynamic(cols) && cols % headDim != 0)
+    return emitOpError() << "expects input columns (" << cols
+                         << ") to be a multiple of head_dim (" << headDim << ")";
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "expects epsilon > 0";
+  return lazyc::verifyDimMatch(*this, "weight size", weight.getDimSize(0), "head_dim", headDim);
+}
+
+//===----------------------------------------------------------------------===//
 // AddBiasOp
 //===----------------------------------------------------------------------===//
 

@@ -103,6 +103,27 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LLM_HeadRMSNormOp : LLM_Op<"head_rms_norm", [Pure]> {
+  let summary = "RMSNorm of every head of every row (Qwen3's query/key norm)";
+  let description = [{
+    Each row holds heads of `head_dim` columns; each head is normalized on
+    its own and scaled by the same `head_dim`-wide weight:
+    `y[i, h*d + j] = x[i, h*d + j] / sqrt(mean_j(x[i, h*d : h*d+d]^2) + epsilon) * weight[j]`.
+
+    ```mlir
+    %qn = llm.head_rms_norm %q, %w {head_dim = 128 : i64, epsilon = 1.0e-06 : f64}
+        : tensor<?x2048xf32>, tensor<128xf32> -> tensor<?x2048xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, I64Attr:$head_dim,
+                       F64Attr:$epsilon);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
   let summary = "Row-wise projection x * W^T (no bias), optionally added to a tensor";
   let description = [{

@@ -78,6 +78,20 @@ func.func @add_bias(%x: tensor<?x8xf32>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
 
 // -----
 
+// Per-head RMSNorm: sums of squares per (row, head) over a [rows, heads,
+// head_dim] view, then the scaling reads its head's sum and the shared weight.
+// CHECK-LABEL: func.func @head_rms_norm
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 8] : tensor<?x32xf32> into tensor<?x4x8xf32>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK:         linalg.generic
+// CHECK:           math.rsqrt
+func.func @head_rms_norm(%x: tensor<?x32xf32>, %w: tensor<8xf32>) -> tensor<?x32xf32> {
+  %y = llm.head_rms_norm %x, %w {head_dim = 8 : i64, epsilon = 1.0e-6 : f64} : tensor<?x32xf32>, tensor<8xf32> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
 // The table is sized by the positions: Q and K (and every layer) over the
 // same positions share one table after CSE.
 // CSE-LABEL: func.func @rope_shared_table

@@ -32,6 +32,8 @@ const std::string kTinyHD32Library = LAZYC_E2E_TINY_HD32_LIBRARY;
 const std::string kTinyHD32GGUFLibrary = LAZYC_E2E_TINY_HD32_GGUF_LIBRARY;
 const std::string kTinyQwen2Library = LAZYC_E2E_TINY_QWEN2_LIBRARY;
 const std::string kTinyQwen2GGUFLibrary = LAZYC_E2E_TINY_QWEN2_GGUF_LIBRARY;
+const std::string kTinyQwen3Library = LAZYC_E2E_TINY_QWEN3_LIBRARY;
+const std::string kTinyQwen3GGUFLibrary = LAZYC_E2E_TINY_QWEN3_GGUF_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
 const std::string kBF16ActLibrary = LAZYC_E2E_BF16ACT_LIBRARY;
 const std::string kBF16ResLibrary = LAZYC_E2E_BF16RES_LIBRARY;
@@ -184,7 +186,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-qwen2.txt", "tiny-qwen2-hf",
                                                 &kTinyQwen2Library},
                                            Case{"logits-tiny-hf-qwen2.txt", "tiny-qwen2.gguf",
-                                                &kTinyQwen2GGUFLibrary}),
+                                                &kTinyQwen2GGUFLibrary},
+                                           // Qwen3: per-head query/key RMSNorm.
+                                           Case{"logits-tiny-hf-qwen3.txt", "tiny-qwen3-hf",
+                                                &kTinyQwen3Library},
+                                           Case{"logits-tiny-hf-qwen3.txt", "tiny-qwen3.gguf",
+                                                &kTinyQwen3GGUFLibrary}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            std::string name = info.param.fixture;
                            name = name.substr(7, name.size() - 11); // logits-X.txt -> X

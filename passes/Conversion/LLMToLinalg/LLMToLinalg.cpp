@@ -196,6 +196,66 @@ struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
   }
 };
 
+/// Per-head RMSNorm: the sums of squares of every (row, head) in a
+/// reduction over the head's columns, then the scaling pass over the rows.
+struct HeadRMSNormLowering : OpRewritePattern<llm::HeadRMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::HeadRMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    Type f = type.getElementType();
+    Value x = op.getInput();
+    int64_t cols = type.getDimSize(1), headDim = op.getHeadDim();
+    if (ShapedType::isDynamic(cols))
+      return rewriter.notifyMatchFailure(op, "needs a static width");
+    int64_t heads = cols / headDim;
+    auto sumType = RankedTensorType::get({type.getDimSize(0), heads}, f);
+    SmallVector<Value> dyn;
+    if (sumType.isDynamicDim(0))
+      dyn.push_back(tensor::DimOp::create(rewriter, loc, x, 0));
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(f, 0.0));
+    Value acc = tensor::EmptyOp::create(rewriter, loc, sumType.getShape(), f, dyn);
+    acc = linalg::FillOp::create(rewriter, loc, zero, acc).getResult(0);
+    // The reduction reads the rows as [rows, heads, head_dim] (a view).
+    AffineExpr r = rewriter.getAffineDimExpr(0), h = rewriter.getAffineDimExpr(1);
+    MLIRContext *ctx = rewriter.getContext();
+    auto headsType = RankedTensorType::get({type.getDimSize(0), heads, headDim}, f);
+    SmallVector<OpFoldResult> shape = {tensor::getMixedSize(rewriter, loc, x, 0),
+                                       rewriter.getIndexAttr(heads),
+                                       rewriter.getIndexAttr(headDim)};
+    Value byHead = tensor::ExpandShapeOp::create(
+        rewriter, loc, headsType, x, ArrayRef<ReassociationIndices>{{0}, {1, 2}}, shape);
+    auto sum = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{sumType}, ValueRange{byHead}, ValueRange{acc},
+        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(3),
+                            AffineMap::get(3, 0, {r, h}, ctx)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel,
+                                      utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value sq = arith::MulFOp::create(b, l, a[0], a[0]);
+          linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[1], sq)});
+        });
+    double eps = op.getEpsilon().convertToDouble();
+    AffineExpr i = rewriter.getAffineDimExpr(0), j = rewriter.getAffineDimExpr(1);
+    Value y = generic2D(
+        rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
+        {rowsMap(rewriter), AffineMap::get(2, 0, {i, j.floorDiv(headDim)}, ctx),
+         AffineMap::get(2, 0, {j % headDim}, ctx)},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value n = arith::ConstantOp::create(b, l, b.getFloatAttr(f, static_cast<double>(headDim)));
+          Value e = arith::ConstantOp::create(b, l, b.getFloatAttr(f, eps));
+          Value mean = arith::DivFOp::create(b, l, a[1], n);
+          Value rs = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
+          Value scaled = arith::MulFOp::create(b, l, a[0], rs);
+          return arith::MulFOp::create(b, l, scaled, toFloat(b, l, a[2], f));
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // RoPE: rotate pairs by position * inverse frequency
 //===----------------------------------------------------------------------===//
@@ -552,7 +612,7 @@ struct ConvertLLMToLinalgPass
         op->setLoc(NameLoc::get(name, op->getLoc()));
     });
     RewritePatternSet patterns(&getContext());
-    patterns.add<AddLowering, AddBiasLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
+    patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

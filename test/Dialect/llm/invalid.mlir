@@ -471,3 +471,19 @@ func.func @f(%x: tensor<?x32xf32>, %b: tensor<16xf32>) {
   %y = llm.add_bias %x, %b : tensor<?x32xf32>, tensor<16xf32> -> tensor<?x32xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x40xf32>, %w: tensor<16xf32>) {
+  // expected-error @+1 {{expects input columns (40) to be a multiple of head_dim (16)}}
+  %y = llm.head_rms_norm %x, %w {head_dim = 16 : i64, epsilon = 1.0e-6 : f64} : tensor<?x40xf32>, tensor<16xf32> -> tensor<?x40xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %w: tensor<32xf32>) {
+  // expected-error @+1 {{expects weight size (32) to equal head_dim (16)}}
+  %y = llm.head_rms_norm %x, %w {head_dim = 16 : i64, epsilon = 1.0e-6 : f64} : tensor<?x32xf32>, tensor<32xf32> -> tensor<?x32xf32>
+  return
+}
