@@ -64,6 +64,25 @@ static LogicalResult verifyRowsLike(Operation *op, RankedTensorType input,
                                "input rows", input.getDimSize(0));
 }
 
+/// Rows-like `input` and a result of exactly its type (elementwise ops).
+static LogicalResult verifySameRows(Operation *op, RankedTensorType input,
+                                    RankedTensorType result) {
+  if (failed(verifyRowsLike(op, input, result)))
+    return failure();
+  if (input != result)
+    return op->emitOpError() << "expects result type " << result << " to equal input type "
+                             << input;
+  return success();
+}
+
+/// `cols` (when static) is a whole number of `headDim`-wide heads.
+static LogicalResult verifyWholeHeads(Operation *op, int64_t cols, int64_t headDim) {
+  if (!ShapedType::isDynamic(cols) && cols % headDim != 0)
+    return op->emitOpError() << "expects input columns (" << cols
+                             << ") to be a multiple of head_dim (" << headDim << ")";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // WeightOp
 //===----------------------------------------------------------------------===//
@@ -211,20 +230,14 @@ LogicalResult LinearOp::verify() {
 
 LogicalResult RoPEOp::verify() {
   auto input = getInput().getType();
-  if (failed(verifyRowsLike(*this, input, getResult().getType())))
+  if (failed(verifySameRows(*this, input, getResult().getType())))
     return failure();
-  if (input != getResult().getType())
-    return emitOpError() << "expects result type " << getResult().getType()
-                         << " to equal input type " << input;
   int64_t headDim = getHeadDim();
   if (headDim <= 0 || headDim % 2 != 0)
     return emitOpError() << "expects a positive, even head_dim, got "
                          << headDim;
-  int64_t cols = input.getDimSize(1);
-  if (!ShapedType::isDynamic(cols) && cols % headDim != 0)
-    return emitOpError() << "expects input columns (" << cols
-                         << ") to be a multiple of head_dim (" << headDim
-                         << ")";
+  if (failed(verifyWholeHeads(*this, input.getDimSize(1), headDim)))
+    return failure();
   if (!(getTheta().convertToDouble() > 0.0))
     return emitOpError() << "expects theta > 0, got "
                          << lazyc::formatDouble(getTheta().convertToDouble());
@@ -248,21 +261,16 @@ LogicalResult RoPEOp::verify() {
 
 LogicalResult HeadRMSNormOp::verify() {
   auto input = getInput().getType();
-  if (failed(verifyRowsLike(*this, input, getResult().getType())))
+  if (failed(verifySameRows(*this, input, getResult().getType())))
     return failure();
-  if (input != getResult().getType())
-    return emitOpError() << "expects result type " << getResult().getType()
-                         << " to equal input type " << input;
   auto weight = getWeight().getType();
   if (failed(lazyc::verifyRank(*this, "weight", weight, 1)))
     return failure();
   int64_t headDim = getHeadDim();
   if (headDim <= 0)
     return emitOpError() << "expects a positive head_dim, got " << headDim;
-  int64_t cols = input.getDimSize(1);
-  if (!ShapedType::isDynamic(cols) && cols % headDim != 0)
-    return emitOpError() << "expects input columns (" << cols
-                         << ") to be a multiple of head_dim (" << headDim << ")";
+  if (failed(verifyWholeHeads(*this, input.getDimSize(1), headDim)))
+    return failure();
   if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "expects epsilon > 0";
   return lazyc::verifyDimMatch(*this, "weight size", weight.getDimSize(0), "head_dim", headDim);
@@ -274,11 +282,8 @@ LogicalResult HeadRMSNormOp::verify() {
 
 LogicalResult AddBiasOp::verify() {
   auto input = getInput().getType();
-  if (failed(verifyRowsLike(*this, input, getResult().getType())))
+  if (failed(verifySameRows(*this, input, getResult().getType())))
     return failure();
-  if (input != getResult().getType())
-    return emitOpError() << "expects result type " << getResult().getType()
-                         << " to equal input type " << input;
   return lazyc::verifyDimMatch(*this, "bias length", getBias().getType().getDimSize(0),
                                "input columns", input.getDimSize(1));
 }

@@ -152,6 +152,17 @@ struct SwiGLULowering : OpRewritePattern<llm::SwiGLUOp> {
 // RMSNorm: a row reduction, then one fused scaling pass
 //===----------------------------------------------------------------------===//
 
+/// RMSNorm's scaling of one element: `a` = (x, sum of squares of its
+/// `n`-wide group, weight), x / sqrt(sum / n + eps) * weight.
+Value rmsScale(OpBuilder &b, Location l, ValueRange a, int64_t n, double eps, Type f) {
+  Value count = arith::ConstantOp::create(b, l, b.getFloatAttr(f, static_cast<double>(n)));
+  Value e = arith::ConstantOp::create(b, l, b.getFloatAttr(f, eps));
+  Value mean = arith::DivFOp::create(b, l, a[1], count);
+  Value r = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
+  Value scaled = arith::MulFOp::create(b, l, a[0], r);
+  return arith::MulFOp::create(b, l, scaled, toFloat(b, l, a[2], f));
+}
+
 struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::RMSNormOp op, PatternRewriter &rewriter) const override {
@@ -179,18 +190,11 @@ struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
           Value sq = arith::MulFOp::create(b, l, a[0], a[0]);
           linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[1], sq)});
         });
-    double eps = op.getEpsilon().convertToDouble();
-    Value y = generic2D(
-        rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
-        {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)},
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value n = arith::ConstantOp::create(b, l, b.getFloatAttr(f, static_cast<double>(cols)));
-          Value e = arith::ConstantOp::create(b, l, b.getFloatAttr(f, eps));
-          Value mean = arith::DivFOp::create(b, l, a[1], n);
-          Value r = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
-          Value scaled = arith::MulFOp::create(b, l, a[0], r);
-          return arith::MulFOp::create(b, l, scaled, toFloat(b, l, a[2], f));
-        });
+    Value y = generic2D(rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
+                        {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)},
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return rmsScale(b, l, a, cols, op.getEpsilon().convertToDouble(), f);
+                        });
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -237,20 +241,13 @@ struct HeadRMSNormLowering : OpRewritePattern<llm::HeadRMSNormOp> {
           Value sq = arith::MulFOp::create(b, l, a[0], a[0]);
           linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[1], sq)});
         });
-    double eps = op.getEpsilon().convertToDouble();
     AffineExpr i = rewriter.getAffineDimExpr(0), j = rewriter.getAffineDimExpr(1);
-    Value y = generic2D(
-        rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
-        {rowsMap(rewriter), AffineMap::get(2, 0, {i, j.floorDiv(headDim)}, ctx),
-         AffineMap::get(2, 0, {j % headDim}, ctx)},
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value n = arith::ConstantOp::create(b, l, b.getFloatAttr(f, static_cast<double>(headDim)));
-          Value e = arith::ConstantOp::create(b, l, b.getFloatAttr(f, eps));
-          Value mean = arith::DivFOp::create(b, l, a[1], n);
-          Value rs = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
-          Value scaled = arith::MulFOp::create(b, l, a[0], rs);
-          return arith::MulFOp::create(b, l, scaled, toFloat(b, l, a[2], f));
-        });
+    Value y = generic2D(rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
+                        {rowsMap(rewriter), AffineMap::get(2, 0, {i, j.floorDiv(headDim)}, ctx),
+                         AffineMap::get(2, 0, {j % headDim}, ctx)},
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return rmsScale(b, l, a, headDim, op.getEpsilon().convertToDouble(), f);
+                        });
     rewriter.replaceOp(op, y);
     return success();
   }
