@@ -923,8 +923,18 @@ struct LazycGPUBF16AttentionPass
           !attn.getType().getElementType().isF32())
         continue;
       Location loc = attn.getLoc();
-      // Only in models with bf16 weights (V's projection tells).
+      // Only in models with bf16 weights (V's projection tells). V comes
+      // from its GEMM, or from a kernel of ours reading it (Qwen2's bias
+      // add), maybe through a column slice of a stacked GEMM.
       auto vLinear = v.getDefiningOp<lazyc::llm::LinearOp>();
+      auto vKernel = v.getDefiningOp<linalg::GenericOp>();
+      if (!vLinear && vKernel)
+        for (Value in : vKernel.getDpsInputs()) {
+          if (auto slice = in.getDefiningOp<tensor::ExtractSliceOp>())
+            in = slice.getSource();
+          if (auto linear = in.getDefiningOp<lazyc::llm::LinearOp>())
+            vLinear = linear;
+        }
       if (!isBF16WeightGemm(vLinear))
         continue;
       // The query, when a kernel of ours (RoPE) produces it for this
@@ -952,11 +962,15 @@ struct LazycGPUBF16AttentionPass
         }
         attn.getQueryMutable().assign(bf16);
       }
-      // Key and value together: RoPE writes K in bf16, V's GEMM writes bf16.
+      // Key and value together: RoPE writes K in bf16, V's GEMM (or the
+      // kernel after it) writes bf16.
       if (k.getDefiningOp<linalg::GenericOp>() && onlyReadBy(k, attn) && onlyReadBy(v, attn) &&
           k != v) {
         attn.getKeyMutable().assign(truncateToBF16(b, loc, k));
-        v.setType(bf16Like(v.getType()));
+        if (v.getDefiningOp<lazyc::llm::LinearOp>())
+          v.setType(bf16Like(v.getType()));
+        else
+          attn.getValueMutable().assign(truncateToBF16(b, loc, v));
       }
       // The output, when only bf16-weight GEMMs read it as their input (the
       // attention output projection): written in bf16 for them.
