@@ -94,6 +94,19 @@ else
   echo "no $REAL (scripts/setup.sh fetches it): run.sh will skip the real-weights check"
   rm -f .device/smollm2-real8.gguf
 fi
+# Model families beyond SmolLM2: the tiny GGUFs of test/fixtures (they travel with
+# the checkout; each matches transformers on the CPU): Llama 3.1's RoPE scaling,
+# Qwen2's Q/K/V biases (also with bf16 activations: the bias kernel writes the bf16
+# V), Qwen3's per-head query/key norms. Dense and pruned, GPU vs CPU in run.sh.
+for f in tiny-llama31 tiny-qwen2 tiny-qwen3; do
+  for t in "cpu --portable" "cuda --target=cuda"; do
+    set -- $t
+    compile test/fixtures/$f.gguf --dtype bf16 $2 -o $D/$f-dense-$1.so
+    compile test/fixtures/$f.gguf --dtype bf16 $2 --schedule=0:0.5 -o $D/$f-lazy-$1.so
+  done
+done
+compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cpu.so
+compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cuda.so
 # Older prepare.sh variants, and the loose models earlier versions carried.
 rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so .device/*.so
 echo "packing $(ls $D/*.so | wc -l) models ($(du -sh $D | cut -f1)) into .device/models.tar.xz"

@@ -171,6 +171,26 @@ if [ -f $D/smollm2-real8.gguf ]; then
   done
 fi
 
+# Model families beyond SmolLM2 (prepare.sh: the tiny GGUFs of test/fixtures, which
+# the checkout carries): Llama 3.1's RoPE scaling, Qwen2's biases, Qwen3's head norms.
+log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 GGUFs): GPU vs CPU, dense and pruned"
+for m in tiny-llama31-dense tiny-llama31-lazy tiny-qwen2-dense tiny-qwen2-lazy tiny-qwen2-bf16all \
+         tiny-qwen3-dense tiny-qwen3-lazy; do
+  [ -f $D/$m-cpu.so ] || continue
+  args=(-m test/fixtures/${m%-*}.gguf -f test/fixtures/tiny-llama31-hf/config.json -n 9 --ignore-eos --json)
+  timeout 60 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \
+    --decode-logits "$OUT/$m-cpu-steps.bin" >"$OUT/$m-cpu.json" 2>"$OUT/$m-cpu.err" \
+    && cp "$OUT/$m-cpu.json" "$OUT/$m-cpu-steps.json" \
+    || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.err"; continue; }
+  LAZYC_CUDA_KEY_SPLITS=3 timeout 60 $RUN $D/$m-cuda.so "${args[@]}" --logits "$OUT/$m-gpu.bin" \
+    --decode-logits "$OUT/$m-gpu-steps.bin" >"$OUT/$m-gpu.json" 2>"$OUT/$m-gpu.err" \
+    && cp "$OUT/$m-gpu.json" "$OUT/$m-gpu-steps.json" \
+    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; continue; }
+  cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
+  cmp_sets "$OUT/$m-cpu.json" "$OUT/$m-gpu.json"
+  cmp_steps "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps"
+done
+
 # Models compiled for other chips (runtime/cuda/ChipCompat.h): an sm_80 build runs on
 # this GPU through its PTX (a note, the same logits as the CPU); an sm_100 build is refused
 # with the --chip this GPU needs.

@@ -315,18 +315,53 @@ bool readFile(const std::string &path, std::string &out, std::string &error) {
 
 } // namespace lazyc::rt
 
+namespace {
+/// The length of the valid UTF-8 sequence starting at `p` (RFC 3629: no
+/// overlong forms, surrogates or code points past U+10FFFF), or 0.
+size_t utf8SequenceLength(const unsigned char *p, size_t n) {
+  auto cont = [&](size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i < n && p[i] >= lo && p[i] <= hi;
+  };
+  unsigned char c = p[0];
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    bool second = c == 0xE0 ? cont(1, 0xA0) : c == 0xED ? cont(1, 0x80, 0x9F) : cont(1);
+    return second && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    bool second = c == 0xF0 ? cont(1, 0x90) : c == 0xF4 ? cont(1, 0x80, 0x8F) : cont(1);
+    return second && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+} // namespace
+
 std::string lazyc::rt::jsonEscape(const std::string &s) {
   std::string out;
-  for (unsigned char c : s) {
+  const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = p[i];
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
+      ++i;
     } else if (c < 0x20) {
       char buffer[8];
       std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
       out += buffer;
+      ++i;
+    } else if (size_t length = utf8SequenceLength(p + i, s.size() - i)) {
+      out.append(s, i, length);
+      i += length;
     } else {
-      out += static_cast<char>(c);
+      // JSON text is UTF-8: a byte that starts no valid sequence (generated
+      // text can end inside a character) becomes U+FFFD, as Python's
+      // errors="replace" decodes it.
+      out += "\\ufffd";
+      ++i;
     }
   }
   return out;

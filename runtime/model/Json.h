@@ -20,7 +20,7 @@
 namespace lazyc::rt {
 
 /// `s` as the contents of a JSON string literal (quotes, backslashes and
-/// control characters escaped).
+/// control characters escaped; bytes that are not valid UTF-8 become \ufffd).
 std::string jsonEscape(const std::string &s);
 
 class JsonValue {

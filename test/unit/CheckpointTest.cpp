@@ -33,6 +33,24 @@ TEST(JsonTest, ParsesDocuments) {
   EXPECT_EQ(v->get("o")->getString("k"), "v");
 }
 
+/// jsonEscape writes valid JSON text for any bytes: generated text can end
+/// inside a UTF-8 character (lazy-run --json's "text").
+TEST(JsonTest, EscapesToValidUtf8) {
+  const std::string bad = "\\ufffd";
+  EXPECT_EQ(jsonEscape("a\"b\\c\n"), "a\\\"b\\\\c\\u000a");
+  const std::string valid = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+  EXPECT_EQ(jsonEscape(valid), valid);
+  EXPECT_EQ(jsonEscape("\xc2\xe4pt"), bad + bad + "pt"); // lead bytes without continuations
+  EXPECT_EQ(jsonEscape("x\xe2\x82"), "x" + bad + bad);   // cut inside a character
+  EXPECT_EQ(jsonEscape("\xc0\xaf"), bad + bad);          // overlong
+  EXPECT_EQ(jsonEscape("\xed\xa0\x80"), bad + bad + bad); // a surrogate
+  EXPECT_EQ(jsonEscape("\xf4\x90\x80\x80"), bad + bad + bad + bad); // past U+10FFFF
+  std::string error;
+  auto parsed = JsonValue::parse("\"" + jsonEscape("ok\xff") + "\"", error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(parsed->string(), "ok\xef\xbf\xbd");
+}
+
 TEST(JsonTest, RejectsMalformedDocuments) {
   for (const char *bad : {"", "{", "[1,]", "{\"a\" 1}", "tru", "\"abc", "\"\\x\"", "01x",
                           "{} {}", "\"\\ud800\"", "\"a\x01\"", "[\"\xff\"]"}) {
