@@ -306,9 +306,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       error = "'" + modelPath + "' has no tokenizer.json";
       return false;
     }
-    tokenizer_ = Tokenizer::fromHFJson(*hf->tokenizer(), hf->config(), error);
-    if (tokenizer_)
-      tokenizer_->setChatTemplate(hf->chatTemplate());
+    tokenizer_ = Tokenizer::fromHFCheckpoint(*hf, error);
     modelFile_ = hf;
   } else {
     auto file = GGUFFile::open(modelPath, error);
@@ -323,13 +321,14 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
 
   // First every entry is checked against the file (names, shapes, types);
   // then the tensors are dequantized into the arena in parallel.
+  enum class Element { F32, BF16, F16 };
   struct Conversion {
     GGMLType type;
+    const GGMLTypeTraits *traits;
     const void *data;
     uint8_t *target;
     int64_t count;
-    int elementBytes; // 4: f32, 2: bf16 or f16 (`bf16`)
-    bool bf16;
+    Element element;
   };
   std::vector<Conversion> conversions;
   for (const JsonValue &w : weights->array()) {
@@ -383,8 +382,10 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       error = "tensor '" + name + "' has a type lazyc cannot dequantize";
       return false;
     }
-    conversions.push_back({type, data, arena_ + offset, count, static_cast<int>(elementBytes),
-                           dtype == "bf16"});
+    conversions.push_back({type, traits, data, arena_ + offset, count,
+                           dtype == "f32"    ? Element::F32
+                           : dtype == "bf16" ? Element::BF16
+                                             : Element::F16});
   }
   // Work in pieces of whole blocks, so one large tensor (the embedding)
   // does not leave the other threads idle.
@@ -394,13 +395,12 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
   };
   std::vector<Piece> pieces;
   for (const Conversion &c : conversions) {
-    const GGMLTypeTraits *traits = getTypeTraits(static_cast<uint32_t>(c.type));
-    const int64_t block = traits->blockElements;
+    const int64_t block = c.traits->blockElements;
     const int64_t piece = std::max<int64_t>(block, (int64_t(1) << 20) / block * block);
     for (int64_t begin = 0; begin < c.count; begin += piece)
       pieces.push_back({&c, begin, std::min(piece, c.count - begin)});
   }
-  bool ok = true;
+  // Every type and size was checked above: dequantize cannot refuse a piece.
 #pragma omp parallel
   {
     std::vector<float> scratch;
@@ -408,30 +408,21 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     for (size_t i = 0; i < pieces.size(); ++i) {
       const Conversion &c = *pieces[i].c;
       const int64_t begin = pieces[i].begin, count = pieces[i].count;
-      const GGMLTypeTraits *traits = getTypeTraits(static_cast<uint32_t>(c.type));
       const auto *source = static_cast<const uint8_t *>(c.data) +
-                           begin / traits->blockElements * traits->blockBytes;
-      float *target = c.elementBytes == 4
+                           begin / c.traits->blockElements * c.traits->blockBytes;
+      float *target = c.element == Element::F32
                           ? reinterpret_cast<float *>(c.target) + begin
                           : (scratch.resize(static_cast<size_t>(count)), scratch.data());
-      if (!dequantize(c.type, source, target, static_cast<size_t>(count))) {
-#pragma omp atomic write
-        ok = false;
-        continue;
-      }
+      dequantize(c.type, source, target, static_cast<size_t>(count));
       // The element type is chosen once per piece, not per element.
       auto *out = reinterpret_cast<uint16_t *>(c.target) + begin;
-      if (c.elementBytes == 2 && c.bf16)
+      if (c.element == Element::BF16)
         for (int64_t j = 0; j < count; ++j)
           out[j] = floatToBF16(target[j]);
-      else if (c.elementBytes == 2)
+      else if (c.element == Element::F16)
         for (int64_t j = 0; j < count; ++j)
           out[j] = floatToHalf(target[j]);
     }
-  }
-  if (!ok) {
-    error = "a tensor could not be dequantized";
-    return false;
   }
   return uploadArena(error);
 }

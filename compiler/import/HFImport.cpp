@@ -141,12 +141,9 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   // Mistral 7B v0.1 sets a window; later Mistral/Llama configs null it, and
   // Qwen2-style configs keep a value but switch it off.
-  if (const rt::JsonValue *window = json.get("sliding_window");
-      window && window->isNumber() && json.getBool("use_sliding_window").value_or(true)) {
-    std::optional<int64_t> w = json.getInt("sliding_window");
-    if (w && *w > 0)
-      c.slidingWindow = *w;
-  }
+  if (std::optional<int64_t> window = json.getInt("sliding_window");
+      window && *window > 0 && json.getBool("use_sliding_window").value_or(true))
+    c.slidingWindow = *window;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   c.ropeInterleaved = false; // Hugging Face weights use rotate-half
   c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(false);

@@ -4,6 +4,7 @@
 
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Json.h"
+#include "runtime/model/Safetensors.h"
 #include "runtime/model/Unicode.h"
 
 #include <algorithm>
@@ -330,6 +331,14 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
   tok->eos_ = id("eos_token_id");
   tok->eot_ = tok->endOfTurnToken();
   tok->addBos_ = tok->bos_ >= 0 && postProcessorAddsBos(json, tok->tokens_[tok->bos_]);
+  return tok;
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::fromHFCheckpoint(const HFCheckpoint &checkpoint,
+                                                       std::string &error) {
+  std::unique_ptr<Tokenizer> tok = fromHFJson(*checkpoint.tokenizer(), checkpoint.config(), error);
+  if (tok)
+    tok->setChatTemplate(checkpoint.chatTemplate());
   return tok;
 }
 

@@ -26,6 +26,7 @@
 namespace lazyc::rt {
 
 class GGUFFile;
+class HFCheckpoint;
 class JsonValue;
 
 struct ChatMessage {
@@ -49,6 +50,11 @@ public:
   static std::unique_ptr<Tokenizer> fromHFJson(const JsonValue &tokenizer,
                                                const JsonValue &config,
                                                std::string &error);
+
+  /// The tokenizer of a Hugging Face checkpoint that has a tokenizer.json:
+  /// fromHFJson with its config.json, and its chat template.
+  static std::unique_ptr<Tokenizer> fromHFCheckpoint(const HFCheckpoint &checkpoint,
+                                                     std::string &error);
 
   /// Encodes UTF-8 `text`. Special tokens written in the text (e.g.
   /// "<|im_start|>") become their ids when `parseSpecial` is set. Fails with

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+
 using lazyc::rt::KernelFit;
 using lazyc::rt::kernelFit;
 
@@ -23,41 +25,60 @@ TEST(ChipCompat, ParsesChipNames) {
     EXPECT_FALSE(lazyc::rt::parseChip(bad, version, suffix)) << bad;
 }
 
+namespace {
+/// One model (chip, format) on one GPU (major.minor) and how it runs there.
+struct FitCase {
+  const char *chip, *format;
+  int major, minor;
+  KernelFit want;
+};
+
+void expectFits(std::initializer_list<FitCase> cases) {
+  for (const FitCase &c : cases)
+    EXPECT_EQ(kernelFit(c.chip, c.format, c.major, c.minor), c.want)
+        << c.chip << " " << c.format << " on " << c.major << "." << c.minor;
+}
+} // namespace
+
 TEST(ChipCompat, ACubinRunsOnItsMajorVersionFromItsMinorOne) {
-  // sm_80: A100 (8.0), A10 / RTX 3090 (8.6), L4 / RTX 4090 (8.9); not H100.
-  EXPECT_EQ(kernelFit("sm_80", "bin", 8, 0), KernelFit::Cubin);
-  EXPECT_EQ(kernelFit("sm_80", "bin", 8, 6), KernelFit::Cubin);
-  EXPECT_EQ(kernelFit("sm_80", "bin", 8, 9), KernelFit::Cubin);
-  EXPECT_EQ(kernelFit("sm_80", "bin", 9, 0), KernelFit::None);
-  EXPECT_EQ(kernelFit("sm_86", "bin", 8, 0), KernelFit::None);
-  EXPECT_EQ(kernelFit("sm_90", "bin", 9, 0), KernelFit::Cubin);
-  EXPECT_EQ(kernelFit("sm_90", "bin", 10, 0), KernelFit::None);
-  // Arch-specific: that GPU only; family: the sm_10x GPUs from 10.0.
-  EXPECT_EQ(kernelFit("sm_90a", "bin", 9, 0), KernelFit::Cubin);
-  EXPECT_EQ(kernelFit("sm_100a", "bin", 10, 3), KernelFit::None);
-  EXPECT_EQ(kernelFit("sm_100f", "bin", 10, 3), KernelFit::Cubin);
-  EXPECT_EQ(kernelFit("sm_100f", "bin", 12, 0), KernelFit::None);
+  expectFits({
+      // sm_80: A100 (8.0), A10 / RTX 3090 (8.6), L4 / RTX 4090 (8.9); not H100.
+      {"sm_80", "bin", 8, 0, KernelFit::Cubin},
+      {"sm_80", "bin", 8, 6, KernelFit::Cubin},
+      {"sm_80", "bin", 8, 9, KernelFit::Cubin},
+      {"sm_80", "bin", 9, 0, KernelFit::None},
+      {"sm_86", "bin", 8, 0, KernelFit::None},
+      {"sm_90", "bin", 9, 0, KernelFit::Cubin},
+      {"sm_90", "bin", 10, 0, KernelFit::None},
+      // Arch-specific: that GPU only; family: the sm_10x GPUs from 10.0.
+      {"sm_90a", "bin", 9, 0, KernelFit::Cubin},
+      {"sm_100a", "bin", 10, 3, KernelFit::None},
+      {"sm_100f", "bin", 10, 3, KernelFit::Cubin},
+      {"sm_100f", "bin", 12, 0, KernelFit::None},
+  });
 }
 
 TEST(ChipCompat, PtxRunsOnEveryNewerGPU) {
-  // The default fatbin (cubin + PTX) of sm_90: the cubin on an H100, the PTX
-  // (compiled at load) on Blackwell, nothing on an A100.
-  EXPECT_EQ(kernelFit("sm_90", "fatbin", 9, 0), KernelFit::Cubin);
-  EXPECT_EQ(kernelFit("sm_90", "fatbin", 10, 0), KernelFit::Ptx);
-  EXPECT_EQ(kernelFit("sm_90", "fatbin", 12, 0), KernelFit::Ptx);
-  EXPECT_EQ(kernelFit("sm_90", "fatbin", 8, 0), KernelFit::None);
-  EXPECT_EQ(kernelFit("sm_80", "isa", 9, 0), KernelFit::Ptx);
-  EXPECT_EQ(kernelFit("sm_80", "isa", 8, 0), KernelFit::Ptx);
-  EXPECT_EQ(kernelFit("sm_89", "isa", 8, 6), KernelFit::None);
-  // Arch-specific PTX is not forward compatible; family PTX within its family.
-  EXPECT_EQ(kernelFit("sm_90a", "fatbin", 10, 0), KernelFit::None);
-  EXPECT_EQ(kernelFit("sm_100f", "isa", 10, 3), KernelFit::Ptx);
-  EXPECT_EQ(kernelFit("sm_100f", "isa", 12, 0), KernelFit::None);
+  expectFits({
+      // The default fatbin (cubin + PTX) of sm_90: the cubin on an H100, the
+      // PTX (compiled at load) on Blackwell, nothing on an A100.
+      {"sm_90", "fatbin", 9, 0, KernelFit::Cubin},
+      {"sm_90", "fatbin", 10, 0, KernelFit::Ptx},
+      {"sm_90", "fatbin", 12, 0, KernelFit::Ptx},
+      {"sm_90", "fatbin", 8, 0, KernelFit::None},
+      {"sm_80", "isa", 9, 0, KernelFit::Ptx},
+      {"sm_80", "isa", 8, 0, KernelFit::Ptx},
+      {"sm_89", "isa", 8, 6, KernelFit::None},
+      // Arch-specific PTX is not forward compatible; family PTX within its family.
+      {"sm_90a", "fatbin", 10, 0, KernelFit::None},
+      {"sm_100f", "isa", 10, 3, KernelFit::Ptx},
+      {"sm_100f", "isa", 12, 0, KernelFit::None},
+  });
 }
 
 TEST(ChipCompat, AModelWithoutAChipIsNotJudged) {
-  EXPECT_EQ(kernelFit("", "fatbin", 8, 0), KernelFit::Unknown);
-  EXPECT_EQ(kernelFit("gfx90a", "fatbin", 8, 0), KernelFit::Unknown);
+  expectFits({{"", "fatbin", 8, 0, KernelFit::Unknown},
+              {"gfx90a", "fatbin", 8, 0, KernelFit::Unknown}});
   EXPECT_EQ(lazyc::rt::chipOf(8, 6), "sm_86");
   EXPECT_EQ(lazyc::rt::chipOf(12, 0), "sm_120");
 }

@@ -49,11 +49,9 @@ int main(int argc, char **argv) {
   std::unique_ptr<HFCheckpoint> hf;
   if (isHFCheckpoint(model)) {
     hf = HFCheckpoint::open(model, error);
-    if (hf && hf->tokenizer()) {
-      tok = Tokenizer::fromHFJson(*hf->tokenizer(), hf->config(), error);
-      if (tok)
-        tok->setChatTemplate(hf->chatTemplate());
-    } else if (hf)
+    if (hf && hf->tokenizer())
+      tok = Tokenizer::fromHFCheckpoint(*hf, error);
+    else if (hf)
       error = "'" + model + "' has no tokenizer.json";
   } else {
     gguf = GGUFFile::open(model, error);
