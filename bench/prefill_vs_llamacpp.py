@@ -2,13 +2,16 @@
 """Prefill and decode throughput: lazyc vs llama.cpp, same GGUF, same machine, one run.
 
     python3 bench/prefill_vs_llamacpp.py [--tokens 512 2048 4096] [--decode 64] [--threads 2]
+                                         [--dtypes f32 q8_0]
 
-lazyc: compiles the model with lazy-compile (context 4096 + decode) and times
-`lazy-run --json` (TTFT = prefill of the prompt, in 512-token batches; decode
-tokens/s). llama.cpp: llama-cpp-python (installed into bench/.venv by this
-script on first use, built from source for this CPU), `Llama.eval` of the same
-token ids with n_batch 512 for prefill, then one-token evals for decode. Both
-use 2 threads. Prints a table and writes bench/results/prefill.json.
+lazyc: compiles the model with lazy-compile once per weight type (--dtype:
+f32 = the GGUF's blocks widened; q8_0 = every matrix as Q8_0 blocks, read as
+they are by the GEMMs; bf16), context 4096 + decode, and times `lazy-run --json`
+(TTFT = prefill of the prompt, in 512-token batches; decode tokens/s).
+llama.cpp: llama-cpp-python (installed into bench/.venv by this script on
+first use, built from source for this CPU), `Llama.eval` of the same token ids
+with n_batch 512 for prefill, then one-token evals for decode. Both use 2
+threads. Prints a table and writes bench/results/prefill.json.
 
 The prompts are the GPL-3 text Debian ships, cut to the exact token counts.
 Achieved GFLOP/s counts 2 * params * tokens for the GEMMs plus the causal
@@ -92,24 +95,29 @@ def main():
     ap.add_argument("--tokens", type=int, nargs="+", default=[512, 2048, 4096])
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dtypes", nargs="+", default=["f32", "q8_0"],
+                    choices=["f32", "bf16", "q8_0"], help="lazyc weight types to time")
     args = ap.parse_args()
     ctx = max(args.tokens) + args.decode + 8
     os.makedirs(RESULTS, exist_ok=True)
-    compiled = os.path.join(BUILD, "bench", f"smollm2-{ctx}.so")
-    os.makedirs(os.path.dirname(compiled), exist_ok=True)
-    subprocess.check_call([os.path.join(BUILD, "bin", "lazy-compile"), MODEL, "--ctx", str(ctx),
-                           "-o", compiled])
+    compiled = {}
+    for dtype in args.dtypes:
+        compiled[dtype] = os.path.join(BUILD, "bench", f"smollm2-{ctx}-{dtype}.so")
+        os.makedirs(os.path.dirname(compiled[dtype]), exist_ok=True)
+        subprocess.check_call([os.path.join(BUILD, "bin", "lazy-compile"), MODEL, "--ctx",
+                               str(ctx), "--dtype", dtype, "-o", compiled[dtype]])
     prompts = {str(n): tokenize_exact(n) for n in args.tokens}
 
-    rows = []
-    lazyc = {}
+    lazyc = {dtype: {} for dtype in args.dtypes}
     for n, ids in prompts.items():
         ids_file = os.path.join(RESULTS, f"prompt-{n}.ids")
         open(ids_file, "w").write(" ".join(map(str, ids)))
-        out = subprocess.check_output(
-            [os.path.join(BUILD, "bin", "lazy-run"), compiled, "-m", MODEL, "--ids", ids_file,
-             "-n", str(args.decode), "--json", "--ignore-eos"], stderr=subprocess.DEVNULL)
-        lazyc[n] = json.loads(out)
+        for dtype in args.dtypes:
+            out = subprocess.check_output(
+                [os.path.join(BUILD, "bin", "lazy-run"), compiled[dtype], "-m", MODEL, "--ids",
+                 ids_file, "-n", str(args.decode), "--json", "--ignore-eos"],
+                stderr=subprocess.DEVNULL)
+            lazyc[dtype][n] = json.loads(out)
     python = ensure_llama_cpp()
     proc = subprocess.run([python, "-c", LLAMA_SCRIPT, MODEL, str(ctx), str(args.threads),
                            str(args.decode)], input=json.dumps(prompts), capture_output=True,
@@ -118,31 +126,34 @@ def main():
         sys.exit("llama.cpp run failed:\n" + proc.stderr[-3000:])
     llama = json.loads(proc.stdout)
 
-    print(f"\nSmolLM2-135M-Instruct Q4_1, {args.threads} threads, prefill batch 512")
-    print(f"{'prompt':>7} | {'lazyc TTFT ms':>13} | {'lazyc tok/s':>11} | {'GFLOP/s':>7} | "
-          f"{'llama.cpp TTFT ms':>17} | {'llama.cpp tok/s':>15} | {'lazyc/llama.cpp':>15}")
+    print(f"\nSmolLM2-135M-Instruct Q4_1, {args.threads} threads, prefill batch 512, "
+          f"decode {args.decode} tokens after the prompt")
+    header = f"{'prompt':>7} | {'llama.cpp TTFT ms':>17} | {'decode tok/s':>12}"
+    for dtype in args.dtypes:
+        header += (f" | {'lazyc ' + dtype + ' TTFT ms':>19} | {'GFLOP/s':>7} | {'speedup':>7}"
+                   f" | {'decode tok/s':>12}")
+    print(header)
+    rows = []
     for n in prompts:
-        a, b = lazyc[n], llama[n]
-        ntok = int(n)
-        row = {
-            "prompt_tokens": ntok,
-            "lazyc_ttft_ms": a["ttft_ms"], "lazyc_prefill_tokens_per_s": ntok / a["ttft_ms"] * 1000,
-            "lazyc_gflops": flops(ntok) / (a["ttft_ms"] / 1000) / 1e9,
-            "llamacpp_ttft_ms": b["ttft_ms"],
-            "llamacpp_prefill_tokens_per_s": ntok / b["ttft_ms"] * 1000,
-            "lazyc_decode_tokens_per_s": a["decode_tokens_per_s"],
-            "llamacpp_decode_tokens_per_s": b["decode_tokens_per_s"],
-        }
+        ntok, b = int(n), llama[n]
+        row = {"prompt_tokens": ntok, "llamacpp_ttft_ms": b["ttft_ms"],
+               "llamacpp_prefill_tokens_per_s": ntok / b["ttft_ms"] * 1000,
+               "llamacpp_decode_tokens_per_s": b["decode_tokens_per_s"], "lazyc": {}}
+        line = f"{ntok:>7} | {b['ttft_ms']:>17.0f} | {b['decode_tokens_per_s']:>12.1f}"
+        for dtype in args.dtypes:
+            a = lazyc[dtype][n]
+            row["lazyc"][dtype] = {
+                "ttft_ms": a["ttft_ms"], "prefill_tokens_per_s": ntok / a["ttft_ms"] * 1000,
+                "gflops": flops(ntok) / (a["ttft_ms"] / 1000) / 1e9,
+                "decode_tokens_per_s": a["decode_tokens_per_s"]}
+            line += (f" | {a['ttft_ms']:>19.0f} | {row['lazyc'][dtype]['gflops']:>7.0f} | "
+                     f"{b['ttft_ms'] / a['ttft_ms']:>6.2f}x | {a['decode_tokens_per_s']:>12.1f}")
         rows.append(row)
-        print(f"{ntok:>7} | {a['ttft_ms']:>13.0f} | {row['lazyc_prefill_tokens_per_s']:>11.0f} | "
-              f"{row['lazyc_gflops']:>7.0f} | {b['ttft_ms']:>17.0f} | "
-              f"{row['llamacpp_prefill_tokens_per_s']:>15.0f} | "
-              f"{b['ttft_ms'] / a['ttft_ms']:>14.2f}x")
-    print(f"decode tokens/s (after the {args.tokens[0]}-token prompt): lazyc "
-          f"{rows[0]['lazyc_decode_tokens_per_s']:.1f}, llama.cpp "
-          f"{rows[0]['llamacpp_decode_tokens_per_s']:.1f}")
+        print(line)
+    print("speedup = llama.cpp TTFT / lazyc TTFT; decode = tokens/s of the decode steps "
+          "after that prompt")
     result = {"machine": os.uname().nodename, "threads": args.threads,
-              "llama_cpp_python": llama.get("version"), "rows": rows}
+              "llama_cpp_python": llama.get("version"), "dtypes": args.dtypes, "rows": rows}
     path = os.path.join(RESULTS, "prefill.json")
     json.dump(result, open(path, "w"), indent=2)
     print("wrote", path)

@@ -136,6 +136,18 @@ LogicalResult lazyc::applyPruning(ModuleOp module, const PruneOptions &options) 
 
 LogicalResult lazyc::lowerToLLVMDialectForCUDA(ModuleOp module,
                                                const CUDAPipelineOptions &options) {
+  // The GPU runtime's GEMMs read f32 or bf16 weights.
+  WalkResult q8 = module.walk([](Operation *op) {
+    if (isa<llm::WeightOp, llm::FusedWeightOp>(op) &&
+        llm::isQ8_0(cast<ShapedType>(op->getResult(0).getType()))) {
+      op->emitOpError() << "has Q8_0 weights (i8), which the cuda target does not run: "
+                           "compile with --dtype bf16";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (q8.wasInterrupted())
+    return failure();
   PassManager pm(module.getContext());
   buildCUDAPipeline(pm, options);
   return pm.run(module);

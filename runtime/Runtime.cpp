@@ -2,6 +2,7 @@
 
 #include "runtime/Runtime.h"
 
+#include "runtime/cpu/Q8_0.h"
 #include "runtime/cuda/ChipCompat.h"
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/model/GGUF.h"
@@ -321,7 +322,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
 
   // First every entry is checked against the file (names, shapes, types);
   // then the tensors are dequantized into the arena in parallel.
-  enum class Element { F32, BF16, F16 };
+  enum class Element { F32, BF16, F16, Q8_0 };
   struct Conversion {
     GGMLType type;
     const GGMLTypeTraits *traits;
@@ -342,8 +343,13 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
         shape.push_back(static_cast<uint64_t>(d.integer().value_or(0)));
         count *= d.integer().value_or(0);
       }
+    // Q8_0 (cpu/Q8_0.h): 34 bytes per 32 values of a row.
+    const bool q8 = dtype == "q8_0";
     int64_t elementBytes = dtype == "f32" ? 4 : (dtype == "bf16" || dtype == "f16") ? 2 : 0;
-    if (name.empty() || elementBytes == 0 || offset < 0 || bytes != count * elementBytes ||
+    const int64_t expectedBytes =
+        q8 ? (count % kQ8_0Values == 0 ? count / kQ8_0Values * kQ8_0Bytes : -1)
+           : count * elementBytes;
+    if (name.empty() || (elementBytes == 0 && !q8) || offset < 0 || bytes != expectedBytes ||
         offset + bytes > info_.arenaBytes) {
       error = "model description has a malformed weight entry '" + name + "'";
       return false;
@@ -383,7 +389,8 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       return false;
     }
     conversions.push_back({type, traits, data, arena_ + offset, count,
-                           dtype == "f32"    ? Element::F32
+                           q8                ? Element::Q8_0
+                           : dtype == "f32"  ? Element::F32
                            : dtype == "bf16" ? Element::BF16
                                              : Element::F16});
   }
@@ -395,7 +402,8 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
   };
   std::vector<Piece> pieces;
   for (const Conversion &c : conversions) {
-    const int64_t block = c.traits->blockElements;
+    // Whole blocks of the file's type and of Q8_0's (32 values).
+    const int64_t block = std::lcm<int64_t>(c.traits->blockElements, kQ8_0Values);
     const int64_t piece = std::max<int64_t>(block, (int64_t(1) << 20) / block * block);
     for (int64_t begin = 0; begin < c.count; begin += piece)
       pieces.push_back({&c, begin, std::min(piece, c.count - begin)});
@@ -410,6 +418,17 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       const int64_t begin = pieces[i].begin, count = pieces[i].count;
       const auto *source = static_cast<const uint8_t *>(c.data) +
                            begin / c.traits->blockElements * c.traits->blockBytes;
+      if (c.element == Element::Q8_0) {
+        uint8_t *blocks = c.target + begin / kQ8_0Values * kQ8_0Bytes;
+        if (c.type == GGMLType::Q8_0) { // the file's blocks as they are
+          std::memcpy(blocks, source, static_cast<size_t>(count / kQ8_0Values * kQ8_0Bytes));
+        } else {
+          scratch.resize(static_cast<size_t>(count));
+          dequantize(c.type, source, scratch.data(), static_cast<size_t>(count));
+          quantizeQ8_0(scratch.data(), blocks, static_cast<size_t>(count));
+        }
+        continue;
+      }
       float *target = c.element == Element::F32
                           ? reinterpret_cast<float *>(c.target) + begin
                           : (scratch.resize(static_cast<size_t>(count)), scratch.data());
@@ -461,16 +480,28 @@ bool CompiledModel::fillRandomWeights(const JsonValue &weights, uint64_t seed,
     std::string name = w.getString("name").value_or("");
     std::string dtype = w.getString("dtype").value_or("");
     int64_t offset = w.getInt("offset").value_or(-1), bytes = w.getInt("bytes").value_or(-1);
+    const bool q8 = dtype == "q8_0" && !cuda_; // the cuda target has no Q8_0 GEMMs
     int64_t elementBytes = dtype == "f32" ? 4 : dtype == "bf16" ? 2 : 0;
-    if (elementBytes == 0 || offset < 0 || bytes < 0 || offset + bytes > info_.arenaBytes) {
+    if ((elementBytes == 0 && !q8) || offset < 0 || bytes < 0 || offset + bytes > info_.arenaBytes ||
+        (q8 && bytes % kQ8_0Bytes != 0)) {
       error = "random weights: unsupported or malformed weight entry '" + name + "'";
       return false;
     }
-    int64_t count = bytes / elementBytes;
+    int64_t count = q8 ? bytes / kQ8_0Bytes * kQ8_0Values : bytes / elementBytes;
     // Norm weights are 1 (as a freshly initialized model's).
     bool norm = name.find("norm") != std::string::npos;
     float scale = norm ? 1.0f : kRandomWeightScale;
     ++tensor;
+    if (q8) { // the random values, quantized a block at a time
+#pragma omp parallel for schedule(static)
+      for (int64_t b = 0; b < count / kQ8_0Values; ++b) {
+        float values[kQ8_0Values];
+        for (int64_t j = 0; j < kQ8_0Values; ++j)
+          values[j] = randomWeight(seed, tensor, static_cast<uint64_t>(b * kQ8_0Values + j), scale);
+        quantizeQ8_0(values, arena_ + offset + b * kQ8_0Bytes, kQ8_0Values);
+      }
+      continue;
+    }
     if (cuda_) {
       if (cuda_->fillRandom(arena_ + offset, count, elementBytes == 4 ? 0 : 1, seed, tensor,
                             scale, norm) != 0) {

@@ -295,7 +295,10 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         kv = entry->getArgument(2), logitRows = entry->getArgument(3);
 
   auto matrix = [&](const std::string &name, int64_t out, int64_t in) -> Value {
-    return llm::WeightOp::create(b, loc, RankedTensorType::get({out, in}, wt), name);
+    auto type = options.weightType == WeightType::Q8_0
+                    ? llm::getQ8_0WeightType(context, out, in)
+                    : RankedTensorType::get({out, in}, wt);
+    return llm::WeightOp::create(b, loc, type, name);
   };
   auto vector = [&](const std::string &name, int64_t n) -> Value {
     return llm::WeightOp::create(b, loc, RankedTensorType::get({n}, f32), name);
@@ -394,13 +397,26 @@ bool lazyc::checkTensor(const std::string &name, const std::vector<int64_t> &exp
   return true;
 }
 
-bool lazyc::checkContextLength(const ModelConfig &config, const ImportOptions &options,
+bool lazyc::checkImportOptions(const ModelConfig &config, const ImportOptions &options,
                                std::string &error) {
   if (options.contextLength < 0 || options.contextLength > config.contextLength) {
     error = "requested context length " + std::to_string(options.contextLength) +
             " is outside [1, " + std::to_string(config.contextLength) +
             "], the model's trained context";
     return false;
+  }
+  if (options.weightType == WeightType::Q8_0) {
+    // Every weight matrix's rows are whole blocks of 32 values.
+    for (auto [what, n] : {std::pair<const char *, int64_t>{"hidden size", config.hidden},
+                           {"feed-forward size", config.ffn},
+                           {"query width (heads x head_dim)",
+                            config.numHeads * config.headDim}})
+      if (n % llm::kQ8_0BlockValues != 0) {
+        error = std::string("--dtype q8_0 needs weight rows of whole 32-value blocks, but the "
+                            "model's ") +
+                what + " is " + std::to_string(n) + ": use f32 or bf16";
+        return false;
+      }
   }
   int64_t context = options.contextLength > 0 ? options.contextLength : config.contextLength;
   if (config.slidingWindow > 0 && context > config.slidingWindow) {
@@ -431,7 +447,7 @@ OwningOpRef<ModuleOp> lazyc::importGGUF(MLIRContext *context,
                                         const ImportOptions &options,
                                         std::string &error) {
   ModelConfig config;
-  if (!readGGUFConfig(file, config, error) || !checkContextLength(config, options, error))
+  if (!readGGUFConfig(file, config, error) || !checkImportOptions(config, options, error))
     return nullptr;
   for (const auto &[name, shape] : expectedTensors(config)) {
     const rt::GGUFTensorInfo *t = file.findTensor(name);

@@ -155,7 +155,7 @@ OwningOpRef<ModuleOp> lazyc::importHF(MLIRContext *context,
                                       const rt::HFCheckpoint &checkpoint,
                                       const ImportOptions &options, std::string &error) {
   ModelConfig config;
-  if (!readHFConfig(checkpoint, config, error) || !checkContextLength(config, options, error))
+  if (!readHFConfig(checkpoint, config, error) || !checkImportOptions(config, options, error))
     return nullptr;
   for (const auto &[name, shape] : expectedTensors(config)) {
     const rt::SafetensorsTensor *t = checkpoint.findTensor(name);

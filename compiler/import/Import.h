@@ -26,7 +26,10 @@ class HFCheckpoint;
 
 namespace lazyc {
 
-enum class WeightType { F32, BF16, F16 };
+/// Q8_0: GGML's 8-bit blocks (32 int8 and an f16 scale), the weight
+/// matrices' row length a multiple of 32; the CPU target's GEMMs read them
+/// as they are (a quarter of f32's bytes: decode is memory-bound).
+enum class WeightType { F32, BF16, F16, Q8_0 };
 
 struct ImportOptions {
   /// Context length to compile for; 0 = the model's trained context.
@@ -93,8 +96,9 @@ mlir::OwningOpRef<mlir::ModuleOp> buildDecoder(mlir::MLIRContext *context,
 bool checkTensor(const std::string &name, const std::vector<int64_t> &expected,
                  const std::vector<uint64_t> &dims, uint32_t type, std::string &error);
 
-/// Checks the requested context length against the model's trained context.
-bool checkContextLength(const ModelConfig &config, const ImportOptions &options,
+/// Checks the options against the model: the context length against its
+/// trained context (and sliding window), Q8_0 weights against its row widths.
+bool checkImportOptions(const ModelConfig &config, const ImportOptions &options,
                         std::string &error);
 
 /// buildDecoder, then verification (a failure is an internal error).

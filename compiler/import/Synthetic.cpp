@@ -61,7 +61,7 @@ OwningOpRef<ModuleOp> lazyc::importSynthetic(MLIRContext *context, llvm::StringR
   c.ropeInterleaved = false;
   c.tiedEmbeddings = false;
   c.hfNames = true;
-  if (!checkContextLength(c, options, error))
+  if (!checkImportOptions(c, options, error))
     return nullptr;
   OwningOpRef<ModuleOp> module = buildVerifiedDecoder(context, c, options, error);
   if (module)

@@ -87,13 +87,32 @@ static LogicalResult verifyWholeHeads(Operation *op, int64_t cols, int64_t headD
 // WeightOp
 //===----------------------------------------------------------------------===//
 
+RankedTensorType lazyc::llm::getQ8_0WeightType(MLIRContext *context, int64_t rows,
+                                               int64_t cols) {
+  return RankedTensorType::get({rows, cols / kQ8_0BlockValues * kQ8_0BlockBytes},
+                               IntegerType::get(context, 8));
+}
+
+/// A Q8_0 weight (i8) is a matrix of whole 34-byte blocks per row.
+static LogicalResult verifyQ8_0Weight(Operation *op, RankedTensorType type) {
+  if (!lazyc::llm::isQ8_0(type))
+    return success();
+  if (type.getRank() != 2)
+    return op->emitOpError() << "expects a Q8_0 weight (i8) to be a matrix, got " << type;
+  if (type.getDimSize(1) % lazyc::llm::kQ8_0BlockBytes != 0)
+    return op->emitOpError() << "expects the rows of a Q8_0 weight (i8) to be whole "
+                             << lazyc::llm::kQ8_0BlockBytes << "-byte blocks, got "
+                             << type.getDimSize(1) << " bytes";
+  return success();
+}
+
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError() << "expects a non-empty weight name";
   if (!getResult().getType().hasStaticShape())
     return emitOpError() << "expects a statically shaped result, got "
                          << getResult().getType();
-  return success();
+  return verifyQ8_0Weight(*this, getResult().getType());
 }
 
 //===----------------------------------------------------------------------===//
@@ -126,7 +145,7 @@ LogicalResult FusedWeightOp::verify() {
   if (total != type.getDimSize(0))
     return emitOpError() << "row counts add up to " << total << " but the result has "
                          << type.getDimSize(0) << " rows";
-  return success();
+  return verifyQ8_0Weight(*this, type);
 }
 
 //===----------------------------------------------------------------------===//
@@ -144,7 +163,7 @@ LogicalResult EmbeddingOp::verify() {
                                    getTokens().getType().getDimSize(0))))
     return failure();
   return lazyc::verifyDimMatch(*this, "result columns", result.getDimSize(1),
-                               "table columns", table.getDimSize(1));
+                               "table columns", lazyc::llm::weightColumns(table));
 }
 
 //===----------------------------------------------------------------------===//
@@ -199,7 +218,7 @@ LogicalResult LinearOp::verify() {
   if (failed(lazyc::verifyRank(*this, "weight", weight, 2)))
     return failure();
   if (failed(lazyc::verifyDimMatch(
-          *this, "weight in_features (dim 1)", weight.getDimSize(1),
+          *this, "weight in_features (dim 1)", lazyc::llm::weightColumns(weight),
           "input columns", getInput().getType().getDimSize(1))))
     return failure();
   if (failed(lazyc::verifyDimMatch(*this, "result columns",
@@ -387,7 +406,7 @@ LogicalResult LogitsOp::verify() {
                          << " to match hidden element type "
                          << hidden.getElementType();
   if (failed(lazyc::verifyDimMatch(*this, "lm_head columns",
-                                   head.getDimSize(1), "hidden columns",
+                                   lazyc::llm::weightColumns(head), "hidden columns",
                                    hidden.getDimSize(1))) ||
       failed(lazyc::verifyDimMatch(*this, "result columns",
                                    result.getDimSize(1), "vocabulary size",

@@ -36,6 +36,28 @@ mlir::LogicalResult verifyAttentionConfig(mlir::Operation *op, int64_t heads,
                                           mlir::RankedTensorType query,
                                           llm::KVCacheType cache,
                                           int64_t layer, double scale);
+
+namespace llm {
+/// GGML's Q8_0 blocks (see `llm.weight`): 32 values in 34 bytes, an f16
+/// scale then 32 int8.
+constexpr int64_t kQ8_0BlockValues = 32;
+constexpr int64_t kQ8_0BlockBytes = 34;
+/// True for a weight type holding Q8_0 blocks (i8 elements).
+inline bool isQ8_0(mlir::ShapedType weight) {
+  return weight.getElementType().isInteger(8);
+}
+/// The values per row of a 2-D weight: its columns, or for Q8_0 the values
+/// its row bytes hold (dynamic stays dynamic).
+inline int64_t weightColumns(mlir::ShapedType weight) {
+  int64_t cols = weight.getDimSize(1);
+  if (!isQ8_0(weight) || mlir::ShapedType::isDynamic(cols))
+    return cols;
+  return cols / kQ8_0BlockBytes * kQ8_0BlockValues;
+}
+/// The type of an `[rows, cols]` Q8_0 weight (cols a multiple of 32).
+mlir::RankedTensorType getQ8_0WeightType(mlir::MLIRContext *context, int64_t rows,
+                                         int64_t cols);
+} // namespace llm
 } // namespace lazyc
 
 #endif // LAZYC_DIALECTS_LLM_LLMOPS_H

@@ -17,6 +17,8 @@ include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 
 def LLM_Tensor : RankedTensorOf<[AnyFloat]>;
+// A weight: floats, or GGML Q8_0 blocks as raw bytes (i8; see `llm.weight`).
+def LLM_WeightTensor : RankedTensorOf<[AnyFloat, I8]>;
 def LLM_IdTensor : 1DTensorOf<[I32, I64]>;
 
 //===----------------------------------------------------------------------===//
@@ -30,12 +32,20 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
     never inlined in the IR: the runtime binds the name to memory-mapped,
     dequantized weights. The result must be statically shaped.
 
+    A matrix of `i8` elements holds GGML's Q8_0 blocks as raw bytes: each row
+    of K values is K / 32 blocks of 34 bytes (an f16 scale `d`, then 32 int8
+    `q`; value = d * q), so a `[N, K]` weight has type `tensor<N x (K/32*34)
+    x i8>` and the ops that read it (`llm.linear`, `llm.embedding`,
+    `llm.logits`) take its K from the byte width. Rows of whole blocks keep
+    slicing and stacking by rows exact (`llm.fused_weight`).
+
     ```mlir
     %wq = llm.weight "blk.0.attn_q.weight" : tensor<576x576xf32>
+    %wk = llm.weight "blk.0.attn_k.weight" : tensor<192x612xi8>  // Q8_0, K = 576
     ```
   }];
   let arguments = (ins StrAttr:$name);
-  let results = (outs LLM_Tensor:$result);
+  let results = (outs LLM_WeightTensor:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
@@ -56,7 +66,7 @@ def LLM_FusedWeightOp : LLM_Op<"fused_weight", [Pure]> {
     ```
   }];
   let arguments = (ins StrArrayAttr:$names, DenseI64ArrayAttr:$rows);
-  let results = (outs LLM_Tensor:$result);
+  let results = (outs LLM_WeightTensor:$result);
   let assemblyFormat = "$names `rows` $rows attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
@@ -73,7 +83,7 @@ def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
         : tensor<49152x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$table, LLM_IdTensor:$tokens);
+  let arguments = (ins LLM_WeightTensor:$table, LLM_IdTensor:$tokens);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $table `[` $tokens `]` attr-dict `:` type($table) `,` type($tokens) `->` type($result)
@@ -130,7 +140,7 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     `result[i, n] = sum_k input[i, k] * weight[n, k]`: the weight is stored
     `[out_features, in_features]`, as in GGUF and Hugging Face checkpoints.
     The weight may have a narrower float type than the activations (e.g. bf16
-    weights, f32 activations). The result has the input's element type,
+    weights, f32 activations) or hold Q8_0 blocks (`i8`, see `llm.weight`). The result has the input's element type,
     except that a GEMM on bf16 data (bf16 input or bf16 weights) may give an
     f32 result (f32 accumulation) or a bf16 one (the CUDA target's bf16
     activations).
@@ -146,7 +156,7 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
         -> tensor<?x576xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight,
+  let arguments = (ins LLM_Tensor:$input, LLM_WeightTensor:$weight,
                        Optional<LLM_Tensor>:$accumulate);
   let results = (outs LLM_Tensor:$result);
   let builders = [
@@ -310,7 +320,7 @@ def LLM_LogitsOp : LLM_Op<"logits", [Pure]> {
         : tensor<?x576xf32>, tensor<?xi32>, tensor<49152x576xf32> -> tensor<?x49152xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$hidden, LLM_IdTensor:$rows, LLM_Tensor:$lm_head);
+  let arguments = (ins LLM_Tensor:$hidden, LLM_IdTensor:$rows, LLM_WeightTensor:$lm_head);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $hidden `[` $rows `]` `,` $lm_head attr-dict `:` type($hidden) `,` type($rows) `,`

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/Q8_0.h"
 #include "runtime/cuda/HostCopies.h"
 
 #include "runtime/model/Quant.h"
@@ -150,6 +151,23 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
 /// takes the widened f32 path below (e.g. an AVX-only CPU).
 void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wtype, int64_t out,
                float *y, bool accumulate) {
+  if (wtype == 3) {
+    // Q8_0: a few rows (decode) read the blocks; more widen panels of the
+    // weight's rows to f32 (the dot products cost far more than widening).
+    const auto *blocks = ptr<uint8_t>(w);
+    if (rows <= lazyc::rt::kQ8_0GemvRows) {
+      lazyc::rt::gemvQ8_0(x, rows, in, blocks, out, y, accumulate);
+      return;
+    }
+    constexpr int64_t kPanel = 256;
+    std::vector<float> panel(static_cast<size_t>(std::min(kPanel, out) * in));
+    for (int64_t first = 0; first < out; first += kPanel) {
+      const int64_t n = std::min(kPanel, out - first);
+      lazyc::rt::widenQ8_0Rows(blocks, in, first, n, panel.data());
+      gemmABt(rows, n, in, x, in, panel.data(), in, y + first, out, accumulate);
+    }
+    return;
+  }
 #ifdef LAZYC_HAVE_DNNL
   if (wtype == 1) {
     if (!accumulate) {

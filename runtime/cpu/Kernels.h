@@ -2,7 +2,8 @@
 //
 // Compiled models (lazy-compile) call these for the heavy ops; every array is
 // passed as its address (uint64) plus sizes. All arrays are row-major and
-// contiguous. Weight type codes: 0 = f32, 1 = bf16, 2 = f16.
+// contiguous. Weight type codes: 0 = f32, 1 = bf16, 2 = f16, 3 = GGML Q8_0
+// blocks (cpu/Q8_0.h).
 //
 //===----------------------------------------------------------------------===//
 

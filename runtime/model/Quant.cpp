@@ -8,6 +8,8 @@
 
 #include "runtime/model/Quant.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 using namespace lazyc::rt;
@@ -364,5 +366,23 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
     return true;
   default:
     return false;
+  }
+}
+
+void lazyc::rt::quantizeQ8_0(const float *src, void *dst, size_t count) {
+  auto *out = static_cast<uint8_t *>(dst);
+  for (size_t b = 0; b < count / QK; ++b, src += QK, out += sizeof(BlockQ8_0)) {
+    float amax = 0;
+    for (uint32_t j = 0; j < QK; ++j)
+      amax = std::max(amax, std::fabs(src[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    BlockQ8_0 y;
+    y.d = floatToHalf(d);
+    for (uint32_t j = 0; j < QK; ++j) {
+      const float v = std::round(src[j] * id); // in [-127, 127] unless x is inf / nan
+      y.qs[j] = static_cast<int8_t>(std::fabs(v) <= 127.0f ? v : 0.0f);
+    }
+    std::memcpy(out, &y, sizeof(y));
   }
 }

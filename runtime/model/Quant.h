@@ -59,6 +59,11 @@ inline uint16_t floatToBF16(float f) {
 /// `src` into `dst`. Returns false if the type cannot be dequantized.
 bool dequantize(GGMLType type, const void *src, float *dst, size_t count);
 
+/// Quantizes `count` values (a multiple of 32) into Q8_0 blocks at `dst` as
+/// ggml's quantize_row_q8_0_ref does: d = max |x| / 127 (stored as f16),
+/// q = round(x / d) with the f32 d.
+void quantizeQ8_0(const float *src, void *dst, size_t count);
+
 } // namespace lazyc::rt
 
 #endif // LAZYC_RUNTIME_MODEL_QUANT_H

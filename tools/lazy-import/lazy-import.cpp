@@ -39,7 +39,9 @@ static cl::opt<lazyc::WeightType>
     weightType(cl::cat(importCategory), "dtype", cl::desc("Element type of the weight matrices"),
                cl::values(clEnumValN(lazyc::WeightType::F32, "f32", "float32 (default)"),
                           clEnumValN(lazyc::WeightType::BF16, "bf16", "bfloat16"),
-                          clEnumValN(lazyc::WeightType::F16, "f16", "float16")),
+                          clEnumValN(lazyc::WeightType::F16, "f16", "float16"),
+                          clEnumValN(lazyc::WeightType::Q8_0, "q8_0",
+                                     "GGML Q8_0 blocks (i8 weight tensors; cpu target)")),
                cl::init(lazyc::WeightType::F32));
 
 static int fail(const std::string &message) {

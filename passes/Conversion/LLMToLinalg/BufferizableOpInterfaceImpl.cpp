@@ -34,6 +34,8 @@ int64_t dtypeCode(Type t) {
     return 1;
   if (t.isF16())
     return 2;
+  if (t.isInteger(8))
+    return 3; // Q8_0 blocks (llm.weight)
   return 0;
 }
 
@@ -185,7 +187,7 @@ struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
       return op->emitOpError() << "lowers only with f32 or bf16 activations, got " << inElem
                                << " -> " << outElem;
     SmallVector<Value> args = {inputAddress(rewriter, loc, *x), rows,
-                               i64(rewriter, loc, wType.getDimSize(1)),
+                               i64(rewriter, loc, llm::weightColumns(wType)),
                                inputAddress(rewriter, loc, *w),
                                i64(rewriter, loc, dtypeCode(wType.getElementType())),
                                i64(rewriter, loc, wType.getDimSize(0)),

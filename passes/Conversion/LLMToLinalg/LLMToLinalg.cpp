@@ -357,11 +357,56 @@ Value gatherRows(OpBuilder &b, Location loc, RankedTensorType type, Value source
                    });
 }
 
+/// gatherRows of a Q8_0 table (llm.weight): value j of row r is the int8 at
+/// byte 2 + j % 32 of block j / 32, times the block's f16 scale (its first
+/// two bytes, little-endian).
+Value gatherQ8_0Rows(OpBuilder &b, Location loc, RankedTensorType type, Value table,
+                     Value ids) {
+  return generic2D(b, loc, type, ids, {ids}, {perRow(b)},
+                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     Value row = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
+                     Value col = linalg::IndexOp::create(nb, l, 1);
+                     auto index = [&](int64_t v) {
+                       return arith::ConstantIndexOp::create(nb, l, v).getResult();
+                     };
+                     Value block = arith::DivUIOp::create(
+                         nb, l, col, index(llm::kQ8_0BlockValues));
+                     Value within = arith::RemUIOp::create(
+                         nb, l, col, index(llm::kQ8_0BlockValues));
+                     Value blockStart = arith::MulIOp::create(
+                         nb, l, block, index(llm::kQ8_0BlockBytes));
+                     auto byteAt = [&](Value at) {
+                       return tensor::ExtractOp::create(nb, l, table, ValueRange{row, at})
+                           .getResult();
+                     };
+                     Value q = byteAt(arith::AddIOp::create(
+                         nb, l, arith::AddIOp::create(nb, l, blockStart, index(2)), within));
+                     Type i16 = nb.getI16Type();
+                     Value lo = arith::ExtUIOp::create(nb, l, i16, byteAt(blockStart));
+                     Value hi = arith::ExtUIOp::create(
+                         nb, l, i16,
+                         byteAt(arith::AddIOp::create(nb, l, blockStart, index(1))));
+                     Value bits = arith::OrIOp::create(
+                         nb, l,
+                         arith::ShLIOp::create(
+                             nb, l, hi, arith::ConstantIntOp::create(nb, l, i16, 8)),
+                         lo);
+                     Type f32 = nb.getF32Type();
+                     Value scale = arith::ExtFOp::create(
+                         nb, l, f32,
+                         arith::BitcastOp::create(nb, l, nb.getF16Type(), bits).getResult());
+                     Value value = arith::MulFOp::create(
+                         nb, l, arith::SIToFPOp::create(nb, l, f32, q), scale);
+                     return toFloat(nb, l, value, type.getElementType());
+                   });
+}
+
 struct EmbeddingLowering : OpRewritePattern<llm::EmbeddingOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::EmbeddingOp op, PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, gatherRows(rewriter, op.getLoc(), op.getType(), op.getTable(),
-                                      op.getTokens()));
+    auto gather = llm::isQ8_0(op.getTable().getType()) ? gatherQ8_0Rows : gatherRows;
+    rewriter.replaceOp(op, gather(rewriter, op.getLoc(), op.getType(), op.getTable(),
+                                  op.getTokens()));
     return success();
   }
 };
@@ -518,11 +563,17 @@ static LogicalResult lowerWeights(ModuleOp module) {
     auto place = [&](StringAttr name, ArrayRef<int64_t> shape, Type element, int64_t at) {
       Builder b(ctx);
       SmallVector<Attribute> dims;
-      for (int64_t d : shape)
-        dims.push_back(b.getI64IntegerAttr(d));
       std::string dtype;
       llvm::raw_string_ostream(dtype) << element;
       int64_t bytes = ShapedType::getNumElements(shape) * (element.getIntOrFloatBitWidth() / 8);
+      // The runtime checks a Q8_0 matrix against the file by its values per row.
+      SmallVector<int64_t> values(shape);
+      if (llm::isQ8_0(RankedTensorType::get(shape, element))) {
+        dtype = "q8_0";
+        values.back() = values.back() / llm::kQ8_0BlockBytes * llm::kQ8_0BlockValues;
+      }
+      for (int64_t d : values)
+        dims.push_back(b.getI64IntegerAttr(d));
       table.push_back(b.getDictionaryAttr({
           b.getNamedAttr("name", name),
           b.getNamedAttr("offset", b.getI64IntegerAttr(at)),

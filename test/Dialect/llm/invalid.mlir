@@ -18,7 +18,7 @@ func.func @f() {
 // -----
 
 func.func @f() {
-  // expected-error @+1 {{result #0 must be ranked tensor of floating-point values}}
+  // expected-error @+1 {{result #0 must be ranked tensor of floating-point or 8-bit signless integer values}}
   %w = llm.weight "w" : tensor<4xi32>
   return
 }
@@ -485,5 +485,54 @@ func.func @f(%x: tensor<?x40xf32>, %w: tensor<16xf32>) {
 func.func @f(%x: tensor<?x32xf32>, %w: tensor<32xf32>) {
   // expected-error @+1 {{expects weight size (32) to equal head_dim (16)}}
   %y = llm.head_rms_norm %x, %w {head_dim = 16 : i64, epsilon = 1.0e-6 : f64} : tensor<?x32xf32>, tensor<32xf32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects the rows of a Q8_0 weight (i8) to be whole 34-byte blocks, got 35 bytes}}
+  %w = llm.weight "w" : tensor<4x35xi8>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a Q8_0 weight (i8) to be a matrix, got 'tensor<68xi8>'}}
+  %w = llm.weight "w" : tensor<68xi8>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects the rows of a Q8_0 weight (i8) to be whole 34-byte blocks, got 40 bytes}}
+  %w = llm.fused_weight ["a", "b"] rows [2, 2] : tensor<4x40xi8>
+  return
+}
+
+// -----
+
+// A Q8_0 weight's in_features are its values per row: 2 blocks = 64.
+func.func @f(%x: tensor<?x32xf32>, %w: tensor<8x68xi8>) {
+  // expected-error @+1 {{expects weight in_features (dim 1) (64) to equal input columns (32)}}
+  %y = llm.linear %x, %w : tensor<?x32xf32>, tensor<8x68xi8> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<10x34xi8>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{expects result columns (64) to equal table columns (32)}}
+  %x = llm.embedding %t[%ids] : tensor<10x34xi8>, tensor<?xi32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%h: tensor<?x64xf32>, %rows: tensor<?xi32>, %head: tensor<10x34xi8>) {
+  // expected-error @+1 {{expects lm_head columns (32) to equal hidden columns (64)}}
+  %l = llm.logits %h[%rows], %head : tensor<?x64xf32>, tensor<?xi32>, tensor<10x34xi8> -> tensor<?x10xf32>
   return
 }

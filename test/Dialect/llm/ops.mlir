@@ -117,3 +117,21 @@ func.func @logits(%h: tensor<?x576xf32>, %rows: tensor<1xi32>) -> tensor<1x49152
   %l = llm.logits %h[%rows], %w : tensor<?x576xf32>, tensor<1xi32>, tensor<49152x576xf32> -> tensor<1x49152xf32>
   return %l : tensor<1x49152xf32>
 }
+
+// -----
+
+// Q8_0 weights (i8 rows of 34-byte blocks): 576 values per row are 612 bytes.
+// CHECK-LABEL: func.func @q8_0_weights
+func.func @q8_0_weights(%tokens: tensor<?xi32>, %rows: tensor<1xi32>) -> tensor<1x49152xf32> {
+  %emb = llm.weight "token_embd.weight" : tensor<49152x612xi8>
+  // CHECK: llm.embedding %{{.*}} : tensor<49152x612xi8>, tensor<?xi32> -> tensor<?x576xf32>
+  %x = llm.embedding %emb[%tokens] : tensor<49152x612xi8>, tensor<?xi32> -> tensor<?x576xf32>
+  %wk = llm.weight "blk.0.attn_k.weight" : tensor<192x612xi8>
+  // CHECK: llm.linear %{{.*}} : tensor<?x576xf32>, tensor<192x612xi8> -> tensor<?x192xf32>
+  %k = llm.linear %x, %wk : tensor<?x576xf32>, tensor<192x612xi8> -> tensor<?x192xf32>
+  // CHECK: llm.fused_weight ["a", "b"] rows [2, 2] : tensor<4x612xi8>
+  %f = llm.fused_weight ["a", "b"] rows [2, 2] : tensor<4x612xi8>
+  // CHECK: llm.logits %{{.*}} : tensor<?x576xf32>, tensor<1xi32>, tensor<49152x612xi8> -> tensor<1x49152xf32>
+  %l = llm.logits %x[%rows], %emb : tensor<?x576xf32>, tensor<1xi32>, tensor<49152x612xi8> -> tensor<1x49152xf32>
+  return %l : tensor<1x49152xf32>
+}
