@@ -234,6 +234,119 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
   narrowTo(y, product.data(), rows * out);
 }
 
+namespace {
+/// Query rows up to which lazyc_rt_attention takes attendFewRows (decode
+/// steps; a pruned model's also revive a few rows).
+constexpr int64_t kFewRows = 4;
+
+/// Attention of a few query rows (a decode step) in flash-decoding's order:
+/// one task per (row, KV group, chunk of 256 keys) computes the group's heads'
+/// scores over the chunk, their maximum and exp-sum and the weighted sum of
+/// the chunk's V rows; then each head merges its chunks. Each K and V row is
+/// read once per row and group (the blocked GEMM path reads them once per
+/// query head, at the stride of the cache rows), straight from the cache (a
+/// LazyLLM key list is followed, not copied), and the tasks keep every
+/// thread busy whatever the number of heads. `keyPos` null: slots
+/// [0, pos[row]]; else the ascending slots keyPos[0 .. numKeys) <= pos[row].
+void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const float *kc,
+                   const float *vc, const int32_t *keyPos, int64_t numKeys, int64_t heads,
+                   int64_t kvHeads, int64_t headDim, float scale, float *out) {
+  constexpr int64_t kChunk = 256;
+  const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
+  const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
+  auto visible = [&](int64_t row) -> int64_t {
+    if (!keyPos)
+      return pos[row] + 1;
+    return std::upper_bound(keyPos, keyPos + numKeys, pos[row]) - keyPos;
+  };
+  // Per (row, head, chunk): the chunk's maximum score, exp-sum and output.
+  const int64_t parts = rows * heads * chunks;
+  std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
+      partial(static_cast<size_t>(parts * headDim));
+  const int64_t tasks = rows * kvHeads * chunks;
+#pragma omp parallel
+  {
+    std::vector<float> scores(static_cast<size_t>(group * kChunk)), gathered;
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t r = t / (kvHeads * chunks), g = t / chunks % kvHeads, c = t % chunks;
+      const int64_t begin = c * kChunk, end = std::min(visible(r), begin + kChunk);
+      const int64_t n = end - begin, first = (r * heads + g * group) * chunks + c;
+      if (n <= 0) {
+        for (int64_t hh = 0; hh < group; ++hh) {
+          maxima[first + hh * chunks] = -std::numeric_limits<float>::infinity();
+          sums[first + hh * chunks] = 0;
+          std::fill_n(partial.data() + (first + hh * chunks) * headDim, headDim, 0.0f);
+        }
+        continue;
+      }
+      // The chunk's K and V rows of group g: in place (ld kvDim), or a
+      // LazyLLM key list's rows gathered (ld headDim).
+      const float *kBlock = kc + begin * kvDim + g * headDim;
+      const float *vBlock = vc + begin * kvDim + g * headDim;
+      int64_t ld = kvDim;
+      if (keyPos) {
+        gathered.resize(static_cast<size_t>(2 * kChunk * headDim));
+        for (int64_t j = 0; j < n; ++j) {
+          std::memcpy(gathered.data() + j * headDim, kc + keyPos[begin + j] * kvDim + g * headDim,
+                      headDim * sizeof(float));
+          std::memcpy(gathered.data() + (kChunk + j) * headDim,
+                      vc + keyPos[begin + j] * kvDim + g * headDim, headDim * sizeof(float));
+        }
+        kBlock = gathered.data();
+        vBlock = gathered.data() + kChunk * headDim;
+        ld = headDim;
+      }
+      // S = Q_group K^T: the group's query heads are adjacent rows of headDim.
+      gemmABt(group, n, headDim, q + r * qDim + g * group * headDim, headDim, kBlock, ld,
+              scores.data(), n);
+      for (int64_t hh = 0; hh < group; ++hh) {
+        float *sr = scores.data() + hh * n;
+        float m = -std::numeric_limits<float>::infinity();
+        for (int64_t j = 0; j < n; ++j) {
+          sr[j] *= scale;
+          m = std::max(m, sr[j]);
+        }
+        float sum = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          sr[j] = expNonPositive(sr[j] - m);
+          sum += sr[j];
+        }
+        maxima[first + hh * chunks] = m;
+        sums[first + hh * chunks] = sum;
+      }
+      // The chunk's outputs: P V into rows of headDim, one per head (their
+      // parts are `chunks` apart).
+      gemmAB(group, headDim, n, scores.data(), n, vBlock, ld,
+             partial.data() + first * headDim, chunks * headDim);
+    }
+  }
+  // Merge each head's chunks: softmax over all of them.
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t first = (r * heads + h) * chunks;
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t c = 0; c < chunks; ++c)
+        m = std::max(m, maxima[first + c]);
+      float *o = out + r * qDim + h * headDim;
+      std::fill(o, o + headDim, 0.0f);
+      float total = 0;
+      for (int64_t c = 0; c < chunks; ++c) {
+        if (sums[first + c] == 0)
+          continue;
+        const float weight = expNonPositive(maxima[first + c] - m);
+        total += weight * sums[first + c];
+        const float *po = partial.data() + (first + c) * headDim;
+        for (int64_t d = 0; d < headDim; ++d)
+          o[d] += weight * po[d];
+      }
+      const float inv = 1.0f / total;
+      for (int64_t d = 0; d < headDim; ++d)
+        o[d] *= inv;
+    }
+}
+} // namespace
+
 extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                                    uint64_t kAddr, uint64_t vAddr, uint64_t posAddr,
                                    int64_t rows, uint64_t keysAddr, int64_t numKeys,
@@ -258,6 +371,20 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
         ++stats[LAZYC_STAT_RECOMPUTED * cache->layers + layer];
       cached[pos[i]] = 1;
     }
+  }
+  if (rows <= kFewRows) {
+    if (stats) {
+      for (int64_t j = 0; keyPos && cached && j < numKeys; ++j)
+        if (!cached[keyPos[j]])
+          ++stats[LAZYC_STAT_UNCACHED_KEY * cache->layers + layer];
+      stats[LAZYC_STAT_COMPUTED * cache->layers + layer] += rows;
+      stats[LAZYC_STAT_TOTAL_COMPUTED * cache->layers + layer] += rows;
+      stats[LAZYC_STAT_KEYS * cache->layers + layer] = keyPos ? numKeys : maxPos + 1;
+      stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = keyPos ? keyPos[numKeys - 1] : maxPos;
+    }
+    attendFewRows(q, pos, rows, kc, vc, keyPos, keyPos ? numKeys : maxPos + 1, heads, kvHeads,
+                  headDim, static_cast<float>(scaleD), out);
+    return;
   }
   // Keys: every slot up to the last row (dense), or the slots of S_l
   // gathered into contiguous K/V blocks.

@@ -260,6 +260,109 @@ TEST(LazyKernelsTest, KeyedAttentionMatchesDenseOverTheSameSlots) {
   EXPECT_EQ(sparse.stat(LAZYC_STAT_LAST_KEY, 0), 3);
 }
 
+/// Causal GQA attention of one query row over the cache's slots `keys`
+/// (layer `layer`), in double: the reference of the kernels.
+std::vector<double> referenceAttention(const Cache &cache, int layer, const float *q,
+                                       const std::vector<int32_t> &keys, int64_t heads,
+                                       int64_t kvHeads, int64_t dim, double scale) {
+  const int64_t kvDim = kvHeads * dim, group = heads / kvHeads;
+  const float *kc = cache.k.data() + layer * cache.c.context * kvDim;
+  const float *vc = cache.v.data() + layer * cache.c.context * kvDim;
+  std::vector<double> out(static_cast<size_t>(heads * dim), 0.0);
+  for (int64_t h = 0; h < heads; ++h) {
+    const int64_t g = h / group;
+    std::vector<double> s;
+    double m = -1e300;
+    for (int32_t slot : keys) {
+      double dot = 0;
+      for (int64_t d = 0; d < dim; ++d)
+        dot += static_cast<double>(q[h * dim + d]) * kc[slot * kvDim + g * dim + d];
+      s.push_back(dot * scale);
+      m = std::max(m, s.back());
+    }
+    double sum = 0;
+    for (double &x : s)
+      sum += (x = std::exp(x - m));
+    for (size_t j = 0; j < keys.size(); ++j)
+      for (int64_t d = 0; d < dim; ++d)
+        out[h * dim + d] += s[j] / sum * vc[keys[j] * kvDim + g * dim + d];
+  }
+  return out;
+}
+
+// Decode steps (a few query rows: chunks of 256 keys per KV group, merged
+// per head) against the reference: after a 600-row prefill (the blocked
+// path), one row over 601 slots (3 chunks, the last partial), three rows at
+// once (each sees its own prefix), and a LazyLLM key list of every third slot.
+TEST(LazyKernelsTest, DecodeAttentionMatchesTheReference) {
+  const int64_t heads = 6, kvHeads = 2, dim = 16, qDim = heads * dim, kvDim = kvHeads * dim;
+  const int64_t prefill = 600;
+  const double scale = 0.25;
+  auto fill = [](std::vector<float> &x, float a, float b) {
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = std::sin(a * static_cast<float>(i) + b);
+  };
+  std::vector<float> q(prefill * qDim), k(prefill * kvDim), v(prefill * kvDim),
+      out(prefill * qDim);
+  fill(q, 0.37f, 0.1f);
+  fill(k, 0.71f, 0.2f);
+  fill(v, 0.13f, 0.3f);
+  std::vector<int32_t> pos(prefill);
+  for (int64_t i = 0; i < prefill; ++i)
+    pos[i] = static_cast<int32_t>(i);
+  auto check = [&](const Cache &cache, const std::vector<float> &query,
+                   const std::vector<float> &got, int64_t row,
+                   const std::vector<int32_t> &keys) {
+    auto want = referenceAttention(cache, 1, query.data() + row * qDim, keys, heads, kvHeads,
+                                   dim, scale);
+    double worst = 0;
+    for (int64_t i = 0; i < qDim; ++i)
+      worst = std::max(worst, std::fabs(got[row * qDim + i] - want[i]));
+    EXPECT_LT(worst, 2e-6) << "row " << row << " over " << keys.size() << " keys";
+  };
+  std::vector<int32_t> upTo(prefill + 3);
+  for (size_t i = 0; i < upTo.size(); ++i)
+    upTo[i] = static_cast<int32_t>(i);
+  for (int64_t rows : {1, 3}) {
+    Cache cache(prefill + 8, kvDim);
+    lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), prefill, 0, -1, heads,
+                       kvHeads, dim, scale, addr(out));
+    check(cache, q, out, prefill - 1, std::vector<int32_t>(upTo.begin(), upTo.begin() + prefill));
+    std::vector<float> dq(rows * qDim), dk(rows * kvDim), dv(rows * kvDim), dout(rows * qDim);
+    fill(dq, 0.53f, 1.0f);
+    fill(dk, 0.29f, 2.0f);
+    fill(dv, 0.17f, 3.0f);
+    std::vector<int32_t> dpos;
+    for (int64_t r = 0; r < rows; ++r)
+      dpos.push_back(static_cast<int32_t>(prefill + r));
+    lazyc_rt_attention(&cache.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), rows, 0, -1,
+                       heads, kvHeads, dim, scale, addr(dout));
+    for (int64_t r = 0; r < rows; ++r)
+      check(cache, dq, dout, r,
+            std::vector<int32_t>(upTo.begin(), upTo.begin() + prefill + r + 1));
+    EXPECT_EQ(cache.stat(LAZYC_STAT_KEYS, 1), prefill + rows);
+  }
+  // A key list (LazyLLM's S_l): every third slot, then the new one.
+  Cache cache(prefill + 8, kvDim);
+  lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), prefill, 0, -1, heads,
+                     kvHeads, dim, scale, addr(out));
+  std::vector<int32_t> keys;
+  for (int32_t slot = 0; slot < prefill; slot += 3)
+    keys.push_back(slot);
+  keys.push_back(prefill);
+  std::vector<float> dq(qDim), dk(kvDim), dv(kvDim), dout(qDim);
+  fill(dq, 0.53f, 1.0f);
+  fill(dk, 0.29f, 2.0f);
+  fill(dv, 0.17f, 3.0f);
+  std::vector<int32_t> dpos = {static_cast<int32_t>(prefill)};
+  lazyc_rt_attention(&cache.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), 1, addr(keys),
+                     static_cast<int64_t>(keys.size()), heads, kvHeads, dim, scale, addr(dout));
+  check(cache, dq, dout, 0, keys);
+  EXPECT_EQ(cache.stat(LAZYC_STAT_KEYS, 1), static_cast<int64_t>(keys.size()));
+  EXPECT_EQ(cache.stat(LAZYC_STAT_LAST_KEY, 1), prefill);
+  EXPECT_EQ(cache.stat(LAZYC_STAT_UNCACHED_KEY, 1), 0);
+}
+
 } // namespace
 
 // lazyc_rt_attention_ex with bf16 query, key/value and output: the f32
