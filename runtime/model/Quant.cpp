@@ -380,8 +380,14 @@ void lazyc::rt::quantizeQ8_0(const float *src, void *dst, size_t count) {
     BlockQ8_0 y;
     y.d = floatToHalf(d);
     for (uint32_t j = 0; j < QK; ++j) {
-      const float v = std::round(src[j] * id); // in [-127, 127] unless x is inf / nan
-      y.qs[j] = static_cast<int8_t>(std::fabs(v) <= 127.0f ? v : 0.0f);
+      // roundf (halves away from zero) without a libm call: |v| <= 127
+      // unless x is inf / nan (then 0), so the truncation and the fraction
+      // v - t are exact.
+      const float v = src[j] * id;
+      int32_t t = std::fabs(v) <= 127.5f ? static_cast<int32_t>(v) : 0;
+      const float fraction = std::fabs(v) <= 127.5f ? v - static_cast<float>(t) : 0.0f;
+      t += (fraction >= 0.5f) - (fraction <= -0.5f);
+      y.qs[j] = static_cast<int8_t>(std::clamp(t, -127, 127));
     }
     std::memcpy(out, &y, sizeof(y));
   }
