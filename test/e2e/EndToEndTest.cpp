@@ -35,6 +35,7 @@ const std::string kTinyQwen2GGUFLibrary = LAZYC_E2E_TINY_QWEN2_GGUF_LIBRARY;
 const std::string kTinyQwen3Library = LAZYC_E2E_TINY_QWEN3_LIBRARY;
 const std::string kTinyQwen3GGUFLibrary = LAZYC_E2E_TINY_QWEN3_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
+const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
 const std::string kQ8_0Library = LAZYC_E2E_Q8_0_LIBRARY;
 const std::string kBF16ActLibrary = LAZYC_E2E_BF16ACT_LIBRARY;
@@ -202,7 +203,11 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            // values; the f32 weights' logits differ from
                                            // these by up to 0.017, so a tighter bound.
                                            Case{"logits-tiny-q8_0.txt", "tiny-llama-q8_0.gguf",
-                                                &kTinyQ8_0Library, 2e-3f}),
+                                                &kTinyQ8_0Library, 2e-3f},
+                                           // ... and quantized at load from the f16
+                                           // safetensors: the same blocks.
+                                           Case{"logits-tiny-q8_0.txt", "tiny-llama-hf",
+                                                &kTinyHFQ8_0Library, 2e-3f}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            std::string name = info.param.fixture;
                            name = name.substr(7, name.size() - 11); // logits-X.txt -> X
