@@ -2,11 +2,12 @@
 """Prefill and decode throughput: lazyc vs llama.cpp, same GGUF, same machine, one run.
 
     python3 bench/prefill_vs_llamacpp.py [--tokens 512 2048 4096] [--decode 64] [--threads 2]
-                                         [--dtypes f32 q8_0]
+                                         [--dtypes f32 q8_0 q8_0+kv16]
 
 lazyc: compiles the model with lazy-compile once per weight type (--dtype:
 f32 = the GGUF's blocks widened; q8_0 = every matrix as Q8_0 blocks, read as
-they are by the GEMMs; bf16), context 4096 + decode, and times `lazy-run --json`
+they are by the GEMMs; bf16; a "+kv16" suffix adds --kv-cache=f16), context 4096 +
+decode, and times `lazy-run --json`
 (TTFT = prefill of the prompt, in 512-token batches; decode tokens/s).
 llama.cpp: llama-cpp-python (installed into bench/.venv by this script on
 first use, built from source for this CPU), `Llama.eval` of the same token ids
@@ -95,8 +96,9 @@ def main():
     ap.add_argument("--tokens", type=int, nargs="+", default=[512, 2048, 4096])
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--dtypes", nargs="+", default=["f32", "q8_0"],
-                    choices=["f32", "bf16", "q8_0"], help="lazyc weight types to time")
+    ap.add_argument("--dtypes", nargs="+", default=["f32", "q8_0", "q8_0+kv16"],
+                    choices=["f32", "bf16", "q8_0", "f32+kv16", "bf16+kv16", "q8_0+kv16"],
+                    help="lazyc weight types to time (+kv16: with an f16 KV cache)")
     args = ap.parse_args()
     ctx = max(args.tokens) + args.decode + 8
     os.makedirs(RESULTS, exist_ok=True)
@@ -104,8 +106,10 @@ def main():
     for dtype in args.dtypes:
         compiled[dtype] = os.path.join(BUILD, "bench", f"smollm2-{ctx}-{dtype}.so")
         os.makedirs(os.path.dirname(compiled[dtype]), exist_ok=True)
+        weights, _, kv = dtype.partition("+")
         subprocess.check_call([os.path.join(BUILD, "bin", "lazy-compile"), MODEL, "--ctx",
-                               str(ctx), "--dtype", dtype, "-o", compiled[dtype]])
+                               str(ctx), "--dtype", weights, "-o", compiled[dtype]] +
+                              (["--kv-cache=f16"] if kv == "kv16" else []))
     prompts = {str(n): tokenize_exact(n) for n in args.tokens}
 
     lazyc = {dtype: {} for dtype in args.dtypes}

@@ -62,6 +62,7 @@ std::string lazyc::describeModel(ModuleOp module) {
   str("target", "lazyc.target");
   str("chip", "lazyc.chip");
   str("gpu_format", "lazyc.gpu_format");
+  str("kv_cache", "lazyc.kv_cache");
   if (module->hasAttr("llm.synthetic"))
     os << ", \"synthetic\": true";
   str("name", "llm.name");

@@ -116,6 +116,11 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
                      "(lazyc-gpu-fuse-row-norms) as its CPU stand-in, sequential loops of the "
                      "same per-thread code"),
       llvm::cl::init(false)};
+  Option<std::string> kvCache{
+      *this, "kv-cache",
+      llvm::cl::desc("The runtime's KV cache storage, f32 or f16 (lazy-compile --kv-cache; "
+                     "what the generated scores read)"),
+      llvm::cl::init("f32")};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.

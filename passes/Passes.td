@@ -228,8 +228,8 @@ def LazycScoresToLinalg : Pass<"lazyc-scores-to-linalg", "::mlir::ModuleOp"> {
       4. scores[j] = mean over the window's rows of the head-averaged
          probabilities (a row sees only the keys at or before its position).
     Equal to the runtime's kernels up to the order of the float sums.
-    `cache-element-type` is the runtime's KV cache storage: f32 on the CPU,
-    bf16 on the CUDA target.
+    `cache-element-type` is the runtime's KV cache storage: f32 (or f16 with
+    lazy-compile --kv-cache=f16) on the CPU, bf16 on the CUDA target.
 
     ```mlir
     %s = lazy.scores %q, %cache, %keys {layer = 3 : i64, num_heads = 9 : i64,
@@ -247,7 +247,7 @@ def LazycScoresToLinalg : Pass<"lazyc-scores-to-linalg", "::mlir::ModuleOp"> {
     Option<"chunks", "chunks", "int64_t", /*default=*/"64",
            "Interleaved partial maxima / sums per row and head">,
     Option<"cacheElementType", "cache-element-type", "std::string", /*default=*/"\"f32\"",
-           "Element type of the runtime's KV cache: f32 (CPU) or bf16 (CUDA)">,
+           "Element type of the runtime's KV cache: f32 or f16 (CPU), bf16 (CUDA)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

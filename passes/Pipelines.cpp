@@ -114,7 +114,7 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   buildBufferizedPipeline(pm, options.gpuLoops, options.fuseResidual, options.fuseProjections,
                           options.bf16Activations,
                           orGPULoops(options.generatedSelection),
-                          orGPULoops(options.generatedScores), "f32", fusedRowNorms);
+                          orGPULoops(options.generatedScores), options.kvCache, fusedRowNorms);
   // The CUDA target's marks of final index lists, checked at every read.
   if (options.hostIndexCopies) {
     LazycGPUHostIndexCopiesOptions check;

@@ -315,10 +315,12 @@ struct LazycScoresToLinalgPass
       element = Float32Type::get(&getContext());
     else if (cacheElementType == "bf16")
       element = BFloat16Type::get(&getContext());
+    else if (cacheElementType == "f16")
+      element = Float16Type::get(&getContext());
     else {
-      getOperation().emitError() << "lazyc-scores-to-linalg: cache-element-type must be f32 "
-                                    "(the CPU runtime's KV cache) or bf16 (the CUDA runtime's), "
-                                    "got '"
+      getOperation().emitError() << "lazyc-scores-to-linalg: cache-element-type must be f32 or "
+                                    "f16 (the CPU runtime's KV cache) or bf16 (the CUDA "
+                                    "runtime's), got '"
                                  << cacheElementType << "'";
       return signalPassFailure();
     }

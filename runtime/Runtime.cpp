@@ -200,6 +200,11 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
                                      entry.array()[1].number());
   }
   info.target = json->getString("target").value_or("cpu");
+  info.kvCache = json->getString("kv_cache").value_or("f32");
+  if (info.kvCache != "f32" && info.kvCache != "f16") {
+    error = "'" + library + "': unknown KV cache type '" + info.kvCache + "'";
+    return nullptr;
+  }
   info.synthetic = json->getBool("synthetic").value_or(false);
   if (info.target == "cuda" && !m->cuda_) {
     error = "'" + library + "' is a CUDA model but did not need the CUDA runtime (corrupt?)";
@@ -229,8 +234,8 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   if (m->cuda_) {
     // bf16 keys and values in GPU memory.
     size_t bytes = elements * static_cast<size_t>(m->cuda_->kvElementBytes);
-    cache.k = static_cast<float *>(m->cuda_->alloc(bytes));
-    cache.v = cache.k ? static_cast<float *>(m->cuda_->alloc(bytes)) : nullptr;
+    cache.k = m->cuda_->alloc(bytes);
+    cache.v = cache.k ? m->cuda_->alloc(bytes) : nullptr;
     if (!cache.k || !cache.v) {
       error = "out of GPU memory: the KV cache for " + std::to_string(context) +
               " tokens needs " + gib(2.0 * bytes) + " (use a smaller --ctx)";
@@ -239,12 +244,14 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
     m->cuda_->zero(cache.k, bytes);
     m->cuda_->zero(cache.v, bytes);
   } else {
-    cache.k = static_cast<float *>(std::calloc(elements, sizeof(float)));
-    cache.v = static_cast<float *>(std::calloc(elements, sizeof(float)));
+    cache.kv_type = info.kvCache == "f16" ? 2 : 0;
+    cache.k = std::calloc(elements, m->kvElementBytes());
+    cache.v = std::calloc(elements, m->kvElementBytes());
   }
   if (!cache.k || !cache.v) {
     error = "out of memory: the KV cache for " + std::to_string(context) + " tokens needs " +
-            gib(2.0 * elements * sizeof(float)) + " (use a smaller --ctx)";
+            gib(2.0 * static_cast<double>(elements * m->kvElementBytes())) +
+            " (use a smaller --ctx" + (info.kvCache == "f32" ? ", or --kv-cache=f16" : "") + ")";
     return nullptr;
   }
   // LazyLLM state: which slots each layer holds, the Aux Cache (allocated per
@@ -624,8 +631,8 @@ void CompiledModel::reset() {
   // record: the device cache needs no clearing.)
   if (!cuda_) {
     size_t elements = static_cast<size_t>(cache_.layers) * cache_.context * cache_.kv_dim;
-    std::memset(cache_.k, 0, elements * sizeof(float));
-    std::memset(cache_.v, 0, elements * sizeof(float));
+    std::memset(cache_.k, 0, elements * kvElementBytes());
+    std::memset(cache_.v, 0, elements * kvElementBytes());
   }
   std::memset(cache_.cached, 0, static_cast<size_t>(cache_.layers * cache_.context));
   for (int64_t l = 0; l < cache_.layers; ++l)

@@ -170,8 +170,8 @@ def Lazy_CacheKeysOp : Lazy_Op<"cache_keys"> {
     key of the token at position `p` (`kv_heads * head_dim` elements, head
     after head), for every slot of the runtime's allocation (its context
     length, known at run time). The element type is the runtime's storage
-    type: f32 on the CPU, bf16 on the CUDA target (whatever the cache type's
-    element type). Compiler-generated code reads keys through it, e.g. the
+    type: f32 on the CPU (f16 with lazy-compile --kv-cache=f16), bf16 on the
+    CUDA target (whatever the cache type's element type). Compiler-generated code reads keys through it, e.g. the
     importance scores of `lazyc-scores-to-linalg`; nothing writes through it.
     Rows are valid for the positions the layer has cached so far, so a reader
     must come after the attention that writes them (the op reads the cache).
@@ -183,7 +183,7 @@ def Lazy_CacheKeysOp : Lazy_Op<"cache_keys"> {
   }];
   let arguments = (ins Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
                        I64Attr:$layer);
-  let results = (outs MemRefRankOf<[F32, BF16], [2]>:$keys);
+  let results = (outs MemRefRankOf<[F32, F16, BF16], [2]>:$keys);
   let assemblyFormat = "$cache attr-dict `:` qualified(type($cache)) `->` type($keys)";
   let hasVerifier = 1;
 }

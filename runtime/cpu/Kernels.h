@@ -37,8 +37,8 @@ enum LazycStat {
 /// The LazyLLM state lives next to it (`!lazy.aux_cache` names the same
 /// object): which slots each layer holds, the Aux Cache and the counters.
 typedef struct LazycKVCache {
-  float *k;       // [layers][context][kv_dim]
-  float *v;       // [layers][context][kv_dim]
+  void *k;        // [layers][context][kv_dim] of kv_type
+  void *v;        // [layers][context][kv_dim] of kv_type
   int64_t context;
   int64_t layers;
   int64_t kv_dim;
@@ -49,6 +49,8 @@ typedef struct LazycKVCache {
   int64_t aux_bytes;  // bytes allocated for the Aux Cache
   int64_t *stats;     // [LAZYC_STAT_COUNT][layers]
   int64_t lazy_ns;    // step: time spent in scoring/selection/Aux Cache kernels
+  int64_t kv_type;    // k and v elements: 0 = f32, 2 = f16 (lazy-compile --kv-cache;
+                      // the CUDA runtime's are bf16)
 } LazycKVCache;
 
 #ifdef __cplusplus

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/KVRows.h"
 
 #include <algorithm>
 #include <chrono>
@@ -133,7 +134,7 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
                      const int32_t *keys, int64_t numKeys, int64_t heads, int64_t kvHeads,
                      int64_t headDim, double scale, float *out) {
   const int64_t kvDim = kvHeads * headDim, group = heads / kvHeads;
-  const float *kc = cache->k + layer * cache->context * kvDim;
+  const lazyc::rt::KVRows kc(*cache, layer, false);
   const auto windowSize = static_cast<int64_t>(windowRows.size());
   std::fill(out, out + numKeys, 0.0f);
   if (windowSize == 0)
@@ -145,13 +146,21 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
     const int64_t visible =
         positions ? std::upper_bound(keys, keys + numKeys, positions[row]) - keys : numKeys;
     float *acc = rowScores.data() + w * numKeys;
-    std::vector<float> logits(static_cast<size_t>(visible));
+    std::vector<float> logits(static_cast<size_t>(visible)), wide;
+    if (kc.isHalf())
+      wide.resize(static_cast<size_t>(kvDim));
     for (int64_t h = 0; h < heads; ++h) {
       const float *qh = q + (row * heads + h) * headDim;
       const int64_t g = h / group;
       float m = -INFINITY;
       for (int64_t j = 0; j < visible; ++j) {
-        const float *kj = kc + keys[j] * kvDim + g * headDim;
+        const float *kj;
+        if (kc.isHalf()) {
+          kc.load(keys[j], g * headDim, headDim, wide.data());
+          kj = wide.data();
+        } else {
+          kj = kc.f32Row(keys[j]) + g * headDim;
+        }
         float dot = 0;
         for (int64_t d = 0; d < headDim; ++d)
           dot += qh[d] * kj[d];

@@ -5,17 +5,19 @@
 // (padded to the chunks), the last of 4 query rows; a window of 3 rows whose
 // first row lies outside it (positions 5, 9, 12, 13: 12 and 13 count; 12 sees
 // 8 of the keys). The keys are bf16 values, so the bf16 cache of the CUDA
-// target (the second and fourth runs: the same cache as bf16 storage) must
-// give the f32 runtime's scores too.
+// target (the second and fourth runs: the same cache as bf16 storage) and the
+// CPU's f16 cache (--kv-cache=f16: the third run) must give the f32 runtime's
+// scores too.
 //
 // RUN: lazy-opt %s --lazyc-scores-to-linalg="chunks=4" --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-lazyc-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
 // RUN: sed -e 's/false \/\/ BF16-STORAGE/true/' %s | lazy-opt --lazyc-scores-to-linalg="chunks=4 cache-element-type=bf16" --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-lazyc-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
+// RUN: sed -e 's/false \/\/ F16-STORAGE/true/' %s | lazy-opt --lazyc-scores-to-linalg="chunks=4 cache-element-type=f16" --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-loops --expand-strided-metadata --lower-affine --convert-scf-to-cf --convert-lazyc-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
 // The GPU loop mapping of the CUDA target, run as CPU loops (the defaults:
 // one chunk row of 64 partial maxima / sums):
 // RUN: lazy-opt %s --lazyc-scores-to-linalg --lazyc-private-inits --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-parallel-loops --lazyc-gpu-map-loops="block-size=16 reduction-block-size=4" --convert-scf-to-cf --expand-strided-metadata --lower-affine --convert-lazyc-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
 // RUN: sed -e 's/false \/\/ BF16-STORAGE/true/' %s | lazy-opt --lazyc-scores-to-linalg="cache-element-type=bf16" --lazyc-private-inits --one-shot-bufferize="bufferize-function-boundaries" --convert-linalg-to-parallel-loops --lazyc-gpu-map-loops="block-size=16 reduction-block-size=4" --convert-scf-to-cf --expand-strided-metadata --lower-affine --convert-lazyc-to-llvm --reconcile-unrealized-casts | %mlir_runner -e main -entry-point-result=void -shared-libs=%mlir_runner_libs,%lazyc_rt | FileCheck %s
 // RUN: lazy-opt %s --lazyc-scores-to-linalg="chunks=4" | FileCheck %s --check-prefix=IR
-// RUN: not lazy-opt %s --lazyc-scores-to-linalg="cache-element-type=f16" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not lazy-opt %s --lazyc-scores-to-linalg="cache-element-type=f8" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // IR-LABEL: func.func @last_row
 // IR-NOT: lazy.scores
@@ -26,7 +28,7 @@
 // IR: math.exp
 // IR-LABEL: func.func @window
 // IR-NOT: lazy.scores
-// BAD: cache-element-type must be f32 (the CPU runtime's KV cache) or bf16 (the CUDA runtime's), got 'f16'
+// BAD: cache-element-type must be f32 or f16 (the CPU runtime's KV cache) or bf16 (the CUDA runtime's), got 'f8'
 
 !cache = !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 4, f32>
 
@@ -57,10 +59,10 @@ func.func @address(%m: memref<?xi32>) -> i64 {
 }
 
 // A LazycKVCache (runtime/cpu/Kernels.h: 12 words) whose keys are at `k`.
-func.func @cache_object(%k: i64) -> (memref<12xi64>, !llvm.ptr) {
-  %obj = memref.alloc() : memref<12xi64>
+func.func @cache_object(%k: i64) -> (memref<13xi64>, !llvm.ptr) {
+  %obj = memref.alloc() : memref<13xi64>
   %zero = arith.constant 0 : i64
-  linalg.fill ins(%zero : i64) outs(%obj : memref<12xi64>)
+  linalg.fill ins(%zero : i64) outs(%obj : memref<13xi64>)
   %c0 = arith.constant 0 : index
   %c2 = arith.constant 2 : index
   %c3 = arith.constant 3 : index
@@ -68,14 +70,15 @@ func.func @cache_object(%k: i64) -> (memref<12xi64>, !llvm.ptr) {
   %context = arith.constant 16 : i64
   %layers = arith.constant 2 : i64
   %kvdim = arith.constant 8 : i64
-  memref.store %k, %obj[%c0] : memref<12xi64>
-  memref.store %context, %obj[%c2] : memref<12xi64>
-  memref.store %layers, %obj[%c3] : memref<12xi64>
-  memref.store %kvdim, %obj[%c4] : memref<12xi64>
-  %p = memref.extract_aligned_pointer_as_index %obj : memref<12xi64> -> index
+  memref.store %k, %obj[%c0] : memref<13xi64>
+  memref.store %context, %obj[%c2] : memref<13xi64>
+  memref.store %layers, %obj[%c3] : memref<13xi64>
+  memref.store %kvdim, %obj[%c4] : memref<13xi64>
+  // kv_type (field 12) stays 0: the runtime's kernels read the f32 keys.
+  %p = memref.extract_aligned_pointer_as_index %obj : memref<13xi64> -> index
   %a = arith.index_cast %p : index to i64
   %ptr = llvm.inttoptr %a : i64 to !llvm.ptr
-  return %obj, %ptr : memref<12xi64>, !llvm.ptr
+  return %obj, %ptr : memref<13xi64>, !llvm.ptr
 }
 
 // Prints max |generated - runtime| < 1e-6 and |sum of the scores - 1| < 1e-5.
@@ -112,6 +115,7 @@ func.func @compare(%g: tensor<?xf32>, %r: memref<?xf32>) {
 // CHECK-NEXT: 1
 func.func @main() {
   %bf16storage = arith.constant false // BF16-STORAGE
+  %f16storage = arith.constant false // F16-STORAGE
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
@@ -121,6 +125,7 @@ func.func @main() {
   // Keys of both layers, bf16 values: k[i] = 2 sin(0.37 i), as f32 and bf16.
   %kf = memref.alloc() : memref<256xf32>
   %kb = memref.alloc() : memref<256xbf16>
+  %kh = memref.alloc() : memref<256xf16>
   %f037 = arith.constant 0.37 : f32
   %f2 = arith.constant 2.0 : f32
   scf.for %i = %c0 to %c256 step %c1 {
@@ -133,14 +138,20 @@ func.func @main() {
     %vf = arith.extf %vb : bf16 to f32
     memref.store %vf, %kf[%i] : memref<256xf32>
     memref.store %vb, %kb[%i] : memref<256xbf16>
+    %vh = arith.truncf %vf : f32 to f16
+    memref.store %vh, %kh[%i] : memref<256xf16>
   }
   %kfp = memref.extract_aligned_pointer_as_index %kf : memref<256xf32> -> index
   %kbp = memref.extract_aligned_pointer_as_index %kb : memref<256xbf16> -> index
   %kfa = arith.index_cast %kfp : index to i64
   %kba = arith.index_cast %kbp : index to i64
-  %ka = arith.select %bf16storage, %kba, %kfa : i64
-  %gobj, %gcache = call @cache_object(%ka) : (i64) -> (memref<12xi64>, !llvm.ptr)
-  %robj, %rcache = call @cache_object(%kfa) : (i64) -> (memref<12xi64>, !llvm.ptr)
+  %khp = memref.extract_aligned_pointer_as_index %kh : memref<256xf16> -> index
+  %kha = arith.index_cast %khp : index to i64
+  %knarrow = arith.select %bf16storage, %kba, %kha : i64
+  %isnarrow = arith.ori %bf16storage, %f16storage : i1
+  %ka = arith.select %isnarrow, %knarrow, %kfa : i64
+  %gobj, %gcache = call @cache_object(%ka) : (i64) -> (memref<13xi64>, !llvm.ptr)
+  %robj, %rcache = call @cache_object(%kfa) : (i64) -> (memref<13xi64>, !llvm.ptr)
   %cache = builtin.unrealized_conversion_cast %gcache : !llvm.ptr to !cache
   // q[r, c] = 1.5 cos(0.23 (16 r + c)), 4 rows.
   %qm = memref.alloc(%c4) : memref<?x16xf32>

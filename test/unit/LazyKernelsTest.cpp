@@ -19,11 +19,17 @@ template <typename T> uint64_t addr(std::vector<T> &v) {
 
 /// A 2-layer cache of `context` slots with the LazyLLM bookkeeping.
 struct Cache {
-  explicit Cache(int64_t context, int64_t kvDim = 4)
+  /// `half`: an f16 cache (lazy-compile --kv-cache=f16) in kh / vh.
+  explicit Cache(int64_t context, int64_t kvDim = 4, bool half = false)
       : k(2 * context * kvDim), v(2 * context * kvDim), cached(2 * context), aux(2, nullptr),
         saved(2, nullptr), stats(LAZYC_STAT_COUNT * 2) {
-    c.k = k.data();
-    c.v = v.data();
+    if (half) {
+      kh.resize(k.size());
+      vh.resize(v.size());
+      c.kv_type = 2;
+    }
+    c.k = half ? static_cast<void *>(kh.data()) : k.data();
+    c.v = half ? static_cast<void *>(vh.data()) : v.data();
     c.context = context;
     c.layers = 2;
     c.kv_dim = kvDim;
@@ -40,6 +46,7 @@ struct Cache {
   }
   int64_t stat(LazycStat s, int layer) const { return stats[s * 2 + layer]; }
   std::vector<float> k, v;
+  std::vector<uint16_t> kh, vh;
   std::vector<uint8_t> cached;
   std::vector<float *> aux;
   std::vector<uint8_t *> saved;
@@ -361,6 +368,61 @@ TEST(LazyKernelsTest, DecodeAttentionMatchesTheReference) {
   EXPECT_EQ(cache.stat(LAZYC_STAT_KEYS, 1), static_cast<int64_t>(keys.size()));
   EXPECT_EQ(cache.stat(LAZYC_STAT_LAST_KEY, 1), prefill);
   EXPECT_EQ(cache.stat(LAZYC_STAT_UNCACHED_KEY, 1), 0);
+}
+
+// An f16 KV cache (lazy-compile --kv-cache=f16) stores keys and values
+// rounded to f16: with inputs that are f16 values already, prefill (the
+// blocked path), decode (a few rows) and the LazyLLM scores compute what an
+// f32 cache does, up to the GEMMs' operand layout; other inputs are rounded
+// to nearest even on the way in.
+TEST(LazyKernelsTest, HalfCacheMatchesF32OnHalfValues) {
+  const int64_t heads = 4, kvHeads = 2, dim = 8, qDim = heads * dim, kvDim = kvHeads * dim;
+  const int64_t rows = 40;
+  std::vector<float> q(rows * qDim), k(rows * kvDim), v(rows * kvDim);
+  for (size_t i = 0; i < q.size(); ++i)
+    q[i] = std::sin(0.37f * static_cast<float>(i));
+  for (size_t i = 0; i < k.size(); ++i) {
+    k[i] = lazyc::rt::halfToFloat(lazyc::rt::floatToHalf(std::cos(0.71f * static_cast<float>(i))));
+    v[i] = lazyc::rt::halfToFloat(lazyc::rt::floatToHalf(std::sin(0.13f * static_cast<float>(i))));
+  }
+  std::vector<int32_t> pos(rows);
+  for (int64_t i = 0; i < rows; ++i)
+    pos[i] = static_cast<int32_t>(i);
+  Cache wide(64, kvDim), half(64, kvDim, /*half=*/true);
+  auto near = [](const std::vector<float> &a, const std::vector<float> &b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(a[i], b[i], 1e-6f) << i;
+  };
+  // Prefill of rows - 1 rows, then one decode row.
+  std::vector<float> a((rows - 1) * qDim), b(a.size());
+  for (Cache *c : {&wide, &half})
+    lazyc_rt_attention(&c->c, 1, addr(q), addr(k), addr(v), addr(pos), rows - 1, 0, -1, heads,
+                       kvHeads, dim, 0.35, addr(c == &wide ? a : b));
+  near(a, b);
+  for (size_t i = 0; i < (rows - 1) * kvDim; ++i)
+    EXPECT_EQ(lazyc::rt::halfToFloat(half.kh[kvDim * 64 + i]), k[i]) << i; // layer 1
+  std::vector<float> da(qDim), db(qDim);
+  const int64_t last = rows - 1;
+  for (Cache *c : {&wide, &half})
+    lazyc_rt_attention(&c->c, 1, addr(q) + last * qDim * 4, addr(k) + last * kvDim * 4,
+                       addr(v) + last * kvDim * 4, addr(pos) + last * 4, 1, 0, -1, heads,
+                       kvHeads, dim, 0.35, addr(c == &wide ? da : db));
+  near(da, db);
+  // The last row's scores over a key list.
+  std::vector<int32_t> keys = {0, 3, 7, 20, 39};
+  std::vector<float> sa(keys.size()), sb(keys.size());
+  for (Cache *c : {&wide, &half})
+    lazyc_rt_scores(&c->c, 1, addr(q) + last * qDim * 4, 1, addr(keys),
+                    static_cast<int64_t>(keys.size()), heads, kvHeads, dim, 0.35,
+                    addr(c == &wide ? sa : sb));
+  near(sa, sb);
+  // A value that is not an f16 is stored rounded to nearest even.
+  std::vector<float> odd(kvDim, 1.0f + 1.0f / 2048.0f), zero(qDim, 0.0f), out(qDim);
+  std::vector<int32_t> at = {50};
+  lazyc_rt_attention(&half.c, 0, addr(zero), addr(odd), addr(odd), addr(at), 1, 0, -1, heads,
+                     kvHeads, dim, 0.35, addr(out));
+  EXPECT_EQ(half.kh[50 * kvDim], lazyc::rt::floatToHalf(1.0f)); // the tie rounds to even
 }
 
 } // namespace

@@ -189,6 +189,13 @@ static cl::opt<bool> reverseParallelLoops(
              "order (for testing)"),
     cl::init(false));
 
+static cl::opt<std::string> kvCache(
+    cl::cat(compileCategory), "kv-cache",
+    cl::desc("cpu target: the KV cache's storage, f32 (default) or f16 (half the memory and "
+             "the bytes a decode step reads; keys and values rounded to f16). The cuda "
+             "target's cache is bf16"),
+    cl::init("f32"));
+
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-compile") << message << "\n";
   return 1;
@@ -203,6 +210,11 @@ int main(int argc, char **argv) {
   const bool cuda = targetName == "cuda";
   lazyc::CUDAPipelineOptions cudaOptions;
   lazyc::CPUPipelineOptions cpuOptions;
+  if (kvCache != "f32" && kvCache != "f16")
+    return fail("--kv-cache must be f32 or f16, not '" + kvCache + "'");
+  if (cuda && kvCache.getNumOccurrences())
+    return fail("--kv-cache applies to --target=cpu (the cuda target's KV cache is bf16)");
+  cpuOptions.kvCache = kvCache;
   if (cuda && weightType == lazyc::WeightType::Q8_0)
     return fail("--dtype q8_0 runs on the cpu target only (the cuda target's GEMMs read f32 or "
                 "bf16 weights): use --dtype bf16");
@@ -337,6 +349,8 @@ int main(int argc, char **argv) {
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");
+  if (!cuda && kvCache == "f16")
+    (*module)->setAttr("lazyc.kv_cache", mlir::StringAttr::get(&context, "f16"));
   if (cuda) {
     // The runtime names the --chip a GPU needs when it cannot run these kernels.
     (*module)->setAttr("lazyc.target", mlir::StringAttr::get(&context, "cuda"));

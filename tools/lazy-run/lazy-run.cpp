@@ -384,7 +384,8 @@ int main(int argc, char **argv) {
               "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
               "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
-              "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"device\": \"%s\", "
+              "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
+              "\"device\": \"%s\", "
               "\"attention\": \"%s\", \"ttft_ms_runs\": %s, \"generated_ids\": %s, "
               "\"text\": \"%s\"}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
@@ -395,7 +396,8 @@ int main(int argc, char **argv) {
               schedule.c_str(), share, kept.c_str(), perLayer.c_str(),
               prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
               static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),
-              info.target.c_str(), jsonEscape(model->deviceName()).c_str(),
+              info.target.c_str(), info.target == "cuda" ? "bf16" : info.kvCache.c_str(),
+              jsonEscape(model->deviceName()).c_str(),
               jsonEscape(model->attentionInfo()).c_str(), runs.c_str(), idList.c_str(),
               jsonEscape(generated).c_str());
   return 0;

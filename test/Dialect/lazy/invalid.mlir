@@ -446,7 +446,7 @@ func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
 // -----
 
 func.func @f(%c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
-  // expected-error @+1 {{must be 2D memref of 32-bit float or bfloat16 type values}}
-  %k = lazy.cache_keys %c {layer = 0 : i64} : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> memref<?x32xf16>
+  // expected-error @+1 {{must be 2D memref of 32-bit float or 16-bit float or bfloat16 type values}}
+  %k = lazy.cache_keys %c {layer = 0 : i64} : !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> memref<?x32xf64>
   return
 }

@@ -1,0 +1,87 @@
+//===- KVRows.h - one layer's rows of the CPU KV cache ----------*- C++ -*-===//
+//
+// The CPU runtime's KV cache holds f32, or f16 with lazy-compile
+// --kv-cache=f16 (LazycKVCache::kv_type 2): half the memory and half the
+// bytes a decode step reads. Kernels read rows through KVRows, widened to f32
+// (F16C where the kernels are compiled for it).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LAZYC_RUNTIME_CPU_KVROWS_H
+#define LAZYC_RUNTIME_CPU_KVROWS_H
+
+#include "runtime/cpu/Kernels.h"
+#include "runtime/model/Quant.h"
+
+#include <cstdint>
+#include <cstring>
+
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
+
+namespace lazyc::rt {
+
+/// f32 -> f16, round to nearest even.
+inline void roundToHalf(const float *src, uint16_t *dst, int64_t n) {
+  int64_t i = 0;
+#ifdef __F16C__
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+#endif
+  for (; i < n; ++i)
+    dst[i] = floatToHalf(src[i]);
+}
+
+/// f16 -> f32 (exact).
+inline void widenHalf(const uint16_t *src, float *dst, int64_t n) {
+  int64_t i = 0;
+#ifdef __F16C__
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(
+                                  reinterpret_cast<const __m128i *>(src + i))));
+#endif
+  for (; i < n; ++i)
+    dst[i] = halfToFloat(src[i]);
+}
+
+/// Layer `layer`'s keys (`values` false) or values of the cache: rows of
+/// kv_dim elements, one per slot.
+class KVRows {
+public:
+  KVRows(const LazycKVCache &cache, int64_t layer, bool values)
+      : half_(cache.kv_type == 2), kvDim_(cache.kv_dim) {
+    const size_t offset = static_cast<size_t>(layer * cache.context * cache.kv_dim) *
+                          (half_ ? sizeof(uint16_t) : sizeof(float));
+    base_ = static_cast<uint8_t *>(values ? cache.v : cache.k) + offset;
+  }
+  bool isHalf() const { return half_; }
+  /// Row `slot` in place (f32 caches only).
+  const float *f32Row(int64_t slot) const {
+    return reinterpret_cast<const float *>(base_) + slot * kvDim_;
+  }
+  /// Writes row `slot` (rounded to f16 in an f16 cache).
+  void store(int64_t slot, const float *src) const {
+    if (half_)
+      roundToHalf(src, reinterpret_cast<uint16_t *>(base_) + slot * kvDim_, kvDim_);
+    else
+      std::memcpy(reinterpret_cast<float *>(base_) + slot * kvDim_, src, kvDim_ * sizeof(float));
+  }
+  /// Copies `n` values from column `column` of row `slot` to dst, as f32.
+  void load(int64_t slot, int64_t column, int64_t n, float *dst) const {
+    if (half_)
+      widenHalf(reinterpret_cast<const uint16_t *>(base_) + slot * kvDim_ + column, dst, n);
+    else
+      std::memcpy(dst, f32Row(slot) + column, n * sizeof(float));
+  }
+
+private:
+  uint8_t *base_;
+  bool half_;
+  int64_t kvDim_;
+};
+
+} // namespace lazyc::rt
+
+#endif // LAZYC_RUNTIME_CPU_KVROWS_H
