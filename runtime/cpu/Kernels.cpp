@@ -9,6 +9,7 @@
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/KVRows.h"
 #include "runtime/cpu/Q8_0.h"
+#include "runtime/cpu/Simd.h"
 #include "runtime/cuda/HostCopies.h"
 
 #include "runtime/model/Quant.h"
@@ -21,10 +22,6 @@
 #include <limits>
 #include <string>
 #include <vector>
-
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
 
 #ifdef LAZYC_HAVE_DNNL
 #include <dnnl.h>
@@ -116,19 +113,6 @@ inline __m256 expNonPositive8(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
-inline float horizontalMax(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-
-inline float horizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 #endif
 
 /// The unnormalized softmax of a row of attention scores, in place:
@@ -146,7 +130,7 @@ float scaledExpRow(float *s, int64_t n, float scale, float &max) {
     _mm256_storeu_ps(s + j, x);
     vm = _mm256_max_ps(vm, x);
   }
-  m = horizontalMax(vm);
+  m = lazyc::rt::horizontalMax(vm);
 #endif
   for (; j < n; ++j) {
     s[j] *= scale;
@@ -162,7 +146,7 @@ float scaledExpRow(float *s, int64_t n, float scale, float &max) {
     _mm256_storeu_ps(s + j, e);
     vsum = _mm256_add_ps(vsum, e);
   }
-  sum = horizontalSum(vsum);
+  sum = lazyc::rt::horizontalSum(vsum);
 #endif
   for (; j < n; ++j) {
     s[j] = expNonPositive(s[j] - m);

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Q8_0.h"
+#include "runtime/cpu/Simd.h"
 
 #include "runtime/model/Quant.h"
 
@@ -30,15 +31,6 @@ inline float scaleOf(const uint8_t *block) {
   return halfToFloat(bits);
 #endif
 }
-
-#ifdef LAZYC_Q8_0_AVX2
-inline float horizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-#endif
 
 /// Output row `n` for R input rows: dots[r] = sum_k x[r][k] * w[n][k].
 template <int R>
