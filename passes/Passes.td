@@ -687,3 +687,19 @@ def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
 }
 
 #endif // LAZYC_PASSES_PASSES_TD
+
+def LazycApproximateExp : Pass<"lazyc-approximate-exp"> {
+  let summary = "f32 math.exp as a polynomial, so the CPU's generated loops vectorize";
+  let description = [{
+    Rewrites every f32 `math.exp` into MLIR's polynomial approximation
+    (`populateMathPolynomialApproximationPatterns`: range reduction by ln 2,
+    a polynomial, the exponent set with integer arithmetic; a few ulp).
+    Lowered as is, `math.exp` becomes a call of libm's `expf` in every
+    iteration, which keeps LLVM from vectorizing the loop around it: SwiGLU's
+    sigmoid took ~4% of a 4k-token CPU prefill that way. The CPU pipeline
+    runs it before the loops are lowered (not with `gpu-loops`, whose loop
+    nests stand in for the CUDA target's, where NVVM has its own `expf`).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}

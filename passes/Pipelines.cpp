@@ -135,6 +135,9 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
     if (options.reverseParallelLoops)
       pm.addNestedPass<func::FuncOp>(createLazycReverseParallelLoops());
   }
+  // exp without libm calls, so LLVM vectorizes the loops around it.
+  if (!options.gpuLoops)
+    pm.addPass(createLazycApproximateExp());
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.runtimeChecks)
