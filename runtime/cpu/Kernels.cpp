@@ -306,17 +306,16 @@ constexpr int64_t kFewRows = 4;
 
 /// Attention of a few query rows (a decode step) in flash-decoding's order:
 /// one task per (row, KV group, chunk of 256 keys) computes the group's heads'
-/// scores over the chunk, their maximum and exp-sum and the weighted sum of
-/// the chunk's V rows; then each head merges its chunks. Each K and V row is
-/// read once per row and group (the blocked GEMM path reads them once per
-/// query head, at the stride of the cache rows), straight from the cache (a
-/// LazyLLM key list is followed, not copied), and the tasks keep every
-/// thread busy whatever the number of heads. `keyPos` null: slots
-/// [0, pos[row]]; else the ascending slots keyPos[0 .. numKeys) <= pos[row].
+/// scores over the chunk (the heads as the rows of one small GEMM), their
+/// maximum and exp-sum and the weighted sum of the chunk's V rows; then each
+/// head merges its chunks. Each K and V row is read once per row and group
+/// (the blocked path reads them once per query head), in place from an f32
+/// cache, or gathered per chunk (a LazyLLM key list, an f16 cache); the
+/// tasks keep every thread busy whatever the number of heads. `keyPos` null:
+/// slots [0, pos[row]]; else the ascending slots keyPos[0 .. numKeys) <= pos[row].
 void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const int32_t *keyPos, int64_t numKeys,
-                   int64_t heads,
-                   int64_t kvHeads, int64_t headDim, float scale, float *out) {
+                   int64_t heads, int64_t kvHeads, int64_t headDim, float scale, float *out) {
   constexpr int64_t kChunk = 256;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
