@@ -148,7 +148,7 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
     float *acc = rowScores.data() + w * numKeys;
     std::vector<float> logits(static_cast<size_t>(visible)), wide;
     if (kc.isHalf())
-      wide.resize(static_cast<size_t>(kvDim));
+      wide.resize(static_cast<size_t>(headDim));
     for (int64_t h = 0; h < heads; ++h) {
       const float *qh = q + (row * heads + h) * headDim;
       const int64_t g = h / group;

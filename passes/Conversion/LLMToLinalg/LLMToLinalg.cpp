@@ -163,6 +163,23 @@ Value rmsScale(OpBuilder &b, Location l, ValueRange a, int64_t n, double eps, Ty
   return arith::MulFOp::create(b, l, scaled, toFloat(b, l, a[2], f));
 }
 
+/// The sums of squares of `input` into a zero-filled tensor of `sumType`
+/// (dynamic sizes from `input`): a linalg.generic with `maps` (input, then
+/// sums) over `iterators`, the summed dimensions marked reduction.
+Value sumOfSquares(OpBuilder &b, Location loc, Value input, RankedTensorType sumType,
+                   ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iterators) {
+  Value acc = emptyLike(b, loc, sumType, input);
+  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(sumType.getElementType(), 0.0));
+  acc = linalg::FillOp::create(b, loc, zero, acc).getResult(0);
+  auto sum = linalg::GenericOp::create(
+      b, loc, TypeRange{sumType}, ValueRange{input}, ValueRange{acc}, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value sq = arith::MulFOp::create(nb, l, a[0], a[0]);
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[1], sq)});
+      });
+  return sum.getResult(0);
+}
+
 struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::RMSNormOp op, PatternRewriter &rewriter) const override {
@@ -174,23 +191,10 @@ struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
     if (ShapedType::isDynamic(cols))
       return rewriter.notifyMatchFailure(op, "needs a static hidden size");
     // sum of squares per row
-    auto rowType = RankedTensorType::get({type.getDimSize(0)}, f);
-    SmallVector<Value> dyn;
-    if (rowType.isDynamicDim(0))
-      dyn.push_back(tensor::DimOp::create(rewriter, loc, x, 0));
-    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(f, 0.0));
-    Value acc = tensor::EmptyOp::create(rewriter, loc, rowType.getShape(), f, dyn);
-    acc = linalg::FillOp::create(rewriter, loc, zero, acc).getResult(0);
-    auto sum = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{rowType}, ValueRange{x}, ValueRange{acc},
-        ArrayRef<AffineMap>{rowsMap(rewriter), perRow(rewriter)},
-        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                      utils::IteratorType::reduction},
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value sq = arith::MulFOp::create(b, l, a[0], a[0]);
-          linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[1], sq)});
-        });
-    Value y = generic2D(rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
+    Value sum = sumOfSquares(rewriter, loc, x, RankedTensorType::get({type.getDimSize(0)}, f),
+                             {rowsMap(rewriter), perRow(rewriter)},
+                             {utils::IteratorType::parallel, utils::IteratorType::reduction});
+    Value y = generic2D(rewriter, loc, type, x, {x, sum, op.getWeight()},
                         {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)},
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                           return rmsScale(b, l, a, cols, op.getEpsilon().convertToDouble(), f);
@@ -214,13 +218,6 @@ struct HeadRMSNormLowering : OpRewritePattern<llm::HeadRMSNormOp> {
     if (ShapedType::isDynamic(cols))
       return rewriter.notifyMatchFailure(op, "needs a static width");
     int64_t heads = cols / headDim;
-    auto sumType = RankedTensorType::get({type.getDimSize(0), heads}, f);
-    SmallVector<Value> dyn;
-    if (sumType.isDynamicDim(0))
-      dyn.push_back(tensor::DimOp::create(rewriter, loc, x, 0));
-    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getFloatAttr(f, 0.0));
-    Value acc = tensor::EmptyOp::create(rewriter, loc, sumType.getShape(), f, dyn);
-    acc = linalg::FillOp::create(rewriter, loc, zero, acc).getResult(0);
     // The reduction reads the rows as [rows, heads, head_dim] (a view).
     AffineExpr r = rewriter.getAffineDimExpr(0), h = rewriter.getAffineDimExpr(1);
     MLIRContext *ctx = rewriter.getContext();
@@ -230,19 +227,13 @@ struct HeadRMSNormLowering : OpRewritePattern<llm::HeadRMSNormOp> {
                                        rewriter.getIndexAttr(headDim)};
     Value byHead = tensor::ExpandShapeOp::create(
         rewriter, loc, headsType, x, ArrayRef<ReassociationIndices>{{0}, {1, 2}}, shape);
-    auto sum = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{sumType}, ValueRange{byHead}, ValueRange{acc},
-        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(3),
-                            AffineMap::get(3, 0, {r, h}, ctx)},
-        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                      utils::IteratorType::parallel,
-                                      utils::IteratorType::reduction},
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value sq = arith::MulFOp::create(b, l, a[0], a[0]);
-          linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[1], sq)});
-        });
+    Value sum = sumOfSquares(
+        rewriter, loc, byHead, RankedTensorType::get({type.getDimSize(0), heads}, f),
+        {rewriter.getMultiDimIdentityMap(3), AffineMap::get(3, 0, {r, h}, ctx)},
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction});
     AffineExpr i = rewriter.getAffineDimExpr(0), j = rewriter.getAffineDimExpr(1);
-    Value y = generic2D(rewriter, loc, type, x, {x, sum.getResult(0), op.getWeight()},
+    Value y = generic2D(rewriter, loc, type, x, {x, sum, op.getWeight()},
                         {rowsMap(rewriter), AffineMap::get(2, 0, {i, j.floorDiv(headDim)}, ctx),
                          AffineMap::get(2, 0, {j % headDim}, ctx)},
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
