@@ -53,6 +53,26 @@ void gemmABt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const
 #endif
 }
 
+/// The sgemm of a linear layer, y[M x N] (ldy) = x[M x K] w^T (w [N x K],
+/// ldw). oneDNN's sgemm (2.6 here) runs up to 15 rows unpacked and packs the
+/// weights from 16 rows on, which costs more than it saves below ~64 rows:
+/// 1536 -> 576 takes 363 us for 16 rows and 118 us for 15
+/// (bench/cpu/kernel_bench.cpp). The few dozen rows of a pruned model's
+/// decode steps (the step's token and its revivals) therefore run as pieces
+/// of at most 15 rows.
+void linearGemm(int64_t M, int64_t N, int64_t K, const float *x, const float *w, int64_t ldw,
+                float *y, int64_t ldy, bool accumulate) {
+  constexpr int64_t kUnpackedRows = 15, kPackedFrom = 64;
+  if (M <= kUnpackedRows || M >= kPackedFrom) {
+    gemmABt(M, N, K, x, K, w, ldw, y, ldy, accumulate);
+    return;
+  }
+  const int64_t pieces = (M + kUnpackedRows - 1) / kUnpackedRows;
+  const int64_t per = (M + pieces - 1) / pieces; // balanced: 16 rows = 8 + 8
+  for (int64_t r = 0; r < M; r += per)
+    gemmABt(std::min(per, M - r), N, K, x + r * K, K, w, ldw, y + r * ldy, ldy, accumulate);
+}
+
 /// C[M x N] = A[M x K] * B[K x N] (both row-major with leading dimensions).
 void gemmAB(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
             int64_t ldb, float *C, int64_t ldc) {
@@ -210,6 +230,21 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
 }
 #endif
 
+} // namespace
+
+void lazyc::rt::linearQ8_0Widened(const float *x, int64_t rows, int64_t in, const uint8_t *w,
+                                  int64_t out, float *y, bool accumulate) {
+  constexpr int64_t kPanel = 256;
+  std::vector<float> panel(static_cast<size_t>(std::min(kPanel, out) * in));
+  for (int64_t first = 0; first < out; first += kPanel) {
+    const int64_t n = std::min(kPanel, out - first);
+    lazyc::rt::widenQ8_0Rows(w, in, first, n, panel.data());
+    linearGemm(rows, n, in, x, panel.data(), in, y + first, out, accumulate);
+  }
+}
+
+namespace {
+
 /// y (f32) = x (f32) w^T, added to y when `accumulate`. With bf16 weights
 /// the input is rounded to bf16 too, as oneDNN's bf16 matmul does, so the
 /// results do not depend on whether this CPU has one (AVX-512/AMX-bf16) or
@@ -217,20 +252,13 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
 void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wtype, int64_t out,
                float *y, bool accumulate) {
   if (wtype == 3) {
-    // Q8_0: a few rows (decode) read the blocks; more widen panels of the
-    // weight's rows to f32 (the dot products cost far more than widening).
+    // Q8_0: up to a few dozen rows (decode, revivals) read the blocks; more
+    // widen panels of the weight's rows to f32 for the sgemm.
     const auto *blocks = ptr<uint8_t>(w);
-    if (rows <= lazyc::rt::kQ8_0GemvRows) {
+    if (rows < lazyc::rt::kQ8_0WidenRows)
       lazyc::rt::gemvQ8_0(x, rows, in, blocks, out, y, accumulate);
-      return;
-    }
-    constexpr int64_t kPanel = 256;
-    std::vector<float> panel(static_cast<size_t>(std::min(kPanel, out) * in));
-    for (int64_t first = 0; first < out; first += kPanel) {
-      const int64_t n = std::min(kPanel, out - first);
-      lazyc::rt::widenQ8_0Rows(blocks, in, first, n, panel.data());
-      gemmABt(rows, n, in, x, in, panel.data(), in, y + first, out, accumulate);
-    }
+    else
+      lazyc::rt::linearQ8_0Widened(x, rows, in, blocks, out, y, accumulate);
     return;
   }
 #ifdef LAZYC_HAVE_DNNL
@@ -256,7 +284,7 @@ void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wty
       rounded[i] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(x[i]));
     x = rounded.data();
   }
-  gemmABt(rows, out, in, x, in, weights, in, y, out, accumulate);
+  linearGemm(rows, out, in, x, weights, in, y, out, accumulate);
 }
 /// Rounds `count` f32 values to bf16 at `address`.
 void narrowTo(uint64_t address, const float *values, int64_t count) {

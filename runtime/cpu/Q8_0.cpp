@@ -141,7 +141,7 @@ void lazyc::rt::gemvQ8_0(const float *x, int64_t rows, int64_t in, const uint8_t
   case 7: return gemv<7>(x, in, w, out, y, accumulate);
   case 8: return gemv<8>(x, in, w, out, y, accumulate);
   default:
-    // More rows: groups of 8 (callers widen to f32 for the sgemm instead).
+    // More rows: passes of 8 (from kQ8_0WidenRows callers widen for the sgemm).
     for (int64_t r = 0; r < rows; r += kQ8_0GemvRows) {
       int64_t n = rows - r < kQ8_0GemvRows ? rows - r : kQ8_0GemvRows;
       gemvQ8_0(x + r * in, n, in, w, out, y + r * out, accumulate);

@@ -21,12 +21,22 @@ constexpr int64_t kQ8_0Bytes = 34;  // bytes per block
 /// Bytes of one row of `in` values (a multiple of 32).
 constexpr int64_t q8_0RowBytes(int64_t in) { return in / kQ8_0Values * kQ8_0Bytes; }
 
-/// y[rows x out] (+)= x[rows x in] * w^T for rows <= kQ8_0GemvRows: one pass
-/// over the blocks, every row's dot product from the same loaded block, the
-/// output rows split between the OpenMP threads.
+/// y[rows x out] (+)= x[rows x in] * w^T reading the blocks directly, in
+/// passes of up to kQ8_0GemvRows input rows: each pass reads every weight
+/// row once and forms its dot products with the pass's rows from the same
+/// loaded block; the output rows are split between the OpenMP threads. For
+/// decode steps and a pruned model's steps with revivals (the step's token
+/// and the rows it revives), below kQ8_0WidenRows rows; from there on
+/// (prefill) linearQ8_0Widened's sgemm is faster (bench/cpu/kernel_bench).
 constexpr int64_t kQ8_0GemvRows = 8;
+constexpr int64_t kQ8_0WidenRows = 64;
 void gemvQ8_0(const float *x, int64_t rows, int64_t in, const uint8_t *w, int64_t out, float *y,
               bool accumulate);
+
+/// y[rows x out] (+)= x[rows x in] * w^T with panels of 256 weight rows
+/// widened to f32 for the sgemm (prefill); in Kernels.cpp, with the sgemm.
+void linearQ8_0Widened(const float *x, int64_t rows, int64_t in, const uint8_t *w, int64_t out,
+                       float *y, bool accumulate);
 
 /// Rows [first, first + count) of a Q8_0 matrix widened to f32 ([count x in]).
 void widenQ8_0Rows(const uint8_t *w, int64_t in, int64_t first, int64_t count, float *out);

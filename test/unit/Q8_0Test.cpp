@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 using namespace lazyc::rt;
@@ -84,11 +85,15 @@ Problem makeProblem(int64_t rows, int64_t in, int64_t out, uint32_t seed) {
 
 // lazyc_rt_linear on Q8_0 weights (type code 3) against a double-precision
 // product with the widened weights: the decode rows (the blocks read
-// directly, 1..8 rows), the prefill rows (widened panels of 256 weight rows,
-// a partial last panel), and the accumulating form of lazyc_rt_linear_ex.
+// directly, 1..8 rows), a pruned step's few dozen (9..64: weight rows
+// widened in L1, tiles of 8 input rows and a partial one, an odd last output
+// row), the prefill rows (widened panels of 256 weight rows, a partial last
+// panel), and the accumulating form of lazyc_rt_linear_ex.
 TEST(Q8_0Test, GemmsMatchTheWidenedWeights) {
-  const int64_t in = 96, out = 300; // 3 blocks per row; 256 + 44 rows
-  for (int64_t rows : {1, 2, 3, 5, 8, 9, 17, 40}) {
+  const int64_t in = 96; // 3 blocks per row
+  for (auto [rows, out] : {std::pair<int64_t, int64_t>{1, 300}, {2, 300}, {3, 300}, {5, 300},
+                           {8, 300}, {9, 300}, {17, 301}, {40, 300}, {64, 37}, {65, 300},
+                           {130, 301}}) {
     Problem p = makeProblem(rows, in, out, static_cast<uint32_t>(rows));
     std::vector<float> y(static_cast<size_t>(rows * out)), acc(y.size());
     for (size_t i = 0; i < acc.size(); ++i)
@@ -110,8 +115,8 @@ TEST(Q8_0Test, GemmsMatchTheWidenedWeights) {
         worstAcc = std::max(worstAcc, std::fabs(acc[i] - start[i] - want) / (scale + 1));
       }
     // f32 sums of 96 terms: a few ulps of the sum of magnitudes.
-    EXPECT_LT(worst, 1e-6) << rows << " rows";
-    EXPECT_LT(worstAcc, 1e-6) << rows << " rows (accumulating)";
+    EXPECT_LT(worst, 1e-6) << rows << " x " << out;
+    EXPECT_LT(worstAcc, 1e-6) << rows << " x " << out << " (accumulating)";
   }
 }
 

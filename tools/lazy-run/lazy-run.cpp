@@ -298,6 +298,7 @@ int main(int argc, char **argv) {
   std::vector<int32_t> generatedIds; // --json: the generated token ids
   int64_t producedTokens = 0;
   std::vector<double> stepMs; // each decode step's wall time (model->step alone)
+  std::vector<int64_t> stepTokenLayers; // each decode step's computed token-layers
   double logitsWriteMs = 0;   // --decode-logits writes, left out of the decode rate
   auto decodeStart = Clock::now();
   int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
@@ -328,6 +329,10 @@ int main(int argc, char **argv) {
     }
     for (int64_t r : model->stats().revived)
       revived += r;
+    int64_t tokenLayers = 0;
+    for (int64_t c : model->stats().computed)
+      tokenLayers += c;
+    stepTokenLayers.push_back(tokenLayers);
     next = sampler.sample(logits.data(), model->info().vocabSize);
   }
   double decodeMs =
@@ -366,6 +371,17 @@ int main(int argc, char **argv) {
     runs += b;
   }
   runs += "]";
+  // Per decode step: wall time and token-layers computed (a dense step
+  // computes one token at every layer; a pruned one adds its revivals).
+  std::string stepList = "[", stepRows = "[";
+  for (size_t i = 0; i < stepMs.size(); ++i) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "%s%.3f", i ? ", " : "", stepMs[i]);
+    stepList += b;
+    stepRows += (i ? ", " : "") + std::to_string(stepTokenLayers[i]);
+  }
+  stepList += "]";
+  stepRows += "]";
   std::string idList = "[";
   for (size_t i = 0; i < generatedIds.size(); ++i)
     idList += (i ? ", " : "") + std::to_string(generatedIds[i]);
@@ -378,7 +394,8 @@ int main(int argc, char **argv) {
     maxPerLayer = std::max(maxPerLayer, c);
   std::printf("{\"prompt_tokens\": %lld, \"generated_tokens\": %lld, \"load_ms\": %.1f, "
               "\"ttft_ms\": %.1f, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.2f, "
-              "\"decode_step_ms_median\": %.3f, "
+              "\"decode_step_ms_median\": %.3f, \"decode_step_ms\": %s, "
+              "\"decode_step_token_layers\": %s, "
               "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"score_window\": %lld, "
               "\"score_pool\": %lld, \"schedule\": %s, "
               "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
@@ -391,6 +408,7 @@ int main(int argc, char **argv) {
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
               producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0, stepMedian,
+              stepList.c_str(), stepRows.c_str(),
               peakRSSMiB(), info.pruned ? "true" : "false", jsonEscape(info.policy).c_str(),
               static_cast<long long>(info.scoreWindow), static_cast<long long>(info.scorePool),
               schedule.c_str(), share, kept.c_str(), perLayer.c_str(),

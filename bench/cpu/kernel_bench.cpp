@@ -1,0 +1,135 @@
+//===- kernel_bench.cpp - CPU linear kernels at decode-step row counts ----===//
+//
+// Times y = x w^T on SmolLM2-135M's projection shapes for the row counts of
+// decode steps (1 row) and of a pruned model's steps with revivals (a few to
+// a few dozen rows), side by side for each weight path of the runtime:
+//
+//   Linear/<dtype>    lazyc_rt_linear, what compiled models call (dispatches)
+//   Q8_0Gemv          gemvQ8_0 (rows in groups of 8, blocks read directly)
+//   Q8_0WidenSgemm    linearQ8_0Widened (256-row panels widened to f32 + sgemm)
+//   OneDnnSgemm       oneDNN's sgemm on all rows at once (f32 weights)
+//
+// Run: build/bin/lazyc-kernel-bench [--benchmark_format=json ...]; the
+// counter GFLOPs is 2 * rows * in * out per second.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/Q8_0.h"
+#include "runtime/model/Quant.h"
+
+#include <benchmark/benchmark.h>
+#ifdef LAZYC_HAVE_DNNL
+#include <dnnl.h>
+#endif
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace {
+
+struct Problem {
+  int64_t rows, in, out;
+  std::vector<float> x, y, wf;
+  std::vector<uint8_t> wq;
+};
+
+Problem makeProblem(const benchmark::State &state) {
+  Problem p{state.range(0), state.range(1), state.range(2), {}, {}, {}, {}};
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 0.05f);
+  p.x.resize(static_cast<size_t>(p.rows * p.in));
+  p.wf.resize(static_cast<size_t>(p.out * p.in));
+  for (float &v : p.x)
+    v = dist(rng);
+  for (float &v : p.wf)
+    v = dist(rng);
+  p.y.assign(static_cast<size_t>(p.rows * p.out), 0.0f);
+  p.wq.resize(static_cast<size_t>(lazyc::rt::q8_0RowBytes(p.in) * p.out));
+  lazyc::rt::quantizeQ8_0(p.wf.data(), p.wq.data(), p.wf.size());
+  return p;
+}
+
+void finish(benchmark::State &state, const Problem &p) {
+  state.counters["GFLOPs"] = benchmark::Counter(
+      2.0 * static_cast<double>(p.rows * p.in * p.out) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+void LinearF32(benchmark::State &state) {
+  Problem p = makeProblem(state);
+  for (auto _ : state) {
+    lazyc_rt_linear(reinterpret_cast<uint64_t>(p.x.data()), p.rows, p.in,
+                    reinterpret_cast<uint64_t>(p.wf.data()), 0, p.out,
+                    reinterpret_cast<uint64_t>(p.y.data()));
+    benchmark::ClobberMemory();
+  }
+  finish(state, p);
+}
+
+void LinearQ8_0(benchmark::State &state) {
+  Problem p = makeProblem(state);
+  for (auto _ : state) {
+    lazyc_rt_linear(reinterpret_cast<uint64_t>(p.x.data()), p.rows, p.in,
+                    reinterpret_cast<uint64_t>(p.wq.data()), 3, p.out,
+                    reinterpret_cast<uint64_t>(p.y.data()));
+    benchmark::ClobberMemory();
+  }
+  finish(state, p);
+}
+
+void Q8_0Gemv(benchmark::State &state) {
+  Problem p = makeProblem(state);
+  for (auto _ : state) {
+    lazyc::rt::gemvQ8_0(p.x.data(), p.rows, p.in, p.wq.data(), p.out, p.y.data(), false);
+    benchmark::ClobberMemory();
+  }
+  finish(state, p);
+}
+
+#ifdef LAZYC_HAVE_DNNL
+/// oneDNN's sgemm on all rows at once (what LinearF32 did before splitting
+/// 16..63 rows into pieces of at most 15).
+void OneDnnSgemm(benchmark::State &state) {
+  Problem p = makeProblem(state);
+  for (auto _ : state) {
+    dnnl_sgemm('N', 'T', p.rows, p.out, p.in, 1.0f, p.x.data(), p.in, p.wf.data(), p.in, 0.0f,
+               p.y.data(), p.out);
+    benchmark::ClobberMemory();
+  }
+  finish(state, p);
+}
+#endif
+
+void Q8_0WidenSgemm(benchmark::State &state) {
+  Problem p = makeProblem(state);
+  for (auto _ : state) {
+    lazyc::rt::linearQ8_0Widened(p.x.data(), p.rows, p.in, p.wq.data(), p.out, p.y.data(),
+                                 false);
+    benchmark::ClobberMemory();
+  }
+  finish(state, p);
+}
+
+/// SmolLM2-135M's projections: q/o (576 -> 576), gate/up (576 -> 1536),
+/// down (1536 -> 576); rows 1 (decode) to 64.
+void shapes(benchmark::internal::Benchmark *b) {
+  b->ArgNames({"rows", "in", "out"});
+  for (int64_t rows : {1, 4, 8, 9, 12, 14, 15, 16, 24, 32, 64, 128})
+    for (auto [in, out] : {std::pair<int64_t, int64_t>{576, 576}, {576, 1536}, {1536, 576}})
+      b->Args({rows, in, out});
+  b->UseRealTime();
+}
+
+} // namespace
+
+BENCHMARK(LinearF32)->Apply(shapes);
+BENCHMARK(LinearQ8_0)->Apply(shapes);
+BENCHMARK(Q8_0Gemv)->Apply(shapes);
+BENCHMARK(Q8_0WidenSgemm)->Apply(shapes);
+#ifdef LAZYC_HAVE_DNNL
+BENCHMARK(OneDnnSgemm)->Apply(shapes);
+#endif
+
+BENCHMARK_MAIN();
