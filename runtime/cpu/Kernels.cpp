@@ -480,10 +480,12 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
   if (keyPos || kc.isHalf()) {
     gatheredK.resize(static_cast<size_t>(keys * kvDim));
     gatheredV.resize(static_cast<size_t>(keys * kvDim));
+    for (int64_t j = 0; keyPos && cached && stats && j < keys; ++j)
+      if (!cached[keyPos[j]])
+        ++stats[LAZYC_STAT_UNCACHED_KEY * cache->layers + layer];
+#pragma omp parallel for schedule(static) if (keys >= 256)
     for (int64_t j = 0; j < keys; ++j) {
       const int64_t slot = keyPos ? keyPos[j] : j;
-      if (keyPos && cached && !cached[slot] && stats)
-        ++stats[LAZYC_STAT_UNCACHED_KEY * cache->layers + layer];
       kc.load(slot, 0, kvDim, gatheredK.data() + j * kvDim);
       vc.load(slot, 0, kvDim, gatheredV.data() + j * kvDim);
     }
