@@ -17,6 +17,10 @@
 //    continuation generated identically before the first divergence (what
 //    the model's own greedy continuation would match), and the mean KL of
 //    the next-token distributions KL(dense || pruned).
+//  * generate: prompt to N-th token, end to end (prefill + N - 1 greedy
+//    decode steps), timed alternately with the dense model: where a pruned
+//    model's decode steps pay for the tokens they revive (LazyLLM computes
+//    each skipped token-layer at most once, but later, in small batches).
 // Prints a table, writes JSON and SVG plots. Builds without LLVM/MLIR.
 //
 //===----------------------------------------------------------------------===//
@@ -56,8 +60,10 @@ const char *kUsage =
     "      --agree-length L   prompt length of the agreement task (default 2048)\n"
     "      --agree-prompts K  prompts of the agreement task (default 3)\n"
     "      --continuation N   teacher-forced continuation length (default 32)\n"
+    "      --generate-length L  prompt length of the generate task (default 2048)\n"
+    "      --generate-tokens N  tokens generated after it (default 64)\n"
     "      --repeat R         TTFT runs per length, the fastest is kept (default 1)\n"
-    "      --tasks T,...      ttft,needle,agree (default: all)\n"
+    "      --tasks T,...      ttft,needle,agree,generate (default: all)\n"
     "      --json PATH        write the results as JSON\n"
     "      --svg DIR          write speedup-vs-accuracy and kept-tokens plots\n";
 
@@ -125,6 +131,13 @@ struct Agreement {
   double firstToken = 0, continuation = 0, meanKL = 0;
 };
 
+/// One prompt-to-N-th-token run: prefill, then greedy decode steps.
+struct Generation {
+  double ttftMs = 1e30, decodeMs = 0, totalMs = 1e30;
+  int64_t decodeTokenLayers = 0; // over the decode steps (dense: steps x layers)
+  double share = 1;               // prompt token-layers the prefill computed
+};
+
 struct Result {
   std::string name, library, policy = "dense", schedule;
   int64_t scoreWindow = 1, scorePool = 1;
@@ -136,7 +149,9 @@ struct Result {
   double pairedMs = 0, pairedDenseMs = 0;
   std::vector<int64_t> needleKept;
   Agreement agree;
-  bool haveNeedle = false, haveAgree = false;
+  // generate: this model's fastest run and the dense model's, alternately.
+  Generation gen, genDense;
+  bool haveNeedle = false, haveAgree = false, haveGenerate = false;
 };
 
 /// The dense model's teacher-forced run of one agreement prompt.
@@ -183,9 +198,10 @@ public:
   std::vector<int64_t> lengths = {1024, 2048, 4096, 8192};
   std::vector<std::string> ttftVariants;
   int64_t needleLength = 4096, agreeLength = 2048, agreePrompts = 3, continuation = 32;
+  int64_t generateLength = 2048, generateTokens = 64;
   std::vector<double> depths = {0.1, 0.3, 0.5, 0.7, 0.9};
   int repeat = 1;
-  bool doTTFT = true, doNeedle = true, doAgree = true;
+  bool doTTFT = true, doNeedle = true, doAgree = true, doGenerate = true;
   std::vector<DenseTrace> traces;
   const Tokenizer *tok = nullptr;
 
@@ -333,6 +349,52 @@ public:
     r.needleAccuracy = static_cast<double>(hits) / static_cast<double>(depths.size());
     r.needleTTFT = ttft / static_cast<double>(depths.size());
     r.needleShare = share / static_cast<double>(depths.size());
+  }
+
+  /// Prompt to the generateTokens-th token: one prefill step, then greedy
+  /// decode steps.
+  Generation generateOnce(CompiledModel &m) {
+    std::vector<int32_t> tokens = prompt(0, generateLength);
+    Generation g;
+    m.reset();
+    auto start = Clock::now();
+    std::vector<float> logits = step(m, tokens, 0);
+    g.ttftMs = ms(start);
+    g.share = computedShare(m.stats(), m.info().layers, generateLength);
+    for (int64_t i = 1; i < generateTokens; ++i) {
+      logits = step(m, {argmax(logits)}, generateLength + i - 1);
+      for (int64_t c : m.stats().computed)
+        g.decodeTokenLayers += c;
+    }
+    g.totalMs = ms(start);
+    g.decodeMs = g.totalMs - g.ttftMs;
+    return g;
+  }
+
+  /// generateOnce for `m` and `dense` alternately, the fastest of `repeat`
+  /// runs of each (dense alone when m is the dense model).
+  void generate(CompiledModel &m, CompiledModel &dense, Result &r) {
+    const bool isDense = &m == &dense;
+    for (int i = 0; i < repeat; ++i) {
+      if (!isDense) {
+        Generation g = generateOnce(dense);
+        if (g.totalMs < r.genDense.totalMs)
+          r.genDense = g;
+      }
+      Generation g = generateOnce(m);
+      if (g.totalMs < r.gen.totalMs)
+        r.gen = g;
+    }
+    if (isDense)
+      r.genDense = r.gen;
+    r.haveGenerate = true;
+    std::fprintf(stderr,
+                 "  %-22s generate %lld + %lld tokens: %.1f ms (TTFT %.1f, decode %.1f, %lld "
+                 "token-layers) vs dense %.1f ms (%.2fx)\n",
+                 r.name.c_str(), static_cast<long long>(generateLength),
+                 static_cast<long long>(generateTokens), r.gen.totalMs, r.gen.ttftMs,
+                 r.gen.decodeMs, static_cast<long long>(r.gen.decodeTokenLayers),
+                 r.genDense.totalMs, r.genDense.totalMs / r.gen.totalMs);
   }
 
   /// Dense: greedy continuation and its distributions (the teacher).
@@ -547,11 +609,16 @@ int main(int argc, char **argv) {
       std::vector<std::string> tasks = split(value(), ',');
       auto has = [&](const char *t) { return std::find(tasks.begin(), tasks.end(), t) != tasks.end(); };
       for (const std::string &t : tasks)
-        if (t != "ttft" && t != "needle" && t != "agree")
-          die("unknown task '" + t + "' (ttft, needle, agree)");
+        if (t != "ttft" && t != "needle" && t != "agree" && t != "generate")
+          die("unknown task '" + t + "' (ttft, needle, agree, generate)");
       bench.doTTFT = has("ttft");
       bench.doNeedle = has("needle");
       bench.doAgree = has("agree");
+      bench.doGenerate = has("generate");
+    } else if (arg == "--generate-length") {
+      bench.generateLength = static_cast<int64_t>(numbers(value(), "--generate-length").at(0));
+    } else if (arg == "--generate-tokens") {
+      bench.generateTokens = static_cast<int64_t>(numbers(value(), "--generate-tokens").at(0));
     } else if (arg == "--json") {
       jsonPath = value();
     } else if (arg == "--svg") {
@@ -566,8 +633,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (bench.repeat < 1 || bench.agreePrompts < 1 || bench.continuation < 1 ||
-      bench.lengths.empty() || bench.depths.empty())
-    die("--repeat, --agree-prompts, --continuation must be >= 1; lengths and depths non-empty");
+      bench.generateLength < 1 || bench.generateTokens < 1 || bench.lengths.empty() ||
+      bench.depths.empty())
+    die("--repeat, --agree-prompts, --continuation, --generate-length, --generate-tokens must "
+        "be >= 1; lengths and depths non-empty");
   if (texts.empty())
     // Licenses that never say "key" (GPL-3 does: a distractor for the pass key).
     for (const char *name : {"Apache-2.0", "GPL-2", "LGPL-2.1", "MPL-2.0", "GFDL-1.3",
@@ -592,6 +661,8 @@ int main(int argc, char **argv) {
     context = std::max(context, bench.needleLength + 8);
   if (bench.doAgree)
     context = std::max(context, bench.agreeLength + bench.continuation + 1);
+  if (bench.doGenerate)
+    context = std::max(context, bench.generateLength + bench.generateTokens);
 
   std::vector<Result> results;
   std::vector<std::unique_ptr<CompiledModel>> keepAlive;
@@ -599,13 +670,13 @@ int main(int argc, char **argv) {
   auto run = [&](const std::string &name, const std::string &library, bool isDense) {
     std::fprintf(stderr, "lazy-bench: %s (%s)\n", name.c_str(), library.c_str());
     auto model = bench.load(library, 0);
-    if (model->context() < context)
-      die("'" + library + "' is compiled for " + std::to_string(model->context()) +
-          " tokens; the tasks need " + std::to_string(context) + " (lazy-compile --ctx)");
     if (isDense && model->info().pruned)
       die("--dense '" + library + "' is a pruned model");
     if (!isDense && !model->info().pruned)
       die("--variant '" + library + "' is a dense model");
+    if (model->context() < context)
+      die("'" + library + "' is compiled for " + std::to_string(model->context()) +
+          " tokens; the tasks need " + std::to_string(context) + " (lazy-compile --ctx)");
     if (bench.corpus.empty()) {
       std::string error;
       if (!model->tokenizer().encode(text, bench.corpus, error))
@@ -640,6 +711,8 @@ int main(int argc, char **argv) {
       else
         bench.agree(*model, r);
     }
+    if (bench.doGenerate)
+      bench.generate(*model, isDense ? *model : *keepAlive.front(), r);
     results.push_back(std::move(r));
     // The tokenizer pointer must outlive this model: keep the dense one.
     if (isDense)
@@ -666,6 +739,10 @@ int main(int argc, char **argv) {
     std::printf(" %8s %7s", "needle", "speedup");
   if (bench.doAgree)
     std::printf(" %6s %6s %8s", "first", "cont", "KL");
+  if (bench.doGenerate)
+    std::printf(" %16s %9s", ("gen@" + std::to_string(bench.generateLength) + "+" +
+                              std::to_string(bench.generateTokens)).c_str(),
+                "revived");
   std::printf("\n");
   for (const Result &r : results) {
     // Observation-window / pooled scores (lazy-compile --score-window/--score-pool).
@@ -694,6 +771,8 @@ int main(int argc, char **argv) {
     }
     if (r.haveNeedle)
       share = r.needleShare;
+    else if (!bench.doTTFT && r.haveGenerate)
+      share = r.gen.share;
     std::printf(" %7.3f %7.2f", share, sel);
     if (r.haveNeedle)
       std::printf(" %8.2f %6.2fx", r.needleAccuracy,
@@ -705,6 +784,14 @@ int main(int argc, char **argv) {
       else
         std::printf(" %6s %6s %8s", "1.00", "1.00", "0");
     }
+    if (r.haveGenerate) {
+      char cell[48];
+      std::snprintf(cell, sizeof(cell), "%.0f(%.2fx)", r.gen.totalMs,
+                    r.genDense.totalMs / r.gen.totalMs);
+      // Token-layers the decode steps computed beyond dense's one per layer.
+      std::printf(" %16s %9lld", cell,
+                  static_cast<long long>(r.gen.decodeTokenLayers - results.front().gen.decodeTokenLayers));
+    }
     std::printf("\n");
   }
   std::printf("(TTFT: one-step prefill in ms, (speedup vs the faster dense prefill); dense in "
@@ -713,9 +800,13 @@ int main(int argc, char **argv) {
     std::printf(" %.0f", t.chunkedMs);
   std::printf(" ms. share: prompt token-layers computed. sel%%: selection overhead / TTFT at the "
               "largest length. needle: pass-key accuracy at %lld tokens; speedup: TTFT at that length "
-              "timed alternately with dense (fastest of each). first/cont/KL: agreement with dense at %lld tokens.)\n",
+              "timed alternately with dense (fastest of each). first/cont/KL: agreement with dense at %lld tokens. "
+              "gen: prompt of %lld tokens to the %lld-th generated token, ms (speedup vs dense, timed alternately); "
+              "revived: token-layers its decode steps computed beyond dense's one per layer.)\n",
               static_cast<long long>(bench.needleLength),
-              static_cast<long long>(bench.agreeLength));
+              static_cast<long long>(bench.agreeLength),
+              static_cast<long long>(bench.generateLength),
+              static_cast<long long>(bench.generateTokens));
   std::fprintf(stderr, "lazy-bench: done in %.0f s\n", ms(start) / 1000.0);
 
   if (!jsonPath.empty()) {
@@ -759,6 +850,14 @@ int main(int argc, char **argv) {
               << "\", \"hit\": " << (r.needle[j].hit ? "true" : "false") << "}";
         out << "]}";
       }
+      if (r.haveGenerate)
+        out << ", \"generate\": {\"prompt_tokens\": " << bench.generateLength
+            << ", \"generated_tokens\": " << bench.generateTokens << ", \"ttft_ms\": "
+            << r.gen.ttftMs << ", \"decode_ms\": " << r.gen.decodeMs << ", \"total_ms\": "
+            << r.gen.totalMs << ", \"decode_token_layers\": " << r.gen.decodeTokenLayers
+            << ", \"dense_total_ms\": " << r.genDense.totalMs << ", \"dense_ttft_ms\": "
+            << r.genDense.ttftMs << ", \"speedup\": " << r.genDense.totalMs / r.gen.totalMs
+            << "}";
       if (r.haveAgree)
         out << ", \"agreement\": {\"first_token\": " << r.agree.firstToken
             << ", \"continuation\": " << r.agree.continuation << ", \"mean_kl\": "
