@@ -99,7 +99,8 @@ static cl::opt<int64_t> sinks(cl::cat(compileCategory), "sinks",
 static cl::opt<int64_t> scoreWindow(
     cl::cat(compileCategory), "score-window",
     cl::desc("lazyllm/static scores: mean attention of the query rows within the last N "
-             "positions (default 1: the last token only, as in the paper)"),
+             "positions (default 1: the last token only, as in the paper); a decode step has "
+             "only its own rows there, so it revives more tokens (README: end to end)"),
     cl::init(1));
 static cl::opt<int64_t> scorePool(
     cl::cat(compileCategory), "score-pool",
