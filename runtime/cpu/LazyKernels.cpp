@@ -9,6 +9,7 @@
 
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/KVRows.h"
+#include "runtime/cpu/Simd.h"
 
 #include <algorithm>
 #include <chrono>
@@ -123,35 +124,58 @@ extern "C" void lazyc_rt_context(uint64_t positions, int64_t rows, uint64_t out)
 
 namespace {
 
+/// q . k over n values: 8-lane FMAs (the kernels are built for
+/// LAZYC_KERNEL_ARCH), a scalar loop otherwise.
+inline float dot(const float *q, const float *k, int64_t n) {
+  int64_t d = 0;
+  float sum = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 acc = _mm256_setzero_ps();
+  for (; d + 8 <= n; d += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), acc);
+  sum = lazyc::rt::horizontalSum(acc);
+#endif
+  for (; d < n; ++d)
+    sum += q[d] * k[d];
+  return sum;
+}
+
 /// out[j] = mean over the query rows `windowRows` (indices into q) of that
 /// row's attention probability on key j, itself the mean over query heads
 /// (GQA: head h reads KV group h / (heads / kvHeads)). Row r attends
 /// causally: only to keys[j] <= positions[r] (all keys when positions is
-/// null); no rows: all zeros. Rows are computed in parallel and summed in a
-/// fixed order, so the result does not depend on the thread count.
+/// null); no rows: all zeros. Each (row, head) is one task (so a decode
+/// step's single row still uses every thread); their probabilities are
+/// summed in a fixed order, so the result does not depend on the thread
+/// count.
 void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
                      const int32_t *positions, const std::vector<int64_t> &windowRows,
                      const int32_t *keys, int64_t numKeys, int64_t heads, int64_t kvHeads,
                      int64_t headDim, double scale, float *out) {
-  const int64_t kvDim = kvHeads * headDim, group = heads / kvHeads;
+  const int64_t group = heads / kvHeads;
   const lazyc::rt::KVRows kc(*cache, layer, false);
   const auto windowSize = static_cast<int64_t>(windowRows.size());
   std::fill(out, out + numKeys, 0.0f);
-  if (windowSize == 0)
+  if (windowSize == 0 || numKeys == 0)
     return;
-  std::vector<float> rowScores(static_cast<size_t>(windowSize * numKeys), 0.0f);
-#pragma omp parallel for schedule(dynamic) if (windowSize > 1)
-  for (int64_t w = 0; w < windowSize; ++w) {
+  auto visibleOf = [&](int64_t w) -> int64_t {
     const int64_t row = windowRows[static_cast<size_t>(w)];
-    const int64_t visible =
-        positions ? std::upper_bound(keys, keys + numKeys, positions[row]) - keys : numKeys;
-    float *acc = rowScores.data() + w * numKeys;
-    std::vector<float> logits(static_cast<size_t>(visible)), wide;
-    if (kc.isHalf())
-      wide.resize(static_cast<size_t>(headDim));
-    for (int64_t h = 0; h < heads; ++h) {
+    return positions ? std::upper_bound(keys, keys + numKeys, positions[row]) - keys : numKeys;
+  };
+  // probs[(w * heads + h) * numKeys + j]: head h's probability of key j for
+  // window row w, divided by the number of heads.
+  const int64_t tasks = windowSize * heads;
+  std::vector<float> probs(static_cast<size_t>(tasks * numKeys), 0.0f);
+#pragma omp parallel
+  {
+    std::vector<float> wide(kc.isHalf() ? static_cast<size_t>(headDim) : 0);
+#pragma omp for schedule(dynamic)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t w = t / heads, h = t % heads;
+      const int64_t row = windowRows[static_cast<size_t>(w)], visible = visibleOf(w);
       const float *qh = q + (row * heads + h) * headDim;
       const int64_t g = h / group;
+      float *p = probs.data() + t * numKeys;
       float m = -INFINITY;
       for (int64_t j = 0; j < visible; ++j) {
         const float *kj;
@@ -161,26 +185,32 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
         } else {
           kj = kc.f32Row(keys[j]) + g * headDim;
         }
-        float dot = 0;
-        for (int64_t d = 0; d < headDim; ++d)
-          dot += qh[d] * kj[d];
-        logits[j] = dot * static_cast<float>(scale);
-        m = std::max(m, logits[j]);
+        p[j] = dot(qh, kj, headDim) * static_cast<float>(scale);
+        m = std::max(m, p[j]);
       }
       double sum = 0;
       for (int64_t j = 0; j < visible; ++j) {
-        logits[j] = std::exp(logits[j] - m);
-        sum += logits[j];
+        p[j] = std::exp(p[j] - m);
+        sum += p[j];
       }
       const float weight = static_cast<float>(1.0 / (sum * static_cast<double>(heads)));
       for (int64_t j = 0; j < visible; ++j)
-        acc[j] += logits[j] * weight;
+        p[j] *= weight;
     }
   }
+  // out[j] = mean over rows of (sum over heads, in order).
   const float mean = 1.0f / static_cast<float>(windowSize);
-  for (int64_t w = 0; w < windowSize; ++w)
-    for (int64_t j = 0; j < numKeys; ++j)
-      out[j] += rowScores[static_cast<size_t>(w * numKeys + j)] * mean;
+#pragma omp parallel for schedule(static) if (numKeys >= 4096)
+  for (int64_t j = 0; j < numKeys; ++j) {
+    float total = 0;
+    for (int64_t w = 0; w < windowSize; ++w) {
+      float row = 0;
+      for (int64_t h = 0; h < heads; ++h)
+        row += probs[static_cast<size_t>((w * heads + h) * numKeys + j)];
+      total += row * mean;
+    }
+    out[j] = total;
+  }
 }
 
 } // namespace
