@@ -57,27 +57,21 @@ void finish(benchmark::State &state, const Problem &p) {
       benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
-void LinearF32(benchmark::State &state) {
+/// lazyc_rt_linear on the f32 weights (type code 0) or their Q8_0 blocks (3).
+void timeLinear(benchmark::State &state, int64_t wtype) {
   Problem p = makeProblem(state);
+  const void *w = wtype == 3 ? static_cast<const void *>(p.wq.data()) : p.wf.data();
   for (auto _ : state) {
     lazyc_rt_linear(reinterpret_cast<uint64_t>(p.x.data()), p.rows, p.in,
-                    reinterpret_cast<uint64_t>(p.wf.data()), 0, p.out,
+                    reinterpret_cast<uint64_t>(w), wtype, p.out,
                     reinterpret_cast<uint64_t>(p.y.data()));
     benchmark::ClobberMemory();
   }
   finish(state, p);
 }
 
-void LinearQ8_0(benchmark::State &state) {
-  Problem p = makeProblem(state);
-  for (auto _ : state) {
-    lazyc_rt_linear(reinterpret_cast<uint64_t>(p.x.data()), p.rows, p.in,
-                    reinterpret_cast<uint64_t>(p.wq.data()), 3, p.out,
-                    reinterpret_cast<uint64_t>(p.y.data()));
-    benchmark::ClobberMemory();
-  }
-  finish(state, p);
-}
+void LinearF32(benchmark::State &state) { timeLinear(state, 0); }
+void LinearQ8_0(benchmark::State &state) { timeLinear(state, 3); }
 
 void Q8_0Gemv(benchmark::State &state) {
   Problem p = makeProblem(state);
