@@ -485,6 +485,35 @@ TEST(Kernels, LinearWithBF16InputMatchesWidened) {
     EXPECT_FLOAT_EQ(got[i], want[i]) << i;
 }
 
+// f32 linears at the row counts of a pruned model's decode steps: from 16
+// to 63 rows the runtime runs oneDNN's sgemm on pieces of at most 15 rows
+// (Kernels.cpp, linearGemm); every row must still get its own product, plain
+// and accumulating, against a double-precision reference.
+TEST(Kernels, LinearOfEveryRowCountMatchesReference) {
+  const int64_t in = 40, out = 23;
+  for (int64_t rows : {1, 15, 16, 17, 30, 31, 46, 63, 64, 100}) {
+    std::vector<float> x(rows * in), w(out * in), y(rows * out), acc(rows * out);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = 0.03f * static_cast<float>(static_cast<int>((i * 7 + rows) % 23) - 11);
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = 0.05f * static_cast<float>(static_cast<int>((i * 5) % 17) - 8);
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i] = 0.25f * static_cast<float>(i % 4);
+    const std::vector<float> start = acc;
+    lazyc_rt_linear(addr(x), rows, in, addr(w), 0, out, addr(y));
+    lazyc_rt_linear_ex(addr(x), 0, rows, in, addr(w), 0, out, addr(acc), 0, 1);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t o = 0; o < out; ++o) {
+        double want = 0;
+        for (int64_t k = 0; k < in; ++k)
+          want += static_cast<double>(x[r * in + k]) * w[o * in + k];
+        const size_t i = static_cast<size_t>(r * out + o);
+        EXPECT_NEAR(y[i], want, 1e-5) << rows << " rows: " << r << ", " << o;
+        EXPECT_NEAR(acc[i], start[i] + want, 1e-5) << rows << " rows (accumulating)";
+      }
+  }
+}
+
 // lazyc_rt_linear_ex with accumulate adds the product to y (the residual add
 // of lazyc-fuse-linear-add), for f32 and bf16 weights; a bf16 output is the
 // rounded f32 product, and a bf16 accumulation the rounded f32 sum.
