@@ -62,12 +62,13 @@ for name, m in (("dense", dense), ("LazyLLM", pruned)):
     print(m["text"].strip())
     print()
 print("== metrics                  dense     LazyLLM")
-for k in ("prompt_tokens", "ttft_ms", "prefill_tokens_per_s", "decode_tokens_per_s",
+for k in ("prompt_tokens", "generated_tokens", "ttft_ms", "prefill_tokens_per_s", "decode_tokens_per_s",
           "computed_share", "revived_tokens", "peak_rss_mib"):
     print(f"{k:>22}: {dense[k]:>10} {pruned[k]:>10}")
 print(f"{'TTFT speedup':>22}: {dense['ttft_ms'] / pruned['ttft_ms']:>10.2f}x")
 # The whole answer: the prefill and every decode step (a pruned model's decode
-# steps also compute the tokens they revive).
+# steps also compute the tokens they revive); like for like only where both
+# generated the same number of tokens.
 answer = {n: m["ttft_ms"] + sum(m["decode_step_ms"]) for n, m in (("d", dense), ("p", pruned))}
 print(f"{'answer_ms':>22}: {answer['d']:>10.1f} {answer['p']:>10.1f}")
 print(f"{'answer speedup':>22}: {answer['d'] / answer['p']:>10.2f}x")
