@@ -62,7 +62,8 @@ const char *kUsage =
     "      --continuation N   teacher-forced continuation length (default 32)\n"
     "      --generate-length L  prompt length of the generate task (default 2048)\n"
     "      --generate-tokens N  tokens generated after it (default 64)\n"
-    "      --repeat R         TTFT runs per length, the fastest is kept (default 1)\n"
+    "      --repeat R         timed runs of each TTFT length, paired TTFT and generate\n"
+    "                         run; the fastest is kept (default 1)\n"
     "      --tasks T,...      ttft,needle,agree,generate (default: all)\n"
     "      --json PATH        write the results as JSON\n"
     "      --svg DIR          write speedup-vs-accuracy and kept-tokens plots\n";
