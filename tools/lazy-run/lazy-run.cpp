@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Runtime.h"
+#include "runtime/cpu/Kernels.h"
 #include "runtime/model/Json.h"
 #include "runtime/model/Tokenizer.h"
 
@@ -244,6 +245,27 @@ int main(int argc, char **argv) {
   const ModelInfo &info = model->info();
   if (info.pruned)
     batch = promptTokens;
+  // LazyLLM keeps ceil(keep * |S_l|) tokens at each pruning layer: on a short
+  // prompt the schedule leaves a handful (the default keeps 1 of 5 tokens
+  // after layer 17), and the answer degrades for no gain. Say so.
+  if (info.pruned) {
+    constexpr int64_t kFewKept = 32;
+    int64_t kept = promptTokens;
+    for (auto [layer, keep] : info.schedule) {
+      const int64_t next = lazyc_rt_select_size(kept, keep);
+      if (next < kFewKept && next < kept) {
+        std::fprintf(stderr,
+                     "lazy-run: note: with this %lld-token prompt the pruned model computes only "
+                     "%lld token%s from layer %lld on; LazyLLM pays off on long prompts "
+                     "(hundreds of tokens and more), on a short one it costs accuracy for "
+                     "nothing: use a dense model\n",
+                     static_cast<long long>(promptTokens), static_cast<long long>(next),
+                     next == 1 ? "" : "s", static_cast<long long>(layer + 1));
+        break;
+      }
+      kept = next;
+    }
+  }
   bool progress = promptTokens > batch && repeat == 1 && warmup == 0;
   bool tty = isatty(STDERR_FILENO);
   std::vector<float> logits;
