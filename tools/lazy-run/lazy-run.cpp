@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <random>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +74,25 @@ bool parseNumber(const char *text, double &out) {
   char *end = nullptr;
   out = std::strtod(text, &end);
   return end && *end == '\0' && end != text;
+}
+
+/// A JSON array of integers.
+template <typename T> std::string jsonIntegers(const std::vector<T> &values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
+/// A JSON array of numbers, each printed with `format` ("%.2f").
+std::string jsonNumbers(const std::vector<double> &values, const char *format) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    char b[32];
+    std::snprintf(b, sizeof(b), format, values[i]);
+    out += (i ? ", " : "") + std::string(b);
+  }
+  return out + "]";
 }
 
 } // namespace
@@ -349,12 +369,11 @@ int main(int argc, char **argv) {
       logitsWriteMs +=
           std::chrono::duration<double, std::milli>(Clock::now() - writeStart).count();
     }
-    for (int64_t r : model->stats().revived)
+    const StepStats stepStats = model->stats();
+    for (int64_t r : stepStats.revived)
       revived += r;
-    int64_t tokenLayers = 0;
-    for (int64_t c : model->stats().computed)
-      tokenLayers += c;
-    stepTokenLayers.push_back(tokenLayers);
+    stepTokenLayers.push_back(
+        std::accumulate(stepStats.computed.begin(), stepStats.computed.end(), int64_t{0}));
     next = sampler.sample(logits.data(), model->info().vocabSize);
   }
   double decodeMs =
@@ -369,16 +388,11 @@ int main(int argc, char **argv) {
   // LazyLLM metrics: the share of prompt token-layers the prefill computed
   // (the paper's Table 2 measure), |S_l| per layer, revivals, Aux Cache.
   StepStats last = model->stats();
-  int64_t computed = 0;
-  std::string kept = "[", perLayer = "[";
   // Over all prefill steps (a dense model prefills in batches).
-  for (size_t l = 0; l < prefillStats.totalComputed.size(); ++l) {
-    computed += prefillStats.totalComputed[l];
-    kept += (l ? ", " : "") + std::to_string(prefillStats.keys[l]);
-    perLayer += (l ? ", " : "") + std::to_string(prefillStats.totalComputed[l]);
-  }
-  kept += "]";
-  perLayer += "]";
+  const int64_t computed = std::accumulate(prefillStats.totalComputed.begin(),
+                                           prefillStats.totalComputed.end(), int64_t{0});
+  const std::string kept = jsonIntegers(prefillStats.keys),
+                    perLayer = jsonIntegers(prefillStats.totalComputed);
   double share = static_cast<double>(computed) /
                  (static_cast<double>(info.layers) * static_cast<double>(promptTokens));
   std::string schedule = "[";
@@ -386,28 +400,12 @@ int main(int argc, char **argv) {
     schedule += (i ? ", [" : "[") + std::to_string(info.schedule[i].first) + ", " +
                 std::to_string(info.schedule[i].second) + "]";
   schedule += "]";
-  std::string runs = "[";
-  for (size_t i = 0; i < ttfts.size(); ++i) {
-    char b[32];
-    std::snprintf(b, sizeof(b), "%s%.2f", i ? ", " : "", ttfts[i]);
-    runs += b;
-  }
-  runs += "]";
+  const std::string runs = jsonNumbers(ttfts, "%.2f");
   // Per decode step: wall time and token-layers computed (a dense step
   // computes one token at every layer; a pruned one adds its revivals).
-  std::string stepList = "[", stepRows = "[";
-  for (size_t i = 0; i < stepMs.size(); ++i) {
-    char b[32];
-    std::snprintf(b, sizeof(b), "%s%.3f", i ? ", " : "", stepMs[i]);
-    stepList += b;
-    stepRows += (i ? ", " : "") + std::to_string(stepTokenLayers[i]);
-  }
-  stepList += "]";
-  stepRows += "]";
-  std::string idList = "[";
-  for (size_t i = 0; i < generatedIds.size(); ++i)
-    idList += (i ? ", " : "") + std::to_string(generatedIds[i]);
-  idList += "]";
+  const std::string stepList = jsonNumbers(stepMs, "%.3f"),
+                    stepRows = jsonIntegers(stepTokenLayers);
+  const std::string idList = jsonIntegers(generatedIds);
   // The median decode step: the first steps of a process pay for warm-up
   // (a GPU's per-shape GEMM plans, kernel loading), which the mean includes.
   const double stepMedian = median(stepMs);
