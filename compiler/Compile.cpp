@@ -81,7 +81,7 @@ std::string lazyc::describeModel(ModuleOp module) {
     for (auto [i, entry] : llvm::enumerate(llvm::zip(sched.getLayers(), sched.getKeep().asArrayRef())))
       os << (i ? ", " : "") << "[" << std::get<0>(entry) << ", "
          << lazyc::formatDouble(std::get<1>(entry)) << "]";
-    os << "]";
+    os << "], \"min_keep\": " << sched.getMinKeep();
     for (auto [key, name] : {std::pair{"score_window", lazy::LazyDialect::kScoreWindowAttrName},
                              std::pair{"score_pool", lazy::LazyDialect::kScorePoolAttrName}})
       if (auto value = module->getAttrOfType<IntegerAttr>(name))
@@ -118,6 +118,7 @@ LogicalResult lazyc::applyPruning(ModuleOp module, const PruneOptions &options) 
     LazyInsertPruningOptions insert;
     insert.schedule = options.schedule;
     insert.policy = options.policy;
+    insert.minKeep = options.minKeep;
     pm.addPass(createLazyInsertPruning(insert));
   }
   // Before the policies expand the prunes (any policy: it only moves the

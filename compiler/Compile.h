@@ -1,11 +1,11 @@
 //===- Compile.h - compile llm IR to a loadable model -----------*- C++ -*-===//
 //
-// The compiled model ABI (version 2), read by runtime/Runtime.cpp:
+// The compiled model ABI (version 3), read by runtime/Runtime.cpp:
 //   * `const char lazyc_model_description[]`: JSON describing the model
 //     (abi_version, arch, name, context_length, vocab_size, layers, kv_heads,
 //     head_dim, weight_arena_bytes, weights: [{name, offset, bytes, dtype,
 //     shape}], and for a pruned model lazy: {policy, schedule: [[layer,
-//     keep], ...]}).
+//     keep], ...], min_keep, score_window?, score_pool?}).
 //   * `void _mlir_ciface_forward(Memref2D *logits, Memref1D *tokens,
 //     Memref1D *positions, void *kv_cache, Memref1D *logit_rows,
 //     Memref1D *weights)`: one step over a batch of new tokens with their
@@ -14,7 +14,8 @@
 //     the LazyLLM state (cached-slot flags, Aux Cache, counters). A pruned
 //     model's step returns the logits of the step's last token only.
 //   Version 2: llm.attention passes a key list; the lazyc_rt_* LazyLLM
-//   kernels.
+//   kernels. Version 3: the selection kernels (lazyc_rt_select*) take the
+//   schedule's floor min_keep.
 //   * undefined `lazyc_rt_*` kernels, resolved from the runtime at load time.
 //
 //===----------------------------------------------------------------------===//
@@ -33,7 +34,7 @@ class raw_pwrite_stream;
 
 namespace lazyc {
 
-constexpr int kModelABIVersion = 2;
+constexpr int kModelABIVersion = 3;
 
 struct CompileOptions {
   /// Tune for this machine's CPU (default) or for portable x86-64-v3.
@@ -51,6 +52,9 @@ struct PruneOptions {
   std::string schedule;
   /// lazyllm, random, static, or streaming (the example user policy).
   std::string policy = "lazyllm";
+  /// Floor on every kept set: a pruning layer keeps at least
+  /// min(minKeep, |S_l|) tokens (ours; 0 = the paper's plain percentile).
+  int64_t minKeep = 0;
   int64_t seed = 0;   // random policy
   int64_t sinks = 4;  // streaming policy
   /// lazyllm/static scores (ours; 1 = the paper): mean attention of the

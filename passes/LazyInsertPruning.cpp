@@ -61,7 +61,7 @@ struct LazyInsertPruningPass
       if (!schedule.empty()) {
         std::string error;
         unsigned depth = byLayer.begin()->second.getCache().getType().getNumLayers();
-        sched = parseSchedule(&getContext(), schedule, depth, error);
+        sched = parseSchedule(&getContext(), schedule, depth, error, minKeep);
         if (!sched) {
           fn.emitError() << error;
           return signalPassFailure();
@@ -114,7 +114,7 @@ struct LazyInsertPruningPass
           stream, positions, keys, here.getQuery(), here.getCache(),
           b.getI64IntegerAttr(layer), b.getF64FloatAttr(keep), b.getStringAttr(policy),
           here.getNumHeadsAttr(), here.getNumKvHeadsAttr(), here.getHeadDimAttr(),
-          here.getScaleAttr());
+          here.getScaleAttr(), b.getI64IntegerAttr(sched.getMinKeep()));
       replaceLaterUses(stream, prune.getNextHidden(), prune);
       replaceLaterUses(positions, prune.getNextPositions(), prune);
       positions = prune.getNextPositions();

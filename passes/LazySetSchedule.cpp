@@ -18,7 +18,7 @@ using namespace lazyc;
 
 lazy::ScheduleAttr lazyc::parseSchedule(MLIRContext *context, StringRef spec,
                                         unsigned numLayers,
-                                        std::string &error) {
+                                        std::string &error, int64_t minKeep) {
   SmallVector<int64_t> layers;
   SmallVector<double> keep;
   auto at = [&](double fraction) {
@@ -95,7 +95,7 @@ lazy::ScheduleAttr lazyc::parseSchedule(MLIRContext *context, StringRef spec,
     });
     attr = lazy::ScheduleAttr::getChecked(
         [&] { return mlir::emitError(UnknownLoc::get(context)); }, context,
-        numLayers, ArrayRef<int64_t>(layers), ArrayRef<double>(keep));
+        numLayers, ArrayRef<int64_t>(layers), ArrayRef<double>(keep), minKeep);
   }
   if (!attr)
     error = "invalid schedule '" + spec.str() + "': " + reason;
@@ -128,7 +128,7 @@ struct LazySetSchedulePass
     }
     std::string error;
     lazy::ScheduleAttr attr =
-        parseSchedule(&getContext(), schedule, *numLayers, error);
+        parseSchedule(&getContext(), schedule, *numLayers, error, minKeep);
     if (!attr) {
       module.emitError() << error;
       return signalPassFailure();

@@ -58,7 +58,8 @@ void lazyc::expandPruneWithSelection(OpBuilder &b, lazy::PruneOp op, Value indic
 
 void lazyc::expandPruneWithScores(OpBuilder &b, lazy::PruneOp op, Value scores) {
   auto indexType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
-  Value indices = lazy::SelectOp::create(b, op.getLoc(), indexType, scores, op.getKeepAttr());
+  Value indices = lazy::SelectOp::create(b, op.getLoc(), indexType, scores, op.getKeepAttr(),
+                                         op.getMinKeepAttr());
   expandPruneWithSelection(b, op, indices);
 }
 
@@ -156,7 +157,7 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
                                                    attentionScores(b, op, window, pool),
                                                    op.getKeys(), op.getPositions(),
                                                    op.getCache(), op.getKeepAttr(),
-                                                   op.getLayerAttr());
+                                                   op.getLayerAttr(), op.getMinKeepAttr());
         expandPruneWithSelection(b, op, indices);
       } else {
         op.emitError() << "no expansion for pruning policy '" << policy

@@ -27,11 +27,12 @@ namespace lazyc {
 #include "passes/Passes.h.inc"
 
 /// Builds the schedule described by `spec` (a preset name or `layer:keep`
-/// pairs) for a model of `numLayers` layers. On a malformed spec, returns a
-/// null attribute and sets `error`.
+/// pairs) for a model of `numLayers` layers, with a floor of `minKeep`
+/// tokens on every kept set. On a malformed spec, returns a null attribute
+/// and sets `error`.
 lazy::ScheduleAttr parseSchedule(mlir::MLIRContext *context,
                                  llvm::StringRef spec, unsigned numLayers,
-                                 std::string &error);
+                                 std::string &error, int64_t minKeep = 0);
 
 /// Bufferization of the heavy llm ops into calls of the runtime's kernels
 /// (lazyc_rt_linear, lazyc_rt_attention; see

@@ -48,6 +48,9 @@ def LazyInsertPruning : Pass<"lazy-insert-pruning", "::mlir::ModuleOp"> {
            "layer:keep pairs or a preset; empty = the module's lazy.schedule">,
     Option<"policy", "policy", "std::string", /*default=*/"\"lazyllm\"",
            "Pruning policy recorded on every lazy.prune">,
+    Option<"minKeep", "min-keep", "int64_t", /*default=*/"0",
+           "With `schedule`: no pruning layer keeps fewer than min(N, |S_l|) "
+           "tokens (recorded in the schedule and on every lazy.prune)">,
   ];
   let dependentDialects = ["::lazyc::lazy::LazyDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
@@ -287,6 +290,10 @@ def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
                       (≈ the public 70% / 50% / 30% cumulative schedule)
       * `aggressive`: after layers L/8, L/4, L/2, 3L/4 keep 0.7, 0.6, 0.6, 0.5
 
+    `min-keep=N` records a floor on the kept sets (**ours**, default 0):
+    a pruning layer keeps `max(ceil(keep * |S_l|), min(N, |S_l|))` tokens,
+    so short prompts are not pruned to a handful of tokens.
+
     Before (`--lazy-set-schedule="schedule=8:0.7,16:0.5"`):
     ```mlir
     module {
@@ -304,6 +311,9 @@ def LazySetSchedule : Pass<"lazy-set-schedule", "::mlir::ModuleOp"> {
     Option<"schedule", "schedule", "std::string", /*default=*/"\"default\"",
            "Comma-separated layer:keep pairs (e.g. \"8:0.7,16:0.5\") or a "
            "preset name: gentle, default, fast, quarters, aggressive">,
+    Option<"minKeep", "min-keep", "int64_t", /*default=*/"0",
+           "Floor on every kept set: no pruning layer keeps fewer than "
+           "min(N, |S_l|) tokens (0 = none)">,
   ];
   let dependentDialects = ["::lazyc::lazy::LazyDialect"];
 }

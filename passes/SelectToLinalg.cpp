@@ -8,8 +8,9 @@
 //      ties toward the later position, NaN lowest), split into `chunks`
 //      interleaved partial counts per row so n x chunks threads share the
 //      O(n^2) comparisons;
-//   2. the mask: row i is kept if rank[i] < k, where k = ceil(keep * n)
-//      (the runtime's lazyc_rt_select_size, a host call on n), the last
+//   2. the mask: row i is kept if rank[i] < k, where k = ceil(keep * n),
+//      at least min(min_keep, n) (the runtime's lazyc_rt_select_size, a
+//      host call on n), the last
 //      row always, displacing the row ranked k - 1 when it is not among the
 //      first k;
 //   3. compaction, as a two-level scan over blocks of `block` rows: the
@@ -54,9 +55,9 @@ public:
   SelectionBuilder(OpBuilder &b, Location loc, int64_t chunks, int64_t block)
       : KernelBuilder(b, loc), chunks(chunks), block(block) {}
 
-  Value build(Value scores, double keep, RankedTensorType resultType) {
+  Value build(Value scores, double keep, int64_t minKeep, RankedTensorType resultType) {
     n = tensor::DimOp::create(b, loc, scores, 0);
-    Value k = selectSize(keep);
+    Value k = selectSize(keep, minKeep);
     Value ranks = computeRanks(scores);
     Value kept = keptMask(ranks, k);
     return compact(kept, k, resultType);
@@ -76,14 +77,15 @@ private:
     return KernelBuilder::filled(sizes, shape, b.getIntegerAttr(element, value));
   }
 
-  /// k from the runtime's lazyc_rt_select_size(n, keep): a host call on the
-  /// size alone (nothing is read from the device), and one definition of
-  /// the rounding rule for both lowerings.
-  Value selectSize(double keep) {
+  /// k from the runtime's lazyc_rt_select_size(n, keep, minKeep): a host
+  /// call on the size alone (nothing is read from the device), and one
+  /// definition of the rounding rule and the floor for both lowerings.
+  Value selectSize(double keep, int64_t minKeep) {
     auto module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
     Value ni = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
     Value ratio = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(keep));
-    Value k = callRuntime(b, loc, module, "lazyc_rt_select_size", {ni, ratio},
+    Value floor = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(minKeep));
+    Value k = callRuntime(b, loc, module, "lazyc_rt_select_size", {ni, ratio, floor},
                           /*returnsI64=*/true);
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), k);
   }
@@ -272,7 +274,7 @@ struct SelectToLinalg : OpRewritePattern<lazy::SelectOp> {
   LogicalResult matchAndRewrite(lazy::SelectOp op, PatternRewriter &rewriter) const override {
     SelectionBuilder builder(rewriter, op.getLoc(), chunks, block);
     rewriter.replaceOp(op, builder.build(op.getScores(), op.getKeep().convertToDouble(),
-                                         op.getType()));
+                                         op.getMinKeepAttr().getInt(), op.getType()));
     return success();
   }
   int64_t chunks, block;

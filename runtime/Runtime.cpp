@@ -25,7 +25,7 @@
 using namespace lazyc::rt;
 
 namespace {
-constexpr int kABIVersion = 2; // compiler/Compile.h
+constexpr int kABIVersion = 3; // compiler/Compile.h
 
 template <typename T> struct MemRef1D {
   T *allocated, *aligned;
@@ -193,6 +193,7 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
     info.policy = lazy->getString("policy").value_or("?");
     info.scoreWindow = lazy->getInt("score_window").value_or(1);
     info.scorePool = lazy->getInt("score_pool").value_or(1);
+    info.minKeep = lazy->getInt("min_keep").value_or(0);
     if (const JsonValue *sched = lazy->get("schedule"); sched && sched->isArray())
       for (const JsonValue &entry : sched->array())
         if (entry.isArray() && entry.array().size() == 2)

@@ -31,6 +31,8 @@ struct ModelInfo {
   bool pruned = false;
   std::string policy;
   std::vector<std::pair<int64_t, double>> schedule;
+  /// The schedule's floor: no pruning layer keeps fewer than min(minKeep, |S_l|).
+  int64_t minKeep = 0;
   /// lazyllm/static scores: observation window and max-pool width (1 = the paper's).
   int64_t scoreWindow = 1, scorePool = 1;
   /// cpu or cuda (lazy-compile --target).

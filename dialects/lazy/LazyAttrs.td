@@ -18,18 +18,25 @@ def Lazy_ScheduleAttr : AttrDef<Lazy_Dialect, "Schedule"> {
     `[0, layers - 1)` (pruning after the last layer would be pointless); keep
     ratios lie in `(0, 1]`.
 
+    `min_keep = N` (optional, default 0, elided when 0) is a floor **(ours)**:
+    no pruning layer leaves fewer than `min(N, |S_l|)` tokens, so a short
+    prompt is pruned little or not at all (the `default` preset keeps 1 of a
+    5-token prompt after its second pruning layer without one).
+
     ```mlir
     module attributes {lazy.schedule = #lazy.schedule<layers = 30, [8 : 0.7, 16 : 0.5]>} {}
+    module attributes {lazy.schedule = #lazy.schedule<layers = 30, [8 : 0.7, 16 : 0.5], min_keep = 32>} {}
     ```
   }];
   let parameters = (ins "unsigned":$numLayers,
                         ArrayRefParameter<"int64_t">:$layers,
-                        "::mlir::DenseF64ArrayAttr":$keep);
+                        "::mlir::DenseF64ArrayAttr":$keep,
+                        "int64_t":$minKeep);
   let builders = [
     AttrBuilder<(ins "unsigned":$numLayers, "::llvm::ArrayRef<int64_t>":$layers,
-                     "::llvm::ArrayRef<double>":$keep), [{
+                     "::llvm::ArrayRef<double>":$keep, CArg<"int64_t", "0">:$minKeep), [{
       return $_get($_ctxt, numLayers, layers,
-                   ::mlir::DenseF64ArrayAttr::get($_ctxt, keep));
+                   ::mlir::DenseF64ArrayAttr::get($_ctxt, keep), minKeep);
     }]>
   ];
   let hasCustomAssemblyFormat = 1;

@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 using namespace mlir;
 using namespace lazyc::lazy;
@@ -61,8 +62,10 @@ LogicalResult AuxCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
 //===----------------------------------------------------------------------===//
 
 // #lazy.schedule<layers = 30, [8 : 0.7, 16 : 0.5]>
+// #lazy.schedule<layers = 30, [8 : 0.7, 16 : 0.5], min_keep = 32>
 Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
   unsigned numLayers = 0;
+  int64_t minKeep = 0;
   SmallVector<int64_t> layers;
   SmallVector<double> keep;
   auto parseEntry = [&]() -> ParseResult {
@@ -79,13 +82,18 @@ Attribute ScheduleAttr::parse(AsmParser &parser, Type) {
       parser.parseEqual() || parser.parseInteger(numLayers) ||
       parser.parseComma() ||
       parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
-                                     parseEntry) ||
-      parser.parseGreater())
+                                     parseEntry))
+    return {};
+  if (succeeded(parser.parseOptionalComma()) &&
+      (parser.parseKeyword("min_keep") || parser.parseEqual() ||
+       parser.parseInteger(minKeep)))
+    return {};
+  if (parser.parseGreater())
     return {};
   return ScheduleAttr::getChecked(
       [&] { return parser.emitError(parser.getNameLoc()); },
       parser.getContext(), numLayers, layers,
-      DenseF64ArrayAttr::get(parser.getContext(), keep));
+      DenseF64ArrayAttr::get(parser.getContext(), keep), minKeep);
 }
 
 void ScheduleAttr::print(AsmPrinter &printer) const {
@@ -100,15 +108,21 @@ void ScheduleAttr::print(AsmPrinter &printer) const {
       text += ".0";
     printer << text;
   }
-  printer << "]>";
+  printer << "]";
+  if (getMinKeep() != 0)
+    printer << ", min_keep = " << getMinKeep();
+  printer << ">";
 }
 
 LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                    unsigned numLayers,
                                    ArrayRef<int64_t> layers,
-                                   DenseF64ArrayAttr keepAttr) {
+                                   DenseF64ArrayAttr keepAttr, int64_t minKeep) {
   if (!keepAttr)
     return emitError() << "schedule needs keep ratios";
+  if (minKeep < 0 || minKeep > std::numeric_limits<int32_t>::max())
+    return emitError() << "min_keep " << minKeep
+                       << " is outside [0, 2^31): it counts tokens";
   ArrayRef<double> keep = keepAttr.asArrayRef();
   if (numLayers == 0)
     return emitError() << "schedule must be for a model with at least one "

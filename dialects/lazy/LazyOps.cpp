@@ -24,6 +24,16 @@ static LogicalResult verifyKeepRatio(Operation *op, double keep) {
   return success();
 }
 
+/// The keep ratio and the floor on the kept count (min_keep, in tokens; the
+/// runtime takes it as an int32 count).
+static LogicalResult verifyKeep(Operation *op, double keep, IntegerAttr minKeep) {
+  if (failed(verifyKeepRatio(op, keep)))
+    return failure();
+  if (minKeep && (minKeep.getInt() < 0 || minKeep.getInt() > INT32_MAX))
+    return op->emitOpError() << "expects min_keep in [0, 2^31), got " << minKeep.getInt();
+  return success();
+}
+
 static LogicalResult verifyAuxLayer(Operation *op, int64_t layer,
                                     AuxCacheType aux) {
   if (layer < 0 || layer >= aux.getNumLayers())
@@ -107,7 +117,7 @@ LogicalResult CacheKeysOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult SelectOp::verify() {
-  return verifyKeepRatio(*this, getKeep().convertToDouble());
+  return verifyKeep(*this, getKeep().convertToDouble(), getMinKeepAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -224,7 +234,7 @@ LogicalResult MissingOp::verify() {
 }
 
 LogicalResult SelectOnceOp::verify() {
-  if (failed(verifyKeepRatio(*this, getKeep().convertToDouble())))
+  if (failed(verifyKeep(*this, getKeep().convertToDouble(), getMinKeepAttr())))
     return failure();
   int64_t layer = static_cast<int64_t>(getLayer());
   if (layer < 0 || layer + 1 >= static_cast<int64_t>(getCache().getType().getNumLayers()))
@@ -244,7 +254,7 @@ ArrayRef<StringRef> PruneOp::getBuiltinPolicies() {
 }
 
 LogicalResult PruneOp::verify() {
-  if (failed(verifyKeepRatio(*this, getKeep().convertToDouble())))
+  if (failed(verifyKeep(*this, getKeep().convertToDouble(), getMinKeepAttr())))
     return failure();
   StringRef policy = getPolicy();
   // Built-in policies and user policies share one namespace of identifiers.

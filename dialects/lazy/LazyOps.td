@@ -109,7 +109,8 @@ def Lazy_SelectOnceOp : Lazy_Op<"select_once"> {
   let arguments = (ins Lazy_ScoreTensor:$scores, Lazy_IdTensor:$keys,
                        Lazy_IdTensor:$positions,
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
-                       F64Attr:$keep, I64Attr:$layer);
+                       F64Attr:$keep, I64Attr:$layer,
+                       DefaultValuedAttr<I64Attr, "0">:$min_keep);
   let results = (outs Lazy_IdTensor:$indices);
   let assemblyFormat = [{
     $scores `,` $keys `,` $positions `,` $cache attr-dict `:` type($scores) `,` type($keys) `,`
@@ -192,7 +193,8 @@ def Lazy_SelectOp : Lazy_Op<"select", [Pure]> {
   let summary = "Percentile selection of a token set (last token kept)";
   let description = [{
     Returns the ascending row indices `i` with `scores[i]` at or above the
-    `(1 - keep)` quantile of `scores`: `ceil(keep * n)` rows, ties broken
+    `(1 - keep)` quantile of `scores`: `ceil(keep * n)` rows, but at least
+    `min(min_keep, n)` (a floor for short token sets, default 0), ties broken
     toward later positions, NaN below every number. The last row (the step's
     token `P`) is always selected, displacing the lowest-scored row if needed.
     Lowered to the runtime's `lazyc_rt_select` or, by
@@ -200,9 +202,12 @@ def Lazy_SelectOp : Lazy_Op<"select", [Pure]> {
 
     ```mlir
     %idx = lazy.select %s {keep = 7.000000e-01 : f64} : tensor<?xf32> -> tensor<?xi32>
+    %idx2 = lazy.select %s {keep = 1.000000e-01 : f64, min_keep = 32 : i64}
+        : tensor<?xf32> -> tensor<?xi32>
     ```
   }];
-  let arguments = (ins Lazy_ScoreTensor:$scores, F64Attr:$keep);
+  let arguments = (ins Lazy_ScoreTensor:$scores, F64Attr:$keep,
+                       DefaultValuedAttr<I64Attr, "0">:$min_keep);
   let results = (outs Lazy_IdTensor:$indices);
   let assemblyFormat = "$scores attr-dict `:` type($scores) `->` type($indices)";
   let hasVerifier = 1;
@@ -312,7 +317,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
     layer's token set `S_layer` (original positions, ascending). Returns the
     rows layer `layer + 1` computes (`S_{layer+1}` minus the tokens that layer
     has cached: fresh rows or tokens revived from the Aux Cache), their
-    positions, and `S_{layer+1}` itself: a fraction `keep` of `S_layer`, the
+    positions, and `S_{layer+1}` itself: a fraction `keep` of `S_layer` but
+    at least `min(min_keep, |S_layer|)` tokens (default 0: no floor), the
     last token always kept. `policy` names how tokens are chosen: `lazyllm`
     (last-token attention of layer `layer`, read from the last query row and
     `cache`), `random` (uniform random drop), `static` (prune once at the
@@ -335,7 +341,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
                        I64Attr:$layer, F64Attr:$keep, StrAttr:$policy,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
-                       I64Attr:$head_dim, F64Attr:$scale);
+                       I64Attr:$head_dim, F64Attr:$scale,
+                       DefaultValuedAttr<I64Attr, "0">:$min_keep);
   let results = (outs Lazy_Tensor:$next_hidden, Lazy_IdTensor:$next_positions,
                       Lazy_IdTensor:$next_keys);
   let assemblyFormat = [{

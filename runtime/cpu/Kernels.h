@@ -131,20 +131,21 @@ void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint
 void lazyc_rt_random_scores(uint64_t keys, int64_t num_keys, int64_t layer, int64_t seed,
                             uint64_t out);
 
-/// Percentile selection: clamp(ceil(keep * n), 1, n) indices with the highest
-/// scores (ties toward later rows), the last row always included; ascending.
-int64_t lazyc_rt_select_size(int64_t n, double keep);
-void lazyc_rt_select(uint64_t scores, int64_t n, double keep, uint64_t out);
+/// Percentile selection: k = clamp(max(ceil(keep * n), min_keep), 1, n)
+/// indices with the highest scores (ties toward later rows), the last row
+/// always included; ascending. `min_keep` (>= 0) is the schedule's floor.
+int64_t lazyc_rt_select_size(int64_t n, double keep, int64_t min_keep);
+void lazyc_rt_select(uint64_t scores, int64_t n, double keep, int64_t min_keep, uint64_t out);
 
 /// Static pruning (lazy.select_once): like lazyc_rt_select at the first
 /// step reaching the boundary after `layer`, afterwards the keys that layer
 /// + 1 holds plus this step's computed rows `positions`.
 int64_t lazyc_rt_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t scores,
                                   uint64_t keys, int64_t n, uint64_t positions, int64_t rows,
-                                  double keep);
+                                  double keep, int64_t min_keep);
 void lazyc_rt_select_once(LazycKVCache *cache, int64_t layer, uint64_t scores, uint64_t keys,
                           int64_t n, uint64_t positions, int64_t rows, double keep,
-                          uint64_t out);
+                          int64_t min_keep, uint64_t out);
 
 /// The keys that `layer` holds no K/V for: size, then the positions.
 int64_t lazyc_rt_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n);

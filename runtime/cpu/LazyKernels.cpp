@@ -52,8 +52,8 @@ bool contains(const int32_t *sorted, int64_t n, int32_t value) {
 }
 
 /// The selection shared by lazy.select and the first step of lazy.select_once.
-std::vector<int32_t> percentile(const float *scores, int64_t n, double keep) {
-  const int64_t k = lazyc_rt_select_size(n, keep);
+std::vector<int32_t> percentile(const float *scores, int64_t n, double keep, int64_t minKeep) {
+  const int64_t k = lazyc_rt_select_size(n, keep, minKeep);
   std::vector<int32_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   // A strict total order on any input: NaN ranks lowest (as -inf), ties go
@@ -79,11 +79,11 @@ std::vector<int32_t> percentile(const float *scores, int64_t n, double keep) {
 
 std::vector<int32_t> selectOnce(LazycKVCache *cache, int64_t layer, const float *scores,
                                 const int32_t *keys, int64_t n, const int32_t *positions,
-                                int64_t rows, double keep) {
+                                int64_t rows, double keep, int64_t minKeep) {
   const uint8_t *next = cache->cached + (layer + 1) * cache->context;
   bool first = std::none_of(keys, keys + n, [&](int32_t p) { return next[p] != 0; });
   if (first)
-    return percentile(scores, n, keep);
+    return percentile(scores, n, keep, minKeep);
   std::vector<int32_t> kept;
   for (int64_t i = 0; i < n; ++i)
     if (next[keys[i]] || contains(positions, rows, keys[i]))
@@ -256,34 +256,36 @@ extern "C" void lazyc_rt_random_scores(uint64_t keysAddr, int64_t numKeys, int64
   }
 }
 
-extern "C" int64_t lazyc_rt_select_size(int64_t n, double keep) {
+extern "C" int64_t lazyc_rt_select_size(int64_t n, double keep, int64_t minKeep) {
   if (n <= 0)
     return 0;
   // The 1e-9 absorbs binary rounding (0.7 * 10 = 7.000000000000001).
   auto k = static_cast<int64_t>(std::ceil(keep * static_cast<double>(n) - 1e-9));
-  return std::clamp<int64_t>(k, 1, n);
+  return std::clamp<int64_t>(std::max(k, minKeep), 1, n);
 }
 
-extern "C" void lazyc_rt_select(uint64_t scores, int64_t n, double keep, uint64_t out) {
-  std::vector<int32_t> kept = percentile(ptr<float>(scores), n, keep);
+extern "C" void lazyc_rt_select(uint64_t scores, int64_t n, double keep, int64_t minKeep,
+                                uint64_t out) {
+  std::vector<int32_t> kept = percentile(ptr<float>(scores), n, keep, minKeep);
   std::copy(kept.begin(), kept.end(), ptr<int32_t>(out));
 }
 
 extern "C" int64_t lazyc_rt_select_once_size(LazycKVCache *cache, int64_t layer,
                                              uint64_t scores, uint64_t keys, int64_t n,
-                                             uint64_t positions, int64_t rows, double keep) {
+                                             uint64_t positions, int64_t rows, double keep,
+                                             int64_t minKeep) {
   Timed timed(cache);
   return static_cast<int64_t>(selectOnce(cache, layer, ptr<float>(scores), ptr<int32_t>(keys),
-                                         n, ptr<int32_t>(positions), rows, keep)
+                                         n, ptr<int32_t>(positions), rows, keep, minKeep)
                                   .size());
 }
 
 extern "C" void lazyc_rt_select_once(LazycKVCache *cache, int64_t layer, uint64_t scores,
                                      uint64_t keys, int64_t n, uint64_t positions,
-                                     int64_t rows, double keep, uint64_t out) {
+                                     int64_t rows, double keep, int64_t minKeep, uint64_t out) {
   Timed timed(cache);
   std::vector<int32_t> kept = selectOnce(cache, layer, ptr<float>(scores), ptr<int32_t>(keys),
-                                         n, ptr<int32_t>(positions), rows, keep);
+                                         n, ptr<int32_t>(positions), rows, keep, minKeep);
   std::copy(kept.begin(), kept.end(), ptr<int32_t>(out));
 }
 

@@ -1899,34 +1899,37 @@ void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, 
   putBack(outAddr, scores);
 }
 
-int64_t lazyc_gpu_select_size(int64_t n, double keep) { return lazyc_rt_select_size(n, keep); }
+int64_t lazyc_gpu_select_size(int64_t n, double keep, int64_t minKeep) {
+  return lazyc_rt_select_size(n, keep, minKeep);
+}
 
-void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, uint64_t outAddr) {
+void lazyc_gpu_select(uint64_t scoresAddr, int64_t n, double keep, int64_t minKeep,
+                      uint64_t outAddr) {
   std::vector<float> scores = fetch<float>(scoresAddr, n);
-  std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_size(n, keep)));
-  lazyc_rt_select(reinterpret_cast<uint64_t>(scores.data()), n, keep,
+  std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_size(n, keep, minKeep)));
+  lazyc_rt_select(reinterpret_cast<uint64_t>(scores.data()), n, keep, minKeep,
                   reinterpret_cast<uint64_t>(kept.data()));
   putBack(outAddr, kept);
 }
 
 int64_t lazyc_gpu_select_once_size(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
                                    uint64_t keysAddr, int64_t n, uint64_t positionsAddr,
-                                   int64_t rows, double keep) {
+                                   int64_t rows, double keep, int64_t minKeep) {
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
   return lazyc_rt_select_once_size(cache, layer, hostAddr(scores), hostAddr(keys), n,
-                                   hostAddr(pos), rows, keep);
+                                   hostAddr(pos), rows, keep, minKeep);
 }
 
 void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
                            uint64_t keysAddr, int64_t n, uint64_t positionsAddr, int64_t rows,
-                           double keep, uint64_t outAddr) {
+                           double keep, int64_t minKeep, uint64_t outAddr) {
   std::vector<float> scores = fetch<float>(scoresAddr, n);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n), pos = fetch<int32_t>(positionsAddr, rows);
   std::vector<int32_t> kept(static_cast<size_t>(lazyc_rt_select_once_size(
-      cache, layer, hostAddr(scores), hostAddr(keys), n, hostAddr(pos), rows, keep)));
+      cache, layer, hostAddr(scores), hostAddr(keys), n, hostAddr(pos), rows, keep, minKeep)));
   lazyc_rt_select_once(cache, layer, hostAddr(scores), hostAddr(keys), n, hostAddr(pos), rows,
-                       keep, hostAddr(kept));
+                       keep, minKeep, hostAddr(kept));
   putBack(outAddr, kept);
 }
 

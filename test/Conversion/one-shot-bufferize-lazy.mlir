@@ -11,7 +11,7 @@
 // CHECK:         memref.alloc(%[[NI]]) {alignment = 64 : i64} : memref<?xi32>
 // CHECK:         call @lazyc_rt_context(
 // CHECK:         call @lazyc_rt_scores(%{{.*}}, %{{.*}}) : (!llm.kv_cache<{{.*}}>, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64) -> ()
-// CHECK:         call @lazyc_rt_select_size(%{{.*}}, %{{.*}}) : (i64, f64) -> i64
+// CHECK:         call @lazyc_rt_select_size(%{{.*}}, %{{.*}}, %{{.*}}) : (i64, f64, i64) -> i64
 // CHECK:         call @lazyc_rt_select(
 // CHECK:         call @lazyc_rt_aux_save(%{{.*}}) : (!lazy.aux_cache<{{.*}}>, i64, i64, i64, i64, i64, i64, i64) -> ()
 // CHECK:         call @lazyc_rt_missing_size(

@@ -43,17 +43,18 @@ func.func @keep_all(%h: tensor<?x64xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi
 
 !cache = !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>
 
-// random: hashed scores (the pass's seed), then the same selection and revival.
+// random: hashed scores (the pass's seed), then the same selection (with the
+// prune's floor, min_keep) and revival.
 // CHECK-LABEL: func.func @random
 // CHECK-SAME:    %[[K:[a-z0-9]+]]: tensor<?xi32>, %{{[a-z0-9]+}}: tensor<?x64xf32>
 // CHECK:         %[[S:.*]] = lazy.random_scores %[[K]] {layer = 1 : i64, seed = 7 : i64}
-// CHECK:         lazy.select %[[S]] {keep = 5.000000e-01 : f64}
+// CHECK:         lazy.select %[[S]] {keep = 5.000000e-01 : f64, min_keep = 3 : i64}
 // CHECK:         lazy.aux_save
 // CHECK:         lazy.missing
 // CHECK:         lazy.aux_load
 func.func @random(%h: tensor<?x64xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !cache)
     -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>) {
-  %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "random",
+  %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "random", min_keep = 3 : i64,
       num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
       : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !cache) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
   return %h2, %p2, %k2 : tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>
@@ -68,11 +69,11 @@ func.func @random(%h: tensor<?x64xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32
 // CHECK-LABEL: func.func @static
 // CHECK-SAME:    (%{{.*}}: tensor<?x64xf32>, %[[POS:[a-z0-9]+]]: tensor<?xi32>, %[[K:[a-z0-9]+]]: tensor<?xi32>, %[[Q:[a-z0-9]+]]: tensor<?x64xf32>, %[[C:[a-z0-9]+]]: !llm.kv_cache
 // CHECK:         %[[S:.*]] = lazy.scores %[[Q]], %[[C]], %[[K]]
-// CHECK:         %[[I:.*]] = lazy.select_once %[[S]], %[[K]], %[[POS]], %[[C]] {keep = 5.000000e-01 : f64, layer = 1 : i64}
+// CHECK:         %[[I:.*]] = lazy.select_once %[[S]], %[[K]], %[[POS]], %[[C]] {keep = 5.000000e-01 : f64, layer = 1 : i64, min_keep = 12 : i64}
 // CHECK:         lazy.gather %[[K]][%[[I]]]
 func.func @static(%h: tensor<?x64xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32>, %q: tensor<?x64xf32>, %c: !cache)
     -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>) {
-  %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "static",
+  %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %c {layer = 1 : i64, keep = 0.5 : f64, policy = "static", min_keep = 12 : i64,
       num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
       : (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x64xf32>, !cache) -> (tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>)
   return %h2, %p2, %k2 : tensor<?x64xf32>, tensor<?xi32>, tensor<?xi32>

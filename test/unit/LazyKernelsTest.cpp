@@ -64,25 +64,53 @@ std::vector<double> softmax(std::vector<double> x) {
 }
 
 TEST(LazyKernelsTest, SelectSizeIsACeilingClampedToOneAndN) {
-  EXPECT_EQ(lazyc_rt_select_size(10, 0.7), 7); // not 8: 0.7 * 10 rounds up in binary
-  EXPECT_EQ(lazyc_rt_select_size(10, 0.71), 8);
-  EXPECT_EQ(lazyc_rt_select_size(3, 0.01), 1);
-  EXPECT_EQ(lazyc_rt_select_size(5, 1.0), 5);
-  EXPECT_EQ(lazyc_rt_select_size(9999, 0.9999), 9999);
-  EXPECT_EQ(lazyc_rt_select_size(0, 0.5), 0);
+  EXPECT_EQ(lazyc_rt_select_size(10, 0.7, 0), 7); // not 8: 0.7 * 10 rounds up in binary
+  EXPECT_EQ(lazyc_rt_select_size(10, 0.71, 0), 8);
+  EXPECT_EQ(lazyc_rt_select_size(3, 0.01, 0), 1);
+  EXPECT_EQ(lazyc_rt_select_size(5, 1.0, 0), 5);
+  EXPECT_EQ(lazyc_rt_select_size(9999, 0.9999, 0), 9999);
+  EXPECT_EQ(lazyc_rt_select_size(0, 0.5, 0), 0);
 }
 
 TEST(LazyKernelsTest, SelectKeepsTheHighestScoresAndTheLastRow) {
   std::vector<float> scores = {0.5f, 0.1f, 0.9f, 0.3f, 0.0f};
   std::vector<int32_t> out(3);
-  lazyc_rt_select(addr(scores), 5, 0.6, addr(out));
+  lazyc_rt_select(addr(scores), 5, 0.6, 0, addr(out));
   // Top 3 are rows 0, 2, 3; the last row (4) displaces the lowest of them (3).
   EXPECT_EQ(out, (std::vector<int32_t>{0, 2, 4}));
   // Ties go to later rows.
   std::vector<float> ties = {1, 1, 1, 1, 5};
   std::vector<int32_t> two(2);
-  lazyc_rt_select(addr(ties), 5, 0.4, addr(two));
+  lazyc_rt_select(addr(ties), 5, 0.4, 0, addr(two));
   EXPECT_EQ(two, (std::vector<int32_t>{3, 4}));
+}
+
+TEST(LazyKernelsTest, SelectSizeHasAFloorOfMinKeepTokens) {
+  // ceil(0.1 * 5) = 1, but never fewer than min(min_keep, n) tokens.
+  EXPECT_EQ(lazyc_rt_select_size(5, 0.1, 32), 5);
+  EXPECT_EQ(lazyc_rt_select_size(40, 0.1, 32), 32);
+  EXPECT_EQ(lazyc_rt_select_size(400, 0.1, 32), 40); // the ratio wins above the floor
+  EXPECT_EQ(lazyc_rt_select_size(400, 0.1, 0), 40);
+  EXPECT_EQ(lazyc_rt_select_size(5, 0.1, 3), 3);
+  EXPECT_EQ(lazyc_rt_select_size(0, 0.1, 32), 0);
+}
+
+TEST(LazyKernelsTest, SelectWithAFloorKeepsTheNextHighestScores) {
+  std::vector<float> scores = {0.5f, 0.1f, 0.9f, 0.3f, 0.0f};
+  // keep 0.2 alone keeps the last row only; a floor of 3 adds the two best.
+  std::vector<int32_t> out(3);
+  lazyc_rt_select(addr(scores), 5, 0.2, 3, addr(out));
+  EXPECT_EQ(out, (std::vector<int32_t>{0, 2, 4}));
+  // The static policy's first selection has the same floor.
+  Cache cache(6);
+  std::vector<int32_t> keys = {0, 1, 2, 3, 4}, pos = {0, 1, 2, 3, 4};
+  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(scores), addr(keys), 5, addr(pos), 5,
+                                      0.2, 4),
+            4);
+  std::vector<int32_t> once(4);
+  lazyc_rt_select_once(&cache.c, 0, addr(scores), addr(keys), 5, addr(pos), 5, 0.2, 4,
+                       addr(once));
+  EXPECT_EQ(once, (std::vector<int32_t>{0, 2, 3, 4}));
 }
 
 TEST(LazyKernelsTest, ContextIsEveryPositionUpToTheLastRow) {
@@ -198,17 +226,17 @@ TEST(LazyKernelsTest, SelectOncePrunesAtTheFirstStepOnly) {
   std::vector<float> scores = {0.9f, 0.1f, 0.8f, 0.0f, 0.2f};
   std::vector<int32_t> keys = {0, 1, 2, 3, 4}, pos = {0, 1, 2, 3, 4};
   // First step: layer 1 holds none of the keys -> percentile selection.
-  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(scores), addr(keys), 5, addr(pos), 5, 0.6),
+  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(scores), addr(keys), 5, addr(pos), 5, 0.6, 0),
             3);
   // Later step: layer 1 holds 0, 2, 4; the step computes position 5.
   for (int p : {0, 2, 4})
     cache.cached[6 + p] = 1;
   std::vector<float> later = {0.0f, 0.9f, 0.0f, 0.9f, 0.0f, 0.5f};
   std::vector<int32_t> keys2 = {0, 1, 2, 3, 4, 5}, pos2 = {5};
-  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5),
+  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, 0),
             4);
   std::vector<int32_t> out(4);
-  lazyc_rt_select_once(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, addr(out));
+  lazyc_rt_select_once(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, 0, addr(out));
   EXPECT_EQ(out, (std::vector<int32_t>{0, 2, 4, 5})); // 1 and 3 never come back
 }
 

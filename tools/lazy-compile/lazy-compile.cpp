@@ -25,6 +25,7 @@
 #include "llvm/Support/WithColor.h"
 
 #include <chrono>
+#include <limits>
 
 using namespace llvm;
 
@@ -92,6 +93,12 @@ static cl::opt<std::string>
     policy(cl::cat(compileCategory), "policy",
            cl::desc("Pruning policy: lazyllm (default), random, static, streaming"),
            cl::init("lazyllm"));
+static cl::opt<int64_t> minKeep(
+    cl::cat(compileCategory), "min-keep",
+    cl::desc("Floor on the kept sets: no pruning layer keeps fewer than min(N, its set) "
+             "tokens, so a short prompt is pruned little or not at all (default 32; 0: the "
+             "paper's plain percentile, which keeps 1 of a 5-token prompt under 'default')"),
+    cl::init(32));
 static cl::opt<int64_t> seed(cl::cat(compileCategory), "seed",
                              cl::desc("Seed of the random policy"), cl::init(0));
 static cl::opt<int64_t> sinks(cl::cat(compileCategory), "sinks",
@@ -333,11 +340,17 @@ int main(int argc, char **argv) {
   lazyc::PruneOptions prune;
   prune.schedule = schedule;
   prune.policy = policy;
+  prune.minKeep = minKeep;
   prune.seed = seed;
   prune.sinks = sinks;
   prune.scoreWindow = scoreWindow;
   prune.scorePool = scorePool;
   prune.deferMLP = deferMLP;
+  if (minKeep < 0 || minKeep > std::numeric_limits<int32_t>::max())
+    return fail("--min-keep must be a token count in [0, 2^31), got " +
+                std::to_string(minKeep));
+  if (minKeep.getNumOccurrences() && schedule.empty())
+    return fail("--min-keep applies to a --schedule (this compiles a dense model)");
   if (scoreWindow < 1)
     return fail("--score-window must be at least 1, got " + std::to_string(scoreWindow));
   if (scorePool < 1 || scorePool > lazyc::kMaxScorePool || scorePool % 2 == 0)

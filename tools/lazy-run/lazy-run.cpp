@@ -266,21 +266,24 @@ int main(int argc, char **argv) {
   if (info.pruned)
     batch = promptTokens;
   // LazyLLM keeps ceil(keep * |S_l|) tokens at each pruning layer: on a short
-  // prompt the schedule leaves a handful (the default keeps 1 of 5 tokens
-  // after layer 17), and the answer degrades for no gain. Say so.
+  // prompt a schedule without a floor (lazy-compile --min-keep=0) leaves a
+  // handful (the default keeps 1 of 5 tokens after layer 17), and the answer
+  // degrades for no gain. Say so.
   if (info.pruned) {
     constexpr int64_t kFewKept = 32;
     int64_t kept = promptTokens;
     for (auto [layer, keep] : info.schedule) {
-      const int64_t next = lazyc_rt_select_size(kept, keep);
+      const int64_t next = lazyc_rt_select_size(kept, keep, info.minKeep);
       if (next < kFewKept && next < kept) {
         std::fprintf(stderr,
                      "lazy-run: note: with this %lld-token prompt the pruned model computes only "
-                     "%lld token%s from layer %lld on; LazyLLM pays off on long prompts "
-                     "(hundreds of tokens and more), on a short one it costs accuracy for "
-                     "nothing: use a dense model\n",
+                     "%lld token%s from layer %lld on (its floor: --min-keep=%lld); LazyLLM pays "
+                     "off on long prompts (hundreds of tokens and more), on a short one it costs "
+                     "accuracy for nothing: use a dense model or recompile with the default "
+                     "--min-keep\n",
                      static_cast<long long>(promptTokens), static_cast<long long>(next),
-                     next == 1 ? "" : "s", static_cast<long long>(layer + 1));
+                     next == 1 ? "" : "s", static_cast<long long>(layer + 1),
+                     static_cast<long long>(info.minKeep));
         break;
       }
       kept = next;
@@ -417,7 +420,7 @@ int main(int argc, char **argv) {
               "\"decode_step_ms_median\": %.3f, \"decode_step_ms\": %s, "
               "\"decode_step_token_layers\": %s, "
               "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"score_window\": %lld, "
-              "\"score_pool\": %lld, \"schedule\": %s, "
+              "\"score_pool\": %lld, \"schedule\": %s, \"min_keep\": %lld, "
               "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
               "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
@@ -431,7 +434,7 @@ int main(int argc, char **argv) {
               stepList.c_str(), stepRows.c_str(),
               peakRSSMiB(), info.pruned ? "true" : "false", jsonEscape(info.policy).c_str(),
               static_cast<long long>(info.scoreWindow), static_cast<long long>(info.scorePool),
-              schedule.c_str(), share, kept.c_str(), perLayer.c_str(),
+              schedule.c_str(), static_cast<long long>(info.minKeep), share, kept.c_str(), perLayer.c_str(),
               prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
               static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),
               info.target.c_str(), info.target == "cuda" ? "bf16" : info.kvCache.c_str(),

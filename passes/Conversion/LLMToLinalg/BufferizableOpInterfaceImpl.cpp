@@ -355,10 +355,12 @@ struct SelectModel : CallOutModel<SelectModel, lazy::SelectOp> {
     if (failed(b))
       return failure();
     Value n = rowsOf(rewriter, loc, (*b)[0]), keep = f64(rewriter, loc, select.getKeep());
-    Value count = callRuntime(rewriter, op, "lazyc_rt_select_size", {n, keep}, true);
+    Value minKeep = i64(rewriter, loc, select.getMinKeepAttr().getInt());
+    Value count = callRuntime(rewriter, op, "lazyc_rt_select_size", {n, keep, minKeep}, true);
     Value out = allocVector(rewriter, op, count);
     callRuntime(rewriter, op, "lazyc_rt_select",
-                {inputAddress(rewriter, loc, (*b)[0]), n, keep, address(rewriter, loc, out)});
+                {inputAddress(rewriter, loc, (*b)[0]), n, keep, minKeep,
+                 address(rewriter, loc, out)});
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }
@@ -381,7 +383,8 @@ struct SelectOnceModel : CallOutModel<SelectOnceModel, lazy::SelectOnceOp> {
                                inputAddress(rewriter, loc, (*b)[1]),
                                rowsOf(rewriter, loc, (*b)[1]), inputAddress(rewriter, loc, (*b)[2]),
                                rowsOf(rewriter, loc, (*b)[2]),
-                               f64(rewriter, loc, select.getKeep())};
+                               f64(rewriter, loc, select.getKeep()),
+                               i64(rewriter, loc, select.getMinKeepAttr().getInt())};
     Value count = callRuntime(rewriter, op, "lazyc_rt_select_once_size", args, true);
     Value out = allocVector(rewriter, op, count);
     args.push_back(address(rewriter, loc, out));

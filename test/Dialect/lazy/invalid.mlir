@@ -80,6 +80,14 @@ func.func @f(%s: tensor<?xf32>) {
 
 // -----
 
+func.func @f(%s: tensor<?xf32>) {
+  // expected-error @+1 {{expects min_keep in [0, 2^31), got -1}}
+  %i = lazy.select %s {keep = 0.5 : f64, min_keep = -1 : i64} : tensor<?xf32> -> tensor<?xi32>
+  return
+}
+
+// -----
+
 func.func @f(%s: tensor<?x2xf32>) {
   // expected-error @+1 {{operand #0 must be 1D tensor of floating-point values}}
   %i = lazy.select %s {keep = 0.5 : f64} : tensor<?x2xf32> -> tensor<?xi32>
@@ -321,6 +329,11 @@ module attributes {lazy.schedule = #lazy.schedule<layers = 4, [1 : 0.0]>} {}
 
 // expected-error @+1 {{keep ratio 1.5 after layer 1 is outside (0, 1]}}
 module attributes {lazy.schedule = #lazy.schedule<layers = 4, [1 : 1.5]>} {}
+
+// -----
+
+// expected-error @+1 {{min_keep -3 is outside [0, 2^31): it counts tokens}}
+module attributes {lazy.schedule = #lazy.schedule<layers = 4, [1 : 0.5], min_keep = -3>} {}
 
 // -----
 

@@ -7,6 +7,19 @@ module attributes {lazy.schedule = #lazy.schedule<layers = 30, [8 : 0.7, 16 : 0.
 
 // -----
 
+// A floor on the kept sets; 0 (the default) is not printed.
+// CHECK: module attributes {lazy.schedule = #lazy.schedule<layers = 30, [17 : 0.1, 22 : 0.5], min_keep = 32>}
+module attributes {lazy.schedule = #lazy.schedule<layers = 30, [17 : 0.1, 22 : 0.5], min_keep = 32>} {
+}
+
+// -----
+
+// CHECK: module attributes {lazy.schedule = #lazy.schedule<layers = 30, [17 : 0.1]>}
+module attributes {lazy.schedule = #lazy.schedule<layers = 30, [17 : 0.1], min_keep = 0>} {
+}
+
+// -----
+
 !cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
 
 // CHECK-LABEL: func.func @select_and_gather
@@ -24,6 +37,8 @@ func.func @select_and_gather(%h: tensor<?x576xf32>, %pos: tensor<?xi32>, %q: ten
       : (tensor<?x576xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
   // CHECK: %[[I:.*]] = lazy.select %[[S]] {keep = 0.69999999999999996 : f64} : tensor<?xf32> -> tensor<?xi32>
   %idx = lazy.select %s {keep = 0.7 : f64} : tensor<?xf32> -> tensor<?xi32>
+  // CHECK: lazy.select %[[S]] {keep = 1.000000e-01 : f64, min_keep = 32 : i64} : tensor<?xf32> -> tensor<?xi32>
+  %floored = lazy.select %s {keep = 0.1 : f64, min_keep = 32 : i64} : tensor<?xf32> -> tensor<?xi32>
   // CHECK: %[[H2:.*]] = lazy.gather %[[H]][%[[I]]] : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
   %h2 = lazy.gather %h[%idx] : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
   // CHECK: %[[P2:.*]] = lazy.gather %[[POS]][%[[I]]] : tensor<?xi32>, tensor<?xi32> -> tensor<?xi32>
