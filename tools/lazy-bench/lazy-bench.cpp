@@ -141,7 +141,7 @@ struct Generation {
 
 struct Result {
   std::string name, library, policy = "dense", schedule;
-  int64_t scoreWindow = 1, scorePool = 1;
+  int64_t scoreWindow = 1, scorePool = 1, minKeep = 0;
   std::vector<TTFT> ttft;
   std::vector<NeedleRun> needle;
   double needleAccuracy = 0, needleTTFT = 0, needleShare = 1;
@@ -691,6 +691,7 @@ int main(int argc, char **argv) {
       r.policy = model->info().policy;
       r.scoreWindow = model->info().scoreWindow;
       r.scorePool = model->info().scorePool;
+      r.minKeep = model->info().minKeep;
       for (auto [l, k] : model->info().schedule) {
         std::ostringstream entry;
         entry << l << ":" << k;
@@ -826,7 +827,8 @@ int main(int argc, char **argv) {
       out << "  {\"name\": \"" << jsonEscape(r.name) << "\", \"library\": \""
           << jsonEscape(r.library) << "\", \"policy\": \"" << r.policy
           << "\", \"score_window\": " << r.scoreWindow << ", \"score_pool\": " << r.scorePool
-          << ", \"schedule\": \"" << r.schedule << "\", \"ttft\": [";
+          << ", \"schedule\": \"" << r.schedule << "\", \"min_keep\": " << r.minKeep
+          << ", \"ttft\": [";
       for (size_t j = 0; j < r.ttft.size(); ++j) {
         const TTFT &t = r.ttft[j];
         out << (j ? ", " : "") << "{\"tokens\": " << t.length << ", \"ms\": " << t.ms
