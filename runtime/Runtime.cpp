@@ -2,6 +2,7 @@
 
 #include "runtime/Runtime.h"
 
+#include "runtime/cpu/Profile.h"
 #include "runtime/cpu/Q8_0.h"
 #include "runtime/cuda/ChipCompat.h"
 #include "runtime/cuda/CudaApi.h"
@@ -588,7 +589,11 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
                       LAZYC_STAT_LAST_KEY})
     std::fill_n(stats_.begin() + s * cache_.layers, cache_.layers, 0);
   cache_.lazy_ns = 0;
-  reinterpret_cast<ForwardFn>(forward_)(&result, &tokenRef, &posRef, &cache_, &rowRef, &arena);
+  {
+    // LAZYC_PROFILE=1 (CPU models): the whole step, beside its kernels.
+    lazyc::rt::profile::Scope timed(cuda_ ? nullptr : "step", static_cast<int64_t>(tokens.size()));
+    reinterpret_cast<ForwardFn>(forward_)(&result, &tokenRef, &posRef, &cache_, &rowRef, &arena);
+  }
   if (cuda_)
     deviceInputs.buffers.push_back(result.allocated);
   // The invariants of ../shared/LAZYLLM.md, checked on every step.

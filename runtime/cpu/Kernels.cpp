@@ -8,6 +8,7 @@
 
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/KVRows.h"
+#include "runtime/cpu/Profile.h"
 #include "runtime/cpu/Q8_0.h"
 #include "runtime/cpu/Simd.h"
 #include "runtime/cuda/HostCopies.h"
@@ -296,6 +297,7 @@ void narrowTo(uint64_t address, const float *values, int64_t count) {
 
 extern "C" void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w,
                                 int64_t wtype, int64_t out, uint64_t y) {
+  lazyc::rt::profile::Scope timed("linear", rows);
   linearF32(ptr<float>(x), rows, in, w, wtype, out, ptr<float>(y), false);
 }
 
@@ -304,6 +306,7 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
                                    int64_t ytype, int64_t accumulate) {
   if (rows <= 0)
     return;
+  lazyc::rt::profile::Scope timed("linear", rows);
   if ((xtype != 0 && xtype != 1) || (ytype != 0 && ytype != 1)) {
     std::fprintf(stderr, "lazyc: lazyc_rt_linear_ex: unsupported activation types %lld -> %lld%s\n",
                  static_cast<long long>(xtype), static_cast<long long>(ytype),
@@ -438,6 +441,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
                                    int64_t rows, uint64_t keysAddr, int64_t numKeys,
                                    int64_t heads, int64_t kvHeads, int64_t headDim,
                                    double scaleD, uint64_t outAddr) {
+  lazyc::rt::profile::Scope timed("attention", rows);
   const float *q = ptr<float>(qAddr), *k = ptr<float>(kAddr), *v = ptr<float>(vAddr);
   const int32_t *pos = ptr<int32_t>(posAddr);
   const int32_t *keyPos = numKeys >= 0 ? ptr<int32_t>(keysAddr) : nullptr;

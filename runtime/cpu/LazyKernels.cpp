@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/Profile.h"
 #include "runtime/cpu/KVRows.h"
 #include "runtime/cpu/Simd.h"
 
@@ -25,20 +26,25 @@ namespace {
 
 template <typename T> T *ptr(uint64_t address) { return reinterpret_cast<T *>(address); }
 
-/// Adds the kernel's wall time to the step's selection-overhead counter.
+/// Adds the kernel's wall time to the step's selection-overhead counter,
+/// and with LAZYC_PROFILE=1 to the profile as a call of `kernel` on `rows`.
 class Timed {
 public:
-  explicit Timed(LazycKVCache *cache)
-      : cache_(cache), start_(std::chrono::steady_clock::now()) {}
+  Timed(LazycKVCache *cache, const char *kernel, int64_t rows)
+      : cache_(cache), kernel_(kernel), rows_(rows), start_(std::chrono::steady_clock::now()) {}
   ~Timed() {
+    const auto elapsed = std::chrono::steady_clock::now() - start_;
     if (cache_)
-      cache_->lazy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now() - start_)
-                             .count();
+      cache_->lazy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+    if (lazyc::rt::profile::enabled())
+      lazyc::rt::profile::record(kernel_, rows_,
+                                 std::chrono::duration<double>(elapsed).count());
   }
 
 private:
   LazycKVCache *cache_;
+  const char *kernel_;
+  int64_t rows_;
   std::chrono::steady_clock::time_point start_;
 };
 
@@ -219,7 +225,7 @@ extern "C" void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t qAd
                                 int64_t rows, uint64_t keysAddr, int64_t numKeys,
                                 int64_t heads, int64_t kvHeads, int64_t headDim,
                                 double scale, uint64_t outAddr) {
-  Timed timed(cache);
+  Timed timed(cache, "scores", rows);
   std::vector<int64_t> lastRow; // P's row
   if (rows > 0)
     lastRow.push_back(rows - 1);
@@ -232,7 +238,7 @@ extern "C" void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint6
                                        int64_t numKeys, int64_t heads, int64_t kvHeads,
                                        int64_t headDim, double scale, int64_t window,
                                        uint64_t outAddr) {
-  Timed timed(cache);
+  Timed timed(cache, "window_scores", rows);
   const int32_t *positions = ptr<int32_t>(positionsAddr);
   std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions, rows, window);
   attentionScores(cache, layer, ptr<float>(qAddr), positions, windowRows,
@@ -266,6 +272,7 @@ extern "C" int64_t lazyc_rt_select_size(int64_t n, double keep, int64_t minKeep)
 
 extern "C" void lazyc_rt_select(uint64_t scores, int64_t n, double keep, int64_t minKeep,
                                 uint64_t out) {
+  Timed timed(nullptr, "select", n);
   std::vector<int32_t> kept = percentile(ptr<float>(scores), n, keep, minKeep);
   std::copy(kept.begin(), kept.end(), ptr<int32_t>(out));
 }
@@ -274,7 +281,7 @@ extern "C" int64_t lazyc_rt_select_once_size(LazycKVCache *cache, int64_t layer,
                                              uint64_t scores, uint64_t keys, int64_t n,
                                              uint64_t positions, int64_t rows, double keep,
                                              int64_t minKeep) {
-  Timed timed(cache);
+  Timed timed(cache, "select_once", n);
   return static_cast<int64_t>(selectOnce(cache, layer, ptr<float>(scores), ptr<int32_t>(keys),
                                          n, ptr<int32_t>(positions), rows, keep, minKeep)
                                   .size());
@@ -283,7 +290,7 @@ extern "C" int64_t lazyc_rt_select_once_size(LazycKVCache *cache, int64_t layer,
 extern "C" void lazyc_rt_select_once(LazycKVCache *cache, int64_t layer, uint64_t scores,
                                      uint64_t keys, int64_t n, uint64_t positions,
                                      int64_t rows, double keep, int64_t minKeep, uint64_t out) {
-  Timed timed(cache);
+  Timed timed(cache, "select_once", n);
   std::vector<int32_t> kept = selectOnce(cache, layer, ptr<float>(scores), ptr<int32_t>(keys),
                                          n, ptr<int32_t>(positions), rows, keep, minKeep);
   std::copy(kept.begin(), kept.end(), ptr<int32_t>(out));
@@ -306,7 +313,7 @@ extern "C" void lazyc_rt_missing(LazycKVCache *cache, int64_t layer, uint64_t ke
 extern "C" void lazyc_rt_aux_save(LazycKVCache *cache, int64_t layer, uint64_t hiddenAddr,
                                   uint64_t positionsAddr, int64_t rows, int64_t columns,
                                   uint64_t keptAddr, int64_t numKept) {
-  Timed timed(cache);
+  Timed timed(cache, "aux_save", rows);
   const float *hidden = ptr<float>(hiddenAddr);
   const int32_t *pos = ptr<int32_t>(positionsAddr), *kept = ptr<int32_t>(keptAddr);
   for (int64_t r = 0; r < rows; ++r) {
@@ -323,7 +330,7 @@ extern "C" void lazyc_rt_aux_load(LazycKVCache *cache, int64_t layer, uint64_t w
                                   int64_t numWanted, uint64_t freshAddr,
                                   uint64_t freshPositionsAddr, int64_t freshRows,
                                   int64_t columns, uint64_t outAddr) {
-  Timed timed(cache);
+  Timed timed(cache, "aux_load", numWanted);
   const int32_t *wanted = ptr<int32_t>(wantedAddr), *freshPos = ptr<int32_t>(freshPositionsAddr);
   const float *fresh = ptr<float>(freshAddr);
   float *out = ptr<float>(outAddr);
