@@ -54,6 +54,60 @@ void gemmABt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const
 #endif
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+#define LAZYC_F32_GEMV_AVX512 1
+/// v's upper 8 lanes added to its lower 8.
+__attribute__((target("avx512f"))) inline __m256 halves(__m512 v) {
+  return _mm256_add_ps(_mm512_castps512_ps256(v),
+                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+/// The lane sums of a, b, c, d as one 4-float vector (a's first).
+__attribute__((target("avx512f"))) inline __m128 laneSums4(__m512 a, __m512 b, __m512 c,
+                                                            __m512 d) {
+  __m256 ab = _mm256_hadd_ps(halves(a), halves(b)); // a01 a23 b01 b23 | a45 a67 b45 b67
+  __m256 cd = _mm256_hadd_ps(halves(c), halves(d));
+  __m256 abcd = _mm256_hadd_ps(ab, cd); // a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+/// y[N] (+)= x[K] w^T for one row, K a multiple of 16: four weight rows at a
+/// time in 16-lane FMAs, both threads on their share of the outputs. A
+/// decode step's linears stream their weights from memory once: this reads
+/// them at ~50 GB/s on the 2-core VM, oneDNN's sgemm at ~39 (1536 x 576, cold
+/// weights; bench/cpu/kernel_bench.cpp has the hot-cache side).
+__attribute__((target("avx512f"))) void gemvF32Avx512(int64_t N, int64_t K, const float *x,
+                                                     const float *w, int64_t ldw, float *y,
+                                                     bool accumulate) {
+  const int64_t tiles = N / 4;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < tiles; ++t) {
+    const float *w0 = w + 4 * t * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t k = 0; k < K; k += 16) {
+      const __m512 xv = _mm512_loadu_ps(x + k);
+      s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w0 + k), s0);
+      s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w1 + k), s1);
+      s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w2 + k), s2);
+      s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w3 + k), s3);
+    }
+    __m128 sums = laneSums4(s0, s1, s2, s3);
+    if (accumulate)
+      sums = _mm_add_ps(sums, _mm_loadu_ps(y + 4 * t));
+    _mm_storeu_ps(y + 4 * t, sums);
+  }
+  for (int64_t n = 4 * tiles; n < N; ++n) { // the last N % 4 outputs
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 16)
+      s = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(w + n * ldw + k), s);
+    const float dot = _mm512_reduce_add_ps(s);
+    y[n] = accumulate ? y[n] + dot : dot;
+  }
+}
+
+const bool kHaveAVX512F = __builtin_cpu_supports("avx512f");
+#endif
+
 /// The sgemm of a linear layer, y[M x N] (ldy) = x[M x K] w^T (w [N x K],
 /// ldw). oneDNN's sgemm (2.6 here) runs up to 15 rows unpacked and packs the
 /// weights from 16 rows on, which costs more than it saves below ~64 rows:
@@ -64,6 +118,12 @@ void gemmABt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const
 void linearGemm(int64_t M, int64_t N, int64_t K, const float *x, const float *w, int64_t ldw,
                 float *y, int64_t ldy, bool accumulate) {
   constexpr int64_t kUnpackedRows = 15, kPackedFrom = 64;
+#ifdef LAZYC_F32_GEMV_AVX512
+  if (M == 1 && K % 16 == 0 && kHaveAVX512F) {
+    gemvF32Avx512(N, K, x, w, ldw, y, accumulate);
+    return;
+  }
+#endif
   if (M <= kUnpackedRows || M >= kPackedFrom) {
     gemmABt(M, N, K, x, K, w, ldw, y, ldy, accumulate);
     return;

@@ -515,10 +515,12 @@ TEST(Kernels, LinearWithBF16InputMatchesWidened) {
 
 // f32 linears at the row counts of a pruned model's decode steps: from 16
 // to 63 rows the runtime runs oneDNN's sgemm on pieces of at most 15 rows
-// (Kernels.cpp, linearGemm); every row must still get its own product, plain
-// and accumulating, against a double-precision reference.
+// (Kernels.cpp, linearGemm), and a single row whose inputs are a multiple of
+// 16 runs the AVX-512 GEMV where the CPU has it (4 outputs at a time, then
+// the rest); every row must still get its own product, plain and
+// accumulating, against a double-precision reference.
 TEST(Kernels, LinearOfEveryRowCountMatchesReference) {
-  const int64_t in = 40, out = 23;
+  for (auto [in, out] : {std::pair<int64_t, int64_t>{40, 23}, {48, 23}, {64, 8}, {32, 3}})
   for (int64_t rows : {1, 15, 16, 17, 30, 31, 46, 63, 64, 100}) {
     std::vector<float> x(rows * in), w(out * in), y(rows * out), acc(rows * out);
     for (size_t i = 0; i < x.size(); ++i)
@@ -536,7 +538,8 @@ TEST(Kernels, LinearOfEveryRowCountMatchesReference) {
         for (int64_t k = 0; k < in; ++k)
           want += static_cast<double>(x[r * in + k]) * w[o * in + k];
         const size_t i = static_cast<size_t>(r * out + o);
-        EXPECT_NEAR(y[i], want, 1e-5) << rows << " rows: " << r << ", " << o;
+        EXPECT_NEAR(y[i], want, 1e-5) << rows << " rows of " << in << " -> " << out << ": " << r
+                                      << ", " << o;
         EXPECT_NEAR(acc[i], start[i] + want, 1e-5) << rows << " rows (accumulating)";
       }
   }
