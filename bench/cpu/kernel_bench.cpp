@@ -8,6 +8,8 @@
 //   Q8_0Gemv          gemvQ8_0 (rows in groups of 8, blocks read directly)
 //   Q8_0WidenSgemm    linearQ8_0Widened (256-row panels widened to f32 + sgemm)
 //   OneDnnSgemm       oneDNN's sgemm on all rows at once (f32 weights)
+//   DecodeAttention   lazyc_rt_attention of one decode row over 1k-8k cached
+//                     keys, f32 or f16 cache, read from memory (30 layers)
 //
 // Run: build/bin/lazyc-kernel-bench [--benchmark_format=json ...]; the
 // counter GFLOPs is 2 * rows * in * out per second.
@@ -116,8 +118,74 @@ void shapes(benchmark::internal::Benchmark *b) {
   b->UseRealTime();
 }
 
+/// One decode step's attention (1 query row) of SmolLM2's shape (9 heads, 3
+/// KV heads of 64) over `keys` cached keys, as a decode step meets it: the KV
+/// cache is 30 layers deep, so each call (the next layer) reads its K/V from
+/// memory, not from a cache that the previous iteration warmed. f32 or f16
+/// cache (range 1). The counter GBps is the K/V bytes read per second.
+void DecodeAttention(benchmark::State &state) {
+  const int64_t keys = state.range(0), layers = 30, heads = 9, kvHeads = 3, dim = 64;
+  const int64_t kvDim = kvHeads * dim, context = keys + 1;
+  const bool half = state.range(1) != 0;
+  const size_t elements = static_cast<size_t>(layers * context * kvDim);
+  std::vector<float> kf, vf;
+  std::vector<uint16_t> kh, vh;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  if (half) {
+    kh.resize(elements);
+    vh.resize(elements);
+    for (size_t i = 0; i < elements; ++i) {
+      kh[i] = lazyc::rt::floatToHalf(dist(rng));
+      vh[i] = lazyc::rt::floatToHalf(dist(rng));
+    }
+  } else {
+    kf.resize(elements);
+    vf.resize(elements);
+    for (size_t i = 0; i < elements; ++i) {
+      kf[i] = dist(rng);
+      vf[i] = dist(rng);
+    }
+  }
+  LazycKVCache cache{};
+  cache.k = half ? static_cast<void *>(kh.data()) : kf.data();
+  cache.v = half ? static_cast<void *>(vh.data()) : vf.data();
+  cache.context = context;
+  cache.layers = layers;
+  cache.kv_dim = kvDim;
+  cache.kv_type = half ? 2 : 0;
+  std::vector<float> q(heads * dim), k(kvDim), v(kvDim), out(heads * dim);
+  for (float &x : q)
+    x = dist(rng);
+  for (float &x : k)
+    x = dist(rng);
+  for (float &x : v)
+    x = dist(rng);
+  const int32_t pos = static_cast<int32_t>(keys);
+  int64_t layer = 0;
+  for (auto _ : state) {
+    lazyc_rt_attention(&cache, layer, reinterpret_cast<uint64_t>(q.data()),
+                       reinterpret_cast<uint64_t>(k.data()), reinterpret_cast<uint64_t>(v.data()),
+                       reinterpret_cast<uint64_t>(&pos), 1, 0, -1, heads, kvHeads, dim, 0.125,
+                       reinterpret_cast<uint64_t>(out.data()));
+    benchmark::ClobberMemory();
+    layer = (layer + 1) % layers;
+  }
+  state.counters["GBps"] = benchmark::Counter(
+      2.0 * static_cast<double>(context * kvDim) * (half ? 2.0 : 4.0) *
+          static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
 } // namespace
 
+BENCHMARK(DecodeAttention)
+    ->ArgNames({"keys", "f16"})
+    ->Args({1024, 0})
+    ->Args({4096, 0})
+    ->Args({4096, 1})
+    ->Args({8191, 0})
+    ->UseRealTime();
 BENCHMARK(LinearF32)->Apply(shapes);
 BENCHMARK(LinearQ8_0)->Apply(shapes);
 BENCHMARK(Q8_0Gemv)->Apply(shapes);
