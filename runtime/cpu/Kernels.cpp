@@ -106,6 +106,54 @@ __attribute__((target("avx512f"))) void gemvF32Avx512(int64_t N, int64_t K, cons
 }
 
 const bool kHaveAVX512F = __builtin_cpu_supports("avx512f");
+
+/// y[N] (+)= x[K] w^T for one row and bf16 weights (w [N x K], K a multiple
+/// of 32), on CPUs with AVX512-BF16: x rounded to bf16 (to nearest even, as
+/// the bf16 matmul does), pairs of products summed in f32 by vdpbf16ps, four
+/// weight rows at a time. oneDNN's bf16 matmul of one row read the weights
+/// at about f32's speed, so bf16 decoded no faster than f32.
+/// 32 bf16 values as the operand of vdpbf16ps.
+__attribute__((target("avx512f,avx512bf16"))) inline __m512bh loadBF16x32(const uint16_t *p) {
+  return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
+}
+
+__attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int64_t K,
+                                                                const float *x,
+                                                                const uint16_t *w, float *y,
+                                                                bool accumulate) {
+  std::vector<uint16_t> xb(static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; k += 32)
+    _mm512_storeu_si512(xb.data() + k,
+                        reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
+                            _mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k))));
+  const uint16_t *xr = xb.data();
+  const int64_t tiles = N / 4;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < tiles; ++t) {
+    const uint16_t *w0 = w + 4 * t * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t k = 0; k < K; k += 32) {
+      const __m512bh xv = loadBF16x32(xr + k);
+      s0 = _mm512_dpbf16_ps(s0, xv, loadBF16x32(w0 + k));
+      s1 = _mm512_dpbf16_ps(s1, xv, loadBF16x32(w1 + k));
+      s2 = _mm512_dpbf16_ps(s2, xv, loadBF16x32(w2 + k));
+      s3 = _mm512_dpbf16_ps(s3, xv, loadBF16x32(w3 + k));
+    }
+    __m128 sums = laneSums4(s0, s1, s2, s3);
+    if (accumulate)
+      sums = _mm_add_ps(sums, _mm_loadu_ps(y + 4 * t));
+    _mm_storeu_ps(y + 4 * t, sums);
+  }
+  for (int64_t n = 4 * tiles; n < N; ++n) { // the last N % 4 outputs
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 32)
+      s = _mm512_dpbf16_ps(s, loadBF16x32(xr + k), loadBF16x32(w + n * K + k));
+    const float dot = _mm512_reduce_add_ps(s);
+    y[n] = accumulate ? y[n] + dot : dot;
+  }
+}
+
+const bool kHaveAVX512BF16 = __builtin_cpu_supports("avx512bf16");
 #endif
 
 /// The sgemm of a linear layer, y[M x N] (ldy) = x[M x K] w^T (w [N x K],
@@ -322,6 +370,12 @@ void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wty
       lazyc::rt::linearQ8_0Widened(x, rows, in, blocks, out, y, accumulate);
     return;
   }
+#ifdef LAZYC_F32_GEMV_AVX512
+  if (wtype == 1 && rows == 1 && in % 32 == 0 && kHaveAVX512BF16) {
+    gemvBF16Avx512(out, in, x, ptr<uint16_t>(w), y, accumulate);
+    return;
+  }
+#endif
 #ifdef LAZYC_HAVE_DNNL
   if (wtype == 1) {
     if (!accumulate) {

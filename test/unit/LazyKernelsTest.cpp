@@ -588,8 +588,12 @@ TEST(Kernels, LinearExAccumulatesAndRoundsToBF16) {
 // bf16 matmul on this CPU (AVX-512-bf16, AMX) or the weights are widened to
 // f32 (ctest runs this again with ONEDNN_MAX_CPU_ISA=AVX2, which has none):
 // the same model computes the same values on either kind of CPU.
+// One row with inputs a multiple of 32 runs the AVX512-BF16 GEMV where the
+// CPU has it (4 outputs at a time, then the fifth), more rows oneDNN's
+// matmul: both round the input and sum in f32, plain and accumulating.
 TEST(Kernels, BF16WeightGemmRoundsItsInput) {
-  const int64_t rows = 3, in = 64, out = 5;
+  for (int64_t rows : {3, 1}) {
+  const int64_t in = 64, out = 5;
   std::vector<float> x(rows * in), rounded(rows * in);
   std::vector<uint16_t> wb(out * in);
   for (size_t i = 0; i < x.size(); ++i) {
@@ -616,9 +620,13 @@ TEST(Kernels, BF16WeightGemmRoundsItsInput) {
       // below (8e-4 to 5e-3 here); f32 summation error is ~1e-5.
       EXPECT_GT(std::fabs(sum - sumUnrounded), 5e-4) << r << " " << o;
     }
+  std::vector<float> acc(rows * out, 0.75f);
+  lazyc_rt_linear_ex(addr(x), 0, rows, in, addr(wb), 1, out, addr(acc), 0, 1);
   for (size_t i = 0; i < y.size(); ++i) {
-    EXPECT_NEAR(y[i], exact[i], 2e-4) << i;
-    EXPECT_NEAR(yRounded[i], exact[i], 2e-4) << i;
+    EXPECT_NEAR(y[i], exact[i], 2e-4) << rows << " rows: " << i;
+    EXPECT_NEAR(yRounded[i], exact[i], 2e-4) << rows << " rows: " << i;
+    EXPECT_NEAR(acc[i], 0.75 + exact[i], 2e-4) << rows << " rows (accumulating): " << i;
+  }
   }
 }
 } // namespace
