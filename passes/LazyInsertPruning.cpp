@@ -58,6 +58,12 @@ struct LazyInsertPruningPass
       if (byLayer.empty())
         continue;
       lazy::ScheduleAttr sched = attr;
+      if (schedule.empty() && minKeep != 0) {
+        module.emitError() << "min-keep goes with this pass's schedule option (schedule=... "
+                              "min-keep=N); the module's lazy.schedule carries its own floor "
+                              "(--lazy-set-schedule=\"... min-keep=N\")";
+        return signalPassFailure();
+      }
       if (!schedule.empty()) {
         std::string error;
         unsigned depth = byLayer.begin()->second.getCache().getType().getNumLayers();

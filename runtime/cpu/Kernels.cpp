@@ -54,8 +54,10 @@ void gemmABt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const
 #endif
 }
 
+// One-row GEMVs for CPUs with AVX-512 (checked at run time; the kernels are
+// built for x86-64-v3 and these functions for AVX-512 alone).
 #if defined(__AVX2__) && defined(__FMA__)
-#define LAZYC_F32_GEMV_AVX512 1
+#define LAZYC_GEMV_AVX512 1
 /// v's upper 8 lanes added to its lower 8.
 __attribute__((target("avx512f"))) inline __m256 halves(__m512 v) {
   return _mm256_add_ps(_mm512_castps512_ps256(v),
@@ -107,16 +109,16 @@ __attribute__((target("avx512f"))) void gemvF32Avx512(int64_t N, int64_t K, cons
 
 const bool kHaveAVX512F = __builtin_cpu_supports("avx512f");
 
-/// y[N] (+)= x[K] w^T for one row and bf16 weights (w [N x K], K a multiple
-/// of 32), on CPUs with AVX512-BF16: x rounded to bf16 (to nearest even, as
-/// the bf16 matmul does), pairs of products summed in f32 by vdpbf16ps, four
-/// weight rows at a time. oneDNN's bf16 matmul of one row read the weights
-/// at about f32's speed, so bf16 decoded no faster than f32.
 /// 32 bf16 values as the operand of vdpbf16ps.
 __attribute__((target("avx512f,avx512bf16"))) inline __m512bh loadBF16x32(const uint16_t *p) {
   return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
 }
 
+/// y[N] (+)= x[K] w^T for one row and bf16 weights (w [N x K], K a multiple
+/// of 32), on CPUs with AVX512-BF16: x rounded to bf16 (to nearest even, as
+/// the bf16 matmul does), pairs of products summed in f32 by vdpbf16ps, four
+/// weight rows at a time like gemvF32Avx512. oneDNN's bf16 matmul of one row
+/// read the weights at about f32's speed, so bf16 decoded no faster than f32.
 __attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int64_t K,
                                                                 const float *x,
                                                                 const uint16_t *w, float *y,
@@ -166,7 +168,7 @@ const bool kHaveAVX512BF16 = __builtin_cpu_supports("avx512bf16");
 void linearGemm(int64_t M, int64_t N, int64_t K, const float *x, const float *w, int64_t ldw,
                 float *y, int64_t ldy, bool accumulate) {
   constexpr int64_t kUnpackedRows = 15, kPackedFrom = 64;
-#ifdef LAZYC_F32_GEMV_AVX512
+#ifdef LAZYC_GEMV_AVX512
   if (M == 1 && K % 16 == 0 && kHaveAVX512F) {
     gemvF32Avx512(N, K, x, w, ldw, y, accumulate);
     return;
@@ -370,7 +372,7 @@ void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wty
       lazyc::rt::linearQ8_0Widened(x, rows, in, blocks, out, y, accumulate);
     return;
   }
-#ifdef LAZYC_F32_GEMV_AVX512
+#ifdef LAZYC_GEMV_AVX512
   if (wtype == 1 && rows == 1 && in % 32 == 0 && kHaveAVX512BF16) {
     gemvBF16Avx512(out, in, x, ptr<uint16_t>(w), y, accumulate);
     return;

@@ -2,6 +2,7 @@
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-set-schedule="schedule=0:0.25" --lazy-insert-pruning="policy=random" | FileCheck %s --check-prefix=FROMATTR
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=0:0.5 min-keep=16" | FileCheck %s --check-prefix=FLOOR
 // RUN: lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-set-schedule="schedule=0:0.25 min-keep=8" --lazy-insert-pruning | FileCheck %s --check-prefix=FLOORATTR
+// RUN: not lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-set-schedule="schedule=0:0.25" --lazy-insert-pruning="min-keep=8" 2>&1 | FileCheck %s --check-prefix=FLOORNOSCHED
 // RUN: not lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning 2>&1 | FileCheck %s --check-prefix=NOSCHED
 // RUN: not lazy-opt %lazy_src/test/examples/llama-2layer.mlir --lazy-insert-pruning="schedule=1:0.5" 2>&1 | FileCheck %s --check-prefix=FINALLAYER
 
@@ -32,5 +33,6 @@
 // FLOOR: lazy.schedule = #lazy.schedule<layers = 2, [0 : 0.5], min_keep = 16>
 // FLOOR: lazy.prune {{.*}}keep = 5.000000e-01 : f64, layer = 0 : i64, min_keep = 16 : i64
 // FLOORATTR: lazy.prune {{.*}}keep = 2.500000e-01 : f64, layer = 0 : i64, min_keep = 8 : i64
+// FLOORNOSCHED: error: min-keep goes with this pass's schedule option (schedule=... min-keep=N); the module's lazy.schedule carries its own floor (--lazy-set-schedule="... min-keep=N")
 // NOSCHED: error: no pruning schedule: run --lazy-set-schedule first or pass --lazy-insert-pruning="schedule=..."
 // FINALLAYER: error: invalid schedule '1:0.5': schedule prunes after layer 1, out of range [0, 1) for a model of 2 layers
