@@ -158,13 +158,55 @@ __attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int
 const bool kHaveAVX512BF16 = __builtin_cpu_supports("avx512bf16");
 #endif
 
-/// The sgemm of a linear layer, y[M x N] (ldy) = x[M x K] w^T (w [N x K],
-/// ldw). oneDNN's sgemm (2.6 here) runs up to 15 rows unpacked and packs the
-/// weights from 16 rows on, which costs more than it saves below ~64 rows:
-/// 1536 -> 576 takes 363 us for 16 rows and 118 us for 15
-/// (bench/cpu/kernel_bench.cpp). The few dozen rows of a pruned model's
-/// decode steps (the step's token and its revivals) therefore run as pieces
-/// of at most 15 rows.
+#ifdef LAZYC_HAVE_DNNL
+/// y[M x N] (ldy) (+)= x[M x K] w^T (w [N x K], ldw) as oneDNN's matmul
+/// primitive (brgemm kernels). From 16 rows on it beats the sgemm API, which
+/// packs the weights on every call: 1.2x at 16 rows, 1.6x at 35, 1.8x at 63,
+/// 1.25x at 128 and on the down projection (1536 -> 576) of a 512-row
+/// prefill batch (cold weights, 2 threads). A new shape costs ~0.25 ms to
+/// create once; oneDNN's primitive cache (LRU, 1024 entries by default)
+/// returns it afterwards in ~2 us, and bounds what a long run keeps, however
+/// its step sizes vary (a pruned model's revivals and kept sets). False if
+/// oneDNN has no such primitive here.
+bool f32Matmul(int64_t M, int64_t N, int64_t K, const float *x, const float *w, int64_t ldw,
+               float *y, int64_t ldy, bool accumulate) {
+  using namespace dnnl;
+  using dt = memory::data_type;
+  static engine eng(engine::kind::cpu, 0);
+  static stream strm(eng);
+  static bool unavailable = false;
+  if (unavailable)
+    return false;
+  memory::desc src({M, K}, dt::f32, {K, 1}), wei({K, N}, dt::f32, {1, ldw}),
+      dst({M, N}, dt::f32, {ldy, 1});
+  matmul product;
+  try {
+    primitive_attr attr;
+    if (accumulate) {
+      post_ops ops;
+      ops.append_sum(1.0f);
+      attr.set_post_ops(ops);
+    }
+    product = matmul(matmul::primitive_desc(matmul::desc(src, wei, dst), attr, eng));
+  } catch (const dnnl::error &) {
+    unavailable = true; // the sgemm API then serves every shape
+    return false;
+  }
+  memory srcMem(src, eng, const_cast<float *>(x)), weiMem(wei, eng, const_cast<float *>(w)),
+      dstMem(dst, eng, y);
+  product.execute(strm, {{DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, weiMem},
+                         {DNNL_ARG_DST, dstMem}});
+  strm.wait();
+  return true;
+}
+#endif
+
+/// The GEMM of a linear layer, y[M x N] (ldy) = x[M x K] w^T (w [N x K],
+/// ldw): one row on the AVX-512 GEMV, 2-15 rows on oneDNN's sgemm (which
+/// runs them unpacked), 16 rows on on oneDNN's matmul primitive. Without the
+/// primitive, the sgemm packs the weights from 16 rows on, which costs more
+/// than it saves below ~64 rows (1536 -> 576: 363 us for 16 rows, 118 us for
+/// 15; bench/cpu/kernel_bench.cpp), so 16-63 rows run as pieces of at most 15.
 void linearGemm(int64_t M, int64_t N, int64_t K, const float *x, const float *w, int64_t ldw,
                 float *y, int64_t ldy, bool accumulate) {
   constexpr int64_t kUnpackedRows = 15, kPackedFrom = 64;
@@ -173,6 +215,10 @@ void linearGemm(int64_t M, int64_t N, int64_t K, const float *x, const float *w,
     gemvF32Avx512(N, K, x, w, ldw, y, accumulate);
     return;
   }
+#endif
+#ifdef LAZYC_HAVE_DNNL
+  if (M > kUnpackedRows && f32Matmul(M, N, K, x, w, ldw, y, ldy, accumulate))
+    return;
 #endif
   if (M <= kUnpackedRows || M >= kPackedFrom) {
     gemmABt(M, N, K, x, K, w, ldw, y, ldy, accumulate);
