@@ -73,6 +73,21 @@ __attribute__((target("avx512f"))) inline __m128 laneSums4(__m512 a, __m512 b, _
   return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
+/// y[0..3] (+)= the lane sums of s0..s3: a GEMV tile's four outputs.
+__attribute__((target("avx512f"))) inline void storeTile(float *y, __m512 s0, __m512 s1,
+                                                        __m512 s2, __m512 s3, bool accumulate) {
+  __m128 sums = laneSums4(s0, s1, s2, s3);
+  if (accumulate)
+    sums = _mm_add_ps(sums, _mm_loadu_ps(y));
+  _mm_storeu_ps(y, sums);
+}
+
+/// *y (+)= the lane sum of s: one of the last N % 4 outputs.
+__attribute__((target("avx512f"))) inline void storeOne(float *y, __m512 s, bool accumulate) {
+  const float dot = _mm512_reduce_add_ps(s);
+  *y = accumulate ? *y + dot : dot;
+}
+
 /// y[N] (+)= x[K] w^T for one row, K a multiple of 16: four weight rows at a
 /// time in 16-lane FMAs, both threads on their share of the outputs. A
 /// decode step's linears stream their weights from memory once: this reads
@@ -93,17 +108,13 @@ __attribute__((target("avx512f"))) void gemvF32Avx512(int64_t N, int64_t K, cons
       s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w2 + k), s2);
       s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w3 + k), s3);
     }
-    __m128 sums = laneSums4(s0, s1, s2, s3);
-    if (accumulate)
-      sums = _mm_add_ps(sums, _mm_loadu_ps(y + 4 * t));
-    _mm_storeu_ps(y + 4 * t, sums);
+    storeTile(y + 4 * t, s0, s1, s2, s3, accumulate);
   }
   for (int64_t n = 4 * tiles; n < N; ++n) { // the last N % 4 outputs
     __m512 s = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k += 16)
       s = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(w + n * ldw + k), s);
-    const float dot = _mm512_reduce_add_ps(s);
-    y[n] = accumulate ? y[n] + dot : dot;
+    storeOne(y + n, s, accumulate);
   }
 }
 
@@ -141,17 +152,13 @@ __attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int
       s2 = _mm512_dpbf16_ps(s2, xv, loadBF16x32(w2 + k));
       s3 = _mm512_dpbf16_ps(s3, xv, loadBF16x32(w3 + k));
     }
-    __m128 sums = laneSums4(s0, s1, s2, s3);
-    if (accumulate)
-      sums = _mm_add_ps(sums, _mm_loadu_ps(y + 4 * t));
-    _mm_storeu_ps(y + 4 * t, sums);
+    storeTile(y + 4 * t, s0, s1, s2, s3, accumulate);
   }
   for (int64_t n = 4 * tiles; n < N; ++n) { // the last N % 4 outputs
     __m512 s = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k += 32)
       s = _mm512_dpbf16_ps(s, loadBF16x32(xr + k), loadBF16x32(w + n * K + k));
-    const float dot = _mm512_reduce_add_ps(s);
-    y[n] = accumulate ? y[n] + dot : dot;
+    storeOne(y + n, s, accumulate);
   }
 }
 
