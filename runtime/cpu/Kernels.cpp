@@ -27,8 +27,6 @@
 #ifdef LAZYC_HAVE_DNNL
 #include <dnnl.h>
 #include <dnnl.hpp>
-#include <map>
-#include <tuple>
 #endif
 
 namespace {
@@ -352,43 +350,46 @@ const float *asFloat(uint64_t w, int64_t wtype, int64_t count, std::vector<float
 }
 
 #ifdef LAZYC_HAVE_DNNL
-/// y[M x N] (f32) = x[M x K] (f32, converted to bf16) * w[N x K]^T (bf16):
+/// y[M x N] (f32) (+)= x[M x K] (f32, converted to bf16) * w[N x K]^T (bf16):
 /// oneDNN's matmul, which runs on AMX-bf16 / AVX512-bf16 where the CPU has
-/// them. Primitives are cached per shape (prefill batches and decode reuse a
-/// handful of shapes).
-bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *w, float *y) {
+/// them; the accumulation (a residual add) is its sum post-op, in f32.
+/// Primitives come from oneDNN's primitive cache like f32Matmul's. False
+/// (with a warning, once) where oneDNN has no bf16 matmul.
+bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *w, float *y,
+                bool accumulate) {
   using namespace dnnl;
   using dt = memory::data_type;
   using tag = memory::format_tag;
   static engine eng(engine::kind::cpu, 0);
   static stream strm(eng);
-  static std::map<std::tuple<int64_t, int64_t, int64_t>, matmul> cache;
+  static bool unavailable = false;
+  if (unavailable)
+    return false;
   memory::desc src({M, K}, dt::bf16, tag::ab), wei({K, N}, dt::bf16, tag::ba),
       dst({M, N}, dt::f32, tag::ab);
-  auto key = std::make_tuple(M, N, K);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    try {
-      matmul::primitive_desc pd(matmul::desc(src, wei, dst), eng);
-      it = cache.emplace(key, matmul(pd)).first;
-    } catch (const dnnl::error &) {
-      static bool warned = false;
-      if (!warned) {
-        std::fprintf(stderr, "lazyc: warning: this CPU/oneDNN has no bf16 matmul; bf16 weights "
-                             "are widened to f32 on every call (slow): compile with --dtype "
-                             "f32 here\n");
-        warned = true;
-      }
-      return false;
+  matmul product;
+  try {
+    primitive_attr attr;
+    if (accumulate) {
+      post_ops ops;
+      ops.append_sum(1.0f);
+      attr.set_post_ops(ops);
     }
+    product = matmul(matmul::primitive_desc(matmul::desc(src, wei, dst), attr, eng));
+  } catch (const dnnl::error &) {
+    std::fprintf(stderr, "lazyc: warning: this CPU/oneDNN has no bf16 matmul; bf16 weights "
+                         "are widened to f32 on every call (slow): compile with --dtype "
+                         "f32 here\n");
+    unavailable = true;
+    return false;
   }
   std::vector<uint16_t> xb(static_cast<size_t>(M * K));
   for (int64_t i = 0; i < M * K; ++i)
     xb[i] = lazyc::rt::floatToBF16(x[i]);
   memory srcMem(src, eng, xb.data()), weiMem(wei, eng, const_cast<uint16_t *>(w)),
       dstMem(dst, eng, y);
-  it->second.execute(strm, {{DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, weiMem},
-                            {DNNL_ARG_DST, dstMem}});
+  product.execute(strm, {{DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, weiMem},
+                         {DNNL_ARG_DST, dstMem}});
   strm.wait();
   return true;
 }
@@ -432,19 +433,8 @@ void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wty
   }
 #endif
 #ifdef LAZYC_HAVE_DNNL
-  if (wtype == 1) {
-    if (!accumulate) {
-      if (bf16Matmul(rows, out, in, x, ptr<uint16_t>(w), y))
-        return;
-    } else {
-      std::vector<float> product(static_cast<size_t>(rows * out));
-      if (bf16Matmul(rows, out, in, x, ptr<uint16_t>(w), product.data())) {
-        for (size_t i = 0; i < product.size(); ++i)
-          y[i] += product[i];
-        return;
-      }
-    }
-  }
+  if (wtype == 1 && bf16Matmul(rows, out, in, x, ptr<uint16_t>(w), y, accumulate))
+    return;
 #endif
   std::vector<float> scratch, rounded;
   const float *weights = asFloat(w, wtype, out * in, scratch);
