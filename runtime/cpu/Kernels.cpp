@@ -164,6 +164,36 @@ const bool kHaveAVX512BF16 = __builtin_cpu_supports("avx512bf16");
 #endif
 
 #ifdef LAZYC_HAVE_DNNL
+/// Runs dst (+)= src * wei as a oneDNN matmul primitive (from oneDNN's
+/// primitive cache), the accumulation as a sum post-op. False, and
+/// `unavailable` set, where oneDNN cannot make such a primitive.
+bool runMatmul(const dnnl::memory::desc &src, const void *x, const dnnl::memory::desc &wei,
+               const void *w, const dnnl::memory::desc &dst, float *y, bool accumulate,
+               bool &unavailable) {
+  using namespace dnnl;
+  static engine eng(engine::kind::cpu, 0);
+  static stream strm(eng);
+  matmul product;
+  try {
+    primitive_attr attr;
+    if (accumulate) {
+      post_ops ops;
+      ops.append_sum(1.0f);
+      attr.set_post_ops(ops);
+    }
+    product = matmul(matmul::primitive_desc(matmul::desc(src, wei, dst), attr, eng));
+  } catch (const dnnl::error &) {
+    unavailable = true;
+    return false;
+  }
+  memory srcMem(src, eng, const_cast<void *>(x)), weiMem(wei, eng, const_cast<void *>(w)),
+      dstMem(dst, eng, y);
+  product.execute(strm, {{DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, weiMem},
+                         {DNNL_ARG_DST, dstMem}});
+  strm.wait();
+  return true;
+}
+
 /// y[M x N] (ldy) (+)= x[M x K] w^T (w [N x K], ldw) as oneDNN's matmul
 /// primitive (brgemm kernels). From 16 rows on it beats the sgemm API, which
 /// packs the weights on every call: 1.2x at 16 rows, 1.6x at 35, 1.8x at 63,
@@ -175,40 +205,19 @@ const bool kHaveAVX512BF16 = __builtin_cpu_supports("avx512bf16");
 /// oneDNN has no such primitive here.
 bool f32Matmul(int64_t M, int64_t N, int64_t K, const float *x, const float *w, int64_t ldw,
                float *y, int64_t ldy, bool accumulate) {
-  using namespace dnnl;
-  using dt = memory::data_type;
-  static engine eng(engine::kind::cpu, 0);
-  static stream strm(eng);
-  static bool unavailable = false;
+  using dt = dnnl::memory::data_type;
+  static bool unavailable = false; // then the sgemm API serves every shape
   if (unavailable)
     return false;
-  memory::desc src({M, K}, dt::f32, {K, 1}), wei({K, N}, dt::f32, {1, ldw}),
+  const dnnl::memory::desc src({M, K}, dt::f32, {K, 1}), wei({K, N}, dt::f32, {1, ldw}),
       dst({M, N}, dt::f32, {ldy, 1});
-  matmul product;
-  try {
-    primitive_attr attr;
-    if (accumulate) {
-      post_ops ops;
-      ops.append_sum(1.0f);
-      attr.set_post_ops(ops);
-    }
-    product = matmul(matmul::primitive_desc(matmul::desc(src, wei, dst), attr, eng));
-  } catch (const dnnl::error &) {
-    unavailable = true; // the sgemm API then serves every shape
-    return false;
-  }
-  memory srcMem(src, eng, const_cast<float *>(x)), weiMem(wei, eng, const_cast<float *>(w)),
-      dstMem(dst, eng, y);
-  product.execute(strm, {{DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, weiMem},
-                         {DNNL_ARG_DST, dstMem}});
-  strm.wait();
-  return true;
+  return runMatmul(src, x, wei, w, dst, y, accumulate, unavailable);
 }
 #endif
 
 /// The GEMM of a linear layer, y[M x N] (ldy) = x[M x K] w^T (w [N x K],
 /// ldw): one row on the AVX-512 GEMV, 2-15 rows on oneDNN's sgemm (which
-/// runs them unpacked), 16 rows on on oneDNN's matmul primitive. Without the
+/// runs them unpacked), 16 rows and more on oneDNN's matmul primitive. Without the
 /// primitive, the sgemm packs the weights from 16 rows on, which costs more
 /// than it saves below ~64 rows (1536 -> 576: 363 us for 16 rows, 118 us for
 /// 15; bench/cpu/kernel_bench.cpp), so 16-63 rows run as pieces of at most 15.
@@ -357,41 +366,21 @@ const float *asFloat(uint64_t w, int64_t wtype, int64_t count, std::vector<float
 /// (with a warning, once) where oneDNN has no bf16 matmul.
 bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t *w, float *y,
                 bool accumulate) {
-  using namespace dnnl;
-  using dt = memory::data_type;
-  using tag = memory::format_tag;
-  static engine eng(engine::kind::cpu, 0);
-  static stream strm(eng);
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
   static bool unavailable = false;
   if (unavailable)
     return false;
-  memory::desc src({M, K}, dt::bf16, tag::ab), wei({K, N}, dt::bf16, tag::ba),
+  const dnnl::memory::desc src({M, K}, dt::bf16, tag::ab), wei({K, N}, dt::bf16, tag::ba),
       dst({M, N}, dt::f32, tag::ab);
-  matmul product;
-  try {
-    primitive_attr attr;
-    if (accumulate) {
-      post_ops ops;
-      ops.append_sum(1.0f);
-      attr.set_post_ops(ops);
-    }
-    product = matmul(matmul::primitive_desc(matmul::desc(src, wei, dst), attr, eng));
-  } catch (const dnnl::error &) {
-    std::fprintf(stderr, "lazyc: warning: this CPU/oneDNN has no bf16 matmul; bf16 weights "
-                         "are widened to f32 on every call (slow): compile with --dtype "
-                         "f32 here\n");
-    unavailable = true;
-    return false;
-  }
   std::vector<uint16_t> xb(static_cast<size_t>(M * K));
   for (int64_t i = 0; i < M * K; ++i)
     xb[i] = lazyc::rt::floatToBF16(x[i]);
-  memory srcMem(src, eng, xb.data()), weiMem(wei, eng, const_cast<uint16_t *>(w)),
-      dstMem(dst, eng, y);
-  product.execute(strm, {{DNNL_ARG_SRC, srcMem}, {DNNL_ARG_WEIGHTS, weiMem},
-                         {DNNL_ARG_DST, dstMem}});
-  strm.wait();
-  return true;
+  if (runMatmul(src, xb.data(), wei, w, dst, y, accumulate, unavailable))
+    return true;
+  std::fprintf(stderr, "lazyc: warning: this CPU/oneDNN has no bf16 matmul; bf16 weights are "
+                       "widened to f32 on every call (slow): compile with --dtype f32 here\n");
+  return false;
 }
 #endif
 
