@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Kernels.h"
-#include "runtime/cpu/Profile.h"
 #include "runtime/cpu/KVRows.h"
+#include "runtime/cpu/Profile.h"
 #include "runtime/cpu/Simd.h"
 
 #include <algorithm>
