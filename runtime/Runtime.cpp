@@ -591,7 +591,10 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
   cache_.lazy_ns = 0;
   {
     // LAZYC_PROFILE=1 (CPU models): the whole step, beside its kernels.
-    lazyc::rt::profile::Scope timed(cuda_ ? nullptr : "step", static_cast<int64_t>(tokens.size()));
+    const auto rows = static_cast<int64_t>(tokens.size());
+    if (!cuda_ && lazyc::rt::profile::enabled())
+      lazyc::rt::profile::beginStep(rows);
+    lazyc::rt::profile::Scope timed(cuda_ ? nullptr : "step", rows);
     reinterpret_cast<ForwardFn>(forward_)(&result, &tokenRef, &posRef, &cache_, &rowRef, &arena);
   }
   if (cuda_)

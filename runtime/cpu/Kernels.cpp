@@ -674,33 +674,31 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
 #pragma omp for schedule(dynamic)
     for (int64_t t = 0; t < heads * blocks; ++t) {
       const int64_t h = t % heads, g = h / group;
-      {
-        const int64_t r0 = (blocks - 1 - t / heads) * block;
-        const int64_t n = std::min(block, rows - r0);
-        // S = Q_h K_g^T over every key visible to some row of the block.
-        int64_t blockKeys = 0;
-        for (int64_t i = 0; i < n; ++i)
-          blockKeys = std::max<int64_t>(blockKeys, visible(r0 + i));
-        gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, keysK + g * headDim,
-                kvDim, scores.data(), blockKeys);
-        // Unnormalized probabilities (the keys past a row's last one 0);
-        // each output row is divided by its row's sum after P V, which
-        // touches headDim values per row instead of every score.
-        for (int64_t i = 0; i < n; ++i) {
-          float *s = scores.data() + i * blockKeys;
-          const int64_t valid = visible(r0 + i);
-          float m;
-          inverses[i] = 1.0f / scaledExpRow(s, valid, scale, m);
-          std::fill(s + valid, s + blockKeys, 0.0f);
-        }
-        // O_h = P V_g
-        float *o = out + r0 * qDim + h * headDim;
-        gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, keysV + g * headDim, kvDim, o,
-               qDim);
-        for (int64_t i = 0; i < n; ++i)
-          for (int64_t d = 0; d < headDim; ++d)
-            o[i * qDim + d] *= inverses[i];
+      const int64_t r0 = (blocks - 1 - t / heads) * block;
+      const int64_t n = std::min(block, rows - r0);
+      // S = Q_h K_g^T over every key visible to some row of the block.
+      int64_t blockKeys = 0;
+      for (int64_t i = 0; i < n; ++i)
+        blockKeys = std::max<int64_t>(blockKeys, visible(r0 + i));
+      gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, keysK + g * headDim,
+              kvDim, scores.data(), blockKeys);
+      // Unnormalized probabilities (the keys past a row's last one 0);
+      // each output row is divided by its row's sum after P V, which
+      // touches headDim values per row instead of every score.
+      for (int64_t i = 0; i < n; ++i) {
+        float *s = scores.data() + i * blockKeys;
+        const int64_t valid = visible(r0 + i);
+        float m;
+        inverses[i] = 1.0f / scaledExpRow(s, valid, scale, m);
+        std::fill(s + valid, s + blockKeys, 0.0f);
       }
+      // O_h = P V_g
+      float *o = out + r0 * qDim + h * headDim;
+      gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, keysV + g * headDim, kvDim, o,
+             qDim);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t d = 0; d < headDim; ++d)
+          o[i * qDim + d] *= inverses[i];
     }
   }
 }

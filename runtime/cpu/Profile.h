@@ -17,7 +17,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string_view>
 
 namespace lazyc::rt::profile {
 
@@ -29,19 +28,16 @@ bool enabled();
 void record(const char *kernel, int64_t rows, double seconds);
 
 /// The step starting now computes `rows` new tokens: its kernels count as a
-/// prefill (rows > 1) or a decode step (1 row).
+/// prefill (rows > 1) or a decode step (1 row). The runtime times the step
+/// itself as the kernel "step".
 void beginStep(int64_t rows);
 
-/// Times its scope as one call of `kernel` when profiling is on; the kernel
-/// "step" (a whole model step) also starts a phase.
+/// Times its scope as one call of `kernel` when profiling is on.
 class Scope {
 public:
   Scope(const char *kernel, int64_t rows) : kernel_(enabled() ? kernel : nullptr), rows_(rows) {
-    if (!kernel_)
-      return;
-    if (kernel_[0] == 's' && std::string_view(kernel_) == "step")
-      beginStep(rows);
-    start_ = std::chrono::steady_clock::now();
+    if (kernel_)
+      start_ = std::chrono::steady_clock::now();
   }
   ~Scope() {
     if (kernel_)

@@ -226,17 +226,20 @@ TEST(LazyKernelsTest, SelectOncePrunesAtTheFirstStepOnly) {
   std::vector<float> scores = {0.9f, 0.1f, 0.8f, 0.0f, 0.2f};
   std::vector<int32_t> keys = {0, 1, 2, 3, 4}, pos = {0, 1, 2, 3, 4};
   // First step: layer 1 holds none of the keys -> percentile selection.
-  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(scores), addr(keys), 5, addr(pos), 5, 0.6, 0),
-            3);
+  ASSERT_EQ(
+      lazyc_rt_select_once_size(&cache.c, 0, addr(scores), addr(keys), 5, addr(pos), 5, 0.6, 0),
+      3);
   // Later step: layer 1 holds 0, 2, 4; the step computes position 5.
   for (int p : {0, 2, 4})
     cache.cached[6 + p] = 1;
   std::vector<float> later = {0.0f, 0.9f, 0.0f, 0.9f, 0.0f, 0.5f};
   std::vector<int32_t> keys2 = {0, 1, 2, 3, 4, 5}, pos2 = {5};
-  ASSERT_EQ(lazyc_rt_select_once_size(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, 0),
-            4);
+  ASSERT_EQ(
+      lazyc_rt_select_once_size(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, 0),
+      4);
   std::vector<int32_t> out(4);
-  lazyc_rt_select_once(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, 0, addr(out));
+  lazyc_rt_select_once(&cache.c, 0, addr(later), addr(keys2), 6, addr(pos2), 1, 0.5, 0,
+                       addr(out));
   EXPECT_EQ(out, (std::vector<int32_t>{0, 2, 4, 5})); // 1 and 3 never come back
 }
 
