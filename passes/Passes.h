@@ -119,7 +119,7 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
       llvm::cl::init(false)};
   Option<std::string> kvCache{
       *this, "kv-cache",
-      llvm::cl::desc("The runtime's KV cache storage, f32 or f16 (lazy-compile --kv-cache; "
+      llvm::cl::desc("The runtime's KV cache storage, f32, bf16 or f16 (lazy-compile --kv-cache; "
                      "what the generated scores read)"),
       llvm::cl::init("f32")};
 };

@@ -231,8 +231,8 @@ def LazycScoresToLinalg : Pass<"lazyc-scores-to-linalg", "::mlir::ModuleOp"> {
       4. scores[j] = mean over the window's rows of the head-averaged
          probabilities (a row sees only the keys at or before its position).
     Equal to the runtime's kernels up to the order of the float sums.
-    `cache-element-type` is the runtime's KV cache storage: f32 (or f16 with
-    lazy-compile --kv-cache=f16) on the CPU, bf16 on the CUDA target.
+    `cache-element-type` is the runtime's KV cache storage: f32 (or bf16 / f16
+    with lazy-compile --kv-cache) on the CPU, bf16 on the CUDA target.
 
     ```mlir
     %s = lazy.scores %q, %cache, %keys {layer = 3 : i64, num_heads = 9 : i64,

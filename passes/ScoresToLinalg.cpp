@@ -318,9 +318,9 @@ struct LazycScoresToLinalgPass
     else if (cacheElementType == "f16")
       element = Float16Type::get(&getContext());
     else {
-      getOperation().emitError() << "lazyc-scores-to-linalg: cache-element-type must be f32 or "
-                                    "f16 (the CPU runtime's KV cache) or bf16 (the CUDA "
-                                    "runtime's), got '"
+      getOperation().emitError() << "lazyc-scores-to-linalg: cache-element-type must be f32, "
+                                    "bf16 or f16 (the CPU runtime's KV cache; the CUDA "
+                                    "runtime's is bf16), got '"
                                  << cacheElementType << "'";
       return signalPassFailure();
     }

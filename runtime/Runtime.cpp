@@ -203,7 +203,7 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   }
   info.target = json->getString("target").value_or("cpu");
   info.kvCache = json->getString("kv_cache").value_or("f32");
-  if (info.kvCache != "f32" && info.kvCache != "f16") {
+  if (info.kvCache != "f32" && info.kvCache != "bf16" && info.kvCache != "f16") {
     error = "'" + library + "': unknown KV cache type '" + info.kvCache + "'";
     return nullptr;
   }
@@ -246,14 +246,14 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
     m->cuda_->zero(cache.k, bytes);
     m->cuda_->zero(cache.v, bytes);
   } else {
-    cache.kv_type = info.kvCache == "f16" ? 2 : 0;
+    cache.kv_type = info.kvCache == "f16" ? 2 : info.kvCache == "bf16" ? 1 : 0;
     cache.k = std::calloc(elements, m->kvElementBytes());
     cache.v = std::calloc(elements, m->kvElementBytes());
   }
   if (!cache.k || !cache.v) {
     error = "out of memory: the KV cache for " + std::to_string(context) + " tokens needs " +
             gib(2.0 * static_cast<double>(elements * m->kvElementBytes())) +
-            " (use a smaller --ctx" + (info.kvCache == "f32" ? ", or --kv-cache=f16" : "") + ")";
+            " (use a smaller --ctx" + (info.kvCache == "f32" ? ", or --kv-cache=bf16 or f16" : "") + ")";
     return nullptr;
   }
   // LazyLLM state: which slots each layer holds, the Aux Cache (allocated per

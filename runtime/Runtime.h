@@ -37,7 +37,7 @@ struct ModelInfo {
   int64_t scoreWindow = 1, scorePool = 1;
   /// cpu or cuda (lazy-compile --target).
   std::string target = "cpu";
-  /// The CPU KV cache's storage: f32 or f16 (lazy-compile --kv-cache).
+  /// The CPU KV cache's storage: f32, bf16 or f16 (lazy-compile --kv-cache).
   std::string kvCache = "f32";
   /// Compiled from synthetic:NAME: no weight file, random weights only.
   bool synthetic = false;
@@ -100,7 +100,7 @@ private:
   bool fillRandomWeights(const JsonValue &weights, uint64_t seed, std::string &error);
   bool uploadArena(std::string &error);
   /// Bytes of one key or value element of the CPU KV cache.
-  size_t kvElementBytes() const { return cache_.kv_type == 2 ? 2 : 4; }
+  size_t kvElementBytes() const { return cache_.kv_type == 0 ? 4 : 2; }
 
   void *library_ = nullptr;
   const ::LazycCudaApi *cuda_ = nullptr; // null: CPU model

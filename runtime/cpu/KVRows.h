@@ -1,9 +1,10 @@
 //===- KVRows.h - one layer's rows of the CPU KV cache ----------*- C++ -*-===//
 //
-// The CPU runtime's KV cache holds f32, or f16 with lazy-compile
-// --kv-cache=f16 (LazycKVCache::kv_type 2): half the memory and half the
-// bytes a decode step reads. Kernels read rows through KVRows, widened to f32
-// (F16C where the kernels are compiled for it).
+// The CPU runtime's KV cache holds f32, or with lazy-compile --kv-cache f16
+// (LazycKVCache::kv_type 2) or bf16 (kv_type 1): half the memory and half the
+// bytes a decode step reads; a bf16 cache also lets prefill attention run its
+// two GEMMs in bf16. Kernels read rows through KVRows, widened to f32 (F16C
+// where the kernels are compiled for it), or as they are.
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,39 +47,71 @@ inline void widenHalf(const uint16_t *src, float *dst, int64_t n) {
     dst[i] = halfToFloat(src[i]);
 }
 
+/// bf16 -> f32 (exact).
+inline void widenBF16(const uint16_t *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = bf16ToFloat(src[i]);
+}
+
+/// The element types of LazycKVCache::kv_type (the activation type codes).
+enum class KVType : int64_t { F32 = 0, BF16 = 1, F16 = 2 };
+
 /// Layer `layer`'s keys (`values` false) or values of the cache: rows of
 /// kv_dim elements, one per slot.
 class KVRows {
 public:
   KVRows(const LazycKVCache &cache, int64_t layer, bool values)
-      : half_(cache.kv_type == 2), kvDim_(cache.kv_dim) {
+      : type_(static_cast<KVType>(cache.kv_type)), kvDim_(cache.kv_dim) {
     const size_t offset = static_cast<size_t>(layer * cache.context * cache.kv_dim) *
-                          (half_ ? sizeof(uint16_t) : sizeof(float));
+                          (isF32() ? sizeof(float) : sizeof(uint16_t));
     base_ = static_cast<uint8_t *>(values ? cache.v : cache.k) + offset;
   }
-  bool isHalf() const { return half_; }
+  bool isF32() const { return type_ == KVType::F32; }
+  bool isBF16() const { return type_ == KVType::BF16; }
   /// Row `slot` in place (f32 caches only).
   const float *f32Row(int64_t slot) const {
     return reinterpret_cast<const float *>(base_) + slot * kvDim_;
   }
-  /// Writes row `slot` (rounded to f16 in an f16 cache).
+  /// Row `slot` in place (bf16 caches only).
+  const uint16_t *bf16Row(int64_t slot) const {
+    return reinterpret_cast<const uint16_t *>(base_) + slot * kvDim_;
+  }
+  /// Writes row `slot` (rounded to f16 / bf16, to nearest even, in a 16-bit
+  /// cache).
   void store(int64_t slot, const float *src) const {
-    if (half_)
-      roundToHalf(src, reinterpret_cast<uint16_t *>(base_) + slot * kvDim_, kvDim_);
-    else
+    auto *row16 = reinterpret_cast<uint16_t *>(base_) + slot * kvDim_;
+    switch (type_) {
+    case KVType::F16:
+      roundToHalf(src, row16, kvDim_);
+      break;
+    case KVType::BF16:
+      for (int64_t i = 0; i < kvDim_; ++i)
+        row16[i] = floatToBF16(src[i]);
+      break;
+    case KVType::F32:
       std::memcpy(reinterpret_cast<float *>(base_) + slot * kvDim_, src, kvDim_ * sizeof(float));
+      break;
+    }
   }
   /// Copies `n` values from column `column` of row `slot` to dst, as f32.
   void load(int64_t slot, int64_t column, int64_t n, float *dst) const {
-    if (half_)
-      widenHalf(reinterpret_cast<const uint16_t *>(base_) + slot * kvDim_ + column, dst, n);
-    else
+    const auto *row16 = reinterpret_cast<const uint16_t *>(base_) + slot * kvDim_ + column;
+    switch (type_) {
+    case KVType::F16:
+      widenHalf(row16, dst, n);
+      break;
+    case KVType::BF16:
+      widenBF16(row16, dst, n);
+      break;
+    case KVType::F32:
       std::memcpy(dst, f32Row(slot) + column, n * sizeof(float));
+      break;
+    }
   }
 
 private:
   uint8_t *base_;
-  bool half_;
+  KVType type_;
   int64_t kvDim_;
 };
 

@@ -49,7 +49,7 @@ typedef struct LazycKVCache {
   int64_t aux_bytes;  // bytes allocated for the Aux Cache
   int64_t *stats;     // [LAZYC_STAT_COUNT][layers]
   int64_t lazy_ns;    // step: time spent in scoring/selection/Aux Cache kernels
-  int64_t kv_type;    // k and v elements: 0 = f32, 2 = f16 (lazy-compile --kv-cache;
+  int64_t kv_type;    // k and v elements: 0 = f32, 1 = bf16, 2 = f16 (lazy-compile --kv-cache;
                       // the CUDA runtime's are bf16)
 } LazycKVCache;
 

@@ -174,7 +174,7 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
   std::vector<float> probs(static_cast<size_t>(tasks * numKeys), 0.0f);
 #pragma omp parallel
   {
-    std::vector<float> wide(kc.isHalf() ? static_cast<size_t>(headDim) : 0);
+    std::vector<float> wide(kc.isF32() ? 0 : static_cast<size_t>(headDim));
 #pragma omp for schedule(dynamic)
     for (int64_t t = 0; t < tasks; ++t) {
       const int64_t w = t / heads, h = t % heads;
@@ -185,7 +185,7 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
       float m = -INFINITY;
       for (int64_t j = 0; j < visible; ++j) {
         const float *kj;
-        if (kc.isHalf()) {
+        if (!kc.isF32()) {
           kc.load(keys[j], g * headDim, headDim, wide.data());
           kj = wide.data();
         } else {

@@ -28,7 +28,7 @@
 // IR: math.exp
 // IR-LABEL: func.func @window
 // IR-NOT: lazy.scores
-// BAD: cache-element-type must be f32 or f16 (the CPU runtime's KV cache) or bf16 (the CUDA runtime's), got 'f8'
+// BAD: cache-element-type must be f32, bf16 or f16 (the CPU runtime's KV cache; the CUDA runtime's is bf16), got 'f8'
 
 !cache = !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 4, f32>
 

@@ -19,14 +19,16 @@ template <typename T> uint64_t addr(std::vector<T> &v) {
 
 /// A 2-layer cache of `context` slots with the LazyLLM bookkeeping.
 struct Cache {
-  /// `half`: an f16 cache (lazy-compile --kv-cache=f16) in kh / vh.
-  explicit Cache(int64_t context, int64_t kvDim = 4, bool half = false)
+  /// `kvType` 2 / 1: an f16 / bf16 cache (lazy-compile --kv-cache=f16 /
+  /// bf16) in kh / vh.
+  explicit Cache(int64_t context, int64_t kvDim = 4, int64_t kvType = 0)
       : k(2 * context * kvDim), v(2 * context * kvDim), cached(2 * context), aux(2, nullptr),
         saved(2, nullptr), stats(LAZYC_STAT_COUNT * 2) {
+    const bool half = kvType != 0;
     if (half) {
       kh.resize(k.size());
       vh.resize(v.size());
-      c.kv_type = 2;
+      c.kv_type = kvType;
     }
     c.k = half ? static_cast<void *>(kh.data()) : k.data();
     c.v = half ? static_cast<void *>(vh.data()) : v.data();
@@ -419,7 +421,7 @@ TEST(LazyKernelsTest, HalfCacheMatchesF32OnHalfValues) {
   std::vector<int32_t> pos(rows);
   for (int64_t i = 0; i < rows; ++i)
     pos[i] = static_cast<int32_t>(i);
-  Cache wide(64, kvDim), half(64, kvDim, /*half=*/true);
+  Cache wide(64, kvDim), half(64, kvDim, /*kvType=*/2);
   auto near = [](const std::vector<float> &a, const std::vector<float> &b) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i)
@@ -454,6 +456,117 @@ TEST(LazyKernelsTest, HalfCacheMatchesF32OnHalfValues) {
   lazyc_rt_attention(&half.c, 0, addr(zero), addr(odd), addr(odd), addr(at), 1, 0, -1, heads,
                      kvHeads, dim, 0.35, addr(out));
   EXPECT_EQ(half.kh[50 * kvDim], lazyc::rt::floatToHalf(1.0f)); // the tie rounds to even
+}
+
+
+// A bf16 KV cache (lazy-compile --kv-cache=bf16) stores keys and values
+// rounded to bf16. Prefill attention (more than 4 rows) then multiplies in
+// bf16: Q and the unnormalized probabilities rounded to bf16, f32 sums,
+// normalized by the sum of the unrounded probabilities; decode rows widen the
+// cache to f32. Against attention in double on the bf16 values (and the
+// rounded Q for prefill): the probabilities' rounding (at most 2^-8 of each)
+// bounds a prefill output's error by 2^-8 of the largest |v|; a wrong block,
+// head or key offset is off by far more. Dense (a 256-row block and a partial
+// one), over a LazyLLM key list, and one decode row.
+TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
+  const int64_t heads = 4, kvHeads = 2, dim = 64, qDim = heads * dim, kvDim = kvHeads * dim;
+  const int64_t rows = 300;
+  const double scale = 0.125;
+  auto fill = [](std::vector<float> &x, float a, float b, float amplitude, float mean = 0) {
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = mean + amplitude * std::sin(a * static_cast<float>(i) + b);
+  };
+  auto rounded = [](std::vector<float> x) {
+    for (float &value : x)
+      value = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(value));
+    return x;
+  };
+  std::vector<float> q(rows * qDim), k(rows * kvDim), v(rows * kvDim), out(rows * qDim);
+  fill(q, 0.37f, 0.1f, 2.0f);
+  fill(k, 0.71f, 0.2f, 2.0f);
+  fill(v, 0.13f, 0.3f, 0.5f, 0.5f); // outputs near 0.5, not averaged away
+  std::vector<float> qr = rounded(q), kr = rounded(k), vr = rounded(v);
+  // A query row over the rows `keys` of kr / vr.
+  auto reference = [&](const float *query, const std::vector<int32_t> &keys) {
+    std::vector<double> o(static_cast<size_t>(qDim), 0.0);
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t g = h / (heads / kvHeads);
+      std::vector<double> s;
+      for (int32_t j : keys) {
+        double dot = 0;
+        for (int64_t d = 0; d < dim; ++d)
+          dot += static_cast<double>(query[h * dim + d]) * kr[j * kvDim + g * dim + d];
+        s.push_back(dot * scale);
+      }
+      const std::vector<double> p = softmax(s);
+      for (size_t j = 0; j < keys.size(); ++j)
+        for (int64_t d = 0; d < dim; ++d)
+          o[h * dim + d] += p[j] * vr[keys[j] * kvDim + g * dim + d];
+    }
+    return o;
+  };
+  auto worstError = [&](const float *got, const std::vector<double> &want) {
+    double worst = 0;
+    for (int64_t i = 0; i < qDim; ++i)
+      worst = std::max(worst, std::fabs(got[i] - want[i]));
+    return worst;
+  };
+  const double bound = std::ldexp(1.0, -8) * 1.0 + 1e-5; // max |v| = 1
+  std::vector<int32_t> pos(rows);
+  std::iota(pos.begin(), pos.end(), 0);
+  Cache dense(rows + 8, kvDim, /*kvType=*/1);
+  lazyc_rt_attention(&dense.c, 1, addr(q), addr(k), addr(v), addr(pos), rows, 0, -1, heads,
+                     kvHeads, dim, scale, addr(out));
+  const size_t layer1 = static_cast<size_t>((rows + 8) * kvDim);
+  for (size_t i = 0; i < k.size(); ++i) {
+    ASSERT_EQ(dense.kh[layer1 + i], lazyc::rt::floatToBF16(k[i])) << i;
+    ASSERT_EQ(dense.vh[layer1 + i], lazyc::rt::floatToBF16(v[i])) << i;
+  }
+  double worst = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<int32_t> keys(static_cast<size_t>(r + 1));
+    std::iota(keys.begin(), keys.end(), 0);
+    worst = std::max(worst, worstError(out.data() + r * qDim, reference(&qr[r * qDim], keys)));
+  }
+  EXPECT_LT(worst, bound) << "dense prefill";
+  EXPECT_GT(worst, 0.0); // the probabilities were rounded
+  // A LazyLLM layer computing its set S_l (every third slot and the last):
+  // each row attends to the listed slots up to its own position.
+  std::vector<int32_t> set;
+  for (int32_t slot = 0; slot < rows; slot += 3)
+    set.push_back(slot);
+  set.push_back(rows - 1);
+  const auto n = static_cast<int64_t>(set.size());
+  std::vector<float> sq(n * qDim), sk(n * kvDim), sv(n * kvDim), sout(n * qDim);
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(&q[set[i] * qDim], qDim, &sq[i * qDim]);
+    std::copy_n(&k[set[i] * kvDim], kvDim, &sk[i * kvDim]);
+    std::copy_n(&v[set[i] * kvDim], kvDim, &sv[i * kvDim]);
+  }
+  Cache keyed(rows + 8, kvDim, /*kvType=*/1);
+  lazyc_rt_attention(&keyed.c, 0, addr(sq), addr(sk), addr(sv), addr(set), n, addr(set), n,
+                     heads, kvHeads, dim, scale, addr(sout));
+  worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    worst = std::max(worst, worstError(sout.data() + i * qDim,
+                                       reference(&qr[set[i] * qDim],
+                                                 std::vector<int32_t>(set.begin(),
+                                                                      set.begin() + i + 1))));
+  EXPECT_LT(worst, bound) << "key list";
+  // One decode row at slot `rows`, widened: exact products of the bf16 values.
+  std::vector<float> dq(qDim), dk(kvDim), dv(kvDim), dout(qDim);
+  fill(dq, 0.53f, 1.0f, 2.0f);
+  fill(dk, 0.29f, 2.0f, 2.0f);
+  fill(dv, 0.17f, 3.0f, 0.5f, 0.5f);
+  std::vector<int32_t> dpos = {static_cast<int32_t>(rows)};
+  lazyc_rt_attention(&dense.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), 1, 0, -1, heads,
+                     kvHeads, dim, scale, addr(dout));
+  const std::vector<float> rowK = rounded(dk), rowV = rounded(dv);
+  kr.insert(kr.end(), rowK.begin(), rowK.end()); // slot `rows` of the reference
+  vr.insert(vr.end(), rowV.begin(), rowV.end());
+  std::vector<int32_t> all(static_cast<size_t>(rows + 1));
+  std::iota(all.begin(), all.end(), 0);
+  EXPECT_LT(worstError(dout.data(), reference(dq.data(), all)), 1e-5) << "decode row";
 }
 
 } // namespace

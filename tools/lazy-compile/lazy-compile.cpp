@@ -199,9 +199,10 @@ static cl::opt<bool> reverseParallelLoops(
 
 static cl::opt<std::string> kvCache(
     cl::cat(compileCategory), "kv-cache",
-    cl::desc("cpu target: the KV cache's storage, f32 (default) or f16 (half the memory and "
-             "the bytes a decode step reads; keys and values rounded to f16). The cuda "
-             "target's cache is bf16"),
+    cl::desc("cpu target: the KV cache's storage, f32 (default), bf16 (half the memory and "
+             "the bytes a decode step reads; prefill attention multiplies in bf16, with Q "
+             "and the probabilities rounded to bf16) or f16 (half the memory; keys and values "
+             "rounded to f16). The cuda target's cache is bf16"),
     cl::init("f32"));
 
 static int fail(const std::string &message) {
@@ -218,8 +219,8 @@ int main(int argc, char **argv) {
   const bool cuda = targetName == "cuda";
   lazyc::CUDAPipelineOptions cudaOptions;
   lazyc::CPUPipelineOptions cpuOptions;
-  if (kvCache != "f32" && kvCache != "f16")
-    return fail("--kv-cache must be f32 or f16, not '" + kvCache + "'");
+  if (kvCache != "f32" && kvCache != "bf16" && kvCache != "f16")
+    return fail("--kv-cache must be f32, bf16 or f16, not '" + kvCache + "'");
   if (cuda && kvCache.getNumOccurrences())
     return fail("--kv-cache applies to --target=cpu (the cuda target's KV cache is bf16)");
   cpuOptions.kvCache = kvCache;
@@ -363,8 +364,8 @@ int main(int argc, char **argv) {
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");
-  if (!cuda && kvCache == "f16")
-    (*module)->setAttr("lazyc.kv_cache", mlir::StringAttr::get(&context, "f16"));
+  if (!cuda && kvCache != "f32")
+    (*module)->setAttr("lazyc.kv_cache", mlir::StringAttr::get(&context, kvCache));
   if (cuda) {
     // The runtime names the --chip a GPU needs when it cannot run these kernels.
     (*module)->setAttr("lazyc.target", mlir::StringAttr::get(&context, "cuda"));
