@@ -352,11 +352,65 @@ inline __m256 expNonPositive8(__m256 x) {
 
 #endif
 
+#ifdef LAZYC_GEMV_AVX512
+/// expNonPositive on 16 lanes (the same polynomial and reduction).
+__attribute__((target("avx512f"))) inline __m512 expNonPositive16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 n = _mm512_roundscale_ps(
+      _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512i bits = _mm512_slli_epi32(
+      _mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+/// scaledExpRow on AVX-512: the maximum of the unscaled row (scale > 0),
+/// then each exp from one FMA of the score (s * scale - max), stored, summed:
+/// two passes over the row instead of three stores.
+__attribute__((target("avx512f"))) float scaledExpRowAvx512(float *s, int64_t n, float scale,
+                                                           float &max) {
+  int64_t j = 0;
+  __m512 vm = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (; j + 16 <= n; j += 16)
+    vm = _mm512_max_ps(vm, _mm512_loadu_ps(s + j));
+  float m = _mm512_reduce_max_ps(vm);
+  for (; j < n; ++j)
+    m = std::max(m, s[j]);
+  m *= scale;
+  const __m512 vscale = _mm512_set1_ps(scale), vmax = _mm512_set1_ps(m);
+  __m512 vsum = _mm512_setzero_ps();
+  for (j = 0; j + 16 <= n; j += 16) {
+    const __m512 e = expNonPositive16(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), vscale, vmax));
+    _mm512_storeu_ps(s + j, e);
+    vsum = _mm512_add_ps(vsum, e);
+  }
+  float sum = _mm512_reduce_add_ps(vsum);
+  for (; j < n; ++j) {
+    s[j] = expNonPositive(s[j] * scale - m);
+    sum += s[j];
+  }
+  max = m;
+  return sum;
+}
+#endif
+
 /// The unnormalized softmax of a row of attention scores, in place:
 /// s[j] = exp(s[j] * scale - max), with the maximum of the scaled scores in
 /// `max`; returns the sum. (In 8-lane vectors: GCC leaves these loops
 /// scalar, even under `omp simd`, where they took ~40% of a 4k prefill.)
 float scaledExpRow(float *s, int64_t n, float scale, float &max) {
+#ifdef LAZYC_GEMV_AVX512
+  if (kHaveAVX512F)
+    return scaledExpRowAvx512(s, n, scale, max);
+#endif
   int64_t j = 0;
   float m = -std::numeric_limits<float>::infinity();
 #ifdef __AVX2__
@@ -631,25 +685,6 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
 
 /// dst[i] = src[i] rounded to bf16 (to nearest even), i < n.
 #ifdef LAZYC_GEMV_AVX512
-/// expNonPositive on 16 lanes (the same polynomial and reduction).
-__attribute__((target("avx512f"))) inline __m512 expNonPositive16(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 n = _mm512_roundscale_ps(
-      _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
-      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512i bits = _mm512_slli_epi32(
-      _mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-}
 /// scaledExpRow for the bf16 path in one pass over the exps: the row's
 /// maximum, then p[j] = bf16(exp(s[j] * scale - max)) (s unchanged); returns
 /// the sum of the unrounded exps. On the VM's AVX512-BF16 CPU the f32 path's
