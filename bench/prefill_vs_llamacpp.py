@@ -6,7 +6,9 @@
 
 lazyc: compiles the model with lazy-compile once per weight type (--dtype:
 f32 = the GGUF's blocks widened; q8_0 = every matrix as Q8_0 blocks, read as
-they are by the GEMMs; bf16; a "+kv16" suffix adds --kv-cache=f16), context 4096 +
+they are by the GEMMs; bf16; a "+kv16" / "+kvbf16" / "+kv32" suffix adds
+--kv-cache=f16 / bf16 / f32: lazy-compile's default is bf16 with bf16 weights,
+else f32), context 4096 +
 decode, and times `lazy-run --json`
 (TTFT = prefill of the prompt, in 512-token batches; decode tokens/s).
 llama.cpp: llama-cpp-python (installed into bench/.venv by this script on
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import time
 
+KV_CACHES = {"kv16": "f16", "kvbf16": "bf16", "kv32": "f32"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 BUILD = os.path.join(ROOT, "build")
@@ -97,8 +100,10 @@ def main():
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dtypes", nargs="+", default=["f32", "q8_0", "q8_0+kv16"],
-                    choices=["f32", "bf16", "q8_0", "f32+kv16", "bf16+kv16", "q8_0+kv16"],
-                    help="lazyc weight types to time (+kv16: with an f16 KV cache)")
+                    choices=[w + kv for w in ("f32", "bf16", "q8_0")
+                             for kv in ("", "+kv16", "+kvbf16", "+kv32")],
+                    help="lazyc weight types to time (+kv16 / +kvbf16 / +kv32: with an f16 / "
+                         "bf16 / f32 KV cache; default: bf16 for bf16 weights, else f32)")
     args = ap.parse_args()
     ctx = max(args.tokens) + args.decode + 8
     os.makedirs(RESULTS, exist_ok=True)
@@ -109,7 +114,7 @@ def main():
         weights, _, kv = dtype.partition("+")
         subprocess.check_call([os.path.join(BUILD, "bin", "lazy-compile"), MODEL, "--ctx",
                                str(ctx), "--dtype", weights, "-o", compiled[dtype]] +
-                              (["--kv-cache=f16"] if kv == "kv16" else []))
+                              ([f"--kv-cache={KV_CACHES[kv]}"] if kv else []))
     prompts = {str(n): tokenize_exact(n) for n in args.tokens}
 
     lazyc = {dtype: {} for dtype in args.dtypes}

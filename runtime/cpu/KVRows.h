@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
-#ifdef __F16C__
+#if defined(__F16C__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -49,7 +49,15 @@ inline void widenHalf(const uint16_t *src, float *dst, int64_t n) {
 
 /// bf16 -> f32 (exact).
 inline void widenBF16(const uint16_t *src, float *dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
+  int64_t i = 0;
+#ifdef __AVX2__
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(
+                                  _mm256_cvtepu16_epi32(_mm_loadu_si128(
+                                      reinterpret_cast<const __m128i *>(src + i))),
+                                  16)));
+#endif
+  for (; i < n; ++i)
     dst[i] = bf16ToFloat(src[i]);
 }
 

@@ -458,18 +458,19 @@ TEST(LazyKernelsTest, HalfCacheMatchesF32OnHalfValues) {
   EXPECT_EQ(half.kh[50 * kvDim], lazyc::rt::floatToHalf(1.0f)); // the tie rounds to even
 }
 
-
 // A bf16 KV cache (lazy-compile --kv-cache=bf16) stores keys and values
 // rounded to bf16. Prefill attention (more than 4 rows) then multiplies in
 // bf16: Q and the unnormalized probabilities rounded to bf16, f32 sums,
-// normalized by the sum of the unrounded probabilities; decode rows widen the
-// cache to f32. Against attention in double on the bf16 values (and the
-// rounded Q for prefill): the probabilities' rounding (at most 2^-8 of each)
+// normalized by the sum of the unrounded probabilities; decode rows round Q
+// and read K and V in place (AVX512-BF16) or widened. Against attention in
+// double on the bf16 values and the rounded Q: the probabilities' rounding (at most 2^-8 of each)
 // bounds a prefill output's error by 2^-8 of the largest |v|; a wrong block,
 // head or key offset is off by far more. Dense (a 256-row block and a partial
-// one), over a LazyLLM key list, and one decode row.
+// one), over a LazyLLM key list, and decode rows (which round Q, not the
+// probabilities) over both.
 TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
-  const int64_t heads = 4, kvHeads = 2, dim = 64, qDim = heads * dim, kvDim = kvHeads * dim;
+  // GQA groups of 5 query heads: the decode kernel's blocks of 4 heads and 1.
+  const int64_t heads = 10, kvHeads = 2, dim = 64, qDim = heads * dim, kvDim = kvHeads * dim;
   const int64_t rows = 300;
   const double scale = 0.125;
   auto fill = [](std::vector<float> &x, float a, float b, float amplitude, float mean = 0) {
@@ -553,20 +554,42 @@ TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
                                                  std::vector<int32_t>(set.begin(),
                                                                       set.begin() + i + 1))));
   EXPECT_LT(worst, bound) << "key list";
-  // One decode row at slot `rows`, widened: exact products of the bf16 values.
-  std::vector<float> dq(qDim), dk(kvDim), dv(kvDim), dout(qDim);
+  // Decode steps (up to 4 rows): Q rounded to bf16 as in prefill, the
+  // probabilities not, so only the order of f32 sums differs from the
+  // reference. Three rows at slots rows .. rows + 2 (each over its prefix:
+  // chunks of 256 keys, the last partial), then one row over the key list.
+  const int64_t steps = 3;
+  std::vector<float> dq(steps * qDim), dk(steps * kvDim), dv(steps * kvDim), dout(steps * qDim);
   fill(dq, 0.53f, 1.0f, 2.0f);
   fill(dk, 0.29f, 2.0f, 2.0f);
   fill(dv, 0.17f, 3.0f, 0.5f, 0.5f);
-  std::vector<int32_t> dpos = {static_cast<int32_t>(rows)};
-  lazyc_rt_attention(&dense.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), 1, 0, -1, heads,
+  std::vector<int32_t> dpos(steps);
+  std::iota(dpos.begin(), dpos.end(), static_cast<int32_t>(rows));
+  lazyc_rt_attention(&dense.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), steps, 0, -1, heads,
                      kvHeads, dim, scale, addr(dout));
-  const std::vector<float> rowK = rounded(dk), rowV = rounded(dv);
-  kr.insert(kr.end(), rowK.begin(), rowK.end()); // slot `rows` of the reference
-  vr.insert(vr.end(), rowV.begin(), rowV.end());
-  std::vector<int32_t> all(static_cast<size_t>(rows + 1));
-  std::iota(all.begin(), all.end(), 0);
-  EXPECT_LT(worstError(dout.data(), reference(dq.data(), all)), 1e-5) << "decode row";
+  const std::vector<float> dqr = rounded(dq), stepK = rounded(dk), stepV = rounded(dv);
+  kr.insert(kr.end(), stepK.begin(), stepK.end()); // slots rows .. rows + 2 of the reference
+  vr.insert(vr.end(), stepV.begin(), stepV.end());
+  for (int64_t i = 0; i < steps; ++i) {
+    std::vector<int32_t> prefix(static_cast<size_t>(rows + i + 1));
+    std::iota(prefix.begin(), prefix.end(), 0);
+    EXPECT_LT(worstError(dout.data() + i * qDim, reference(&dqr[i * qDim], prefix)), 1e-5)
+        << "decode row " << i;
+  }
+  // One more row (slot rows + 3, the first step's values) over a key list of
+  // more than 256 slots: all but every seventh, then its own.
+  std::vector<int32_t> listed, at = {static_cast<int32_t>(rows + steps)};
+  for (int32_t slot = 0; slot < rows + steps; ++slot)
+    if (slot % 7 != 3)
+      listed.push_back(slot);
+  listed.push_back(at[0]);
+  ASSERT_GT(listed.size(), 256u);
+  lazyc_rt_attention(&dense.c, 1, addr(dq), addr(dk), addr(dv), addr(at), 1, addr(listed),
+                     static_cast<int64_t>(listed.size()), heads, kvHeads, dim, scale,
+                     addr(dout));
+  kr.insert(kr.end(), stepK.begin(), stepK.begin() + kvDim);
+  vr.insert(vr.end(), stepV.begin(), stepV.begin() + kvDim);
+  EXPECT_LT(worstError(dout.data(), reference(dqr.data(), listed)), 1e-5) << "decode, key list";
 }
 
 } // namespace
