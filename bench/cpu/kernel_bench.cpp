@@ -121,12 +121,13 @@ void shapes(benchmark::internal::Benchmark *b) {
 /// One decode step's attention (1 query row) of SmolLM2's shape (9 heads, 3
 /// KV heads of 64) over `keys` cached keys, as a decode step meets it: the KV
 /// cache is 30 layers deep, so each call (the next layer) reads its K/V from
-/// memory, not from a cache that the previous iteration warmed. f32 or f16
-/// cache (range 1). The counter GBps is the K/V bytes read per second.
+/// memory, not from a cache that the previous iteration warmed. The cache's
+/// LazycKVCache::kv_type (range 1): 0 f32, 1 bf16, 2 f16. The counter GBps is
+/// the K/V bytes read per second.
 void DecodeAttention(benchmark::State &state) {
   const int64_t keys = state.range(0), layers = 30, heads = 9, kvHeads = 3, dim = 64;
-  const int64_t kvDim = kvHeads * dim, context = keys + 1;
-  const bool half = state.range(1) != 0;
+  const int64_t kvDim = kvHeads * dim, context = keys + 1, kvType = state.range(1);
+  const bool half = kvType != 0;
   const size_t elements = static_cast<size_t>(layers * context * kvDim);
   std::vector<float> kf, vf;
   std::vector<uint16_t> kh, vh;
@@ -136,8 +137,8 @@ void DecodeAttention(benchmark::State &state) {
     kh.resize(elements);
     vh.resize(elements);
     for (size_t i = 0; i < elements; ++i) {
-      kh[i] = lazyc::rt::floatToHalf(dist(rng));
-      vh[i] = lazyc::rt::floatToHalf(dist(rng));
+      kh[i] = kvType == 1 ? lazyc::rt::floatToBF16(dist(rng)) : lazyc::rt::floatToHalf(dist(rng));
+      vh[i] = kvType == 1 ? lazyc::rt::floatToBF16(dist(rng)) : lazyc::rt::floatToHalf(dist(rng));
     }
   } else {
     kf.resize(elements);
@@ -153,7 +154,7 @@ void DecodeAttention(benchmark::State &state) {
   cache.context = context;
   cache.layers = layers;
   cache.kv_dim = kvDim;
-  cache.kv_type = half ? 2 : 0;
+  cache.kv_type = kvType;
   std::vector<float> q(heads * dim), k(kvDim), v(kvDim), out(heads * dim);
   for (float &x : q)
     x = dist(rng);
@@ -180,11 +181,13 @@ void DecodeAttention(benchmark::State &state) {
 } // namespace
 
 BENCHMARK(DecodeAttention)
-    ->ArgNames({"keys", "f16"})
+    ->ArgNames({"keys", "kv_type"})
     ->Args({1024, 0})
     ->Args({4096, 0})
     ->Args({4096, 1})
+    ->Args({4096, 2})
     ->Args({8191, 0})
+    ->Args({8191, 1})
     ->UseRealTime();
 BENCHMARK(LinearF32)->Apply(shapes);
 BENCHMARK(LinearQ8_0)->Apply(shapes);

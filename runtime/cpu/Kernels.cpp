@@ -24,7 +24,6 @@
 #include <cstring>
 #include <limits>
 #include <map>
-#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -127,58 +126,43 @@ __attribute__((target("avx512f,avx512bf16"))) inline __m512bh loadBF16x32(const 
   return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
 }
 
-/// y[0..3] (+)= xr . w0..w3 (bf16 rows of K values, K a multiple of 32):
-/// four rows' dot products by vdpbf16ps (pairs of products summed in f32).
-__attribute__((target("avx512f,avx512bf16"))) inline void
-dotTileBF16(int64_t K, const uint16_t *xr, const uint16_t *w0, const uint16_t *w1,
-            const uint16_t *w2, const uint16_t *w3, float *y, bool accumulate) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  for (int64_t k = 0; k < K; k += 32) {
-    const __m512bh xv = loadBF16x32(xr + k);
-    s0 = _mm512_dpbf16_ps(s0, xv, loadBF16x32(w0 + k));
-    s1 = _mm512_dpbf16_ps(s1, xv, loadBF16x32(w1 + k));
-    s2 = _mm512_dpbf16_ps(s2, xv, loadBF16x32(w2 + k));
-    s3 = _mm512_dpbf16_ps(s3, xv, loadBF16x32(w3 + k));
-  }
-  storeTile(y, s0, s1, s2, s3, accumulate);
-}
-/// *y (+)= xr . w (one bf16 row of K values, K a multiple of 32).
-__attribute__((target("avx512f,avx512bf16"))) inline void
-dotOneBF16(int64_t K, const uint16_t *xr, const uint16_t *w, float *y, bool accumulate) {
-  __m512 s = _mm512_setzero_ps();
-  for (int64_t k = 0; k < K; k += 32)
-    s = _mm512_dpbf16_ps(s, loadBF16x32(xr + k), loadBF16x32(w + k));
-  storeOne(y, s, accumulate);
-}
-/// x[K] rounded to bf16 (to nearest even, as the bf16 matmul does), K a
-/// multiple of 32.
-__attribute__((target("avx512f,avx512bf16"))) inline void roundRowBF16(const float *x, int64_t K,
-                                                                      uint16_t *xb) {
-  for (int64_t k = 0; k < K; k += 32)
-    _mm512_storeu_si512(xb + k,
-                        reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
-                            _mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k))));
-}
 /// y[N] (+)= x[K] w^T for one row and bf16 weights (w [N x K], K a multiple
-/// of 32), on CPUs with AVX512-BF16: x rounded to bf16, four weight rows at a
-/// time like gemvF32Avx512. oneDNN's bf16 matmul of one row read the weights
-/// at about f32's speed, so bf16 decoded no faster than f32.
+/// of 32), on CPUs with AVX512-BF16: x rounded to bf16 (to nearest even, as
+/// the bf16 matmul does), pairs of products summed in f32 by vdpbf16ps, four
+/// weight rows at a time like gemvF32Avx512. oneDNN's bf16 matmul of one row
+/// read the weights at about f32's speed, so bf16 decoded no faster than f32.
 __attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int64_t K,
                                                                 const float *x,
                                                                 const uint16_t *w, float *y,
                                                                 bool accumulate) {
   std::vector<uint16_t> xb(static_cast<size_t>(K));
-  roundRowBF16(x, K, xb.data());
+  for (int64_t k = 0; k < K; k += 32)
+    _mm512_storeu_si512(xb.data() + k,
+                        reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
+                            _mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k))));
   const uint16_t *xr = xb.data();
   const int64_t tiles = N / 4;
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < tiles; ++t) {
-    const uint16_t *w0 = w + 4 * t * K;
-    dotTileBF16(K, xr, w0, w0 + K, w0 + 2 * K, w0 + 3 * K, y + 4 * t, accumulate);
+    const uint16_t *w0 = w + 4 * t * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t k = 0; k < K; k += 32) {
+      const __m512bh xv = loadBF16x32(xr + k);
+      s0 = _mm512_dpbf16_ps(s0, xv, loadBF16x32(w0 + k));
+      s1 = _mm512_dpbf16_ps(s1, xv, loadBF16x32(w1 + k));
+      s2 = _mm512_dpbf16_ps(s2, xv, loadBF16x32(w2 + k));
+      s3 = _mm512_dpbf16_ps(s3, xv, loadBF16x32(w3 + k));
+    }
+    storeTile(y + 4 * t, s0, s1, s2, s3, accumulate);
   }
-  for (int64_t n = 4 * tiles; n < N; ++n) // the last N % 4 outputs
-    dotOneBF16(K, xr, w + n * K, y + n, accumulate);
+  for (int64_t n = 4 * tiles; n < N; ++n) { // the last N % 4 outputs
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 32)
+      s = _mm512_dpbf16_ps(s, loadBF16x32(xr + k), loadBF16x32(w + n * K + k));
+    storeOne(y + n, s, accumulate);
+  }
 }
+
 const bool kHaveAVX512BF16 = __builtin_cpu_supports("avx512bf16");
 #endif
 
@@ -599,81 +583,6 @@ namespace {
 /// steps; a pruned model's also revive a few rows).
 constexpr int64_t kFewRows = 4;
 
-#ifdef LAZYC_GEMV_AVX512
-/// A decode task's scores over a bf16 cache, K read in place:
-/// scores[hh * n + j] = qb_hh . K_j for the group's query heads hh (qb: rounded
-/// to bf16, rows of headDim, a multiple of 32) and the n keys at slots[begin +
-/// j] (slots null: begin + j); `kBase`: the layer's keys at the group's column.
-/// Four keys per tile (vdpbf16ps), each tile for every head while its rows
-/// are in L1.
-__attribute__((target("avx512f,avx512bf16"))) void
-decodeScoresBF16(const uint16_t *qb, int64_t group, int64_t headDim, const uint16_t *kBase,
-                 int64_t kvDim, const int32_t *slots, int64_t begin, int64_t n, float *scores) {
-  auto row = [&](int64_t j) { return kBase + (slots ? slots[begin + j] : begin + j) * kvDim; };
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const uint16_t *k0 = row(j), *k1 = row(j + 1), *k2 = row(j + 2), *k3 = row(j + 3);
-    for (int64_t hh = 0; hh < group; ++hh)
-      dotTileBF16(headDim, qb + hh * headDim, k0, k1, k2, k3, scores + hh * n + j, false);
-  }
-  for (; j < n; ++j)
-    for (int64_t hh = 0; hh < group; ++hh)
-      dotOneBF16(headDim, qb + hh * headDim, row(j), scores + hh * n + j, false);
-}
-/// 16 bf16 values widened to f32 (exact).
-__attribute__((target("avx512f"))) inline __m512 widenBF16x16(const uint16_t *p) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(
-      _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p))), 16));
-}
-/// out[hh][d] = sum_j probs[hh * n + j] V_j[d] for H heads from `head` and the
-/// 64 columns from `column`: each V row widened in registers once for the H
-/// heads' f32 FMAs (the probabilities are not rounded).
-template <int H>
-__attribute__((target("avx512f"))) void
-decodeValuesBlockBF16(const float *probs, int64_t head, int64_t column, const uint16_t *vBase,
-                      int64_t kvDim, const int32_t *slots, int64_t begin, int64_t n, float *out,
-                      int64_t ldo) {
-  __m512 acc[H][4];
-  for (int h = 0; h < H; ++h)
-    for (int i = 0; i < 4; ++i)
-      acc[h][i] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < n; ++j) {
-    const uint16_t *v = vBase + (slots ? slots[begin + j] : begin + j) * kvDim + column;
-    const __m512 w0 = widenBF16x16(v), w1 = widenBF16x16(v + 16), w2 = widenBF16x16(v + 32),
-                 w3 = widenBF16x16(v + 48);
-    for (int h = 0; h < H; ++h) {
-      const __m512 p = _mm512_set1_ps(probs[(head + h) * n + j]);
-      acc[h][0] = _mm512_fmadd_ps(p, w0, acc[h][0]);
-      acc[h][1] = _mm512_fmadd_ps(p, w1, acc[h][1]);
-      acc[h][2] = _mm512_fmadd_ps(p, w2, acc[h][2]);
-      acc[h][3] = _mm512_fmadd_ps(p, w3, acc[h][3]);
-    }
-  }
-  for (int h = 0; h < H; ++h)
-    for (int i = 0; i < 4; ++i)
-      _mm512_storeu_ps(out + (head + h) * ldo + column + 16 * i, acc[h][i]);
-}
-/// A decode task's outputs over a bf16 cache, V read in place: rows of
-/// headDim (a multiple of 64), head hh's at out + hh * ldo.
-void decodeValuesBF16(const float *probs, int64_t group, int64_t headDim, const uint16_t *vBase,
-                      int64_t kvDim, const int32_t *slots, int64_t begin, int64_t n, float *out,
-                      int64_t ldo) {
-  for (int64_t column = 0; column < headDim; column += 64)
-    for (int64_t head = 0; head < group; head += 4) {
-      auto block = [&](auto heads) {
-        decodeValuesBlockBF16<decltype(heads)::value>(probs, head, column, vBase, kvDim, slots,
-                                                      begin, n, out, ldo);
-      };
-      switch (std::min<int64_t>(4, group - head)) {
-      case 1: block(std::integral_constant<int, 1>()); break;
-      case 2: block(std::integral_constant<int, 2>()); break;
-      case 3: block(std::integral_constant<int, 3>()); break;
-      default: block(std::integral_constant<int, 4>()); break;
-      }
-    }
-}
-#endif
-
 /// Attention of a few query rows (a decode step) in flash-decoding's order:
 /// one task per (row, KV group, chunk of 256 keys) computes the group's heads'
 /// scores over the chunk (the heads as the rows of one small GEMM), their
@@ -699,24 +608,6 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
       partial(static_cast<size_t>(parts * headDim));
   const int64_t tasks = rows * kvHeads * chunks;
-  // A bf16 cache's queries rounded to bf16, as prefill's bf16 GEMMs round
-  // them: read as bf16 by the in-place kernels (AVX512-BF16, headDim a
-  // multiple of 64), widened by the copying path, so both compute the same.
-  std::vector<uint16_t> qBits;
-  std::vector<float> qRounded;
-  bool inPlaceBF16 = false;
-  if (kc.isBF16()) {
-    qBits.resize(static_cast<size_t>(rows * qDim));
-    qRounded.resize(qBits.size());
-    for (size_t i = 0; i < qBits.size(); ++i) {
-      qBits[i] = lazyc::rt::floatToBF16(q[i]);
-      qRounded[i] = lazyc::rt::bf16ToFloat(qBits[i]);
-    }
-    q = qRounded.data();
-#ifdef LAZYC_GEMV_AVX512
-    inPlaceBF16 = kHaveAVX512BF16 && headDim % 64 == 0;
-#endif
-  }
 #pragma omp parallel
   {
     std::vector<float> scores(static_cast<size_t>(group * kChunk)), gathered;
@@ -733,35 +624,28 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         }
         continue;
       }
-      // The chunk's K and V rows of group g: in place in an f32 or bf16
-      // cache (ld kvDim), or gathered (a LazyLLM key list's rows) and
-      // widened (a 16-bit cache) into blocks of headDim.
+      // The chunk's K and V rows of group g: in place in an f32 cache (ld
+      // kvDim), or gathered (a LazyLLM key list's rows) and widened (an f16
+      // cache) into blocks of headDim.
       const float *kBlock = nullptr, *vBlock = nullptr;
       int64_t ld = kvDim;
-      if (inPlaceBF16) {
-#ifdef LAZYC_GEMV_AVX512
-        decodeScoresBF16(qBits.data() + r * qDim + g * group * headDim, group, headDim,
-                         kc.bf16Row(0) + g * headDim, kvDim, keyPos, begin, n, scores.data());
-#endif
+      if (!keyPos && kc.isF32()) {
+        kBlock = kc.f32Row(begin) + g * headDim;
+        vBlock = vc.f32Row(begin) + g * headDim;
       } else {
-        if (!keyPos && kc.isF32()) {
-          kBlock = kc.f32Row(begin) + g * headDim;
-          vBlock = vc.f32Row(begin) + g * headDim;
-        } else {
-          gathered.resize(static_cast<size_t>(2 * kChunk * headDim));
-          for (int64_t j = 0; j < n; ++j) {
-            const int64_t slot = keyPos ? keyPos[begin + j] : begin + j;
-            kc.load(slot, g * headDim, headDim, gathered.data() + j * headDim);
-            vc.load(slot, g * headDim, headDim, gathered.data() + (kChunk + j) * headDim);
-          }
-          kBlock = gathered.data();
-          vBlock = gathered.data() + kChunk * headDim;
-          ld = headDim;
+        gathered.resize(static_cast<size_t>(2 * kChunk * headDim));
+        for (int64_t j = 0; j < n; ++j) {
+          const int64_t slot = keyPos ? keyPos[begin + j] : begin + j;
+          kc.load(slot, g * headDim, headDim, gathered.data() + j * headDim);
+          vc.load(slot, g * headDim, headDim, gathered.data() + (kChunk + j) * headDim);
         }
-        // S = Q_group K^T: the group's query heads are adjacent rows of headDim.
-        gemmABt(group, n, headDim, q + r * qDim + g * group * headDim, headDim, kBlock, ld,
-                scores.data(), n);
+        kBlock = gathered.data();
+        vBlock = gathered.data() + kChunk * headDim;
+        ld = headDim;
       }
+      // S = Q_group K^T: the group's query heads are adjacent rows of headDim.
+      gemmABt(group, n, headDim, q + r * qDim + g * group * headDim, headDim, kBlock, ld,
+              scores.data(), n);
       for (int64_t hh = 0; hh < group; ++hh) {
         float *sr = scores.data() + hh * n;
         float m;
@@ -770,15 +654,8 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
       }
       // The chunk's outputs: P V into rows of headDim, one per head (their
       // parts are `chunks` apart).
-      if (inPlaceBF16) {
-#ifdef LAZYC_GEMV_AVX512
-        decodeValuesBF16(scores.data(), group, headDim, vc.bf16Row(0) + g * headDim, kvDim,
-                         keyPos, begin, n, partial.data() + first * headDim, chunks * headDim);
-#endif
-      } else {
-        gemmAB(group, headDim, n, scores.data(), n, vBlock, ld, partial.data() + first * headDim,
-               chunks * headDim);
-      }
+      gemmAB(group, headDim, n, scores.data(), n, vBlock, ld,
+             partial.data() + first * headDim, chunks * headDim);
     }
   }
   // Merge each head's chunks: softmax over all of them.

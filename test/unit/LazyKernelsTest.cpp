@@ -461,15 +461,14 @@ TEST(LazyKernelsTest, HalfCacheMatchesF32OnHalfValues) {
 // A bf16 KV cache (lazy-compile --kv-cache=bf16) stores keys and values
 // rounded to bf16. Prefill attention (more than 4 rows) then multiplies in
 // bf16: Q and the unnormalized probabilities rounded to bf16, f32 sums,
-// normalized by the sum of the unrounded probabilities; decode rows round Q
-// and read K and V in place (AVX512-BF16) or widened. Against attention in
-// double on the bf16 values and the rounded Q: the probabilities' rounding (at most 2^-8 of each)
+// normalized by the sum of the unrounded probabilities; decode rows widen the
+// cache's rows to f32 (exact). Against attention in double on the bf16 values
+// (and the rounded Q for prefill): the probabilities' rounding (at most 2^-8 of each)
 // bounds a prefill output's error by 2^-8 of the largest |v|; a wrong block,
 // head or key offset is off by far more. Dense (a 256-row block and a partial
-// one), over a LazyLLM key list, and decode rows (which round Q, not the
-// probabilities) over both.
+// one), over a LazyLLM key list, and decode rows.
 TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
-  // GQA groups of 5 query heads: the decode kernel's blocks of 4 heads and 1.
+  // GQA groups of 5 query heads.
   const int64_t heads = 10, kvHeads = 2, dim = 64, qDim = heads * dim, kvDim = kvHeads * dim;
   const int64_t rows = 300;
   const double scale = 0.125;
@@ -554,10 +553,10 @@ TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
                                                  std::vector<int32_t>(set.begin(),
                                                                       set.begin() + i + 1))));
   EXPECT_LT(worst, bound) << "key list";
-  // Decode steps (up to 4 rows): Q rounded to bf16 as in prefill, the
-  // probabilities not, so only the order of f32 sums differs from the
-  // reference. Three rows at slots rows .. rows + 2 (each over its prefix:
-  // chunks of 256 keys, the last partial), then one row over the key list.
+  // Decode steps (up to 4 rows, the widened values): only the order of f32
+  // sums differs from the reference. Three rows at slots rows .. rows + 2
+  // (each over its prefix: chunks of 256 keys, the last partial), then one
+  // row over a key list.
   const int64_t steps = 3;
   std::vector<float> dq(steps * qDim), dk(steps * kvDim), dv(steps * kvDim), dout(steps * qDim);
   fill(dq, 0.53f, 1.0f, 2.0f);
@@ -567,13 +566,13 @@ TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
   std::iota(dpos.begin(), dpos.end(), static_cast<int32_t>(rows));
   lazyc_rt_attention(&dense.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), steps, 0, -1, heads,
                      kvHeads, dim, scale, addr(dout));
-  const std::vector<float> dqr = rounded(dq), stepK = rounded(dk), stepV = rounded(dv);
+  const std::vector<float> stepK = rounded(dk), stepV = rounded(dv);
   kr.insert(kr.end(), stepK.begin(), stepK.end()); // slots rows .. rows + 2 of the reference
   vr.insert(vr.end(), stepV.begin(), stepV.end());
   for (int64_t i = 0; i < steps; ++i) {
     std::vector<int32_t> prefix(static_cast<size_t>(rows + i + 1));
     std::iota(prefix.begin(), prefix.end(), 0);
-    EXPECT_LT(worstError(dout.data() + i * qDim, reference(&dqr[i * qDim], prefix)), 1e-5)
+    EXPECT_LT(worstError(dout.data() + i * qDim, reference(&dq[i * qDim], prefix)), 1e-5)
         << "decode row " << i;
   }
   // One more row (slot rows + 3, the first step's values) over a key list of
@@ -589,7 +588,7 @@ TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
                      addr(dout));
   kr.insert(kr.end(), stepK.begin(), stepK.begin() + kvDim);
   vr.insert(vr.end(), stepV.begin(), stepV.begin() + kvDim);
-  EXPECT_LT(worstError(dout.data(), reference(dqr.data(), listed)), 1e-5) << "decode, key list";
+  EXPECT_LT(worstError(dout.data(), reference(dq.data(), listed)), 1e-5) << "decode, key list";
 }
 
 } // namespace
