@@ -579,6 +579,19 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
 }
 
 namespace {
+/// The attention kernels' per-thread scratch buffers, kept across calls:
+/// attention runs once per layer and step, and fresh vectors of its sizes
+/// (128 KB to a few MB) were mapped and faulted in again, call after call
+/// (the first decode step over a bf16 cache took 32 ms instead of 11).
+enum class Scratch { Scores, Probs, Inverses, Gathered, KeysK, KeysV, Query };
+template <typename T> T *scratch(Scratch which, size_t n) {
+  thread_local std::vector<T> buffers[static_cast<int>(Scratch::Query) + 1];
+  std::vector<T> &buffer = buffers[static_cast<int>(which)];
+  if (buffer.size() < n)
+    buffer.resize(n);
+  return buffer.data();
+}
+
 /// Query rows up to which lazyc_rt_attention takes attendFewRows (decode
 /// steps; a pruned model's also revive a few rows).
 constexpr int64_t kFewRows = 4;
@@ -610,7 +623,8 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   const int64_t tasks = rows * kvHeads * chunks;
 #pragma omp parallel
   {
-    std::vector<float> scores(static_cast<size_t>(group * kChunk)), gathered;
+    float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
+    float *gathered = scratch<float>(Scratch::Gathered, static_cast<size_t>(2 * kChunk * headDim));
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < tasks; ++t) {
       const int64_t r = t / (kvHeads * chunks), g = t / chunks % kvHeads, c = t % chunks;
@@ -633,28 +647,27 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         kBlock = kc.f32Row(begin) + g * headDim;
         vBlock = vc.f32Row(begin) + g * headDim;
       } else {
-        gathered.resize(static_cast<size_t>(2 * kChunk * headDim));
         for (int64_t j = 0; j < n; ++j) {
           const int64_t slot = keyPos ? keyPos[begin + j] : begin + j;
-          kc.load(slot, g * headDim, headDim, gathered.data() + j * headDim);
-          vc.load(slot, g * headDim, headDim, gathered.data() + (kChunk + j) * headDim);
+          kc.load(slot, g * headDim, headDim, gathered + j * headDim);
+          vc.load(slot, g * headDim, headDim, gathered + (kChunk + j) * headDim);
         }
-        kBlock = gathered.data();
-        vBlock = gathered.data() + kChunk * headDim;
+        kBlock = gathered;
+        vBlock = gathered + kChunk * headDim;
         ld = headDim;
       }
       // S = Q_group K^T: the group's query heads are adjacent rows of headDim.
       gemmABt(group, n, headDim, q + r * qDim + g * group * headDim, headDim, kBlock, ld,
-              scores.data(), n);
+              scores, n);
       for (int64_t hh = 0; hh < group; ++hh) {
-        float *sr = scores.data() + hh * n;
+        float *sr = scores + hh * n;
         float m;
         sums[first + hh * chunks] = scaledExpRow(sr, n, scale, m);
         maxima[first + hh * chunks] = m;
       }
       // The chunk's outputs: P V into rows of headDim, one per head (their
       // parts are `chunks` apart).
-      gemmAB(group, headDim, n, scores.data(), n, vBlock, ld,
+      gemmAB(group, headDim, n, scores, n, vBlock, ld,
              partial.data() + first * headDim, chunks * headDim);
     }
   }
@@ -763,21 +776,21 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
                       const int32_t *keyPos, int64_t keys, int64_t heads, int64_t kvHeads,
                       int64_t headDim, float scale, float *out) {
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
-  std::vector<uint16_t> qb(static_cast<size_t>(rows * qDim)), gatheredK, gatheredV;
+  uint16_t *qb = scratch<uint16_t>(Scratch::Query, static_cast<size_t>(rows * qDim));
 #pragma omp parallel for schedule(static) if (rows >= 256)
   for (int64_t i = 0; i < rows; ++i)
-    roundToBF16(q + i * qDim, qb.data() + i * qDim, qDim);
+    roundToBF16(q + i * qDim, qb + i * qDim, qDim);
   const uint16_t *keysK = kc.bf16Row(0), *keysV = vc.bf16Row(0);
   if (keyPos) {
-    gatheredK.resize(static_cast<size_t>(keys * kvDim));
-    gatheredV.resize(static_cast<size_t>(keys * kvDim));
+    uint16_t *gatheredK = scratch<uint16_t>(Scratch::KeysK, static_cast<size_t>(keys * kvDim));
+    uint16_t *gatheredV = scratch<uint16_t>(Scratch::KeysV, static_cast<size_t>(keys * kvDim));
 #pragma omp parallel for schedule(static) if (keys >= 256)
     for (int64_t j = 0; j < keys; ++j) {
-      std::memcpy(gatheredK.data() + j * kvDim, kc.bf16Row(keyPos[j]), kvDim * sizeof(uint16_t));
-      std::memcpy(gatheredV.data() + j * kvDim, vc.bf16Row(keyPos[j]), kvDim * sizeof(uint16_t));
+      std::memcpy(gatheredK + j * kvDim, kc.bf16Row(keyPos[j]), kvDim * sizeof(uint16_t));
+      std::memcpy(gatheredV + j * kvDim, vc.bf16Row(keyPos[j]), kvDim * sizeof(uint16_t));
     }
-    keysK = gatheredK.data();
-    keysV = gatheredV.data();
+    keysK = gatheredK;
+    keysV = gatheredV;
   }
   auto visible = [&](int64_t row) -> int64_t {
     if (!keyPos)
@@ -788,8 +801,9 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
 #pragma omp parallel
   {
     const size_t blockScores = static_cast<size_t>(std::min(rows, kBlockRows) * keys);
-    std::vector<float> scores(blockScores), inverses(kBlockRows);
-    std::vector<uint16_t> probs(blockScores);
+    float *scores = scratch<float>(Scratch::Scores, blockScores);
+    float *inverses = scratch<float>(Scratch::Inverses, kBlockRows);
+    uint16_t *probs = scratch<uint16_t>(Scratch::Probs, blockScores);
 #pragma omp for schedule(dynamic)
     for (int64_t t = 0; t < heads * blocks; ++t) {
       const int64_t h = t % heads, g = h / group;
@@ -798,11 +812,11 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
       int64_t blockKeys = 0;
       for (int64_t i = 0; i < n; ++i)
         blockKeys = std::max<int64_t>(blockKeys, visible(r0 + i));
-      bf16Gemm(n, blockKeys, headDim, qb.data() + r0 * qDim + h * headDim, qDim,
-               keysK + g * headDim, 1, kvDim, scores.data(), blockKeys);
+      bf16Gemm(n, blockKeys, headDim, qb + r0 * qDim + h * headDim, qDim,
+               keysK + g * headDim, 1, kvDim, scores, blockKeys);
       for (int64_t i = 0; i < n; ++i) {
-        float *s = scores.data() + i * blockKeys;
-        uint16_t *p = probs.data() + i * blockKeys;
+        float *s = scores + i * blockKeys;
+        uint16_t *p = probs + i * blockKeys;
         const int64_t valid = visible(r0 + i);
         float sum;
 #ifdef LAZYC_GEMV_AVX512
@@ -819,7 +833,7 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
         std::fill(p + valid, p + blockKeys, uint16_t{0});
       }
       float *o = out + r0 * qDim + h * headDim;
-      bf16Gemm(n, headDim, blockKeys, probs.data(), blockKeys, keysV + g * headDim, kvDim, 1, o,
+      bf16Gemm(n, headDim, blockKeys, probs, blockKeys, keysV + g * headDim, kvDim, 1, o,
                qDim);
       for (int64_t i = 0; i < n; ++i)
         for (int64_t d = 0; d < headDim; ++d)
@@ -893,27 +907,26 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
   // depend on the CPU beyond the order of the sums.
   const bool roundBF16 = kc.isBF16();
   const float *keysK = nullptr, *keysV = nullptr;
-  std::vector<float> gatheredK, gatheredV, roundedQ;
   if (keyPos || !kc.isF32()) {
-    gatheredK.resize(static_cast<size_t>(keys * kvDim));
-    gatheredV.resize(static_cast<size_t>(keys * kvDim));
+    float *gatheredK = scratch<float>(Scratch::KeysK, static_cast<size_t>(keys * kvDim));
+    float *gatheredV = scratch<float>(Scratch::KeysV, static_cast<size_t>(keys * kvDim));
 #pragma omp parallel for schedule(static) if (keys >= 256)
     for (int64_t j = 0; j < keys; ++j) {
       const int64_t slot = keyPos ? keyPos[j] : j;
-      kc.load(slot, 0, kvDim, gatheredK.data() + j * kvDim);
-      vc.load(slot, 0, kvDim, gatheredV.data() + j * kvDim);
+      kc.load(slot, 0, kvDim, gatheredK + j * kvDim);
+      vc.load(slot, 0, kvDim, gatheredV + j * kvDim);
     }
-    keysK = gatheredK.data();
-    keysV = gatheredV.data();
+    keysK = gatheredK;
+    keysV = gatheredV;
   } else {
     keysK = kc.f32Row(0);
     keysV = vc.f32Row(0);
   }
   if (roundBF16) {
-    roundedQ.resize(static_cast<size_t>(rows * qDim));
-    for (size_t i = 0; i < roundedQ.size(); ++i)
+    float *roundedQ = scratch<float>(Scratch::Query, static_cast<size_t>(rows * qDim));
+    for (int64_t i = 0; i < rows * qDim; ++i)
       roundedQ[i] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(q[i]));
-    q = roundedQ.data();
+    q = roundedQ;
   }
   // Keys a query row attends to: a prefix of the key list (causal by
   // original position).
@@ -931,7 +944,9 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
   // idle for a ninth of the layer. The last blocks (the most keys) go first.
 #pragma omp parallel
   {
-    std::vector<float> scores(std::min<int64_t>(rows, block) * keys), inverses(block);
+    float *scores = scratch<float>(Scratch::Scores,
+                                   static_cast<size_t>(std::min<int64_t>(rows, block) * keys));
+    float *inverses = scratch<float>(Scratch::Inverses, static_cast<size_t>(block));
 #pragma omp for schedule(dynamic)
     for (int64_t t = 0; t < heads * blocks; ++t) {
       const int64_t h = t % heads, g = h / group;
@@ -942,12 +957,12 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       for (int64_t i = 0; i < n; ++i)
         blockKeys = std::max<int64_t>(blockKeys, visible(r0 + i));
       gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, keysK + g * headDim,
-              kvDim, scores.data(), blockKeys);
+              kvDim, scores, blockKeys);
       // Unnormalized probabilities (the keys past a row's last one 0);
       // each output row is divided by its row's sum after P V, which
       // touches headDim values per row instead of every score.
       for (int64_t i = 0; i < n; ++i) {
-        float *s = scores.data() + i * blockKeys;
+        float *s = scores + i * blockKeys;
         const int64_t valid = visible(r0 + i);
         float m;
         inverses[i] = 1.0f / scaledExpRow(s, valid, scale, m);
@@ -957,7 +972,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       }
       // O_h = P V_g
       float *o = out + r0 * qDim + h * headDim;
-      gemmAB(n, headDim, blockKeys, scores.data(), blockKeys, keysV + g * headDim, kvDim, o,
+      gemmAB(n, headDim, blockKeys, scores, blockKeys, keysV + g * headDim, kvDim, o,
              qDim);
       for (int64_t i = 0; i < n; ++i)
         for (int64_t d = 0; d < headDim; ++d)
