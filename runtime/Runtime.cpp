@@ -249,6 +249,7 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
     cache.kv_type = info.kvCache == "f16" ? 2 : info.kvCache == "bf16" ? 1 : 0;
     cache.k = std::calloc(elements, m->kvElementBytes());
     cache.v = std::calloc(elements, m->kvElementBytes());
+    lazyc::rt::warmUpDecodeAttention(info.headDim);
   }
   if (!cache.k || !cache.v) {
     error = "out of memory: the KV cache for " + std::to_string(context) + " tokens needs " +

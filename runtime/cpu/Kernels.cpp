@@ -602,8 +602,9 @@ constexpr int64_t kFewRows = 4;
 /// maximum and exp-sum and the weighted sum of the chunk's V rows; then each
 /// head merges its chunks. Each K and V row is read once per row and group
 /// (the blocked path reads them once per query head), in place from an f32
-/// cache, or gathered per chunk (a LazyLLM key list, an f16 cache); the
-/// tasks keep every thread busy whatever the number of heads. `keyPos` null:
+/// cache, or copied once per row and chunk for all groups (a LazyLLM key
+/// list's rows, a 16-bit cache's widened); the tasks keep every thread busy
+/// whatever the number of heads. `keyPos` null:
 /// slots [0, pos[row]]; else the ascending slots keyPos[0 .. numKeys) <= pos[row].
 void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const int32_t *keyPos, int64_t numKeys,
@@ -620,55 +621,67 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   const int64_t parts = rows * heads * chunks;
   std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
       partial(static_cast<size_t>(parts * headDim));
-  const int64_t tasks = rows * kvHeads * chunks;
-#pragma omp parallel
-  {
-    float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
-    float *gathered = scratch<float>(Scratch::Gathered, static_cast<size_t>(2 * kChunk * headDim));
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < tasks; ++t) {
-      const int64_t r = t / (kvHeads * chunks), g = t / chunks % kvHeads, c = t % chunks;
-      const int64_t begin = c * kChunk, end = std::min(visible(r), begin + kChunk);
-      const int64_t n = end - begin, first = (r * heads + g * group) * chunks + c;
-      if (n <= 0) {
-        for (int64_t hh = 0; hh < group; ++hh) {
-          maxima[first + hh * chunks] = -std::numeric_limits<float>::infinity();
-          sums[first + hh * chunks] = 0;
-          std::fill_n(partial.data() + (first + hh * chunks) * headDim, headDim, 0.0f);
-        }
-        continue;
-      }
-      // The chunk's K and V rows of group g: in place in an f32 cache (ld
-      // kvDim), or gathered (a LazyLLM key list's rows) and widened (an f16
-      // cache) into blocks of headDim.
-      const float *kBlock = nullptr, *vBlock = nullptr;
-      int64_t ld = kvDim;
-      if (!keyPos && kc.isF32()) {
-        kBlock = kc.f32Row(begin) + g * headDim;
-        vBlock = vc.f32Row(begin) + g * headDim;
-      } else {
-        for (int64_t j = 0; j < n; ++j) {
-          const int64_t slot = keyPos ? keyPos[begin + j] : begin + j;
-          kc.load(slot, g * headDim, headDim, gathered + j * headDim);
-          vc.load(slot, g * headDim, headDim, gathered + (kChunk + j) * headDim);
-        }
-        kBlock = gathered;
-        vBlock = gathered + kChunk * headDim;
-        ld = headDim;
-      }
-      // S = Q_group K^T: the group's query heads are adjacent rows of headDim.
-      gemmABt(group, n, headDim, q + r * qDim + g * group * headDim, headDim, kBlock, ld,
-              scores, n);
+  // One (row, KV group, chunk) part: S = Q_group K^T (the group's query
+  // heads are adjacent rows of headDim), the unnormalized softmax rows, and
+  // P V into rows of headDim, one per head (their parts are `chunks` apart).
+  // K and V: the chunk's n rows of group g, leading dimension ld.
+  auto attendChunk = [&](int64_t r, int64_t g, int64_t c, int64_t n, const float *kBlock,
+                         const float *vBlock, int64_t ld, float *scores) {
+    const int64_t first = (r * heads + g * group) * chunks + c;
+    if (n <= 0) {
       for (int64_t hh = 0; hh < group; ++hh) {
-        float *sr = scores + hh * n;
-        float m;
-        sums[first + hh * chunks] = scaledExpRow(sr, n, scale, m);
-        maxima[first + hh * chunks] = m;
+        maxima[first + hh * chunks] = -std::numeric_limits<float>::infinity();
+        sums[first + hh * chunks] = 0;
+        std::fill_n(partial.data() + (first + hh * chunks) * headDim, headDim, 0.0f);
       }
-      // The chunk's outputs: P V into rows of headDim, one per head (their
-      // parts are `chunks` apart).
-      gemmAB(group, headDim, n, scores, n, vBlock, ld,
-             partial.data() + first * headDim, chunks * headDim);
+      return;
+    }
+    gemmABt(group, n, headDim, q + r * qDim + g * group * headDim, headDim, kBlock, ld, scores,
+            n);
+    for (int64_t hh = 0; hh < group; ++hh) {
+      float m;
+      sums[first + hh * chunks] = scaledExpRow(scores + hh * n, n, scale, m);
+      maxima[first + hh * chunks] = m;
+    }
+    gemmAB(group, headDim, n, scores, n, vBlock, ld, partial.data() + first * headDim,
+           chunks * headDim);
+  };
+  auto chunkKeys = [&](int64_t r, int64_t c) {
+    return std::min(visible(r), (c + 1) * kChunk) - c * kChunk;
+  };
+  if (kc.isF32() && !keyPos) {
+    // K and V in place: one task per (row, KV group, chunk).
+#pragma omp parallel
+    {
+      float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < rows * kvHeads * chunks; ++t) {
+        const int64_t r = t / (kvHeads * chunks), g = t / chunks % kvHeads, c = t % chunks;
+        attendChunk(r, g, c, chunkKeys(r, c), kc.f32Row(c * kChunk) + g * headDim,
+                    vc.f32Row(c * kChunk) + g * headDim, kvDim, scores);
+      }
+    }
+  } else {
+    // A key list's rows (gathered) or a 16-bit cache's (widened): one task
+    // per (row, chunk) copies the chunk's whole K and V rows once, in slot
+    // order, for all KV groups. (Per group, each task read 2 of every row's 6
+    // cache lines: a bf16 cache decoded slower than an f32 one read in place.)
+#pragma omp parallel
+    {
+      float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
+      float *rowsKV = scratch<float>(Scratch::Gathered, static_cast<size_t>(2 * kChunk * kvDim));
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < rows * chunks; ++t) {
+        const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
+        for (int64_t j = 0; j < n; ++j) {
+          const int64_t slot = keyPos ? keyPos[c * kChunk + j] : c * kChunk + j;
+          kc.load(slot, 0, kvDim, rowsKV + j * kvDim);
+          vc.load(slot, 0, kvDim, rowsKV + (kChunk + j) * kvDim);
+        }
+        for (int64_t g = 0; g < kvHeads; ++g)
+          attendChunk(r, g, c, n, rowsKV + g * headDim, rowsKV + kChunk * kvDim + g * headDim,
+                      kvDim, scores);
+      }
     }
   }
   // Merge each head's chunks: softmax over all of them.
@@ -843,6 +856,14 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
 }
 #endif
 } // namespace
+
+void lazyc::rt::warmUpDecodeAttention(int64_t headDim) {
+  constexpr int64_t kKeys = 256, group = 3; // attendFewRows' chunk, a GQA group
+  std::vector<float> q(static_cast<size_t>(group * headDim)), kv(kKeys * headDim),
+      scores(group * kKeys), out(group * headDim);
+  gemmABt(group, kKeys, headDim, q.data(), headDim, kv.data(), headDim, scores.data(), kKeys);
+  gemmAB(group, headDim, kKeys, scores.data(), kKeys, kv.data(), headDim, out.data(), headDim);
+}
 
 extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                                    uint64_t kAddr, uint64_t vAddr, uint64_t posAddr,

@@ -170,6 +170,14 @@ void lazyc_rt_aux_load(LazycKVCache *cache, int64_t layer, uint64_t wanted,
 #include <vector>
 
 namespace lazyc {
+namespace rt {
+/// Runs the GEMMs of a decode step's attention once on heads of headDim, so
+/// that oneDNN generates their kernels at load: a model whose prefill
+/// attention does not use them (a bf16 KV cache's bf16 GEMMs) paid ~20 ms for
+/// it in its first decode step.
+void warmUpDecodeAttention(int64_t headDim);
+} // namespace rt
+
 /// The query rows of a score window (window >= 1): the rows r whose
 /// position is within the last `window` positions of the step's last token
 /// P = positions[rows - 1] (positions ascending), i.e. positions[r] > P -
