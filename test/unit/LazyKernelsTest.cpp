@@ -530,6 +530,20 @@ TEST(LazyKernelsTest, BF16CacheAttentionMatchesTheReference) {
   }
   EXPECT_LT(worst, bound) << "dense prefill";
   EXPECT_GT(worst, 0.0); // the probabilities were rounded
+  // LazyLLM's scores read the cache widened: those of an f32 cache holding
+  // the same values, over a key list spanning both blocks.
+  Cache wide(rows + 8, kvDim);
+  std::vector<float> wideOut(rows * qDim);
+  lazyc_rt_attention(&wide.c, 1, addr(q), addr(kr), addr(vr), addr(pos), rows, 0, -1, heads,
+                     kvHeads, dim, scale, addr(wideOut));
+  std::vector<int32_t> scored = {0, 5, 77, 255, 256, 299};
+  std::vector<float> fromWide(scored.size()), fromBF16(scored.size());
+  for (Cache *c : {&wide, &dense})
+    lazyc_rt_scores(&c->c, 1, addr(q) + (rows - 1) * qDim * 4, 1, addr(scored),
+                    static_cast<int64_t>(scored.size()), heads, kvHeads, dim, scale,
+                    addr(c == &wide ? fromWide : fromBF16));
+  for (size_t i = 0; i < scored.size(); ++i)
+    EXPECT_NEAR(fromBF16[i], fromWide[i], 1e-6f) << "score of slot " << scored[i];
   // A LazyLLM layer computing its set S_l (every third slot and the last):
   // each row attends to the listed slots up to its own position.
   std::vector<int32_t> set;
