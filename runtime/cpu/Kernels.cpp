@@ -372,11 +372,20 @@ __attribute__((target("avx512f"))) inline __m512 expNonPositive16(__m512 x) {
       _mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
   return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
 }
+/// 16 finite floats rounded to bf16, to nearest even (floatToBF16's bits).
+__attribute__((target("avx512f"))) inline __m256i roundBF16x16(__m512 v) {
+  const __m512i bits = _mm512_castps_si512(v);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  const __m512i up = _mm512_add_epi32(bits, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(up, 16));
+}
 /// scaledExpRow on AVX-512: the maximum of the unscaled row (scale > 0),
-/// then each exp from one FMA of the score (s * scale - max), stored, summed:
-/// two passes over the row instead of three stores.
+/// then each exp from one FMA of the score (s * scale - max), stored (or
+/// only its bf16 rounding, in `bf16`), summed: two passes over the row
+/// instead of three stores (or four with a rounding pass: ~14% of a 4k
+/// prefill over a bf16 cache).
 __attribute__((target("avx512f"))) float scaledExpRowAvx512(float *s, int64_t n, float scale,
-                                                           float &max) {
+                                                           float &max, uint16_t *bf16) {
   int64_t j = 0;
   __m512 vm = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   for (; j + 16 <= n; j += 16)
@@ -389,13 +398,20 @@ __attribute__((target("avx512f"))) float scaledExpRowAvx512(float *s, int64_t n,
   __m512 vsum = _mm512_setzero_ps();
   for (j = 0; j + 16 <= n; j += 16) {
     const __m512 e = expNonPositive16(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), vscale, vmax));
-    _mm512_storeu_ps(s + j, e);
+    if (bf16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(bf16 + j), roundBF16x16(e));
+    else
+      _mm512_storeu_ps(s + j, e);
     vsum = _mm512_add_ps(vsum, e);
   }
   float sum = _mm512_reduce_add_ps(vsum);
   for (; j < n; ++j) {
-    s[j] = expNonPositive(s[j] * scale - m);
-    sum += s[j];
+    const float e = expNonPositive(s[j] * scale - m);
+    if (bf16)
+      bf16[j] = lazyc::rt::floatToBF16(e);
+    else
+      s[j] = e;
+    sum += e;
   }
   max = m;
   return sum;
@@ -404,12 +420,14 @@ __attribute__((target("avx512f"))) float scaledExpRowAvx512(float *s, int64_t n,
 
 /// The unnormalized softmax of a row of attention scores, in place:
 /// s[j] = exp(s[j] * scale - max), with the maximum of the scaled scores in
-/// `max`; returns the sum. (In 8-lane vectors: GCC leaves these loops
-/// scalar, even under `omp simd`, where they took ~40% of a 4k prefill.)
-float scaledExpRow(float *s, int64_t n, float scale, float &max) {
+/// `max`; returns the sum. With `bf16`, the exps rounded to bf16 go there
+/// (s then holds them unrounded, or, on AVX-512, as it was); the sum is the
+/// unrounded exps'. (In vectors: GCC leaves these loops scalar, even under
+/// `omp simd`, where they took ~40% of a 4k prefill.)
+float scaledExpRow(float *s, int64_t n, float scale, float &max, uint16_t *bf16 = nullptr) {
 #ifdef LAZYC_GEMV_AVX512
   if (kHaveAVX512F)
-    return scaledExpRowAvx512(s, n, scale, max);
+    return scaledExpRowAvx512(s, n, scale, max, bf16);
 #endif
   int64_t j = 0;
   float m = -std::numeric_limits<float>::infinity();
@@ -443,6 +461,8 @@ float scaledExpRow(float *s, int64_t n, float scale, float &max) {
     s[j] = expNonPositive(s[j] - m);
     sum += s[j];
   }
+  for (j = 0; bf16 && j < n; ++j)
+    bf16[j] = lazyc::rt::floatToBF16(s[j]);
   max = m;
   return sum;
 }
@@ -709,52 +729,21 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
     }
 }
 
-/// dst[i] = src[i] rounded to bf16 (to nearest even), i < n.
+/// dst[i] = src[i] rounded to bf16 (to nearest even), i < n: finite values.
 #ifdef LAZYC_GEMV_AVX512
-/// scaledExpRow for the bf16 path in one pass over the exps: the row's
-/// maximum, then p[j] = bf16(exp(s[j] * scale - max)) (s unchanged); returns
-/// the sum of the unrounded exps. On the VM's AVX512-BF16 CPU the f32 path's
-/// two passes plus a rounding pass took ~14% of a 4k bf16 prefill.
-__attribute__((target("avx512f,avx512bf16"))) float
-scaledExpRowBF16Avx512(const float *s, int64_t n, float scale, uint16_t *p) {
-  int64_t j = 0;
-  __m512 vm = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  for (; j + 16 <= n; j += 16)
-    vm = _mm512_max_ps(vm, _mm512_loadu_ps(s + j));
-  float m = _mm512_reduce_max_ps(vm);
-  for (; j < n; ++j)
-    m = std::max(m, s[j]);
-  m *= scale; // the maximum of the scaled scores (scale > 0)
-  const __m512 vscale = _mm512_set1_ps(scale), vmax = _mm512_set1_ps(m);
-  __m512 vsum = _mm512_setzero_ps();
-  for (j = 0; j + 16 <= n; j += 16) {
-    const __m512 e = expNonPositive16(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), vscale, vmax));
-    vsum = _mm512_add_ps(vsum, e);
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(p + j),
-                        reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(e)));
-  }
-  float sum = _mm512_reduce_add_ps(vsum);
-  for (; j < n; ++j) {
-    const float e = expNonPositive(s[j] * scale - m);
-    sum += e;
-    p[j] = lazyc::rt::floatToBF16(e);
-  }
-  return sum;
-}
-
-__attribute__((target("avx512f,avx512bf16"))) void roundToBF16Avx512(const float *src,
-                                                                    uint16_t *dst, int64_t n) {
+__attribute__((target("avx512f"))) void roundToBF16Avx512(const float *src, uint16_t *dst,
+                                                         int64_t n) {
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    _mm512_storeu_si512(dst + i, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
-                                     _mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i))));
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + i),
+                        roundBF16x16(_mm512_loadu_ps(src + i)));
   for (; i < n; ++i)
     dst[i] = lazyc::rt::floatToBF16(src[i]);
 }
 #endif
 void roundToBF16(const float *src, uint16_t *dst, int64_t n) {
 #ifdef LAZYC_GEMV_AVX512
-  if (kHaveAVX512BF16) {
+  if (kHaveAVX512F) {
     roundToBF16Avx512(src, dst, n);
     return;
   }
@@ -831,18 +820,8 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
         float *s = scores + i * blockKeys;
         uint16_t *p = probs + i * blockKeys;
         const int64_t valid = visible(r0 + i);
-        float sum;
-#ifdef LAZYC_GEMV_AVX512
-        if (kHaveAVX512BF16) {
-          sum = scaledExpRowBF16Avx512(s, valid, scale, p);
-        } else
-#endif
-        {
-          float m;
-          sum = scaledExpRow(s, valid, scale, m);
-          roundToBF16(s, p, valid);
-        }
-        inverses[i] = 1.0f / sum;
+        float m;
+        inverses[i] = 1.0f / scaledExpRow(s, valid, scale, m, p);
         std::fill(p + valid, p + blockKeys, uint16_t{0});
       }
       float *o = out + r0 * qDim + h * headDim;
