@@ -142,6 +142,7 @@ struct Generation {
 struct Result {
   std::string name, library, policy = "dense", schedule;
   int64_t scoreWindow = 1, scorePool = 1, minKeep = 0;
+  std::string kvCache = "f32"; // the KV cache's storage (lazy-compile --kv-cache)
   std::vector<TTFT> ttft;
   std::vector<NeedleRun> needle;
   double needleAccuracy = 0, needleTTFT = 0, needleShare = 1;
@@ -687,6 +688,7 @@ int main(int argc, char **argv) {
     Result r;
     r.name = name;
     r.library = library;
+    r.kvCache = model->info().target == "cuda" ? "bf16" : model->info().kvCache;
     if (!isDense) {
       r.policy = model->info().policy;
       r.scoreWindow = model->info().scoreWindow;
@@ -732,7 +734,7 @@ int main(int argc, char **argv) {
         return std::min(t.ms, t.chunkedMs);
     return 0;
   };
-  std::printf("\n%-22s %-15s", "variant", "policy");
+  std::printf("\n%-22s %-15s %-4s %5s", "variant", "policy", "kv", "floor");
   if (bench.doTTFT)
     for (int64_t length : bench.lengths)
       std::printf(" %11s", ("TTFT@" + std::to_string(length)).c_str());
@@ -751,7 +753,9 @@ int main(int argc, char **argv) {
     std::string policy = r.policy;
     if (r.scoreWindow > 1 || r.scorePool > 1)
       policy += "/w" + std::to_string(r.scoreWindow) + "p" + std::to_string(r.scorePool);
-    std::printf("%-22s %-15s", r.name.c_str(), policy.c_str());
+    const std::string floor = &r == &base ? "-" : std::to_string(r.minKeep);
+    std::printf("%-22s %-15s %-4s %5s", r.name.c_str(), policy.c_str(), r.kvCache.c_str(),
+                floor.c_str());
     double share = 1, sel = 0;
     if (bench.doTTFT) {
       for (int64_t length : bench.lengths) {
@@ -796,7 +800,8 @@ int main(int argc, char **argv) {
     }
     std::printf("\n");
   }
-  std::printf("(TTFT: one-step prefill in ms, (speedup vs the faster dense prefill); dense in "
+  std::printf("(kv: the KV cache's storage; floor: the kept sets' floor, lazy-compile --min-keep. "
+              "TTFT: one-step prefill in ms, (speedup vs the faster dense prefill); dense in "
               "512-token batches:");
   for (const TTFT &t : base.ttft)
     std::printf(" %.0f", t.chunkedMs);
@@ -828,7 +833,7 @@ int main(int argc, char **argv) {
           << jsonEscape(r.library) << "\", \"policy\": \"" << r.policy
           << "\", \"score_window\": " << r.scoreWindow << ", \"score_pool\": " << r.scorePool
           << ", \"schedule\": \"" << r.schedule << "\", \"min_keep\": " << r.minKeep
-          << ", \"ttft\": [";
+          << ", \"kv_cache\": \"" << r.kvCache << "\", \"ttft\": [";
       for (size_t j = 0; j < r.ttft.size(); ++j) {
         const TTFT &t = r.ttft[j];
         out << (j ? ", " : "") << "{\"tokens\": " << t.length << ", \"ms\": " << t.ms
