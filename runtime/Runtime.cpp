@@ -249,14 +249,16 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
     cache.kv_type = info.kvCache == "f16" ? 2 : info.kvCache == "bf16" ? 1 : 0;
     cache.k = std::calloc(elements, m->kvElementBytes());
     cache.v = std::calloc(elements, m->kvElementBytes());
-    lazyc::rt::warmUpDecodeAttention(info.headDim);
   }
   if (!cache.k || !cache.v) {
     error = "out of memory: the KV cache for " + std::to_string(context) + " tokens needs " +
             gib(2.0 * static_cast<double>(elements * m->kvElementBytes())) +
-            " (use a smaller --ctx" + (info.kvCache == "f32" ? ", or --kv-cache=bf16 or f16" : "") + ")";
+            " (use a smaller --ctx" +
+            (info.kvCache == "f32" ? ", or --kv-cache=bf16 or f16" : "") + ")";
     return nullptr;
   }
+  if (!m->cuda_)
+    lazyc::rt::warmUpDecodeAttention(info.headDim);
   // LazyLLM state: which slots each layer holds, the Aux Cache (allocated per
   // layer on its first save), counters.
   cache.cached = static_cast<uint8_t *>(std::calloc(cache.layers * cache.context, 1));
