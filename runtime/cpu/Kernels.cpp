@@ -167,6 +167,11 @@ const bool kHaveAVX512BF16 = __builtin_cpu_supports("avx512bf16");
 #endif
 
 #ifdef LAZYC_HAVE_DNNL
+/// The CPU engine of every oneDNN primitive the kernels run.
+const dnnl::engine &cpuEngine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
 /// Runs dst (+)= src * wei as a oneDNN matmul primitive (from oneDNN's
 /// primitive cache), the accumulation as a sum post-op. False, and
 /// `unavailable` set, where oneDNN cannot make such a primitive.
@@ -174,7 +179,7 @@ bool runMatmul(const dnnl::memory::desc &src, const void *x, const dnnl::memory:
                const void *w, const dnnl::memory::desc &dst, float *y, bool accumulate,
                bool &unavailable) {
   using namespace dnnl;
-  static engine eng(engine::kind::cpu, 0);
+  const engine &eng = cpuEngine();
   static stream strm(eng);
   matmul product;
   try {
@@ -228,7 +233,7 @@ bool bf16Gemm(int64_t M, int64_t N, int64_t K, const uint16_t *a, int64_t lda, c
               int64_t bk, int64_t bn, float *dst, int64_t ldd) {
   using namespace dnnl;
   using dt = memory::data_type;
-  static engine eng(engine::kind::cpu, 0);
+  const engine &eng = cpuEngine();
   static std::atomic<int> usable{-1}; // unknown, 0 no, 1 yes
   thread_local stream strm(eng);
   thread_local std::map<std::array<int64_t, 7>, matmul> primitives;
@@ -612,6 +617,19 @@ template <typename T> T *scratch(Scratch which, size_t n) {
   return buffer.data();
 }
 
+/// How many keys of a step's key list query row r attends to (causal by
+/// original position): slots [0, pos[r]] when `keyPos` is null, else the
+/// ascending slots keyPos[0 .. numKeys) up to pos[r] (a prefix of the list).
+struct VisibleKeys {
+  const int32_t *pos, *keyPos;
+  int64_t numKeys;
+  int64_t operator()(int64_t r) const {
+    if (!keyPos)
+      return pos[r] + 1;
+    return std::upper_bound(keyPos, keyPos + numKeys, pos[r]) - keyPos;
+  }
+};
+
 /// Query rows up to which lazyc_rt_attention takes attendFewRows (decode
 /// steps; a pruned model's also revive a few rows).
 constexpr int64_t kFewRows = 4;
@@ -632,11 +650,7 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   constexpr int64_t kChunk = 256;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
-  auto visible = [&](int64_t row) -> int64_t {
-    if (!keyPos)
-      return pos[row] + 1;
-    return std::upper_bound(keyPos, keyPos + numKeys, pos[row]) - keyPos;
-  };
+  const VisibleKeys visible{pos, keyPos, numKeys};
   // Per (row, head, chunk): the chunk's maximum score, exp-sum and output.
   const int64_t parts = rows * heads * chunks;
   std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
@@ -794,11 +808,7 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
     keysK = gatheredK;
     keysV = gatheredV;
   }
-  auto visible = [&](int64_t row) -> int64_t {
-    if (!keyPos)
-      return pos[row] + 1;
-    return std::upper_bound(keyPos, keyPos + keys, pos[row]) - keyPos;
-  };
+  const VisibleKeys visible{pos, keyPos, keys};
   const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
 #pragma omp parallel
   {
@@ -928,13 +938,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       roundedQ[i] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(q[i]));
     q = roundedQ;
   }
-  // Keys a query row attends to: a prefix of the key list (causal by
-  // original position).
-  auto visible = [&](int64_t row) -> int64_t {
-    if (!keyPos)
-      return pos[row] + 1;
-    return std::upper_bound(keyPos, keyPos + keys, pos[row]) - keyPos;
-  };
+  const VisibleKeys visible{pos, keyPos, keys};
   const int64_t group = heads / kvHeads;
   const int64_t block = kBlockRows;
   const int64_t blocks = (rows + block - 1) / block;
