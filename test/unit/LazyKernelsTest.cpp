@@ -332,7 +332,8 @@ std::vector<double> referenceAttention(const Cache &cache, int layer, const floa
 
 // Decode steps (a few query rows: chunks of 256 keys per KV group, merged
 // per head) against the reference: after a 600-row prefill (the blocked
-// path), one row over 601 slots (3 chunks, the last partial), three rows at
+// path, itself checked at rows of each block: its softmax's exp is a
+// polynomial whose errors show at 2e-6), one row over 601 slots (3 chunks, the last partial), three rows at
 // once (each sees its own prefix), and a LazyLLM key list of every third slot.
 TEST(LazyKernelsTest, DecodeAttentionMatchesTheReference) {
   const int64_t heads = 6, kvHeads = 2, dim = 16, qDim = heads * dim, kvDim = kvHeads * dim;
@@ -367,7 +368,10 @@ TEST(LazyKernelsTest, DecodeAttentionMatchesTheReference) {
     Cache cache(prefill + 8, kvDim);
     lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), prefill, 0, -1, heads,
                        kvHeads, dim, scale, addr(out));
-    check(cache, q, out, prefill - 1, std::vector<int32_t>(upTo.begin(), upTo.begin() + prefill));
+    // Rows in each 256-row block and at its edges (each sees its own prefix).
+    for (int64_t row : {int64_t{0}, int64_t{1}, int64_t{255}, int64_t{256}, int64_t{300},
+                        int64_t{512}, prefill - 1})
+      check(cache, q, out, row, std::vector<int32_t>(upTo.begin(), upTo.begin() + row + 1));
     std::vector<float> dq(rows * qDim), dk(rows * kvDim), dv(rows * kvDim), dout(rows * qDim);
     fill(dq, 0.53f, 1.0f);
     fill(dk, 0.29f, 2.0f);
@@ -401,6 +405,42 @@ TEST(LazyKernelsTest, DecodeAttentionMatchesTheReference) {
   EXPECT_EQ(cache.stat(LAZYC_STAT_KEYS, 1), static_cast<int64_t>(keys.size()));
   EXPECT_EQ(cache.stat(LAZYC_STAT_LAST_KEY, 1), prefill);
   EXPECT_EQ(cache.stat(LAZYC_STAT_UNCACHED_KEY, 1), 0);
+}
+
+// The prefill path's softmax (more than 4 rows) evaluates exp by a
+// polynomial: with one-hot values (key j's value is the unit vector j) the
+// output row is the probabilities themselves, each checked relative to
+// itself. Scores fall from 0 to -7.75 in steps of 1/4 (probabilities over
+// three orders of magnitude); 32 keys give rows with a full 16-lane vector
+// and a scalar tail.
+TEST(LazyKernelsTest, PrefillSoftmaxProbabilitiesAreExact) {
+  const int64_t n = 32, dim = n; // one head, one KV head
+  Cache cache(n, dim);
+  std::vector<float> q(n * dim, 1.0f), k(n * dim, 0.0f), v(n * dim, 0.0f), out(n * dim);
+  std::vector<int32_t> pos(n);
+  for (int64_t j = 0; j < n; ++j) {
+    k[j * dim + j] = -0.25f * static_cast<float>(j);
+    v[j * dim + j] = 1.0f;
+    pos[j] = static_cast<int32_t>(j);
+  }
+  lazyc_rt_attention(&cache.c, 0, addr(q), addr(k), addr(v), addr(pos), n, 0, -1, 1, 1, dim,
+                     1.0, addr(out));
+  double worst = 0;
+  for (int64_t row = 0; row < n; ++row) {
+    std::vector<double> scores;
+    for (int64_t j = 0; j <= row; ++j)
+      scores.push_back(-0.25 * static_cast<double>(j));
+    const std::vector<double> want = softmax(scores);
+    for (int64_t j = 0; j < n; ++j) {
+      const double got = out[row * dim + j];
+      if (j > row) {
+        EXPECT_EQ(got, 0.0) << "row " << row << " sees the later key " << j;
+        continue;
+      }
+      worst = std::max(worst, std::fabs(got - want[j]) / want[j]);
+    }
+  }
+  EXPECT_LT(worst, 1e-6) << "largest relative error of a probability";
 }
 
 // An f16 KV cache (lazy-compile --kv-cache=f16) stores keys and values
