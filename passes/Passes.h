@@ -122,6 +122,11 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
       llvm::cl::desc("The runtime's KV cache storage, f32, bf16 or f16 (lazy-compile --kv-cache; "
                      "what the generated scores read)"),
       llvm::cl::init("f32")};
+  Option<bool> parallelLoops{
+      *this, "parallel-loops",
+      llvm::cl::desc("The generated loops (not with gpu-loops) run on the runtime's threads "
+                     "(lazyc-cpu-parallel-loops); false: on the calling thread"),
+      llvm::cl::init(true)};
 };
 /// Adds the CPU lowering after import: llm -> linalg -> one-shot
 /// bufferization -> loops -> LLVM dialect.

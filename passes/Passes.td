@@ -696,7 +696,6 @@ def LazycGPUMapLoops : Pass<"lazyc-gpu-map-loops", "::mlir::func::FuncOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
-#endif // LAZYC_PASSES_PASSES_TD
 
 def LazycApproximateExp : Pass<"lazyc-approximate-exp"> {
   let summary = "f32 math.exp as a polynomial, so the CPU's generated loops vectorize";
@@ -713,3 +712,31 @@ def LazycApproximateExp : Pass<"lazyc-approximate-exp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
 }
+
+def LazycCPUParallelLoops : Pass<"lazyc-cpu-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Run the CPU's outermost parallel loops on the runtime's threads";
+  let description = [{
+    The compiled code's own loops (RMSNorm, RoPE, SwiGLU, gathers: the linalg
+    ops after convert-linalg-to-parallel-loops) run on one thread while the
+    runtime's kernels use all of them. This pass outlines every outermost
+    `scf.parallel` that is not inside another loop (and has no reductions and
+    a unit step in its first dimension) into a private function
+    `void(ptr context, i64 begin, i64 end)` that runs the loop over
+    [begin, end) of its first dimension, and replaces the loop with a call of
+    the runtime's `lazyc_rt_parallel_for` (runtime/cpu/Kernels.h), which
+    splits the range over its OpenMP threads when the work is large enough.
+    The values the loop reads from outside (memref descriptors, scalars) are
+    stored into a struct on the caller's stack that the context points to;
+    constants are cloned into the function instead. The iterations of such a
+    loop are independent (the CUDA target runs the same loops as kernels; see
+    lazyc-reverse-parallel-loops), so the split changes no result.
+  }];
+  let options = [
+    Option<"minRows", "min-rows", "int64_t", /*default=*/"2",
+           "Loops whose first dimension has a static size below this stay inline">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
+}
+
+#endif // LAZYC_PASSES_PASSES_TD

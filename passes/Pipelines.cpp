@@ -138,6 +138,11 @@ void lazyc::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   // exp without libm calls, so LLVM vectorizes the loops around it.
   if (!options.gpuLoops)
     pm.addPass(createLazycApproximateExp());
+  // The outermost parallel loops on the runtime's threads.
+  if (!options.gpuLoops && options.parallelLoops) {
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+    pm.addPass(createLazycCPUParallelLoops());
+  }
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.runtimeChecks)

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #ifdef LAZYC_HAVE_DNNL
 #include <dnnl.h>
 #include <dnnl.hpp>
@@ -851,6 +853,29 @@ void lazyc::rt::warmUpDecodeAttention(int64_t headDim) {
       scores(group * kKeys), out(group * headDim);
   gemmABt(group, kKeys, headDim, q.data(), headDim, kv.data(), headDim, scores.data(), kKeys);
   gemmAB(group, headDim, kKeys, scores.data(), kKeys, kv.data(), headDim, out.data(), headDim);
+}
+
+extern "C" void lazyc_rt_parallel_for(void (*body)(void *, int64_t, int64_t), void *context,
+                                      int64_t lo, int64_t hi, int64_t work) {
+  // Below ~32k inner iterations (~10-30 us of elementwise work) a fork/join
+  // costs about what it saves.
+  constexpr int64_t kMinParallelWork = 1 << 15;
+  const int64_t n = hi - lo;
+  const int threads = omp_get_max_threads();
+  if (n < 2 || threads < 2 || omp_in_parallel() ||
+      n * std::max<int64_t>(work, 1) < kMinParallelWork) {
+    if (n > 0)
+      body(context, lo, hi);
+    return;
+  }
+  const int64_t parts = std::min<int64_t>(threads, n);
+#pragma omp parallel num_threads(static_cast<int>(parts))
+  {
+    const int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
+    const int64_t begin = lo + n * t / count, end = lo + n * (t + 1) / count;
+    if (begin < end)
+      body(context, begin, end);
+  }
 }
 
 extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,

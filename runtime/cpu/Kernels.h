@@ -106,6 +106,15 @@ void lazyc_rt_check_failed(const char *message);
 void lazyc_rt_keep_host_copy(uint64_t address, int64_t bytes);
 void lazyc_rt_check_host_copy(uint64_t address, int64_t bytes);
 
+/// A parallel loop of the compiled code (lazyc-cpu-parallel-loops): runs
+/// `body(context, begin, end)` over [lo, hi) split into one contiguous range
+/// per thread, or once over all of it when `(hi - lo) * work` (work: the
+/// compiler's estimate of the iterations inside one step of the range) is too
+/// small to pay for waking the threads, or when called inside a parallel
+/// region.
+void lazyc_rt_parallel_for(void (*body)(void *context, int64_t begin, int64_t end),
+                           void *context, int64_t lo, int64_t hi, int64_t work);
+
 //===--- LazyLLM kernels (lazy dialect). Position lists are ascending i32. ---===//
 
 /// S_0 = [0, positions[rows - 1]]: its size, then its contents.

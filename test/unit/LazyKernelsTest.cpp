@@ -7,9 +7,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <numeric>
+#include <set>
+#include <thread>
+#include <utility>
 #include <vector>
+
+#include <sched.h>
 
 namespace {
 
@@ -827,6 +834,59 @@ namespace {
 // The CPU check of the CUDA target's kept index lists (lazy-compile
 // --host-index-copies on the CPU): reads of an unchanged list pass; a list
 // rewritten after its mark stops the run, naming the element.
+// lazyc_rt_parallel_for (the compiled code's outlined loops,
+// lazyc-cpu-parallel-loops): every index of [lo, hi) runs exactly once, in
+// one contiguous range per thread when the work is large, in one call on the
+// calling thread when it is small, none when the range is empty.
+struct ParallelForRecord {
+  std::mutex lock;
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  std::set<std::thread::id> threads;
+  static void body(void *context, int64_t begin, int64_t end) {
+    auto *self = static_cast<ParallelForRecord *>(context);
+    std::lock_guard<std::mutex> guard(self->lock);
+    self->ranges.push_back({begin, end});
+    self->threads.insert(std::this_thread::get_id());
+  }
+  /// Whether the ranges tile [lo, hi) without gaps or overlaps.
+  bool tiles(int64_t lo, int64_t hi) {
+    std::sort(ranges.begin(), ranges.end());
+    int64_t next = lo;
+    for (auto [begin, end] : ranges) {
+      if (begin != next || end <= begin)
+        return false;
+      next = end;
+    }
+    return next == hi;
+  }
+};
+
+TEST(Kernels, ParallelForSplitsTheRange) {
+  cpu_set_t cpus;
+  const bool several = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1 &&
+                       !std::getenv("OMP_NUM_THREADS");
+  ParallelForRecord large;
+  lazyc_rt_parallel_for(&ParallelForRecord::body, &large, 5, 4101, 576);
+  EXPECT_TRUE(large.tiles(5, 4101));
+  if (several) {
+    EXPECT_GE(large.ranges.size(), 2u) << "4096 rows of 576 elements ran on one thread";
+    EXPECT_EQ(large.threads.size(), large.ranges.size());
+  }
+  ParallelForRecord small; // 8 rows of 64: not worth waking the threads
+  lazyc_rt_parallel_for(&ParallelForRecord::body, &small, 0, 8, 64);
+  ASSERT_EQ(small.ranges.size(), 1u);
+  EXPECT_TRUE(small.tiles(0, 8));
+  EXPECT_EQ(*small.threads.begin(), std::this_thread::get_id());
+  ParallelForRecord one; // a decode step's single row
+  lazyc_rt_parallel_for(&ParallelForRecord::body, &one, 7, 8, 1 << 20);
+  ASSERT_EQ(one.ranges.size(), 1u);
+  EXPECT_TRUE(one.tiles(7, 8));
+  ParallelForRecord none;
+  lazyc_rt_parallel_for(&ParallelForRecord::body, &none, 3, 3, 1 << 20);
+  lazyc_rt_parallel_for(&ParallelForRecord::body, &none, 4, 3, 1 << 20);
+  EXPECT_TRUE(none.ranges.empty());
+}
+
 TEST(HostCopyCheck, AChangedListStopsTheRun) {
   std::vector<int32_t> list = {3, 5, 8, 13};
   lazyc_rt_keep_host_copy(addr(list), 16);

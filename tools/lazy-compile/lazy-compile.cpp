@@ -197,6 +197,13 @@ static cl::opt<bool> reverseParallelLoops(
              "order (for testing)"),
     cl::init(false));
 
+static cl::opt<bool> parallelLoops(
+    cl::cat(compileCategory), "parallel-loops",
+    cl::desc("cpu target: the compiler-generated loops (RMSNorm, RoPE, SwiGLU, gathers) split "
+             "their rows over the runtime's threads when a step has enough of them (default "
+             "true; false: they run on one thread)"),
+    cl::init(true));
+
 static cl::opt<std::string> kvCache(
     cl::cat(compileCategory), "kv-cache",
     cl::desc("cpu target: the KV cache's storage: f32, bf16 (half the memory and the bytes a "
@@ -241,6 +248,9 @@ int main(int argc, char **argv) {
     return fail("--reverse-parallel-loops applies to --target=cpu --gpu-loops (it reverses the "
                 "GPU loop nests run on the CPU)");
   cpuOptions.reverseParallelLoops = reverseParallelLoops;
+  if (parallelLoops.getNumOccurrences() && (cuda || gpuLoops))
+    return fail("--parallel-loops applies to --target=cpu without --gpu-loops");
+  cpuOptions.parallelLoops = parallelLoops;
   // A flag given on the command line sets both targets' option; unset, each
   // keeps its own default.
   auto setBoth = [](cl::boolOrDefault flag, auto &cudaOption, auto &cpuOption) {
