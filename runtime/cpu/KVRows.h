@@ -101,6 +101,13 @@ public:
       break;
     }
   }
+  /// Asks for row `slot`'s cache lines ahead of a load.
+  void prefetch(int64_t slot) const {
+    const size_t bytes = static_cast<size_t>(kvDim_) * (isF32() ? sizeof(float) : sizeof(uint16_t));
+    const uint8_t *row = base_ + static_cast<size_t>(slot) * bytes;
+    for (size_t at = 0; at < bytes; at += 64)
+      __builtin_prefetch(row + at);
+  }
   /// Copies `n` values from column `column` of row `slot` to dst, as f32.
   void load(int64_t slot, int64_t column, int64_t n, float *dst) const {
     const auto *row16 = reinterpret_cast<const uint16_t *>(base_) + slot * kvDim_ + column;

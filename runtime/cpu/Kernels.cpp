@@ -645,13 +645,76 @@ constexpr int64_t kFewRows = 4;
 /// list's rows, a 16-bit cache's widened); the tasks keep every thread busy
 /// whatever the number of heads. `keyPos` null:
 /// slots [0, pos[row]]; else the ascending slots keyPos[0 .. numKeys) <= pos[row].
+#ifdef LAZYC_GEMV_AVX512
+/// The decode chunk's two products for a GQA group of `group` <= 8 heads
+/// and headDim = 16 * kVecs (kVecs <= 8), without GEMM calls (oneDNN's sgemm
+/// on 3 x 256 x 64 spends most of its time outside the arithmetic):
+/// S[h][j] = Q_h . K_j for n keys (rows ld apart), each key's row loaded
+/// once for all heads and 16 keys' sums reduced together;
+/// O[h] = sum_j P[h][j] V_j (rows ld apart) into rows ldo apart.
+constexpr int64_t kPrefetchRows = 16;
+template <int kVecs>
+__attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_t group,
+                                                          const float *k, int64_t ld,
+                                                          int64_t n, float *s, bool prefetch) {
+  __m512 qv[8][kVecs];
+  for (int64_t h = 0; h < group; ++h)
+    for (int v = 0; v < kVecs; ++v)
+      qv[h][v] = _mm512_loadu_ps(q + h * 16 * kVecs + 16 * v);
+  for (int64_t j = 0; j < n; ++j) {
+    __m512 kv[kVecs];
+    for (int v = 0; prefetch && v < kVecs; ++v)
+      _mm_prefetch(reinterpret_cast<const char *>(k + (j + kPrefetchRows) * ld + 16 * v),
+                   _MM_HINT_T0);
+    for (int v = 0; v < kVecs; ++v)
+      kv[v] = _mm512_loadu_ps(k + j * ld + 16 * v);
+    for (int64_t h = 0; h < group; ++h) {
+      __m512 acc = _mm512_mul_ps(qv[h][0], kv[0]);
+      for (int v = 1; v < kVecs; ++v)
+        acc = _mm512_fmadd_ps(qv[h][v], kv[v], acc);
+      s[h * n + j] = _mm512_reduce_add_ps(acc);
+    }
+  }
+}
+template <int kVecs>
+__attribute__((target("avx512f"))) void groupOutputsAvx512(const float *p, int64_t group,
+                                                           int64_t n, const float *v,
+                                                           int64_t ld, float *o, int64_t ldo,
+                                                           bool prefetch) {
+  __m512 acc[8][kVecs];
+  for (int64_t h = 0; h < group; ++h)
+    for (int x = 0; x < kVecs; ++x)
+      acc[h][x] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    __m512 vv[kVecs];
+    for (int x = 0; prefetch && x < kVecs; ++x)
+      _mm_prefetch(reinterpret_cast<const char *>(v + (j + kPrefetchRows) * ld + 16 * x),
+                   _MM_HINT_T0);
+    for (int x = 0; x < kVecs; ++x)
+      vv[x] = _mm512_loadu_ps(v + j * ld + 16 * x);
+    for (int64_t h = 0; h < group; ++h) {
+      const __m512 w = _mm512_set1_ps(p[h * n + j]);
+      for (int x = 0; x < kVecs; ++x)
+        acc[h][x] = _mm512_fmadd_ps(w, vv[x], acc[h][x]);
+    }
+  }
+  for (int64_t h = 0; h < group; ++h)
+    for (int x = 0; x < kVecs; ++x)
+      _mm512_storeu_ps(o + h * ldo + 16 * x, acc[h][x]);
+}
+#endif
+
 void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const int32_t *keyPos, int64_t numKeys,
                    int64_t heads, int64_t kvHeads, int64_t headDim, float scale, float *out) {
-  constexpr int64_t kChunk = 256;
+  constexpr int64_t kChunk = 256, kAhead = 16;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
   const VisibleKeys visible{pos, keyPos, numKeys};
+#ifdef LAZYC_GEMV_AVX512
+  const bool smallKernels = kHaveAVX512F && group <= 8 && headDim == 64;
+#endif
+  const bool inPlace = kc.isF32() && !keyPos; // else rows are copied first
   // Per (row, head, chunk): the chunk's maximum score, exp-sum and output.
   const int64_t parts = rows * heads * chunks;
   std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
@@ -671,20 +734,32 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
       }
       return;
     }
-    gemmABt(group, n, headDim, q + r * qDim + g * group * headDim, headDim, kBlock, ld, scores,
-            n);
+    const float *qGroup = q + r * qDim + g * group * headDim;
+#ifdef LAZYC_GEMV_AVX512
+    if (smallKernels) {
+      groupScoresAvx512<4>(qGroup, group, kBlock, ld, n, scores, inPlace);
+    } else
+#endif
+      gemmABt(group, n, headDim, qGroup, headDim, kBlock, ld, scores, n);
     for (int64_t hh = 0; hh < group; ++hh) {
       float m;
       sums[first + hh * chunks] = scaledExpRow(scores + hh * n, n, scale, m);
       maxima[first + hh * chunks] = m;
     }
+#ifdef LAZYC_GEMV_AVX512
+    if (smallKernels) {
+      groupOutputsAvx512<4>(scores, group, n, vBlock, ld, partial.data() + first * headDim,
+                            chunks * headDim, inPlace);
+      return;
+    }
+#endif
     gemmAB(group, headDim, n, scores, n, vBlock, ld, partial.data() + first * headDim,
            chunks * headDim);
   };
   auto chunkKeys = [&](int64_t r, int64_t c) {
     return std::min(visible(r), (c + 1) * kChunk) - c * kChunk;
   };
-  if (kc.isF32() && !keyPos) {
+  if (inPlace) {
     // K and V in place: one task per (row, KV group, chunk).
 #pragma omp parallel
     {
@@ -710,6 +785,11 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
         for (int64_t j = 0; j < n; ++j) {
           const int64_t slot = keyPos ? keyPos[c * kChunk + j] : c * kChunk + j;
+          if (j + kAhead < n) {
+            const int64_t next = keyPos ? keyPos[c * kChunk + j + kAhead] : slot + kAhead;
+            kc.prefetch(next);
+            vc.prefetch(next);
+          }
           kc.load(slot, 0, kvDim, rowsKV + j * kvDim);
           vc.load(slot, 0, kvDim, rowsKV + (kChunk + j) * kvDim);
         }
