@@ -7,7 +7,7 @@
 lazyc: compiles the model with lazy-compile once per weight type (--dtype:
 f32 = the GGUF's blocks widened; q8_0 = every matrix as Q8_0 blocks, read as
 they are by the GEMMs; bf16; a "+kv16" / "+kvbf16" / "+kv32" suffix adds
---kv-cache=f16 / bf16 / f32: lazy-compile's default is bf16 with bf16 weights,
+--kv-cache=f16 / bf16 / f32: lazy-compile's default is bf16 with bf16 or q8_0 weights,
 else f32), context 4096 +
 decode, and times `lazy-run --json`
 (TTFT = prefill of the prompt, in 512-token batches; decode tokens/s).
@@ -103,7 +103,7 @@ def main():
                     choices=[w + kv for w in ("f32", "bf16", "q8_0")
                              for kv in ("", "+kv16", "+kvbf16", "+kv32")],
                     help="lazyc weight types to time (+kv16 / +kvbf16 / +kv32: with an f16 / "
-                         "bf16 / f32 KV cache; default: bf16 for bf16 weights, else f32)")
+                         "bf16 / f32 KV cache; default: bf16 for bf16 and q8_0 weights, else f32)")
     args = ap.parse_args()
     ctx = max(args.tokens) + args.decode + 8
     os.makedirs(RESULTS, exist_ok=True)

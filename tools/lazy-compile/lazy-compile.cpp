@@ -209,8 +209,8 @@ static cl::opt<std::string> kvCache(
     cl::desc("cpu target: the KV cache's storage: f32, bf16 (half the memory and the bytes a "
              "decode step reads; prefill attention multiplies in bf16, with Q and the "
              "probabilities rounded to bf16: ~1.7x faster on AVX512-BF16 CPUs) or f16 (half "
-             "the memory; keys and values rounded to f16). Default: bf16 with --dtype bf16, "
-             "else f32. The cuda target's cache is bf16"),
+             "the memory; keys and values rounded to f16). Default: bf16 with --dtype bf16 or "
+             "q8_0, else f32. The cuda target's cache is bf16"),
     cl::init("auto"));
 
 static int fail(const std::string &message) {
@@ -228,7 +228,9 @@ int main(int argc, char **argv) {
   lazyc::CUDAPipelineOptions cudaOptions;
   lazyc::CPUPipelineOptions cpuOptions;
   if (kvCache == "auto")
-    kvCache = weightType == lazyc::WeightType::BF16 ? "bf16" : "f32";
+    kvCache = weightType == lazyc::WeightType::BF16 || weightType == lazyc::WeightType::Q8_0
+                  ? "bf16"
+                  : "f32";
   if (kvCache != "f32" && kvCache != "bf16" && kvCache != "f16")
     return fail("--kv-cache must be f32, bf16 or f16, not '" + kvCache + "'");
   if (cuda && kvCache.getNumOccurrences())
