@@ -647,11 +647,12 @@ constexpr int64_t kFewRows = 4;
 /// slots [0, pos[row]]; else the ascending slots keyPos[0 .. numKeys) <= pos[row].
 #ifdef LAZYC_GEMV_AVX512
 /// The decode chunk's two products for a GQA group of `group` <= 8 heads
-/// and headDim = 16 * kVecs (kVecs <= 8), without GEMM calls (oneDNN's sgemm
-/// on 3 x 256 x 64 spends most of its time outside the arithmetic):
+/// and headDim = 16 * kVecs, without GEMM calls (oneDNN's sgemm on
+/// 3 x 256 x 64 spends most of its time outside the arithmetic):
 /// S[h][j] = Q_h . K_j for n keys (rows ld apart), each key's row loaded
-/// once for all heads and 16 keys' sums reduced together;
-/// O[h] = sum_j P[h][j] V_j (rows ld apart) into rows ldo apart.
+/// once for all heads; O[h] = sum_j P[h][j] V_j (rows ld apart) into rows
+/// ldo apart, in 8 * kVecs accumulators. `prefetch`: ask for the rows
+/// kPrefetchRows ahead (K and V read in place from memory).
 constexpr int64_t kPrefetchRows = 16;
 template <int kVecs>
 __attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_t group,
