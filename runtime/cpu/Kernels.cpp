@@ -943,8 +943,9 @@ extern "C" void lazyc_rt_parallel_for(void (*body)(void *, int64_t, int64_t), vo
   constexpr int64_t kMinParallelWork = 1 << 15;
   const int64_t n = hi - lo;
   const int threads = omp_get_max_threads();
+  // (n * work < kMinParallelWork, without the product's overflow.)
   if (n < 2 || threads < 2 || omp_in_parallel() ||
-      n * std::max<int64_t>(work, 1) < kMinParallelWork) {
+      std::max<int64_t>(work, 1) < (kMinParallelWork + n - 1) / n) {
     if (n > 0)
       body(context, lo, hi);
     return;
