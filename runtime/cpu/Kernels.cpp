@@ -25,6 +25,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <omp.h>
@@ -651,24 +652,37 @@ constexpr int64_t kFewRows = 4;
 /// 3 x 256 x 64 spends most of its time outside the arithmetic):
 /// S[h][j] = Q_h . K_j for n keys (rows ld apart), each key's row loaded
 /// once for all heads; O[h] = sum_j P[h][j] V_j (rows ld apart) into rows
-/// ldo apart, in 8 * kVecs accumulators. `prefetch`: ask for the rows
-/// kPrefetchRows ahead (K and V read in place from memory).
+/// ldo apart, in 8 * kVecs accumulators. K and V f32, or bf16 read in place
+/// (widened in registers). `prefetchBytes`: how much of the row
+/// kPrefetchRows ahead to ask for (K and V read from memory; 0: none).
 constexpr int64_t kPrefetchRows = 16;
-template <int kVecs>
+/// 16 values from p as f32: f32 as they are, bf16 (uint16_t) widened.
+__attribute__((target("avx512f"))) inline __m512 load16(const float *p) {
+  return _mm512_loadu_ps(p);
+}
+__attribute__((target("avx512f"))) inline __m512 load16(const uint16_t *p) {
+  const __m512i wide =
+      _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+/// Prefetches rows kPrefetchRows ahead: `bytes` from row j's start.
+inline void prefetchAhead(const void *row, int64_t bytes) {
+  for (int64_t at = 0; at < bytes; at += 64)
+    _mm_prefetch(static_cast<const char *>(row) + at, _MM_HINT_T0);
+}
+template <int kVecs, typename T>
 __attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_t group,
-                                                          const float *k, int64_t ld,
-                                                          int64_t n, float *s, bool prefetch) {
+                                                          const T *k, int64_t ld, int64_t n,
+                                                          float *s, int64_t prefetchBytes) {
   __m512 qv[8][kVecs];
   for (int64_t h = 0; h < group; ++h)
     for (int v = 0; v < kVecs; ++v)
       qv[h][v] = _mm512_loadu_ps(q + h * 16 * kVecs + 16 * v);
   for (int64_t j = 0; j < n; ++j) {
     __m512 kv[kVecs];
-    for (int v = 0; prefetch && v < kVecs; ++v)
-      _mm_prefetch(reinterpret_cast<const char *>(k + (j + kPrefetchRows) * ld + 16 * v),
-                   _MM_HINT_T0);
+    prefetchAhead(k + (j + kPrefetchRows) * ld, prefetchBytes);
     for (int v = 0; v < kVecs; ++v)
-      kv[v] = _mm512_loadu_ps(k + j * ld + 16 * v);
+      kv[v] = load16(k + j * ld + 16 * v);
     for (int64_t h = 0; h < group; ++h) {
       __m512 acc = _mm512_mul_ps(qv[h][0], kv[0]);
       for (int v = 1; v < kVecs; ++v)
@@ -677,22 +691,20 @@ __attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_
     }
   }
 }
-template <int kVecs>
+template <int kVecs, typename T>
 __attribute__((target("avx512f"))) void groupOutputsAvx512(const float *p, int64_t group,
-                                                           int64_t n, const float *v,
-                                                           int64_t ld, float *o, int64_t ldo,
-                                                           bool prefetch) {
+                                                           int64_t n, const T *v, int64_t ld,
+                                                           float *o, int64_t ldo,
+                                                           int64_t prefetchBytes) {
   __m512 acc[8][kVecs];
   for (int64_t h = 0; h < group; ++h)
     for (int x = 0; x < kVecs; ++x)
       acc[h][x] = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; ++j) {
     __m512 vv[kVecs];
-    for (int x = 0; prefetch && x < kVecs; ++x)
-      _mm_prefetch(reinterpret_cast<const char *>(v + (j + kPrefetchRows) * ld + 16 * x),
-                   _MM_HINT_T0);
+    prefetchAhead(v + (j + kPrefetchRows) * ld, prefetchBytes);
     for (int x = 0; x < kVecs; ++x)
-      vv[x] = _mm512_loadu_ps(v + j * ld + 16 * x);
+      vv[x] = load16(v + j * ld + 16 * x);
     for (int64_t h = 0; h < group; ++h) {
       const __m512 w = _mm512_set1_ps(p[h * n + j]);
       for (int x = 0; x < kVecs; ++x)
@@ -714,8 +726,13 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   const VisibleKeys visible{pos, keyPos, numKeys};
 #ifdef LAZYC_GEMV_AVX512
   const bool smallKernels = kHaveAVX512F && group <= 8 && headDim == 64;
+#else
+  constexpr bool smallKernels = false;
 #endif
-  const bool inPlace = kc.isF32() && !keyPos; // else rows are copied first
+  // K and V read in place (else rows are copied first): f32, or bf16 where
+  // the kernels widen it.
+  const bool inPlace = kc.isF32() && !keyPos;
+  const bool inPlaceBF16 = kc.isBF16() && !keyPos && smallKernels;
   // Per (row, head, chunk): the chunk's maximum score, exp-sum and output.
   const int64_t parts = rows * heads * chunks;
   std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
@@ -724,8 +741,10 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   // heads are adjacent rows of headDim), the unnormalized softmax rows, and
   // P V into rows of headDim, one per head (their parts are `chunks` apart).
   // K and V: the chunk's n rows of group g, leading dimension ld.
-  auto attendChunk = [&](int64_t r, int64_t g, int64_t c, int64_t n, const float *kBlock,
-                         const float *vBlock, int64_t ld, float *scores) {
+  auto attendChunk = [&](int64_t r, int64_t g, int64_t c, int64_t n, const auto *kBlock,
+                         const auto *vBlock, int64_t ld, float *scores,
+                         int64_t prefetchBytes) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(kBlock)>>;
     const int64_t first = (r * heads + g * group) * chunks + c;
     if (n <= 0) {
       for (int64_t hh = 0; hh < group; ++hh) {
@@ -737,25 +756,26 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
     }
     const float *qGroup = q + r * qDim + g * group * headDim;
 #ifdef LAZYC_GEMV_AVX512
-    if (smallKernels) {
-      groupScoresAvx512<4>(qGroup, group, kBlock, ld, n, scores, inPlace);
-    } else
+    if (smallKernels)
+      groupScoresAvx512<4>(qGroup, group, kBlock, ld, n, scores, prefetchBytes);
 #endif
-      gemmABt(group, n, headDim, qGroup, headDim, kBlock, ld, scores, n);
+    if constexpr (std::is_same_v<T, float>)
+      if (!smallKernels)
+        gemmABt(group, n, headDim, qGroup, headDim, kBlock, ld, scores, n);
     for (int64_t hh = 0; hh < group; ++hh) {
       float m;
       sums[first + hh * chunks] = scaledExpRow(scores + hh * n, n, scale, m);
       maxima[first + hh * chunks] = m;
     }
 #ifdef LAZYC_GEMV_AVX512
-    if (smallKernels) {
+    if (smallKernels)
       groupOutputsAvx512<4>(scores, group, n, vBlock, ld, partial.data() + first * headDim,
-                            chunks * headDim, inPlace);
-      return;
-    }
+                            chunks * headDim, prefetchBytes);
 #endif
-    gemmAB(group, headDim, n, scores, n, vBlock, ld, partial.data() + first * headDim,
-           chunks * headDim);
+    if constexpr (std::is_same_v<T, float>)
+      if (!smallKernels)
+        gemmAB(group, headDim, n, scores, n, vBlock, ld, partial.data() + first * headDim,
+               chunks * headDim);
   };
   auto chunkKeys = [&](int64_t r, int64_t c) {
     return std::min(visible(r), (c + 1) * kChunk) - c * kChunk;
@@ -769,7 +789,24 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
       for (int64_t t = 0; t < rows * kvHeads * chunks; ++t) {
         const int64_t r = t / (kvHeads * chunks), g = t / chunks % kvHeads, c = t % chunks;
         attendChunk(r, g, c, chunkKeys(r, c), kc.f32Row(c * kChunk) + g * headDim,
-                    vc.f32Row(c * kChunk) + g * headDim, kvDim, scores);
+                    vc.f32Row(c * kChunk) + g * headDim, kvDim, scores,
+                    headDim * int64_t{sizeof(float)});
+      }
+    }
+  } else if (inPlaceBF16) {
+    // A bf16 cache in place: one task per (row, chunk), its KV groups in
+    // turn; the first asks for whole rows ahead, so the others find their
+    // columns in L2.
+#pragma omp parallel
+    {
+      float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < rows * chunks; ++t) {
+        const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
+        for (int64_t g = 0; g < kvHeads; ++g)
+          attendChunk(r, g, c, n, kc.bf16Row(c * kChunk) + g * headDim,
+                      vc.bf16Row(c * kChunk) + g * headDim, kvDim, scores,
+                      g == 0 ? kvDim * int64_t{sizeof(uint16_t)} : 0);
       }
     }
   } else {
@@ -796,7 +833,7 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         }
         for (int64_t g = 0; g < kvHeads; ++g)
           attendChunk(r, g, c, n, rowsKV + g * headDim, rowsKV + kChunk * kvDim + g * headDim,
-                      kvDim, scores);
+                      kvDim, scores, 0);
       }
     }
   }
