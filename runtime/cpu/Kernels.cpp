@@ -717,6 +717,17 @@ __attribute__((target("avx512f"))) void groupOutputsAvx512(const float *p, int64
 }
 #endif
 
+/// Whether decode attention runs a GQA group of `group` heads of headDim on
+/// groupScoresAvx512 / groupOutputsAvx512 (else on GEMMs).
+bool groupKernelsApply(int64_t group, int64_t headDim) {
+#ifdef LAZYC_GEMV_AVX512
+  return kHaveAVX512F && group <= 8 && headDim == 64;
+#else
+  (void)group, (void)headDim;
+  return false;
+#endif
+}
+
 void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const int32_t *keyPos, int64_t numKeys,
                    int64_t heads, int64_t kvHeads, int64_t headDim, float scale, float *out) {
@@ -724,11 +735,7 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
   const VisibleKeys visible{pos, keyPos, numKeys};
-#ifdef LAZYC_GEMV_AVX512
-  const bool smallKernels = kHaveAVX512F && group <= 8 && headDim == 64;
-#else
-  constexpr bool smallKernels = false;
-#endif
+  const bool smallKernels = groupKernelsApply(group, headDim);
   // K and V read in place (else rows are copied first): f32, or bf16 where
   // the kernels widen it.
   const bool inPlace = kc.isF32() && !keyPos;
@@ -967,6 +974,8 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
 
 void lazyc::rt::warmUpDecodeAttention(int64_t headDim) {
   constexpr int64_t kKeys = 256, group = 3; // attendFewRows' chunk, a GQA group
+  if (groupKernelsApply(group, headDim))
+    return; // no GEMMs to generate
   std::vector<float> q(static_cast<size_t>(group * headDim)), kv(kKeys * headDim),
       scores(group * kKeys), out(group * headDim);
   gemmABt(group, kKeys, headDim, q.data(), headDim, kv.data(), headDim, scores.data(), kKeys);

@@ -183,7 +183,8 @@ namespace rt {
 /// Runs the GEMMs of a decode step's attention once on heads of headDim, so
 /// that oneDNN generates their kernels at load: a model whose prefill
 /// attention does not use them (a bf16 KV cache's bf16 GEMMs) paid ~20 ms for
-/// it in its first decode step.
+/// it in its first decode step. Nothing where the step runs the AVX-512
+/// group kernels instead (head dim 64).
 void warmUpDecodeAttention(int64_t headDim);
 } // namespace rt
 
