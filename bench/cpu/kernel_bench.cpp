@@ -10,6 +10,10 @@
 //   OneDnnSgemm       oneDNN's sgemm on all rows at once (f32 weights)
 //   DecodeAttention   lazyc_rt_attention of one decode row over 1k-8k cached
 //                     keys, f32 or f16 cache, read from memory (30 layers)
+//   PrefillAttention  lazyc_rt_attention of a prefill step: `rows` query rows
+//                     ending at position `keys` - 1 (a 512-row chunk of a
+//                     4k prompt, or the whole prompt in one step as a pruned
+//                     model runs it), f32 or bf16 cache
 //
 // Run: build/bin/lazyc-kernel-bench [--benchmark_format=json ...]; the
 // counter GFLOPs is 2 * rows * in * out per second.
@@ -178,8 +182,68 @@ void DecodeAttention(benchmark::State &state) {
       benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+/// Prefill attention as SmolLM2-135M meets it (9 heads, 3 KV heads of 64):
+/// `rows` query rows at positions keys - rows .. keys - 1, causal over every
+/// earlier slot. The counter GFLOPs counts the two products' multiply-adds
+/// over the visible (causal) keys only.
+void PrefillAttention(benchmark::State &state) {
+  const int64_t rows = state.range(0), keys = state.range(1), kvType = state.range(2);
+  const int64_t heads = 9, kvHeads = 3, dim = 64, kvDim = kvHeads * dim;
+  const size_t elements = static_cast<size_t>(keys * kvDim);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> kf(kvType ? 0 : elements), vf(kvType ? 0 : elements);
+  std::vector<uint16_t> kh(kvType ? elements : 0), vh(kvType ? elements : 0);
+  for (size_t i = 0; i < elements; ++i) {
+    if (kvType) {
+      kh[i] = lazyc::rt::floatToBF16(dist(rng));
+      vh[i] = lazyc::rt::floatToBF16(dist(rng));
+    } else {
+      kf[i] = dist(rng);
+      vf[i] = dist(rng);
+    }
+  }
+  LazycKVCache cache{};
+  cache.k = kvType ? static_cast<void *>(kh.data()) : kf.data();
+  cache.v = kvType ? static_cast<void *>(vh.data()) : vf.data();
+  cache.context = keys;
+  cache.layers = 1;
+  cache.kv_dim = kvDim;
+  cache.kv_type = kvType;
+  std::vector<float> q(static_cast<size_t>(rows * heads * dim)), k(rows * kvDim),
+      v(rows * kvDim), out(q.size());
+  for (float &x : q)
+    x = dist(rng);
+  for (float &x : k)
+    x = dist(rng);
+  for (float &x : v)
+    x = dist(rng);
+  std::vector<int32_t> pos(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i)
+    pos[i] = static_cast<int32_t>(keys - rows + i);
+  for (auto _ : state) {
+    lazyc_rt_attention(&cache, 0, reinterpret_cast<uint64_t>(q.data()),
+                       reinterpret_cast<uint64_t>(k.data()), reinterpret_cast<uint64_t>(v.data()),
+                       reinterpret_cast<uint64_t>(pos.data()), rows, 0, -1, heads, kvHeads, dim,
+                       0.125, reinterpret_cast<uint64_t>(out.data()));
+    benchmark::ClobberMemory();
+  }
+  double visible = 0;
+  for (int64_t i = 0; i < rows; ++i)
+    visible += static_cast<double>(pos[i] + 1);
+  state.counters["GFLOPs"] = benchmark::Counter(
+      4.0 * visible * static_cast<double>(heads * dim) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
 } // namespace
 
+BENCHMARK(PrefillAttention)
+    ->ArgNames({"rows", "keys", "kv_type"})
+    ->Args({512, 4096, 0})
+    ->Args({512, 4096, 1})
+    ->Args({4096, 4096, 1})
+    ->UseRealTime();
 BENCHMARK(DecodeAttention)
     ->ArgNames({"keys", "kv_type"})
     ->Args({1024, 0})

@@ -384,17 +384,49 @@ __attribute__((target("avx512f"))) inline __m256i roundBF16x16(__m512 v) {
   const __m512i up = _mm512_add_epi32(bits, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
   return _mm512_cvtepi32_epi16(_mm512_srli_epi32(up, 16));
 }
+/// exp(s[j .. j + 16) * scale - max) by exp2NonPositive16 (vscale and vmax
+/// in base 2), into bf16[j ..] rounded (if bf16) or back into s; returns the
+/// exps.
+template <bool kNativeBF16>
+__attribute__((target("avx512f,avx512bf16"))) inline __m512
+expStore16(float *s, uint16_t *bf16, int64_t j, __m512 vscale, __m512 vmax) {
+  const __m512 e = exp2NonPositive16(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), vscale, vmax));
+  if (bf16 && kNativeBF16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(bf16 + j),
+                        reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(e)));
+  else if (bf16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(bf16 + j), roundBF16x16(e));
+  else
+    _mm512_storeu_ps(s + j, e);
+  return e;
+}
+
 /// scaledExpRow on AVX-512: the maximum of the unscaled row (scale > 0),
 /// then each exp from one FMA of the score (s * scale - max), stored (or
 /// only its bf16 rounding, in `bf16`), summed: two passes over the row
 /// instead of three stores (or four with a rounding pass: ~14% of a 4k
-/// prefill over a bf16 cache).
-__attribute__((target("avx512f"))) float scaledExpRowAvx512(float *s, int64_t n, float scale,
-                                                           float &max, uint16_t *bf16) {
+/// prefill over a bf16 cache). kNativeBF16 (a CPU with AVX512-BF16): the
+/// rounding by vcvtneps2bf16, one instruction instead of roundBF16x16's six
+/// (nearest even as well; it flushes subnormal results, exps below 2^-126,
+/// to 0). Both instantiations are compiled for AVX512-BF16; only the
+/// kNativeBF16 one uses it (the other's integer rounding has no bf16
+/// instruction to become), and only where the CPU has it.
+template <bool kNativeBF16>
+__attribute__((target("avx512f,avx512bf16"))) float
+scaledExpRowAvx512(float *s, int64_t n, float scale, float &max, uint16_t *bf16) {
   int64_t j = 0;
-  __m512 vm = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  // Four maxima in flight (one vmaxps chain waits its latency per vector).
+  __m512 vm = _mm512_set1_ps(-std::numeric_limits<float>::infinity()), vm1 = vm, vm2 = vm,
+         vm3 = vm;
+  for (; j + 64 <= n; j += 64) {
+    vm = _mm512_max_ps(vm, _mm512_loadu_ps(s + j));
+    vm1 = _mm512_max_ps(vm1, _mm512_loadu_ps(s + j + 16));
+    vm2 = _mm512_max_ps(vm2, _mm512_loadu_ps(s + j + 32));
+    vm3 = _mm512_max_ps(vm3, _mm512_loadu_ps(s + j + 48));
+  }
   for (; j + 16 <= n; j += 16)
     vm = _mm512_max_ps(vm, _mm512_loadu_ps(s + j));
+  vm = _mm512_max_ps(_mm512_max_ps(vm, vm1), _mm512_max_ps(vm2, vm3));
   float m = _mm512_reduce_max_ps(vm);
   for (; j < n; ++j)
     m = std::max(m, s[j]);
@@ -402,16 +434,15 @@ __attribute__((target("avx512f"))) float scaledExpRowAvx512(float *s, int64_t n,
   // exp(s * scale - m) = 2^(s * scale * log2(e) - m * log2(e)).
   constexpr float kLog2E = 1.44269504088896341f;
   const __m512 vscale = _mm512_set1_ps(scale * kLog2E), vmax = _mm512_set1_ps(m * kLog2E);
-  __m512 vsum = _mm512_setzero_ps();
-  for (j = 0; j + 16 <= n; j += 16) {
-    const __m512 e = exp2NonPositive16(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), vscale, vmax));
-    if (bf16)
-      _mm256_storeu_si256(reinterpret_cast<__m256i *>(bf16 + j), roundBF16x16(e));
-    else
-      _mm512_storeu_ps(s + j, e);
-    vsum = _mm512_add_ps(vsum, e);
+  // Two sums in flight, as for the maxima.
+  __m512 vsum = _mm512_setzero_ps(), vsum1 = vsum;
+  for (j = 0; j + 32 <= n; j += 32) {
+    vsum = _mm512_add_ps(vsum, expStore16<kNativeBF16>(s, bf16, j, vscale, vmax));
+    vsum1 = _mm512_add_ps(vsum1, expStore16<kNativeBF16>(s, bf16, j + 16, vscale, vmax));
   }
-  float sum = _mm512_reduce_add_ps(vsum);
+  for (; j + 16 <= n; j += 16)
+    vsum = _mm512_add_ps(vsum, expStore16<kNativeBF16>(s, bf16, j, vscale, vmax));
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(vsum, vsum1));
   for (; j < n; ++j) {
     const float e = expNonPositive(s[j] * scale - m);
     if (bf16)
@@ -434,7 +465,8 @@ __attribute__((target("avx512f"))) float scaledExpRowAvx512(float *s, int64_t n,
 float scaledExpRow(float *s, int64_t n, float scale, float &max, uint16_t *bf16 = nullptr) {
 #ifdef LAZYC_GEMV_AVX512
   if (kHaveAVX512F)
-    return scaledExpRowAvx512(s, n, scale, max, bf16);
+    return kHaveAVX512BF16 ? scaledExpRowAvx512<true>(s, n, scale, max, bf16)
+                           : scaledExpRowAvx512<false>(s, n, scale, max, bf16);
 #endif
   int64_t j = 0;
   float m = -std::numeric_limits<float>::infinity();
