@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <random>
 #include <cstdio>
@@ -202,9 +203,31 @@ int main(int argc, char **argv) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  if (nPredict < 0 || batch <= 0 || sampling.topP <= 0 || sampling.topP > 1 || repeat < 1 ||
-      randomPrompt < 0 || warmup < 0)
-    return fail("-n must be >= 0, --batch > 0, --repeat >= 1, --warmup >= 0 and --top-p in (0, 1]");
+  // Each option's range, named: a negative temperature would sample the
+  // least likely tokens, a negative count wrap around.
+  if (nPredict < 0)
+    return fail("-n must be >= 0, got " + std::to_string(nPredict));
+  if (batch <= 0)
+    return fail("--batch must be > 0, got " + std::to_string(batch));
+  if (repeat < 1)
+    return fail("--repeat must be >= 1, got " + std::to_string(repeat));
+  if (warmup < 0)
+    return fail("--warmup must be >= 0, got " + std::to_string(warmup));
+  if (randomPrompt < 0)
+    return fail("--random-prompt must be >= 0, got " + std::to_string(randomPrompt));
+  if (context < 0)
+    return fail("--ctx must be >= 1 (or 0: the compiled context), got " + std::to_string(context));
+  auto shortest = [](float x) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "%g", static_cast<double>(x));
+    return std::string(buffer);
+  };
+  if (!(sampling.topP > 0 && sampling.topP <= 1))
+    return fail("--top-p must be in (0, 1], got " + shortest(sampling.topP));
+  if (!(sampling.temperature >= 0) || !std::isfinite(sampling.temperature))
+    return fail("--temp must be >= 0 (0: greedy), got " + shortest(sampling.temperature));
+  if (sampling.topK < 0)
+    return fail("--top-k must be >= 0 (0: off), got " + std::to_string(sampling.topK));
   if (!promptFile.empty()) {
     std::ifstream in(promptFile, std::ios::binary);
     if (!in)
