@@ -64,6 +64,12 @@ inline void widenBF16(const uint16_t *src, float *dst, int64_t n) {
 /// The element types of LazycKVCache::kv_type (the activation type codes).
 enum class KVType : int64_t { F32 = 0, BF16 = 1, F16 = 2 };
 
+/// An f16 value's bits: the element of an f16 cache's rows read in place
+/// (a type of its own, so kernels widen it as f16, not as bf16).
+struct HalfBits {
+  uint16_t bits;
+};
+
 /// Layer `layer`'s keys (`values` false) or values of the cache: rows of
 /// kv_dim elements, one per slot.
 class KVRows {
@@ -76,6 +82,7 @@ public:
   }
   bool isF32() const { return type_ == KVType::F32; }
   bool isBF16() const { return type_ == KVType::BF16; }
+  bool isF16() const { return type_ == KVType::F16; }
   /// Row `slot` in place (f32 caches only).
   const float *f32Row(int64_t slot) const {
     return reinterpret_cast<const float *>(base_) + slot * kvDim_;
@@ -83,6 +90,10 @@ public:
   /// Row `slot` in place (bf16 caches only).
   const uint16_t *bf16Row(int64_t slot) const {
     return reinterpret_cast<const uint16_t *>(base_) + slot * kvDim_;
+  }
+  /// Row `slot` in place (f16 caches only).
+  const HalfBits *f16Row(int64_t slot) const {
+    return reinterpret_cast<const HalfBits *>(base_) + slot * kvDim_;
   }
   /// Writes row `slot` (rounded to f16 / bf16, to nearest even, in a 16-bit
   /// cache).

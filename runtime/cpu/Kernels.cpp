@@ -688,7 +688,8 @@ constexpr int64_t kFewRows = 4;
 /// (widened in registers). `prefetchBytes`: how much of the row
 /// kPrefetchRows ahead to ask for (K and V read from memory; 0: none).
 constexpr int64_t kPrefetchRows = 16;
-/// 16 values from p as f32: f32 as they are, bf16 (uint16_t) widened.
+/// 16 values from p as f32: f32 as they are, bf16 (uint16_t) and f16
+/// (HalfBits) widened.
 __attribute__((target("avx512f"))) inline __m512 load16(const float *p) {
   return _mm512_loadu_ps(p);
 }
@@ -696,6 +697,9 @@ __attribute__((target("avx512f"))) inline __m512 load16(const uint16_t *p) {
   const __m512i wide =
       _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
   return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+__attribute__((target("avx512f"))) inline __m512 load16(const lazyc::rt::HalfBits *p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
 }
 /// Prefetches rows kPrefetchRows ahead: `bytes` from row j's start.
 inline void prefetchAhead(const void *row, int64_t bytes) {
@@ -768,10 +772,10 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
   const VisibleKeys visible{pos, keyPos, numKeys};
   const bool smallKernels = groupKernelsApply(group, headDim);
-  // K and V read in place (else rows are copied first): f32, or bf16 where
-  // the kernels widen it.
+  // K and V read in place (else rows are copied first): f32, or bf16 and
+  // f16 where the group kernels widen them in registers.
   const bool inPlace = kc.isF32() && !keyPos;
-  const bool inPlaceBF16 = kc.isBF16() && !keyPos && smallKernels;
+  const bool inPlaceRows = !keyPos && smallKernels;
   // Per (row, head, chunk): the chunk's maximum score, exp-sum and output.
   const int64_t parts = rows * heads * chunks;
   std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
@@ -819,8 +823,36 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   auto chunkKeys = [&](int64_t r, int64_t c) {
     return std::min(visible(r), (c + 1) * kChunk) - c * kChunk;
   };
-  if (inPlace) {
-    // K and V in place: one task per (row, KV group, chunk).
+  if (inPlaceRows) {
+    // The cache in place under the group kernels: one task per (row,
+    // chunk), its KV groups in turn; the first asks for whole rows ahead, so
+    // the others find their columns in L2. (A task per (row, KV group,
+    // chunk) read 4 of an f32 row's 12 cache lines each: 27 GB/s at 4k keys,
+    // where whole rows read 38; f16 rows copied and widened first, 23.)
+    auto byChunks = [&](auto row) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(row(kc, 0))>>;
+#pragma omp parallel
+      {
+        float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < rows * chunks; ++t) {
+          const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
+          for (int64_t g = 0; g < kvHeads; ++g)
+            attendChunk(r, g, c, n, row(kc, c * kChunk) + g * headDim,
+                        row(vc, c * kChunk) + g * headDim, kvDim, scores,
+                        g == 0 ? kvDim * int64_t{sizeof(T)} : 0);
+        }
+      }
+    };
+    if (kc.isF32())
+      byChunks([](const lazyc::rt::KVRows &c, int64_t slot) { return c.f32Row(slot); });
+    else if (kc.isBF16())
+      byChunks([](const lazyc::rt::KVRows &c, int64_t slot) { return c.bf16Row(slot); });
+    else
+      byChunks([](const lazyc::rt::KVRows &c, int64_t slot) { return c.f16Row(slot); });
+  } else if (inPlace) {
+    // K and V in place, f32, for the GEMMs: one task per (row, KV group,
+    // chunk).
 #pragma omp parallel
     {
       float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
@@ -830,22 +862,6 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         attendChunk(r, g, c, chunkKeys(r, c), kc.f32Row(c * kChunk) + g * headDim,
                     vc.f32Row(c * kChunk) + g * headDim, kvDim, scores,
                     headDim * int64_t{sizeof(float)});
-      }
-    }
-  } else if (inPlaceBF16) {
-    // A bf16 cache in place: one task per (row, chunk), its KV groups in
-    // turn; the first asks for whole rows ahead, so the others find their
-    // columns in L2.
-#pragma omp parallel
-    {
-      float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
-#pragma omp for schedule(static)
-      for (int64_t t = 0; t < rows * chunks; ++t) {
-        const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
-        for (int64_t g = 0; g < kvHeads; ++g)
-          attendChunk(r, g, c, n, kc.bf16Row(c * kChunk) + g * headDim,
-                      vc.bf16Row(c * kChunk) + g * headDim, kvDim, scores,
-                      g == 0 ? kvDim * int64_t{sizeof(uint16_t)} : 0);
       }
     }
   } else {

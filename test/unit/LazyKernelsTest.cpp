@@ -515,6 +515,61 @@ TEST(LazyKernelsTest, HalfCacheMatchesF32OnHalfValues) {
   EXPECT_EQ(half.kh[50 * kvDim], lazyc::rt::floatToHalf(1.0f)); // the tie rounds to even
 }
 
+// Decode rows over an f16 cache at head dim 64 read its rows in place and
+// widen them in registers (the AVX-512 group kernels), an f32 cache's in
+// place too, a key list's copied: on values that are f16 already, all three
+// compute what the f32 cache does, up to the order of the sums. 600 slots:
+// three chunks of 256 keys, the last partial; one and three rows (each over
+// its own prefix), and every third slot as a LazyLLM key list.
+TEST(LazyKernelsTest, HalfCacheDecodeMatchesF32AtHeadDim64) {
+  const int64_t heads = 6, kvHeads = 2, dim = 64, qDim = heads * dim, kvDim = kvHeads * dim;
+  const int64_t prefill = 600;
+  auto fill = [](std::vector<float> &x, float a, float b, bool asHalf) {
+    for (size_t i = 0; i < x.size(); ++i) {
+      x[i] = std::sin(a * static_cast<float>(i) + b);
+      if (asHalf)
+        x[i] = lazyc::rt::halfToFloat(lazyc::rt::floatToHalf(x[i]));
+    }
+  };
+  std::vector<float> q(prefill * qDim), k(prefill * kvDim), v(prefill * kvDim),
+      out(prefill * qDim);
+  fill(q, 0.37f, 0.1f, false);
+  fill(k, 0.71f, 0.2f, true);
+  fill(v, 0.13f, 0.3f, true);
+  std::vector<int32_t> pos(prefill);
+  std::iota(pos.begin(), pos.end(), 0);
+  Cache wide(prefill + 8, kvDim), half(prefill + 8, kvDim, /*kvType=*/2);
+  for (Cache *c : {&wide, &half})
+    lazyc_rt_attention(&c->c, 1, addr(q), addr(k), addr(v), addr(pos), prefill, 0, -1, heads,
+                       kvHeads, dim, 0.125, addr(out));
+  std::vector<int32_t> list;
+  for (int32_t slot = 0; slot < prefill; slot += 3)
+    list.push_back(slot);
+  for (int64_t rows : {1, 3}) {
+    std::vector<float> dq(rows * qDim), dk(rows * kvDim), dv(rows * kvDim);
+    fill(dq, 0.53f, 1.0f, false);
+    fill(dk, 0.29f, 2.0f, true);
+    fill(dv, 0.17f, 3.0f, true);
+    std::vector<int32_t> dpos(rows);
+    std::iota(dpos.begin(), dpos.end(), static_cast<int32_t>(prefill));
+    // Dense (every slot up to the row), then over the key list plus the rows.
+    std::vector<int32_t> keys = list;
+    keys.insert(keys.end(), dpos.begin(), dpos.end());
+    for (bool keyed : {false, true}) {
+      SCOPED_TRACE(std::to_string(rows) + (keyed ? " rows over a key list" : " rows"));
+      std::vector<float> a(rows * qDim), b(rows * qDim);
+      for (Cache *c : {&wide, &half})
+        lazyc_rt_attention(&c->c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), rows,
+                           keyed ? addr(keys) : 0, keyed ? static_cast<int64_t>(keys.size()) : -1,
+                           heads, kvHeads, dim, 0.125, addr(c == &wide ? a : b));
+      for (size_t i = 0; i < a.size(); ++i)
+        ASSERT_NEAR(a[i], b[i], 1e-6f) << i;
+    }
+  }
+  // The rows went to the f16 cache rounded (they are f16 values: exactly).
+  EXPECT_EQ(lazyc::rt::halfToFloat(half.kh[(prefill + 8) * kvDim + 5]), k[5]); // layer 1
+}
+
 // A bf16 KV cache (lazy-compile --kv-cache=bf16) stores keys and values
 // rounded to bf16. Prefill attention (more than 4 rows) then multiplies in
 // bf16: Q and the unnormalized probabilities rounded to bf16, f32 sums,
