@@ -12,8 +12,9 @@
 //                     keys, f32 or f16 cache, read from memory (30 layers)
 //   PrefillAttention  lazyc_rt_attention of a prefill step: `rows` query rows
 //                     ending at position `keys` - 1 (a 512-row chunk of a
-//                     4k prompt, or the whole prompt in one step as a pruned
-//                     model runs it), f32 or bf16 cache
+//                     4k prompt, the whole prompt in one step as a pruned
+//                     model runs it, or a decode step's revived rows), f32
+//                     or bf16 cache, over every slot or a key list
 //
 // Run: build/bin/lazyc-kernel-bench [--benchmark_format=json ...]; the
 // counter GFLOPs is 2 * rows * in * out per second.
@@ -188,6 +189,7 @@ void DecodeAttention(benchmark::State &state) {
 /// over the visible (causal) keys only.
 void PrefillAttention(benchmark::State &state) {
   const int64_t rows = state.range(0), keys = state.range(1), kvType = state.range(2);
+  const bool list = state.range(3) != 0; // a LazyLLM key list: every other slot, then the rows
   const int64_t heads = 9, kvHeads = 3, dim = 64, kvDim = kvHeads * dim;
   const size_t elements = static_cast<size_t>(keys * kvDim);
   std::mt19937 rng(5);
@@ -218,19 +220,25 @@ void PrefillAttention(benchmark::State &state) {
     x = dist(rng);
   for (float &x : v)
     x = dist(rng);
-  std::vector<int32_t> pos(static_cast<size_t>(rows));
+  std::vector<int32_t> pos(static_cast<size_t>(rows)), keyList;
   for (int64_t i = 0; i < rows; ++i)
     pos[i] = static_cast<int32_t>(keys - rows + i);
+  for (int32_t slot = 0; list && slot < keys - rows; slot += 2)
+    keyList.push_back(slot);
+  keyList.insert(keyList.end(), pos.begin(), pos.end());
   for (auto _ : state) {
     lazyc_rt_attention(&cache, 0, reinterpret_cast<uint64_t>(q.data()),
                        reinterpret_cast<uint64_t>(k.data()), reinterpret_cast<uint64_t>(v.data()),
-                       reinterpret_cast<uint64_t>(pos.data()), rows, 0, -1, heads, kvHeads, dim,
+                       reinterpret_cast<uint64_t>(pos.data()), rows,
+                       list ? reinterpret_cast<uint64_t>(keyList.data()) : 0,
+                       list ? static_cast<int64_t>(keyList.size()) : -1, heads, kvHeads, dim,
                        0.125, reinterpret_cast<uint64_t>(out.data()));
     benchmark::ClobberMemory();
   }
   double visible = 0;
   for (int64_t i = 0; i < rows; ++i)
-    visible += static_cast<double>(pos[i] + 1);
+    visible += list ? static_cast<double>(keyList.size() - rows + i + 1)
+                    : static_cast<double>(pos[i] + 1);
   state.counters["GFLOPs"] = benchmark::Counter(
       4.0 * visible * static_cast<double>(heads * dim) * static_cast<double>(state.iterations()),
       benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
@@ -239,10 +247,11 @@ void PrefillAttention(benchmark::State &state) {
 } // namespace
 
 BENCHMARK(PrefillAttention)
-    ->ArgNames({"rows", "keys", "kv_type"})
-    ->Args({512, 4096, 0})
-    ->Args({512, 4096, 1})
-    ->Args({4096, 4096, 1})
+    ->ArgNames({"rows", "keys", "kv_type", "list"})
+    ->Args({512, 4096, 0, 0})
+    ->Args({512, 4096, 1, 0})
+    ->Args({4096, 4096, 1, 0})
+    ->ArgsProduct({{1, 8, 16, 32, 64, 128, 256}, {4096}, {0, 1}, {0, 1}})
     ->UseRealTime();
 BENCHMARK(DecodeAttention)
     ->ArgNames({"keys", "kv_type"})

@@ -642,7 +642,7 @@ namespace {
 /// attention runs once per layer and step, and fresh vectors of its sizes
 /// (128 KB to a few MB) were mapped and faulted in again, call after call
 /// (the first decode step over a bf16 cache took 32 ms instead of 11).
-enum class Scratch { Scores, Probs, Inverses, Gathered, KeysK, KeysV, Query };
+enum class Scratch { Scores, Probs, Inverses, Gathered, KeysK, KeysV, Parts, Query };
 template <typename T> T *scratch(Scratch which, size_t n) {
   thread_local std::vector<T> buffers[static_cast<int>(Scratch::Query) + 1];
   std::vector<T> &buffer = buffers[static_cast<int>(which)];
@@ -667,6 +667,9 @@ struct VisibleKeys {
 /// Query rows up to which lazyc_rt_attention takes attendFewRows (decode
 /// steps; a pruned model's also revive a few rows).
 constexpr int64_t kFewRows = 4;
+/// Up to this many rows (a decode step's new token and the tokens it
+/// revives), attendFewRows may still be the cheaper path; see takeFewRows.
+constexpr int64_t kMaxFewRows = 256;
 
 /// Attention of a few query rows (a decode step) in flash-decoding's order:
 /// one task per (row, KV group, chunk of 256 keys) computes the group's heads'
@@ -706,19 +709,37 @@ inline void prefetchAhead(const void *row, int64_t bytes) {
   for (int64_t at = 0; at < bytes; at += 64)
     _mm_prefetch(static_cast<const char *>(row) + at, _MM_HINT_T0);
 }
+/// Row j of a chunk: row j, or row index[j] (a LazyLLM key list) of a
+/// cache read in place.
+inline int64_t chunkRow(const int32_t *index, int64_t j) { return index ? index[j] : j; }
+/// Prefetches row j + kPrefetchRows of a chunk of n rows (none past a key
+/// list's end).
+inline void prefetchRowAhead(const void *base, int64_t ld, int64_t elementBytes,
+                             const int32_t *index, int64_t j, int64_t n, int64_t bytes) {
+  if (!bytes || (index && j + kPrefetchRows >= n))
+    return;
+  prefetchAhead(static_cast<const char *>(base) +
+                    chunkRow(index, j + kPrefetchRows) * ld * elementBytes,
+                bytes);
+}
 template <int kVecs, typename T>
 __attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_t group,
-                                                          const T *k, int64_t ld, int64_t n,
-                                                          float *s, int64_t prefetchBytes) {
+                                                          const T *k, int64_t ld,
+                                                          const int32_t *index, int64_t n,
+                                                          float *s, int64_t prefetchBytes,
+                                                          const T *v = nullptr) {
   __m512 qv[8][kVecs];
   for (int64_t h = 0; h < group; ++h)
     for (int v = 0; v < kVecs; ++v)
       qv[h][v] = _mm512_loadu_ps(q + h * 16 * kVecs + 16 * v);
   for (int64_t j = 0; j < n; ++j) {
     __m512 kv[kVecs];
-    prefetchAhead(k + (j + kPrefetchRows) * ld, prefetchBytes);
+    prefetchRowAhead(k, ld, sizeof(T), index, j, n, prefetchBytes);
+    if (v)
+      prefetchRowAhead(v, ld, sizeof(T), index, j, n, prefetchBytes);
+    const T *row = k + chunkRow(index, j) * ld;
     for (int v = 0; v < kVecs; ++v)
-      kv[v] = load16(k + j * ld + 16 * v);
+      kv[v] = load16(row + 16 * v);
     for (int64_t h = 0; h < group; ++h) {
       __m512 acc = _mm512_mul_ps(qv[h][0], kv[0]);
       for (int v = 1; v < kVecs; ++v)
@@ -730,17 +751,18 @@ __attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_
 template <int kVecs, typename T>
 __attribute__((target("avx512f"))) void groupOutputsAvx512(const float *p, int64_t group,
                                                            int64_t n, const T *v, int64_t ld,
-                                                           float *o, int64_t ldo,
-                                                           int64_t prefetchBytes) {
+                                                           const int32_t *index, float *o,
+                                                           int64_t ldo, int64_t prefetchBytes) {
   __m512 acc[8][kVecs];
   for (int64_t h = 0; h < group; ++h)
     for (int x = 0; x < kVecs; ++x)
       acc[h][x] = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; ++j) {
     __m512 vv[kVecs];
-    prefetchAhead(v + (j + kPrefetchRows) * ld, prefetchBytes);
+    prefetchRowAhead(v, ld, sizeof(T), index, j, n, prefetchBytes);
+    const T *row = v + chunkRow(index, j) * ld;
     for (int x = 0; x < kVecs; ++x)
-      vv[x] = load16(v + j * ld + 16 * x);
+      vv[x] = load16(row + 16 * x);
     for (int64_t h = 0; h < group; ++h) {
       const __m512 w = _mm512_set1_ps(p[h * n + j]);
       for (int x = 0; x < kVecs; ++x)
@@ -764,6 +786,35 @@ bool groupKernelsApply(int64_t group, int64_t headDim) {
 #endif
 }
 
+/// Whether lazyc_rt_attention takes attendFewRows for `rows` query rows:
+/// always up to kFewRows; up to kMaxFewRows where the group kernels run
+/// and the blocked path would do `ratio` times the work or more. The blocked
+/// path multiplies each 256-row block against every key its last row sees
+/// (and gathers a key list's rows first); attendFewRows reads each row's own
+/// visible keys in place, at about 1/2 (f32 cache) or 1/3 (16-bit cache) of
+/// the GEMMs' speed per key and row (bench/cpu/kernel_bench.cpp,
+/// PrefillAttention). A decode step's revived tokens lie anywhere before its
+/// new one, which sees every key: there the blocked rectangle is mostly
+/// masked.
+bool takeFewRows(int64_t rows, const int32_t *pos, const int32_t *keyPos, int64_t numKeys,
+                 bool f32Cache, int64_t group, int64_t headDim) {
+  if (rows <= kFewRows)
+    return true;
+  if (rows > kMaxFewRows || !groupKernelsApply(group, headDim))
+    return false;
+  const VisibleKeys visible{pos, keyPos, numKeys};
+  double own = 0, rectangle = 0;
+  int64_t blockMax = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t v = visible(i);
+    own += static_cast<double>(v);
+    blockMax = std::max(blockMax, v);
+  }
+  rectangle = static_cast<double>(rows) * static_cast<double>(blockMax);
+  const double ratio = f32Cache ? 2.0 : 3.0;
+  return rectangle >= ratio * own;
+}
+
 void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const int32_t *keyPos, int64_t numKeys,
                    int64_t heads, int64_t kvHeads, int64_t headDim, float scale, float *out) {
@@ -772,35 +823,40 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
   const VisibleKeys visible{pos, keyPos, numKeys};
   const bool smallKernels = groupKernelsApply(group, headDim);
-  // K and V read in place (else rows are copied first): f32, or bf16 and
-  // f16 where the group kernels widen them in registers.
+  // K and V read in place (else rows are copied first): f32, or under the
+  // group kernels any cache (bf16 and f16 widened in registers), its slots,
+  // or a key list's where more than kFewRows rows would each copy them. (A
+  // decode step's one row over a key list runs 5-8% faster on rows copied in
+  // slot order than read through the list.)
   const bool inPlace = kc.isF32() && !keyPos;
-  const bool inPlaceRows = !keyPos && smallKernels;
+  const bool inPlaceRows = smallKernels && (!keyPos || rows > kFewRows);
   // Per (row, head, chunk): the chunk's maximum score, exp-sum and output.
+  // (The calling thread's buffer, which the tasks of every thread fill.)
   const int64_t parts = rows * heads * chunks;
-  std::vector<float> maxima(static_cast<size_t>(parts)), sums(static_cast<size_t>(parts)),
-      partial(static_cast<size_t>(parts * headDim));
+  float *maxima = scratch<float>(Scratch::Parts, static_cast<size_t>(parts * (headDim + 2)));
+  float *sums = maxima + parts, *partial = sums + parts;
   // One (row, KV group, chunk) part: S = Q_group K^T (the group's query
   // heads are adjacent rows of headDim), the unnormalized softmax rows, and
   // P V into rows of headDim, one per head (their parts are `chunks` apart).
   // K and V: the chunk's n rows of group g, leading dimension ld.
   auto attendChunk = [&](int64_t r, int64_t g, int64_t c, int64_t n, const auto *kBlock,
-                         const auto *vBlock, int64_t ld, float *scores,
-                         int64_t prefetchBytes) {
+                         const auto *vBlock, int64_t ld, float *scores, int64_t prefetchBytes,
+                         const int32_t *index = nullptr) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(kBlock)>>;
     const int64_t first = (r * heads + g * group) * chunks + c;
     if (n <= 0) {
       for (int64_t hh = 0; hh < group; ++hh) {
         maxima[first + hh * chunks] = -std::numeric_limits<float>::infinity();
         sums[first + hh * chunks] = 0;
-        std::fill_n(partial.data() + (first + hh * chunks) * headDim, headDim, 0.0f);
+        std::fill_n(partial + (first + hh * chunks) * headDim, headDim, 0.0f);
       }
       return;
     }
     const float *qGroup = q + r * qDim + g * group * headDim;
 #ifdef LAZYC_GEMV_AVX512
     if (smallKernels)
-      groupScoresAvx512<4>(qGroup, group, kBlock, ld, n, scores, prefetchBytes);
+      groupScoresAvx512<4>(qGroup, group, kBlock, ld, index, n, scores, prefetchBytes,
+                           index ? vBlock : nullptr);
 #endif
     if constexpr (std::is_same_v<T, float>)
       if (!smallKernels)
@@ -812,12 +868,12 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
     }
 #ifdef LAZYC_GEMV_AVX512
     if (smallKernels)
-      groupOutputsAvx512<4>(scores, group, n, vBlock, ld, partial.data() + first * headDim,
+      groupOutputsAvx512<4>(scores, group, n, vBlock, ld, index, partial + first * headDim,
                             chunks * headDim, prefetchBytes);
 #endif
     if constexpr (std::is_same_v<T, float>)
       if (!smallKernels)
-        gemmAB(group, headDim, n, scores, n, vBlock, ld, partial.data() + first * headDim,
+        gemmAB(group, headDim, n, scores, n, vBlock, ld, partial + first * headDim,
                chunks * headDim);
   };
   auto chunkKeys = [&](int64_t r, int64_t c) {
@@ -828,7 +884,8 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
     // chunk), its KV groups in turn; the first asks for whole rows ahead, so
     // the others find their columns in L2. (A task per (row, KV group,
     // chunk) read 4 of an f32 row's 12 cache lines each: 27 GB/s at 4k keys,
-    // where whole rows read 38; f16 rows copied and widened first, 23.)
+    // where whole rows read 38; f16 rows copied and widened first, 23.) A
+    // key list's rows are read through the list.
     auto byChunks = [&](auto row) {
       using T = std::remove_const_t<std::remove_pointer_t<decltype(row(kc, 0))>>;
 #pragma omp parallel
@@ -837,10 +894,11 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < rows * chunks; ++t) {
           const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
+          const int64_t base = keyPos ? 0 : c * kChunk;
+          const int32_t *index = keyPos ? keyPos + c * kChunk : nullptr;
           for (int64_t g = 0; g < kvHeads; ++g)
-            attendChunk(r, g, c, n, row(kc, c * kChunk) + g * headDim,
-                        row(vc, c * kChunk) + g * headDim, kvDim, scores,
-                        g == 0 ? kvDim * int64_t{sizeof(T)} : 0);
+            attendChunk(r, g, c, n, row(kc, base) + g * headDim, row(vc, base) + g * headDim,
+                        kvDim, scores, g == 0 ? kvDim * int64_t{sizeof(T)} : 0, index);
         }
       }
     };
@@ -893,28 +951,29 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
     }
   }
   // Merge each head's chunks: softmax over all of them.
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t h = 0; h < heads; ++h) {
-      const int64_t first = (r * heads + h) * chunks;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t c = 0; c < chunks; ++c)
-        m = std::max(m, maxima[first + c]);
-      float *o = out + r * qDim + h * headDim;
-      std::fill(o, o + headDim, 0.0f);
-      float total = 0;
-      for (int64_t c = 0; c < chunks; ++c) {
-        if (sums[first + c] == 0)
-          continue;
-        const float weight = expNonPositive(maxima[first + c] - m);
-        total += weight * sums[first + c];
-        const float *po = partial.data() + (first + c) * headDim;
-        for (int64_t d = 0; d < headDim; ++d)
-          o[d] += weight * po[d];
-      }
-      const float inv = 1.0f / total;
+#pragma omp parallel for schedule(static) if (rows > kFewRows)
+  for (int64_t rh = 0; rh < rows * heads; ++rh) {
+    const int64_t r = rh / heads, h = rh % heads;
+    const int64_t first = (r * heads + h) * chunks;
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < chunks; ++c)
+      m = std::max(m, maxima[first + c]);
+    float *o = out + r * qDim + h * headDim;
+    std::fill(o, o + headDim, 0.0f);
+    float total = 0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      if (sums[first + c] == 0)
+        continue;
+      const float weight = expNonPositive(maxima[first + c] - m);
+      total += weight * sums[first + c];
+      const float *po = partial + (first + c) * headDim;
       for (int64_t d = 0; d < headDim; ++d)
-        o[d] *= inv;
+        o[d] += weight * po[d];
     }
+    const float inv = 1.0f / total;
+    for (int64_t d = 0; d < headDim; ++d)
+      o[d] *= inv;
+  }
 }
 
 /// dst[i] = src[i] rounded to bf16 (to nearest even), i < n: finite values.
@@ -1079,7 +1138,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       cached[pos[i]] = 1;
     }
   }
-  if (rows <= kFewRows) {
+  if (takeFewRows(rows, pos, keyPos, numKeys, kc.isF32(), heads / kvHeads, headDim)) {
     if (stats) {
       for (int64_t j = 0; keyPos && cached && j < numKeys; ++j)
         if (!cached[keyPos[j]])

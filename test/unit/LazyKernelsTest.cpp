@@ -415,6 +415,38 @@ void checkDecodeAttention(int64_t dim) {
   EXPECT_EQ(cache.stat(LAZYC_STAT_KEYS, 1), static_cast<int64_t>(keys.size()));
   EXPECT_EQ(cache.stat(LAZYC_STAT_LAST_KEY, 1), prefill);
   EXPECT_EQ(cache.stat(LAZYC_STAT_UNCACHED_KEY, 1), 0);
+  // A decode step that revives tokens: 24 rows at early positions and the
+  // new one, which sees every key (the blocked path's rectangle would be
+  // mostly masked: at head dim 64 they take the few-rows kernels), over the
+  // cache's slots and over the key list (each row over its own prefix).
+  std::vector<int32_t> revived;
+  for (int32_t p = 5; p < 240; p += 10)
+    revived.push_back(p);
+  revived.push_back(prefill + 1);
+  const auto n = static_cast<int64_t>(revived.size());
+  std::vector<float> rq(n * qDim), rk(n * kvDim), rv(n * kvDim), rout(n * qDim);
+  fill(rq, 0.43f, 4.0f);
+  fill(rk, 0.31f, 5.0f);
+  fill(rv, 0.19f, 6.0f);
+  std::vector<int32_t> listed = keys;
+  listed.push_back(prefill + 1);
+  for (bool keyed : {false, true}) {
+    SCOPED_TRACE(keyed ? "revived rows over a key list" : "revived rows");
+    std::vector<int32_t> set = keyed ? listed : upTo;
+    if (!keyed)
+      set.resize(prefill + 2);
+    // The revived rows' positions must be in a key list (S_l holds them).
+    for (int32_t p : revived)
+      if (!std::binary_search(set.begin(), set.end(), p))
+        set.insert(std::upper_bound(set.begin(), set.end(), p), p);
+    lazyc_rt_attention(&cache.c, 1, addr(rq), addr(rk), addr(rv), addr(revived), n,
+                       keyed ? addr(set) : 0, keyed ? static_cast<int64_t>(set.size()) : -1,
+                       heads, kvHeads, dim, scale, addr(rout));
+    for (int64_t r = 0; r < n; ++r)
+      check(cache, rq, rout, r,
+            std::vector<int32_t>(set.begin(),
+                                 std::upper_bound(set.begin(), set.end(), revived[r])));
+  }
 }
 
 // Head dim 64 (SmolLM2's, Llama's is 128) takes the AVX-512 kernels of a
