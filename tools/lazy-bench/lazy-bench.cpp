@@ -639,6 +639,21 @@ int main(int argc, char **argv) {
       bench.depths.empty())
     die("--repeat, --agree-prompts, --continuation, --generate-length, --generate-tokens must "
         "be >= 1; lengths and depths non-empty");
+  // Each prompt length and needle depth in range, named (a negative length
+  // sized a vector past its maximum and aborted).
+  for (int64_t length : bench.lengths)
+    if (length < 1)
+      die("--lengths: each length must be >= 1 token, got " + std::to_string(length));
+  if (bench.needleLength < 1 || bench.agreeLength < 1)
+    die("--needle-length and --agree-length must be >= 1 token");
+  for (double depth : bench.depths)
+    if (!(depth >= 0 && depth <= 1))
+      die("--depths: each depth must be in [0, 1] (a share of the prompt), got " +
+          [&] {
+            char buffer[32];
+            std::snprintf(buffer, sizeof(buffer), "%g", depth);
+            return std::string(buffer);
+          }());
   if (texts.empty())
     // Licenses that never say "key" (GPL-3 does: a distractor for the pass key).
     for (const char *name : {"Apache-2.0", "GPL-2", "LGPL-2.1", "MPL-2.0", "GFDL-1.3",
