@@ -123,6 +123,51 @@ void shapes(benchmark::internal::Benchmark *b) {
   b->UseRealTime();
 }
 
+/// `n` standard normal values.
+std::vector<float> normal(size_t n, std::mt19937 &rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (float &value : x)
+    value = dist(rng);
+  return x;
+}
+
+/// A KV cache of `layers` x `context` slots of kvDim random values, stored
+/// as LazycKVCache::kv_type `kvType` (0 f32, 1 bf16, 2 f16).
+struct RandomCache {
+  std::vector<float> kf, vf;
+  std::vector<uint16_t> kh, vh;
+  LazycKVCache cache{};
+  RandomCache(int64_t layers, int64_t context, int64_t kvDim, int64_t kvType, std::mt19937 &rng) {
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    const size_t elements = static_cast<size_t>(layers * context * kvDim);
+    auto narrow = [&](float x) {
+      return kvType == 1 ? lazyc::rt::floatToBF16(x) : lazyc::rt::floatToHalf(x);
+    };
+    if (kvType != 0) {
+      kh.resize(elements);
+      vh.resize(elements);
+      for (size_t i = 0; i < elements; ++i) {
+        kh[i] = narrow(dist(rng));
+        vh[i] = narrow(dist(rng));
+      }
+    } else {
+      kf.resize(elements);
+      vf.resize(elements);
+      for (size_t i = 0; i < elements; ++i) {
+        kf[i] = dist(rng);
+        vf[i] = dist(rng);
+      }
+    }
+    cache.k = kvType != 0 ? static_cast<void *>(kh.data()) : kf.data();
+    cache.v = kvType != 0 ? static_cast<void *>(vh.data()) : vf.data();
+    cache.context = context;
+    cache.layers = layers;
+    cache.kv_dim = kvDim;
+    cache.kv_type = kvType;
+  }
+};
+
 /// One decode step's attention (1 query row) of SmolLM2's shape (9 heads, 3
 /// KV heads of 64) over `keys` cached keys, as a decode step meets it: the KV
 /// cache is 30 layers deep, so each call (the next layer) reads its K/V from
@@ -133,40 +178,12 @@ void DecodeAttention(benchmark::State &state) {
   const int64_t keys = state.range(0), layers = 30, heads = 9, kvHeads = 3, dim = 64;
   const int64_t kvDim = kvHeads * dim, context = keys + 1, kvType = state.range(1);
   const bool half = kvType != 0;
-  const size_t elements = static_cast<size_t>(layers * context * kvDim);
-  std::vector<float> kf, vf;
-  std::vector<uint16_t> kh, vh;
   std::mt19937 rng(3);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  if (half) {
-    kh.resize(elements);
-    vh.resize(elements);
-    for (size_t i = 0; i < elements; ++i) {
-      kh[i] = kvType == 1 ? lazyc::rt::floatToBF16(dist(rng)) : lazyc::rt::floatToHalf(dist(rng));
-      vh[i] = kvType == 1 ? lazyc::rt::floatToBF16(dist(rng)) : lazyc::rt::floatToHalf(dist(rng));
-    }
-  } else {
-    kf.resize(elements);
-    vf.resize(elements);
-    for (size_t i = 0; i < elements; ++i) {
-      kf[i] = dist(rng);
-      vf[i] = dist(rng);
-    }
-  }
-  LazycKVCache cache{};
-  cache.k = half ? static_cast<void *>(kh.data()) : kf.data();
-  cache.v = half ? static_cast<void *>(vh.data()) : vf.data();
-  cache.context = context;
-  cache.layers = layers;
-  cache.kv_dim = kvDim;
-  cache.kv_type = kvType;
-  std::vector<float> q(heads * dim), k(kvDim), v(kvDim), out(heads * dim);
-  for (float &x : q)
-    x = dist(rng);
-  for (float &x : k)
-    x = dist(rng);
-  for (float &x : v)
-    x = dist(rng);
+  RandomCache random(layers, context, kvDim, kvType, rng);
+  LazycKVCache &cache = random.cache;
+  const std::vector<float> q = normal(heads * dim, rng), k = normal(kvDim, rng),
+                           v = normal(kvDim, rng);
+  std::vector<float> out(heads * dim);
   const int32_t pos = static_cast<int32_t>(keys);
   int64_t layer = 0;
   for (auto _ : state) {
@@ -191,35 +208,12 @@ void PrefillAttention(benchmark::State &state) {
   const int64_t rows = state.range(0), keys = state.range(1), kvType = state.range(2);
   const bool list = state.range(3) != 0; // a LazyLLM key list: every other slot, then the rows
   const int64_t heads = 9, kvHeads = 3, dim = 64, kvDim = kvHeads * dim;
-  const size_t elements = static_cast<size_t>(keys * kvDim);
   std::mt19937 rng(5);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> kf(kvType ? 0 : elements), vf(kvType ? 0 : elements);
-  std::vector<uint16_t> kh(kvType ? elements : 0), vh(kvType ? elements : 0);
-  for (size_t i = 0; i < elements; ++i) {
-    if (kvType) {
-      kh[i] = lazyc::rt::floatToBF16(dist(rng));
-      vh[i] = lazyc::rt::floatToBF16(dist(rng));
-    } else {
-      kf[i] = dist(rng);
-      vf[i] = dist(rng);
-    }
-  }
-  LazycKVCache cache{};
-  cache.k = kvType ? static_cast<void *>(kh.data()) : kf.data();
-  cache.v = kvType ? static_cast<void *>(vh.data()) : vf.data();
-  cache.context = keys;
-  cache.layers = 1;
-  cache.kv_dim = kvDim;
-  cache.kv_type = kvType;
-  std::vector<float> q(static_cast<size_t>(rows * heads * dim)), k(rows * kvDim),
-      v(rows * kvDim), out(q.size());
-  for (float &x : q)
-    x = dist(rng);
-  for (float &x : k)
-    x = dist(rng);
-  for (float &x : v)
-    x = dist(rng);
+  RandomCache random(1, keys, kvDim, kvType, rng);
+  LazycKVCache &cache = random.cache;
+  const std::vector<float> q = normal(rows * heads * dim, rng), k = normal(rows * kvDim, rng),
+                           v = normal(rows * kvDim, rng);
+  std::vector<float> out(q.size());
   std::vector<int32_t> pos(static_cast<size_t>(rows)), keyList;
   for (int64_t i = 0; i < rows; ++i)
     pos[i] = static_cast<int32_t>(keys - rows + i);
