@@ -4,7 +4,8 @@
 // decode steps (1 row) and of a pruned model's steps with revivals (a few to
 // a few dozen rows), side by side for each weight path of the runtime:
 //
-//   Linear/<dtype>    lazyc_rt_linear, what compiled models call (dispatches)
+//   Linear<dtype>     lazyc_rt_linear, what compiled models call (dispatches):
+//                     f32, Q8_0 or bf16 weights
 //   Q8_0Gemv          gemvQ8_0 (rows in groups of 8, blocks read directly)
 //   Q8_0WidenSgemm    linearQ8_0Widened (256-row panels widened to f32 + sgemm)
 //   OneDnnSgemm       oneDNN's sgemm on all rows at once (f32 weights)
@@ -40,6 +41,7 @@ struct Problem {
   int64_t rows, in, out;
   std::vector<float> x, y, wf;
   std::vector<uint8_t> wq;
+  std::vector<uint16_t> wb; // bf16
 };
 
 Problem makeProblem(const benchmark::State &state) {
@@ -55,6 +57,9 @@ Problem makeProblem(const benchmark::State &state) {
   p.y.assign(static_cast<size_t>(p.rows * p.out), 0.0f);
   p.wq.resize(static_cast<size_t>(lazyc::rt::q8_0RowBytes(p.in) * p.out));
   lazyc::rt::quantizeQ8_0(p.wf.data(), p.wq.data(), p.wf.size());
+  p.wb.resize(p.wf.size());
+  for (size_t i = 0; i < p.wf.size(); ++i)
+    p.wb[i] = lazyc::rt::floatToBF16(p.wf[i]);
   return p;
 }
 
@@ -67,7 +72,9 @@ void finish(benchmark::State &state, const Problem &p) {
 /// lazyc_rt_linear on the f32 weights (type code 0) or their Q8_0 blocks (3).
 void timeLinear(benchmark::State &state, int64_t wtype) {
   Problem p = makeProblem(state);
-  const void *w = wtype == 3 ? static_cast<const void *>(p.wq.data()) : p.wf.data();
+  const void *w = wtype == 3   ? static_cast<const void *>(p.wq.data())
+                  : wtype == 1 ? static_cast<const void *>(p.wb.data())
+                               : p.wf.data();
   for (auto _ : state) {
     lazyc_rt_linear(reinterpret_cast<uint64_t>(p.x.data()), p.rows, p.in,
                     reinterpret_cast<uint64_t>(w), wtype, p.out,
@@ -79,6 +86,7 @@ void timeLinear(benchmark::State &state, int64_t wtype) {
 
 void LinearF32(benchmark::State &state) { timeLinear(state, 0); }
 void LinearQ8_0(benchmark::State &state) { timeLinear(state, 3); }
+void LinearBF16(benchmark::State &state) { timeLinear(state, 1); }
 
 void Q8_0Gemv(benchmark::State &state) {
   Problem p = makeProblem(state);
@@ -258,6 +266,7 @@ BENCHMARK(DecodeAttention)
     ->UseRealTime();
 BENCHMARK(LinearF32)->Apply(shapes);
 BENCHMARK(LinearQ8_0)->Apply(shapes);
+BENCHMARK(LinearBF16)->Apply(shapes);
 BENCHMARK(Q8_0Gemv)->Apply(shapes);
 BENCHMARK(Q8_0WidenSgemm)->Apply(shapes);
 #ifdef LAZYC_HAVE_DNNL
