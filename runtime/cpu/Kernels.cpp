@@ -753,26 +753,9 @@ constexpr int64_t kFewRows = 4;
 /// revives), attendFewRows may still be the cheaper path; see takeFewRows.
 constexpr int64_t kMaxFewRows = 256;
 
-/// Attention of a few query rows (a decode step) in flash-decoding's order:
-/// one task per (row, KV group, chunk of 256 keys) computes the group's heads'
-/// scores over the chunk (the heads as the rows of one small GEMM), their
-/// maximum and exp-sum and the weighted sum of the chunk's V rows; then each
-/// head merges its chunks. Each K and V row is read once per row and group
-/// (the blocked path reads them once per query head), in place from an f32
-/// cache, or copied once per row and chunk for all groups (a LazyLLM key
-/// list's rows, a 16-bit cache's widened); the tasks keep every thread busy
-/// whatever the number of heads. `keyPos` null:
-/// slots [0, pos[row]]; else the ascending slots keyPos[0 .. numKeys) <= pos[row].
-#ifdef LAZYC_GEMV_AVX512
-/// The decode chunk's two products for a GQA group of `group` <= 8 heads
-/// and headDim = 16 * kVecs, without GEMM calls (oneDNN's sgemm on
-/// 3 x 256 x 64 spends most of its time outside the arithmetic):
-/// S[h][j] = Q_h . K_j for n keys (rows ld apart), each key's row loaded
-/// once for all heads; O[h] = sum_j P[h][j] V_j (rows ld apart) into rows
-/// ldo apart, in 8 * kVecs accumulators. K and V f32, or bf16 read in place
-/// (widened in registers). `prefetchBytes`: how much of the row
-/// kPrefetchRows ahead to ask for (K and V read from memory; 0: none).
+/// Rows ahead that decode attention asks for the K/V rows it will read.
 constexpr int64_t kPrefetchRows = 16;
+#ifdef LAZYC_GEMV_AVX512
 /// 16 values from p as f32: f32 as they are, bf16 (uint16_t) and f16
 /// (HalfBits) widened.
 __attribute__((target("avx512f"))) inline __m512 load16(const float *p) {
@@ -804,12 +787,21 @@ inline void prefetchRowAhead(const void *base, int64_t ld, int64_t elementBytes,
                     chunkRow(index, j + kPrefetchRows) * ld * elementBytes,
                 bytes);
 }
+/// The decode chunk's two products for a GQA group of `group` <= 8 heads
+/// and headDim = 16 * kVecs, without GEMM calls (oneDNN's sgemm on
+/// 3 x 256 x 64 spends most of its time outside the arithmetic):
+/// S[h][j] = Q_h . K_j for n keys (rows ld apart, or the rows `index` lists),
+/// each key's row loaded once for all heads; O[h] = sum_j P[h][j] V_j into
+/// rows ldo apart, in 8 * kVecs accumulators. K and V f32, or bf16 / f16
+/// read in place (widened in registers). `prefetchBytes`: how much of the
+/// row kPrefetchRows ahead to ask for (K and V read from memory; 0: none),
+/// in the scores also of `alsoPrefetch`'s rows (V's, read through a list).
 template <int kVecs, typename T>
 __attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_t group,
                                                           const T *k, int64_t ld,
                                                           const int32_t *index, int64_t n,
                                                           float *s, int64_t prefetchBytes,
-                                                          const T *v = nullptr) {
+                                                          const T *alsoPrefetch = nullptr) {
   __m512 qv[8][kVecs];
   for (int64_t h = 0; h < group; ++h)
     for (int v = 0; v < kVecs; ++v)
@@ -817,8 +809,8 @@ __attribute__((target("avx512f"))) void groupScoresAvx512(const float *q, int64_
   for (int64_t j = 0; j < n; ++j) {
     __m512 kv[kVecs];
     prefetchRowAhead(k, ld, sizeof(T), index, j, n, prefetchBytes);
-    if (v)
-      prefetchRowAhead(v, ld, sizeof(T), index, j, n, prefetchBytes);
+    if (alsoPrefetch)
+      prefetchRowAhead(alsoPrefetch, ld, sizeof(T), index, j, n, prefetchBytes);
     const T *row = k + chunkRow(index, j) * ld;
     for (int v = 0; v < kVecs; ++v)
       kv[v] = load16(row + 16 * v);
@@ -885,22 +877,34 @@ bool takeFewRows(int64_t rows, const int32_t *pos, const int32_t *keyPos, int64_
   if (rows > kMaxFewRows || !groupKernelsApply(group, headDim))
     return false;
   const VisibleKeys visible{pos, keyPos, numKeys};
-  double own = 0, rectangle = 0;
+  double own = 0;
   int64_t blockMax = 0;
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t v = visible(i);
     own += static_cast<double>(v);
     blockMax = std::max(blockMax, v);
   }
-  rectangle = static_cast<double>(rows) * static_cast<double>(blockMax);
-  const double ratio = f32Cache ? 2.0 : 3.0;
-  return rectangle >= ratio * own;
+  const double rectangle = static_cast<double>(rows) * static_cast<double>(blockMax);
+  return rectangle >= (f32Cache ? 2.0 : 3.0) * own;
 }
 
+/// Attention of a few query rows (a decode step and the tokens it revives)
+/// in flash-decoding's order: each task computes a KV group's heads' scores
+/// over a chunk of 256 keys (the heads as the rows of one small product),
+/// their maximum and exp-sum and the weighted sum of the chunk's V rows;
+/// then each head merges its chunks. Under the group kernels one task per
+/// (row, chunk) takes the groups in turn, reading the cache in place (a
+/// key list's rows through the list); else one task per (row, KV group,
+/// chunk) on GEMMs, in place from an f32 cache. Otherwise (a key list's rows
+/// for up to kFewRows rows, a 16-bit cache without the group kernels) the
+/// chunk's rows are copied once per row and chunk for all groups, widened
+/// to f32. The tasks keep every thread busy whatever the number of heads.
+/// `keyPos` null: slots [0, pos[row]]; else the ascending slots
+/// keyPos[0 .. numKeys) <= pos[row].
 void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const int32_t *keyPos, int64_t numKeys,
                    int64_t heads, int64_t kvHeads, int64_t headDim, float scale, float *out) {
-  constexpr int64_t kChunk = 256, kAhead = 16;
+  constexpr int64_t kChunk = 256;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
   const VisibleKeys visible{pos, keyPos, numKeys};
@@ -991,8 +995,8 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
     else
       byChunks([](const lazyc::rt::KVRows &c, int64_t slot) { return c.f16Row(slot); });
   } else if (inPlace) {
-    // K and V in place, f32, for the GEMMs: one task per (row, KV group,
-    // chunk).
+    // K and V in place, f32, for the GEMMs (no group kernels: nothing to
+    // prefetch for): one task per (row, KV group, chunk).
 #pragma omp parallel
     {
       float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
@@ -1000,8 +1004,7 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
       for (int64_t t = 0; t < rows * kvHeads * chunks; ++t) {
         const int64_t r = t / (kvHeads * chunks), g = t / chunks % kvHeads, c = t % chunks;
         attendChunk(r, g, c, chunkKeys(r, c), kc.f32Row(c * kChunk) + g * headDim,
-                    vc.f32Row(c * kChunk) + g * headDim, kvDim, scores,
-                    headDim * int64_t{sizeof(float)});
+                    vc.f32Row(c * kChunk) + g * headDim, kvDim, scores, 0);
       }
     }
   } else {
@@ -1018,8 +1021,9 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
         for (int64_t j = 0; j < n; ++j) {
           const int64_t slot = keyPos ? keyPos[c * kChunk + j] : c * kChunk + j;
-          if (j + kAhead < n) {
-            const int64_t next = keyPos ? keyPos[c * kChunk + j + kAhead] : slot + kAhead;
+          if (j + kPrefetchRows < n) {
+            const int64_t next =
+                keyPos ? keyPos[c * kChunk + j + kPrefetchRows] : slot + kPrefetchRows;
             kc.prefetch(next);
             vc.prefetch(next);
           }
