@@ -86,6 +86,8 @@ std::string lazyc::describeModel(ModuleOp module) {
                              std::pair{"score_pool", lazy::LazyDialect::kScorePoolAttrName}})
       if (auto value = module->getAttrOfType<IntegerAttr>(name))
         os << ", \"" << key << "\": " << value.getInt();
+    if (auto bias = module->getAttrOfType<FloatAttr>(lazy::LazyDialect::kReuseBiasAttrName))
+      os << ", \"reuse_bias\": " << lazyc::formatDouble(bias.getValueAsDouble());
     os << "}";
   }
   os << ", \"weights\": [";
@@ -132,6 +134,7 @@ LogicalResult lazyc::applyPruning(ModuleOp module, const PruneOptions &options) 
   sparsify.seed = options.seed;
   sparsify.window = options.scoreWindow;
   sparsify.pool = options.scorePool;
+  sparsify.reuseBias = options.reuseBias;
   pm.addPass(createLazySparsify(sparsify));
   return pm.run(module);
 }

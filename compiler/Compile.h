@@ -62,6 +62,9 @@ struct PruneOptions {
   /// `scorePool` (odd) neighbouring keys.
   int64_t scoreWindow = 1;
   int64_t scorePool = 1;
+  /// lazyllm/random (ours; 1 = the paper): the score of each token the next
+  /// layer already holds is multiplied by this before the selection.
+  double reuseBias = 1.0;
   /// lazy-defer-mlp: the rows a prune drops skip the pruning layer's MLP.
   bool deferMLP = true;
 };

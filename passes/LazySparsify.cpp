@@ -17,6 +17,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <cmath>
+
 namespace lazyc {
 #define GEN_PASS_DEF_LAZYSPARSIFY
 #include "passes/Passes.h.inc"
@@ -121,6 +123,11 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
   using Base::Base;
 
   void runOnOperation() override {
+    if (!std::isfinite(static_cast<double>(reuseBias)) || reuseBias < 1.0) {
+      getOperation().emitError() << "--lazy-sparsify: reuse-bias must be a finite number >= 1, got "
+                                 << static_cast<double>(reuseBias);
+      return signalPassFailure();
+    }
     if (window < 1 || pool < 1 || pool % 2 == 0 || pool > kMaxScorePool) {
       getOperation().emitError()
           << "--lazy-sparsify: window must be >= 1 and pool odd in [1, " << kMaxScorePool
@@ -128,7 +135,17 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
           << static_cast<int64_t>(window) << " pool=" << static_cast<int64_t>(pool);
       return signalPassFailure();
     }
-    bool attentionScored = false;
+    bool attentionScored = false, biased = false;
+    // lazyllm/random: the scores, then (reuse-bias) the bias toward the
+    // tokens the next layer holds, then the percentile.
+    auto withReuseBias = [&](OpBuilder &b, lazy::PruneOp op, Value scores) -> Value {
+      if (reuseBias == 1.0)
+        return scores;
+      biased = true;
+      return lazy::ReuseBiasOp::create(b, op.getLoc(), scores.getType(), scores, op.getKeys(),
+                                       op.getCache(), op.getLayerAttr(),
+                                       b.getF64FloatAttr(reuseBias));
+    };
     SmallVector<lazy::PruneOp> prunes;
     getOperation().walk([&](lazy::PruneOp op) { prunes.push_back(op); });
     for (lazy::PruneOp op : prunes) {
@@ -144,13 +161,18 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
       }
       StringRef policy = op.getPolicy();
       if (policy == "lazyllm") {
-        expandPruneWithScores(b, op, attentionScores(b, op, window, pool));
+        expandPruneWithScores(b, op, withReuseBias(b, op, attentionScores(b, op, window, pool)));
         attentionScored = true;
       } else if (policy == "random") {
         Value scores = lazy::RandomScoresOp::create(b, loc, scoresTypeFor(op), op.getKeys(),
                                                     op.getLayerAttr(), b.getI64IntegerAttr(seed));
-        expandPruneWithScores(b, op, scores);
+        expandPruneWithScores(b, op, withReuseBias(b, op, scores));
       } else if (policy == "static") {
+        if (reuseBias != 1.0) {
+          op.emitError() << "--lazy-sparsify: reuse-bias applies to the lazyllm and random "
+                            "policies; static never revives a token";
+          return signalPassFailure();
+        }
         auto indexType = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
         attentionScored = true;
         Value indices = lazy::SelectOnceOp::create(b, loc, indexType,
@@ -172,6 +194,8 @@ struct LazySparsifyPass : public lazyc::impl::LazySparsifyBase<LazySparsifyPass>
       module->setAttr(lazy::LazyDialect::kScoreWindowAttrName, b.getI64IntegerAttr(window));
     if (attentionScored && pool > 1)
       module->setAttr(lazy::LazyDialect::kScorePoolAttrName, b.getI64IntegerAttr(pool));
+    if (biased)
+      module->setAttr(lazy::LazyDialect::kReuseBiasAttrName, b.getF64FloatAttr(reuseBias));
   }
 };
 } // namespace

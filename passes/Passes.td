@@ -108,7 +108,12 @@ def LazySparsify : Pass<"lazy-sparsify", "::mlir::ModuleOp"> {
     rows of the last `window` positions (`lazy.scores ... window %pos`), then
     a max over `pool` neighbouring keys of `S_l` (a `linalg.generic`), so a
     kept token brings its neighbours along. Both are recorded as module
-    attributes `lazy.score_window` / `lazy.score_pool`.
+    attributes `lazy.score_window` / `lazy.score_pool`. `reuse-bias` (ours;
+    default 1 = the paper) puts a `lazy.reuse_bias` between the scores of
+    `lazyllm` and `random` and their selection: a token the next layer
+    already holds (computed in an earlier step) has its score multiplied by
+    it, so a decode step revives a token only if it outscores the computed
+    ones by that factor (module attribute `lazy.reuse_bias`).
 
     Before:
     ```mlir
@@ -134,6 +139,10 @@ def LazySparsify : Pass<"lazy-sparsify", "::mlir::ModuleOp"> {
     Option<"pool", "pool", "int64_t", /*default=*/"1",
            "lazyllm/static: max-pool the scores over `pool` neighbouring keys "
            "(odd; 1 = none, as in the paper)">,
+    Option<"reuseBias", "reuse-bias", "double", /*default=*/"1.0",
+           "lazyllm/random: multiply the score of each token the next layer "
+           "already holds by this (>= 1; 1 = the paper) before the selection "
+           "(lazy.reuse_bias): decode steps revive fewer tokens">,
   ];
   let dependentDialects = ["::lazyc::lazy::LazyDialect", "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];

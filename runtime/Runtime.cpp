@@ -194,6 +194,7 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
     info.policy = lazy->getString("policy").value_or("?");
     info.scoreWindow = lazy->getInt("score_window").value_or(1);
     info.scorePool = lazy->getInt("score_pool").value_or(1);
+    info.reuseBias = lazy->getNumber("reuse_bias").value_or(1.0);
     info.minKeep = lazy->getInt("min_keep").value_or(0);
     if (const JsonValue *sched = lazy->get("schedule"); sched && sched->isArray())
       for (const JsonValue &entry : sched->array())

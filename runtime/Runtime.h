@@ -35,6 +35,7 @@ struct ModelInfo {
   int64_t minKeep = 0;
   /// lazyllm/static scores: observation window and max-pool width (1 = the paper's).
   int64_t scoreWindow = 1, scorePool = 1;
+  double reuseBias = 1; // lazy-compile --reuse-bias
   /// cpu or cuda (lazy-compile --target).
   std::string target = "cpu";
   /// The CPU KV cache's storage: f32, bf16 or f16 (lazy-compile --kv-cache).

@@ -64,6 +64,7 @@ config.substitutions.append(("%fixtures", os.path.join(config.lazyc_src_root, "t
 # GPU tests: a machine without an NVIDIA device runs the "no GPU" error paths.
 if not os.path.exists("/dev/nvidia0"):
     config.available_features.add("no-gpu")
+config.substitutions.append(("%lazy_lib", os.path.join(config.lazyc_tools_dir, "..", "lib")))
 if os.path.exists(os.path.join(config.lazyc_tools_dir, "..", "lib", "liblazycrt_cuda.so")):
     config.available_features.add("cuda-runtime")
 # ptxas (the CUDA toolkit): lazy-compile --target=cuda can embed cubins.

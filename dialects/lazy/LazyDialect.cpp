@@ -10,6 +10,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -179,6 +180,14 @@ LogicalResult LazyDialect::verifyOperationAttribute(Operation *op,
     if (!value || value.getInt() < 1 || !isa<ModuleOp>(op))
       return op->emitError() << "'" << attr.getName().getValue()
                              << "' must be a positive integer on a builtin.module";
+    return success();
+  }
+  if (attr.getName() == kReuseBiasAttrName) {
+    auto value = dyn_cast<FloatAttr>(attr.getValue());
+    if (!value || !std::isfinite(value.getValueAsDouble()) || value.getValueAsDouble() < 1.0 ||
+        !isa<ModuleOp>(op))
+      return op->emitError() << "'" << attr.getName().getValue()
+                             << "' must be a finite float >= 1 on a builtin.module";
     return success();
   }
   if (attr.getName() != kScheduleAttrName)

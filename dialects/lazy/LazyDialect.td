@@ -44,6 +44,9 @@ def Lazy_Dialect : Dialect {
     /// --lazy-sparsify when not 1).
     static constexpr ::llvm::StringLiteral kScoreWindowAttrName = "lazy.score_window";
     static constexpr ::llvm::StringLiteral kScorePoolAttrName = "lazy.score_pool";
+    /// The selection's bias toward tokens the next layer holds (set by
+    /// --lazy-sparsify when not 1; lazy.reuse_bias).
+    static constexpr ::llvm::StringLiteral kReuseBiasAttrName = "lazy.reuse_bias";
   }];
 }
 

@@ -14,6 +14,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace lazyc::lazy;
 
@@ -242,6 +244,24 @@ LogicalResult SelectOnceOp::verify() {
                          << getCache().getType().getNumLayers() << "-layer KV cache";
   return lazyc::verifyDimMatch(*this, "score count", getScores().getType().getDimSize(0),
                                "key count", getKeys().getType().getDimSize(0));
+}
+
+LogicalResult ReuseBiasOp::verify() {
+  const double bias = getBias().convertToDouble();
+  if (!std::isfinite(bias) || bias < 1.0)
+    return emitOpError() << "expects a finite bias >= 1, got " << lazyc::formatDouble(bias);
+  int64_t layer = static_cast<int64_t>(getLayer());
+  if (layer < 0 || layer + 1 >= static_cast<int64_t>(getCache().getType().getNumLayers()))
+    return emitOpError() << "cannot bias the selection after layer " << layer << " of a "
+                         << getCache().getType().getNumLayers() << "-layer KV cache";
+  if (getResult().getType().getElementType() != getScores().getType().getElementType())
+    return emitOpError() << "expects a result of the scores' element type "
+                         << getScores().getType().getElementType();
+  if (failed(lazyc::verifyDimMatch(*this, "score count", getScores().getType().getDimSize(0),
+                                   "key count", getKeys().getType().getDimSize(0))))
+    return failure();
+  return lazyc::verifyDimMatch(*this, "result size", getResult().getType().getDimSize(0),
+                               "score count", getScores().getType().getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//

@@ -119,6 +119,35 @@ def Lazy_SelectOnceOp : Lazy_Op<"select_once"> {
   let hasVerifier = 1;
 }
 
+def Lazy_ReuseBiasOp : Lazy_Op<"reuse_bias"> {
+  let summary = "Favour the tokens the next layer already holds (ours)";
+  let description = [{
+    Returns `scores` with the score of every key that layer `layer + 1` of
+    `cache` already holds K/V for multiplied by `bias` (>= 1). Placed before
+    the percentile selection after layer `layer`, it makes a decode step keep
+    the tokens earlier steps computed there unless one it would have to
+    revive from the Aux Cache scores `bias` times higher: fewer revivals,
+    hence cheaper decode steps. Where the next layer holds none of the keys
+    (the prefill) the scores are unchanged; `bias = 1` is LazyLLM itself.
+    Not in the LazyLLM paper (`lazy-compile --reuse-bias`).
+
+    ```mlir
+    %b = lazy.reuse_bias %s, %keys, %cache {bias = 6.400000e+01 : f64, layer = 3 : i64}
+        : tensor<?xf32>, tensor<?xi32>,
+          !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> tensor<?xf32>
+    ```
+  }];
+  let arguments = (ins Lazy_ScoreTensor:$scores, Lazy_IdTensor:$keys,
+                       Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
+                       I64Attr:$layer, F64Attr:$bias);
+  let results = (outs Lazy_ScoreTensor:$result);
+  let assemblyFormat = [{
+    $scores `,` $keys `,` $cache attr-dict `:` type($scores) `,` type($keys) `,`
+    qualified(type($cache)) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Lazy_ScoresOp : Lazy_Op<"scores"> {
   let summary = "Importance of each token: the last token's attention row";
   let description = [{

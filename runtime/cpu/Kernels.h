@@ -146,6 +146,10 @@ void lazyc_rt_random_scores(uint64_t keys, int64_t num_keys, int64_t layer, int6
 int64_t lazyc_rt_select_size(int64_t n, double keep, int64_t min_keep);
 void lazyc_rt_select(uint64_t scores, int64_t n, double keep, int64_t min_keep, uint64_t out);
 
+/// lazy.reuse_bias: out[j] = scores[j] * bias if layer `layer + 1` holds
+/// the K/V of position keys[j], else scores[j] (out may be scores).
+void lazyc_rt_reuse_bias(LazycKVCache *cache, int64_t layer, uint64_t scores, uint64_t keys,
+                         int64_t n, double bias, uint64_t out);
 /// Static pruning (lazy.select_once): like lazyc_rt_select at the first
 /// step reaching the boundary after `layer`, afterwards the keys that layer
 /// + 1 holds plus this step's computed rows `positions`.

@@ -296,6 +296,19 @@ extern "C" void lazyc_rt_select_once(LazycKVCache *cache, int64_t layer, uint64_
   std::copy(kept.begin(), kept.end(), ptr<int32_t>(out));
 }
 
+extern "C" void lazyc_rt_reuse_bias(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
+                                    uint64_t keysAddr, int64_t n, double bias,
+                                    uint64_t outAddr) {
+  Timed timed(cache, "reuse_bias", n);
+  const float *scores = ptr<float>(scoresAddr);
+  const int32_t *keys = ptr<int32_t>(keysAddr);
+  const uint8_t *next = cache->cached + (layer + 1) * cache->context;
+  float *out = ptr<float>(outAddr);
+  const auto factor = static_cast<float>(bias);
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = next[keys[j]] ? scores[j] * factor : scores[j];
+}
+
 extern "C" int64_t lazyc_rt_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keysAddr,
                                          int64_t n) {
   const int32_t *keys = ptr<int32_t>(keysAddr);

@@ -1933,6 +1933,15 @@ void lazyc_gpu_select_once(LazycKVCache *cache, int64_t layer, uint64_t scoresAd
   putBack(outAddr, kept);
 }
 
+void lazyc_gpu_reuse_bias(LazycKVCache *cache, int64_t layer, uint64_t scoresAddr,
+                          uint64_t keysAddr, int64_t n, double bias, uint64_t outAddr) {
+  std::vector<float> scores = fetch<float>(scoresAddr, n);
+  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
+  lazyc_rt_reuse_bias(cache, layer, hostAddr(scores), hostAddr(keys), n, bias,
+                      hostAddr(scores));
+  putBack(outAddr, scores);
+}
+
 int64_t lazyc_gpu_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keysAddr, int64_t n) {
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, n);
   return lazyc_rt_missing_size(cache, layer, reinterpret_cast<uint64_t>(keys.data()), n);

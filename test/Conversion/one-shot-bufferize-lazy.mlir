@@ -42,3 +42,16 @@ func.func @window(%q: tensor<?x64xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32
       : (tensor<?x64xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
   return %s : tensor<?xf32>
 }
+
+// lazy.reuse_bias: the kernel writes the biased scores into a fresh buffer
+// of the scores' size (cache, layer, scores, keys, n, bias, out).
+// CHECK-LABEL: func.func @reuse_bias
+// CHECK:         memref.dim %{{.*}}, %c0
+// CHECK:         memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
+// CHECK:         %[[B:.*]] = arith.constant 6.400000e+01 : f64
+// CHECK:         call @lazyc_rt_reuse_bias(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[B]], %{{.*}}) : (!llm.kv_cache<{{.*}}>, i64, i64, i64, i64, f64, i64) -> ()
+// CHECK-NOT:     lazy.reuse_bias
+func.func @reuse_bias(%s: tensor<?xf32>, %keys: tensor<?xi32>, %c: !cache) -> tensor<?xf32> {
+  %b = lazy.reuse_bias %s, %keys, %c {bias = 64.0 : f64, layer = 1 : i64} : tensor<?xf32>, tensor<?xi32>, !cache -> tensor<?xf32>
+  return %b : tensor<?xf32>
+}

@@ -253,6 +253,35 @@ TEST(LazyKernelsTest, SelectOncePrunesAtTheFirstStepOnly) {
   EXPECT_EQ(out, (std::vector<int32_t>{0, 2, 4, 5})); // 1 and 3 never come back
 }
 
+TEST(LazyKernelsTest, ReuseBiasScalesTheScoresOfTokensTheNextLayerHolds) {
+  Cache cache(6);
+  std::vector<float> scores = {0.30f, 0.05f, 0.20f, 0.25f, 0.10f, 0.10f};
+  std::vector<int32_t> keys = {0, 1, 2, 3, 4, 5};
+  std::vector<float> out(6, -1.0f);
+  // The prefill: layer 1 holds none of the keys, nothing changes.
+  lazyc_rt_reuse_bias(&cache.c, 0, addr(scores), addr(keys), 6, 4.0, addr(out));
+  EXPECT_EQ(out, scores);
+  // Layer 1 holds 1 and 4 (computed in an earlier step); layer 0's
+  // membership does not count.
+  cache.cached[6 + 1] = cache.cached[6 + 4] = 1;
+  cache.cached[2] = 1;
+  lazyc_rt_reuse_bias(&cache.c, 0, addr(scores), addr(keys), 6, 4.0, addr(out));
+  EXPECT_EQ(out, (std::vector<float>{0.30f, 0.20f, 0.20f, 0.25f, 0.40f, 0.10f}));
+  // A key list that skips positions reads each key's own slot.
+  std::vector<int32_t> some = {1, 3, 4};
+  std::vector<float> three = {1.0f, 1.0f, 1.0f}, biased(3);
+  lazyc_rt_reuse_bias(&cache.c, 0, addr(three), addr(some), 3, 2.5, addr(biased));
+  EXPECT_EQ(biased, (std::vector<float>{2.5f, 1.0f, 2.5f}));
+  // The selection then keeps the held tokens unless outscored 4-fold: the
+  // top 3 of the biased scores are 0 (0.30, not held), 4 (0.40) and the
+  // step's last row 5; without the bias, 0, 3 and 5.
+  std::vector<int32_t> kept(3);
+  lazyc_rt_select(addr(out), 6, 0.5, 0, addr(kept));
+  EXPECT_EQ(kept, (std::vector<int32_t>{0, 4, 5}));
+  lazyc_rt_select(addr(scores), 6, 0.5, 0, addr(kept));
+  EXPECT_EQ(kept, (std::vector<int32_t>{0, 3, 5}));
+}
+
 TEST(LazyKernelsTest, RandomScoresAreDeterministicUniformAndSeeded) {
   std::vector<int32_t> keys(1000);
   std::iota(keys.begin(), keys.end(), 0);

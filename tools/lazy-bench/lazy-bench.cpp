@@ -46,6 +46,13 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+/// `value` in the shortest form printf's %g gives (64, 0.5, nan).
+std::string formatNumber(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", value);
+  return buffer;
+}
+
 const char *kUsage =
     "usage: lazy-bench -m MODEL --dense DENSE.so [--variant NAME=PRUNED.so ...] [options]\n"
     "  -m, --model PATH       the model file the .so files were compiled from\n"
@@ -142,6 +149,7 @@ struct Generation {
 struct Result {
   std::string name, library, policy = "dense", schedule;
   int64_t scoreWindow = 1, scorePool = 1, minKeep = 0;
+  double reuseBias = 1; // lazy-compile --reuse-bias
   std::string kvCache = "f32"; // the KV cache's storage (lazy-compile --kv-cache)
   std::vector<TTFT> ttft;
   std::vector<NeedleRun> needle;
@@ -649,11 +657,7 @@ int main(int argc, char **argv) {
   for (double depth : bench.depths)
     if (!(depth >= 0 && depth <= 1))
       die("--depths: each depth must be in [0, 1] (a share of the prompt), got " +
-          [&] {
-            char buffer[32];
-            std::snprintf(buffer, sizeof(buffer), "%g", depth);
-            return std::string(buffer);
-          }());
+          formatNumber(depth));
   if (texts.empty())
     // Licenses that never say "key" (GPL-3 does: a distractor for the pass key).
     for (const char *name : {"Apache-2.0", "GPL-2", "LGPL-2.1", "MPL-2.0", "GFDL-1.3",
@@ -708,6 +712,7 @@ int main(int argc, char **argv) {
       r.policy = model->info().policy;
       r.scoreWindow = model->info().scoreWindow;
       r.scorePool = model->info().scorePool;
+      r.reuseBias = model->info().reuseBias;
       r.minKeep = model->info().minKeep;
       for (auto [l, k] : model->info().schedule) {
         std::ostringstream entry;
@@ -768,6 +773,8 @@ int main(int argc, char **argv) {
     std::string policy = r.policy;
     if (r.scoreWindow > 1 || r.scorePool > 1)
       policy += "/w" + std::to_string(r.scoreWindow) + "p" + std::to_string(r.scorePool);
+    if (r.reuseBias != 1)
+      policy += "/b" + formatNumber(r.reuseBias);
     const std::string floor = &r == &base ? "-" : std::to_string(r.minKeep);
     std::printf("%-22s %-15s %-4s %5s", r.name.c_str(), policy.c_str(), r.kvCache.c_str(),
                 floor.c_str());
@@ -847,6 +854,7 @@ int main(int argc, char **argv) {
       out << "  {\"name\": \"" << jsonEscape(r.name) << "\", \"library\": \""
           << jsonEscape(r.library) << "\", \"policy\": \"" << r.policy
           << "\", \"score_window\": " << r.scoreWindow << ", \"score_pool\": " << r.scorePool
+          << ", \"reuse_bias\": " << formatNumber(r.reuseBias)
           << ", \"schedule\": \"" << r.schedule << "\", \"min_keep\": " << r.minKeep
           << ", \"kv_cache\": \"" << r.kvCache << "\", \"ttft\": [";
       for (size_t j = 0; j < r.ttft.size(); ++j) {

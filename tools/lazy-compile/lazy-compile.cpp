@@ -10,6 +10,7 @@
 #include "compiler/Compile.h"
 #include "compiler/InitAll.h"
 #include "compiler/import/Import.h"
+#include "dialects/llm/LLMOps.h"
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Safetensors.h"
 
@@ -25,6 +26,7 @@
 #include "llvm/Support/WithColor.h"
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 using namespace llvm;
@@ -114,6 +116,13 @@ static cl::opt<int64_t> scorePool(
     cl::desc("lazyllm/static scores: max over N (odd) neighbouring tokens, so a kept token "
              "keeps its neighbours (default 1: none, as in the paper)"),
     cl::init(1));
+static cl::opt<double> reuseBias(
+    cl::cat(compileCategory), "reuse-bias",
+    cl::desc("lazyllm/random: before each selection, multiply the score of every token the "
+             "next layer already holds by B (ours; default 1: the paper). A decode step then "
+             "revives a skipped token only if it outscores the computed ones B-fold: cheaper "
+             "decode steps, the prefill unchanged (README: end to end; try 64)"),
+    cl::value_desc("B"), cl::init(1.0));
 
 static cl::opt<bool> deferMLP(
     cl::cat(compileCategory), "defer-mlp",
@@ -362,6 +371,7 @@ int main(int argc, char **argv) {
   prune.scoreWindow = scoreWindow;
   prune.scorePool = scorePool;
   prune.deferMLP = deferMLP;
+  prune.reuseBias = reuseBias;
   if (minKeep < 0 || minKeep > std::numeric_limits<int32_t>::max())
     return fail("--min-keep must be a token count in [0, 2^31), got " +
                 std::to_string(minKeep));
@@ -376,6 +386,14 @@ int main(int argc, char **argv) {
     return fail("--score-window and --score-pool apply to the lazyllm and static policies, "
                 "not '" +
                 policy + "'");
+  if (!std::isfinite(reuseBias) || reuseBias < 1.0)
+    return fail("--reuse-bias must be a finite number >= 1, got " +
+                lazyc::formatDouble(reuseBias));
+  if (reuseBias.getNumOccurrences() && schedule.empty())
+    return fail("--reuse-bias applies to a --schedule (this compiles a dense model)");
+  if (reuseBias != 1.0 && policy != "lazyllm" && policy != "random")
+    return fail("--reuse-bias applies to the lazyllm and random policies, not '" + policy +
+                "'" + (policy == "static" ? " (static never revives a token)" : ""));
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");

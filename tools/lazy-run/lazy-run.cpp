@@ -443,7 +443,7 @@ int main(int argc, char **argv) {
               "\"decode_step_ms_median\": %.3f, \"decode_step_ms\": %s, "
               "\"decode_step_token_layers\": %s, "
               "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"score_window\": %lld, "
-              "\"score_pool\": %lld, \"schedule\": %s, \"min_keep\": %lld, "
+              "\"score_pool\": %lld, \"reuse_bias\": %g, \"schedule\": %s, \"min_keep\": %lld, "
               "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
               "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
@@ -457,7 +457,7 @@ int main(int argc, char **argv) {
               stepList.c_str(), stepRows.c_str(),
               peakRSSMiB(), info.pruned ? "true" : "false", jsonEscape(info.policy).c_str(),
               static_cast<long long>(info.scoreWindow), static_cast<long long>(info.scorePool),
-              schedule.c_str(), static_cast<long long>(info.minKeep), share, kept.c_str(),
+              info.reuseBias, schedule.c_str(), static_cast<long long>(info.minKeep), share, kept.c_str(),
               perLayer.c_str(),
               prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
               static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),

@@ -394,6 +394,29 @@ struct SelectOnceModel : CallOutModel<SelectOnceModel, lazy::SelectOnceOp> {
   }
 };
 
+struct ReuseBiasModel : CallOutModel<ReuseBiasModel, lazy::ReuseBiasOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto bias = cast<lazy::ReuseBiasOp>(op);
+    Location loc = op->getLoc();
+    if (failed(checkI32(op, {bias.getKeys()})) ||
+        !bias.getScores().getType().getElementType().isF32())
+      return op->emitOpError() << "lowers only f32 scores and i32 keys";
+    auto b = buffersOf(rewriter, {bias.getScores(), bias.getKeys()}, options, state);
+    if (failed(b))
+      return failure();
+    Value n = rowsOf(rewriter, loc, (*b)[0]);
+    Value out = allocVector(rewriter, op, n);
+    callRuntime(rewriter, op, "lazyc_rt_reuse_bias",
+                {bias.getCache(), i64(rewriter, loc, bias.getLayer()),
+                 inputAddress(rewriter, loc, (*b)[0]), inputAddress(rewriter, loc, (*b)[1]), n,
+                 f64(rewriter, loc, bias.getBias()), address(rewriter, loc, out)});
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
 struct MissingModel : CallOutModel<MissingModel, lazy::MissingOp> {
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
@@ -536,6 +559,7 @@ void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
     lazy::SelectOp::attachInterface<SelectModel>(*ctx);
     lazy::SelectOnceOp::attachInterface<SelectOnceModel>(*ctx);
     lazy::MissingOp::attachInterface<MissingModel>(*ctx);
+    lazy::ReuseBiasOp::attachInterface<ReuseBiasModel>(*ctx);
     lazy::AuxSaveOp::attachInterface<AuxSaveModel>(*ctx);
     lazy::AuxLoadOp::attachInterface<AuxLoadModel>(*ctx);
     lazy::ScatterOp::attachInterface<ScatterModel>(*ctx);

@@ -64,6 +64,36 @@ module attributes {lazy.score_pool = 0 : i64} {
 
 // -----
 
+// expected-error @+1 {{'lazy.reuse_bias' must be a finite float >= 1 on a builtin.module}}
+module attributes {lazy.reuse_bias = 0.5 : f64} {
+}
+
+// -----
+
+func.func @f(%s: tensor<?xf32>, %k: tensor<?xi32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects a finite bias >= 1, got 0.5}}
+  %b = lazy.reuse_bias %s, %k, %c {bias = 0.5 : f64, layer = 1 : i64} : tensor<?xf32>, tensor<?xi32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<?xf32>, %k: tensor<?xi32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{cannot bias the selection after layer 3 of a 4-layer KV cache}}
+  %b = lazy.reuse_bias %s, %k, %c {bias = 2.0 : f64, layer = 3 : i64} : tensor<?xf32>, tensor<?xi32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<4xf32>, %k: tensor<5xi32>, %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{score count}}
+  %b = lazy.reuse_bias %s, %k, %c {bias = 2.0 : f64, layer = 1 : i64} : tensor<4xf32>, tensor<5xi32>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 16, f32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @f(%s: tensor<?xf32>) {
   // expected-error @+1 {{expects keep ratio in (0, 1], got 0}}
   %i = lazy.select %s {keep = 0.0 : f64} : tensor<?xf32> -> tensor<?xi32>

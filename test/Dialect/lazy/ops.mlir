@@ -85,6 +85,20 @@ func.func @sets(%pos: tensor<?xi32>, %s: tensor<?xf32>, %cache: !cache) -> (tens
 
 !cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
 
+// CHECK-LABEL: module attributes {lazy.reuse_bias = 6.400000e+01 : f64}
+module attributes {lazy.reuse_bias = 64.0 : f64} {
+// CHECK-LABEL: func.func @reuse_bias
+func.func @reuse_bias(%s: tensor<?xf32>, %keys: tensor<?xi32>, %cache: !cache) -> tensor<?xf32> {
+  // CHECK: lazy.reuse_bias %{{.*}}, %{{.*}}, %{{.*}} {bias = 6.400000e+01 : f64, layer = 3 : i64} : tensor<?xf32>, tensor<?xi32>, !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> tensor<?xf32>
+  %b = lazy.reuse_bias %s, %keys, %cache {bias = 64.0 : f64, layer = 3 : i64} : tensor<?xf32>, tensor<?xi32>, !cache -> tensor<?xf32>
+  return %b : tensor<?xf32>
+}
+}
+
+// -----
+
+!cache = !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
+
 // CHECK-LABEL: func.func @cache_keys
 func.func @cache_keys(%cache: !cache) -> (memref<?x192xf32>, memref<?x192xbf16>) {
   // CHECK: lazy.cache_keys %{{.*}} {layer = 29 : i64} : !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32> -> memref<?x192xf32>
