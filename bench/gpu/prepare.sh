@@ -24,6 +24,9 @@ compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 -o $D/tiny-la
 WINDOW="--score-window=32 --score-pool=5"
 compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $WINDOW -o $D/tiny-window-cpu.so
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW -o $D/tiny-window-cuda.so
+# ... with the reuse bias (lazyc_gpu_reuse_bias; its decode steps revive less).
+compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $WINDOW --reuse-bias=8 -o $D/tiny-bias-cpu.so
+compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW --reuse-bias=8 -o $D/tiny-bias-cuda.so
 # Other chips' builds of the tiny model: sm_80 (the H100 runs its PTX, JIT-compiled at load;
 # same logits expected) and sm_100 (the runtime must refuse it, naming --chip=sm_90).
 compile synthetic:tiny --dtype bf16 --target=cuda --chip=sm_80 -o $D/tiny-dense-sm80-cuda.so

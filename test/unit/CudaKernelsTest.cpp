@@ -54,6 +54,8 @@ void lazyc_gpu_keep_uploaded_copy(uint64_t device, int64_t bytes);
 int64_t lazyc_gpu_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n);
 void lazyc_gpu_missing(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n,
                        uint64_t out);
+void lazyc_gpu_reuse_bias(LazycKVCache *cache, int64_t layer, uint64_t scores, uint64_t keys,
+                          int64_t n, double bias, uint64_t out);
 }
 
 namespace {
@@ -611,6 +613,36 @@ TEST(CudaKernels, KeptHostCopiesServeLaterFetches) {
   ASSERT_EQ(api()->lastError(), nullptr);
   api()->free(dkeys);
   api()->free(missing);
+}
+
+// lazy.reuse_bias on the device (through host copies): the CPU kernel's
+// values, written to the device buffer; the layer's own membership and the
+// keys' order are respected.
+TEST(CudaKernels, ReuseBiasMatchesCPU) {
+  REQUIRE_GPU();
+  constexpr int64_t kContext = 8;
+  std::vector<uint8_t> cached(2 * kContext, 0);
+  cached[kContext + 2] = cached[kContext + 5] = 1; // layer 1 holds 2 and 5
+  cached[3] = 1;                                   // layer 0's slots do not count
+  LazycKVCache c{};
+  c.context = kContext;
+  c.layers = 2;
+  c.cached = cached.data();
+  std::vector<float> scores = {0.1f, 0.2f, 0.3f, 0.05f, 0.15f, 0.2f};
+  std::vector<int32_t> keys = {0, 2, 3, 5, 6, 7};
+  float *dscores = toDevice(scores);
+  int32_t *dkeys = toDevice(keys);
+  auto *dout = static_cast<float *>(api()->alloc(scores.size() * sizeof(float)));
+  lazyc_gpu_reuse_bias(&c, 0, a(dscores), a(dkeys), 6, 8.0, a(dout));
+  std::vector<float> expected(6);
+  lazyc_rt_reuse_bias(&c, 0, a(scores.data()), a(keys.data()), 6, 8.0, a(expected.data()));
+  EXPECT_EQ(toHost(dout, 6), expected);
+  EXPECT_EQ(expected, (std::vector<float>{0.1f, 1.6f, 0.3f, 0.4f, 0.15f, 0.2f}));
+  EXPECT_EQ(toHost(dscores, 6), scores) << "the input scores are left as they were";
+  ASSERT_EQ(api()->lastError(), nullptr);
+  api()->free(dscores);
+  api()->free(dkeys);
+  api()->free(dout);
 }
 
 TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {

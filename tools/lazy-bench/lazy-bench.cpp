@@ -754,7 +754,20 @@ int main(int argc, char **argv) {
         return std::min(t.ms, t.chunkedMs);
     return 0;
   };
-  std::printf("\n%-22s %-15s %-4s %5s", "variant", "policy", "kv", "floor");
+  // The policy with its scoring options (lazy-compile --score-window/
+  // --score-pool, --reuse-bias), e.g. lazyllm/w32p11/b64.
+  auto policyLabel = [](const Result &r) {
+    std::string policy = r.policy;
+    if (r.scoreWindow > 1 || r.scorePool > 1)
+      policy += "/w" + std::to_string(r.scoreWindow) + "p" + std::to_string(r.scorePool);
+    if (r.reuseBias != 1)
+      policy += "/b" + formatNumber(r.reuseBias);
+    return policy;
+  };
+  int policyWidth = 15;
+  for (const Result &r : results)
+    policyWidth = std::max(policyWidth, static_cast<int>(policyLabel(r).size()));
+  std::printf("\n%-22s %-*s %-4s %5s", "variant", policyWidth, "policy", "kv", "floor");
   if (bench.doTTFT)
     for (int64_t length : bench.lengths)
       std::printf(" %11s", ("TTFT@" + std::to_string(length)).c_str());
@@ -769,15 +782,9 @@ int main(int argc, char **argv) {
                 "revived");
   std::printf("\n");
   for (const Result &r : results) {
-    // Observation-window / pooled scores (lazy-compile --score-window/--score-pool).
-    std::string policy = r.policy;
-    if (r.scoreWindow > 1 || r.scorePool > 1)
-      policy += "/w" + std::to_string(r.scoreWindow) + "p" + std::to_string(r.scorePool);
-    if (r.reuseBias != 1)
-      policy += "/b" + formatNumber(r.reuseBias);
     const std::string floor = &r == &base ? "-" : std::to_string(r.minKeep);
-    std::printf("%-22s %-15s %-4s %5s", r.name.c_str(), policy.c_str(), r.kvCache.c_str(),
-                floor.c_str());
+    std::printf("%-22s %-*s %-4s %5s", r.name.c_str(), policyWidth, policyLabel(r).c_str(),
+                r.kvCache.c_str(), floor.c_str());
     double share = 1, sel = 0;
     if (bench.doTTFT) {
       for (int64_t length : bench.lengths) {
