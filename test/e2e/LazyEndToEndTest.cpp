@@ -16,7 +16,8 @@
 //    ReuseBias*: the same with --reuse-bias (its own fixture);
 //    Reversed*: the GPU loop nests run last to first (a dependence between
 //    iterations, a race on a GPU, changes the values); FusedRowNorms*: the
-//    block-per-row RMSNorm's CPU stand-in.
+//    block-per-row RMSNorm's CPU stand-in; FollowUp*: a step of several new
+//    tokens after the decode steps (a second question), then decode steps.
 //  * KeepAllIsBitIdentical: with every token kept, the full pruning machinery
 //    (scores, selection, Aux Cache, keyed attention) runs and the logits are
 //    bit-identical to the dense model's.
@@ -62,6 +63,7 @@ struct LazyReference {
   std::string schedule;
   int64_t scoreWindow = 1, scorePool = 1;
   double reuseBias = 1;
+  int64_t followUp = -1; // the index of a follow-up step (several new tokens), or -1
   std::vector<int32_t> prompt;
   std::vector<Step> steps;
 };
@@ -90,6 +92,8 @@ LazyReference readLazyReference(const std::string &name = "lazy-smollm2.txt") {
       s >> word >> ref.scoreWindow >> word >> ref.scorePool;
     } else if (key == "reuse_bias") {
       s >> ref.reuseBias;
+    } else if (key == "follow_up") {
+      s >> ref.followUp;
     } else if (key == "prompt") {
       ref.prompt = numbers<int32_t>(s);
     } else if (key == "step") {
@@ -144,7 +148,15 @@ void checkInvariants(const CompiledModel &model, int32_t lastPosition, int64_t c
 /// checks the token sets, rows and revivals per layer and step, top-1 and the
 /// top-10 logits against the numpy reference, and the invariants.
 void matchReference(CompiledModel &model, const LazyReference &ref) {
-  ASSERT_EQ(ref.steps.size(), 17u) << "fixture: prefill + 16 decode steps";
+  // Prefill + 16 decode steps; with a follow-up, its step of several tokens and
+  // the decode steps after it.
+  ASSERT_EQ(ref.steps.size() > 17u, ref.followUp >= 0)
+      << "fixture: prefill + 16 decode steps [+ follow-up + decode steps]";
+  ASSERT_GE(ref.steps.size(), 17u);
+  if (ref.followUp >= 0) {
+    ASSERT_LT(static_cast<size_t>(ref.followUp), ref.steps.size());
+    ASSERT_GT(ref.steps[ref.followUp].tokens.size(), 1u) << "a follow-up step has several tokens";
+  }
   // The model was compiled with the fixture's schedule and scores.
   std::string schedule;
   for (auto [layer, keep] : model.info().schedule) {
@@ -189,7 +201,8 @@ void matchReference(CompiledModel &model, const LazyReference &ref) {
   EXPECT_LT(worst, 2e-2f) << "largest |logit - reference| over each step's top 10";
   std::cout << "LazyLLM (window " << ref.scoreWindow << ", pool " << ref.scorePool
             << (ref.reuseBias != 1 ? ", reuse bias " + std::to_string(ref.reuseBias) : "")
-            << ") vs numpy: 17 steps, " << revived << " revivals, max |logit diff| = " << worst
+            << (ref.followUp >= 0 ? ", follow-up step " + std::to_string(ref.followUp) : "")
+            << ") vs numpy: " << ref.steps.size() << " steps, " << revived << " revivals, max |logit diff| = " << worst
             << "\n";
 }
 
@@ -292,6 +305,20 @@ TEST(LazyEndToEndTest, ReuseBiasGPULoopsMatchNumpyReference) {
 // in the loops) instead of lazyc_rt_window_scores.
 TEST(LazyEndToEndTest, WindowScoresGPULoopsMatchNumpyReference) {
   matchCompiledModel(kWindowGPULoops, "e2e-compile-windowgpuloops", "lazy-smollm2-w16p5.txt");
+}
+
+// A follow-up turn (lazy-run --follow-up): after the 16 decode steps, one
+// step over a 12-token question at the next positions, then 4 decode steps
+// (make_lazy_fixture.py --follow-up). S_0 is the whole context again; the
+// question's rows score the window, its other tokens may be dropped and saved
+// like any computed row, and what the prefill and the decode steps skipped
+// comes back where the question selects it.
+TEST(LazyEndToEndTest, FollowUpMatchesNumpyReference) {
+  matchCompiledModel(kWindow, "e2e-compile-window", "lazy-smollm2-w16p5-followup.txt");
+}
+TEST(LazyEndToEndTest, FollowUpGPULoopsMatchNumpyReference) {
+  matchCompiledModel(kWindowGPULoops, "e2e-compile-windowgpuloops",
+                     "lazy-smollm2-w16p5-followup.txt");
 }
 
 TEST(LazyEndToEndTest, ResetForgetsTheAuxCache) {
