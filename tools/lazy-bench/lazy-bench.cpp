@@ -17,6 +17,12 @@
 //    continuation generated identically before the first divergence (what
 //    the model's own greedy continuation would match), and the mean KL of
 //    the next-token distributions KL(dense || pruned).
+//  * followup: two facts hidden in one haystack (a pass key and, 45% of the
+//    prompt further on, wrapping around, a secret word); the prompt asks for
+//    the key, then a follow-up question in the same context asks for the
+//    word — one step over the question's tokens, as lazy-run --follow-up
+//    runs it. What the first question's pruning skipped must come back:
+//    LazyLLM revives it from the Aux Cache, static pruning cannot.
 //  * generate: prompt to N-th token, end to end (prefill + N - 1 greedy
 //    decode steps), timed alternately with the dense model: where a pruned
 //    model's decode steps pay for the tokens they revive (LazyLLM computes
@@ -71,7 +77,9 @@ const char *kUsage =
     "      --generate-tokens N  tokens generated after it (default 64)\n"
     "      --repeat R         timed runs of each TTFT length, paired TTFT and generate\n"
     "                         run; the fastest is kept (default 1)\n"
-    "      --tasks T,...      ttft,needle,agree,generate (default: all)\n"
+    "      --tasks T,...      ttft,needle,agree,generate,followup (default: all; followup:\n"
+    "                         a second question in the same context, at the needle\n"
+    "                         length and depths)\n"
     "      --json PATH        write the results as JSON\n"
     "      --svg DIR          write speedup-vs-accuracy and kept-tokens plots\n";
 
@@ -135,6 +143,14 @@ struct NeedleRun {
   bool hit;
 };
 
+struct FollowUpRun {
+  double keyDepth, wordDepth;
+  std::string key, word, keyAnswer, wordAnswer;
+  bool keyHit, wordHit;
+  double questionMs, share; // share: of the prompt's token-layers its prefill computed
+  int64_t questionTokenLayers, revived; // the question's step and its answer's steps
+};
+
 struct Agreement {
   double firstToken = 0, continuation = 0, meanKL = 0;
 };
@@ -158,10 +174,19 @@ struct Result {
   // (fastest of `repeat` pairs): robust to a drifting machine.
   double pairedMs = 0, pairedDenseMs = 0;
   std::vector<int64_t> needleKept;
+  std::vector<FollowUpRun> followUp;
   Agreement agree;
   // generate: this model's fastest run and the dense model's, alternately.
   Generation gen, genDense;
-  bool haveNeedle = false, haveAgree = false, haveGenerate = false;
+  bool haveNeedle = false, haveAgree = false, haveGenerate = false, haveFollowUp = false;
+  double followUpAccuracy() const { return share(&FollowUpRun::wordHit); }
+  double followUpKeyAccuracy() const { return share(&FollowUpRun::keyHit); }
+  double share(bool FollowUpRun::*hit) const {
+    double hits = 0;
+    for (const FollowUpRun &f : followUp)
+      hits += f.*hit ? 1 : 0;
+    return followUp.empty() ? 0 : hits / static_cast<double>(followUp.size());
+  }
 };
 
 /// The dense model's teacher-forced run of one agreement prompt.
@@ -211,7 +236,7 @@ public:
   int64_t generateLength = 2048, generateTokens = 64;
   std::vector<double> depths = {0.1, 0.3, 0.5, 0.7, 0.9};
   int repeat = 1;
-  bool doTTFT = true, doNeedle = true, doAgree = true, doGenerate = true;
+  bool doTTFT = true, doNeedle = true, doAgree = true, doGenerate = true, doFollowUp = true;
   std::vector<DenseTrace> traces;
   const Tokenizer *tok = nullptr;
 
@@ -359,6 +384,106 @@ public:
     r.needleAccuracy = static_cast<double>(hits) / static_cast<double>(depths.size());
     r.needleTTFT = ttft / static_cast<double>(depths.size());
     r.needleShare = share / static_cast<double>(depths.size());
+  }
+
+  /// Greedy answer of `count` tokens to the step whose logits are given,
+  /// each fed back from `position` on; adds the decode steps' token-layers.
+  std::string greedyAnswer(CompiledModel &m, std::vector<float> logits, int64_t &position,
+                           int count, int64_t *tokenLayers) {
+    std::vector<int32_t> generated;
+    for (int i = 0; i < count; ++i) {
+      generated.push_back(argmax(logits));
+      logits = step(m, {generated.back()}, position++);
+      if (tokenLayers)
+        for (int64_t c : m.stats().computed)
+          *tokenLayers += c;
+    }
+    std::string answer, error;
+    tok->decode(generated, answer, error);
+    return answer;
+  }
+
+  void followUp(CompiledModel &m, Result &r) {
+    static const char *kWords[] = {"lighthouse", "cinnamon", "volcano",  "harpsichord",
+                                   "tangerine",  "glacier",  "saxophone", "meadow",
+                                   "compass",    "lantern"};
+    std::string error;
+    const std::string intro = "There is important info hidden inside a lot of irrelevant "
+                              "text. Find it and memorize it. I will quiz you about the "
+                              "important information there.\n\n";
+    const std::string question = "\n\nWhat is the pass key? The pass key is",
+                      followUpText = "\n\nWhat is the secret word? The secret word is";
+    std::mt19937 rng(4321);
+    for (double depth : depths) {
+      FollowUpRun f{};
+      f.keyDepth = depth;
+      f.wordDepth = std::fmod(depth + 0.45, 1.0);
+      f.key = std::to_string(10000 + rng() % 90000);
+      f.word = kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
+      const std::string keyText =
+          "\n\nThe pass key is " + f.key + ". Remember it. " + f.key + " is the pass key.\n\n";
+      const std::string wordText = "\n\nThe secret word is " + f.word + ". Remember it. " +
+                                   f.word + " is the secret word.\n\n";
+      std::vector<int32_t> overhead;
+      tok->encode(intro + keyText + wordText + question, overhead, error);
+      std::string hay;
+      tok->decode(prompt(0, needleLength - static_cast<int64_t>(overhead.size())), hay, error);
+      // Both inserted at line breaks near their depths, the later one first.
+      auto cutAt = [&](double d) {
+        size_t cut = hay.rfind('\n', static_cast<size_t>(d * static_cast<double>(hay.size())));
+        return cut == std::string::npos ? size_t{0} : cut + 1;
+      };
+      const bool keyFirst = f.keyDepth <= f.wordDepth;
+      const size_t early = cutAt(std::min(f.keyDepth, f.wordDepth)),
+                   late = std::max(early, cutAt(std::max(f.keyDepth, f.wordDepth)));
+      std::string text = intro + hay.substr(0, early) + (keyFirst ? keyText : wordText) +
+                         hay.substr(early, late - early) + (keyFirst ? wordText : keyText) +
+                         hay.substr(late) + question;
+      std::vector<int32_t> tokens, questionTokens;
+      if (!tok->encode(text, tokens, error) || !tok->encode(followUpText, questionTokens, error))
+        die(error);
+      m.reset();
+      int64_t position = static_cast<int64_t>(tokens.size());
+      std::vector<float> first = step(m, tokens, 0);
+      f.share = computedShare(m.stats(), m.info().layers, static_cast<int64_t>(tokens.size()));
+      f.keyAnswer = greedyAnswer(m, first, position, 8, nullptr);
+      // The follow-up: one step over the question's tokens after the answer.
+      auto start = Clock::now();
+      std::vector<float> logits = step(m, questionTokens, position);
+      f.questionMs = ms(start);
+      for (int64_t c : m.stats().computed)
+        f.questionTokenLayers += c;
+      position += static_cast<int64_t>(questionTokens.size());
+      int64_t answerTokenLayers = 0;
+      f.wordAnswer = greedyAnswer(m, logits, position, 8, &answerTokenLayers);
+      // Token-layers beyond a dense model's: the question's rows at every
+      // layer, one row per layer for each answer step.
+      f.revived = f.questionTokenLayers + answerTokenLayers -
+                  m.info().layers * static_cast<int64_t>(questionTokens.size() + 8);
+      auto firstNumber = [](const std::string &answer) {
+        size_t d = answer.find_first_of("0123456789");
+        std::string number;
+        while (d != std::string::npos && d < answer.size() && std::isdigit(answer[d]))
+          number += answer[d++];
+        return number;
+      };
+      auto firstWord = [](const std::string &answer) {
+        size_t b = answer.find_first_not_of(" \"'\n\t");
+        size_t e = answer.find_first_not_of("abcdefghijklmnopqrstuvwxyz", b);
+        return b == std::string::npos ? std::string() : answer.substr(b, e - b);
+      };
+      f.keyHit = firstNumber(f.keyAnswer) == f.key;
+      f.wordHit = firstWord(f.wordAnswer) == f.word;
+      std::fprintf(stderr,
+                   "  %-22s follow-up: key %s at %.2f '%s' %s; word %s at %.2f '%s' %s "
+                   "(question %.1f ms, %lld token-layers beyond dense)\n",
+                   r.name.c_str(), f.key.c_str(), f.keyDepth, jsonEscape(f.keyAnswer).c_str(),
+                   f.keyHit ? "ok" : "MISS", f.word.c_str(), f.wordDepth,
+                   jsonEscape(f.wordAnswer).c_str(), f.wordHit ? "ok" : "MISS", f.questionMs,
+                   static_cast<long long>(f.revived));
+      r.followUp.push_back(f);
+    }
+    r.haveFollowUp = true;
   }
 
   /// Prompt to the generateTokens-th token: one prefill step, then greedy
@@ -619,12 +744,13 @@ int main(int argc, char **argv) {
       std::vector<std::string> tasks = split(value(), ',');
       auto has = [&](const char *t) { return std::find(tasks.begin(), tasks.end(), t) != tasks.end(); };
       for (const std::string &t : tasks)
-        if (t != "ttft" && t != "needle" && t != "agree" && t != "generate")
-          die("unknown task '" + t + "' (ttft, needle, agree, generate)");
+        if (t != "ttft" && t != "needle" && t != "agree" && t != "generate" && t != "followup")
+          die("unknown task '" + t + "' (ttft, needle, agree, generate, followup)");
       bench.doTTFT = has("ttft");
       bench.doNeedle = has("needle");
       bench.doAgree = has("agree");
       bench.doGenerate = has("generate");
+      bench.doFollowUp = has("followup");
     } else if (arg == "--generate-length") {
       bench.generateLength = static_cast<int64_t>(numbers(value(), "--generate-length").at(0));
     } else if (arg == "--generate-tokens") {
@@ -680,6 +806,8 @@ int main(int argc, char **argv) {
     context = *std::max_element(bench.lengths.begin(), bench.lengths.end());
   if (bench.doNeedle)
     context = std::max(context, bench.needleLength + 8);
+  if (bench.doFollowUp) // the key's answer, the question, the word's answer
+    context = std::max(context, bench.needleLength + 64);
   if (bench.doAgree)
     context = std::max(context, bench.agreeLength + bench.continuation + 1);
   if (bench.doGenerate)
@@ -737,6 +865,8 @@ int main(int argc, char **argv) {
     }
     if (bench.doGenerate)
       bench.generate(*model, isDense ? *model : *keepAlive.front(), r);
+    if (bench.doFollowUp)
+      bench.followUp(*model, r);
     results.push_back(std::move(r));
     // The tokenizer pointer must outlive this model: keep the dense one.
     if (isDense)
@@ -780,6 +910,8 @@ int main(int argc, char **argv) {
     std::printf(" %16s %9s", ("gen@" + std::to_string(bench.generateLength) + "+" +
                               std::to_string(bench.generateTokens)).c_str(),
                 "revived");
+  if (bench.doFollowUp)
+    std::printf(" %7s %6s %9s", "key", "follow", "fu-rev");
   std::printf("\n");
   for (const Result &r : results) {
     const std::string floor = &r == &base ? "-" : std::to_string(r.minKeep);
@@ -808,6 +940,8 @@ int main(int argc, char **argv) {
       share = r.needleShare;
     else if (!bench.doTTFT && r.haveGenerate)
       share = r.gen.share;
+    else if (!bench.doTTFT && r.haveFollowUp)
+      share = r.followUp.front().share;
     std::printf(" %7.3f %7.2f", share, sel);
     if (r.haveNeedle)
       std::printf(" %8.2f %6.2fx", r.needleAccuracy,
@@ -827,6 +961,13 @@ int main(int argc, char **argv) {
       const int64_t revived = r.gen.decodeTokenLayers - results.front().gen.decodeTokenLayers;
       std::printf(" %16s %9lld", cell, static_cast<long long>(revived));
     }
+    if (r.haveFollowUp) {
+      int64_t revived = 0;
+      for (const FollowUpRun &f : r.followUp)
+        revived += f.revived;
+      std::printf(" %7.2f %6.2f %9lld", r.followUpKeyAccuracy(), r.followUpAccuracy(),
+                  static_cast<long long>(revived));
+    }
     std::printf("\n");
   }
   std::printf("(kv: the KV cache's storage; floor: the kept sets' floor, lazy-compile --min-keep. "
@@ -838,7 +979,10 @@ int main(int argc, char **argv) {
               "largest length. needle: pass-key accuracy at %lld tokens; speedup: TTFT at that length "
               "timed alternately with dense (fastest of each). first/cont/KL: agreement with dense at %lld tokens. "
               "gen: prompt of %lld tokens to the %lld-th generated token, ms (speedup vs dense, timed alternately); "
-              "revived: token-layers its decode steps computed beyond dense's one per layer.)\n",
+              "revived: token-layers its decode steps computed beyond dense's one per layer. "
+              "key/follow: the two-fact haystack's first answer (pass key) and follow-up answer "
+              "(secret word) at the needle length and depths; fu-rev: token-layers the "
+              "follow-ups computed beyond dense's, summed over the depths.)\n",
               static_cast<long long>(bench.needleLength),
               static_cast<long long>(bench.agreeLength),
               static_cast<long long>(bench.generateLength),
@@ -896,6 +1040,23 @@ int main(int argc, char **argv) {
             << ", \"dense_total_ms\": " << r.genDense.totalMs << ", \"dense_ttft_ms\": "
             << r.genDense.ttftMs << ", \"speedup\": " << r.genDense.totalMs / r.gen.totalMs
             << "}";
+      if (r.haveFollowUp) {
+        out << ", \"follow_up\": {\"key_accuracy\": " << r.followUpKeyAccuracy()
+            << ", \"accuracy\": " << r.followUpAccuracy() << ", \"runs\": [";
+        for (size_t j = 0; j < r.followUp.size(); ++j) {
+          const FollowUpRun &f = r.followUp[j];
+          out << (j ? ", " : "") << "{\"key_depth\": " << f.keyDepth
+              << ", \"word_depth\": " << f.wordDepth << ", \"key\": \"" << f.key
+              << "\", \"key_answer\": \"" << jsonEscape(f.keyAnswer)
+              << "\", \"key_hit\": " << (f.keyHit ? "true" : "false") << ", \"word\": \""
+              << f.word << "\", \"word_answer\": \"" << jsonEscape(f.wordAnswer)
+              << "\", \"word_hit\": " << (f.wordHit ? "true" : "false")
+              << ", \"computed_share\": " << f.share << ", \"question_ms\": " << f.questionMs
+              << ", \"question_token_layers\": " << f.questionTokenLayers
+              << ", \"token_layers_beyond_dense\": " << f.revived << "}";
+        }
+        out << "]}";
+      }
       if (r.haveAgree)
         out << ", \"agreement\": {\"first_token\": " << r.agree.firstToken
             << ", \"continuation\": " << r.agree.continuation << ", \"mean_kl\": "

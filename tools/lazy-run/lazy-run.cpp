@@ -2,6 +2,7 @@
 //
 //   lazy-run model.so -m MODEL (-p TEXT | -f FILE) [-n N] [--chat] [--json]
 //            [--ctx N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--batch B]
+//            [--follow-up TEXT]...
 //
 // Builds without LLVM/MLIR (runtime-only configuration).
 //
@@ -56,7 +57,12 @@ const char *kUsage =
     "                       LAZYC_CUDA_PROFILE=1 then leaves them out)\n"
     "      --logits FILE    write the first generated token's logits (float32, raw)\n"
     "      --decode-logits FILE  write each decode step's logits after it, one row per\n"
-    "                       step (float32, raw; with -n N, N - 1 rows)\n";
+    "                       step (float32, raw; with -n N, N - 1 rows; the first answer's)\n"
+    "      --follow-up TEXT another question after the answer (repeatable), in the same\n"
+    "                       context: its tokens are one step after what is cached (with\n"
+    "                       --chat, a new user turn; else TEXT is appended as it is), then\n"
+    "                       up to -n tokens answer it. A pruned model selects again for it\n"
+    "                       and revives what the question needs from the Aux Cache\n";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
@@ -104,6 +110,7 @@ int main(int argc, char **argv) {
   bool chat = false, json = false, havePrompt = false, ignoreEos = false;
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
   std::string logitsFile, decodeLogitsFile;
+  std::vector<std::string> followUps;
   bool randomWeights = false;
   uint64_t weightSeed = 0;
   SamplerOptions sampling;
@@ -184,6 +191,8 @@ int main(int argc, char **argv) {
       logitsFile = text();
     } else if (arg == "--decode-logits") {
       decodeLogitsFile = text();
+    } else if (arg == "--follow-up") {
+      followUps.push_back(text());
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "lazy-run: error: unknown option '%s'\n%s", arg.c_str(), kUsage);
       return 2;
@@ -217,6 +226,12 @@ int main(int argc, char **argv) {
     return fail("--random-prompt must be >= 0, got " + std::to_string(randomPrompt));
   if (context < 0)
     return fail("--ctx must be >= 1 (or 0: the compiled context), got " + std::to_string(context));
+  for (const std::string &q : followUps)
+    if (q.empty())
+      return fail("--follow-up needs a non-empty question");
+  if (!followUps.empty() && (repeat != 1 || warmup != 0))
+    return fail("--follow-up answers in the context of one prefill: it excludes --repeat and "
+                "--warmup");
   auto shortest = [](float x) {
     char buffer[32];
     std::snprintf(buffer, sizeof(buffer), "%g", static_cast<double>(x));
@@ -252,6 +267,8 @@ int main(int argc, char **argv) {
   const Tokenizer *tok = model->hasTokenizer() ? &model->tokenizer() : nullptr;
 
   std::string text = prompt;
+  if (!tok && !followUps.empty())
+    return fail("these weights come without a tokenizer: --follow-up needs one");
   if (!tok && (chat || (idsFile.empty() && randomPrompt == 0)))
     return fail("these weights come without a tokenizer: give the prompt as --ids or "
                 "--random-prompt");
@@ -312,6 +329,25 @@ int main(int argc, char **argv) {
       kept = next;
     }
   }
+  // Follow-ups: the context must hold every question and answer; checked here
+  // with the questions' own tokens (a chat template adds a few per turn,
+  // checked again before each question's step).
+  if (!followUps.empty()) {
+    int64_t need = promptTokens + nPredict;
+    for (const std::string &question : followUps) {
+      std::vector<int32_t> encoded;
+      if (!tok->encode(question, encoded, error, false))
+        return fail(error);
+      need += static_cast<int64_t>(encoded.size()) + nPredict;
+    }
+    if (need > model->context())
+      return fail("the prompt (" + std::to_string(promptTokens) + " tokens), " +
+                  std::to_string(followUps.size()) + " follow-up question" +
+                  (followUps.size() == 1 ? "" : "s") + " and " + std::to_string(nPredict) +
+                  " generated tokens per answer need " + std::to_string(need) +
+                  " positions; the context holds " + std::to_string(model->context()) +
+                  " (use --ctx, a smaller -n or fewer follow-ups)");
+  }
   bool progress = promptTokens > batch && repeat == 1 && warmup == 0;
   bool tty = isatty(STDERR_FILENO);
   std::vector<float> logits;
@@ -359,61 +395,166 @@ int main(int argc, char **argv) {
        std::fclose(logitsOut) != 0))
     return fail("cannot write '" + logitsFile + "'");
   StepStats prefillStats = model->stats();
-  int64_t revived = 0;
 
+  // One answer: tokens sampled from the last step's logits, each fed back at
+  // the next position, until an end of generation or -n tokens. The last
+  // token of an answer cut off by -n is not fed yet (`pending`): a follow-up
+  // feeds it first.
+  struct Answer {
+    std::string text;
+    std::vector<int32_t> ids;
+    std::vector<double> stepMs;           // each decode step's wall time (model->step alone)
+    std::vector<int64_t> stepTokenLayers; // each decode step's computed token-layers
+    int64_t revived = 0;                  // rows its decode steps read from the Aux Cache
+    double decodeMs = 0;                  // --decode-logits writes left out
+    int32_t pending = -1;
+  };
   Sampler sampler(sampling);
-  std::string generated;
-  std::vector<int32_t> generatedIds; // --json: the generated token ids
-  int64_t producedTokens = 0;
-  std::vector<double> stepMs; // each decode step's wall time (model->step alone)
-  std::vector<int64_t> stepTokenLayers; // each decode step's computed token-layers
-  double logitsWriteMs = 0;   // --decode-logits writes, left out of the decode rate
-  auto decodeStart = Clock::now();
-  int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
-  for (int64_t i = 0; i < nPredict; ++i) {
-    if (!ignoreEos && tok && tok->isEndOfGeneration(next))
-      break;
-    std::string piece = tok ? tok->tokenText(next) : " " + std::to_string(next);
-    generated += piece;
-    generatedIds.push_back(next);
-    ++producedTokens;
+  int32_t position = static_cast<int32_t>(promptTokens); // the next position to feed
+  auto answer = [&](Answer &a, FILE *stepLogits) -> bool {
+    double logitsWriteMs = 0;
+    auto decodeStart = Clock::now();
+    int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
+    for (int64_t i = 0; i < nPredict; ++i) {
+      if (!ignoreEos && tok && tok->isEndOfGeneration(next))
+        break;
+      std::string piece = tok ? tok->tokenText(next) : " " + std::to_string(next);
+      a.text += piece;
+      a.ids.push_back(next);
+      if (!json) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+      }
+      if (i + 1 == nPredict) {
+        a.pending = next;
+        break;
+      }
+      auto stepStart = Clock::now();
+      if (!model->step({next}, {position}, {0}, logits, error))
+        return false;
+      ++position;
+      a.stepMs.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - stepStart).count());
+      if (stepLogits) {
+        auto writeStart = Clock::now();
+        if (std::fwrite(logits.data(), sizeof(float), logits.size(), stepLogits) !=
+            logits.size()) {
+          error = "cannot write '" + decodeLogitsFile + "'";
+          return false;
+        }
+        logitsWriteMs +=
+            std::chrono::duration<double, std::milli>(Clock::now() - writeStart).count();
+      }
+      const StepStats stepStats = model->stats();
+      for (int64_t r : stepStats.revived)
+        a.revived += r;
+      a.stepTokenLayers.push_back(
+          std::accumulate(stepStats.computed.begin(), stepStats.computed.end(), int64_t{0}));
+      next = sampler.sample(logits.data(), model->info().vocabSize);
+    }
+    a.decodeMs =
+        std::chrono::duration<double, std::milli>(Clock::now() - decodeStart).count() -
+        logitsWriteMs;
+    return true;
+  };
+  Answer first;
+  if (!answer(first, decodeLogits))
+    return fail(error);
+  const std::string &generated = first.text;
+  const std::vector<int32_t> &generatedIds = first.ids; // --json: the generated token ids
+  const int64_t producedTokens = static_cast<int64_t>(first.ids.size());
+  const std::vector<double> &stepMs = first.stepMs;
+  const std::vector<int64_t> &stepTokenLayers = first.stepTokenLayers;
+  const int64_t revived = first.revived;
+  const double decodeMs = first.decodeMs;
+  // LazyLLM metrics of the first answer: the share of prompt token-layers the
+  // prefill computed (the paper's Table 2 measure), |S_l| per layer,
+  // revivals, Aux Cache.
+  StepStats last = model->stats();
+  if (!json)
+    std::fputc('\n', stdout);
+
+  // Follow-up questions, each one step over its tokens at the next positions
+  // (a dense model's in --batch chunks) and an answer. A pruned model selects
+  // S_{l+1} again with the question's rows and revives from the Aux Cache what
+  // it needs: what the first prefill skipped can come back now.
+  struct FollowUp {
+    std::string question;
+    int64_t tokens = 0, tokenLayers = 0, revived = 0;
+    double ttftMs = 0;
+    Answer reply;
+  };
+  std::vector<FollowUp> followUpTurns;
+  followUpTurns.reserve(followUps.size()); // `previous` points into it
+  std::vector<ChatMessage> conversation{{"user", prompt}};
+  Answer *previous = &first;
+  for (const std::string &question : followUps) {
+    std::vector<int32_t> questionIds;
+    if (previous->pending >= 0)
+      questionIds.push_back(previous->pending);
+    std::string questionText = question;
+    if (chat) {
+      // The template's text between the previous answer and the new one: the
+      // answer's end of turn, the user turn, the assistant prompt.
+      static const std::string kMark = "\x01lazyc-answer\x01";
+      conversation.push_back({"assistant", kMark});
+      conversation.push_back({"user", question});
+      std::string rendered;
+      if (!tok->applyChatTemplate(conversation, true, rendered, error))
+        return fail(error);
+      size_t at = rendered.rfind(kMark);
+      if (at == std::string::npos)
+        return fail("the chat template dropped the assistant's answer: --follow-up needs "
+                    "a template that renders the conversation");
+      questionText = rendered.substr(at + kMark.size());
+      conversation[conversation.size() - 2].content = previous->text;
+    }
+    std::vector<int32_t> encoded;
+    if (!tok->encode(questionText, encoded, error, false))
+      return fail(error);
+    questionIds.insert(questionIds.end(), encoded.begin(), encoded.end());
+    const int64_t need = position + static_cast<int64_t>(questionIds.size()) + nPredict;
+    if (need > model->context())
+      return fail("follow-up " + std::to_string(followUpTurns.size() + 1) + " (" +
+                  std::to_string(questionIds.size()) + " tokens after " +
+                  std::to_string(position) + " in the context) plus " +
+                  std::to_string(nPredict) + " generated tokens exceeds the context of " +
+                  std::to_string(model->context()) + " tokens (use --ctx or fewer follow-ups)");
     if (!json) {
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::printf("\n> %s\n", question.c_str());
       std::fflush(stdout);
     }
-    if (i + 1 == nPredict)
-      break;
-    int32_t position = static_cast<int32_t>(promptTokens + i);
-    auto stepStart = Clock::now();
-    if (!model->step({next}, {position}, {0}, logits, error))
-      return fail(error);
-    stepMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - stepStart).count());
-    if (decodeLogits) {
-      auto writeStart = Clock::now();
-      if (std::fwrite(logits.data(), sizeof(float), logits.size(), decodeLogits) != logits.size())
-        return fail("cannot write '" + decodeLogitsFile + "'");
-      logitsWriteMs +=
-          std::chrono::duration<double, std::milli>(Clock::now() - writeStart).count();
+    FollowUp turn;
+    turn.question = question;
+    turn.tokens = static_cast<int64_t>(questionIds.size());
+    const int64_t chunk = info.pruned ? turn.tokens : batch;
+    auto start = Clock::now();
+    for (int64_t begin = 0; begin < turn.tokens; begin += chunk) {
+      const int64_t end = std::min(turn.tokens, begin + chunk);
+      std::vector<int32_t> ids(questionIds.begin() + begin, questionIds.begin() + end),
+          positions;
+      for (int64_t i = begin; i < end; ++i)
+        positions.push_back(position++);
+      if (!model->step(ids, positions, {static_cast<int32_t>(end - begin - 1)}, logits, error))
+        return fail(error);
+      const StepStats stepStats = model->stats();
+      turn.tokenLayers +=
+          std::accumulate(stepStats.computed.begin(), stepStats.computed.end(), int64_t{0});
+      turn.revived +=
+          std::accumulate(stepStats.revived.begin(), stepStats.revived.end(), int64_t{0});
     }
-    const StepStats stepStats = model->stats();
-    for (int64_t r : stepStats.revived)
-      revived += r;
-    stepTokenLayers.push_back(
-        std::accumulate(stepStats.computed.begin(), stepStats.computed.end(), int64_t{0}));
-    next = sampler.sample(logits.data(), model->info().vocabSize);
+    turn.ttftMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    followUpTurns.push_back(std::move(turn));
+    if (!answer(followUpTurns.back().reply, nullptr))
+      return fail(error);
+    if (!json)
+      std::fputc('\n', stdout);
+    previous = &followUpTurns.back().reply;
   }
-  double decodeMs =
-      std::chrono::duration<double, std::milli>(Clock::now() - decodeStart).count() -
-      logitsWriteMs;
   if (decodeLogits && std::fclose(decodeLogits) != 0)
     return fail("cannot write '" + decodeLogitsFile + "'");
-  if (!json) {
-    std::fputc('\n', stdout);
+  if (!json)
     return 0;
-  }
-  // LazyLLM metrics: the share of prompt token-layers the prefill computed
-  // (the paper's Table 2 measure), |S_l| per layer, revivals, Aux Cache.
-  StepStats last = model->stats();
   // Over all prefill steps (a dense model prefills in batches).
   const int64_t computed = std::accumulate(prefillStats.totalComputed.begin(),
                                            prefillStats.totalComputed.end(), int64_t{0});
@@ -435,6 +576,28 @@ int main(int argc, char **argv) {
   // The median decode step: the first steps of a process pay for warm-up
   // (a GPU's per-shape GEMM plans, kernel loading), which the mean includes.
   const double stepMedian = median(stepMs);
+  // Per follow-up: its question's step (TTFT, token-layers, revivals) and answer.
+  std::string followUpJson = "[";
+  for (const FollowUp &f : followUpTurns) {
+    const Answer &a = f.reply;
+    const int64_t n = static_cast<int64_t>(a.ids.size());
+    char numbers[512];
+    std::snprintf(numbers, sizeof(numbers),
+                  "\"question_tokens\": %lld, \"ttft_ms\": %.1f, \"question_token_layers\": %lld, "
+                  "\"question_revived_tokens\": %lld, \"generated_tokens\": %lld, "
+                  "\"decode_tokens_per_s\": %.2f, \"decode_step_ms_median\": %.3f, "
+                  "\"revived_tokens\": %lld, ",
+                  static_cast<long long>(f.tokens), f.ttftMs,
+                  static_cast<long long>(f.tokenLayers), static_cast<long long>(f.revived),
+                  static_cast<long long>(n), n > 1 ? (n - 1) / (a.decodeMs / 1000.0) : 0.0,
+                  median(a.stepMs), static_cast<long long>(a.revived));
+    followUpJson += std::string(followUpJson.size() > 1 ? ", " : "") + "{\"question\": \"" +
+                    jsonEscape(f.question) + "\", " + numbers +
+                    "\"decode_step_token_layers\": " + jsonIntegers(a.stepTokenLayers) +
+                    ", \"generated_ids\": " + jsonIntegers(a.ids) + ", \"text\": \"" +
+                    jsonEscape(a.text) + "\"}";
+  }
+  followUpJson += "]";
   int64_t maxPerLayer = 0;
   for (int64_t c : last.totalComputed)
     maxPerLayer = std::max(maxPerLayer, c);
@@ -450,7 +613,7 @@ int main(int argc, char **argv) {
               "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
               "\"device\": \"%s\", "
               "\"attention\": \"%s\", \"ttft_ms_runs\": %s, \"generated_ids\": %s, "
-              "\"text\": \"%s\"}\n",
+              "\"text\": \"%s\", \"follow_ups\": %s}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
               producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0, stepMedian,
@@ -464,6 +627,6 @@ int main(int argc, char **argv) {
               info.target.c_str(), info.target == "cuda" ? "bf16" : info.kvCache.c_str(),
               jsonEscape(model->deviceName()).c_str(),
               jsonEscape(model->attentionInfo()).c_str(), runs.c_str(), idList.c_str(),
-              jsonEscape(generated).c_str());
+              jsonEscape(generated).c_str(), followUpJson.c_str());
   return 0;
 }
