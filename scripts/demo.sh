@@ -8,6 +8,9 @@
 #
 #   scripts/demo.sh                      # the default question
 #   scripts/demo.sh "Your question?"     # another question about the document
+#   scripts/demo.sh "Q1?" "Q2?" ...      # Q2... as follow-ups in the same context
+#                                        # (lazy-run --follow-up: no new prefill; the
+#                                        # pruned model revives what each needs)
 #   LAZYC_DEMO_SCHEDULE=default LAZYC_DEMO_SCORES= scripts/demo.sh
 #                                        # the paper's method: last-token scores, no
 #                                        # bias, default preset
@@ -15,6 +18,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QUESTION="${1:-How much did the restoration cost in total?}"
+FOLLOW_UPS=()
+for q in "${@:2}"; do FOLLOW_UPS+=(--follow-up "$q"); done
 DOC="$ROOT/docs/demo/harbor-report.md"
 MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 BUILD="$ROOT/build"
@@ -56,8 +61,9 @@ DENSE_JSON="$(mktemp)" PRUNED_JSON="$(mktemp)"
 trap 'rm -f "$PROMPT_FILE" "$DENSE_JSON" "$PRUNED_JSON"' EXIT
 # Both prefill the prompt in one step, so their TTFTs compare like for like.
 "$BUILD/bin/lazy-run" "$COMPILED" -m "$MODEL" -f "$PROMPT_FILE" --chat -n 96 --json \
-  --batch 100000 >"$DENSE_JSON"
-"$BUILD/bin/lazy-run" "$PRUNED" -m "$MODEL" -f "$PROMPT_FILE" --chat -n 96 --json >"$PRUNED_JSON"
+  --batch 100000 ${FOLLOW_UPS[@]+"${FOLLOW_UPS[@]}"} >"$DENSE_JSON"
+"$BUILD/bin/lazy-run" "$PRUNED" -m "$MODEL" -f "$PROMPT_FILE" --chat -n 96 --json \
+  ${FOLLOW_UPS[@]+"${FOLLOW_UPS[@]}"} >"$PRUNED_JSON"
 python3 - "$DENSE_JSON" "$PRUNED_JSON" <<'PY'
 import json, sys
 dense, pruned = (json.load(open(p)) for p in sys.argv[1:3])
@@ -82,4 +88,12 @@ if pruned.get("reuse_bias", 1) != 1:
     scores += f", reuse bias {pruned['reuse_bias']:g}"
 print(f"{'schedule':>22}: {pruned['schedule']} ({pruned['policy']}{scores})")
 print(f"{'kept tokens per layer':>22}: {pruned['kept_tokens_per_layer']}")
+# Follow-ups: one step over the question's tokens each, no new prefill.
+for k, (fd, fp) in enumerate(zip(dense["follow_ups"], pruned["follow_ups"]), 1):
+    print(f"\n== follow-up {k}: {fd['question']}")
+    print(f"   dense:   {fd['text'].strip()}")
+    print(f"   LazyLLM: {fp['text'].strip()}")
+    print(f"   question step: dense {fd['ttft_ms']} ms, LazyLLM {fp['ttft_ms']} ms "
+          f"({fp['question_revived_tokens']} token-layers revived for the question, "
+          f"{fp['revived_tokens']} while answering)")
 PY

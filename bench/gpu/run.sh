@@ -155,7 +155,10 @@ if [ -f $D/smollm2-real8.gguf ]; then
   log "real weights (SmolLM2-135M-Instruct's first 8 blocks, Q4_1 -> bf16): GPU vs CPU on docs/demo/harbor-report.md"
   for m in smollm2-real8-dense smollm2-real8-lazy; do
     [ -f $D/$m-cpu.so ] || continue
-    args=(-m $D/smollm2-real8.gguf -f docs/demo/harbor-report.md --batch 4096 -n 9 --ignore-eos --json)
+    # A follow-up question too (lazy-run --follow-up: a step of several new
+    # tokens after the decode steps; the pruned model revives for it).
+    args=(-m $D/smollm2-real8.gguf -f docs/demo/harbor-report.md --batch 4096 -n 9 --ignore-eos --json
+          --follow-up "Question: Who led the engineering design? Answer:")
     timeout 120 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \
       --decode-logits "$OUT/$m-cpu-steps.bin" >"$OUT/$m-cpu.json" 2>"$OUT/$m-cpu.err" \
       && cp "$OUT/$m-cpu.json" "$OUT/$m-cpu-steps.json" \
@@ -168,6 +171,13 @@ if [ -f $D/smollm2-real8.gguf ]; then
     cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
     cmp_sets "$OUT/$m-cpu.json" "$OUT/$m-gpu.json"
     cmp_steps "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps"
+    python3 - "$OUT/$m-cpu.json" "$OUT/$m-gpu.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f))["follow_ups"][0] for f in sys.argv[1:3])
+print(f"  follow-up: tokens {'the same' if a['generated_ids'] == b['generated_ids'] else 'DIFFER'} on CPU and GPU "
+      f"(cpu {a['generated_ids']} gpu {b['generated_ids']}), question step revived cpu "
+      f"{a['question_revived_tokens']} gpu {b['question_revived_tokens']}")
+PY
   done
 fi
 

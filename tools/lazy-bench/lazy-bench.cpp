@@ -911,7 +911,7 @@ int main(int argc, char **argv) {
                               std::to_string(bench.generateTokens)).c_str(),
                 "revived");
   if (bench.doFollowUp)
-    std::printf(" %7s %6s %9s", "key", "follow", "fu-rev");
+    std::printf(" %7s %6s %7s %9s", "key", "follow", "fu-ms", "fu-rev");
   std::printf("\n");
   for (const Result &r : results) {
     const std::string floor = &r == &base ? "-" : std::to_string(r.minKeep);
@@ -963,10 +963,13 @@ int main(int argc, char **argv) {
     }
     if (r.haveFollowUp) {
       int64_t revived = 0;
-      for (const FollowUpRun &f : r.followUp)
+      double questionMs = 0;
+      for (const FollowUpRun &f : r.followUp) {
         revived += f.revived;
-      std::printf(" %7.2f %6.2f %9lld", r.followUpKeyAccuracy(), r.followUpAccuracy(),
-                  static_cast<long long>(revived));
+        questionMs += f.questionMs / static_cast<double>(r.followUp.size());
+      }
+      std::printf(" %7.2f %6.2f %7.1f %9lld", r.followUpKeyAccuracy(), r.followUpAccuracy(),
+                  questionMs, static_cast<long long>(revived));
     }
     std::printf("\n");
   }
@@ -981,8 +984,9 @@ int main(int argc, char **argv) {
               "gen: prompt of %lld tokens to the %lld-th generated token, ms (speedup vs dense, timed alternately); "
               "revived: token-layers its decode steps computed beyond dense's one per layer. "
               "key/follow: the two-fact haystack's first answer (pass key) and follow-up answer "
-              "(secret word) at the needle length and depths; fu-rev: token-layers the "
-              "follow-ups computed beyond dense's, summed over the depths.)\n",
+              "(secret word) at the needle length and depths; fu-ms: the follow-up question's "
+              "step, mean ms; fu-rev: token-layers the follow-ups (question and answer) computed "
+              "beyond dense's, summed over the depths.)\n",
               static_cast<long long>(bench.needleLength),
               static_cast<long long>(bench.agreeLength),
               static_cast<long long>(bench.generateLength),
