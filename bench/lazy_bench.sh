@@ -2,7 +2,8 @@
 # Dense vs LazyLLM on SmolLM2-135M-Instruct: compiles the dense model and one
 # pruned model per (schedule, policy), then runs lazy-bench over all of them in
 # one process: TTFT at 1k/2k/4k/8k tokens, pass-key retrieval at 4k tokens,
-# agreement with the dense model (first token, greedy continuation, KL) at 2k.
+# agreement with the dense model (first token, greedy continuation, KL) at 2k,
+# prompt -> 64th token, and a follow-up question in the same context (4k).
 # Writes bench/results/lazy-bench.{txt,json} and the SVG plots there.
 #
 #   bench/lazy_bench.sh                  # the full run (~40 min on 2 cores)
