@@ -14,29 +14,18 @@
 #   bench/follow_up.sh 8000        # ... of 8,000 (the task needs 64 positions more)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-BIN="$ROOT/build/bin"
-OUT="$ROOT/bench/results"
-WORK="$ROOT/build/bench"
 LENGTH="${1:-4096}"
-mkdir -p "$OUT" "$WORK"
-[[ -f "$MODEL" ]] || { echo "follow_up: run scripts/setup.sh first (no $MODEL)" >&2; exit 1; }
-ninja -C "$ROOT/build" -j2 lazy-compile lazy-bench >/dev/null
+PREFIX=fu-
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" follow_up
 
-ARGS=()
-compile() { # name [lazy-compile options]
-  "$BIN/lazy-compile" "$MODEL" --ctx 8192 "${@:2}" -o "$WORK/fu-$1.so" >/dev/null
-  ARGS+=(--variant "$1=$WORK/fu-$1.so")
-}
 echo "== compiling the dense model and the pruned ones"
-"$BIN/lazy-compile" "$MODEL" --ctx 8192 -o "$WORK/fu-dense.so" >/dev/null
+compile_dense
 W=(--schedule=quarters --score-window=32 --score-pool=11)
-compile quarters-w32p11 "${W[@]}"
-compile quarters-w32p11-static "${W[@]}" --policy=static
-compile quarters-w32p11-b64 "${W[@]}" --reuse-bias=64
-compile default --schedule=default
-compile default-static --schedule=default --policy=static
+add_variant quarters-w32p11 "${W[@]}"
+add_variant quarters-w32p11-static "${W[@]}" --policy=static
+add_variant quarters-w32p11-b64 "${W[@]}" --reuse-bias=64
+add_variant default --schedule=default
+add_variant default-static --schedule=default --policy=static
 "$BIN/lazy-bench" -m "$MODEL" --dense "$WORK/fu-dense.so" "${ARGS[@]}" --tasks followup \
   --needle-length "$LENGTH" --depths 0.05,0.15,0.25,0.35,0.45,0.55,0.65,0.75,0.85,0.95 \
   --json "$OUT/follow-up-$LENGTH.json" | tee "$OUT/follow-up-$LENGTH.txt"

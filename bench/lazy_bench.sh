@@ -10,14 +10,7 @@
 #   LAZYC_BENCH_QUICK=1 bench/lazy_bench.sh   # 1k/2k only, 3 depths, 1 prompt
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-BIN="$ROOT/build/bin"
-OUT="$ROOT/bench/results"
-WORK="$ROOT/build/bench"
-mkdir -p "$OUT" "$WORK"
-[[ -f "$MODEL" ]] || { echo "lazy_bench: run scripts/setup.sh first (no $MODEL)" >&2; exit 1; }
-ninja -C "$ROOT/build" -j2 lazy-compile lazy-bench >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" lazy_bench
 
 # name=schedule: the shipped presets (default: late and steep; fast: the public
 # 70/50/30%; quarters: 40% after each quarter of the depth, the schedule the
@@ -26,13 +19,11 @@ SCHEDULES=(default=default quarters=quarters)
 POLICIES=(lazyllm random static)
 # Attention scores over the last 32 query rows, max-pooled over 11 keys (ours).
 WINDOW=(--score-window=32 --score-pool=11)
-ARGS=()
 compile() { # name schedule policy [lazy-compile options]
-  "$BIN/lazy-compile" "$MODEL" --ctx 8192 --schedule="$2" --policy="$3" "${@:4}" -o "$WORK/$1.so" >/dev/null
-  ARGS+=(--variant "$1=$WORK/$1.so")
+  add_variant "$1" --schedule="$2" --policy="$3" "${@:4}"
 }
 echo "== compiling the dense model and the pruned ones"
-"$BIN/lazy-compile" "$MODEL" --ctx 8192 -o "$WORK/dense.so" >/dev/null
+compile_dense
 for entry in "${SCHEDULES[@]}"; do
   for policy in "${POLICIES[@]}"; do
     compile "${entry%%=*}-$policy" "${entry#*=}" "$policy"

@@ -12,29 +12,17 @@
 #   bench/reuse_bias.sh 4096       # ... of 4,096
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-BIN="$ROOT/build/bin"
-OUT="$ROOT/bench/results"
-WORK="$ROOT/build/bench"
 LENGTH="${1:-2048}"
-mkdir -p "$OUT" "$WORK"
-[[ -f "$MODEL" ]] || { echo "reuse_bias: run scripts/setup.sh first (no $MODEL)" >&2; exit 1; }
-ninja -C "$ROOT/build" -j2 lazy-compile lazy-bench >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" reuse_bias
 
-ARGS=()
-compile() { # name [lazy-compile options]
-  "$BIN/lazy-compile" "$MODEL" --ctx 8192 "${@:2}" -o "$WORK/$1.so" >/dev/null
-  ARGS+=(--variant "$1=$WORK/$1.so")
-}
 echo "== compiling the dense model and the pruned ones"
-"$BIN/lazy-compile" "$MODEL" --ctx 8192 -o "$WORK/dense.so" >/dev/null
+compile_dense
 for bias in 1 4 16 64 256; do
-  compile "quarters-w32p11-b$bias" --schedule=quarters --score-window=32 --score-pool=11 \
+  add_variant "quarters-w32p11-b$bias" --schedule=quarters --score-window=32 --score-pool=11 \
     --reuse-bias="$bias"
 done
 for bias in 1 64; do
-  compile "default-b$bias" --schedule=default --reuse-bias="$bias"
+  add_variant "default-b$bias" --schedule=default --reuse-bias="$bias"
 done
 "$BIN/lazy-bench" -m "$MODEL" --dense "$WORK/dense.so" "${ARGS[@]}" \
   --tasks needle,agree,generate --depths 0.05,0.15,0.25,0.35,0.45,0.55,0.65,0.75,0.85,0.95 \
