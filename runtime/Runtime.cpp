@@ -593,6 +593,7 @@ bool CompiledModel::step(const std::vector<int32_t> &tokens,
                       LAZYC_STAT_LAST_KEY})
     std::fill_n(stats_.begin() + s * cache_.layers, cache_.layers, 0);
   cache_.lazy_ns = 0;
+  cache_.step_tokens = static_cast<int64_t>(tokens.size()); // lazy.reuse_bias: decode steps only
   {
     // LAZYC_PROFILE=1 (CPU models): the whole step, beside its kernels.
     const auto rows = static_cast<int64_t>(tokens.size());

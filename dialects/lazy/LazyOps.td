@@ -129,6 +129,9 @@ def Lazy_ReuseBiasOp : Lazy_Op<"reuse_bias"> {
     revive from the Aux Cache scores `bias` times higher: fewer revivals,
     hence cheaper decode steps. Where the next layer holds none of the keys
     (the prefill) the scores are unchanged; `bias = 1` is LazyLLM itself.
+    Only a step of one new token (a decode step) is biased: in a step of
+    several (a prefill, a follow-up question) the runtime leaves the scores
+    as they are, so a new question selects as freely as a prompt.
     Not in the LazyLLM paper (`lazy-compile --reuse-bias`).
 
     ```mlir

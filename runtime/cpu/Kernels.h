@@ -51,6 +51,7 @@ typedef struct LazycKVCache {
   int64_t lazy_ns;    // step: time spent in scoring/selection/Aux Cache kernels
   int64_t kv_type;    // k and v elements: 0 = f32, 1 = bf16, 2 = f16 (lazy-compile --kv-cache;
                       // the CUDA runtime's are bf16)
+  int64_t step_tokens; // the running step's new tokens (set by the runtime; 0 = not set)
 } LazycKVCache;
 
 #ifdef __cplusplus
@@ -147,7 +148,9 @@ int64_t lazyc_rt_select_size(int64_t n, double keep, int64_t min_keep);
 void lazyc_rt_select(uint64_t scores, int64_t n, double keep, int64_t min_keep, uint64_t out);
 
 /// lazy.reuse_bias: out[j] = scores[j] * bias if layer `layer + 1` holds
-/// the K/V of position keys[j], else scores[j] (out may be scores).
+/// the K/V of position keys[j], else scores[j] (out may be scores). Only in
+/// a step of one new token (a decode step; cache->step_tokens 1 or not set):
+/// a step of several (a prefill, a follow-up question) selects unbiased.
 void lazyc_rt_reuse_bias(LazycKVCache *cache, int64_t layer, uint64_t scores, uint64_t keys,
                          int64_t n, double bias, uint64_t out);
 /// Static pruning (lazy.select_once): like lazyc_rt_select at the first

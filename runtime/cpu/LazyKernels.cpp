@@ -304,7 +304,10 @@ extern "C" void lazyc_rt_reuse_bias(LazycKVCache *cache, int64_t layer, uint64_t
   const int32_t *keys = ptr<int32_t>(keysAddr);
   const uint8_t *next = cache->cached + (layer + 1) * cache->context;
   float *out = ptr<float>(outAddr);
-  const auto factor = static_cast<float>(bias);
+  // A step of several new tokens (a follow-up question) scores with its own
+  // rows, as informed as a prefill's: it selects freely and revives what the
+  // question needs. The bias is for one-row decode steps.
+  const auto factor = cache->step_tokens > 1 ? 1.0f : static_cast<float>(bias);
   for (int64_t j = 0; j < n; ++j)
     out[j] = next[keys[j]] ? scores[j] * factor : scores[j];
 }

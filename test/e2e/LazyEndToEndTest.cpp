@@ -320,6 +320,16 @@ TEST(LazyEndToEndTest, FollowUpGPULoopsMatchNumpyReference) {
   matchCompiledModel(kWindowGPULoops, "e2e-compile-windowgpuloops",
                      "lazy-smollm2-w16p5-followup.txt");
 }
+// With --reuse-bias=4 the decode steps are biased and the follow-up's step
+// is not (it selects like a prompt: 550 token-layers and 19 revivals; biased
+// it would compute 336 and revive none).
+TEST(LazyEndToEndTest, ReuseBiasFollowUpMatchesNumpyReference) {
+  matchCompiledModel(kReuseBias, "e2e-compile-reusebias", "lazy-smollm2-w16p5-b4-followup.txt");
+}
+TEST(LazyEndToEndTest, ReuseBiasFollowUpGPULoopsMatchNumpyReference) {
+  matchCompiledModel(kReuseBiasGPULoops, "e2e-compile-reusebiasgpuloops",
+                     "lazy-smollm2-w16p5-b4-followup.txt");
+}
 
 TEST(LazyEndToEndTest, ResetForgetsTheAuxCache) {
   bool skipped;

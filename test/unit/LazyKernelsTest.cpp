@@ -280,6 +280,14 @@ TEST(LazyKernelsTest, ReuseBiasScalesTheScoresOfTokensTheNextLayerHolds) {
   EXPECT_EQ(kept, (std::vector<int32_t>{0, 4, 5}));
   lazyc_rt_select(addr(scores), 6, 0.5, 0, addr(kept));
   EXPECT_EQ(kept, (std::vector<int32_t>{0, 3, 5}));
+  // Only a step of one new token is biased: a decode step (step_tokens 1)
+  // like an unset count; a step of several (a follow-up question) is not.
+  cache.c.step_tokens = 1;
+  lazyc_rt_reuse_bias(&cache.c, 0, addr(three), addr(some), 3, 2.5, addr(biased));
+  EXPECT_EQ(biased, (std::vector<float>{2.5f, 1.0f, 2.5f}));
+  cache.c.step_tokens = 12;
+  lazyc_rt_reuse_bias(&cache.c, 0, addr(three), addr(some), 3, 2.5, addr(biased));
+  EXPECT_EQ(biased, three);
 }
 
 TEST(LazyKernelsTest, RandomScoresAreDeterministicUniformAndSeeded) {
