@@ -222,6 +222,22 @@ double computedShare(const StepStats &s, int64_t layers, int64_t tokens) {
   return static_cast<double>(computed) / (static_cast<double>(layers) * tokens);
 }
 
+/// The offset just after the line break nearest before `depth` (a share of
+/// `text`), or 0: where a needle goes in.
+size_t lineBreakNear(const std::string &text, double depth) {
+  size_t cut = text.rfind('\n', static_cast<size_t>(depth * static_cast<double>(text.size())));
+  return cut == std::string::npos ? 0 : cut + 1;
+}
+
+/// The first run of digits in `answer` ("" if none): a pass key's match.
+std::string firstNumber(const std::string &answer) {
+  size_t d = answer.find_first_of("0123456789");
+  std::string number;
+  while (d != std::string::npos && d < answer.size() && std::isdigit(answer[d]))
+    number += answer[d++];
+  return number;
+}
+
 int32_t argmax(const std::vector<float> &v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
@@ -343,12 +359,8 @@ public:
       // The haystack: real text, as many tokens as leave room for the rest;
       // the needle goes in at a line break near the depth, and the whole
       // prompt is tokenized as one text.
-      std::vector<int32_t> overhead;
-      tok->encode(intro + needleText + question, overhead, error);
-      std::string hay;
-      tok->decode(prompt(0, needleLength - static_cast<int64_t>(overhead.size())), hay, error);
-      size_t cut = hay.rfind('\n', static_cast<size_t>(depth * static_cast<double>(hay.size())));
-      cut = cut == std::string::npos ? 0 : cut + 1;
+      const std::string hay = haystack(intro + needleText + question);
+      const size_t cut = lineBreakNear(hay, depth);
       std::vector<int32_t> tokens;
       if (!tok->encode(intro + hay.substr(0, cut) + needleText + hay.substr(cut) + question,
                        tokens, error))
@@ -360,21 +372,10 @@ public:
       StepStats s = m.stats();
       share += computedShare(s, m.info().layers, static_cast<int64_t>(tokens.size()));
       r.needleKept = s.keys;
-      std::vector<int32_t> generated;
-      for (int i = 0; i < 8; ++i) {
-        int32_t next = argmax(logits);
-        generated.push_back(next);
-        if (i + 1 < 8)
-          logits = step(m, {next}, static_cast<int64_t>(tokens.size()) + i);
-      }
-      std::string answer;
-      tok->decode(generated, answer, error);
+      int64_t position = static_cast<int64_t>(tokens.size());
+      const std::string answer = greedyAnswer(m, logits, position, 8, false, nullptr);
       // Exact match: the first number generated is the key.
-      size_t d = answer.find_first_of("0123456789");
-      std::string number;
-      while (d != std::string::npos && d < answer.size() && std::isdigit(answer[d]))
-        number += answer[d++];
-      bool hit = number == key;
+      bool hit = firstNumber(answer) == key;
       hits += hit;
       r.needle.push_back({depth, key, answer, hit});
       std::fprintf(stderr, "  %-22s needle depth %.2f: key %s, answer '%s' %s\n", r.name.c_str(),
@@ -386,13 +387,26 @@ public:
     r.needleShare = share / static_cast<double>(depths.size());
   }
 
+  /// Real text of the needle length less the tokens of `around` (what the
+  /// task adds to it), decoded: a haystack to insert into.
+  std::string haystack(const std::string &around) {
+    std::string error, hay;
+    std::vector<int32_t> overhead;
+    tok->encode(around, overhead, error);
+    tok->decode(prompt(0, needleLength - static_cast<int64_t>(overhead.size())), hay, error);
+    return hay;
+  }
+
   /// Greedy answer of `count` tokens to the step whose logits are given,
-  /// each fed back from `position` on; adds the decode steps' token-layers.
+  /// each fed back from `position` on (the last one only with `feedLast`);
+  /// adds the decode steps' token-layers.
   std::string greedyAnswer(CompiledModel &m, std::vector<float> logits, int64_t &position,
-                           int count, int64_t *tokenLayers) {
+                           int count, bool feedLast, int64_t *tokenLayers) {
     std::vector<int32_t> generated;
     for (int i = 0; i < count; ++i) {
       generated.push_back(argmax(logits));
+      if (i + 1 == count && !feedLast)
+        break;
       logits = step(m, {generated.back()}, position++);
       if (tokenLayers)
         for (int64_t c : m.stats().computed)
@@ -424,18 +438,11 @@ public:
           "\n\nThe pass key is " + f.key + ". Remember it. " + f.key + " is the pass key.\n\n";
       const std::string wordText = "\n\nThe secret word is " + f.word + ". Remember it. " +
                                    f.word + " is the secret word.\n\n";
-      std::vector<int32_t> overhead;
-      tok->encode(intro + keyText + wordText + question, overhead, error);
-      std::string hay;
-      tok->decode(prompt(0, needleLength - static_cast<int64_t>(overhead.size())), hay, error);
-      // Both inserted at line breaks near their depths, the later one first.
-      auto cutAt = [&](double d) {
-        size_t cut = hay.rfind('\n', static_cast<size_t>(d * static_cast<double>(hay.size())));
-        return cut == std::string::npos ? size_t{0} : cut + 1;
-      };
+      const std::string hay = haystack(intro + keyText + wordText + question);
+      // Both inserted at line breaks near their depths.
       const bool keyFirst = f.keyDepth <= f.wordDepth;
-      const size_t early = cutAt(std::min(f.keyDepth, f.wordDepth)),
-                   late = std::max(early, cutAt(std::max(f.keyDepth, f.wordDepth)));
+      const size_t early = lineBreakNear(hay, std::min(f.keyDepth, f.wordDepth)),
+                   late = std::max(early, lineBreakNear(hay, std::max(f.keyDepth, f.wordDepth)));
       std::string text = intro + hay.substr(0, early) + (keyFirst ? keyText : wordText) +
                          hay.substr(early, late - early) + (keyFirst ? wordText : keyText) +
                          hay.substr(late) + question;
@@ -446,7 +453,7 @@ public:
       int64_t position = static_cast<int64_t>(tokens.size());
       std::vector<float> first = step(m, tokens, 0);
       f.share = computedShare(m.stats(), m.info().layers, static_cast<int64_t>(tokens.size()));
-      f.keyAnswer = greedyAnswer(m, first, position, 8, nullptr);
+      f.keyAnswer = greedyAnswer(m, first, position, 8, true, nullptr);
       // The follow-up: one step over the question's tokens after the answer.
       auto start = Clock::now();
       std::vector<float> logits = step(m, questionTokens, position);
@@ -455,18 +462,11 @@ public:
         f.questionTokenLayers += c;
       position += static_cast<int64_t>(questionTokens.size());
       int64_t answerTokenLayers = 0;
-      f.wordAnswer = greedyAnswer(m, logits, position, 8, &answerTokenLayers);
+      f.wordAnswer = greedyAnswer(m, logits, position, 8, true, &answerTokenLayers);
       // Token-layers beyond a dense model's: the question's rows at every
       // layer, one row per layer for each answer step.
       f.revived = f.questionTokenLayers + answerTokenLayers -
                   m.info().layers * static_cast<int64_t>(questionTokens.size() + 8);
-      auto firstNumber = [](const std::string &answer) {
-        size_t d = answer.find_first_of("0123456789");
-        std::string number;
-        while (d != std::string::npos && d < answer.size() && std::isdigit(answer[d]))
-          number += answer[d++];
-        return number;
-      };
       auto firstWord = [](const std::string &answer) {
         size_t b = answer.find_first_not_of(" \"'\n\t");
         size_t e = answer.find_first_not_of("abcdefghijklmnopqrstuvwxyz", b);

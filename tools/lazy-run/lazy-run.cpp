@@ -83,6 +83,10 @@ bool parseNumber(const char *text, double &out) {
   return end && *end == '\0' && end != text;
 }
 
+int64_t sum(const std::vector<int64_t> &values) {
+  return std::accumulate(values.begin(), values.end(), int64_t{0});
+}
+
 /// A JSON array of integers.
 template <typename T> std::string jsonIntegers(const std::vector<T> &values) {
   std::string out = "[";
@@ -352,26 +356,36 @@ int main(int argc, char **argv) {
   bool tty = isatty(STDERR_FILENO);
   std::vector<float> logits;
   // One prefill of the whole prompt; its wall time in ms (< 0 on error).
+  // Feeds `tokens` at positions `first`, `first` + 1, ... in steps of at most
+  // `chunk`; the last step asks for its last row's logits. `afterStep(end)`
+  // runs after each step (end: the tokens fed so far).
+  auto feed = [&](const std::vector<int32_t> &tokens, int32_t first, int64_t chunk,
+                  auto &&afterStep) -> bool {
+    const auto count = static_cast<int64_t>(tokens.size());
+    for (int64_t start = 0; start < count; start += chunk) {
+      int64_t end = std::min(count, start + chunk);
+      std::vector<int32_t> part(tokens.begin() + start, tokens.begin() + end), positions;
+      for (int64_t p = start; p < end; ++p)
+        positions.push_back(static_cast<int32_t>(first + p));
+      // Logits of the last step's last row; earlier ones unused: the cheapest row.
+      const int32_t row = end == count ? static_cast<int32_t>(end - start - 1) : 0;
+      if (!model->step(part, positions, {row}, logits, error))
+        return false;
+      afterStep(end);
+    }
+    return true;
+  };
   auto prefill = [&]() -> double {
     auto prefillStart = Clock::now();
-    for (int64_t start = 0; start < promptTokens; start += batch) {
-      int64_t end = std::min(promptTokens, start + batch);
-      std::vector<int32_t> chunk(ids.begin() + start, ids.begin() + end), positions;
-      for (int64_t p = start; p < end; ++p)
-        positions.push_back(static_cast<int32_t>(p));
-      std::vector<int32_t> rows;
-      if (end == promptTokens)
-        rows.push_back(static_cast<int32_t>(end - start - 1));
-      else
-        rows.push_back(0); // logits unused: the cheapest row
-      if (!model->step(chunk, positions, rows, logits, error))
-        return -1;
+    bool fed = feed(ids, 0, batch, [&](int64_t end) {
       if (progress) {
         std::fprintf(stderr, tty ? "\rprefill %lld/%lld tokens" : "prefill %lld/%lld tokens\n",
                      static_cast<long long>(end), static_cast<long long>(promptTokens));
         std::fflush(stderr);
       }
-    }
+    });
+    if (!fed)
+      return -1;
     if (progress && tty)
       std::fputc('\n', stderr);
     return std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count();
@@ -446,10 +460,8 @@ int main(int argc, char **argv) {
             std::chrono::duration<double, std::milli>(Clock::now() - writeStart).count();
       }
       const StepStats stepStats = model->stats();
-      for (int64_t r : stepStats.revived)
-        a.revived += r;
-      a.stepTokenLayers.push_back(
-          std::accumulate(stepStats.computed.begin(), stepStats.computed.end(), int64_t{0}));
+      a.revived += sum(stepStats.revived);
+      a.stepTokenLayers.push_back(sum(stepStats.computed));
       next = sampler.sample(logits.data(), model->info().vocabSize);
     }
     a.decodeMs =
@@ -527,22 +539,15 @@ int main(int argc, char **argv) {
     FollowUp turn;
     turn.question = question;
     turn.tokens = static_cast<int64_t>(questionIds.size());
-    const int64_t chunk = info.pruned ? turn.tokens : batch;
     auto start = Clock::now();
-    for (int64_t begin = 0; begin < turn.tokens; begin += chunk) {
-      const int64_t end = std::min(turn.tokens, begin + chunk);
-      std::vector<int32_t> ids(questionIds.begin() + begin, questionIds.begin() + end),
-          positions;
-      for (int64_t i = begin; i < end; ++i)
-        positions.push_back(position++);
-      if (!model->step(ids, positions, {static_cast<int32_t>(end - begin - 1)}, logits, error))
-        return fail(error);
+    bool fed = feed(questionIds, position, info.pruned ? turn.tokens : batch, [&](int64_t) {
       const StepStats stepStats = model->stats();
-      turn.tokenLayers +=
-          std::accumulate(stepStats.computed.begin(), stepStats.computed.end(), int64_t{0});
-      turn.revived +=
-          std::accumulate(stepStats.revived.begin(), stepStats.revived.end(), int64_t{0});
-    }
+      turn.tokenLayers += sum(stepStats.computed);
+      turn.revived += sum(stepStats.revived);
+    });
+    if (!fed)
+      return fail(error);
+    position += static_cast<int32_t>(turn.tokens);
     turn.ttftMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     followUpTurns.push_back(std::move(turn));
     if (!answer(followUpTurns.back().reply, nullptr))
@@ -556,8 +561,7 @@ int main(int argc, char **argv) {
   if (!json)
     return 0;
   // Over all prefill steps (a dense model prefills in batches).
-  const int64_t computed = std::accumulate(prefillStats.totalComputed.begin(),
-                                           prefillStats.totalComputed.end(), int64_t{0});
+  const int64_t computed = sum(prefillStats.totalComputed);
   const std::string kept = jsonIntegers(prefillStats.keys),
                     perLayer = jsonIntegers(prefillStats.totalComputed);
   double share = static_cast<double>(computed) /
