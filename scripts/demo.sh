@@ -97,3 +97,6 @@ for k, (fd, fp) in enumerate(zip(dense["follow_ups"], pruned["follow_ups"]), 1):
           f"({fp['question_revived_tokens']} token-layers revived for the question, "
           f"{fp['revived_tokens']} while answering)")
 PY
+echo
+echo "== ask more yourself (one question per line, Ctrl-D ends):"
+echo "   $BUILD/bin/lazy-run $PRUNED -m $MODEL -f $DOC --chat -i"

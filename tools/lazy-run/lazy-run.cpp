@@ -2,7 +2,7 @@
 //
 //   lazy-run model.so -m MODEL (-p TEXT | -f FILE) [-n N] [--chat] [--json]
 //            [--ctx N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--batch B]
-//            [--follow-up TEXT]...
+//            [--follow-up TEXT]... [-i]
 //
 // Builds without LLVM/MLIR (runtime-only configuration).
 //
@@ -21,7 +21,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -62,7 +64,11 @@ const char *kUsage =
     "                       context: its tokens are one step after what is cached (with\n"
     "                       --chat, a new user turn; else TEXT is appended as it is), then\n"
     "                       up to -n tokens answer it. A pruned model selects again for it\n"
-    "                       and revives what the question needs from the Aux Cache\n";
+    "                       and revives what the question needs from the Aux Cache\n"
+    "  -i, --interactive    then read more questions from stdin, one per line, each a\n"
+    "                       follow-up, until end of input (Ctrl-D); without -p/-f/--ids\n"
+    "                       the first line is the prompt. On a terminal each answer is\n"
+    "                       followed by its timings on stderr\n";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
@@ -111,7 +117,7 @@ std::string jsonNumbers(const std::vector<double> &values, const char *format) {
 int main(int argc, char **argv) {
   boundOpenMPSpinning(argv);
   std::string library, modelPath, prompt, promptFile, idsFile;
-  bool chat = false, json = false, havePrompt = false, ignoreEos = false;
+  bool chat = false, json = false, havePrompt = false, ignoreEos = false, interactive = false;
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
   std::string logitsFile, decodeLogitsFile;
   std::vector<std::string> followUps;
@@ -197,6 +203,8 @@ int main(int argc, char **argv) {
       decodeLogitsFile = text();
     } else if (arg == "--follow-up") {
       followUps.push_back(text());
+    } else if (arg == "-i" || arg == "--interactive") {
+      interactive = true;
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "lazy-run: error: unknown option '%s'\n%s", arg.c_str(), kUsage);
       return 2;
@@ -212,7 +220,7 @@ int main(int argc, char **argv) {
       return fail("--random-weights and -m exclude each other");
     modelPath = "random:" + std::to_string(weightSeed);
   }
-  if (library.empty() || modelPath.empty() || !havePrompt) {
+  if (library.empty() || modelPath.empty() || (!havePrompt && !interactive)) {
     std::fputs(kUsage, stderr);
     return 2;
   }
@@ -233,9 +241,11 @@ int main(int argc, char **argv) {
   for (const std::string &q : followUps)
     if (q.empty())
       return fail("--follow-up needs a non-empty question");
-  if (!followUps.empty() && (repeat != 1 || warmup != 0))
-    return fail("--follow-up answers in the context of one prefill: it excludes --repeat and "
-                "--warmup");
+  if ((!followUps.empty() || interactive) && (repeat != 1 || warmup != 0))
+    return fail(std::string(interactive ? "--interactive" : "--follow-up") +
+                " answers in the context of one prefill: it excludes --repeat and --warmup");
+  if (interactive && nPredict == 0)
+    return fail("--interactive answers each question with up to -n tokens: -n 0 answers none");
   auto shortest = [](float x) {
     char buffer[32];
     std::snprintf(buffer, sizeof(buffer), "%g", static_cast<double>(x));
@@ -270,9 +280,38 @@ int main(int argc, char **argv) {
   double loadMs = std::chrono::duration<double, std::milli>(Clock::now() - loadStart).count();
   const Tokenizer *tok = model->hasTokenizer() ? &model->tokenizer() : nullptr;
 
+  if (!tok && (!followUps.empty() || interactive))
+    return fail(std::string("these weights come without a tokenizer: ") +
+                (interactive ? "--interactive" : "--follow-up") + " needs one");
+  // --interactive without a prompt: the first line of stdin is the prompt,
+  // read once the model is ready.
+  const bool terminal = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+  auto readQuestion = [&](std::string &line) -> bool {
+    for (;;) {
+      if (terminal) {
+        std::fputs("> ", stderr);
+        std::fflush(stderr);
+      }
+      if (!std::getline(std::cin, line)) {
+        if (terminal)
+          std::fputc('\n', stderr); // after the prompt's "> "
+        return false;
+      }
+      while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+        line.pop_back();
+      if (line.find_first_not_of(" \t") != std::string::npos)
+        return true; // blank lines ask nothing
+    }
+  };
+  if (interactive && terminal)
+    std::fprintf(stderr, "lazy-run: %s per line, Ctrl-D ends\n",
+                 havePrompt ? "answering the prompt first; then one follow-up question"
+                            : "ready; one question");
+  if (interactive && !havePrompt) {
+    if (!readQuestion(prompt))
+      return 0; // end of input before a prompt: nothing asked
+  }
   std::string text = prompt;
-  if (!tok && !followUps.empty())
-    return fail("these weights come without a tokenizer: --follow-up needs one");
   if (!tok && (chat || (idsFile.empty() && randomPrompt == 0)))
     return fail("these weights come without a tokenizer: give the prompt as --ids or "
                 "--random-prompt");
@@ -485,6 +524,24 @@ int main(int argc, char **argv) {
   StepStats last = model->stats();
   if (!json)
     std::fputc('\n', stdout);
+  // --interactive on a terminal: each turn's timings after its answer.
+  auto printTurn = [&](const char *what, int64_t tokens, double ms, int64_t stepRevived,
+                       const Answer &a) {
+    const auto n = static_cast<int64_t>(a.ids.size());
+    std::string revivedText;
+    if (info.pruned)
+      revivedText = ", " + std::to_string(stepRevived + a.revived) + " revived token-layers";
+    std::fprintf(stderr, "[%s: %lld tokens in %.0f ms; answer: %lld tokens%s%s]\n", what,
+                 static_cast<long long>(tokens), ms, static_cast<long long>(n),
+                 n > 1 ? (" at " + std::to_string(static_cast<int64_t>(
+                                       std::lround((n - 1) / (a.decodeMs / 1000.0)))) +
+                          " tokens/s")
+                             .c_str()
+                       : "",
+                 revivedText.c_str());
+  };
+  if (interactive && terminal)
+    printTurn("prompt", promptTokens, ttftMs, 0, first);
 
   // Follow-up questions, each one step over its tokens at the next positions
   // (a dense model's in --batch chunks) and an answer. A pruned model selects
@@ -496,11 +553,14 @@ int main(int argc, char **argv) {
     double ttftMs = 0;
     Answer reply;
   };
-  std::vector<FollowUp> followUpTurns;
-  followUpTurns.reserve(followUps.size()); // `previous` points into it
+  std::deque<FollowUp> followUpTurns; // `previous` points into it
   std::vector<ChatMessage> conversation{{"user", prompt}};
   Answer *previous = &first;
-  for (const std::string &question : followUps) {
+  // One follow-up turn: the question's step and its answer. A question the
+  // context cannot hold sets `error` and returns Refused with nothing changed
+  // (--interactive: the next one may be shorter).
+  enum class Turn { Answered, Refused, Failed };
+  auto ask = [&](const std::string &question, bool typed) -> Turn {
     std::vector<int32_t> questionIds;
     if (previous->pending >= 0)
       questionIds.push_back(previous->pending);
@@ -509,30 +569,38 @@ int main(int argc, char **argv) {
       // The template's text between the previous answer and the new one: the
       // answer's end of turn, the user turn, the assistant prompt.
       static const std::string kMark = "\x01lazyc-answer\x01";
-      conversation.push_back({"assistant", kMark});
-      conversation.push_back({"user", question});
+      std::vector<ChatMessage> turns = conversation;
+      turns.push_back({"assistant", kMark});
+      turns.push_back({"user", question});
       std::string rendered;
-      if (!tok->applyChatTemplate(conversation, true, rendered, error))
-        return fail(error);
+      if (!tok->applyChatTemplate(turns, true, rendered, error))
+        return Turn::Failed;
       size_t at = rendered.rfind(kMark);
-      if (at == std::string::npos)
-        return fail("the chat template dropped the assistant's answer: --follow-up needs "
-                    "a template that renders the conversation");
+      if (at == std::string::npos) {
+        error = "the chat template dropped the assistant's answer: follow-up questions need "
+                "a template that renders the conversation";
+        return Turn::Failed;
+      }
       questionText = rendered.substr(at + kMark.size());
-      conversation[conversation.size() - 2].content = previous->text;
     }
     std::vector<int32_t> encoded;
     if (!tok->encode(questionText, encoded, error, false))
-      return fail(error);
+      return Turn::Failed;
     questionIds.insert(questionIds.end(), encoded.begin(), encoded.end());
     const int64_t need = position + static_cast<int64_t>(questionIds.size()) + nPredict;
-    if (need > model->context())
-      return fail("follow-up " + std::to_string(followUpTurns.size() + 1) + " (" +
-                  std::to_string(questionIds.size()) + " tokens after " +
-                  std::to_string(position) + " in the context) plus " +
-                  std::to_string(nPredict) + " generated tokens exceeds the context of " +
-                  std::to_string(model->context()) + " tokens (use --ctx or fewer follow-ups)");
-    if (!json) {
+    if (need > model->context()) {
+      error = "follow-up " + std::to_string(followUpTurns.size() + 1) + " (" +
+              std::to_string(questionIds.size()) + " tokens after " + std::to_string(position) +
+              " in the context) plus " + std::to_string(nPredict) +
+              " generated tokens exceeds the context of " + std::to_string(model->context()) +
+              " tokens (use --ctx or fewer follow-ups)";
+      return Turn::Refused;
+    }
+    if (chat) {
+      conversation.push_back({"assistant", previous->text});
+      conversation.push_back({"user", question});
+    }
+    if (!json && !(typed && terminal)) { // a question typed in is on the screen
       std::printf("\n> %s\n", question.c_str());
       std::fflush(stdout);
     }
@@ -546,20 +614,45 @@ int main(int argc, char **argv) {
       turn.revived += sum(stepStats.revived);
     });
     if (!fed)
-      return fail(error);
+      return Turn::Failed;
     position += static_cast<int32_t>(turn.tokens);
     turn.ttftMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     followUpTurns.push_back(std::move(turn));
-    if (!answer(followUpTurns.back().reply, nullptr))
-      return fail(error);
+    FollowUp &asked = followUpTurns.back();
+    if (!answer(asked.reply, nullptr))
+      return Turn::Failed;
     if (!json)
       std::fputc('\n', stdout);
-    previous = &followUpTurns.back().reply;
+    if (typed && terminal)
+      printTurn("question", asked.tokens, asked.ttftMs, asked.revived, asked.reply);
+    previous = &asked.reply;
+    return Turn::Answered;
+  };
+  for (const std::string &question : followUps)
+    if (ask(question, false) != Turn::Answered)
+      return fail(error);
+  // --interactive: questions from stdin until its end. One the context cannot
+  // hold is refused (the exit status says so) and the next one read.
+  bool refused = false;
+  for (std::string question; interactive && readQuestion(question);) {
+    switch (ask(question, true)) {
+    case Turn::Answered:
+      break;
+    case Turn::Refused:
+      refused = true;
+      fail(error + (model->context() - position - nPredict > 1
+                        ? "; " + std::to_string(model->context() - position - nPredict) +
+                              " positions are left for a question"
+                        : "; the context is full"));
+      break;
+    case Turn::Failed:
+      return fail(error);
+    }
   }
   if (decodeLogits && std::fclose(decodeLogits) != 0)
     return fail("cannot write '" + decodeLogitsFile + "'");
   if (!json)
-    return 0;
+    return refused ? 1 : 0;
   // Over all prefill steps (a dense model prefills in batches).
   const int64_t computed = sum(prefillStats.totalComputed);
   const std::string kept = jsonIntegers(prefillStats.keys),
@@ -632,5 +725,5 @@ int main(int argc, char **argv) {
               jsonEscape(model->deviceName()).c_str(),
               jsonEscape(model->attentionInfo()).c_str(), runs.c_str(), idList.c_str(),
               jsonEscape(generated).c_str(), followUpJson.c_str());
-  return 0;
+  return refused ? 1 : 0;
 }
