@@ -258,8 +258,10 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
             (info.kvCache == "f32" ? ", or --kv-cache=bf16 or f16" : "") + ")";
     return nullptr;
   }
-  if (!m->cuda_)
+  if (!m->cuda_) {
     lazyc::rt::warmUpDecodeAttention(info.headDim);
+    m->computeIdentity(description); // sessions (CPU models)
+  }
   // LazyLLM state: which slots each layer holds, the Aux Cache (allocated per
   // layer on its first save), counters.
   cache.cached = static_cast<uint8_t *>(std::calloc(cache.layers * cache.context, 1));

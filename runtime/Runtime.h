@@ -91,6 +91,20 @@ public:
             std::string &error);
   /// Forgets every cached token (and the Aux Cache).
   void reset();
+
+  /// Sessions (runtime/Session.cpp, CPU models): the cache's state for the
+  /// first tokens.size() positions, which hold `tokens` (K/V, which slots
+  /// each layer holds, the Aux Cache), written to `path` (replaced whole).
+  bool saveSession(const std::string &path, const std::vector<int32_t> &tokens,
+                   std::string &error) const;
+  /// Restores a session of this model (same compiled model and weights) and
+  /// keeps its longest common prefix with `tokens`, at most tokens.size() - 1
+  /// positions (the last token is always fed again: its step gives the
+  /// logits); `reused` is that length (0: nothing in common, the cache
+  /// empty). A LazyLLM state cut to a prefix is one of the prefix's own: no
+  /// token depends on later ones.
+  bool loadSession(const std::string &path, const std::vector<int32_t> &tokens,
+                   int64_t &reused, std::string &error);
   /// The counters of the last step and of the generation so far.
   StepStats stats() const;
 
@@ -100,6 +114,8 @@ private:
                    std::string &error);
   bool fillRandomWeights(const JsonValue &weights, uint64_t seed, std::string &error);
   bool uploadArena(std::string &error);
+  /// identity_ from the model description and a sample of the weight arena.
+  void computeIdentity(const char *description);
   /// Bytes of one key or value element of the CPU KV cache.
   size_t kvElementBytes() const { return cache_.kv_type == 0 ? 4 : 2; }
 
@@ -110,6 +126,7 @@ private:
   uint8_t *arena_ = nullptr;
   LazycKVCache cache_{};
   std::vector<int64_t> stats_;
+  uint64_t identity_ = 0; // sessions: the compiled model and its weights (Session.cpp)
   std::unique_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<void> modelFile_; // keeps the mapping alive
 };

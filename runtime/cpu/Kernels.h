@@ -43,7 +43,7 @@ typedef struct LazycKVCache {
   int64_t layers;
   int64_t kv_dim;
   uint8_t *cached;    // [layers][context]: 1 once the layer holds the slot's K/V
-  int64_t hidden;     // row size of the Aux Cache
+  int64_t hidden;     // row size of the Aux Cache (0 until a layer allocates one)
   float **aux;        // [layers]: [context][hidden] rows, null until the layer saves one
   uint8_t **aux_saved; // [layers]: [context] flags, null like aux
   int64_t aux_bytes;  // bytes allocated for the Aux Cache
@@ -167,6 +167,10 @@ void lazyc_rt_select_once(LazycKVCache *cache, int64_t layer, uint64_t scores, u
 int64_t lazyc_rt_missing_size(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n);
 void lazyc_rt_missing(LazycKVCache *cache, int64_t layer, uint64_t keys, int64_t n,
                       uint64_t out);
+
+/// The Aux Cache rows of `layer` ([context][columns] f32, and its saved
+/// flags), allocated on first use; null when out of memory.
+float *lazyc_rt_aux_rows(LazycKVCache *cache, int64_t layer, int64_t columns);
 
 /// Saves the rows of `hidden` whose position is not in `kept` into the Aux
 /// Cache of `layer`.

@@ -98,25 +98,38 @@ std::vector<int32_t> selectOnce(LazycKVCache *cache, int64_t layer, const float 
 }
 
 float *auxRows(LazycKVCache *cache, int64_t layer, int64_t columns) {
+  float *rows = lazyc_rt_aux_rows(cache, layer, columns);
+  if (!rows) {
+    std::fprintf(stderr,
+                 "lazyc: out of memory allocating the Aux Cache of layer %lld "
+                 "(%lld slots x %lld floats)\n",
+                 static_cast<long long>(layer), static_cast<long long>(cache->context),
+                 static_cast<long long>(columns));
+    std::exit(1);
+  }
+  return rows;
+}
+
+} // namespace
+
+extern "C" float *lazyc_rt_aux_rows(LazycKVCache *cache, int64_t layer, int64_t columns) {
   if (!cache->aux[layer]) {
     size_t rows = static_cast<size_t>(cache->context);
-    cache->aux[layer] =
+    auto *aux =
         static_cast<float *>(std::calloc(rows * static_cast<size_t>(columns), sizeof(float)));
-    cache->aux_saved[layer] = static_cast<uint8_t *>(std::calloc(rows, 1));
-    if (!cache->aux[layer] || !cache->aux_saved[layer]) {
-      std::fprintf(stderr,
-                   "lazyc: out of memory allocating the Aux Cache of layer %lld "
-                   "(%lld slots x %lld floats)\n",
-                   static_cast<long long>(layer), static_cast<long long>(cache->context),
-                   static_cast<long long>(columns));
-      std::exit(1);
+    auto *saved = static_cast<uint8_t *>(std::calloc(rows, 1));
+    if (!aux || !saved) {
+      std::free(aux);
+      std::free(saved);
+      return nullptr;
     }
+    cache->aux[layer] = aux;
+    cache->aux_saved[layer] = saved;
+    cache->hidden = columns;
     cache->aux_bytes += static_cast<int64_t>(rows * columns * sizeof(float) + rows);
   }
   return cache->aux[layer];
 }
-
-} // namespace
 
 extern "C" int64_t lazyc_rt_context_size(uint64_t positions, int64_t rows) {
   const int32_t *pos = ptr<int32_t>(positions);

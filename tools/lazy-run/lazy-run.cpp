@@ -2,7 +2,7 @@
 //
 //   lazy-run model.so -m MODEL (-p TEXT | -f FILE) [-n N] [--chat] [--json]
 //            [--ctx N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--batch B]
-//            [--follow-up TEXT]... [-i]
+//            [--follow-up TEXT]... [-i] [--session FILE]
 //
 // Builds without LLVM/MLIR (runtime-only configuration).
 //
@@ -68,7 +68,11 @@ const char *kUsage =
     "  -i, --interactive    then read more questions from stdin, one per line, each a\n"
     "                       follow-up, until end of input (Ctrl-D); without -p/-f/--ids\n"
     "                       the first line is the prompt. On a terminal each answer is\n"
-    "                       followed by its timings on stderr\n";
+    "                       followed by its timings on stderr\n"
+    "      --session FILE   restore the cached context saved in FILE by an earlier run\n"
+    "                       (same compiled model and weights) as far as its tokens begin\n"
+    "                       the prompt, feed only the rest, and save the prompt's state\n"
+    "                       to FILE (CPU models)\n";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
@@ -119,7 +123,7 @@ int main(int argc, char **argv) {
   std::string library, modelPath, prompt, promptFile, idsFile;
   bool chat = false, json = false, havePrompt = false, ignoreEos = false, interactive = false;
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
-  std::string logitsFile, decodeLogitsFile;
+  std::string logitsFile, decodeLogitsFile, sessionFile;
   std::vector<std::string> followUps;
   bool randomWeights = false;
   uint64_t weightSeed = 0;
@@ -203,6 +207,8 @@ int main(int argc, char **argv) {
       decodeLogitsFile = text();
     } else if (arg == "--follow-up") {
       followUps.push_back(text());
+    } else if (arg == "--session") {
+      sessionFile = text();
     } else if (arg == "-i" || arg == "--interactive") {
       interactive = true;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -244,6 +250,8 @@ int main(int argc, char **argv) {
   if ((!followUps.empty() || interactive) && (repeat != 1 || warmup != 0))
     return fail(std::string(interactive ? "--interactive" : "--follow-up") +
                 " answers in the context of one prefill: it excludes --repeat and --warmup");
+  if (!sessionFile.empty() && (repeat != 1 || warmup != 0))
+    return fail("--session restores one prefill: it excludes --repeat and --warmup");
   if (interactive && nPredict == 0)
     return fail("--interactive answers each question with up to -n tokens: -n 0 answers none");
   auto shortest = [](float x) {
@@ -391,7 +399,26 @@ int main(int argc, char **argv) {
                   " positions; the context holds " + std::to_string(model->context()) +
                   " (use --ctx, a smaller -n or fewer follow-ups)");
   }
-  bool progress = promptTokens > batch && repeat == 1 && warmup == 0;
+  // --session: the saved context's common prefix with the prompt is
+  // restored; only the rest is fed (and the prompt's state saved after).
+  int64_t reused = 0;
+  if (!sessionFile.empty()) {
+    if (info.target == "cuda")
+      return fail("--session: sessions are not supported for CUDA models yet (their caches "
+                  "live in GPU memory)");
+    if (access(sessionFile.c_str(), F_OK) == 0) {
+      if (!model->loadSession(sessionFile, ids, reused, error))
+        return fail(error);
+      std::fprintf(stderr, "lazy-run: session '%s': %lld of %lld prompt tokens restored\n",
+                   sessionFile.c_str(), static_cast<long long>(reused),
+                   static_cast<long long>(promptTokens));
+    } else {
+      std::fprintf(stderr, "lazy-run: session '%s' is new: the prompt's state is saved there\n",
+                   sessionFile.c_str());
+    }
+  }
+  const std::vector<int32_t> fresh(ids.begin() + reused, ids.end()); // the tokens to feed
+  bool progress = static_cast<int64_t>(fresh.size()) > batch && repeat == 1 && warmup == 0;
   bool tty = isatty(STDERR_FILENO);
   std::vector<float> logits;
   // One prefill of the whole prompt; its wall time in ms (< 0 on error).
@@ -416,10 +443,10 @@ int main(int argc, char **argv) {
   };
   auto prefill = [&]() -> double {
     auto prefillStart = Clock::now();
-    bool fed = feed(ids, 0, batch, [&](int64_t end) {
+    bool fed = feed(fresh, static_cast<int32_t>(reused), batch, [&](int64_t end) {
       if (progress) {
         std::fprintf(stderr, tty ? "\rprefill %lld/%lld tokens" : "prefill %lld/%lld tokens\n",
-                     static_cast<long long>(end), static_cast<long long>(promptTokens));
+                     static_cast<long long>(reused + end), static_cast<long long>(promptTokens));
         std::fflush(stderr);
       }
     });
@@ -443,6 +470,8 @@ int main(int argc, char **argv) {
   }
   // The median (a first run also pays for warm-up: allocator, GEMM plans).
   double ttftMs = median(ttfts);
+  if (!sessionFile.empty() && !model->saveSession(sessionFile, ids, error))
+    return fail(error);
   if (logitsOut &&
       (std::fwrite(logits.data(), sizeof(float), logits.size(), logitsOut) != logits.size() ||
        std::fclose(logitsOut) != 0))
@@ -709,7 +738,7 @@ int main(int argc, char **argv) {
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
               "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
               "\"device\": \"%s\", "
-              "\"attention\": \"%s\", \"ttft_ms_runs\": %s, \"generated_ids\": %s, "
+              "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"ttft_ms_runs\": %s, \"generated_ids\": %s, "
               "\"text\": \"%s\", \"follow_ups\": %s}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
@@ -723,7 +752,8 @@ int main(int argc, char **argv) {
               static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),
               info.target.c_str(), info.target == "cuda" ? "bf16" : info.kvCache.c_str(),
               jsonEscape(model->deviceName()).c_str(),
-              jsonEscape(model->attentionInfo()).c_str(), runs.c_str(), idList.c_str(),
+              jsonEscape(model->attentionInfo()).c_str(), static_cast<long long>(reused),
+              runs.c_str(), idList.c_str(),
               jsonEscape(generated).c_str(), followUpJson.c_str());
   return refused ? 1 : 0;
 }

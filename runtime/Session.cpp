@@ -1,0 +1,227 @@
+//===- Session.cpp - save and restore a model's cached context -------------===//
+//
+// A session file holds the state of the first N positions of a CPU model's
+// cache: their token ids, and per layer which of them the layer holds, their
+// keys and values, and the Aux Cache rows saved for them (LazyLLM). lazy-run
+// --session restores the longest common prefix with a new prompt and feeds
+// only the rest (llama.cpp's --prompt-cache, for LazyLLM's state too).
+//
+//   "LAZYCSS1", u64 identity, i64 layers, kv_dim, kv_type, element bytes, n,
+//   i32 tokens[n], then per layer: u8 cached[n], the K rows of the cached
+//   positions [kv_dim], then their V rows,
+//   i64 aux columns (0: no Aux Cache), and when > 0 u8 saved[n] and the f32
+//   rows of the saved positions, in position order; last, the FNV-1a hash of
+//   everything before it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Runtime.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+using namespace lazyc::rt;
+
+namespace {
+
+constexpr char kMagic[8] = {'L', 'A', 'Z', 'Y', 'C', 'S', 'S', '1'};
+
+uint64_t fnv1a(const void *data, size_t bytes, uint64_t hash = 1469598103934665603ull) {
+  const auto *p = static_cast<const uint8_t *>(data);
+  for (size_t i = 0; i < bytes; ++i)
+    hash = (hash ^ p[i]) * 1099511628211ull;
+  return hash;
+}
+
+struct FileCloser {
+  void operator()(FILE *f) const {
+    if (f)
+      std::fclose(f);
+  }
+};
+using File = std::unique_ptr<FILE, FileCloser>;
+
+} // namespace
+
+void CompiledModel::computeIdentity(const char *description) {
+  // The description names the architecture, shapes, schedule, dtypes and KV
+  // cache; 4 KiB of every MiB of the weights tell two weight files apart.
+  uint64_t hash = fnv1a(description, std::strlen(description));
+  const auto bytes = static_cast<size_t>(info_.arenaBytes);
+  for (size_t at = 0; at < bytes; at += size_t(1) << 20)
+    hash = fnv1a(arena_ + at, std::min<size_t>(4096, bytes - at), hash);
+  identity_ = hash;
+}
+
+bool CompiledModel::saveSession(const std::string &path, const std::vector<int32_t> &tokens,
+                                std::string &error) const {
+  if (cuda_) {
+    error = "sessions are not supported for CUDA models yet (their caches live in GPU memory)";
+    return false;
+  }
+  const auto n = static_cast<int64_t>(tokens.size());
+  if (n > cache_.context) {
+    error = "a session of " + std::to_string(n) + " tokens does not fit the context";
+    return false;
+  }
+  // Written beside the target and renamed over it: a failed write leaves the
+  // previous session whole.
+  const std::string temporary = path + ".tmp";
+  File out(std::fopen(temporary.c_str(), "wb"));
+  if (!out) {
+    error = "cannot write session '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  bool ok = true;
+  uint64_t checksum = fnv1a(nullptr, 0);
+  auto put = [&](const void *data, size_t bytes) {
+    checksum = fnv1a(data, bytes, checksum);
+    ok = ok && (bytes == 0 || std::fwrite(data, 1, bytes, out.get()) == bytes);
+  };
+  const int64_t header[] = {cache_.layers, cache_.kv_dim, cache_.kv_type,
+                            static_cast<int64_t>(kvElementBytes()), n};
+  put(kMagic, sizeof(kMagic));
+  put(&identity_, sizeof(identity_));
+  put(header, sizeof(header));
+  put(tokens.data(), tokens.size() * sizeof(int32_t));
+  const size_t rowBytes = static_cast<size_t>(cache_.kv_dim) * kvElementBytes();
+  for (int64_t l = 0; l < cache_.layers && ok; ++l) {
+    const size_t slot = static_cast<size_t>(l) * cache_.context;
+    put(cache_.cached + slot, static_cast<size_t>(n));
+    for (const void *kv : {cache_.k, cache_.v})
+      for (int64_t p = 0; p < n; ++p)
+        if (cache_.cached[slot + p])
+          put(static_cast<const uint8_t *>(kv) + (slot + p) * rowBytes, rowBytes);
+    int64_t columns = 0;
+    if (cache_.aux[l])
+      for (int64_t p = 0; p < n && !columns; ++p)
+        columns = cache_.aux_saved[l][p] ? cache_.hidden : 0;
+    put(&columns, sizeof(columns));
+    if (columns == 0)
+      continue;
+    put(cache_.aux_saved[l], static_cast<size_t>(n));
+    for (int64_t p = 0; p < n; ++p)
+      if (cache_.aux_saved[l][p])
+        put(cache_.aux[l] + p * columns, static_cast<size_t>(columns) * sizeof(float));
+  }
+  const uint64_t total = checksum;
+  put(&total, sizeof(total));
+  ok = ok && std::fflush(out.get()) == 0;
+  ok = std::fclose(out.release()) == 0 && ok;
+  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = "cannot write session '" + path + "': " + std::strerror(errno);
+    std::remove(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool CompiledModel::loadSession(const std::string &path, const std::vector<int32_t> &tokens,
+                                int64_t &reused, std::string &error) {
+  reused = 0;
+  if (cuda_) {
+    error = "sessions are not supported for CUDA models yet (their caches live in GPU memory)";
+    return false;
+  }
+  File in(std::fopen(path.c_str(), "rb"));
+  if (!in) {
+    error = "cannot read session '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  auto bad = [&](const std::string &why) {
+    reset(); // nothing half restored
+    reused = 0;
+    error = "session '" + path + "': " + why;
+    return false;
+  };
+  uint64_t checksum = fnv1a(nullptr, 0);
+  auto get = [&](void *data, size_t bytes) {
+    if (bytes != 0 && std::fread(data, 1, bytes, in.get()) != bytes)
+      return false;
+    checksum = fnv1a(data, bytes, checksum);
+    return true;
+  };
+  char magic[sizeof(kMagic)];
+  uint64_t identity = 0;
+  int64_t header[5];
+  if (!get(magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
+    return bad("not a lazyc session file");
+  if (!get(&identity, sizeof(identity)) || !get(header, sizeof(header)))
+    return bad("truncated");
+  const int64_t layers = header[0], kvDim = header[1], kvType = header[2], elementBytes = header[3],
+                n = header[4];
+  if (identity != identity_ || layers != cache_.layers || kvDim != cache_.kv_dim ||
+      kvType != cache_.kv_type || elementBytes != static_cast<int64_t>(kvElementBytes()))
+    return bad("written for another compiled model or other weights");
+  if (n < 0 || n > (int64_t(1) << 31))
+    return bad("malformed (token count " + std::to_string(n) + ")");
+  std::vector<int32_t> saved(static_cast<size_t>(n));
+  if (!get(saved.data(), saved.size() * sizeof(int32_t)))
+    return bad("truncated");
+  // The common prefix, short of the prompt's last token (its step gives the
+  // logits), within this context.
+  int64_t keep = 0;
+  const auto limit =
+      std::min<int64_t>({n, static_cast<int64_t>(tokens.size()) - 1, cache_.context});
+  while (keep < limit && saved[keep] == tokens[keep])
+    ++keep;
+  reset();
+  const size_t rowBytes = static_cast<size_t>(kvDim) * kvElementBytes();
+  std::vector<uint8_t> flags(static_cast<size_t>(n)), skip(rowBytes);
+  for (int64_t l = 0; l < layers; ++l) {
+    const size_t slot = static_cast<size_t>(l) * cache_.context;
+    auto *k = static_cast<uint8_t *>(cache_.k) + slot * rowBytes;
+    auto *v = static_cast<uint8_t *>(cache_.v) + slot * rowBytes;
+    if (!get(flags.data(), flags.size()))
+      return bad("truncated");
+    for (int64_t p = 0; p < n; ++p)
+      if (flags[p] > 1)
+        return bad("malformed (a cached flag of layer " + std::to_string(l) + ")");
+    for (uint8_t *kv : {k, v})
+      for (int64_t p = 0; p < n; ++p)
+        if (flags[p] && !get(p < keep ? kv + p * rowBytes : skip.data(), rowBytes))
+          return bad("truncated");
+    std::memcpy(cache_.cached + slot, flags.data(), static_cast<size_t>(keep));
+    int64_t columns = 0;
+    if (!get(&columns, sizeof(columns)))
+      return bad("truncated");
+    if (columns == 0)
+      continue;
+    if (columns < 0 || columns > (int64_t(1) << 20) ||
+        (cache_.hidden != 0 && columns != cache_.hidden))
+      return bad("malformed (Aux Cache rows of " + std::to_string(columns) + " values)");
+    if (!get(flags.data(), flags.size()))
+      return bad("truncated");
+    float *aux = lazyc_rt_aux_rows(&cache_, l, columns);
+    if (!aux)
+      return bad("out of memory for the Aux Cache of layer " + std::to_string(l));
+    std::vector<float> row(static_cast<size_t>(columns));
+    for (int64_t p = 0; p < n; ++p) {
+      if (flags[p] > 1)
+        return bad("malformed (an Aux Cache flag of layer " + std::to_string(l) + ")");
+      if (!flags[p])
+        continue;
+      if (!get(row.data(), row.size() * sizeof(float)))
+        return bad("truncated");
+      if (p < keep) {
+        std::memcpy(aux + p * columns, row.data(), row.size() * sizeof(float));
+        cache_.aux_saved[l][p] = 1;
+      }
+    }
+  }
+  const uint64_t expected = checksum;
+  uint64_t stored = 0;
+  char extra;
+  if (!get(&stored, sizeof(stored)))
+    return bad("truncated");
+  if (stored != expected)
+    return bad("damaged (its checksum does not match its contents)");
+  if (get(&extra, 1))
+    return bad("malformed (bytes after the checksum)");
+  reused = keep;
+  return true;
+}
