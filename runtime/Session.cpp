@@ -157,7 +157,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   if (identity != identity_ || layers != cache_.layers || kvDim != cache_.kv_dim ||
       kvType != cache_.kv_type || elementBytes != static_cast<int64_t>(kvElementBytes()))
     return bad("written for another compiled model or other weights");
-  if (n < 0 || n > (int64_t(1) << 31))
+  if (n < 0 || n > info_.contextLength)
     return bad("malformed (token count " + std::to_string(n) + ")");
   std::vector<int32_t> saved(static_cast<size_t>(n));
   if (!get(saved.data(), saved.size() * sizeof(int32_t)))
@@ -191,7 +191,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
       return bad("truncated");
     if (columns == 0)
       continue;
-    if (columns < 0 || columns > (int64_t(1) << 20) ||
+    if (columns < 0 || columns > 65536 ||
         (cache_.hidden != 0 && columns != cache_.hidden))
       return bad("malformed (Aux Cache rows of " + std::to_string(columns) + " values)");
     if (!get(flags.data(), flags.size()))

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Edits a lazy-run session file and fixes its checksum, as a forged or
+corrupted-then-rehashed file would look (lazy-run-session.test).
+
+    edit_session.py IN OUT (count N | cached-flag V)
+
+count N: the header's token count; cached-flag V: layer 0's first cached flag.
+The layout is runtime/Session.cpp's.
+"""
+import struct
+import sys
+
+FNV_OFFSET, FNV_PRIME = 1469598103934665603, 1099511628211
+
+
+def fnv1a(data):
+    h = FNV_OFFSET
+    for b in data:
+        h = ((h ^ b) * FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+src, dst, what, value = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+data = bytearray(open(src, "rb").read()[:-8])  # without the checksum
+assert data[:8] == b"LAZYCSS1", "not a session file"
+n = struct.unpack_from("<q", data, 48)[0]
+if what == "count":
+    struct.pack_into("<q", data, 48, value)
+elif what == "cached-flag":
+    data[56 + 4 * n] = value
+else:
+    sys.exit(f"unknown edit {what}")
+open(dst, "wb").write(bytes(data) + struct.pack("<Q", fnv1a(data)))
