@@ -135,7 +135,8 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   auto bad = [&](const std::string &why) {
     reset(); // nothing half restored
     reused = 0;
-    error = "session '" + path + "': " + why + " (delete it, or name another file, to start a new one)";
+    error = "session '" + path + "': " + why +
+            " (delete it, or name another file, to start a new one)";
     return false;
   };
   uint64_t checksum = fnv1a(nullptr, 0);

@@ -738,7 +738,8 @@ int main(int argc, char **argv) {
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
               "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
               "\"device\": \"%s\", "
-              "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"ttft_ms_runs\": %s, \"generated_ids\": %s, "
+              "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"ttft_ms_runs\": %s, "
+              "\"generated_ids\": %s, "
               "\"text\": \"%s\", \"follow_ups\": %s}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
               loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
