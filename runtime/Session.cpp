@@ -60,7 +60,7 @@ void CompiledModel::computeIdentity(const char *description) {
 bool CompiledModel::saveSession(const std::string &path, const std::vector<int32_t> &tokens,
                                 std::string &error) const {
   if (cuda_) {
-    error = "sessions are not supported for CUDA models yet (their caches live in GPU memory)";
+    error = "sessions are for CPU models (a CUDA model's cache lives in GPU memory)";
     return false;
   }
   const auto n = static_cast<int64_t>(tokens.size());
@@ -124,7 +124,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
                                 int64_t &reused, std::string &error) {
   reused = 0;
   if (cuda_) {
-    error = "sessions are not supported for CUDA models yet (their caches live in GPU memory)";
+    error = "sessions are for CPU models (a CUDA model's cache lives in GPU memory)";
     return false;
   }
   File in(std::fopen(path.c_str(), "rb"));

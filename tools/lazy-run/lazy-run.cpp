@@ -404,8 +404,8 @@ int main(int argc, char **argv) {
   int64_t reused = 0;
   if (!sessionFile.empty()) {
     if (info.target == "cuda")
-      return fail("--session: sessions are not supported for CUDA models yet (their caches "
-                  "live in GPU memory)");
+      return fail("--session is for CPU models: on a GPU a prefill is faster than reading its "
+                  "KV cache back from a file");
     if (access(sessionFile.c_str(), F_OK) == 0) {
       if (!model->loadSession(sessionFile, ids, reused, error))
         return fail(error);
