@@ -7,7 +7,8 @@
 // only the rest (llama.cpp's --prompt-cache, for LazyLLM's state too).
 //
 //   "LAZYCSS1", u64 identity, i64 layers, kv_dim, kv_type, element bytes, n,
-//   i32 tokens[n], then per layer: u8 cached[n], the K rows of the cached
+//   i32 tokens[n], i64 count and f32 logits[count] of the last token (0 or
+//   the vocabulary's size), then per layer: u8 cached[n], the K rows of the cached
 //   positions [kv_dim], then their V rows,
 //   i64 aux columns (0: no Aux Cache), and when > 0 u8 saved[n] and the f32
 //   rows of the saved positions, in position order; last, the FNV-1a hash of
@@ -58,7 +59,7 @@ void CompiledModel::computeIdentity(const char *description) {
 }
 
 bool CompiledModel::saveSession(const std::string &path, const std::vector<int32_t> &tokens,
-                                std::string &error) const {
+                                const std::vector<float> &logits, std::string &error) const {
   if (cuda_) {
     error = "sessions are for CPU models (a CUDA model's cache lives in GPU memory)";
     return false;
@@ -88,6 +89,9 @@ bool CompiledModel::saveSession(const std::string &path, const std::vector<int32
   put(&identity_, sizeof(identity_));
   put(header, sizeof(header));
   put(tokens.data(), tokens.size() * sizeof(int32_t));
+  const auto logitCount = static_cast<int64_t>(logits.size());
+  put(&logitCount, sizeof(logitCount));
+  put(logits.data(), logits.size() * sizeof(float));
   const size_t rowBytes = static_cast<size_t>(cache_.kv_dim) * kvElementBytes();
   for (int64_t l = 0; l < cache_.layers && ok; ++l) {
     const size_t slot = static_cast<size_t>(l) * cache_.context;
@@ -121,8 +125,10 @@ bool CompiledModel::saveSession(const std::string &path, const std::vector<int32
 }
 
 bool CompiledModel::loadSession(const std::string &path, const std::vector<int32_t> &tokens,
-                                int64_t &reused, std::string &error) {
+                                int64_t &reused, std::vector<float> &logits,
+                                std::string &error) {
   reused = 0;
+  logits.clear();
   if (cuda_) {
     error = "sessions are for CPU models (a CUDA model's cache lives in GPU memory)";
     return false;
@@ -135,6 +141,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   auto bad = [&](const std::string &why) {
     reset(); // nothing half restored
     reused = 0;
+    logits.clear();
     error = "session '" + path + "': " + why +
             " (delete it, or name another file, to start a new one)";
     return false;
@@ -161,14 +168,23 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   if (n < 0 || n > info_.contextLength)
     return bad("malformed (token count " + std::to_string(n) + ")");
   std::vector<int32_t> saved(static_cast<size_t>(n));
-  if (!get(saved.data(), saved.size() * sizeof(int32_t)))
+  int64_t logitCount = 0;
+  if (!get(saved.data(), saved.size() * sizeof(int32_t)) || !get(&logitCount, sizeof(logitCount)))
     return bad("truncated");
-  // The common prefix, short of the prompt's last token (its step gives the
+  if (logitCount != 0 && logitCount != info_.vocabSize)
+    return bad("malformed (" + std::to_string(logitCount) + " logits)");
+  std::vector<float> savedLogits(static_cast<size_t>(logitCount));
+  if (!get(savedLogits.data(), savedLogits.size() * sizeof(float)))
+    return bad("truncated");
+  // The whole prompt when it is the saved one and its last step's logits were
+  // saved (then nothing is fed: the state is the prefill's own); else the
+  // common prefix short of the prompt's last token (its step gives the
   // logits), within this context.
-  int64_t keep = 0;
+  const bool whole = logitCount > 0 && saved == tokens && n <= cache_.context;
+  int64_t keep = whole ? n : 0;
   const auto limit =
       std::min<int64_t>({n, static_cast<int64_t>(tokens.size()) - 1, cache_.context});
-  while (keep < limit && saved[keep] == tokens[keep])
+  while (!whole && keep < limit && saved[keep] == tokens[keep])
     ++keep;
   reset();
   const size_t rowBytes = static_cast<size_t>(kvDim) * kvElementBytes();
@@ -224,5 +240,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   if (get(&extra, 1))
     return bad("malformed (bytes after the checksum)");
   reused = keep;
+  if (whole)
+    logits = std::move(savedLogits);
   return true;
 }

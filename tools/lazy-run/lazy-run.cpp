@@ -402,16 +402,21 @@ int main(int argc, char **argv) {
   // --session: the saved context's common prefix with the prompt is
   // restored; only the rest is fed (and the prompt's state saved after).
   int64_t reused = 0;
+  double sessionMs = 0; // reading the session
+  std::vector<float> logits; // the last step's: the prompt's last row, then each decode step's
   if (!sessionFile.empty()) {
     if (info.target == "cuda")
       return fail("--session is for CPU models: on a GPU a prefill is faster than reading its "
                   "KV cache back from a file");
     if (access(sessionFile.c_str(), F_OK) == 0) {
-      if (!model->loadSession(sessionFile, ids, reused, error))
+      auto restoreStart = Clock::now();
+      if (!model->loadSession(sessionFile, ids, reused, logits, error))
         return fail(error);
-      std::fprintf(stderr, "lazy-run: session '%s': %lld of %lld prompt tokens restored\n",
+      sessionMs = std::chrono::duration<double, std::milli>(Clock::now() - restoreStart).count();
+      std::fprintf(stderr,
+                   "lazy-run: session '%s': %lld of %lld prompt tokens restored in %.0f ms\n",
                    sessionFile.c_str(), static_cast<long long>(reused),
-                   static_cast<long long>(promptTokens));
+                   static_cast<long long>(promptTokens), sessionMs);
     } else {
       std::fprintf(stderr, "lazy-run: session '%s' is new: the prompt's state is saved there\n",
                    sessionFile.c_str());
@@ -420,7 +425,6 @@ int main(int argc, char **argv) {
   const std::vector<int32_t> fresh(ids.begin() + reused, ids.end()); // the tokens to feed
   bool progress = static_cast<int64_t>(fresh.size()) > batch && repeat == 1 && warmup == 0;
   bool tty = isatty(STDERR_FILENO);
-  std::vector<float> logits;
   // One prefill of the whole prompt; its wall time in ms (< 0 on error).
   // Feeds `tokens` at positions `first`, `first` + 1, ... in steps of at most
   // `chunk`; the last step asks for its last row's logits. `afterStep(end)`
@@ -470,7 +474,9 @@ int main(int argc, char **argv) {
   }
   // The median (a first run also pays for warm-up: allocator, GEMM plans).
   double ttftMs = median(ttfts);
-  if (!sessionFile.empty() && !model->saveSession(sessionFile, ids, error))
+  // (A session restored whole is unchanged: not written again.)
+  if (!sessionFile.empty() && reused < promptTokens &&
+      !model->saveSession(sessionFile, ids, logits, error))
     return fail(error);
   if (logitsOut &&
       (std::fwrite(logits.data(), sizeof(float), logits.size(), logitsOut) != logits.size() ||
@@ -738,7 +744,8 @@ int main(int argc, char **argv) {
               "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
               "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
               "\"device\": \"%s\", "
-              "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"ttft_ms_runs\": %s, "
+              "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"session_ms\": %.1f, "
+              "\"ttft_ms_runs\": %s, "
               "\"generated_ids\": %s, "
               "\"text\": \"%s\", \"follow_ups\": %s}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
@@ -754,7 +761,7 @@ int main(int argc, char **argv) {
               info.target.c_str(), info.target == "cuda" ? "bf16" : info.kvCache.c_str(),
               jsonEscape(model->deviceName()).c_str(),
               jsonEscape(model->attentionInfo()).c_str(), static_cast<long long>(reused),
-              runs.c_str(), idList.c_str(),
+              sessionMs, runs.c_str(), idList.c_str(),
               jsonEscape(generated).c_str(), followUpJson.c_str());
   return refused ? 1 : 0;
 }

@@ -5,10 +5,11 @@
 
 One line per run: how many prompt tokens the session restored, and
 - with a reference run: whether the same tokens were generated;
-- when it restored something: whether all but the prompt's last token;
+- when it restored something: whether the whole prompt (its saved state and
+  logits: nothing fed) or how many tokens short of it;
 - a dense model's partial restore: whether every layer computed only the rest;
-- a pruned model's full restore: whether it revived as many token-layers as
-  the reference.
+- a whole restore: whether its decode steps revived as many token-layers as
+  the reference's (a pruned model: the same state).
 """
 import json
 import sys
@@ -22,12 +23,12 @@ for arg in sys.argv[1:]:
     if ref is not None:
         line += f"; same tokens {run['generated_ids'] == ref['generated_ids']}"
     if restored > 0:
-        whole = restored == prompt - 1
-        line += f"; all but the last {whole}"
+        whole = restored == prompt
+        line += "; whole prompt" if whole else f"; {prompt - restored} tokens fed"
         if not run["pruned"] and not whole:
             rest = prompt - restored
-            line += ("; layers computed the question only "
+            line += ("; layers computed those only "
                      f"{all(c == rest for c in run['computed_tokens_per_layer'])}")
-        if run["pruned"] and whole and ref is not None:
+        if whole and ref is not None:
             line += f"; same revivals {run['revived_tokens'] == ref['revived_tokens']}"
     print(line)

@@ -27,7 +27,8 @@ n = struct.unpack_from("<q", data, 48)[0]
 if what == "count":
     struct.pack_into("<q", data, 48, value)
 elif what == "cached-flag":
-    data[56 + 4 * n] = value
+    logits = struct.unpack_from("<q", data, 56 + 4 * n)[0]
+    data[56 + 4 * n + 8 + 4 * logits] = value
 else:
     sys.exit(f"unknown edit {what}")
 open(dst, "wb").write(bytes(data) + struct.pack("<Q", fnv1a(data)))
