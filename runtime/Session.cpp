@@ -89,9 +89,11 @@ bool CompiledModel::saveSession(const std::string &path, const std::vector<int32
   put(&identity_, sizeof(identity_));
   put(header, sizeof(header));
   put(tokens.data(), tokens.size() * sizeof(int32_t));
-  const auto logitCount = static_cast<int64_t>(logits.size());
+  // One row of logits (the last token's) or none.
+  const int64_t logitCount =
+      static_cast<int64_t>(logits.size()) == info_.vocabSize ? info_.vocabSize : 0;
   put(&logitCount, sizeof(logitCount));
-  put(logits.data(), logits.size() * sizeof(float));
+  put(logits.data(), static_cast<size_t>(logitCount) * sizeof(float));
   const size_t rowBytes = static_cast<size_t>(cache_.kv_dim) * kvElementBytes();
   for (int64_t l = 0; l < cache_.layers && ok; ++l) {
     const size_t slot = static_cast<size_t>(l) * cache_.context;
