@@ -260,7 +260,7 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
   }
   if (!m->cuda_) {
     lazyc::rt::warmUpDecodeAttention(info.headDim);
-    m->computeIdentity(description); // sessions (CPU models)
+    m->hashDescription(description); // sessions (CPU models)
   }
   // LazyLLM state: which slots each layer holds, the Aux Cache (allocated per
   // layer on its first save), counters.

@@ -116,8 +116,10 @@ private:
                    std::string &error);
   bool fillRandomWeights(const JsonValue &weights, uint64_t seed, std::string &error);
   bool uploadArena(std::string &error);
-  /// identity_ from the model description and a sample of the weight arena.
-  void computeIdentity(const char *description);
+  /// Sessions: the compiled model and its weights (the description's hash
+  /// and a sample of the weight arena; Session.cpp).
+  void hashDescription(const char *description);
+  uint64_t identity() const;
   /// Bytes of one key or value element of the CPU KV cache.
   size_t kvElementBytes() const { return cache_.kv_type == 0 ? 4 : 2; }
 
@@ -128,7 +130,7 @@ private:
   uint8_t *arena_ = nullptr;
   LazycKVCache cache_{};
   std::vector<int64_t> stats_;
-  uint64_t identity_ = 0; // sessions: the compiled model and its weights (Session.cpp)
+  uint64_t descriptionHash_ = 0; // identity()
   std::unique_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<void> modelFile_; // keeps the mapping alive
 };

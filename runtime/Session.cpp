@@ -48,14 +48,19 @@ using File = std::unique_ptr<FILE, FileCloser>;
 
 } // namespace
 
-void CompiledModel::computeIdentity(const char *description) {
+void CompiledModel::hashDescription(const char *description) {
+  descriptionHash_ = fnv1a(description, std::strlen(description));
+}
+
+uint64_t CompiledModel::identity() const {
   // The description names the architecture, shapes, schedule, dtypes and KV
-  // cache; 4 KiB of every MiB of the weights tell two weight files apart.
-  uint64_t hash = fnv1a(description, std::strlen(description));
+  // cache; 4 KiB of every MiB of the weights tell two weight files apart
+  // (hashed here, when a session is used, not at every load).
+  uint64_t hash = descriptionHash_;
   const auto bytes = static_cast<size_t>(info_.arenaBytes);
   for (size_t at = 0; at < bytes; at += size_t(1) << 20)
     hash = fnv1a(arena_ + at, std::min<size_t>(4096, bytes - at), hash);
-  identity_ = hash;
+  return hash;
 }
 
 bool CompiledModel::saveSession(const std::string &path, const std::vector<int32_t> &tokens,
@@ -86,7 +91,8 @@ bool CompiledModel::saveSession(const std::string &path, const std::vector<int32
   const int64_t header[] = {cache_.layers, cache_.kv_dim, cache_.kv_type,
                             static_cast<int64_t>(kvElementBytes()), n};
   put(kMagic, sizeof(kMagic));
-  put(&identity_, sizeof(identity_));
+  const uint64_t identity = this->identity();
+  put(&identity, sizeof(identity));
   put(header, sizeof(header));
   put(tokens.data(), tokens.size() * sizeof(int32_t));
   // One row of logits (the last token's) or none.
@@ -164,7 +170,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
     return bad("truncated");
   const int64_t layers = header[0], kvDim = header[1], kvType = header[2], elementBytes = header[3],
                 n = header[4];
-  if (identity != identity_ || layers != cache_.layers || kvDim != cache_.kv_dim ||
+  if (identity != this->identity() || layers != cache_.layers || kvDim != cache_.kv_dim ||
       kvType != cache_.kv_type || elementBytes != static_cast<int64_t>(kvElementBytes()))
     return bad("written for another compiled model or other weights");
   if (n < 0 || n > info_.contextLength)

@@ -305,7 +305,7 @@ int main(int argc, char **argv) {
           std::fputc('\n', stderr); // after the prompt's "> "
         return false;
       }
-      while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+      if (!line.empty() && line.back() == '\r') // a CRLF line
         line.pop_back();
       if (line.find_first_not_of(" \t") != std::string::npos)
         return true; // blank lines ask nothing
@@ -496,6 +496,10 @@ int main(int argc, char **argv) {
     int64_t revived = 0;                  // rows its decode steps read from the Aux Cache
     double decodeMs = 0;                  // --decode-logits writes left out
     int32_t pending = -1;
+    /// Decode speed: the tokens after the first, over the decode time.
+    double tokensPerSecond() const {
+      return ids.size() > 1 ? static_cast<double>(ids.size() - 1) / (decodeMs / 1000.0) : 0.0;
+    }
   };
   Sampler sampler(sampling);
   int32_t position = static_cast<int32_t>(promptTokens); // the next position to feed
@@ -552,7 +556,6 @@ int main(int argc, char **argv) {
   const std::vector<double> &stepMs = first.stepMs;
   const std::vector<int64_t> &stepTokenLayers = first.stepTokenLayers;
   const int64_t revived = first.revived;
-  const double decodeMs = first.decodeMs;
   // LazyLLM metrics of the first answer: the share of prompt token-layers the
   // prefill computed (the paper's Table 2 measure), |S_l| per layer,
   // revivals, Aux Cache.
@@ -566,13 +569,10 @@ int main(int argc, char **argv) {
     std::string revivedText;
     if (info.pruned)
       revivedText = ", " + std::to_string(stepRevived + a.revived) + " revived token-layers";
+    const std::string rate =
+        n > 1 ? " at " + std::to_string(std::lround(a.tokensPerSecond())) + " tokens/s" : "";
     std::fprintf(stderr, "[%s: %lld tokens in %.0f ms; answer: %lld tokens%s%s]\n", what,
-                 static_cast<long long>(tokens), ms, static_cast<long long>(n),
-                 n > 1 ? (" at " + std::to_string(static_cast<int64_t>(
-                                       std::lround((n - 1) / (a.decodeMs / 1000.0)))) +
-                          " tokens/s")
-                             .c_str()
-                       : "",
+                 static_cast<long long>(tokens), ms, static_cast<long long>(n), rate.c_str(),
                  revivedText.c_str());
   };
   if (interactive && terminal)
@@ -673,13 +673,13 @@ int main(int argc, char **argv) {
     switch (ask(question, true)) {
     case Turn::Answered:
       break;
-    case Turn::Refused:
+    case Turn::Refused: {
       refused = true;
-      fail(error + (model->context() - position - nPredict > 1
-                        ? "; " + std::to_string(model->context() - position - nPredict) +
-                              " positions are left for a question"
-                        : "; the context is full"));
+      const int64_t room = model->context() - position - nPredict;
+      fail(error + (room > 1 ? "; " + std::to_string(room) + " positions are left for a question"
+                             : "; the context is full"));
       break;
+    }
     case Turn::Failed:
       return fail(error);
     }
@@ -721,7 +721,7 @@ int main(int argc, char **argv) {
                   "\"revived_tokens\": %lld, ",
                   static_cast<long long>(f.tokens), f.ttftMs,
                   static_cast<long long>(f.tokenLayers), static_cast<long long>(f.revived),
-                  static_cast<long long>(n), n > 1 ? (n - 1) / (a.decodeMs / 1000.0) : 0.0,
+                  static_cast<long long>(n), a.tokensPerSecond(),
                   median(a.stepMs), static_cast<long long>(a.revived));
     followUpJson += std::string(followUpJson.size() > 1 ? ", " : "") + "{\"question\": \"" +
                     jsonEscape(f.question) + "\", " + numbers +
@@ -749,8 +749,9 @@ int main(int argc, char **argv) {
               "\"generated_ids\": %s, "
               "\"text\": \"%s\", \"follow_ups\": %s}\n",
               static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
-              loadMs, ttftMs, promptTokens / (ttftMs / 1000.0),
-              producedTokens > 1 ? (producedTokens - 1) / (decodeMs / 1000.0) : 0.0, stepMedian,
+              loadMs, ttftMs,
+              fresh.empty() ? 0.0 : static_cast<double>(fresh.size()) / (ttftMs / 1000.0),
+              first.tokensPerSecond(), stepMedian,
               stepList.c_str(), stepRows.c_str(),
               peakRSSMiB(), info.pruned ? "true" : "false", jsonEscape(info.policy).c_str(),
               static_cast<long long>(info.scoreWindow), static_cast<long long>(info.scorePool),
