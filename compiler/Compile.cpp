@@ -88,6 +88,9 @@ std::string lazyc::describeModel(ModuleOp module) {
         os << ", \"" << key << "\": " << value.getInt();
     if (auto bias = module->getAttrOfType<FloatAttr>(lazy::LazyDialect::kReuseBiasAttrName))
       os << ", \"reuse_bias\": " << lazyc::formatDouble(bias.getValueAsDouble());
+    // The Aux Cache's row size (0: this policy keeps no Aux Cache).
+    auto auxHidden = module->getAttrOfType<IntegerAttr>("lazyc.aux_hidden");
+    os << ", \"aux_hidden\": " << (auxHidden ? auxHidden.getInt() : 0);
     os << "}";
   }
   os << ", \"weights\": [";

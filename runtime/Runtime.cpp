@@ -196,6 +196,7 @@ std::unique_ptr<CompiledModel> CompiledModel::load(const std::string &library,
     info.scorePool = lazy->getInt("score_pool").value_or(1);
     info.reuseBias = lazy->getNumber("reuse_bias").value_or(1.0);
     info.minKeep = lazy->getInt("min_keep").value_or(0);
+    info.auxHidden = lazy->getInt("aux_hidden").value_or(-1);
     if (const JsonValue *sched = lazy->get("schedule"); sched && sched->isArray())
       for (const JsonValue &entry : sched->array())
         if (entry.isArray() && entry.array().size() == 2)

@@ -9,6 +9,7 @@
 #ifndef LAZYC_RUNTIME_RUNTIME_H
 #define LAZYC_RUNTIME_RUNTIME_H
 
+#include "runtime/Session.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cuda/CudaApi.h"
 
@@ -36,6 +37,9 @@ struct ModelInfo {
   /// lazyllm/static scores: observation window and max-pool width (1 = the paper's).
   int64_t scoreWindow = 1, scorePool = 1;
   double reuseBias = 1; // lazy-compile --reuse-bias
+  /// The Aux Cache's row size (the hidden size; 0: none, as in a dense
+  /// model; -1: a pruned model compiled before lazy-compile recorded it).
+  int64_t auxHidden = 0;
   /// cpu or cuda (lazy-compile --target).
   std::string target = "cpu";
   /// The CPU KV cache's storage: f32, bf16 or f16 (lazy-compile --kv-cache).
@@ -120,8 +124,10 @@ private:
   /// and a sample of the weight arena; Session.cpp).
   void hashDescription(const char *description);
   uint64_t identity() const;
+  SessionModel sessionModel() const;
+  bool canUseSessions(std::string &error) const;
   /// Bytes of one key or value element of the CPU KV cache.
-  size_t kvElementBytes() const { return cache_.kv_type == 0 ? 4 : 2; }
+  size_t kvElementBytes() const { return lazyc::rt::kvElementBytes(cache_); }
 
   void *library_ = nullptr;
   const ::LazycCudaApi *cuda_ = nullptr; // null: CPU model

@@ -16,6 +16,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Session.h"
+
 #include "runtime/Runtime.h"
 
 #include <algorithm>
@@ -63,100 +65,86 @@ uint64_t CompiledModel::identity() const {
   return hash;
 }
 
-bool CompiledModel::saveSession(const std::string &path, const std::vector<int32_t> &tokens,
-                                const std::vector<float> &logits, std::string &error) const {
+bool CompiledModel::canUseSessions(std::string &error) const {
   if (cuda_) {
     error = "sessions are for CPU models (a CUDA model's cache lives in GPU memory)";
     return false;
   }
-  const auto n = static_cast<int64_t>(tokens.size());
-  if (n > cache_.context) {
-    error = "a session of " + std::to_string(n) + " tokens does not fit the context";
-    return false;
-  }
-  // Written beside the target and renamed over it: a failed write leaves the
-  // previous session whole.
-  const std::string temporary = path + ".tmp";
-  File out(std::fopen(temporary.c_str(), "wb"));
-  if (!out) {
-    error = "cannot write session '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  bool ok = true;
-  uint64_t checksum = fnv1a(nullptr, 0);
-  auto put = [&](const void *data, size_t bytes) {
-    checksum = fnv1a(data, bytes, checksum);
-    ok = ok && (bytes == 0 || std::fwrite(data, 1, bytes, out.get()) == bytes);
-  };
-  const int64_t header[] = {cache_.layers, cache_.kv_dim, cache_.kv_type,
-                            static_cast<int64_t>(kvElementBytes()), n};
-  put(kMagic, sizeof(kMagic));
-  const uint64_t identity = this->identity();
-  put(&identity, sizeof(identity));
-  put(header, sizeof(header));
-  put(tokens.data(), tokens.size() * sizeof(int32_t));
-  // One row of logits (the last token's) or none.
-  const int64_t logitCount =
-      static_cast<int64_t>(logits.size()) == info_.vocabSize ? info_.vocabSize : 0;
-  put(&logitCount, sizeof(logitCount));
-  put(logits.data(), static_cast<size_t>(logitCount) * sizeof(float));
-  const size_t rowBytes = static_cast<size_t>(cache_.kv_dim) * kvElementBytes();
-  for (int64_t l = 0; l < cache_.layers && ok; ++l) {
-    const size_t slot = static_cast<size_t>(l) * cache_.context;
-    put(cache_.cached + slot, static_cast<size_t>(n));
-    for (const void *kv : {cache_.k, cache_.v})
-      for (int64_t p = 0; p < n; ++p)
-        if (cache_.cached[slot + p])
-          put(static_cast<const uint8_t *>(kv) + (slot + p) * rowBytes, rowBytes);
-    int64_t columns = 0;
-    if (cache_.aux[l])
-      for (int64_t p = 0; p < n && !columns; ++p)
-        columns = cache_.aux_saved[l][p] ? cache_.hidden : 0;
-    put(&columns, sizeof(columns));
-    if (columns == 0)
-      continue;
-    put(cache_.aux_saved[l], static_cast<size_t>(n));
-    for (int64_t p = 0; p < n; ++p)
-      if (cache_.aux_saved[l][p])
-        put(cache_.aux[l] + p * columns, static_cast<size_t>(columns) * sizeof(float));
-  }
-  const uint64_t total = checksum;
-  put(&total, sizeof(total));
-  ok = ok && std::fflush(out.get()) == 0;
-  ok = std::fclose(out.release()) == 0 && ok;
-  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = "cannot write session '" + path + "': " + std::strerror(errno);
-    std::remove(temporary.c_str());
+  if (info_.auxHidden < 0) {
+    error = "sessions need the size of the model's Aux Cache rows, which lazy-compile records "
+            "since 2026-11-28: compile the model again";
     return false;
   }
   return true;
 }
 
-bool CompiledModel::loadSession(const std::string &path, const std::vector<int32_t> &tokens,
-                                int64_t &reused, std::vector<float> &logits,
-                                std::string &error) {
+SessionModel CompiledModel::sessionModel() const {
+  SessionModel model;
+  model.identity = identity();
+  model.contextLength = info_.contextLength;
+  model.vocabSize = info_.vocabSize;
+  model.auxHidden = info_.auxHidden;
+  return model;
+}
+
+bool lazyc::rt::writeSession(std::FILE *out, const SessionModel &model,
+                             const LazycKVCache &cache, const std::vector<int32_t> &tokens,
+                             const std::vector<float> &logits) {
+  bool ok = true;
+  uint64_t checksum = fnv1a(nullptr, 0);
+  auto put = [&](const void *data, size_t bytes) {
+    checksum = fnv1a(data, bytes, checksum);
+    ok = ok && (bytes == 0 || std::fwrite(data, 1, bytes, out) == bytes);
+  };
+  const auto n = static_cast<int64_t>(tokens.size());
+  const int64_t header[] = {cache.layers, cache.kv_dim, cache.kv_type,
+                            static_cast<int64_t>(kvElementBytes(cache)), n};
+  put(kMagic, sizeof(kMagic));
+  put(&model.identity, sizeof(model.identity));
+  put(header, sizeof(header));
+  put(tokens.data(), tokens.size() * sizeof(int32_t));
+  // One row of logits (the last token's) or none.
+  const int64_t logitCount =
+      static_cast<int64_t>(logits.size()) == model.vocabSize ? model.vocabSize : 0;
+  put(&logitCount, sizeof(logitCount));
+  put(logits.data(), static_cast<size_t>(logitCount) * sizeof(float));
+  const size_t rowBytes = static_cast<size_t>(cache.kv_dim) * kvElementBytes(cache);
+  for (int64_t l = 0; l < cache.layers && ok; ++l) {
+    const size_t slot = static_cast<size_t>(l) * cache.context;
+    put(cache.cached + slot, static_cast<size_t>(n));
+    for (const void *kv : {cache.k, cache.v})
+      for (int64_t p = 0; p < n; ++p)
+        if (cache.cached[slot + p])
+          put(static_cast<const uint8_t *>(kv) + (slot + p) * rowBytes, rowBytes);
+    int64_t columns = 0;
+    if (cache.aux[l])
+      for (int64_t p = 0; p < n && !columns; ++p)
+        columns = cache.aux_saved[l][p] ? cache.hidden : 0;
+    put(&columns, sizeof(columns));
+    if (columns == 0)
+      continue;
+    put(cache.aux_saved[l], static_cast<size_t>(n));
+    for (int64_t p = 0; p < n; ++p)
+      if (cache.aux_saved[l][p])
+        put(cache.aux[l] + p * columns, static_cast<size_t>(columns) * sizeof(float));
+  }
+  const uint64_t total = checksum;
+  put(&total, sizeof(total));
+  return ok;
+}
+
+bool lazyc::rt::readSession(std::FILE *in, const SessionModel &model, LazycKVCache &cache,
+                            const std::vector<int32_t> &tokens, int64_t &reused,
+                            std::vector<float> &logits, std::string &why) {
   reused = 0;
   logits.clear();
-  if (cuda_) {
-    error = "sessions are for CPU models (a CUDA model's cache lives in GPU memory)";
-    return false;
-  }
-  File in(std::fopen(path.c_str(), "rb"));
-  if (!in) {
-    error = "cannot read session '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  auto bad = [&](const std::string &why) {
-    reset(); // nothing half restored
-    reused = 0;
-    logits.clear();
-    error = "session '" + path + "': " + why +
-            " (delete it, or name another file, to start a new one)";
+  auto bad = [&](std::string problem) {
+    why = std::move(problem);
     return false;
   };
   uint64_t checksum = fnv1a(nullptr, 0);
   auto get = [&](void *data, size_t bytes) {
-    if (bytes != 0 && std::fread(data, 1, bytes, in.get()) != bytes)
+    if (bytes != 0 && std::fread(data, 1, bytes, in) != bytes)
       return false;
     checksum = fnv1a(data, bytes, checksum);
     return true;
@@ -170,16 +158,16 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
     return bad("truncated");
   const int64_t layers = header[0], kvDim = header[1], kvType = header[2], elementBytes = header[3],
                 n = header[4];
-  if (identity != this->identity() || layers != cache_.layers || kvDim != cache_.kv_dim ||
-      kvType != cache_.kv_type || elementBytes != static_cast<int64_t>(kvElementBytes()))
+  if (identity != model.identity || layers != cache.layers || kvDim != cache.kv_dim ||
+      kvType != cache.kv_type || elementBytes != static_cast<int64_t>(kvElementBytes(cache)))
     return bad("written for another compiled model or other weights");
-  if (n < 0 || n > info_.contextLength)
+  if (n < 0 || n > model.contextLength)
     return bad("malformed (token count " + std::to_string(n) + ")");
   std::vector<int32_t> saved(static_cast<size_t>(n));
   int64_t logitCount = 0;
   if (!get(saved.data(), saved.size() * sizeof(int32_t)) || !get(&logitCount, sizeof(logitCount)))
     return bad("truncated");
-  if (logitCount != 0 && logitCount != info_.vocabSize)
+  if (logitCount != 0 && logitCount != model.vocabSize)
     return bad("malformed (" + std::to_string(logitCount) + " logits)");
   std::vector<float> savedLogits(static_cast<size_t>(logitCount));
   if (!get(savedLogits.data(), savedLogits.size() * sizeof(float)))
@@ -188,19 +176,18 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   // saved (then nothing is fed: the state is the prefill's own); else the
   // common prefix short of the prompt's last token (its step gives the
   // logits), within this context.
-  const bool whole = logitCount > 0 && saved == tokens && n <= cache_.context;
+  const bool whole = logitCount > 0 && saved == tokens && n <= cache.context;
   int64_t keep = whole ? n : 0;
   const auto limit =
-      std::min<int64_t>({n, static_cast<int64_t>(tokens.size()) - 1, cache_.context});
+      std::min<int64_t>({n, static_cast<int64_t>(tokens.size()) - 1, cache.context});
   while (!whole && keep < limit && saved[keep] == tokens[keep])
     ++keep;
-  reset();
-  const size_t rowBytes = static_cast<size_t>(kvDim) * kvElementBytes();
+  const size_t rowBytes = static_cast<size_t>(kvDim) * kvElementBytes(cache);
   std::vector<uint8_t> flags(static_cast<size_t>(n)), skip(rowBytes);
   for (int64_t l = 0; l < layers; ++l) {
-    const size_t slot = static_cast<size_t>(l) * cache_.context;
-    auto *k = static_cast<uint8_t *>(cache_.k) + slot * rowBytes;
-    auto *v = static_cast<uint8_t *>(cache_.v) + slot * rowBytes;
+    const size_t slot = static_cast<size_t>(l) * cache.context;
+    auto *k = static_cast<uint8_t *>(cache.k) + slot * rowBytes;
+    auto *v = static_cast<uint8_t *>(cache.v) + slot * rowBytes;
     if (!get(flags.data(), flags.size()))
       return bad("truncated");
     for (int64_t p = 0; p < n; ++p)
@@ -210,18 +197,23 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
       for (int64_t p = 0; p < n; ++p)
         if (flags[p] && !get(p < keep ? kv + p * rowBytes : skip.data(), rowBytes))
           return bad("truncated");
-    std::memcpy(cache_.cached + slot, flags.data(), static_cast<size_t>(keep));
+    if (keep > 0)
+      std::memcpy(cache.cached + slot, flags.data(), static_cast<size_t>(keep));
     int64_t columns = 0;
     if (!get(&columns, sizeof(columns)))
       return bad("truncated");
     if (columns == 0)
       continue;
-    if (columns < 0 || columns > 65536 ||
-        (cache_.hidden != 0 && columns != cache_.hidden))
-      return bad("malformed (Aux Cache rows of " + std::to_string(columns) + " values)");
+    // The compiled code reads and writes rows of its own size (auxHidden)
+    // wherever a layer's Aux Cache is allocated: no other size is taken.
+    if (model.auxHidden == 0)
+      return bad("malformed (Aux Cache rows for a model without an Aux Cache)");
+    if (columns != model.auxHidden || (cache.hidden != 0 && columns != cache.hidden))
+      return bad("malformed (Aux Cache rows of " + std::to_string(columns) + " values, not " +
+                 std::to_string(model.auxHidden) + ")");
     if (!get(flags.data(), flags.size()))
       return bad("truncated");
-    float *aux = lazyc_rt_aux_rows(&cache_, l, columns);
+    float *aux = lazyc_rt_aux_rows(&cache, l, columns);
     if (!aux)
       return bad("out of memory for the Aux Cache of layer " + std::to_string(l));
     std::vector<float> row(static_cast<size_t>(columns));
@@ -234,7 +226,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
         return bad("truncated");
       if (p < keep) {
         std::memcpy(aux + p * columns, row.data(), row.size() * sizeof(float));
-        cache_.aux_saved[l][p] = 1;
+        cache.aux_saved[l][p] = 1;
       }
     }
   }
@@ -250,5 +242,55 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   reused = keep;
   if (whole)
     logits = std::move(savedLogits);
+  return true;
+}
+
+bool CompiledModel::saveSession(const std::string &path, const std::vector<int32_t> &tokens,
+                                const std::vector<float> &logits, std::string &error) const {
+  if (!canUseSessions(error))
+    return false;
+  if (static_cast<int64_t>(tokens.size()) > cache_.context) {
+    error = "a session of " + std::to_string(tokens.size()) + " tokens does not fit the context";
+    return false;
+  }
+  // Written beside the target and renamed over it: a failed write leaves the
+  // previous session whole.
+  const std::string temporary = path + ".tmp";
+  File out(std::fopen(temporary.c_str(), "wb"));
+  if (!out) {
+    error = "cannot write session '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  bool ok = writeSession(out.get(), sessionModel(), cache_, tokens, logits);
+  ok = ok && std::fflush(out.get()) == 0;
+  ok = std::fclose(out.release()) == 0 && ok;
+  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = "cannot write session '" + path + "': " + std::strerror(errno);
+    std::remove(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool CompiledModel::loadSession(const std::string &path, const std::vector<int32_t> &tokens,
+                                int64_t &reused, std::vector<float> &logits,
+                                std::string &error) {
+  reused = 0;
+  logits.clear();
+  if (!canUseSessions(error))
+    return false;
+  File in(std::fopen(path.c_str(), "rb"));
+  if (!in) {
+    error = "cannot read session '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  reset();
+  std::string why;
+  if (!readSession(in.get(), sessionModel(), cache_, tokens, reused, logits, why)) {
+    reset(); // nothing half restored
+    error = "session '" + path + "': " + why +
+            " (delete it, or name another file, to start a new one)";
+    return false;
+  }
   return true;
 }

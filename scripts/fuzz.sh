@@ -3,14 +3,15 @@
 # bounded time. Crashing inputs land in test/fuzz/regressions/<target>/, which
 # ctest replays in every build (commit them with the fix).
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET=600] [TARGET...]   (targets: gguf tokenizer safetensors)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET=600] [TARGET...]
+#   (targets: gguf tokenizer safetensors session model_tokenizer; default all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_PER_TARGET="${1:-600}"
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors)
+((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors session model_tokenizer)
 BUILD="$ROOT/build-fuzz"
 
 "$ROOT/scripts/setup.sh" --fuzz

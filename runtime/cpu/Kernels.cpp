@@ -97,23 +97,30 @@ __attribute__((target("avx512f"))) inline void storeOne(float *y, __m512 s, bool
 /// decode step's linears stream their weights from memory once: this reads
 /// them at ~50 GB/s on the 2-core VM, oneDNN's sgemm at ~39 (1536 x 576, cold
 /// weights; bench/cpu/kernel_bench.cpp has the hot-cache side).
+/// Outputs y[0..4) of gemvF32Avx512: weight rows w0 .. w0 + 3 * ldw. (The
+/// tile is a function of its own, called from the OpenMP loop: clang
+/// outlines a parallel loop's body without its function's target features.)
+__attribute__((target("avx512f"))) void gemvF32Tile(int64_t K, const float *x, const float *w0,
+                                                   int64_t ldw, float *y, bool accumulate) {
+  const float *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (int64_t k = 0; k < K; k += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + k);
+    s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w0 + k), s0);
+    s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w1 + k), s1);
+    s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w2 + k), s2);
+    s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w3 + k), s3);
+  }
+  storeTile(y, s0, s1, s2, s3, accumulate);
+}
+
 __attribute__((target("avx512f"))) void gemvF32Avx512(int64_t N, int64_t K, const float *x,
                                                      const float *w, int64_t ldw, float *y,
                                                      bool accumulate) {
   const int64_t tiles = N / 4;
 #pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < tiles; ++t) {
-    const float *w0 = w + 4 * t * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (int64_t k = 0; k < K; k += 16) {
-      const __m512 xv = _mm512_loadu_ps(x + k);
-      s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w0 + k), s0);
-      s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w1 + k), s1);
-      s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w2 + k), s2);
-      s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w3 + k), s3);
-    }
-    storeTile(y + 4 * t, s0, s1, s2, s3, accumulate);
-  }
+  for (int64_t t = 0; t < tiles; ++t)
+    gemvF32Tile(K, x, w + 4 * t * ldw, ldw, y + 4 * t, accumulate);
   for (int64_t n = 4 * tiles; n < N; ++n) { // the last N % 4 outputs
     __m512 s = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k += 16)
@@ -127,6 +134,22 @@ const bool kHaveAVX512F = __builtin_cpu_supports("avx512f");
 /// 32 bf16 values as the operand of vdpbf16ps.
 __attribute__((target("avx512f,avx512bf16"))) inline __m512bh loadBF16x32(const uint16_t *p) {
   return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
+}
+
+/// Outputs y[0..4) of gemvBF16Avx512 (x in bf16): weight rows w0 .. w0 + 3K.
+__attribute__((target("avx512f,avx512bf16"))) void gemvBF16Tile(int64_t K, const uint16_t *xr,
+                                                               const uint16_t *w0, float *y,
+                                                               bool accumulate) {
+  const uint16_t *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (int64_t k = 0; k < K; k += 32) {
+    const __m512bh xv = loadBF16x32(xr + k);
+    s0 = _mm512_dpbf16_ps(s0, xv, loadBF16x32(w0 + k));
+    s1 = _mm512_dpbf16_ps(s1, xv, loadBF16x32(w1 + k));
+    s2 = _mm512_dpbf16_ps(s2, xv, loadBF16x32(w2 + k));
+    s3 = _mm512_dpbf16_ps(s3, xv, loadBF16x32(w3 + k));
+  }
+  storeTile(y, s0, s1, s2, s3, accumulate);
 }
 
 /// y[N] (+)= x[K] w^T for one row and bf16 weights (w [N x K], K a multiple
@@ -146,18 +169,8 @@ __attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int
   const uint16_t *xr = xb.data();
   const int64_t tiles = N / 4;
 #pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < tiles; ++t) {
-    const uint16_t *w0 = w + 4 * t * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (int64_t k = 0; k < K; k += 32) {
-      const __m512bh xv = loadBF16x32(xr + k);
-      s0 = _mm512_dpbf16_ps(s0, xv, loadBF16x32(w0 + k));
-      s1 = _mm512_dpbf16_ps(s1, xv, loadBF16x32(w1 + k));
-      s2 = _mm512_dpbf16_ps(s2, xv, loadBF16x32(w2 + k));
-      s3 = _mm512_dpbf16_ps(s3, xv, loadBF16x32(w3 + k));
-    }
-    storeTile(y + 4 * t, s0, s1, s2, s3, accumulate);
-  }
+  for (int64_t t = 0; t < tiles; ++t)
+    gemvBF16Tile(K, xr, w + 4 * t * K, y + 4 * t, accumulate);
   for (int64_t n = 4 * tiles; n < N; ++n) { // the last N % 4 outputs
     __m512 s = _mm512_setzero_ps();
     for (int64_t k = 0; k < K; k += 32)

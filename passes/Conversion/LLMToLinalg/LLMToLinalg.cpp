@@ -534,6 +534,13 @@ static LogicalResult lowerWeights(ModuleOp module) {
         module->setAttr("llm.kv_heads", b.getI64IntegerAttr(cache.getNumKVHeads()));
         module->setAttr("llm.head_dim", b.getI64IntegerAttr(cache.getHeadDim()));
       }
+    // And the Aux Cache's row size (LazyLLM), which a session file's rows
+    // must have (runtime/Session.cpp).
+    fn.walk([&](Operation *op) {
+      for (Type t : op->getOperandTypes())
+        if (auto aux = dyn_cast<lazy::AuxCacheType>(t))
+          module->setAttr("lazyc.aux_hidden", Builder(ctx).getI64IntegerAttr(aux.getHidden()));
+    });
     SmallVector<Operation *> weights; // llm.weight and llm.fused_weight
     fn.walk([&](Operation *op) {
       if (isa<llm::WeightOp, llm::FusedWeightOp>(op))
