@@ -442,12 +442,27 @@ OwningOpRef<ModuleOp> lazyc::buildVerifiedDecoder(MLIRContext *context, const Mo
   return module;
 }
 
+bool lazyc::checkLayerCount(const ModelConfig &config, size_t tensorCount,
+                            const std::string &key, std::string &error) {
+  // Every block has 9 tensors or more; a count up to the file's tensors
+  // keeps the list of expected names within 9x the file's own (and a file
+  // short of tensors gets the name of the first one missing).
+  if (config.numLayers <= static_cast<int64_t>(tensorCount))
+    return true;
+  error = key + " (" + std::to_string(config.numLayers) +
+          ") names more blocks than the file has tensors (" + std::to_string(tensorCount) +
+          "; a block has 9)";
+  return false;
+}
+
 OwningOpRef<ModuleOp> lazyc::importGGUF(MLIRContext *context,
                                         const rt::GGUFFile &file,
                                         const ImportOptions &options,
                                         std::string &error) {
   ModelConfig config;
-  if (!readGGUFConfig(file, config, error) || !checkImportOptions(config, options, error))
+  if (!readGGUFConfig(file, config, error) ||
+      !checkLayerCount(config, file.tensors().size(), config.arch + ".block_count", error) ||
+      !checkImportOptions(config, options, error))
     return nullptr;
   for (const auto &[name, shape] : expectedTensors(config)) {
     const rt::GGUFTensorInfo *t = file.findTensor(name);

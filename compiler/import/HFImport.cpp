@@ -155,7 +155,10 @@ OwningOpRef<ModuleOp> lazyc::importHF(MLIRContext *context,
                                       const rt::HFCheckpoint &checkpoint,
                                       const ImportOptions &options, std::string &error) {
   ModelConfig config;
-  if (!readHFConfig(checkpoint, config, error) || !checkImportOptions(config, options, error))
+  if (!readHFConfig(checkpoint, config, error) ||
+      !checkLayerCount(config, checkpoint.numTensors(), "config.json: num_hidden_layers",
+                       error) ||
+      !checkImportOptions(config, options, error))
     return nullptr;
   for (const auto &[name, shape] : expectedTensors(config)) {
     const rt::SafetensorsTensor *t = checkpoint.findTensor(name);

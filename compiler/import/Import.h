@@ -72,6 +72,12 @@ std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer
 /// Every tensor the decoder reads, with its [out, in] (or [n]) shape.
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 expectedTensors(const ModelConfig &config);
+/// Checks that the configuration names no more blocks than a file of
+/// `tensorCount` tensors has tensors (each block needs 9): a layer count of
+/// billions is an error, not a list of billions of tensor names. `key`
+/// names the layer count in the file (block_count, num_hidden_layers).
+bool checkLayerCount(const ModelConfig &config, size_t tensorCount, const std::string &key,
+                     std::string &error);
 
 /// The frequency divisors of Llama 3.1's "llama3" RoPE scaling (Hugging
 /// Face `rope_type: llama3`; llama.cpp's converter stores the same values as

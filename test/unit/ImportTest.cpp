@@ -113,11 +113,11 @@ TEST_F(ImportTest, UnsupportedArchitecture) {
 /// A 1-layer llama header; `heads`/`kvHeads` are configurable, and
 /// `extraKVs` more metadata entries follow it.
 ImageBuilder tinyLlama(uint32_t heads, uint32_t kvHeads, uint64_t tensors,
-                       uint64_t extraKVs = 0) {
+                       uint64_t extraKVs = 0, uint32_t blocks = 1) {
   ImageBuilder b;
   b.header(3, tensors, 7 + extraKVs);
   kvString(b, "general.architecture", "llama");
-  kvU32(b, "llama.block_count", 1);
+  kvU32(b, "llama.block_count", blocks);
   kvU32(b, "llama.embedding_length", 64);
   kvU32(b, "llama.feed_forward_length", 128);
   kvU32(b, "llama.attention.head_count", heads);
@@ -136,6 +136,19 @@ TEST_F(ImportTest, InconsistentHyperParameters) {
   auto noEmbedding = tinyLlama(4, 2, 0);
   EXPECT_NE(importError(noEmbedding.bytes).find("'token_embd.weight' is missing"),
             std::string::npos);
+}
+
+// A block count the file's tensors cannot hold is refused before the
+// importer lists the tensors it needs (a billion blocks once ran it out of
+// memory: test/fuzz/regressions/import/).
+TEST_F(ImportTest, BlockCountBeyondTheTensors) {
+  auto b = tinyLlama(4, 2, 2, 0, 1000000000);
+  b.tensor("token_embd.weight", {64, 100}, 0, 0);
+  b.tensor("output_norm.weight", {64}, 0, 64 * 100 * 4);
+  b.alignData();
+  b.bytes.resize(b.bytes.size() + 64 * 100 * 4 + 64 * 4);
+  EXPECT_EQ(importError(b.bytes), "llama.block_count (1000000000) names more blocks than the "
+                                  "file has tensors (2; a block has 9)");
 }
 
 TEST_F(ImportTest, MissingAndMisshapenTensors) {

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Writes the seed models of the import fuzzer (test/fuzz/import_fuzzer.cpp).
+
+Tiny GGUF v3 models (1-2 blocks, embedding 32, vocabulary 16; 12-80 KB)
+of each architecture the importer knows, written with struct, no packages:
+llama (f32 and f16 matrices, an output.weight), llama with Llama 3.1's
+rope_freqs.weight, qwen2 (Q/K/V biases, tied embeddings), qwen3 (query/key
+norms, attention.key_length) and llama with Q8_0 matrices.
+
+    python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
+"""
+import os
+import struct
+
+F32, F16, Q8_0 = 0, 1, 8
+EMB, FFN, HEADS, KV, VOCAB, CTX = 32, 64, 4, 2, 16, 128
+
+
+def gguf(arch, blocks, tensors, extra=()):
+    """tensors: (name, dims innermost first, type); extra: (key, u32|f32|str)."""
+    kvs = [("general.architecture", arch), (f"{arch}.block_count", blocks),
+           (f"{arch}.embedding_length", EMB), (f"{arch}.feed_forward_length", FFN),
+           (f"{arch}.attention.head_count", HEADS), (f"{arch}.attention.head_count_kv", KV),
+           (f"{arch}.context_length", CTX),
+           (f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)] + list(extra)
+    out = bytearray(b"GGUF") + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+
+    def string(s):
+        b = s.encode()
+        return struct.pack("<Q", len(b)) + b
+
+    for key, value in kvs:
+        out += string(key)
+        if isinstance(value, str):
+            out += struct.pack("<I", 8) + string(value)
+        elif isinstance(value, float):
+            out += struct.pack("<If", 6, value)
+        else:
+            out += struct.pack("<II", 4, value)
+    data = bytearray()
+    for name, dims, kind in tensors:
+        count = 1
+        for d in dims:
+            count *= d
+        while len(data) % 32:
+            data += b"\0"
+        out += string(name) + struct.pack("<I", len(dims))
+        out += b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", kind, len(data))
+        if name == "rope_freqs.weight":  # divisors: positive
+            data += b"".join(struct.pack("<f", 1 + i / 4) for i in range(count))
+        elif kind == F32:
+            data += b"".join(struct.pack("<f", ((i * 7) % 13 - 6) / 16) for i in range(count))
+        elif kind == F16:
+            data += b"".join(struct.pack("<e", ((i * 5) % 11 - 5) / 16) for i in range(count))
+        else:  # Q8_0: blocks of an f16 scale and 32 int8
+            for _ in range(count // 32):
+                data += struct.pack("<e", 0.01) + bytes((i * 3) % 256 for i in range(32))
+    while len(out) % 32:
+        out += b"\0"
+    return bytes(out + data)
+
+
+def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False):
+    p = f"blk.{i}."
+    t = [(p + "attn_norm.weight", [EMB], F32),
+         (p + "attn_q.weight", [EMB, HEADS * head_dim], matrix),
+         (p + "attn_k.weight", [EMB, KV * head_dim], matrix),
+         (p + "attn_v.weight", [EMB, KV * head_dim], matrix),
+         (p + "attn_output.weight", [HEADS * head_dim, EMB], matrix),
+         (p + "ffn_norm.weight", [EMB], F32),
+         (p + "ffn_gate.weight", [EMB, FFN], matrix),
+         (p + "ffn_up.weight", [EMB, FFN], matrix),
+         (p + "ffn_down.weight", [FFN, EMB], matrix)]
+    if bias:
+        t += [(p + "attn_q.bias", [HEADS * head_dim], F32),
+              (p + "attn_k.bias", [KV * head_dim], F32), (p + "attn_v.bias", [KV * head_dim], F32)]
+    if qk_norm:
+        t += [(p + "attn_q_norm.weight", [head_dim], F32),
+              (p + "attn_k_norm.weight", [head_dim], F32)]
+    return t
+
+
+def model(arch, blocks, matrix=F32, tied=False, extra=(), **kw):
+    t = [("token_embd.weight", [EMB, VOCAB], matrix), ("output_norm.weight", [EMB], F32)]
+    if not tied:
+        t.append(("output.weight", [EMB, VOCAB], matrix))
+    for i in range(blocks):
+        t += block(i, matrix, **kw)
+    return t
+
+
+SEEDS = {
+    "llama-f32.gguf": gguf("llama", 2, model("llama", 2)),  # 80 KB: fuzz.sh -max_len
+    "llama-f16.gguf": gguf("llama", 1, model("llama", 1, F16)),
+    "llama31-rope-freqs.gguf": gguf(
+        "llama", 1, model("llama", 1) + [("rope_freqs.weight", [EMB // HEADS // 2], F32)]),
+    "qwen2-tied.gguf": gguf("qwen2", 1, model("qwen2", 1, tied=True, bias=True),
+                            [("qwen2.rope.freq_base", 1000000.0)]),
+    "qwen3-key-length.gguf": gguf(
+        "qwen3", 1, model("qwen3", 1, head_dim=16, qk_norm=True),
+        [("qwen3.attention.key_length", 16), ("qwen3.attention.value_length", 16)]),
+    "llama-q8_0.gguf": gguf("llama", 1, model("llama", 1, Q8_0)),
+}
+
+if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name, data in SEEDS.items():
+        with open(os.path.join(here, name), "wb") as f:
+            f.write(data)
+        print(f"{name}: {len(data)} bytes")
