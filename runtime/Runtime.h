@@ -98,19 +98,21 @@ public:
 
   /// Sessions (runtime/Session.cpp, CPU models): the cache's state for the
   /// first tokens.size() positions, which hold `tokens` (K/V, which slots
-  /// each layer holds, the Aux Cache), and the last token's `logits` (may be
-  /// empty), written to `path` (replaced whole).
+  /// each layer holds, the Aux Cache), the last token's `logits` (may be
+  /// empty) and the caller's `note`, written to `path` (replaced whole).
   bool saveSession(const std::string &path, const std::vector<int32_t> &tokens,
-                   const std::vector<float> &logits, std::string &error) const;
+                   const std::vector<float> &logits, std::string &error,
+                   const std::string &note = {}) const;
   /// Restores a session of this model (same compiled model and weights):
-  /// all of it when its tokens are `tokens` and it holds their logits
-  /// (returned in `logits`: nothing is left to feed), else its longest common
-  /// prefix with `tokens` short of their last token (`logits` empty: that
-  /// token's step gives them); `reused` is the length restored (0: nothing in
-  /// common, the cache empty). A LazyLLM state cut to a prefix is one of the
-  /// prefix's own: no token depends on later ones.
-  bool loadSession(const std::string &path, const std::vector<int32_t> &tokens,
-                   int64_t &reused, std::vector<float> &logits, std::string &error);
+  /// with a `prompt`, all of it when its tokens are the prompt and it holds
+  /// their logits (`restored.logits`: nothing is left to feed), else its
+  /// longest common prefix with the prompt short of its last token (logits
+  /// empty: that token's step gives them); without one (null), all of it.
+  /// `restored.reused` is the length restored (0: nothing in common, the
+  /// cache empty). A LazyLLM state cut to a prefix is one of the prefix's
+  /// own: no token depends on later ones.
+  bool loadSession(const std::string &path, const std::vector<int32_t> *prompt,
+                   SessionRestore &restored, std::string &error);
   /// The counters of the last step and of the generation so far.
   StepStats stats() const;
 

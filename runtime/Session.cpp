@@ -6,9 +6,10 @@
 // --session restores the longest common prefix with a new prompt and feeds
 // only the rest (llama.cpp's --prompt-cache, for LazyLLM's state too).
 //
-//   "LAZYCSS1", u64 identity, i64 layers, kv_dim, kv_type, element bytes, n,
+//   "LAZYCSS2", u64 identity, i64 layers, kv_dim, kv_type, element bytes, n,
 //   i32 tokens[n], i64 count and f32 logits[count] of the last token (0 or
-//   the vocabulary's size), then per layer: u8 cached[n], the K rows of the cached
+//   the vocabulary's size), u64 size and bytes of the writer's note (lazy-run:
+//   a conversation), then per layer: u8 cached[n], the K rows of the cached
 //   positions [kv_dim], then their V rows,
 //   i64 aux columns (0: no Aux Cache), and when > 0 u8 saved[n] and the f32
 //   rows of the saved positions, in position order; last, the FNV-1a hash of
@@ -31,7 +32,9 @@ using namespace lazyc::rt;
 
 namespace {
 
-constexpr char kMagic[8] = {'L', 'A', 'Z', 'Y', 'C', 'S', 'S', '1'};
+constexpr char kMagic[8] = {'L', 'A', 'Z', 'Y', 'C', 'S', 'S', '2'};
+/// The format before the note (2026-11-28): refused by name.
+constexpr char kMagicVersion1[8] = {'L', 'A', 'Z', 'Y', 'C', 'S', 'S', '1'};
 
 uint64_t fnv1a(const void *data, size_t bytes, uint64_t hash = 1469598103934665603ull) {
   const auto *p = static_cast<const uint8_t *>(data);
@@ -89,7 +92,9 @@ SessionModel CompiledModel::sessionModel() const {
 
 bool lazyc::rt::writeSession(std::FILE *out, const SessionModel &model,
                              const LazycKVCache &cache, const std::vector<int32_t> &tokens,
-                             const std::vector<float> &logits) {
+                             const std::vector<float> &logits, const std::string &note) {
+  if (note.size() > kMaxSessionNoteBytes)
+    return false;
   bool ok = true;
   uint64_t checksum = fnv1a(nullptr, 0);
   auto put = [&](const void *data, size_t bytes) {
@@ -108,6 +113,9 @@ bool lazyc::rt::writeSession(std::FILE *out, const SessionModel &model,
       static_cast<int64_t>(logits.size()) == model.vocabSize ? model.vocabSize : 0;
   put(&logitCount, sizeof(logitCount));
   put(logits.data(), static_cast<size_t>(logitCount) * sizeof(float));
+  const uint64_t noteBytes = note.size();
+  put(&noteBytes, sizeof(noteBytes));
+  put(note.data(), note.size());
   const size_t rowBytes = static_cast<size_t>(cache.kv_dim) * kvElementBytes(cache);
   for (int64_t l = 0; l < cache.layers && ok; ++l) {
     const size_t slot = static_cast<size_t>(l) * cache.context;
@@ -134,12 +142,12 @@ bool lazyc::rt::writeSession(std::FILE *out, const SessionModel &model,
 }
 
 bool lazyc::rt::readSession(std::FILE *in, const SessionModel &model, LazycKVCache &cache,
-                            const std::vector<int32_t> &tokens, int64_t &reused,
-                            std::vector<float> &logits, std::string &why) {
-  reused = 0;
-  logits.clear();
+                            const std::vector<int32_t> *prompt, SessionRestore &restored,
+                            std::string &why) {
+  restored = SessionRestore();
   auto bad = [&](std::string problem) {
     why = std::move(problem);
+    restored = SessionRestore();
     return false;
   };
   uint64_t checksum = fnv1a(nullptr, 0);
@@ -152,7 +160,11 @@ bool lazyc::rt::readSession(std::FILE *in, const SessionModel &model, LazycKVCac
   char magic[sizeof(kMagic)];
   uint64_t identity = 0;
   int64_t header[5];
-  if (!get(magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
+  if (!get(magic, sizeof(magic)))
+    return bad("not a lazyc session file");
+  if (std::memcmp(magic, kMagicVersion1, sizeof(magic)) == 0)
+    return bad("written by an earlier lazy-run (session format 1)");
+  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0)
     return bad("not a lazyc session file");
   if (!get(&identity, sizeof(identity)) || !get(header, sizeof(header)))
     return bad("truncated");
@@ -170,17 +182,30 @@ bool lazyc::rt::readSession(std::FILE *in, const SessionModel &model, LazycKVCac
   if (logitCount != 0 && logitCount != model.vocabSize)
     return bad("malformed (" + std::to_string(logitCount) + " logits)");
   std::vector<float> savedLogits(static_cast<size_t>(logitCount));
-  if (!get(savedLogits.data(), savedLogits.size() * sizeof(float)))
+  uint64_t noteBytes = 0;
+  if (!get(savedLogits.data(), savedLogits.size() * sizeof(float)) ||
+      !get(&noteBytes, sizeof(noteBytes)))
     return bad("truncated");
-  // The whole prompt when it is the saved one and its last step's logits were
-  // saved (then nothing is fed: the state is the prefill's own); else the
-  // common prefix short of the prompt's last token (its step gives the
-  // logits), within this context.
-  const bool whole = logitCount > 0 && saved == tokens && n <= cache.context;
+  if (noteBytes > kMaxSessionNoteBytes)
+    return bad("malformed (a note of " + std::to_string(noteBytes) + " bytes)");
+  std::string note(static_cast<size_t>(noteBytes), '\0');
+  if (!get(note.data(), note.size()))
+    return bad("truncated");
+  // Without a prompt, all of it. With one: the whole prompt when it is the
+  // saved one and its last step's logits were saved (then nothing is fed: the
+  // state is the prefill's own); else the common prefix short of the
+  // prompt's last token (its step gives the logits), within this context.
+  if (!prompt && n > cache.context)
+    return bad("it holds " + std::to_string(n) + " tokens, more than this context of " +
+               std::to_string(cache.context) + " (use --ctx " + std::to_string(n) +
+               " or more)");
+  const bool whole =
+      prompt ? logitCount > 0 && saved == *prompt && n <= cache.context : true;
   int64_t keep = whole ? n : 0;
   const auto limit =
-      std::min<int64_t>({n, static_cast<int64_t>(tokens.size()) - 1, cache.context});
-  while (!whole && keep < limit && saved[keep] == tokens[keep])
+      whole ? n
+            : std::min<int64_t>({n, static_cast<int64_t>(prompt->size()) - 1, cache.context});
+  while (!whole && keep < limit && saved[keep] == (*prompt)[keep])
     ++keep;
   const size_t rowBytes = static_cast<size_t>(kvDim) * kvElementBytes(cache);
   std::vector<uint8_t> flags(static_cast<size_t>(n)), skip(rowBytes);
@@ -239,18 +264,26 @@ bool lazyc::rt::readSession(std::FILE *in, const SessionModel &model, LazycKVCac
     return bad("damaged (its checksum does not match its contents)");
   if (get(&extra, 1))
     return bad("malformed (bytes after the checksum)");
-  reused = keep;
+  restored.reused = keep;
+  restored.tokens.assign(saved.begin(), saved.begin() + keep);
   if (whole)
-    logits = std::move(savedLogits);
+    restored.logits = std::move(savedLogits);
+  restored.note = std::move(note);
   return true;
 }
 
 bool CompiledModel::saveSession(const std::string &path, const std::vector<int32_t> &tokens,
-                                const std::vector<float> &logits, std::string &error) const {
+                                const std::vector<float> &logits, std::string &error,
+                                const std::string &note) const {
   if (!canUseSessions(error))
     return false;
   if (static_cast<int64_t>(tokens.size()) > cache_.context) {
     error = "a session of " + std::to_string(tokens.size()) + " tokens does not fit the context";
+    return false;
+  }
+  if (note.size() > kMaxSessionNoteBytes) {
+    error = "cannot write session '" + path + "': its note of " + std::to_string(note.size()) +
+            " bytes is larger than " + std::to_string(kMaxSessionNoteBytes >> 20) + " MiB";
     return false;
   }
   // Written beside the target and renamed over it: a failed write leaves the
@@ -261,7 +294,7 @@ bool CompiledModel::saveSession(const std::string &path, const std::vector<int32
     error = "cannot write session '" + path + "': " + std::strerror(errno);
     return false;
   }
-  bool ok = writeSession(out.get(), sessionModel(), cache_, tokens, logits);
+  bool ok = writeSession(out.get(), sessionModel(), cache_, tokens, logits, note);
   ok = ok && std::fflush(out.get()) == 0;
   ok = std::fclose(out.release()) == 0 && ok;
   if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
@@ -272,11 +305,9 @@ bool CompiledModel::saveSession(const std::string &path, const std::vector<int32
   return true;
 }
 
-bool CompiledModel::loadSession(const std::string &path, const std::vector<int32_t> &tokens,
-                                int64_t &reused, std::vector<float> &logits,
-                                std::string &error) {
-  reused = 0;
-  logits.clear();
+bool CompiledModel::loadSession(const std::string &path, const std::vector<int32_t> *prompt,
+                                SessionRestore &restored, std::string &error) {
+  restored = SessionRestore();
   if (!canUseSessions(error))
     return false;
   File in(std::fopen(path.c_str(), "rb"));
@@ -286,10 +317,12 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
   }
   reset();
   std::string why;
-  if (!readSession(in.get(), sessionModel(), cache_, tokens, reused, logits, why)) {
+  if (!readSession(in.get(), sessionModel(), cache_, prompt, restored, why)) {
     reset(); // nothing half restored
+    // (A conversation longer than the context is no fault of the file.)
+    const bool fileAtFault = why.rfind("it holds ", 0) != 0;
     error = "session '" + path + "': " + why +
-            " (delete it, or name another file, to start a new one)";
+            (fileAtFault ? " (delete it, or name another file, to start a new one)" : "");
     return false;
   }
   return true;

@@ -32,21 +32,36 @@ struct SessionModel {
 /// Bytes of one key or value element of a CPU cache (LazycKVCache::kv_type).
 inline size_t kvElementBytes(const LazycKVCache &cache) { return cache.kv_type == 0 ? 4 : 2; }
 
+/// What a session file holds besides the cache's state: a caller's note
+/// (lazy-run keeps a conversation there), up to this many bytes.
+constexpr uint64_t kMaxSessionNoteBytes = uint64_t(64) << 20;
+
 /// Writes the state of the first tokens.size() positions of `cache` (which
-/// hold `tokens`) and the last token's `logits` (saved when they are one row
-/// of the vocabulary, else left out) to `out`. False when a write fails.
+/// hold `tokens`), the last token's `logits` (saved when they are one row of
+/// the vocabulary, else left out) and `note` (at most kMaxSessionNoteBytes)
+/// to `out`. False when a write fails.
 bool writeSession(std::FILE *out, const SessionModel &model, const LazycKVCache &cache,
-                  const std::vector<int32_t> &tokens, const std::vector<float> &logits);
+                  const std::vector<int32_t> &tokens, const std::vector<float> &logits,
+                  const std::string &note = {});
+
+/// What readSession restored.
+struct SessionRestore {
+  int64_t reused = 0;           // positions restored
+  std::vector<int32_t> tokens;  // their tokens
+  std::vector<float> logits;    // the last one's logits, when it is the session's last
+  std::string note;             // the writer's note
+};
 
 /// Reads a session of `model` from `in` into `cache`, which must be empty (no
-/// slot cached, no Aux Cache row saved): all of it when its tokens are
-/// `tokens` and it holds their logits (returned in `logits`), else the longest
-/// common prefix with `tokens` short of their last token; `reused` is the
-/// length restored. On failure `why` names the problem and part of the cache
-/// may have been written: the caller empties it again.
+/// slot cached, no Aux Cache row saved). With a `prompt`: all of it when its
+/// tokens are the prompt and it holds their logits (returned), else the
+/// longest common prefix with the prompt short of its last token. Without
+/// (null): all of it, with its logits if saved (a conversation continued; an
+/// error when the cache is smaller). On failure `why` names the problem and
+/// part of the cache may have been written: the caller empties it again.
 bool readSession(std::FILE *in, const SessionModel &model, LazycKVCache &cache,
-                 const std::vector<int32_t> &tokens, int64_t &reused,
-                 std::vector<float> &logits, std::string &why);
+                 const std::vector<int32_t> *prompt, SessionRestore &restored,
+                 std::string &why);
 
 } // namespace lazyc::rt
 

@@ -29,16 +29,15 @@ namespace {
 const auto kModel = lazyc::test::sessionFixtureModel();
 const auto kPrompt = lazyc::test::sessionFixturePrompt();
 
-struct Restored {
+struct Restored : lazyc::rt::SessionRestore {
   bool ok = false;
-  int64_t reused = -1;
-  std::vector<float> logits;
   std::string why;
 };
 
+/// Restores `bytes` for `prompt`, or all of it (`all`).
 Restored read(const std::vector<uint8_t> &bytes, SessionCache &cache,
               const std::vector<int32_t> &prompt = kPrompt,
-              const lazyc::rt::SessionModel &model = kModel) {
+              const lazyc::rt::SessionModel &model = kModel, bool all = false) {
   Restored r;
   std::vector<uint8_t> copy = bytes; // fmemopen needs a non-empty buffer
   copy.push_back(0);
@@ -46,7 +45,7 @@ Restored read(const std::vector<uint8_t> &bytes, SessionCache &cache,
   if (bytes.empty())
     in = std::tmpfile();
   EXPECT_NE(in, nullptr);
-  r.ok = lazyc::rt::readSession(in, model, cache.get(), prompt, r.reused, r.logits, r.why);
+  r.ok = lazyc::rt::readSession(in, model, cache.get(), all ? nullptr : &prompt, r, r.why);
   std::fclose(in);
   if (!r.ok)
     cache.reset(); // as CompiledModel::loadSession does
@@ -54,10 +53,10 @@ Restored read(const std::vector<uint8_t> &bytes, SessionCache &cache,
 }
 
 std::vector<uint8_t> write(SessionCache &cache, const std::vector<int32_t> &tokens,
-                           const std::vector<float> &logits = {}) {
+                           const std::vector<float> &logits = {}, const std::string &note = {}) {
   std::FILE *out = std::tmpfile();
   EXPECT_NE(out, nullptr);
-  EXPECT_TRUE(lazyc::rt::writeSession(out, kModel, cache.get(), tokens, logits));
+  EXPECT_TRUE(lazyc::rt::writeSession(out, kModel, cache.get(), tokens, logits, note));
   std::vector<uint8_t> bytes(static_cast<size_t>(std::ftell(out)));
   std::rewind(out);
   EXPECT_EQ(std::fread(bytes.data(), 1, bytes.size(), out), bytes.size());
@@ -133,8 +132,9 @@ TEST(Session, SeedsRestoreAsNamed) {
     EXPECT_TRUE(r.ok) << name << ": " << r.why;
     EXPECT_EQ(r.reused, expected) << name;
     EXPECT_EQ(r.logits.size(), name.rfind("whole", 0) == 0 ? 4u : 0u) << name;
+    EXPECT_EQ(r.note, name.find("note") != std::string::npos ? "a conversation" : "") << name;
   }
-  EXPECT_EQ(seen, 5) << "make_seeds.py writes 5 seeds into " << dir;
+  EXPECT_EQ(seen, 6) << "make_seeds.py writes 6 seeds into " << dir;
 }
 
 TEST(Session, PrunedSeedRestoresItsPrefixOfLazyLLMState) {
@@ -222,10 +222,48 @@ TEST(Session, WrittenSessionRestoresWhatWasSaved) {
   EXPECT_TRUE(r.logits.empty());
 }
 
+// Without a prompt (lazy-run --continue): everything, its tokens, logits
+// and note; a cache too small for it is an error, not a cut conversation.
+TEST(Session, RestoresAllWithItsNote) {
+  SessionCache saved;
+  fill(saved, 5, {1});
+  const std::vector<float> logits = {4, 3, 2, 1};
+  const auto bytes = write(saved, kPrompt, logits, "{\"messages\": []}");
+  SessionCache all;
+  Restored r = read(bytes, all, {}, kModel, true);
+  ASSERT_TRUE(r.ok) << r.why;
+  EXPECT_EQ(r.reused, 5);
+  EXPECT_EQ(r.tokens, kPrompt);
+  EXPECT_EQ(r.logits, logits);
+  EXPECT_EQ(r.note, "{\"messages\": []}");
+  EXPECT_EQ(all.get().aux_saved[0][1], 1);
+  // With a prompt the note comes back too (the caller may ignore it).
+  SessionCache prefix;
+  r = read(bytes, prefix, {10, 11, 99});
+  ASSERT_TRUE(r.ok) << r.why;
+  EXPECT_EQ(r.reused, 2);
+  EXPECT_EQ(r.tokens, (std::vector<int32_t>{10, 11}));
+  EXPECT_EQ(r.note, "{\"messages\": []}");
+  SessionCache small(0, 4);
+  r = read(bytes, small, {}, kModel, true);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.why, "it holds 5 tokens, more than this context of 4 (use --ctx 5 or more)");
+  EXPECT_FALSE(anyState(small));
+}
+
+TEST(Session, RefusesTheFirstFormatByName) {
+  SessionCache saved;
+  fill(saved, 5, {});
+  auto bytes = write(saved, kPrompt);
+  bytes[7] = '1';
+  SessionCache cache;
+  EXPECT_EQ(read(bytes, cache).why, "written by an earlier lazy-run (session format 1)");
+}
+
 TEST(Session, TruncatedAtAnyByteIsRefused) {
   SessionCache saved;
   fill(saved, 5, {2});
-  const auto bytes = write(saved, kPrompt, {1, 2, 3, 4});
+  const auto bytes = write(saved, kPrompt, {1, 2, 3, 4}, "note");
   for (size_t size = 0; size < bytes.size(); ++size) {
     SessionCache cache;
     Restored r = read(std::vector<uint8_t>(bytes.begin(), bytes.begin() + size), cache);
@@ -310,9 +348,11 @@ TEST(Session, RefusesMalformedCounts) {
   EXPECT_EQ(patch(48, -1), "malformed (token count -1)");
   // Logit count (after the 5 tokens).
   EXPECT_EQ(patch(56 + 20, 3), "malformed (3 logits)");
-  // A cached flag of 2 (layer 0, position 0).
+  // Note size (after the 4 logits).
+  EXPECT_EQ(patch(56 + 20 + 8 + 16, int64_t(1) << 40), "malformed (a note of 1099511627776 bytes)");
+  // A cached flag of 2 (layer 0, position 0; after the empty note).
   auto flag = bytes;
-  flag[56 + 20 + 8 + 16] = 2;
+  flag[56 + 20 + 8 + 16 + 8] = 2;
   reseal(flag);
   SessionCache cache;
   EXPECT_EQ(read(flag, cache).why, "malformed (a cached flag of layer 0)");

@@ -2,7 +2,7 @@
 //
 //   lazy-run model.so -m MODEL (-p TEXT | -f FILE) [-n N] [--chat] [--json]
 //            [--ctx N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--batch B]
-//            [--follow-up TEXT]... [-i] [--session FILE]
+//            [--follow-up TEXT]... [-i] [--session FILE [--continue]]
 //
 // Builds without LLVM/MLIR (runtime-only configuration).
 //
@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -72,7 +73,58 @@ const char *kUsage =
     "      --session FILE   restore the cached context saved in FILE by an earlier run\n"
     "                       (same compiled model and weights) as far as its tokens begin\n"
     "                       the prompt, feed only the rest, and save the prompt's state\n"
-    "                       to FILE (CPU models)\n";
+    "                       to FILE (CPU models); with --follow-up or -i, the whole\n"
+    "                       conversation after each answer\n"
+    "      --continue       continue the conversation saved in --session FILE: no\n"
+    "                       prompt, its questions from --follow-up and/or -i\n";
+
+/// What --session keeps of a conversation for --continue (the session's
+/// note, JSON): the chat so far and where its last answer stopped.
+struct Conversation {
+  bool chat = false;                 // --chat: questions are rendered as user turns
+  std::vector<ChatMessage> messages; // --chat: the turns so far, the last question last
+  std::string answer;                // the last answer
+  int32_t pending = -1;              // its last token when -n cut it off (not fed yet)
+  size_t questions = 0;              // follow-up questions answered
+
+  std::string json() const {
+    std::string out = "{\"lazy_run_conversation\": 1, \"chat\": ";
+    out += chat ? "true" : "false";
+    out += ", \"questions\": " + std::to_string(questions) +
+           ", \"pending\": " + std::to_string(pending) + ", \"answer\": \"" +
+           jsonEscape(answer) + "\", \"messages\": [";
+    for (size_t i = 0; i < messages.size(); ++i)
+      out += std::string(i ? ", " : "") + "{\"role\": \"" + jsonEscape(messages[i].role) +
+             "\", \"content\": \"" + jsonEscape(messages[i].content) + "\"}";
+    return out + "]}";
+  }
+  /// False when `note` holds no conversation (a prompt's session has none).
+  bool parse(const std::string &note) {
+    std::string error;
+    auto value = note.empty() ? nullptr : JsonValue::parse(note, error);
+    if (!value || value->getInt("lazy_run_conversation") != 1)
+      return false;
+    const JsonValue *list = value->get("messages");
+    auto count = value->getInt("questions");
+    auto last = value->getInt("pending");
+    auto text = value->getString("answer");
+    auto isChat = value->getBool("chat");
+    if (!list || !list->isArray() || !count || *count < 0 || !last || *last < -1 ||
+        *last > INT32_MAX || !text || !isChat)
+      return false;
+    for (const JsonValue &m : list->array()) {
+      auto role = m.getString("role"), content = m.getString("content");
+      if (!role || !content)
+        return false;
+      messages.push_back({*role, *content});
+    }
+    chat = *isChat;
+    questions = static_cast<size_t>(*count);
+    pending = static_cast<int32_t>(*last);
+    answer = *text;
+    return true;
+  }
+};
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "lazy-run: error: %s\n", message.c_str());
@@ -122,6 +174,7 @@ int main(int argc, char **argv) {
   boundOpenMPSpinning(argv);
   std::string library, modelPath, prompt, promptFile, idsFile;
   bool chat = false, json = false, havePrompt = false, ignoreEos = false, interactive = false;
+  bool continuing = false; // --continue
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
   std::string logitsFile, decodeLogitsFile, sessionFile;
   std::vector<std::string> followUps;
@@ -209,6 +262,8 @@ int main(int argc, char **argv) {
       followUps.push_back(text());
     } else if (arg == "--session") {
       sessionFile = text();
+    } else if (arg == "--continue") {
+      continuing = true;
     } else if (arg == "-i" || arg == "--interactive") {
       interactive = true;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -226,7 +281,20 @@ int main(int argc, char **argv) {
       return fail("--random-weights and -m exclude each other");
     modelPath = "random:" + std::to_string(weightSeed);
   }
-  if (library.empty() || modelPath.empty() || (!havePrompt && !interactive)) {
+  if (continuing) {
+    if (sessionFile.empty())
+      return fail("--continue continues the conversation saved in a --session FILE: name it");
+    if (havePrompt)
+      return fail("--continue takes its context from the session: give questions with "
+                  "--follow-up or -i, not a prompt");
+    if (followUps.empty() && !interactive)
+      return fail("--continue needs questions: --follow-up TEXT or -i");
+    if (access(sessionFile.c_str(), F_OK) != 0)
+      return fail("--continue: no session '" + sessionFile + "' to continue");
+    if (!logitsFile.empty() || !decodeLogitsFile.empty())
+      return fail("--logits and --decode-logits are the first answer's: --continue has none");
+  }
+  if (library.empty() || modelPath.empty() || (!havePrompt && !interactive && !continuing)) {
     std::fputs(kUsage, stderr);
     return 2;
   }
@@ -291,6 +359,34 @@ int main(int argc, char **argv) {
   if (!tok && (!followUps.empty() || interactive))
     return fail(std::string("these weights come without a tokenizer: ") +
                 (interactive ? "--interactive" : "--follow-up") + " needs one");
+  if (!sessionFile.empty() && model->info().target == "cuda")
+    return fail("--session is for CPU models: on a GPU a prefill is faster than reading its "
+                "KV cache back from a file");
+  // With --follow-up or -i, --session keeps the conversation (saved after
+  // each answer, with what a later --continue needs in the session's note).
+  const bool conversationMode = !followUps.empty() || interactive;
+  SessionRestore restored;
+  Conversation resumed;
+  double sessionMs = 0; // reading the session
+  if (continuing) {
+    auto restoreStart = Clock::now();
+    if (!model->loadSession(sessionFile, nullptr, restored, error))
+      return fail(error);
+    sessionMs = std::chrono::duration<double, std::milli>(Clock::now() - restoreStart).count();
+    if (!resumed.parse(restored.note))
+      return fail("session '" + sessionFile + "' holds a prompt, not a conversation (a run "
+                  "saves one with --follow-up or -i): use it with -p/-f, or continue a "
+                  "conversation's session");
+    if (chat && !resumed.chat)
+      return fail("--chat: the conversation in '" + sessionFile + "' was not a chat; "
+                  "continue it without --chat");
+    chat = resumed.chat;
+    std::fprintf(stderr,
+                 "lazy-run: session '%s': a conversation of %lld tokens (%zu question%s "
+                 "answered) restored in %.0f ms\n",
+                 sessionFile.c_str(), static_cast<long long>(restored.reused),
+                 resumed.questions, resumed.questions == 1 ? "" : "s", sessionMs);
+  }
   // --interactive without a prompt: the first line of stdin is the prompt,
   // read once the model is ready.
   const bool terminal = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
@@ -315,18 +411,20 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "lazy-run: %s per line, Ctrl-D ends\n",
                  havePrompt ? "answering the prompt first; then one follow-up question"
                             : "ready; one question");
-  if (interactive && !havePrompt) {
+  if (interactive && !havePrompt && !continuing) {
     if (!readQuestion(prompt))
       return 0; // end of input before a prompt: nothing asked
   }
   std::string text = prompt;
-  if (!tok && (chat || (idsFile.empty() && randomPrompt == 0)))
+  if (!continuing && !tok && (chat || (idsFile.empty() && randomPrompt == 0)))
     return fail("these weights come without a tokenizer: give the prompt as --ids or "
                 "--random-prompt");
-  if (chat && !tok->applyChatTemplate({{"user", prompt}}, true, text, error))
+  if (!continuing && chat && !tok->applyChatTemplate({{"user", prompt}}, true, text, error))
     return fail(error);
   std::vector<int32_t> ids;
-  if (randomPrompt > 0) {
+  if (continuing) {
+    ids = restored.tokens; // the conversation so far, all in the cache
+  } else if (randomPrompt > 0) {
     std::mt19937_64 rng(sampling.seed);
     for (int64_t i = 0; i < randomPrompt; ++i)
       ids.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(model->info().vocabSize)));
@@ -344,8 +442,9 @@ int main(int argc, char **argv) {
   }
   if (ids.empty())
     return fail("the prompt is empty");
+  // (--continue: the conversation restored, whose last answer is done.)
   int64_t promptTokens = static_cast<int64_t>(ids.size());
-  if (promptTokens + nPredict > model->context())
+  if (!continuing && promptTokens + nPredict > model->context())
     return fail("the prompt (" + std::to_string(promptTokens) + " tokens) plus " +
                 std::to_string(nPredict) + " generated tokens exceeds the context of " +
                 std::to_string(model->context()) + " tokens (use --ctx or a shorter prompt)");
@@ -360,7 +459,7 @@ int main(int argc, char **argv) {
   // prompt a schedule without a floor (lazy-compile --min-keep=0) leaves a
   // handful (the default keeps 1 of 5 tokens after layer 17), and the answer
   // degrades for no gain. Say so.
-  if (info.pruned) {
+  if (info.pruned && !continuing) {
     constexpr int64_t kFewKept = 32;
     int64_t kept = promptTokens;
     for (auto [layer, keep] : info.schedule) {
@@ -392,7 +491,8 @@ int main(int argc, char **argv) {
       need += static_cast<int64_t>(encoded.size()) + nPredict;
     }
     if (need > model->context())
-      return fail("the prompt (" + std::to_string(promptTokens) + " tokens), " +
+      return fail(std::string(continuing ? "the conversation so far (" : "the prompt (") +
+                  std::to_string(promptTokens) + " tokens), " +
                   std::to_string(followUps.size()) + " follow-up question" +
                   (followUps.size() == 1 ? "" : "s") + " and " + std::to_string(nPredict) +
                   " generated tokens per answer need " + std::to_string(need) +
@@ -401,25 +501,24 @@ int main(int argc, char **argv) {
   }
   // --session: the saved context's common prefix with the prompt is
   // restored; only the rest is fed (and the prompt's state saved after).
-  int64_t reused = 0;
-  double sessionMs = 0; // reading the session
-  std::vector<float> logits; // the last step's: the prompt's last row, then each decode step's
-  if (!sessionFile.empty()) {
-    if (info.target == "cuda")
-      return fail("--session is for CPU models: on a GPU a prefill is faster than reading its "
-                  "KV cache back from a file");
+  int64_t reused = restored.reused;
+  // The last step's: the prompt's last row, then each decode step's.
+  std::vector<float> logits = restored.logits;
+  if (!sessionFile.empty() && !continuing) {
     if (access(sessionFile.c_str(), F_OK) == 0) {
       auto restoreStart = Clock::now();
-      if (!model->loadSession(sessionFile, ids, reused, logits, error))
+      if (!model->loadSession(sessionFile, &ids, restored, error))
         return fail(error);
+      reused = restored.reused;
+      logits = restored.logits;
       sessionMs = std::chrono::duration<double, std::milli>(Clock::now() - restoreStart).count();
       std::fprintf(stderr,
                    "lazy-run: session '%s': %lld of %lld prompt tokens restored in %.0f ms\n",
                    sessionFile.c_str(), static_cast<long long>(reused),
                    static_cast<long long>(promptTokens), sessionMs);
     } else {
-      std::fprintf(stderr, "lazy-run: session '%s' is new: the prompt's state is saved there\n",
-                   sessionFile.c_str());
+      std::fprintf(stderr, "lazy-run: session '%s' is new: the %s state is saved there\n",
+                   sessionFile.c_str(), conversationMode ? "conversation's" : "prompt's");
     }
   }
   const std::vector<int32_t> fresh(ids.begin() + reused, ids.end()); // the tokens to feed
@@ -474,10 +573,13 @@ int main(int argc, char **argv) {
   }
   // The median (a first run also pays for warm-up: allocator, GEMM plans).
   double ttftMs = median(ttfts);
-  // (A session restored whole is unchanged: not written again.)
-  if (!sessionFile.empty() && reused < promptTokens &&
+  // (A session restored whole is unchanged: not written again. A
+  // conversation is saved after each answer instead.)
+  if (!sessionFile.empty() && !conversationMode && reused < promptTokens &&
       !model->saveSession(sessionFile, ids, logits, error))
     return fail(error);
+  // The tokens in the cache, position by position (a conversation's session).
+  std::vector<int32_t> history = ids;
   if (logitsOut &&
       (std::fwrite(logits.data(), sizeof(float), logits.size(), logitsOut) != logits.size() ||
        std::fclose(logitsOut) != 0))
@@ -525,6 +627,7 @@ int main(int argc, char **argv) {
       if (!model->step({next}, {position}, {0}, logits, error))
         return false;
       ++position;
+      history.push_back(next);
       a.stepMs.push_back(
           std::chrono::duration<double, std::milli>(Clock::now() - stepStart).count());
       if (stepLogits) {
@@ -547,9 +650,13 @@ int main(int argc, char **argv) {
         logitsWriteMs;
     return true;
   };
-  Answer first;
-  if (!answer(first, decodeLogits))
+  Answer first; // --continue: the restored conversation's last answer
+  if (continuing) {
+    first.text = resumed.answer;
+    first.pending = resumed.pending;
+  } else if (!answer(first, decodeLogits)) {
     return fail(error);
+  }
   const std::string &generated = first.text;
   const std::vector<int32_t> &generatedIds = first.ids; // --json: the generated token ids
   const int64_t producedTokens = static_cast<int64_t>(first.ids.size());
@@ -560,7 +667,7 @@ int main(int argc, char **argv) {
   // prefill computed (the paper's Table 2 measure), |S_l| per layer,
   // revivals, Aux Cache.
   StepStats last = model->stats();
-  if (!json)
+  if (!json && !continuing)
     std::fputc('\n', stdout);
   // --interactive on a terminal: each turn's timings after its answer.
   auto printTurn = [&](const char *what, int64_t tokens, double ms, int64_t stepRevived,
@@ -575,7 +682,7 @@ int main(int argc, char **argv) {
                  static_cast<long long>(tokens), ms, static_cast<long long>(n), rate.c_str(),
                  revivedText.c_str());
   };
-  if (interactive && terminal)
+  if (interactive && terminal && !continuing)
     printTurn("prompt", promptTokens, ttftMs, 0, first);
 
   // Follow-up questions, each one step over its tokens at the next positions
@@ -590,7 +697,25 @@ int main(int argc, char **argv) {
   };
   std::deque<FollowUp> followUpTurns; // `previous` points into it
   std::vector<ChatMessage> conversation{{"user", prompt}};
+  if (continuing)
+    conversation = resumed.messages;
   Answer *previous = &first;
+  size_t questionsAnswered = continuing ? resumed.questions : 0;
+  // --session with questions: the conversation after each answer.
+  auto saveConversation = [&]() -> bool {
+    if (sessionFile.empty() || !conversationMode)
+      return true;
+    Conversation state;
+    state.chat = chat;
+    if (chat)
+      state.messages = conversation; // (unused without --chat)
+    state.answer = previous->text;
+    state.pending = previous->pending;
+    state.questions = questionsAnswered;
+    return model->saveSession(sessionFile, history, logits, error, state.json());
+  };
+  if (!continuing && !saveConversation())
+    return fail(error);
   // One follow-up turn: the question's step and its answer. A question the
   // context cannot hold sets `error` and returns Refused with nothing changed
   // (--interactive: the next one may be shorter).
@@ -650,6 +775,7 @@ int main(int argc, char **argv) {
     });
     if (!fed)
       return Turn::Failed;
+    history.insert(history.end(), questionIds.begin(), questionIds.end());
     position += static_cast<int32_t>(turn.tokens);
     turn.ttftMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     followUpTurns.push_back(std::move(turn));
@@ -661,7 +787,8 @@ int main(int argc, char **argv) {
     if (typed && terminal)
       printTurn("question", asked.tokens, asked.ttftMs, asked.revived, asked.reply);
     previous = &asked.reply;
-    return Turn::Answered;
+    ++questionsAnswered;
+    return saveConversation() ? Turn::Answered : Turn::Failed;
   };
   for (const std::string &question : followUps)
     if (ask(question, false) != Turn::Answered)
@@ -745,6 +872,7 @@ int main(int argc, char **argv) {
               "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
               "\"device\": \"%s\", "
               "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"session_ms\": %.1f, "
+              "\"continued\": %s, "
               "\"ttft_ms_runs\": %s, "
               "\"generated_ids\": %s, "
               "\"text\": \"%s\", \"follow_ups\": %s}\n",
@@ -762,7 +890,7 @@ int main(int argc, char **argv) {
               info.target.c_str(), info.target == "cuda" ? "bf16" : info.kvCache.c_str(),
               jsonEscape(model->deviceName()).c_str(),
               jsonEscape(model->attentionInfo()).c_str(), static_cast<long long>(reused),
-              sessionMs, runs.c_str(), idList.c_str(),
+              sessionMs, continuing ? "true" : "false", runs.c_str(), idList.c_str(),
               jsonEscape(generated).c_str(), followUpJson.c_str());
   return refused ? 1 : 0;
 }

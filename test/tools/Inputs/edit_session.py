@@ -22,13 +22,14 @@ def fnv1a(data):
 
 src, dst, what, value = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 data = bytearray(open(src, "rb").read()[:-8])  # without the checksum
-assert data[:8] == b"LAZYCSS1", "not a session file"
+assert data[:8] == b"LAZYCSS2", "not a session file"
 n = struct.unpack_from("<q", data, 48)[0]
 if what == "count":
     struct.pack_into("<q", data, 48, value)
 elif what == "cached-flag":
     logits = struct.unpack_from("<q", data, 56 + 4 * n)[0]
-    data[56 + 4 * n + 8 + 4 * logits] = value
+    note = struct.unpack_from("<Q", data, 56 + 4 * n + 8 + 4 * logits)[0]
+    data[56 + 4 * n + 8 + 4 * logits + 8 + note] = value
 else:
     sys.exit(f"unknown edit {what}")
 open(dst, "wb").write(bytes(data) + struct.pack("<Q", fnv1a(data)))

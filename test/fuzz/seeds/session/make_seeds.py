@@ -22,17 +22,18 @@ def fnv1a(data, h=1469598103934665603):
     return h
 
 
-def session(tokens, kv_type=0, logits=None, cached=None, aux=None):
+def session(tokens, kv_type=0, logits=None, cached=None, aux=None, note=b""):
     """cached[l]: the positions layer l holds; aux[l]: the positions whose
     Aux Cache row layer l saved (None: no Aux Cache)."""
     n = len(tokens)
     row = KV_DIM * ELEMENT_BYTES[kv_type]
-    out = bytearray(b"LAZYCSS1")
+    out = bytearray(b"LAZYCSS2")
     out += struct.pack("<Q", IDENTITY)
     out += struct.pack("<5q", LAYERS, KV_DIM, kv_type, ELEMENT_BYTES[kv_type], n)
     out += struct.pack(f"<{n}i", *tokens)
     logits = logits or []
     out += struct.pack("<q", len(logits)) + struct.pack(f"<{len(logits)}f", *logits)
+    out += struct.pack("<Q", len(note)) + note
     for l in range(LAYERS):
         held = cached[l] if cached else range(n)
         out += bytes(1 if p in held else 0 for p in range(n))
@@ -64,6 +65,8 @@ SEEDS = {
     # bf16 and f16 caches.
     "prefix-2-bf16.ses": session(PROMPT[:2] + [30], kv_type=1),
     "prefix-3-f16.ses": session(PROMPT[:3], kv_type=2, aux=[[0], [2]]),
+    # The writer's note (lazy-run: a conversation) comes back as written.
+    "prefix-3-note.ses": session(PROMPT[:3], note=b"a conversation"),
     # Nothing in common: restored empty.
     "none-0.ses": session([7, 8]),
 }
