@@ -16,9 +16,9 @@ import sys
 first, continued, ref = (json.load(open(p)) for p in sys.argv[1:4])
 # FIRST's context at the end: the prompt, the answers as fed, the question.
 asked = len(first["follow_ups"])
-print(f"continued {continued['continued']}; restored the first run's "
-      f"{continued['session_reused_tokens']} tokens "
-      f"{continued['prompt_tokens'] == continued['session_reused_tokens'] > first['prompt_tokens']}")
+restored = continued["session_reused_tokens"]
+whole = continued["prompt_tokens"] == restored > first["prompt_tokens"]
+print(f"continued {continued['continued']}; restored the first run's {restored} tokens {whole}")
 for i, turn in enumerate(continued["follow_ups"]):
     want = ref["follow_ups"][asked + i]
     print(f"question {asked + i + 1}: "
