@@ -100,3 +100,5 @@ PY
 echo
 echo "== ask more yourself (one question per line, Ctrl-D ends):"
 echo "   $BUILD/bin/lazy-run $PRUNED -m $MODEL -f $DOC --chat -i"
+echo "   (add --session chat.ses to keep the conversation; later, go on where it stopped:"
+echo "    $BUILD/bin/lazy-run $PRUNED -m $MODEL --continue --session chat.ses -i)"
