@@ -483,7 +483,7 @@ int main(int argc, char **argv) {
   // with the questions' own tokens (a chat template adds a few per turn,
   // checked again before each question's step).
   if (!followUps.empty()) {
-    int64_t need = promptTokens + nPredict;
+    int64_t need = promptTokens + (continuing ? 0 : nPredict); // (--continue: answered)
     for (const std::string &question : followUps) {
       std::vector<int32_t> encoded;
       if (!tok->encode(question, encoded, error, false))
