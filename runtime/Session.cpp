@@ -12,7 +12,7 @@
 //   a conversation), then per layer: u8 cached[n], the K rows of the cached
 //   positions [kv_dim], then their V rows,
 //   i64 aux columns (0: no Aux Cache), and when > 0 u8 saved[n] and the f32
-//   rows of the saved positions, in position order; last, the FNV-1a hash of
+//   rows of the saved positions, in position order; last, the XXH64 hash of
 //   everything before it.
 //
 //===----------------------------------------------------------------------===//
@@ -36,11 +36,21 @@ constexpr char kMagic[8] = {'L', 'A', 'Z', 'Y', 'C', 'S', 'S', '2'};
 /// The format before the note (2026-11-28): refused by name.
 constexpr char kMagicVersion1[8] = {'L', 'A', 'Z', 'Y', 'C', 'S', 'S', '1'};
 
-uint64_t fnv1a(const void *data, size_t bytes, uint64_t hash = 1469598103934665603ull) {
-  const auto *p = static_cast<const uint8_t *>(data);
-  for (size_t i = 0; i < bytes; ++i)
-    hash = (hash ^ p[i]) * 1099511628211ull;
-  return hash;
+constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull, kP2 = 0xC2B2AE3D27D4EB4Full,
+                   kP3 = 0x165667B19E3779F9ull, kP4 = 0x85EBCA77C2B2AE63ull,
+                   kP5 = 0x27D4EB2F165667C5ull;
+
+inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline uint64_t read64(const uint8_t *p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v)); // little-endian hosts only (x86-64)
+  return v;
+}
+inline uint64_t round64(uint64_t acc, uint64_t input) {
+  return rotl(acc + input * kP2, 31) * kP1;
+}
+inline uint64_t mergeRound(uint64_t acc, uint64_t lane) {
+  return (acc ^ round64(0, lane)) * kP1 + kP4;
 }
 
 struct FileCloser {
@@ -53,19 +63,77 @@ using File = std::unique_ptr<FILE, FileCloser>;
 
 } // namespace
 
+Xxh64::Xxh64(uint64_t seed)
+    : seed_(seed), lanes_{seed + kP1 + kP2, seed + kP2, seed, seed - kP1} {}
+
+void Xxh64::update(const void *data, size_t bytes) {
+  const auto *p = static_cast<const uint8_t *>(data);
+  total_ += bytes;
+  if (buffered_ + bytes < sizeof(buffer_)) {
+    if (bytes)
+      std::memcpy(buffer_ + buffered_, p, bytes);
+    buffered_ += bytes;
+    return;
+  }
+  if (buffered_) { // complete the buffered stripe
+    const size_t fill = sizeof(buffer_) - buffered_;
+    std::memcpy(buffer_ + buffered_, p, fill);
+    for (int i = 0; i < 4; ++i)
+      lanes_[i] = round64(lanes_[i], read64(buffer_ + 8 * i));
+    p += fill;
+    bytes -= fill;
+    buffered_ = 0;
+  }
+  for (; bytes >= 32; p += 32, bytes -= 32) // four independent lanes
+    for (int i = 0; i < 4; ++i)
+      lanes_[i] = round64(lanes_[i], read64(p + 8 * i));
+  if (bytes)
+    std::memcpy(buffer_, p, bytes);
+  buffered_ = bytes;
+}
+
+uint64_t Xxh64::digest() const {
+  uint64_t h;
+  if (total_ >= 32) {
+    h = rotl(lanes_[0], 1) + rotl(lanes_[1], 7) + rotl(lanes_[2], 12) + rotl(lanes_[3], 18);
+    for (uint64_t lane : lanes_)
+      h = mergeRound(h, lane);
+  } else {
+    h = seed_ + kP5;
+  }
+  h += total_;
+  const uint8_t *p = buffer_, *end = buffer_ + buffered_;
+  for (; p + 8 <= end; p += 8)
+    h = rotl(h ^ round64(0, read64(p)), 27) * kP1 + kP4;
+  if (p + 4 <= end) {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof(v));
+    h = rotl(h ^ (static_cast<uint64_t>(v) * kP1), 23) * kP2 + kP3;
+    p += 4;
+  }
+  for (; p < end; ++p)
+    h = rotl(h ^ (*p * kP5), 11) * kP1;
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  h *= kP3;
+  h ^= h >> 32;
+  return h;
+}
+
 void CompiledModel::hashDescription(const char *description) {
-  descriptionHash_ = fnv1a(description, std::strlen(description));
+  descriptionHash_ = Xxh64::of(description, std::strlen(description));
 }
 
 uint64_t CompiledModel::identity() const {
   // The description names the architecture, shapes, schedule, dtypes and KV
   // cache; 4 KiB of every MiB of the weights tell two weight files apart
   // (hashed here, when a session is used, not at every load).
-  uint64_t hash = descriptionHash_;
+  Xxh64 hash(descriptionHash_);
   const auto bytes = static_cast<size_t>(info_.arenaBytes);
   for (size_t at = 0; at < bytes; at += size_t(1) << 20)
-    hash = fnv1a(arena_ + at, std::min<size_t>(4096, bytes - at), hash);
-  return hash;
+    hash.update(arena_ + at, std::min<size_t>(4096, bytes - at));
+  return hash.digest();
 }
 
 bool CompiledModel::canUseSessions(std::string &error) const {
@@ -96,9 +164,9 @@ bool lazyc::rt::writeSession(std::FILE *out, const SessionModel &model,
   if (note.size() > kMaxSessionNoteBytes)
     return false;
   bool ok = true;
-  uint64_t checksum = fnv1a(nullptr, 0);
+  Xxh64 checksum;
   auto put = [&](const void *data, size_t bytes) {
-    checksum = fnv1a(data, bytes, checksum);
+    checksum.update(data, bytes);
     ok = ok && (bytes == 0 || std::fwrite(data, 1, bytes, out) == bytes);
   };
   const auto n = static_cast<int64_t>(tokens.size());
@@ -136,7 +204,7 @@ bool lazyc::rt::writeSession(std::FILE *out, const SessionModel &model,
       if (cache.aux_saved[l][p])
         put(cache.aux[l] + p * columns, static_cast<size_t>(columns) * sizeof(float));
   }
-  const uint64_t total = checksum;
+  const uint64_t total = checksum.digest();
   put(&total, sizeof(total));
   return ok;
 }
@@ -150,11 +218,11 @@ bool lazyc::rt::readSession(std::FILE *in, const SessionModel &model, LazycKVCac
     restored = SessionRestore();
     return false;
   };
-  uint64_t checksum = fnv1a(nullptr, 0);
+  Xxh64 checksum;
   auto get = [&](void *data, size_t bytes) {
     if (bytes != 0 && std::fread(data, 1, bytes, in) != bytes)
       return false;
-    checksum = fnv1a(data, bytes, checksum);
+    checksum.update(data, bytes);
     return true;
   };
   char magic[sizeof(kMagic)];
@@ -255,7 +323,7 @@ bool lazyc::rt::readSession(std::FILE *in, const SessionModel &model, LazycKVCac
       }
     }
   }
-  const uint64_t expected = checksum;
+  const uint64_t expected = checksum.digest();
   uint64_t stored = 0;
   char extra;
   if (!get(&stored, sizeof(stored)))

@@ -72,9 +72,7 @@ std::vector<uint8_t> readFile(const std::filesystem::path &path) {
 /// Recomputes the trailing FNV-1a checksum after an edit: the file is then
 /// damaged only in the way the edit meant.
 void reseal(std::vector<uint8_t> &bytes) {
-  uint64_t hash = 1469598103934665603ull;
-  for (size_t i = 0; i + 8 < bytes.size(); ++i)
-    hash = (hash ^ bytes[i]) * 1099511628211ull;
+  const uint64_t hash = lazyc::rt::Xxh64::of(bytes.data(), bytes.size() - 8);
   std::memcpy(bytes.data() + bytes.size() - 8, &hash, 8);
 }
 
@@ -110,6 +108,26 @@ void fill(SessionCache &fixture, int64_t n, const std::vector<int64_t> &auxSaved
     c.aux_saved[0][p] = dropped ? 1 : 0;
     for (int64_t i = 0; i < kModel.auxHidden; ++i)
       aux[p * kModel.auxHidden + i] = value(rng);
+  }
+}
+
+// The checksum is xxHash's XXH64: the values of the reference
+// implementation (Python's xxhash 3.x), whole and fed in pieces of every size.
+TEST(Session, ChecksumIsXXH64) {
+  using lazyc::rt::Xxh64;
+  EXPECT_EQ(Xxh64::of("", 0), 0xEF46DB3751D8E999ull);
+  EXPECT_EQ(Xxh64::of("abc", 3), 0x44BC2CF5AD770999ull);
+  std::vector<uint8_t> data;
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i < 256; ++i)
+      data.push_back(static_cast<uint8_t>(i));
+  data.insert(data.end(), {'x', 'y', 'z'});
+  EXPECT_EQ(Xxh64::of(data.data(), data.size()), 0xE921A1B45BD779F8ull);
+  for (size_t piece : {1, 3, 7, 8, 31, 32, 33, 100}) {
+    Xxh64 h;
+    for (size_t at = 0; at < data.size(); at += piece)
+      h.update(data.data() + at, std::min(piece, data.size() - at));
+    EXPECT_EQ(h.digest(), 0xE921A1B45BD779F8ull) << "pieces of " << piece;
   }
 }
 
