@@ -651,6 +651,10 @@ void CompiledModel::reset() {
     std::memset(cache_.k, 0, elements * kvElementBytes());
     std::memset(cache_.v, 0, elements * kvElementBytes());
   }
+  forgetCachedSlots();
+}
+
+void CompiledModel::forgetCachedSlots() {
   std::memset(cache_.cached, 0, static_cast<size_t>(cache_.layers * cache_.context));
   for (int64_t l = 0; l < cache_.layers; ++l)
     if (cache_.aux_saved[l])

@@ -127,6 +127,11 @@ private:
   void hashDescription(const char *description);
   uint64_t identity() const;
   SessionModel sessionModel() const;
+  /// reset() but for the K/V values: every slot uncached, no Aux Cache row
+  /// saved, the counters zero. (A slot is read only after it is written:
+  /// before a session overwrites the slots it restores, zeroing the whole
+  /// cache, hundreds of MB, only costs time.)
+  void forgetCachedSlots();
   bool canUseSessions(std::string &error) const;
   /// Bytes of one key or value element of the CPU KV cache.
   size_t kvElementBytes() const { return lazyc::rt::kvElementBytes(cache_); }

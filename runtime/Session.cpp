@@ -383,7 +383,7 @@ bool CompiledModel::loadSession(const std::string &path, const std::vector<int32
     error = "cannot read session '" + path + "': " + std::strerror(errno);
     return false;
   }
-  reset();
+  forgetCachedSlots();
   std::string why;
   if (!readSession(in.get(), sessionModel(), cache_, prompt, restored, why)) {
     reset(); // nothing half restored
