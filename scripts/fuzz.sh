@@ -4,17 +4,23 @@
 # ctest replays in every build (commit them with the fix).
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET=600] [TARGET...]
-#   (targets: gguf tokenizer safetensors session model_tokenizer; default all)
+#   (targets: gguf tokenizer safetensors session model_tokenizer import hf_config;
+#   default all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_PER_TARGET="${1:-600}"
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors session model_tokenizer import)
-# The importer's target needs MLIR: a full build of its own (LLVM/MLIR are
+((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors session model_tokenizer import hf_config)
+# The importers' targets need MLIR: a full build of their own (LLVM/MLIR are
 # not instrumented; the project's code is). The others: a runtime-only build.
-build_dir() { [ "$1" = import ] && echo "$ROOT/build-fuzz-full" || echo "$ROOT/build-fuzz"; }
+build_dir() {
+  case "$1" in
+  import | hf_config) echo "$ROOT/build-fuzz-full" ;;
+  *) echo "$ROOT/build-fuzz" ;;
+  esac
+}
 
 "$ROOT/scripts/setup.sh" --fuzz
 declare -A wanted=()

@@ -145,6 +145,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
       window && *window > 0 && json.getBool("use_sliding_window").value_or(true))
     c.slidingWindow = *window;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
+  if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
+    error = "config.json: rms_norm_eps must be a positive number";
+    return false;
+  }
   c.ropeInterleaved = false; // Hugging Face weights use rotate-half
   c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(false);
   c.hfNames = true;
