@@ -11,12 +11,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/InitAll.h"
 #include "compiler/import/Import.h"
 #include "runtime/model/Safetensors.h"
-
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/Verifier.h"
+#include "test/fuzz/ImportFuzz.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -33,11 +30,7 @@ std::string gDir; // the checkpoint folder: config.json is rewritten per input
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  mlir::DialectRegistry registry;
-  lazyc::registerAllDialects(registry);
-  gContext = std::make_unique<mlir::MLIRContext>(registry);
-  gContext->loadAllAvailableDialects();
-  gContext->printOpOnDiagnostic(false);
+  gContext = lazyc::test::makeImportContext();
   namespace fs = std::filesystem;
   gDir = (fs::temp_directory_path() / ("lazyc-hf-config-fuzz-" + std::to_string(getpid())))
              .string();
@@ -70,19 +63,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!checkpoint)
     return 0;
   auto module = lazyc::importHF(gContext.get(), *checkpoint, lazyc::ImportOptions(), error);
-  if (!module) {
-    // A refusal says why, and bad input is never an internal error (the IR
-    // of a configuration the importer accepted failing to verify).
-    // (The importer's own message starts so; a refusal may quote the input.)
-    if (error.empty() || error.rfind("internal error", 0) == 0) {
-      std::fprintf(stderr, "finding: %s\n", error.c_str());
-      std::abort();
-    }
-    return 0;
-  }
-  if (mlir::failed(mlir::verify(*module))) {
-    std::fprintf(stderr, "hf_config_fuzzer: the imported module does not verify\n");
-    std::abort();
-  }
+  lazyc::test::checkImport(module, error, "hf_config_fuzzer");
   return 0;
 }

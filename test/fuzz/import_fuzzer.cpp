@@ -10,15 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/InitAll.h"
 #include "compiler/import/Import.h"
 #include "runtime/model/GGUF.h"
+#include "test/fuzz/ImportFuzz.h"
 
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/Verifier.h"
-
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 
 namespace {
@@ -26,12 +21,7 @@ std::unique_ptr<mlir::MLIRContext> gContext;
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  mlir::DialectRegistry registry;
-  lazyc::registerAllDialects(registry);
-  gContext = std::make_unique<mlir::MLIRContext>(registry);
-  gContext->loadAllAvailableDialects();
-  // Diagnostics of a failed verification go to the error, not to stderr.
-  gContext->printOpOnDiagnostic(false);
+  gContext = lazyc::test::makeImportContext();
   return 0;
 }
 
@@ -45,19 +35,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lazyc::ImportOptions options;
   options.weightType = static_cast<lazyc::WeightType>(data[size - 1] % 4);
   auto module = lazyc::importGGUF(gContext.get(), *file, options, error);
-  if (!module) {
-    // A refusal says why, and bad input is never an internal error (the IR
-    // of a configuration the importer accepted failing to verify).
-    // (The importer's own message starts so; a refusal may quote the input.)
-    if (error.empty() || error.rfind("internal error", 0) == 0) {
-      std::fprintf(stderr, "finding: %s\n", error.c_str());
-      std::abort();
-    }
-    return 0;
-  }
-  if (mlir::failed(mlir::verify(*module))) {
-    std::fprintf(stderr, "import_fuzzer: the imported module does not verify\n");
-    std::abort();
-  }
+  lazyc::test::checkImport(module, error, "import_fuzzer");
   return 0;
 }
