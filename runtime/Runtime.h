@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -143,7 +144,8 @@ private:
   uint8_t *arena_ = nullptr;
   LazycKVCache cache_{};
   std::vector<int64_t> stats_;
-  uint64_t descriptionHash_ = 0; // identity()
+  uint64_t descriptionHash_ = 0;                // identity()
+  mutable std::optional<uint64_t> identity_;  // identity(), once computed
   std::unique_ptr<Tokenizer> tokenizer_;
   std::shared_ptr<void> modelFile_; // keeps the mapping alive
 };

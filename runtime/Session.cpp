@@ -129,11 +129,15 @@ uint64_t CompiledModel::identity() const {
   // The description names the architecture, shapes, schedule, dtypes and KV
   // cache; 4 KiB of every MiB of the weights tell two weight files apart
   // (hashed here, when a session is used, not at every load).
-  Xxh64 hash(descriptionHash_);
-  const auto bytes = static_cast<size_t>(info_.arenaBytes);
-  for (size_t at = 0; at < bytes; at += size_t(1) << 20)
-    hash.update(arena_ + at, std::min<size_t>(4096, bytes - at));
-  return hash.digest();
+  // Hashed once: a conversation's session is saved after every answer.
+  if (!identity_) {
+    Xxh64 hash(descriptionHash_);
+    const auto bytes = static_cast<size_t>(info_.arenaBytes);
+    for (size_t at = 0; at < bytes; at += size_t(1) << 20)
+      hash.update(arena_ + at, std::min<size_t>(4096, bytes - at));
+    identity_ = hash.digest();
+  }
+  return *identity_;
 }
 
 bool CompiledModel::canUseSessions(std::string &error) const {
