@@ -100,8 +100,9 @@ fi
 # Model families beyond SmolLM2: the tiny GGUFs of test/fixtures (they travel with
 # the checkout; each matches transformers on the CPU): Llama 3.1's RoPE scaling,
 # Qwen2's Q/K/V biases (also with bf16 activations: the bias kernel writes the bf16
-# V), Qwen3's per-head query/key norms. Dense and pruned, GPU vs CPU in run.sh.
-for f in tiny-llama31 tiny-qwen2 tiny-qwen3; do
+# V), Qwen3's per-head query/key norms, SmolLM3's layer without RoPE (its query
+# and key straight from their GEMMs). Dense and pruned, GPU vs CPU in run.sh.
+for f in tiny-llama31 tiny-qwen2 tiny-qwen3 tiny-smollm3; do
   for t in "cpu --portable" "cuda --target=cuda"; do
     set -- $t
     compile test/fixtures/$f.gguf --dtype bf16 $2 -o $D/$f-dense-$1.so

@@ -21,8 +21,8 @@ namespace {
 /// (SwiGLU MLP, RMSNorm, RoPE, optional GQA); qwen2 adds Q/K/V biases,
 /// qwen3 a per-head RMSNorm of the queries and keys, and both keep Hugging
 /// Face's rotate-half RoPE (llama.cpp's NEOX mode: its converter does not
-/// permute their Q/K rows).
-const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3"};
+/// permute their Q/K rows); smollm3 is llama without RoPE in every 4th layer.
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3", "smollm3"};
 
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
@@ -108,7 +108,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     supported |= *arch == a;
   if (!supported) {
     error = "unsupported architecture '" + *arch +
-            "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3)";
+            "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3)";
     return false;
   }
   config.arch = *arch;
@@ -187,6 +187,9 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3";
   config.qkvBias = *arch == "qwen2";
   config.qkNorm = *arch == "qwen3";
+  // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
+  if (*arch == "smollm3")
+    config.noRopeInterval = 4;
 
   const rt::GGUFTensorInfo *emb = file.findTensor("token_embd.weight");
   if (!emb || emb->dims.size() != 2 ||
@@ -343,12 +346,15 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       return llm::HeadRMSNormOp::create(b, loc, rows(cols), y, vector(name(weight), c.headDim),
                                         b.getI64IntegerAttr(c.headDim), eps);
     };
-    Value q = rope(headNorm(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols),
-                            TensorRole::AttnQNorm, qCols),
-                   qCols);
-    Value k = rope(headNorm(project(TensorRole::AttnK, TensorRole::AttnKBias, kvCols),
-                            TensorRole::AttnKNorm, kvCols),
-                   kvCols);
+    Value q = headNorm(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols),
+                       TensorRole::AttnQNorm, qCols);
+    Value k = headNorm(project(TensorRole::AttnK, TensorRole::AttnKBias, kvCols),
+                       TensorRole::AttnKNorm, kvCols);
+    // SmolLM3's NoPE layers attend by content alone.
+    if (c.usesRope(l)) {
+      q = rope(q, qCols);
+      k = rope(k, kvCols);
+    }
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
     Value attn = llm::AttentionOp::create(
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),

@@ -75,6 +75,37 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
           "' is not supported (lazyc supports default, linear and llama3)";
   return false;
 }
+
+/// SmolLM3's NoPE layers: `no_rope_layers` (one 0/1 per layer, 1 = RoPE), or
+/// without it every `no_rope_layer_interval`-th layer (default 4) has none.
+bool readNoRopeLayers(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
+  const rt::JsonValue *list = json.get("no_rope_layers");
+  if (!list || list->isNull()) {
+    std::optional<int64_t> interval = json.getInt("no_rope_layer_interval");
+    const rt::JsonValue *given = json.get("no_rope_layer_interval");
+    if (given && !given->isNull() && (!interval || *interval <= 0)) {
+      error = "config.json: no_rope_layer_interval must be a positive integer";
+      return false;
+    }
+    c.noRopeInterval = interval.value_or(4);
+    return true;
+  }
+  if (!list->isArray() || static_cast<int64_t>(list->array().size()) != c.numLayers) {
+    error = "config.json: no_rope_layers must list one 0 or 1 for each of the " +
+            std::to_string(c.numLayers) + " layers";
+    return false;
+  }
+  c.noRopeLayers.reserve(list->array().size());
+  for (const rt::JsonValue &v : list->array()) {
+    if (!v.isNumber() || (v.number() != 0.0 && v.number() != 1.0)) {
+      error = "config.json: no_rope_layers must list one 0 or 1 for each of the " +
+              std::to_string(c.numLayers) + " layers";
+      return false;
+    }
+    c.noRopeLayers.push_back(v.number() == 0.0);
+  }
+  return true;
+}
 } // namespace
 
 bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
@@ -87,14 +118,19 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   std::string modelType = json.getString("model_type").value_or("");
   bool qwen2 = arch == "Qwen2ForCausalLM" || modelType == "qwen2";
   bool qwen3 = arch == "Qwen3ForCausalLM" || modelType == "qwen3";
+  bool smollm3 = arch == "SmolLM3ForCausalLM" || modelType == "smollm3";
   if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && modelType != "llama" &&
-      modelType != "mistral" && !qwen2 && !qwen3) {
+      modelType != "mistral" && !qwen2 && !qwen3 && !smollm3) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
-            "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and "
-            "Qwen3ForCausalLM)";
+            "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
+            "Qwen3ForCausalLM and SmolLM3ForCausalLM)";
     return false;
   }
-  c.arch = qwen2 ? "qwen2" : qwen3 ? "qwen3" : modelType.empty() ? "llama" : modelType;
+  c.arch = qwen2     ? "qwen2"
+           : qwen3   ? "qwen3"
+           : smollm3 ? "smollm3"
+           : modelType.empty() ? "llama"
+                               : modelType;
   c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
   c.qkNorm = qwen3;  // Qwen3 normalizes each query and key head
   c.name = json.getString("_name_or_path").value_or(c.arch);
@@ -139,10 +175,20 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   }
   if (!readHFRopeScaling(json, c, error))
     return false;
+  if (smollm3 && !readNoRopeLayers(json, c, error))
+    return false;
   // Mistral 7B v0.1 sets a window; later Mistral/Llama configs null it, and
-  // Qwen2-style configs keep a value but switch it off.
+  // Qwen2-style configs keep a value but switch it off (SmolLM3's default:
+  // off); `layer_types` without a "sliding_attention" layer leaves it unused.
+  bool slides = json.getBool("use_sliding_window").value_or(!smollm3);
+  if (const rt::JsonValue *types = json.get("layer_types"); types && types->isArray()) {
+    bool any = false;
+    for (const rt::JsonValue &t : types->array())
+      any |= t.isString() && t.string() == "sliding_attention";
+    slides &= any;
+  }
   if (std::optional<int64_t> window = json.getInt("sliding_window");
-      window && *window > 0 && json.getBool("use_sliding_window").value_or(true))
+      window && *window > 0 && slides)
     c.slidingWindow = *window;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {

@@ -57,6 +57,18 @@ struct ModelConfig {
   bool qkvBias = false;
   /// Per-head RMSNorm of the queries and keys before RoPE (Qwen3).
   bool qkNorm = false;
+  /// Layers whose queries and keys get no RoPE (SmolLM3's NoPE layers): those
+  /// marked in `noRopeLayers` (config.json's `no_rope_layers`), or without a
+  /// list every `noRopeInterval`-th (layer l when l + 1 is a multiple; 4 in
+  /// llama.cpp, which has no key for it). Neither: RoPE in every layer.
+  std::vector<bool> noRopeLayers;
+  int64_t noRopeInterval = 0;
+  bool usesRope(int64_t layer) const {
+    if (!noRopeLayers.empty())
+      return layer >= static_cast<int64_t>(noRopeLayers.size()) ||
+             !noRopeLayers[static_cast<size_t>(layer)];
+    return noRopeInterval <= 0 || (layer + 1) % noRopeInterval != 0;
+  }
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").
   bool hfNames = false;

@@ -856,6 +856,16 @@ bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
                 : "unsupported chat template (lazyc renders the ChatML and Llama 3 families)";
     return false;
   }
+  // SmolLM3's template is ChatML around a system block of its own (a
+  // metadata header with today's date, /think and /no_think reasoning modes,
+  // a long default instruction): rendered as plain ChatML it would be a
+  // prompt the model was not trained on.
+  if (chatML && chatTemplate_.find("Reasoning Mode") != std::string::npos) {
+    error = "unsupported chat template: SmolLM3's (a dated metadata system block and "
+            "/think, /no_think reasoning modes); render the conversation with its template "
+            "yourself and pass it as the prompt without --chat";
+    return false;
+  }
   for (const ChatMessage &m : messages)
     if (m.role != "system" && m.role != "user" && m.role != "assistant") {
       error = "unknown chat role '" + m.role + "'";

@@ -34,6 +34,8 @@ const std::string kTinyQwen2Library = LAZYC_E2E_TINY_QWEN2_LIBRARY;
 const std::string kTinyQwen2GGUFLibrary = LAZYC_E2E_TINY_QWEN2_GGUF_LIBRARY;
 const std::string kTinyQwen3Library = LAZYC_E2E_TINY_QWEN3_LIBRARY;
 const std::string kTinyQwen3GGUFLibrary = LAZYC_E2E_TINY_QWEN3_GGUF_LIBRARY;
+const std::string kTinySmolLM3Library = LAZYC_E2E_TINY_SMOLLM3_LIBRARY;
+const std::string kTinySmolLM3GGUFLibrary = LAZYC_E2E_TINY_SMOLLM3_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -202,6 +204,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyQwen3Library},
                                            Case{"logits-tiny-hf-qwen3.txt", "tiny-qwen3.gguf",
                                                 &kTinyQwen3GGUFLibrary},
+                                           // SmolLM3: no RoPE in the 4th layer (GGUF:
+                                           // llama.cpp's fixed step of 4).
+                                           Case{"logits-tiny-hf-smollm3.txt", "tiny-smollm3-hf",
+                                                &kTinySmolLM3Library},
+                                           Case{"logits-tiny-hf-smollm3.txt",
+                                                "tiny-smollm3.gguf", &kTinySmolLM3GGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

@@ -211,6 +211,14 @@ TEST(ChatTemplateTest, MatchesTransformers) {
   EXPECT_NE(error.find("unsupported chat template (lazyc renders the ChatML and Llama 3 "
                        "families)"),
             std::string::npos);
+  // SmolLM3's ChatML wraps a system block of its own (metadata with today's
+  // date, reasoning modes): refused, not rendered as plain ChatML.
+  tokenizer->setChatTemplate(
+      "{{- \"<|im_start|>system\\n\" -}}{{- \"## Metadata\\n\\n\" -}}"
+      "{{- \"Reasoning Mode: \" + reasoning_mode + \"\\n\\n\" -}}"
+      "{{ \"<|im_start|>\" + message.role + \"\\n\" + content + \"<|im_end|>\\n\" }}");
+  EXPECT_FALSE(tokenizer->applyChatTemplate({{"user", "Hi"}}, true, out, error));
+  EXPECT_NE(error.find("SmolLM3's"), std::string::npos) << error;
 }
 
 /// A Hugging Face tokenizer.json whose post-processor puts BOS first (Llama 3

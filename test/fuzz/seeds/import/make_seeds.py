@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Writes the seed models of the import fuzzer (test/fuzz/import_fuzzer.cpp).
 
-Tiny GGUF v3 models (1-2 blocks, embedding 32, vocabulary 16; 12-80 KB)
+Tiny GGUF v3 models (1-4 blocks, embedding 32, vocabulary 16; 12-80 KB)
 of each architecture the importer knows, written with struct, no packages:
 llama (f32 and f16 matrices, an output.weight), llama with Llama 3.1's
 rope_freqs.weight, qwen2 (Q/K/V biases, tied embeddings), qwen3 (query/key
-norms, attention.key_length) and llama with Q8_0 matrices.
+norms, attention.key_length), smollm3 (4 blocks with f16 matrices, tied
+embeddings: block 3 has no RoPE) and llama with Q8_0 matrices.
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -101,6 +102,7 @@ SEEDS = {
         "qwen3", 1, model("qwen3", 1, head_dim=16, qk_norm=True),
         [("qwen3.attention.key_length", 16), ("qwen3.attention.value_length", 16)]),
     "llama-q8_0.gguf": gguf("llama", 1, model("llama", 1, Q8_0)),
+    "smollm3-tied.gguf": gguf("smollm3", 4, model("smollm3", 4, F16, tied=True)),  # NoPE in 3
 }
 
 if __name__ == "__main__":
