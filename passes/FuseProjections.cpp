@@ -33,7 +33,7 @@ namespace {
 /// Ops whose lowering reads their operands in compiler-generated loops,
 /// which accept any row stride.
 bool readsInGeneratedCode(Operation *op) {
-  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::AddBiasOp,
+  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp, llm::AddOp, llm::AddBiasOp,
              llm::RMSNormOp, llm::HeadRMSNormOp, tensor::DimOp>(op);
 }
 

@@ -37,7 +37,7 @@ namespace {
 bool isRowWise(Operation *op) {
   if (auto linear = dyn_cast<llm::LinearOp>(op))
     return !linear.getAccumulate();
-  return isa<llm::RMSNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::AddOp, llm::AddBiasOp,
+  return isa<llm::RMSNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp, llm::AddOp, llm::AddBiasOp,
              llm::HeadRMSNormOp>(op);
 }
 

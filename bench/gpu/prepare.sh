@@ -101,8 +101,9 @@ fi
 # the checkout; each matches transformers on the CPU): Llama 3.1's RoPE scaling,
 # Qwen2's Q/K/V biases (also with bf16 activations: the bias kernel writes the bf16
 # V), Qwen3's per-head query/key norms, SmolLM3's layer without RoPE (its query
-# and key straight from their GEMMs). Dense and pruned, GPU vs CPU in run.sh.
-for f in tiny-llama31 tiny-qwen2 tiny-qwen3 tiny-smollm3; do
+# and key straight from their GEMMs), Granite's multipliers (llm.scale kernels, the
+# attention's scale). Dense and pruned, GPU vs CPU in run.sh.
+for f in tiny-llama31 tiny-qwen2 tiny-qwen3 tiny-smollm3 tiny-granite; do
   for t in "cpu --portable" "cuda --target=cuda"; do
     set -- $t
     compile test/fixtures/$f.gguf --dtype bf16 $2 -o $D/$f-dense-$1.so

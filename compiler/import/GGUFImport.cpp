@@ -21,8 +21,9 @@ namespace {
 /// (SwiGLU MLP, RMSNorm, RoPE, optional GQA); qwen2 adds Q/K/V biases,
 /// qwen3 a per-head RMSNorm of the queries and keys, and both keep Hugging
 /// Face's rotate-half RoPE (llama.cpp's NEOX mode: its converter does not
-/// permute their Q/K rows); smollm3 is llama without RoPE in every 4th layer.
-const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3", "smollm3"};
+/// permute their Q/K rows); smollm3 is llama without RoPE in every 4th layer,
+/// granite llama with multipliers (embedding, residual, attention, logits).
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3", "smollm3", "granite"};
 
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
@@ -71,6 +72,29 @@ bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
     f *= factor;
   return true;
 }
+
+/// Granite's multipliers as llama.cpp's converter stores them: embedding_scale,
+/// residual_scale, logit_scale (absent: 1) and attention.scale (absent or 0:
+/// 1/sqrt(head_dim), as llama.cpp reads it).
+bool readGraniteScales(const rt::GGUFFile &file, const std::string &arch, ModelConfig &config,
+                       std::string &error) {
+  for (auto [key, out] : {std::pair<const char *, double *>{"embedding_scale",
+                                                            &config.embeddingScale},
+                          {"residual_scale", &config.residualScale},
+                          {"logit_scale", &config.logitScale},
+                          {"attention.scale", &config.attentionScale}}) {
+    std::optional<double> v = file.getFloat(arch + "." + key);
+    if (!v)
+      continue;
+    bool attention = out == &config.attentionScale;
+    if (!std::isfinite(*v) || *v < 0.0 || (*v == 0.0 && !attention)) {
+      error = "model metadata '" + arch + "." + key + "' must be a positive number";
+      return false;
+    }
+    *out = *v;
+  }
+  return true;
+}
 } // namespace
 
 std::vector<double> lazyc::llama3RopeFactors(double theta, int64_t headDim, double factor,
@@ -108,7 +132,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     supported |= *arch == a;
   if (!supported) {
     error = "unsupported architecture '" + *arch +
-            "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3)";
+            "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
+            "granite)";
     return false;
   }
   config.arch = *arch;
@@ -190,6 +215,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
   if (*arch == "smollm3")
     config.noRopeInterval = 4;
+  if (*arch == "granite" && !readGraniteScales(file, *arch, config, error))
+    return false;
 
   const rt::GGUFTensorInfo *emb = file.findTensor("token_embd.weight");
   if (!emb || emb->dims.size() != 2 ||
@@ -329,6 +356,16 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   int64_t kvCols = c.numKVHeads * c.headDim, qCols = c.numHeads * c.headDim;
   Value embedding = matrix(tensorName(c, TensorRole::Embedding), c.vocabSize, c.hidden);
   Value x = llm::EmbeddingOp::create(b, loc, rows(c.hidden), embedding, tokens);
+  // Granite's multipliers (1: none).
+  auto scaled = [&](Value y, double factor) -> Value {
+    if (factor == 1.0)
+      return y;
+    return llm::ScaleOp::create(b, loc, y, b.getF64FloatAttr(factor));
+  };
+  x = scaled(x, c.embeddingScale);
+  double attentionScale = c.attentionScale > 0.0
+                              ? c.attentionScale
+                              : 1.0 / std::sqrt(static_cast<double>(c.headDim));
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
     Value n = rmsNorm(x, name(TensorRole::AttnNorm));
@@ -346,30 +383,31 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       return llm::HeadRMSNormOp::create(b, loc, rows(cols), y, vector(name(weight), c.headDim),
                                         b.getI64IntegerAttr(c.headDim), eps);
     };
-    Value q = headNorm(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols),
-                       TensorRole::AttnQNorm, qCols);
-    Value k = headNorm(project(TensorRole::AttnK, TensorRole::AttnKBias, kvCols),
-                       TensorRole::AttnKNorm, kvCols);
     // SmolLM3's NoPE layers attend by content alone.
-    if (c.usesRope(l)) {
-      q = rope(q, qCols);
-      k = rope(k, kvCols);
-    }
+    auto position = [&](Value y, int64_t cols) { return c.usesRope(l) ? rope(y, cols) : y; };
+    Value q = position(headNorm(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols),
+                                TensorRole::AttnQNorm, qCols),
+                       qCols);
+    Value k = position(headNorm(project(TensorRole::AttnK, TensorRole::AttnKBias, kvCols),
+                                TensorRole::AttnKNorm, kvCols),
+                       kvCols);
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
     Value attn = llm::AttentionOp::create(
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
-        b.getI64IntegerAttr(c.headDim),
-        b.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(c.headDim))));
+        b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale));
     Value h = llm::AddOp::create(
-        b, loc, x, linear(attn, name(TensorRole::AttnOut), c.hidden, qCols));
+        b, loc, x,
+        scaled(linear(attn, name(TensorRole::AttnOut), c.hidden, qCols), c.residualScale));
     Value m = rmsNorm(h, name(TensorRole::FfnNorm));
     Value act = llm::SwiGLUOp::create(b, loc, linear(m, name(TensorRole::FfnGate), c.ffn, c.hidden),
                                       linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden));
-    x = llm::AddOp::create(b, loc, h,
-                           linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn));
+    x = llm::AddOp::create(
+        b, loc, h, scaled(linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn),
+                          c.residualScale));
   }
-  Value out = rmsNorm(x, tensorName(c, TensorRole::OutputNorm));
+  // logits / logitScale, as the normalized rows divided before the head.
+  Value out = scaled(rmsNorm(x, tensorName(c, TensorRole::OutputNorm)), 1.0 / c.logitScale);
   Value head = c.tiedEmbeddings ? embedding
                                 : matrix(tensorName(c, TensorRole::Output), c.vocabSize, c.hidden);
   Value logits = llm::LogitsOp::create(b, loc, rows(c.vocabSize), out, logitRows, head);

@@ -106,6 +106,28 @@ bool readNoRopeLayers(const rt::JsonValue &json, ModelConfig &c, std::string &er
   }
   return true;
 }
+
+/// Granite's multipliers (transformers' GraniteConfig, each 1 by default):
+/// embedding_multiplier, residual_multiplier, attention_multiplier (the
+/// softmax's scale instead of 1/sqrt(head_dim)) and logits_scaling (a divisor).
+bool readGraniteMultipliers(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
+  c.attentionScale = 1.0;
+  for (auto [key, out] : {std::pair<const char *, double *>{"embedding_multiplier",
+                                                            &c.embeddingScale},
+                          {"residual_multiplier", &c.residualScale},
+                          {"attention_multiplier", &c.attentionScale},
+                          {"logits_scaling", &c.logitScale}}) {
+    const rt::JsonValue *v = json.get(key);
+    if (!v || v->isNull())
+      continue;
+    if (!v->isNumber() || !(v->number() > 0.0) || !std::isfinite(v->number())) {
+      error = std::string("config.json: ") + key + " must be a positive number";
+      return false;
+    }
+    *out = v->number();
+  }
+  return true;
+}
 } // namespace
 
 bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
@@ -119,16 +141,18 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool qwen2 = arch == "Qwen2ForCausalLM" || modelType == "qwen2";
   bool qwen3 = arch == "Qwen3ForCausalLM" || modelType == "qwen3";
   bool smollm3 = arch == "SmolLM3ForCausalLM" || modelType == "smollm3";
+  bool granite = arch == "GraniteForCausalLM" || modelType == "granite";
   if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && modelType != "llama" &&
-      modelType != "mistral" && !qwen2 && !qwen3 && !smollm3) {
+      modelType != "mistral" && !qwen2 && !qwen3 && !smollm3 && !granite) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
-            "Qwen3ForCausalLM and SmolLM3ForCausalLM)";
+            "Qwen3ForCausalLM, SmolLM3ForCausalLM and GraniteForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
            : qwen3   ? "qwen3"
            : smollm3 ? "smollm3"
+           : granite ? "granite"
            : modelType.empty() ? "llama"
                                : modelType;
   c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
@@ -176,6 +200,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (!readHFRopeScaling(json, c, error))
     return false;
   if (smollm3 && !readNoRopeLayers(json, c, error))
+    return false;
+  if (granite && !readGraniteMultipliers(json, c, error))
     return false;
   // Mistral 7B v0.1 sets a window; later Mistral/Llama configs null it, and
   // Qwen2-style configs keep a value but switch it off (SmolLM3's default:

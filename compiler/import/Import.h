@@ -69,6 +69,11 @@ struct ModelConfig {
              !noRopeLayers[static_cast<size_t>(layer)];
     return noRopeInterval <= 0 || (layer + 1) % noRopeInterval != 0;
   }
+  /// Granite's multipliers (1 = none): the embeddings are multiplied by
+  /// `embeddingScale`, each attention and MLP output by `residualScale`
+  /// before its residual add, the logits divided by `logitScale`; a positive
+  /// `attentionScale` replaces 1/sqrt(head_dim) as the softmax's scale.
+  double embeddingScale = 1.0, residualScale = 1.0, logitScale = 1.0, attentionScale = 0.0;
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").
   bool hfNames = false;

@@ -296,6 +296,17 @@ LogicalResult HeadRMSNormOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// ScaleOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScaleOp::verify() {
+  double factor = getFactor().convertToDouble();
+  if (!std::isfinite(factor) || factor == 0.0)
+    return emitOpError("factor must be finite and non-zero, got ") << factor;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // AddBiasOp
 //===----------------------------------------------------------------------===//
 

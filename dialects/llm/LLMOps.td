@@ -219,6 +219,22 @@ def LLM_SiLUOp : LLM_Op<"silu", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
+def LLM_ScaleOp : LLM_Op<"scale", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise multiplication by a constant";
+  let description = [{
+    `result = factor * input`: Granite's multipliers (the embeddings, each
+    attention and MLP output before its residual add, the logits).
+
+    ```mlir
+    %y = llm.scale %x {factor = 2.200000e-01 : f64} : tensor<?x2048xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, F64Attr:$factor);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let summary = "Gated activation silu(gate) * up";
   let description = [{

@@ -36,6 +36,8 @@ const std::string kTinyQwen3Library = LAZYC_E2E_TINY_QWEN3_LIBRARY;
 const std::string kTinyQwen3GGUFLibrary = LAZYC_E2E_TINY_QWEN3_GGUF_LIBRARY;
 const std::string kTinySmolLM3Library = LAZYC_E2E_TINY_SMOLLM3_LIBRARY;
 const std::string kTinySmolLM3GGUFLibrary = LAZYC_E2E_TINY_SMOLLM3_GGUF_LIBRARY;
+const std::string kTinyGraniteLibrary = LAZYC_E2E_TINY_GRANITE_LIBRARY;
+const std::string kTinyGraniteGGUFLibrary = LAZYC_E2E_TINY_GRANITE_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -210,6 +212,16 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinySmolLM3Library},
                                            Case{"logits-tiny-hf-smollm3.txt",
                                                 "tiny-smollm3.gguf", &kTinySmolLM3GGUFLibrary},
+                                           // Granite: embedding, residual, attention and
+                                           // logits multipliers, tied embeddings. Its
+                                           // logits, divided by 8, are small (top ~0.4):
+                                           // without the residual multiplier they are
+                                           // within 0.015, so a tighter bound.
+                                           Case{"logits-tiny-hf-granite.txt", "tiny-granite-hf",
+                                                &kTinyGraniteLibrary, 1e-4f},
+                                           Case{"logits-tiny-hf-granite.txt",
+                                                "tiny-granite.gguf", &kTinyGraniteGGUFLibrary,
+                                                1e-4f},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

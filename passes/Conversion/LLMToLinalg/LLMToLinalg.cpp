@@ -133,6 +133,25 @@ struct SiLULowering : OpRewritePattern<llm::SiLUOp> {
   }
 };
 
+struct ScaleLowering : OpRewritePattern<llm::ScaleOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::ScaleOp op, PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (type.getRank() != 2)
+      return failure();
+    Type f = type.getElementType();
+    double factor = op.getFactor().convertToDouble();
+    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), type, op.getInput(),
+                                     {op.getInput()}, {rowsMap(rewriter)},
+                                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       Value c = arith::ConstantOp::create(
+                                           b, l, b.getFloatAttr(f, factor));
+                                       return arith::MulFOp::create(b, l, a[0], c);
+                                     }));
+    return success();
+  }
+};
+
 struct SwiGLULowering : OpRewritePattern<llm::SwiGLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::SwiGLUOp op, PatternRewriter &rewriter) const override {
@@ -658,7 +677,8 @@ struct ConvertLLMToLinalgPass
         op->setLoc(NameLoc::get(name, op->getLoc()));
     });
     RewritePatternSet patterns(&getContext());
-    patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
+    patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering, SiLULowering,
+                 SwiGLULowering, RMSNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

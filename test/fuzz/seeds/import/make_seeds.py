@@ -6,7 +6,8 @@ of each architecture the importer knows, written with struct, no packages:
 llama (f32 and f16 matrices, an output.weight), llama with Llama 3.1's
 rope_freqs.weight, qwen2 (Q/K/V biases, tied embeddings), qwen3 (query/key
 norms, attention.key_length), smollm3 (4 blocks with f16 matrices, tied
-embeddings: block 3 has no RoPE) and llama with Q8_0 matrices.
+embeddings: block 3 has no RoPE), granite (its four multipliers) and llama
+with Q8_0 matrices.
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -103,6 +104,10 @@ SEEDS = {
         [("qwen3.attention.key_length", 16), ("qwen3.attention.value_length", 16)]),
     "llama-q8_0.gguf": gguf("llama", 1, model("llama", 1, Q8_0)),
     "smollm3-tied.gguf": gguf("smollm3", 4, model("smollm3", 4, F16, tied=True)),  # NoPE in 3
+    "granite-scales.gguf": gguf(
+        "granite", 1, model("granite", 1, F16, tied=True),
+        [("granite.embedding_scale", 12.0), ("granite.residual_scale", 0.22),
+         ("granite.attention.scale", 0.0625), ("granite.logit_scale", 8.0)]),
 }
 
 if __name__ == "__main__":
