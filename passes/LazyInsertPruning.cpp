@@ -22,18 +22,28 @@ namespace {
 
 /// The residual stream entering the layer of `attention`: the input of the
 /// RMSNorm that feeds its query projection (rope([head_rms_norm(]
-/// [add_bias(]linear(rms_norm(x))[)][)])).
+/// [add_bias(]linear(rms_norm(x))[)][)])), or with OLMo 2's norm of the
+/// whole projection and none before it, the projection's input
+/// (rope(rms_norm(linear(x)))).
 Value streamInto(llm::AttentionOp attention) {
   Value q = attention.getQuery();
   if (auto rope = q.getDefiningOp<llm::RoPEOp>())
     q = rope.getInput();
   if (auto norm = q.getDefiningOp<llm::HeadRMSNormOp>())
     q = norm.getInput();
+  bool projectionNorm = false;
+  if (auto norm = q.getDefiningOp<llm::RMSNormOp>()) {
+    q = norm.getInput();
+    projectionNorm = true;
+  }
   if (auto bias = q.getDefiningOp<llm::AddBiasOp>())
     q = bias.getInput();
   auto linear = q.getDefiningOp<llm::LinearOp>();
-  auto norm = linear ? linear.getInput().getDefiningOp<llm::RMSNormOp>() : nullptr;
-  return norm ? norm.getInput() : Value();
+  if (!linear)
+    return Value();
+  if (auto norm = linear.getInput().getDefiningOp<llm::RMSNormOp>())
+    return norm.getInput();
+  return projectionNorm ? linear.getInput() : Value();
 }
 
 /// Replaces the uses of `from` by ops after `after` in its block (and in
@@ -111,7 +121,8 @@ struct LazyInsertPruningPass
       Value stream = streamInto(next);
       if (!stream)
         return next.emitError() << "cannot find the residual stream entering layer "
-                                << layer + 1 << " (expected rope(linear(rms_norm(x))))";
+                                << layer + 1
+                                << " (expected rope(linear(rms_norm(x))) or rope(rms_norm(linear(x))))";
       b.setInsertionPointAfterValue(stream);
       if (!isa<BlockArgument>(stream) && !stream.getDefiningOp()->isBeforeInBlock(next))
         return next.emitError() << "residual stream is defined after layer " << layer + 1;

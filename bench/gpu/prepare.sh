@@ -102,8 +102,9 @@ fi
 # Qwen2's Q/K/V biases (also with bf16 activations: the bias kernel writes the bf16
 # V), Qwen3's per-head query/key norms, SmolLM3's layer without RoPE (its query
 # and key straight from their GEMMs), Granite's multipliers (llm.scale kernels, the
-# attention's scale). Dense and pruned, GPU vs CPU in run.sh.
-for f in tiny-llama31 tiny-qwen2 tiny-qwen3 tiny-smollm3 tiny-granite; do
+# attention's scale), OLMo 2's norms (of whole projections, of sublayer outputs).
+# Dense and pruned, GPU vs CPU in run.sh.
+for f in tiny-llama31 tiny-qwen2 tiny-qwen3 tiny-smollm3 tiny-granite tiny-olmo2; do
   for t in "cpu --portable" "cuda --target=cuda"; do
     set -- $t
     compile test/fixtures/$f.gguf --dtype bf16 $2 -o $D/$f-dense-$1.so

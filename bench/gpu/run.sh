@@ -183,11 +183,11 @@ fi
 
 # Model families beyond SmolLM2 (prepare.sh: the tiny GGUFs of test/fixtures, which
 # the checkout carries): Llama 3.1's RoPE scaling, Qwen2's biases, Qwen3's head norms,
-# SmolLM3's layer without RoPE, Granite's multipliers.
-log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite GGUFs): GPU vs CPU, dense and pruned"
+# SmolLM3's layer without RoPE, Granite's multipliers, OLMo 2's norms.
+log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite / OLMo 2 GGUFs): GPU vs CPU, dense and pruned"
 for m in tiny-llama31-dense tiny-llama31-lazy tiny-qwen2-dense tiny-qwen2-lazy tiny-qwen2-bf16all \
          tiny-qwen3-dense tiny-qwen3-lazy tiny-smollm3-dense tiny-smollm3-lazy \
-         tiny-granite-dense tiny-granite-lazy; do
+         tiny-granite-dense tiny-granite-lazy tiny-olmo2-dense tiny-olmo2-lazy; do
   [ -f $D/$m-cpu.so ] || continue
   args=(-m test/fixtures/${m%-*}.gguf -f test/fixtures/tiny-llama31-hf/config.json -n 9 --ignore-eos --json)
   timeout 60 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \

@@ -22,8 +22,11 @@ namespace {
 /// qwen3 a per-head RMSNorm of the queries and keys, and both keep Hugging
 /// Face's rotate-half RoPE (llama.cpp's NEOX mode: its converter does not
 /// permute their Q/K rows); smollm3 is llama without RoPE in every 4th layer,
-/// granite llama with multipliers (embedding, residual, attention, logits).
-const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3", "smollm3", "granite"};
+/// granite llama with multipliers (embedding, residual, attention, logits),
+/// olmo2 normalizes the whole query and key projections and each sublayer's
+/// output instead of its input (rotate-half RoPE, as qwen2).
+const char *const kLlamaFamily[] = {"llama",   "mistral", "qwen2", "qwen3",
+                                    "smollm3", "granite", "olmo2"};
 
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
@@ -133,7 +136,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!supported) {
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
-            "granite)";
+            "granite, olmo2)";
     return false;
   }
   config.arch = *arch;
@@ -209,9 +212,10 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   }
   // llama.cpp's converter permutes Llama's Q/K rows for GGML's interleaved
   // RoPE; Qwen2's stay in rotate-half order.
-  config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3";
+  config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2";
   config.qkvBias = *arch == "qwen2";
   config.qkNorm = *arch == "qwen3";
+  config.qkFullNorm = config.postNorms = *arch == "olmo2";
   // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
   if (*arch == "smollm3")
     config.noRopeInterval = 4;
@@ -237,7 +241,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "attn_v.weight",     "attn_output.weight", "ffn_norm.weight",
       "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight",
       "attn_q.bias",       "attn_k.bias",        "attn_v.bias",
-      "attn_q_norm.weight", "attn_k_norm.weight"};
+      "attn_q_norm.weight", "attn_k_norm.weight", "post_attention_norm.weight",
+      "post_ffw_norm.weight"};
   static const char *const hf[] = {
       "model.embed_tokens.weight",  "model.norm.weight",
       "lm_head.weight",             "input_layernorm.weight",
@@ -247,7 +252,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "mlp.up_proj.weight",         "mlp.down_proj.weight",
       "self_attn.q_proj.bias",      "self_attn.k_proj.bias",
       "self_attn.v_proj.bias",      "self_attn.q_norm.weight",
-      "self_attn.k_norm.weight"};
+      "self_attn.k_norm.weight",    "post_attention_layernorm.weight",
+      "post_feedforward_layernorm.weight"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
   if (role <= TensorRole::Output)
@@ -265,12 +271,15 @@ lazyc::expectedTensors(const ModelConfig &c) {
     out.push_back({tensorName(c, TensorRole::Output), {c.vocabSize, c.hidden}});
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
-    out.push_back({name(TensorRole::AttnNorm), {c.hidden}});
+    // OLMo 2 normalizes each sublayer's output, the others its input.
+    out.push_back({name(c.postNorms ? TensorRole::AttnPostNorm : TensorRole::AttnNorm),
+                   {c.hidden}});
     out.push_back({name(TensorRole::AttnQ), {q, c.hidden}});
     out.push_back({name(TensorRole::AttnK), {kv, c.hidden}});
     out.push_back({name(TensorRole::AttnV), {kv, c.hidden}});
     out.push_back({name(TensorRole::AttnOut), {c.hidden, q}});
-    out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
+    out.push_back({name(c.postNorms ? TensorRole::FfnPostNorm : TensorRole::FfnNorm),
+                   {c.hidden}});
     out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
     out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
     out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
@@ -279,9 +288,9 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnKBias), {kv}});
       out.push_back({name(TensorRole::AttnVBias), {kv}});
     }
-    if (c.qkNorm) {
-      out.push_back({name(TensorRole::AttnQNorm), {c.headDim}});
-      out.push_back({name(TensorRole::AttnKNorm), {c.headDim}});
+    if (c.qkNorm || c.qkFullNorm) {
+      out.push_back({name(TensorRole::AttnQNorm), {c.qkNorm ? c.headDim : q}});
+      out.push_back({name(TensorRole::AttnKNorm), {c.qkNorm ? c.headDim : kv}});
     }
   }
   return out;
@@ -334,9 +343,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     return llm::WeightOp::create(b, loc, RankedTensorType::get({n}, f32), name);
   };
   auto eps = b.getF64FloatAttr(c.rmsEpsilon);
-  auto rmsNorm = [&](Value x, const std::string &weight) -> Value {
-    return llm::RMSNormOp::create(b, loc, rows(c.hidden), x,
-                                  vector(weight, c.hidden), eps);
+  auto rmsNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
+    return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps);
   };
   auto linear = [&](Value x, const std::string &weight, int64_t out, int64_t in) -> Value {
     return llm::LinearOp::create(b, loc, rows(out), x, matrix(weight, out, in));
@@ -368,7 +376,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                               : 1.0 / std::sqrt(static_cast<double>(c.headDim));
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
-    Value n = rmsNorm(x, name(TensorRole::AttnNorm));
+    Value n = c.postNorms ? x : rmsNorm(x, name(TensorRole::AttnNorm), c.hidden);
     // A projection, plus its bias when the model has one (Qwen2's Q/K/V).
     auto project = [&](TensorRole weight, TensorRole bias, int64_t cols) -> Value {
       Value y = linear(n, name(weight), cols, c.hidden);
@@ -376,8 +384,11 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         return y;
       return llm::AddBiasOp::create(b, loc, rows(cols), y, vector(name(bias), cols));
     };
-    // Qwen3 normalizes every query and key head before RoPE.
+    // Qwen3 normalizes every query and key head before RoPE, OLMo 2 the
+    // whole projection.
     auto headNorm = [&](Value y, TensorRole weight, int64_t cols) -> Value {
+      if (c.qkFullNorm)
+        return rmsNorm(y, name(weight), cols);
       if (!c.qkNorm)
         return y;
       return llm::HeadRMSNormOp::create(b, loc, rows(cols), y, vector(name(weight), c.headDim),
@@ -396,18 +407,27 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
         b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale));
+    // OLMo 2 normalizes a sublayer's output before its residual add.
+    auto postNorm = [&](Value y, TensorRole weight) -> Value {
+      return c.postNorms ? rmsNorm(y, name(weight), c.hidden) : y;
+    };
     Value h = llm::AddOp::create(
         b, loc, x,
-        scaled(linear(attn, name(TensorRole::AttnOut), c.hidden, qCols), c.residualScale));
-    Value m = rmsNorm(h, name(TensorRole::FfnNorm));
+        scaled(postNorm(linear(attn, name(TensorRole::AttnOut), c.hidden, qCols),
+                        TensorRole::AttnPostNorm),
+               c.residualScale));
+    Value m = c.postNorms ? h : rmsNorm(h, name(TensorRole::FfnNorm), c.hidden);
     Value act = llm::SwiGLUOp::create(b, loc, linear(m, name(TensorRole::FfnGate), c.ffn, c.hidden),
                                       linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden));
     x = llm::AddOp::create(
-        b, loc, h, scaled(linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn),
-                          c.residualScale));
+        b, loc, h,
+        scaled(postNorm(linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn),
+                        TensorRole::FfnPostNorm),
+               c.residualScale));
   }
   // logits / logitScale, as the normalized rows divided before the head.
-  Value out = scaled(rmsNorm(x, tensorName(c, TensorRole::OutputNorm)), 1.0 / c.logitScale);
+  Value out = scaled(rmsNorm(x, tensorName(c, TensorRole::OutputNorm), c.hidden),
+                     1.0 / c.logitScale);
   Value head = c.tiedEmbeddings ? embedding
                                 : matrix(tensorName(c, TensorRole::Output), c.vocabSize, c.hidden);
   Value logits = llm::LogitsOp::create(b, loc, rows(c.vocabSize), out, logitRows, head);

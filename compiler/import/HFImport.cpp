@@ -142,21 +142,26 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool qwen3 = arch == "Qwen3ForCausalLM" || modelType == "qwen3";
   bool smollm3 = arch == "SmolLM3ForCausalLM" || modelType == "smollm3";
   bool granite = arch == "GraniteForCausalLM" || modelType == "granite";
+  bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2";
   if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && modelType != "llama" &&
-      modelType != "mistral" && !qwen2 && !qwen3 && !smollm3 && !granite) {
+      modelType != "mistral" && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
-            "Qwen3ForCausalLM, SmolLM3ForCausalLM and GraniteForCausalLM)";
+            "Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM and Olmo2ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
            : qwen3   ? "qwen3"
            : smollm3 ? "smollm3"
            : granite ? "granite"
+           : olmo2   ? "olmo2"
            : modelType.empty() ? "llama"
                                : modelType;
   c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
   c.qkNorm = qwen3;  // Qwen3 normalizes each query and key head
+  // OLMo 2 normalizes the whole query and key projections, and each
+  // sublayer's output instead of its input.
+  c.qkFullNorm = c.postNorms = olmo2;
   c.name = json.getString("_name_or_path").value_or(c.arch);
   auto need = [&](const char *key, int64_t &out) {
     std::optional<int64_t> v = json.getInt(key);

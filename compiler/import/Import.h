@@ -57,6 +57,11 @@ struct ModelConfig {
   bool qkvBias = false;
   /// Per-head RMSNorm of the queries and keys before RoPE (Qwen3).
   bool qkNorm = false;
+  /// OLMo 2: an RMSNorm over the whole query and key projections before
+  /// RoPE, and the norms on the attention and MLP outputs (before their
+  /// residual adds) instead of on their inputs.
+  bool qkFullNorm = false;
+  bool postNorms = false;
   /// Layers whose queries and keys get no RoPE (SmolLM3's NoPE layers): those
   /// marked in `noRopeLayers` (config.json's `no_rope_layers`), or without a
   /// list every `noRopeInterval`-th (layer l when l + 1 is a multiple; 4 in
@@ -83,6 +88,7 @@ struct ModelConfig {
 enum class TensorRole {
   Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,
   FfnNorm, FfnGate, FfnUp, FfnDown, AttnQBias, AttnKBias, AttnVBias, AttnQNorm, AttnKNorm,
+  AttnPostNorm, FfnPostNorm,
 };
 /// The file's name of the tensor of `role` (per-layer roles use `layer`).
 std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);

@@ -78,6 +78,18 @@ func.func @add_bias(%x: tensor<?x8xf32>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
 
 // -----
 
+// A constant factor (Granite's multipliers): one elementwise multiplication.
+// CHECK-LABEL: func.func @scale
+// CHECK:         %[[C:.*]] = arith.constant 1.200000e+01 : f32
+// CHECK:         linalg.generic
+// CHECK:           arith.mulf %{{.*}}, %[[C]] : f32
+func.func @scale(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %y = llm.scale %x {factor = 12.0 : f64} : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
 // Per-head RMSNorm: sums of squares per (row, head) over a [rows, heads,
 // head_dim] view, then the scaling reads its head's sum and the shared weight.
 // CHECK-LABEL: func.func @head_rms_norm

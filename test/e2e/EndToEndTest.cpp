@@ -38,6 +38,8 @@ const std::string kTinySmolLM3Library = LAZYC_E2E_TINY_SMOLLM3_LIBRARY;
 const std::string kTinySmolLM3GGUFLibrary = LAZYC_E2E_TINY_SMOLLM3_GGUF_LIBRARY;
 const std::string kTinyGraniteLibrary = LAZYC_E2E_TINY_GRANITE_LIBRARY;
 const std::string kTinyGraniteGGUFLibrary = LAZYC_E2E_TINY_GRANITE_GGUF_LIBRARY;
+const std::string kTinyOlmo2Library = LAZYC_E2E_TINY_OLMO2_LIBRARY;
+const std::string kTinyOlmo2GGUFLibrary = LAZYC_E2E_TINY_OLMO2_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -222,6 +224,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-granite.txt",
                                                 "tiny-granite.gguf", &kTinyGraniteGGUFLibrary,
                                                 1e-4f},
+                                           // OLMo 2: whole-projection query/key norms,
+                                           // norms on the sublayers' outputs.
+                                           Case{"logits-tiny-hf-olmo2.txt", "tiny-olmo2-hf",
+                                                &kTinyOlmo2Library},
+                                           Case{"logits-tiny-hf-olmo2.txt", "tiny-olmo2.gguf",
+                                                &kTinyOlmo2GGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

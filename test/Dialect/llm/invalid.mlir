@@ -490,6 +490,14 @@ func.func @f(%x: tensor<?x32xf32>, %w: tensor<32xf32>) {
 
 // -----
 
+func.func @f(%x: tensor<?x32xf32>) {
+  // expected-error @+1 {{factor must be finite and non-zero, got 0}}
+  %y = llm.scale %x {factor = 0.0 : f64} : tensor<?x32xf32>
+  return
+}
+
+// -----
+
 func.func @f() {
   // expected-error @+1 {{expects the rows of a Q8_0 weight (i8) to be whole 34-byte blocks, got 35 bytes}}
   %w = llm.weight "w" : tensor<4x35xi8>

@@ -70,8 +70,10 @@ func.func @mlp(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>, %x: tensor<?x128xf3
   %s = llm.silu %g : tensor<?x128xf32>
   // CHECK: %[[H:.*]] = llm.swiglu %[[S]], %{{.*}} : tensor<?x128xf32>
   %h = llm.swiglu %s, %u : tensor<?x128xf32>
-  // CHECK: llm.add %[[H]], %{{.*}} : tensor<?x128xf32>
-  %r = llm.add %h, %x : tensor<?x128xf32>
+  // CHECK: %[[M:.*]] = llm.scale %[[H]] {factor = 2.200000e-01 : f64} : tensor<?x128xf32>
+  %m = llm.scale %h {factor = 0.22 : f64} : tensor<?x128xf32>
+  // CHECK: llm.add %[[M]], %{{.*}} : tensor<?x128xf32>
+  %r = llm.add %m, %x : tensor<?x128xf32>
   return %r : tensor<?x128xf32>
 }
 

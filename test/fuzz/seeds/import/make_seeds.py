@@ -6,7 +6,8 @@ of each architecture the importer knows, written with struct, no packages:
 llama (f32 and f16 matrices, an output.weight), llama with Llama 3.1's
 rope_freqs.weight, qwen2 (Q/K/V biases, tied embeddings), qwen3 (query/key
 norms, attention.key_length), smollm3 (4 blocks with f16 matrices, tied
-embeddings: block 3 has no RoPE), granite (its four multipliers) and llama
+embeddings: block 3 has no RoPE), granite (its four multipliers), olmo2
+(whole-projection query/key norms, norms on the sublayers' outputs) and llama
 with Q8_0 matrices.
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
@@ -63,14 +64,15 @@ def gguf(arch, blocks, tensors, extra=()):
     return bytes(out + data)
 
 
-def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False):
+def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False):
     p = f"blk.{i}."
-    t = [(p + "attn_norm.weight", [EMB], F32),
+    pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
+    t = [(p + pre + ".weight", [EMB], F32),
          (p + "attn_q.weight", [EMB, HEADS * head_dim], matrix),
          (p + "attn_k.weight", [EMB, KV * head_dim], matrix),
          (p + "attn_v.weight", [EMB, KV * head_dim], matrix),
          (p + "attn_output.weight", [HEADS * head_dim, EMB], matrix),
-         (p + "ffn_norm.weight", [EMB], F32),
+         (p + post + ".weight", [EMB], F32),
          (p + "ffn_gate.weight", [EMB, FFN], matrix),
          (p + "ffn_up.weight", [EMB, FFN], matrix),
          (p + "ffn_down.weight", [FFN, EMB], matrix)]
@@ -80,6 +82,9 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False):
     if qk_norm:
         t += [(p + "attn_q_norm.weight", [head_dim], F32),
               (p + "attn_k_norm.weight", [head_dim], F32)]
+    if olmo2:  # over the whole projections
+        t += [(p + "attn_q_norm.weight", [HEADS * head_dim], F32),
+              (p + "attn_k_norm.weight", [KV * head_dim], F32)]
     return t
 
 
@@ -108,6 +113,7 @@ SEEDS = {
         "granite", 1, model("granite", 1, F16, tied=True),
         [("granite.embedding_scale", 12.0), ("granite.residual_scale", 0.22),
          ("granite.attention.scale", 0.0625), ("granite.logit_scale", 8.0)]),
+    "olmo2-post-norms.gguf": gguf("olmo2", 1, model("olmo2", 1, F16, olmo2=True)),
 }
 
 if __name__ == "__main__":
