@@ -34,9 +34,13 @@ const PreTokenizer kPreTokenizers[] = {
     {"starcoder", Tokenizer::Split::GPT2, true},
     {"refact", Tokenizer::Split::GPT2, true},
     {"codeshell", Tokenizer::Split::GPT2, true},
+    {"olmo", Tokenizer::Split::GPT2, false},
     {"llama-bpe", Tokenizer::Split::Llama3, false},
     {"llama3", Tokenizer::Split::Llama3, false},
     {"llama-v3", Tokenizer::Split::Llama3, false},
+    // llama.cpp splits these with Llama 3's patterns (cl100k-style vocabularies).
+    {"dbrx", Tokenizer::Split::Llama3, false},
+    {"smaug-bpe", Tokenizer::Split::Llama3, false},
     {"qwen2", Tokenizer::Split::Qwen2, false},
     {"deepseek-r1-qwen", Tokenizer::Split::Qwen2, false},
 };
