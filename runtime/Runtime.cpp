@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <malloc.h>
 #include <numeric>
+#include <sstream>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -677,6 +678,22 @@ StepStats CompiledModel::stats() const {
   s.auxBytes = cache_.aux_bytes;
   s.selectSeconds = static_cast<double>(cache_.lazy_ns) * 1e-9;
   return s;
+}
+
+std::string Sampler::state() const {
+  std::ostringstream out;
+  out << rng_;
+  return out.str();
+}
+
+bool Sampler::restore(const std::string &text) {
+  std::istringstream in(text);
+  std::mt19937_64 rng;
+  in >> rng;
+  if (in.fail() || !(in >> std::ws).eof())
+    return false;
+  rng_ = rng;
+  return true;
 }
 
 int32_t Sampler::sample(const float *logits, int64_t vocab) {

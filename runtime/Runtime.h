@@ -161,6 +161,11 @@ class Sampler {
 public:
   explicit Sampler(SamplerOptions options) : options_(options), rng_(options.seed) {}
   int32_t sample(const float *logits, int64_t vocab);
+  /// The random generator's state as text (what lazy-run --session keeps of
+  /// a conversation, so that --continue samples on where it stopped), and
+  /// back; false if `text` is not such a state.
+  std::string state() const;
+  bool restore(const std::string &text);
 
 private:
   SamplerOptions options_;

@@ -76,7 +76,8 @@ const char *kUsage =
     "                       to FILE (CPU models); with --follow-up or -i, the whole\n"
     "                       conversation after each answer\n"
     "      --continue       continue the conversation saved in --session FILE: no\n"
-    "                       prompt, its questions from --follow-up and/or -i\n";
+    "                       prompt, its questions from --follow-up and/or -i; with\n"
+    "                       --temp, sampling goes on where it stopped (unless --seed)\n";
 
 /// What --session keeps of a conversation for --continue (the session's
 /// note, JSON): the chat so far and where its last answer stopped.
@@ -86,13 +87,15 @@ struct Conversation {
   std::string answer;                // the last answer
   int32_t pending = -1;              // its last token when -n cut it off (not fed yet)
   size_t questions = 0;              // follow-up questions answered
+  std::string sampler;               // the sampler's random state (empty: none saved)
 
   std::string json() const {
     std::string out = "{\"lazy_run_conversation\": 1, \"chat\": ";
     out += chat ? "true" : "false";
     out += ", \"questions\": " + std::to_string(questions) +
            ", \"pending\": " + std::to_string(pending) + ", \"answer\": \"" +
-           jsonEscape(answer) + "\", \"messages\": [";
+           jsonEscape(answer) + "\", \"sampler\": \"" + jsonEscape(sampler) +
+           "\", \"messages\": [";
     for (size_t i = 0; i < messages.size(); ++i)
       out += std::string(i ? ", " : "") + "{\"role\": \"" + jsonEscape(messages[i].role) +
              "\", \"content\": \"" + jsonEscape(messages[i].content) + "\"}";
@@ -119,6 +122,7 @@ struct Conversation {
       messages.push_back({*role, *content});
     }
     chat = *isChat;
+    sampler = value->getString("sampler").value_or(""); // (older sessions: none)
     questions = static_cast<size_t>(*count);
     pending = static_cast<int32_t>(*last);
     answer = *text;
@@ -175,6 +179,7 @@ int main(int argc, char **argv) {
   std::string library, modelPath, prompt, promptFile, idsFile;
   bool chat = false, json = false, havePrompt = false, ignoreEos = false, interactive = false;
   bool continuing = false; // --continue
+  bool seedGiven = false;  // --seed (else --continue restores the saved sampler)
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
   std::string logitsFile, decodeLogitsFile, sessionFile;
   std::vector<std::string> followUps;
@@ -236,6 +241,7 @@ int main(int argc, char **argv) {
     } else if (arg == "--seed") {
       value(number);
       sampling.seed = static_cast<uint64_t>(number);
+      seedGiven = true;
     } else if (arg == "--batch") {
       value(number);
       batch = static_cast<int64_t>(number);
@@ -604,6 +610,10 @@ int main(int argc, char **argv) {
     }
   };
   Sampler sampler(sampling);
+  // --continue samples on from where the saved conversation stopped (the
+  // same draws as one run asking every question) unless --seed says otherwise.
+  if (continuing && !seedGiven && !resumed.sampler.empty() && !sampler.restore(resumed.sampler))
+    return fail("session '" + sessionFile + "': the sampler's saved state is malformed");
   int32_t position = static_cast<int32_t>(promptTokens); // the next position to feed
   auto answer = [&](Answer &a, FILE *stepLogits) -> bool {
     double logitsWriteMs = 0;
@@ -712,6 +722,7 @@ int main(int argc, char **argv) {
     state.answer = previous->text;
     state.pending = previous->pending;
     state.questions = questionsAnswered;
+    state.sampler = sampler.state();
     return model->saveSession(sessionFile, history, logits, error, state.json());
   };
   if (!continuing && !saveConversation())

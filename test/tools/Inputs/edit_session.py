@@ -2,11 +2,13 @@
 """Edits a lazy-run session file and fixes its checksum, as a forged or
 corrupted-then-rehashed file would look (lazy-run-session.test).
 
-    edit_session.py IN OUT (count N | cached-flag V)
+    edit_session.py IN OUT (count N | cached-flag V | sampler 0)
 
-count N: the header's token count; cached-flag V: layer 0's first cached flag.
+count N: the header's token count; cached-flag V: layer 0's first cached flag;
+sampler: the conversation note's sampler state replaced by text that is none.
 The layout is runtime/Session.cpp's.
 """
+import json
 import os
 import struct
 import sys
@@ -25,6 +27,14 @@ elif what == "cached-flag":
     logits = struct.unpack_from("<q", data, 56 + 4 * n)[0]
     note = struct.unpack_from("<Q", data, 56 + 4 * n + 8 + 4 * logits)[0]
     data[56 + 4 * n + 8 + 4 * logits + 8 + note] = value
+elif what == "sampler":
+    logits = struct.unpack_from("<q", data, 56 + 4 * n)[0]
+    at = 56 + 4 * n + 8 + 4 * logits
+    size = struct.unpack_from("<Q", data, at)[0]
+    note = json.loads(data[at + 8:at + 8 + size])
+    note["sampler"] = "not a random state"
+    text = json.dumps(note).encode()
+    data[at:at + 8 + size] = struct.pack("<Q", len(text)) + text
 else:
     sys.exit(f"unknown edit {what}")
 open(dst, "wb").write(bytes(data) + struct.pack("<Q", xxh64(bytes(data))))
