@@ -122,7 +122,8 @@ struct LazyInsertPruningPass
       if (!stream)
         return next.emitError() << "cannot find the residual stream entering layer "
                                 << layer + 1
-                                << " (expected rope(linear(rms_norm(x))) or rope(rms_norm(linear(x))))";
+                                << " (expected rope(linear(rms_norm(x))) or "
+                                   "rope(rms_norm(linear(x))))";
       b.setInsertionPointAfterValue(stream);
       if (!isa<BlockArgument>(stream) && !stream.getDefiningOp()->isBeforeInBlock(next))
         return next.emitError() << "residual stream is defined after layer " << layer + 1;
