@@ -30,8 +30,9 @@ const char *const kLlamaFamily[] = {"llama",   "mistral", "qwen2", "qwen3",
 
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
-/// scaling by `rope.scaling.factor`. Other kinds (yarn, longrope) are refused:
-/// ignoring them would compile a model that silently computes wrong values.
+/// scaling by `rope.scaling.factor`, or "yarn". Other kinds (longrope) are
+/// refused: ignoring them would compile a model that silently computes wrong
+/// values.
 bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
                          ModelConfig &config, std::string &error) {
   const int64_t half = config.headDim / 2;
@@ -59,15 +60,40 @@ bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
   std::optional<std::string> scaling = file.getString(arch + ".rope.scaling.type");
   if (!scaling || *scaling == "none")
     return true;
-  if (*scaling != "linear") {
-    error = "RoPE scaling '" + *scaling + "' is not supported (lazyc supports linear scaling "
-            "and llama3-style frequency factors)";
+  if (*scaling != "linear" && *scaling != "yarn") {
+    error = "RoPE scaling '" + *scaling + "' is not supported (lazyc supports linear and yarn "
+            "scaling and llama3-style frequency factors)";
     return false;
   }
   double factor = file.getFloat(arch + ".rope.scaling.factor").value_or(1.0);
   if (!(factor > 0.0) || !std::isfinite(factor)) {
     error = "rope.scaling.factor must be positive";
     return false;
+  }
+  if (*scaling == "yarn") {
+    // llama.cpp's YaRN: the ramp between beta_fast and beta_slow rotations
+    // over the original context, the attention scaled by
+    // attn_factor * (1 + 0.1 ln factor) on both the query and the key.
+    std::optional<int64_t> original = file.getInt(arch + ".rope.scaling.original_context_length");
+    double betaFast = file.getFloat(arch + ".rope.scaling.yarn_beta_fast").value_or(32.0);
+    double betaSlow = file.getFloat(arch + ".rope.scaling.yarn_beta_slow").value_or(1.0);
+    double attnFactor = file.getFloat(arch + ".rope.scaling.attn_factor").value_or(1.0);
+    double logMultiplier = file.getFloat(arch + ".rope.scaling.yarn_log_multiplier").value_or(0);
+    if (!original || *original <= 0 || !(betaFast > betaSlow) || !(betaSlow > 0.0) ||
+        !std::isfinite(betaFast) || !(attnFactor > 0.0) || !std::isfinite(attnFactor)) {
+      error = "yarn RoPE scaling needs rope.scaling.original_context_length > 0, "
+              "yarn_beta_fast > yarn_beta_slow > 0 and a positive attn_factor";
+      return false;
+    }
+    if (logMultiplier != 0.0 || !config.ropeFreqFactors.empty()) {
+      error = "yarn RoPE scaling with yarn_log_multiplier or rope_freqs.weight is not supported";
+      return false;
+    }
+    config.ropeFreqFactors = yarnRopeFactors(config.ropeTheta, config.headDim, factor,
+                                             static_cast<double>(*original), betaFast, betaSlow,
+                                             /*truncate=*/true);
+    config.ropeAttentionFactor = attnFactor * yarnAttentionFactor(factor);
+    return true;
   }
   if (config.ropeFreqFactors.empty())
     config.ropeFreqFactors.assign(static_cast<size_t>(half), 1.0);
@@ -99,6 +125,36 @@ bool readGraniteScales(const rt::GGUFFile &file, const std::string &arch, ModelC
   return true;
 }
 } // namespace
+
+std::vector<double> lazyc::yarnRopeFactors(double theta, int64_t headDim, double factor,
+                                           double originalContext, double betaFast,
+                                           double betaSlow, bool truncate) {
+  const double dim = static_cast<double>(headDim);
+  // The dimension at which a frequency turns `rotations` times over the
+  // original context.
+  auto correctionDim = [&](double rotations) {
+    return dim * std::log(originalContext / (rotations * 2 * M_PI)) / (2 * std::log(theta));
+  };
+  double low = correctionDim(betaFast), high = correctionDim(betaSlow);
+  if (truncate) {
+    low = std::floor(low);
+    high = std::ceil(high);
+  }
+  low = std::max(low, 0.0);
+  high = std::min(high, dim - 1);
+  if (low == high)
+    high += 0.001; // as transformers: no division by zero
+  std::vector<double> out;
+  for (int64_t j = 0; j < headDim / 2; ++j) {
+    double ramp = std::clamp((static_cast<double>(j) - low) / (high - low), 0.0, 1.0);
+    out.push_back(1.0 / (ramp / factor + 1.0 - ramp));
+  }
+  return out;
+}
+
+double lazyc::yarnAttentionFactor(double factor) {
+  return factor <= 1.0 ? 1.0 : 0.1 * std::log(factor) + 1.0;
+}
 
 std::vector<double> lazyc::llama3RopeFactors(double theta, int64_t headDim, double factor,
                                              double lowFreqFactor, double highFreqFactor,
@@ -403,10 +459,12 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                                 TensorRole::AttnKNorm, kvCols),
                        kvCols);
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
+    // YaRN scales the rotated queries and keys (not a NoPE layer's).
+    double rotated = c.usesRope(l) ? c.ropeAttentionFactor * c.ropeAttentionFactor : 1.0;
     Value attn = llm::AttentionOp::create(
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
-        b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale));
+        b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale * rotated));
     // OLMo 2 normalizes a sublayer's output before its residual add.
     auto postNorm = [&](Value y, TensorRole weight) -> Value {
       return c.postNorms ? rmsNorm(y, name(weight), c.hidden) : y;

@@ -12,8 +12,9 @@ using namespace lazyc;
 namespace {
 /// RoPE base and scaling from config.json: `rope_theta` and `rope_scaling`
 /// (transformers 4.x), or both inside `rope_parameters` (transformers 5).
-/// Supported kinds: default, linear, llama3 (Llama 3.1/3.2). The others
-/// (dynamic, yarn, longrope, ...) are refused by name rather than ignored.
+/// Supported kinds: default, linear, llama3 (Llama 3.1/3.2), yarn (Qwen2.5,
+/// Qwen3 and SmolLM3 past their trained context). The others (dynamic,
+/// longrope, ...) are refused by name rather than ignored.
 bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
   const rt::JsonValue *scaling = json.get("rope_parameters");
   const char *key = "rope_parameters";
@@ -71,8 +72,50 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
     c.ropeFreqFactors = llama3RopeFactors(c.ropeTheta, c.headDim, factor, low, high, original);
     return true;
   }
+  if (type == "yarn") {
+    // transformers' _compute_yarn_parameters: the original context from the
+    // config's top level, else the scaling's, else max_position_embeddings.
+    double original = static_cast<double>(c.contextLength);
+    for (const rt::JsonValue *from : {scaling, &json})
+      if (std::optional<int64_t> v = from->getInt("original_max_position_embeddings"))
+        original = static_cast<double>(*v);
+    auto optional = [&](const char *name, double fallback, double &out) {
+      const rt::JsonValue *v = scaling->get(name);
+      out = fallback;
+      if (!v || v->isNull())
+        return true;
+      if (!v->isNumber() || !std::isfinite(v->number()) || v->number() < 0.0) {
+        error = std::string("config.json: ") + key + "." + name +
+                " (yarn RoPE scaling) must be a non-negative number";
+        return false;
+      }
+      if (v->number() > 0.0) // transformers: `or` falls back on 0 too
+        out = v->number();
+      return true;
+    };
+    double betaFast = 0, betaSlow = 0, mscale = 0, mscaleAllDim = 0, attention = 0;
+    if (!optional("beta_fast", 32.0, betaFast) || !optional("beta_slow", 1.0, betaSlow) ||
+        !optional("mscale", 0.0, mscale) || !optional("mscale_all_dim", 0.0, mscaleAllDim) ||
+        !optional("attention_factor", 0.0, attention))
+      return false;
+    if (!(original > 0.0) || !(betaFast > betaSlow)) {
+      error = std::string("config.json: ") + key +
+              " (yarn RoPE scaling) needs original_max_position_embeddings > 0 and "
+              "beta_fast > beta_slow";
+      return false;
+    }
+    auto mscaleOf = [&](double m) { return factor <= 1.0 ? 1.0 : 0.1 * m * std::log(factor) + 1; };
+    if (attention == 0.0)
+      attention = mscale > 0.0 && mscaleAllDim > 0.0 ? mscaleOf(mscale) / mscaleOf(mscaleAllDim)
+                                                     : yarnAttentionFactor(factor);
+    bool truncate = scaling->getBool("truncate").value_or(true);
+    c.ropeFreqFactors = yarnRopeFactors(c.ropeTheta, c.headDim, factor, original, betaFast,
+                                        betaSlow, truncate);
+    c.ropeAttentionFactor = attention;
+    return true;
+  }
   error = std::string("config.json: RoPE scaling '") + type +
-          "' is not supported (lazyc supports default, linear and llama3)";
+          "' is not supported (lazyc supports default, linear, llama3 and yarn)";
   return false;
 }
 

@@ -47,6 +47,9 @@ struct ModelConfig {
   /// RoPE context-extension scaling: frequency j is divided by factor j
   /// (headDim / 2 values; empty = none). llama.cpp's `rope_freqs` tensor.
   std::vector<double> ropeFreqFactors;
+  /// YaRN's attention factor ("mscale"): the rotated queries and keys are
+  /// multiplied by it, so a RoPE layer's attention scale by its square.
+  double ropeAttentionFactor = 1.0;
   bool ropeInterleaved = false; // GGML layout (GGUF llama) vs rotate-half
   /// Sliding-window attention (Mistral 7B v0.1: each token sees the last
   /// 4096): lazyc computes full causal attention, which equals it only up to
@@ -110,6 +113,18 @@ bool checkLayerCount(const ModelConfig &config, size_t tensorCount, const std::s
 std::vector<double> llama3RopeFactors(double theta, int64_t headDim, double factor,
                                       double lowFreqFactor, double highFreqFactor,
                                       double originalContext);
+
+/// YaRN RoPE scaling (Qwen2.5/Qwen3 beyond 32k tokens, as transformers'
+/// `rope_type: yarn` computes it): frequency j is divided by
+/// 1 / (r_j / factor + 1 - r_j), where the ramp r_j rises from 0 (frequencies
+/// that turn more than betaFast times over originalContext: kept) to 1 (fewer
+/// than betaSlow times: interpolated by `factor`), bounds rounded outwards
+/// when `truncate`.
+std::vector<double> yarnRopeFactors(double theta, int64_t headDim, double factor,
+                                    double originalContext, double betaFast, double betaSlow,
+                                    bool truncate);
+/// YaRN's default attention factor: 0.1 * ln(factor) + 1 (1 for factor <= 1).
+double yarnAttentionFactor(double factor);
 
 /// Reads and checks the hyper-parameters of a GGUF model (llama family).
 bool readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,

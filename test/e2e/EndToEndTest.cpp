@@ -40,6 +40,8 @@ const std::string kTinyGraniteLibrary = LAZYC_E2E_TINY_GRANITE_LIBRARY;
 const std::string kTinyGraniteGGUFLibrary = LAZYC_E2E_TINY_GRANITE_GGUF_LIBRARY;
 const std::string kTinyOlmo2Library = LAZYC_E2E_TINY_OLMO2_LIBRARY;
 const std::string kTinyOlmo2GGUFLibrary = LAZYC_E2E_TINY_OLMO2_GGUF_LIBRARY;
+const std::string kTinyYarnLibrary = LAZYC_E2E_TINY_YARN_LIBRARY;
+const std::string kTinyYarnGGUFLibrary = LAZYC_E2E_TINY_YARN_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -230,6 +232,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyOlmo2Library},
                                            Case{"logits-tiny-hf-olmo2.txt", "tiny-olmo2.gguf",
                                                 &kTinyOlmo2GGUFLibrary},
+                                           // YaRN RoPE scaling (Qwen3's weights): the
+                                           // frequency ramp and the attention factor.
+                                           Case{"logits-tiny-hf-qwen3-yarn.txt",
+                                                "tiny-qwen3-yarn-hf", &kTinyYarnLibrary},
+                                           Case{"logits-tiny-hf-qwen3-yarn.txt",
+                                                "tiny-qwen3-yarn.gguf", &kTinyYarnGGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

@@ -171,8 +171,8 @@ TEST_F(ImportTest, MissingAndMisshapenTensors) {
 /// Llama 3.1/3.2 GGUFs carry their RoPE scaling as llama.cpp's converter
 /// writes it: `rope_freqs.weight`, one divisor per frequency (the numbers are
 /// checked end to end against transformers: EndToEndTest tiny_hf_llama3_gguf).
-/// Linear scaling multiplies them; other kinds and malformed factors are
-/// errors, never ignored.
+/// Linear scaling multiplies them; YaRN without its parameters, other
+/// kinds and malformed factors are errors, never ignored.
 TEST_F(ImportTest, RopeScaling) {
   // 4 heads of 16: 8 frequencies. token_embd [64 x 100] f32, then the factors.
   const uint64_t embBytes = 64 * 100 * 4;
@@ -200,9 +200,16 @@ TEST_F(ImportTest, RopeScaling) {
   ASSERT_EQ(readConfig(model({8}, 0, llama3, "linear", 2), linear), "");
   EXPECT_EQ(linear.ropeFreqFactors, (std::vector<double>{2, 2.5, 8, 16, 16, 16, 16, 16}));
 
+  // YaRN (checked against transformers end to end: EndToEndTest
+  // tiny_hf_qwen3_yarn_gguf) needs the original context, which this file
+  // lacks; LongRoPE is refused by name.
   ModelConfig yarn;
   EXPECT_NE(readConfig(model({8}, 0, llama3, "yarn", 4), yarn)
-                .find("RoPE scaling 'yarn' is not supported"),
+                .find("yarn RoPE scaling needs rope.scaling.original_context_length > 0"),
+            std::string::npos);
+  ModelConfig longrope;
+  EXPECT_NE(readConfig(model({8}, 0, llama3, "longrope", 4), longrope)
+                .find("RoPE scaling 'longrope' is not supported"),
             std::string::npos);
   ModelConfig shortFactors;
   EXPECT_NE(readConfig(model({4}, 0, {1, 1, 1, 1, 0, 0, 0, 0}, nullptr, 0), shortFactors)

@@ -7,8 +7,8 @@ llama (f32 and f16 matrices, an output.weight), llama with Llama 3.1's
 rope_freqs.weight, qwen2 (Q/K/V biases, tied embeddings), qwen3 (query/key
 norms, attention.key_length), smollm3 (4 blocks with f16 matrices, tied
 embeddings: block 3 has no RoPE), granite (its four multipliers), olmo2
-(whole-projection query/key norms, norms on the sublayers' outputs) and llama
-with Q8_0 matrices.
+(whole-projection query/key norms, norms on the sublayers' outputs), qwen2 with
+YaRN RoPE scaling and llama with Q8_0 matrices.
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -114,6 +114,10 @@ SEEDS = {
         [("granite.embedding_scale", 12.0), ("granite.residual_scale", 0.22),
          ("granite.attention.scale", 0.0625), ("granite.logit_scale", 8.0)]),
     "olmo2-post-norms.gguf": gguf("olmo2", 1, model("olmo2", 1, F16, olmo2=True)),
+    "qwen2-yarn.gguf": gguf(
+        "qwen2", 1, model("qwen2", 1, tied=True, bias=True),
+        [("qwen2.rope.scaling.type", "yarn"), ("qwen2.rope.scaling.factor", 4.0),
+         ("qwen2.rope.scaling.original_context_length", 64)]),
 }
 
 if __name__ == "__main__":
