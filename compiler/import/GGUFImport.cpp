@@ -93,6 +93,13 @@ bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
                                              static_cast<double>(*original), betaFast, betaSlow,
                                              /*truncate=*/true);
     config.ropeAttentionFactor = attnFactor * yarnAttentionFactor(factor);
+    // The context YaRN extends to, when context_length is shorter.
+    double extended = factor * static_cast<double>(*original);
+    if (!(extended <= INT32_MAX)) {
+      error = "yarn RoPE scaling extends the context past 2^31 positions";
+      return false;
+    }
+    config.contextLength = std::max(config.contextLength, static_cast<int64_t>(extended));
     return true;
   }
   if (config.ropeFreqFactors.empty())

@@ -112,6 +112,14 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
     c.ropeFreqFactors = yarnRopeFactors(c.ropeTheta, c.headDim, factor, original, betaFast,
                                         betaSlow, truncate);
     c.ropeAttentionFactor = attention;
+    // The context YaRN extends to (Qwen3: 4 x 32,768), when the config's
+    // max_position_embeddings is shorter.
+    if (!(factor * original <= INT32_MAX)) {
+      error = std::string("config.json: ") + key +
+              " (yarn RoPE scaling) extends the context past 2^31 positions";
+      return false;
+    }
+    c.contextLength = std::max(c.contextLength, static_cast<int64_t>(factor * original));
     return true;
   }
   error = std::string("config.json: RoPE scaling '") + type +
