@@ -42,6 +42,8 @@ const std::string kTinyOlmo2Library = LAZYC_E2E_TINY_OLMO2_LIBRARY;
 const std::string kTinyOlmo2GGUFLibrary = LAZYC_E2E_TINY_OLMO2_GGUF_LIBRARY;
 const std::string kTinyYarnLibrary = LAZYC_E2E_TINY_YARN_LIBRARY;
 const std::string kTinyYarnGGUFLibrary = LAZYC_E2E_TINY_YARN_GGUF_LIBRARY;
+const std::string kTinyNopeYarnLibrary = LAZYC_E2E_TINY_NOPE_YARN_LIBRARY;
+const std::string kTinyNopeYarnGGUFLibrary = LAZYC_E2E_TINY_NOPE_YARN_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -238,6 +240,15 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 "tiny-qwen3-yarn-hf", &kTinyYarnLibrary},
                                            Case{"logits-tiny-hf-qwen3-yarn.txt",
                                                 "tiny-qwen3-yarn.gguf", &kTinyYarnGGUFLibrary},
+                                           // ... with SmolLM3's NoPE layer, which has
+                                           // no attention factor (with one there the
+                                           // logits move by 0.007 only: a tighter bound).
+                                           Case{"logits-tiny-hf-smollm3-yarn.txt",
+                                                "tiny-smollm3-yarn-hf", &kTinyNopeYarnLibrary,
+                                                1e-4f},
+                                           Case{"logits-tiny-hf-smollm3-yarn.txt",
+                                                "tiny-smollm3-yarn.gguf",
+                                                &kTinyNopeYarnGGUFLibrary, 1e-4f},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from
