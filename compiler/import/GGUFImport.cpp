@@ -89,18 +89,9 @@ bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
       error = "yarn RoPE scaling with yarn_log_multiplier or rope_freqs.weight is not supported";
       return false;
     }
-    config.ropeFreqFactors = yarnRopeFactors(config.ropeTheta, config.headDim, factor,
-                                             static_cast<double>(*original), betaFast, betaSlow,
-                                             /*truncate=*/true);
-    config.ropeAttentionFactor = attnFactor * yarnAttentionFactor(factor);
-    // The context YaRN extends to, when context_length is shorter.
-    double extended = factor * static_cast<double>(*original);
-    if (!(extended <= INT32_MAX)) {
-      error = "yarn RoPE scaling extends the context past 2^31 positions";
-      return false;
-    }
-    config.contextLength = std::max(config.contextLength, static_cast<int64_t>(extended));
-    return true;
+    return applyYarnRopeScaling(config, factor, static_cast<double>(*original), betaFast,
+                                betaSlow, /*truncate=*/true,
+                                attnFactor * yarnAttentionFactor(factor), error);
   }
   if (config.ropeFreqFactors.empty())
     config.ropeFreqFactors.assign(static_cast<size_t>(half), 1.0);
@@ -133,10 +124,15 @@ bool readGraniteScales(const rt::GGUFFile &file, const std::string &arch, ModelC
 }
 } // namespace
 
-std::vector<double> lazyc::yarnRopeFactors(double theta, int64_t headDim, double factor,
-                                           double originalContext, double betaFast,
-                                           double betaSlow, bool truncate) {
-  const double dim = static_cast<double>(headDim);
+bool lazyc::applyYarnRopeScaling(ModelConfig &config, double factor, double originalContext,
+                                 double betaFast, double betaSlow, bool truncate,
+                                 double attentionFactor, std::string &error) {
+  double extended = factor * originalContext;
+  if (!(extended <= INT32_MAX)) {
+    error = "yarn RoPE scaling extends the context past 2^31 positions";
+    return false;
+  }
+  const double dim = static_cast<double>(config.headDim), theta = config.ropeTheta;
   // The dimension at which a frequency turns `rotations` times over the
   // original context.
   auto correctionDim = [&](double rotations) {
@@ -151,16 +147,20 @@ std::vector<double> lazyc::yarnRopeFactors(double theta, int64_t headDim, double
   high = std::min(high, dim - 1);
   if (low == high)
     high += 0.001; // as transformers: no division by zero
-  std::vector<double> out;
-  for (int64_t j = 0; j < headDim / 2; ++j) {
+  config.ropeFreqFactors.clear();
+  for (int64_t j = 0; j < config.headDim / 2; ++j) {
     double ramp = std::clamp((static_cast<double>(j) - low) / (high - low), 0.0, 1.0);
-    out.push_back(1.0 / (ramp / factor + 1.0 - ramp));
+    config.ropeFreqFactors.push_back(1.0 / (ramp / factor + 1.0 - ramp));
   }
-  return out;
+  config.ropeAttentionFactor = attentionFactor;
+  // The context YaRN extends to (Qwen3: 4 x 32,768), when the model's
+  // trained context is shorter.
+  config.contextLength = std::max(config.contextLength, static_cast<int64_t>(extended));
+  return true;
 }
 
-double lazyc::yarnAttentionFactor(double factor) {
-  return factor <= 1.0 ? 1.0 : 0.1 * std::log(factor) + 1.0;
+double lazyc::yarnAttentionFactor(double factor, double mscale) {
+  return factor <= 1.0 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0;
 }
 
 std::vector<double> lazyc::llama3RopeFactors(double theta, int64_t headDim, double factor,

@@ -4,6 +4,7 @@
 
 #include "runtime/model/Safetensors.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -104,22 +105,16 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
               "beta_fast > beta_slow";
       return false;
     }
-    auto mscaleOf = [&](double m) { return factor <= 1.0 ? 1.0 : 0.1 * m * std::log(factor) + 1; };
-    if (attention == 0.0)
-      attention = mscale > 0.0 && mscaleAllDim > 0.0 ? mscaleOf(mscale) / mscaleOf(mscaleAllDim)
-                                                     : yarnAttentionFactor(factor);
+    if (attention == 0.0 && mscale > 0.0 && mscaleAllDim > 0.0)
+      attention = yarnAttentionFactor(factor, mscale) / yarnAttentionFactor(factor, mscaleAllDim);
+    else if (attention == 0.0)
+      attention = yarnAttentionFactor(factor);
     bool truncate = scaling->getBool("truncate").value_or(true);
-    c.ropeFreqFactors = yarnRopeFactors(c.ropeTheta, c.headDim, factor, original, betaFast,
-                                        betaSlow, truncate);
-    c.ropeAttentionFactor = attention;
-    // The context YaRN extends to (Qwen3: 4 x 32,768), when the config's
-    // max_position_embeddings is shorter.
-    if (!(factor * original <= INT32_MAX)) {
-      error = std::string("config.json: ") + key +
-              " (yarn RoPE scaling) extends the context past 2^31 positions";
+    if (!applyYarnRopeScaling(c, factor, original, betaFast, betaSlow, truncate, attention,
+                              error)) {
+      error = std::string("config.json: ") + key + ": " + error;
       return false;
     }
-    c.contextLength = std::max(c.contextLength, static_cast<int64_t>(factor * original));
     return true;
   }
   error = std::string("config.json: RoPE scaling '") + type +
@@ -141,20 +136,17 @@ bool readNoRopeLayers(const rt::JsonValue &json, ModelConfig &c, std::string &er
     c.noRopeInterval = interval.value_or(4);
     return true;
   }
-  if (!list->isArray() || static_cast<int64_t>(list->array().size()) != c.numLayers) {
+  auto isFlag = [](const rt::JsonValue &v) {
+    return v.isNumber() && (v.number() == 0.0 || v.number() == 1.0);
+  };
+  if (!list->isArray() || static_cast<int64_t>(list->array().size()) != c.numLayers ||
+      !std::all_of(list->array().begin(), list->array().end(), isFlag)) {
     error = "config.json: no_rope_layers must list one 0 or 1 for each of the " +
             std::to_string(c.numLayers) + " layers";
     return false;
   }
-  c.noRopeLayers.reserve(list->array().size());
-  for (const rt::JsonValue &v : list->array()) {
-    if (!v.isNumber() || (v.number() != 0.0 && v.number() != 1.0)) {
-      error = "config.json: no_rope_layers must list one 0 or 1 for each of the " +
-              std::to_string(c.numLayers) + " layers";
-      return false;
-    }
+  for (const rt::JsonValue &v : list->array())
     c.noRopeLayers.push_back(v.number() == 0.0);
-  }
   return true;
 }
 

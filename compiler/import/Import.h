@@ -115,16 +115,18 @@ std::vector<double> llama3RopeFactors(double theta, int64_t headDim, double fact
                                       double originalContext);
 
 /// YaRN RoPE scaling (Qwen2.5/Qwen3 beyond 32k tokens, as transformers'
-/// `rope_type: yarn` computes it): frequency j is divided by
+/// `rope_type: yarn` computes it) on `config`: frequency j is divided by
 /// 1 / (r_j / factor + 1 - r_j), where the ramp r_j rises from 0 (frequencies
 /// that turn more than betaFast times over originalContext: kept) to 1 (fewer
 /// than betaSlow times: interpolated by `factor`), bounds rounded outwards
-/// when `truncate`.
-std::vector<double> yarnRopeFactors(double theta, int64_t headDim, double factor,
-                                    double originalContext, double betaFast, double betaSlow,
-                                    bool truncate);
-/// YaRN's default attention factor: 0.1 * ln(factor) + 1 (1 for factor <= 1).
-double yarnAttentionFactor(double factor);
+/// when `truncate`; the rotated queries and keys are multiplied by
+/// `attentionFactor`; the context may reach factor x originalContext. False
+/// with `error` when that passes 2^31 positions.
+bool applyYarnRopeScaling(ModelConfig &config, double factor, double originalContext,
+                          double betaFast, double betaSlow, bool truncate,
+                          double attentionFactor, std::string &error);
+/// YaRN's attention factor: 0.1 * mscale * ln(factor) + 1 (1 for factor <= 1).
+double yarnAttentionFactor(double factor, double mscale = 1.0);
 
 /// Reads and checks the hyper-parameters of a GGUF model (llama family).
 bool readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
