@@ -1,6 +1,6 @@
 //===- Compile.h - compile llm IR to a loadable model -----------*- C++ -*-===//
 //
-// The compiled model ABI (version 3), read by runtime/Runtime.cpp:
+// The compiled model ABI (version 4), read by runtime/Runtime.cpp:
 //   * `const char lazyc_model_description[]`: JSON describing the model
 //     (abi_version, arch, name, context_length, vocab_size, layers, kv_heads,
 //     head_dim, weight_arena_bytes, weights: [{name, offset, bytes, dtype,
@@ -15,7 +15,8 @@
 //     model's step returns the logits of the step's last token only.
 //   Version 2: llm.attention passes a key list; the lazyc_rt_* LazyLLM
 //   kernels. Version 3: the selection kernels (lazyc_rt_select*) take the
-//   schedule's floor min_keep.
+//   schedule's floor min_keep. Version 4: lazyc_rt_attention_ex and
+//   lazyc_rt_window_scores take a sliding window (their last argument).
 //   * undefined `lazyc_rt_*` kernels, resolved from the runtime at load time.
 //
 //===----------------------------------------------------------------------===//
@@ -34,7 +35,7 @@ class raw_pwrite_stream;
 
 namespace lazyc {
 
-constexpr int kModelABIVersion = 3;
+constexpr int kModelABIVersion = 4;
 
 struct CompileOptions {
   /// Tune for this machine's CPU (default) or for portable x86-64-v3.

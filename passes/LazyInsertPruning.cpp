@@ -132,7 +132,8 @@ struct LazyInsertPruningPass
           stream, positions, keys, here.getQuery(), here.getCache(),
           b.getI64IntegerAttr(layer), b.getF64FloatAttr(keep), b.getStringAttr(policy),
           here.getNumHeadsAttr(), here.getNumKvHeadsAttr(), here.getHeadDimAttr(),
-          here.getScaleAttr(), b.getI64IntegerAttr(sched.getMinKeep()));
+          here.getScaleAttr(), b.getI64IntegerAttr(sched.getMinKeep()),
+          here.getSlidingWindowAttr());
       replaceLaterUses(stream, prune.getNextHidden(), prune);
       replaceLaterUses(positions, prune.getNextPositions(), prune);
       positions = prune.getNextPositions();

@@ -111,11 +111,13 @@ namespace {
 /// max-pooled over `pool` keys.
 Value attentionScores(OpBuilder &b, lazy::PruneOp op, int64_t window, int64_t pool) {
   Location loc = op.getLoc();
+  // (A sliding window needs the rows' positions too.)
+  const bool positioned = window > 1 || op.getSlidingWindow() > 0;
   Value scores = lazy::ScoresOp::create(
       b, loc, scoresTypeFor(op), op.getQuery(), op.getCache(), op.getKeys(),
-      window > 1 ? op.getPositions() : Value(), op.getLayerAttr(), op.getNumHeadsAttr(),
+      positioned ? op.getPositions() : Value(), op.getLayerAttr(), op.getNumHeadsAttr(),
       op.getNumKvHeadsAttr(), op.getHeadDimAttr(), op.getScaleAttr(),
-      b.getI64IntegerAttr(window));
+      b.getI64IntegerAttr(window), op.getSlidingWindowAttr());
   return maxPoolScores(b, loc, scores, pool);
 }
 

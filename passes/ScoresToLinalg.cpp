@@ -17,7 +17,8 @@
 //   4. scores[j] = mean over the counted rows i of
 //      sum_h exp(scale * dot - scale * m) / (s * H).
 //
-// Row i of a window sees key j only if keys[j] <= its position (causal).
+// Row i of a window sees key j only if keys[j] <= its position (causal) and,
+// under the layer's sliding window S, keys[j] > its position - S.
 // Equal to the runtime's lazyc_rt_scores / lazyc_rt_window_scores up to the
 // order of the floating-point sums.
 //
@@ -57,7 +58,9 @@ public:
         H(static_cast<int64_t>(op.getNumHeads())),
         D(static_cast<int64_t>(op.getHeadDim())),
         group(H / static_cast<int64_t>(op.getNumKvHeads())),
-        window(static_cast<int64_t>(op.getWindow())), scale(op.getScale().convertToDouble()) {}
+        window(static_cast<int64_t>(op.getWindow())),
+        sliding(static_cast<int64_t>(op.getSlidingWindow())),
+        scale(op.getScale().convertToDouble()) {}
 
   Value build() {
     Value q = op.getQuery();
@@ -98,26 +101,39 @@ private:
     return v.getType().isF32() ? v : arith::ExtFOp::create(nb, nl, nb.getF32Type(), v);
   }
   static Value toIndex(OpBuilder &nb, Location nl, Value v) {
+    if (v.getType().isIndex())
+      return v;
     return arith::IndexCastOp::create(nb, nl, nb.getIndexType(), v);
   }
-  /// The position of query row `first + i` (window > 1 only).
+  /// The position of query row `first + i` (window > 1 or a sliding window).
   Value rowPosition(OpBuilder &nb, Location nl, Value i) {
     Value row = arith::AddIOp::create(nb, nl, first, i);
     return tensor::ExtractOp::create(nb, nl, op.getQueryPositions(), ValueRange{row});
   }
   /// Whether query row `first + i` sees key j (j < padded): j is a key and,
-  /// in a window, the row is in it and keys[j] <= its position.
+  /// in a window, the row is in it and keys[j] <= its position; under a
+  /// sliding window also keys[j] > its position - sliding.
   Value sees(OpBuilder &nb, Location nl, Value i, Value j) {
     Value isKey = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, n);
-    if (window == 1)
+    if (window == 1 && sliding == 0)
       return isKey;
     Value at = arith::SelectOp::create(nb, nl, isKey, j, arith::ConstantIndexOp::create(nb, nl, 0));
-    Value key = tensor::ExtractOp::create(nb, nl, op.getKeyPositions(), ValueRange{at});
-    Value pos = rowPosition(nb, nl, i);
-    Value causal = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle,
-                                         toIndex(nb, nl, key), toIndex(nb, nl, pos));
-    return arith::AndIOp::create(nb, nl, arith::AndIOp::create(nb, nl, isKey, causal),
-                                 inWindow(nb, nl, pos));
+    Value key = toIndex(
+        nb, nl, tensor::ExtractOp::create(nb, nl, op.getKeyPositions(), ValueRange{at}));
+    Value pos = toIndex(nb, nl, rowPosition(nb, nl, i));
+    Value result = isKey;
+    if (window > 1) {
+      Value causal = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle, key, pos);
+      result = arith::AndIOp::create(nb, nl, arith::AndIOp::create(nb, nl, result, causal),
+                                     inWindow(nb, nl, pos));
+    }
+    if (sliding > 0) {
+      Value oldest =
+          arith::SubIOp::create(nb, nl, pos, arith::ConstantIndexOp::create(nb, nl, sliding));
+      Value recent = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sgt, key, oldest);
+      result = arith::AndIOp::create(nb, nl, result, recent);
+    }
+    return result;
   }
   /// A row counts if its position is within the window of the last row's
   /// (the rows before it in the last min(rows, window) may not be).
@@ -272,10 +288,10 @@ private:
           if (window > 1) {
             Value rowsCounted = tensor::ExtractOp::create(
                 nb, nl, counted, ValueRange{arith::ConstantIndexOp::create(nb, nl, 0)});
-            p = arith::SelectOp::create(nb, nl, sees(nb, nl, ii, jj),
-                                        arith::DivFOp::create(nb, nl, p, rowsCounted),
-                                        f32(nb, nl, 0.0));
+            p = arith::DivFOp::create(nb, nl, p, rowsCounted);
           }
+          if (window > 1 || sliding > 0)
+            p = arith::SelectOp::create(nb, nl, sees(nb, nl, ii, jj), p, f32(nb, nl, 0.0));
           if (element != nb.getF32Type())
             p = arith::TruncFOp::create(nb, nl, element, p);
           return arith::AddFOp::create(nb, nl, args[3], p);
@@ -285,7 +301,7 @@ private:
   lazy::ScoresOp op;
   int64_t C;
   Type cacheElement;
-  int64_t H, D, group, window;
+  int64_t H, D, group, window, sliding;
   double scale;
   Value rows, n, R, first, padded, K, laid;
 };

@@ -27,7 +27,7 @@
 using namespace lazyc::rt;
 
 namespace {
-constexpr int kABIVersion = 3; // compiler/Compile.h
+constexpr int kABIVersion = 4; // compiler/Compile.h
 
 template <typename T> struct MemRef1D {
   T *allocated, *aligned;

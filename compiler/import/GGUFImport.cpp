@@ -28,6 +28,45 @@ namespace {
 const char *const kLlamaFamily[] = {"llama",   "mistral", "qwen2", "qwen3",
                                     "smollm3", "granite", "olmo2"};
 
+/// Sliding-window attention as llama.cpp's converter writes it:
+/// `attention.sliding_window` (the window; 0 or absent: none) and, for models
+/// whose layers differ, `attention.sliding_window_pattern`: one bool per
+/// layer (true: sliding), or a number n (every n-th layer full, the others
+/// sliding; 0: all sliding). Without a pattern every layer slides.
+bool readGGUFSlidingWindow(const rt::GGUFFile &file, const std::string &arch, ModelConfig &c,
+                           std::string &error) {
+  std::optional<int64_t> window = file.getInt(arch + ".attention.sliding_window");
+  if (!window || *window <= 0)
+    return true;
+  c.slidingWindow = *window;
+  const std::string key = arch + ".attention.sliding_window_pattern";
+  const rt::GGUFValue *pattern = file.find(key);
+  if (!pattern)
+    return true;
+  if (std::optional<int64_t> every = pattern->asInt()) {
+    if (*every < 0) {
+      error = key + " must be a layer count >= 0 or one bool per layer";
+      return false;
+    }
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      c.slidingLayers.push_back(*every == 0 || l % *every < *every - 1);
+  } else if (pattern->type == rt::GGUFValueType::Array &&
+             pattern->elementType == rt::GGUFValueType::Bool &&
+             static_cast<int64_t>(pattern->array.size()) == c.numLayers) {
+    for (const rt::GGUFValue &v : pattern->array)
+      c.slidingLayers.push_back(v.b);
+  } else {
+    error = key + " must be a layer count or one bool for each of the " +
+            std::to_string(c.numLayers) + " layers";
+    return false;
+  }
+  if (llvm::none_of(c.slidingLayers, [](bool b) { return b; })) {
+    c.slidingWindow = 0; // no sliding layer
+    c.slidingLayers.clear();
+  }
+  return true;
+}
+
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
 /// scaling by `rope.scaling.factor`, or "yarn". Other kinds (longrope) are
@@ -262,8 +301,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             std::to_string(config.headDim) + ") are not supported";
     return false;
   }
-  if (auto window = file.getInt(*arch + ".attention.sliding_window"); window && *window > 0)
-    config.slidingWindow = *window;
+  if (!readGGUFSlidingWindow(file, *arch, config, error))
+    return false;
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
   if (!readGGUFRopeScaling(file, *arch, config, error))
     return false;
@@ -368,10 +407,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   (*module)->setAttr("llm.arch", b.getStringAttr(c.arch));
   (*module)->setAttr("llm.name", b.getStringAttr(c.name));
-  (*module)->setAttr("llm.context_length",
-                  b.getI64IntegerAttr(options.contextLength > 0
-                                          ? options.contextLength
-                                          : c.contextLength));
+  const int64_t contextLength =
+      options.contextLength > 0 ? options.contextLength : c.contextLength;
+  (*module)->setAttr("llm.context_length", b.getI64IntegerAttr(contextLength));
   (*module)->setAttr("llm.vocab_size", b.getI64IntegerAttr(c.vocabSize));
   b.setInsertionPointToEnd(module->getBody());
 
@@ -468,10 +506,14 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
     // YaRN scales the rotated queries and keys (not a NoPE layer's).
     double rotated = c.usesRope(l) ? c.ropeAttentionFactor * c.ropeAttentionFactor : 1.0;
+    // A sliding window matters only past its width: a position p < context
+    // sees back to 0 when context <= window.
+    const int64_t window = c.windowOf(l) < contextLength ? c.windowOf(l) : 0;
     Value attn = llm::AttentionOp::create(
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
-        b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale * rotated));
+        b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale * rotated),
+        b.getI64IntegerAttr(window));
     // OLMo 2 normalizes a sublayer's output before its residual add.
     auto postNorm = [&](Value y, TensorRole weight) -> Value {
       return c.postNorms ? rmsNorm(y, name(weight), c.hidden) : y;
@@ -546,16 +588,6 @@ bool lazyc::checkImportOptions(const ModelConfig &config, const ImportOptions &o
                 what + " is " + std::to_string(n) + ": use f32 or bf16";
         return false;
       }
-  }
-  int64_t context = options.contextLength > 0 ? options.contextLength : config.contextLength;
-  if (config.slidingWindow > 0 && context > config.slidingWindow) {
-    error = "the model uses sliding-window attention (each token sees the last " +
-            std::to_string(config.slidingWindow) +
-            " tokens), which lazyc does not implement; its full attention gives the same "
-            "results up to that many tokens: compile with --ctx " +
-            std::to_string(config.slidingWindow) + " or less (context " +
-            std::to_string(context) + " requested)";
-    return false;
   }
   return true;
 }

@@ -171,6 +171,49 @@ bool readGraniteMultipliers(const rt::JsonValue &json, ModelConfig &c, std::stri
   }
   return true;
 }
+/// Sliding-window attention, as transformers reads it: Mistral 7B v0.1 sets
+/// `sliding_window` for every layer (later Mistral/Llama configs null it);
+/// Qwen2-style configs switch it on with `use_sliding_window` (default off
+/// there and in SmolLM3) for the layers from `max_window_layers` on; a
+/// `layer_types` list names each layer's kind and wins over both.
+bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, ModelConfig &c,
+                       std::string &error) {
+  std::optional<int64_t> window = json.getInt("sliding_window");
+  const rt::JsonValue *given = json.get("sliding_window");
+  if (given && !given->isNull() && (!window || *window <= 0)) {
+    error = "config.json: sliding_window must be a positive integer or null";
+    return false;
+  }
+  const bool qwen2Style = json.get("use_sliding_window") != nullptr || smollm3;
+  if (!json.getBool("use_sliding_window").value_or(!qwen2Style) || !window)
+    return true;
+  if (const rt::JsonValue *types = json.get("layer_types"); types && !types->isNull()) {
+    if (!types->isArray() || static_cast<int64_t>(types->array().size()) != c.numLayers) {
+      error = "config.json: layer_types must list one kind for each of the " +
+              std::to_string(c.numLayers) + " layers";
+      return false;
+    }
+    for (const rt::JsonValue &t : types->array()) {
+      if (!t.isString() || (t.string() != "sliding_attention" && t.string() != "full_attention")) {
+        error = "config.json: layer_types may hold only \"full_attention\" and "
+                "\"sliding_attention\"";
+        return false;
+      }
+      c.slidingLayers.push_back(t.string() == "sliding_attention");
+    }
+  } else if (qwen2Style) {
+    // transformers' Qwen2Config: sliding from max_window_layers on.
+    const int64_t from = json.getInt("max_window_layers").value_or(c.numLayers);
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      c.slidingLayers.push_back(l >= from);
+  }
+  if (!c.slidingLayers.empty() && llvm::none_of(c.slidingLayers, [](bool b) { return b; })) {
+    c.slidingLayers.clear(); // no sliding layer
+    return true;
+  }
+  c.slidingWindow = *window;
+  return true;
+}
 } // namespace
 
 bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
@@ -186,11 +229,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool smollm3 = arch == "SmolLM3ForCausalLM" || modelType == "smollm3";
   bool granite = arch == "GraniteForCausalLM" || modelType == "granite";
   bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2";
-  if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && modelType != "llama" &&
-      modelType != "mistral" && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2) {
+  // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
+  bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
+                   arch == "MinistralForCausalLM" || modelType == "llama" ||
+                   modelType == "mistral" || modelType == "ministral";
+  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
-            "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
-            "Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM and Olmo2ForCausalLM)";
+            "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
+            "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM and "
+            "Olmo2ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
@@ -251,19 +298,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
-  // Mistral 7B v0.1 sets a window; later Mistral/Llama configs null it, and
-  // Qwen2-style configs keep a value but switch it off (SmolLM3's default:
-  // off); `layer_types` without a "sliding_attention" layer leaves it unused.
-  bool slides = json.getBool("use_sliding_window").value_or(!smollm3);
-  if (const rt::JsonValue *types = json.get("layer_types"); types && types->isArray()) {
-    bool any = false;
-    for (const rt::JsonValue &t : types->array())
-      any |= t.isString() && t.string() == "sliding_attention";
-    slides &= any;
-  }
-  if (std::optional<int64_t> window = json.getInt("sliding_window");
-      window && *window > 0 && slides)
-    c.slidingWindow = *window;
+  if (!readSlidingWindow(json, smollm3, c, error))
+    return false;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
     error = "config.json: rms_norm_eps must be a positive number";

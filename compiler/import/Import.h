@@ -52,9 +52,24 @@ struct ModelConfig {
   double ropeAttentionFactor = 1.0;
   bool ropeInterleaved = false; // GGML layout (GGUF llama) vs rotate-half
   /// Sliding-window attention (Mistral 7B v0.1: each token sees the last
-  /// 4096): lazyc computes full causal attention, which equals it only up to
-  /// the window, so the compiled context may not exceed it. 0 = none.
+  /// 4096 positions up to its own): the window, 0 = none, in the layers
+  /// `slidingLayers` marks (empty: every layer; Qwen2's upper layers,
+  /// config.json's `layer_types`). The importer gives a layer's
+  /// llm.attention the window only where the compiled context exceeds it
+  /// (below, full causal attention is the same).
   int64_t slidingWindow = 0;
+  std::vector<bool> slidingLayers;
+  /// The window of layer `layer`'s attention (0: none).
+  int64_t windowOf(int64_t layer) const {
+    if (slidingWindow <= 0)
+      return 0;
+    if (slidingLayers.empty())
+      return slidingWindow;
+    return layer < static_cast<int64_t>(slidingLayers.size()) &&
+                   slidingLayers[static_cast<size_t>(layer)]
+               ? slidingWindow
+               : 0;
+  }
   bool tiedEmbeddings = false;
   /// Biases on the Q, K and V projections (Qwen2).
   bool qkvBias = false;

@@ -81,6 +81,12 @@ LogicalResult ScoresOp::verify() {
   if (window > 1 && !getQueryPositions())
     return emitOpError() << "with window = " << window
                          << " needs the query rows' positions (`window %positions`)";
+  const int64_t sliding = static_cast<int64_t>(getSlidingWindow());
+  if (sliding < 0)
+    return emitOpError() << "expects a non-negative sliding_window, got " << sliding;
+  if (sliding > 0 && !getQueryPositions())
+    return emitOpError() << "with sliding_window = " << sliding
+                         << " needs the query rows' positions (`window %positions`)";
   if (getQueryPositions() &&
       failed(lazyc::verifyDimMatch(*this, "query position count",
                                    getQueryPositions().getType().getDimSize(0),
@@ -293,6 +299,9 @@ LogicalResult PruneOp::verify() {
     return failure();
   if (failed(lazyc::verifyRank(*this, "hidden", hidden, 2)))
     return failure();
+  if (static_cast<int64_t>(getSlidingWindow()) < 0)
+    return emitOpError() << "expects a non-negative sliding_window, got "
+                         << static_cast<int64_t>(getSlidingWindow());
   if (getLayer() + 1 >= getCache().getType().getNumLayers())
     return emitOpError() << "cannot prune after the last layer ("
                          << getLayer() << ")";

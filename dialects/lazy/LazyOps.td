@@ -168,6 +168,10 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
     window that were computed in earlier steps are not there, so the window
     shrinks to the rows the step computes.
 
+    With `sliding_window = S > 0` (the layer's sliding-window attention, see
+    `llm.attention`) a row also ignores the keys at or before its position
+    minus `S`; those score 0. It needs `query_positions` too.
+
     ```mlir
     %s = lazy.scores %q, %cache, %pos
         {layer = 3 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
@@ -187,7 +191,8 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
                        Optional<Lazy_IdTensor>:$query_positions,
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
-                       DefaultValuedAttr<I64Attr, "1">:$window);
+                       DefaultValuedAttr<I64Attr, "1">:$window,
+                       DefaultValuedAttr<I64Attr, "0">:$sliding_window);
   let results = (outs Lazy_ScoreTensor:$scores);
   let assemblyFormat = [{
     $query `,` $cache `,` $key_positions (`window` $query_positions^)? attr-dict `:`
@@ -356,7 +361,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
     `cache`), `random` (uniform random drop), `static` (prune once at the
     first step, never revive), or a user policy expanded by the user's pass
     (see docs/writing-a-pruning-pass.md). `--lazy-sparsify` expands the
-    built-in policies.
+    built-in policies. `sliding_window` is layer `layer`'s attention window
+    (`llm.attention`'s; 0: none), which its scores respect.
 
     ```mlir
     %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %cache
@@ -374,7 +380,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
                        I64Attr:$layer, F64Attr:$keep, StrAttr:$policy,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
-                       DefaultValuedAttr<I64Attr, "0">:$min_keep);
+                       DefaultValuedAttr<I64Attr, "0">:$min_keep,
+                       DefaultValuedAttr<I64Attr, "0">:$sliding_window);
   let results = (outs Lazy_Tensor:$next_hidden, Lazy_IdTensor:$next_positions,
                       Lazy_IdTensor:$next_keys);
   let assemblyFormat = [{

@@ -361,6 +361,9 @@ LogicalResult AttentionOp::verify() {
           *this, getNumHeads(), getNumKvHeads(), getHeadDim(), query,
           getCache().getType(), getLayer(), getScale().convertToDouble())))
     return failure();
+  if (static_cast<int64_t>(getSlidingWindow()) < 0)
+    return emitOpError() << "expects a non-negative sliding_window, got "
+                         << static_cast<int64_t>(getSlidingWindow());
   // Element types: all equal, or a mix of f32 and bf16 (the CUDA target's
   // bf16 activations) with key and value alike.
   auto result = getResult().getType();

@@ -297,6 +297,11 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
     (LazyLLM), a query attends only to the cached slots in `keys` with
     position `<= positions[i]`; other slots stay in the cache unread.
 
+    With `sliding_window = W > 0` (sliding-window attention: Mistral 7B
+    v0.1, Qwen2's upper layers), a query also ignores the slots whose
+    position is `<= positions[i] - W`: it sees the last `W` positions up to
+    its own (transformers' `kv_idx > q_idx - sliding_window`). 0: none.
+
     ```mlir
     %o = llm.attention %q, %k, %v, %pos, %cache
         {layer = 0 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
@@ -311,7 +316,8 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead, MemWrite]>:$cache,
                        Optional<LLM_IdTensor>:$keys,
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
-                       I64Attr:$head_dim, F64Attr:$scale);
+                       I64Attr:$head_dim, F64Attr:$scale,
+                       DefaultValuedAttr<I64Attr, "0">:$sliding_window);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $positions `,` $cache (`keys` `(` $keys^ `)`)? attr-dict `:`

@@ -746,16 +746,29 @@ template <typename T> T *scratch(Scratch which, size_t n) {
   return buffer.data();
 }
 
-/// How many keys of a step's key list query row r attends to (causal by
+/// The keys of a step's key list that query row r attends to (causal by
 /// original position): slots [0, pos[r]] when `keyPos` is null, else the
-/// ascending slots keyPos[0 .. numKeys) up to pos[r] (a prefix of the list).
+/// ascending slots keyPos[0 .. numKeys) up to pos[r] (a prefix of the list);
+/// under a sliding window only those after pos[r] - window. Row r sees the
+/// keys [first(r), operator()(r)) of the list (of the slots when dense).
 struct VisibleKeys {
   const int32_t *pos, *keyPos;
   int64_t numKeys;
+  int64_t window = 0; // sliding window (0: none)
   int64_t operator()(int64_t r) const {
     if (!keyPos)
       return pos[r] + 1;
     return std::upper_bound(keyPos, keyPos + numKeys, pos[r]) - keyPos;
+  }
+  int64_t first(int64_t r) const {
+    if (window <= 0)
+      return 0;
+    const int64_t oldest = int64_t{pos[r]} - window + 1;
+    if (!keyPos)
+      return std::max<int64_t>(oldest, 0);
+    return std::lower_bound(keyPos, keyPos + numKeys, oldest,
+                            [](int32_t key, int64_t p) { return key < p; }) -
+           keyPos;
   }
 };
 
@@ -883,21 +896,21 @@ bool groupKernelsApply(int64_t group, int64_t headDim) {
 /// PrefillAttention). A decode step's revived tokens lie anywhere before its
 /// new one, which sees every key: there the blocked rectangle is mostly
 /// masked.
-bool takeFewRows(int64_t rows, const int32_t *pos, const int32_t *keyPos, int64_t numKeys,
-                 bool f32Cache, int64_t group, int64_t headDim) {
+bool takeFewRows(int64_t rows, const VisibleKeys &visible, bool f32Cache, int64_t group,
+                 int64_t headDim) {
   if (rows <= kFewRows)
     return true;
   if (rows > kMaxFewRows || !groupKernelsApply(group, headDim))
     return false;
-  const VisibleKeys visible{pos, keyPos, numKeys};
   double own = 0;
-  int64_t blockMax = 0;
+  int64_t blockMax = 0, blockMin = std::numeric_limits<int64_t>::max();
   for (int64_t i = 0; i < rows; ++i) {
-    const int64_t v = visible(i);
-    own += static_cast<double>(v);
+    const int64_t v = visible(i), first = visible.first(i);
+    own += static_cast<double>(v - first);
     blockMax = std::max(blockMax, v);
+    blockMin = std::min(blockMin, first);
   }
-  const double rectangle = static_cast<double>(rows) * static_cast<double>(blockMax);
+  const double rectangle = static_cast<double>(rows) * static_cast<double>(blockMax - blockMin);
   return rectangle >= (f32Cache ? 2.0 : 3.0) * own;
 }
 
@@ -912,15 +925,17 @@ bool takeFewRows(int64_t rows, const int32_t *pos, const int32_t *keyPos, int64_
 /// for up to kFewRows rows, a 16-bit cache without the group kernels) the
 /// chunk's rows are copied once per row and chunk for all groups, widened
 /// to f32. The tasks keep every thread busy whatever the number of heads.
-/// `keyPos` null: slots [0, pos[row]]; else the ascending slots
-/// keyPos[0 .. numKeys) <= pos[row].
-void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc::rt::KVRows &kc,
-                   const lazyc::rt::KVRows &vc, const int32_t *keyPos, int64_t numKeys,
-                   int64_t heads, int64_t kvHeads, int64_t headDim, float scale, float *out) {
+/// `visible`: the keys each row sees (`keyPos` null: slots [0, pos[row]];
+/// else the ascending slots keyPos[0 .. numKeys) <= pos[row]; either within
+/// a sliding window).
+void attendFewRows(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
+                   const lazyc::rt::KVRows &vc, const VisibleKeys &visible, int64_t heads,
+                   int64_t kvHeads, int64_t headDim, float scale, float *out) {
   constexpr int64_t kChunk = 256;
+  const int32_t *keyPos = visible.keyPos;
+  const int64_t numKeys = visible.numKeys;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
   const int64_t chunks = std::max<int64_t>(1, (numKeys + kChunk - 1) / kChunk);
-  const VisibleKeys visible{pos, keyPos, numKeys};
   const bool smallKernels = groupKernelsApply(group, headDim);
   // K and V read in place (else rows are copied first): f32, or under the
   // group kernels any cache (bf16 and f16 widened in registers), its slots,
@@ -975,8 +990,11 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         gemmAB(group, headDim, n, scores, n, vBlock, ld, partial + first * headDim,
                chunks * headDim);
   };
+  // The keys [start, end) of chunk c (of its kChunk) that row r sees; none
+  // when end <= start (past the row's position, or before its window).
   auto chunkKeys = [&](int64_t r, int64_t c) {
-    return std::min(visible(r), (c + 1) * kChunk) - c * kChunk;
+    return std::pair<int64_t, int64_t>{std::max<int64_t>(visible.first(r) - c * kChunk, 0),
+                                       std::min(visible(r), (c + 1) * kChunk) - c * kChunk};
   };
   if (inPlaceRows) {
     // The cache in place under the group kernels: one task per (row,
@@ -992,9 +1010,11 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
         float *scores = scratch<float>(Scratch::Scores, static_cast<size_t>(group * kChunk));
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < rows * chunks; ++t) {
-          const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
-          const int64_t base = keyPos ? 0 : c * kChunk;
-          const int32_t *index = keyPos ? keyPos + c * kChunk : nullptr;
+          const int64_t r = t / chunks, c = t % chunks;
+          const auto [start, end] = chunkKeys(r, c);
+          const int64_t n = end - start;
+          const int64_t base = keyPos ? 0 : c * kChunk + start;
+          const int32_t *index = keyPos ? keyPos + c * kChunk + start : nullptr;
           for (int64_t g = 0; g < kvHeads; ++g)
             attendChunk(r, g, c, n, row(kc, base) + g * headDim, row(vc, base) + g * headDim,
                         kvDim, scores, g == 0 ? kvDim * int64_t{sizeof(T)} : 0, index);
@@ -1016,8 +1036,9 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < rows * kvHeads * chunks; ++t) {
         const int64_t r = t / (kvHeads * chunks), g = t / chunks % kvHeads, c = t % chunks;
-        attendChunk(r, g, c, chunkKeys(r, c), kc.f32Row(c * kChunk) + g * headDim,
-                    vc.f32Row(c * kChunk) + g * headDim, kvDim, scores, 0);
+        const auto [start, end] = chunkKeys(r, c);
+        attendChunk(r, g, c, end - start, kc.f32Row(c * kChunk + start) + g * headDim,
+                    vc.f32Row(c * kChunk + start) + g * headDim, kvDim, scores, 0);
       }
     }
   } else {
@@ -1031,12 +1052,13 @@ void attendFewRows(const float *q, const int32_t *pos, int64_t rows, const lazyc
       float *rowsKV = scratch<float>(Scratch::Gathered, static_cast<size_t>(2 * kChunk * kvDim));
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < rows * chunks; ++t) {
-        const int64_t r = t / chunks, c = t % chunks, n = chunkKeys(r, c);
+        const int64_t r = t / chunks, c = t % chunks;
+        const auto [start, end] = chunkKeys(r, c);
+        const int64_t n = end - start, at = c * kChunk + start;
         for (int64_t j = 0; j < n; ++j) {
-          const int64_t slot = keyPos ? keyPos[c * kChunk + j] : c * kChunk + j;
+          const int64_t slot = keyPos ? keyPos[at + j] : at + j;
           if (j + kPrefetchRows < n) {
-            const int64_t next =
-                keyPos ? keyPos[c * kChunk + j + kPrefetchRows] : slot + kPrefetchRows;
+            const int64_t next = keyPos ? keyPos[at + j + kPrefetchRows] : slot + kPrefetchRows;
             kc.prefetch(next);
             vc.prefetch(next);
           }
@@ -1101,6 +1123,17 @@ void roundToBF16(const float *src, uint16_t *dst, int64_t n) {
 /// Query rows per score block of prefill attention.
 constexpr int64_t kBlockRows = 256;
 
+/// The keys [lo, hi) that some row of the block r0 .. r0 + n sees: the
+/// block's scores are its rows times these keys.
+std::pair<int64_t, int64_t> blockKeyRange(const VisibleKeys &visible, int64_t r0, int64_t n) {
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    lo = std::min(lo, visible.first(r0 + i));
+    hi = std::max(hi, visible(r0 + i));
+  }
+  return {std::min(lo, hi), hi};
+}
+
 #ifdef LAZYC_HAVE_DNNL
 /// Whether bf16Gemm runs here (probed once on a block's shape).
 bool haveBF16Gemm() {
@@ -1117,12 +1150,13 @@ bool haveBF16Gemm() {
 /// both products bf16 GEMMs with f32 sums (~1.9x the f32 sgemm's speed on
 /// AVX512-BF16), K and V read in place (or gathered, still bf16, for a
 /// LazyLLM key list). The softmax stays f32; its sums come from the
-/// unrounded probabilities. `keys`: the key list's length (keyPos) or the
-/// dense prefix's.
-void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
-                      const lazyc::rt::KVRows &kc, const lazyc::rt::KVRows &vc,
-                      const int32_t *keyPos, int64_t keys, int64_t heads, int64_t kvHeads,
-                      int64_t headDim, float scale, float *out) {
+/// unrounded probabilities. `visible.numKeys`: the key list's length
+/// (keyPos) or the dense prefix's.
+void attendBlocksBF16(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
+                      const lazyc::rt::KVRows &vc, const VisibleKeys &visible, int64_t heads,
+                      int64_t kvHeads, int64_t headDim, float scale, float *out) {
+  const int32_t *keyPos = visible.keyPos;
+  const int64_t keys = visible.numKeys;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
   uint16_t *qb = scratch<uint16_t>(Scratch::Query, static_cast<size_t>(rows * qDim));
 #pragma omp parallel for schedule(static) if (rows >= 256)
@@ -1140,7 +1174,6 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
     keysK = gatheredK;
     keysV = gatheredV;
   }
-  const VisibleKeys visible{pos, keyPos, keys};
   const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
 #pragma omp parallel
   {
@@ -1153,22 +1186,22 @@ void attendBlocksBF16(const float *q, const int32_t *pos, int64_t rows,
       const int64_t h = t % heads, g = h / group;
       const int64_t r0 = (blocks - 1 - t / heads) * kBlockRows;
       const int64_t n = std::min(kBlockRows, rows - r0);
-      int64_t blockKeys = 0;
-      for (int64_t i = 0; i < n; ++i)
-        blockKeys = std::max<int64_t>(blockKeys, visible(r0 + i));
+      const auto [lo, hi] = blockKeyRange(visible, r0, n);
+      const int64_t blockKeys = hi - lo;
       bf16Gemm(n, blockKeys, headDim, qb + r0 * qDim + h * headDim, qDim,
-               keysK + g * headDim, 1, kvDim, scores, blockKeys);
+               keysK + lo * kvDim + g * headDim, 1, kvDim, scores, blockKeys);
       for (int64_t i = 0; i < n; ++i) {
         float *s = scores + i * blockKeys;
         uint16_t *p = probs + i * blockKeys;
-        const int64_t valid = visible(r0 + i);
+        const int64_t first = visible.first(r0 + i) - lo, valid = visible(r0 + i) - lo;
         float m;
-        inverses[i] = 1.0f / scaledExpRow(s, valid, scale, m, p);
+        inverses[i] = 1.0f / scaledExpRow(s + first, valid - first, scale, m, p + first);
+        std::fill(p, p + first, uint16_t{0});
         std::fill(p + valid, p + blockKeys, uint16_t{0});
       }
       float *o = out + r0 * qDim + h * headDim;
-      bf16Gemm(n, headDim, blockKeys, probs, blockKeys, keysV + g * headDim, kvDim, 1, o,
-               qDim);
+      bf16Gemm(n, headDim, blockKeys, probs, blockKeys, keysV + lo * kvDim + g * headDim, kvDim,
+               1, o, qDim);
       for (int64_t i = 0; i < n; ++i)
         for (int64_t d = 0; d < headDim; ++d)
           o[i * qDim + d] *= inverses[i];
@@ -1212,11 +1245,13 @@ extern "C" void lazyc_rt_parallel_for(void (*body)(void *, int64_t, int64_t), vo
   }
 }
 
-extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
-                                   uint64_t kAddr, uint64_t vAddr, uint64_t posAddr,
-                                   int64_t rows, uint64_t keysAddr, int64_t numKeys,
-                                   int64_t heads, int64_t kvHeads, int64_t headDim,
-                                   double scaleD, uint64_t outAddr) {
+namespace {
+/// lazyc_rt_attention under a sliding window (`window` > 0: row i sees only
+/// the slots after pos[i] - window; 0: none).
+void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
+               uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
+               int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim, double scaleD,
+               uint64_t outAddr, int64_t window) {
   lazyc::rt::profile::Scope timed("attention", rows);
   const float *q = ptr<float>(qAddr), *k = ptr<float>(kAddr), *v = ptr<float>(vAddr);
   const int32_t *pos = ptr<int32_t>(posAddr);
@@ -1237,7 +1272,9 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       cached[pos[i]] = 1;
     }
   }
-  if (takeFewRows(rows, pos, keyPos, numKeys, kc.isF32(), heads / kvHeads, headDim)) {
+  const int64_t keys = keyPos ? numKeys : maxPos + 1;
+  const VisibleKeys visible{pos, keyPos, keys, window};
+  if (takeFewRows(rows, visible, kc.isF32(), heads / kvHeads, headDim)) {
     if (stats) {
       for (int64_t j = 0; keyPos && cached && j < numKeys; ++j)
         if (!cached[keyPos[j]])
@@ -1247,11 +1284,10 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       stats[LAZYC_STAT_KEYS * cache->layers + layer] = keyPos ? numKeys : maxPos + 1;
       stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = keyPos ? keyPos[numKeys - 1] : maxPos;
     }
-    attendFewRows(q, pos, rows, kc, vc, keyPos, keyPos ? numKeys : maxPos + 1, heads, kvHeads,
-                  headDim, static_cast<float>(scaleD), out);
+    attendFewRows(q, rows, kc, vc, visible, heads, kvHeads, headDim,
+                  static_cast<float>(scaleD), out);
     return;
   }
-  const int64_t keys = keyPos ? numKeys : maxPos + 1;
   for (int64_t j = 0; keyPos && cached && stats && j < keys; ++j)
     if (!cached[keyPos[j]])
       ++stats[LAZYC_STAT_UNCACHED_KEY * cache->layers + layer];
@@ -1264,7 +1300,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
   const float scale = static_cast<float>(scaleD);
 #ifdef LAZYC_HAVE_DNNL
   if (kc.isBF16() && haveBF16Gemm()) {
-    attendBlocksBF16(q, pos, rows, kc, vc, keyPos, keys, heads, kvHeads, headDim, scale, out);
+    attendBlocksBF16(q, rows, kc, vc, visible, heads, kvHeads, headDim, scale, out);
     return;
   }
 #endif
@@ -1296,7 +1332,6 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       roundedQ[i] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(q[i]));
     q = roundedQ;
   }
-  const VisibleKeys visible{pos, keyPos, keys};
   const int64_t group = heads / kvHeads;
   const int64_t block = kBlockRows;
   const int64_t blocks = (rows + block - 1) / block;
@@ -1315,32 +1350,41 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
       const int64_t r0 = (blocks - 1 - t / heads) * block;
       const int64_t n = std::min(block, rows - r0);
       // S = Q_h K_g^T over every key visible to some row of the block.
-      int64_t blockKeys = 0;
-      for (int64_t i = 0; i < n; ++i)
-        blockKeys = std::max<int64_t>(blockKeys, visible(r0 + i));
-      gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim, keysK + g * headDim,
-              kvDim, scores, blockKeys);
-      // Unnormalized probabilities (the keys past a row's last one 0);
+      const auto [lo, hi] = blockKeyRange(visible, r0, n);
+      const int64_t blockKeys = hi - lo;
+      gemmABt(n, blockKeys, headDim, q + r0 * qDim + h * headDim, qDim,
+              keysK + lo * kvDim + g * headDim, kvDim, scores, blockKeys);
+      // Unnormalized probabilities (the keys outside a row's range 0);
       // each output row is divided by its row's sum after P V, which
       // touches headDim values per row instead of every score.
       for (int64_t i = 0; i < n; ++i) {
         float *s = scores + i * blockKeys;
-        const int64_t valid = visible(r0 + i);
+        const int64_t first = visible.first(r0 + i) - lo, valid = visible(r0 + i) - lo;
         float m;
-        inverses[i] = 1.0f / scaledExpRow(s, valid, scale, m);
-        for (int64_t j = 0; roundBF16 && j < valid; ++j)
+        inverses[i] = 1.0f / scaledExpRow(s + first, valid - first, scale, m);
+        for (int64_t j = first; roundBF16 && j < valid; ++j)
           s[j] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(s[j]));
+        std::fill(s, s + first, 0.0f);
         std::fill(s + valid, s + blockKeys, 0.0f);
       }
       // O_h = P V_g
       float *o = out + r0 * qDim + h * headDim;
-      gemmAB(n, headDim, blockKeys, scores, blockKeys, keysV + g * headDim, kvDim, o,
-             qDim);
+      gemmAB(n, headDim, blockKeys, scores, blockKeys, keysV + lo * kvDim + g * headDim, kvDim,
+             o, qDim);
       for (int64_t i = 0; i < n; ++i)
         for (int64_t d = 0; d < headDim; ++d)
           o[i * qDim + d] *= inverses[i];
     }
   }
+}
+} // namespace
+
+extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                                   uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
+                                   int64_t numKeys, int64_t heads, int64_t kvHeads,
+                                   int64_t headDim, double scale, uint64_t out) {
+  attention(cache, layer, q, k, v, positions, rows, keys, numKeys, heads, kvHeads, headDim, scale,
+            out, 0);
 }
 
 extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
@@ -1348,13 +1392,18 @@ extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64
                                       uint64_t keys, int64_t numKeys, int64_t heads,
                                       int64_t kvHeads, int64_t headDim, double scale,
                                       uint64_t out, int64_t qtype, int64_t kvtype,
-                                      int64_t otype) {
+                                      int64_t otype, int64_t window) {
   for (int64_t type : {qtype, kvtype, otype})
     if (type != 0 && type != 1) {
       std::fprintf(stderr, "lazyc: lazyc_rt_attention_ex: unsupported element type %lld\n",
                    static_cast<long long>(type));
       std::exit(1);
     }
+  if (window < 0) {
+    std::fprintf(stderr, "lazyc: lazyc_rt_attention_ex: negative sliding window %lld\n",
+                 static_cast<long long>(window));
+    std::exit(1);
+  }
   if (rows <= 0)
     return;
   const int64_t qDim = heads * headDim, kvDim = kvHeads * headDim;
@@ -1365,9 +1414,9 @@ extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64
   if (otype == 1)
     os.resize(static_cast<size_t>(rows * qDim));
   uint64_t result = otype == 1 ? reinterpret_cast<uint64_t>(os.data()) : out;
-  lazyc_rt_attention(cache, layer, reinterpret_cast<uint64_t>(qf), reinterpret_cast<uint64_t>(kf),
-                     reinterpret_cast<uint64_t>(vf), positions, rows, keys, numKeys, heads,
-                     kvHeads, headDim, scale, result);
+  attention(cache, layer, reinterpret_cast<uint64_t>(qf), reinterpret_cast<uint64_t>(kf),
+            reinterpret_cast<uint64_t>(vf), positions, rows, keys, numKeys, heads, kvHeads,
+            headDim, scale, result, window);
   if (otype == 1)
     narrowTo(out, os.data(), rows * qDim);
 }

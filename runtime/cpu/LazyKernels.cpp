@@ -163,14 +163,15 @@ inline float dot(const float *q, const float *k, int64_t n) {
 /// row's attention probability on key j, itself the mean over query heads
 /// (GQA: head h reads KV group h / (heads / kvHeads)). Row r attends
 /// causally: only to keys[j] <= positions[r] (all keys when positions is
-/// null); no rows: all zeros. Each (row, head) is one task (so a decode
+/// null) and, with `sliding` > 0, > positions[r] - sliding (positions
+/// required); no rows: all zeros. Each (row, head) is one task (so a decode
 /// step's single row still uses every thread); their probabilities are
 /// summed in a fixed order, so the result does not depend on the thread
 /// count.
 void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
                      const int32_t *positions, const std::vector<int64_t> &windowRows,
                      const int32_t *keys, int64_t numKeys, int64_t heads, int64_t kvHeads,
-                     int64_t headDim, double scale, float *out) {
+                     int64_t headDim, double scale, int64_t sliding, float *out) {
   const int64_t group = heads / kvHeads;
   const lazyc::rt::KVRows kc(*cache, layer, false);
   const auto windowSize = static_cast<int64_t>(windowRows.size());
@@ -180,6 +181,17 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
   auto visibleOf = [&](int64_t w) -> int64_t {
     const int64_t row = windowRows[static_cast<size_t>(w)];
     return positions ? std::upper_bound(keys, keys + numKeys, positions[row]) - keys : numKeys;
+  };
+  // The first key a row sees: under a sliding window, the first after its
+  // position - sliding.
+  auto firstOf = [&](int64_t w) -> int64_t {
+    if (sliding <= 0 || !positions)
+      return 0;
+    const int64_t row = windowRows[static_cast<size_t>(w)];
+    const int64_t oldest = int64_t{positions[row]} - sliding + 1;
+    return std::lower_bound(keys, keys + numKeys, oldest,
+                            [](int32_t key, int64_t p) { return key < p; }) -
+           keys;
   };
   // probs[(w * heads + h) * numKeys + j]: head h's probability of key j for
   // window row w, divided by the number of heads.
@@ -192,11 +204,12 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
     for (int64_t t = 0; t < tasks; ++t) {
       const int64_t w = t / heads, h = t % heads;
       const int64_t row = windowRows[static_cast<size_t>(w)], visible = visibleOf(w);
+      const int64_t first = firstOf(w);
       const float *qh = q + (row * heads + h) * headDim;
       const int64_t g = h / group;
       float *p = probs.data() + t * numKeys;
       float m = -INFINITY;
-      for (int64_t j = 0; j < visible; ++j) {
+      for (int64_t j = first; j < visible; ++j) {
         const float *kj;
         if (!kc.isF32()) {
           kc.load(keys[j], g * headDim, headDim, wide.data());
@@ -208,12 +221,12 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
         m = std::max(m, p[j]);
       }
       double sum = 0;
-      for (int64_t j = 0; j < visible; ++j) {
+      for (int64_t j = first; j < visible; ++j) {
         p[j] = std::exp(p[j] - m);
         sum += p[j];
       }
       const float weight = static_cast<float>(1.0 / (sum * static_cast<double>(heads)));
-      for (int64_t j = 0; j < visible; ++j)
+      for (int64_t j = first; j < visible; ++j)
         p[j] *= weight;
     }
   }
@@ -243,19 +256,19 @@ extern "C" void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t qAd
   if (rows > 0)
     lastRow.push_back(rows - 1);
   attentionScores(cache, layer, ptr<float>(qAddr), nullptr, lastRow, ptr<int32_t>(keysAddr),
-                  numKeys, heads, kvHeads, headDim, scale, ptr<float>(outAddr));
+                  numKeys, heads, kvHeads, headDim, scale, 0, ptr<float>(outAddr));
 }
 
 extern "C" void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                                        uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
                                        int64_t numKeys, int64_t heads, int64_t kvHeads,
                                        int64_t headDim, double scale, int64_t window,
-                                       uint64_t outAddr) {
+                                       uint64_t outAddr, int64_t sliding) {
   Timed timed(cache, "window_scores", rows);
   const int32_t *positions = ptr<int32_t>(positionsAddr);
   std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions, rows, window);
   attentionScores(cache, layer, ptr<float>(qAddr), positions, windowRows,
-                  ptr<int32_t>(keysAddr), numKeys, heads, kvHeads, headDim, scale,
+                  ptr<int32_t>(keysAddr), numKeys, heads, kvHeads, headDim, scale, sliding,
                   ptr<float>(outAddr));
 }
 

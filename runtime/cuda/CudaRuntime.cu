@@ -1670,12 +1670,18 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
 }
 
 /// The attention entry (Kernels.h ABI): query, key/value and output f32 or
-/// bf16 (`qtype`, `kvtype`, `otype`: 0 / 1), the KV cache bf16.
+/// bf16 (`qtype`, `kvtype`, `otype`: 0 / 1), the KV cache bf16. No sliding
+/// window (`window` 0; lazy-compile --target=cuda refuses a model whose
+/// compiled context needs one).
 void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
                             uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                             int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
                             double scale, uint64_t outAddr, int64_t qtype, int64_t kvtype,
-                            int64_t otype) {
+                            int64_t otype, int64_t window) {
+  if (window != 0) {
+    setError("lazyc_gpu_attention_ex: sliding-window attention is not implemented on the GPU");
+    return;
+  }
   if (rows <= 0)
     return;
   for (int64_t type : {qtype, kvtype, otype})
@@ -1821,7 +1827,7 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
                          int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
                          double scale, uint64_t outAddr) {
   lazyc_gpu_attention_ex(cache, layer, qAddr, kAddr, vAddr, posAddr, rows, keysAddr, numKeys,
-                         heads, kvHeads, headDim, scale, outAddr, 0, 0, 0);
+                         heads, kvHeads, headDim, scale, outAddr, 0, 0, 0, 0);
 }
 
 /// How many attention calls cuDNN ran so far (tests, reports).
@@ -1871,8 +1877,12 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
 void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                              uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
                              int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
-                             double scale, int64_t window, uint64_t outAddr) {
+                             double scale, int64_t window, uint64_t outAddr, int64_t sliding) {
   Timed timed(cache);
+  if (sliding != 0) {
+    setError("lazyc_gpu_window_scores: sliding-window attention is not implemented on the GPU");
+    return;
+  }
   if (numKeys <= 0 || rows <= 0)
     return;
   // The window's rows and how many keys (ascending positions) each sees: on

@@ -4,7 +4,8 @@
 // heads), layer 1 of 2 (the layer's offset in the cache), 9 keys with gaps
 // (padded to the chunks), the last of 4 query rows; a window of 3 rows whose
 // first row lies outside it (positions 5, 9, 12, 13: 12 and 13 count; 12 sees
-// 8 of the keys). The keys are bf16 values, so the bf16 cache of the CUDA
+// 8 of the keys); both again under a sliding window of 6 positions (13 sees
+// keys 9 .. 13, 12 keys 9 .. 12). The keys are bf16 values, so the bf16 cache of the CUDA
 // target (the second and fourth runs: the same cache as bf16 storage) and the
 // CPU's f16 cache (--kv-cache=f16: the third run) must give the f32 runtime's
 // scores too.
@@ -28,6 +29,8 @@
 // IR: math.exp
 // IR-LABEL: func.func @window
 // IR-NOT: lazy.scores
+// IR-LABEL: func.func @sliding
+// IR-NOT: lazy.scores
 // BAD: cache-element-type must be f32, bf16 or f16 (the CPU runtime's KV cache; the CUDA runtime's is bf16), got 'f8'
 
 !cache = !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 4, f32>
@@ -48,9 +51,27 @@ func.func @window(%q: tensor<?x16xf32>, %c: !cache, %keys: tensor<?xi32>, %pos: 
   return %s : tensor<?xf32>
 }
 
+func.func @sliding(%q: tensor<?x16xf32>, %c: !cache, %keys: tensor<?xi32>, %pos: tensor<?xi32>)
+    -> tensor<?xf32> {
+  %s = lazy.scores %q, %c, %keys window %pos
+      {layer = 1 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64,
+       scale = 5.000000e-01 : f64, sliding_window = 6 : i64}
+      : (tensor<?x16xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
+  return %s : tensor<?xf32>
+}
+
+func.func @window_sliding(%q: tensor<?x16xf32>, %c: !cache, %keys: tensor<?xi32>,
+                          %pos: tensor<?xi32>) -> tensor<?xf32> {
+  %s = lazy.scores %q, %c, %keys window %pos
+      {layer = 1 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64,
+       scale = 5.000000e-01 : f64, window = 3 : i64, sliding_window = 6 : i64}
+      : (tensor<?x16xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
+  return %s : tensor<?xf32>
+}
+
 func.func private @lazyc_rt_scores(!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64)
 func.func private @lazyc_rt_window_scores(!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64,
-                                          f64, i64, i64)
+                                          f64, i64, i64, i64)
 
 func.func @address(%m: memref<?xi32>) -> i64 {
   %p = memref.extract_aligned_pointer_as_index %m : memref<?xi32> -> index
@@ -110,6 +131,10 @@ func.func @compare(%g: tensor<?xf32>, %r: memref<?xf32>) {
 }
 
 // CHECK: 1
+// CHECK-NEXT: 1
+// CHECK-NEXT: 1
+// CHECK-NEXT: 1
+// CHECK-NEXT: 1
 // CHECK-NEXT: 1
 // CHECK-NEXT: 1
 // CHECK-NEXT: 1
@@ -205,9 +230,32 @@ func.func @main() {
   %r2 = memref.alloc(%c9) : memref<?xf32>
   %r2p = memref.extract_aligned_pointer_as_index %r2 : memref<?xf32> -> index
   %r2a = arith.index_cast %r2p : index to i64
+  %nosliding = arith.constant 0 : i64
   call @lazyc_rt_window_scores(%rcache, %layer, %qa, %posa, %rows, %keysa, %n, %heads, %kvheads,
-                               %hd, %scale, %w, %r2a)
-      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64) -> ()
+                               %hd, %scale, %w, %r2a, %nosliding)
+      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64) -> ()
   call @compare(%g2, %r2) : (tensor<?xf32>, memref<?xf32>) -> ()
+
+  // A sliding window of 6 positions: the last row, then the window of rows.
+  %sliding = arith.constant 6 : i64
+  %w1 = arith.constant 1 : i64
+  %g3 = call @sliding(%q, %cache, %kt, %pt)
+      : (tensor<?x16xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
+  %r3 = memref.alloc(%c9) : memref<?xf32>
+  %r3p = memref.extract_aligned_pointer_as_index %r3 : memref<?xf32> -> index
+  %r3a = arith.index_cast %r3p : index to i64
+  call @lazyc_rt_window_scores(%rcache, %layer, %qa, %posa, %rows, %keysa, %n, %heads, %kvheads,
+                               %hd, %scale, %w1, %r3a, %sliding)
+      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64) -> ()
+  call @compare(%g3, %r3) : (tensor<?xf32>, memref<?xf32>) -> ()
+  %g4 = call @window_sliding(%q, %cache, %kt, %pt)
+      : (tensor<?x16xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
+  %r4 = memref.alloc(%c9) : memref<?xf32>
+  %r4p = memref.extract_aligned_pointer_as_index %r4 : memref<?xf32> -> index
+  %r4a = arith.index_cast %r4p : index to i64
+  call @lazyc_rt_window_scores(%rcache, %layer, %qa, %posa, %rows, %keysa, %n, %heads, %kvheads,
+                               %hd, %scale, %w, %r4a, %sliding)
+      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64) -> ()
+  call @compare(%g4, %r4) : (tensor<?xf32>, memref<?xf32>) -> ()
   return
 }

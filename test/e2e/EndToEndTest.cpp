@@ -44,6 +44,12 @@ const std::string kTinyYarnLibrary = LAZYC_E2E_TINY_YARN_LIBRARY;
 const std::string kTinyYarnGGUFLibrary = LAZYC_E2E_TINY_YARN_GGUF_LIBRARY;
 const std::string kTinyNopeYarnLibrary = LAZYC_E2E_TINY_NOPE_YARN_LIBRARY;
 const std::string kTinyNopeYarnGGUFLibrary = LAZYC_E2E_TINY_NOPE_YARN_GGUF_LIBRARY;
+const std::string kTinyMistralSwaLibrary = LAZYC_E2E_TINY_MISTRAL_SWA_LIBRARY;
+const std::string kTinyMistralSwaGGUFLibrary = LAZYC_E2E_TINY_MISTRAL_SWA_GGUF_LIBRARY;
+const std::string kTinyQwen2SwaLibrary = LAZYC_E2E_TINY_QWEN2_SWA_LIBRARY;
+const std::string kTinyQwen2SwaGGUFLibrary = LAZYC_E2E_TINY_QWEN2_SWA_GGUF_LIBRARY;
+const std::string kTinyMinistralLibrary = LAZYC_E2E_TINY_MINISTRAL_LIBRARY;
+const std::string kTinyMinistralGGUFLibrary = LAZYC_E2E_TINY_MINISTRAL_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -249,6 +255,26 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-smollm3-yarn.txt",
                                                 "tiny-smollm3-yarn.gguf",
                                                 &kTinyNopeYarnGGUFLibrary, 1e-4f},
+                                           // Sliding-window attention (window 40 over
+                                           // the 330-token prompt): Mistral's in every
+                                           // layer, Qwen2's in layer 1 only (GGUF:
+                                           // attention.sliding_window_pattern).
+                                           Case{"logits-tiny-hf-mistral-swa.txt",
+                                                "tiny-mistral-swa-hf", &kTinyMistralSwaLibrary},
+                                           Case{"logits-tiny-hf-mistral-swa.txt",
+                                                "tiny-mistral-swa.gguf",
+                                                &kTinyMistralSwaGGUFLibrary},
+                                           Case{"logits-tiny-hf-qwen2-swa.txt",
+                                                "tiny-qwen2-swa-hf", &kTinyQwen2SwaLibrary},
+                                           Case{"logits-tiny-hf-qwen2-swa.txt",
+                                                "tiny-qwen2-swa.gguf", &kTinyQwen2SwaGGUFLibrary},
+                                           // Ministral: the window in the layers its
+                                           // layer_types name (layer 0 here).
+                                           Case{"logits-tiny-hf-ministral.txt",
+                                                "tiny-ministral-hf", &kTinyMinistralLibrary},
+                                           Case{"logits-tiny-hf-ministral.txt",
+                                                "tiny-ministral.gguf",
+                                                &kTinyMinistralGGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

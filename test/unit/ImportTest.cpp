@@ -249,23 +249,58 @@ TEST_F(ImportTest, HeadWidthFromKeyLength) {
             std::string::npos);
 }
 
-/// A GGUF's attention.sliding_window bounds the context lazyc may compile
-/// (full attention equals it only within the window).
-TEST_F(ImportTest, SlidingWindowBoundsTheContext) {
-  auto b = tinyLlama(4, 2, 1, 1);
-  kvU32(b, "llama.attention.sliding_window", 64);
-  b.tensor("token_embd.weight", {64, 100}, 0, 0);
-  b.alignData();
-  b.bytes.resize(b.bytes.size() + 64 * 100 * 4);
-  EXPECT_NE(importError(b.bytes).find("sliding-window attention (each token sees the last 64 "
-                                      "tokens), which lazyc does not implement; its full "
-                                      "attention gives the same results up to that many "
-                                      "tokens: compile with --ctx 64 or less (context 256 "
-                                      "requested)"),
-            std::string::npos);
-  ImportOptions fits;
-  fits.contextLength = 64; // past the context check: the missing tensors now
-  EXPECT_NE(importError(b.bytes, fits).find("'output_norm.weight' is missing"),
+/// A GGUF's sliding window: attention.sliding_window for every layer, or the
+/// layers attention.sliding_window_pattern marks (one bool per layer, or
+/// every n-th layer full as llama.cpp reads a number); malformed patterns
+/// are errors naming the key.
+TEST_F(ImportTest, SlidingWindowAndItsLayerPattern) {
+  auto windowed = [](uint64_t extraKVs) {
+    auto b = tinyLlama(4, 2, 1, 1 + extraKVs, /*blocks=*/4);
+    kvU32(b, "llama.attention.sliding_window", 64);
+    return b;
+  };
+  // The embeddings after the metadata (readGGUFConfig reads the vocabulary).
+  auto withTensors = [](ImageBuilder b) {
+    b.tensor("token_embd.weight", {64, 100}, 0, 0);
+    b.alignData();
+    b.bytes.resize(b.bytes.size() + 64 * 100 * 4);
+    return b;
+  };
+  ModelConfig every;
+  ASSERT_EQ(readConfig(withTensors(windowed(0)), every), "");
+  EXPECT_EQ(every.slidingWindow, 64);
+  for (int64_t l = 0; l < 4; ++l)
+    EXPECT_EQ(every.windowOf(l), 64) << l;
+  // Every 2nd layer full: layers 0 and 2 slide.
+  auto b = windowed(1);
+  kvU32(b, "llama.attention.sliding_window_pattern", 2);
+  ModelConfig stepped;
+  ASSERT_EQ(readConfig(withTensors(b), stepped), "");
+  EXPECT_EQ(std::vector<int64_t>({stepped.windowOf(0), stepped.windowOf(1), stepped.windowOf(2),
+                                  stepped.windowOf(3)}),
+            std::vector<int64_t>({64, 0, 64, 0}));
+  // One bool per layer (GGUF array of type 7).
+  auto bools = [&](std::vector<uint8_t> flags) {
+    auto image = windowed(1);
+    image.str("llama.attention.sliding_window_pattern").put<uint32_t>(9).put<uint32_t>(7);
+    image.put<uint64_t>(flags.size());
+    for (uint8_t f : flags)
+      image.put<uint8_t>(f);
+    return withTensors(image);
+  };
+  ModelConfig listed;
+  ASSERT_EQ(readConfig(bools({0, 0, 1, 1}), listed), "");
+  EXPECT_EQ(std::vector<int64_t>({listed.windowOf(0), listed.windowOf(1), listed.windowOf(2),
+                                  listed.windowOf(3)}),
+            std::vector<int64_t>({0, 0, 64, 64}));
+  // No layer slides: no window at all.
+  ModelConfig none;
+  ASSERT_EQ(readConfig(bools({0, 0, 0, 0}), none), "");
+  EXPECT_EQ(none.slidingWindow, 0);
+  ModelConfig shortList;
+  EXPECT_NE(readConfig(bools({1, 0}), shortList)
+                .find("llama.attention.sliding_window_pattern must be a layer count or one "
+                      "bool for each of the 4 layers"),
             std::string::npos);
 }
 

@@ -175,13 +175,13 @@ TEST(LazyKernelsTest, WindowScoresAreTheMeanOfCausalRows) {
   // Window 1 through the window kernel = the last-row kernel, bit for bit.
   std::vector<float> one(4), last(4);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 1,
-                         addr(one));
+                         addr(one), 0);
   lazyc_rt_scores(&cache.c, 0, addr(q), 3, addr(slots), 4, 2, 1, 2, 1.0, addr(last));
   EXPECT_EQ(one, last);
   // Window 2: rows at positions 3 and 4 (4 - 2 < p). Position 3 sees slots 0, 1, 3 only.
   std::vector<float> out(4);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 2,
-                         addr(out));
+                         addr(out), 0);
   std::vector<double> r3h0 = softmax({1, 0, 1}), r3h1 = softmax({0, 1, 1});
   std::vector<double> r4h0 = softmax({2, 0, 2, -2}), r4h1 = softmax({0, 2, 2, 2});
   for (int j = 0; j < 4; ++j) {
@@ -194,12 +194,12 @@ TEST(LazyKernelsTest, WindowScoresAreTheMeanOfCausalRows) {
   // its scores are the same with one or many threads (fixed summation order).
   std::vector<float> wide(4), again(4);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 4,
-                         addr(wide));
+                         addr(wide), 0);
   std::vector<double> r1 = softmax({5, 5});
   EXPECT_NEAR(wide[0], (r1[0] + (r3h0[0] + r3h1[0]) / 2 + (r4h0[0] + r4h1[0]) / 2) / 3, 1e-6);
   EXPECT_NEAR(wide[3], (r4h0[3] + r4h1[3]) / 2 / 3, 1e-6);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 4,
-                         addr(again));
+                         addr(again), 0);
   EXPECT_EQ(wide, again);
 }
 
@@ -375,50 +375,98 @@ std::vector<double> referenceAttention(const Cache &cache, int layer, const floa
   return out;
 }
 
-// Decode steps (a few query rows: chunks of 256 keys per KV group, merged
-// per head) against the reference: after a 600-row prefill (the blocked
-// path, itself checked at rows of each block: its softmax's exp is a
-// polynomial whose errors show at 2e-6), one row over 601 slots (3 chunks,
-// the last partial), three rows at once (each sees its own prefix), and a
-// LazyLLM key list of every third slot.
-void checkDecodeAttention(int64_t dim) {
-  SCOPED_TRACE("head dim " + std::to_string(dim));
+
+// Attention's every path against the reference over the slots each row
+// sees: a 600-row prefill (the blocked path, checked at rows of each block:
+// its softmax's exp is a polynomial whose errors show at 2e-6), decode steps
+// of 1 and 3 rows (chunks of 256 keys per KV group, merged per head; the last
+// chunk partial), a LazyLLM key list of every third slot, and a decode step
+// reviving 24 early rows over the cache's slots and over a key list (the
+// blocked path's rectangle would be mostly masked: at head dim 64 they take
+// the few-rows kernels); on an f32, an f16 or a bf16 cache (the reference
+// reads the values the cache holds; bf16 also rounds Q and the probabilities
+// in the blocked path). With `window` > 0 (lazyc_rt_attention_ex's sliding
+// window: row i sees the slots after pos[i] - window) a 256-row block's rows
+// see different key ranges, and the window skips the first decode chunks; a
+// window past every position changes nothing.
+void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window) {
+  SCOPED_TRACE("head dim " + std::to_string(dim) + ", cache type " + std::to_string(kvType) +
+               ", window " + std::to_string(window));
   const int64_t heads = 6, kvHeads = 2, qDim = heads * dim, kvDim = kvHeads * dim;
-  const int64_t prefill = 600;
+  const int64_t prefill = 600, context = prefill + 8;
   const double scale = 0.25;
+  const double bound = kvType == 1 ? 6e-3 : kvType == 2 ? 2e-5 : 2e-6;
   auto fill = [](std::vector<float> &x, float a, float b) {
     for (size_t i = 0; i < x.size(); ++i)
       x[i] = std::sin(a * static_cast<float>(i) + b);
+  };
+  auto attend = [&](Cache &cache, std::vector<float> &q, std::vector<float> &k,
+                    std::vector<float> &v, std::vector<int32_t> &pos, std::vector<int32_t> *keys,
+                    std::vector<float> &out, int64_t w) {
+    const auto rows = static_cast<int64_t>(pos.size());
+    const uint64_t keyList = keys ? addr(*keys) : 0;
+    const int64_t numKeys = keys ? static_cast<int64_t>(keys->size()) : -1;
+    if (w == 0)
+      lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), rows, keyList,
+                         numKeys, heads, kvHeads, dim, scale, addr(out));
+    else
+      lazyc_rt_attention_ex(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), rows, keyList,
+                            numKeys, heads, kvHeads, dim, scale, addr(out), 0, 0, 0, w);
+  };
+  // Row `row` of `got` against the reference over the slots of `keys` that
+  // lie in its window (the cache's stored values, widened).
+  auto check = [&](const Cache &cache, const std::vector<float> &query,
+                   const std::vector<float> &got, int64_t row, int32_t position,
+                   const std::vector<int32_t> &keys) {
+    std::vector<int32_t> seen;
+    for (int32_t slot : keys)
+      if (slot <= position && (window == 0 || slot > position - window))
+        seen.push_back(slot);
+    Cache widened(context, kvDim);
+    for (size_t i = 0; i < widened.k.size(); ++i) {
+      if (kvType == 0) {
+        widened.k[i] = cache.k[i];
+        widened.v[i] = cache.v[i];
+      } else if (kvType == 1) {
+        widened.k[i] = lazyc::rt::bf16ToFloat(cache.kh[i]);
+        widened.v[i] = lazyc::rt::bf16ToFloat(cache.vh[i]);
+      } else {
+        widened.k[i] = lazyc::rt::halfToFloat(cache.kh[i]);
+        widened.v[i] = lazyc::rt::halfToFloat(cache.vh[i]);
+      }
+    }
+    auto want = referenceAttention(widened, 1, query.data() + row * qDim, seen, heads, kvHeads,
+                                   dim, scale);
+    double worst = 0;
+    for (int64_t i = 0; i < qDim; ++i)
+      worst = std::max(worst, std::fabs(got[row * qDim + i] - want[i]));
+    EXPECT_LT(worst, bound) << "row " << row << " at " << position << " over " << seen.size()
+                            << " keys";
   };
   std::vector<float> q(prefill * qDim), k(prefill * kvDim), v(prefill * kvDim),
       out(prefill * qDim);
   fill(q, 0.37f, 0.1f);
   fill(k, 0.71f, 0.2f);
   fill(v, 0.13f, 0.3f);
-  std::vector<int32_t> pos(prefill);
-  for (int64_t i = 0; i < prefill; ++i)
-    pos[i] = static_cast<int32_t>(i);
-  auto check = [&](const Cache &cache, const std::vector<float> &query,
-                   const std::vector<float> &got, int64_t row,
-                   const std::vector<int32_t> &keys) {
-    auto want = referenceAttention(cache, 1, query.data() + row * qDim, keys, heads, kvHeads,
-                                   dim, scale);
-    double worst = 0;
-    for (int64_t i = 0; i < qDim; ++i)
-      worst = std::max(worst, std::fabs(got[row * qDim + i] - want[i]));
-    EXPECT_LT(worst, 2e-6) << "row " << row << " over " << keys.size() << " keys";
-  };
-  std::vector<int32_t> upTo(prefill + 3);
-  for (size_t i = 0; i < upTo.size(); ++i)
-    upTo[i] = static_cast<int32_t>(i);
+  std::vector<int32_t> pos(prefill), all(context);
+  std::iota(pos.begin(), pos.end(), 0);
+  std::iota(all.begin(), all.end(), 0);
+  Cache cache(context, kvDim, kvType);
+  attend(cache, q, k, v, pos, nullptr, out, window);
+  for (int64_t row : {0, 1, 50, 99, 100, 101, 255, 256, 300, 355, 356, 512, 599})
+    check(cache, q, out, row, pos[row], all);
+  // A window wider than the context is no window.
+  {
+    Cache wide(context, kvDim, kvType), none(context, kvDim, kvType);
+    std::vector<float> got(prefill * qDim), want(prefill * qDim);
+    attend(wide, q, k, v, pos, nullptr, got, 1 << 20);
+    attend(none, q, k, v, pos, nullptr, want, 0);
+    EXPECT_EQ(got, want);
+  }
+  // Decode steps of 1 and 3 rows (on copies of the prefilled cache).
   for (int64_t rows : {1, 3}) {
-    Cache cache(prefill + 8, kvDim);
-    lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), prefill, 0, -1, heads,
-                       kvHeads, dim, scale, addr(out));
-    // Rows in each 256-row block and at its edges (each sees its own prefix).
-    for (int64_t row : {int64_t{0}, int64_t{1}, int64_t{255}, int64_t{256}, int64_t{300},
-                        int64_t{512}, prefill - 1})
-      check(cache, q, out, row, std::vector<int32_t>(upTo.begin(), upTo.begin() + row + 1));
+    Cache step(context, kvDim, kvType);
+    attend(step, q, k, v, pos, nullptr, out, window);
     std::vector<float> dq(rows * qDim), dk(rows * kvDim), dv(rows * kvDim), dout(rows * qDim);
     fill(dq, 0.53f, 1.0f);
     fill(dk, 0.29f, 2.0f);
@@ -426,17 +474,12 @@ void checkDecodeAttention(int64_t dim) {
     std::vector<int32_t> dpos;
     for (int64_t r = 0; r < rows; ++r)
       dpos.push_back(static_cast<int32_t>(prefill + r));
-    lazyc_rt_attention(&cache.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), rows, 0, -1,
-                       heads, kvHeads, dim, scale, addr(dout));
+    attend(step, dq, dk, dv, dpos, nullptr, dout, window);
     for (int64_t r = 0; r < rows; ++r)
-      check(cache, dq, dout, r,
-            std::vector<int32_t>(upTo.begin(), upTo.begin() + prefill + r + 1));
-    EXPECT_EQ(cache.stat(LAZYC_STAT_KEYS, 1), prefill + rows);
+      check(step, dq, dout, r, dpos[r], all);
+    EXPECT_EQ(step.stat(LAZYC_STAT_KEYS, 1), prefill + rows);
   }
-  // A key list (LazyLLM's S_l): every third slot, then the new one.
-  Cache cache(prefill + 8, kvDim);
-  lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), prefill, 0, -1, heads,
-                     kvHeads, dim, scale, addr(out));
+  // A key list: every third slot, then the new one.
   std::vector<int32_t> keys;
   for (int32_t slot = 0; slot < prefill; slot += 3)
     keys.push_back(slot);
@@ -446,16 +489,12 @@ void checkDecodeAttention(int64_t dim) {
   fill(dk, 0.29f, 2.0f);
   fill(dv, 0.17f, 3.0f);
   std::vector<int32_t> dpos = {static_cast<int32_t>(prefill)};
-  lazyc_rt_attention(&cache.c, 1, addr(dq), addr(dk), addr(dv), addr(dpos), 1, addr(keys),
-                     static_cast<int64_t>(keys.size()), heads, kvHeads, dim, scale, addr(dout));
-  check(cache, dq, dout, 0, keys);
+  attend(cache, dq, dk, dv, dpos, &keys, dout, window);
+  check(cache, dq, dout, 0, prefill, keys);
   EXPECT_EQ(cache.stat(LAZYC_STAT_KEYS, 1), static_cast<int64_t>(keys.size()));
   EXPECT_EQ(cache.stat(LAZYC_STAT_LAST_KEY, 1), prefill);
   EXPECT_EQ(cache.stat(LAZYC_STAT_UNCACHED_KEY, 1), 0);
-  // A decode step that revives tokens: 24 rows at early positions and the
-  // new one, which sees every key (the blocked path's rectangle would be
-  // mostly masked: at head dim 64 they take the few-rows kernels), over the
-  // cache's slots and over the key list (each row over its own prefix).
+  // Revived early rows and a new one, over the cache's slots and a key list.
   std::vector<int32_t> revived;
   for (int32_t p = 5; p < 240; p += 10)
     revived.push_back(p);
@@ -465,32 +504,69 @@ void checkDecodeAttention(int64_t dim) {
   fill(rq, 0.43f, 4.0f);
   fill(rk, 0.31f, 5.0f);
   fill(rv, 0.19f, 6.0f);
-  std::vector<int32_t> listed = keys;
-  listed.push_back(prefill + 1);
   for (bool keyed : {false, true}) {
     SCOPED_TRACE(keyed ? "revived rows over a key list" : "revived rows");
-    std::vector<int32_t> set = keyed ? listed : upTo;
-    if (!keyed)
-      set.resize(prefill + 2);
-    // The revived rows' positions must be in a key list (S_l holds them).
+    std::vector<int32_t> set = keys;
+    set.push_back(prefill + 1);
     for (int32_t p : revived)
       if (!std::binary_search(set.begin(), set.end(), p))
         set.insert(std::upper_bound(set.begin(), set.end(), p), p);
-    lazyc_rt_attention(&cache.c, 1, addr(rq), addr(rk), addr(rv), addr(revived), n,
-                       keyed ? addr(set) : 0, keyed ? static_cast<int64_t>(set.size()) : -1,
-                       heads, kvHeads, dim, scale, addr(rout));
+    attend(cache, rq, rk, rv, revived, keyed ? &set : nullptr, rout, window);
     for (int64_t r = 0; r < n; ++r)
-      check(cache, rq, rout, r,
-            std::vector<int32_t>(set.begin(),
-                                 std::upper_bound(set.begin(), set.end(), revived[r])));
+      check(cache, rq, rout, r, revived[r], keyed ? set : all);
   }
 }
 
 // Head dim 64 (SmolLM2's, Llama's is 128) takes the AVX-512 kernels of a
 // GQA group's scores and outputs where the CPU has them; 16, the GEMMs.
 TEST(LazyKernelsTest, DecodeAttentionMatchesTheReference) {
-  checkDecodeAttention(16);
-  checkDecodeAttention(64);
+  checkAttentionPaths(16, 0, 0);
+  checkAttentionPaths(64, 0, 0);
+}
+
+TEST(LazyKernelsTest, SlidingWindowAttentionMatchesTheReference) {
+  for (int64_t kvType : {0, 2, 1}) {
+    checkAttentionPaths(16, kvType, 100);
+    checkAttentionPaths(64, kvType, 100);
+  }
+}
+
+// A sliding window in the LazyLLM scores: a row's keys at or before its
+// position - sliding score 0, the others as over only its window's keys.
+TEST(LazyKernelsTest, WindowScoresRespectASlidingWindow) {
+  const int64_t heads = 2, kvHeads = 1, dim = 2;
+  Cache cache(16, kvHeads * dim);
+  // Keys at slots 0, 2, 5, 7, 9; the step's rows at positions 8 and 9.
+  std::vector<int32_t> slots = {0, 2, 5, 7, 9}, pos = {8, 9};
+  const float keyRows[5][2] = {{1, 0}, {0, 1}, {1, 1}, {-1, 1}, {1, -1}};
+  for (size_t j = 0; j < slots.size(); ++j)
+    for (int d = 0; d < 2; ++d)
+      cache.k[(16 + slots[j]) * 2 + d] = keyRows[j][d]; // layer 1
+  std::vector<float> q = {1, 0, 0, 1, /*row 9:*/ 2, 1, 1, 2};
+  std::vector<float> got(slots.size()), full(slots.size());
+  // Sliding window 5: row 9 sees slots 5, 7, 9.
+  lazyc_rt_window_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
+                         1.0, 1, addr(got), 5);
+  auto h0 = softmax({2 * 1 + 1 * 1, 2 * -1 + 1 * 1, 2 * 1 + 1 * -1});
+  auto h1 = softmax({1 * 1 + 2 * 1, 1 * -1 + 2 * 1, 1 * 1 + 2 * -1});
+  EXPECT_EQ(got[0], 0.0f);
+  EXPECT_EQ(got[1], 0.0f);
+  for (int j = 0; j < 3; ++j)
+    EXPECT_NEAR(got[2 + j], (h0[j] + h1[j]) / 2, 1e-6) << j;
+  // Window 2 of rows (8 and 9): row 8 sees slots 5, 7 (its window 5: after 3).
+  lazyc_rt_window_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
+                         1.0, 2, addr(got), 5);
+  auto r8h0 = softmax({1, -1}), r8h1 = softmax({1, 1});
+  EXPECT_EQ(got[0], 0.0f);
+  EXPECT_EQ(got[1], 0.0f);
+  EXPECT_NEAR(got[2], ((r8h0[0] + r8h1[0]) / 2 + (h0[0] + h1[0]) / 2) / 2, 1e-6);
+  EXPECT_NEAR(got[3], ((r8h0[1] + r8h1[1]) / 2 + (h0[1] + h1[1]) / 2) / 2, 1e-6);
+  EXPECT_NEAR(got[4], (h0[2] + h1[2]) / 4, 1e-6);
+  // No sliding window: every key scores.
+  lazyc_rt_window_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
+                         1.0, 1, addr(full), 0);
+  EXPECT_GT(full[0], 0.0f);
+  EXPECT_GT(full[1], 0.0f);
 }
 
 // The prefill path's softmax (more than 4 rows) evaluates exp by a
@@ -816,13 +892,13 @@ TEST(LazyKernelsTest, AttentionExOnBF16OperandsMatchesWidened) {
   lazyc_rt_attention(&wide.c, 0, addr(q), addr(k), addr(v), addr(pos), rows, 0, -1, heads,
                      kvHeads, dim, 0.5, addr(want));
   lazyc_rt_attention_ex(&narrow.c, 0, addr(qb), addr(kb), addr(vb), addr(pos), rows, 0, -1, heads,
-                        kvHeads, dim, 0.5, addr(gotBits), 1, 1, 1);
+                        kvHeads, dim, 0.5, addr(gotBits), 1, 1, 1, 0);
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_EQ(gotBits[i], lazyc::rt::floatToBF16(want[i])) << i;
   EXPECT_EQ(narrow.k, wide.k); // the cache holds the same (widened) keys
   // f32 query (a pruning layer's), bf16 key/value, f32 output.
   lazyc_rt_attention_ex(&mixed.c, 0, addr(q), addr(kb), addr(vb), addr(pos), rows, 0, -1, heads,
-                        kvHeads, dim, 0.5, addr(got), 0, 1, 0);
+                        kvHeads, dim, 0.5, addr(got), 0, 1, 0, 0);
   EXPECT_EQ(got, want);
 }
 

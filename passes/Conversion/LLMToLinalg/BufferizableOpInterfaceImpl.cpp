@@ -249,12 +249,14 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
     for (Type t : {qElem, kvElem, outElem})
       if (!t.isF32() && !t.isBF16())
         return op->emitOpError() << "lowers only with f32 or bf16 activations, got " << t;
-    if (qElem.isF32() && kvElem.isF32() && outElem.isF32()) {
+    if (qElem.isF32() && kvElem.isF32() && outElem.isF32() && attn.getSlidingWindow() == 0) {
       callRuntime(rewriter, op, "lazyc_rt_attention", args);
     } else {
-      // bf16 query, key/value or output (the CUDA target's activations).
+      // bf16 query, key/value or output (the CUDA target's activations), or
+      // a sliding window.
       for (Type t : {qElem, kvElem, outElem})
         args.push_back(i64(rewriter, loc, activationCode(t)));
+      args.push_back(i64(rewriter, loc, attn.getSlidingWindow()));
       callRuntime(rewriter, op, "lazyc_rt_attention_ex", args);
     }
     replaceOpWithBufferizedValues(rewriter, op, out);
@@ -328,11 +330,12 @@ struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
           kvHeads = i64(rewriter, loc, scores.getNumKvHeads()),
           headDim = i64(rewriter, loc, scores.getHeadDim()),
           scale = f64(rewriter, loc, scores.getScale());
-    if (scores.getWindow() > 1)
+    // (An observation window, or a sliding-window layer: the rows' positions.)
+    if (scores.getWindow() > 1 || scores.getSlidingWindow() > 0)
       callRuntime(rewriter, op, "lazyc_rt_window_scores",
                   {cache, layer, query, inputAddress(rewriter, loc, (*b)[2]), rows, keys, numKeys,
                    heads, kvHeads, headDim, scale, i64(rewriter, loc, scores.getWindow()),
-                   address(rewriter, loc, out)});
+                   address(rewriter, loc, out), i64(rewriter, loc, scores.getSlidingWindow())});
     else
       callRuntime(rewriter, op, "lazyc_rt_scores",
                   {cache, layer, query, rows, keys, numKeys, heads, kvHeads, headDim, scale,

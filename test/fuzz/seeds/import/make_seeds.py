@@ -8,7 +8,8 @@ rope_freqs.weight, qwen2 (Q/K/V biases, tied embeddings), qwen3 (query/key
 norms, attention.key_length), smollm3 (4 blocks with f16 matrices, tied
 embeddings: block 3 has no RoPE), granite (its four multipliers), olmo2
 (whole-projection query/key norms, norms on the sublayers' outputs), qwen2 with
-YaRN RoPE scaling and llama with Q8_0 matrices.
+YaRN RoPE scaling, llama with Q8_0 matrices and llama with a sliding window
+in its second block (attention.sliding_window_pattern, a bool array).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -20,7 +21,7 @@ EMB, FFN, HEADS, KV, VOCAB, CTX = 32, 64, 4, 2, 16, 128
 
 
 def gguf(arch, blocks, tensors, extra=()):
-    """tensors: (name, dims innermost first, type); extra: (key, u32|f32|str)."""
+    """tensors: (name, dims innermost first, type); extra: (key, u32|f32|str|[bool])."""
     kvs = [("general.architecture", arch), (f"{arch}.block_count", blocks),
            (f"{arch}.embedding_length", EMB), (f"{arch}.feed_forward_length", FFN),
            (f"{arch}.attention.head_count", HEADS), (f"{arch}.attention.head_count_kv", KV),
@@ -38,6 +39,8 @@ def gguf(arch, blocks, tensors, extra=()):
             out += struct.pack("<I", 8) + string(value)
         elif isinstance(value, float):
             out += struct.pack("<If", 6, value)
+        elif isinstance(value, list):  # bools
+            out += struct.pack("<IIQ", 9, 7, len(value)) + bytes(int(v) for v in value)
         else:
             out += struct.pack("<II", 4, value)
     data = bytearray()
@@ -118,6 +121,10 @@ SEEDS = {
         "qwen2", 1, model("qwen2", 1, tied=True, bias=True),
         [("qwen2.rope.scaling.type", "yarn"), ("qwen2.rope.scaling.factor", 4.0),
          ("qwen2.rope.scaling.original_context_length", 64)]),
+    "llama-swa-pattern.gguf": gguf(
+        "llama", 2, model("llama", 2, F16),
+        [("llama.attention.sliding_window", 64),
+         ("llama.attention.sliding_window_pattern", [False, True])]),
 }
 
 if __name__ == "__main__":
