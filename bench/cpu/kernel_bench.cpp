@@ -16,6 +16,8 @@
 //                     4k prompt, the whole prompt in one step as a pruned
 //                     model runs it, or a decode step's revived rows), f32
 //                     or bf16 cache, over every slot or a key list
+//   SlidingWindowAttention  the same over a sliding window of `window` slots
+//                     (0: none; Mistral 7B v0.1's is 4096), every slot
 //
 // Run: build/bin/lazyc-kernel-bench [--benchmark_format=json ...]; the
 // counter GFLOPs is 2 * rows * in * out per second.
@@ -31,6 +33,7 @@
 #include <dnnl.h>
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -212,9 +215,8 @@ void DecodeAttention(benchmark::State &state) {
 /// `rows` query rows at positions keys - rows .. keys - 1, causal over every
 /// earlier slot. The counter GFLOPs counts the two products' multiply-adds
 /// over the visible (causal) keys only.
-void PrefillAttention(benchmark::State &state) {
+void prefillAttention(benchmark::State &state, bool list, int64_t window) {
   const int64_t rows = state.range(0), keys = state.range(1), kvType = state.range(2);
-  const bool list = state.range(3) != 0; // a LazyLLM key list: every other slot, then the rows
   const int64_t heads = 9, kvHeads = 3, dim = 64, kvDim = kvHeads * dim;
   std::mt19937 rng(5);
   RandomCache random(1, keys, kvDim, kvType, rng);
@@ -229,21 +231,33 @@ void PrefillAttention(benchmark::State &state) {
     keyList.push_back(slot);
   keyList.insert(keyList.end(), pos.begin(), pos.end());
   for (auto _ : state) {
-    lazyc_rt_attention(&cache, 0, reinterpret_cast<uint64_t>(q.data()),
-                       reinterpret_cast<uint64_t>(k.data()), reinterpret_cast<uint64_t>(v.data()),
-                       reinterpret_cast<uint64_t>(pos.data()), rows,
-                       list ? reinterpret_cast<uint64_t>(keyList.data()) : 0,
-                       list ? static_cast<int64_t>(keyList.size()) : -1, heads, kvHeads, dim,
-                       0.125, reinterpret_cast<uint64_t>(out.data()));
+    lazyc_rt_attention_ex(&cache, 0, reinterpret_cast<uint64_t>(q.data()),
+                          reinterpret_cast<uint64_t>(k.data()),
+                          reinterpret_cast<uint64_t>(v.data()),
+                          reinterpret_cast<uint64_t>(pos.data()), rows,
+                          list ? reinterpret_cast<uint64_t>(keyList.data()) : 0,
+                          list ? static_cast<int64_t>(keyList.size()) : -1, heads, kvHeads, dim,
+                          0.125, reinterpret_cast<uint64_t>(out.data()), 0, 0, 0, window);
     benchmark::ClobberMemory();
   }
   double visible = 0;
-  for (int64_t i = 0; i < rows; ++i)
-    visible += list ? static_cast<double>(keyList.size() - rows + i + 1)
-                    : static_cast<double>(pos[i] + 1);
+  for (int64_t i = 0; i < rows; ++i) {
+    const double causal = list ? static_cast<double>(keyList.size() - rows + i + 1)
+                               : static_cast<double>(pos[i] + 1);
+    visible += window > 0 ? std::min(causal, static_cast<double>(window)) : causal;
+  }
   state.counters["GFLOPs"] = benchmark::Counter(
       4.0 * visible * static_cast<double>(heads * dim) * static_cast<double>(state.iterations()),
       benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+void PrefillAttention(benchmark::State &state) {
+  // list: a LazyLLM key list (every other slot, then the rows).
+  prefillAttention(state, state.range(3) != 0, 0);
+}
+
+void SlidingWindowAttention(benchmark::State &state) {
+  prefillAttention(state, false, state.range(3));
 }
 
 } // namespace
@@ -254,6 +268,10 @@ BENCHMARK(PrefillAttention)
     ->Args({512, 4096, 1, 0})
     ->Args({4096, 4096, 1, 0})
     ->ArgsProduct({{1, 8, 16, 32, 64, 128, 256}, {4096}, {0, 1}, {0, 1}})
+    ->UseRealTime();
+BENCHMARK(SlidingWindowAttention)
+    ->ArgNames({"rows", "keys", "kv_type", "window"})
+    ->ArgsProduct({{1, 4096}, {4096}, {0, 1}, {0, 512, 2048}})
     ->UseRealTime();
 BENCHMARK(DecodeAttention)
     ->ArgNames({"keys", "kv_type"})
