@@ -111,6 +111,13 @@ for f in tiny-llama31 tiny-qwen2 tiny-qwen3 tiny-smollm3 tiny-granite tiny-olmo2
     compile test/fixtures/$f.gguf --dtype bf16 $2 --schedule=0:0.5 -o $D/$f-lazy-$1.so
   done
 done
+# Gemma 3 (GeGLU, norms scaling by 1 + weight before and after each sublayer, two
+# RoPEs) within its 40-token window: the GPU attention has no sliding window.
+for t in "cpu --portable" "cuda --target=cuda"; do
+  set -- $t
+  compile test/fixtures/tiny-gemma3.gguf --dtype bf16 --ctx 40 $2 -o $D/tiny-gemma3-dense-$1.so
+  compile test/fixtures/tiny-gemma3.gguf --dtype bf16 --ctx 40 $2 --schedule=0:0.5 -o $D/tiny-gemma3-lazy-$1.so
+done
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cpu.so
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cuda.so
 # Older prepare.sh variants, and the loose models earlier versions carried.

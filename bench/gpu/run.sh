@@ -183,13 +183,17 @@ fi
 
 # Model families beyond SmolLM2 (prepare.sh: the tiny GGUFs of test/fixtures, which
 # the checkout carries): Llama 3.1's RoPE scaling, Qwen2's biases, Qwen3's head norms,
-# SmolLM3's layer without RoPE, Granite's multipliers, OLMo 2's norms.
-log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite / OLMo 2 GGUFs): GPU vs CPU, dense and pruned"
+# SmolLM3's layer without RoPE, Granite's multipliers, OLMo 2's norms, Gemma 3's GeGLU
+# and 1 + weight norms (compiled for 40 tokens, its window: a short prompt).
+log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite / OLMo 2 / Gemma 3 GGUFs): GPU vs CPU, dense and pruned"
 for m in tiny-llama31-dense tiny-llama31-lazy tiny-qwen2-dense tiny-qwen2-lazy tiny-qwen2-bf16all \
          tiny-qwen3-dense tiny-qwen3-lazy tiny-smollm3-dense tiny-smollm3-lazy \
-         tiny-granite-dense tiny-granite-lazy tiny-olmo2-dense tiny-olmo2-lazy; do
+         tiny-granite-dense tiny-granite-lazy tiny-olmo2-dense tiny-olmo2-lazy \
+         tiny-gemma3-dense tiny-gemma3-lazy; do
   [ -f $D/$m-cpu.so ] || continue
-  args=(-m test/fixtures/${m%-*}.gguf -f test/fixtures/tiny-llama31-hf/config.json -n 9 --ignore-eos --json)
+  prompt=(-f test/fixtures/tiny-llama31-hf/config.json)
+  [[ $m == tiny-gemma3-* ]] && prompt=(-p "architectures LlamaForCausalLM")
+  args=(-m test/fixtures/${m%-*}.gguf "${prompt[@]}" -n 9 --ignore-eos --json)
   timeout 60 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \
     --decode-logits "$OUT/$m-cpu-steps.bin" >"$OUT/$m-cpu.json" 2>"$OUT/$m-cpu.err" \
     && cp "$OUT/$m-cpu.json" "$OUT/$m-cpu-steps.json" \

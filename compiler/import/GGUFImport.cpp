@@ -24,23 +24,31 @@ namespace {
 /// permute their Q/K rows); smollm3 is llama without RoPE in every 4th layer,
 /// granite llama with multipliers (embedding, residual, attention, logits),
 /// olmo2 normalizes the whole query and key projections and each sublayer's
-/// output instead of its input (rotate-half RoPE, as qwen2).
+/// output instead of its input (rotate-half RoPE, as qwen2); gemma3 (text)
+/// has GeGLU, norms before and after each sublayer, per-head query/key norms,
+/// scaled embeddings and a local RoPE in its sliding layers.
 const char *const kLlamaFamily[] = {"llama",   "mistral", "qwen2", "qwen3",
-                                    "smollm3", "granite", "olmo2"};
+                                    "smollm3", "granite", "olmo2", "gemma3"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
 /// whose layers differ, `attention.sliding_window_pattern`: one bool per
 /// layer (true: sliding), or a number n (every n-th layer full, the others
-/// sliding; 0: all sliding). Without a pattern every layer slides.
-bool readGGUFSlidingWindow(const rt::GGUFFile &file, const std::string &arch, ModelConfig &c,
-                           std::string &error) {
+/// sliding; 0: all sliding). Without a pattern every layer slides, or every
+/// `defaultPattern`-th is full (gemma3: 6, as llama.cpp fixes it).
+bool readGGUFSlidingWindow(const rt::GGUFFile &file, const std::string &arch,
+                           int64_t defaultPattern, ModelConfig &c, std::string &error) {
   std::optional<int64_t> window = file.getInt(arch + ".attention.sliding_window");
   if (!window || *window <= 0)
     return true;
   c.slidingWindow = *window;
   const std::string key = arch + ".attention.sliding_window_pattern";
   const rt::GGUFValue *pattern = file.find(key);
+  if (!pattern && defaultPattern > 0) {
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      c.slidingLayers.push_back(l % defaultPattern < defaultPattern - 1);
+    return true;
+  }
   if (!pattern)
     return true;
   if (std::optional<int64_t> every = pattern->asInt()) {
@@ -238,7 +246,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!supported) {
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
-            "granite, olmo2)";
+            "granite, olmo2, gemma3)";
     return false;
   }
   config.arch = *arch;
@@ -301,7 +309,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             std::to_string(config.headDim) + ") are not supported";
     return false;
   }
-  if (!readGGUFSlidingWindow(file, *arch, config, error))
+  if (!readGGUFSlidingWindow(file, *arch, *arch == "gemma3" ? 6 : 0, config, error))
     return false;
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
   if (!readGGUFRopeScaling(file, *arch, config, error))
@@ -314,15 +322,36 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   }
   // llama.cpp's converter permutes Llama's Q/K rows for GGML's interleaved
   // RoPE; Qwen2's stay in rotate-half order.
-  config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2";
+  config.ropeInterleaved =
+      *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" && *arch != "gemma3";
   config.qkvBias = *arch == "qwen2";
-  config.qkNorm = *arch == "qwen3";
+  config.qkNorm = *arch == "qwen3" || *arch == "gemma3";
   config.qkFullNorm = config.postNorms = *arch == "olmo2";
+  config.preNorms = *arch != "olmo2";
   // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
   if (*arch == "smollm3")
     config.noRopeInterval = 4;
   if (*arch == "granite" && !readGraniteScales(file, *arch, config, error))
     return false;
+  if (*arch == "gemma3") {
+    // As llama.cpp's graph: the converter stored the norms' 1 + weight, the
+    // sliding layers' RoPE base is fixed at 10000 (unscaled), the softmax
+    // scale is 1/sqrt(head_dim) but for the 27B model's (62 layers:
+    // 1/sqrt(embedding_length / heads), its query_pre_attn_scalar).
+    config.postNorms = true;
+    config.mlpActivation = "gelu_tanh";
+    config.embeddingScale = std::sqrt(static_cast<double>(config.hidden));
+    config.localRopeTheta = 10000.0;
+    config.attentionScale =
+        1.0 / std::sqrt(static_cast<double>(config.numLayers == 62
+                                                ? config.hidden / config.numHeads
+                                                : config.headDim));
+    for (const char *key : {".attn_logit_softcapping", ".final_logit_softcapping"})
+      if (auto cap = file.getFloat(*arch + key); cap && *cap != 0.0) {
+        error = *arch + key + " (soft-capping) is not supported";
+        return false;
+      }
+  }
 
   const rt::GGUFTensorInfo *emb = file.findTensor("token_embd.weight");
   if (!emb || emb->dims.size() != 2 ||
@@ -358,6 +387,11 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "post_feedforward_layernorm.weight"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
+  // With norms before and after each sublayer (Gemma) Hugging Face names the
+  // MLP's input norm pre_feedforward_layernorm (post_attention_layernorm is
+  // the attention's output norm there).
+  if (c.hfNames && role == TensorRole::FfnNorm && c.preNorms && c.postNorms)
+    base = "pre_feedforward_layernorm.weight";
   if (role <= TensorRole::Output)
     return base;
   return (c.hfNames ? "model.layers." : "blk.") + std::to_string(layer) + "." + base;
@@ -373,15 +407,19 @@ lazyc::expectedTensors(const ModelConfig &c) {
     out.push_back({tensorName(c, TensorRole::Output), {c.vocabSize, c.hidden}});
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
-    // OLMo 2 normalizes each sublayer's output, the others its input.
-    out.push_back({name(c.postNorms ? TensorRole::AttnPostNorm : TensorRole::AttnNorm),
-                   {c.hidden}});
+    // OLMo 2 normalizes each sublayer's output, Llama its input, Gemma both.
+    if (c.preNorms)
+      out.push_back({name(TensorRole::AttnNorm), {c.hidden}});
+    if (c.postNorms)
+      out.push_back({name(TensorRole::AttnPostNorm), {c.hidden}});
     out.push_back({name(TensorRole::AttnQ), {q, c.hidden}});
     out.push_back({name(TensorRole::AttnK), {kv, c.hidden}});
     out.push_back({name(TensorRole::AttnV), {kv, c.hidden}});
     out.push_back({name(TensorRole::AttnOut), {c.hidden, q}});
-    out.push_back({name(c.postNorms ? TensorRole::FfnPostNorm : TensorRole::FfnNorm),
-                   {c.hidden}});
+    if (c.preNorms)
+      out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
+    if (c.postNorms)
+      out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
     out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
     out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
     out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
@@ -444,20 +482,23 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     return llm::WeightOp::create(b, loc, RankedTensorType::get({n}, f32), name);
   };
   auto eps = b.getF64FloatAttr(c.rmsEpsilon);
+  // (Gemma scales by 1 + weight.)
+  auto offset = b.getF64FloatAttr(c.normWeightOffset);
   auto rmsNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
-    return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps);
+    return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps, offset);
   };
   auto linear = [&](Value x, const std::string &weight, int64_t out, int64_t in) -> Value {
     return llm::LinearOp::create(b, loc, rows(out), x, matrix(weight, out, in));
   };
-  auto rope = [&](Value x, int64_t cols) -> Value {
+  // `local`: Gemma 3's sliding layers, their own base and no scaling.
+  auto rope = [&](Value x, int64_t cols, bool local) -> Value {
     auto op = llm::RoPEOp::create(b, loc, rows(cols), x, pos,
                                   b.getI64IntegerAttr(c.headDim),
-                                  b.getF64FloatAttr(c.ropeTheta), /*interleaved=*/nullptr,
-                                  /*freq_factors=*/nullptr);
+                                  b.getF64FloatAttr(local ? c.localRopeTheta : c.ropeTheta),
+                                  /*interleaved=*/nullptr, /*freq_factors=*/nullptr);
     if (c.ropeInterleaved)
       op.setInterleaved(true);
-    if (!c.ropeFreqFactors.empty())
+    if (!c.ropeFreqFactors.empty() && !local)
       op.setFreqFactors(c.ropeFreqFactors);
     return op;
   };
@@ -477,7 +518,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                               : 1.0 / std::sqrt(static_cast<double>(c.headDim));
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
-    Value n = c.postNorms ? x : rmsNorm(x, name(TensorRole::AttnNorm), c.hidden);
+    Value n = c.preNorms ? rmsNorm(x, name(TensorRole::AttnNorm), c.hidden) : x;
     // A projection, plus its bias when the model has one (Qwen2's Q/K/V).
     auto project = [&](TensorRole weight, TensorRole bias, int64_t cols) -> Value {
       Value y = linear(n, name(weight), cols, c.hidden);
@@ -493,10 +534,13 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       if (!c.qkNorm)
         return y;
       return llm::HeadRMSNormOp::create(b, loc, rows(cols), y, vector(name(weight), c.headDim),
-                                        b.getI64IntegerAttr(c.headDim), eps);
+                                        b.getI64IntegerAttr(c.headDim), eps, offset);
     };
     // SmolLM3's NoPE layers attend by content alone.
-    auto position = [&](Value y, int64_t cols) { return c.usesRope(l) ? rope(y, cols) : y; };
+    const bool local = c.usesLocalRope(l);
+    auto position = [&](Value y, int64_t cols) {
+      return c.usesRope(l) ? rope(y, cols, local) : y;
+    };
     Value q = position(headNorm(project(TensorRole::AttnQ, TensorRole::AttnQBias, qCols),
                                 TensorRole::AttnQNorm, qCols),
                        qCols);
@@ -504,8 +548,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                                 TensorRole::AttnKNorm, kvCols),
                        kvCols);
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
-    // YaRN scales the rotated queries and keys (not a NoPE layer's).
-    double rotated = c.usesRope(l) ? c.ropeAttentionFactor * c.ropeAttentionFactor : 1.0;
+    // YaRN scales the rotated queries and keys (not a NoPE or local layer's).
+    double rotated =
+        c.usesRope(l) && !local ? c.ropeAttentionFactor * c.ropeAttentionFactor : 1.0;
     // A sliding window matters only past its width: a position p < context
     // sees back to 0 when context <= window.
     const int64_t window = c.windowOf(l) < contextLength ? c.windowOf(l) : 0;
@@ -514,7 +559,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
         b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale * rotated),
         b.getI64IntegerAttr(window));
-    // OLMo 2 normalizes a sublayer's output before its residual add.
+    // OLMo 2 and Gemma normalize a sublayer's output before its residual add.
     auto postNorm = [&](Value y, TensorRole weight) -> Value {
       return c.postNorms ? rmsNorm(y, name(weight), c.hidden) : y;
     };
@@ -523,9 +568,10 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         scaled(postNorm(linear(attn, name(TensorRole::AttnOut), c.hidden, qCols),
                         TensorRole::AttnPostNorm),
                c.residualScale));
-    Value m = c.postNorms ? h : rmsNorm(h, name(TensorRole::FfnNorm), c.hidden);
+    Value m = c.preNorms ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden) : h;
     Value act = llm::SwiGLUOp::create(b, loc, linear(m, name(TensorRole::FfnGate), c.ffn, c.hidden),
-                                      linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden));
+                                      linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden),
+                                      b.getStringAttr(c.mlpActivation));
     x = llm::AddOp::create(
         b, loc, h,
         scaled(postNorm(linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn),

@@ -15,17 +15,24 @@ namespace {
 /// (transformers 4.x), or both inside `rope_parameters` (transformers 5).
 /// Supported kinds: default, linear, llama3 (Llama 3.1/3.2), yarn (Qwen2.5,
 /// Qwen3 and SmolLM3 past their trained context). The others (dynamic,
-/// longrope, ...) are refused by name rather than ignored.
-bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
-  const rt::JsonValue *scaling = json.get("rope_parameters");
-  const char *key = "rope_parameters";
-  if (!scaling || scaling->isNull()) {
-    scaling = json.get("rope_scaling");
-    key = "rope_scaling";
+/// longrope, ...) are refused by name rather than ignored. `given` (named
+/// `givenKey`): one layer type's parameters, base included (Gemma 3's
+/// `rope_parameters.full_attention`), instead of the top level's.
+bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &error,
+                       const rt::JsonValue *given = nullptr, const char *givenKey = nullptr) {
+  const rt::JsonValue *scaling = given;
+  const char *key = givenKey;
+  if (!given) {
+    scaling = json.get("rope_parameters");
+    key = "rope_parameters";
+    if (!scaling || scaling->isNull()) {
+      scaling = json.get("rope_scaling");
+      key = "rope_scaling";
+    }
   }
   if (scaling && scaling->isNull())
     scaling = nullptr;
-  std::optional<double> theta = json.getNumber("rope_theta");
+  std::optional<double> theta = given ? std::nullopt : json.getNumber("rope_theta");
   if (!theta && scaling)
     theta = scaling->getNumber("rope_theta");
   c.ropeTheta = theta.value_or(10000.0);
@@ -171,13 +178,82 @@ bool readGraniteMultipliers(const rt::JsonValue &json, ModelConfig &c, std::stri
   }
   return true;
 }
+/// Gemma 3's text decoder (transformers' Gemma3TextConfig): GeGLU (tanh
+/// GELU), norms before and after each sublayer scaling by 1 + weight,
+/// per-head query/key norms, embeddings times sqrt(hidden_size), the softmax
+/// scaled by query_pre_attn_scalar^-1/2, tied embeddings, and two RoPEs: the
+/// sliding layers' with base rope_local_base_freq (10000) unscaled, the
+/// others' with rope_theta and rope_scaling (transformers 5: both inside
+/// rope_parameters, keyed by layer type). Gemma 2's soft-capping is refused.
+bool readGemma3(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
+  for (const char *key : {"attn_logit_softcapping", "final_logit_softcapping"})
+    if (const rt::JsonValue *v = json.get(key); v && !v->isNull()) {
+      error = std::string("config.json: ") + key +
+              " (Gemma 2's soft-capping) is not supported";
+      return false;
+    }
+  if (json.getBool("use_bidirectional_attention").value_or(false)) {
+    error = "config.json: use_bidirectional_attention (EmbeddingGemma's encoder) is not "
+            "supported: lazyc compiles causal decoders";
+    return false;
+  }
+  std::string act = json.getString("hidden_activation")
+                        .value_or(json.getString("hidden_act").value_or("gelu_pytorch_tanh"));
+  if (act != "gelu_pytorch_tanh") {
+    error = "config.json: hidden_activation '" + act +
+            "' is not supported (Gemma 3's is gelu_pytorch_tanh)";
+    return false;
+  }
+  c.mlpActivation = "gelu_tanh";
+  const double scalar = json.getNumber("query_pre_attn_scalar").value_or(256.0);
+  if (!(scalar > 0.0) || !std::isfinite(scalar)) {
+    error = "config.json: query_pre_attn_scalar must be a positive number";
+    return false;
+  }
+  c.attentionScale = 1.0 / std::sqrt(scalar);
+  c.embeddingScale = std::sqrt(static_cast<double>(c.hidden));
+  c.normWeightOffset = 1.0;
+  c.qkNorm = true;
+  c.postNorms = true;
+  const rt::JsonValue *params = json.get("rope_parameters");
+  if (params && params->isObject() && params->get("full_attention")) {
+    const rt::JsonValue *full = params->get("full_attention");
+    const rt::JsonValue *local = params->get("sliding_attention");
+    if (!full->isObject() || !local || !local->isObject()) {
+      error = "config.json: rope_parameters must hold full_attention and sliding_attention "
+              "objects";
+      return false;
+    }
+    if (!readHFRopeScaling(json, c, error, full, "rope_parameters.full_attention"))
+      return false;
+    std::string type = local->getString("rope_type").value_or("default");
+    if (type != "default") {
+      error = "config.json: rope_parameters.sliding_attention: RoPE scaling '" + type +
+              "' is not supported on the sliding layers";
+      return false;
+    }
+    c.localRopeTheta = local->getNumber("rope_theta").value_or(10000.0);
+  } else {
+    if (!readHFRopeScaling(json, c, error))
+      return false;
+    c.localRopeTheta = json.getNumber("rope_local_base_freq").value_or(10000.0);
+  }
+  if (!(c.localRopeTheta > 0.0) || !std::isfinite(c.localRopeTheta)) {
+    error = "config.json: the sliding layers' RoPE base (rope_local_base_freq) must be positive";
+    return false;
+  }
+  return true;
+}
+
 /// Sliding-window attention, as transformers reads it: Mistral 7B v0.1 sets
 /// `sliding_window` for every layer (later Mistral/Llama configs null it);
 /// Qwen2-style configs switch it on with `use_sliding_window` (default off
 /// there and in SmolLM3) for the layers from `max_window_layers` on; a
-/// `layer_types` list names each layer's kind and wins over both.
-bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, ModelConfig &c,
-                       std::string &error) {
+/// `layer_types` list names each layer's kind and wins over both; Gemma 3's
+/// `sliding_window_pattern` (transformers 4.x; `defaultPattern` without it,
+/// 0: none) makes every n-th layer full.
+bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultPattern,
+                       ModelConfig &c, std::string &error) {
   std::optional<int64_t> window = json.getInt("sliding_window");
   const rt::JsonValue *given = json.get("sliding_window");
   if (given && !given->isNull() && (!window || *window <= 0)) {
@@ -185,6 +261,9 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, ModelConfig &c,
     return false;
   }
   const bool qwen2Style = json.get("use_sliding_window") != nullptr || smollm3;
+  std::optional<int64_t> pattern = json.getInt("sliding_window_pattern");
+  if (!pattern && defaultPattern > 0)
+    pattern = defaultPattern;
   if (!json.getBool("use_sliding_window").value_or(!qwen2Style) || !window)
     return true;
   if (const rt::JsonValue *types = json.get("layer_types"); types && !types->isNull()) {
@@ -201,6 +280,14 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, ModelConfig &c,
       }
       c.slidingLayers.push_back(t.string() == "sliding_attention");
     }
+  } else if (std::optional<int64_t> every = pattern) {
+    // Gemma 3 (transformers 4.x): every n-th layer full, the others sliding.
+    if (*every <= 0) {
+      error = "config.json: sliding_window_pattern must be a positive integer";
+      return false;
+    }
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      c.slidingLayers.push_back((l + 1) % *every != 0);
   } else if (qwen2Style) {
     // transformers' Qwen2Config: sliding from max_window_layers on.
     const int64_t from = json.getInt("max_window_layers").value_or(c.numLayers);
@@ -229,15 +316,16 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool smollm3 = arch == "SmolLM3ForCausalLM" || modelType == "smollm3";
   bool granite = arch == "GraniteForCausalLM" || modelType == "granite";
   bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2";
+  bool gemma3 = arch == "Gemma3ForCausalLM" || modelType == "gemma3_text";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
-  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2) {
+  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma3) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
-            "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM and "
-            "Olmo2ForCausalLM)";
+            "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
+            "Olmo2ForCausalLM and Gemma3ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
@@ -245,6 +333,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : smollm3 ? "smollm3"
            : granite ? "granite"
            : olmo2   ? "olmo2"
+           : gemma3  ? "gemma3"
            : modelType.empty() ? "llama"
                                : modelType;
   c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
@@ -252,6 +341,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // OLMo 2 normalizes the whole query and key projections, and each
   // sublayer's output instead of its input.
   c.qkFullNorm = c.postNorms = olmo2;
+  c.preNorms = !olmo2;
   c.name = json.getString("_name_or_path").value_or(c.arch);
   auto need = [&](const char *key, int64_t &out) {
     std::optional<int64_t> v = json.getInt(key);
@@ -284,7 +374,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: head_dim must be positive and even";
     return false;
   }
-  if (std::string act = json.getString("hidden_act").value_or("silu"); act != "silu") {
+  if (std::string act = json.getString("hidden_act").value_or("silu");
+      act != "silu" && !gemma3) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
@@ -292,13 +383,13 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: attention/MLP biases are not supported";
     return false;
   }
-  if (!readHFRopeScaling(json, c, error))
+  if (gemma3 ? !readGemma3(json, c, error) : !readHFRopeScaling(json, c, error))
     return false;
   if (smollm3 && !readNoRopeLayers(json, c, error))
     return false;
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
-  if (!readSlidingWindow(json, smollm3, c, error))
+  if (!readSlidingWindow(json, smollm3, gemma3 ? 6 : 0, c, error))
     return false;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
@@ -306,7 +397,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   }
   c.ropeInterleaved = false; // Hugging Face weights use rotate-half
-  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(false);
+  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(gemma3); // Gemma's default
   c.hfNames = true;
   return true;
 }

@@ -59,6 +59,8 @@ struct ModelConfig {
   /// (below, full causal attention is the same).
   int64_t slidingWindow = 0;
   std::vector<bool> slidingLayers;
+  /// Whether layer `layer` takes the local RoPE (Gemma 3's sliding layers).
+  bool usesLocalRope(int64_t layer) const { return localRopeTheta > 0 && windowOf(layer) > 0; }
   /// The window of layer `layer`'s attention (0: none).
   int64_t windowOf(int64_t layer) const {
     if (slidingWindow <= 0)
@@ -79,7 +81,20 @@ struct ModelConfig {
   /// RoPE, and the norms on the attention and MLP outputs (before their
   /// residual adds) instead of on their inputs.
   bool qkFullNorm = false;
+  /// Norms on each sublayer's input (`preNorms`, Llama) and on its output
+  /// before the residual add (`postNorms`): OLMo 2 has only the latter,
+  /// Gemma 3 both.
+  bool preNorms = true;
   bool postNorms = false;
+  /// Gemma: every RMSNorm scales by (weight + normWeightOffset) (Hugging Face
+  /// stores weight - 1; llama.cpp's converter adds the 1 back: 0 there).
+  double normWeightOffset = 0.0;
+  /// The MLP gate's activation: "silu" (SwiGLU) or "gelu_tanh" (Gemma's GeGLU).
+  std::string mlpActivation = "silu";
+  /// Gemma 3: the sliding-window layers' RoPE base (their RoPE unscaled:
+  /// `ropeFreqFactors` and YaRN's attention factor apply to the others); 0: one
+  /// RoPE for every layer.
+  double localRopeTheta = 0.0;
   /// Layers whose queries and keys get no RoPE (SmolLM3's NoPE layers): those
   /// marked in `noRopeLayers` (config.json's `no_rope_layers`), or without a
   /// list every `noRopeInterval`-th (layer l when l + 1 is a multiple; 4 in

@@ -188,6 +188,8 @@ LogicalResult RMSNormOp::verify() {
   if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "expects epsilon > 0, got "
                          << lazyc::formatDouble(getEpsilon().convertToDouble());
+  if (!std::isfinite(getWeightOffset().convertToDouble()))
+    return emitOpError() << "expects a finite weight_offset";
   return success();
 }
 
@@ -292,7 +294,20 @@ LogicalResult HeadRMSNormOp::verify() {
     return failure();
   if (!(getEpsilon().convertToDouble() > 0.0))
     return emitOpError() << "expects epsilon > 0";
+  if (!std::isfinite(getWeightOffset().convertToDouble()))
+    return emitOpError() << "expects a finite weight_offset";
   return lazyc::verifyDimMatch(*this, "weight size", weight.getDimSize(0), "head_dim", headDim);
+}
+
+//===----------------------------------------------------------------------===//
+// SwiGLUOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SwiGLUOp::verify() {
+  if (getActivation() != "silu" && getActivation() != "gelu_tanh")
+    return emitOpError() << "expects activation \"silu\" or \"gelu_tanh\", got \""
+                         << getActivation() << "\"";
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -98,14 +98,17 @@ def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
 def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
   let summary = "Root-mean-square layer normalization of every row";
   let description = [{
-    `y[i, j] = x[i, j] / sqrt(mean_j(x[i, :]^2) + epsilon) * weight[j]`.
+    `y[i, j] = x[i, j] / sqrt(mean_j(x[i, :]^2) + epsilon) * (weight[j] + weight_offset)`
+    (`weight_offset` 0 by default; Gemma stores its norm weights minus 1 and
+    scales by `1 + weight`).
 
     ```mlir
     %y = llm.rms_norm %x, %w {epsilon = 1.0e-05 : f64}
         : tensor<?x576xf32>, tensor<576xf32> -> tensor<?x576xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, F64Attr:$epsilon);
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, F64Attr:$epsilon,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_offset);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
@@ -118,7 +121,8 @@ def LLM_HeadRMSNormOp : LLM_Op<"head_rms_norm", [Pure]> {
   let description = [{
     Each row holds heads of `head_dim` columns; each head is normalized on
     its own and scaled by the same `head_dim`-wide weight:
-    `y[i, h*d + j] = x[i, h*d + j] / sqrt(mean_j(x[i, h*d : h*d+d]^2) + epsilon) * weight[j]`.
+    `y[i, h*d + j] = x[i, h*d + j] / sqrt(mean_j(x[i, h*d : h*d+d]^2) + epsilon) * weight[j]`
+    (plus `weight_offset` on the weight, as `llm.rms_norm`).
 
     ```mlir
     %qn = llm.head_rms_norm %q, %w {head_dim = 128 : i64, epsilon = 1.0e-06 : f64}
@@ -126,7 +130,7 @@ def LLM_HeadRMSNormOp : LLM_Op<"head_rms_norm", [Pure]> {
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, I64Attr:$head_dim,
-                       F64Attr:$epsilon);
+                       F64Attr:$epsilon, DefaultValuedAttr<F64Attr, "0.0">:$weight_offset);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
@@ -236,17 +240,22 @@ def LLM_ScaleOp : LLM_Op<"scale", [Pure, SameOperandsAndResultType]> {
 }
 
 def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
-  let summary = "Gated activation silu(gate) * up";
+  let summary = "Gated activation act(gate) * up (SwiGLU, GeGLU)";
   let description = [{
-    The gate of a Llama MLP: `result = silu(gate) * up`, elementwise.
+    The gate of a Llama MLP: `result = silu(gate) * up`, elementwise. With
+    `activation = "gelu_tanh"` (Gemma's GeGLU) the gate's activation is
+    GELU's tanh approximation, `0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))`.
 
     ```mlir
     %h = llm.swiglu %gate, %up : tensor<?x1536xf32>
+    %g = llm.swiglu %gate, %up {activation = "gelu_tanh"} : tensor<?x6912xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$gate, LLM_Tensor:$up);
+  let arguments = (ins LLM_Tensor:$gate, LLM_Tensor:$up,
+                       DefaultValuedAttr<StrAttr, "\"silu\"">:$activation);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 def LLM_AddOp : LLM_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {

@@ -50,6 +50,9 @@ const std::string kTinyQwen2SwaLibrary = LAZYC_E2E_TINY_QWEN2_SWA_LIBRARY;
 const std::string kTinyQwen2SwaGGUFLibrary = LAZYC_E2E_TINY_QWEN2_SWA_GGUF_LIBRARY;
 const std::string kTinyMinistralLibrary = LAZYC_E2E_TINY_MINISTRAL_LIBRARY;
 const std::string kTinyMinistralGGUFLibrary = LAZYC_E2E_TINY_MINISTRAL_GGUF_LIBRARY;
+const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
+const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
+const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -275,6 +278,17 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-ministral.txt",
                                                 "tiny-ministral.gguf",
                                                 &kTinyMinistralGGUFLibrary},
+                                           // Gemma 3: GeGLU, norms before and after
+                                           // each sublayer (1 + weight), query/key
+                                           // norms, scaled embeddings, the sliding
+                                           // layer's local RoPE and the full layer's
+                                           // scaled one; its transformers 5 config.
+                                           Case{"logits-tiny-hf-gemma3.txt", "tiny-gemma3-hf",
+                                                &kTinyGemma3Library},
+                                           Case{"logits-tiny-hf-gemma3.txt", "tiny-gemma3-v5-hf",
+                                                &kTinyGemma3V5Library},
+                                           Case{"logits-tiny-hf-gemma3.txt", "tiny-gemma3.gguf",
+                                                &kTinyGemma3GGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from
@@ -292,6 +306,11 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                std::string(info.param.checkpoint).find(".gguf") !=
                                    std::string::npos)
                              name += "-gguf";
+                           // The same model in transformers 5's config keys.
+                           if (info.param.checkpoint &&
+                               std::string(info.param.checkpoint).find("-v5-") !=
+                                   std::string::npos)
+                             name += "-v5";
                            for (char &c : name)
                              if (c == '-')
                                c = '_';

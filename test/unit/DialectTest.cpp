@@ -68,7 +68,7 @@ TEST_F(DialectTest, BuildsAndVerifiesAttentionBlock) {
   };
   Value norm = llm::RMSNormOp::create(b, loc, rows(64), x,
                                       weight("attn_norm", {64}),
-                                      b.getF64FloatAttr(1e-5));
+                                      b.getF64FloatAttr(1e-5), b.getF64FloatAttr(0.0));
   Value q = llm::LinearOp::create(b, loc, rows(64), norm, weight("wq", {64, 64}));
   Value k = llm::LinearOp::create(b, loc, rows(32), norm, weight("wk", {32, 64}));
   Value v = llm::LinearOp::create(b, loc, rows(32), norm, weight("wv", {32, 64}));

@@ -85,6 +85,21 @@ Value silu(OpBuilder &b, Location loc, Value x) {
   return arith::DivFOp::create(b, loc, x, arith::AddFOp::create(b, loc, one, e));
 }
 
+/// GELU's tanh approximation (PyTorch's approximate="tanh", Gemma's
+/// gelu_pytorch_tanh): 0.5 x (1 + tanh(z)) = x sigmoid(2z) = x / (1 + exp(-2z)),
+/// z = sqrt(2/pi) (x + 0.044715 x^3).
+Value geluTanh(OpBuilder &b, Location loc, Value x) {
+  auto c = [&](double v) {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(x.getType(), v)).getResult();
+  };
+  Value cube = arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, x, x), x);
+  Value inner = arith::AddFOp::create(b, loc, x, arith::MulFOp::create(b, loc, c(0.044715), cube));
+  // -2z = -2 sqrt(2/pi) (x + 0.044715 x^3)
+  Value minus2z = arith::MulFOp::create(b, loc, c(-2.0 * 0.7978845608028654), inner);
+  Value e = math::ExpOp::create(b, loc, minus2z);
+  return arith::DivFOp::create(b, loc, x, arith::AddFOp::create(b, loc, c(1.0), e));
+}
+
 struct AddLowering : OpRewritePattern<llm::AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::AddOp op, PatternRewriter &rewriter) const override {
@@ -160,8 +175,11 @@ struct SwiGLULowering : OpRewritePattern<llm::SwiGLUOp> {
     rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), op.getType(), op.getGate(),
                                      {op.getGate(), op.getUp()},
                                      {rowsMap(rewriter), rowsMap(rewriter)},
-                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                       return arith::MulFOp::create(b, l, silu(b, l, a[0]), a[1]);
+                                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       Value gate = op.getActivation() == "gelu_tanh"
+                                                        ? geluTanh(b, l, a[0])
+                                                        : silu(b, l, a[0]);
+                                       return arith::MulFOp::create(b, l, gate, a[1]);
                                      }));
     return success();
   }
@@ -173,13 +191,18 @@ struct SwiGLULowering : OpRewritePattern<llm::SwiGLUOp> {
 
 /// RMSNorm's scaling of one element: `a` = (x, sum of squares of its
 /// `n`-wide group, weight), x / sqrt(sum / n + eps) * weight.
-Value rmsScale(OpBuilder &b, Location l, ValueRange a, int64_t n, double eps, Type f) {
+Value rmsScale(OpBuilder &b, Location l, ValueRange a, int64_t n, double eps, Type f,
+               double weightOffset) {
   Value count = arith::ConstantOp::create(b, l, b.getFloatAttr(f, static_cast<double>(n)));
   Value e = arith::ConstantOp::create(b, l, b.getFloatAttr(f, eps));
   Value mean = arith::DivFOp::create(b, l, a[1], count);
   Value r = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
   Value scaled = arith::MulFOp::create(b, l, a[0], r);
-  return arith::MulFOp::create(b, l, scaled, toFloat(b, l, a[2], f));
+  Value weight = toFloat(b, l, a[2], f);
+  if (weightOffset != 0.0) // Gemma's 1 + w
+    weight = arith::AddFOp::create(
+        b, l, weight, arith::ConstantOp::create(b, l, b.getFloatAttr(f, weightOffset)));
+  return arith::MulFOp::create(b, l, scaled, weight);
 }
 
 /// The sums of squares of `input` into a zero-filled tensor of `sumType`
@@ -216,7 +239,8 @@ struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
     Value y = generic2D(rewriter, loc, type, x, {x, sum, op.getWeight()},
                         {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)},
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          return rmsScale(b, l, a, cols, op.getEpsilon().convertToDouble(), f);
+                          return rmsScale(b, l, a, cols, op.getEpsilon().convertToDouble(), f,
+                                          op.getWeightOffset().convertToDouble());
                         });
     rewriter.replaceOp(op, y);
     return success();
@@ -256,7 +280,8 @@ struct HeadRMSNormLowering : OpRewritePattern<llm::HeadRMSNormOp> {
                         {rowsMap(rewriter), AffineMap::get(2, 0, {i, j.floorDiv(headDim)}, ctx),
                          AffineMap::get(2, 0, {j % headDim}, ctx)},
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          return rmsScale(b, l, a, headDim, op.getEpsilon().convertToDouble(), f);
+                          return rmsScale(b, l, a, headDim, op.getEpsilon().convertToDouble(), f,
+                                          op.getWeightOffset().convertToDouble());
                         });
     rewriter.replaceOp(op, y);
     return success();

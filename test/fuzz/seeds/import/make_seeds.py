@@ -9,7 +9,9 @@ norms, attention.key_length), smollm3 (4 blocks with f16 matrices, tied
 embeddings: block 3 has no RoPE), granite (its four multipliers), olmo2
 (whole-projection query/key norms, norms on the sublayers' outputs), qwen2 with
 YaRN RoPE scaling, llama with Q8_0 matrices and llama with a sliding window
-in its second block (attention.sliding_window_pattern, a bool array).
+in its second block (attention.sliding_window_pattern, a bool array), gemma3
+(norms before and after both sublayers, query/key norms; its fixed pattern
+of sliding layers).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -67,7 +69,8 @@ def gguf(arch, blocks, tensors, extra=()):
     return bytes(out + data)
 
 
-def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False):
+def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
+          gemma3=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     t = [(p + pre + ".weight", [EMB], F32),
@@ -84,6 +87,11 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
               (p + "attn_k.bias", [KV * head_dim], F32), (p + "attn_v.bias", [KV * head_dim], F32)]
     if qk_norm:
         t += [(p + "attn_q_norm.weight", [head_dim], F32),
+              (p + "attn_k_norm.weight", [head_dim], F32)]
+    if gemma3:  # norms after both sublayers too, and per-head query/key norms
+        t += [(p + "post_attention_norm.weight", [EMB], F32),
+              (p + "post_ffw_norm.weight", [EMB], F32),
+              (p + "attn_q_norm.weight", [head_dim], F32),
               (p + "attn_k_norm.weight", [head_dim], F32)]
     if olmo2:  # over the whole projections
         t += [(p + "attn_q_norm.weight", [HEADS * head_dim], F32),
@@ -125,6 +133,9 @@ SEEDS = {
         "llama", 2, model("llama", 2, F16),
         [("llama.attention.sliding_window", 64),
          ("llama.attention.sliding_window_pattern", [False, True])]),
+    "gemma3-sandwich-norms.gguf": gguf(
+        "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
+        [("gemma3.attention.sliding_window", 64)]),
 }
 
 if __name__ == "__main__":
