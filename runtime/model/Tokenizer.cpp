@@ -732,7 +732,7 @@ bool Tokenizer::isEndOfGeneration(int32_t id) const {
 }
 
 int32_t Tokenizer::endOfTurnToken() const {
-  for (const char *text : {"<|im_end|>", "<|eot_id|>"})
+  for (const char *text : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>"})
     if (auto it = vocab_.find(text); it != vocab_.end())
       return it->second;
   return -1;
@@ -849,15 +849,48 @@ bool Tokenizer::renderLlama3(const std::vector<ChatMessage> &messages,
   return true;
 }
 
+/// Gemma 3's instruction template: `<start_of_turn>user|model\n`, the
+/// trimmed content, `<end_of_turn>\n`; a system message (untrimmed) and a
+/// blank line open the first user turn; turns must alternate from user, as
+/// the template raises otherwise.
+bool Tokenizer::renderGemma(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
+                            std::string &out, std::string &error) const {
+  if (!addBos_ && bos_ >= 0) // the template's bos_token, as renderLlama3
+    out += tokens_[static_cast<size_t>(bos_)];
+  size_t first = 0;
+  std::string prefix;
+  if (!messages.empty() && messages.front().role == "system") {
+    prefix = messages.front().content + "\n\n";
+    first = 1;
+  }
+  for (size_t i = first; i < messages.size(); ++i) {
+    const ChatMessage &m = messages[i];
+    if ((m.role == "user") != ((i - first) % 2 == 0)) {
+      error = "Gemma's chat template needs the roles to alternate user/assistant/user/... "
+              "(after an optional system message)";
+      return false;
+    }
+    out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : m.role) + "\n" +
+           (i == first ? prefix : "") + trimmed(m.content) + "<end_of_turn>\n";
+  }
+  if (addGenerationPrompt)
+    out += "<start_of_turn>model\n";
+  return true;
+}
+
 bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
                                   bool addGenerationPrompt, std::string &out,
                                   std::string &error) const {
   bool chatML = chatTemplate_.find("<|im_start|>") != std::string::npos;
   bool llama3 = !chatML && chatTemplate_.find("<|start_header_id|>") != std::string::npos;
-  if (!chatML && !llama3) {
+  // Gemma 3's (Gemma 1/2's have no system message: not rendered).
+  bool gemma = !chatML && !llama3 && chatTemplate_.find("<start_of_turn>") != std::string::npos &&
+               chatTemplate_.find("first_user_prefix") != std::string::npos;
+  if (!chatML && !llama3 && !gemma) {
     error = chatTemplate_.empty()
                 ? "the model has no chat template"
-                : "unsupported chat template (lazyc renders the ChatML and Llama 3 families)";
+                : "unsupported chat template (lazyc renders the ChatML, Llama 3 and Gemma 3 "
+                  "families)";
     return false;
   }
   // SmolLM3's template is ChatML around a system block of its own (a
@@ -876,6 +909,8 @@ bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
       return false;
     }
   out.clear();
+  if (gemma)
+    return renderGemma(messages, addGenerationPrompt, out, error);
   return chatML ? renderChatML(messages, addGenerationPrompt, out)
                 : renderLlama3(messages, addGenerationPrompt, out);
 }

@@ -100,6 +100,8 @@ private:
                     std::string &out) const;
   bool renderLlama3(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
                     std::string &out) const;
+  bool renderGemma(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
+                   std::string &out, std::string &error) const;
   /// The end-of-turn token of a chat vocabulary (<|im_end|>, <|eot_id|>), or -1.
   int32_t endOfTurnToken() const;
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;

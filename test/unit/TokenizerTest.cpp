@@ -162,8 +162,8 @@ TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
 INSTANTIATE_TEST_SUITE_P(Llama3AndQwen2, SplitRegexTest, ::testing::Values("llama3", "qwen2"));
 
 /// Llama 3 Instruct chat templates (3.0, and 3.1/3.2 with their system block
-/// of knowledge cutoff and date) and Qwen2.5's (ChatML with a default system
-/// prompt) against transformers' Jinja renderer
+/// of knowledge cutoff and date), Qwen2.5's (ChatML with a default system
+/// prompt) and Gemma 3's against transformers' Jinja renderer
 /// (test/fixtures/make_chat_fixtures.py): three conversations each.
 TEST(ChatTemplateTest, MatchesTransformers) {
   std::string error, text;
@@ -204,13 +204,22 @@ TEST(ChatTemplateTest, MatchesTransformers) {
     EXPECT_EQ(out, want) << name << " conversation " << checked % 3;
     ++checked;
   }
-  EXPECT_EQ(checked, 12);
+  EXPECT_EQ(checked, 15);
   tokenizer->setChatTemplate("{{ messages }}");
   std::string out;
   EXPECT_FALSE(tokenizer->applyChatTemplate({{"user", "Hi"}}, true, out, error));
-  EXPECT_NE(error.find("unsupported chat template (lazyc renders the ChatML and Llama 3 "
-                       "families)"),
+  EXPECT_NE(error.find("unsupported chat template (lazyc renders the ChatML, Llama 3 and "
+                       "Gemma 3 families)"),
             std::string::npos);
+  // Gemma's template raises unless the turns alternate from the user's.
+  std::string gemma;
+  ASSERT_TRUE(readFile(dir + "gemma-3.jinja", gemma, error)) << error;
+  tokenizer->setChatTemplate(gemma);
+  EXPECT_FALSE(tokenizer->applyChatTemplate({{"system", "S"}, {"assistant", "A"}}, true, out,
+                                            error));
+  EXPECT_NE(error.find("alternate user/assistant"), std::string::npos) << error;
+  EXPECT_FALSE(
+      tokenizer->applyChatTemplate({{"user", "A"}, {"user", "B"}}, true, out, error));
   // SmolLM3's ChatML wraps a system block of its own (metadata with today's
   // date, reasoning modes): refused, not rendered as plain ChatML.
   tokenizer->setChatTemplate(
