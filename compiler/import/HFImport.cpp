@@ -178,6 +178,43 @@ bool readGraniteMultipliers(const rt::JsonValue &json, ModelConfig &c, std::stri
   }
   return true;
 }
+/// RoPE by layer type (Gemma 3, OLMo 3): the full layers' base and scaling
+/// (`rope_theta`, `rope_scaling`), the sliding layers' unscaled RoPE with
+/// base `localKey` (default `localDefault`; no key: rope_theta's); in
+/// transformers 5 both inside `rope_parameters`, keyed by layer type.
+bool readLayerTypeRope(const rt::JsonValue &json, const char *localKey, double localDefault,
+                       ModelConfig &c, std::string &error) {
+  const rt::JsonValue *params = json.get("rope_parameters");
+  if (params && params->isObject() && params->get("full_attention")) {
+    const rt::JsonValue *full = params->get("full_attention");
+    const rt::JsonValue *local = params->get("sliding_attention");
+    if (!full->isObject() || !local || !local->isObject()) {
+      error = "config.json: rope_parameters must hold full_attention and sliding_attention "
+              "objects";
+      return false;
+    }
+    if (!readHFRopeScaling(json, c, error, full, "rope_parameters.full_attention"))
+      return false;
+    std::string type = local->getString("rope_type").value_or("default");
+    if (type != "default") {
+      error = "config.json: rope_parameters.sliding_attention: RoPE scaling '" + type +
+              "' is not supported on the sliding layers";
+      return false;
+    }
+    c.localRopeTheta = local->getNumber("rope_theta").value_or(localKey ? localDefault
+                                                                        : c.ropeTheta);
+  } else {
+    if (!readHFRopeScaling(json, c, error))
+      return false;
+    c.localRopeTheta = localKey ? json.getNumber(localKey).value_or(localDefault) : c.ropeTheta;
+  }
+  if (!(c.localRopeTheta > 0.0) || !std::isfinite(c.localRopeTheta)) {
+    error = "config.json: the sliding layers' RoPE base must be a positive number";
+    return false;
+  }
+  return true;
+}
+
 /// Gemma 3's text decoder (transformers' Gemma3TextConfig): GeGLU (tanh
 /// GELU), norms before and after each sublayer scaling by 1 + weight,
 /// per-head query/key norms, embeddings times sqrt(hidden_size), the softmax
@@ -215,34 +252,7 @@ bool readGemma3(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
   c.normWeightOffset = 1.0;
   c.qkNorm = true;
   c.postNorms = true;
-  const rt::JsonValue *params = json.get("rope_parameters");
-  if (params && params->isObject() && params->get("full_attention")) {
-    const rt::JsonValue *full = params->get("full_attention");
-    const rt::JsonValue *local = params->get("sliding_attention");
-    if (!full->isObject() || !local || !local->isObject()) {
-      error = "config.json: rope_parameters must hold full_attention and sliding_attention "
-              "objects";
-      return false;
-    }
-    if (!readHFRopeScaling(json, c, error, full, "rope_parameters.full_attention"))
-      return false;
-    std::string type = local->getString("rope_type").value_or("default");
-    if (type != "default") {
-      error = "config.json: rope_parameters.sliding_attention: RoPE scaling '" + type +
-              "' is not supported on the sliding layers";
-      return false;
-    }
-    c.localRopeTheta = local->getNumber("rope_theta").value_or(10000.0);
-  } else {
-    if (!readHFRopeScaling(json, c, error))
-      return false;
-    c.localRopeTheta = json.getNumber("rope_local_base_freq").value_or(10000.0);
-  }
-  if (!(c.localRopeTheta > 0.0) || !std::isfinite(c.localRopeTheta)) {
-    error = "config.json: the sliding layers' RoPE base (rope_local_base_freq) must be positive";
-    return false;
-  }
-  return true;
+  return readLayerTypeRope(json, "rope_local_base_freq", 10000.0, c, error);
 }
 
 /// Sliding-window attention, as transformers reads it: Mistral 7B v0.1 sets
@@ -315,7 +325,9 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool qwen3 = arch == "Qwen3ForCausalLM" || modelType == "qwen3";
   bool smollm3 = arch == "SmolLM3ForCausalLM" || modelType == "smollm3";
   bool granite = arch == "GraniteForCausalLM" || modelType == "granite";
-  bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2";
+  // OLMo 3: OLMo 2's layers, 3 of every 4 sliding, the others' RoPE scaled.
+  bool olmo3 = arch == "Olmo3ForCausalLM" || modelType == "olmo3";
+  bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2" || olmo3;
   bool gemma3 = arch == "Gemma3ForCausalLM" || modelType == "gemma3_text";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
@@ -325,13 +337,14 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
-            "Olmo2ForCausalLM and Gemma3ForCausalLM)";
+            "Olmo2ForCausalLM, Olmo3ForCausalLM and Gemma3ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
            : qwen3   ? "qwen3"
            : smollm3 ? "smollm3"
            : granite ? "granite"
+           : olmo3   ? "olmo3"
            : olmo2   ? "olmo2"
            : gemma3  ? "gemma3"
            : modelType.empty() ? "llama"
@@ -383,13 +396,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: attention/MLP biases are not supported";
     return false;
   }
-  if (gemma3 ? !readGemma3(json, c, error) : !readHFRopeScaling(json, c, error))
+  if (gemma3   ? !readGemma3(json, c, error)
+      : olmo3 ? !readLayerTypeRope(json, nullptr, 0.0, c, error)
+              : !readHFRopeScaling(json, c, error))
     return false;
   if (smollm3 && !readNoRopeLayers(json, c, error))
     return false;
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
-  if (!readSlidingWindow(json, smollm3, gemma3 ? 6 : 0, c, error))
+  if (!readSlidingWindow(json, smollm3, gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
     return false;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {

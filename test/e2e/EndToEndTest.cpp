@@ -53,6 +53,7 @@ const std::string kTinyMinistralGGUFLibrary = LAZYC_E2E_TINY_MINISTRAL_GGUF_LIBR
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
+const std::string kTinyOlmo3Library = LAZYC_E2E_TINY_OLMO3_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -289,6 +290,10 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyGemma3V5Library},
                                            Case{"logits-tiny-hf-gemma3.txt", "tiny-gemma3.gguf",
                                                 &kTinyGemma3GGUFLibrary},
+                                           // OLMo 3: OLMo 2's layers, the sliding one
+                                           // with plain RoPE, the full one scaled.
+                                           Case{"logits-tiny-hf-olmo3.txt", "tiny-olmo3-hf",
+                                                &kTinyOlmo3Library},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from
