@@ -16,7 +16,8 @@
 //   Version 2: llm.attention passes a key list; the lazyc_rt_* LazyLLM
 //   kernels. Version 3: the selection kernels (lazyc_rt_select*) take the
 //   schedule's floor min_keep. Version 4: lazyc_rt_attention_ex and
-//   lazyc_rt_window_scores take a sliding window (their last argument).
+//   lazyc_rt_window_scores take a sliding window and a soft-cap (their last
+//   two arguments).
 //   * undefined `lazyc_rt_*` kernels, resolved from the runtime at load time.
 //
 //===----------------------------------------------------------------------===//

@@ -133,7 +133,7 @@ struct LazyInsertPruningPass
           b.getI64IntegerAttr(layer), b.getF64FloatAttr(keep), b.getStringAttr(policy),
           here.getNumHeadsAttr(), here.getNumKvHeadsAttr(), here.getHeadDimAttr(),
           here.getScaleAttr(), b.getI64IntegerAttr(sched.getMinKeep()),
-          here.getSlidingWindowAttr());
+          here.getSlidingWindowAttr(), here.getLogitSoftcapAttr());
       replaceLaterUses(stream, prune.getNextHidden(), prune);
       replaceLaterUses(positions, prune.getNextPositions(), prune);
       positions = prune.getNextPositions();

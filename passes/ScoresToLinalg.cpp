@@ -60,7 +60,8 @@ public:
         group(H / static_cast<int64_t>(op.getNumKvHeads())),
         window(static_cast<int64_t>(op.getWindow())),
         sliding(static_cast<int64_t>(op.getSlidingWindow())),
-        scale(op.getScale().convertToDouble()) {}
+        scale(op.getScale().convertToDouble()),
+        softcap(op.getLogitSoftcap().convertToDouble()) {}
 
   Value build() {
     Value q = op.getQuery();
@@ -208,12 +209,25 @@ private:
   }
 
   /// exp(scale * dot - scale * m): the runtime's logit minus its maximum
-  /// (scaling by scale > 0 keeps the maximum, rounding included).
+  /// (scaling by scale > 0 keeps the maximum, rounding included). Soft-capped
+  /// (Gemma 2), each logit is cap * tanh(scale * x / cap), increasing in x:
+  /// the capped maximum is the maximum's.
   Value expLogit(OpBuilder &nb, Location nl, Value dot, Value m) {
     Value s = f32(nb, nl, scale);
-    return math::ExpOp::create(nb, nl,
-                               arith::SubFOp::create(nb, nl, arith::MulFOp::create(nb, nl, dot, s),
-                                                     arith::MulFOp::create(nb, nl, m, s)));
+    auto logit = [&](Value x) -> Value {
+      Value y = arith::MulFOp::create(nb, nl, x, s);
+      if (softcap <= 0.0)
+        return y;
+      // cap * tanh(y / cap), tanh(t) = 1 - 2 / (exp(2t) + 1).
+      Value e = math::ExpOp::create(nb, nl,
+                                    arith::MulFOp::create(nb, nl, y, f32(nb, nl, 2.0 / softcap)));
+      Value t = arith::SubFOp::create(
+          nb, nl, f32(nb, nl, 1.0),
+          arith::DivFOp::create(nb, nl, f32(nb, nl, 2.0),
+                                arith::AddFOp::create(nb, nl, e, f32(nb, nl, 1.0))));
+      return arith::MulFOp::create(nb, nl, t, f32(nb, nl, softcap));
+    };
+    return math::ExpOp::create(nb, nl, arith::SubFOp::create(nb, nl, logit(dot), logit(m)));
   }
 
   /// partial[i, h, c] = sum over steps t of exp(logit - max) of the seen keys.
@@ -302,7 +316,7 @@ private:
   int64_t C;
   Type cacheElement;
   int64_t H, D, group, window, sliding;
-  double scale;
+  double scale, softcap;
   Value rows, n, R, first, padded, K, laid;
 };
 

@@ -237,7 +237,7 @@ void prefillAttention(benchmark::State &state, bool list, int64_t window) {
                           reinterpret_cast<uint64_t>(pos.data()), rows,
                           list ? reinterpret_cast<uint64_t>(keyList.data()) : 0,
                           list ? static_cast<int64_t>(keyList.size()) : -1, heads, kvHeads, dim,
-                          0.125, reinterpret_cast<uint64_t>(out.data()), 0, 0, 0, window);
+                          0.125, reinterpret_cast<uint64_t>(out.data()), 0, 0, 0, window, 0.0);
     benchmark::ClobberMemory();
   }
   double visible = 0;

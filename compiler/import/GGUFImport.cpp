@@ -26,9 +26,11 @@ namespace {
 /// olmo2 normalizes the whole query and key projections and each sublayer's
 /// output instead of its input (rotate-half RoPE, as qwen2); gemma3 (text)
 /// has GeGLU, norms before and after each sublayer, per-head query/key norms,
-/// scaled embeddings and a local RoPE in its sliding layers.
-const char *const kLlamaFamily[] = {"llama",   "mistral", "qwen2", "qwen3",
-                                    "smollm3", "granite", "olmo2", "gemma3"};
+/// scaled embeddings and a local RoPE in its sliding layers; gemma2 the same
+/// without the query/key norms and local RoPE, with soft-capped attention
+/// scores and logits.
+const char *const kLlamaFamily[] = {"llama",   "mistral", "qwen2",  "qwen3", "smollm3",
+                                    "granite", "olmo2",   "gemma2", "gemma3"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -246,7 +248,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!supported) {
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
-            "granite, olmo2, gemma3)";
+            "granite, olmo2, gemma2, gemma3)";
     return false;
   }
   config.arch = *arch;
@@ -309,7 +311,9 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             std::to_string(config.headDim) + ") are not supported";
     return false;
   }
-  if (!readGGUFSlidingWindow(file, *arch, *arch == "gemma3" ? 6 : 0, config, error))
+  // llama.cpp fixes Gemma's sliding layers: every 2nd full (gemma2), every 6th (gemma3).
+  const int64_t windowPattern = *arch == "gemma2" ? 2 : *arch == "gemma3" ? 6 : 0;
+  if (!readGGUFSlidingWindow(file, *arch, windowPattern, config, error))
     return false;
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
   if (!readGGUFRopeScaling(file, *arch, config, error))
@@ -323,7 +327,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   // llama.cpp's converter permutes Llama's Q/K rows for GGML's interleaved
   // RoPE; Qwen2's stay in rotate-half order.
   config.ropeInterleaved =
-      *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" && *arch != "gemma3";
+      *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" && *arch != "gemma2" &&
+      *arch != "gemma3";
   config.qkvBias = *arch == "qwen2";
   config.qkNorm = *arch == "qwen3" || *arch == "gemma3";
   config.qkFullNorm = config.postNorms = *arch == "olmo2";
@@ -333,24 +338,35 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.noRopeInterval = 4;
   if (*arch == "granite" && !readGraniteScales(file, *arch, config, error))
     return false;
-  if (*arch == "gemma3") {
-    // As llama.cpp's graph: the converter stored the norms' 1 + weight, the
-    // sliding layers' RoPE base is fixed at 10000 (unscaled), the softmax
-    // scale is 1/sqrt(head_dim) but for the 27B model's (62 layers:
-    // 1/sqrt(embedding_length / heads), its query_pre_attn_scalar).
+  if (*arch == "gemma2" || *arch == "gemma3") {
+    // As llama.cpp's graph: the converter stored the norms' 1 + weight; the
+    // softmax scale is 1/sqrt(head_dim) but for the 27B models' (gemma2: 46
+    // layers, gemma3: 62) 1/sqrt(embedding_length / heads), their
+    // query_pre_attn_scalar; gemma3's sliding layers' RoPE base is fixed at
+    // 10000 (unscaled); gemma2 soft-caps its scores and logits.
+    const bool gemma2 = *arch == "gemma2";
     config.postNorms = true;
     config.mlpActivation = "gelu_tanh";
     config.embeddingScale = std::sqrt(static_cast<double>(config.hidden));
-    config.localRopeTheta = 10000.0;
+    config.localRopeTheta = gemma2 ? 0.0 : 10000.0;
     config.attentionScale =
-        1.0 / std::sqrt(static_cast<double>(config.numLayers == 62
+        1.0 / std::sqrt(static_cast<double>(config.numLayers == (gemma2 ? 46 : 62)
                                                 ? config.hidden / config.numHeads
                                                 : config.headDim));
-    for (const char *key : {".attn_logit_softcapping", ".final_logit_softcapping"})
-      if (auto cap = file.getFloat(*arch + key); cap && *cap != 0.0) {
-        error = *arch + key + " (soft-capping) is not supported";
+    for (auto [key, out] : {std::pair<const char *, double *>{".attn_logit_softcapping",
+                                                              &config.attnLogitSoftcap},
+                            {".final_logit_softcapping", &config.finalLogitSoftcap}}) {
+      std::optional<double> cap = file.getFloat(*arch + key);
+      if (cap && (!(*cap >= 0.0) || !std::isfinite(*cap))) {
+        error = *arch + key + " must be a non-negative number";
         return false;
       }
+      if (cap && *cap != 0.0 && !gemma2) {
+        error = *arch + key + " (soft-capping) is not supported for " + *arch;
+        return false;
+      }
+      *out = cap.value_or(0.0);
+    }
   }
 
   const rt::GGUFTensorInfo *emb = file.findTensor("token_embd.weight");
@@ -558,7 +574,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
         b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale * rotated),
-        b.getI64IntegerAttr(window));
+        b.getI64IntegerAttr(window), b.getF64FloatAttr(c.attnLogitSoftcap));
     // OLMo 2 and Gemma normalize a sublayer's output before its residual add.
     auto postNorm = [&](Value y, TensorRole weight) -> Value {
       return c.postNorms ? rmsNorm(y, name(weight), c.hidden) : y;
@@ -584,6 +600,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   Value head = c.tiedEmbeddings ? embedding
                                 : matrix(tensorName(c, TensorRole::Output), c.vocabSize, c.hidden);
   Value logits = llm::LogitsOp::create(b, loc, rows(c.vocabSize), out, logitRows, head);
+  if (c.finalLogitSoftcap > 0.0) // Gemma 2
+    logits = llm::SoftcapOp::create(b, loc, logits, b.getF64FloatAttr(c.finalLogitSoftcap));
   func::ReturnOp::create(b, loc, logits);
   return module;
 }

@@ -215,20 +215,33 @@ bool readLayerTypeRope(const rt::JsonValue &json, const char *localKey, double l
   return true;
 }
 
-/// Gemma 3's text decoder (transformers' Gemma3TextConfig): GeGLU (tanh
-/// GELU), norms before and after each sublayer scaling by 1 + weight,
-/// per-head query/key norms, embeddings times sqrt(hidden_size), the softmax
-/// scaled by query_pre_attn_scalar^-1/2, tied embeddings, and two RoPEs: the
-/// sliding layers' with base rope_local_base_freq (10000) unscaled, the
-/// others' with rope_theta and rope_scaling (transformers 5: both inside
-/// rope_parameters, keyed by layer type). Gemma 2's soft-capping is refused.
-bool readGemma3(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
-  for (const char *key : {"attn_logit_softcapping", "final_logit_softcapping"})
-    if (const rt::JsonValue *v = json.get(key); v && !v->isNull()) {
+/// Gemma 2 and 3's text decoders (transformers' Gemma2Config,
+/// Gemma3TextConfig): GeGLU (tanh GELU), norms before and after each
+/// sublayer scaling by 1 + weight, embeddings times sqrt(hidden_size), the
+/// softmax scaled by query_pre_attn_scalar^-1/2, tied embeddings. Gemma 3:
+/// per-head query/key norms and two RoPEs, the sliding layers' with base
+/// rope_local_base_freq (10000) unscaled, the others' with rope_theta and
+/// rope_scaling (transformers 5: both inside rope_parameters, keyed by layer
+/// type); soft-capping refused. Gemma 2: one RoPE, its attention scores and
+/// final logits soft-capped (attn_logit_softcapping, final_logit_softcapping).
+bool readGemma(const rt::JsonValue &json, bool gemma3, ModelConfig &c, std::string &error) {
+  for (auto [key, out] : {std::pair<const char *, double *>{"attn_logit_softcapping",
+                                                            &c.attnLogitSoftcap},
+                          {"final_logit_softcapping", &c.finalLogitSoftcap}}) {
+    const rt::JsonValue *v = json.get(key);
+    if (!v || v->isNull())
+      continue;
+    if (gemma3) {
       error = std::string("config.json: ") + key +
-              " (Gemma 2's soft-capping) is not supported";
+              " (Gemma 2's soft-capping) is not supported for Gemma 3";
       return false;
     }
+    if (!v->isNumber() || !(v->number() > 0.0) || !std::isfinite(v->number())) {
+      error = std::string("config.json: ") + key + " must be a positive number or null";
+      return false;
+    }
+    *out = v->number();
+  }
   if (json.getBool("use_bidirectional_attention").value_or(false)) {
     error = "config.json: use_bidirectional_attention (EmbeddingGemma's encoder) is not "
             "supported: lazyc compiles causal decoders";
@@ -238,7 +251,7 @@ bool readGemma3(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
                         .value_or(json.getString("hidden_act").value_or("gelu_pytorch_tanh"));
   if (act != "gelu_pytorch_tanh") {
     error = "config.json: hidden_activation '" + act +
-            "' is not supported (Gemma 3's is gelu_pytorch_tanh)";
+            "' is not supported (Gemma's is gelu_pytorch_tanh)";
     return false;
   }
   c.mlpActivation = "gelu_tanh";
@@ -250,8 +263,10 @@ bool readGemma3(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
   c.attentionScale = 1.0 / std::sqrt(scalar);
   c.embeddingScale = std::sqrt(static_cast<double>(c.hidden));
   c.normWeightOffset = 1.0;
-  c.qkNorm = true;
   c.postNorms = true;
+  if (!gemma3)
+    return readHFRopeScaling(json, c, error);
+  c.qkNorm = true;
   return readLayerTypeRope(json, "rope_local_base_freq", 10000.0, c, error);
 }
 
@@ -329,15 +344,16 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool olmo3 = arch == "Olmo3ForCausalLM" || modelType == "olmo3";
   bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2" || olmo3;
   bool gemma3 = arch == "Gemma3ForCausalLM" || modelType == "gemma3_text";
+  bool gemma2 = arch == "Gemma2ForCausalLM" || modelType == "gemma2";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
-  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma3) {
+  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma2 && !gemma3) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
-            "Olmo2ForCausalLM, Olmo3ForCausalLM and Gemma3ForCausalLM)";
+            "Olmo2ForCausalLM, Olmo3ForCausalLM, Gemma2ForCausalLM and Gemma3ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
@@ -346,6 +362,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : granite ? "granite"
            : olmo3   ? "olmo3"
            : olmo2   ? "olmo2"
+           : gemma2  ? "gemma2"
            : gemma3  ? "gemma3"
            : modelType.empty() ? "llama"
                                : modelType;
@@ -388,7 +405,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   }
   if (std::string act = json.getString("hidden_act").value_or("silu");
-      act != "silu" && !gemma3) {
+      act != "silu" && !gemma2 && !gemma3) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
@@ -396,7 +413,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: attention/MLP biases are not supported";
     return false;
   }
-  if (gemma3   ? !readGemma3(json, c, error)
+  if (gemma2 || gemma3 ? !readGemma(json, gemma3, c, error)
       : olmo3 ? !readLayerTypeRope(json, nullptr, 0.0, c, error)
               : !readHFRopeScaling(json, c, error))
     return false;
@@ -404,7 +421,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
-  if (!readSlidingWindow(json, smollm3, gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
+  // Gemma 2: every 2nd layer full; Gemma 3: every 6th; OLMo 3: every 4th.
+  if (!readSlidingWindow(json, smollm3, gemma2 ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
     return false;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
@@ -412,7 +430,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   }
   c.ropeInterleaved = false; // Hugging Face weights use rotate-half
-  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(gemma3); // Gemma's default
+  // (Gemma's default: tied.)
+  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(gemma2 || gemma3);
   c.hfNames = true;
   return true;
 }

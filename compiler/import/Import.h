@@ -95,6 +95,9 @@ struct ModelConfig {
   /// `ropeFreqFactors` and YaRN's attention factor apply to the others); 0: one
   /// RoPE for every layer.
   double localRopeTheta = 0.0;
+  /// Gemma 2's soft-capping (0: none): each attention score and each final
+  /// logit x becomes cap * tanh(x / cap).
+  double attnLogitSoftcap = 0.0, finalLogitSoftcap = 0.0;
   /// Layers whose queries and keys get no RoPE (SmolLM3's NoPE layers): those
   /// marked in `noRopeLayers` (config.json's `no_rope_layers`), or without a
   /// list every `noRopeInterval`-th (layer l when l + 1 is a multiple; 4 in

@@ -87,6 +87,11 @@ LogicalResult ScoresOp::verify() {
   if (sliding > 0 && !getQueryPositions())
     return emitOpError() << "with sliding_window = " << sliding
                          << " needs the query rows' positions (`window %positions`)";
+  if (double cap = getLogitSoftcap().convertToDouble(); !(cap >= 0.0) || !std::isfinite(cap))
+    return emitOpError() << "expects a finite logit_softcap >= 0 (0: none)";
+  if (getLogitSoftcap().convertToDouble() > 0.0 && !getQueryPositions())
+    return emitOpError() << "with a logit_softcap needs the query rows' positions "
+                            "(`window %positions`)";
   if (getQueryPositions() &&
       failed(lazyc::verifyDimMatch(*this, "query position count",
                                    getQueryPositions().getType().getDimSize(0),

@@ -170,7 +170,9 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
 
     With `sliding_window = S > 0` (the layer's sliding-window attention, see
     `llm.attention`) a row also ignores the keys at or before its position
-    minus `S`; those score 0. It needs `query_positions` too.
+    minus `S`; those score 0. It needs `query_positions` too. With
+    `logit_softcap = c > 0` the scaled scores are soft-capped as the layer's
+    attention caps them (`c * tanh(s / c)`).
 
     ```mlir
     %s = lazy.scores %q, %cache, %pos
@@ -192,7 +194,8 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
                        DefaultValuedAttr<I64Attr, "1">:$window,
-                       DefaultValuedAttr<I64Attr, "0">:$sliding_window);
+                       DefaultValuedAttr<I64Attr, "0">:$sliding_window,
+                       DefaultValuedAttr<F64Attr, "0.0">:$logit_softcap);
   let results = (outs Lazy_ScoreTensor:$scores);
   let assemblyFormat = [{
     $query `,` $cache `,` $key_positions (`window` $query_positions^)? attr-dict `:`
@@ -361,8 +364,9 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
     `cache`), `random` (uniform random drop), `static` (prune once at the
     first step, never revive), or a user policy expanded by the user's pass
     (see docs/writing-a-pruning-pass.md). `--lazy-sparsify` expands the
-    built-in policies. `sliding_window` is layer `layer`'s attention window
-    (`llm.attention`'s; 0: none), which its scores respect.
+    built-in policies. `sliding_window` and `logit_softcap` are layer
+    `layer`'s attention's (`llm.attention`'s; 0: none), which its scores
+    respect.
 
     ```mlir
     %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %cache
@@ -381,7 +385,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
                        DefaultValuedAttr<I64Attr, "0">:$min_keep,
-                       DefaultValuedAttr<I64Attr, "0">:$sliding_window);
+                       DefaultValuedAttr<I64Attr, "0">:$sliding_window,
+                       DefaultValuedAttr<F64Attr, "0.0">:$logit_softcap);
   let results = (outs Lazy_Tensor:$next_hidden, Lazy_IdTensor:$next_positions,
                       Lazy_IdTensor:$next_keys);
   let assemblyFormat = [{

@@ -300,6 +300,17 @@ LogicalResult HeadRMSNormOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// SoftcapOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftcapOp::verify() {
+  double cap = getCap().convertToDouble();
+  if (!(cap > 0.0) || !std::isfinite(cap))
+    return emitOpError() << "expects a finite cap > 0, got " << lazyc::formatDouble(cap);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // SwiGLUOp
 //===----------------------------------------------------------------------===//
 
@@ -379,6 +390,8 @@ LogicalResult AttentionOp::verify() {
   if (static_cast<int64_t>(getSlidingWindow()) < 0)
     return emitOpError() << "expects a non-negative sliding_window, got "
                          << static_cast<int64_t>(getSlidingWindow());
+  if (double cap = getLogitSoftcap().convertToDouble(); !(cap >= 0.0) || !std::isfinite(cap))
+    return emitOpError() << "expects a finite logit_softcap >= 0 (0: none)";
   // Element types: all equal, or a mix of f32 and bf16 (the CUDA target's
   // bf16 activations) with key and value alike.
   auto result = getResult().getType();

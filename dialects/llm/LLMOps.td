@@ -239,6 +239,22 @@ def LLM_ScaleOp : LLM_Op<"scale", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def LLM_SoftcapOp : LLM_Op<"softcap", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise soft-capping cap * tanh(x / cap)";
+  let description = [{
+    `result = cap * tanh(input / cap)`: Gemma 2's final logits, smoothly
+    bounded to (-cap, cap).
+
+    ```mlir
+    %y = llm.softcap %logits {cap = 3.000000e+01 : f64} : tensor<?x256000xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, F64Attr:$cap);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let summary = "Gated activation act(gate) * up (SwiGLU, GeGLU)";
   let description = [{
@@ -311,6 +327,9 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
     position is `<= positions[i] - W`: it sees the last `W` positions up to
     its own (transformers' `kv_idx > q_idx - sliding_window`). 0: none.
 
+    With `logit_softcap = c > 0` (Gemma 2) every scaled score `s` becomes
+    `c * tanh(s / c)` before the softmax. 0: none.
+
     ```mlir
     %o = llm.attention %q, %k, %v, %pos, %cache
         {layer = 0 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
@@ -326,7 +345,8 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
                        Optional<LLM_IdTensor>:$keys,
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
-                       DefaultValuedAttr<I64Attr, "0">:$sliding_window);
+                       DefaultValuedAttr<I64Attr, "0">:$sliding_window,
+                       DefaultValuedAttr<F64Attr, "0.0">:$logit_softcap);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $positions `,` $cache (`keys` `(` $keys^ `)`)? attr-dict `:`

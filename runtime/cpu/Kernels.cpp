@@ -599,6 +599,18 @@ float scaledExpRow(float *s, int64_t n, float scale, float &max, uint16_t *bf16 
 
 /// Weights or activations of narrower types (code 1 bf16, 2 f16) widened to
 /// f32 into `scratch`; f32 ones (code 0) as they are.
+/// scaledExpRow after Gemma 2's attention soft-capping (`cap` > 0): each
+/// score becomes cap * tanh(scale * s / cap), the softmax's logit. `max` is
+/// then the capped maximum (scaledExpRow's with scale 1).
+float cappedExpRow(float *s, int64_t n, float scale, float cap, float &max,
+                   uint16_t *bf16 = nullptr) {
+  if (cap <= 0.0f)
+    return scaledExpRow(s, n, scale, max, bf16);
+  for (int64_t j = 0; j < n; ++j)
+    s[j] = cap * std::tanh(scale * s[j] / cap);
+  return scaledExpRow(s, n, 1.0f, max, bf16);
+}
+
 const float *asFloat(uint64_t w, int64_t wtype, int64_t count, std::vector<float> &scratch) {
   if (wtype == 0)
     return ptr<float>(w);
@@ -930,7 +942,7 @@ bool takeFewRows(int64_t rows, const VisibleKeys &visible, bool f32Cache, int64_
 /// a sliding window).
 void attendFewRows(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const VisibleKeys &visible, int64_t heads,
-                   int64_t kvHeads, int64_t headDim, float scale, float *out) {
+                   int64_t kvHeads, int64_t headDim, float scale, float softcap, float *out) {
   constexpr int64_t kChunk = 256;
   const int32_t *keyPos = visible.keyPos;
   const int64_t numKeys = visible.numKeys;
@@ -977,7 +989,7 @@ void attendFewRows(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
         gemmABt(group, n, headDim, qGroup, headDim, kBlock, ld, scores, n);
     for (int64_t hh = 0; hh < group; ++hh) {
       float m;
-      sums[first + hh * chunks] = scaledExpRow(scores + hh * n, n, scale, m);
+      sums[first + hh * chunks] = cappedExpRow(scores + hh * n, n, scale, softcap, m);
       maxima[first + hh * chunks] = m;
     }
 #ifdef LAZYC_GEMV_AVX512
@@ -1154,7 +1166,8 @@ bool haveBF16Gemm() {
 /// (keyPos) or the dense prefix's.
 void attendBlocksBF16(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
                       const lazyc::rt::KVRows &vc, const VisibleKeys &visible, int64_t heads,
-                      int64_t kvHeads, int64_t headDim, float scale, float *out) {
+                      int64_t kvHeads, int64_t headDim, float scale, float softcap,
+                      float *out) {
   const int32_t *keyPos = visible.keyPos;
   const int64_t keys = visible.numKeys;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
@@ -1195,7 +1208,8 @@ void attendBlocksBF16(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
         uint16_t *p = probs + i * blockKeys;
         const int64_t first = visible.first(r0 + i) - lo, valid = visible(r0 + i) - lo;
         float m;
-        inverses[i] = 1.0f / scaledExpRow(s + first, valid - first, scale, m, p + first);
+        inverses[i] =
+            1.0f / cappedExpRow(s + first, valid - first, scale, softcap, m, p + first);
         std::fill(p, p + first, uint16_t{0});
         std::fill(p + valid, p + blockKeys, uint16_t{0});
       }
@@ -1247,11 +1261,12 @@ extern "C" void lazyc_rt_parallel_for(void (*body)(void *, int64_t, int64_t), vo
 
 namespace {
 /// lazyc_rt_attention under a sliding window (`window` > 0: row i sees only
-/// the slots after pos[i] - window; 0: none).
+/// the slots after pos[i] - window; 0: none) and soft-capped scores
+/// (`softcap` > 0: cap * tanh(s / cap); 0: none).
 void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
                uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim, double scaleD,
-               uint64_t outAddr, int64_t window) {
+               uint64_t outAddr, int64_t window, float softcap) {
   lazyc::rt::profile::Scope timed("attention", rows);
   const float *q = ptr<float>(qAddr), *k = ptr<float>(kAddr), *v = ptr<float>(vAddr);
   const int32_t *pos = ptr<int32_t>(posAddr);
@@ -1285,7 +1300,7 @@ void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAdd
       stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = keyPos ? keyPos[numKeys - 1] : maxPos;
     }
     attendFewRows(q, rows, kc, vc, visible, heads, kvHeads, headDim,
-                  static_cast<float>(scaleD), out);
+                  static_cast<float>(scaleD), softcap, out);
     return;
   }
   for (int64_t j = 0; keyPos && cached && stats && j < keys; ++j)
@@ -1300,7 +1315,7 @@ void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAdd
   const float scale = static_cast<float>(scaleD);
 #ifdef LAZYC_HAVE_DNNL
   if (kc.isBF16() && haveBF16Gemm()) {
-    attendBlocksBF16(q, rows, kc, vc, visible, heads, kvHeads, headDim, scale, out);
+    attendBlocksBF16(q, rows, kc, vc, visible, heads, kvHeads, headDim, scale, softcap, out);
     return;
   }
 #endif
@@ -1361,7 +1376,7 @@ void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAdd
         float *s = scores + i * blockKeys;
         const int64_t first = visible.first(r0 + i) - lo, valid = visible(r0 + i) - lo;
         float m;
-        inverses[i] = 1.0f / scaledExpRow(s + first, valid - first, scale, m);
+        inverses[i] = 1.0f / cappedExpRow(s + first, valid - first, scale, softcap, m);
         for (int64_t j = first; roundBF16 && j < valid; ++j)
           s[j] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(s[j]));
         std::fill(s, s + first, 0.0f);
@@ -1384,7 +1399,7 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
                                    int64_t numKeys, int64_t heads, int64_t kvHeads,
                                    int64_t headDim, double scale, uint64_t out) {
   attention(cache, layer, q, k, v, positions, rows, keys, numKeys, heads, kvHeads, headDim, scale,
-            out, 0);
+            out, 0, 0.0f);
 }
 
 extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
@@ -1392,16 +1407,17 @@ extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64
                                       uint64_t keys, int64_t numKeys, int64_t heads,
                                       int64_t kvHeads, int64_t headDim, double scale,
                                       uint64_t out, int64_t qtype, int64_t kvtype,
-                                      int64_t otype, int64_t window) {
+                                      int64_t otype, int64_t window, double softcap) {
   for (int64_t type : {qtype, kvtype, otype})
     if (type != 0 && type != 1) {
       std::fprintf(stderr, "lazyc: lazyc_rt_attention_ex: unsupported element type %lld\n",
                    static_cast<long long>(type));
       std::exit(1);
     }
-  if (window < 0) {
-    std::fprintf(stderr, "lazyc: lazyc_rt_attention_ex: negative sliding window %lld\n",
-                 static_cast<long long>(window));
+  if (window < 0 || !(softcap >= 0.0) || !std::isfinite(softcap)) {
+    std::fprintf(stderr,
+                 "lazyc: lazyc_rt_attention_ex: bad sliding window %lld or softcap %g\n",
+                 static_cast<long long>(window), softcap);
     std::exit(1);
   }
   if (rows <= 0)
@@ -1416,7 +1432,7 @@ extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64
   uint64_t result = otype == 1 ? reinterpret_cast<uint64_t>(os.data()) : out;
   attention(cache, layer, reinterpret_cast<uint64_t>(qf), reinterpret_cast<uint64_t>(kf),
             reinterpret_cast<uint64_t>(vf), positions, rows, keys, numKeys, heads, kvHeads,
-            headDim, scale, result, window);
+            headDim, scale, result, window, static_cast<float>(softcap));
   if (otype == 1)
     narrowTo(out, os.data(), rows * qDim);
 }

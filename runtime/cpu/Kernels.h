@@ -86,14 +86,15 @@ void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t
 
 /// lazyc_rt_attention with the query, key/value and output element types
 /// `qtype`, `kvtype`, `otype` (0 = f32, 1 = bf16: the CUDA target's
-/// activations; here widened / rounded around the f32 kernel) and a sliding
+/// activations; here widened / rounded around the f32 kernel), a sliding
 /// window (`window` > 0: row i sees only the slots > positions[i] - window;
-/// 0: none).
+/// 0: none) and Gemma 2's soft-capping of the scaled scores (`softcap` > 0:
+/// s -> softcap * tanh(s / softcap); 0: none).
 void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
                            uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
                            int64_t num_keys, int64_t heads, int64_t kv_heads, int64_t head_dim,
                            double scale, uint64_t out, int64_t qtype, int64_t kvtype,
-                           int64_t otype, int64_t window);
+                           int64_t otype, int64_t window, double softcap);
 
 /// A runtime check of the compiled model failed (lazy-compile
 /// --runtime-checks: e.g. an out-of-bounds load): prints `message` to stderr
@@ -135,11 +136,12 @@ void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t q, int64_t row
 /// window, P = positions[rows - 1] the step's last token (see
 /// lazyc::scoreWindowRows); row r attends only to keys <= positions[r] and,
 /// with `sliding` > 0 (the layer's sliding-window attention), > positions[r]
-/// - sliding.
+/// - sliding; `softcap` > 0: the scaled scores soft-capped as the layer's
+/// attention caps them.
 void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t positions,
                             int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
                             int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
-                            uint64_t out, int64_t sliding);
+                            uint64_t out, int64_t sliding, double softcap);
 
 /// Uniform scores in [0, 1) hashed from (key, layer, seed).
 void lazyc_rt_random_scores(uint64_t keys, int64_t num_keys, int64_t layer, int64_t seed,

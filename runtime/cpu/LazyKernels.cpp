@@ -171,7 +171,8 @@ inline float dot(const float *q, const float *k, int64_t n) {
 void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
                      const int32_t *positions, const std::vector<int64_t> &windowRows,
                      const int32_t *keys, int64_t numKeys, int64_t heads, int64_t kvHeads,
-                     int64_t headDim, double scale, int64_t sliding, float *out) {
+                     int64_t headDim, double scale, int64_t sliding, double softcap,
+                     float *out) {
   const int64_t group = heads / kvHeads;
   const lazyc::rt::KVRows kc(*cache, layer, false);
   const auto windowSize = static_cast<int64_t>(windowRows.size());
@@ -218,6 +219,8 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
           kj = kc.f32Row(keys[j]) + g * headDim;
         }
         p[j] = dot(qh, kj, headDim) * static_cast<float>(scale);
+        if (softcap > 0.0)
+          p[j] = static_cast<float>(softcap * std::tanh(p[j] / softcap));
         m = std::max(m, p[j]);
       }
       double sum = 0;
@@ -256,20 +259,20 @@ extern "C" void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t qAd
   if (rows > 0)
     lastRow.push_back(rows - 1);
   attentionScores(cache, layer, ptr<float>(qAddr), nullptr, lastRow, ptr<int32_t>(keysAddr),
-                  numKeys, heads, kvHeads, headDim, scale, 0, ptr<float>(outAddr));
+                  numKeys, heads, kvHeads, headDim, scale, 0, 0.0, ptr<float>(outAddr));
 }
 
 extern "C" void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                                        uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
                                        int64_t numKeys, int64_t heads, int64_t kvHeads,
                                        int64_t headDim, double scale, int64_t window,
-                                       uint64_t outAddr, int64_t sliding) {
+                                       uint64_t outAddr, int64_t sliding, double softcap) {
   Timed timed(cache, "window_scores", rows);
   const int32_t *positions = ptr<int32_t>(positionsAddr);
   std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions, rows, window);
   attentionScores(cache, layer, ptr<float>(qAddr), positions, windowRows,
                   ptr<int32_t>(keysAddr), numKeys, heads, kvHeads, headDim, scale, sliding,
-                  ptr<float>(outAddr));
+                  softcap, ptr<float>(outAddr));
 }
 
 extern "C" void lazyc_rt_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer,

@@ -1677,9 +1677,10 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
                             uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                             int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
                             double scale, uint64_t outAddr, int64_t qtype, int64_t kvtype,
-                            int64_t otype, int64_t window) {
-  if (window != 0) {
-    setError("lazyc_gpu_attention_ex: sliding-window attention is not implemented on the GPU");
+                            int64_t otype, int64_t window, double softcap) {
+  if (window != 0 || softcap != 0.0) {
+    setError("lazyc_gpu_attention_ex: sliding-window attention and soft-capped scores are not "
+             "implemented on the GPU");
     return;
   }
   if (rows <= 0)
@@ -1827,7 +1828,7 @@ void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uin
                          int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
                          double scale, uint64_t outAddr) {
   lazyc_gpu_attention_ex(cache, layer, qAddr, kAddr, vAddr, posAddr, rows, keysAddr, numKeys,
-                         heads, kvHeads, headDim, scale, outAddr, 0, 0, 0, 0);
+                         heads, kvHeads, headDim, scale, outAddr, 0, 0, 0, 0, 0.0);
 }
 
 /// How many attention calls cuDNN ran so far (tests, reports).
@@ -1877,9 +1878,10 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
 void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                              uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
                              int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
-                             double scale, int64_t window, uint64_t outAddr, int64_t sliding) {
+                             double scale, int64_t window, uint64_t outAddr, int64_t sliding,
+                             double softcap) {
   Timed timed(cache);
-  if (sliding != 0) {
+  if (sliding != 0 || softcap != 0.0) {
     setError("lazyc_gpu_window_scores: sliding-window attention is not implemented on the GPU");
     return;
   }

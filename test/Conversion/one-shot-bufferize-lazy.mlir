@@ -35,7 +35,7 @@ func.func @step(%h: tensor<?x64xf32>, %pos: tensor<?xi32>, %q: tensor<?x64xf32>,
 
 // An observation window calls the window kernel with the rows' positions.
 // CHECK-LABEL: func.func @window
-// CHECK:         call @lazyc_rt_window_scores(%{{.*}}) : (!llm.kv_cache<{{.*}}>, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64) -> ()
+// CHECK:         call @lazyc_rt_window_scores(%{{.*}}) : (!llm.kv_cache<{{.*}}>, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64, f64) -> ()
 // CHECK-NOT:     lazy.scores
 func.func @window(%q: tensor<?x64xf32>, %pos: tensor<?xi32>, %keys: tensor<?xi32>, %c: !cache) -> tensor<?xf32> {
   %s = lazy.scores %q, %c, %keys window %pos {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64, window = 8 : i64}

@@ -5,7 +5,8 @@
 // (padded to the chunks), the last of 4 query rows; a window of 3 rows whose
 // first row lies outside it (positions 5, 9, 12, 13: 12 and 13 count; 12 sees
 // 8 of the keys); both again under a sliding window of 6 positions (13 sees
-// keys 9 .. 13, 12 keys 9 .. 12). The keys are bf16 values, so the bf16 cache of the CUDA
+// keys 9 .. 13, 12 keys 9 .. 12), and the last with Gemma 2's soft-capped
+// scores (cap 0.5). The keys are bf16 values, so the bf16 cache of the CUDA
 // target (the second and fourth runs: the same cache as bf16 storage) and the
 // CPU's f16 cache (--kv-cache=f16: the third run) must give the f32 runtime's
 // scores too.
@@ -31,6 +32,9 @@
 // IR-NOT: lazy.scores
 // IR-LABEL: func.func @sliding
 // IR-NOT: lazy.scores
+// IR-LABEL: func.func @capped
+// IR-NOT: lazy.scores
+// IR: math.exp
 // BAD: cache-element-type must be f32, bf16 or f16 (the CPU runtime's KV cache; the CUDA runtime's is bf16), got 'f8'
 
 !cache = !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 4, f32>
@@ -60,6 +64,16 @@ func.func @sliding(%q: tensor<?x16xf32>, %c: !cache, %keys: tensor<?xi32>, %pos:
   return %s : tensor<?xf32>
 }
 
+func.func @capped(%q: tensor<?x16xf32>, %c: !cache, %keys: tensor<?xi32>, %pos: tensor<?xi32>)
+    -> tensor<?xf32> {
+  %s = lazy.scores %q, %c, %keys window %pos
+      {layer = 1 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64,
+       scale = 5.000000e-01 : f64, window = 3 : i64, sliding_window = 6 : i64,
+       logit_softcap = 5.000000e-01 : f64}
+      : (tensor<?x16xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
+  return %s : tensor<?xf32>
+}
+
 func.func @window_sliding(%q: tensor<?x16xf32>, %c: !cache, %keys: tensor<?xi32>,
                           %pos: tensor<?xi32>) -> tensor<?xf32> {
   %s = lazy.scores %q, %c, %keys window %pos
@@ -71,7 +85,7 @@ func.func @window_sliding(%q: tensor<?x16xf32>, %c: !cache, %keys: tensor<?xi32>
 
 func.func private @lazyc_rt_scores(!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64)
 func.func private @lazyc_rt_window_scores(!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64,
-                                          f64, i64, i64, i64)
+                                          f64, i64, i64, i64, f64)
 
 func.func @address(%m: memref<?xi32>) -> i64 {
   %p = memref.extract_aligned_pointer_as_index %m : memref<?xi32> -> index
@@ -131,6 +145,8 @@ func.func @compare(%g: tensor<?xf32>, %r: memref<?xf32>) {
 }
 
 // CHECK: 1
+// CHECK-NEXT: 1
+// CHECK-NEXT: 1
 // CHECK-NEXT: 1
 // CHECK-NEXT: 1
 // CHECK-NEXT: 1
@@ -231,9 +247,10 @@ func.func @main() {
   %r2p = memref.extract_aligned_pointer_as_index %r2 : memref<?xf32> -> index
   %r2a = arith.index_cast %r2p : index to i64
   %nosliding = arith.constant 0 : i64
+  %nocap = arith.constant 0.0 : f64
   call @lazyc_rt_window_scores(%rcache, %layer, %qa, %posa, %rows, %keysa, %n, %heads, %kvheads,
-                               %hd, %scale, %w, %r2a, %nosliding)
-      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64) -> ()
+                               %hd, %scale, %w, %r2a, %nosliding, %nocap)
+      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64, f64) -> ()
   call @compare(%g2, %r2) : (tensor<?xf32>, memref<?xf32>) -> ()
 
   // A sliding window of 6 positions: the last row, then the window of rows.
@@ -245,8 +262,8 @@ func.func @main() {
   %r3p = memref.extract_aligned_pointer_as_index %r3 : memref<?xf32> -> index
   %r3a = arith.index_cast %r3p : index to i64
   call @lazyc_rt_window_scores(%rcache, %layer, %qa, %posa, %rows, %keysa, %n, %heads, %kvheads,
-                               %hd, %scale, %w1, %r3a, %sliding)
-      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64) -> ()
+                               %hd, %scale, %w1, %r3a, %sliding, %nocap)
+      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64, f64) -> ()
   call @compare(%g3, %r3) : (tensor<?xf32>, memref<?xf32>) -> ()
   %g4 = call @window_sliding(%q, %cache, %kt, %pt)
       : (tensor<?x16xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
@@ -254,8 +271,19 @@ func.func @main() {
   %r4p = memref.extract_aligned_pointer_as_index %r4 : memref<?xf32> -> index
   %r4a = arith.index_cast %r4p : index to i64
   call @lazyc_rt_window_scores(%rcache, %layer, %qa, %posa, %rows, %keysa, %n, %heads, %kvheads,
-                               %hd, %scale, %w, %r4a, %sliding)
-      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64) -> ()
+                               %hd, %scale, %w, %r4a, %sliding, %nocap)
+      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64, f64) -> ()
   call @compare(%g4, %r4) : (tensor<?xf32>, memref<?xf32>) -> ()
+  // ... soft-capped at 0.5.
+  %cap = arith.constant 0.5 : f64
+  %g5 = call @capped(%q, %cache, %kt, %pt)
+      : (tensor<?x16xf32>, !cache, tensor<?xi32>, tensor<?xi32>) -> tensor<?xf32>
+  %r5 = memref.alloc(%c9) : memref<?xf32>
+  %r5p = memref.extract_aligned_pointer_as_index %r5 : memref<?xf32> -> index
+  %r5a = arith.index_cast %r5p : index to i64
+  call @lazyc_rt_window_scores(%rcache, %layer, %qa, %posa, %rows, %keysa, %n, %heads, %kvheads,
+                               %hd, %scale, %w, %r5a, %sliding, %cap)
+      : (!llvm.ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f64, i64, i64, i64, f64) -> ()
+  call @compare(%g5, %r5) : (tensor<?xf32>, memref<?xf32>) -> ()
   return
 }

@@ -54,6 +54,8 @@ const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
 const std::string kTinyOlmo3Library = LAZYC_E2E_TINY_OLMO3_LIBRARY;
+const std::string kTinyGemma2Library = LAZYC_E2E_TINY_GEMMA2_LIBRARY;
+const std::string kTinyGemma2GGUFLibrary = LAZYC_E2E_TINY_GEMMA2_GGUF_LIBRARY;
 const std::string kTinyQ8_0Library = LAZYC_E2E_TINY_Q8_0_LIBRARY;
 const std::string kTinyHFQ8_0Library = LAZYC_E2E_TINY_HF_Q8_0_LIBRARY;
 const std::string kBF16Library = LAZYC_E2E_BF16_LIBRARY;
@@ -294,6 +296,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            // with plain RoPE, the full one scaled.
                                            Case{"logits-tiny-hf-olmo3.txt", "tiny-olmo3-hf",
                                                 &kTinyOlmo3Library},
+                                           // Gemma 2: soft-capped attention scores
+                                           // (cap 1) and final logits (cap 2).
+                                           Case{"logits-tiny-hf-gemma2.txt", "tiny-gemma2-hf",
+                                                &kTinyGemma2Library},
+                                           Case{"logits-tiny-hf-gemma2.txt", "tiny-gemma2.gguf",
+                                                &kTinyGemma2GGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

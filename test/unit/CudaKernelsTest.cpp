@@ -35,7 +35,7 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint
                             uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
                             int64_t num_keys, int64_t heads, int64_t kv_heads, int64_t head_dim,
                             double scale, uint64_t out, int64_t qtype, int64_t kvtype,
-                            int64_t otype, int64_t window);
+                            int64_t otype, int64_t window, double softcap);
 void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t q,
                                    uint64_t positions, int64_t rows, uint64_t keys,
                                    int64_t num_keys, int64_t heads, int64_t kv_heads,
@@ -46,7 +46,7 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t q, int64_t ro
 void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t positions,
                              int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
                              int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
-                             uint64_t out, int64_t sliding);
+                             uint64_t out, int64_t sliding, double softcap);
 int64_t lazyc_gpu_cudnn_attention_calls(void);
 int64_t lazyc_gpu_context_size(uint64_t positions, int64_t rows);
 void lazyc_gpu_keep_host_copy(uint64_t device, int64_t bytes);
@@ -289,7 +289,7 @@ void checkAttention(int64_t headDim, Keys keysKind, const std::string &variant,
   if (bf16Operands) {
     uint16_t *dqb = toDevice(qb), *dkb = toDevice(kb), *dvb = toDevice(vb);
     lazyc_gpu_attention_ex(&cache.c, 0, a(dqb), a(dkb), a(dvb), a(dpos), rows, keysAddr,
-                           numKeys, heads, kvHeads, headDim, scale, a(out), 1, 1, 1, 0);
+                           numKeys, heads, kvHeads, headDim, scale, a(out), 1, 1, 1, 0, 0.0);
     for (uint16_t bits : toHost(reinterpret_cast<uint16_t *>(out), rows * qDim))
       got.push_back(lazyc::rt::bf16ToFloat(bits));
     for (uint16_t *p : {dqb, dkb, dvb})
@@ -687,11 +687,11 @@ TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {
   // to its own position), every row (window 64), and window 1 (= the last row).
   for (int64_t window : {8, 64, 1}) {
     lazyc_gpu_window_scores(&cache.c, 0, a(dq), a(dpos), rows, a(dkeys), keys.size(), heads,
-                            kvHeads, headDim, 0.125, window, a(dscores), 0);
+                            kvHeads, headDim, 0.125, window, a(dscores), 0, 0.0);
     got = toHost(dscores, keys.size());
     lazyc_rt_window_scores(&host, 0, a(q.data()), a(pos.data()), rows, a(keys.data()),
                            keys.size(), heads, kvHeads, headDim, 0.125, window,
-                           a(want.data()), 0);
+                           a(want.data()), 0, 0.0);
     ASSERT_EQ(api()->lastError(), nullptr);
     for (size_t j = 0; j < keys.size(); ++j)
       EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j]) << "window " << window << " key " << j;

@@ -79,7 +79,8 @@ TEST_F(DialectTest, BuildsAndVerifiesAttentionBlock) {
   Value attn = llm::AttentionOp::create(
       b, loc, rows(64), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(1),
       b.getI64IntegerAttr(4), b.getI64IntegerAttr(2), b.getI64IntegerAttr(16),
-      b.getF64FloatAttr(0.25));
+      b.getF64FloatAttr(0.25), /*sliding_window=*/b.getI64IntegerAttr(0),
+      /*logit_softcap=*/b.getF64FloatAttr(0.0));
   Value out = llm::AddOp::create(b, loc, x, attn);
   func::ReturnOp::create(b, loc, out);
 

@@ -175,13 +175,13 @@ TEST(LazyKernelsTest, WindowScoresAreTheMeanOfCausalRows) {
   // Window 1 through the window kernel = the last-row kernel, bit for bit.
   std::vector<float> one(4), last(4);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 1,
-                         addr(one), 0);
+                         addr(one), 0, 0.0);
   lazyc_rt_scores(&cache.c, 0, addr(q), 3, addr(slots), 4, 2, 1, 2, 1.0, addr(last));
   EXPECT_EQ(one, last);
   // Window 2: rows at positions 3 and 4 (4 - 2 < p). Position 3 sees slots 0, 1, 3 only.
   std::vector<float> out(4);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 2,
-                         addr(out), 0);
+                         addr(out), 0, 0.0);
   std::vector<double> r3h0 = softmax({1, 0, 1}), r3h1 = softmax({0, 1, 1});
   std::vector<double> r4h0 = softmax({2, 0, 2, -2}), r4h1 = softmax({0, 2, 2, 2});
   for (int j = 0; j < 4; ++j) {
@@ -194,12 +194,12 @@ TEST(LazyKernelsTest, WindowScoresAreTheMeanOfCausalRows) {
   // its scores are the same with one or many threads (fixed summation order).
   std::vector<float> wide(4), again(4);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 4,
-                         addr(wide), 0);
+                         addr(wide), 0, 0.0);
   std::vector<double> r1 = softmax({5, 5});
   EXPECT_NEAR(wide[0], (r1[0] + (r3h0[0] + r3h1[0]) / 2 + (r4h0[0] + r4h1[0]) / 2) / 3, 1e-6);
   EXPECT_NEAR(wide[3], (r4h0[3] + r4h1[3]) / 2 / 3, 1e-6);
   lazyc_rt_window_scores(&cache.c, 0, addr(q), addr(pos), 3, addr(slots), 4, 2, 1, 2, 1.0, 4,
-                         addr(again), 0);
+                         addr(again), 0, 0.0);
   EXPECT_EQ(wide, again);
 }
 
@@ -349,7 +349,8 @@ TEST(LazyKernelsTest, KeyedAttentionMatchesDenseOverTheSameSlots) {
 /// (layer `layer`), in double: the reference of the kernels.
 std::vector<double> referenceAttention(const Cache &cache, int layer, const float *q,
                                        const std::vector<int32_t> &keys, int64_t heads,
-                                       int64_t kvHeads, int64_t dim, double scale) {
+                                       int64_t kvHeads, int64_t dim, double scale,
+                                       double softcap = 0.0) {
   const int64_t kvDim = kvHeads * dim, group = heads / kvHeads;
   const float *kc = cache.k.data() + layer * cache.c.context * kvDim;
   const float *vc = cache.v.data() + layer * cache.c.context * kvDim;
@@ -362,7 +363,7 @@ std::vector<double> referenceAttention(const Cache &cache, int layer, const floa
       double dot = 0;
       for (int64_t d = 0; d < dim; ++d)
         dot += static_cast<double>(q[h * dim + d]) * kc[slot * kvDim + g * dim + d];
-      s.push_back(dot * scale);
+      s.push_back(softcap > 0.0 ? softcap * std::tanh(dot * scale / softcap) : dot * scale);
       m = std::max(m, s.back());
     }
     double sum = 0;
@@ -389,9 +390,9 @@ std::vector<double> referenceAttention(const Cache &cache, int layer, const floa
 // window: row i sees the slots after pos[i] - window) a 256-row block's rows
 // see different key ranges, and the window skips the first decode chunks; a
 // window past every position changes nothing.
-void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window) {
+void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window, double softcap = 0.0) {
   SCOPED_TRACE("head dim " + std::to_string(dim) + ", cache type " + std::to_string(kvType) +
-               ", window " + std::to_string(window));
+               ", window " + std::to_string(window) + ", softcap " + std::to_string(softcap));
   const int64_t heads = 6, kvHeads = 2, qDim = heads * dim, kvDim = kvHeads * dim;
   const int64_t prefill = 600, context = prefill + 8;
   const double scale = 0.25;
@@ -406,12 +407,13 @@ void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window) {
     const auto rows = static_cast<int64_t>(pos.size());
     const uint64_t keyList = keys ? addr(*keys) : 0;
     const int64_t numKeys = keys ? static_cast<int64_t>(keys->size()) : -1;
-    if (w == 0)
+    if (w == 0 && softcap == 0.0)
       lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), rows, keyList,
                          numKeys, heads, kvHeads, dim, scale, addr(out));
     else
       lazyc_rt_attention_ex(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), rows, keyList,
-                            numKeys, heads, kvHeads, dim, scale, addr(out), 0, 0, 0, w);
+                            numKeys, heads, kvHeads, dim, scale, addr(out), 0, 0, 0, w,
+                            softcap);
   };
   // Row `row` of `got` against the reference over the slots of `keys` that
   // lie in its window (the cache's stored values, widened).
@@ -436,7 +438,7 @@ void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window) {
       }
     }
     auto want = referenceAttention(widened, 1, query.data() + row * qDim, seen, heads, kvHeads,
-                                   dim, scale);
+                                   dim, scale, softcap);
     double worst = 0;
     for (int64_t i = 0; i < qDim; ++i)
       worst = std::max(worst, std::fabs(got[row * qDim + i] - want[i]));
@@ -531,6 +533,16 @@ TEST(LazyKernelsTest, SlidingWindowAttentionMatchesTheReference) {
   }
 }
 
+// Gemma 2's soft-capped scores (cap * tanh(s / cap)) on every path, with and
+// without a window; a cap of 1 squashes these scores (up to ~8) hard.
+TEST(LazyKernelsTest, SoftcappedAttentionMatchesTheReference) {
+  for (int64_t kvType : {0, 2, 1})
+    for (int64_t window : {0, 100}) {
+      checkAttentionPaths(16, kvType, window, 1.0);
+      checkAttentionPaths(64, kvType, window, 1.0);
+    }
+}
+
 // A sliding window in the LazyLLM scores: a row's keys at or before its
 // position - sliding score 0, the others as over only its window's keys.
 TEST(LazyKernelsTest, WindowScoresRespectASlidingWindow) {
@@ -546,7 +558,7 @@ TEST(LazyKernelsTest, WindowScoresRespectASlidingWindow) {
   std::vector<float> got(slots.size()), full(slots.size());
   // Sliding window 5: row 9 sees slots 5, 7, 9.
   lazyc_rt_window_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
-                         1.0, 1, addr(got), 5);
+                         1.0, 1, addr(got), 5, 0.0);
   auto h0 = softmax({2 * 1 + 1 * 1, 2 * -1 + 1 * 1, 2 * 1 + 1 * -1});
   auto h1 = softmax({1 * 1 + 2 * 1, 1 * -1 + 2 * 1, 1 * 1 + 2 * -1});
   EXPECT_EQ(got[0], 0.0f);
@@ -555,16 +567,23 @@ TEST(LazyKernelsTest, WindowScoresRespectASlidingWindow) {
     EXPECT_NEAR(got[2 + j], (h0[j] + h1[j]) / 2, 1e-6) << j;
   // Window 2 of rows (8 and 9): row 8 sees slots 5, 7 (its window 5: after 3).
   lazyc_rt_window_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
-                         1.0, 2, addr(got), 5);
+                         1.0, 2, addr(got), 5, 0.0);
   auto r8h0 = softmax({1, -1}), r8h1 = softmax({1, 1});
   EXPECT_EQ(got[0], 0.0f);
   EXPECT_EQ(got[1], 0.0f);
   EXPECT_NEAR(got[2], ((r8h0[0] + r8h1[0]) / 2 + (h0[0] + h1[0]) / 2) / 2, 1e-6);
   EXPECT_NEAR(got[3], ((r8h0[1] + r8h1[1]) / 2 + (h0[1] + h1[1]) / 2) / 2, 1e-6);
   EXPECT_NEAR(got[4], (h0[2] + h1[2]) / 4, 1e-6);
+  // Soft-capped at 1 (Gemma 2): the softmax of tanh of the scores.
+  lazyc_rt_window_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
+                         1.0, 1, addr(got), 5, 1.0);
+  auto c0 = softmax({std::tanh(3.0), std::tanh(-1.0), std::tanh(1.0)});
+  auto c1 = softmax({std::tanh(3.0), std::tanh(1.0), std::tanh(-1.0)});
+  for (int j = 0; j < 3; ++j)
+    EXPECT_NEAR(got[2 + j], (c0[j] + c1[j]) / 2, 1e-6) << j;
   // No sliding window: every key scores.
   lazyc_rt_window_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
-                         1.0, 1, addr(full), 0);
+                         1.0, 1, addr(full), 0, 0.0);
   EXPECT_GT(full[0], 0.0f);
   EXPECT_GT(full[1], 0.0f);
 }
@@ -892,13 +911,13 @@ TEST(LazyKernelsTest, AttentionExOnBF16OperandsMatchesWidened) {
   lazyc_rt_attention(&wide.c, 0, addr(q), addr(k), addr(v), addr(pos), rows, 0, -1, heads,
                      kvHeads, dim, 0.5, addr(want));
   lazyc_rt_attention_ex(&narrow.c, 0, addr(qb), addr(kb), addr(vb), addr(pos), rows, 0, -1, heads,
-                        kvHeads, dim, 0.5, addr(gotBits), 1, 1, 1, 0);
+                        kvHeads, dim, 0.5, addr(gotBits), 1, 1, 1, 0, 0.0);
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_EQ(gotBits[i], lazyc::rt::floatToBF16(want[i])) << i;
   EXPECT_EQ(narrow.k, wide.k); // the cache holds the same (widened) keys
   // f32 query (a pruning layer's), bf16 key/value, f32 output.
   lazyc_rt_attention_ex(&mixed.c, 0, addr(q), addr(kb), addr(vb), addr(pos), rows, 0, -1, heads,
-                        kvHeads, dim, 0.5, addr(got), 0, 1, 0, 0);
+                        kvHeads, dim, 0.5, addr(got), 0, 1, 0, 0, 0.0);
   EXPECT_EQ(got, want);
 }
 

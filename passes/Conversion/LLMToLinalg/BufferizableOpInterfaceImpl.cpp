@@ -249,7 +249,9 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
     for (Type t : {qElem, kvElem, outElem})
       if (!t.isF32() && !t.isBF16())
         return op->emitOpError() << "lowers only with f32 or bf16 activations, got " << t;
-    if (qElem.isF32() && kvElem.isF32() && outElem.isF32() && attn.getSlidingWindow() == 0) {
+    const double softcap = attn.getLogitSoftcap().convertToDouble();
+    if (qElem.isF32() && kvElem.isF32() && outElem.isF32() && attn.getSlidingWindow() == 0 &&
+        softcap == 0.0) {
       callRuntime(rewriter, op, "lazyc_rt_attention", args);
     } else {
       // bf16 query, key/value or output (the CUDA target's activations), or
@@ -257,6 +259,8 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
       for (Type t : {qElem, kvElem, outElem})
         args.push_back(i64(rewriter, loc, activationCode(t)));
       args.push_back(i64(rewriter, loc, attn.getSlidingWindow()));
+      args.push_back(
+          arith::ConstantOp::create(rewriter, loc, rewriter.getF64FloatAttr(softcap)));
       callRuntime(rewriter, op, "lazyc_rt_attention_ex", args);
     }
     replaceOpWithBufferizedValues(rewriter, op, out);
@@ -330,16 +334,21 @@ struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
           kvHeads = i64(rewriter, loc, scores.getNumKvHeads()),
           headDim = i64(rewriter, loc, scores.getHeadDim()),
           scale = f64(rewriter, loc, scores.getScale());
-    // (An observation window, or a sliding-window layer: the rows' positions.)
-    if (scores.getWindow() > 1 || scores.getSlidingWindow() > 0)
+    // An observation window, a sliding-window or a soft-capped layer: the
+    // general entry, with the rows' positions.
+    const double softcap = scores.getLogitSoftcap().convertToDouble();
+    if (scores.getWindow() > 1 || scores.getSlidingWindow() > 0 || softcap > 0.0) {
       callRuntime(rewriter, op, "lazyc_rt_window_scores",
-                  {cache, layer, query, inputAddress(rewriter, loc, (*b)[2]), rows, keys, numKeys,
-                   heads, kvHeads, headDim, scale, i64(rewriter, loc, scores.getWindow()),
-                   address(rewriter, loc, out), i64(rewriter, loc, scores.getSlidingWindow())});
-    else
+                  {cache, layer, query, inputAddress(rewriter, loc, (*b)[2]), rows, keys,
+                   numKeys, heads, kvHeads, headDim, scale,
+                   i64(rewriter, loc, scores.getWindow()), address(rewriter, loc, out),
+                   i64(rewriter, loc, scores.getSlidingWindow()),
+                   arith::ConstantOp::create(rewriter, loc, rewriter.getF64FloatAttr(softcap))});
+    } else {
       callRuntime(rewriter, op, "lazyc_rt_scores",
                   {cache, layer, query, rows, keys, numKeys, heads, kvHeads, headDim, scale,
                    address(rewriter, loc, out)});
+    }
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }

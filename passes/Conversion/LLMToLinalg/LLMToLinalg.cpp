@@ -167,6 +167,35 @@ struct ScaleLowering : OpRewritePattern<llm::ScaleOp> {
   }
 };
 
+/// cap * tanh(x / cap), tanh(t) = 1 - 2 / (exp(2t) + 1) (exact limits at
+/// +-inf: exp overflows to inf, or goes to 0).
+struct SoftcapLowering : OpRewritePattern<llm::SoftcapOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::SoftcapOp op, PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (type.getRank() != 2)
+      return failure();
+    Type f = type.getElementType();
+    double cap = op.getCap().convertToDouble();
+    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), type, op.getInput(),
+                                     {op.getInput()}, {rowsMap(rewriter)},
+                                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       auto c = [&](double v) -> Value {
+                                         return arith::ConstantOp::create(
+                                             b, l, b.getFloatAttr(f, v));
+                                       };
+                                       Value e = math::ExpOp::create(
+                                           b, l, arith::MulFOp::create(b, l, a[0], c(2.0 / cap)));
+                                       Value t = arith::SubFOp::create(
+                                           b, l, c(1.0),
+                                           arith::DivFOp::create(
+                                               b, l, c(2.0), arith::AddFOp::create(b, l, e, c(1.0))));
+                                       return arith::MulFOp::create(b, l, t, c(cap));
+                                     }));
+    return success();
+  }
+};
+
 struct SwiGLULowering : OpRewritePattern<llm::SwiGLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::SwiGLUOp op, PatternRewriter &rewriter) const override {
@@ -702,8 +731,8 @@ struct ConvertLLMToLinalgPass
         op->setLoc(NameLoc::get(name, op->getLoc()));
     });
     RewritePatternSet patterns(&getContext());
-    patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering, SiLULowering,
-                 SwiGLULowering, RMSNormLowering, RoPELowering,
+    patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering,
+                 SoftcapLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
