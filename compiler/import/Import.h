@@ -176,7 +176,7 @@ bool checkTensor(const std::string &name, const std::vector<int64_t> &expected,
                  const std::vector<uint64_t> &dims, uint32_t type, std::string &error);
 
 /// Checks the options against the model: the context length against its
-/// trained context (and sliding window), Q8_0 weights against its row widths.
+/// trained context, Q8_0 weights against its row widths.
 bool checkImportOptions(const ModelConfig &config, const ImportOptions &options,
                         std::string &error);
 
