@@ -11,9 +11,25 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace lazyc {
+
+/// Soft-capping (Gemma 2), cap * tanh(x / cap), in a kernel body: tanh(t) =
+/// 1 - 2 / (exp(2t) + 1), exact at the limits (exp overflows to inf, or goes
+/// to 0). Shared by llm.softcap's lowering and the soft-capped scores.
+inline mlir::Value softcapOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, double cap) {
+  auto c = [&](double v) -> mlir::Value {
+    return mlir::arith::ConstantOp::create(b, loc, b.getFloatAttr(x.getType(), v));
+  };
+  mlir::Value e =
+      mlir::math::ExpOp::create(b, loc, mlir::arith::MulFOp::create(b, loc, x, c(2.0 / cap)));
+  mlir::Value t = mlir::arith::SubFOp::create(
+      b, loc, c(1.0),
+      mlir::arith::DivFOp::create(b, loc, c(2.0), mlir::arith::AddFOp::create(b, loc, e, c(1.0))));
+  return mlir::arith::MulFOp::create(b, loc, t, c(cap));
+}
 
 class KernelBuilder {
 public:

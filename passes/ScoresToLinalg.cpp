@@ -216,16 +216,7 @@ private:
     Value s = f32(nb, nl, scale);
     auto logit = [&](Value x) -> Value {
       Value y = arith::MulFOp::create(nb, nl, x, s);
-      if (softcap <= 0.0)
-        return y;
-      // cap * tanh(y / cap), tanh(t) = 1 - 2 / (exp(2t) + 1).
-      Value e = math::ExpOp::create(nb, nl,
-                                    arith::MulFOp::create(nb, nl, y, f32(nb, nl, 2.0 / softcap)));
-      Value t = arith::SubFOp::create(
-          nb, nl, f32(nb, nl, 1.0),
-          arith::DivFOp::create(nb, nl, f32(nb, nl, 2.0),
-                                arith::AddFOp::create(nb, nl, e, f32(nb, nl, 1.0))));
-      return arith::MulFOp::create(nb, nl, t, f32(nb, nl, softcap));
+      return softcap > 0.0 ? softcapOf(nb, nl, y, softcap) : y;
     };
     return math::ExpOp::create(nb, nl, arith::SubFOp::create(nb, nl, logit(dot), logit(m)));
   }

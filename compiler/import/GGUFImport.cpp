@@ -46,20 +46,17 @@ bool readGGUFSlidingWindow(const rt::GGUFFile &file, const std::string &arch,
   c.slidingWindow = *window;
   const std::string key = arch + ".attention.sliding_window_pattern";
   const rt::GGUFValue *pattern = file.find(key);
-  if (!pattern && defaultPattern > 0) {
-    for (int64_t l = 0; l < c.numLayers; ++l)
-      c.slidingLayers.push_back(l % defaultPattern < defaultPattern - 1);
-    return true;
-  }
-  if (!pattern)
-    return true;
-  if (std::optional<int64_t> every = pattern->asInt()) {
+  std::optional<int64_t> every = pattern ? pattern->asInt() : std::nullopt;
+  if (!pattern && defaultPattern > 0)
+    every = defaultPattern;
+  if (every) {
     if (*every < 0) {
       error = key + " must be a layer count >= 0 or one bool per layer";
       return false;
     }
-    for (int64_t l = 0; l < c.numLayers; ++l)
-      c.slidingLayers.push_back(*every == 0 || l % *every < *every - 1);
+    c.slidingLayers = everyNthLayerFull(*every, c.numLayers);
+  } else if (!pattern) {
+    return true; // every layer slides
   } else if (pattern->type == rt::GGUFValueType::Array &&
              pattern->elementType == rt::GGUFValueType::Bool &&
              static_cast<int64_t>(pattern->array.size()) == c.numLayers) {

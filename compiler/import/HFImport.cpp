@@ -311,8 +311,7 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultP
       error = "config.json: sliding_window_pattern must be a positive integer";
       return false;
     }
-    for (int64_t l = 0; l < c.numLayers; ++l)
-      c.slidingLayers.push_back((l + 1) % *every != 0);
+    c.slidingLayers = everyNthLayerFull(*every, c.numLayers);
   } else if (qwen2Style) {
     // transformers' Qwen2Config: sliding from max_window_layers on.
     const int64_t from = json.getInt("max_window_layers").value_or(c.numLayers);

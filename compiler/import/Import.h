@@ -120,6 +120,16 @@ struct ModelConfig {
   bool hfNames = false;
 };
 
+/// The sliding layers of a window pattern where every `n`-th layer is full
+/// (transformers' sliding_window_pattern, llama.cpp's swa pattern): layer l
+/// slides unless (l + 1) % n == 0; n = 0: every layer slides.
+inline std::vector<bool> everyNthLayerFull(int64_t n, int64_t layers) {
+  std::vector<bool> sliding;
+  for (int64_t l = 0; l < layers; ++l)
+    sliding.push_back(n == 0 || (l + 1) % n != 0);
+  return sliding;
+}
+
 /// The roles of a llama-family decoder's tensors.
 enum class TensorRole {
   Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,

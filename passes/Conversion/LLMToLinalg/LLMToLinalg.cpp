@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/KernelBuilder.h"
 
 #include "dialects/lazy/LazyOps.h"
 #include "dialects/llm/LLMOps.h"
@@ -134,65 +135,45 @@ struct AddBiasLowering : OpRewritePattern<llm::AddBiasOp> {
   }
 };
 
+/// A rank-2 op of one input, elementwise: `body` maps each element.
+template <typename OpT>
+LogicalResult lowerElementwise(OpT op, PatternRewriter &rewriter,
+                               function_ref<Value(OpBuilder &, Location, Value)> body) {
+  if (op.getType().getRank() != 2)
+    return failure();
+  rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), op.getType(), op.getInput(),
+                                   {op.getInput()}, {rowsMap(rewriter)},
+                                   [&](OpBuilder &b, Location l, ValueRange a) {
+                                     return body(b, l, a[0]);
+                                   }));
+  return success();
+}
+
 struct SiLULowering : OpRewritePattern<llm::SiLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::SiLUOp op, PatternRewriter &rewriter) const override {
-    if (op.getType().getRank() != 2)
-      return failure();
-    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), op.getType(), op.getInput(),
-                                     {op.getInput()}, {rowsMap(rewriter)},
-                                     [](OpBuilder &b, Location l, ValueRange a) {
-                                       return silu(b, l, a[0]);
-                                     }));
-    return success();
+    return lowerElementwise(op, rewriter, silu);
   }
 };
 
 struct ScaleLowering : OpRewritePattern<llm::ScaleOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::ScaleOp op, PatternRewriter &rewriter) const override {
-    auto type = op.getType();
-    if (type.getRank() != 2)
-      return failure();
-    Type f = type.getElementType();
     double factor = op.getFactor().convertToDouble();
-    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), type, op.getInput(),
-                                     {op.getInput()}, {rowsMap(rewriter)},
-                                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                       Value c = arith::ConstantOp::create(
-                                           b, l, b.getFloatAttr(f, factor));
-                                       return arith::MulFOp::create(b, l, a[0], c);
-                                     }));
-    return success();
+    return lowerElementwise(op, rewriter, [&](OpBuilder &b, Location l, Value x) -> Value {
+      Value c = arith::ConstantOp::create(b, l, b.getFloatAttr(x.getType(), factor));
+      return arith::MulFOp::create(b, l, x, c);
+    });
   }
 };
 
-/// cap * tanh(x / cap), tanh(t) = 1 - 2 / (exp(2t) + 1) (exact limits at
-/// +-inf: exp overflows to inf, or goes to 0).
 struct SoftcapLowering : OpRewritePattern<llm::SoftcapOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::SoftcapOp op, PatternRewriter &rewriter) const override {
-    auto type = op.getType();
-    if (type.getRank() != 2)
-      return failure();
-    Type f = type.getElementType();
     double cap = op.getCap().convertToDouble();
-    rewriter.replaceOp(op, generic2D(rewriter, op.getLoc(), type, op.getInput(),
-                                     {op.getInput()}, {rowsMap(rewriter)},
-                                     [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                       auto c = [&](double v) -> Value {
-                                         return arith::ConstantOp::create(
-                                             b, l, b.getFloatAttr(f, v));
-                                       };
-                                       Value e = math::ExpOp::create(
-                                           b, l, arith::MulFOp::create(b, l, a[0], c(2.0 / cap)));
-                                       Value t = arith::SubFOp::create(
-                                           b, l, c(1.0),
-                                           arith::DivFOp::create(
-                                               b, l, c(2.0), arith::AddFOp::create(b, l, e, c(1.0))));
-                                       return arith::MulFOp::create(b, l, t, c(cap));
-                                     }));
-    return success();
+    return lowerElementwise(op, rewriter, [&](OpBuilder &b, Location l, Value x) {
+      return softcapOf(b, l, x, cap);
+    });
   }
 };
 
