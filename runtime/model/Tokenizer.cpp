@@ -1,4 +1,4 @@
-//===- Tokenizer.cpp - byte-level BPE tokenizer ----------------------------===//
+//===- Tokenizer.cpp - BPE tokenizers (byte-level, SentencePiece) ---------===//
 
 #include "runtime/model/Tokenizer.h"
 
@@ -221,6 +221,178 @@ bool postProcessorAddsBos(const JsonValue &tokenizer, const std::string &bos) {
 }
 } // namespace
 
+namespace {
+const char *const kMetaspace = "\xE2\x96\x81"; // U+2581, SentencePiece's space
+
+/// A tokenizer.json component as a list of steps: the members of a
+/// Sequence (under `listKey`), the object itself, or none for null.
+std::vector<const JsonValue *> stepsOf(const JsonValue *component, const char *listKey) {
+  std::vector<const JsonValue *> steps;
+  if (component && component->getString("type") == std::optional<std::string>("Sequence")) {
+    if (const JsonValue *list = component->get(listKey); list && list->isArray())
+      for (const JsonValue &step : list->array())
+        steps.push_back(&step);
+  } else if (component && component->isObject()) {
+    steps.push_back(component);
+  }
+  return steps;
+}
+
+bool isStringPattern(const JsonValue &step, const char *text) {
+  const JsonValue *pattern = step.get("pattern");
+  return pattern && pattern->getString("String") == std::optional<std::string>(text);
+}
+
+/// How a SentencePiece-style tokenizer.json (BPE over characters, "▁" for
+/// spaces) turns text into "▁" words, as transformers' converters write it:
+///   Llama 2 / Mistral v0.1: normalizer Prepend("▁") + Replace(" ", "▁");
+///   Gemma: normalizer Replace(" ", "▁"), pre-tokenizer Split(" ") (a no-op
+///     once spaces are replaced), no prefix;
+///   newer Llama / Mistral: Metaspace("▁", prepend_scheme, split).
+/// Sets `isSentencePiece` when the file is of this kind; false with `error`
+/// when it is but spells it in a way lazyc does not read.
+struct SentencePieceSpelling {
+  Tokenizer::SpacePrefix prefix = Tokenizer::SpacePrefix::None;
+  bool splitAtSpaces = false;
+};
+bool readSentencePieceSpelling(const JsonValue &json, const JsonValue &model,
+                               bool &isSentencePiece, SentencePieceSpelling &spelling,
+                               std::string &error) {
+  std::vector<const JsonValue *> normalizers = stepsOf(json.get("normalizer"), "normalizers");
+  std::vector<const JsonValue *> pre = stepsOf(json.get("pre_tokenizer"), "pretokenizers");
+  auto isType = [](const JsonValue *step, const char *type) {
+    return step->getString("type") == std::optional<std::string>(type);
+  };
+  bool replacesSpaces = false, prepends = false, metaspace = false;
+  for (const JsonValue *step : normalizers)
+    replacesSpaces |= isType(step, "Replace") && isStringPattern(*step, " ");
+  for (const JsonValue *step : pre)
+    metaspace |= isType(step, "Metaspace");
+  isSentencePiece = replacesSpaces || metaspace || model.getBool("byte_fallback").value_or(false);
+  if (!isSentencePiece)
+    return true;
+  const char *kRead = " (lazyc reads Prepend(\"\xE2\x96\x81\") + Replace(\" \", \"\xE2\x96\x81\"), "
+                      "Replace + Split(\" \"), or Metaspace(\"\xE2\x96\x81\"))";
+  for (const JsonValue *step : normalizers) {
+    std::string kind = step->getString("type").value_or("?");
+    if (kind == "Replace" && isStringPattern(*step, " ") &&
+        step->getString("content") == std::optional<std::string>(kMetaspace))
+      continue;
+    if (kind == "Prepend" && step->getString("prepend") == std::optional<std::string>(kMetaspace)) {
+      prepends = true;
+      continue;
+    }
+    error = "tokenizer.json: unsupported normalizer step '" + kind +
+            "' in a SentencePiece-style tokenizer" + kRead;
+    return false;
+  }
+  if (prepends && !replacesSpaces) {
+    error = "tokenizer.json: a Prepend(\"\xE2\x96\x81\") normalizer without Replace(\" \", "
+            "\"\xE2\x96\x81\")" + std::string(kRead);
+    return false;
+  }
+  spelling.prefix = prepends ? Tokenizer::SpacePrefix::EverySegment : Tokenizer::SpacePrefix::None;
+  for (const JsonValue *step : pre) {
+    std::string kind = step->getString("type").value_or("?");
+    if (kind == "Split" && replacesSpaces && isStringPattern(*step, " "))
+      continue; // no space is left to split at
+    if (kind == "Metaspace" && !replacesSpaces && pre.size() == 1 &&
+        step->getString("replacement").value_or(kMetaspace) == kMetaspace) {
+      // tokenizers >= 0.19 writes prepend_scheme; older files add_prefix_space.
+      std::string scheme = step->getString("prepend_scheme")
+                               .value_or(step->getBool("add_prefix_space").value_or(true)
+                                             ? "always"
+                                             : "never");
+      if (scheme == "first")
+        spelling.prefix = Tokenizer::SpacePrefix::FirstUnlessSpace;
+      else if (scheme == "always")
+        spelling.prefix = Tokenizer::SpacePrefix::EveryUnlessSpace;
+      else if (scheme != "never") {
+        error = "tokenizer.json: unknown Metaspace prepend_scheme '" + scheme + "'";
+        return false;
+      }
+      spelling.splitAtSpaces = step->getBool("split").value_or(true);
+      continue;
+    }
+    error = "tokenizer.json: unsupported pre-tokenizer step '" + kind +
+            "' in a SentencePiece-style tokenizer" + kRead;
+    return false;
+  }
+  return true;
+}
+} // namespace
+
+bool Tokenizer::readHFVocabulary(const JsonValue &json, const JsonValue &model,
+                                 std::string &error) {
+  const JsonValue *vocab = model.get("vocab");
+  const JsonValue *merges = model.get("merges");
+  if (!vocab || !vocab->isObject() || !merges || !merges->isArray()) {
+    error = "tokenizer.json: model.vocab (object) and model.merges (array) are required";
+    return false;
+  }
+  // Ids may come in any order: place each token at its id.
+  std::vector<std::pair<std::string, int32_t>> entries; // text, type
+  auto place = [&](const std::string &text, std::optional<int64_t> id, int32_t kind) {
+    if (!id || *id < 0 || *id >= (int64_t(1) << 24)) {
+      error = "tokenizer.json: token '" + text + "' has an invalid id";
+      return false;
+    }
+    if (static_cast<size_t>(*id) >= entries.size())
+      entries.resize(*id + 1, {std::string(), -1});
+    entries[*id] = {text, kind};
+    return true;
+  };
+  for (const auto &[text, id] : vocab->members())
+    if (!place(text, id.integer(), kTypeNormal))
+      return false;
+  if (const JsonValue *added = json.get("added_tokens"); added && added->isArray())
+    for (const JsonValue &t : added->array()) {
+      std::optional<std::string> content = t.getString("content");
+      if (!content) {
+        error = "tokenizer.json: an added token has no content";
+        return false;
+      }
+      bool special = t.getBool("special").value_or(false);
+      if (!place(*content, t.getInt("id"), special ? kTypeControl : kTypeUserDefined))
+        return false;
+    }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].second < 0) {
+      error = "tokenizer.json: no token has id " + std::to_string(i);
+      return false;
+    }
+    addToken(std::move(entries[i].first), entries[i].second);
+  }
+  finishVocabulary();
+  for (size_t r = 0; r < merges->array().size(); ++r) {
+    const JsonValue &m = merges->array()[r];
+    std::string merge;
+    if (m.isString())
+      merge = m.string();
+    else if (m.isArray() && m.array().size() == 2 && m.array()[0].isString() &&
+             m.array()[1].isString())
+      merge = m.array()[0].string() + " " + m.array()[1].string();
+    if (merge.find(' ') == std::string::npos) {
+      error = "tokenizer.json: malformed merge #" + std::to_string(r);
+      return false;
+    }
+    mergeRanks_.emplace(merge, static_cast<int32_t>(r));
+  }
+  return true;
+}
+
+/// The <0xXX> byte-fallback tokens of a SentencePiece vocabulary.
+void Tokenizer::findByteTokens() {
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    auto it = vocab_.find(name);
+    byteTokens_[b] = it == vocab_.end() ? -1 : it->second;
+    if (byteTokens_[b] >= 0 && tokenTypes_[byteTokens_[b]] == kTypeNormal)
+      tokenTypes_[byteTokens_[b]] = kTypeByte;
+  }
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
                                                  const JsonValue &config,
                                                  std::string &error) {
@@ -228,22 +400,19 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
   std::optional<std::string> type = model ? model->getString("type") : std::nullopt;
   if (!type || *type != "BPE") {
     error = "tokenizer.json: unsupported model type '" + type.value_or("?") +
-            "' (lazyc reads byte-level BPE)";
+            "' (lazyc reads BPE: byte-level, or SentencePiece-style with byte fallback)";
     return nullptr;
   }
-  // Pre-tokenizer: ByteLevel, optionally after Digits(individual_digits).
   std::unique_ptr<Tokenizer> tok(new Tokenizer());
-  const JsonValue *pre = json.get("pre_tokenizer");
-  std::vector<const JsonValue *> steps;
-  if (pre && pre->getString("type") == std::optional<std::string>("Sequence")) {
-    if (const JsonValue *list = pre->get("pretokenizers"); list && list->isArray())
-      for (const JsonValue &step : list->array())
-        steps.push_back(&step);
-  } else if (pre && pre->isObject()) {
-    steps.push_back(pre);
-  }
+  bool sentencePiece = false;
+  SentencePieceSpelling spelling;
+  if (!readSentencePieceSpelling(json, *model, sentencePiece, spelling, error))
+    return nullptr;
+  // Byte-level: ByteLevel, optionally after Digits(individual_digits) or the
+  // Llama 3 / Qwen2 Split.
   bool byteLevel = false;
-  for (const JsonValue *step : steps) {
+  for (const JsonValue *step : sentencePiece ? std::vector<const JsonValue *>()
+                                             : stepsOf(json.get("pre_tokenizer"), "pretokenizers")) {
     std::string kind = step->getString("type").value_or("");
     if (kind == "ByteLevel" && step->getBool("use_regex").value_or(true) &&
         !step->getBool("add_prefix_space").value_or(false)) {
@@ -264,69 +433,30 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
     } else {
       error = "tokenizer.json: unsupported pre-tokenizer step '" + kind +
               "' (lazyc reads [Digits(individual_digits)] + ByteLevel(use_regex, "
-              "no prefix space), and the Llama 3 / Qwen2 Split + ByteLevel)";
+              "no prefix space), the Llama 3 / Qwen2 Split + ByteLevel, and "
+              "SentencePiece-style BPE)";
       return nullptr;
     }
   }
-  if (!byteLevel) {
-    error = "tokenizer.json: not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer)";
+  if (!sentencePiece && !byteLevel) {
+    error = "tokenizer.json: neither byte-level BPE (no ByteLevel pre-tokenizer) nor "
+            "SentencePiece-style BPE (no \"\xE2\x96\x81\" for spaces, no byte fallback)";
     return nullptr;
   }
-  const JsonValue *vocab = model->get("vocab");
-  const JsonValue *merges = model->get("merges");
-  if (!vocab || !vocab->isObject() || !merges || !merges->isArray()) {
-    error = "tokenizer.json: model.vocab (object) and model.merges (array) are required";
+  if (!tok->readHFVocabulary(json, *model, error))
     return nullptr;
+  if (sentencePiece) {
+    tok->sentencePiece_ = true;
+    tok->rankedMerges_ = true;
+    tok->spacePrefix_ = spelling.prefix;
+    tok->splitAtSpaces_ = spelling.splitAtSpaces;
+    tok->findByteTokens();
+    if (std::optional<std::string> unk = model->getString("unk_token"))
+      if (auto it = tok->vocab_.find(*unk); it != tok->vocab_.end())
+        tok->unk_ = it->second;
+  } else {
+    buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
   }
-  // Ids may come in any order: place each token at its id.
-  std::vector<std::pair<std::string, int32_t>> entries; // text, type
-  auto place = [&](const std::string &text, std::optional<int64_t> id, int32_t kind) {
-    if (!id || *id < 0 || *id >= (int64_t(1) << 24)) {
-      error = "tokenizer.json: token '" + text + "' has an invalid id";
-      return false;
-    }
-    if (static_cast<size_t>(*id) >= entries.size())
-      entries.resize(*id + 1, {std::string(), -1});
-    entries[*id] = {text, kind};
-    return true;
-  };
-  for (const auto &[text, id] : vocab->members())
-    if (!place(text, id.integer(), kTypeNormal))
-      return nullptr;
-  if (const JsonValue *added = json.get("added_tokens"); added && added->isArray())
-    for (const JsonValue &t : added->array()) {
-      std::optional<std::string> content = t.getString("content");
-      if (!content) {
-        error = "tokenizer.json: an added token has no content";
-        return nullptr;
-      }
-      bool special = t.getBool("special").value_or(false);
-      if (!place(*content, t.getInt("id"), special ? kTypeControl : kTypeUserDefined))
-        return nullptr;
-    }
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (entries[i].second < 0) {
-      error = "tokenizer.json: no token has id " + std::to_string(i);
-      return nullptr;
-    }
-    tok->addToken(std::move(entries[i].first), entries[i].second);
-  }
-  tok->finishVocabulary();
-  for (size_t r = 0; r < merges->array().size(); ++r) {
-    const JsonValue &m = merges->array()[r];
-    std::string merge;
-    if (m.isString())
-      merge = m.string();
-    else if (m.isArray() && m.array().size() == 2 && m.array()[0].isString() &&
-             m.array()[1].isString())
-      merge = m.array()[0].string() + " " + m.array()[1].string();
-    if (merge.find(' ') == std::string::npos) {
-      error = "tokenizer.json: malformed merge #" + std::to_string(r);
-      return nullptr;
-    }
-    tok->mergeRanks_.emplace(merge, static_cast<int32_t>(r));
-  }
-  buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
   auto id = [&](const char *key) -> int32_t {
     std::optional<int64_t> v = config.getInt(key);
     return v && *v >= 0 && *v < tok->vocabSize() ? static_cast<int32_t>(*v) : -1;
@@ -404,13 +534,12 @@ Tokenizer::initSentencePiece(std::unique_ptr<Tokenizer> tok, const GGUFFile &fil
   for (const GGUFValue &v : scores->array)
     tok->scores_.push_back(static_cast<float>(v.asFloat().value_or(0.0)));
   if (const GGUFValue *v = file.find("tokenizer.ggml.add_space_prefix"))
-    tok->addSpacePrefix_ = v->type == GGUFValueType::Bool && v->b;
-  for (int b = 0; b < 256; ++b) {
-    char name[8];
-    std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    auto it = tok->vocab_.find(name);
-    tok->byteTokens_[b] = it == tok->vocab_.end() ? -1 : it->second;
-  }
+    tok->spacePrefix_ = v->type == GGUFValueType::Bool && v->b ? SpacePrefix::TextStart
+                                                                : SpacePrefix::None;
+  tok->findByteTokens();
+  if (std::optional<int64_t> unk = file.getInt("tokenizer.ggml.unknown_token_id");
+      unk && *unk >= 0 && *unk < tok->vocabSize())
+    tok->unk_ = static_cast<int32_t>(*unk);
   return tok;
 }
 
@@ -589,17 +718,47 @@ void Tokenizer::encodeFragment(std::string_view text, const std::vector<uint32_t
 
 void Tokenizer::spm(std::string_view fragment, bool atStart,
                     std::vector<int32_t> &ids) const {
-  // Normalize: spaces become U+2581, with a dummy prefix at the text start.
-  static const std::string kSpace = "\xE2\x96\x81";
-  std::string text;
-  if (atStart && addSpacePrefix_)
-    text += kSpace;
+  // Normalize: spaces become U+2581, after a "▁" prefix where the spelling
+  // puts one (`atStart`: the fragment starts the text).
+  bool startsWithSpace = fragment.front() == ' ' || fragment.substr(0, 3) == kMetaspace;
+  bool prefix = false;
+  switch (spacePrefix_) {
+  case SpacePrefix::None:
+    break;
+  case SpacePrefix::TextStart:
+    prefix = atStart;
+    break;
+  case SpacePrefix::EverySegment:
+    prefix = true;
+    break;
+  case SpacePrefix::FirstUnlessSpace:
+    prefix = atStart && !startsWithSpace;
+    break;
+  case SpacePrefix::EveryUnlessSpace:
+    prefix = !startsWithSpace;
+    break;
+  }
+  std::string text = prefix ? kMetaspace : "";
   for (char c : fragment) {
     if (c == ' ')
-      text += kSpace;
+      text += kMetaspace;
     else
       text += c;
   }
+  if (!splitAtSpaces_)
+    return spmWord(text, ids);
+  // Metaspace split: a word starts at each "▁" (which it keeps).
+  size_t begin = 0;
+  for (size_t at = text.find(kMetaspace, 1); at != std::string::npos;
+       at = text.find(kMetaspace, at + 3)) {
+    if (at > begin)
+      spmWord(std::string_view(text).substr(begin, at - begin), ids);
+    begin = at;
+  }
+  spmWord(std::string_view(text).substr(begin), ids);
+}
+
+void Tokenizer::spmWord(std::string_view text, std::vector<int32_t> &ids) const {
   // Symbols: one per UTF-8 character, linked so merges are O(1).
   struct Symbol {
     size_t begin, length;
@@ -618,6 +777,8 @@ void Tokenizer::spm(std::string_view fragment, bool atStart,
     return;
   symbols.back().next = -1;
   // Highest-scoring merge first; ties go to the leftmost (sentencepiece).
+  // Ranked merges (tokenizer.json) score -rank: the lowest rank first, as
+  // Hugging Face's BPE merges.
   struct Bigram {
     int left, right;
     float score;
@@ -631,7 +792,16 @@ void Tokenizer::spm(std::string_view fragment, bool atStart,
     if (left < 0 || right < 0)
       return;
     size_t length = symbols[left].length + symbols[right].length;
-    auto it = vocab_.find(text.substr(symbols[left].begin, length));
+    if (rankedMerges_) {
+      std::string pair(text.substr(symbols[left].begin, symbols[left].length));
+      pair += ' ';
+      pair += text.substr(symbols[right].begin, symbols[right].length);
+      auto it = mergeRanks_.find(pair);
+      if (it != mergeRanks_.end())
+        queue.push({left, right, -static_cast<float>(it->second), length});
+      return;
+    }
+    auto it = vocab_.find(std::string(text.substr(symbols[left].begin, length)));
     if (it == vocab_.end())
       return;
     queue.push({left, right, scores_[it->second], length});
@@ -655,15 +825,20 @@ void Tokenizer::spm(std::string_view fragment, bool atStart,
     tryAdd(top.left, left.next);
   }
   for (int i = 0; i >= 0; i = symbols[i].next) {
-    std::string piece = text.substr(symbols[i].begin, symbols[i].length);
+    std::string piece(text.substr(symbols[i].begin, symbols[i].length));
     auto it = vocab_.find(piece);
     if (it != vocab_.end()) {
       ids.push_back(it->second);
       continue;
     }
-    for (unsigned char byte : piece) // byte fallback
-      if (byteTokens_[byte] >= 0)
+    // Byte fallback; a character without byte tokens is unknown.
+    bool bytes = std::all_of(piece.begin(), piece.end(),
+                             [&](char c) { return byteTokens_[static_cast<uint8_t>(c)] >= 0; });
+    if (bytes)
+      for (unsigned char byte : piece)
         ids.push_back(byteTokens_[byte]);
+    else if (unk_ >= 0)
+      ids.push_back(unk_);
   }
 }
 
@@ -717,7 +892,7 @@ bool Tokenizer::decode(const std::vector<int32_t> &ids, std::string &text,
     }
     std::string piece = tokenText(id);
     // SentencePiece: the dummy prefix space of the first piece is not text.
-    if (sentencePiece_ && addSpacePrefix_ && !sawText && !piece.empty()) {
+    if (sentencePiece_ && spacePrefix_ != SpacePrefix::None && !sawText && !piece.empty()) {
       if (piece[0] == ' ')
         piece.erase(0, 1);
       sawText = true;

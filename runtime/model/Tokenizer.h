@@ -1,4 +1,4 @@
-//===- Tokenizer.h - byte-level BPE tokenizer -------------------*- C++ -*-===//
+//===- Tokenizer.h - BPE tokenizers (byte-level, SentencePiece) -*- C++ -*-===//
 //
 // Two tokenizer families, built from a GGUF file's `tokenizer.ggml.*`
 // metadata (llama.cpp's names):
@@ -7,7 +7,13 @@
 //   * "llama": SentencePiece BPE with piece scores, "▁" for spaces, a dummy
 //     space prefix and <0xXX> byte fallback (Llama 2, Mistral); checked
 //     against the `sentencepiece` library.
-// Fixtures: test/fixtures/make_fixtures.py, make_spm_fixture.py.
+// and from a Hugging Face tokenizer.json: byte-level BPE (checked against
+// `tokenizers`), or SentencePiece-style BPE with ranked merges (Llama 2,
+// Mistral, Gemma checkpoints: "▁" for spaces through a Replace normalizer or a
+// Metaspace pre-tokenizer, byte fallback), checked against `tokenizers` in the
+// four spellings Hub checkpoints use.
+// Fixtures: test/fixtures/make_fixtures.py, make_spm_fixture.py,
+// make_hf_spm_fixtures.py.
 // decode(encode(x)) == x for valid UTF-8 the vocabulary can represent.
 //
 //===----------------------------------------------------------------------===//
@@ -45,8 +51,9 @@ public:
   /// the metadata is missing, inconsistent, or names an unsupported model.
   static std::unique_ptr<Tokenizer> fromGGUF(const GGUFFile &file,
                                              std::string &error);
-  /// Builds a byte-level BPE tokenizer from a Hugging Face tokenizer.json
-  /// (`config` is the checkpoint's config.json, for the BOS/EOS ids).
+  /// Builds a BPE tokenizer, byte-level or SentencePiece-style, from a Hugging
+  /// Face tokenizer.json (`config` is the checkpoint's config.json, for the
+  /// BOS/EOS ids).
   static std::unique_ptr<Tokenizer> fromHFJson(const JsonValue &tokenizer,
                                                const JsonValue &config,
                                                std::string &error);
@@ -94,6 +101,16 @@ public:
                           : vocab_.count(byteToUnicode_[byte]) != 0;
   }
 
+  /// Where a SentencePiece-style tokenizer writes a "▁" before a text
+  /// segment (a run of text between special tokens) that lacks one.
+  enum class SpacePrefix {
+    None,                  // Gemma
+    TextStart,             // sentencepiece (GGUF "llama"): the first segment
+    EverySegment,          // tokenizer.json Prepend("▁") normalizer (Llama 2)
+    FirstUnlessSpace,      // Metaspace "first": the first, unless it starts with a space
+    EveryUnlessSpace,      // Metaspace "always": each, unless it starts with a space
+  };
+
 private:
   Tokenizer() = default;
   bool renderChatML(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
@@ -106,6 +123,7 @@ private:
   int32_t endOfTurnToken() const;
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
   void spm(std::string_view text, bool atStart, std::vector<int32_t> &ids) const;
+  void spmWord(std::string_view word, std::vector<int32_t> &ids) const;
   void encodeText(const std::vector<uint32_t> &cps, size_t begin, size_t end,
                   std::vector<int32_t> &ids) const;
   void encodeFragment(std::string_view text, const std::vector<uint32_t> &cps,
@@ -117,6 +135,8 @@ private:
   static std::unique_ptr<Tokenizer>
   initSentencePiece(std::unique_ptr<Tokenizer> tok, const GGUFFile &file,
                     std::string &error);
+  bool readHFVocabulary(const JsonValue &json, const JsonValue &model, std::string &error);
+  void findByteTokens();
 
   std::vector<std::string> tokens_;
   std::vector<int32_t> tokenTypes_;
@@ -130,10 +150,13 @@ private:
   std::string chatTemplate_;
   int32_t bos_ = -1, eos_ = -1, eot_ = -1;
   bool addBos_ = false;
-  bool sentencePiece_ = false;  // "llama" model: SentencePiece BPE
-  bool addSpacePrefix_ = true;  // SentencePiece dummy prefix
+  bool sentencePiece_ = false;  // SentencePiece-style BPE over characters
+  SpacePrefix spacePrefix_ = SpacePrefix::TextStart;
+  bool splitAtSpaces_ = false;  // Metaspace split: each "▁word" on its own
+  bool rankedMerges_ = false;   // merge by mergeRanks_ (tokenizer.json), not scores_
   std::vector<float> scores_;   // SentencePiece piece scores
   int32_t byteTokens_[256];     // SentencePiece <0xXX> ids (-1 if absent)
+  int32_t unk_ = -1;            // for a character with no token and no byte tokens
   bool digitsIndividually_ = false;
   Split split_ = Split::GPT2;
 };

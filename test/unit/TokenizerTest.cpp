@@ -1,4 +1,4 @@
-//===- TokenizerTest.cpp - byte-level BPE against Hugging Face fixtures ----===//
+//===- TokenizerTest.cpp - tokenizers against their reference fixtures ----===//
 
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Json.h"
@@ -160,6 +160,89 @@ TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Llama3AndQwen2, SplitRegexTest, ::testing::Values("llama3", "qwen2"));
+
+/// SentencePiece-style tokenizer.json files (Llama 2, Mistral, Gemma
+/// checkpoints) in the four spellings transformers writes
+/// (test/fixtures/make_hf_spm_fixtures.py); ids and decoded text compared
+/// with what Hugging Face `tokenizers` produces.
+class HFSentencePieceTest : public ::testing::TestWithParam<const char *> {
+protected:
+  std::unique_ptr<Tokenizer> load(const std::string &jsonText, std::string &error) {
+    auto json = JsonValue::parse(jsonText, error);
+    auto config = JsonValue::parse(R"({"bos_token_id": 1, "eos_token_id": 2})", error);
+    if (!json || !config)
+      return nullptr;
+    return Tokenizer::fromHFJson(*json, *config, error);
+  }
+};
+
+TEST_P(HFSentencePieceTest, MatchesTokenizersFixtures) {
+  std::string stem = GetParam(), error, text;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-spm-" + stem + ".json", text, error)) << error;
+  auto tokenizer = load(text, error);
+  ASSERT_TRUE(tokenizer) << error;
+  EXPECT_TRUE(tokenizer->addBosByDefault()); // the TemplateProcessing post-processor
+  EXPECT_EQ(tokenizer->bos(), 1);
+  std::vector<Case> cases = readCases("tokenizer-spm-" + stem + ".txt");
+  std::vector<Case> decodedCases = readCases("tokenizer-spm-" + stem + "-decoded.txt");
+  ASSERT_EQ(cases.size(), 11u);
+  ASSERT_EQ(decodedCases.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tokenizer->encode(cases[i].text, ids, error)) << error;
+    EXPECT_EQ(ids, cases[i].ids) << stem << ", text: " << cases[i].text.substr(0, 80);
+    std::string decoded;
+    ASSERT_TRUE(tokenizer->decode(decodedCases[i].ids, decoded, error)) << error;
+    EXPECT_EQ(decoded, decodedCases[i].text) << stem;
+  }
+  // The characters of the "Ünïcödé" case other than ASCII have no piece:
+  // each UTF-8 byte is its <0xXX> token.
+  std::vector<int32_t> ids;
+  ASSERT_TRUE(tokenizer->encode("\xF0\x9F\x99\x82", ids, error)) << error;
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(tokenizer->tokenText(ids.back()), "\x82");
+}
+
+INSTANTIATE_TEST_SUITE_P(Spellings, HFSentencePieceTest,
+                         ::testing::Values("legacy", "metaspace", "always", "gemma"));
+
+TEST_F(HFSentencePieceTest, RefusesWhatItDoesNotRead) {
+  std::string text, error;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-spm-legacy.json", text, error)) << error;
+  auto replace = [&](const std::string &from, const std::string &to) {
+    std::string out = text;
+    size_t at = out.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? out : out.replace(at, from.size(), to);
+  };
+  struct Case {
+    std::string from, to, message;
+  };
+  for (const Case &c : std::vector<Case>{
+           {R"({"type": "Prepend", "prepend": "▁"})", R"({"type": "NFKC"})",
+            "unsupported normalizer step 'NFKC' in a SentencePiece-style tokenizer"},
+           {R"("pre_tokenizer": null)",
+            R"("pre_tokenizer": {"type": "Metaspace", "replacement": "▁"})",
+            "unsupported pre-tokenizer step 'Metaspace'"},
+           {R"("normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}, )"
+            R"({"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]})",
+            R"("normalizer": null, "x": 0)", "neither byte-level BPE"},
+           {R"("type": "BPE")", R"("type": "Unigram")", "unsupported model type 'Unigram'"}}) {
+    std::string changed = replace(c.from, c.to);
+    if (c.message == "neither byte-level BPE") // no byte fallback either
+      changed = changed.replace(changed.find(R"("byte_fallback": true)"), 21,
+                                R"("byte_fallback": false)");
+    EXPECT_FALSE(load(changed, error)) << c.to;
+    EXPECT_NE(error.find(c.message), std::string::npos) << error;
+  }
+  // A Metaspace prepend scheme tokenizers never wrote.
+  std::string meta;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-spm-metaspace.json", meta, error)) << error;
+  meta.replace(meta.find(R"("first")"), 7, R"("sometimes")");
+  EXPECT_FALSE(load(meta, error));
+  EXPECT_NE(error.find("unknown Metaspace prepend_scheme 'sometimes'"), std::string::npos)
+      << error;
+}
 
 /// Llama 3 Instruct chat templates (3.0, and 3.1/3.2 with their system block
 /// of knowledge cutoff and date), Qwen2.5's (ChatML with a default system
