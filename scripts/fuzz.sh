@@ -4,15 +4,16 @@
 # ctest replays in every build (commit them with the fix).
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET=600] [TARGET...]
-#   (targets: gguf tokenizer safetensors session model_tokenizer import hf_config;
-#   default all)
+#   (targets: gguf tokenizer safetensors session model_tokenizer chat_template import
+#   hf_config; default all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_PER_TARGET="${1:-600}"
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors session model_tokenizer import hf_config)
+((${#TARGETS[@]})) || TARGETS=(gguf tokenizer safetensors session model_tokenizer chat_template import
+  hf_config)
 # The importers' targets need MLIR: a full build of their own (LLVM/MLIR are
 # not instrumented; the project's code is). The others: a runtime-only build.
 build_dir() {
@@ -40,7 +41,7 @@ status=0
 for target in "${TARGETS[@]}"; do
   BUILD="$(build_dir "$target")"
   corpus="$BUILD/corpus/$target"
-  mkdir -p "$corpus"
+  mkdir -p "$corpus" "$ROOT/test/fuzz/regressions/$target"
   cp -n "$ROOT/test/fuzz/seeds/$target/"* "$corpus/" 2>/dev/null || true
   echo "fuzz: $target for ${SECONDS_PER_TARGET}s"
   if ! "$BUILD/bin/${target}_fuzzer" "$corpus" -max_total_time="$SECONDS_PER_TARGET" \

@@ -3,6 +3,7 @@
 #include "runtime/model/Tokenizer.h"
 
 #include "runtime/model/GGUF.h"
+#include "runtime/model/Jinja.h"
 #include "runtime/model/Json.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/Unicode.h"
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
-#include <ctime>
 #include <queue>
 
 using namespace lazyc::rt;
@@ -913,169 +913,12 @@ int32_t Tokenizer::endOfTurnToken() const {
   return -1;
 }
 
-namespace {
-/// `s` without leading and trailing whitespace (Jinja's `trim`).
-std::string trimmed(const std::string &s) {
-  const char *space = " \t\n\r\v\f";
-  size_t begin = s.find_first_not_of(space);
-  if (begin == std::string::npos)
-    return "";
-  return s.substr(begin, s.find_last_not_of(space) - begin + 1);
-}
-
-/// Today as Python's strftime("%d %b %Y") writes it ("27 Nov 2026"): what
-/// Llama 3.2's template asks `strftime_now` for.
-std::string todayString() {
-  std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%d %b %Y", &local);
-  return buffer;
-}
-
-/// The default system prompt of a ChatML template, written when the
-/// conversation has none (SmolLM2's, Qwen2.5's): a constant
-/// '<|im_start|>system\n...<|im_end|>' in the template's source. Empty if
-/// every system block there is built from a message.
-std::string chatMLDefaultSystem(const std::string &chatTemplate) {
-  // The newline is a Jinja escape (\\n) or, in templates whose JSON source
-  // wrote "\n", the character itself.
-  const std::string open = "<|im_start|>system", close = "<|im_end|>";
-  for (size_t at = chatTemplate.find(open); at != std::string::npos;
-       at = chatTemplate.find(open, at + 1)) {
-    size_t begin = at + open.size();
-    if (chatTemplate.compare(begin, 2, "\\n") == 0)
-      begin += 2;
-    else if (chatTemplate.compare(begin, 1, "\n") == 0)
-      begin += 1;
-    else
-      continue;
-    size_t end = chatTemplate.find(close, begin);
-    if (end == std::string::npos)
-      break;
-    std::string text = chatTemplate.substr(begin, end - begin);
-    if (!text.empty() && text.find_first_of("'\"{}+\\") == std::string::npos)
-      return text;
-  }
-  return "";
-}
-} // namespace
-
-bool Tokenizer::renderChatML(const std::vector<ChatMessage> &messages,
-                             bool addGenerationPrompt, std::string &out) const {
-  std::string defaultSystem = chatMLDefaultSystem(chatTemplate_);
-  if (!defaultSystem.empty() && (messages.empty() || messages.front().role != "system"))
-    out += "<|im_start|>system\n" + defaultSystem + "<|im_end|>\n";
-  for (const ChatMessage &m : messages)
-    out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (addGenerationPrompt)
-    out += "<|im_start|>assistant\n";
-  return true;
-}
-
-/// Llama 3.x Instruct: `<|start_header_id|>role<|end_header_id|>\n\n`, the
-/// trimmed content, `<|eot_id|>`. The 3.1/3.2/3.3 templates always open with
-/// a system block holding the knowledge cutoff and a date (a fixed string, or
-/// today through `strftime_now` in 3.2), then the system message if any.
-bool Tokenizer::renderLlama3(const std::vector<ChatMessage> &messages,
-                             bool addGenerationPrompt, std::string &out) const {
-  // The template starts with bos_token; the encoder adds it when the model
-  // says so, else it is written here (and parsed as the special token).
-  if (!addBos_ && bos_ >= 0)
-    out += tokens_[static_cast<size_t>(bos_)];
-  auto header = [&](const std::string &role) {
-    out += "<|start_header_id|>" + role + "<|end_header_id|>\n\n";
-  };
-  size_t first = 0;
-  size_t knowledge = chatTemplate_.find("Cutting Knowledge Date:");
-  if (knowledge != std::string::npos) {
-    // The cutoff line as the template spells it (up to its newline, a Jinja
-    // escape or the character).
-    size_t lineEnd = std::min(chatTemplate_.find("\\n", knowledge),
-                              chatTemplate_.find('\n', knowledge));
-    std::string cutoff = chatTemplate_.substr(
-        knowledge, lineEnd == std::string::npos ? 0 : lineEnd - knowledge);
-    if (cutoff.empty() || cutoff.find_first_of("\"'{}") != std::string::npos)
-      cutoff = "Cutting Knowledge Date: December 2023";
-    std::string date = "26 Jul 2024";
-    const std::string kDateLiteral = "set date_string = \"";
-    if (chatTemplate_.find("strftime_now") != std::string::npos) {
-      date = todayString();
-    } else if (size_t at = chatTemplate_.find(kDateLiteral); at != std::string::npos) {
-      size_t begin = at + kDateLiteral.size(), close = chatTemplate_.find('"', begin);
-      if (close != std::string::npos)
-        date = chatTemplate_.substr(begin, close - begin);
-    }
-    std::string system;
-    if (!messages.empty() && messages.front().role == "system") {
-      system = trimmed(messages.front().content);
-      first = 1;
-    }
-    header("system");
-    out += cutoff + "\nToday Date: " + date + "\n\n" + system + "<|eot_id|>";
-  }
-  for (size_t i = first; i < messages.size(); ++i) {
-    header(messages[i].role);
-    out += trimmed(messages[i].content) + "<|eot_id|>";
-  }
-  if (addGenerationPrompt)
-    header("assistant");
-  return true;
-}
-
-/// Gemma 3's instruction template: `<start_of_turn>user|model\n`, the
-/// trimmed content, `<end_of_turn>\n`; a system message (untrimmed) and a
-/// blank line open the first user turn; turns must alternate from user, as
-/// the template raises otherwise.
-bool Tokenizer::renderGemma(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
-                            std::string &out, std::string &error) const {
-  if (!addBos_ && bos_ >= 0) // the template's bos_token, as renderLlama3
-    out += tokens_[static_cast<size_t>(bos_)];
-  size_t first = 0;
-  std::string prefix;
-  if (!messages.empty() && messages.front().role == "system") {
-    prefix = messages.front().content + "\n\n";
-    first = 1;
-  }
-  for (size_t i = first; i < messages.size(); ++i) {
-    const ChatMessage &m = messages[i];
-    if ((m.role == "user") != ((i - first) % 2 == 0)) {
-      error = "Gemma's chat template needs the roles to alternate user/assistant/user/... "
-              "(after an optional system message)";
-      return false;
-    }
-    out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : m.role) + "\n" +
-           (i == first ? prefix : "") + trimmed(m.content) + "<end_of_turn>\n";
-  }
-  if (addGenerationPrompt)
-    out += "<start_of_turn>model\n";
-  return true;
-}
-
 bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
                                   bool addGenerationPrompt, std::string &out,
                                   std::string &error) const {
-  bool chatML = chatTemplate_.find("<|im_start|>") != std::string::npos;
-  bool llama3 = !chatML && chatTemplate_.find("<|start_header_id|>") != std::string::npos;
-  // Gemma 3's (Gemma 1/2's have no system message: not rendered).
-  bool gemma = !chatML && !llama3 && chatTemplate_.find("<start_of_turn>") != std::string::npos &&
-               chatTemplate_.find("first_user_prefix") != std::string::npos;
-  if (!chatML && !llama3 && !gemma) {
-    error = chatTemplate_.empty()
-                ? "the model has no chat template"
-                : "unsupported chat template (lazyc renders the ChatML, Llama 3 and Gemma 3 "
-                  "families)";
-    return false;
-  }
-  // SmolLM3's template is ChatML around a system block of its own (a
-  // metadata header with today's date, /think and /no_think reasoning modes,
-  // a long default instruction): rendered as plain ChatML it would be a
-  // prompt the model was not trained on.
-  if (chatML && chatTemplate_.find("Reasoning Mode") != std::string::npos) {
-    error = "unsupported chat template: SmolLM3's (a dated metadata system block and "
-            "/think, /no_think reasoning modes); render the conversation with its template "
-            "yourself and pass it as the prompt without --chat";
+  out.clear();
+  if (chatTemplate_.empty()) {
+    error = "the model has no chat template";
     return false;
   }
   for (const ChatMessage &m : messages)
@@ -1083,9 +926,33 @@ bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
       error = "unknown chat role '" + m.role + "'";
       return false;
     }
-  out.clear();
-  if (gemma)
-    return renderGemma(messages, addGenerationPrompt, out, error);
-  return chatML ? renderChatML(messages, addGenerationPrompt, out)
-                : renderLlama3(messages, addGenerationPrompt, out);
+  std::unique_ptr<jinja::Template> compiled = jinja::Template::parse(chatTemplate_, error);
+  if (!compiled)
+    return false;
+  // The variables transformers' apply_chat_template gives a template.
+  jinja::List list;
+  for (const ChatMessage &m : messages)
+    list.push_back(jinja::Value::makeDict(
+        {{"role", jinja::Value::string(m.role)}, {"content", jinja::Value::string(m.content)}}));
+  auto tokenString = [&](int32_t id) {
+    return jinja::Value::string(id >= 0 ? tokens_[static_cast<size_t>(id)] : "");
+  };
+  std::map<std::string, jinja::Value> globals = {
+      {"messages", jinja::Value::makeList(std::move(list))},
+      {"add_generation_prompt", jinja::Value::boolean(addGenerationPrompt)},
+      {"bos_token", tokenString(bos_)},
+      {"eos_token", tokenString(eos_)},
+      {"tools", jinja::Value::none()},
+      {"documents", jinja::Value::none()},
+  };
+  if (!compiled->render(globals, out, error))
+    return false;
+  // A template opening with bos_token: the encoder adds BOS itself when the
+  // model says so (transformers tokenizes the rendering without adding it).
+  if (addBos_ && bos_ >= 0) {
+    const std::string &bos = tokens_[static_cast<size_t>(bos_)];
+    if (!bos.empty() && out.compare(0, bos.size(), bos) == 0)
+      out.erase(0, bos.size());
+  }
+  return true;
 }

@@ -76,10 +76,12 @@ public:
   /// Bytes of one token (for streaming output).
   std::string tokenText(int32_t id) const;
 
-  /// Renders a conversation with the model's chat template, ending with the
-  /// assistant prompt when `addGenerationPrompt`. The ChatML family
-  /// (SmolLM2, Qwen) and the Llama 3 family (3.0-3.3 Instruct, without tools)
-  /// are rendered as their Jinja templates do; others are an error.
+  /// Renders a conversation with the model's chat template (a Jinja program,
+  /// run by runtime/model/Jinja.h with the variables transformers gives it:
+  /// messages, add_generation_prompt, bos_token, eos_token, no tools), ending
+  /// with the assistant prompt when `addGenerationPrompt`. A leading BOS is
+  /// left to the encoder when it adds BOS itself. A template that raises, or
+  /// uses Jinja outside the subset, is an error naming the line.
   bool applyChatTemplate(const std::vector<ChatMessage> &messages,
                          bool addGenerationPrompt, std::string &out,
                          std::string &error) const;
@@ -113,12 +115,6 @@ public:
 
 private:
   Tokenizer() = default;
-  bool renderChatML(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
-                    std::string &out) const;
-  bool renderLlama3(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
-                    std::string &out) const;
-  bool renderGemma(const std::vector<ChatMessage> &messages, bool addGenerationPrompt,
-                   std::string &out, std::string &error) const;
   /// The end-of-turn token of a chat vocabulary (<|im_end|>, <|eot_id|>), or -1.
   int32_t endOfTurnToken() const;
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
