@@ -109,7 +109,14 @@ std::string lazyc::describeModel(ModuleOp module) {
         os << (firstDim ? "" : ", ") << d.getInt();
         firstDim = false;
       }
-      os << "]}";
+      os << "]";
+      // A part of a fused tensor: its rows in the file's matrix.
+      if (auto rows = dyn_cast_or_null<ArrayAttr>(entry.get("rows"))) {
+        auto range = rows.getAsRange<IntegerAttr>();
+        os << ", \"rows\": [" << (*range.begin()).getInt() << ", "
+           << (*std::next(range.begin())).getInt() << "]";
+      }
+      os << "}";
       first = false;
     }
   }

@@ -371,6 +371,20 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       error = "model description has a malformed weight entry '" + name + "'";
       return false;
     }
+    // A part of a fused tensor (Phi-3's qkv): rows [begin, end) of its matrix.
+    int64_t rowBegin = -1, rowEnd = -1;
+    if (const JsonValue *r = w.get("rows")) {
+      if (!r->isArray() || r->array().size() != 2 || shape.size() != 2) {
+        error = "model description has a malformed weight entry '" + name + "'";
+        return false;
+      }
+      rowBegin = r->array()[0].integer().value_or(-1);
+      rowEnd = r->array()[1].integer().value_or(-1);
+      if (rowBegin < 0 || rowEnd - rowBegin != static_cast<int64_t>(shape[0])) {
+        error = "model description has a malformed weight entry '" + name + "'";
+        return false;
+      }
+    }
     // Find the tensor, check its shape and that it can be dequantized.
     GGMLType type;
     const void *data;
@@ -395,16 +409,27 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       type = t->type;
       data = t->data;
     }
-    if (fileShape != shape) {
+    std::vector<uint64_t> wanted = shape;
+    if (rowBegin >= 0) { // the part's rows lie inside the file's matrix
+      wanted[0] = fileShape.size() == 2 && fileShape[0] >= static_cast<uint64_t>(rowEnd)
+                      ? fileShape[0]
+                      : static_cast<uint64_t>(rowEnd);
+    }
+    if (fileShape != wanted) {
       error = "model/weights mismatch: tensor '" + name +
               "' has another shape in the model file than in the compiled model";
       return false;
     }
     const GGMLTypeTraits *traits = getTypeTraits(static_cast<uint32_t>(type));
-    if (!traits || !traits->canDequantize || count % traits->blockElements != 0) {
+    if (!traits || !traits->canDequantize || count % traits->blockElements != 0 ||
+        (rowBegin >= 0 && shape[1] % traits->blockElements != 0)) {
       error = "tensor '" + name + "' has a type lazyc cannot dequantize";
       return false;
     }
+    if (rowBegin >= 0) // whole blocks per row: the part starts at a row's first byte
+      data = static_cast<const uint8_t *>(data) +
+             static_cast<size_t>(rowBegin) * (shape[1] / traits->blockElements) *
+                 traits->blockBytes;
     conversions.push_back({type, traits, data, arena_ + offset, count,
                            q8                ? Element::Q8_0
                            : dtype == "f32"  ? Element::F32

@@ -29,8 +29,8 @@ namespace {
 /// scaled embeddings and a local RoPE in its sliding layers; gemma2 the same
 /// without the query/key norms and local RoPE, with soft-capped attention
 /// scores and logits.
-const char *const kLlamaFamily[] = {"llama",   "mistral", "qwen2",  "qwen3", "smollm3",
-                                    "granite", "olmo2",   "gemma2", "gemma3"};
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",  "qwen3",  "smollm3",
+                                    "granite", "olmo2", "gemma2", "gemma3", "phi3"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -245,7 +245,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!supported) {
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
-            "granite, olmo2, gemma2, gemma3)";
+            "granite, olmo2, gemma2, gemma3, phi3)";
     return false;
   }
   config.arch = *arch;
@@ -323,9 +323,18 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   }
   // llama.cpp's converter permutes Llama's Q/K rows for GGML's interleaved
   // RoPE; Qwen2's stay in rotate-half order.
-  config.ropeInterleaved =
-      *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" && *arch != "gemma2" &&
-      *arch != "gemma3";
+  config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
+                           *arch != "gemma2" && *arch != "gemma3" && *arch != "phi3";
+  if (*arch == "phi3") {
+    // llama.cpp's converter keeps Phi-3's fused projections: qkv (older files
+    // may split it) and ffn_up holding the gate's rows, then the up's.
+    config.fusedQKV = file.findTensor("blk.0.attn_qkv.weight") != nullptr;
+    config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
+    if (file.findTensor("rope_factors_long.weight") || file.findTensor("rope_factors_short.weight")) {
+      error = "LongRoPE (Phi-3's 128k context: rope_factors_long/short) is not supported";
+      return false;
+    }
+  }
   config.qkvBias = *arch == "qwen2";
   config.qkNorm = *arch == "qwen3" || *arch == "gemma3";
   config.qkFullNorm = config.postNorms = *arch == "olmo2";
@@ -405,9 +414,35 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
   // the attention's output norm there).
   if (c.hfNames && role == TensorRole::FfnNorm && c.preNorms && c.postNorms)
     base = "pre_feedforward_layernorm.weight";
+  // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
+  if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
+                     role == TensorRole::AttnV))
+    base = c.hfNames ? "self_attn.qkv_proj.weight" : "attn_qkv.weight";
+  if (c.fusedGateUp && (role == TensorRole::FfnGate || role == TensorRole::FfnUp))
+    base = c.hfNames ? "mlp.gate_up_proj.weight" : "ffn_up.weight";
   if (role <= TensorRole::Output)
     return base;
   return (c.hfNames ? "model.layers." : "blk.") + std::to_string(layer) + "." + base;
+}
+
+std::optional<std::pair<int64_t, int64_t>> lazyc::tensorRows(const ModelConfig &c,
+                                                              TensorRole role) {
+  int64_t q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
+  if (c.fusedQKV) {
+    if (role == TensorRole::AttnQ)
+      return std::pair<int64_t, int64_t>{0, q};
+    if (role == TensorRole::AttnK)
+      return std::pair<int64_t, int64_t>{q, q + kv};
+    if (role == TensorRole::AttnV)
+      return std::pair<int64_t, int64_t>{q + kv, q + 2 * kv};
+  }
+  if (c.fusedGateUp) {
+    if (role == TensorRole::FfnGate)
+      return std::pair<int64_t, int64_t>{0, c.ffn};
+    if (role == TensorRole::FfnUp)
+      return std::pair<int64_t, int64_t>{c.ffn, 2 * c.ffn};
+  }
+  return std::nullopt;
 }
 
 std::vector<std::pair<std::string, std::vector<int64_t>>>
@@ -425,16 +460,24 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnNorm), {c.hidden}});
     if (c.postNorms)
       out.push_back({name(TensorRole::AttnPostNorm), {c.hidden}});
-    out.push_back({name(TensorRole::AttnQ), {q, c.hidden}});
-    out.push_back({name(TensorRole::AttnK), {kv, c.hidden}});
-    out.push_back({name(TensorRole::AttnV), {kv, c.hidden}});
+    if (c.fusedQKV) {
+      out.push_back({name(TensorRole::AttnQ), {q + 2 * kv, c.hidden}});
+    } else {
+      out.push_back({name(TensorRole::AttnQ), {q, c.hidden}});
+      out.push_back({name(TensorRole::AttnK), {kv, c.hidden}});
+      out.push_back({name(TensorRole::AttnV), {kv, c.hidden}});
+    }
     out.push_back({name(TensorRole::AttnOut), {c.hidden, q}});
     if (c.preNorms)
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
     if (c.postNorms)
       out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
-    out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
-    out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
+    if (c.fusedGateUp) {
+      out.push_back({name(TensorRole::FfnGate), {2 * c.ffn, c.hidden}});
+    } else {
+      out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
+      out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
+    }
     out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
     if (c.qkvBias) {
       out.push_back({name(TensorRole::AttnQBias), {q}});
@@ -485,11 +528,16 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   Value tokens = entry->getArgument(0), pos = entry->getArgument(1),
         kv = entry->getArgument(2), logitRows = entry->getArgument(3);
 
-  auto matrix = [&](const std::string &name, int64_t out, int64_t in) -> Value {
+  // `part`: the rows of a fused tensor (Phi-3) that hold this matrix.
+  auto matrix = [&](const std::string &name, int64_t out, int64_t in,
+                    std::optional<std::pair<int64_t, int64_t>> part = std::nullopt) -> Value {
     auto type = options.weightType == WeightType::Q8_0
                     ? llm::getQ8_0WeightType(context, out, in)
                     : RankedTensorType::get({out, in}, wt);
-    return llm::WeightOp::create(b, loc, type, name);
+    auto op = llm::WeightOp::create(b, loc, type, name);
+    if (part)
+      op.setRowsAttr(b.getDenseI64ArrayAttr({part->first, part->second}));
+    return op;
   };
   auto vector = [&](const std::string &name, int64_t n) -> Value {
     return llm::WeightOp::create(b, loc, RankedTensorType::get({n}, f32), name);
@@ -500,8 +548,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   auto rmsNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
     return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps, offset);
   };
-  auto linear = [&](Value x, const std::string &weight, int64_t out, int64_t in) -> Value {
-    return llm::LinearOp::create(b, loc, rows(out), x, matrix(weight, out, in));
+  auto linear = [&](Value x, const std::string &weight, int64_t out, int64_t in,
+                    std::optional<std::pair<int64_t, int64_t>> part = std::nullopt) -> Value {
+    return llm::LinearOp::create(b, loc, rows(out), x, matrix(weight, out, in, part));
   };
   // `local`: Gemma 3's sliding layers, their own base and no scaling.
   auto rope = [&](Value x, int64_t cols, bool local) -> Value {
@@ -534,7 +583,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     Value n = c.preNorms ? rmsNorm(x, name(TensorRole::AttnNorm), c.hidden) : x;
     // A projection, plus its bias when the model has one (Qwen2's Q/K/V).
     auto project = [&](TensorRole weight, TensorRole bias, int64_t cols) -> Value {
-      Value y = linear(n, name(weight), cols, c.hidden);
+      Value y = linear(n, name(weight), cols, c.hidden, tensorRows(c, weight));
       if (!c.qkvBias)
         return y;
       return llm::AddBiasOp::create(b, loc, rows(cols), y, vector(name(bias), cols));
@@ -582,8 +631,10 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                         TensorRole::AttnPostNorm),
                c.residualScale));
     Value m = c.preNorms ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden) : h;
-    Value act = llm::SwiGLUOp::create(b, loc, linear(m, name(TensorRole::FfnGate), c.ffn, c.hidden),
-                                      linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden),
+    auto ffn = [&](TensorRole role) {
+      return linear(m, name(role), c.ffn, c.hidden, tensorRows(c, role));
+    };
+    Value act = llm::SwiGLUOp::create(b, loc, ffn(TensorRole::FfnGate), ffn(TensorRole::FfnUp),
                                       b.getStringAttr(c.mlpActivation));
     x = llm::AddOp::create(
         b, loc, h,

@@ -50,6 +50,11 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
                          .value_or(scaling->getString("type").value_or("default"));
   if (type == "default")
     return true;
+  if (type != "linear" && type != "llama3" && type != "yarn") {
+    error = std::string("config.json: RoPE scaling '") + type +
+            "' is not supported (lazyc supports default, linear, llama3 and yarn)";
+    return false;
+  }
   auto number = [&](const char *name, double &out) {
     std::optional<double> v = scaling->getNumber(name);
     if (!v || !(*v > 0.0) || !std::isfinite(*v)) {
@@ -122,11 +127,8 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
       error = std::string("config.json: ") + key + ": " + error;
       return false;
     }
-    return true;
   }
-  error = std::string("config.json: RoPE scaling '") + type +
-          "' is not supported (lazyc supports default, linear, llama3 and yarn)";
-  return false;
+  return true;
 }
 
 /// SmolLM3's NoPE layers: `no_rope_layers` (one 0/1 per layer, 1 = RoPE), or
@@ -344,15 +346,19 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2" || olmo3;
   bool gemma3 = arch == "Gemma3ForCausalLM" || modelType == "gemma3_text";
   bool gemma2 = arch == "Gemma2ForCausalLM" || modelType == "gemma2";
+  // Phi-3: Llama's layers with fused qkv and gate_up projections.
+  bool phi3 = arch == "Phi3ForCausalLM" || modelType == "phi3";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
-  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma2 && !gemma3) {
+  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma2 && !gemma3 &&
+      !phi3) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
-            "Olmo2ForCausalLM, Olmo3ForCausalLM, Gemma2ForCausalLM and Gemma3ForCausalLM)";
+            "Olmo2ForCausalLM, Olmo3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM and "
+            "Phi3ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
@@ -363,9 +369,11 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : olmo2   ? "olmo2"
            : gemma2  ? "gemma2"
            : gemma3  ? "gemma3"
+           : phi3    ? "phi3"
            : modelType.empty() ? "llama"
                                : modelType;
   c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
+  c.fusedQKV = c.fusedGateUp = phi3;
   c.qkNorm = qwen3;  // Qwen3 normalizes each query and key head
   // OLMo 2 normalizes the whole query and key projections, and each
   // sublayer's output instead of its input.
@@ -420,6 +428,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
+  // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75).
+  if (double partial = json.getNumber("partial_rotary_factor").value_or(1.0); partial != 1.0) {
+    error = "config.json: partial_rotary_factor " + std::to_string(partial) +
+            " (rotary embeddings on part of each head) is not supported";
+    return false;
+  }
   // Gemma 2: every 2nd layer full; Gemma 3: every 6th; OLMo 3: every 4th.
   if (!readSlidingWindow(json, smollm3, gemma2 ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
     return false;

@@ -15,6 +15,7 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,6 +116,11 @@ struct ModelConfig {
   /// before its residual add, the logits divided by `logitScale`; a positive
   /// `attentionScale` replaces 1/sqrt(head_dim) as the softmax's scale.
   double embeddingScale = 1.0, residualScale = 1.0, logitScale = 1.0, attentionScale = 0.0;
+  /// Phi-3: the query, key and value projections stored as one matrix (the
+  /// query's rows, then the key's, then the value's), and the MLP's gate and
+  /// up projections as one (the gate's rows first); each projection is a row
+  /// range of it (`llm.weight {rows}`, tensorRows).
+  bool fusedQKV = false, fusedGateUp = false;
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").
   bool hfNames = false;
@@ -138,6 +144,11 @@ enum class TensorRole {
 };
 /// The file's name of the tensor of `role` (per-layer roles use `layer`).
 std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);
+/// The rows [begin, end) of the file's tensor that hold `role` when the file
+/// stores it fused with others (ModelConfig::fusedQKV, fusedGateUp); none:
+/// the whole tensor.
+std::optional<std::pair<int64_t, int64_t>> tensorRows(const ModelConfig &config,
+                                                       TensorRole role);
 /// Every tensor the decoder reads, with its [out, in] (or [n]) shape.
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 expectedTensors(const ModelConfig &config);

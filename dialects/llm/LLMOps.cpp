@@ -112,6 +112,15 @@ LogicalResult WeightOp::verify() {
   if (!getResult().getType().hasStaticShape())
     return emitOpError() << "expects a statically shaped result, got "
                          << getResult().getType();
+  if (std::optional<ArrayRef<int64_t>> rows = getRows()) {
+    if (rows->size() != 2 || (*rows)[0] < 0 || (*rows)[1] <= (*rows)[0])
+      return emitOpError() << "expects rows = [begin, end] with 0 <= begin < end";
+    if (getResult().getType().getRank() != 2 ||
+        getResult().getType().getDimSize(0) != (*rows)[1] - (*rows)[0])
+      return emitOpError() << "expects a matrix of " << (*rows)[1] - (*rows)[0]
+                           << " rows for rows = [" << (*rows)[0] << ", " << (*rows)[1]
+                           << "], got " << getResult().getType();
+  }
   return verifyQ8_0Weight(*this, getResult().getType());
 }
 

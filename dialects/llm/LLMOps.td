@@ -39,13 +39,23 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
     `llm.logits`) take its K from the byte width. Rows of whole blocks keep
     slicing and stacking by rows exact (`llm.fused_weight`).
 
+    With `rows = [begin, end]` the result is rows begin..end-1 of the file's
+    matrix (which may have more rows): the parts of a tensor the file stores
+    fused, as Phi-3's query/key/value and gate/up projections.
+
     ```mlir
     %wq = llm.weight "blk.0.attn_q.weight" : tensor<576x576xf32>
     %wk = llm.weight "blk.0.attn_k.weight" : tensor<192x612xi8>  // Q8_0, K = 576
+    %wv = llm.weight "blk.0.attn_qkv.weight" {rows = array<i64: 768, 960>} : tensor<192x576xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$rows);
   let results = (outs LLM_WeightTensor:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::llvm::StringRef":$name), [{
+      build($_builder, $_state, result, $_builder.getStringAttr(name), nullptr);
+    }]>
+  ];
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
 }

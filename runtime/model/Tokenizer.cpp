@@ -907,7 +907,7 @@ bool Tokenizer::isEndOfGeneration(int32_t id) const {
 }
 
 int32_t Tokenizer::endOfTurnToken() const {
-  for (const char *text : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>"})
+  for (const char *text : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>"})
     if (auto it = vocab_.find(text); it != vocab_.end())
       return it->second;
   return -1;

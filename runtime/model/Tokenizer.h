@@ -115,7 +115,8 @@ public:
 
 private:
   Tokenizer() = default;
-  /// The end-of-turn token of a chat vocabulary (<|im_end|>, <|eot_id|>), or -1.
+  /// The end-of-turn token of a chat vocabulary (<|im_end|>, <|eot_id|>,
+  /// Gemma's <end_of_turn>, Phi-3's <|end|>), or -1.
   int32_t endOfTurnToken() const;
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
   void spm(std::string_view text, bool atStart, std::vector<int32_t> &ids) const;

@@ -50,6 +50,8 @@ const std::string kTinyQwen2SwaLibrary = LAZYC_E2E_TINY_QWEN2_SWA_LIBRARY;
 const std::string kTinyQwen2SwaGGUFLibrary = LAZYC_E2E_TINY_QWEN2_SWA_GGUF_LIBRARY;
 const std::string kTinyMinistralLibrary = LAZYC_E2E_TINY_MINISTRAL_LIBRARY;
 const std::string kTinyMinistralGGUFLibrary = LAZYC_E2E_TINY_MINISTRAL_GGUF_LIBRARY;
+const std::string kTinyPhi3Library = LAZYC_E2E_TINY_PHI3_LIBRARY;
+const std::string kTinyPhi3GGUFLibrary = LAZYC_E2E_TINY_PHI3_GGUF_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -302,6 +304,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyGemma2Library},
                                            Case{"logits-tiny-hf-gemma2.txt", "tiny-gemma2.gguf",
                                                 &kTinyGemma2GGUFLibrary},
+                                           // Phi-3: its fused qkv and gate_up matrices
+                                           // read as row ranges; a window everywhere.
+                                           Case{"logits-tiny-hf-phi3.txt", "tiny-phi3-hf",
+                                                &kTinyPhi3Library},
+                                           Case{"logits-tiny-hf-phi3.txt", "tiny-phi3.gguf",
+                                                &kTinyPhi3GGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

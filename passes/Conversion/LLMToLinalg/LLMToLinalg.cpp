@@ -570,6 +570,15 @@ struct LazyRandomScoresLowering : OpRewritePattern<lazy::RandomScoresOp> {
 /// a multiple of every vector width the generated code uses.
 static constexpr int64_t kWeightAlignment = 256;
 
+/// The weight table's key of a weight: its name, and its row range when it is
+/// a part of a fused tensor ("name[begin:end]").
+static std::string weightKey(StringRef name, std::optional<ArrayRef<int64_t>> rows) {
+  std::string key = name.str();
+  if (rows)
+    key += "[" + std::to_string((*rows)[0]) + ":" + std::to_string((*rows)[1]) + "]";
+  return key;
+}
+
 static int64_t alignWeightOffset(int64_t offset) {
   return (offset + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
 }
@@ -578,7 +587,7 @@ static LogicalResult lowerWeights(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
   SmallVector<Attribute> table;
   int64_t offset = 0;
-  llvm::StringMap<int64_t> placed; // byte offset of each weight name
+  llvm::StringMap<int64_t> placed; // byte offset of each weight (weightKey)
   for (auto fn : module.getOps<func::FuncOp>()) {
     // Record the KV cache geometry for the runtime (describeModel).
     for (Type t : fn.getArgumentTypes())
@@ -611,8 +620,10 @@ static LogicalResult lowerWeights(ModuleOp module) {
                                  fn.getLoc())))
       return failure();
     Value arena = fn.getArgument(fn.getNumArguments() - 1);
-    // One table entry per distinct weight name, at its byte offset.
-    auto place = [&](StringAttr name, ArrayRef<int64_t> shape, Type element, int64_t at) {
+    // One table entry per distinct weight (a name, or a name's row range),
+    // at its byte offset.
+    auto place = [&](StringAttr name, ArrayRef<int64_t> shape, Type element, int64_t at,
+                     std::optional<ArrayRef<int64_t>> rowRange = std::nullopt) {
       Builder b(ctx);
       SmallVector<Attribute> dims;
       std::string dtype;
@@ -626,14 +637,17 @@ static LogicalResult lowerWeights(ModuleOp module) {
       }
       for (int64_t d : values)
         dims.push_back(b.getI64IntegerAttr(d));
-      table.push_back(b.getDictionaryAttr({
+      SmallVector<NamedAttribute> entry = {
           b.getNamedAttr("name", name),
           b.getNamedAttr("offset", b.getI64IntegerAttr(at)),
           b.getNamedAttr("bytes", b.getI64IntegerAttr(bytes)),
           b.getNamedAttr("dtype", b.getStringAttr(dtype)),
           b.getNamedAttr("shape", b.getArrayAttr(dims)),
-      }));
-      placed[name.getValue()] = at;
+      };
+      if (rowRange)
+        entry.push_back(b.getNamedAttr("rows", b.getI64ArrayAttr(*rowRange)));
+      table.push_back(b.getDictionaryAttr(entry));
+      placed[weightKey(name.getValue(), rowRange)] = at;
       return bytes;
     };
     for (Operation *op : weights) {
@@ -641,10 +655,11 @@ static LogicalResult lowerWeights(ModuleOp module) {
       Type element = type.getElementType();
       int64_t at;
       if (auto w = dyn_cast<llm::WeightOp>(op)) {
-        auto it = placed.find(w.getName());
+        auto it = placed.find(weightKey(w.getName(), w.getRows()));
         at = it != placed.end() ? it->second : offset;
         if (it == placed.end())
-          offset = alignWeightOffset(offset + place(w.getNameAttr(), type.getShape(), element, offset));
+          offset = alignWeightOffset(
+              offset + place(w.getNameAttr(), type.getShape(), element, offset, w.getRows()));
       } else {
         // The parts back to back: the stacked matrix is a view of them all.
         auto fused = cast<llm::FusedWeightOp>(op);

@@ -70,7 +70,7 @@ def gguf(arch, blocks, tensors, extra=()):
 
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
-          gemma3=False):
+          gemma3=False, phi3=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     t = [(p + pre + ".weight", [EMB], F32),
@@ -82,6 +82,9 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
          (p + "ffn_gate.weight", [EMB, FFN], matrix),
          (p + "ffn_up.weight", [EMB, FFN], matrix),
          (p + "ffn_down.weight", [FFN, EMB], matrix)]
+    if phi3:  # qkv and gate + up fused (GGUF dims: [in, out])
+        t = [t[0], (p + "attn_qkv.weight", [EMB, (HEADS + 2 * KV) * head_dim], matrix), t[4],
+             t[5], (p + "ffn_up.weight", [EMB, 2 * FFN], matrix), t[8]]
     if bias:
         t += [(p + "attn_q.bias", [HEADS * head_dim], F32),
               (p + "attn_k.bias", [KV * head_dim], F32), (p + "attn_v.bias", [KV * head_dim], F32)]
@@ -133,6 +136,8 @@ SEEDS = {
         "llama", 2, model("llama", 2, F16),
         [("llama.attention.sliding_window", 64),
          ("llama.attention.sliding_window_pattern", [False, True])]),
+    "phi3-fused.gguf": gguf(
+        "phi3", 2, model("phi3", 2, F16, phi3=True), [("phi3.attention.sliding_window", 64)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
