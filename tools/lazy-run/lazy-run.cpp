@@ -18,6 +18,7 @@
 #include <climits>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +45,7 @@ const char *kUsage =
     "      --ignore-eos     keep generating past the end-of-sequence token\n"
     "  -n, --n-predict N    tokens to generate (default 64)\n"
     "      --chat           wrap the prompt in the model's chat template\n"
+    "      --system TEXT    with --chat: a system message before the prompt\n"
     "      --json           print metrics (and the text) as JSON\n"
     "      --ctx N          KV cache size in tokens (default: compiled context)\n"
     "      --temp T         sampling temperature (default 0 = greedy)\n"
@@ -182,6 +184,7 @@ int main(int argc, char **argv) {
   bool seedGiven = false;  // --seed (else --continue restores the saved sampler)
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
   std::string logitsFile, decodeLogitsFile, sessionFile;
+  std::optional<std::string> systemMessage; // --system
   std::vector<std::string> followUps;
   bool randomWeights = false;
   uint64_t weightSeed = 0;
@@ -224,6 +227,8 @@ int main(int argc, char **argv) {
       ignoreEos = true;
     } else if (arg == "--chat") {
       chat = true;
+    } else if (arg == "--system") {
+      systemMessage = text();
     } else if (arg == "--json") {
       json = true;
     } else if (arg == "--ctx") {
@@ -287,7 +292,12 @@ int main(int argc, char **argv) {
       return fail("--random-weights and -m exclude each other");
     modelPath = "random:" + std::to_string(weightSeed);
   }
+  if (systemMessage && !chat)
+    return fail("--system is a message of the chat template: it needs --chat");
   if (continuing) {
+    if (systemMessage)
+      return fail("--continue: the conversation's system message was given when it began "
+                  "(--system is for a new conversation)");
     if (sessionFile.empty())
       return fail("--continue continues the conversation saved in a --session FILE: name it");
     if (havePrompt)
@@ -425,7 +435,12 @@ int main(int argc, char **argv) {
   if (!continuing && !tok && (chat || (idsFile.empty() && randomPrompt == 0)))
     return fail("these weights come without a tokenizer: give the prompt as --ids or "
                 "--random-prompt");
-  if (!continuing && chat && !tok->applyChatTemplate({{"user", prompt}}, true, text, error))
+  // The conversation so far: the system message (--system) and the prompt.
+  std::vector<ChatMessage> opening;
+  if (systemMessage)
+    opening.push_back({"system", *systemMessage});
+  opening.push_back({"user", prompt});
+  if (!continuing && chat && !tok->applyChatTemplate(opening, true, text, error))
     return fail(error);
   std::vector<int32_t> ids;
   if (continuing) {
@@ -706,7 +721,7 @@ int main(int argc, char **argv) {
     Answer reply;
   };
   std::deque<FollowUp> followUpTurns; // `previous` points into it
-  std::vector<ChatMessage> conversation{{"user", prompt}};
+  std::vector<ChatMessage> conversation = opening;
   if (continuing)
     conversation = resumed.messages;
   Answer *previous = &first;
