@@ -74,34 +74,64 @@ bool readGGUFSlidingWindow(const rt::GGUFFile &file, const std::string &arch,
   return true;
 }
 
+/// A tensor of head_dim / 2 RoPE frequency factors (f32 or f16, each positive
+/// and finite) into `out`; absent: true, `out` untouched.
+bool readFactorTensor(const rt::GGUFFile &file, const char *name, int64_t half,
+                      std::vector<double> &out, std::string &error) {
+  const rt::GGUFTensorInfo *t = file.findTensor(name);
+  if (!t)
+    return true;
+  if (t->dims.size() != 1 || t->dims[0] != static_cast<uint64_t>(half) ||
+      (t->type != rt::GGMLType::F32 && t->type != rt::GGMLType::F16)) {
+    error = std::string("tensor '") + name + "' (RoPE frequency factors) must be f32 or f16 " +
+            "with head_dim / 2 = " + std::to_string(half) + " elements";
+    return false;
+  }
+  std::vector<float> values(static_cast<size_t>(half));
+  if (!rt::dequantize(t->type, t->data, values.data(), values.size())) {
+    error = std::string("tensor '") + name + "' cannot be read";
+    return false;
+  }
+  for (float v : values) {
+    if (!(v > 0.0f) || !std::isfinite(v)) {
+      error = std::string("tensor '") + name + "' has a factor that is not positive and finite (" +
+              std::to_string(v) + ")";
+      return false;
+    }
+    out.push_back(v);
+  }
+  return true;
+}
+
 /// RoPE scaling as llama.cpp stores it: the `rope_freqs` tensor (per-
 /// frequency divisors; Llama 3.1/3.2 "llama3" scaling) and/or "linear"
-/// scaling by `rope.scaling.factor`, or "yarn". Other kinds (longrope) are
-/// refused: ignoring them would compile a model that silently computes wrong
-/// values.
+/// scaling by `rope.scaling.factor`, or "yarn", or LongRoPE's two factor
+/// tensors. Other kinds are refused: ignoring them would compile a model that
+/// silently computes wrong values.
 bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
                          ModelConfig &config, std::string &error) {
   const int64_t half = config.headDim / 2;
-  if (const rt::GGUFTensorInfo *t = file.findTensor("rope_freqs.weight")) {
-    if (t->dims.size() != 1 || t->dims[0] != static_cast<uint64_t>(half) ||
-        (t->type != rt::GGMLType::F32 && t->type != rt::GGMLType::F16)) {
-      error = "tensor 'rope_freqs.weight' (RoPE frequency factors) must be f32 or f16 with "
-              "head_dim / 2 = " + std::to_string(half) + " elements";
+  if (!readFactorTensor(file, "rope_freqs.weight", half, config.ropeFreqFactors, error))
+    return false;
+  // LongRoPE (Phi-3 128k, Phi-3.5) as llama.cpp's converter writes it: both
+  // factor sets, the original context, the attention factor it computed.
+  if (!readFactorTensor(file, "rope_factors_long.weight", half, config.ropeLongFactors, error) ||
+      !readFactorTensor(file, "rope_factors_short.weight", half, config.ropeShortFactors, error))
+    return false;
+  if (!config.ropeLongFactors.empty() || !config.ropeShortFactors.empty()) {
+    std::optional<int64_t> original = file.getInt(arch + ".rope.scaling.original_context_length");
+    double attnFactor = file.getFloat(arch + ".rope.scaling.attn_factor").value_or(1.0);
+    if (config.ropeLongFactors.empty() || config.ropeShortFactors.empty() || !original ||
+        *original <= 0 || !(attnFactor > 0.0) || !std::isfinite(attnFactor) ||
+        !config.ropeFreqFactors.empty()) {
+      error = "LongRoPE needs both rope_factors_long and rope_factors_short, "
+              "rope.scaling.original_context_length > 0 and a positive rope.scaling.attn_factor "
+              "(and no rope_freqs)";
       return false;
     }
-    std::vector<float> values(static_cast<size_t>(half));
-    if (!rt::dequantize(t->type, t->data, values.data(), values.size())) {
-      error = "tensor 'rope_freqs.weight' cannot be read";
-      return false;
-    }
-    for (float v : values) {
-      if (!(v > 0.0f) || !std::isfinite(v)) {
-        error = "tensor 'rope_freqs.weight' has a factor that is not positive and finite (" +
-                std::to_string(v) + ")";
-        return false;
-      }
-      config.ropeFreqFactors.push_back(v);
-    }
+    config.ropeOriginalContext = *original;
+    config.ropeAttentionFactor = attnFactor;
+    return true;
   }
   std::optional<std::string> scaling = file.getString(arch + ".rope.scaling.type");
   if (!scaling || *scaling == "none")
@@ -330,10 +360,6 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     // may split it) and ffn_up holding the gate's rows, then the up's.
     config.fusedQKV = file.findTensor("blk.0.attn_qkv.weight") != nullptr;
     config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
-    if (file.findTensor("rope_factors_long.weight") || file.findTensor("rope_factors_short.weight")) {
-      error = "LongRoPE (Phi-3's 128k context: rope_factors_long/short) is not supported";
-      return false;
-    }
   }
   config.qkvBias = *arch == "qwen2";
   config.qkNorm = *arch == "qwen3" || *arch == "gemma3";
@@ -552,6 +578,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                     std::optional<std::pair<int64_t, int64_t>> part = std::nullopt) -> Value {
     return llm::LinearOp::create(b, loc, rows(out), x, matrix(weight, out, in, part));
   };
+  const std::vector<double> &freqFactors = c.freqFactorsFor(contextLength);
   // `local`: Gemma 3's sliding layers, their own base and no scaling.
   auto rope = [&](Value x, int64_t cols, bool local) -> Value {
     auto op = llm::RoPEOp::create(b, loc, rows(cols), x, pos,
@@ -560,8 +587,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                                   /*interleaved=*/nullptr, /*freq_factors=*/nullptr);
     if (c.ropeInterleaved)
       op.setInterleaved(true);
-    if (!c.ropeFreqFactors.empty() && !local)
-      op.setFreqFactors(c.ropeFreqFactors);
+    if (!freqFactors.empty() && !local)
+      op.setFreqFactors(freqFactors);
     return op;
   };
 

@@ -11,11 +11,61 @@ using namespace mlir;
 using namespace lazyc;
 
 namespace {
+/// LongRoPE (Phi-3 128k, Phi-3.5), as transformers' _compute_longrope_parameters:
+/// `long_factor` and `short_factor` (head_dim / 2 frequency divisors each),
+/// the original context (`original_max_position_embeddings`, at the top level
+/// or in the scaling), the factor (the scaling's, else context / original) and
+/// the attention factor (the scaling's `attention_factor`, else
+/// sqrt(1 + ln factor / ln original) for a factor above 1).
+bool readLongRope(const rt::JsonValue &json, const rt::JsonValue &scaling, const char *key,
+                  ModelConfig &c, std::string &error) {
+  const size_t half = static_cast<size_t>(c.headDim / 2);
+  auto factors = [&](const char *name, std::vector<double> &out) {
+    const rt::JsonValue *list = scaling.get(name);
+    bool ok = list && list->isArray() && list->array().size() == half;
+    for (size_t i = 0; ok && i < half; ++i) {
+      const rt::JsonValue &v = list->array()[i];
+      ok = v.isNumber() && v.number() > 0.0 && std::isfinite(v.number());
+      if (ok)
+        out.push_back(v.number());
+    }
+    if (!ok)
+      error = std::string("config.json: ") + key + "." + name + " (longrope RoPE scaling) must " +
+              "list head_dim / 2 = " + std::to_string(half) + " positive numbers";
+    return ok;
+  };
+  if (!factors("long_factor", c.ropeLongFactors) || !factors("short_factor", c.ropeShortFactors))
+    return false;
+  std::optional<int64_t> original = json.getInt("original_max_position_embeddings");
+  if (!original)
+    original = scaling.getInt("original_max_position_embeddings");
+  if (!original || *original <= 1) {
+    error = std::string("config.json: longrope RoPE scaling needs "
+                        "original_max_position_embeddings > 1");
+    return false;
+  }
+  c.ropeOriginalContext = *original;
+  std::optional<double> factor = scaling.getNumber("factor");
+  if (!factor || json.getInt("original_max_position_embeddings"))
+    factor = static_cast<double>(c.contextLength) / static_cast<double>(*original);
+  std::optional<double> attention = scaling.getNumber("attention_factor");
+  if (attention && (!(*attention > 0.0) || !std::isfinite(*attention))) {
+    error = std::string("config.json: ") + key + ".attention_factor must be a positive number";
+    return false;
+  }
+  c.ropeAttentionFactor =
+      attention ? *attention
+      : *factor <= 1.0
+          ? 1.0
+          : std::sqrt(1.0 + std::log(*factor) / std::log(static_cast<double>(*original)));
+  return true;
+}
+
 /// RoPE base and scaling from config.json: `rope_theta` and `rope_scaling`
 /// (transformers 4.x), or both inside `rope_parameters` (transformers 5).
 /// Supported kinds: default, linear, llama3 (Llama 3.1/3.2), yarn (Qwen2.5,
-/// Qwen3 and SmolLM3 past their trained context). The others (dynamic,
-/// longrope, ...) are refused by name rather than ignored. `given` (named
+/// Qwen3 and SmolLM3 past their trained context), longrope (Phi-3). The others
+/// (dynamic, ...) are refused by name rather than ignored. `given` (named
 /// `givenKey`): one layer type's parameters, base included (Gemma 3's
 /// `rope_parameters.full_attention`), instead of the top level's.
 bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &error,
@@ -50,9 +100,11 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
                          .value_or(scaling->getString("type").value_or("default"));
   if (type == "default")
     return true;
+  if (type == "longrope" || type == "su") // Phi-3's name before transformers 4.43
+    return readLongRope(json, *scaling, key, c, error);
   if (type != "linear" && type != "llama3" && type != "yarn") {
     error = std::string("config.json: RoPE scaling '") + type +
-            "' is not supported (lazyc supports default, linear, llama3 and yarn)";
+            "' is not supported (lazyc supports default, linear, llama3, yarn and longrope)";
     return false;
   }
   auto number = [&](const char *name, double &out) {

@@ -48,6 +48,19 @@ struct ModelConfig {
   /// RoPE context-extension scaling: frequency j is divided by factor j
   /// (headDim / 2 values; empty = none). llama.cpp's `rope_freqs` tensor.
   std::vector<double> ropeFreqFactors;
+  /// LongRoPE (Phi-3's 128k models, Phi-3.5): two sets of frequency
+  /// divisors, the long one for a compiled context past
+  /// `ropeOriginalContext`, else the short one (llama.cpp chooses by context
+  /// too; transformers by the positions of each call), used as
+  /// ropeFreqFactors; its attention factor is ropeAttentionFactor.
+  std::vector<double> ropeLongFactors, ropeShortFactors;
+  int64_t ropeOriginalContext = 0;
+  /// The frequency divisors of a model compiled for `context` positions.
+  const std::vector<double> &freqFactorsFor(int64_t context) const {
+    if (ropeLongFactors.empty())
+      return ropeFreqFactors;
+    return context > ropeOriginalContext ? ropeLongFactors : ropeShortFactors;
+  }
   /// YaRN's attention factor ("mscale"): the rotated queries and keys are
   /// multiplied by it, so a RoPE layer's attention scale by its square.
   double ropeAttentionFactor = 1.0;

@@ -52,6 +52,8 @@ const std::string kTinyMinistralLibrary = LAZYC_E2E_TINY_MINISTRAL_LIBRARY;
 const std::string kTinyMinistralGGUFLibrary = LAZYC_E2E_TINY_MINISTRAL_GGUF_LIBRARY;
 const std::string kTinyPhi3Library = LAZYC_E2E_TINY_PHI3_LIBRARY;
 const std::string kTinyPhi3GGUFLibrary = LAZYC_E2E_TINY_PHI3_GGUF_LIBRARY;
+const std::string kTinyLongRopeLibrary = LAZYC_E2E_TINY_LONGROPE_LIBRARY;
+const std::string kTinyLongRopeGGUFLibrary = LAZYC_E2E_TINY_LONGROPE_GGUF_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -310,6 +312,14 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyPhi3Library},
                                            Case{"logits-tiny-hf-phi3.txt", "tiny-phi3.gguf",
                                                 &kTinyPhi3GGUFLibrary},
+                                           // ... with LongRoPE: the long factors (a
+                                           // context past the original) and the
+                                           // attention factor.
+                                           Case{"logits-tiny-hf-phi3-longrope.txt",
+                                                "tiny-phi3-longrope-hf", &kTinyLongRopeLibrary},
+                                           Case{"logits-tiny-hf-phi3-longrope.txt",
+                                                "tiny-phi3-longrope.gguf",
+                                                &kTinyLongRopeGGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

@@ -138,6 +138,12 @@ SEEDS = {
          ("llama.attention.sliding_window_pattern", [False, True])]),
     "phi3-fused.gguf": gguf(
         "phi3", 2, model("phi3", 2, F16, phi3=True), [("phi3.attention.sliding_window", 64)]),
+    "phi3-longrope.gguf": gguf(
+        "phi3", 1, model("phi3", 1, F16, phi3=True)
+        + [("rope_factors_long.weight", [EMB // HEADS // 2], F32),
+           ("rope_factors_short.weight", [EMB // HEADS // 2], F32)],
+        [("phi3.rope.scaling.original_context_length", 64),
+         ("phi3.rope.scaling.attn_factor", 1.2)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
