@@ -29,8 +29,8 @@ namespace {
 /// scaled embeddings and a local RoPE in its sliding layers; gemma2 the same
 /// without the query/key norms and local RoPE, with soft-capped attention
 /// scores and logits.
-const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",  "qwen3",  "smollm3",
-                                    "granite", "olmo2", "gemma2", "gemma3", "phi3"};
+const char *const kLlamaFamily[] = {"llama",  "mistral", "qwen2",  "qwen3",  "smollm3", "granite",
+                                    "olmo2",  "gemma",   "gemma2", "gemma3", "phi3"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -275,7 +275,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!supported) {
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
-            "granite, olmo2, gemma2, gemma3, phi3)";
+            "granite, olmo2, gemma, gemma2, gemma3, phi3)";
     return false;
   }
   config.arch = *arch;
@@ -354,7 +354,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   // llama.cpp's converter permutes Llama's Q/K rows for GGML's interleaved
   // RoPE; Qwen2's stay in rotate-half order.
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
-                           *arch != "gemma2" && *arch != "gemma3" && *arch != "phi3";
+                           *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
+                           *arch != "phi3";
   if (*arch == "phi3") {
     // llama.cpp's converter keeps Phi-3's fused projections: qkv (older files
     // may split it) and ffn_up holding the gate's rows, then the up's.
@@ -370,6 +371,12 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.noRopeInterval = 4;
   if (*arch == "granite" && !readGraniteScales(file, *arch, config, error))
     return false;
+  if (*arch == "gemma") {
+    // llama.cpp's Gemma 1 graph: the converter stored the norms' 1 + weight,
+    // GELU (tanh), embeddings times sqrt(embedding_length), 1/sqrt(head_dim).
+    config.mlpActivation = "gelu_tanh";
+    config.embeddingScale = std::sqrt(static_cast<double>(config.hidden));
+  }
   if (*arch == "gemma2" || *arch == "gemma3") {
     // As llama.cpp's graph: the converter stored the norms' 1 + weight; the
     // softmax scale is 1/sqrt(head_dim) but for the 27B models' (gemma2: 46

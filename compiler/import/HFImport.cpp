@@ -269,25 +269,28 @@ bool readLayerTypeRope(const rt::JsonValue &json, const char *localKey, double l
   return true;
 }
 
-/// Gemma 2 and 3's text decoders (transformers' Gemma2Config,
-/// Gemma3TextConfig): GeGLU (tanh GELU), norms before and after each
-/// sublayer scaling by 1 + weight, embeddings times sqrt(hidden_size), the
+/// Gemma's text decoders (transformers' GemmaConfig, Gemma2Config,
+/// Gemma3TextConfig): GeGLU (tanh GELU), norms (2 and 3: before and after
+/// each sublayer) scaling by 1 + weight, embeddings times sqrt(hidden_size), the
 /// softmax scaled by query_pre_attn_scalar^-1/2, tied embeddings. Gemma 3:
 /// per-head query/key norms and two RoPEs, the sliding layers' with base
 /// rope_local_base_freq (10000) unscaled, the others' with rope_theta and
 /// rope_scaling (transformers 5: both inside rope_parameters, keyed by layer
 /// type); soft-capping refused. Gemma 2: one RoPE, its attention scores and
 /// final logits soft-capped (attn_logit_softcapping, final_logit_softcapping).
-bool readGemma(const rt::JsonValue &json, bool gemma3, ModelConfig &c, std::string &error) {
+/// Gemma 1 (`version` 1, CodeGemma too): norms on the sublayers' inputs
+/// only, the softmax scaled by 1/sqrt(head_dim), one RoPE; its configs' legacy
+/// hidden_act "gelu" means the tanh approximation (as transformers reads it).
+bool readGemma(const rt::JsonValue &json, int version, ModelConfig &c, std::string &error) {
   for (auto [key, out] : {std::pair<const char *, double *>{"attn_logit_softcapping",
                                                             &c.attnLogitSoftcap},
                           {"final_logit_softcapping", &c.finalLogitSoftcap}}) {
     const rt::JsonValue *v = json.get(key);
     if (!v || v->isNull())
       continue;
-    if (gemma3) {
+    if (version != 2) {
       error = std::string("config.json: ") + key +
-              " (Gemma 2's soft-capping) is not supported for Gemma 3";
+              " (Gemma 2's soft-capping) is not supported for Gemma " + std::to_string(version);
       return false;
     }
     if (!v->isNumber() || !(v->number() > 0.0) || !std::isfinite(v->number())) {
@@ -303,13 +306,16 @@ bool readGemma(const rt::JsonValue &json, bool gemma3, ModelConfig &c, std::stri
   }
   std::string act = json.getString("hidden_activation")
                         .value_or(json.getString("hidden_act").value_or("gelu_pytorch_tanh"));
+  if (version == 1 && act == "gelu" && !json.getString("hidden_activation"))
+    act = "gelu_pytorch_tanh";
   if (act != "gelu_pytorch_tanh") {
     error = "config.json: hidden_activation '" + act +
             "' is not supported (Gemma's is gelu_pytorch_tanh)";
     return false;
   }
   c.mlpActivation = "gelu_tanh";
-  const double scalar = json.getNumber("query_pre_attn_scalar").value_or(256.0);
+  const double scalar = json.getNumber("query_pre_attn_scalar")
+                            .value_or(version == 1 ? static_cast<double>(c.headDim) : 256.0);
   if (!(scalar > 0.0) || !std::isfinite(scalar)) {
     error = "config.json: query_pre_attn_scalar must be a positive number";
     return false;
@@ -317,8 +323,8 @@ bool readGemma(const rt::JsonValue &json, bool gemma3, ModelConfig &c, std::stri
   c.attentionScale = 1.0 / std::sqrt(scalar);
   c.embeddingScale = std::sqrt(static_cast<double>(c.hidden));
   c.normWeightOffset = 1.0;
-  c.postNorms = true;
-  if (!gemma3)
+  c.postNorms = version >= 2;
+  if (version < 3)
     return readHFRopeScaling(json, c, error);
   c.qkNorm = true;
   return readLayerTypeRope(json, "rope_local_base_freq", 10000.0, c, error);
@@ -398,19 +404,20 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2" || olmo3;
   bool gemma3 = arch == "Gemma3ForCausalLM" || modelType == "gemma3_text";
   bool gemma2 = arch == "Gemma2ForCausalLM" || modelType == "gemma2";
+  bool gemma1 = arch == "GemmaForCausalLM" || modelType == "gemma";
   // Phi-3: Llama's layers with fused qkv and gate_up projections.
   bool phi3 = arch == "Phi3ForCausalLM" || modelType == "phi3";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
-  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma2 && !gemma3 &&
-      !phi3) {
+  if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
+      !gemma3 && !phi3) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
-            "Olmo2ForCausalLM, Olmo3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM and "
-            "Phi3ForCausalLM)";
+            "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
+            "Gemma3ForCausalLM and Phi3ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
@@ -419,6 +426,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : granite ? "granite"
            : olmo3   ? "olmo3"
            : olmo2   ? "olmo2"
+           : gemma1  ? "gemma"
            : gemma2  ? "gemma2"
            : gemma3  ? "gemma3"
            : phi3    ? "phi3"
@@ -464,7 +472,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   }
   if (std::string act = json.getString("hidden_act").value_or("silu");
-      act != "silu" && !gemma2 && !gemma3) {
+      act != "silu" && !gemma1 && !gemma2 && !gemma3) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
@@ -472,7 +480,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: attention/MLP biases are not supported";
     return false;
   }
-  if (gemma2 || gemma3 ? !readGemma(json, gemma3, c, error)
+  if (gemma1 || gemma2 || gemma3 ? !readGemma(json, gemma1 ? 1 : gemma2 ? 2 : 3, c, error)
       : olmo3 ? !readLayerTypeRope(json, nullptr, 0.0, c, error)
               : !readHFRopeScaling(json, c, error))
     return false;
@@ -496,7 +504,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   }
   c.ropeInterleaved = false; // Hugging Face weights use rotate-half
   // (Gemma's default: tied.)
-  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(gemma2 || gemma3);
+  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(gemma1 || gemma2 || gemma3);
   c.hfNames = true;
   return true;
 }

@@ -50,6 +50,8 @@ const std::string kTinyQwen2SwaLibrary = LAZYC_E2E_TINY_QWEN2_SWA_LIBRARY;
 const std::string kTinyQwen2SwaGGUFLibrary = LAZYC_E2E_TINY_QWEN2_SWA_GGUF_LIBRARY;
 const std::string kTinyMinistralLibrary = LAZYC_E2E_TINY_MINISTRAL_LIBRARY;
 const std::string kTinyMinistralGGUFLibrary = LAZYC_E2E_TINY_MINISTRAL_GGUF_LIBRARY;
+const std::string kTinyGemma1Library = LAZYC_E2E_TINY_GEMMA1_LIBRARY;
+const std::string kTinyGemma1GGUFLibrary = LAZYC_E2E_TINY_GEMMA1_GGUF_LIBRARY;
 const std::string kTinyPhi3Library = LAZYC_E2E_TINY_PHI3_LIBRARY;
 const std::string kTinyPhi3GGUFLibrary = LAZYC_E2E_TINY_PHI3_GGUF_LIBRARY;
 const std::string kTinyLongRopeLibrary = LAZYC_E2E_TINY_LONGROPE_LIBRARY;
@@ -306,6 +308,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyGemma2Library},
                                            Case{"logits-tiny-hf-gemma2.txt", "tiny-gemma2.gguf",
                                                 &kTinyGemma2GGUFLibrary},
+                                           // Gemma 1: GeGLU, 1 + weight input norms,
+                                           // scaled embeddings.
+                                           Case{"logits-tiny-hf-gemma.txt", "tiny-gemma-hf",
+                                                &kTinyGemma1Library},
+                                           Case{"logits-tiny-hf-gemma.txt", "tiny-gemma.gguf",
+                                                &kTinyGemma1GGUFLibrary},
                                            // Phi-3: its fused qkv and gate_up matrices
                                            // read as row ranges; a window everywhere.
                                            Case{"logits-tiny-hf-phi3.txt", "tiny-phi3-hf",
