@@ -8,7 +8,9 @@
 // way). Each projection is then a column slice of the product, which only
 // compiler-generated kernels read (RoPE, SwiGLU): they take the row stride
 // as it comes. Projections read by a runtime kernel (the value projection,
-// which the attention reads as a row-major array) are left alone.
+// which the attention reads as a row-major array) are left alone. Parts of a
+// matrix the file stores fused (Phi-3's qkv and gate_up: `llm.weight {rows}`)
+// whose rows are adjacent become one view of their rows instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,8 +59,11 @@ struct LazycFuseProjectionsPass
       auto weight = op.getWeight().getDefiningOp<llm::WeightOp>();
       auto wType = cast<RankedTensorType>(op.getWeight().getType());
       auto type = op.getType();
-      if (op.getAccumulate() || !weight || !weight->hasOneUse() || uses[weight.getName()] != 1 ||
-          wType.getRank() != 2 || type.getRank() != 2 || weight->getBlock() != op->getBlock())
+      // (A row range is an arena entry of its own: other views of its
+      // tensor do not matter.)
+      if (op.getAccumulate() || !weight || !weight->hasOneUse() ||
+          (!weight.getRows() && uses[weight.getName()] != 1) || wType.getRank() != 2 ||
+          type.getRank() != 2 || weight->getBlock() != op->getBlock())
         return;
       if (!llvm::all_of(op->getUsers(), readsInGeneratedCode))
         return;
@@ -73,17 +78,43 @@ struct LazycFuseProjectionsPass
       if (members.size() < 2)
         continue;
       llvm::sort(members, [](llm::LinearOp a, llm::LinearOp b) { return a->isBeforeInBlock(b); });
-      fuse(members);
+      Operation *earliest = members.front();
+      if (!viewsInRowOrder(members))
+        continue;
+      fuse(members, earliest);
       ++numFused;
     }
   }
 
-  /// One GEMM on the stacked weight at the first member; each member's
-  /// result becomes its column slice of the product.
-  void fuse(ArrayRef<llm::LinearOp> members) {
+  static llm::WeightOp weightOf(llm::LinearOp op) {
+    return op.getWeight().getDefiningOp<llm::WeightOp>();
+  }
+
+  /// Whether `members` can be stacked: none is a row range, or all are row
+  /// ranges of one tensor that follow each other once sorted (then sorted so).
+  static bool viewsInRowOrder(SmallVectorImpl<llm::LinearOp> &members) {
+    auto isView = [](llm::LinearOp op) { return weightOf(op).getRows().has_value(); };
+    if (llvm::none_of(members, isView))
+      return true;
+    if (!llvm::all_of(members, isView))
+      return false;
+    llvm::sort(members, [](llm::LinearOp a, llm::LinearOp b) {
+      return (*weightOf(a).getRows())[0] < (*weightOf(b).getRows())[0];
+    });
+    for (size_t i = 1; i < members.size(); ++i)
+      if (weightOf(members[i]).getName() != weightOf(members[0]).getName() ||
+          (*weightOf(members[i]).getRows())[0] != (*weightOf(members[i - 1]).getRows())[1])
+        return false;
+    return true;
+  }
+
+  /// One GEMM on the stacked weight before `earliest` (the first member in
+  /// program order); each member's result becomes its column slice of the
+  /// product, in the order of `members`.
+  void fuse(ArrayRef<llm::LinearOp> members, Operation *earliest) {
     MLIRContext *ctx = &getContext();
     llm::LinearOp first = members.front();
-    OpBuilder b(first);
+    OpBuilder b(earliest);
     Location loc = FusedLoc::get(ctx, llvm::map_to_vector(members, [](llm::LinearOp op) {
                                    return op.getLoc();
                                  }));
@@ -99,8 +130,16 @@ struct LazycFuseProjectionsPass
       total += n;
     auto wType = cast<RankedTensorType>(first.getWeight().getType());
     auto stackedType = RankedTensorType::get({total, wType.getDimSize(1)}, wType.getElementType());
-    Value stacked = llm::FusedWeightOp::create(b, loc, stackedType, b.getArrayAttr(names),
-                                               b.getDenseI64ArrayAttr(rows));
+    Value stacked;
+    if (std::optional<ArrayRef<int64_t>> range = weightOf(first).getRows()) {
+      // Adjacent rows of one tensor: the view of them all.
+      auto view = llm::WeightOp::create(b, loc, stackedType, weightOf(first).getName());
+      view.setRowsAttr(b.getDenseI64ArrayAttr({(*range)[0], (*range)[0] + total}));
+      stacked = view;
+    } else {
+      stacked = llm::FusedWeightOp::create(b, loc, stackedType, b.getArrayAttr(names),
+                                           b.getDenseI64ArrayAttr(rows));
+    }
     auto type = first.getType();
     auto productType = RankedTensorType::get({type.getDimSize(0), total}, type.getElementType());
     Value product = llm::LinearOp::create(b, loc, productType, first.getInput(), stacked);
@@ -118,7 +157,7 @@ struct LazycFuseProjectionsPass
       column += n;
       op.getResult().replaceAllUsesWith(slice);
     }
-    // (The builder inserts before the first member: erased last.)
+    // (The builder inserts before the earliest member: erased last.)
     for (llm::LinearOp op : members) {
       Operation *weight = op.getWeight().getDefiningOp();
       op.erase();

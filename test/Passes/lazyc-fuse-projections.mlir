@@ -117,3 +117,43 @@ func.func @static_rows(%x: tensor<4x64xf32>) -> (tensor<4x16xf32>, tensor<4x8xf3
   %cs = llm.silu %c : tensor<4x8xf32>
   return %as, %bs, %cs : tensor<4x16xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// Row ranges of one fused tensor (Phi-3's gate_up, up first in program
+// order): one view of their rows, the columns in row order (gate's first);
+// the view is placed before the earliest member. Ranges that are not
+// adjacent, or mixed with a whole weight, are left alone.
+// CHECK-LABEL: func.func @row_ranges
+// CHECK:         %[[W:.*]] = llm.weight "gate_up" {rows = array<i64: 0, 256>} : tensor<256x64xf32>
+// CHECK:         %[[P:.*]] = llm.linear %{{.*}}, %[[W]] : tensor<4x64xf32>, tensor<256x64xf32> -> tensor<4x256xf32>
+// CHECK:         %[[GATE:.*]] = tensor.extract_slice %[[P]][0, 0] [4, 128] [1, 1]
+// CHECK:         %[[UP:.*]] = tensor.extract_slice %[[P]][0, 128] [4, 128] [1, 1]
+// CHECK:         llm.swiglu %[[GATE]], %[[UP]]
+// CHECK:         llm.weight "qkv" {rows = array<i64: 0, 16>}
+// CHECK:         llm.weight "qkv" {rows = array<i64: 32, 48>}
+// CHECK:         llm.weight "other"
+// CHECK:         llm.weight "qkv" {rows = array<i64: 48, 64>}
+// CHECK-NOT:     llm.fused_weight
+// The arena: a view is an entry of its own, with its rows.
+// ARENA:       llm.weight_table = [{bytes = 65536 : i64, dtype = "f32", name = "gate_up", offset = 0 : i64, rows = [0, 256], shape = [256, 64]},
+func.func @row_ranges(%x: tensor<4x64xf32>, %y: tensor<4x64xf32>, %z: tensor<4x64xf32>) -> (tensor<4x128xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) {
+  %wu = llm.weight "gate_up" {rows = array<i64: 128, 256>} : tensor<128x64xf32>
+  %u = llm.linear %x, %wu : tensor<4x64xf32>, tensor<128x64xf32> -> tensor<4x128xf32>
+  %wg = llm.weight "gate_up" {rows = array<i64: 0, 128>} : tensor<128x64xf32>
+  %g = llm.linear %x, %wg : tensor<4x64xf32>, tensor<128x64xf32> -> tensor<4x128xf32>
+  %act = llm.swiglu %g, %u : tensor<4x128xf32>
+  %wa = llm.weight "qkv" {rows = array<i64: 0, 16>} : tensor<16x64xf32>
+  %a = llm.linear %y, %wa : tensor<4x64xf32>, tensor<16x64xf32> -> tensor<4x16xf32>
+  %as = llm.silu %a : tensor<4x16xf32>
+  %wb = llm.weight "qkv" {rows = array<i64: 32, 48>} : tensor<16x64xf32>
+  %b = llm.linear %y, %wb : tensor<4x64xf32>, tensor<16x64xf32> -> tensor<4x16xf32>
+  %bs = llm.silu %b : tensor<4x16xf32>
+  %wc = llm.weight "other" : tensor<16x64xf32>
+  %c = llm.linear %z, %wc : tensor<4x64xf32>, tensor<16x64xf32> -> tensor<4x16xf32>
+  %cs = llm.silu %c : tensor<4x16xf32>
+  %wd = llm.weight "qkv" {rows = array<i64: 48, 64>} : tensor<16x64xf32>
+  %d = llm.linear %z, %wd : tensor<4x64xf32>, tensor<16x64xf32> -> tensor<4x16xf32>
+  %ds = llm.silu %d : tensor<4x16xf32>
+  return %act, %as, %bs, %cs, %ds : tensor<4x128xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>
+}
