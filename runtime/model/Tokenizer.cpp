@@ -43,6 +43,7 @@ const PreTokenizer kPreTokenizers[] = {
     {"smaug-bpe", Tokenizer::Split::Llama3, false},
     {"qwen2", Tokenizer::Split::Qwen2, false},
     {"deepseek-r1-qwen", Tokenizer::Split::Qwen2, false},
+    {"tekken", Tokenizer::Split::Tekken, false},
 };
 
 /// The Llama 3 split patterns as Hugging Face tokenizer.json spells them.
@@ -52,6 +53,12 @@ const char *const kLlama3Pattern =
 const char *const kQwen2Pattern =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/// Tekken's (Mistral Nemo, Ministral; tiktoken's o200k style).
+const char *const kTekkenPattern =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}"
+    "\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}"
+    "\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 bool isSpace(uint32_t cp) { return uc::isWhitespace(cp); }
 bool isOther(uint32_t cp) {
@@ -151,6 +158,69 @@ size_t llama3Match(const std::vector<uint32_t> &cp, size_t i, size_t end, size_t
   return k - i - 1;
 }
 
+/// Length of the Tekken / o200k match at i (Mistral Nemo, Ministral; the
+/// tokenizer.json pattern, with Unicode's case classes, as Hugging Face
+/// `tokenizers` runs it):
+///   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|
+///   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|
+///   \p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+size_t tekkenMatch(const std::vector<uint32_t> &cp, size_t i, size_t end) {
+  auto upperRun = [&](size_t j) {
+    while (j < end && uc::isUpperClass(cp[j]))
+      ++j;
+    return j;
+  };
+  auto lowerRun = [&](size_t j) {
+    while (j < end && uc::isLowerClass(cp[j]))
+      ++j;
+    return j;
+  };
+  // The optional prefix [^\r\n\p{L}\p{N}] (a mark is one: not \p{L}), tried
+  // with it first, then without (the regex's backtracking).
+  const bool prefix = !isNewline(cp[i]) && !uc::isLetter(cp[i]) && !uc::isNumber(cp[i]);
+  for (size_t j : {prefix ? i + 1 : end, i}) {
+    if (j >= end)
+      continue;
+    // Upper* Lower+: the upper run as long as the lower run after it can
+    // start (greedy, giving back one character at a time).
+    size_t k = upperRun(j);
+    for (size_t m = k + 1; m-- > j;)
+      if (m < end && uc::isLowerClass(cp[m]))
+        return lowerRun(m) - i;
+  }
+  for (size_t j : {prefix ? i + 1 : end, i}) {
+    if (j >= end)
+      continue;
+    if (size_t k = upperRun(j); k > j) // Upper+ Lower*
+      return lowerRun(k) - i;
+  }
+  if (uc::isNumber(cp[i]))
+    return 1;
+  // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
+  {
+    size_t j = i + (cp[i] == ' ' && i + 1 < end && isOther(cp[i + 1]) ? 1 : 0);
+    if (isOther(cp[j])) {
+      while (j < end && isOther(cp[j]))
+        ++j;
+      while (j < end && (isNewline(cp[j]) || cp[j] == '/'))
+        ++j;
+      return j - i;
+    }
+  }
+  size_t k = i;
+  while (k < end && isSpace(cp[k]))
+    ++k;
+  if (k == i) // (every letter is in one of the case classes: not reached)
+    return 1;
+  // \s*[\r\n]+ : up to the last newline of the whitespace run.
+  for (size_t j = k; j > i; --j)
+    if (isNewline(cp[j - 1]))
+      return j - i;
+  if (k == end || k - i == 1)
+    return k - i;
+  return k - i - 1;
+}
+
 /// GPT-2's reversible map from bytes to printable code points.
 void buildByteMap(std::string byteToUnicode[256],
                   std::unordered_map<uint32_t, uint8_t> &unicodeToByte) {
@@ -236,6 +306,21 @@ std::vector<const JsonValue *> stepsOf(const JsonValue *component, const char *l
     steps.push_back(component);
   }
   return steps;
+}
+
+/// The split of an isolating Split step whose regex lazyc implements.
+std::optional<Tokenizer::Split> knownSplit(const JsonValue &step) {
+  const JsonValue *pattern = step.get("pattern");
+  if (!pattern || step.getString("behavior") != std::optional<std::string>("Isolated"))
+    return std::nullopt;
+  std::optional<std::string> regex = pattern->getString("Regex");
+  if (regex == std::optional<std::string>(kLlama3Pattern))
+    return Tokenizer::Split::Llama3;
+  if (regex == std::optional<std::string>(kQwen2Pattern))
+    return Tokenizer::Split::Qwen2;
+  if (regex == std::optional<std::string>(kTekkenPattern))
+    return Tokenizer::Split::Tekken;
+  return std::nullopt;
 }
 
 bool isStringPattern(const JsonValue &step, const char *text) {
@@ -423,17 +508,14 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
     } else if (kind == "Digits" && step->getBool("individual_digits").value_or(false) &&
                !byteLevel) {
       tok->digitsIndividually_ = true;
-    } else if (kind == "Split" && !byteLevel && step->get("pattern") &&
-               step->getString("behavior") == std::optional<std::string>("Isolated") &&
-               (step->get("pattern")->getString("Regex") == std::optional<std::string>(kLlama3Pattern) ||
-                step->get("pattern")->getString("Regex") == std::optional<std::string>(kQwen2Pattern))) {
-      tok->split_ = step->get("pattern")->getString("Regex") == std::optional<std::string>(kLlama3Pattern)
-                        ? Split::Llama3
-                        : Split::Qwen2;
+    } else if (std::optional<Split> split = kind == "Split" && !byteLevel
+                                                ? knownSplit(*step)
+                                                : std::nullopt) {
+      tok->split_ = *split;
     } else {
       error = "tokenizer.json: unsupported pre-tokenizer step '" + kind +
               "' (lazyc reads [Digits(individual_digits)] + ByteLevel(use_regex, "
-              "no prefix space), the Llama 3 / Qwen2 Split + ByteLevel, and "
+              "no prefix space), the Llama 3 / Qwen2 / Tekken Split + ByteLevel, and "
               "SentencePiece-style BPE)";
       return nullptr;
     }
@@ -649,9 +731,10 @@ void Tokenizer::encodeText(const std::vector<uint32_t> &cps, size_t begin,
   };
   auto regexSplit = [&](size_t from, size_t to) {
     for (size_t i = from; i < to;) {
-      size_t len = split_ == Split::GPT2 ? gpt2Match(cps, i, to)
+      size_t len = split_ == Split::GPT2     ? gpt2Match(cps, i, to)
                    : split_ == Split::Llama3 ? llama3Match(cps, i, to, 3)
-                                             : llama3Match(cps, i, to, 1);
+                   : split_ == Split::Qwen2  ? llama3Match(cps, i, to, 1)
+                                             : tekkenMatch(cps, i, to);
       emit(i, i + len);
       i += len;
     }

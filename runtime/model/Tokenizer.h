@@ -42,10 +42,11 @@ struct ChatMessage {
 
 class Tokenizer {
 public:
-  /// How byte-level BPE splits text before merging: GPT-2's regex, or the
+  /// How byte-level BPE splits text before merging: GPT-2's regex, the
   /// Llama 3 / Qwen2 regex (case-insensitive contractions, digit groups of up
-  /// to 3 / 1, newline handling).
-  enum class Split { GPT2, Llama3, Qwen2 };
+  /// to 3 / 1, newline handling), or Tekken's (Mistral Nemo, Ministral: words
+  /// split at case changes, single digits).
+  enum class Split { GPT2, Llama3, Qwen2, Tekken };
 
   /// Builds the tokenizer described by the file's metadata. Null + `error` if
   /// the metadata is missing, inconsistent, or names an unsupported model.

@@ -25,6 +25,18 @@ bool isNumber(uint32_t cp) {
   return inRanges(kNumberRanges, kNumberRangesCount, cp);
 }
 
+bool isUpperClass(uint32_t cp) {
+  if (cp < 0x80)
+    return cp >= 'A' && cp <= 'Z';
+  return inRanges(kUpperClassRanges, kUpperClassRangesCount, cp);
+}
+
+bool isLowerClass(uint32_t cp) {
+  if (cp < 0x80)
+    return cp >= 'a' && cp <= 'z';
+  return inRanges(kLowerClassRanges, kLowerClassRangesCount, cp);
+}
+
 bool isWhitespace(uint32_t cp) {
   switch (cp) {
   case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20:

@@ -17,10 +17,18 @@ extern const CodepointRange kLetterRanges[];
 extern const size_t kLetterRangesCount;
 extern const CodepointRange kNumberRanges[];
 extern const size_t kNumberRangesCount;
+extern const CodepointRange kUpperClassRanges[];
+extern const size_t kUpperClassRangesCount;
+extern const CodepointRange kLowerClassRanges[];
+extern const size_t kLowerClassRangesCount;
 
 bool isLetter(uint32_t cp);   // \p{L}
 bool isNumber(uint32_t cp);   // \p{N}
 bool isWhitespace(uint32_t cp); // \s (Unicode White_Space)
+/// The Tekken / o200k pattern's letter classes: [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
+/// (upper case, or no case) and [\p{Ll}\p{Lm}\p{Lo}\p{M}] (lower, or none).
+bool isUpperClass(uint32_t cp);
+bool isLowerClass(uint32_t cp);
 
 /// Decodes UTF-8 into code points with the byte offset of each. Fails on
 /// invalid UTF-8 (overlong forms, surrogates, truncated sequences), setting
