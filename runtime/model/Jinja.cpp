@@ -943,6 +943,13 @@ private:
     }
     expectOp(")");
   }
+  /// `callee(arguments)`.
+  ExprPtr callOn(ExprPtr callee) {
+    ExprPtr e = make(Expr::K::Call, peek().line);
+    e->a = std::move(callee);
+    callArguments(*e);
+    return e;
+  }
   ExprPtr postfix(ExprPtr node) {
     while (true) {
       if (isOp(".")) {
@@ -990,10 +997,7 @@ private:
           node = std::move(e);
         }
       } else if (isOp("(")) {
-        ExprPtr e = make(Expr::K::Call, peek().line);
-        e->a = std::move(node);
-        callArguments(*e);
-        node = std::move(e);
+        node = callOn(std::move(node));
       } else {
         return node;
       }
@@ -1031,10 +1035,7 @@ private:
         }
         node = std::move(e);
       } else if (isOp("(")) {
-        ExprPtr e = make(Expr::K::Call, peek().line);
-        e->a = std::move(node);
-        callArguments(*e);
-        node = std::move(e);
+        node = callOn(std::move(node));
       } else {
         return node;
       }

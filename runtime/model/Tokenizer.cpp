@@ -103,6 +103,24 @@ size_t gpt2Match(const std::vector<uint32_t> &cp, size_t i, size_t end) {
 uint32_t lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 bool isNewline(uint32_t c) { return c == '\r' || c == '\n'; }
 
+/// Length of the match of the patterns' last alternatives at i (Llama 3,
+/// Qwen2, Tekken): \s*[\r\n]+|\s+(?!\S)|\s+ (and 1 for a character none of
+/// the alternatives takes: not reached, each pattern covers every class).
+size_t newlineOrSpaceMatch(const std::vector<uint32_t> &cp, size_t i, size_t end) {
+  size_t k = i;
+  while (k < end && isSpace(cp[k]))
+    ++k;
+  if (k == i)
+    return 1;
+  // \s*[\r\n]+ : up to the last newline of the whitespace run.
+  for (size_t j = k; j > i; --j)
+    if (isNewline(cp[j - 1]))
+      return j - i;
+  if (k == end || k - i == 1)
+    return k - i;
+  return k - i - 1;
+}
+
 /// Length of the Llama 3 (maxDigits = 3) / Qwen2 (maxDigits = 1) match at i:
 ///   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,N}|
 ///    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -146,16 +164,7 @@ size_t llama3Match(const std::vector<uint32_t> &cp, size_t i, size_t end, size_t
       return j - i;
     }
   }
-  size_t k = i;
-  while (k < end && isSpace(cp[k]))
-    ++k;
-  // \s*[\r\n]+ : up to the last newline of the whitespace run.
-  for (size_t j = k; j > i; --j)
-    if (isNewline(cp[j - 1]))
-      return j - i;
-  if (k == end || k - i == 1)
-    return k - i;
-  return k - i - 1;
+  return newlineOrSpaceMatch(cp, i, end);
 }
 
 /// Length of the Tekken / o200k match at i (Mistral Nemo, Ministral; the
@@ -207,18 +216,7 @@ size_t tekkenMatch(const std::vector<uint32_t> &cp, size_t i, size_t end) {
       return j - i;
     }
   }
-  size_t k = i;
-  while (k < end && isSpace(cp[k]))
-    ++k;
-  if (k == i) // (every letter is in one of the case classes: not reached)
-    return 1;
-  // \s*[\r\n]+ : up to the last newline of the whitespace run.
-  for (size_t j = k; j > i; --j)
-    if (isNewline(cp[j - 1]))
-      return j - i;
-  if (k == end || k - i == 1)
-    return k - i;
-  return k - i - 1;
+  return newlineOrSpaceMatch(cp, i, end);
 }
 
 /// GPT-2's reversible map from bytes to printable code points.
