@@ -994,9 +994,61 @@ int32_t Tokenizer::endOfTurnToken() const {
   return -1;
 }
 
+namespace {
+/// A JSON value as a Jinja one (an integral number as an integer).
+jinja::Value jinjaValue(const JsonValue &v) {
+  switch (v.kind()) {
+  case JsonValue::Kind::Null: return jinja::Value::none();
+  case JsonValue::Kind::Bool: return jinja::Value::boolean(v.boolean());
+  case JsonValue::Kind::Number:
+    if (std::optional<int64_t> i = v.integer())
+      return jinja::Value::integer(*i);
+    return jinja::Value::number(v.number());
+  case JsonValue::Kind::String: return jinja::Value::string(v.string());
+  case JsonValue::Kind::Array: {
+    jinja::List items;
+    for (const JsonValue &x : v.array())
+      items.push_back(jinjaValue(x));
+    return jinja::Value::makeList(std::move(items));
+  }
+  case JsonValue::Kind::Object: {
+    jinja::Dict members;
+    for (const auto &[k, x] : v.members())
+      members.emplace_back(k, jinjaValue(x));
+    return jinja::Value::makeDict(std::move(members));
+  }
+  }
+  return jinja::Value();
+}
+
+const char *const kTemplateVariables[] = {"messages",  "add_generation_prompt", "bos_token",
+                                          "eos_token", "tools",                 "documents"};
+} // namespace
+
+std::unique_ptr<JsonValue> Tokenizer::parseChatTemplateKwargs(std::string_view json,
+                                                             std::string &error) {
+  std::unique_ptr<JsonValue> kwargs = JsonValue::parse(json, error);
+  if (!kwargs) {
+    error = "chat template arguments: " + error;
+    return nullptr;
+  }
+  if (!kwargs->isObject()) {
+    error = "chat template arguments must be a JSON object ({\"name\": value, ...})";
+    return nullptr;
+  }
+  for (const auto &[key, value] : kwargs->members())
+    for (const char *reserved : kTemplateVariables)
+      if (key == reserved) {
+        error = "chat template argument '" + key + "' is set by lazyc (the conversation and "
+                "the model's tokens)";
+        return nullptr;
+      }
+  return kwargs;
+}
+
 bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
                                   bool addGenerationPrompt, std::string &out,
-                                  std::string &error) const {
+                                  std::string &error, const JsonValue *kwargs) const {
   out.clear();
   if (chatTemplate_.empty()) {
     error = "the model has no chat template";
@@ -1026,6 +1078,9 @@ bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
       {"tools", jinja::Value::none()},
       {"documents", jinja::Value::none()},
   };
+  if (kwargs)
+    for (const auto &[key, value] : kwargs->members())
+      globals[key] = jinjaValue(value);
   if (!compiled->render(globals, out, error))
     return false;
   // A template opening with bos_token: the encoder adds BOS itself when the

@@ -81,15 +81,23 @@ public:
   /// run by runtime/model/Jinja.h with the variables transformers gives it:
   /// messages, add_generation_prompt, bos_token, eos_token, no tools), ending
   /// with the assistant prompt when `addGenerationPrompt`. A leading BOS is
-  /// left to the encoder when it adds BOS itself. A template that raises, or
-  /// uses Jinja outside the subset, is an error naming the line.
+  /// left to the encoder when it adds BOS itself; `kwargs` (from
+  /// parseChatTemplateKwargs) adds variables. A template that raises, or uses
+  /// Jinja outside the subset, is an error naming the line.
   bool applyChatTemplate(const std::vector<ChatMessage> &messages,
                          bool addGenerationPrompt, std::string &out,
-                         std::string &error) const;
+                         std::string &error, const JsonValue *kwargs = nullptr) const;
   /// The Jinja chat template (GGUF tokenizer.chat_template, or a Hugging
   /// Face checkpoint's tokenizer_config.json / chat_template.jinja).
   const std::string &chatTemplate() const { return chatTemplate_; }
   void setChatTemplate(std::string text) { chatTemplate_ = std::move(text); }
+  /// Parses more variables for the chat template, a JSON object
+  /// (transformers' apply_chat_template keyword arguments, llama.cpp's
+  /// --chat-template-kwargs: {"enable_thinking": false} for Qwen3's and
+  /// SmolLM3's); they may not replace the variables applyChatTemplate sets.
+  /// Null + `error` otherwise.
+  static std::unique_ptr<JsonValue> parseChatTemplateKwargs(std::string_view json,
+                                                            std::string &error);
 
   int32_t vocabSize() const { return static_cast<int32_t>(tokens_.size()); }
   int32_t bos() const { return bos_; }

@@ -46,6 +46,8 @@ const char *kUsage =
     "  -n, --n-predict N    tokens to generate (default 64)\n"
     "      --chat           wrap the prompt in the model's chat template\n"
     "      --system TEXT    with --chat: a system message before the prompt\n"
+    "      --chat-template-kwargs JSON  with --chat: more variables for the template,\n"
+    "                       e.g. '{\"enable_thinking\": false}' (Qwen3, SmolLM3)\n"
     "      --json           print metrics (and the text) as JSON\n"
     "      --ctx N          KV cache size in tokens (default: compiled context)\n"
     "      --temp T         sampling temperature (default 0 = greedy)\n"
@@ -185,6 +187,7 @@ int main(int argc, char **argv) {
   int64_t nPredict = 64, context = 0, batch = 512, randomPrompt = 0, repeat = 1, warmup = 0;
   std::string logitsFile, decodeLogitsFile, sessionFile;
   std::optional<std::string> systemMessage; // --system
+  std::string templateKwargsText;           // --chat-template-kwargs
   std::vector<std::string> followUps;
   bool randomWeights = false;
   uint64_t weightSeed = 0;
@@ -229,6 +232,8 @@ int main(int argc, char **argv) {
       chat = true;
     } else if (arg == "--system") {
       systemMessage = text();
+    } else if (arg == "--chat-template-kwargs") {
+      templateKwargsText = text();
     } else if (arg == "--json") {
       json = true;
     } else if (arg == "--ctx") {
@@ -294,6 +299,12 @@ int main(int argc, char **argv) {
   }
   if (systemMessage && !chat)
     return fail("--system is a message of the chat template: it needs --chat");
+  if (!templateKwargsText.empty() && !chat)
+    return fail("--chat-template-kwargs are variables of the chat template: it needs --chat");
+  std::unique_ptr<JsonValue> templateKwargs;
+  if (std::string kwargsError; !templateKwargsText.empty() &&
+      !(templateKwargs = Tokenizer::parseChatTemplateKwargs(templateKwargsText, kwargsError)))
+    return fail(kwargsError);
   if (continuing) {
     if (systemMessage)
       return fail("--continue: the conversation's system message was given when it began "
@@ -440,7 +451,8 @@ int main(int argc, char **argv) {
   if (systemMessage)
     opening.push_back({"system", *systemMessage});
   opening.push_back({"user", prompt});
-  if (!continuing && chat && !tok->applyChatTemplate(opening, true, text, error))
+  if (!continuing && chat &&
+      !tok->applyChatTemplate(opening, true, text, error, templateKwargs.get()))
     return fail(error);
   std::vector<int32_t> ids;
   if (continuing) {
@@ -759,7 +771,7 @@ int main(int argc, char **argv) {
       turns.push_back({"assistant", kMark});
       turns.push_back({"user", question});
       std::string rendered;
-      if (!tok->applyChatTemplate(turns, true, rendered, error))
+      if (!tok->applyChatTemplate(turns, true, rendered, error, templateKwargs.get()))
         return Turn::Failed;
       size_t at = rendered.rfind(kMark);
       if (at == std::string::npos) {

@@ -3,10 +3,13 @@
 //   lazy-tokenize MODEL < text            # prints token ids
 //   lazy-tokenize MODEL --decode < ids     # prints the text of ids
 //   lazy-tokenize MODEL --chat < text      # applies the chat template first
+//     [--system TEXT]                      # ... after a system message
+//     [--chat-template-kwargs JSON]        # ... with more template variables
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/model/GGUF.h"
+#include "runtime/model/Json.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/Tokenizer.h"
 
@@ -18,9 +21,14 @@
 
 using namespace lazyc::rt;
 
+namespace {
+const char *kUsage = "usage: lazy-tokenize MODEL [--decode | --chat [--system TEXT] "
+                     "[--chat-template-kwargs JSON]] [--bos] < input";
+} // namespace
+
 int main(int argc, char **argv) {
-  std::string model;
-  bool decode = false, chat = false, bos = false;
+  std::string model, system, kwargsText;
+  bool decode = false, chat = false, bos = false, haveSystem = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--decode")
@@ -29,8 +37,11 @@ int main(int argc, char **argv) {
       chat = true;
     else if (a == "--bos")
       bos = true;
-    else if (a == "-h" || a == "--help") {
-      std::puts("usage: lazy-tokenize MODEL [--decode | --chat] [--bos] < input");
+    else if ((a == "--system" || a == "--chat-template-kwargs") && i + 1 < argc) {
+      (a == "--system" ? system : kwargsText) = argv[++i];
+      haveSystem |= a == "--system";
+    } else if (a == "-h" || a == "--help") {
+      std::puts(kUsage);
       return 0;
     } else if (model.empty())
       model = a;
@@ -40,7 +51,11 @@ int main(int argc, char **argv) {
     }
   }
   if (model.empty()) {
-    std::fputs("usage: lazy-tokenize MODEL [--decode | --chat] [--bos] < input\n", stderr);
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  if ((haveSystem || !kwargsText.empty()) && !chat) {
+    std::fputs("lazy-tokenize: error: --system and --chat-template-kwargs need --chat\n", stderr);
     return 2;
   }
   std::string error;
@@ -83,7 +98,16 @@ int main(int argc, char **argv) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
-  if (chat && !tok->applyChatTemplate({{"user", input}}, true, input, error)) {
+  std::unique_ptr<JsonValue> kwargs;
+  if (!kwargsText.empty() && !(kwargs = Tokenizer::parseChatTemplateKwargs(kwargsText, error))) {
+    std::fprintf(stderr, "lazy-tokenize: error: %s\n", error.c_str());
+    return 1;
+  }
+  std::vector<ChatMessage> messages;
+  if (haveSystem)
+    messages.push_back({"system", system});
+  messages.push_back({"user", input});
+  if (chat && !tok->applyChatTemplate(messages, true, input, error, kwargs.get())) {
     std::fprintf(stderr, "lazy-tokenize: error: %s\n", error.c_str());
     return 1;
   }
