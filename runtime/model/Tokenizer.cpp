@@ -1081,14 +1081,5 @@ bool Tokenizer::applyChatTemplate(const std::vector<ChatMessage> &messages,
   if (kwargs)
     for (const auto &[key, value] : kwargs->members())
       globals[key] = jinjaValue(value);
-  if (!compiled->render(globals, out, error))
-    return false;
-  // A template opening with bos_token: the encoder adds BOS itself when the
-  // model says so (transformers tokenizes the rendering without adding it).
-  if (addBos_ && bos_ >= 0) {
-    const std::string &bos = tokens_[static_cast<size_t>(bos_)];
-    if (!bos.empty() && out.compare(0, bos.size(), bos) == 0)
-      out.erase(0, bos.size());
-  }
-  return true;
+  return compiled->render(globals, out, error);
 }

@@ -80,10 +80,11 @@ public:
   /// Renders a conversation with the model's chat template (a Jinja program,
   /// run by runtime/model/Jinja.h with the variables transformers gives it:
   /// messages, add_generation_prompt, bos_token, eos_token, no tools), ending
-  /// with the assistant prompt when `addGenerationPrompt`. A leading BOS is
-  /// left to the encoder when it adds BOS itself; `kwargs` (from
-  /// parseChatTemplateKwargs) adds variables. A template that raises, or uses
-  /// Jinja outside the subset, is an error naming the line.
+  /// with the assistant prompt when `addGenerationPrompt`; `kwargs` (from
+  /// parseChatTemplateKwargs) adds variables. Encode the text without adding
+  /// BOS, as transformers' apply_chat_template(tokenize=True) does: the
+  /// template writes the BOS tokens the model wants. A template that raises,
+  /// or uses Jinja outside the subset, is an error naming the line.
   bool applyChatTemplate(const std::vector<ChatMessage> &messages,
                          bool addGenerationPrompt, std::string &out,
                          std::string &error, const JsonValue *kwargs = nullptr) const;

@@ -470,8 +470,11 @@ int main(int argc, char **argv) {
       ids.push_back(static_cast<int32_t>(id));
     if (!in.eof())
       return fail("'" + idsFile + "' holds something other than token ids");
-  } else if (!tok->encode(text, ids, error, tok->addBosByDefault())) {
-    return fail(error);
+  } else {
+    // With --chat the template writes the BOS (transformers tokenizes a chat
+    // without adding special tokens).
+    if (!tok->encode(text, ids, error, !chat && tok->addBosByDefault()))
+      return fail(error);
   }
   if (ids.empty())
     return fail("the prompt is empty");
