@@ -54,6 +54,11 @@ Value Value::makeList(List items) {
   v.list = std::make_shared<List>(std::move(items));
   return v;
 }
+Value Value::makeTuple(List items) {
+  Value v = makeList(std::move(items));
+  v.tuple = true;
+  return v;
+}
 Value Value::makeDict(Dict items) {
   Value v;
   v.kind = Kind::Dict;
@@ -192,10 +197,12 @@ std::string str(const Value &v) {
   case Value::Kind::Float: return floatText(v.f);
   case Value::Kind::String: return v.s;
   case Value::Kind::List: {
-    std::string out = "[";
+    std::string out = v.tuple ? "(" : "[";
     for (size_t i = 0; i < v.list->size(); ++i)
       out += (i ? ", " : "") + repr((*v.list)[i]);
-    return out + "]";
+    if (v.tuple && v.list->size() == 1)
+      out += ",";
+    return out + (v.tuple ? ")" : "]");
   }
   case Value::Kind::Dict:
   case Value::Kind::Namespace: {
@@ -615,7 +622,7 @@ struct Expr {
                                     // Compare's operands; Slice's start, stop, step
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
   std::vector<std::pair<ExprPtr, ExprPtr>> entries; // DictLit
-  bool negated = false;             // Test: `is not`
+  bool negated = false;             // Test: `is not`; ListLit: a tuple
 };
 
 struct Node;
@@ -878,11 +885,13 @@ private:
         if (isOp(")")) {
           next();
           e = make(Expr::K::ListLit, t.line); // an empty tuple
+          e->negated = true;
           return e;
         }
         ExprPtr inner = expression();
-        if (isOp(",")) { // a tuple: a list here
+        if (isOp(",")) { // a tuple
           e = make(Expr::K::ListLit, t.line);
+          e->negated = true; // (ListLit: a tuple)
           e->args.push_back(std::move(inner));
           while (isOp(",")) {
             next();
@@ -1182,6 +1191,7 @@ private:
       if (p.isOp(",")) { // set x = a, b: a tuple
         auto list = std::make_unique<Expr>();
         list->k = Expr::K::ListLit;
+        list->negated = true;
         list->line = line;
         list->args.push_back(std::move(node->expr));
         while (p.isOp(",")) {
@@ -1490,7 +1500,7 @@ private:
       List items;
       for (const ExprPtr &a : e.args)
         items.push_back(eval(*a));
-      return Value::makeList(std::move(items));
+      return e.negated ? Value::makeTuple(std::move(items)) : Value::makeList(std::move(items));
     }
     case Expr::K::DictLit: {
       Dict items;
@@ -1900,7 +1910,7 @@ private:
       if (name == "items" || name == "keys" || name == "values") {
         List out;
         for (const auto &[k, v] : *object.dict)
-          out.push_back(name == "items"  ? Value::makeList({Value::string(k), v})
+          out.push_back(name == "items"  ? Value::makeTuple({Value::string(k), v})
                         : name == "keys" ? Value::string(k)
                                          : v);
         return Value::makeList(std::move(out));
@@ -1912,6 +1922,13 @@ private:
         const Value *fallback = args.get(1, "default");
         return fallback ? *fallback : Value::none();
       }
+    }
+    if (object.kind == Value::Kind::Dict && name == "cycle" && object.find("index0") &&
+        object.find("revindex0")) { // loop.cycle(a, b, ...)
+      if (args.positional.empty())
+        fail(line, "loop.cycle needs at least one value");
+      return args.positional[static_cast<size_t>(object.find("index0")->i) %
+                             args.positional.size()];
     }
     if (object.kind == Value::Kind::Dict || object.kind == Value::Kind::Namespace) {
       // A callable member (a macro kept in a dict or namespace).
@@ -2216,6 +2233,90 @@ private:
     }
     if (name == "safe")
       return v;
+    if (name == "indent") { // as jinja2's do_indent
+      const Value *width = args.get(0, "width");
+      const Value *first = args.get(1, "first");
+      const Value *blank = args.get(2, "blank");
+      std::string pad = width && width->isString()
+                            ? width->s
+                            : std::string(width && isNumber(*width) ? asInt(*width) : 4, ' ');
+      // (str(v) + "\n").splitlines(): the lines, a final newline dropped.
+      std::string text = str(v) + "\n";
+      std::vector<std::string> lines;
+      for (size_t start = 0, nl; (nl = text.find('\n', start)) != std::string::npos;
+           start = nl + 1)
+        lines.push_back(text.substr(start, nl - start));
+      std::string out = lines.front();
+      for (size_t i = 1; i < lines.size(); ++i)
+        out += "\n" + ((blank && truthy(*blank)) || !lines[i].empty() ? pad : "") + lines[i];
+      return Value::string(first && truthy(*first) ? pad + out : out);
+    }
+    if (name == "sum" || name == "min" || name == "max") {
+      const Value *attr = args.get(name == "sum" ? 0 : 1, "attribute");
+      List items = iterate(v, line);
+      if (attr && attr->isString())
+        for (Value &item : items)
+          item = attributePath(item, attr->s);
+      if (name == "sum") {
+        const Value *start = args.get(1, "start");
+        Value total = start ? *start : Value::integer(0);
+        for (const Value &item : items)
+          total = binary("+", total, item, line);
+        return total;
+      }
+      if (items.empty())
+        return Value();
+      Value best = items.front();
+      for (const Value &item : items)
+        if (name == "min" ? compare(item, best, line) < 0 : compare(item, best, line) > 0)
+          best = item;
+      return best;
+    }
+    if (name == "round") {
+      const Value *precision = args.get(0, "precision");
+      const Value *method = args.get(1, "method");
+      double scale = std::pow(10.0, precision && isNumber(*precision) ? asInt(*precision) : 0);
+      double x = asDouble(isNumber(v) ? v : Value::number(0)) * scale;
+      std::string how = method && method->isString() ? method->s : "common";
+      // "common" is Python's round(): halves to even.
+      double r = how == "ceil" ? std::ceil(x) : how == "floor" ? std::floor(x) : std::nearbyint(x);
+      return Value::number(r / scale);
+    }
+    if (name == "wordcount") { // runs of \w, as jinja2 counts them
+      int64_t words = 0;
+      bool inWord = false;
+      for (unsigned char c : str(v)) {
+        bool word = std::isalnum(c) || c == '_' || c >= 0x80;
+        words += word && !inWord;
+        inWord = word;
+      }
+      return Value::integer(words);
+    }
+    if (name == "dictsort") { // by key, case-insensitively unless case_sensitive
+      if (v.kind != Value::Kind::Dict)
+        fail(line, std::string("dictsort needs a dict, not a ") + kindName(v));
+      const Value *caseSensitive = args.get(0, "case_sensitive");
+      const Value *by = args.get(1, "by");
+      const Value *reverse = args.get(2, "reverse");
+      bool byValue = by && by->isString() && by->s == "value";
+      auto key = [&](const std::pair<std::string, Value> &entry) {
+        Value k = byValue ? entry.second : Value::string(entry.first);
+        if (k.isString() && !(caseSensitive && truthy(*caseSensitive)))
+          for (char &c : k.s)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return k;
+      };
+      Dict entries = *v.dict;
+      std::stable_sort(entries.begin(), entries.end(), [&](const auto &a, const auto &b) {
+        return compare(key(a), key(b), line) < 0;
+      });
+      if (reverse && truthy(*reverse))
+        std::reverse(entries.begin(), entries.end());
+      List out;
+      for (auto &[k, x] : entries)
+        out.push_back(Value::makeTuple({Value::string(k), x}));
+      return Value::makeList(std::move(out));
+    }
     if (name == "escape" || name == "e") {
       std::string out;
       for (char c : str(v)) {

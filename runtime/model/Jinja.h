@@ -57,6 +57,7 @@ struct Value {
   std::shared_ptr<List> list;
   std::shared_ptr<Dict> dict; // Dict and Namespace
   std::shared_ptr<const Macro> macro;
+  bool tuple = false; // a List that Python would hold as a tuple (prints "(a, b)")
 
   Value() = default;
   static Value none();
@@ -65,6 +66,7 @@ struct Value {
   static Value number(double v);
   static Value string(std::string v);
   static Value makeList(List items = {});
+  static Value makeTuple(List items);
   static Value makeDict(Dict items = {});
 
   bool isUndefined() const { return kind == Kind::Undefined; }
