@@ -409,13 +409,11 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       type = t->type;
       data = t->data;
     }
-    std::vector<uint64_t> wanted = shape;
-    if (rowBegin >= 0) { // the part's rows lie inside the file's matrix
-      wanted[0] = fileShape.size() == 2 && fileShape[0] >= static_cast<uint64_t>(rowEnd)
-                      ? fileShape[0]
-                      : static_cast<uint64_t>(rowEnd);
-    }
-    if (fileShape != wanted) {
+    // (A part's rows lie inside the file's matrix, of the part's width.)
+    bool shapeMatches = rowBegin < 0 ? fileShape == shape
+                                     : fileShape.size() == 2 && fileShape[1] == shape[1] &&
+                                           fileShape[0] >= static_cast<uint64_t>(rowEnd);
+    if (!shapeMatches) {
       error = "model/weights mismatch: tensor '" + name +
               "' has another shape in the model file than in the compiled model";
       return false;

@@ -371,22 +371,21 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.noRopeInterval = 4;
   if (*arch == "granite" && !readGraniteScales(file, *arch, config, error))
     return false;
-  if (*arch == "gemma") {
-    // llama.cpp's Gemma 1 graph: the converter stored the norms' 1 + weight,
-    // GELU (tanh), embeddings times sqrt(embedding_length), 1/sqrt(head_dim).
+  if (*arch == "gemma" || *arch == "gemma2" || *arch == "gemma3") {
+    // llama.cpp's Gemma graphs: the converter stored the norms' 1 + weight,
+    // GELU (tanh), embeddings times sqrt(embedding_length); Gemma 1's softmax
+    // scale is 1/sqrt(head_dim).
     config.mlpActivation = "gelu_tanh";
     config.embeddingScale = std::sqrt(static_cast<double>(config.hidden));
   }
   if (*arch == "gemma2" || *arch == "gemma3") {
-    // As llama.cpp's graph: the converter stored the norms' 1 + weight; the
-    // softmax scale is 1/sqrt(head_dim) but for the 27B models' (gemma2: 46
-    // layers, gemma3: 62) 1/sqrt(embedding_length / heads), their
-    // query_pre_attn_scalar; gemma3's sliding layers' RoPE base is fixed at
-    // 10000 (unscaled); gemma2 soft-caps its scores and logits.
+    // As llama.cpp's graph: norms after the sublayers too; the softmax scale
+    // is 1/sqrt(head_dim) but for the 27B models' (gemma2: 46 layers, gemma3:
+    // 62) 1/sqrt(embedding_length / heads), their query_pre_attn_scalar;
+    // gemma3's sliding layers' RoPE base is fixed at 10000 (unscaled); gemma2
+    // soft-caps its scores and logits.
     const bool gemma2 = *arch == "gemma2";
     config.postNorms = true;
-    config.mlpActivation = "gelu_tanh";
-    config.embeddingScale = std::sqrt(static_cast<double>(config.hidden));
     config.localRopeTheta = gemma2 ? 0.0 : 10000.0;
     config.attentionScale =
         1.0 / std::sqrt(static_cast<double>(config.numLayers == (gemma2 ? 46 : 62)

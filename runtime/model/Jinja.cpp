@@ -2,6 +2,7 @@
 
 #include "runtime/model/Jinja.h"
 
+#include "runtime/model/Json.h"
 #include "runtime/model/Unicode.h"
 
 #include <algorithm>
@@ -255,27 +256,7 @@ void toJson(const Value &v, int indent, int depth, std::string &out, int line) {
                                                      : floatText(v.f);
     return;
   case Value::Kind::String:
-    out += '"';
-    for (unsigned char c : v.s) {
-      switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += static_cast<char>(c);
-        }
-      }
-    }
-    out += '"';
+    out += '"' + jsonEscape(v.s, /*shortEscapes=*/true) + '"';
     return;
   case Value::Kind::List:
   case Value::Kind::Dict:

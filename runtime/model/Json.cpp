@@ -339,14 +339,20 @@ size_t utf8SequenceLength(const unsigned char *p, size_t n) {
 }
 } // namespace
 
-std::string lazyc::rt::jsonEscape(const std::string &s) {
+std::string lazyc::rt::jsonEscape(const std::string &s, bool shortEscapes) {
   std::string out;
   const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+  static const char kShort[] = "\nn\rr\tt\bb\ff"; // control character, its letter
   for (size_t i = 0; i < s.size();) {
     unsigned char c = p[i];
+    const char *letter = shortEscapes && c != 0 ? std::strchr(kShort, c) : nullptr;
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
+      ++i;
+    } else if (letter && (letter - kShort) % 2 == 0) {
+      out += '\\';
+      out += letter[1];
       ++i;
     } else if (c < 0x20) {
       char buffer[8];

@@ -21,7 +21,9 @@ namespace lazyc::rt {
 
 /// `s` as the contents of a JSON string literal (quotes, backslashes and
 /// control characters escaped; bytes that are not valid UTF-8 become \ufffd).
-std::string jsonEscape(const std::string &s);
+/// `shortEscapes`: \n \r \t \b \f for those five, as Python's json.dumps
+/// writes them (else \u00XX).
+std::string jsonEscape(const std::string &s, bool shortEscapes = false);
 
 class JsonValue {
 public:

@@ -38,6 +38,8 @@ TEST(JsonTest, ParsesDocuments) {
 TEST(JsonTest, EscapesToValidUtf8) {
   const std::string bad = "\\ufffd";
   EXPECT_EQ(jsonEscape("a\"b\\c\n"), "a\\\"b\\\\c\\u000a");
+  // Python's json.dumps spelling (the chat templates' tojson).
+  EXPECT_EQ(jsonEscape("a\"b\\c\n\t\r\b\f\x01", true), "a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001");
   const std::string valid = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
   EXPECT_EQ(jsonEscape(valid), valid);
   EXPECT_EQ(jsonEscape("\xc2\xe4pt"), bad + bad + "pt"); // lead bytes without continuations
