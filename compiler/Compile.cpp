@@ -163,25 +163,6 @@ LogicalResult lazyc::lowerToLLVMDialectForCUDA(ModuleOp module,
   });
   if (q8.wasInterrupted())
     return failure();
-  // The GPU attention kernels have no sliding window (the importer sets one
-  // only where the compiled context exceeds it) and no soft-capping.
-  WalkResult sliding = module.walk([](llm::AttentionOp op) {
-    if (op.getLogitSoftcap().convertToDouble() > 0.0) {
-      op.emitOpError() << "soft-caps its scores (Gemma 2), which the cuda target does not "
-                          "implement: compile for --target=cpu";
-      return WalkResult::interrupt();
-    }
-    if (op.getSlidingWindow() == 0)
-      return WalkResult::advance();
-    op.emitOpError() << "uses sliding-window attention (window " << op.getSlidingWindow()
-                     << "), which the cuda target does not implement: compile with --ctx "
-                     << op.getSlidingWindow()
-                     << " or less (full attention gives the same results there), or for "
-                        "--target=cpu";
-    return WalkResult::interrupt();
-  });
-  if (sliding.wasInterrupted())
-    return failure();
   PassManager pm(module.getContext());
   buildCUDAPipeline(pm, options);
   return pm.run(module);

@@ -27,6 +27,19 @@ compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW -o $D
 # ... with the reuse bias (lazyc_gpu_reuse_bias; its decode steps revive less).
 compile synthetic:tiny --dtype bf16 --portable --schedule=0:0.5 $WINDOW --reuse-bias=8 -o $D/tiny-bias-cpu.so
 compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $WINDOW --reuse-bias=8 -o $D/tiny-bias-cuda.so
+# Banded attention (synthetic:tiny-banded[-128]: a 48-token sliding window in layer 0,
+# scores soft-capped at 20 everywhere; heads of 64 / 128, lazyc's two flash kernel
+# sizes): dense, pruned, and pruned with the runtime's window scores
+# (lazyc_gpu_window_scores with the layer's window and cap).
+for p in tiny-banded tiny-banded-128; do
+  n=${p/-128/128}
+  for t in "cpu --portable" "cuda --target=cuda"; do
+    set -- $t
+    compile synthetic:$p --dtype bf16 $2 -o $D/$n-dense-$1.so
+    compile synthetic:$p --dtype bf16 $2 --schedule=0:0.5 -o $D/$n-lazy-$1.so
+    compile synthetic:$p --dtype bf16 $2 --schedule=0:0.5 $WINDOW --generated-scores=false -o $D/$n-rtwindow-$1.so
+  done
+done
 # Other chips' builds of the tiny model: sm_80 (the H100 runs its PTX, JIT-compiled at load;
 # same logits expected) and sm_100 (the runtime must refuse it, naming --chip=sm_90).
 compile synthetic:tiny --dtype bf16 --target=cuda --chip=sm_80 -o $D/tiny-dense-sm80-cuda.so
@@ -111,12 +124,16 @@ for f in tiny-llama31 tiny-qwen2 tiny-qwen3 tiny-smollm3 tiny-granite tiny-olmo2
     compile test/fixtures/$f.gguf --dtype bf16 $2 --schedule=0:0.5 -o $D/$f-lazy-$1.so
   done
 done
-# Gemma 3 (GeGLU, norms scaling by 1 + weight before and after each sublayer, two
-# RoPEs) within its 40-token window: the GPU attention has no sliding window.
-for t in "cpu --portable" "cuda --target=cuda"; do
-  set -- $t
-  compile test/fixtures/tiny-gemma3.gguf --dtype bf16 --ctx 40 $2 -o $D/tiny-gemma3-dense-$1.so
-  compile test/fixtures/tiny-gemma3.gguf --dtype bf16 --ctx 40 $2 --schedule=0:0.5 -o $D/tiny-gemma3-lazy-$1.so
+# Sliding windows (40 tokens) and soft-capping: Mistral's window in every layer, Phi-3's
+# fused projections with it, Gemma 2's capped scores and logits in alternate windowed
+# layers, Gemma 3 (GeGLU, norms scaling by 1 + weight before and after each sublayer,
+# two RoPEs) with its windowed layers.
+for f in tiny-mistral-swa tiny-phi3 tiny-gemma2 tiny-gemma3; do
+  for t in "cpu --portable" "cuda --target=cuda"; do
+    set -- $t
+    compile test/fixtures/$f.gguf --dtype bf16 $2 -o $D/$f-dense-$1.so
+    compile test/fixtures/$f.gguf --dtype bf16 $2 --schedule=0:0.5 -o $D/$f-lazy-$1.so
+  done
 done
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cpu.so
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cuda.so

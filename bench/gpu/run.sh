@@ -122,7 +122,10 @@ print(f"{name} decode: {len(rel)} steps with the same inputs, max |cpu-gpu| / ma
 PY
 }
 log "GPU vs CPU logits (same random bf16 weights)"
-for m in tiny-dense tiny-lazy tiny-window tiny-bias smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm tiny-lazy-bf16res-rownorm; do
+for m in tiny-dense tiny-lazy tiny-window tiny-bias \
+         tiny-banded-dense tiny-banded-lazy tiny-banded-rtwindow \
+         tiny-banded128-dense tiny-banded128-lazy tiny-banded128-rtwindow \
+         smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm tiny-lazy-bf16res-rownorm; do
   [ -f $D/$m-cpu.so ] || continue
   echo "-- $m (LAZYC_CUDA_ATTENTION=cudnn: cuDNN wherever it applies, even in a first prefill)"
   case $m in *bf16all*|*bf16res*) echo "   (bf16 activations amplify summation-order differences: on the CPU, SmolLM2 with the GPU's loop nests vs the CPU's differed by up to 4.9% of the largest logit, 2.7% on a short prompt, both correct)";; esac
@@ -183,16 +186,17 @@ fi
 
 # Model families beyond SmolLM2 (prepare.sh: the tiny GGUFs of test/fixtures, which
 # the checkout carries): Llama 3.1's RoPE scaling, Qwen2's biases, Qwen3's head norms,
-# SmolLM3's layer without RoPE, Granite's multipliers, OLMo 2's norms, Gemma 3's GeGLU
-# and 1 + weight norms (compiled for 40 tokens, its window: a short prompt).
-log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite / OLMo 2 / Gemma 3 GGUFs): GPU vs CPU, dense and pruned"
+# SmolLM3's layer without RoPE, Granite's multipliers, OLMo 2's norms; 40-token sliding
+# windows (Mistral, Phi-3, Gemma 2 with soft-capping, Gemma 3 with GeGLU and 1 + weight
+# norms) over a 455-token prompt.
+log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite / OLMo 2 / Mistral / Phi-3 / Gemma 2 / Gemma 3 GGUFs): GPU vs CPU, dense and pruned"
 for m in tiny-llama31-dense tiny-llama31-lazy tiny-qwen2-dense tiny-qwen2-lazy tiny-qwen2-bf16all \
          tiny-qwen3-dense tiny-qwen3-lazy tiny-smollm3-dense tiny-smollm3-lazy \
          tiny-granite-dense tiny-granite-lazy tiny-olmo2-dense tiny-olmo2-lazy \
-         tiny-gemma3-dense tiny-gemma3-lazy; do
+         tiny-mistral-swa-dense tiny-mistral-swa-lazy tiny-phi3-dense tiny-phi3-lazy \
+         tiny-gemma2-dense tiny-gemma2-lazy tiny-gemma3-dense tiny-gemma3-lazy; do
   [ -f $D/$m-cpu.so ] || continue
   prompt=(-f test/fixtures/tiny-llama31-hf/config.json)
-  [[ $m == tiny-gemma3-* ]] && prompt=(-p "architectures LlamaForCausalLM")
   args=(-m test/fixtures/${m%-*}.gguf "${prompt[@]}" -n 9 --ignore-eos --json)
   timeout 60 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \
     --decode-logits "$OUT/$m-cpu-steps.bin" >"$OUT/$m-cpu.json" 2>"$OUT/$m-cpu.err" \
@@ -225,8 +229,9 @@ if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
   # residual stream, the bf16 query, the block-per-row norms); two runs, not
   # one per candidate: memcheck is slow and the timings come after it. The
   # second run's decode steps split their keys into 3 ranges (the tiny model's
-  # few keys would not by default: flash-decoding's kernels).
-  for m in tiny-lazy tiny-lazy-bf16res-rownorm; do
+  # few keys would not by default: flash-decoding's kernels). tiny-banded128-lazy:
+  # the banded flash kernels (their first key by the window), the same splits.
+  for m in tiny-lazy tiny-lazy-bf16res-rownorm tiny-banded128-lazy; do
     [ -f $D/$m-cuda.so ] || continue
     splits=3; [ $m = tiny-lazy ] && splits=auto
     log "compute-sanitizer (memcheck) on the pruned tiny model ($m, LAZYC_CUDA_KEY_SPLITS=$splits)"

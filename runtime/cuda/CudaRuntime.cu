@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/cuda/AttentionBand.h"
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/cuda/CudnnAttention.h"
 #include "runtime/cuda/GemmAlignment.h"
@@ -49,6 +50,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -643,12 +645,16 @@ __device__ __forceinline__ void loadKVTile(__nv_bfloat16 *k, __nv_bfloat16 *v, i
 /// One tile's online softmax for a 16-row MMA tile: masks S (16 x 64, in
 /// log2 units after scaling) by position, updates the running max m and sum
 /// l of rows r and r+8, rescales the output accumulators, and packs P into
-/// the A fragments of the P V product.
-template <int D>
+/// the A fragments of the P V product. Banded (a sliding window or
+/// soft-capped scores, `band`): the keys at positions <= floor0 / floor1
+/// (windowFloor of rows r and r+8) are masked too, and the scores capped.
+template <int D, bool Banded>
 __device__ __forceinline__ void onlineSoftmax(float (&s)[8][4], int pos0, int pos1,
                                               const int *tilePos, float scaleLog2,
                                               float &m0, float &m1, float &l0, float &l1,
-                                              float (&o)[D / 8][4], uint32_t (&pa)[4][4]) {
+                                              float (&o)[D / 8][4], uint32_t (&pa)[4][4],
+                                              const lazyc::rt::AttentionBand &band = {},
+                                              int floor0 = INT_MIN, int floor1 = INT_MIN) {
   const int c = (threadIdx.x % 32) % 4;
   float mx0 = m0, mx1 = m1;
 #pragma unroll
@@ -656,10 +662,18 @@ __device__ __forceinline__ void onlineSoftmax(float (&s)[8][4], int pos0, int po
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
       const int key = n * 8 + c * 2 + (e & 1);
-      float v = s[n][e] * scaleLog2;
-      if (tilePos[key] > (e < 2 ? pos0 : pos1))
-        v = -INFINITY;
-      s[n][e] = v;
+      if constexpr (Banded) {
+        float v = lazyc::rt::bandLogit2(s[n][e], scaleLog2, band);
+        const int kp = tilePos[key];
+        if (kp > (e < 2 ? pos0 : pos1) || kp <= (e < 2 ? floor0 : floor1))
+          v = -INFINITY;
+        s[n][e] = v;
+      } else {
+        float v = s[n][e] * scaleLog2;
+        if (tilePos[key] > (e < 2 ? pos0 : pos1))
+          v = -INFINITY;
+        s[n][e] = v;
+      }
     }
     mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
     mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
@@ -792,20 +806,22 @@ __global__ void combineKeySplits(const float *__restrict__ partO,
 /// With gridDim.z > 1 (flash-decoding: a step of few rows over many keys,
 /// which would leave most SMs idle) block z takes the z-th of gridDim.z
 /// equal ranges of whole key tiles and writes partial rows to partO/partML
-/// for combineKeySplits; else the output rows.
+/// for combineKeySplits; else the output rows. Banded: a sliding window
+/// and/or soft-capped scores (`band`, AttentionBand.h); the block starts at
+/// the first key its earliest row's window sees.
 /// Shared memory (dynamic): smemBytes<D, Pipelined>().
 template <int D, bool Pipelined> constexpr int flashSmemBytes() {
   return (Pipelined ? 2 : 1) * (2 * 64 * (D + 8) * 2 + 64 * 4);
 }
 
-template <int D, int WARPS, bool Pipelined>
+template <int D, int WARPS, bool Pipelined, bool Banded>
 __global__ void __launch_bounds__(WARPS * 32)
     flashAttention(const float *__restrict__ q, int64_t qStride, const int32_t *__restrict__ qpos,
                    int rows, const __nv_bfloat16 *__restrict__ kc,
                    const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
                    const int32_t *__restrict__ keys, int numKeys, int group, float scaleLog2,
-                   float *__restrict__ out, int64_t outStride, float *__restrict__ partO,
-                   float *__restrict__ partML) {
+                   lazyc::rt::AttentionBand band, float *__restrict__ out, int64_t outStride,
+                   float *__restrict__ partO, float *__restrict__ partML) {
   constexpr int BM = WARPS * 16, BN = 64, LD = D + 8;
   constexpr int STAGES = Pipelined ? 2 : 1;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -817,22 +833,29 @@ __global__ void __launch_bounds__(WARPS * 32)
   auto sPos = [&](int st) {
     return reinterpret_cast<int *>(smem + STAGES * 2 * BN * LD * 2) + st * BN;
   };
-  __shared__ int sVisible;
+  __shared__ int sVisible, sLowest;
   const int h = blockIdx.y, g = h / group;
   const int blockRow = (gridDim.x - 1 - blockIdx.x) * BM; // late (heavy) blocks first
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int r = lane / 4, c = lane % 4;
   const int row0 = blockRow + warp * 16 + r, row1 = row0 + 8;
   const int pos0 = row0 < rows ? qpos[row0] : -1, pos1 = row1 < rows ? qpos[row1] : -1;
-  if (threadIdx.x == 0)
+  if (threadIdx.x == 0) {
     sVisible = visibleKeys(qpos, min(blockRow + BM, rows) - 1, keys, numKeys);
+    if constexpr (Banded)
+      sLowest = lazyc::rt::firstBandKey(keys, numKeys, qpos[blockRow], band);
+  }
   __syncthreads();
-  const int visible = sVisible;
-  // This block's keys [first, end): all of them, or its split's whole tiles.
-  const int tiles = (visible + BN - 1) / BN;
-  const int splitTiles = (tiles + gridDim.z - 1) / gridDim.z;
-  const int first = min(visible, static_cast<int>(blockIdx.z) * splitTiles * BN);
-  const int end = min(visible, first + splitTiles * BN);
+  const int visible = sVisible, lowest = Banded ? min(sLowest, visible) : 0;
+  // This block's keys [first, end): all it sees, or its split's whole tiles.
+  const lazyc::rt::KeyRange range =
+      lazyc::rt::splitKeyRange(lowest, visible, gridDim.z, static_cast<int>(blockIdx.z), BN);
+  const int first = range.first, end = range.end;
+  int floor0 = INT_MIN, floor1 = INT_MIN;
+  if constexpr (Banded) {
+    floor0 = lazyc::rt::windowFloor(pos0, band);
+    floor1 = lazyc::rt::windowFloor(pos1, band);
+  }
 
   auto loadTile = [&](int st, int t0) {
     loadKVTile<D, Pipelined>(sK(st), sV(st), sPos(st), t0, visible, keys, kc, vc, kvStride, g);
@@ -898,7 +921,8 @@ __global__ void __launch_bounds__(WARPS * 32)
       }
     }
     uint32_t pa[BN / 16][4];
-    onlineSoftmax<D>(s, pos0, pos1, tilePos, scaleLog2, m0, m1, l0, l1, o, pa);
+    onlineSoftmax<D, Banded>(s, pos0, pos1, tilePos, scaleLog2, m0, m1, l0, l1, o, pa, band,
+                             floor0, floor1);
     // O += P V: P's accumulators are the A fragments of the next MMA.
 #pragma unroll
     for (int j = 0; j < BN / 16; ++j) {
@@ -927,18 +951,20 @@ __global__ void __launch_bounds__(WARPS * 32)
 /// every K/V fragment loaded from shared memory feeds two MMAs; the Q tile
 /// lives in shared memory (ldmatrix per use) to keep registers for the two
 /// accumulators. K/V double-buffered with cp.async. 128 query rows per block.
+/// Banded: as flashAttention's.
 template <int D> constexpr int flashWideSmemBytes() {
   return 128 * (D + 8) * 2 + flashSmemBytes<D, true>();
 }
 
-template <int D>
+template <int D, bool Banded>
 __global__ void __launch_bounds__(128)
     flashAttentionWide(const float *__restrict__ q, int64_t qStride,
                        const int32_t *__restrict__ qpos, int rows,
                        const __nv_bfloat16 *__restrict__ kc,
                        const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
                        const int32_t *__restrict__ keys, int numKeys, int group,
-                       float scaleLog2, float *__restrict__ out, int64_t outStride) {
+                       float scaleLog2, lazyc::rt::AttentionBand band,
+                       float *__restrict__ out, int64_t outStride) {
   constexpr int BM = 128, BN = 64, LD = D + 8;
   extern __shared__ __align__(16) unsigned char smem[];
   __nv_bfloat16 *sQ = reinterpret_cast<__nv_bfloat16 *>(smem);
@@ -948,21 +974,25 @@ __global__ void __launch_bounds__(128)
   auto sPos = [&](int st) {
     return reinterpret_cast<int *>(kvBase + 2 * 2 * BN * LD * 2) + st * BN;
   };
-  __shared__ int sVisible;
+  __shared__ int sVisible, sLowest;
   const int h = blockIdx.y, g = h / group;
   const int blockRow = (gridDim.x - 1 - blockIdx.x) * BM;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int r = lane / 4;
-  int rowPos[2][2];
+  int rowPos[2][2], rowFloor[2][2];
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int hi = 0; hi < 2; ++hi) {
       const int row = blockRow + warp * 32 + mt * 16 + hi * 8 + r;
       rowPos[mt][hi] = row < rows ? qpos[row] : -1;
+      rowFloor[mt][hi] = Banded ? lazyc::rt::windowFloor(rowPos[mt][hi], band) : INT_MIN;
     }
-  if (threadIdx.x == 0)
+  if (threadIdx.x == 0) {
     sVisible = visibleKeys(qpos, min(blockRow + BM, rows) - 1, keys, numKeys);
+    if constexpr (Banded)
+      sLowest = lazyc::rt::firstBandKey(keys, numKeys, qpos[blockRow], band);
+  }
   // Q tile -> shared memory as bf16 (rows past the end are zeros).
   for (int i = threadIdx.x; i < BM * (D / 2); i += blockDim.x) {
     const int row = i / (D / 2), col = (i % (D / 2)) * 2, grow = blockRow + row;
@@ -975,13 +1005,13 @@ __global__ void __launch_bounds__(128)
     *reinterpret_cast<uint32_t *>(sQ + row * LD + col) = v;
   }
   __syncthreads();
-  const int visible = sVisible;
+  const int visible = sVisible, lowest = Banded ? min(sLowest, visible) : 0;
   auto loadTile = [&](int st, int t0) {
     loadKVTile<D, true>(sK(st), sV(st), sPos(st), t0, visible, keys, kc, vc, kvStride, g);
     cpAsyncCommit();
   };
-  if (visible > 0)
-    loadTile(0, 0);
+  if (lowest < visible)
+    loadTile(0, lowest);
 
   float o[2][D / 8][4];
 #pragma unroll
@@ -998,7 +1028,7 @@ __global__ void __launch_bounds__(128)
   const __nv_bfloat16 *qBase =
       sQ + (warp * 32 + ((lane / 8) % 2) * 8 + lane % 8) * LD + (lane / 16) * 8;
 
-  for (int t0 = 0, it = 0; t0 < visible; t0 += BN, ++it) {
+  for (int t0 = lowest, it = 0; t0 < visible; t0 += BN, ++it) {
     const int st = it & 1;
     if (t0 + BN < visible) {
       loadTile(st ^ 1, t0 + BN);
@@ -1039,8 +1069,9 @@ __global__ void __launch_bounds__(128)
     uint32_t pa[2][BN / 16][4];
 #pragma unroll
     for (int mt = 0; mt < 2; ++mt)
-      onlineSoftmax<D>(s[mt], rowPos[mt][0], rowPos[mt][1], tilePos, scaleLog2, m[mt][0],
-                       m[mt][1], l[mt][0], l[mt][1], o[mt], pa[mt]);
+      onlineSoftmax<D, Banded>(s[mt], rowPos[mt][0], rowPos[mt][1], tilePos, scaleLog2,
+                               m[mt][0], m[mt][1], l[mt][0], l[mt][1], o[mt], pa[mt], band,
+                               rowFloor[mt][0], rowFloor[mt][1]);
     // O += P V; each V fragment feeds both row tiles.
 #pragma unroll
     for (int j = 0; j < BN / 16; ++j) {
@@ -1071,7 +1102,8 @@ __global__ void referenceAttention(const float *__restrict__ q, const int32_t *_
                                    int rows, const __nv_bfloat16 *__restrict__ kc,
                                    const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
                                    const int32_t *__restrict__ keys, int numKeys, int heads,
-                                   int group, int D, float scale, float *__restrict__ out) {
+                                   int group, int D, float scale, lazyc::rt::AttentionBand band,
+                                   float *__restrict__ out) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
   int h = blockIdx.y;
   if (i >= rows)
@@ -1081,7 +1113,7 @@ __global__ void referenceAttention(const float *__restrict__ q, const int32_t *_
   for (int d = 0; d < D; ++d)
     oi[d] = 0;
   float m = -INFINITY, l = 0;
-  for (int j = 0; j < numKeys; ++j) {
+  for (int j = lazyc::rt::firstBandKey(keys, numKeys, qpos[i], band); j < numKeys; ++j) {
     int slot = keys ? keys[j] : j;
     if (slot > qpos[i])
       break;
@@ -1090,7 +1122,9 @@ __global__ void referenceAttention(const float *__restrict__ q, const int32_t *_
     float dot = 0;
     for (int d = 0; d < D; ++d)
       dot += qi[d] * __bfloat162float(kj[d]);
-    dot *= scale;
+    // Natural-log units: the scaled dot product, or soft-capped.
+    dot = band.capLog2 > 0.0f ? band.capLog2 * tanhf(dot * band.capInv) * 0.6931471805599453f
+                              : dot * scale;
     float mn = fmaxf(m, dot), a = expf(m - mn), p = expf(dot - mn);
     l = l * a + p;
     for (int d = 0; d < D; ++d)
@@ -1098,16 +1132,19 @@ __global__ void referenceAttention(const float *__restrict__ q, const int32_t *_
     m = mn;
   }
   for (int d = 0; d < D; ++d)
-    oi[d] /= l;
+    oi[d] = l > 0 ? oi[d] / l : 0.0f; // no key in the window: zeros
 }
 
 //===----------------------------------------------------------------------===//
 // LazyLLM importance: the last query row's attention, mean over heads
 //===----------------------------------------------------------------------===//
 
+/// logits[h, j] of one query row over keys [0, numKeys): -inf before `first`
+/// (outside its sliding window), soft-capped when `softcap` > 0.
 __global__ void scoreLogits(const float *__restrict__ qLast, const __nv_bfloat16 *__restrict__ kc,
-                            int64_t kvStride, const int32_t *__restrict__ keys, int numKeys,
-                            int D, int group, float scale, float *__restrict__ logits) {
+                            int64_t kvStride, const int32_t *__restrict__ keys, int first,
+                            int numKeys, int D, int group, float scale, float softcap,
+                            float *__restrict__ logits) {
   extern __shared__ float sq[];
   const int h = blockIdx.y;
   for (int d = threadIdx.x; d < D; d += blockDim.x)
@@ -1116,13 +1153,20 @@ __global__ void scoreLogits(const float *__restrict__ qLast, const __nv_bfloat16
   int j = blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= numKeys)
     return;
+  if (j < first) {
+    logits[static_cast<int64_t>(h) * numKeys + j] = -INFINITY;
+    return;
+  }
   const __nv_bfloat16 *k = kc + static_cast<int64_t>(keys[j]) * kvStride + (h / group) * D;
   float dot = 0;
   for (int d = 0; d < D; d += 2) {
     float2 kv = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(k + d));
     dot += sq[d] * kv.x + sq[d + 1] * kv.y;
   }
-  logits[static_cast<int64_t>(h) * numKeys + j] = dot * scale;
+  float logit = dot * scale;
+  if (softcap > 0.0f)
+    logit = softcap * tanhf(logit / softcap);
+  logits[static_cast<int64_t>(h) * numKeys + j] = logit;
 }
 
 /// Per head: max and sum of exp(logit - max).
@@ -1165,17 +1209,16 @@ __global__ void scoreNormalizers(const float *__restrict__ logits, int numKeys,
   }
 }
 
-/// out[j] (= or +=) weight * sum over heads of the probability of key j.
+/// out[j] += weight * sum over heads of the probability of key j.
 __global__ void scoreCombine(const float *__restrict__ logits, const float *__restrict__ norms,
-                             int numKeys, int heads, float weight, bool accumulate,
-                             float *__restrict__ out) {
+                             int numKeys, int heads, float weight, float *__restrict__ out) {
   int j = blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= numKeys)
     return;
   float acc = 0;
   for (int h = 0; h < heads; ++h)
     acc += expf(logits[static_cast<int64_t>(h) * numKeys + j] - norms[2 * h]) / norms[2 * h + 1];
-  out[j] = (accumulate ? out[j] : 0.0f) + acc * weight;
+  out[j] += acc * weight;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1343,13 +1386,18 @@ const void *bf16Input(uint64_t x, int64_t rows, int64_t in) {
   return s.scratch;
 }
 
-/// out = the mean over `rows` (query rows of q, each with the number of
-/// leading keys it sees) of the head-averaged attention row. The first row
-/// must see every key: it initializes `out`.
+/// One query row of an importance score: the row of q, and the keys
+/// [first, visible) it sees (causal; `first` > 0 under a sliding window).
+struct ScoreRow {
+  int64_t row, first, visible;
+};
+
+/// out = the mean over `rows` of the head-averaged attention row
+/// (soft-capped scores when `softcap` > 0); a key no row sees scores 0.
 void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
-                  const std::vector<std::pair<int64_t, int64_t>> &rows, uint64_t keysAddr,
-                  int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
-                  double scale, uint64_t outAddr) {
+                  const std::vector<ScoreRow> &rows, uint64_t keysAddr, int64_t numKeys,
+                  int64_t heads, int64_t kvHeads, int64_t headDim, double scale, double softcap,
+                  uint64_t outAddr) {
   Mark mark(kLazy);
   State &s = state();
   const int64_t kvDim = kvHeads * headDim;
@@ -1359,20 +1407,22 @@ void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
     std::exit(1);
   float *norms = logits + heads * numKeys;
   const float weight = 1.0f / static_cast<float>(heads * static_cast<int64_t>(rows.size()));
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto [row, visible] = rows[i];
-    if (visible <= 0)
+  check(cudaMemsetAsync(ptr<float>(outAddr), 0, numKeys * sizeof(float), s.stream),
+        "clearing the importance scores");
+  for (const ScoreRow &r : rows) {
+    if (r.first >= r.visible) // sees no key (none in its window)
       continue;
-    const float *q = ptr<float>(qAddr) + row * heads * headDim;
-    scoreLogits<<<dim3(blocksFor(visible, 128), static_cast<unsigned>(heads)), 128,
+    const float *q = ptr<float>(qAddr) + r.row * heads * headDim;
+    scoreLogits<<<dim3(blocksFor(r.visible, 128), static_cast<unsigned>(heads)), 128,
                   headDim * sizeof(float), s.stream>>>(
-        q, kc, kvDim, ptr<int32_t>(keysAddr), static_cast<int>(visible),
-        static_cast<int>(headDim), static_cast<int>(heads / kvHeads), static_cast<float>(scale),
-        logits);
+        q, kc, kvDim, ptr<int32_t>(keysAddr), static_cast<int>(r.first),
+        static_cast<int>(r.visible), static_cast<int>(headDim),
+        static_cast<int>(heads / kvHeads), static_cast<float>(scale),
+        static_cast<float>(softcap), logits);
     scoreNormalizers<<<static_cast<unsigned>(heads), 1024, 0, s.stream>>>(
-        logits, static_cast<int>(visible), norms);
-    scoreCombine<<<blocksFor(visible, 256), 256, 0, s.stream>>>(
-        logits, norms, static_cast<int>(visible), static_cast<int>(heads), weight, i > 0,
+        logits, static_cast<int>(r.visible), norms);
+    scoreCombine<<<blocksFor(r.visible, 256), 256, 0, s.stream>>>(
+        logits, norms, static_cast<int>(r.visible), static_cast<int>(heads), weight,
         ptr<float>(outAddr));
   }
   deviceFree(logits);
@@ -1670,17 +1720,18 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
 }
 
 /// The attention entry (Kernels.h ABI): query, key/value and output f32 or
-/// bf16 (`qtype`, `kvtype`, `otype`: 0 / 1), the KV cache bf16. No sliding
-/// window (`window` 0; lazy-compile --target=cuda refuses a model whose
-/// compiled context needs one).
+/// bf16 (`qtype`, `kvtype`, `otype`: 0 / 1), the KV cache bf16; a sliding
+/// window (`window` > 0) and soft-capped scores (`softcap` > 0) as
+/// lazyc_rt_attention_ex's, in lazyc's kernels (cuDNN's graph here has
+/// neither).
 void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
                             uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                             int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
                             double scale, uint64_t outAddr, int64_t qtype, int64_t kvtype,
                             int64_t otype, int64_t window, double softcap) {
-  if (window != 0 || softcap != 0.0) {
-    setError("lazyc_gpu_attention_ex: sliding-window attention and soft-capped scores are not "
-             "implemented on the GPU");
+  if (window < 0 || window > INT_MAX || !(softcap >= 0.0) || !std::isfinite(softcap)) {
+    setError("lazyc_gpu_attention_ex: bad sliding window " + std::to_string(window) +
+             " or softcap " + std::to_string(softcap));
     return;
   }
   if (rows <= 0)
@@ -1733,10 +1784,13 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
     stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = lastKey;
   }
   const std::string variant = attentionVariant();
-  if (cudnnPrefillAttention(variant, cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr,
+  const bool banded = window > 0 || softcap > 0.0;
+  if (!banded &&
+      cudnnPrefillAttention(variant, cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr,
                             qBF16, kAddr, vAddr, kvtype == 1, posAddr, rows, heads, kvHeads,
                             headDim, scale, outAddr, outBF16))
     return;
+  const lazyc::rt::AttentionBand band = lazyc::rt::makeAttentionBand(window, scale, softcap);
   ++s.lazycAttentionCalls;
   const int group = static_cast<int>(heads / kvHeads);
   Mark mark(kAttention);
@@ -1756,8 +1810,10 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   // A step of at most 64 rows (decode) runs 4 warps per block, its keys in
   // splits when rows x heads blocks would leave SMs idle (flash-decoding).
   const bool few = rows <= 64 && !simple && !wide && (headDim == 128 || headDim == 64);
+  // A window bounds the keys a step of few rows reads.
+  const int64_t readKeys = window > 0 ? std::min(keyCount, window + rows) : keyCount;
   int64_t splits =
-      few ? lazyc::rt::keySplits(heads, keyCount, s.smCount, std::getenv("LAZYC_CUDA_KEY_SPLITS"))
+      few ? lazyc::rt::keySplits(heads, readKeys, s.smCount, std::getenv("LAZYC_CUDA_KEY_SPLITS"))
           : 1;
   if (splits == 0) {
     setError(std::string("LAZYC_CUDA_KEY_SPLITS=") + std::getenv("LAZYC_CUDA_KEY_SPLITS") +
@@ -1792,26 +1848,34 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
     const int threads = wide ? 128 : warps * 32;
     kernel<<<blocks, threads, smemBytes, s.stream>>>(
         qf, heads * headDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
-        static_cast<int>(keyCount), group, scaleLog2, out, heads * headDim, splitArgs...);
+        static_cast<int>(keyCount), group, scaleLog2, band, out, heads * headDim,
+        splitArgs...);
   };
-  if (wide && headDim == 128)
-    launch(flashAttentionWide<128>, 8 /* 128 rows per block */, flashWideSmemBytes<128>());
-  else if (wide && headDim == 64)
-    launch(flashAttentionWide<64>, 8, flashWideSmemBytes<64>());
-  else if (headDim == 128)
-    simple ? launch(flashAttention<128, 4, false>, 4, flashSmemBytes<128, false>(), partO, partML)
-    : few  ? launch(flashAttention<128, 4, true>, 4, flashSmemBytes<128, true>(), partO, partML)
-           : launch(flashAttention<128, 8, true>, 8, flashSmemBytes<128, true>(), partO, partML);
+  // The kernels of one head size; Banded: with the window and cap checks.
+  auto launchHead = [&](auto dim, auto bandedTag) {
+    constexpr int D = decltype(dim)::value;
+    constexpr bool B = decltype(bandedTag)::value;
+    if (wide)
+      launch(flashAttentionWide<D, B>, 8 /* 128 rows per block */, flashWideSmemBytes<D>());
+    else if (simple)
+      launch(flashAttention<D, 4, false, B>, 4, flashSmemBytes<D, false>(), partO, partML);
+    else if (few)
+      launch(flashAttention<D, 4, true, B>, 4, flashSmemBytes<D, true>(), partO, partML);
+    else
+      launch(flashAttention<D, 8, true, B>, 8, flashSmemBytes<D, true>(), partO, partML);
+  };
+  using Dim128 = std::integral_constant<int, 128>;
+  using Dim64 = std::integral_constant<int, 64>;
+  if (headDim == 128)
+    banded ? launchHead(Dim128{}, std::true_type{}) : launchHead(Dim128{}, std::false_type{});
   else if (headDim == 64)
-    simple ? launch(flashAttention<64, 4, false>, 4, flashSmemBytes<64, false>(), partO, partML)
-    : few  ? launch(flashAttention<64, 4, true>, 4, flashSmemBytes<64, true>(), partO, partML)
-           : launch(flashAttention<64, 8, true>, 8, flashSmemBytes<64, true>(), partO, partML);
+    banded ? launchHead(Dim64{}, std::true_type{}) : launchHead(Dim64{}, std::false_type{});
   else
     referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
                          s.stream>>>(qf, pos, static_cast<int>(rows), kc, vc,
                                      kvDim, keys, static_cast<int>(keyCount),
                                      static_cast<int>(heads), group, static_cast<int>(headDim),
-                                     static_cast<float>(scale), out);
+                                     static_cast<float>(scale), band, out);
   if (splits > 1) // only the flash kernels split (`few`)
     combineKeySplits<<<dim3(static_cast<unsigned>(rows), static_cast<unsigned>(heads)),
                        static_cast<unsigned>(headDim), 0, s.stream>>>(
@@ -1848,7 +1912,7 @@ void lazyc_gpu_attention_reference(LazycKVCache *cache, int64_t layer, uint64_t 
       numKeys >= 0 ? ptr<int32_t>(keysAddr) : nullptr,
       static_cast<int>(numKeys >= 0 ? numKeys : cache->context), static_cast<int>(heads),
       static_cast<int>(heads / kvHeads), static_cast<int>(headDim), static_cast<float>(scale),
-      ptr<float>(outAddr));
+      lazyc::rt::AttentionBand{}, ptr<float>(outAddr));
 }
 
 //===--- LazyLLM kernels: index work on the host (the CPU kernels on copied
@@ -1871,8 +1935,8 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
   Timed timed(cache);
   if (numKeys <= 0 || rows <= 0)
     return;
-  windowScores(cache, layer, qAddr, {{rows - 1, numKeys}}, keysAddr, numKeys, heads, kvHeads,
-               headDim, scale, outAddr);
+  windowScores(cache, layer, qAddr, {{rows - 1, 0, numKeys}}, keysAddr, numKeys, heads,
+               kvHeads, headDim, scale, 0.0, outAddr);
 }
 
 void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
@@ -1881,25 +1945,25 @@ void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                              double scale, int64_t window, uint64_t outAddr, int64_t sliding,
                              double softcap) {
   Timed timed(cache);
-  if (sliding != 0 || softcap != 0.0) {
-    setError("lazyc_gpu_window_scores: sliding-window attention is not implemented on the GPU");
+  if (sliding < 0 || sliding > INT_MAX || !(softcap >= 0.0) || !std::isfinite(softcap)) {
+    setError("lazyc_gpu_window_scores: bad sliding window " + std::to_string(sliding) +
+             " or softcap " + std::to_string(softcap));
     return;
   }
   if (numKeys <= 0 || rows <= 0)
     return;
-  // The window's rows and how many keys (ascending positions) each sees: on
-  // the host, over copied position lists.
+  // The window's rows and the keys (ascending positions) each sees: on the
+  // host, over copied position lists.
   std::vector<int32_t> positions = fetch<int32_t>(positionsAddr, rows);
   std::vector<int32_t> keys = fetch<int32_t>(keysAddr, numKeys);
-  std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions.data(), rows, window);
-  std::vector<std::pair<int64_t, int64_t>> work;
-  work.emplace_back(rows - 1, numKeys); // P first: it sees every key
-  for (int64_t r : windowRows)
-    if (r != rows - 1)
-      work.emplace_back(r, std::upper_bound(keys.begin(), keys.end(), positions[r]) -
-                               keys.begin());
+  const lazyc::rt::AttentionBand band = lazyc::rt::makeAttentionBand(sliding, scale, softcap);
+  std::vector<ScoreRow> work;
+  for (int64_t r : lazyc::scoreWindowRows(positions.data(), rows, window))
+    work.push_back(
+        {r, lazyc::rt::firstBandKey(keys.data(), static_cast<int>(numKeys), positions[r], band),
+         std::upper_bound(keys.begin(), keys.end(), positions[r]) - keys.begin()});
   windowScores(cache, layer, qAddr, work, keysAddr, numKeys, heads, kvHeads, headDim, scale,
-               outAddr);
+               softcap, outAddr);
 }
 
 void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, int64_t seed,

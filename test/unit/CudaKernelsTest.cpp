@@ -467,6 +467,175 @@ TEST(CudaKernels, FlashAttentionSplitsTheKeysOfSmallSteps) {
   EXPECT_EQ(api()->lastError(), nullptr);
 }
 
+/// One attention call of a banded test: the rows' positions and the key
+/// list (empty: every slot up to the step's last position, a dense step).
+struct AttentionStep {
+  std::vector<int32_t> pos, keys;
+};
+
+/// Scenarios of banded attention over `history` + a few positions: a dense
+/// 300-row prefill; a pruned layer's token set (positions with gaps, the
+/// keys exactly those); a dense prefill of `history` tokens, then a step of
+/// `rows` rows over every third history slot and its own (a pruned layer's
+/// decode step).
+std::vector<AttentionStep> bandedScenario(int kind, int64_t rows = 5, int64_t history = 3000) {
+  std::vector<AttentionStep> steps(1);
+  if (kind == 0 || kind == 1)
+    for (int32_t i = 0; i < 300; ++i)
+      steps[0].pos.push_back(kind == 0 ? i : i + i / 10);
+  if (kind == 1)
+    steps[0].keys = steps[0].pos;
+  if (kind == 2) {
+    for (int32_t i = 0; i < history; ++i)
+      steps[0].pos.push_back(i);
+    AttentionStep step;
+    for (int32_t i = 0; i < history; i += 3)
+      step.keys.push_back(i);
+    for (int64_t i = 0; i < rows; ++i)
+      step.pos.push_back(static_cast<int32_t>(history + i));
+    step.keys.insert(step.keys.end(), step.pos.begin(), step.pos.end());
+    steps.push_back(step);
+  }
+  return steps;
+}
+
+/// The random query, key and value rows of step `i` (queries scaled so that
+/// a soft cap of 1 changes the scores).
+void stepInputs(size_t i, int64_t rows, int64_t qDim, int64_t kvDim, std::vector<float> &q,
+                std::vector<float> &k, std::vector<float> &v) {
+  const uint32_t seed = 40 + 3 * static_cast<uint32_t>(i);
+  q = randomVector(rows * qDim, seed, 3.0f);
+  k = randomVector(rows * kvDim, seed + 1);
+  v = randomVector(rows * kvDim, seed + 2);
+}
+
+constexpr int64_t kBandedHeads = 8, kBandedKvHeads = 2;
+
+/// Each step's output through the CPU kernel (lazyc_rt_attention_ex) on a
+/// bf16 cache, as the GPU's, with `window` and `softcap`.
+std::vector<std::vector<float>> cpuBandedAttention(int64_t headDim,
+                                                   const std::vector<AttentionStep> &steps,
+                                                   int64_t window, double softcap) {
+  const int64_t qDim = kBandedHeads * headDim, kvDim = kBandedKvHeads * headDim;
+  int64_t context = 0;
+  for (const AttentionStep &s : steps)
+    context = std::max<int64_t>(context, s.pos.back() + 1);
+  std::vector<uint16_t> kc(context * kvDim), vc(context * kvDim);
+  std::vector<uint8_t> cached(context);
+  std::vector<int64_t> stats(LAZYC_STAT_COUNT);
+  LazycKVCache host{};
+  host.k = kc.data();
+  host.v = vc.data();
+  host.context = context;
+  host.layers = 1;
+  host.kv_dim = kvDim;
+  host.cached = cached.data();
+  host.stats = stats.data();
+  host.kv_type = 1;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+  std::vector<std::vector<float>> outs;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const AttentionStep &s = steps[i];
+    const auto rows = static_cast<int64_t>(s.pos.size());
+    std::vector<float> q, k, v, out(rows * qDim);
+    stepInputs(i, rows, qDim, kvDim, q, k, v);
+    const bool keyed = !s.keys.empty();
+    lazyc_rt_attention_ex(&host, 0, a(q.data()), a(k.data()), a(v.data()), a(s.pos.data()), rows,
+                          keyed ? a(s.keys.data()) : 0,
+                          keyed ? static_cast<int64_t>(s.keys.size()) : -1, kBandedHeads,
+                          kBandedKvHeads, headDim, scale, a(out.data()), 0, 0, 0, window,
+                          softcap);
+    outs.push_back(std::move(out));
+  }
+  return outs;
+}
+
+/// The same steps through lazyc_gpu_attention_ex.
+std::vector<std::vector<float>> gpuBandedAttention(int64_t headDim,
+                                                   const std::vector<AttentionStep> &steps,
+                                                   int64_t window, double softcap) {
+  const int64_t qDim = kBandedHeads * headDim, kvDim = kBandedKvHeads * headDim;
+  int64_t context = 0;
+  for (const AttentionStep &s : steps)
+    context = std::max<int64_t>(context, s.pos.back() + 1);
+  DeviceCache cache(context, kvDim);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+  std::vector<std::vector<float>> outs;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const AttentionStep &s = steps[i];
+    const auto rows = static_cast<int64_t>(s.pos.size());
+    std::vector<float> q, k, v;
+    stepInputs(i, rows, qDim, kvDim, q, k, v);
+    const bool keyed = !s.keys.empty();
+    float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
+    int32_t *dpos = toDevice(s.pos), *dkeys = keyed ? toDevice(s.keys) : nullptr;
+    auto *out = static_cast<float *>(api()->alloc(rows * qDim * 4));
+    lazyc_gpu_attention_ex(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows,
+                           keyed ? a(dkeys) : 0, keyed ? static_cast<int64_t>(s.keys.size()) : -1,
+                           kBandedHeads, kBandedKvHeads, headDim, scale, a(out), 0, 0, 0, window,
+                           softcap);
+    outs.push_back(toHost(out, rows * qDim));
+    for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
+                    static_cast<void *>(dpos), static_cast<void *>(dkeys),
+                    static_cast<void *>(out)})
+      api()->free(p);
+  }
+  return outs;
+}
+
+double maxAbsDiff(const std::vector<std::vector<float>> &x,
+                  const std::vector<std::vector<float>> &y, size_t step) {
+  double d = 0;
+  for (size_t i = 0; i < x[step].size(); ++i)
+    d = std::max(d, static_cast<double>(std::fabs(x[step][i] - y[step][i])));
+  return d;
+}
+
+// Runs everywhere: the banded GPU test's cases are ones where the window and
+// the cap change the result (a kernel that ignored either would fail it).
+TEST(CudaRuntime, BandedAttentionCasesDependOnTheBand) {
+  for (int kind : {0, 1, 2}) {
+    const std::vector<AttentionStep> steps = bandedScenario(kind);
+    const size_t last = steps.size() - 1;
+    const int64_t window = kind == 2 ? 500 : 48;
+    auto plain = cpuBandedAttention(64, steps, 0, 0.0);
+    auto windowed = cpuBandedAttention(64, steps, window, 0.0);
+    auto capped = cpuBandedAttention(64, steps, 0, 1.0);
+    EXPECT_GT(maxAbsDiff(plain, windowed, last), 0.05) << "scenario " << kind;
+    EXPECT_GT(maxAbsDiff(plain, capped, last), 0.05) << "scenario " << kind;
+  }
+}
+
+// Sliding windows and soft-capped scores (Mistral, Phi-3, Gemma 2/3) in
+// lazyc's kernels against the CPU's: both flash kernel sizes and the plain
+// kernel (head size 96), dense and pruned prefills, decode steps with their
+// keys split (flash-decoding) or not; cuDNN is never asked to run them.
+TEST(CudaKernels, BandedAttentionMatchesCPU) {
+  REQUIRE_GPU();
+  // "cudnn" would send every step cuDNN can run there: none of these.
+  ScopedAttention scoped(lazycKernel() == "flash" ? "cudnn" : lazycKernel());
+  const int64_t cudnnCallsBefore = lazyc_gpu_cudnn_attention_calls();
+  for (int64_t headDim : {64, 128, 96})
+    for (int kind : {0, 1, 2})
+      for (const char *splits : {"auto", "3", "0"}) {
+        if (kind != 2 && std::string(splits) != "auto")
+          continue; // only small steps split their keys
+        ScopedEnv keySplits("LAZYC_CUDA_KEY_SPLITS", splits);
+        const std::vector<AttentionStep> steps = bandedScenario(kind);
+        const int64_t window = kind == 2 ? 500 : 48;
+        for (auto [w, cap] : {std::pair<int64_t, double>{window, 0.0}, {0, 1.0}, {window, 1.0}}) {
+          auto want = cpuBandedAttention(headDim, steps, w, cap);
+          auto got = gpuBandedAttention(headDim, steps, w, cap);
+          ASSERT_EQ(api()->lastError(), nullptr);
+          for (size_t i = 0; i < steps.size(); ++i)
+            EXPECT_LT(maxAbsDiff(want, got, i), 2e-2)
+                << "head_dim " << headDim << ", scenario " << kind << " step " << i
+                << ", window " << w << ", softcap " << cap << ", LAZYC_CUDA_KEY_SPLITS=" << splits;
+        }
+      }
+  EXPECT_EQ(lazyc_gpu_cudnn_attention_calls(), cudnnCallsBefore);
+}
+
 TEST(CudaKernels, LinearMatchesCPU) {
   REQUIRE_GPU();
   const int64_t rows = 77, in = 256, out = 192;
@@ -696,6 +865,21 @@ TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {
     for (size_t j = 0; j < keys.size(); ++j)
       EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j]) << "window " << window << " key " << j;
   }
+  // The layer's sliding window (rows see keys after their position - 20:
+  // key 0..17 drop out of late rows' views) and soft-capped scores.
+  for (auto [sliding, cap] : {std::pair<int64_t, double>{20, 0.0}, {0, 0.05}, {20, 0.05}})
+    for (int64_t window : {8, 64}) {
+      lazyc_gpu_window_scores(&cache.c, 0, a(dq), a(dpos), rows, a(dkeys), keys.size(), heads,
+                              kvHeads, headDim, 0.125, window, a(dscores), sliding, cap);
+      got = toHost(dscores, keys.size());
+      lazyc_rt_window_scores(&host, 0, a(q.data()), a(pos.data()), rows, a(keys.data()),
+                             keys.size(), heads, kvHeads, headDim, 0.125, window,
+                             a(want.data()), sliding, cap);
+      ASSERT_EQ(api()->lastError(), nullptr);
+      for (size_t j = 0; j < keys.size(); ++j)
+        EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j])
+            << "window " << window << ", sliding " << sliding << ", cap " << cap << ", key " << j;
+    }
   for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
                   static_cast<void *>(dpos), static_cast<void *>(out),
                   static_cast<void *>(dkeys), static_cast<void *>(dscores)})
