@@ -1806,10 +1806,14 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   }
   float *out = outBF16 ? static_cast<float *>(growBuffer(s.flashO, rows * qDim * 4))
                        : ptr<float>(outAddr);
-  const bool simple = variant == "simple", wide = variant == "wide";
+  // lazyc's tensor-core kernels: head sizes 64, 128 and 96 (Phi-3); the
+  // wide one (a cross-check) 64 and 128 only, the default kernel otherwise.
+  const bool flashHead = headDim == 64 || headDim == 128 || headDim == 96;
+  const bool simple = variant == "simple";
+  const bool wide = variant == "wide" && (headDim == 64 || headDim == 128);
   // A step of at most 64 rows (decode) runs 4 warps per block, its keys in
   // splits when rows x heads blocks would leave SMs idle (flash-decoding).
-  const bool few = rows <= 64 && !simple && !wide && (headDim == 128 || headDim == 64);
+  const bool few = rows <= 64 && !simple && !wide && flashHead;
   // A window bounds the keys a step of few rows reads.
   const int64_t readKeys = window > 0 ? std::min(keyCount, window + rows) : keyCount;
   int64_t splits =
@@ -1855,9 +1859,12 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   auto launchHead = [&](auto dim, auto bandedTag) {
     constexpr int D = decltype(dim)::value;
     constexpr bool B = decltype(bandedTag)::value;
-    if (wide)
-      launch(flashAttentionWide<D, B>, 8 /* 128 rows per block */, flashWideSmemBytes<D>());
-    else if (simple)
+    if constexpr (D == 64 || D == 128)
+      if (wide) {
+        launch(flashAttentionWide<D, B>, 8 /* 128 rows per block */, flashWideSmemBytes<D>());
+        return;
+      }
+    if (simple)
       launch(flashAttention<D, 4, false, B>, 4, flashSmemBytes<D, false>(), partO, partML);
     else if (few)
       launch(flashAttention<D, 4, true, B>, 4, flashSmemBytes<D, true>(), partO, partML);
@@ -1865,9 +1872,12 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
       launch(flashAttention<D, 8, true, B>, 8, flashSmemBytes<D, true>(), partO, partML);
   };
   using Dim128 = std::integral_constant<int, 128>;
+  using Dim96 = std::integral_constant<int, 96>;
   using Dim64 = std::integral_constant<int, 64>;
   if (headDim == 128)
     banded ? launchHead(Dim128{}, std::true_type{}) : launchHead(Dim128{}, std::false_type{});
+  else if (headDim == 96)
+    banded ? launchHead(Dim96{}, std::true_type{}) : launchHead(Dim96{}, std::false_type{});
   else if (headDim == 64)
     banded ? launchHead(Dim64{}, std::true_type{}) : launchHead(Dim64{}, std::false_type{});
   else

@@ -338,6 +338,13 @@ TEST(CudaKernels, FlashAttentionKeyed64) {
   REQUIRE_GPU();
   checkAttention(64, Keys::Subset, lazycKernel());
 }
+// Phi-3's head size (the wide variant has none: the default kernel runs).
+TEST(CudaKernels, FlashAttentionHeadSize96) {
+  REQUIRE_GPU();
+  checkAttention(96, Keys::All, lazycKernel());
+  checkAttention(96, Keys::Subset, lazycKernel());
+  checkAttention(96, Keys::SameAsRows, lazycKernel(), 300, true);
+}
 
 #define REQUIRE_CUDNN()                                                                    \
   do {                                                                                     \
@@ -455,7 +462,7 @@ void checkSmallStep(int64_t headDim, int64_t history, int64_t rows, bool keyed,
 // range short or empty, none, and a pruned layer's key list.
 TEST(CudaKernels, FlashAttentionSplitsTheKeysOfSmallSteps) {
   REQUIRE_GPU();
-  for (int64_t headDim : {128, 64})
+  for (int64_t headDim : {128, 64, 96})
     for (int64_t rows : {1, 5, 64})
       for (const char *splits : {"auto", "0", "3", "7", "64"}) {
         checkSmallStep(headDim, 3000, rows, false, splits);
@@ -607,15 +614,16 @@ TEST(CudaRuntime, BandedAttentionCasesDependOnTheBand) {
 }
 
 // Sliding windows and soft-capped scores (Mistral, Phi-3, Gemma 2/3) in
-// lazyc's kernels against the CPU's: both flash kernel sizes and the plain
-// kernel (head size 96), dense and pruned prefills, decode steps with their
-// keys split (flash-decoding) or not; cuDNN is never asked to run them.
+// lazyc's kernels against the CPU's: the flash kernel's three head sizes and
+// the plain kernel (head size 80), dense and pruned prefills, decode steps
+// with their keys split (flash-decoding) or not; cuDNN is never asked to run
+// them.
 TEST(CudaKernels, BandedAttentionMatchesCPU) {
   REQUIRE_GPU();
   // "cudnn" would send every step cuDNN can run there: none of these.
   ScopedAttention scoped(lazycKernel() == "flash" ? "cudnn" : lazycKernel());
   const int64_t cudnnCallsBefore = lazyc_gpu_cudnn_attention_calls();
-  for (int64_t headDim : {64, 128, 96})
+  for (int64_t headDim : {64, 128, 96, 80})
     for (int kind : {0, 1, 2})
       for (const char *splits : {"auto", "3", "0"}) {
         if (kind != 2 && std::string(splits) != "auto")
