@@ -121,18 +121,17 @@ print(f"{name} decode: {len(rel)} steps with the same inputs, max |cpu-gpu| / ma
       f"revived cpu {ja.get('revived_tokens')} gpu {jb.get('revived_tokens')}")
 PY
 }
-log "GPU vs CPU logits (same random bf16 weights)"
-for m in tiny-dense tiny-lazy tiny-window tiny-bias \
-         tiny-banded-dense tiny-banded-lazy tiny-banded-rtwindow \
-         tiny-banded128-dense tiny-banded128-lazy tiny-banded128-rtwindow \
-         smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm tiny-lazy-bf16res-rownorm; do
-  [ -f $D/$m-cpu.so ] || continue
+# gpu_vs_cpu_synthetic NAME: $D/NAME-{cpu,cuda}.so on the same random weights and prompt:
+# logits, token sets, 8 decode steps (tiny models), lazyc's own attention, GEMM autotuning.
+gpu_vs_cpu_synthetic() {
+  local m=$1
+  [ -f $D/$m-cpu.so ] || return 0
   echo "-- $m (LAZYC_CUDA_ATTENTION=cudnn: cuDNN wherever it applies, even in a first prefill)"
   case $m in *bf16all*|*bf16res*) echo "   (bf16 activations amplify summation-order differences: on the CPU, SmolLM2 with the GPU's loop nests vs the CPU's differed by up to 4.9% of the largest logit, 2.7% on a short prompt, both correct)";; esac
   timeout 120 $RUN $D/$m-cpu.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-cpu.bin" --json >"$OUT/$m-cpu.json" 2>&1 \
-    || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.json"; continue; }
+    || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.json"; return 0; }
   LAZYC_CUDA_ATTENTION=cudnn LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu.bin" --json >"$OUT/$m-gpu.json" 2>"$OUT/$m-gpu.err" \
-    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; continue; }
+    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; return 0; }
   grep -hE "lazyc \(cuda\): |  attention" "$OUT/$m-gpu.err" | head -4
   cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
   cmp_sets "$OUT/$m-cpu.json" "$OUT/$m-gpu.json"
@@ -145,10 +144,15 @@ for m in tiny-dense tiny-lazy tiny-window tiny-bias \
       && cmp_steps "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps"
     ;;
   esac
+  [[ $m == tiny-banded* ]] && return 0 # no cuDNN for banded layers; GEMMs as tiny's
   LAZYC_CUDA_ATTENTION=flash timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-flash.bin" --json >"$OUT/$m-gpu-flash.json" 2>"$OUT/$m-gpu-flash.err" \
     && cmp_logits "$m (lazyc flash)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-flash.bin"
   LAZYC_GEMM_AUTOTUNE=1 timeout 120 $RUN $D/$m-cuda.so --random-weights --random-prompt 300 -n 1 --logits "$OUT/$m-gpu-tuned.bin" --json >"$OUT/$m-gpu-tuned.json" 2>"$OUT/$m-gpu-tuned.err" \
     && cmp_logits "$m (GEMM autotune)" "$OUT/$m-cpu.bin" "$OUT/$m-gpu-tuned.bin"
+}
+log "GPU vs CPU logits (same random bf16 weights)"
+for m in tiny-dense tiny-lazy tiny-window tiny-bias smollm2-dense tiny-lazy-bf16all smollm2-dense-bf16all tiny-lazy-bf16res smollm2-dense-bf16res tiny-lazy-rownorm tiny-lazy-bf16res-rownorm; do
+  gpu_vs_cpu_synthetic $m
 done
 
 # Real weights: SmolLM2-135M-Instruct's GGUF does not fit the carried folder, its
@@ -184,31 +188,34 @@ PY
   done
 fi
 
-# Model families beyond SmolLM2 (prepare.sh: the tiny GGUFs of test/fixtures, which
-# the checkout carries): Llama 3.1's RoPE scaling, Qwen2's biases, Qwen3's head norms,
-# SmolLM3's layer without RoPE, Granite's multipliers, OLMo 2's norms; 40-token sliding
-# windows (Mistral, Phi-3, Gemma 2 with soft-capping, Gemma 3 with GeGLU and 1 + weight
-# norms) over a 455-token prompt.
-log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite / OLMo 2 / Mistral / Phi-3 / Gemma 2 / Gemma 3 GGUFs): GPU vs CPU, dense and pruned"
-for m in tiny-llama31-dense tiny-llama31-lazy tiny-qwen2-dense tiny-qwen2-lazy tiny-qwen2-bf16all \
-         tiny-qwen3-dense tiny-qwen3-lazy tiny-smollm3-dense tiny-smollm3-lazy \
-         tiny-granite-dense tiny-granite-lazy tiny-olmo2-dense tiny-olmo2-lazy \
-         tiny-mistral-swa-dense tiny-mistral-swa-lazy tiny-phi3-dense tiny-phi3-lazy \
-         tiny-gemma2-dense tiny-gemma2-lazy tiny-gemma3-dense tiny-gemma3-lazy; do
-  [ -f $D/$m-cpu.so ] || continue
-  prompt=(-f test/fixtures/tiny-llama31-hf/config.json)
-  args=(-m test/fixtures/${m%-*}.gguf "${prompt[@]}" -n 9 --ignore-eos --json)
+# gpu_vs_cpu_family NAME: $D/NAME-{cpu,cuda}.so (prepare.sh: the tiny GGUFs of
+# test/fixtures, which the checkout carries) on the same prompt: logits, token sets,
+# 8 decode steps with the GPU's keys in 3 ranges.
+gpu_vs_cpu_family() {
+  local m=$1
+  [ -f $D/$m-cpu.so ] || return 0
+  local args=(-m test/fixtures/${m%-*}.gguf -f test/fixtures/tiny-llama31-hf/config.json -n 9
+              --ignore-eos --json)
   timeout 60 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \
     --decode-logits "$OUT/$m-cpu-steps.bin" >"$OUT/$m-cpu.json" 2>"$OUT/$m-cpu.err" \
     && cp "$OUT/$m-cpu.json" "$OUT/$m-cpu-steps.json" \
-    || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.err"; continue; }
+    || { echo "$m cpu failed:"; tail -3 "$OUT/$m-cpu.err"; return 0; }
   LAZYC_CUDA_KEY_SPLITS=3 timeout 60 $RUN $D/$m-cuda.so "${args[@]}" --logits "$OUT/$m-gpu.bin" \
     --decode-logits "$OUT/$m-gpu-steps.bin" >"$OUT/$m-gpu.json" 2>"$OUT/$m-gpu.err" \
     && cp "$OUT/$m-gpu.json" "$OUT/$m-gpu-steps.json" \
-    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; continue; }
+    || { echo "$m gpu failed:"; tail -5 "$OUT/$m-gpu.err"; return 0; }
   cmp_logits "$m" "$OUT/$m-cpu.bin" "$OUT/$m-gpu.bin"
   cmp_sets "$OUT/$m-cpu.json" "$OUT/$m-gpu.json"
   cmp_steps "$m" "$OUT/$m-cpu-steps" "$OUT/$m-gpu-steps"
+}
+# Model families beyond SmolLM2: Llama 3.1's RoPE scaling, Qwen2's biases, Qwen3's head
+# norms, SmolLM3's layer without RoPE, Granite's multipliers, OLMo 2's norms. (Those
+# with sliding windows and soft-capping follow the first table.)
+log "model families (tiny Llama 3.1 / Qwen2 / Qwen3 / SmolLM3 / Granite / OLMo 2 GGUFs): GPU vs CPU, dense and pruned"
+for m in tiny-llama31-dense tiny-llama31-lazy tiny-qwen2-dense tiny-qwen2-lazy tiny-qwen2-bf16all \
+         tiny-qwen3-dense tiny-qwen3-lazy tiny-smollm3-dense tiny-smollm3-lazy \
+         tiny-granite-dense tiny-granite-lazy tiny-olmo2-dense tiny-olmo2-lazy; do
+  gpu_vs_cpu_family $m
 done
 
 # Models compiled for other chips (runtime/cuda/ChipCompat.h): an sm_80 build runs on
@@ -229,9 +236,8 @@ if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-lazy-cuda.so ]; then
   # residual stream, the bf16 query, the block-per-row norms); two runs, not
   # one per candidate: memcheck is slow and the timings come after it. The
   # second run's decode steps split their keys into 3 ranges (the tiny model's
-  # few keys would not by default: flash-decoding's kernels). tiny-banded128-lazy:
-  # the banded flash kernels (their first key by the window), the same splits.
-  for m in tiny-lazy tiny-lazy-bf16res-rownorm tiny-banded128-lazy; do
+  # few keys would not by default: flash-decoding's kernels).
+  for m in tiny-lazy tiny-lazy-bf16res-rownorm; do
     [ -f $D/$m-cuda.so ] || continue
     splits=3; [ $m = tiny-lazy ] && splits=auto
     log "compute-sanitizer (memcheck) on the pruned tiny model ($m, LAZYC_CUDA_KEY_SPLITS=$splits)"
@@ -271,6 +277,31 @@ fi
 
 log "table (default code generation; the variants follow while time allows)"
 python3 bench/gpu/report.py "$OUT" "$LENGTHS" | tee "$OUT/table.txt"
+
+# Sliding windows and soft-capped scores (lazyc's banded attention kernels; cuDNN never
+# runs them), GPU vs CPU: synthetic:tiny-banded[-128] (a 48-token window in layer 0,
+# scores capped at 0.05; heads of 64 / 128) dense, pruned, and pruned with the runtime's
+# window scores; the tiny Mistral (window in every layer), Phi-3 (fused projections),
+# Gemma 2 (capped scores and logits, alternate windows) and Gemma 3 (GeGLU, two RoPEs)
+# GGUFs with 40-token windows over a 455-token prompt; memcheck on the banded kernels.
+if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; then
+  log "banded attention (sliding windows, soft-capping): GPU vs CPU"
+  for m in tiny-banded-dense tiny-banded-lazy tiny-banded-rtwindow \
+           tiny-banded128-dense tiny-banded128-lazy tiny-banded128-rtwindow; do
+    gpu_vs_cpu_synthetic $m
+  done
+  for m in tiny-mistral-swa-dense tiny-mistral-swa-lazy tiny-phi3-dense tiny-phi3-lazy \
+           tiny-gemma2-dense tiny-gemma2-lazy tiny-gemma3-dense tiny-gemma3-lazy; do
+    gpu_vs_cpu_family $m
+  done
+  if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-banded128-lazy-cuda.so ]; then
+    log "compute-sanitizer (memcheck) on the banded kernels (tiny-banded128-lazy, LAZYC_CUDA_KEY_SPLITS=3)"
+    LAZYC_CUDA_KEY_SPLITS=3 timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN \
+      $D/tiny-banded128-lazy-cuda.so --random-weights --random-prompt 300 -n 8 --json \
+      >"$OUT/sanitizer-tiny-banded128-lazy.log" 2>&1
+    grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer-tiny-banded128-lazy.log" | head -8
+  fi
+fi
 
 # time_variant NAME SO_SUFFIX [ENV=VALUE]: the Llama-2-7B runs again with another
 # attention kernel or another compiled model, into lazyc-{dense,lazy}-N-NAME.json.
