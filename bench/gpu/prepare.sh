@@ -95,20 +95,43 @@ compile synthetic:tiny --dtype bf16 --target=cuda --schedule=0:0.5 $RES $ROWNORM
 cp $D/tiny-lazy-bf16res-cpu.so $D/tiny-lazy-bf16res-rownorm-cpu.so
 fresh $D/llama7b-dense-bf16res-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda $RES $ROWNORM -o $D/llama7b-dense-bf16res-rownorm-cuda.so
 fresh $D/llama7b-lazy-bf16res-rownorm-cuda.so || compile synthetic:llama2-7b --dtype bf16 --target=cuda --schedule=$SCHED $RES $ROWNORM -o $D/llama7b-lazy-bf16res-rownorm-cuda.so
-# Real weights: SmolLM2-135M-Instruct's GGUF (98 MB) does not fit the carried folder;
-# its first 8 blocks with the embeddings and tokenizer do (~50 MB, the original
-# tensors): GPU vs CPU logits on a real text, dense and pruned.
+# Real weights: SmolLM2-135M-Instruct's GGUF (98 MB) does not fit a device call, whose
+# whole working tree (tracked files and the carried .device/) travels in 64 MiB; its
+# embeddings and tokenizer (~32 MB) with as many of its first blocks as fit (~2.2 MB
+# each, at most 8, at least 3; the original tensors) do: GPU vs CPU logits on a real
+# text, dense and pruned.
 REAL=models/SmolLM2-135M-Instruct.Q4_1.gguf
+rm -f .device/smollm2-real8.gguf # earlier versions: always 8 blocks
+travelling() { # bytes of the tracked and untracked-not-ignored files
+  { git ls-files -z; git ls-files -z -o --exclude-standard; } | xargs -0 stat -c %s 2>/dev/null \
+    | awk '{s += $1} END {print s + 0}'
+}
+MIB=1048576
 if [ -f $REAL ]; then
-  python3 bench/gpu/gguf_truncate.py $REAL .device/smollm2-real8.gguf --blocks 8
-  for t in "cpu --portable" "cuda --target=cuda"; do
-    set -- $t
-    compile .device/smollm2-real8.gguf --dtype bf16 --ctx 2048 $2 -o $D/smollm2-real8-dense-$1.so
-    compile .device/smollm2-real8.gguf --dtype bf16 --ctx 2048 $2 --schedule=2:0.6,5:0.6 -o $D/smollm2-real8-lazy-$1.so
+  # Room left under 62 MiB after the checkout, GoogleTest, the anchor and ~4 MiB of models.
+  room=$(( 62 * MIB - $(travelling) - $(du -sb .device/googletest | cut -f1) - 4 * MIB - 65536 ))
+  blocks=8
+  while :; do
+    python3 bench/gpu/gguf_truncate.py $REAL .device/smollm2-real.gguf --blocks $blocks
+    [ "$(stat -c %s .device/smollm2-real.gguf)" -le "$room" ] && break
+    blocks=$((blocks - 1))
+    if [ $blocks -lt 3 ]; then
+      echo "no room for SmolLM2's real weights in a device call: run.sh will skip that check"
+      rm -f .device/smollm2-real.gguf
+      break
+    fi
   done
+  if [ -f .device/smollm2-real.gguf ]; then
+    echo "real weights: SmolLM2-135M-Instruct's first $blocks blocks ($(du -h .device/smollm2-real.gguf | cut -f1))"
+    for t in "cpu --portable" "cuda --target=cuda"; do
+      set -- $t
+      compile .device/smollm2-real.gguf --dtype bf16 --ctx 2048 $2 -o $D/smollm2-real-dense-$1.so
+      compile .device/smollm2-real.gguf --dtype bf16 --ctx 2048 $2 --schedule=1:0.6,2:0.6 -o $D/smollm2-real-lazy-$1.so
+    done
+  fi
 else
   echo "no $REAL (scripts/setup.sh fetches it): run.sh will skip the real-weights check"
-  rm -f .device/smollm2-real8.gguf
+  rm -f .device/smollm2-real.gguf
 fi
 # Model families beyond SmolLM2: the tiny GGUFs of test/fixtures (they travel with
 # the checkout; each matches transformers on the CPU): Llama 3.1's RoPE scaling,
@@ -138,7 +161,14 @@ done
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cpu.so
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cuda.so
 # Older prepare.sh variants, and the loose models earlier versions carried.
-rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so .device/*.so
+rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so .device/*.so \
+  $D/smollm2-real8-*.so
 echo "packing $(ls $D/*.so | wc -l) models ($(du -sh $D | cut -f1)) into .device/models.tar.xz"
 tar -C $D -cJf .device/models.tar.xz $(cd $D && ls *.so)
-du -sh .device
+# What a device call carries: it refuses a working tree over 64 MiB.
+total=$(( $(travelling) + $(du -sb .device | cut -f1) ))
+echo "a device call carries $(( total / MIB )) MiB of its 64 (checkout $(( $(travelling) / MIB )) MiB, .device $(du -sh .device | cut -f1))"
+if [ $total -gt $(( 64 * MIB )) ]; then
+  echo "error: over the device call's 64 MiB: carry less" >&2
+  exit 1
+fi

@@ -156,15 +156,15 @@ for m in tiny-dense tiny-lazy tiny-window tiny-bias smollm2-dense tiny-lazy-bf16
 done
 
 # Real weights: SmolLM2-135M-Instruct's GGUF does not fit the carried folder, its
-# first 8 blocks do (bench/gpu/gguf_truncate.py: the original tensors, embeddings,
+# first blocks do (prepare.sh: as many as fit; bench/gpu/gguf_truncate.py: the original tensors, embeddings,
 # tokenizer); dense and pruned, the demo document as the prompt, 8 decode steps.
-if [ -f $D/smollm2-real8.gguf ]; then
-  log "real weights (SmolLM2-135M-Instruct's first 8 blocks, Q4_1 -> bf16): GPU vs CPU on docs/demo/harbor-report.md"
-  for m in smollm2-real8-dense smollm2-real8-lazy; do
+if [ -f $D/smollm2-real.gguf ]; then
+  log "real weights (SmolLM2-135M-Instruct's first blocks, Q4_1 -> bf16): GPU vs CPU on docs/demo/harbor-report.md"
+  for m in smollm2-real-dense smollm2-real-lazy; do
     [ -f $D/$m-cpu.so ] || continue
     # A follow-up question too (lazy-run --follow-up: a step of several new
     # tokens after the decode steps; the pruned model revives for it).
-    args=(-m $D/smollm2-real8.gguf -f docs/demo/harbor-report.md --batch 4096 -n 9 --ignore-eos --json
+    args=(-m $D/smollm2-real.gguf -f docs/demo/harbor-report.md --batch 4096 -n 9 --ignore-eos --json
           --follow-up "Question: Who led the engineering design? Answer:")
     timeout 120 $RUN $D/$m-cpu.so "${args[@]}" --logits "$OUT/$m-cpu.bin" \
       --decode-logits "$OUT/$m-cpu-steps.bin" >"$OUT/$m-cpu.json" 2>"$OUT/$m-cpu.err" \

@@ -1096,8 +1096,99 @@ __global__ void __launch_bounds__(128)
                  l[mt][1], o[mt]);
 }
 
+/// Attention for head sizes without a tensor-core kernel (Gemma's 256, any
+/// even size up to 256): one warp per query row, head and key range (with
+/// gridDim.z > 1, flash-decoding's splits: partial rows for
+/// combineKeySplits, as flashAttention's). Lane l holds dims 2l, 2l + 1,
+/// 2l + 64, ... of the query and the output in registers (PAIRS pairs); the
+/// row's keys (from the first its window sees to the last <= its position)
+/// one at a time: the dot product summed across the warp, an online softmax
+/// in log2 units, the value row accumulated. Keys and values are read as
+/// bf16 pairs, 128 contiguous bytes per warp per 64 dims.
+template <int PAIRS>
+__global__ void __launch_bounds__(128)
+    rowAttention(const float *__restrict__ q, int64_t qStride, const int32_t *__restrict__ qpos,
+                 int rows, const __nv_bfloat16 *__restrict__ kc,
+                 const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
+                 const int32_t *__restrict__ keys, int numKeys, int group, int D,
+                 float scaleLog2, lazyc::rt::AttentionBand band, float *__restrict__ out,
+                 int64_t outStride, float *__restrict__ partO, float *__restrict__ partML) {
+  const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int h = blockIdx.y, g = h / group;
+  if (row >= rows)
+    return;
+  const int pos = qpos[row];
+  float2 qv[PAIRS], o[PAIRS];
+#pragma unroll
+  for (int i = 0; i < PAIRS; ++i) {
+    const int d = 2 * lane + 64 * i;
+    qv[i] = d < D ? *reinterpret_cast<const float2 *>(q + static_cast<int64_t>(row) * qStride +
+                                                      static_cast<int64_t>(h) * D + d)
+                  : make_float2(0.0f, 0.0f);
+    o[i] = make_float2(0.0f, 0.0f);
+  }
+  // The row's keys [first, end), this split's share of them.
+  const int first = lazyc::rt::firstBandKey(keys, numKeys, pos, band);
+  const int end = max(first, lazyc::rt::firstKeyAbove(keys, numKeys, pos));
+  const int per = (end - first + static_cast<int>(gridDim.z) - 1) / static_cast<int>(gridDim.z);
+  const int lo = min(end, first + static_cast<int>(blockIdx.z) * per), hi = min(end, lo + per);
+  float m = -INFINITY, l = 0.0f;
+  for (int j = lo; j < hi; ++j) {
+    const int64_t base = static_cast<int64_t>(keys ? keys[j] : j) * kvStride +
+                         static_cast<int64_t>(g) * D;
+    float dot = 0.0f;
+#pragma unroll
+    for (int i = 0; i < PAIRS; ++i) {
+      const int d = 2 * lane + 64 * i;
+      if (d < D) {
+        const float2 k = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(kc + base + d));
+        dot += qv[i].x * k.x + qv[i].y * k.y;
+      }
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2)
+      dot += __shfl_xor_sync(0xffffffffu, dot, off);
+    const float s = lazyc::rt::bandLogit2(dot, scaleLog2, band);
+    const float mNew = fmaxf(m, s), alpha = exp2f(m - mNew), p = exp2f(s - mNew);
+    l = l * alpha + p;
+#pragma unroll
+    for (int i = 0; i < PAIRS; ++i) {
+      const int d = 2 * lane + 64 * i;
+      if (d < D) {
+        const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(vc + base + d));
+        o[i].x = o[i].x * alpha + p * v.x;
+        o[i].y = o[i].y * alpha + p * v.y;
+      }
+    }
+    m = mNew;
+  }
+  const int heads = gridDim.y;
+  if (gridDim.z > 1) { // partial rows: layouts as storePartialRows'
+    const int64_t split = blockIdx.z, qDim = static_cast<int64_t>(heads) * D;
+    float *po = partO + (split * rows + row) * qDim + static_cast<int64_t>(h) * D;
+#pragma unroll
+    for (int i = 0; i < PAIRS; ++i) {
+      const int d = 2 * lane + 64 * i;
+      if (d < D)
+        *reinterpret_cast<float2 *>(po + d) = o[i];
+    }
+    if (lane == 0)
+      *reinterpret_cast<float2 *>(partML + ((split * rows + row) * heads + h) * 2) =
+          make_float2(m, l);
+    return;
+  }
+  const float inv = l > 0.0f ? 1.0f / l : 0.0f; // no key in its window: zeros
+  float *orow = out + static_cast<int64_t>(row) * outStride + static_cast<int64_t>(h) * D;
+#pragma unroll
+  for (int i = 0; i < PAIRS; ++i) {
+    const int d = 2 * lane + 64 * i;
+    if (d < D)
+      *reinterpret_cast<float2 *>(orow + d) = make_float2(o[i].x * inv, o[i].y * inv);
+  }
+}
+
 /// Plain reference attention (one thread per query row and head; any head
-/// size): for head sizes without a tensor-core kernel.
+/// size): the tests' reference, and the kernel of odd head sizes.
 __global__ void referenceAttention(const float *__restrict__ q, const int32_t *__restrict__ qpos,
                                    int rows, const __nv_bfloat16 *__restrict__ kc,
                                    const __nv_bfloat16 *__restrict__ vc, int64_t kvStride,
@@ -1808,17 +1899,22 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
                        : ptr<float>(outAddr);
   // lazyc's tensor-core kernels: head sizes 64, 128 and 96 (Phi-3); the
   // wide one (a cross-check) 64 and 128 only, the default kernel otherwise.
+  // Other even sizes up to 256 (Gemma's 256): a warp per row (rowAttention);
+  // the rest: the plain kernel.
   const bool flashHead = headDim == 64 || headDim == 128 || headDim == 96;
+  const bool rowHead = !flashHead && headDim % 2 == 0 && headDim <= 256;
   const bool simple = variant == "simple";
   const bool wide = variant == "wide" && (headDim == 64 || headDim == 128);
   // A step of at most 64 rows (decode) runs 4 warps per block, its keys in
-  // splits when rows x heads blocks would leave SMs idle (flash-decoding).
-  const bool few = rows <= 64 && !simple && !wide && flashHead;
+  // splits when its blocks would leave SMs idle (flash-decoding): rows x
+  // heads blocks of the flash kernel, 4 rows per block of rowAttention.
+  const bool few = rows <= 64 && (rowHead || (flashHead && !simple && !wide));
+  const int64_t fewBlocks = rowHead ? (rows + 3) / 4 * heads : heads;
   // A window bounds the keys a step of few rows reads.
   const int64_t readKeys = window > 0 ? std::min(keyCount, window + rows) : keyCount;
-  int64_t splits =
-      few ? lazyc::rt::keySplits(heads, readKeys, s.smCount, std::getenv("LAZYC_CUDA_KEY_SPLITS"))
-          : 1;
+  int64_t splits = few ? lazyc::rt::keySplits(fewBlocks, readKeys, s.smCount,
+                                              std::getenv("LAZYC_CUDA_KEY_SPLITS"))
+                       : 1;
   if (splits == 0) {
     setError(std::string("LAZYC_CUDA_KEY_SPLITS=") + std::getenv("LAZYC_CUDA_KEY_SPLITS") +
              " is not auto or a number of key ranges (0 or 1: none)");
@@ -1880,13 +1976,26 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
     banded ? launchHead(Dim96{}, std::true_type{}) : launchHead(Dim96{}, std::false_type{});
   else if (headDim == 64)
     banded ? launchHead(Dim64{}, std::true_type{}) : launchHead(Dim64{}, std::false_type{});
-  else
+  else if (rowHead) {
+    auto launchRows = [&](auto kernel) {
+      kernel<<<dim3(blocksFor(rows, 4), static_cast<unsigned>(heads),
+                    static_cast<unsigned>(splits)),
+               128, 0, s.stream>>>(qf, qDim, pos, static_cast<int>(rows), kc, vc, kvDim, keys,
+                                   static_cast<int>(keyCount), group, static_cast<int>(headDim),
+                                   scaleLog2, band, out, qDim, partO, partML);
+    };
+    const int64_t pairs = (headDim + 63) / 64; // per lane
+    pairs == 1   ? launchRows(rowAttention<1>)
+    : pairs == 2 ? launchRows(rowAttention<2>)
+    : pairs == 3 ? launchRows(rowAttention<3>)
+                 : launchRows(rowAttention<4>);
+  } else
     referenceAttention<<<dim3(blocksFor(rows, 64), static_cast<unsigned>(heads)), 64, 0,
                          s.stream>>>(qf, pos, static_cast<int>(rows), kc, vc,
                                      kvDim, keys, static_cast<int>(keyCount),
                                      static_cast<int>(heads), group, static_cast<int>(headDim),
                                      static_cast<float>(scale), band, out);
-  if (splits > 1) // only the flash kernels split (`few`)
+  if (splits > 1) // only the flash kernels and rowAttention split (`few`)
     combineKeySplits<<<dim3(static_cast<unsigned>(rows), static_cast<unsigned>(heads)),
                        static_cast<unsigned>(headDim), 0, s.stream>>>(
         partO, partML, static_cast<int>(splits), static_cast<int>(rows),

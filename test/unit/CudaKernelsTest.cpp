@@ -345,6 +345,16 @@ TEST(CudaKernels, FlashAttentionHeadSize96) {
   checkAttention(96, Keys::Subset, lazycKernel());
   checkAttention(96, Keys::SameAsRows, lazycKernel(), 300, true);
 }
+// Gemma's head size and another without a tensor-core kernel: a warp per
+// query row (rowAttention), against the plain kernel.
+TEST(CudaKernels, RowAttentionHeadSizes256And80) {
+  REQUIRE_GPU();
+  checkAttention(256, Keys::All, lazycKernel());
+  checkAttention(256, Keys::Subset, lazycKernel());
+  checkAttention(256, Keys::SameAsRows, lazycKernel(), 300, true);
+  checkAttention(80, Keys::All, lazycKernel(), 200);
+  checkAttention(80, Keys::Subset, lazycKernel(), 200);
+}
 
 #define REQUIRE_CUDNN()                                                                    \
   do {                                                                                     \
@@ -462,7 +472,7 @@ void checkSmallStep(int64_t headDim, int64_t history, int64_t rows, bool keyed,
 // range short or empty, none, and a pruned layer's key list.
 TEST(CudaKernels, FlashAttentionSplitsTheKeysOfSmallSteps) {
   REQUIRE_GPU();
-  for (int64_t headDim : {128, 64, 96})
+  for (int64_t headDim : {128, 64, 96, 256})
     for (int64_t rows : {1, 5, 64})
       for (const char *splits : {"auto", "0", "3", "7", "64"}) {
         checkSmallStep(headDim, 3000, rows, false, splits);
@@ -471,6 +481,7 @@ TEST(CudaKernels, FlashAttentionSplitsTheKeysOfSmallSteps) {
   // Short histories: ranges of one tile, more ranges asked for than tiles.
   checkSmallStep(128, 70, 1, false, "5");
   checkSmallStep(128, 10, 3, true, "4");
+  checkSmallStep(256, 10, 3, true, "4");
   EXPECT_EQ(api()->lastError(), nullptr);
 }
 
@@ -615,15 +626,15 @@ TEST(CudaRuntime, BandedAttentionCasesDependOnTheBand) {
 
 // Sliding windows and soft-capped scores (Mistral, Phi-3, Gemma 2/3) in
 // lazyc's kernels against the CPU's: the flash kernel's three head sizes and
-// the plain kernel (head size 80), dense and pruned prefills, decode steps
-// with their keys split (flash-decoding) or not; cuDNN is never asked to run
-// them.
+// the warp-per-row kernel's (256, 80), dense and pruned prefills, decode
+// steps with their keys split (flash-decoding) or not; cuDNN is never asked
+// to run them.
 TEST(CudaKernels, BandedAttentionMatchesCPU) {
   REQUIRE_GPU();
   // "cudnn" would send every step cuDNN can run there: none of these.
   ScopedAttention scoped(lazycKernel() == "flash" ? "cudnn" : lazycKernel());
   const int64_t cudnnCallsBefore = lazyc_gpu_cudnn_attention_calls();
-  for (int64_t headDim : {64, 128, 96, 80})
+  for (int64_t headDim : {64, 128, 96, 256, 80})
     for (int kind : {0, 1, 2})
       for (const char *splits : {"auto", "3", "0"}) {
         if (kind != 2 && std::string(splits) != "auto")
