@@ -1529,7 +1529,8 @@ void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
 /// from a length's second prefill, or at once from LAZYC_CUDNN_COLD_ROWS
 /// rows), lazyc's flash kernel elsewhere; "flash":
 /// lazyc's kernel only; "cudnn": like auto, but a step cuDNN cannot run where
-/// it applies is an error; "simple" (64-row blocks without the cp.async
+/// it applies is an error (it does not apply to sliding-window or soft-capped
+/// layers: lazyc's banded kernels run those); "simple" (64-row blocks without the cp.async
 /// pipeline, the first kernel) and "wide" (32 query rows per warp): other
 /// lazyc kernels, kept as cross-checks.
 /// Read at every call (tests switch it); an unknown value is an error.

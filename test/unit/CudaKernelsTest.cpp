@@ -496,7 +496,7 @@ struct AttentionStep {
 /// keys exactly those); a dense prefill of `history` tokens, then a step of
 /// `rows` rows over every third history slot and its own (a pruned layer's
 /// decode step).
-std::vector<AttentionStep> bandedScenario(int kind, int64_t rows = 5, int64_t history = 3000) {
+std::vector<AttentionStep> bandedScenario(int kind, int64_t rows = 5, int64_t history = 1200) {
   std::vector<AttentionStep> steps(1);
   if (kind == 0 || kind == 1)
     for (int32_t i = 0; i < 300; ++i)
