@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -529,73 +530,62 @@ void stepInputs(size_t i, int64_t rows, int64_t qDim, int64_t kvDim, std::vector
 
 constexpr int64_t kBandedHeads = 8, kBandedKvHeads = 2;
 
-/// Each step's output through the CPU kernel (lazyc_rt_attention_ex) on a
-/// bf16 cache, as the GPU's, with `window` and `softcap`.
-std::vector<std::vector<float>> cpuBandedAttention(int64_t headDim,
-                                                   const std::vector<AttentionStep> &steps,
-                                                   int64_t window, double softcap) {
+/// Each step's output through lazyc_gpu_attention_ex (`gpu`) or the CPU's
+/// lazyc_rt_attention_ex on a bf16 cache (as the GPU's), with `window` and
+/// `softcap`.
+std::vector<std::vector<float>> bandedAttention(bool gpu, int64_t headDim,
+                                                const std::vector<AttentionStep> &steps,
+                                                int64_t window, double softcap) {
   const int64_t qDim = kBandedHeads * headDim, kvDim = kBandedKvHeads * headDim;
   int64_t context = 0;
   for (const AttentionStep &s : steps)
     context = std::max<int64_t>(context, s.pos.back() + 1);
-  std::vector<uint16_t> kc(context * kvDim), vc(context * kvDim);
-  std::vector<uint8_t> cached(context);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+  std::unique_ptr<DeviceCache> device;
+  std::vector<uint16_t> kc, vc;
+  std::vector<uint8_t> cached;
   std::vector<int64_t> stats(LAZYC_STAT_COUNT);
   LazycKVCache host{};
-  host.k = kc.data();
-  host.v = vc.data();
-  host.context = context;
-  host.layers = 1;
-  host.kv_dim = kvDim;
-  host.cached = cached.data();
-  host.stats = stats.data();
-  host.kv_type = 1;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+  if (gpu) {
+    device = std::make_unique<DeviceCache>(context, kvDim);
+  } else {
+    kc.resize(context * kvDim);
+    vc.resize(context * kvDim);
+    cached.resize(context);
+    host.k = kc.data();
+    host.v = vc.data();
+    host.context = context;
+    host.layers = 1;
+    host.kv_dim = kvDim;
+    host.cached = cached.data();
+    host.stats = stats.data();
+    host.kv_type = 1;
+  }
   std::vector<std::vector<float>> outs;
   for (size_t i = 0; i < steps.size(); ++i) {
     const AttentionStep &s = steps[i];
     const auto rows = static_cast<int64_t>(s.pos.size());
+    const int64_t numKeys = s.keys.empty() ? -1 : static_cast<int64_t>(s.keys.size());
     std::vector<float> q, k, v, out(rows * qDim);
     stepInputs(i, rows, qDim, kvDim, q, k, v);
-    const bool keyed = !s.keys.empty();
-    lazyc_rt_attention_ex(&host, 0, a(q.data()), a(k.data()), a(v.data()), a(s.pos.data()), rows,
-                          keyed ? a(s.keys.data()) : 0,
-                          keyed ? static_cast<int64_t>(s.keys.size()) : -1, kBandedHeads,
-                          kBandedKvHeads, headDim, scale, a(out.data()), 0, 0, 0, window,
-                          softcap);
-    outs.push_back(std::move(out));
-  }
-  return outs;
-}
-
-/// The same steps through lazyc_gpu_attention_ex.
-std::vector<std::vector<float>> gpuBandedAttention(int64_t headDim,
-                                                   const std::vector<AttentionStep> &steps,
-                                                   int64_t window, double softcap) {
-  const int64_t qDim = kBandedHeads * headDim, kvDim = kBandedKvHeads * headDim;
-  int64_t context = 0;
-  for (const AttentionStep &s : steps)
-    context = std::max<int64_t>(context, s.pos.back() + 1);
-  DeviceCache cache(context, kvDim);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
-  std::vector<std::vector<float>> outs;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    const AttentionStep &s = steps[i];
-    const auto rows = static_cast<int64_t>(s.pos.size());
-    std::vector<float> q, k, v;
-    stepInputs(i, rows, qDim, kvDim, q, k, v);
-    const bool keyed = !s.keys.empty();
+    if (!gpu) {
+      lazyc_rt_attention_ex(&host, 0, a(q.data()), a(k.data()), a(v.data()), a(s.pos.data()),
+                            rows, numKeys < 0 ? 0 : a(s.keys.data()), numKeys, kBandedHeads,
+                            kBandedKvHeads, headDim, scale, a(out.data()), 0, 0, 0, window,
+                            softcap);
+      outs.push_back(std::move(out));
+      continue;
+    }
     float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
-    int32_t *dpos = toDevice(s.pos), *dkeys = keyed ? toDevice(s.keys) : nullptr;
-    auto *out = static_cast<float *>(api()->alloc(rows * qDim * 4));
-    lazyc_gpu_attention_ex(&cache.c, 0, a(dq), a(dk), a(dv), a(dpos), rows,
-                           keyed ? a(dkeys) : 0, keyed ? static_cast<int64_t>(s.keys.size()) : -1,
-                           kBandedHeads, kBandedKvHeads, headDim, scale, a(out), 0, 0, 0, window,
-                           softcap);
-    outs.push_back(toHost(out, rows * qDim));
+    int32_t *dpos = toDevice(s.pos), *dkeys = numKeys < 0 ? nullptr : toDevice(s.keys);
+    auto *dout = static_cast<float *>(api()->alloc(rows * qDim * 4));
+    lazyc_gpu_attention_ex(&device->c, 0, a(dq), a(dk), a(dv), a(dpos), rows, a(dkeys), numKeys,
+                           kBandedHeads, kBandedKvHeads, headDim, scale, a(dout), 0, 0, 0,
+                           window, softcap);
+    outs.push_back(toHost(dout, rows * qDim));
     for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
                     static_cast<void *>(dpos), static_cast<void *>(dkeys),
-                    static_cast<void *>(out)})
+                    static_cast<void *>(dout)})
       api()->free(p);
   }
   return outs;
@@ -616,9 +606,9 @@ TEST(CudaRuntime, BandedAttentionCasesDependOnTheBand) {
     const std::vector<AttentionStep> steps = bandedScenario(kind);
     const size_t last = steps.size() - 1;
     const int64_t window = kind == 2 ? 500 : 48;
-    auto plain = cpuBandedAttention(64, steps, 0, 0.0);
-    auto windowed = cpuBandedAttention(64, steps, window, 0.0);
-    auto capped = cpuBandedAttention(64, steps, 0, 1.0);
+    auto plain = bandedAttention(false, 64, steps, 0, 0.0);
+    auto windowed = bandedAttention(false, 64, steps, window, 0.0);
+    auto capped = bandedAttention(false, 64, steps, 0, 1.0);
     EXPECT_GT(maxAbsDiff(plain, windowed, last), 0.05) << "scenario " << kind;
     EXPECT_GT(maxAbsDiff(plain, capped, last), 0.05) << "scenario " << kind;
   }
@@ -643,8 +633,8 @@ TEST(CudaKernels, BandedAttentionMatchesCPU) {
         const std::vector<AttentionStep> steps = bandedScenario(kind);
         const int64_t window = kind == 2 ? 500 : 48;
         for (auto [w, cap] : {std::pair<int64_t, double>{window, 0.0}, {0, 1.0}, {window, 1.0}}) {
-          auto want = cpuBandedAttention(headDim, steps, w, cap);
-          auto got = gpuBandedAttention(headDim, steps, w, cap);
+          auto want = bandedAttention(false, headDim, steps, w, cap);
+          auto got = bandedAttention(true, headDim, steps, w, cap);
           ASSERT_EQ(api()->lastError(), nullptr);
           for (size_t i = 0; i < steps.size(); ++i)
             EXPECT_LT(maxAbsDiff(want, got, i), 2e-2)
