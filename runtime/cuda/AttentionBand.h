@@ -99,6 +99,17 @@ LAZYC_HOST_DEVICE KeyRange splitKeyRange(int lowest, int visible, unsigned split
   return r;
 }
 
+/// Keys [first, end) of split `z` of `splits` of one query row's keys
+/// [lowest, visible) (rowAttention: equal shares, not whole tiles; the last
+/// short or empty).
+LAZYC_HOST_DEVICE KeyRange splitRowKeys(int lowest, int visible, unsigned splits, int z) {
+  const int per = static_cast<int>((static_cast<unsigned>(visible - lowest) + splits - 1) / splits);
+  KeyRange r;
+  r.first = minInt(visible, lowest + z * per);
+  r.end = minInt(visible, r.first + per);
+  return r;
+}
+
 /// The logit, in log2 units, of dot product `dot`: scaled, or soft-capped.
 LAZYC_HOST_DEVICE float bandLogit2(float dot, float scaleLog2, const AttentionBand &band) {
   return band.capLog2 > 0.0f ? band.capLog2 * tanhf(dot * band.capInv) : dot * scaleLog2;

@@ -1130,10 +1130,10 @@ __global__ void __launch_bounds__(128)
   // The row's keys [first, end), this split's share of them.
   const int first = lazyc::rt::firstBandKey(keys, numKeys, pos, band);
   const int end = max(first, lazyc::rt::firstKeyAbove(keys, numKeys, pos));
-  const int per = (end - first + static_cast<int>(gridDim.z) - 1) / static_cast<int>(gridDim.z);
-  const int lo = min(end, first + static_cast<int>(blockIdx.z) * per), hi = min(end, lo + per);
+  const lazyc::rt::KeyRange range =
+      lazyc::rt::splitRowKeys(first, end, gridDim.z, static_cast<int>(blockIdx.z));
   float m = -INFINITY, l = 0.0f;
-  for (int j = lo; j < hi; ++j) {
+  for (int j = range.first; j < range.end; ++j) {
     const int64_t base = static_cast<int64_t>(keys ? keys[j] : j) * kvStride +
                          static_cast<int64_t>(g) * D;
     float dot = 0.0f;

@@ -135,3 +135,47 @@ TEST(AttentionBand, BlocksReadEveryKeyTheirRowsSeeAndMaskTheRest) {
   }
   EXPECT_GT(checkedRows, 10000);
 }
+
+// rowAttention (one warp per query row): the row's keys from the first its
+// window sees to the last at or before it, split into equal ranges that
+// cover them once; its lanes' dimension pairs cover a head once.
+TEST(AttentionBand, RowKernelReadsEachOfItsRowsKeysOnce) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 40; ++trial) {
+    std::vector<int32_t> keys = randomPositions(rng, 400, trial % 2 ? 0.4 : 1.0);
+    const int n = static_cast<int>(keys.size());
+    for (int window : {0, 1, 7, 64, 1000})
+      for (int pos : {0, 1, 50, 199, 399}) {
+        const AttentionBand band = makeAttentionBand(window, 0.1, 0.0);
+        const int first = firstBandKey(keys.data(), n, pos, band);
+        const int end = std::max(first, firstKeyAbove(keys.data(), n, pos));
+        for (unsigned splits : {1u, 2u, 3u, 7u, 64u}) {
+          std::vector<int> reads(static_cast<size_t>(n), 0);
+          for (unsigned z = 0; z < splits; ++z) {
+            const KeyRange r = splitRowKeys(first, end, splits, static_cast<int>(z));
+            ASSERT_LE(r.first, r.end);
+            for (int j = r.first; j < r.end; ++j)
+              ++reads[static_cast<size_t>(j)];
+          }
+          for (int j = 0; j < n; ++j) {
+            const bool sees = keys[j] <= pos && (window == 0 || keys[j] > pos - window);
+            ASSERT_EQ(reads[static_cast<size_t>(j)], sees ? 1 : 0)
+                << "key at " << keys[j] << ", row at " << pos << ", window " << window << ", "
+                << splits << " splits";
+          }
+        }
+      }
+  }
+  // Lane l of a warp holds dims 2l, 2l + 1, 2l + 64, ... (PAIRS = ceil(D / 64)).
+  for (int dim : {16, 64, 80, 96, 128, 200, 256}) {
+    std::vector<int> held(static_cast<size_t>(dim), 0);
+    const int pairs = (dim + 63) / 64;
+    for (int lane = 0; lane < 32; ++lane)
+      for (int i = 0; i < pairs; ++i)
+        for (int d = 2 * lane + 64 * i; d < 2 * lane + 64 * i + 2; ++d)
+          if (2 * lane + 64 * i < dim)
+            ++held[static_cast<size_t>(d)];
+    for (int d = 0; d < dim; ++d)
+      ASSERT_EQ(held[static_cast<size_t>(d)], 1) << "head size " << dim << ", dim " << d;
+  }
+}
