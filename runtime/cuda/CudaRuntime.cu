@@ -1096,8 +1096,8 @@ __global__ void __launch_bounds__(128)
                  l[mt][1], o[mt]);
 }
 
-/// Attention for head sizes without a tensor-core kernel (Gemma's 256, any
-/// even size up to 256): one warp per query row, head and key range (with
+/// Attention for head sizes without a tensor-core kernel (any even size up
+/// to 256 but 64, 96, 128 and 256): one warp per query row, head and key range (with
 /// gridDim.z > 1, flash-decoding's splits: partial rows for
 /// combineKeySplits, as flashAttention's). Lane l holds dims 2l, 2l + 1,
 /// 2l + 64, ... of the query and the output in registers (PAIRS pairs); the
@@ -1898,11 +1898,11 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   }
   float *out = outBF16 ? static_cast<float *>(growBuffer(s.flashO, rows * qDim * 4))
                        : ptr<float>(outAddr);
-  // lazyc's tensor-core kernels: head sizes 64, 128 and 96 (Phi-3); the
-  // wide one (a cross-check) 64 and 128 only, the default kernel otherwise.
-  // Other even sizes up to 256 (Gemma's 256): a warp per row (rowAttention);
-  // the rest: the plain kernel.
-  const bool flashHead = headDim == 64 || headDim == 128 || headDim == 96;
+  // lazyc's tensor-core kernels: head sizes 64, 128, 96 (Phi-3) and 256
+  // (Gemma); the wide one (a cross-check) 64 and 128 only, the default kernel
+  // otherwise. Other even sizes up to 256: a warp per row (rowAttention); the
+  // rest: the plain kernel.
+  const bool flashHead = headDim == 64 || headDim == 128 || headDim == 96 || headDim == 256;
   const bool rowHead = !flashHead && headDim % 2 == 0 && headDim <= 256;
   const bool simple = variant == "simple";
   const bool wide = variant == "wide" && (headDim == 64 || headDim == 128);
@@ -1961,17 +1961,29 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
         launch(flashAttentionWide<D, B>, 8 /* 128 rows per block */, flashWideSmemBytes<D>());
         return;
       }
-    if (simple)
+    if constexpr (D == 256) {
+      // 4 warps (255 registers a thread, a few spilled); two K/V tiles in
+      // flight where a block may have their 136 KB of shared memory (8.0,
+      // 9.0), one elsewhere (68 KB: 8.6 / 8.9 allow 99).
+      if (!simple && static_cast<size_t>(flashSmemBytes<D, true>()) <= s.maxSharedPerBlock)
+        launch(flashAttention<D, 4, true, B>, 4, flashSmemBytes<D, true>(), partO, partML);
+      else
+        launch(flashAttention<D, 4, false, B>, 4, flashSmemBytes<D, false>(), partO, partML);
+    } else if (simple) {
       launch(flashAttention<D, 4, false, B>, 4, flashSmemBytes<D, false>(), partO, partML);
-    else if (few)
+    } else if (few) {
       launch(flashAttention<D, 4, true, B>, 4, flashSmemBytes<D, true>(), partO, partML);
-    else
+    } else {
       launch(flashAttention<D, 8, true, B>, 8, flashSmemBytes<D, true>(), partO, partML);
+    }
   };
+  using Dim256 = std::integral_constant<int, 256>;
   using Dim128 = std::integral_constant<int, 128>;
   using Dim96 = std::integral_constant<int, 96>;
   using Dim64 = std::integral_constant<int, 64>;
-  if (headDim == 128)
+  if (headDim == 256)
+    banded ? launchHead(Dim256{}, std::true_type{}) : launchHead(Dim256{}, std::false_type{});
+  else if (headDim == 128)
     banded ? launchHead(Dim128{}, std::true_type{}) : launchHead(Dim128{}, std::false_type{});
   else if (headDim == 96)
     banded ? launchHead(Dim96{}, std::true_type{}) : launchHead(Dim96{}, std::false_type{});

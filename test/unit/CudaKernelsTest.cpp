@@ -339,22 +339,24 @@ TEST(CudaKernels, FlashAttentionKeyed64) {
   REQUIRE_GPU();
   checkAttention(64, Keys::Subset, lazycKernel());
 }
-// Phi-3's head size (the wide variant has none: the default kernel runs).
-TEST(CudaKernels, FlashAttentionHeadSize96) {
+// Phi-3's and Gemma's head sizes (the wide variant has neither: the default
+// kernel runs).
+TEST(CudaKernels, FlashAttentionHeadSizes96And256) {
   REQUIRE_GPU();
-  checkAttention(96, Keys::All, lazycKernel());
-  checkAttention(96, Keys::Subset, lazycKernel());
-  checkAttention(96, Keys::SameAsRows, lazycKernel(), 300, true);
+  for (int64_t headDim : {96, 256}) {
+    checkAttention(headDim, Keys::All, lazycKernel());
+    checkAttention(headDim, Keys::Subset, lazycKernel());
+    checkAttention(headDim, Keys::SameAsRows, lazycKernel(), 300, true);
+  }
 }
-// Gemma's head size and another without a tensor-core kernel: a warp per
+// Head sizes without a tensor-core kernel (the tiny fixtures' 16): a warp per
 // query row (rowAttention), against the plain kernel.
-TEST(CudaKernels, RowAttentionHeadSizes256And80) {
+TEST(CudaKernels, RowAttentionOtherHeadSizes) {
   REQUIRE_GPU();
-  checkAttention(256, Keys::All, lazycKernel());
-  checkAttention(256, Keys::Subset, lazycKernel());
-  checkAttention(256, Keys::SameAsRows, lazycKernel(), 300, true);
   checkAttention(80, Keys::All, lazycKernel(), 200);
   checkAttention(80, Keys::Subset, lazycKernel(), 200);
+  checkAttention(16, Keys::SameAsRows, lazycKernel(), 100, true);
+  checkAttention(200, Keys::All, lazycKernel(), 150);
 }
 
 #define REQUIRE_CUDNN()                                                                    \
@@ -483,6 +485,8 @@ TEST(CudaKernels, FlashAttentionSplitsTheKeysOfSmallSteps) {
   checkSmallStep(128, 70, 1, false, "5");
   checkSmallStep(128, 10, 3, true, "4");
   checkSmallStep(256, 10, 3, true, "4");
+  checkSmallStep(80, 3000, 1, true, "auto"); // rowAttention's splits
+  checkSmallStep(80, 300, 5, false, "3");
   EXPECT_EQ(api()->lastError(), nullptr);
 }
 
@@ -615,10 +619,10 @@ TEST(CudaRuntime, BandedAttentionCasesDependOnTheBand) {
 }
 
 // Sliding windows and soft-capped scores (Mistral, Phi-3, Gemma 2/3) in
-// lazyc's kernels against the CPU's: the flash kernel's three head sizes and
-// the warp-per-row kernel's (256, 80), dense and pruned prefills, decode
-// steps with their keys split (flash-decoding) or not; cuDNN is never asked
-// to run them.
+// lazyc's kernels against the CPU's: the flash kernel's four head sizes and
+// the warp-per-row kernel's (80), dense and pruned prefills, decode steps
+// with their keys split (flash-decoding) or not; cuDNN is never asked to run
+// them.
 TEST(CudaKernels, BandedAttentionMatchesCPU) {
   REQUIRE_GPU();
   // "cudnn" would send every step cuDNN can run there: none of these.
