@@ -278,31 +278,6 @@ fi
 log "table (default code generation; the variants follow while time allows)"
 python3 bench/gpu/report.py "$OUT" "$LENGTHS" | tee "$OUT/table.txt"
 
-# Sliding windows and soft-capped scores (lazyc's banded attention kernels; cuDNN never
-# runs them), GPU vs CPU: synthetic:tiny-banded[-128] (a 48-token window in layer 0,
-# scores capped at 0.05; heads of 64 / 128) dense, pruned, and pruned with the runtime's
-# window scores; the tiny Mistral (window in every layer), Phi-3 (fused projections),
-# Gemma 2 (capped scores and logits, alternate windows) and Gemma 3 (GeGLU, two RoPEs)
-# GGUFs with 40-token windows over a 455-token prompt; memcheck on the banded kernels.
-if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; then
-  log "banded attention (sliding windows, soft-capping): GPU vs CPU"
-  for m in tiny-banded-dense tiny-banded-lazy tiny-banded-rtwindow \
-           tiny-banded128-dense tiny-banded128-lazy tiny-banded128-rtwindow; do
-    gpu_vs_cpu_synthetic $m
-  done
-  for m in tiny-mistral-swa-dense tiny-mistral-swa-lazy tiny-phi3-dense tiny-phi3-lazy \
-           tiny-gemma2-dense tiny-gemma2-lazy tiny-gemma3-dense tiny-gemma3-lazy; do
-    gpu_vs_cpu_family $m
-  done
-  if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-banded128-lazy-cuda.so ]; then
-    log "compute-sanitizer (memcheck) on the banded kernels (tiny-banded128-lazy, LAZYC_CUDA_KEY_SPLITS=3)"
-    LAZYC_CUDA_KEY_SPLITS=3 timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN \
-      $D/tiny-banded128-lazy-cuda.so --random-weights --random-prompt 300 -n 8 --json \
-      >"$OUT/sanitizer-tiny-banded128-lazy.log" 2>&1
-    grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer-tiny-banded128-lazy.log" | head -8
-  fi
-fi
-
 # time_variant NAME SO_SUFFIX [ENV=VALUE]: the Llama-2-7B runs again with another
 # attention kernel or another compiled model, into lazyc-{dense,lazy}-N-NAME.json.
 MEASURED=""
@@ -340,6 +315,31 @@ time_builds() {
   done
 }
 time_builds ${LAZYC_GPU_BUILDS-bf16res bf16res-rownorm bf16all rownorm}
+
+# Sliding windows and soft-capped scores (lazyc's banded attention kernels; cuDNN never
+# runs them), GPU vs CPU: synthetic:tiny-banded[-128] (a 48-token window in layer 0,
+# scores capped at 0.05; heads of 64 / 128) dense, pruned, and pruned with the runtime's
+# window scores; the tiny Mistral (window in every layer), Phi-3 (fused projections),
+# Gemma 2 (capped scores and logits, alternate windows) and Gemma 3 (GeGLU, two RoPEs)
+# GGUFs with 40-token windows over a 455-token prompt; memcheck on the banded kernels.
+if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; then
+  log "banded attention (sliding windows, soft-capping): GPU vs CPU"
+  for m in tiny-banded-dense tiny-banded-lazy tiny-banded-rtwindow \
+           tiny-banded128-dense tiny-banded128-lazy tiny-banded128-rtwindow; do
+    gpu_vs_cpu_synthetic $m
+  done
+  for m in tiny-mistral-swa-dense tiny-mistral-swa-lazy tiny-phi3-dense tiny-phi3-lazy \
+           tiny-gemma2-dense tiny-gemma2-lazy tiny-gemma3-dense tiny-gemma3-lazy; do
+    gpu_vs_cpu_family $m
+  done
+  if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-banded128-lazy-cuda.so ]; then
+    log "compute-sanitizer (memcheck) on the banded kernels (tiny-banded128-lazy, LAZYC_CUDA_KEY_SPLITS=3)"
+    LAZYC_CUDA_KEY_SPLITS=3 timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN \
+      $D/tiny-banded128-lazy-cuda.so --random-weights --random-prompt 300 -n 8 --json \
+      >"$OUT/sanitizer-tiny-banded128-lazy.log" 2>&1
+    grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer-tiny-banded128-lazy.log" | head -8
+  fi
+fi
 
 if in_budget "profiles"; then
   log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one warm prefill each after an untimed one, cuDNN forced; generated kernels by the op they come from)"
