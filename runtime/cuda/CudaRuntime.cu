@@ -13,7 +13,9 @@
 //    ABI, lazyc_gpu_* with device addresses): GEMMs through cuBLASLt (bf16
 //    in, fp32 accumulate), a flash-style attention on tensor cores (mma.sync
 //    bf16, online softmax, no N x N matrix, causal by original positions,
-//    GQA, over gathered query and key sets), the LazyLLM last-row importance
+//    GQA, over gathered query and key sets; sliding windows and soft-capped
+//    scores in its Banded instantiations; head sizes 64, 96, 128, 256, a
+//    warp per query row for other sizes), the LazyLLM last-row importance
 //    scores as separate small kernels (so pruning never forces an unfused
 //    attention), selection and the Aux Cache.
 //  * LazycCudaApi (CudaApi.h) for the host runtime.
