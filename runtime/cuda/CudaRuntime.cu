@@ -598,18 +598,7 @@ template <int N> __device__ __forceinline__ void cpAsyncWait() {
 /// last query position (keys ascending; keys == null: slots 0..numKeys).
 __device__ __forceinline__ int visibleKeys(const int32_t *qpos, int lastRow,
                                            const int32_t *keys, int numKeys) {
-  const int maxPos = qpos[lastRow];
-  if (!keys)
-    return min(numKeys, maxPos + 1);
-  int lo = 0, hi = numKeys;
-  while (lo < hi) {
-    int mid = (lo + hi) / 2;
-    if (keys[mid] <= maxPos)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+  return lazyc::rt::firstKeyAbove(keys, numKeys, qpos[lastRow]);
 }
 
 /// Fills one K/V tile (64 keys from `t0`) and its key positions in shared
