@@ -74,17 +74,17 @@ bool readGGUFSlidingWindow(const rt::GGUFFile &file, const std::string &arch,
   return true;
 }
 
-/// A tensor of head_dim / 2 RoPE frequency factors (f32 or f16, each positive
+/// A tensor of rotaryDim() / 2 RoPE frequency factors (f32 or f16, each positive
 /// and finite) into `out`; absent: true, `out` untouched.
 bool readFactorTensor(const rt::GGUFFile &file, const char *name, int64_t half,
-                      std::vector<double> &out, std::string &error) {
+                      const char *dimName, std::vector<double> &out, std::string &error) {
   const rt::GGUFTensorInfo *t = file.findTensor(name);
   if (!t)
     return true;
   if (t->dims.size() != 1 || t->dims[0] != static_cast<uint64_t>(half) ||
       (t->type != rt::GGMLType::F32 && t->type != rt::GGMLType::F16)) {
     error = std::string("tensor '") + name + "' (RoPE frequency factors) must be f32 or f16 " +
-            "with head_dim / 2 = " + std::to_string(half) + " elements";
+            "with " + dimName + " / 2 = " + std::to_string(half) + " elements";
     return false;
   }
   std::vector<float> values(static_cast<size_t>(half));
@@ -110,13 +110,16 @@ bool readFactorTensor(const rt::GGUFFile &file, const char *name, int64_t half,
 /// silently computes wrong values.
 bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
                          ModelConfig &config, std::string &error) {
-  const int64_t half = config.headDim / 2;
-  if (!readFactorTensor(file, "rope_freqs.weight", half, config.ropeFreqFactors, error))
+  const int64_t half = config.rotaryDim() / 2;
+  const char *dim = config.ropeDim ? "rope.dimension_count" : "head_dim";
+  if (!readFactorTensor(file, "rope_freqs.weight", half, dim, config.ropeFreqFactors, error))
     return false;
   // LongRoPE (Phi-3 128k, Phi-3.5) as llama.cpp's converter writes it: both
   // factor sets, the original context, the attention factor it computed.
-  if (!readFactorTensor(file, "rope_factors_long.weight", half, config.ropeLongFactors, error) ||
-      !readFactorTensor(file, "rope_factors_short.weight", half, config.ropeShortFactors, error))
+  if (!readFactorTensor(file, "rope_factors_long.weight", half, dim, config.ropeLongFactors,
+                        error) ||
+      !readFactorTensor(file, "rope_factors_short.weight", half, dim, config.ropeShortFactors,
+                        error))
     return false;
   if (!config.ropeLongFactors.empty() || !config.ropeShortFactors.empty()) {
     std::optional<int64_t> original = file.getInt(arch + ".rope.scaling.original_context_length");
@@ -208,7 +211,7 @@ bool lazyc::applyYarnRopeScaling(ModelConfig &config, double factor, double orig
     error = "yarn RoPE scaling extends the context past 2^31 positions";
     return false;
   }
-  const double dim = static_cast<double>(config.headDim), theta = config.ropeTheta;
+  const double dim = static_cast<double>(config.rotaryDim()), theta = config.ropeTheta;
   // The dimension at which a frequency turns `rotations` times over the
   // original context.
   auto correctionDim = [&](double rotations) {
@@ -224,7 +227,7 @@ bool lazyc::applyYarnRopeScaling(ModelConfig &config, double factor, double orig
   if (low == high)
     high += 0.001; // as transformers: no division by zero
   config.ropeFreqFactors.clear();
-  for (int64_t j = 0; j < config.headDim / 2; ++j) {
+  for (int64_t j = 0; j < config.rotaryDim() / 2; ++j) {
     double ramp = std::clamp((static_cast<double>(j) - low) / (high - low), 0.0, 1.0);
     config.ropeFreqFactors.push_back(1.0 / (ramp / factor + 1.0 - ramp));
   }
@@ -331,12 +334,17 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   } else {
     config.headDim = config.hidden / config.numHeads;
   }
+  // Partial rotary embeddings (Phi-4-mini: 96 of 128), as llama.cpp's
+  // n_rot: RoPE on the first rope.dimension_count elements of each head.
   if (auto ropeDim = file.getInt(*arch + ".rope.dimension_count");
       ropeDim && *ropeDim != config.headDim) {
-    error = "partial rotary embeddings (rope.dimension_count " +
-            std::to_string(*ropeDim) + " != head_dim " +
-            std::to_string(config.headDim) + ") are not supported";
-    return false;
+    if (*ropeDim <= 0 || *ropeDim > config.headDim || *ropeDim % 2 != 0) {
+      error = "rope.dimension_count " + std::to_string(*ropeDim) +
+              " must be positive, even and at most the head size " +
+              std::to_string(config.headDim);
+      return false;
+    }
+    config.ropeDim = *ropeDim;
   }
   // llama.cpp fixes Gemma's sliding layers: every 2nd full (gemma2), every 6th (gemma3).
   const int64_t windowPattern = *arch == "gemma2" ? 2 : *arch == "gemma3" ? 6 : 0;
@@ -356,6 +364,14 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3";
+  // (GGML's interleaved layout under a partial rotation: no model lazyc
+  // imports has it, and nothing here to check it against.)
+  if (config.ropeDim && config.ropeInterleaved) {
+    error = "partial rotary embeddings (rope.dimension_count " + std::to_string(config.ropeDim) +
+            " of " + std::to_string(config.headDim) + ") are supported for architectures with "
+            "rotate-half RoPE (phi3, qwen2, ...), not for '" + *arch + "'";
+    return false;
+  }
   if (*arch == "phi3") {
     // llama.cpp's converter keeps Phi-3's fused projections: qkv (older files
     // may split it) and ffn_up holding the gate's rows, then the up's.
@@ -590,7 +606,15 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     auto op = llm::RoPEOp::create(b, loc, rows(cols), x, pos,
                                   b.getI64IntegerAttr(c.headDim),
                                   b.getF64FloatAttr(local ? c.localRopeTheta : c.ropeTheta),
-                                  /*interleaved=*/nullptr, /*freq_factors=*/nullptr);
+                                  /*interleaved=*/nullptr, /*freq_factors=*/nullptr,
+                                  /*rotary_dim=*/nullptr, /*scale=*/nullptr);
+    // A partial rotation scales the rotated elements only: the attention
+    // factor in the cosines and sines (whole heads: in the softmax scale).
+    if (c.rotaryDim() != c.headDim) {
+      op.setRotaryDim(c.rotaryDim());
+      if (c.ropeAttentionFactor != 1.0 && !local)
+        op.setScale(APFloat(c.ropeAttentionFactor));
+    }
     if (c.ropeInterleaved)
       op.setInterleaved(true);
     if (!freqFactors.empty() && !local)
@@ -643,9 +667,11 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                                 TensorRole::AttnKNorm, kvCols),
                        kvCols);
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
-    // YaRN scales the rotated queries and keys (not a NoPE or local layer's).
-    double rotated =
-        c.usesRope(l) && !local ? c.ropeAttentionFactor * c.ropeAttentionFactor : 1.0;
+    // YaRN scales the rotated queries and keys (not a NoPE or local layer's;
+    // a partial rotation's, in llm.rope).
+    double rotated = c.usesRope(l) && !local && c.rotaryDim() == c.headDim
+                         ? c.ropeAttentionFactor * c.ropeAttentionFactor
+                         : 1.0;
     // A sliding window matters only past its width: a position p < context
     // sees back to 0 when context <= window.
     const int64_t window = c.windowOf(l) < contextLength ? c.windowOf(l) : 0;

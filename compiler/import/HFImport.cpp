@@ -1,6 +1,7 @@
 //===- HFImport.cpp - Hugging Face Llama-family checkpoints to llm IR ------===//
 
 #include "compiler/import/Import.h"
+#include "dialects/llm/LLMOps.h"
 
 #include "runtime/model/Safetensors.h"
 
@@ -12,14 +13,14 @@ using namespace lazyc;
 
 namespace {
 /// LongRoPE (Phi-3 128k, Phi-3.5), as transformers' _compute_longrope_parameters:
-/// `long_factor` and `short_factor` (head_dim / 2 frequency divisors each),
+/// `long_factor` and `short_factor` (rotary dimension / 2 frequency divisors each),
 /// the original context (`original_max_position_embeddings`, at the top level
 /// or in the scaling), the factor (the scaling's, else context / original) and
 /// the attention factor (the scaling's `attention_factor`, else
 /// sqrt(1 + ln factor / ln original) for a factor above 1).
 bool readLongRope(const rt::JsonValue &json, const rt::JsonValue &scaling, const char *key,
                   ModelConfig &c, std::string &error) {
-  const size_t half = static_cast<size_t>(c.headDim / 2);
+  const size_t half = static_cast<size_t>(c.rotaryDim() / 2);
   auto factors = [&](const char *name, std::vector<double> &out) {
     const rt::JsonValue *list = scaling.get(name);
     bool ok = list && list->isArray() && list->array().size() == half;
@@ -31,7 +32,8 @@ bool readLongRope(const rt::JsonValue &json, const rt::JsonValue &scaling, const
     }
     if (!ok)
       error = std::string("config.json: ") + key + "." + name + " (longrope RoPE scaling) must " +
-              "list head_dim / 2 = " + std::to_string(half) + " positive numbers";
+              "list " + (c.ropeDim ? "the rotary dimension" : "head_dim") + " / 2 = " +
+              std::to_string(half) + " positive numbers";
     return ok;
   };
   if (!factors("long_factor", c.ropeLongFactors) || !factors("short_factor", c.ropeShortFactors))
@@ -121,7 +123,7 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
   if (!number("factor", factor))
     return false;
   if (type == "linear") {
-    c.ropeFreqFactors.assign(static_cast<size_t>(c.headDim / 2), factor);
+    c.ropeFreqFactors.assign(static_cast<size_t>(c.rotaryDim() / 2), factor);
     return true;
   }
   if (type == "llama3") {
@@ -134,7 +136,8 @@ bool readHFRopeScaling(const rt::JsonValue &json, ModelConfig &c, std::string &e
               ".high_freq_factor must be greater than low_freq_factor";
       return false;
     }
-    c.ropeFreqFactors = llama3RopeFactors(c.ropeTheta, c.headDim, factor, low, high, original);
+    c.ropeFreqFactors =
+        llama3RopeFactors(c.ropeTheta, c.rotaryDim(), factor, low, high, original);
     return true;
   }
   if (type == "yarn") {
@@ -480,6 +483,30 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: attention/MLP biases are not supported";
     return false;
   }
+  // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75), as
+  // transformers' Phi3Attention: the first int(head_dim * factor) elements,
+  // with the frequencies of a head that wide. (Read before the RoPE scaling,
+  // whose factor lists have that many halves. transformers 5 moves the key
+  // into rope_parameters.)
+  std::optional<double> partialKey = json.getNumber("partial_rotary_factor");
+  if (const rt::JsonValue *params = json.get("rope_parameters");
+      !partialKey && params && params->isObject())
+    partialKey = params->getNumber("partial_rotary_factor");
+  if (double partial = partialKey.value_or(1.0); partial != 1.0) {
+    auto rotary = static_cast<int64_t>(static_cast<double>(c.headDim) * partial);
+    if (!phi3) {
+      error = "config.json: partial_rotary_factor (rotary embeddings on part of each head) is "
+              "supported for Phi3ForCausalLM (Phi-4-mini), not for " + arch;
+      return false;
+    }
+    if (!(partial > 0.0 && partial < 1.0) || rotary <= 0 || rotary % 2 != 0) {
+      error = "config.json: partial_rotary_factor " + formatDouble(partial) +
+              " must be in (0, 1] and rotate an even number of each head's " +
+              std::to_string(c.headDim) + " elements (got " + std::to_string(rotary) + ")";
+      return false;
+    }
+    c.ropeDim = rotary;
+  }
   if (gemma1 || gemma2 || gemma3 ? !readGemma(json, gemma1 ? 1 : gemma2 ? 2 : 3, c, error)
       : olmo3 ? !readLayerTypeRope(json, nullptr, 0.0, c, error)
               : !readHFRopeScaling(json, c, error))
@@ -488,12 +515,6 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
-  // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75).
-  if (double partial = json.getNumber("partial_rotary_factor").value_or(1.0); partial != 1.0) {
-    error = "config.json: partial_rotary_factor " + std::to_string(partial) +
-            " (rotary embeddings on part of each head) is not supported";
-    return false;
-  }
   // Gemma 2: every 2nd layer full; Gemma 3: every 6th; OLMo 3: every 4th.
   if (!readSlidingWindow(json, smollm3, gemma2 ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
     return false;

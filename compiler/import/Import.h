@@ -45,8 +45,13 @@ struct ModelConfig {
   int64_t numLayers = 0, hidden = 0, ffn = 0, numHeads = 0, numKVHeads = 0,
           headDim = 0, vocabSize = 0, contextLength = 0;
   double ropeTheta = 10000.0, rmsEpsilon = 1e-5;
+  /// Partial rotary embeddings (Phi-4-mini: HF `partial_rotary_factor`, GGUF
+  /// `rope.dimension_count`): RoPE rotates the first `ropeDim` elements of
+  /// each head and passes the others through; 0 = the whole head.
+  int64_t ropeDim = 0;
+  int64_t rotaryDim() const { return ropeDim ? ropeDim : headDim; }
   /// RoPE context-extension scaling: frequency j is divided by factor j
-  /// (headDim / 2 values; empty = none). llama.cpp's `rope_freqs` tensor.
+  /// (rotaryDim() / 2 values; empty = none). llama.cpp's `rope_freqs` tensor.
   std::vector<double> ropeFreqFactors;
   /// LongRoPE (Phi-3's 128k models, Phi-3.5): two sets of frequency
   /// divisors, the long one for a compiled context past

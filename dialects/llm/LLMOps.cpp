@@ -271,10 +271,22 @@ LogicalResult RoPEOp::verify() {
   if (!(getTheta().convertToDouble() > 0.0))
     return emitOpError() << "expects theta > 0, got "
                          << lazyc::formatDouble(getTheta().convertToDouble());
+  int64_t rotaryDim = headDim;
+  if (std::optional<uint64_t> rotary = getRotaryDim()) {
+    rotaryDim = static_cast<int64_t>(*rotary);
+    if (rotaryDim <= 0 || rotaryDim % 2 != 0 || rotaryDim > headDim)
+      return emitOpError() << "expects a positive, even rotary_dim of at most head_dim ("
+                           << headDim << "), got " << rotaryDim;
+  }
+  if (std::optional<APFloat> scale = getScale();
+      scale && !(scale->convertToDouble() > 0.0 && std::isfinite(scale->convertToDouble())))
+    return emitOpError() << "expects a positive, finite scale, got "
+                         << lazyc::formatDouble(scale->convertToDouble());
   if (std::optional<ArrayRef<double>> factors = getFreqFactors()) {
-    if (static_cast<int64_t>(factors->size()) != headDim / 2)
-      return emitOpError() << "expects head_dim / 2 = " << headDim / 2
-                           << " freq_factors, got " << factors->size();
+    if (static_cast<int64_t>(factors->size()) != rotaryDim / 2)
+      return emitOpError() << (rotaryDim == headDim ? "expects head_dim / 2 = "
+                                                    : "expects rotary_dim / 2 = ")
+                           << rotaryDim / 2 << " freq_factors, got " << factors->size();
     for (auto [j, factor] : llvm::enumerate(*factors))
       if (!(factor > 0.0) || !std::isfinite(factor))
         return emitOpError() << "expects positive, finite freq_factors, got "

@@ -202,18 +202,37 @@ def LLM_RoPEOp : LLM_Op<"rope", [Pure]> {
     scaling stretches the low frequencies; "linear" scaling divides all of
     them by one factor).
 
+    `rotary_dim` (optional, even, at most `head_dim`; default `head_dim`)
+    rotates only the first `rotary_dim` elements of each head, with angles
+    `positions[i] * theta^(-2j / rotary_dim)` and the pairs above formed
+    within them (rotate-half pairs `j` with `j + rotary_dim / 2`), and passes
+    the others through: partial rotary embeddings (Phi-4-mini's
+    `partial_rotary_factor`, GGUF `rope.dimension_count`). `freq_factors`
+    then has `rotary_dim / 2` values.
+
+    `scale` (optional, positive; default 1) multiplies the cosines and sines:
+    the rotated elements are scaled by it, the passed-through ones are not
+    (YaRN's and LongRoPE's attention factor under a partial rotation, as
+    transformers and llama.cpp apply it; with a whole-head rotation the
+    importer folds its square into `llm.attention`'s scale instead).
+
     ```mlir
     %qr = llm.rope %q, %pos {head_dim = 64 : i64, theta = 1.0e+05 : f64}
         : tensor<?x576xf32>, tensor<?xi32> -> tensor<?x576xf32>
     %kr = llm.rope %k, %pos {head_dim = 4 : i64, theta = 5.0e+05 : f64,
                              freq_factors = array<f64: 1.0, 8.0>}
         : tensor<?x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+    %pr = llm.rope %k, %pos {head_dim = 8 : i64, theta = 1.0e+04 : f64,
+                             rotary_dim = 6 : i64}
+        : tensor<?x16xf32>, tensor<?xi32> -> tensor<?x16xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_IdTensor:$positions,
                        I64Attr:$head_dim, F64Attr:$theta,
                        UnitAttr:$interleaved,
-                       OptionalAttr<DenseF64ArrayAttr>:$freq_factors);
+                       OptionalAttr<DenseF64ArrayAttr>:$freq_factors,
+                       OptionalAttr<I64Attr>:$rotary_dim,
+                       OptionalAttr<F64Attr>:$scale);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $positions attr-dict `:` type($input) `,` type($positions) `->` type($result)

@@ -44,6 +44,8 @@ const PreTokenizer kPreTokenizers[] = {
     {"qwen2", Tokenizer::Split::Qwen2, false},
     {"deepseek-r1-qwen", Tokenizer::Split::Qwen2, false},
     {"tekken", Tokenizer::Split::Tekken, false},
+    // tiktoken's o200k_base (Phi-4-mini; llama.cpp's name).
+    {"gpt-4o", Tokenizer::Split::O200K, false},
 };
 
 /// The Llama 3 split patterns as Hugging Face tokenizer.json spells them.
@@ -59,6 +61,13 @@ const char *const kTekkenPattern =
     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}"
     "\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}"
     "\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+/// tiktoken's o200k_base (Phi-4-mini): Tekken's words with an optional
+/// contraction after them, digit groups of up to 3.
+const char *const kO200KPattern =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}"
+    "\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}"
+    "\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 bool isSpace(uint32_t cp) { return uc::isWhitespace(cp); }
 bool isOther(uint32_t cp) {
@@ -121,20 +130,27 @@ size_t newlineOrSpaceMatch(const std::vector<uint32_t> &cp, size_t i, size_t end
   return k - i - 1;
 }
 
+/// Length of (?i:'s|'t|'re|'ve|'m|'ll|'d) at i, 0 if none.
+size_t contractionMatch(const std::vector<uint32_t> &cp, size_t i, size_t end) {
+  if (i + 1 >= end || cp[i] != '\'')
+    return 0;
+  uint32_t a = lower(cp[i + 1]);
+  if (a == 's' || a == 't' || a == 'm' || a == 'd')
+    return 2;
+  if (i + 2 < end) {
+    uint32_t b = lower(cp[i + 2]);
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+      return 3;
+  }
+  return 0;
+}
+
 /// Length of the Llama 3 (maxDigits = 3) / Qwen2 (maxDigits = 1) match at i:
 ///   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,N}|
 ///    ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 size_t llama3Match(const std::vector<uint32_t> &cp, size_t i, size_t end, size_t maxDigits) {
-  if (cp[i] == '\'' && i + 1 < end) {
-    uint32_t a = lower(cp[i + 1]);
-    if (a == 's' || a == 't' || a == 'm' || a == 'd')
-      return 2;
-    if (i + 2 < end) {
-      uint32_t b = lower(cp[i + 2]);
-      if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
-        return 3;
-    }
-  }
+  if (size_t n = contractionMatch(cp, i, end))
+    return n;
   // [^\r\n\p{L}\p{N}]?\p{L}+
   {
     size_t j = i;
@@ -167,13 +183,17 @@ size_t llama3Match(const std::vector<uint32_t> &cp, size_t i, size_t end, size_t
   return newlineOrSpaceMatch(cp, i, end);
 }
 
-/// Length of the Tekken / o200k match at i (Mistral Nemo, Ministral; the
+/// Length of the Tekken match at i (Mistral Nemo, Ministral; the
 /// tokenizer.json pattern, with Unicode's case classes, as Hugging Face
 /// `tokenizers` runs it):
 ///   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|
 ///   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|
 ///   \p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
-size_t tekkenMatch(const std::vector<uint32_t> &cp, size_t i, size_t end) {
+/// or, with `o200k` (tiktoken's o200k_base: Phi-4-mini), each word followed
+/// by an optional (?i:'s|'t|'re|'ve|'m|'ll|'d) and \p{N}{1,3} for \p{N}.
+size_t tekkenMatch(const std::vector<uint32_t> &cp, size_t i, size_t end, bool o200k = false) {
+  // (The optional contraction is greedy and cannot make a word fail.)
+  auto word = [&](size_t j) { return j - i + (o200k ? contractionMatch(cp, j, end) : 0); };
   auto upperRun = [&](size_t j) {
     while (j < end && uc::isUpperClass(cp[j]))
       ++j;
@@ -195,16 +215,20 @@ size_t tekkenMatch(const std::vector<uint32_t> &cp, size_t i, size_t end) {
     size_t k = upperRun(j);
     for (size_t m = k + 1; m-- > j;)
       if (m < end && uc::isLowerClass(cp[m]))
-        return lowerRun(m) - i;
+        return word(lowerRun(m));
   }
   for (size_t j : {prefix ? i + 1 : end, i}) {
     if (j >= end)
       continue;
     if (size_t k = upperRun(j); k > j) // Upper+ Lower*
-      return lowerRun(k) - i;
+      return word(lowerRun(k));
   }
-  if (uc::isNumber(cp[i]))
-    return 1;
+  if (uc::isNumber(cp[i])) {
+    size_t j = i + 1;
+    while (o200k && j < end && j - i < 3 && uc::isNumber(cp[j]))
+      ++j;
+    return j - i;
+  }
   // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
   {
     size_t j = i + (cp[i] == ' ' && i + 1 < end && isOther(cp[i + 1]) ? 1 : 0);
@@ -318,6 +342,8 @@ std::optional<Tokenizer::Split> knownSplit(const JsonValue &step) {
     return Tokenizer::Split::Qwen2;
   if (regex == std::optional<std::string>(kTekkenPattern))
     return Tokenizer::Split::Tekken;
+  if (regex == std::optional<std::string>(kO200KPattern))
+    return Tokenizer::Split::O200K;
   return std::nullopt;
 }
 
@@ -513,7 +539,7 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
     } else {
       error = "tokenizer.json: unsupported pre-tokenizer step '" + kind +
               "' (lazyc reads [Digits(individual_digits)] + ByteLevel(use_regex, "
-              "no prefix space), the Llama 3 / Qwen2 / Tekken Split + ByteLevel, and "
+              "no prefix space), the Llama 3 / Qwen2 / Tekken / o200k Split + ByteLevel, and "
               "SentencePiece-style BPE)";
       return nullptr;
     }
@@ -732,7 +758,7 @@ void Tokenizer::encodeText(const std::vector<uint32_t> &cps, size_t begin,
       size_t len = split_ == Split::GPT2     ? gpt2Match(cps, i, to)
                    : split_ == Split::Llama3 ? llama3Match(cps, i, to, 3)
                    : split_ == Split::Qwen2  ? llama3Match(cps, i, to, 1)
-                                             : tekkenMatch(cps, i, to);
+                                             : tekkenMatch(cps, i, to, split_ == Split::O200K);
       emit(i, i + len);
       i += len;
     }

@@ -44,9 +44,10 @@ class Tokenizer {
 public:
   /// How byte-level BPE splits text before merging: GPT-2's regex, the
   /// Llama 3 / Qwen2 regex (case-insensitive contractions, digit groups of up
-  /// to 3 / 1, newline handling), or Tekken's (Mistral Nemo, Ministral: words
-  /// split at case changes, single digits).
-  enum class Split { GPT2, Llama3, Qwen2, Tekken };
+  /// to 3 / 1, newline handling), Tekken's (Mistral Nemo, Ministral: words
+  /// split at case changes, single digits), or tiktoken's o200k_base
+  /// (Phi-4-mini: Tekken's words with contractions, digit groups of up to 3).
+  enum class Split { GPT2, Llama3, Qwen2, Tekken, O200K };
 
   /// Builds the tokenizer described by the file's metadata. Null + `error` if
   /// the metadata is missing, inconsistent, or names an unsupported model.

@@ -56,6 +56,8 @@ const std::string kTinyPhi3Library = LAZYC_E2E_TINY_PHI3_LIBRARY;
 const std::string kTinyPhi3GGUFLibrary = LAZYC_E2E_TINY_PHI3_GGUF_LIBRARY;
 const std::string kTinyLongRopeLibrary = LAZYC_E2E_TINY_LONGROPE_LIBRARY;
 const std::string kTinyLongRopeGGUFLibrary = LAZYC_E2E_TINY_LONGROPE_GGUF_LIBRARY;
+const std::string kTinyPhi4MiniLibrary = LAZYC_E2E_TINY_PHI4MINI_LIBRARY;
+const std::string kTinyPhi4MiniGGUFLibrary = LAZYC_E2E_TINY_PHI4MINI_GGUF_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -328,6 +330,14 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-phi3-longrope.txt",
                                                 "tiny-phi3-longrope.gguf",
                                                 &kTinyLongRopeGGUFLibrary},
+                                           // Phi-4-mini's form: RoPE on 12 of each
+                                           // head's 16 elements, LongRoPE, tied
+                                           // embeddings.
+                                           Case{"logits-tiny-hf-phi4mini.txt",
+                                                "tiny-phi4mini-hf", &kTinyPhi4MiniLibrary},
+                                           Case{"logits-tiny-hf-phi4mini.txt",
+                                                "tiny-phi4mini.gguf",
+                                                &kTinyPhi4MiniGGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

@@ -73,9 +73,9 @@ TEST_F(DialectTest, BuildsAndVerifiesAttentionBlock) {
   Value k = llm::LinearOp::create(b, loc, rows(32), norm, weight("wk", {32, 64}));
   Value v = llm::LinearOp::create(b, loc, rows(32), norm, weight("wv", {32, 64}));
   q = llm::RoPEOp::create(b, loc, rows(64), q, pos, b.getI64IntegerAttr(16),
-                          b.getF64FloatAttr(10000.0), nullptr, nullptr);
+                          b.getF64FloatAttr(10000.0), nullptr, nullptr, nullptr, nullptr);
   k = llm::RoPEOp::create(b, loc, rows(32), k, pos, b.getI64IntegerAttr(16),
-                          b.getF64FloatAttr(10000.0), nullptr, nullptr);
+                          b.getF64FloatAttr(10000.0), nullptr, nullptr, nullptr, nullptr);
   Value attn = llm::AttentionOp::create(
       b, loc, rows(64), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(1),
       b.getI64IntegerAttr(4), b.getI64IntegerAttr(2), b.getI64IntegerAttr(16),

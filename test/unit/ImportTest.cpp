@@ -113,16 +113,17 @@ TEST_F(ImportTest, UnsupportedArchitecture) {
 /// A 1-layer llama header; `heads`/`kvHeads` are configurable, and
 /// `extraKVs` more metadata entries follow it.
 ImageBuilder tinyLlama(uint32_t heads, uint32_t kvHeads, uint64_t tensors,
-                       uint64_t extraKVs = 0, uint32_t blocks = 1) {
+                       uint64_t extraKVs = 0, uint32_t blocks = 1,
+                       const std::string &arch = "llama") {
   ImageBuilder b;
   b.header(3, tensors, 7 + extraKVs);
-  kvString(b, "general.architecture", "llama");
-  kvU32(b, "llama.block_count", blocks);
-  kvU32(b, "llama.embedding_length", 64);
-  kvU32(b, "llama.feed_forward_length", 128);
-  kvU32(b, "llama.attention.head_count", heads);
-  kvU32(b, "llama.attention.head_count_kv", kvHeads);
-  kvU32(b, "llama.context_length", 256);
+  kvString(b, "general.architecture", arch);
+  kvU32(b, arch + ".block_count", blocks);
+  kvU32(b, arch + ".embedding_length", 64);
+  kvU32(b, arch + ".feed_forward_length", 128);
+  kvU32(b, arch + ".attention.head_count", heads);
+  kvU32(b, arch + ".attention.head_count_kv", kvHeads);
+  kvU32(b, arch + ".context_length", 256);
   return b;
 }
 
@@ -219,6 +220,54 @@ TEST_F(ImportTest, RopeScaling) {
   ModelConfig zero;
   EXPECT_NE(readConfig(model({8}, 0, {1, 1, 0, 8, 8, 8, 8, 8}, nullptr, 0), zero)
                 .find("'rope_freqs.weight' has a factor that is not positive and finite"),
+            std::string::npos);
+}
+
+/// rope.dimension_count below the head width: partial rotary embeddings
+/// (Phi-4-mini, llama.cpp's n_rot) for the rotate-half (NEOX) architectures;
+/// the RoPE scaling factors then count half of it. (Phi-4-mini's form is
+/// checked end to end against transformers: EndToEndTest tiny_hf_phi4mini_gguf.)
+/// GGML's interleaved layout (llama) under a partial rotation is refused.
+TEST_F(ImportTest, PartialRotary) {
+  const uint64_t embBytes = 64 * 100 * 4;
+  auto model = [&](uint32_t ropeDim, size_t factors, const char *arch = "qwen2") {
+    auto b = tinyLlama(4, 2, 2, 1, 1, arch);
+    kvU32(b, std::string(arch) + ".rope.dimension_count", ropeDim);
+    b.tensor("token_embd.weight", {64, 100}, 0, 0);
+    b.tensor("rope_freqs.weight", {factors}, 0, embBytes);
+    b.alignData();
+    b.bytes.resize(b.bytes.size() + embBytes);
+    for (size_t i = 0; i < factors; ++i)
+      b.put<float>(1.0f + static_cast<float>(i));
+    return b;
+  };
+  ModelConfig c;
+  ASSERT_EQ(readConfig(model(12, 6), c), "");
+  EXPECT_EQ(c.headDim, 16);
+  EXPECT_EQ(c.ropeDim, 12);
+  EXPECT_EQ(c.rotaryDim(), 12);
+  EXPECT_EQ(c.ropeFreqFactors, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  ModelConfig whole; // the head's width: a whole-head rotation
+  ASSERT_EQ(readConfig(model(16, 8), whole), "");
+  EXPECT_EQ(whole.ropeDim, 0);
+  ModelConfig headCount;
+  EXPECT_NE(readConfig(model(12, 8), headCount)
+                .find("'rope_freqs.weight' (RoPE frequency factors) must be f32 or f16 with "
+                      "rope.dimension_count / 2 = 6 elements"),
+            std::string::npos);
+  for (uint32_t bad : {18u, 7u, 0u}) {
+    ModelConfig b;
+    EXPECT_NE(readConfig(model(bad, 8), b)
+                  .find("rope.dimension_count " + std::to_string(bad) +
+                        " must be positive, even and at most the head size 16"),
+              std::string::npos)
+        << bad;
+  }
+  ModelConfig interleaved;
+  EXPECT_NE(readConfig(model(12, 6, "llama"), interleaved)
+                .find("partial rotary embeddings (rope.dimension_count 12 of 16) are supported "
+                      "for architectures with rotate-half RoPE (phi3, qwen2, ...), not for "
+                      "'llama'"),
             std::string::npos);
 }
 

@@ -133,10 +133,11 @@ TEST(SentencePieceTest, MatchesSentencePieceFixtures) {
   }
 }
 
-/// Byte-level BPE with the Llama 3, Qwen2 and Tekken split regexes, trained
-/// by Hugging Face `tokenizers`; ids compared with what that library produces
-/// (Tekken's: case changes in Latin, Greek and titlecase letters, combining
-/// marks, modifier letters, slashes).
+/// Byte-level BPE with the Llama 3, Qwen2, Tekken and o200k split regexes,
+/// trained by Hugging Face `tokenizers`; ids compared with what that library
+/// produces (Tekken's: case changes in Latin, Greek and titlecase letters,
+/// combining marks, modifier letters, slashes; o200k's: contractions after
+/// words of either case, digit groups).
 class SplitRegexTest : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(SplitRegexTest, MatchesHuggingFaceFixtures) {
@@ -146,7 +147,7 @@ TEST_P(SplitRegexTest, MatchesHuggingFaceFixtures) {
   auto tokenizer = Tokenizer::fromGGUF(*file, error);
   ASSERT_TRUE(tokenizer) << error;
   std::vector<Case> cases = readCases("tokenizer-" + stem + ".txt");
-  ASSERT_EQ(cases.size(), stem == "tekken" ? 12u : 9u);
+  ASSERT_EQ(cases.size(), stem == "tekken" ? 12u : stem == "o200k" ? 14u : 9u);
   expectMatches(*tokenizer, cases);
 }
 
@@ -161,8 +162,8 @@ TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
   expectMatches(*tokenizer, readCases("tokenizer-" + stem + ".txt"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Llama3Qwen2AndTekken, SplitRegexTest,
-                         ::testing::Values("llama3", "qwen2", "tekken"));
+INSTANTIATE_TEST_SUITE_P(Llama3Qwen2TekkenAndO200K, SplitRegexTest,
+                         ::testing::Values("llama3", "qwen2", "tekken", "o200k"));
 
 /// SentencePiece-style tokenizer.json files (Llama 2, Mistral, Gemma
 /// checkpoints) in the four spellings transformers writes
@@ -251,7 +252,7 @@ TEST_F(HFSentencePieceTest, RefusesWhatItDoesNotRead) {
 /// renderer (jinja2; test/fixtures/make_chat_fixtures.py), three
 /// conversations each: Llama 3 Instruct (3.0, and 3.1/3.2 with their system
 /// block of knowledge cutoff and date), Qwen2.5's (ChatML with a default
-/// system prompt), Gemma 3's, the Llama 2 chat and Mistral Instruct formats,
+/// system prompt), Gemma 3's, the Llama 2 chat and Mistral Instruct formats, Phi-4-mini's,
 /// and a template exercising the interpreter's constructs.
 TEST(ChatTemplateTest, MatchesTransformers) {
   std::string error, text;
@@ -291,7 +292,7 @@ TEST(ChatTemplateTest, MatchesTransformers) {
     EXPECT_EQ(out, want) << name << " conversation " << checked % 3;
     ++checked;
   }
-  EXPECT_EQ(checked, 24);
+  EXPECT_EQ(checked, 27);
   std::string out;
   tokenizer->setChatTemplate("");
   EXPECT_FALSE(tokenizer->applyChatTemplate({{"user", "Hi"}}, true, out, error));

@@ -310,14 +310,21 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
     Type f = type.getElementType();
     if (!f.isF32())
       return rewriter.notifyMatchFailure(op, "RoPE lowering computes in f32");
-    int64_t headDim = op.getHeadDim(), half = headDim / 2;
+    int64_t headDim = op.getHeadDim();
+    // Partial rotary embeddings rotate the first `rotary` elements of each
+    // head and pass the others through.
+    int64_t rotary = static_cast<int64_t>(op.getRotaryDim().value_or(headDim));
+    int64_t half = rotary / 2;
+    std::optional<float> scale;
+    if (std::optional<APFloat> s = op.getScale())
+      scale = static_cast<float>(s->convertToDouble());
     // Inverse frequencies as Hugging Face computes them, in float32:
-    // 1 / theta^(2i / head_dim), divided by the scaling factors if any.
+    // 1 / theta^(2i / rotary_dim), divided by the scaling factors if any.
     SmallVector<float> invFreq;
     auto theta = static_cast<float>(op.getTheta().convertToDouble());
     std::optional<ArrayRef<double>> factors = op.getFreqFactors();
     for (int64_t i = 0; i < half; ++i) {
-      float f = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(headDim));
+      float f = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(rotary));
       if (factors)
         f = static_cast<float>(static_cast<double>(f) / (*factors)[i]);
       invFreq.push_back(f);
@@ -345,14 +352,22 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value pos = arith::SIToFPOp::create(b, l, f, a[0]);
           Value angle = arith::MulFOp::create(b, l, pos, a[1]);
-          linalg::YieldOp::create(b, l,
-                                  ValueRange{math::CosOp::create(b, l, angle),
-                                             math::SinOp::create(b, l, angle)});
+          Value cos = math::CosOp::create(b, l, angle), sin = math::SinOp::create(b, l, angle);
+          if (scale) { // (transformers: cos * attention_scaling, in float32)
+            Value factor = arith::ConstantOp::create(b, l, b.getF32FloatAttr(*scale));
+            cos = arith::MulFOp::create(b, l, cos, factor);
+            sin = arith::MulFOp::create(b, l, sin, factor);
+          }
+          linalg::YieldOp::create(b, l, ValueRange{cos, sin});
         });
     // Column j of head element d = j mod head_dim uses frequency
-    // d mod half (rotate-half) or d floordiv 2 (interleaved).
+    // d mod half (rotate-half) or d floordiv 2 (interleaved); taken modulo
+    // half so that the elements a partial rotation passes through (d >=
+    // rotary) index the table in bounds too.
     AffineExpr i = rewriter.getAffineDimExpr(0), j = rewriter.getAffineDimExpr(1);
-    AffineExpr freqExpr = interleaved ? (j % headDim).floorDiv(2) : j % half;
+    AffineExpr freqExpr = interleaved ? (j % headDim).floorDiv(2) % half : (j % headDim) % half;
+    if (rotary == headDim) // (the same, simpler)
+      freqExpr = interleaved ? (j % headDim).floorDiv(2) : j % half;
     AffineMap freqMap = AffineMap::get(2, 0, {i, freqExpr}, rewriter.getContext());
     Value y = generic2D(
         rewriter, loc, type, x, {x, table.getResult(0), table.getResult(1)},
@@ -378,8 +393,14 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
           Value xc = arith::MulFOp::create(b, l, a[0], a[1]);
           Value os = arith::MulFOp::create(b, l, other, a[2]);
           // first: x*cos - partner*sin; second: x*cos + partner*sin
-          return arith::SelectOp::create(b, l, first, arith::SubFOp::create(b, l, xc, os),
-                                         arith::AddFOp::create(b, l, xc, os));
+          Value rotated = arith::SelectOp::create(
+              b, l, first, arith::SubFOp::create(b, l, xc, os), arith::AddFOp::create(b, l, xc, os));
+          if (rotary == headDim)
+            return rotated;
+          // (The partner of a passed-through element is in bounds: d - half
+          // for rotate-half, d + 1 for an even d interleaved.)
+          Value inside = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, d, cst(rotary));
+          return arith::SelectOp::create(b, l, inside, rotated, a[0]);
         });
     rewriter.replaceOp(op, y);
     return success();

@@ -217,6 +217,38 @@ func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
 
 // -----
 
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects a positive, even rotary_dim of at most head_dim (16), got 18}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64, rotary_dim = 18 : i64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects a positive, even rotary_dim of at most head_dim (16), got 7}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64, rotary_dim = 7 : i64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects rotary_dim / 2 = 6 freq_factors, got 8}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64, rotary_dim = 12 : i64, freq_factors = array<f64: 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0>} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x32xf32>, %p: tensor<?xi32>) {
+  // expected-error @+1 {{expects a positive, finite scale, got 0}}
+  %y = llm.rope %x, %p {head_dim = 16 : i64, theta = 1.0e4 : f64, rotary_dim = 12 : i64, scale = 0.0 : f64} : tensor<?x32xf32>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<?x8xf32>, %p: tensor<?xi32>) {
   // expected-error @+1 {{expects positive, finite freq_factors, got 0 at 1}}
   %y = llm.rope %x, %p {head_dim = 4 : i64, theta = 1.0e4 : f64, freq_factors = array<f64: 1.0, 0.0>} : tensor<?x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
