@@ -176,10 +176,135 @@ std::string jsonNumbers(const std::vector<double> &values, const char *format) {
   return out + "]";
 }
 
-} // namespace
+/// One answer: tokens sampled from the last step's logits, each fed back at
+/// the next position, until an end of generation or -n tokens. The last
+/// token of an answer cut off by -n is not fed yet (`pending`): a follow-up
+/// feeds it first.
+struct Answer {
+  std::string text;
+  std::vector<int32_t> ids;
+  std::vector<double> stepMs;           // each decode step's wall time (model->step alone)
+  std::vector<int64_t> stepTokenLayers; // each decode step's computed token-layers
+  int64_t revived = 0;                  // rows its decode steps read from the Aux Cache
+  double decodeMs = 0;                  // --decode-logits writes left out
+  int32_t pending = -1;
+  /// Decode speed: the tokens after the first, over the decode time.
+  double tokensPerSecond() const {
+    return ids.size() > 1 ? static_cast<double>(ids.size() - 1) / (decodeMs / 1000.0) : 0.0;
+  }
+};
 
-int main(int argc, char **argv) {
-  boundOpenMPSpinning(argv);
+/// A follow-up question: its step (tokens, token-layers computed, revivals,
+/// time) and its answer.
+struct FollowUp {
+  std::string question;
+  int64_t tokens = 0, tokenLayers = 0, revived = 0;
+  double ttftMs = 0;
+  Answer reply;
+};
+
+/// What --json prints of a run.
+struct Report {
+  const ModelInfo &info;
+  const StepStats &prefill;  // the prompt's steps
+  const StepStats &last;     // the first answer's last step
+  int64_t promptTokens = 0;  // the prompt (--continue: the conversation so far)
+  int64_t fedTokens = 0;     // ... of which were fed (not restored from a session)
+  int64_t reused = 0;        // ... restored from a session
+  double loadMs = 0, ttftMs = 0, sessionMs = 0;
+  const std::vector<double> &ttfts; // each timed prefill (--repeat)
+  const Answer &first;
+  const std::deque<FollowUp> &followUps;
+  std::string device, attention;
+  bool continued = false; // --continue
+};
+
+/// The run as one JSON object on stdout: timings, LazyLLM's measures of the
+/// prompt's steps (the share of prompt token-layers computed, the paper's
+/// Table 2 measure; |S_l| per layer; revivals; the Aux Cache), the answers.
+void printReport(const Report &r) {
+  // Over all prefill steps (a dense model prefills in batches).
+  const int64_t computed = sum(r.prefill.totalComputed);
+  const std::string kept = jsonIntegers(r.prefill.keys),
+                    perLayer = jsonIntegers(r.prefill.totalComputed);
+  double share = static_cast<double>(computed) /
+                 (static_cast<double>(r.info.layers) * static_cast<double>(r.promptTokens));
+  std::string schedule = "[";
+  for (size_t i = 0; i < r.info.schedule.size(); ++i)
+    schedule += (i ? ", [" : "[") + std::to_string(r.info.schedule[i].first) + ", " +
+                std::to_string(r.info.schedule[i].second) + "]";
+  schedule += "]";
+  const std::string runs = jsonNumbers(r.ttfts, "%.2f");
+  // Per decode step: wall time and token-layers computed (a dense step
+  // computes one token at every layer; a pruned one adds its revivals).
+  const std::string stepList = jsonNumbers(r.first.stepMs, "%.3f"),
+                    stepRows = jsonIntegers(r.first.stepTokenLayers);
+  const std::string idList = jsonIntegers(r.first.ids);
+  // The median decode step: the first steps of a process pay for warm-up
+  // (a GPU's per-shape GEMM plans, kernel loading), which the mean includes.
+  const double stepMedian = median(r.first.stepMs);
+  // Per follow-up: its question's step (TTFT, token-layers, revivals) and answer.
+  std::string followUpJson = "[";
+  for (const FollowUp &f : r.followUps) {
+    const Answer &a = f.reply;
+    const int64_t n = static_cast<int64_t>(a.ids.size());
+    char numbers[512];
+    std::snprintf(numbers, sizeof(numbers),
+                  "\"question_tokens\": %lld, \"ttft_ms\": %.1f, \"question_token_layers\": %lld, "
+                  "\"question_revived_tokens\": %lld, \"generated_tokens\": %lld, "
+                  "\"decode_tokens_per_s\": %.2f, \"decode_step_ms_median\": %.3f, "
+                  "\"revived_tokens\": %lld, ",
+                  static_cast<long long>(f.tokens), f.ttftMs,
+                  static_cast<long long>(f.tokenLayers), static_cast<long long>(f.revived),
+                  static_cast<long long>(n), a.tokensPerSecond(),
+                  median(a.stepMs), static_cast<long long>(a.revived));
+    followUpJson += std::string(followUpJson.size() > 1 ? ", " : "") + "{\"question\": \"" +
+                    jsonEscape(f.question) + "\", " + numbers +
+                    "\"decode_step_token_layers\": " + jsonIntegers(a.stepTokenLayers) +
+                    ", \"generated_ids\": " + jsonIntegers(a.ids) + ", \"text\": \"" +
+                    jsonEscape(a.text) + "\"}";
+  }
+  followUpJson += "]";
+  int64_t maxPerLayer = 0;
+  for (int64_t c : r.last.totalComputed)
+    maxPerLayer = std::max(maxPerLayer, c);
+  std::printf("{\"prompt_tokens\": %lld, \"generated_tokens\": %lld, \"load_ms\": %.1f, "
+              "\"ttft_ms\": %.1f, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.2f, "
+              "\"decode_step_ms_median\": %.3f, \"decode_step_ms\": %s, "
+              "\"decode_step_token_layers\": %s, "
+              "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"score_window\": %lld, "
+              "\"score_pool\": %lld, \"reuse_bias\": %g, \"schedule\": %s, \"min_keep\": %lld, "
+              "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
+              "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
+              "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
+              "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
+              "\"device\": \"%s\", "
+              "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"session_ms\": %.1f, "
+              "\"continued\": %s, "
+              "\"ttft_ms_runs\": %s, "
+              "\"generated_ids\": %s, "
+              "\"text\": \"%s\", \"follow_ups\": %s}\n",
+              static_cast<long long>(r.promptTokens), static_cast<long long>(r.first.ids.size()),
+              r.loadMs, r.ttftMs,
+              r.fedTokens == 0 ? 0.0 : static_cast<double>(r.fedTokens) / (r.ttftMs / 1000.0),
+              r.first.tokensPerSecond(), stepMedian,
+              stepList.c_str(), stepRows.c_str(),
+              peakRSSMiB(), r.info.pruned ? "true" : "false", jsonEscape(r.info.policy).c_str(),
+              static_cast<long long>(r.info.scoreWindow), static_cast<long long>(r.info.scorePool),
+              r.info.reuseBias, schedule.c_str(), static_cast<long long>(r.info.minKeep), share,
+              kept.c_str(),
+              perLayer.c_str(),
+              r.prefill.selectSeconds * 1000.0, static_cast<long long>(r.first.revived),
+              static_cast<long long>(maxPerLayer), static_cast<long long>(r.last.auxBytes),
+              r.info.target.c_str(), r.info.target == "cuda" ? "bf16" : r.info.kvCache.c_str(),
+              jsonEscape(r.device).c_str(),
+              jsonEscape(r.attention).c_str(), static_cast<long long>(r.reused),
+              r.sessionMs, r.continued ? "true" : "false", runs.c_str(), idList.c_str(),
+              jsonEscape(r.first.text).c_str(), followUpJson.c_str());
+}
+
+/// The command line.
+struct Options {
   std::string library, modelPath, prompt, promptFile, idsFile;
   bool chat = false, json = false, havePrompt = false, ignoreEos = false, interactive = false;
   bool continuing = false; // --continue
@@ -188,10 +313,17 @@ int main(int argc, char **argv) {
   std::string logitsFile, decodeLogitsFile, sessionFile;
   std::optional<std::string> systemMessage; // --system
   std::string templateKwargsText;           // --chat-template-kwargs
+  std::unique_ptr<JsonValue> templateKwargs; // ... parsed
   std::vector<std::string> followUps;
   bool randomWeights = false;
   uint64_t weightSeed = 0;
   SamplerOptions sampling;
+};
+
+/// Reads the command line into `o` and checks its options' combinations and
+/// ranges, each error named. An exit status when the run ends here (--help:
+/// 0, an error: 1, a malformed command line: 2), else nothing.
+std::optional<int> readCommandLine(int argc, char **argv, Options &o) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](double &out) {
@@ -213,276 +345,330 @@ int main(int argc, char **argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (arg == "-m" || arg == "--model") {
-      modelPath = text();
+      o.modelPath = text();
     } else if (arg == "-p" || arg == "--prompt") {
-      prompt = text();
-      havePrompt = true;
+      o.prompt = text();
+      o.havePrompt = true;
     } else if (arg == "-f" || arg == "--file") {
-      promptFile = text();
-      havePrompt = true;
+      o.promptFile = text();
+      o.havePrompt = true;
     } else if (arg == "-n" || arg == "--n-predict") {
       value(number);
-      nPredict = static_cast<int64_t>(number);
+      o.nPredict = static_cast<int64_t>(number);
     } else if (arg == "--ids") {
-      idsFile = text();
-      havePrompt = true;
+      o.idsFile = text();
+      o.havePrompt = true;
     } else if (arg == "--ignore-eos") {
-      ignoreEos = true;
+      o.ignoreEos = true;
     } else if (arg == "--chat") {
-      chat = true;
+      o.chat = true;
     } else if (arg == "--system") {
-      systemMessage = text();
+      o.systemMessage = text();
     } else if (arg == "--chat-template-kwargs") {
-      templateKwargsText = text();
+      o.templateKwargsText = text();
     } else if (arg == "--json") {
-      json = true;
+      o.json = true;
     } else if (arg == "--ctx") {
       value(number);
-      context = static_cast<int64_t>(number);
+      o.context = static_cast<int64_t>(number);
     } else if (arg == "--temp") {
       value(number);
-      sampling.temperature = static_cast<float>(number);
+      o.sampling.temperature = static_cast<float>(number);
     } else if (arg == "--top-k") {
       value(number);
-      sampling.topK = static_cast<int>(number);
+      o.sampling.topK = static_cast<int>(number);
     } else if (arg == "--top-p") {
       value(number);
-      sampling.topP = static_cast<float>(number);
+      o.sampling.topP = static_cast<float>(number);
     } else if (arg == "--seed") {
       value(number);
-      sampling.seed = static_cast<uint64_t>(number);
-      seedGiven = true;
+      o.sampling.seed = static_cast<uint64_t>(number);
+      o.seedGiven = true;
     } else if (arg == "--batch") {
       value(number);
-      batch = static_cast<int64_t>(number);
+      o.batch = static_cast<int64_t>(number);
     } else if (arg == "--random-weights" || arg.rfind("--random-weights=", 0) == 0) {
-      randomWeights = true;
+      o.randomWeights = true;
       if (arg.size() > 17 && !parseNumber(arg.c_str() + 17, number))
         return fail("--random-weights=SEED needs a number");
-      weightSeed = arg.size() > 17 ? static_cast<uint64_t>(number) : 0;
+      o.weightSeed = arg.size() > 17 ? static_cast<uint64_t>(number) : 0;
     } else if (arg == "--random-prompt") {
       value(number);
-      randomPrompt = static_cast<int64_t>(number);
-      havePrompt = true;
+      o.randomPrompt = static_cast<int64_t>(number);
+      o.havePrompt = true;
     } else if (arg == "--repeat") {
       value(number);
-      repeat = static_cast<int64_t>(number);
+      o.repeat = static_cast<int64_t>(number);
     } else if (arg == "--warmup") {
       value(number);
-      warmup = static_cast<int64_t>(number);
+      o.warmup = static_cast<int64_t>(number);
     } else if (arg == "--logits") {
-      logitsFile = text();
+      o.logitsFile = text();
     } else if (arg == "--decode-logits") {
-      decodeLogitsFile = text();
+      o.decodeLogitsFile = text();
     } else if (arg == "--follow-up") {
-      followUps.push_back(text());
+      o.followUps.push_back(text());
     } else if (arg == "--session") {
-      sessionFile = text();
+      o.sessionFile = text();
     } else if (arg == "--continue") {
-      continuing = true;
+      o.continuing = true;
     } else if (arg == "-i" || arg == "--interactive") {
-      interactive = true;
+      o.interactive = true;
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "lazy-run: error: unknown option '%s'\n%s", arg.c_str(), kUsage);
       return 2;
-    } else if (library.empty()) {
-      library = arg;
+    } else if (o.library.empty()) {
+      o.library = arg;
     } else {
       std::fprintf(stderr, "lazy-run: error: unexpected argument '%s'\n%s", arg.c_str(), kUsage);
       return 2;
     }
   }
-  if (randomWeights) {
-    if (!modelPath.empty())
+  if (o.randomWeights) {
+    if (!o.modelPath.empty())
       return fail("--random-weights and -m exclude each other");
-    modelPath = "random:" + std::to_string(weightSeed);
+    o.modelPath = "random:" + std::to_string(o.weightSeed);
   }
-  if (systemMessage && !chat)
+  if (o.systemMessage && !o.chat)
     return fail("--system is a message of the chat template: it needs --chat");
-  if (!templateKwargsText.empty() && !chat)
+  if (!o.templateKwargsText.empty() && !o.chat)
     return fail("--chat-template-kwargs are variables of the chat template: it needs --chat");
-  std::unique_ptr<JsonValue> templateKwargs;
-  if (std::string kwargsError; !templateKwargsText.empty() &&
-      !(templateKwargs = Tokenizer::parseChatTemplateKwargs(templateKwargsText, kwargsError)))
+  if (std::string kwargsError; !o.templateKwargsText.empty() &&
+      !(o.templateKwargs = Tokenizer::parseChatTemplateKwargs(o.templateKwargsText, kwargsError)))
     return fail(kwargsError);
-  if (continuing) {
-    if (systemMessage)
+  if (o.continuing) {
+    if (o.systemMessage)
       return fail("--continue: the conversation's system message was given when it began "
                   "(--system is for a new conversation)");
-    if (sessionFile.empty())
+    if (o.sessionFile.empty())
       return fail("--continue continues the conversation saved in a --session FILE: name it");
-    if (havePrompt)
+    if (o.havePrompt)
       return fail("--continue takes its context from the session: give questions with "
                   "--follow-up or -i, not a prompt");
-    if (followUps.empty() && !interactive)
+    if (o.followUps.empty() && !o.interactive)
       return fail("--continue needs questions: --follow-up TEXT or -i");
-    if (access(sessionFile.c_str(), F_OK) != 0)
-      return fail("--continue: no session '" + sessionFile + "' to continue");
-    if (!logitsFile.empty() || !decodeLogitsFile.empty())
+    if (access(o.sessionFile.c_str(), F_OK) != 0)
+      return fail("--continue: no session '" + o.sessionFile + "' to continue");
+    if (!o.logitsFile.empty() || !o.decodeLogitsFile.empty())
       return fail("--logits and --decode-logits are the first answer's: --continue has none");
   }
-  if (library.empty() || modelPath.empty() || (!havePrompt && !interactive && !continuing)) {
+  if (o.library.empty() || o.modelPath.empty() ||
+      (!o.havePrompt && !o.interactive && !o.continuing)) {
     std::fputs(kUsage, stderr);
     return 2;
   }
   // Each option's range, named: a negative temperature would sample the
   // least likely tokens, a negative count wrap around.
-  if (nPredict < 0)
-    return fail("-n must be >= 0, got " + std::to_string(nPredict));
-  if (batch <= 0)
-    return fail("--batch must be > 0, got " + std::to_string(batch));
-  if (repeat < 1)
-    return fail("--repeat must be >= 1, got " + std::to_string(repeat));
-  if (warmup < 0)
-    return fail("--warmup must be >= 0, got " + std::to_string(warmup));
-  if (randomPrompt < 0)
-    return fail("--random-prompt must be >= 0, got " + std::to_string(randomPrompt));
-  if (context < 0)
-    return fail("--ctx must be >= 1 (or 0: the compiled context), got " + std::to_string(context));
-  for (const std::string &q : followUps)
+  if (o.nPredict < 0)
+    return fail("-n must be >= 0, got " + std::to_string(o.nPredict));
+  if (o.batch <= 0)
+    return fail("--batch must be > 0, got " + std::to_string(o.batch));
+  if (o.repeat < 1)
+    return fail("--repeat must be >= 1, got " + std::to_string(o.repeat));
+  if (o.warmup < 0)
+    return fail("--warmup must be >= 0, got " + std::to_string(o.warmup));
+  if (o.randomPrompt < 0)
+    return fail("--random-prompt must be >= 0, got " + std::to_string(o.randomPrompt));
+  if (o.context < 0)
+    return fail("--ctx must be >= 1 (or 0: the compiled context), got " +
+                std::to_string(o.context));
+  for (const std::string &q : o.followUps)
     if (q.empty())
       return fail("--follow-up needs a non-empty question");
-  if ((!followUps.empty() || interactive) && (repeat != 1 || warmup != 0))
-    return fail(std::string(interactive ? "--interactive" : "--follow-up") +
+  if ((!o.followUps.empty() || o.interactive) && (o.repeat != 1 || o.warmup != 0))
+    return fail(std::string(o.interactive ? "--interactive" : "--follow-up") +
                 " answers in the context of one prefill: it excludes --repeat and --warmup");
-  if (!sessionFile.empty() && (repeat != 1 || warmup != 0))
+  if (!o.sessionFile.empty() && (o.repeat != 1 || o.warmup != 0))
     return fail("--session restores one prefill: it excludes --repeat and --warmup");
-  if (interactive && nPredict == 0)
+  if (o.interactive && o.nPredict == 0)
     return fail("--interactive answers each question with up to -n tokens: -n 0 answers none");
   auto shortest = [](float x) {
     char buffer[32];
     std::snprintf(buffer, sizeof(buffer), "%g", static_cast<double>(x));
     return std::string(buffer);
   };
-  if (!(sampling.topP > 0 && sampling.topP <= 1))
-    return fail("--top-p must be in (0, 1], got " + shortest(sampling.topP));
-  if (!(sampling.temperature >= 0) || !std::isfinite(sampling.temperature))
-    return fail("--temp must be >= 0 (0: greedy), got " + shortest(sampling.temperature));
-  if (sampling.topK < 0)
-    return fail("--top-k must be >= 0 (0: off), got " + std::to_string(sampling.topK));
-  if (!promptFile.empty()) {
-    std::ifstream in(promptFile, std::ios::binary);
+  if (!(o.sampling.topP > 0 && o.sampling.topP <= 1))
+    return fail("--top-p must be in (0, 1], got " + shortest(o.sampling.topP));
+  if (!(o.sampling.temperature >= 0) || !std::isfinite(o.sampling.temperature))
+    return fail("--temp must be >= 0 (0: greedy), got " + shortest(o.sampling.temperature));
+  if (o.sampling.topK < 0)
+    return fail("--top-k must be >= 0 (0: off), got " + std::to_string(o.sampling.topK));
+  return std::nullopt;
+}
+
+/// The prompt's token ids: --random-prompt's, --ids' file's, or `text`
+/// (the prompt, rendered by the chat template with --chat) encoded.
+bool promptIds(const Options &o, const std::string &text, const CompiledModel &model,
+               const Tokenizer *tok, std::vector<int32_t> &ids, std::string &error) {
+  if (o.randomPrompt > 0) {
+    std::mt19937_64 rng(o.sampling.seed);
+    for (int64_t i = 0; i < o.randomPrompt; ++i)
+      ids.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(model.info().vocabSize)));
+    return true;
+  }
+  if (!o.idsFile.empty()) {
+    std::ifstream in(o.idsFile);
+    if (!in) {
+      error = "cannot read token ids from '" + o.idsFile + "'";
+      return false;
+    }
+    long long id;
+    while (in >> id)
+      ids.push_back(static_cast<int32_t>(id));
+    if (!in.eof()) {
+      error = "'" + o.idsFile + "' holds something other than token ids";
+      return false;
+    }
+    return true;
+  }
+  // With --chat the template writes the BOS (transformers tokenizes a chat
+  // without adding special tokens).
+  return tok->encode(text, ids, error, !o.chat && tok->addBosByDefault());
+}
+
+/// LazyLLM keeps ceil(keep * |S_l|) tokens at each pruning layer: on a short
+/// prompt a schedule without a floor (lazy-compile --min-keep=0) leaves a
+/// handful (the default keeps 1 of 5 tokens after layer 17), and the answer
+/// degrades for no gain. Says so on stderr.
+void noteFewKept(const ModelInfo &info, int64_t promptTokens) {
+  constexpr int64_t kFewKept = 32;
+  int64_t kept = promptTokens;
+  for (auto [layer, keep] : info.schedule) {
+    const int64_t next = lazyc_rt_select_size(kept, keep, info.minKeep);
+    if (next < kFewKept && next < kept) {
+      std::fprintf(stderr,
+                   "lazy-run: note: with this %lld-token prompt the pruned model computes only "
+                   "%lld token%s from layer %lld on (its floor: --min-keep=%lld); LazyLLM pays "
+                   "off on long prompts (hundreds of tokens and more), on a short one it costs "
+                   "accuracy for nothing: use a dense model or recompile with the default "
+                   "--min-keep\n",
+                   static_cast<long long>(promptTokens), static_cast<long long>(next),
+                   next == 1 ? "" : "s", static_cast<long long>(layer + 1),
+                   static_cast<long long>(info.minKeep));
+      break;
+    }
+    kept = next;
+  }
+}
+
+/// A question typed on stdin: its next line that is not blank (a CRLF
+/// line's \r dropped), after a "> " prompt on a terminal; false at the end of
+/// input.
+bool readQuestion(bool terminal, std::string &line) {
+  for (;;) {
+    if (terminal) {
+      std::fputs("> ", stderr);
+      std::fflush(stderr);
+    }
+    if (!std::getline(std::cin, line)) {
+      if (terminal)
+        std::fputc('\n', stderr); // after the prompt's "> "
+      return false;
+    }
+    if (!line.empty() && line.back() == '\r') // a CRLF line
+      line.pop_back();
+    if (line.find_first_not_of(" \t") != std::string::npos)
+      return true; // blank lines ask nothing
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  boundOpenMPSpinning(argv);
+  Options o;
+  if (std::optional<int> status = readCommandLine(argc, argv, o))
+    return *status;
+  if (!o.promptFile.empty()) {
+    std::ifstream in(o.promptFile, std::ios::binary);
     if (!in)
-      return fail("cannot read prompt file '" + promptFile + "'");
+      return fail("cannot read prompt file '" + o.promptFile + "'");
     std::ostringstream buffer;
     buffer << in.rdbuf();
-    prompt = buffer.str();
+    o.prompt = buffer.str();
   }
   // The output files are opened now: an unwritable path fails before any work.
   FILE *logitsOut = nullptr, *decodeLogits = nullptr;
-  if (!logitsFile.empty() && !(logitsOut = std::fopen(logitsFile.c_str(), "wb")))
-    return fail("cannot write '" + logitsFile + "'");
-  if (!decodeLogitsFile.empty() && !(decodeLogits = std::fopen(decodeLogitsFile.c_str(), "wb")))
-    return fail("cannot write '" + decodeLogitsFile + "'");
+  if (!o.logitsFile.empty() && !(logitsOut = std::fopen(o.logitsFile.c_str(), "wb")))
+    return fail("cannot write '" + o.logitsFile + "'");
+  if (!o.decodeLogitsFile.empty() &&
+      !(decodeLogits = std::fopen(o.decodeLogitsFile.c_str(), "wb")))
+    return fail("cannot write '" + o.decodeLogitsFile + "'");
 
   auto loadStart = Clock::now();
   std::string error;
-  auto model = CompiledModel::load(library, modelPath, context, error);
+  auto model = CompiledModel::load(o.library, o.modelPath, o.context, error);
   if (!model)
     return fail(error);
   double loadMs = std::chrono::duration<double, std::milli>(Clock::now() - loadStart).count();
   const Tokenizer *tok = model->hasTokenizer() ? &model->tokenizer() : nullptr;
 
-  if (!tok && (!followUps.empty() || interactive))
+  if (!tok && (!o.followUps.empty() || o.interactive))
     return fail(std::string("these weights come without a tokenizer: ") +
-                (interactive ? "--interactive" : "--follow-up") + " needs one");
-  if (!sessionFile.empty() && model->info().target == "cuda")
+                (o.interactive ? "--interactive" : "--follow-up") + " needs one");
+  if (!o.sessionFile.empty() && model->info().target == "cuda")
     return fail("--session is for CPU models: on a GPU a prefill is faster than reading its "
                 "KV cache back from a file");
   // With --follow-up or -i, --session keeps the conversation (saved after
   // each answer, with what a later --continue needs in the session's note).
-  const bool conversationMode = !followUps.empty() || interactive;
+  const bool conversationMode = !o.followUps.empty() || o.interactive;
   SessionRestore restored;
   Conversation resumed;
   double sessionMs = 0; // reading the session
-  if (continuing) {
+  if (o.continuing) {
     auto restoreStart = Clock::now();
-    if (!model->loadSession(sessionFile, nullptr, restored, error))
+    if (!model->loadSession(o.sessionFile, nullptr, restored, error))
       return fail(error);
     sessionMs = std::chrono::duration<double, std::milli>(Clock::now() - restoreStart).count();
     if (!resumed.parse(restored.note))
-      return fail("session '" + sessionFile + "' holds a prompt, not a conversation (a run "
+      return fail("session '" + o.sessionFile + "' holds a prompt, not a conversation (a run "
                   "saves one with --follow-up or -i): use it with -p/-f, or continue a "
                   "conversation's session");
-    if (chat && !resumed.chat)
-      return fail("--chat: the conversation in '" + sessionFile + "' was not a chat; "
+    if (o.chat && !resumed.chat)
+      return fail("--chat: the conversation in '" + o.sessionFile + "' was not a chat; "
                   "continue it without --chat");
-    chat = resumed.chat;
+    o.chat = resumed.chat;
     std::fprintf(stderr,
                  "lazy-run: session '%s': a conversation of %lld tokens (%zu question%s "
                  "answered) restored in %.0f ms\n",
-                 sessionFile.c_str(), static_cast<long long>(restored.reused),
+                 o.sessionFile.c_str(), static_cast<long long>(restored.reused),
                  resumed.questions, resumed.questions == 1 ? "" : "s", sessionMs);
   }
   // --interactive without a prompt: the first line of stdin is the prompt,
   // read once the model is ready.
   const bool terminal = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
-  auto readQuestion = [&](std::string &line) -> bool {
-    for (;;) {
-      if (terminal) {
-        std::fputs("> ", stderr);
-        std::fflush(stderr);
-      }
-      if (!std::getline(std::cin, line)) {
-        if (terminal)
-          std::fputc('\n', stderr); // after the prompt's "> "
-        return false;
-      }
-      if (!line.empty() && line.back() == '\r') // a CRLF line
-        line.pop_back();
-      if (line.find_first_not_of(" \t") != std::string::npos)
-        return true; // blank lines ask nothing
-    }
-  };
-  if (interactive && terminal)
+  if (o.interactive && terminal)
     std::fprintf(stderr, "lazy-run: %s per line, Ctrl-D ends\n",
-                 havePrompt ? "answering the prompt first; then one follow-up question"
-                            : "ready; one question");
-  if (interactive && !havePrompt && !continuing) {
-    if (!readQuestion(prompt))
+                 o.havePrompt ? "answering the prompt first; then one follow-up question"
+                              : "ready; one question");
+  if (o.interactive && !o.havePrompt && !o.continuing) {
+    if (!readQuestion(terminal, o.prompt))
       return 0; // end of input before a prompt: nothing asked
   }
-  std::string text = prompt;
-  if (!continuing && !tok && (chat || (idsFile.empty() && randomPrompt == 0)))
+  std::string text = o.prompt;
+  if (!o.continuing && !tok && (o.chat || (o.idsFile.empty() && o.randomPrompt == 0)))
     return fail("these weights come without a tokenizer: give the prompt as --ids or "
                 "--random-prompt");
   // The conversation so far: the system message (--system) and the prompt.
   std::vector<ChatMessage> opening;
-  if (systemMessage)
-    opening.push_back({"system", *systemMessage});
-  opening.push_back({"user", prompt});
-  if (!continuing && chat &&
-      !tok->applyChatTemplate(opening, true, text, error, templateKwargs.get()))
+  if (o.systemMessage)
+    opening.push_back({"system", *o.systemMessage});
+  opening.push_back({"user", o.prompt});
+  if (!o.continuing && o.chat &&
+      !tok->applyChatTemplate(opening, true, text, error, o.templateKwargs.get()))
     return fail(error);
   std::vector<int32_t> ids;
-  if (continuing) {
+  if (o.continuing)
     ids = restored.tokens; // the conversation so far, all in the cache
-  } else if (randomPrompt > 0) {
-    std::mt19937_64 rng(sampling.seed);
-    for (int64_t i = 0; i < randomPrompt; ++i)
-      ids.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(model->info().vocabSize)));
-  } else if (!idsFile.empty()) {
-    std::ifstream in(idsFile);
-    if (!in)
-      return fail("cannot read token ids from '" + idsFile + "'");
-    long long id;
-    while (in >> id)
-      ids.push_back(static_cast<int32_t>(id));
-    if (!in.eof())
-      return fail("'" + idsFile + "' holds something other than token ids");
-  } else {
-    // With --chat the template writes the BOS (transformers tokenizes a chat
-    // without adding special tokens).
-    if (!tok->encode(text, ids, error, !chat && tok->addBosByDefault()))
-      return fail(error);
-  }
+  else if (!promptIds(o, text, *model, tok, ids, error))
+    return fail(error);
   if (ids.empty())
     return fail("the prompt is empty");
   // (--continue: the conversation restored, whose last answer is done.)
   int64_t promptTokens = static_cast<int64_t>(ids.size());
-  if (!continuing && promptTokens + nPredict > model->context())
+  if (!o.continuing && promptTokens + o.nPredict > model->context())
     return fail("the prompt (" + std::to_string(promptTokens) + " tokens) plus " +
-                std::to_string(nPredict) + " generated tokens exceeds the context of " +
+                std::to_string(o.nPredict) + " generated tokens exceeds the context of " +
                 std::to_string(model->context()) + " tokens (use --ctx or a shorter prompt)");
 
   // Prefill in batches; the last batch asks for its last row's logits. A
@@ -490,47 +676,25 @@ int main(int argc, char **argv) {
   // decisions are made for the prompt's last token.
   const ModelInfo &info = model->info();
   if (info.pruned)
-    batch = promptTokens;
-  // LazyLLM keeps ceil(keep * |S_l|) tokens at each pruning layer: on a short
-  // prompt a schedule without a floor (lazy-compile --min-keep=0) leaves a
-  // handful (the default keeps 1 of 5 tokens after layer 17), and the answer
-  // degrades for no gain. Say so.
-  if (info.pruned && !continuing) {
-    constexpr int64_t kFewKept = 32;
-    int64_t kept = promptTokens;
-    for (auto [layer, keep] : info.schedule) {
-      const int64_t next = lazyc_rt_select_size(kept, keep, info.minKeep);
-      if (next < kFewKept && next < kept) {
-        std::fprintf(stderr,
-                     "lazy-run: note: with this %lld-token prompt the pruned model computes only "
-                     "%lld token%s from layer %lld on (its floor: --min-keep=%lld); LazyLLM pays "
-                     "off on long prompts (hundreds of tokens and more), on a short one it costs "
-                     "accuracy for nothing: use a dense model or recompile with the default "
-                     "--min-keep\n",
-                     static_cast<long long>(promptTokens), static_cast<long long>(next),
-                     next == 1 ? "" : "s", static_cast<long long>(layer + 1),
-                     static_cast<long long>(info.minKeep));
-        break;
-      }
-      kept = next;
-    }
-  }
+    o.batch = promptTokens;
+  if (info.pruned && !o.continuing)
+    noteFewKept(info, promptTokens);
   // Follow-ups: the context must hold every question and answer; checked here
   // with the questions' own tokens (a chat template adds a few per turn,
   // checked again before each question's step).
-  if (!followUps.empty()) {
-    int64_t need = promptTokens + (continuing ? 0 : nPredict); // (--continue: answered)
-    for (const std::string &question : followUps) {
+  if (!o.followUps.empty()) {
+    int64_t need = promptTokens + (o.continuing ? 0 : o.nPredict); // (--continue: answered)
+    for (const std::string &question : o.followUps) {
       std::vector<int32_t> encoded;
       if (!tok->encode(question, encoded, error, false))
         return fail(error);
-      need += static_cast<int64_t>(encoded.size()) + nPredict;
+      need += static_cast<int64_t>(encoded.size()) + o.nPredict;
     }
     if (need > model->context())
-      return fail(std::string(continuing ? "the conversation so far (" : "the prompt (") +
+      return fail(std::string(o.continuing ? "the conversation so far (" : "the prompt (") +
                   std::to_string(promptTokens) + " tokens), " +
-                  std::to_string(followUps.size()) + " follow-up question" +
-                  (followUps.size() == 1 ? "" : "s") + " and " + std::to_string(nPredict) +
+                  std::to_string(o.followUps.size()) + " follow-up question" +
+                  (o.followUps.size() == 1 ? "" : "s") + " and " + std::to_string(o.nPredict) +
                   " generated tokens per answer need " + std::to_string(need) +
                   " positions; the context holds " + std::to_string(model->context()) +
                   " (use --ctx, a smaller -n or fewer follow-ups)");
@@ -540,25 +704,25 @@ int main(int argc, char **argv) {
   int64_t reused = restored.reused;
   // The last step's: the prompt's last row, then each decode step's.
   std::vector<float> logits = restored.logits;
-  if (!sessionFile.empty() && !continuing) {
-    if (access(sessionFile.c_str(), F_OK) == 0) {
+  if (!o.sessionFile.empty() && !o.continuing) {
+    if (access(o.sessionFile.c_str(), F_OK) == 0) {
       auto restoreStart = Clock::now();
-      if (!model->loadSession(sessionFile, &ids, restored, error))
+      if (!model->loadSession(o.sessionFile, &ids, restored, error))
         return fail(error);
       reused = restored.reused;
       logits = restored.logits;
       sessionMs = std::chrono::duration<double, std::milli>(Clock::now() - restoreStart).count();
       std::fprintf(stderr,
                    "lazy-run: session '%s': %lld of %lld prompt tokens restored in %.0f ms\n",
-                   sessionFile.c_str(), static_cast<long long>(reused),
+                   o.sessionFile.c_str(), static_cast<long long>(reused),
                    static_cast<long long>(promptTokens), sessionMs);
     } else {
       std::fprintf(stderr, "lazy-run: session '%s' is new: the %s state is saved there\n",
-                   sessionFile.c_str(), conversationMode ? "conversation's" : "prompt's");
+                   o.sessionFile.c_str(), conversationMode ? "conversation's" : "prompt's");
     }
   }
   const std::vector<int32_t> fresh(ids.begin() + reused, ids.end()); // the tokens to feed
-  bool progress = static_cast<int64_t>(fresh.size()) > batch && repeat == 1 && warmup == 0;
+  bool progress = static_cast<int64_t>(fresh.size()) > o.batch && o.repeat == 1 && o.warmup == 0;
   bool tty = isatty(STDERR_FILENO);
   // One prefill of the whole prompt; its wall time in ms (< 0 on error).
   // Feeds `tokens` at positions `first`, `first` + 1, ... in steps of at most
@@ -582,7 +746,7 @@ int main(int argc, char **argv) {
   };
   auto prefill = [&]() -> double {
     auto prefillStart = Clock::now();
-    bool fed = feed(fresh, static_cast<int32_t>(reused), batch, [&](int64_t end) {
+    bool fed = feed(fresh, static_cast<int32_t>(reused), o.batch, [&](int64_t end) {
       if (progress) {
         std::fprintf(stderr, tty ? "\rprefill %lld/%lld tokens" : "prefill %lld/%lld tokens\n",
                      static_cast<long long>(reused + end), static_cast<long long>(promptTokens));
@@ -596,70 +760,53 @@ int main(int argc, char **argv) {
     return std::chrono::duration<double, std::milli>(Clock::now() - prefillStart).count();
   };
   std::vector<double> ttfts;
-  for (int64_t run = 0; run < warmup + repeat; ++run) {
+  for (int64_t run = 0; run < o.warmup + o.repeat; ++run) {
     if (run > 0)
       model->reset();
-    if (run == warmup && warmup > 0)
+    if (run == o.warmup && o.warmup > 0)
       model->restartProfile(); // LAZYC_CUDA_PROFILE: the timed prefills and what follows
     double ms = prefill();
     if (ms < 0)
       return fail(error);
-    if (run >= warmup)
+    if (run >= o.warmup)
       ttfts.push_back(ms);
   }
   // The median (a first run also pays for warm-up: allocator, GEMM plans).
   double ttftMs = median(ttfts);
   // (A session restored whole is unchanged: not written again. A
   // conversation is saved after each answer instead.)
-  if (!sessionFile.empty() && !conversationMode && reused < promptTokens &&
-      !model->saveSession(sessionFile, ids, logits, error))
+  if (!o.sessionFile.empty() && !conversationMode && reused < promptTokens &&
+      !model->saveSession(o.sessionFile, ids, logits, error))
     return fail(error);
   // The tokens in the cache, position by position (a conversation's session).
   std::vector<int32_t> history = ids;
   if (logitsOut &&
       (std::fwrite(logits.data(), sizeof(float), logits.size(), logitsOut) != logits.size() ||
        std::fclose(logitsOut) != 0))
-    return fail("cannot write '" + logitsFile + "'");
+    return fail("cannot write '" + o.logitsFile + "'");
   StepStats prefillStats = model->stats();
 
-  // One answer: tokens sampled from the last step's logits, each fed back at
-  // the next position, until an end of generation or -n tokens. The last
-  // token of an answer cut off by -n is not fed yet (`pending`): a follow-up
-  // feeds it first.
-  struct Answer {
-    std::string text;
-    std::vector<int32_t> ids;
-    std::vector<double> stepMs;           // each decode step's wall time (model->step alone)
-    std::vector<int64_t> stepTokenLayers; // each decode step's computed token-layers
-    int64_t revived = 0;                  // rows its decode steps read from the Aux Cache
-    double decodeMs = 0;                  // --decode-logits writes left out
-    int32_t pending = -1;
-    /// Decode speed: the tokens after the first, over the decode time.
-    double tokensPerSecond() const {
-      return ids.size() > 1 ? static_cast<double>(ids.size() - 1) / (decodeMs / 1000.0) : 0.0;
-    }
-  };
-  Sampler sampler(sampling);
+  Sampler sampler(o.sampling);
   // --continue samples on from where the saved conversation stopped (the
   // same draws as one run asking every question) unless --seed says otherwise.
-  if (continuing && !seedGiven && !resumed.sampler.empty() && !sampler.restore(resumed.sampler))
-    return fail("session '" + sessionFile + "': the sampler's saved state is malformed");
+  if (o.continuing && !o.seedGiven && !resumed.sampler.empty() && !sampler.restore(resumed.sampler))
+    return fail("session '" + o.sessionFile + "': the sampler's saved state is malformed");
   int32_t position = static_cast<int32_t>(promptTokens); // the next position to feed
   auto answer = [&](Answer &a, FILE *stepLogits) -> bool {
     double logitsWriteMs = 0;
     auto decodeStart = Clock::now();
     int32_t next = sampler.sample(logits.data(), model->info().vocabSize);
-    for (int64_t i = 0; i < nPredict; ++i) {
-      if (!ignoreEos && tok && tok->isEndOfGeneration(next))
+    for (int64_t i = 0; i < o.nPredict; ++i) {
+      if (!o.ignoreEos && tok && tok->isEndOfGeneration(next))
         break;
       std::string piece = tok ? tok->tokenText(next) : " " + std::to_string(next);
       a.text += piece;
       a.ids.push_back(next);
-      if (!json) {
+      if (!o.json) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
       }
-      if (i + 1 == nPredict) {
+      if (i + 1 == o.nPredict) {
         a.pending = next;
         break;
       }
@@ -674,7 +821,7 @@ int main(int argc, char **argv) {
         auto writeStart = Clock::now();
         if (std::fwrite(logits.data(), sizeof(float), logits.size(), stepLogits) !=
             logits.size()) {
-          error = "cannot write '" + decodeLogitsFile + "'";
+          error = "cannot write '" + o.decodeLogitsFile + "'";
           return false;
         }
         logitsWriteMs +=
@@ -691,23 +838,16 @@ int main(int argc, char **argv) {
     return true;
   };
   Answer first; // --continue: the restored conversation's last answer
-  if (continuing) {
+  if (o.continuing) {
     first.text = resumed.answer;
     first.pending = resumed.pending;
   } else if (!answer(first, decodeLogits)) {
     return fail(error);
   }
-  const std::string &generated = first.text;
-  const std::vector<int32_t> &generatedIds = first.ids; // --json: the generated token ids
-  const int64_t producedTokens = static_cast<int64_t>(first.ids.size());
-  const std::vector<double> &stepMs = first.stepMs;
-  const std::vector<int64_t> &stepTokenLayers = first.stepTokenLayers;
-  const int64_t revived = first.revived;
-  // LazyLLM metrics of the first answer: the share of prompt token-layers the
-  // prefill computed (the paper's Table 2 measure), |S_l| per layer,
-  // revivals, Aux Cache.
+  // The first answer's last step (the report's largest per-layer count and
+  // Aux Cache).
   StepStats last = model->stats();
-  if (!json && !continuing)
+  if (!o.json && !o.continuing)
     std::fputc('\n', stdout);
   // --interactive on a terminal: each turn's timings after its answer.
   auto printTurn = [&](const char *what, int64_t tokens, double ms, int64_t stepRevived,
@@ -722,40 +862,34 @@ int main(int argc, char **argv) {
                  static_cast<long long>(tokens), ms, static_cast<long long>(n), rate.c_str(),
                  revivedText.c_str());
   };
-  if (interactive && terminal && !continuing)
+  if (o.interactive && terminal && !o.continuing)
     printTurn("prompt", promptTokens, ttftMs, 0, first);
 
   // Follow-up questions, each one step over its tokens at the next positions
   // (a dense model's in --batch chunks) and an answer. A pruned model selects
   // S_{l+1} again with the question's rows and revives from the Aux Cache what
   // it needs: what the first prefill skipped can come back now.
-  struct FollowUp {
-    std::string question;
-    int64_t tokens = 0, tokenLayers = 0, revived = 0;
-    double ttftMs = 0;
-    Answer reply;
-  };
   std::deque<FollowUp> followUpTurns; // `previous` points into it
   std::vector<ChatMessage> conversation = opening;
-  if (continuing)
+  if (o.continuing)
     conversation = resumed.messages;
   Answer *previous = &first;
-  size_t questionsAnswered = continuing ? resumed.questions : 0;
+  size_t questionsAnswered = o.continuing ? resumed.questions : 0;
   // --session with questions: the conversation after each answer.
   auto saveConversation = [&]() -> bool {
-    if (sessionFile.empty() || !conversationMode)
+    if (o.sessionFile.empty() || !conversationMode)
       return true;
     Conversation state;
-    state.chat = chat;
-    if (chat)
+    state.chat = o.chat;
+    if (o.chat)
       state.messages = conversation; // (unused without --chat)
     state.answer = previous->text;
     state.pending = previous->pending;
     state.questions = questionsAnswered;
     state.sampler = sampler.state();
-    return model->saveSession(sessionFile, history, logits, error, state.json());
+    return model->saveSession(o.sessionFile, history, logits, error, state.json());
   };
-  if (!continuing && !saveConversation())
+  if (!o.continuing && !saveConversation())
     return fail(error);
   // One follow-up turn: the question's step and its answer. A question the
   // context cannot hold sets `error` and returns Refused with nothing changed
@@ -766,7 +900,7 @@ int main(int argc, char **argv) {
     if (previous->pending >= 0)
       questionIds.push_back(previous->pending);
     std::string questionText = question;
-    if (chat) {
+    if (o.chat) {
       // The template's text between the previous answer and the new one: the
       // answer's end of turn, the user turn, the assistant prompt.
       static const std::string kMark = "\x01lazyc-answer\x01";
@@ -774,7 +908,7 @@ int main(int argc, char **argv) {
       turns.push_back({"assistant", kMark});
       turns.push_back({"user", question});
       std::string rendered;
-      if (!tok->applyChatTemplate(turns, true, rendered, error, templateKwargs.get()))
+      if (!tok->applyChatTemplate(turns, true, rendered, error, o.templateKwargs.get()))
         return Turn::Failed;
       size_t at = rendered.rfind(kMark);
       if (at == std::string::npos) {
@@ -788,20 +922,20 @@ int main(int argc, char **argv) {
     if (!tok->encode(questionText, encoded, error, false))
       return Turn::Failed;
     questionIds.insert(questionIds.end(), encoded.begin(), encoded.end());
-    const int64_t need = position + static_cast<int64_t>(questionIds.size()) + nPredict;
+    const int64_t need = position + static_cast<int64_t>(questionIds.size()) + o.nPredict;
     if (need > model->context()) {
       error = "follow-up " + std::to_string(followUpTurns.size() + 1) + " (" +
               std::to_string(questionIds.size()) + " tokens after " + std::to_string(position) +
-              " in the context) plus " + std::to_string(nPredict) +
+              " in the context) plus " + std::to_string(o.nPredict) +
               " generated tokens exceeds the context of " + std::to_string(model->context()) +
               " tokens (use --ctx or fewer follow-ups)";
       return Turn::Refused;
     }
-    if (chat) {
+    if (o.chat) {
       conversation.push_back({"assistant", previous->text});
       conversation.push_back({"user", question});
     }
-    if (!json && !(typed && terminal)) { // a question typed in is on the screen
+    if (!o.json && !(typed && terminal)) { // a question typed in is on the screen
       std::printf("\n> %s\n", question.c_str());
       std::fflush(stdout);
     }
@@ -809,7 +943,7 @@ int main(int argc, char **argv) {
     turn.question = question;
     turn.tokens = static_cast<int64_t>(questionIds.size());
     auto start = Clock::now();
-    bool fed = feed(questionIds, position, info.pruned ? turn.tokens : batch, [&](int64_t) {
+    bool fed = feed(questionIds, position, info.pruned ? turn.tokens : o.batch, [&](int64_t) {
       const StepStats stepStats = model->stats();
       turn.tokenLayers += sum(stepStats.computed);
       turn.revived += sum(stepStats.revived);
@@ -823,7 +957,7 @@ int main(int argc, char **argv) {
     FollowUp &asked = followUpTurns.back();
     if (!answer(asked.reply, nullptr))
       return Turn::Failed;
-    if (!json)
+    if (!o.json)
       std::fputc('\n', stdout);
     if (typed && terminal)
       printTurn("question", asked.tokens, asked.ttftMs, asked.revived, asked.reply);
@@ -831,19 +965,19 @@ int main(int argc, char **argv) {
     ++questionsAnswered;
     return saveConversation() ? Turn::Answered : Turn::Failed;
   };
-  for (const std::string &question : followUps)
+  for (const std::string &question : o.followUps)
     if (ask(question, false) != Turn::Answered)
       return fail(error);
   // --interactive: questions from stdin until its end. One the context cannot
   // hold is refused (the exit status says so) and the next one read.
   bool refused = false;
-  for (std::string question; interactive && readQuestion(question);) {
+  for (std::string question; o.interactive && readQuestion(terminal, question);) {
     switch (ask(question, true)) {
     case Turn::Answered:
       break;
     case Turn::Refused: {
       refused = true;
-      const int64_t room = model->context() - position - nPredict;
+      const int64_t room = model->context() - position - o.nPredict;
       fail(error + (room > 1 ? "; " + std::to_string(room) + " positions are left for a question"
                              : "; the context is full"));
       break;
@@ -853,85 +987,12 @@ int main(int argc, char **argv) {
     }
   }
   if (decodeLogits && std::fclose(decodeLogits) != 0)
-    return fail("cannot write '" + decodeLogitsFile + "'");
-  if (!json)
+    return fail("cannot write '" + o.decodeLogitsFile + "'");
+  if (!o.json)
     return refused ? 1 : 0;
-  // Over all prefill steps (a dense model prefills in batches).
-  const int64_t computed = sum(prefillStats.totalComputed);
-  const std::string kept = jsonIntegers(prefillStats.keys),
-                    perLayer = jsonIntegers(prefillStats.totalComputed);
-  double share = static_cast<double>(computed) /
-                 (static_cast<double>(info.layers) * static_cast<double>(promptTokens));
-  std::string schedule = "[";
-  for (size_t i = 0; i < info.schedule.size(); ++i)
-    schedule += (i ? ", [" : "[") + std::to_string(info.schedule[i].first) + ", " +
-                std::to_string(info.schedule[i].second) + "]";
-  schedule += "]";
-  const std::string runs = jsonNumbers(ttfts, "%.2f");
-  // Per decode step: wall time and token-layers computed (a dense step
-  // computes one token at every layer; a pruned one adds its revivals).
-  const std::string stepList = jsonNumbers(stepMs, "%.3f"),
-                    stepRows = jsonIntegers(stepTokenLayers);
-  const std::string idList = jsonIntegers(generatedIds);
-  // The median decode step: the first steps of a process pay for warm-up
-  // (a GPU's per-shape GEMM plans, kernel loading), which the mean includes.
-  const double stepMedian = median(stepMs);
-  // Per follow-up: its question's step (TTFT, token-layers, revivals) and answer.
-  std::string followUpJson = "[";
-  for (const FollowUp &f : followUpTurns) {
-    const Answer &a = f.reply;
-    const int64_t n = static_cast<int64_t>(a.ids.size());
-    char numbers[512];
-    std::snprintf(numbers, sizeof(numbers),
-                  "\"question_tokens\": %lld, \"ttft_ms\": %.1f, \"question_token_layers\": %lld, "
-                  "\"question_revived_tokens\": %lld, \"generated_tokens\": %lld, "
-                  "\"decode_tokens_per_s\": %.2f, \"decode_step_ms_median\": %.3f, "
-                  "\"revived_tokens\": %lld, ",
-                  static_cast<long long>(f.tokens), f.ttftMs,
-                  static_cast<long long>(f.tokenLayers), static_cast<long long>(f.revived),
-                  static_cast<long long>(n), a.tokensPerSecond(),
-                  median(a.stepMs), static_cast<long long>(a.revived));
-    followUpJson += std::string(followUpJson.size() > 1 ? ", " : "") + "{\"question\": \"" +
-                    jsonEscape(f.question) + "\", " + numbers +
-                    "\"decode_step_token_layers\": " + jsonIntegers(a.stepTokenLayers) +
-                    ", \"generated_ids\": " + jsonIntegers(a.ids) + ", \"text\": \"" +
-                    jsonEscape(a.text) + "\"}";
-  }
-  followUpJson += "]";
-  int64_t maxPerLayer = 0;
-  for (int64_t c : last.totalComputed)
-    maxPerLayer = std::max(maxPerLayer, c);
-  std::printf("{\"prompt_tokens\": %lld, \"generated_tokens\": %lld, \"load_ms\": %.1f, "
-              "\"ttft_ms\": %.1f, \"prefill_tokens_per_s\": %.1f, \"decode_tokens_per_s\": %.2f, "
-              "\"decode_step_ms_median\": %.3f, \"decode_step_ms\": %s, "
-              "\"decode_step_token_layers\": %s, "
-              "\"peak_rss_mib\": %.1f, \"pruned\": %s, \"policy\": \"%s\", \"score_window\": %lld, "
-              "\"score_pool\": %lld, \"reuse_bias\": %g, \"schedule\": %s, \"min_keep\": %lld, "
-              "\"computed_share\": %.4f, \"kept_tokens_per_layer\": %s, "
-              "\"computed_tokens_per_layer\": %s, \"select_ms\": %.2f, "
-              "\"revived_tokens\": %lld, \"max_token_layers_computed_per_layer\": %lld, "
-              "\"aux_cache_bytes\": %lld, \"target\": \"%s\", \"kv_cache\": \"%s\", "
-              "\"device\": \"%s\", "
-              "\"attention\": \"%s\", \"session_reused_tokens\": %lld, \"session_ms\": %.1f, "
-              "\"continued\": %s, "
-              "\"ttft_ms_runs\": %s, "
-              "\"generated_ids\": %s, "
-              "\"text\": \"%s\", \"follow_ups\": %s}\n",
-              static_cast<long long>(promptTokens), static_cast<long long>(producedTokens),
-              loadMs, ttftMs,
-              fresh.empty() ? 0.0 : static_cast<double>(fresh.size()) / (ttftMs / 1000.0),
-              first.tokensPerSecond(), stepMedian,
-              stepList.c_str(), stepRows.c_str(),
-              peakRSSMiB(), info.pruned ? "true" : "false", jsonEscape(info.policy).c_str(),
-              static_cast<long long>(info.scoreWindow), static_cast<long long>(info.scorePool),
-              info.reuseBias, schedule.c_str(), static_cast<long long>(info.minKeep), share, kept.c_str(),
-              perLayer.c_str(),
-              prefillStats.selectSeconds * 1000.0, static_cast<long long>(revived),
-              static_cast<long long>(maxPerLayer), static_cast<long long>(last.auxBytes),
-              info.target.c_str(), info.target == "cuda" ? "bf16" : info.kvCache.c_str(),
-              jsonEscape(model->deviceName()).c_str(),
-              jsonEscape(model->attentionInfo()).c_str(), static_cast<long long>(reused),
-              sessionMs, continuing ? "true" : "false", runs.c_str(), idList.c_str(),
-              jsonEscape(generated).c_str(), followUpJson.c_str());
+  Report report{info, prefillStats, last, promptTokens, static_cast<int64_t>(fresh.size()),
+                reused, loadMs, ttftMs, sessionMs, ttfts, first, followUpTurns,
+                model->deviceName(), model->attentionInfo(), o.continuing};
+  printReport(report);
   return refused ? 1 : 0;
 }

@@ -11,7 +11,8 @@ embeddings: block 3 has no RoPE), granite (its four multipliers), olmo2
 YaRN RoPE scaling, llama with Q8_0 matrices and llama with a sliding window
 in its second block (attention.sliding_window_pattern, a bool array), gemma3
 (norms before and after both sublayers, query/key norms; its fixed pattern
-of sliding layers).
+of sliding layers), phi3 with LongRoPE, and phi3 rotating 6 of each head's 8
+elements (Phi-4-mini's partial rotary embeddings, tied embeddings).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -55,7 +56,7 @@ def gguf(arch, blocks, tensors, extra=()):
         out += string(name) + struct.pack("<I", len(dims))
         out += b"".join(struct.pack("<Q", d) for d in dims)
         out += struct.pack("<IQ", kind, len(data))
-        if name == "rope_freqs.weight":  # divisors: positive
+        if name.startswith("rope_"):  # RoPE frequency divisors (rope_freqs, LongRoPE): positive
             data += b"".join(struct.pack("<f", 1 + i / 4) for i in range(count))
         elif kind == F32:
             data += b"".join(struct.pack("<f", ((i * 7) % 13 - 6) / 16) for i in range(count))
@@ -143,6 +144,11 @@ SEEDS = {
         + [("rope_factors_long.weight", [EMB // HEADS // 2], F32),
            ("rope_factors_short.weight", [EMB // HEADS // 2], F32)],
         [("phi3.rope.scaling.original_context_length", 64),
+         ("phi3.rope.scaling.attn_factor", 1.2)]),
+    "phi3-partial-rope.gguf": gguf(  # Phi-4-mini's form: RoPE on 6 of each head's 8
+        "phi3", 1, model("phi3", 1, F16, phi3=True, tied=True)
+        + [("rope_factors_long.weight", [3], F32), ("rope_factors_short.weight", [3], F32)],
+        [("phi3.rope.dimension_count", 6), ("phi3.rope.scaling.original_context_length", 64),
          ("phi3.rope.scaling.attn_factor", 1.2)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
