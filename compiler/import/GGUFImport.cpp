@@ -29,8 +29,8 @@ namespace {
 /// scaled embeddings and a local RoPE in its sliding layers; gemma2 the same
 /// without the query/key norms and local RoPE, with soft-capped attention
 /// scores and logits.
-const char *const kLlamaFamily[] = {"llama",  "mistral", "qwen2",  "qwen3",  "smollm3", "granite",
-                                    "olmo2",  "gemma",   "gemma2", "gemma3", "phi3"};
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",  "qwen3",  "smollm3", "granite",
+                                    "olmo2", "gemma",   "gemma2", "gemma3", "phi3",    "glm4"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -364,12 +364,14 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3";
-  // (GGML's interleaved layout under a partial rotation: no model lazyc
-  // imports has it, and nothing here to check it against.)
-  if (config.ropeDim && config.ropeInterleaved) {
+  // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
+  // runs glm4 in NORM mode on its first rope.dimension_count elements, as
+  // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
+  // Another architecture with it: nothing here to check it against.
+  if (config.ropeDim && config.ropeInterleaved && *arch != "glm4") {
     error = "partial rotary embeddings (rope.dimension_count " + std::to_string(config.ropeDim) +
-            " of " + std::to_string(config.headDim) + ") are supported for architectures with "
-            "rotate-half RoPE (phi3, qwen2, ...), not for '" + *arch + "'";
+            " of " + std::to_string(config.headDim) + ") are supported for glm4 and the "
+            "architectures with rotate-half RoPE (phi3, qwen2, ...), not for '" + *arch + "'";
     return false;
   }
   if (*arch == "phi3") {
@@ -378,9 +380,22 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.fusedQKV = file.findTensor("blk.0.attn_qkv.weight") != nullptr;
     config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
   }
-  config.qkvBias = *arch == "qwen2";
+  if (*arch == "glm4") {
+    // llama.cpp's glm4 graph: Q/K/V biases, the MLP's gate and up in
+    // ffn_up (gate first), RMSNorms before and after both sublayers
+    // (post_attention_norm, ffn_norm, post_ffw_norm). Its fused attn_qkv
+    // variant and GLM-4.1V's sectioned RoPE are refused.
+    if (file.findTensor("blk.0.attn_qkv.weight") || file.find("glm4.rope.dimension_sections")) {
+      error = "glm4 with a fused attn_qkv tensor or a sectioned (multimodal) RoPE is not "
+              "supported (lazyc reads GLM-4's separate attn_q/k/v)";
+      return false;
+    }
+    config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
+  }
+  config.qkvBias = *arch == "qwen2" || (*arch == "glm4" && file.findTensor("blk.0.attn_q.bias"));
   config.qkNorm = *arch == "qwen3" || *arch == "gemma3";
-  config.qkFullNorm = config.postNorms = *arch == "olmo2";
+  config.qkFullNorm = *arch == "olmo2";
+  config.postNorms = *arch == "olmo2" || *arch == "glm4";
   config.preNorms = *arch != "olmo2";
   // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
   if (*arch == "smollm3")
@@ -457,11 +472,17 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "post_feedforward_layernorm.weight"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
-  // With norms before and after each sublayer (Gemma) Hugging Face names the
-  // MLP's input norm pre_feedforward_layernorm (post_attention_layernorm is
-  // the attention's output norm there).
-  if (c.hfNames && role == TensorRole::FfnNorm && c.preNorms && c.postNorms)
+  // With norms before and after each sublayer Hugging Face names the MLP's
+  // input norm pre_feedforward_layernorm in Gemma (post_attention_layernorm
+  // is the attention's output norm there); GLM-4 keeps Llama's names and
+  // calls the output norms post_self_attn_layernorm and post_mlp_layernorm.
+  const bool glm4 = c.arch == "glm4";
+  if (c.hfNames && role == TensorRole::FfnNorm && c.preNorms && c.postNorms && !glm4)
     base = "pre_feedforward_layernorm.weight";
+  if (c.hfNames && glm4 && role == TensorRole::AttnPostNorm)
+    base = "post_self_attn_layernorm.weight";
+  if (c.hfNames && glm4 && role == TensorRole::FfnPostNorm)
+    base = "post_mlp_layernorm.weight";
   // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
   if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
                      role == TensorRole::AttnV))

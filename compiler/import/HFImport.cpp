@@ -410,17 +410,20 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool gemma1 = arch == "GemmaForCausalLM" || modelType == "gemma";
   // Phi-3: Llama's layers with fused qkv and gate_up projections.
   bool phi3 = arch == "Phi3ForCausalLM" || modelType == "phi3";
+  // GLM-4 (GLM-4-0414, GLM-Z1): Q/K/V biases, a fused gate_up, norms before
+  // and after both sublayers, RoPE on interleaved pairs of half of each head.
+  bool glm4 = arch == "Glm4ForCausalLM" || modelType == "glm4";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
-      !gemma3 && !phi3) {
+      !gemma3 && !phi3 && !glm4) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
-            "Gemma3ForCausalLM and Phi3ForCausalLM)";
+            "Gemma3ForCausalLM, Phi3ForCausalLM and Glm4ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
@@ -433,14 +436,18 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : gemma2  ? "gemma2"
            : gemma3  ? "gemma3"
            : phi3    ? "phi3"
+           : glm4    ? "glm4"
            : modelType.empty() ? "llama"
                                : modelType;
-  c.qkvBias = qwen2; // Qwen2's Q/K/V projections always have biases
-  c.fusedQKV = c.fusedGateUp = phi3;
+  // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
+  c.qkvBias = qwen2 || (glm4 && json.getBool("attention_bias").value_or(true));
+  c.fusedQKV = phi3;
+  c.fusedGateUp = phi3 || glm4;
   c.qkNorm = qwen3;  // Qwen3 normalizes each query and key head
   // OLMo 2 normalizes the whole query and key projections, and each
-  // sublayer's output instead of its input.
-  c.qkFullNorm = c.postNorms = olmo2;
+  // sublayer's output instead of its input; GLM-4 both.
+  c.qkFullNorm = olmo2;
+  c.postNorms = olmo2 || glm4;
   c.preNorms = !olmo2;
   c.name = json.getString("_name_or_path").value_or(c.arch);
   auto need = [&](const char *key, int64_t &out) {
@@ -479,24 +486,25 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
-  if (json.getBool("attention_bias").value_or(false) || json.getBool("mlp_bias").value_or(false)) {
+  if ((json.getBool("attention_bias").value_or(false) && !glm4) ||
+      json.getBool("mlp_bias").value_or(false)) {
     error = "config.json: attention/MLP biases are not supported";
     return false;
   }
   // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75), as
   // transformers' Phi3Attention: the first int(head_dim * factor) elements,
-  // with the frequencies of a head that wide. (Read before the RoPE scaling,
-  // whose factor lists have that many halves. transformers 5 moves the key
-  // into rope_parameters.)
+  // with the frequencies of a head that wide; GLM-4 half of it (its config's
+  // default). (Read before the RoPE scaling, whose factor lists have that
+  // many halves. transformers 5 moves the key into rope_parameters.)
   std::optional<double> partialKey = json.getNumber("partial_rotary_factor");
   if (const rt::JsonValue *params = json.get("rope_parameters");
       !partialKey && params && params->isObject())
     partialKey = params->getNumber("partial_rotary_factor");
-  if (double partial = partialKey.value_or(1.0); partial != 1.0) {
+  if (double partial = partialKey.value_or(glm4 ? 0.5 : 1.0); partial != 1.0) {
     auto rotary = static_cast<int64_t>(static_cast<double>(c.headDim) * partial);
-    if (!phi3) {
+    if (!phi3 && !glm4) {
       error = "config.json: partial_rotary_factor (rotary embeddings on part of each head) is "
-              "supported for Phi3ForCausalLM (Phi-4-mini), not for " + arch;
+              "supported for Phi3ForCausalLM (Phi-4-mini) and Glm4ForCausalLM, not for " + arch;
       return false;
     }
     if (!(partial > 0.0 && partial < 1.0) || rotary <= 0 || rotary % 2 != 0) {
@@ -523,7 +531,9 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: rms_norm_eps must be a positive number";
     return false;
   }
-  c.ropeInterleaved = false; // Hugging Face weights use rotate-half
+  // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
+  // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).
+  c.ropeInterleaved = glm4;
   // (Gemma's default: tied.)
   c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(gemma1 || gemma2 || gemma3);
   c.hfNames = true;

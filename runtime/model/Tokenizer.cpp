@@ -9,6 +9,7 @@
 #include "runtime/model/Unicode.h"
 
 #include <algorithm>
+#include <cmath>
 #include <climits>
 #include <cstdio>
 #include <queue>
@@ -46,6 +47,9 @@ const PreTokenizer kPreTokenizers[] = {
     {"tekken", Tokenizer::Split::Tekken, false},
     // tiktoken's o200k_base (Phi-4-mini; llama.cpp's name).
     {"gpt-4o", Tokenizer::Split::O200K, false},
+    // GLM-4: Llama 3's split (llama.cpp's CHATGLM4 regex), no BOS.
+    {"chatglm-bpe", Tokenizer::Split::Llama3, false},
+    {"glm4", Tokenizer::Split::Llama3, false},
 };
 
 /// The Llama 3 split patterns as Hugging Face tokenizer.json spells them.
@@ -569,6 +573,15 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
   };
   tok->bos_ = id("bos_token_id");
   tok->eos_ = id("eos_token_id");
+  // A list of end-of-generation ids (transformers stops at any of them).
+  if (const JsonValue *list = config.get("eos_token_id"); list && list->isArray()) {
+    for (const JsonValue &v : list->array())
+      if (v.isNumber() && v.number() >= 0 && v.number() < tok->vocabSize() &&
+          v.number() == std::floor(v.number()))
+        tok->stops_.push_back(static_cast<int32_t>(v.number()));
+    if (!tok->stops_.empty())
+      tok->eos_ = tok->stops_.front();
+  }
   tok->eot_ = tok->endOfTurnToken();
   tok->addBos_ = tok->bos_ >= 0 && postProcessorAddsBos(json, tok->tokens_[tok->bos_]);
   return tok;
@@ -692,7 +705,9 @@ std::unique_ptr<Tokenizer> Tokenizer::fromGGUF(const GGUFFile &file,
     tok->mergeRanks_.emplace(merge, static_cast<int32_t>(r));
   }
   buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
-
+  // GLM-4: llama.cpp never adds a BOS (its chat template writes [gMASK]<sop>).
+  if (pre == "glm4" || pre == "chatglm-bpe")
+    tok->addBos_ = false;
   return tok;
 }
 
@@ -1010,7 +1025,8 @@ bool Tokenizer::decode(const std::vector<int32_t> &ids, std::string &text,
 }
 
 bool Tokenizer::isEndOfGeneration(int32_t id) const {
-  return id >= 0 && (id == eos_ || id == eot_);
+  return id >= 0 && (id == eos_ || id == eot_ ||
+                     std::find(stops_.begin(), stops_.end(), id) != stops_.end());
 }
 
 int32_t Tokenizer::endOfTurnToken() const {

@@ -104,7 +104,8 @@ public:
   int32_t vocabSize() const { return static_cast<int32_t>(tokens_.size()); }
   int32_t bos() const { return bos_; }
   int32_t eos() const { return eos_; }
-  /// Whether generation should stop at `id` (EOS or an end-of-turn token).
+  /// Whether generation should stop at `id` (EOS, an end-of-turn token, or
+  /// another id of a config.json `eos_token_id` list).
   bool isEndOfGeneration(int32_t id) const;
   bool addBosByDefault() const { return addBos_; }
   /// Whether the vocabulary has a token for `byte` on its own (byte-level
@@ -157,6 +158,9 @@ private:
   std::unordered_map<uint32_t, uint8_t> unicodeToByte_;
   std::string chatTemplate_;
   int32_t bos_ = -1, eos_ = -1, eot_ = -1;
+  /// A Hugging Face config's `eos_token_id` list (Llama 3.1's <|eom_id|>,
+  /// GLM-4's <|user|> and <|observation|>); eos_ is its first id.
+  std::vector<int32_t> stops_;
   bool addBos_ = false;
   bool sentencePiece_ = false;  // SentencePiece-style BPE over characters
   SpacePrefix spacePrefix_ = SpacePrefix::TextStart;

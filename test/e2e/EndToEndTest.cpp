@@ -58,6 +58,8 @@ const std::string kTinyLongRopeLibrary = LAZYC_E2E_TINY_LONGROPE_LIBRARY;
 const std::string kTinyLongRopeGGUFLibrary = LAZYC_E2E_TINY_LONGROPE_GGUF_LIBRARY;
 const std::string kTinyPhi4MiniLibrary = LAZYC_E2E_TINY_PHI4MINI_LIBRARY;
 const std::string kTinyPhi4MiniGGUFLibrary = LAZYC_E2E_TINY_PHI4MINI_GGUF_LIBRARY;
+const std::string kTinyGlm4Library = LAZYC_E2E_TINY_GLM4_LIBRARY;
+const std::string kTinyGlm4GGUFLibrary = LAZYC_E2E_TINY_GLM4_GGUF_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -338,6 +340,13 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-phi4mini.txt",
                                                 "tiny-phi4mini.gguf",
                                                 &kTinyPhi4MiniGGUFLibrary},
+                                           // GLM-4: Q/K/V biases, fused gate_up, norms
+                                           // before and after both sublayers, RoPE on
+                                           // interleaved pairs of half of each head.
+                                           Case{"logits-tiny-hf-glm4.txt", "tiny-glm4-hf",
+                                                &kTinyGlm4Library},
+                                           Case{"logits-tiny-hf-glm4.txt", "tiny-glm4.gguf",
+                                                &kTinyGlm4GGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

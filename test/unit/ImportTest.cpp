@@ -227,7 +227,8 @@ TEST_F(ImportTest, RopeScaling) {
 /// (Phi-4-mini, llama.cpp's n_rot) for the rotate-half (NEOX) architectures;
 /// the RoPE scaling factors then count half of it. (Phi-4-mini's form is
 /// checked end to end against transformers: EndToEndTest tiny_hf_phi4mini_gguf.)
-/// GGML's interleaved layout (llama) under a partial rotation is refused.
+/// GGML's interleaved layout under a partial rotation is refused but for
+/// glm4 (EndToEndTest tiny_hf_glm4_gguf).
 TEST_F(ImportTest, PartialRotary) {
   const uint64_t embBytes = 64 * 100 * 4;
   auto model = [&](uint32_t ropeDim, size_t factors, const char *arch = "qwen2") {
@@ -266,8 +267,8 @@ TEST_F(ImportTest, PartialRotary) {
   ModelConfig interleaved;
   EXPECT_NE(readConfig(model(12, 6, "llama"), interleaved)
                 .find("partial rotary embeddings (rope.dimension_count 12 of 16) are supported "
-                      "for architectures with rotate-half RoPE (phi3, qwen2, ...), not for "
-                      "'llama'"),
+                      "for glm4 and the architectures with rotate-half RoPE (phi3, qwen2, ...), "
+                      "not for 'llama'"),
             std::string::npos);
 }
 

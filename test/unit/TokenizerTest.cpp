@@ -162,6 +162,20 @@ TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
   expectMatches(*tokenizer, readCases("tokenizer-" + stem + ".txt"));
 }
 
+/// GLM-4's GGUF pre-tokenizer names ("glm4", "chatglm-bpe"): Llama 3's split
+/// (llama.cpp's CHATGLM4 regex) and no BOS even where add_bos_token says so,
+/// as llama.cpp (its chat template writes [gMASK]<sop>).
+TEST(SplitRegexGlm4Test, SplitsAsLlama3WithoutBos) {
+  std::string error;
+  auto file = GGUFFile::open(kFixtures + "/glm4-tiny.gguf", error);
+  ASSERT_TRUE(file) << error;
+  EXPECT_EQ(file->getString("tokenizer.ggml.pre").value_or(""), "glm4");
+  auto tokenizer = Tokenizer::fromGGUF(*file, error);
+  ASSERT_TRUE(tokenizer) << error;
+  EXPECT_FALSE(tokenizer->addBosByDefault());
+  expectMatches(*tokenizer, readCases("tokenizer-llama3.txt"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Llama3Qwen2TekkenAndO200K, SplitRegexTest,
                          ::testing::Values("llama3", "qwen2", "tekken", "o200k"));
 
@@ -340,6 +354,29 @@ TEST(ChatTemplateTest, PostProcessorBosIsAdded) {
     EXPECT_TRUE(tok->addBosByDefault()) << post;
     EXPECT_EQ(tok->tokenText(tok->bos()), "<|begin_of_text|>");
   }
+}
+
+/// A config.json `eos_token_id` list (Llama 3.1 Instruct's three ids, GLM-4's
+/// <|endoftext|>, <|user|>, <|observation|>): generation stops at each of its
+/// ids, as transformers' generate does; eos() is the first.
+TEST(ChatTemplateTest, EosTokenIdListStopsAtEach) {
+  std::string text, error;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-llama3.json", text, error)) << error;
+  auto json = JsonValue::parse(text, error);
+  ASSERT_TRUE(json) << error;
+  auto single = JsonValue::parse(R"({"eos_token_id": 5})", error);
+  auto list = JsonValue::parse(R"({"eos_token_id": [7, 5, 900000, -1, 1.5]})", error);
+  auto one = Tokenizer::fromHFJson(*json, *single, error);
+  auto many = Tokenizer::fromHFJson(*json, *list, error);
+  ASSERT_TRUE(one && many) << error;
+  EXPECT_EQ(one->eos(), 5);
+  EXPECT_TRUE(one->isEndOfGeneration(5));
+  EXPECT_FALSE(one->isEndOfGeneration(7));
+  EXPECT_EQ(many->eos(), 7); // out-of-range and non-integer entries ignored
+  EXPECT_TRUE(many->isEndOfGeneration(7));
+  EXPECT_TRUE(many->isEndOfGeneration(5));
+  EXPECT_FALSE(many->isEndOfGeneration(6));
+  EXPECT_FALSE(many->isEndOfGeneration(-1));
 }
 
 TEST(TokenizerErrorsTest, UnsupportedOrMissingTokenizer) {

@@ -12,7 +12,9 @@ YaRN RoPE scaling, llama with Q8_0 matrices and llama with a sliding window
 in its second block (attention.sliding_window_pattern, a bool array), gemma3
 (norms before and after both sublayers, query/key norms; its fixed pattern
 of sliding layers), phi3 with LongRoPE, and phi3 rotating 6 of each head's 8
-elements (Phi-4-mini's partial rotary embeddings, tied embeddings).
+elements (Phi-4-mini's partial rotary embeddings, tied embeddings), glm4
+(Q/K/V biases, fused gate and up, norms after both sublayers, RoPE on
+interleaved pairs of half of each head).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -71,7 +73,7 @@ def gguf(arch, blocks, tensors, extra=()):
 
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
-          gemma3=False, phi3=False):
+          gemma3=False, phi3=False, glm4=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     t = [(p + pre + ".weight", [EMB], F32),
@@ -86,6 +88,10 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
     if phi3:  # qkv and gate + up fused (GGUF dims: [in, out])
         t = [t[0], (p + "attn_qkv.weight", [EMB, (HEADS + 2 * KV) * head_dim], matrix), t[4],
              t[5], (p + "ffn_up.weight", [EMB, 2 * FFN], matrix), t[8]]
+    if glm4:  # separate q/k/v, gate + up fused, norms after both sublayers too
+        t = t[:6] + [(p + "ffn_up.weight", [EMB, 2 * FFN], matrix), t[8],
+                     (p + "post_attention_norm.weight", [EMB], F32),
+                     (p + "post_ffw_norm.weight", [EMB], F32)]
     if bias:
         t += [(p + "attn_q.bias", [HEADS * head_dim], F32),
               (p + "attn_k.bias", [KV * head_dim], F32), (p + "attn_v.bias", [KV * head_dim], F32)]
@@ -150,6 +156,9 @@ SEEDS = {
         + [("rope_factors_long.weight", [3], F32), ("rope_factors_short.weight", [3], F32)],
         [("phi3.rope.dimension_count", 6), ("phi3.rope.scaling.original_context_length", 64),
          ("phi3.rope.scaling.attn_factor", 1.2)]),
+    "glm4-partial-interleaved.gguf": gguf(  # GLM-4: RoPE on 4 of each head's 8, interleaved
+        "glm4", 1, model("glm4", 1, F16, bias=True, glm4=True),
+        [("glm4.rope.dimension_count", 4)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
