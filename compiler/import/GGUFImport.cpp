@@ -28,9 +28,13 @@ namespace {
 /// has GeGLU, norms before and after each sublayer, per-head query/key norms,
 /// scaled embeddings and a local RoPE in its sliding layers; gemma2 the same
 /// without the query/key norms and local RoPE, with soft-capped attention
-/// scores and logits.
-const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",  "qwen3",  "smollm3", "granite",
-                                    "olmo2", "gemma",   "gemma2", "gemma3", "phi3",    "glm4"};
+/// scores and logits; phi3 fuses its projections; glm4 has Q/K/V biases, a
+/// fused gate and up, norms before and after each sublayer and RoPE on half
+/// of each head; ernie4_5 is llama whose converter keeps Hugging Face's
+/// interleaved RoPE pairs (NORM mode, no permutation).
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3",  "smollm3",
+                                    "granite", "olmo2", "gemma", "gemma2", "gemma3",
+                                    "phi3",    "glm4",  "ernie4_5"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models

@@ -413,17 +413,20 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // GLM-4 (GLM-4-0414, GLM-Z1): Q/K/V biases, a fused gate_up, norms before
   // and after both sublayers, RoPE on interleaved pairs of half of each head.
   bool glm4 = arch == "Glm4ForCausalLM" || modelType == "glm4";
+  // ERNIE 4.5 (the dense models, e.g. ERNIE-4.5-0.3B): Llama's layers with
+  // RoPE on interleaved pairs, tied embeddings by default.
+  bool ernie = arch == "Ernie4_5ForCausalLM" || modelType == "ernie4_5";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
-      !gemma3 && !phi3 && !glm4) {
+      !gemma3 && !phi3 && !glm4 && !ernie) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
-            "Gemma3ForCausalLM, Phi3ForCausalLM and Glm4ForCausalLM)";
+            "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM and Ernie4_5ForCausalLM)";
     return false;
   }
   c.arch = qwen2     ? "qwen2"
@@ -437,6 +440,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : gemma3  ? "gemma3"
            : phi3    ? "phi3"
            : glm4    ? "glm4"
+           : ernie   ? "ernie4_5"
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -471,6 +475,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   }
   if (auto headDim = json.getInt("head_dim")) {
     c.headDim = *headDim;
+  } else if (ernie) { // transformers' Ernie4_5Config default
+    c.headDim = 128;
   } else if (c.hidden % c.numHeads == 0) {
     c.headDim = c.hidden / c.numHeads;
   } else {
@@ -487,8 +493,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   }
   if ((json.getBool("attention_bias").value_or(false) && !glm4) ||
-      json.getBool("mlp_bias").value_or(false)) {
-    error = "config.json: attention/MLP biases are not supported";
+      json.getBool("mlp_bias").value_or(false) || json.getBool("use_bias").value_or(false)) {
+    error = "config.json: attention/MLP biases are not supported (but GLM-4's Q/K/V biases)";
     return false;
   }
   // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75), as
@@ -533,9 +539,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   }
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
   // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).
-  c.ropeInterleaved = glm4;
+  c.ropeInterleaved = glm4 || ernie; // (ERNIE 4.5 rotates like GLM-4)
   // (Gemma's default: tied.)
-  c.tiedEmbeddings = json.getBool("tie_word_embeddings").value_or(gemma1 || gemma2 || gemma3);
+  c.tiedEmbeddings =
+      json.getBool("tie_word_embeddings").value_or(gemma1 || gemma2 || gemma3 || ernie);
   c.hfNames = true;
   return true;
 }

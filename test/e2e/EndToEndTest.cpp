@@ -60,6 +60,8 @@ const std::string kTinyPhi4MiniLibrary = LAZYC_E2E_TINY_PHI4MINI_LIBRARY;
 const std::string kTinyPhi4MiniGGUFLibrary = LAZYC_E2E_TINY_PHI4MINI_GGUF_LIBRARY;
 const std::string kTinyGlm4Library = LAZYC_E2E_TINY_GLM4_LIBRARY;
 const std::string kTinyGlm4GGUFLibrary = LAZYC_E2E_TINY_GLM4_GGUF_LIBRARY;
+const std::string kTinyErnieLibrary = LAZYC_E2E_TINY_ERNIE_LIBRARY;
+const std::string kTinyErnieGGUFLibrary = LAZYC_E2E_TINY_ERNIE_GGUF_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -347,6 +349,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyGlm4Library},
                                            Case{"logits-tiny-hf-glm4.txt", "tiny-glm4.gguf",
                                                 &kTinyGlm4GGUFLibrary},
+                                           // ERNIE 4.5: RoPE on interleaved pairs of
+                                           // Hugging Face weights, tied embeddings.
+                                           Case{"logits-tiny-hf-ernie45.txt", "tiny-ernie45-hf",
+                                                &kTinyErnieLibrary},
+                                           Case{"logits-tiny-hf-ernie45.txt",
+                                                "tiny-ernie45.gguf", &kTinyErnieGGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from
