@@ -158,8 +158,9 @@ done
 # fused projections with it, Gemma 2's capped scores and logits in alternate windowed
 # layers, Gemma 3 (GeGLU, norms scaling by 1 + weight before and after each sublayer,
 # two RoPEs) with its windowed layers; Phi-4-mini's form (no window: RoPE on 12 of each
-# head's 16 elements, LongRoPE's attention factor on those only).
-for f in tiny-mistral-swa tiny-phi3 tiny-phi4mini tiny-gemma2 tiny-gemma3; do
+# head's 16 elements, LongRoPE's attention factor on those only), GLM-4 (interleaved RoPE
+# on half of each head, Q/K/V biases, norms after the sublayers) and ERNIE 4.5.
+for f in tiny-mistral-swa tiny-phi3 tiny-phi4mini tiny-glm4 tiny-ernie45 tiny-gemma2 tiny-gemma3; do
   for t in "cpu --portable" "cuda --target=cuda"; do
     set -- $t
     compile test/fixtures/$f.gguf --dtype bf16 $2 -o $D/$f-dense-$1.so

@@ -321,8 +321,9 @@ time_builds ${LAZYC_GPU_BUILDS-bf16res bf16res-rownorm bf16all rownorm}
 # scores capped at 0.05; heads of 64 / 128) dense, pruned, and pruned with the runtime's
 # window scores; the tiny Mistral (window in every layer), Phi-3 (fused projections),
 # Gemma 2 (capped scores and logits, alternate windows) and Gemma 3 (GeGLU, two RoPEs)
-# GGUFs with 40-token windows over a 455-token prompt, and Phi-4-mini's form (partial
-# rotary embeddings, LongRoPE); memcheck on the banded kernels.
+# GGUFs with 40-token windows over a 455-token prompt, Phi-4-mini's form (partial
+# rotary embeddings, LongRoPE), GLM-4 (interleaved partial RoPE) and ERNIE 4.5;
+# memcheck on the banded kernels.
 if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; then
   log "banded attention (sliding windows, soft-capping): GPU vs CPU"
   for m in tiny-banded-dense tiny-banded-lazy tiny-banded-rtwindow \
@@ -331,7 +332,8 @@ if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; the
   done
   for m in tiny-mistral-swa-dense tiny-mistral-swa-lazy tiny-phi3-dense tiny-phi3-lazy \
            tiny-gemma2-dense tiny-gemma2-lazy tiny-gemma3-dense tiny-gemma3-lazy \
-           tiny-phi4mini-dense tiny-phi4mini-lazy; do
+           tiny-phi4mini-dense tiny-phi4mini-lazy tiny-glm4-dense tiny-glm4-lazy \
+           tiny-ernie45-dense tiny-ernie45-lazy; do
     gpu_vs_cpu_family $m
   done
   if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-banded128-lazy-cuda.so ]; then
