@@ -293,6 +293,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
   }
   // Random weights (synthetic models): generated where they live.
   if (modelPath.rfind("random", 0) == 0) {
+    noTokenizer_ = "random weights come without one";
     uint64_t seed = 0;
     if (modelPath.size() > 7 && modelPath[6] == ':')
       seed = std::strtoull(modelPath.c_str() + 7, nullptr, 10);
@@ -320,11 +321,17 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     if (!ckpt)
       return false;
     hf = std::move(ckpt);
-    if (!hf->tokenizer()) {
-      error = "'" + modelPath + "' has no tokenizer.json";
-      return false;
+    // Without tokenizer.json the weights still run on token ids (--ids).
+    if (hf->tokenizer()) {
+      tokenizer_ = Tokenizer::fromHFCheckpoint(*hf, error);
+      if (!tokenizer_)
+        return false;
+    } else {
+      noTokenizer_ = "'" + modelPath + "' has no tokenizer.json";
+      if (struct stat spm; stat((modelPath + "/tokenizer.model").c_str(), &spm) == 0)
+        noTokenizer_ += " (its SentencePiece tokenizer.model is not read by lazyc: convert the "
+                        "checkpoint to GGUF, e.g. with llama.cpp's convert_hf_to_gguf.py)";
     }
-    tokenizer_ = Tokenizer::fromHFCheckpoint(*hf, error);
     modelFile_ = hf;
   } else {
     auto file = GGUFFile::open(modelPath, error);
@@ -333,9 +340,9 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     gguf = std::move(file);
     tokenizer_ = Tokenizer::fromGGUF(*gguf, error);
     modelFile_ = gguf;
+    if (!tokenizer_)
+      return false;
   }
-  if (!tokenizer_)
-    return false;
 
   // First every entry is checked against the file (names, shapes, types);
   // then the tensors are dequantized into the arena in parallel.

@@ -77,9 +77,12 @@ public:
   const ModelInfo &info() const { return info_; }
   int64_t context() const { return cache_.context; }
   /// The tokenizer of the model file (check hasTokenizer: random weights
-  /// come without one).
+  /// come without one, and a Hugging Face checkpoint without tokenizer.json).
   const Tokenizer &tokenizer() const { return *tokenizer_; }
   bool hasTokenizer() const { return tokenizer_ != nullptr; }
+  /// Why there is no tokenizer ("random weights", "'DIR' has no
+  /// tokenizer.json ..."); empty when there is one.
+  const std::string &noTokenizerReason() const { return noTokenizer_; }
   /// The GPU running a CUDA model ("" for the CPU).
   std::string deviceName() const;
   /// CUDA models: which attention ran (LazycCudaApi::attentionInfo); else "".
@@ -147,6 +150,7 @@ private:
   uint64_t descriptionHash_ = 0;                // identity()
   mutable std::optional<uint64_t> identity_;  // identity(), once computed
   std::unique_ptr<Tokenizer> tokenizer_;
+  std::string noTokenizer_; // noTokenizerReason()
   std::shared_ptr<void> modelFile_; // keeps the mapping alive
 };
 

@@ -826,6 +826,8 @@ int main(int argc, char **argv) {
     if (model->context() < context)
       die("'" + library + "' is compiled for " + std::to_string(model->context()) +
           " tokens; the tasks need " + std::to_string(context) + " (lazy-compile --ctx)");
+    if (!model->hasTokenizer())
+      die("lazy-bench tokenizes its prompts: no tokenizer (" + model->noTokenizerReason() + ")");
     if (bench.corpus.empty()) {
       std::string error;
       if (!model->tokenizer().encode(text, bench.corpus, error))

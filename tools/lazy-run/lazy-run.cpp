@@ -604,7 +604,7 @@ int main(int argc, char **argv) {
   const Tokenizer *tok = model->hasTokenizer() ? &model->tokenizer() : nullptr;
 
   if (!tok && (!o.followUps.empty() || o.interactive))
-    return fail(std::string("these weights come without a tokenizer: ") +
+    return fail("no tokenizer (" + model->noTokenizerReason() + "): " +
                 (o.interactive ? "--interactive" : "--follow-up") + " needs one");
   if (!o.sessionFile.empty() && model->info().target == "cuda")
     return fail("--session is for CPU models: on a GPU a prefill is faster than reading its "
@@ -647,8 +647,8 @@ int main(int argc, char **argv) {
   }
   std::string text = o.prompt;
   if (!o.continuing && !tok && (o.chat || (o.idsFile.empty() && o.randomPrompt == 0)))
-    return fail("these weights come without a tokenizer: give the prompt as --ids or "
-                "--random-prompt");
+    return fail("no tokenizer (" + model->noTokenizerReason() + "): give the prompt as --ids "
+                "or --random-prompt");
   // The conversation so far: the system message (--system) and the prompt.
   std::vector<ChatMessage> opening;
   if (o.systemMessage)
