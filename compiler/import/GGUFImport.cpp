@@ -378,24 +378,22 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             "architectures with rotate-half RoPE (phi3, qwen2, ...), not for '" + *arch + "'";
     return false;
   }
-  if (*arch == "phi3") {
-    // llama.cpp's converter keeps Phi-3's fused projections: qkv (older files
-    // may split it) and ffn_up holding the gate's rows, then the up's.
+  // llama.cpp's converter keeps Phi-3's fused projections: qkv (older files
+  // may split it) and ffn_up holding the gate's rows, then the up's; GLM-4's
+  // gate and up likewise. llama.cpp's glm4 graph also has Q/K/V biases and
+  // RMSNorms before and after both sublayers (post_attention_norm, ffn_norm,
+  // post_ffw_norm); its fused attn_qkv variant and GLM-4.1V's sectioned RoPE
+  // are refused.
+  if (*arch == "glm4" &&
+      (file.findTensor("blk.0.attn_qkv.weight") || file.find("glm4.rope.dimension_sections"))) {
+    error = "glm4 with a fused attn_qkv tensor or a sectioned (multimodal) RoPE is not "
+            "supported (lazyc reads GLM-4's separate attn_q/k/v)";
+    return false;
+  }
+  if (*arch == "phi3")
     config.fusedQKV = file.findTensor("blk.0.attn_qkv.weight") != nullptr;
+  if (*arch == "phi3" || *arch == "glm4")
     config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
-  }
-  if (*arch == "glm4") {
-    // llama.cpp's glm4 graph: Q/K/V biases, the MLP's gate and up in
-    // ffn_up (gate first), RMSNorms before and after both sublayers
-    // (post_attention_norm, ffn_norm, post_ffw_norm). Its fused attn_qkv
-    // variant and GLM-4.1V's sectioned RoPE are refused.
-    if (file.findTensor("blk.0.attn_qkv.weight") || file.find("glm4.rope.dimension_sections")) {
-      error = "glm4 with a fused attn_qkv tensor or a sectioned (multimodal) RoPE is not "
-              "supported (lazyc reads GLM-4's separate attn_q/k/v)";
-      return false;
-    }
-    config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
-  }
   config.qkvBias = *arch == "qwen2" || (*arch == "glm4" && file.findTensor("blk.0.attn_q.bias"));
   config.qkNorm = *arch == "qwen3" || *arch == "gemma3";
   config.qkFullNorm = *arch == "olmo2";
@@ -626,6 +624,10 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     return llm::LinearOp::create(b, loc, rows(out), x, matrix(weight, out, in, part));
   };
   const std::vector<double> &freqFactors = c.freqFactorsFor(contextLength);
+  // A partial rotation scales the rotated elements only: the attention
+  // factor goes in llm.rope's cosines and sines (whole heads: in the softmax
+  // scale).
+  const bool partialRotary = c.rotaryDim() != c.headDim;
   // `local`: Gemma 3's sliding layers, their own base and no scaling.
   auto rope = [&](Value x, int64_t cols, bool local) -> Value {
     auto op = llm::RoPEOp::create(b, loc, rows(cols), x, pos,
@@ -633,9 +635,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                                   b.getF64FloatAttr(local ? c.localRopeTheta : c.ropeTheta),
                                   /*interleaved=*/nullptr, /*freq_factors=*/nullptr,
                                   /*rotary_dim=*/nullptr, /*scale=*/nullptr);
-    // A partial rotation scales the rotated elements only: the attention
-    // factor in the cosines and sines (whole heads: in the softmax scale).
-    if (c.rotaryDim() != c.headDim) {
+    if (partialRotary) {
       op.setRotaryDim(c.rotaryDim());
       if (c.ropeAttentionFactor != 1.0 && !local)
         op.setScale(APFloat(c.ropeAttentionFactor));
@@ -694,7 +694,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     Value v = project(TensorRole::AttnV, TensorRole::AttnVBias, kvCols);
     // YaRN scales the rotated queries and keys (not a NoPE or local layer's;
     // a partial rotation's, in llm.rope).
-    double rotated = c.usesRope(l) && !local && c.rotaryDim() == c.headDim
+    double rotated = c.usesRope(l) && !local && !partialRotary
                          ? c.ropeAttentionFactor * c.ropeAttentionFactor
                          : 1.0;
     // A sliding window matters only past its width: a position p < context

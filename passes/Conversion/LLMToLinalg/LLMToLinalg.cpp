@@ -361,13 +361,13 @@ struct RoPELowering : OpRewritePattern<llm::RoPEOp> {
           linalg::YieldOp::create(b, l, ValueRange{cos, sin});
         });
     // Column j of head element d = j mod head_dim uses frequency
-    // d mod half (rotate-half) or d floordiv 2 (interleaved); taken modulo
-    // half so that the elements a partial rotation passes through (d >=
-    // rotary) index the table in bounds too.
+    // d mod half (rotate-half) or d floordiv 2 (interleaved). Under a partial
+    // rotation both are taken modulo half of it, so that the elements it
+    // passes through (d >= rotary) index the table in bounds too.
     AffineExpr i = rewriter.getAffineDimExpr(0), j = rewriter.getAffineDimExpr(1);
-    AffineExpr freqExpr = interleaved ? (j % headDim).floorDiv(2) % half : (j % headDim) % half;
-    if (rotary == headDim) // (the same, simpler)
-      freqExpr = interleaved ? (j % headDim).floorDiv(2) : j % half;
+    AffineExpr freqExpr = interleaved ? (j % headDim).floorDiv(2) : j % half;
+    if (rotary != headDim)
+      freqExpr = interleaved ? freqExpr % half : (j % headDim) % half;
     AffineMap freqMap = AffineMap::get(2, 0, {i, freqExpr}, rewriter.getContext());
     Value y = generic2D(
         rewriter, loc, type, x, {x, table.getResult(0), table.getResult(1)},
