@@ -321,16 +321,16 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     if (!ckpt)
       return false;
     hf = std::move(ckpt);
-    // Without tokenizer.json the weights still run on token ids (--ids).
-    if (hf->tokenizer()) {
+    // Without tokenizer.json or tokenizer.model the weights still run on
+    // token ids (--ids).
+    if (hf->hasTokenizer()) {
       tokenizer_ = Tokenizer::fromHFCheckpoint(*hf, error);
-      if (!tokenizer_)
+      if (!tokenizer_) {
+        error = "'" + modelPath + "': " + error;
         return false;
+      }
     } else {
-      noTokenizer_ = "'" + modelPath + "' has no tokenizer.json";
-      if (struct stat spm; stat((modelPath + "/tokenizer.model").c_str(), &spm) == 0)
-        noTokenizer_ += " (its SentencePiece tokenizer.model is not read by lazyc: convert the "
-                        "checkpoint to GGUF, e.g. with llama.cpp's convert_hf_to_gguf.py)";
+      noTokenizer_ = "'" + modelPath + "' has neither tokenizer.json nor tokenizer.model";
     }
     modelFile_ = hf;
   } else {

@@ -181,6 +181,22 @@ std::unique_ptr<HFCheckpoint> HFCheckpoint::open(const std::string &dir, std::st
       error = "'" + dir + "/tokenizer.json': " + error;
       return nullptr;
     }
+  } else if (stat((dir + "/tokenizer.model").c_str(), &st) == 0) {
+    if (!readFile(dir + "/tokenizer.model", ckpt->sentencePieceModel_, error))
+      return nullptr;
+    if (ckpt->sentencePieceModel_.empty()) {
+      error = "'" + dir + "/tokenizer.model' is empty";
+      return nullptr;
+    }
+  }
+  if (stat((dir + "/tokenizer_config.json").c_str(), &st) == 0) {
+    if (!readFile(dir + "/tokenizer_config.json", text, error))
+      return nullptr;
+    ckpt->tokenizerConfig_ = JsonValue::parse(text, error);
+    if (!ckpt->tokenizerConfig_) {
+      error = "'" + dir + "/tokenizer_config.json': " + error;
+      return nullptr;
+    }
   }
   // The chat template: chat_template.jinja (transformers 5), else
   // tokenizer_config.json's chat_template (a string, or named templates of
@@ -188,14 +204,7 @@ std::unique_ptr<HFCheckpoint> HFCheckpoint::open(const std::string &dir, std::st
   if (stat((dir + "/chat_template.jinja").c_str(), &st) == 0) {
     if (!readFile(dir + "/chat_template.jinja", ckpt->chatTemplate_, error))
       return nullptr;
-  } else if (stat((dir + "/tokenizer_config.json").c_str(), &st) == 0) {
-    if (!readFile(dir + "/tokenizer_config.json", text, error))
-      return nullptr;
-    std::unique_ptr<JsonValue> config = JsonValue::parse(text, error);
-    if (!config) {
-      error = "'" + dir + "/tokenizer_config.json': " + error;
-      return nullptr;
-    }
+  } else if (const JsonValue *config = ckpt->tokenizerConfig_.get()) {
     if (const JsonValue *t = config->get("chat_template"); t && t->isString()) {
       ckpt->chatTemplate_ = t->string();
     } else if (t && t->isArray()) {

@@ -2,7 +2,7 @@
 //
 // Memory-mapped `*.safetensors` files and Hugging Face checkpoint folders
 // (config.json + model.safetensors or sharded model-*.safetensors with
-// model.safetensors.index.json + tokenizer.json). Untrusted input: header
+// model.safetensors.index.json + tokenizer.json or tokenizer.model). Untrusted input: header
 // size, JSON, dtypes, shapes and data offsets are all checked.
 //
 //===----------------------------------------------------------------------===//
@@ -61,6 +61,13 @@ public:
   const JsonValue &config() const { return *config_; }
   /// tokenizer.json, or null if the folder has none.
   const JsonValue *tokenizer() const { return tokenizer_.get(); }
+  /// tokenizer.model's bytes (SentencePiece), read only for a folder without
+  /// tokenizer.json; empty if there is none.
+  const std::string &sentencePieceModel() const { return sentencePieceModel_; }
+  /// tokenizer_config.json, or null if the folder has none.
+  const JsonValue *tokenizerConfig() const { return tokenizerConfig_.get(); }
+  /// Whether the folder has a tokenizer lazyc reads (either of the above).
+  bool hasTokenizer() const { return tokenizer_ || !sentencePieceModel_.empty(); }
   /// The Jinja chat template (chat_template.jinja, or tokenizer_config.json's
   /// chat_template); empty if the folder has none.
   const std::string &chatTemplate() const { return chatTemplate_; }
@@ -68,7 +75,8 @@ public:
   size_t numTensors() const;
 
 private:
-  std::unique_ptr<JsonValue> config_, tokenizer_;
+  std::unique_ptr<JsonValue> config_, tokenizer_, tokenizerConfig_;
+  std::string sentencePieceModel_;
   std::string chatTemplate_;
   std::vector<std::unique_ptr<SafetensorsFile>> shards_;
 };

@@ -6,12 +6,14 @@
 #include "runtime/model/Jinja.h"
 #include "runtime/model/Json.h"
 #include "runtime/model/Safetensors.h"
+#include "runtime/model/SentencePiece.h"
 #include "runtime/model/Unicode.h"
 
 #include <algorithm>
 #include <cmath>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <queue>
 
 using namespace lazyc::rt;
@@ -19,7 +21,8 @@ namespace uc = lazyc::rt::unicode;
 
 namespace {
 // llama.cpp token types.
-constexpr int32_t kTypeNormal = 1, kTypeControl = 3, kTypeUserDefined = 4, kTypeByte = 6;
+constexpr int32_t kTypeNormal = 1, kTypeUnknown = 2, kTypeControl = 3, kTypeUserDefined = 4,
+                  kTypeByte = 6;
 
 /// Pre-tokenizers (`tokenizer.ggml.pre`, llama.cpp's names) lazyc knows.
 struct PreTokenizer {
@@ -567,29 +570,132 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
   } else {
     buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
   }
-  auto id = [&](const char *key) -> int32_t {
-    std::optional<int64_t> v = config.getInt(key);
-    return v && *v >= 0 && *v < tok->vocabSize() ? static_cast<int32_t>(*v) : -1;
-  };
-  tok->bos_ = id("bos_token_id");
-  tok->eos_ = id("eos_token_id");
-  // A list of end-of-generation ids (transformers stops at any of them).
-  if (const JsonValue *list = config.get("eos_token_id"); list && list->isArray()) {
-    for (const JsonValue &v : list->array())
-      if (v.isNumber() && v.number() >= 0 && v.number() < tok->vocabSize() &&
-          v.number() == std::floor(v.number()))
-        tok->stops_.push_back(static_cast<int32_t>(v.number()));
-    if (!tok->stops_.empty())
-      tok->eos_ = tok->stops_.front();
-  }
+  tok->readHFSpecialIds(config);
   tok->eot_ = tok->endOfTurnToken();
   tok->addBos_ = tok->bos_ >= 0 && postProcessorAddsBos(json, tok->tokens_[tok->bos_]);
   return tok;
 }
 
+/// config.json's BOS and EOS ids (-1 where absent or out of range); an
+/// `eos_token_id` list stops generation at each of its ids.
+void Tokenizer::readHFSpecialIds(const JsonValue &config) {
+  auto id = [&](const char *key) -> int32_t {
+    std::optional<int64_t> v = config.getInt(key);
+    return v && *v >= 0 && *v < vocabSize() ? static_cast<int32_t>(*v) : -1;
+  };
+  bos_ = id("bos_token_id");
+  eos_ = id("eos_token_id");
+  // A list of end-of-generation ids (transformers stops at any of them).
+  if (const JsonValue *list = config.get("eos_token_id"); list && list->isArray()) {
+    for (const JsonValue &v : list->array())
+      if (v.isNumber() && v.number() >= 0 && v.number() < vocabSize() &&
+          v.number() == std::floor(v.number()))
+        stops_.push_back(static_cast<int32_t>(v.number()));
+    if (!stops_.empty())
+      eos_ = stops_.front();
+  }
+}
+
+Tokenizer::~Tokenizer() = default;
+
+std::unique_ptr<Tokenizer> Tokenizer::fromSentencePiece(std::string_view modelFile,
+                                                        const JsonValue &config,
+                                                        const JsonValue *tokenizerConfig,
+                                                        std::string &error) {
+  std::optional<SentencePieceModel> model = SentencePieceModel::parse(modelFile, error);
+  if (!model) {
+    error = "tokenizer.model: " + error;
+    return nullptr;
+  }
+  using Type = SentencePieceModel::Type;
+  if (model->type != Type::BPE && model->type != Type::Unigram) {
+    error = "tokenizer.model: a SentencePiece " +
+            std::string(model->type == Type::Word ? "word" : model->type == Type::Char ? "character"
+                                                                                      : "unknown") +
+            " model (model_type " + std::to_string(static_cast<int32_t>(model->type)) +
+            "): lazyc reads BPE and Unigram models";
+    return nullptr;
+  }
+  if (model->treatWhitespaceAsSuffix) {
+    error = "tokenizer.model: treat_whitespace_as_suffix is not supported";
+    return nullptr;
+  }
+  std::unique_ptr<Tokenizer> tok(new Tokenizer());
+  tok->sentencePiece_ = true;
+  tok->mergeUnknown_ = true;
+  tok->unkSurface_ = model->unkSurface;
+  auto normalizer = std::make_unique<SentencePieceNormalizer>();
+  if (!normalizer->init(*model, error)) {
+    error = "tokenizer.model: " + error;
+    return nullptr;
+  }
+  tok->spmNormalizer_ = std::move(normalizer);
+  if (model->type == Type::Unigram)
+    tok->unigram_ = std::make_unique<UnigramSegmenter>(*model);
+  tok->spacePrefix_ = model->addDummyPrefix ? SpacePrefix::TextStart : SpacePrefix::None;
+
+  // The pieces, then tokenizer_config.json's added tokens: at a piece's id
+  // they make it special; past the pieces they extend the vocabulary.
+  std::vector<std::pair<std::string, int32_t>> entries; // text, type
+  for (SentencePieceModel::Piece &p : model->pieces) {
+    entries.emplace_back(std::move(p.text), p.type);
+    tok->scores_.push_back(p.score);
+  }
+  const JsonValue *added = tokenizerConfig ? tokenizerConfig->get("added_tokens_decoder") : nullptr;
+  if (added && added->isObject()) {
+    for (const auto &[key, token] : added->members()) {
+      std::optional<std::string> content = token.getString("content");
+      char *end = nullptr;
+      long long id = std::strtoll(key.c_str(), &end, 10);
+      if (!content || content->empty() || key.empty() || *end || id < 0 || id >= (1 << 24)) {
+        error = "tokenizer_config.json: added_tokens_decoder entry '" + key +
+                "' needs a token id and a content";
+        return nullptr;
+      }
+      if (static_cast<size_t>(id) >= entries.size())
+        entries.resize(id + 1, {std::string(), -1});
+      int32_t type = token.getBool("special").value_or(false) ? kTypeControl : kTypeUserDefined;
+      // <unk> and byte tokens keep their type: they are special already.
+      if (entries[id].second != kTypeUnknown && entries[id].second != kTypeByte)
+        entries[id] = {*content, type};
+    }
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].second < 0) {
+      error = "tokenizer_config.json: added tokens leave id " + std::to_string(i) +
+              " without a token (the model has " + std::to_string(model->pieces.size()) +
+              " pieces)";
+      return nullptr;
+    }
+    tok->addToken(std::move(entries[i].first), entries[i].second);
+  }
+  tok->finishVocabulary();
+  tok->scores_.resize(tok->tokens_.size(), 0.0f);
+  tok->findByteTokens();
+  if (!model->byteFallback)
+    std::fill(std::begin(tok->byteTokens_), std::end(tok->byteTokens_), -1);
+  tok->unk_ = model->unkId;
+
+  tok->readHFSpecialIds(config);
+  auto modelId = [&](int32_t id) { return id >= 0 && id < tok->vocabSize() ? id : -1; };
+  if (tok->bos_ < 0 && !config.get("bos_token_id"))
+    tok->bos_ = modelId(model->bosId);
+  if (tok->eos_ < 0 && !config.get("eos_token_id"))
+    tok->eos_ = modelId(model->eosId);
+  tok->eot_ = tok->endOfTurnToken();
+  std::optional<bool> addBos =
+      tokenizerConfig ? tokenizerConfig->getBool("add_bos_token") : std::nullopt;
+  tok->addBos_ = tok->bos_ >= 0 && addBos.value_or(true);
+  return tok;
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::fromHFCheckpoint(const HFCheckpoint &checkpoint,
                                                        std::string &error) {
-  std::unique_ptr<Tokenizer> tok = fromHFJson(*checkpoint.tokenizer(), checkpoint.config(), error);
+  std::unique_ptr<Tokenizer> tok =
+      checkpoint.tokenizer()
+          ? fromHFJson(*checkpoint.tokenizer(), checkpoint.config(), error)
+          : fromSentencePiece(checkpoint.sentencePieceModel(), checkpoint.config(),
+                              checkpoint.tokenizerConfig(), error);
   if (tok)
     tok->setChatTemplate(checkpoint.chatTemplate());
   return tok;
@@ -835,11 +941,17 @@ void Tokenizer::encodeFragment(std::string_view text, const std::vector<uint32_t
     return;
   if (!sentencePiece_)
     return encodeText(cps, begin, end, ids);
-  spm(text.substr(offsets[begin], offsets[end] - offsets[begin]), begin == 0, ids);
+  spm(text.substr(offsets[begin], offsets[end] - offsets[begin]), begin == 0,
+      end == cps.size(), ids);
 }
 
-void Tokenizer::spm(std::string_view fragment, bool atStart,
+void Tokenizer::spm(std::string_view fragment, bool atStart, bool atEnd,
                     std::vector<int32_t> &ids) const {
+  if (spmNormalizer_) {
+    std::string text = spmNormalizer_->normalize(fragment, atStart, atEnd,
+                                                 spacePrefix_ == SpacePrefix::TextStart && atStart);
+    return unigram_ ? unigramWord(text, ids) : spmWord(text, ids);
+  }
   // Normalize: spaces become U+2581, after a "▁" prefix where the spelling
   // puts one (`atStart`: the fragment starts the text).
   bool startsWithSpace = fragment.front() == ' ' || fragment.substr(0, 3) == kMetaspace;
@@ -946,21 +1058,44 @@ void Tokenizer::spmWord(std::string_view text, std::vector<int32_t> &ids) const 
     tryAdd(left.prev, top.left);
     tryAdd(top.left, left.next);
   }
+  bool previousUnknown = false;
   for (int i = 0; i >= 0; i = symbols[i].next) {
     std::string piece(text.substr(symbols[i].begin, symbols[i].length));
     auto it = vocab_.find(piece);
     if (it != vocab_.end()) {
       ids.push_back(it->second);
+      previousUnknown = false;
       continue;
     }
-    // Byte fallback; a character without byte tokens is unknown.
-    bool bytes = std::all_of(piece.begin(), piece.end(),
-                             [&](char c) { return byteTokens_[static_cast<uint8_t>(c)] >= 0; });
-    if (bytes)
-      for (unsigned char byte : piece)
-        ids.push_back(byteTokens_[byte]);
-    else if (unk_ >= 0)
-      ids.push_back(unk_);
+    unknownPiece(piece, previousUnknown, ids);
+  }
+}
+
+void Tokenizer::unknownPiece(std::string_view piece, bool &previousUnknown,
+                             std::vector<int32_t> &ids) const {
+  // Byte fallback; a character without byte tokens is unknown.
+  bool bytes = std::all_of(piece.begin(), piece.end(),
+                           [&](char c) { return byteTokens_[static_cast<uint8_t>(c)] >= 0; });
+  if (bytes) {
+    for (unsigned char byte : piece)
+      ids.push_back(byteTokens_[byte]);
+  } else if (unk_ >= 0 && !(mergeUnknown_ && previousUnknown)) {
+    ids.push_back(unk_);
+  }
+  previousUnknown = !bytes;
+}
+
+void Tokenizer::unigramWord(std::string_view text, std::vector<int32_t> &ids) const {
+  std::vector<UnigramSegmenter::Segment> segments;
+  unigram_->segment(text, segments);
+  bool previousUnknown = false;
+  for (const UnigramSegmenter::Segment &s : segments) {
+    if (s.id >= 0) {
+      ids.push_back(s.id);
+      previousUnknown = false;
+    } else {
+      unknownPiece(text.substr(s.begin, s.length), previousUnknown, ids);
+    }
   }
 }
 
@@ -972,6 +1107,8 @@ std::string Tokenizer::tokenText(int32_t id) const {
   if (sentencePiece_) {
     if (type == kTypeControl)
       return {};
+    if (type == kTypeUnknown && !unkSurface_.empty())
+      return unkSurface_;
     if (type == kTypeByte && token.size() == 6 && token.compare(0, 3, "<0x") == 0)
       return std::string(1, static_cast<char>(std::stoi(token.substr(3, 2), nullptr, 16)));
     std::string out;

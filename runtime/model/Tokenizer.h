@@ -7,13 +7,16 @@
 //   * "llama": SentencePiece BPE with piece scores, "▁" for spaces, a dummy
 //     space prefix and <0xXX> byte fallback (Llama 2, Mistral); checked
 //     against the `sentencepiece` library.
+// from a SentencePiece model file (tokenizer.model): BPE or Unigram, with
+// sentencepiece's normalizer (precompiled character maps, whitespace
+// folding); checked against the `sentencepiece` library;
 // and from a Hugging Face tokenizer.json: byte-level BPE (checked against
 // `tokenizers`), or SentencePiece-style BPE with ranked merges (Llama 2,
 // Mistral, Gemma checkpoints: "▁" for spaces through a Replace normalizer or a
 // Metaspace pre-tokenizer, byte fallback), checked against `tokenizers` in the
 // four spellings Hub checkpoints use.
 // Fixtures: test/fixtures/make_fixtures.py, make_spm_fixture.py,
-// make_hf_spm_fixtures.py.
+// make_hf_spm_fixtures.py, make_spm_model_fixtures.py.
 // decode(encode(x)) == x for valid UTF-8 the vocabulary can represent.
 //
 //===----------------------------------------------------------------------===//
@@ -34,6 +37,8 @@ namespace lazyc::rt {
 class GGUFFile;
 class HFCheckpoint;
 class JsonValue;
+class SentencePieceNormalizer;
+class UnigramSegmenter;
 
 struct ChatMessage {
   std::string role; // "system", "user", "assistant"
@@ -60,10 +65,23 @@ public:
                                                const JsonValue &config,
                                                std::string &error);
 
-  /// The tokenizer of a Hugging Face checkpoint that has a tokenizer.json:
-  /// fromHFJson with its config.json, and its chat template.
+  /// Builds the tokenizer of a SentencePiece model file (tokenizer.model,
+  /// runtime/model/SentencePiece.h), BPE or Unigram, with sentencepiece's
+  /// normalization. BOS/EOS ids come from `config` (config.json) when it
+  /// names them, else from the model; `tokenizerConfig`
+  /// (tokenizer_config.json, may be null) adds its added_tokens_decoder
+  /// tokens and says whether to add BOS (add_bos_token, default true).
+  static std::unique_ptr<Tokenizer> fromSentencePiece(std::string_view modelFile,
+                                                      const JsonValue &config,
+                                                      const JsonValue *tokenizerConfig,
+                                                      std::string &error);
+
+  /// The tokenizer of a Hugging Face checkpoint that has a tokenizer.json
+  /// (fromHFJson with its config.json) or else a tokenizer.model
+  /// (fromSentencePiece), and its chat template.
   static std::unique_ptr<Tokenizer> fromHFCheckpoint(const HFCheckpoint &checkpoint,
                                                      std::string &error);
+  ~Tokenizer();
 
   /// Encodes UTF-8 `text`. Special tokens written in the text (e.g.
   /// "<|im_start|>") become their ids when `parseSpecial` is set. Fails with
@@ -131,8 +149,14 @@ private:
   /// Gemma's <end_of_turn>, Phi-3's <|end|>), or -1.
   int32_t endOfTurnToken() const;
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
-  void spm(std::string_view text, bool atStart, std::vector<int32_t> &ids) const;
+  void spm(std::string_view text, bool atStart, bool atEnd, std::vector<int32_t> &ids) const;
   void spmWord(std::string_view word, std::vector<int32_t> &ids) const;
+  void unigramWord(std::string_view text, std::vector<int32_t> &ids) const;
+  /// Writes an unknown piece: its bytes' <0xXX> tokens, else <unk> (once for
+  /// a run of unknown pieces where `mergeUnknown_`).
+  void unknownPiece(std::string_view piece, bool &previousUnknown,
+                    std::vector<int32_t> &ids) const;
+  void readHFSpecialIds(const JsonValue &config);
   void encodeText(const std::vector<uint32_t> &cps, size_t begin, size_t end,
                   std::vector<int32_t> &ids) const;
   void encodeFragment(std::string_view text, const std::vector<uint32_t> &cps,
@@ -171,6 +195,12 @@ private:
   int32_t unk_ = -1;            // for a character with no token and no byte tokens
   bool digitsIndividually_ = false;
   Split split_ = Split::GPT2;
+  // A tokenizer.model's: sentencepiece's normalizer, the Unigram segmenter
+  // (null for BPE), runs of unknown characters as one <unk>, how it decodes.
+  std::unique_ptr<SentencePieceNormalizer> spmNormalizer_;
+  std::unique_ptr<UnigramSegmenter> unigram_;
+  bool mergeUnknown_ = false;
+  std::string unkSurface_;
 };
 
 } // namespace lazyc::rt

@@ -1,8 +1,10 @@
 //===- model_tokenizer_fuzzer.cpp - libFuzzer target: tokenizers from files ===//
 //
 // Builds a tokenizer from arbitrary bytes as a model file describes one: a
-// GGUF image's tokenizer.* metadata (input starting with "GGUF"), else a
-// Hugging Face tokenizer.json (with a config.json naming BOS/EOS ids). A
+// GGUF image's tokenizer.* metadata (input starting with "GGUF"), a
+// SentencePiece tokenizer.model (starting with 0x0A, the tag of its first
+// piece, as every ModelProto does), else a Hugging Face tokenizer.json (with
+// a config.json naming BOS/EOS ids). A
 // tokenizer that builds must then encode, decode and render a chat without
 // reading out of bounds, and hand out only ids of its vocabulary (BOS
 // included). The gguf and tokenizer targets cover the GGUF reader and
@@ -56,13 +58,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       exercise(*tokenizer, bytes.substr(bytes.size() / 2));
     return 0;
   }
-  auto json = lazyc::rt::JsonValue::parse(bytes, error);
-  if (!json)
-    return 0;
   static const auto config = [] {
     std::string e;
     return lazyc::rt::JsonValue::parse(R"({"bos_token_id": 1, "eos_token_id": [2, 3]})", e);
   }();
+  if (size >= 1 && data[0] == 0x0A) {
+    if (auto tokenizer = lazyc::rt::Tokenizer::fromSentencePiece(bytes, *config, nullptr, error))
+      exercise(*tokenizer, bytes.substr(bytes.size() / 2));
+    return 0;
+  }
+  auto json = lazyc::rt::JsonValue::parse(bytes, error);
+  if (!json)
+    return 0;
   if (auto tokenizer = lazyc::rt::Tokenizer::fromHFJson(*json, *config, error))
     exercise(*tokenizer, bytes.substr(0, 128));
   return 0;

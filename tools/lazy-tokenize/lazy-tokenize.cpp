@@ -64,10 +64,10 @@ int main(int argc, char **argv) {
   std::unique_ptr<HFCheckpoint> hf;
   if (isHFCheckpoint(model)) {
     hf = HFCheckpoint::open(model, error);
-    if (hf && hf->tokenizer())
+    if (hf && hf->hasTokenizer())
       tok = Tokenizer::fromHFCheckpoint(*hf, error);
     else if (hf)
-      error = "'" + model + "' has no tokenizer.json";
+      error = "'" + model + "' has neither tokenizer.json nor tokenizer.model";
   } else {
     gguf = GGUFFile::open(model, error);
     if (gguf)
