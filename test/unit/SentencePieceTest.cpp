@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -95,6 +96,38 @@ TEST(SentencePieceModelTest, MatchesSentencePiece) {
     EXPECT_EQ(decoded, c.decoded) << c.model << ", text: " << c.text;
   }
   EXPECT_EQ(tokenizers.size(), 4u);
+}
+
+/// A long text (make_spm_model_fixtures.py's long_text()): GPL-3 ten times
+/// and a phrase where float path totals would pick other Unigram pieces.
+TEST(SentencePieceModelTest, LongTextMatchesSentencePiece) {
+  std::string gpl, error;
+  if (!readFile("/usr/share/common-licenses/GPL-3", gpl, error))
+    GTEST_SKIP() << "no /usr/share/common-licenses/GPL-3 (Debian's base-files)";
+  std::string text;
+  for (int i = 0; i < 10; ++i)
+    text += gpl;
+  for (int i = 0; i < 200; ++i)
+    text += (i ? " " : "") + std::string("be able to understand those countries");
+  std::ifstream in(kFixtures + "/spm-models-long.txt");
+  std::string model, hash;
+  size_t count, checked = 0;
+  while (in >> model >> count >> hash) {
+    auto tok = load(readModel(model), error);
+    ASSERT_TRUE(tok) << error;
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tok->encode(text, ids, error, /*addBos=*/false)) << error;
+    uint64_t h = 0xCBF29CE484222325ull; // FNV-1a over the ids' little-endian bytes
+    for (int32_t id : ids)
+      for (int b = 0; b < 4; ++b)
+        h = (h ^ ((static_cast<uint32_t>(id) >> (8 * b)) & 0xFF)) * 0x100000001B3ull;
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+    EXPECT_EQ(ids.size(), count) << model;
+    EXPECT_EQ(hex, hash) << model;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4u);
 }
 
 TEST(SentencePieceModelTest, ReadsTheSettings) {
