@@ -567,6 +567,12 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
     if (std::optional<std::string> unk = model->getString("unk_token"))
       if (auto it = tok->vocab_.find(*unk); it != tok->vocab_.end())
         tok->unk_ = it->second;
+    // Without byte_fallback, <0xXX> tokens only decode: an unknown character
+    // is <unk>, and with fuse_unk (Llama 2's tokenizer.json) a run of them is
+    // one.
+    if (!model->getBool("byte_fallback").value_or(false))
+      std::fill(std::begin(tok->byteTokens_), std::end(tok->byteTokens_), -1);
+    tok->mergeUnknown_ = model->getBool("fuse_unk").value_or(false);
   } else {
     buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
   }

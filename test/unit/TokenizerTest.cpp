@@ -221,6 +221,31 @@ TEST_P(HFSentencePieceTest, MatchesTokenizersFixtures) {
   EXPECT_EQ(tokenizer->tokenText(ids.back()), "\x82");
 }
 
+/// Without byte fallback, unknown characters are <unk>: one per character,
+/// or one per run with fuse_unk. Expected ids: Hugging Face `tokenizers`
+/// 0.23.3 on tokenizer-spm-legacy.json with byte_fallback false and fuse_unk
+/// true / false, encode("ab 日本語 x🙂🙂 y", add_special_tokens=False).
+TEST_F(HFSentencePieceTest, FuseUnk) {
+  std::string json, error;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-spm-legacy.json", json, error)) << error;
+  const std::string from = R"("fuse_unk": true, "byte_fallback": true)";
+  size_t at = json.find(from);
+  ASSERT_NE(at, std::string::npos);
+  for (bool fuse : {true, false}) {
+    std::string changed = json;
+    changed.replace(at, from.size(), std::string(R"("fuse_unk": )") + (fuse ? "true" : "false") +
+                                         R"(, "byte_fallback": false)");
+    auto tokenizer = load(changed, error);
+    ASSERT_TRUE(tokenizer) << error;
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tokenizer->encode("ab \u65e5\u672c\u8a9e x\U0001F642\U0001F642 y", ids, error))
+        << error;
+    const std::vector<int32_t> fused = {828, 925, 0, 925, 965, 0, 294},
+                               each = {828, 925, 0, 0, 0, 925, 965, 0, 0, 294};
+    EXPECT_EQ(ids, fuse ? fused : each);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Spellings, HFSentencePieceTest,
                          ::testing::Values("legacy", "metaspace", "always", "gemma"));
 
