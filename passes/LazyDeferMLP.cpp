@@ -38,7 +38,7 @@ bool isRowWise(Operation *op) {
   if (auto linear = dyn_cast<llm::LinearOp>(op))
     return !linear.getAccumulate();
   return isa<llm::RMSNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp, llm::AddOp, llm::AddBiasOp,
-             llm::HeadRMSNormOp>(op);
+             llm::HeadRMSNormOp, llm::MoEOp>(op);
 }
 
 /// Collects into `chain` the ops that compute `value` row by row from
@@ -50,7 +50,7 @@ bool collectRowChain(Value value, Value stream, llvm::SetVector<Operation *> &ch
   Operation *op = value.getDefiningOp();
   if (!op)
     return false;
-  if (isa<llm::WeightOp>(op))
+  if (isa<llm::WeightOp, llm::FusedWeightOp>(op))
     return true;
   if (!isRowWise(op))
     return false;

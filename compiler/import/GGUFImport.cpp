@@ -496,6 +496,19 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
   return (c.hfNames ? "model.layers." : "blk.") + std::to_string(layer) + "." + base;
 }
 
+std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64_t layer,
+                                   int64_t expert) {
+  static const char *const mixtral[] = {"gate", "w1", "w3", "w2"};
+  static const char *const qwen[] = {"gate", "gate_proj", "up_proj", "down_proj"};
+  auto index = static_cast<size_t>(role);
+  std::string prefix = "model.layers." + std::to_string(layer) +
+                       (c.mixtralNames ? ".block_sparse_moe." : ".mlp.");
+  if (role == ExpertRole::Router)
+    return prefix + "gate.weight";
+  return prefix + "experts." + std::to_string(expert) + "." +
+         (c.mixtralNames ? mixtral : qwen)[index] + ".weight";
+}
+
 std::optional<std::pair<int64_t, int64_t>> lazyc::tensorRows(const ModelConfig &c,
                                                               TensorRole role) {
   int64_t q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
@@ -543,13 +556,21 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
     if (c.postNorms)
       out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
-    if (c.fusedGateUp) {
+    if (c.moeLayer(l)) {
+      out.push_back({expertTensorName(c, ExpertRole::Router, l), {c.numExperts, c.hidden}});
+      for (int64_t e = 0; e < c.numExperts; ++e) {
+        out.push_back({expertTensorName(c, ExpertRole::Gate, l, e), {c.expertFfn, c.hidden}});
+        out.push_back({expertTensorName(c, ExpertRole::Up, l, e), {c.expertFfn, c.hidden}});
+        out.push_back({expertTensorName(c, ExpertRole::Down, l, e), {c.hidden, c.expertFfn}});
+      }
+    } else if (c.fusedGateUp) {
       out.push_back({name(TensorRole::FfnGate), {2 * c.ffn, c.hidden}});
     } else {
       out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
       out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
     }
-    out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
+    if (!c.moeLayer(l))
+      out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
     if (c.qkvBias) {
       out.push_back({name(TensorRole::AttnQBias), {q}});
       out.push_back({name(TensorRole::AttnKBias), {kv}});
@@ -715,16 +736,38 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                         TensorRole::AttnPostNorm),
                c.residualScale));
     Value m = c.preNorms ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden) : h;
-    auto ffn = [&](TensorRole role) {
-      return linear(m, name(role), c.ffn, c.hidden, tensorRows(c, role));
-    };
-    Value act = llm::SwiGLUOp::create(b, loc, ffn(TensorRole::FfnGate), ffn(TensorRole::FfnUp),
-                                      b.getStringAttr(c.mlpActivation));
-    x = llm::AddOp::create(
-        b, loc, h,
-        scaled(postNorm(linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn),
-                        TensorRole::FfnPostNorm),
-               c.residualScale));
+    Value mlp;
+    if (c.moeLayer(l)) {
+      // The experts' matrices stacked row-wise (views of the arena).
+      auto stacked = [&](ExpertRole role, int64_t rowsEach, int64_t cols) -> Value {
+        SmallVector<Attribute> names;
+        for (int64_t e = 0; e < c.numExperts; ++e)
+          names.push_back(b.getStringAttr(expertTensorName(c, role, l, e)));
+        SmallVector<int64_t> parts(c.numExperts, rowsEach);
+        int64_t total = c.numExperts * rowsEach;
+        auto type = options.weightType == WeightType::Q8_0
+                        ? llm::getQ8_0WeightType(context, total, cols)
+                        : RankedTensorType::get({total, cols}, wt);
+        return llm::FusedWeightOp::create(b, loc, type, b.getArrayAttr(names),
+                                          b.getDenseI64ArrayAttr(parts));
+      };
+      mlp = llm::MoEOp::create(
+          b, loc, rows(c.hidden), m,
+          matrix(expertTensorName(c, ExpertRole::Router, l), c.numExperts, c.hidden),
+          stacked(ExpertRole::Gate, c.expertFfn, c.hidden),
+          stacked(ExpertRole::Up, c.expertFfn, c.hidden),
+          stacked(ExpertRole::Down, c.hidden, c.expertFfn), c.numExperts, c.expertsPerToken,
+          c.expertFfn, c.normTopK);
+    } else {
+      auto ffn = [&](TensorRole role) {
+        return linear(m, name(role), c.ffn, c.hidden, tensorRows(c, role));
+      };
+      Value act = llm::SwiGLUOp::create(b, loc, ffn(TensorRole::FfnGate),
+                                        ffn(TensorRole::FfnUp), b.getStringAttr(c.mlpActivation));
+      mlp = linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn);
+    }
+    x = llm::AddOp::create(b, loc, h,
+                           scaled(postNorm(mlp, TensorRole::FfnPostNorm), c.residualScale));
   }
   // logits / logitScale, as the normalized rows divided before the head.
   Value out = scaled(rmsNorm(x, tensorName(c, TensorRole::OutputNorm), c.hidden),
@@ -776,6 +819,7 @@ bool lazyc::checkImportOptions(const ModelConfig &config, const ImportOptions &o
     // Every weight matrix's rows are whole blocks of 32 values.
     for (auto [what, n] : {std::pair<const char *, int64_t>{"hidden size", config.hidden},
                            {"feed-forward size", config.ffn},
+                           {"experts' feed-forward size", config.expertFfn},
                            {"query width (heads x head_dim)",
                             config.numHeads * config.headDim}})
       if (n % llm::kQ8_0BlockValues != 0) {
@@ -804,6 +848,12 @@ bool lazyc::checkLayerCount(const ModelConfig &config, size_t tensorCount,
   // Every block has 9 tensors or more; a count up to the file's tensors
   // keeps the list of expected names within 9x the file's own (and a file
   // short of tensors gets the name of the first one missing).
+  // A Hugging Face checkpoint stores each expert's matrices as 3 tensors.
+  if (config.hfNames && config.numExperts > static_cast<int64_t>(tensorCount) / 3) {
+    error = "the configuration's " + std::to_string(config.numExperts) +
+            " experts need more tensors than the file has (" + std::to_string(tensorCount) + ")";
+    return false;
+  }
   if (config.numLayers <= static_cast<int64_t>(tensorCount))
     return true;
   error = key + " (" + std::to_string(config.numLayers) +

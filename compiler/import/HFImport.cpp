@@ -388,6 +388,53 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultP
   c.slidingWindow = *window;
   return true;
 }
+/// The mixture-of-experts keys: Mixtral's num_local_experts (experts of
+/// intermediate_size rows, always renormalized), Qwen3-MoE's and OLMoE's
+/// num_experts (of moe_intermediate_size / intermediate_size rows,
+/// renormalized with norm_topk_prob) and Qwen3-MoE's dense layers
+/// (mlp_only_layers, and all but every decoder_sparse_step-th).
+bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, ModelConfig &c,
+                 std::string &error) {
+  const char *expertsKey = mixtral ? "num_local_experts" : "num_experts";
+  std::optional<int64_t> experts = json.getInt(expertsKey);
+  std::optional<int64_t> perToken = json.getInt("num_experts_per_tok");
+  if (!experts || *experts <= 0 || !perToken || *perToken <= 0 || *perToken > *experts) {
+    error = std::string("config.json: '") + expertsKey + "' and 'num_experts_per_tok' must be " +
+            "positive integers, at most the former chosen per token";
+    return false;
+  }
+  c.numExperts = *experts;
+  c.expertsPerToken = *perToken;
+  c.expertFfn = c.ffn;
+  if (qwen3moe) {
+    std::optional<int64_t> ffn = json.getInt("moe_intermediate_size");
+    if (!ffn || *ffn <= 0) {
+      error = "config.json: 'moe_intermediate_size' is missing or not a positive integer";
+      return false;
+    }
+    c.expertFfn = *ffn;
+    const int64_t step = json.getInt("decoder_sparse_step").value_or(1);
+    if (step <= 0) {
+      error = "config.json: 'decoder_sparse_step' must be a positive integer";
+      return false;
+    }
+    c.denseLayers.assign(static_cast<size_t>(c.numLayers), false);
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      c.denseLayers[static_cast<size_t>(l)] = (l + 1) % step != 0;
+    if (const rt::JsonValue *only = json.get("mlp_only_layers"); only && only->isArray())
+      for (const rt::JsonValue &v : only->array()) {
+        std::optional<int64_t> layer = v.integer();
+        if (!layer || *layer < 0 || *layer >= c.numLayers) {
+          error = "config.json: 'mlp_only_layers' lists a layer outside [0, num_hidden_layers)";
+          return false;
+        }
+        c.denseLayers[static_cast<size_t>(*layer)] = true;
+      }
+  }
+  c.normTopK = mixtral || json.getBool("norm_topk_prob").value_or(false);
+  c.mixtralNames = mixtral;
+  return true;
+}
 } // namespace
 
 bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
@@ -417,20 +464,29 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // RoPE on interleaved pairs, tied embeddings by default.
   bool ernie = arch == "Ernie4_5ForCausalLM" || modelType == "ernie4_5";
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
+  // Mixture-of-experts MLPs: Mixtral (Mistral's layers), Qwen3-MoE (Qwen3's),
+  // OLMoE (Llama's with OLMo 2's query/key norms).
+  bool mixtral = arch == "MixtralForCausalLM" || modelType == "mixtral";
+  bool qwen3moe = arch == "Qwen3MoeForCausalLM" || modelType == "qwen3_moe";
+  bool olmoe = arch == "OlmoeForCausalLM" || modelType == "olmoe";
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
-      !gemma3 && !phi3 && !glm4 && !ernie) {
+      !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
-            "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM and Ernie4_5ForCausalLM)";
+            "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM, Ernie4_5ForCausalLM, "
+            "MixtralForCausalLM, Qwen3MoeForCausalLM and OlmoeForCausalLM)";
     return false;
   }
-  c.arch = qwen2     ? "qwen2"
-           : qwen3   ? "qwen3"
+  c.arch = qwen2      ? "qwen2"
+           : qwen3    ? "qwen3"
+           : mixtral  ? "mixtral"
+           : qwen3moe ? "qwen3moe"
+           : olmoe    ? "olmoe"
            : smollm3 ? "smollm3"
            : granite ? "granite"
            : olmo3   ? "olmo3"
@@ -447,10 +503,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   c.qkvBias = qwen2 || (glm4 && json.getBool("attention_bias").value_or(true));
   c.fusedQKV = phi3;
   c.fusedGateUp = phi3 || glm4;
-  c.qkNorm = qwen3;  // Qwen3 normalizes each query and key head
+  c.qkNorm = qwen3 || qwen3moe; // Qwen3 normalizes each query and key head
   // OLMo 2 normalizes the whole query and key projections, and each
-  // sublayer's output instead of its input; GLM-4 both.
-  c.qkFullNorm = olmo2;
+  // sublayer's output instead of its input; GLM-4 both. (OLMoE: only the first.)
+  c.qkFullNorm = olmo2 || olmoe;
   c.postNorms = olmo2 || glm4;
   c.preNorms = !olmo2;
   c.name = json.getString("_name_or_path").value_or(c.arch);
@@ -467,6 +523,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
       !need("intermediate_size", c.ffn) || !need("num_attention_heads", c.numHeads) ||
       !need("vocab_size", c.vocabSize) || !need("max_position_embeddings", c.contextLength))
     return false;
+  if ((mixtral || qwen3moe || olmoe) && !readExperts(json, mixtral, qwen3moe, c, error))
+    return false;
+  if (const rt::JsonValue *clip = json.get("clip_qkv"); clip && !clip->isNull()) {
+    error = "config.json: clip_qkv (clamping the query/key/value projections) is not supported";
+    return false;
+  }
   c.numKVHeads = json.getInt("num_key_value_heads").value_or(c.numHeads);
   if (c.numKVHeads <= 0 || c.numHeads % c.numKVHeads != 0) {
     error = "config.json: num_attention_heads (" + std::to_string(c.numHeads) +

@@ -142,7 +142,31 @@ struct ModelConfig {
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").
   bool hfNames = false;
+  /// Mixture-of-experts MLPs (Mixtral, Qwen3-MoE, OLMoE; llm.moe): in the
+  /// layers moeLayer() names, `numExperts` SwiGLU experts of `expertFfn`
+  /// rows, `expertsPerToken` of them chosen per token by a softmax router,
+  /// their weights renormalized over the chosen when `normTopK`; 0 experts:
+  /// dense MLPs. `denseLayers` marks layers that keep a dense MLP of `ffn`
+  /// rows (Qwen3-MoE's mlp_only_layers and decoder_sparse_step).
+  int64_t numExperts = 0, expertsPerToken = 0, expertFfn = 0;
+  bool normTopK = true;
+  std::vector<bool> denseLayers;
+  bool moeLayer(int64_t layer) const {
+    return numExperts > 0 && !(layer < static_cast<int64_t>(denseLayers.size()) &&
+                               denseLayers[static_cast<size_t>(layer)]);
+  }
+  /// Hugging Face expert names: Mixtral's (block_sparse_moe.gate,
+  /// block_sparse_moe.experts.E.w1/w3/w2) or Qwen3-MoE's and OLMoE's
+  /// (mlp.gate, mlp.experts.E.gate_proj/up_proj/down_proj).
+  bool mixtralNames = false;
 };
+
+/// The matrices of a mixture-of-experts MLP.
+enum class ExpertRole { Router, Gate, Up, Down };
+/// The file's name of expert `expert`'s matrix of `role` in `layer` (the
+/// router has one per layer: `expert` is ignored).
+std::string expertTensorName(const ModelConfig &config, ExpertRole role, int64_t layer,
+                             int64_t expert = 0);
 
 /// The sliding layers of a window pattern where every `n`-th layer is full
 /// (transformers' sliding_window_pattern, llama.cpp's swa pattern): layer l

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 using namespace mlir;
 using namespace lazyc::llm;
@@ -339,6 +340,52 @@ LogicalResult SwiGLUOp::verify() {
   if (getActivation() != "silu" && getActivation() != "gelu_tanh")
     return emitOpError() << "expects activation \"silu\" or \"gelu_tanh\", got \""
                          << getActivation() << "\"";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MoEOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEOp::verify() {
+  auto input = getInput().getType(), result = getResult().getType();
+  if (!input.getElementType().isF32())
+    return emitOpError() << "expects f32 activations, got " << input.getElementType();
+  if (failed(verifyRowsLike(*this, input, result)) ||
+      failed(lazyc::verifyRank(*this, "input", input, 2)))
+    return failure();
+  const int64_t experts = getNumExperts(), topK = getTopK(), ffn = getExpertFfn();
+  const int64_t hidden = input.getDimSize(1);
+  if (experts < 1 || topK < 1 || topK > experts)
+    return emitOpError() << "expects 1 <= top_k <= num_experts, got top_k " << topK
+                         << " of " << experts << " experts";
+  if (ffn < 1)
+    return emitOpError() << "expects expert_ffn >= 1, got " << ffn;
+  if (ShapedType::isDynamic(hidden))
+    return emitOpError("expects a static hidden size (input columns)");
+  if (failed(lazyc::verifyDimMatch(*this, "result columns", result.getDimSize(1),
+                                   "input columns", hidden)))
+    return failure();
+  // (name, weight, rows, columns)
+  struct Expected {
+    const char *name;
+    RankedTensorType type;
+    int64_t rows, columns;
+  };
+  auto element = cast<RankedTensorType>(getGate().getType()).getElementType();
+  for (const Expected &e :
+       {Expected{"router", cast<RankedTensorType>(getRouter().getType()), experts, hidden},
+        Expected{"gate", cast<RankedTensorType>(getGate().getType()), experts * ffn, hidden},
+        Expected{"up", cast<RankedTensorType>(getUp().getType()), experts * ffn, hidden},
+        Expected{"down", cast<RankedTensorType>(getDown().getType()), experts * hidden, ffn}}) {
+    if (e.type.getRank() != 2 || e.type.getDimSize(0) != e.rows ||
+        lazyc::llm::weightColumns(e.type) != e.columns)
+      return emitOpError() << "expects the " << e.name << " weight to hold " << e.rows
+                           << " rows of " << e.columns << " values, got " << e.type;
+    if (std::string_view(e.name) != "router" && e.type.getElementType() != element)
+      return emitOpError() << "expects the expert weights to share one element type, got "
+                           << element << " and " << e.type.getElementType();
+  }
   return success();
 }
 

@@ -303,6 +303,40 @@ def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def LLM_MoEOp : LLM_Op<"moe", [Pure]> {
+  let summary = "Mixture-of-experts SwiGLU MLP with top-k routing";
+  let description = [{
+    The sparse MLP of Mixtral, Qwen3-MoE and OLMoE, row by row: the router
+    (`[num_experts, hidden]`) gives each row's expert logits, softmax turns
+    them into probabilities, the `top_k` most probable experts run their
+    SwiGLU MLP on the row (`down_e(silu(gate_e x) * up_e x)`) and the result
+    is their sum weighted by those probabilities — renormalized to sum to 1
+    over the chosen experts with `norm_top_k` (Mixtral, Qwen3-MoE), as they
+    are without (OLMoE). The experts' matrices are stacked row-wise: expert
+    `e`'s gate and up projections are rows `[e * expert_ffn, (e + 1) *
+    expert_ffn)` of `%gate` / `%up` (`[num_experts * expert_ffn, hidden]`)
+    and its down projection rows `[e * hidden, (e + 1) * hidden)` of `%down`
+    (`[num_experts * hidden, expert_ffn]`): `llm.fused_weight`s of the
+    per-expert tensors, or one tensor of the file. Weights may be any type
+    `llm.linear` takes; activations are f32.
+
+    ```mlir
+    %y = llm.moe %x, %router, %gate, %up, %down {num_experts = 8, top_k = 2, expert_ffn = 14336,
+        norm_top_k} : tensor<?x4096xf32>, tensor<8x4096xbf16>, tensor<114688x4096xbf16>,
+        tensor<114688x4096xbf16>, tensor<32768x14336xbf16> -> tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_WeightTensor:$router, LLM_WeightTensor:$gate,
+                       LLM_WeightTensor:$up, LLM_WeightTensor:$down, I64Attr:$num_experts,
+                       I64Attr:$top_k, I64Attr:$expert_ffn, UnitAttr:$norm_top_k);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $router `,` $gate `,` $up `,` $down attr-dict `:` type($input) `,` type($router)
+    `,` type($gate) `,` type($up) `,` type($down) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def LLM_AddOp : LLM_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
   let summary = "Elementwise addition (residual connection)";
   let description = [{

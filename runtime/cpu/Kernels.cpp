@@ -745,6 +745,88 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
 }
 
 namespace {
+/// Bytes of one weight row of `columns` values of weight type `wtype`.
+int64_t weightRowBytes(int64_t wtype, int64_t columns) {
+  switch (wtype) {
+  case 0:
+    return 4 * columns;
+  case 1:
+  case 2:
+    return 2 * columns;
+  default:
+    return columns / 32 * 34; // Q8_0 blocks
+  }
+}
+} // namespace
+
+extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router,
+                             int64_t rtype, uint64_t gate, uint64_t up, uint64_t down,
+                             int64_t wtype, int64_t experts, int64_t topK, int64_t ffn,
+                             int64_t normTopK, uint64_t y) {
+  if (rows <= 0)
+    return;
+  lazyc::rt::profile::Scope timed("moe", rows);
+  const float *xf = ptr<float>(x);
+  float *out = ptr<float>(y);
+  std::fill(out, out + rows * hidden, 0.0f);
+  // Routing: softmax over the experts' logits, the top_k most probable
+  // (ties: the lower expert, as a stable sort), renormalized or not.
+  std::vector<float> logits(static_cast<size_t>(rows * experts));
+  linearF32(xf, rows, hidden, router, rtype, experts, logits.data(), false);
+  std::vector<std::vector<std::pair<int64_t, float>>> assigned(experts); // (row, weight)
+  std::vector<int64_t> order(experts);
+  std::vector<float> probs(experts);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *l = logits.data() + r * experts;
+    float max = *std::max_element(l, l + experts), sum = 0.0f;
+    for (int64_t e = 0; e < experts; ++e)
+      sum += probs[e] = std::exp(l[e] - max);
+    for (int64_t e = 0; e < experts; ++e)
+      probs[e] /= sum;
+    for (int64_t e = 0; e < experts; ++e)
+      order[e] = e;
+    std::partial_sort(order.begin(), order.begin() + topK, order.end(), [&](int64_t a, int64_t b) {
+      return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);
+    });
+    float chosen = 0.0f;
+    for (int64_t k = 0; k < topK; ++k)
+      chosen += probs[order[k]];
+    for (int64_t k = 0; k < topK; ++k)
+      assigned[order[k]].push_back({r, normTopK ? probs[order[k]] / chosen : probs[order[k]]});
+  }
+  // Each expert over its rows: gather, gate and up, SwiGLU, down, weighted sum.
+  const int64_t inBytes = weightRowBytes(wtype, hidden), ffnBytes = weightRowBytes(wtype, ffn);
+  std::vector<float> xs, g, u, d;
+  for (int64_t e = 0; e < experts; ++e) {
+    const auto &mine = assigned[e];
+    const auto n = static_cast<int64_t>(mine.size());
+    if (n == 0)
+      continue;
+    xs.resize(static_cast<size_t>(n * hidden));
+    g.resize(static_cast<size_t>(n * ffn));
+    u.resize(g.size());
+    d.resize(xs.size());
+    for (int64_t i = 0; i < n; ++i)
+      std::copy_n(xf + mine[i].first * hidden, hidden, xs.data() + i * hidden);
+    linearF32(xs.data(), n, hidden, gate + static_cast<uint64_t>(e * ffn * inBytes), wtype, ffn,
+              g.data(), false);
+    linearF32(xs.data(), n, hidden, up + static_cast<uint64_t>(e * ffn * inBytes), wtype, ffn,
+              u.data(), false);
+    for (size_t i = 0; i < g.size(); ++i)
+      g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    linearF32(g.data(), n, ffn, down + static_cast<uint64_t>(e * hidden * ffnBytes), wtype,
+              hidden, d.data(), false);
+    for (int64_t i = 0; i < n; ++i) {
+      float *row = out + mine[i].first * hidden;
+      const float *src = d.data() + i * hidden;
+      const float weight = mine[i].second;
+      for (int64_t c = 0; c < hidden; ++c)
+        row[c] += weight * src[c];
+    }
+  }
+}
+
+namespace {
 /// The attention kernels' per-thread scratch buffers, kept across calls:
 /// attention runs once per layer and step, and fresh vectors of its sizes
 /// (128 KB to a few MB) were mapped and faulted in again, call after call

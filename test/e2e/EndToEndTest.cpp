@@ -62,6 +62,9 @@ const std::string kTinyGlm4Library = LAZYC_E2E_TINY_GLM4_LIBRARY;
 const std::string kTinyGlm4GGUFLibrary = LAZYC_E2E_TINY_GLM4_GGUF_LIBRARY;
 const std::string kTinyErnieLibrary = LAZYC_E2E_TINY_ERNIE_LIBRARY;
 const std::string kTinyErnieGGUFLibrary = LAZYC_E2E_TINY_ERNIE_GGUF_LIBRARY;
+const std::string kTinyMixtralLibrary = LAZYC_E2E_TINY_MIXTRAL_LIBRARY;
+const std::string kTinyQwen3MoeLibrary = LAZYC_E2E_TINY_QWEN3MOE_LIBRARY;
+const std::string kTinyOlmoeLibrary = LAZYC_E2E_TINY_OLMOE_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -355,6 +358,16 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyErnieLibrary},
                                            Case{"logits-tiny-hf-ernie45.txt",
                                                 "tiny-ernie45.gguf", &kTinyErnieGGUFLibrary},
+                                           // Mixture-of-experts MLPs (llm.moe): top 2
+                                           // of 4 experts, renormalized (Mixtral,
+                                           // Qwen3-MoE with a dense layer) or not
+                                           // (OLMoE).
+                                           Case{"logits-tiny-hf-mixtral.txt", "tiny-mixtral-hf",
+                                                &kTinyMixtralLibrary},
+                                           Case{"logits-tiny-hf-qwen3moe.txt",
+                                                "tiny-qwen3moe-hf", &kTinyQwen3MoeLibrary},
+                                           Case{"logits-tiny-hf-olmoe.txt", "tiny-olmoe-hf",
+                                                &kTinyOlmoeLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

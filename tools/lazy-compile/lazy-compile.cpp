@@ -394,6 +394,14 @@ int main(int argc, char **argv) {
   if (reuseBias != 1.0 && policy != "lazyllm" && policy != "random")
     return fail("--reuse-bias applies to the lazyllm and random policies, not '" + policy +
                 "'" + (policy == "static" ? " (static never revives a token)" : ""));
+  // Mixture-of-experts MLPs run in a CPU runtime kernel only.
+  if (cuda || gpuLoops) {
+    bool moe = false;
+    module->walk([&](lazyc::llm::MoEOp) { moe = true; });
+    if (moe)
+      return fail(std::string("mixture-of-experts layers (llm.moe) run on the CPU target only, ") +
+                  (cuda ? "not --target=cuda" : "not with --gpu-loops"));
+  }
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");

@@ -210,6 +210,40 @@ struct LinearModel : CallOutModel<LinearModel, llm::LinearOp> {
   }
 };
 
+/// llm.moe: routing and the experts' GEMMs in one runtime kernel.
+struct MoEModel : CallOutModel<MoEModel, llm::MoEOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto moe = cast<llm::MoEOp>(op);
+    Location loc = op->getLoc();
+    FailureOr<SmallVector<Value>> buffers =
+        buffersOf(rewriter, {moe.getInput(), moe.getRouter(), moe.getGate(), moe.getUp(),
+                                moe.getDown()},
+                     options, state);
+    if (failed(buffers))
+      return failure();
+    Value x = (*buffers)[0];
+    Value rows = rowsOf(rewriter, loc, x);
+    Value out = allocResult(rewriter, op, memref::DimOp::create(rewriter, loc, x, 0));
+    auto weightType = [](Value v) {
+      return dtypeCode(cast<RankedTensorType>(v.getType()).getElementType());
+    };
+    SmallVector<Value> args = {
+        inputAddress(rewriter, loc, x), rows,
+        i64(rewriter, loc, moe.getInput().getType().getDimSize(1)),
+        inputAddress(rewriter, loc, (*buffers)[1]), i64(rewriter, loc, weightType(moe.getRouter())),
+        inputAddress(rewriter, loc, (*buffers)[2]), inputAddress(rewriter, loc, (*buffers)[3]),
+        inputAddress(rewriter, loc, (*buffers)[4]), i64(rewriter, loc, weightType(moe.getGate())),
+        i64(rewriter, loc, moe.getNumExperts()), i64(rewriter, loc, moe.getTopK()),
+        i64(rewriter, loc, moe.getExpertFfn()), i64(rewriter, loc, moe.getNormTopK() ? 1 : 0),
+        address(rewriter, loc, out)};
+    callRuntime(rewriter, op, "lazyc_rt_moe", args);
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
 struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
@@ -561,6 +595,7 @@ struct ScatterModel
 void lazyc::registerLLMBufferizationModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, llm::LLMDialect *) {
     llm::LinearOp::attachInterface<LinearModel>(*ctx);
+    llm::MoEOp::attachInterface<MoEModel>(*ctx);
     llm::AttentionOp::attachInterface<AttentionModel>(*ctx);
     // What the models create (row-major copies of sliced inputs among them).
     ctx->loadDialect<arith::ArithDialect, linalg::LinalgDialect, memref::MemRefDialect>();

@@ -576,3 +576,43 @@ func.func @f(%h: tensor<?x64xf32>, %rows: tensor<?xi32>, %head: tensor<10x34xi8>
   %l = llm.logits %h[%rows], %head : tensor<?x64xf32>, tensor<?xi32>, tensor<10x34xi8> -> tensor<?x10xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>, %d: tensor<256x96xf32>) {
+  // expected-error @+1 {{expects 1 <= top_k <= num_experts, got top_k 5 of 4 experts}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 5, expert_ffn = 96} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>, %d: tensor<256x96xf32>) {
+  // expected-error @+1 {{expects the gate weight to hold 256 rows of 64 values, got 'tensor<384x64xf32>'}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 64} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<3x64xf32>, %g: tensor<384x64xf32>, %d: tensor<256x96xf32>) {
+  // expected-error @+1 {{expects the router weight to hold 4 rows of 64 values, got 'tensor<3x64xf32>'}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 96} : tensor<?x64xf32>, tensor<3x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>, %u: tensor<384x64xbf16>, %d: tensor<256x96xf32>) {
+  // expected-error @+1 {{expects the expert weights to share one element type, got 'f32' and 'bf16'}}
+  %y = llm.moe %x, %r, %g, %u, %d {num_experts = 4, top_k = 2, expert_ffn = 96} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xbf16>, tensor<256x96xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xbf16>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>, %d: tensor<256x96xf32>) {
+  // expected-error @+1 {{expects f32 activations, got 'bf16'}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 96} : tensor<?x64xbf16>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32> -> tensor<?x64xbf16>
+  return
+}

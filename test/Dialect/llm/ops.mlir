@@ -79,6 +79,20 @@ func.func @mlp(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>, %x: tensor<?x128xf3
 
 // -----
 
+// CHECK-LABEL: func.func @moe
+func.func @moe(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = llm.weight "router" : tensor<4x64xbf16>
+  %g = llm.fused_weight ["g0", "g1", "g2", "g3"] rows [96, 96, 96, 96] : tensor<384x64xbf16>
+  %u = llm.fused_weight ["u0", "u1", "u2", "u3"] rows [96, 96, 96, 96] : tensor<384x64xbf16>
+  %d = llm.fused_weight ["d0", "d1", "d2", "d3"] rows [64, 64, 64, 64] : tensor<256x96xbf16>
+  // CHECK: llm.moe %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {expert_ffn = 96 : i64, norm_top_k, num_experts = 4 : i64, top_k = 2 : i64}
+  %y = llm.moe %x, %r, %g, %u, %d {num_experts = 4, top_k = 2, expert_ffn = 96, norm_top_k}
+      : tensor<?x64xf32>, tensor<4x64xbf16>, tensor<384x64xbf16>, tensor<384x64xbf16>, tensor<256x96xbf16> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME:    %{{.*}}: !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
 func.func @attention(%q: tensor<?x576xf32>, %k: tensor<?x192xf32>, %v: tensor<?x192xf32>,
