@@ -416,6 +416,10 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       type = t->type;
       data = t->data;
     }
+    // A stack of matrices (GGUF's experts: [experts, rows, columns]) is one
+    // matrix of all their rows.
+    if (rowBegin < 0 && shape.size() == 2 && fileShape.size() == 3)
+      fileShape = {fileShape[0] * fileShape[1], fileShape[2]};
     // (A part's rows lie inside the file's matrix, of the part's width.)
     bool shapeMatches = rowBegin < 0 ? fileShape == shape
                                      : fileShape.size() == 2 && fileShape[1] == shape[1] &&

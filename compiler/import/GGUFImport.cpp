@@ -32,9 +32,9 @@ namespace {
 /// fused gate and up, norms before and after each sublayer and RoPE on half
 /// of each head; ernie4_5 is llama whose converter keeps Hugging Face's
 /// interleaved RoPE pairs (NORM mode, no permutation).
-const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2", "qwen3",  "smollm3",
-                                    "granite", "olmo2", "gemma", "gemma2", "gemma3",
-                                    "phi3",    "glm4",  "ernie4_5"};
+const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "smollm3",
+                                    "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
+                                    "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -268,6 +268,55 @@ std::vector<double> lazyc::llama3RopeFactors(double theta, int64_t headDim, doub
   return factors;
 }
 
+namespace {
+/// Mixture-of-experts metadata as llama.cpp's converters write it:
+/// expert_count, expert_used_count, expert_feed_forward_length (else the
+/// experts are feed_forward_length wide: Mixtral), expert_weights_norm (else
+/// llama.cpp's per-architecture choice: renormalized but for olmoe). A
+/// layer without the router tensor ffn_gate_inp keeps a dense MLP. Shared
+/// experts and gating functions other than softmax are refused.
+bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelConfig &config,
+                     std::string &error) {
+  std::optional<int64_t> experts = file.getInt(arch + ".expert_count");
+  if (!experts || *experts == 0)
+    return true;
+  std::optional<int64_t> used = file.getInt(arch + ".expert_used_count");
+  if (*experts < 0 || !used || *used <= 0 || *used > *experts) {
+    error = arch + ".expert_count and " + arch + ".expert_used_count must be positive, the " +
+            "latter at most the former";
+    return false;
+  }
+  if (file.getInt(arch + ".expert_shared_count").value_or(0) > 0) {
+    error = "shared experts (" + arch + ".expert_shared_count) are not supported";
+    return false;
+  }
+  // llama.cpp's gating functions: 1 softmax, 2 sigmoid.
+  if (std::optional<int64_t> gating = file.getInt(arch + ".expert_gating_func");
+      gating && *gating != 1) {
+    error = arch + ".expert_gating_func " + std::to_string(*gating) +
+            " is not supported (lazyc's router is a softmax, 1)";
+    return false;
+  }
+  config.numExperts = *experts;
+  config.expertsPerToken = *used;
+  config.expertFfn = file.getInt(arch + ".expert_feed_forward_length").value_or(config.ffn);
+  if (config.expertFfn <= 0) {
+    error = arch + ".expert_feed_forward_length must be positive";
+    return false;
+  }
+  const rt::GGUFValue *norm = file.find(arch + ".expert_weights_norm");
+  config.normTopK = norm ? norm->type == rt::GGUFValueType::Bool && norm->b : arch != "olmoe";
+  // (numLayers is bounded by the file's tensor count: checkLayerCount.)
+  if (config.numLayers > static_cast<int64_t>(file.tensors().size()))
+    return true;
+  config.denseLayers.assign(static_cast<size_t>(config.numLayers), false);
+  for (int64_t l = 0; l < config.numLayers; ++l)
+    config.denseLayers[static_cast<size_t>(l)] =
+        !file.findTensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight");
+  return true;
+}
+} // namespace
+
 bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
                            std::string &error) {
   std::optional<std::string> arch = file.getString("general.architecture");
@@ -282,7 +331,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!supported) {
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
-            "granite, olmo2, gemma, gemma2, gemma3, phi3)";
+            "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe)";
     return false;
   }
   config.arch = *arch;
@@ -304,11 +353,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
       !need("context_length", config.contextLength))
     return false;
   // Mixtral-style GGUFs keep arch "llama" and add experts (ffn_*_exps).
-  if (auto experts = file.getInt(*arch + ".expert_count"); experts && *experts > 0) {
-    error = "mixture-of-experts models (" + *arch + ".expert_count " +
-            std::to_string(*experts) + ") are not supported";
+  if (!readGGUFExperts(file, *arch, config, error))
     return false;
-  }
   config.numKVHeads = file.getInt(*arch + ".attention.head_count_kv")
                           .value_or(config.numHeads);
   if (config.numKVHeads <= 0 || config.numHeads % config.numKVHeads != 0) {
@@ -367,7 +413,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   // RoPE; Qwen2's stay in rotate-half order.
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
-                           *arch != "phi3";
+                           *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -395,8 +441,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (*arch == "phi3" || *arch == "glm4")
     config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
   config.qkvBias = *arch == "qwen2" || (*arch == "glm4" && file.findTensor("blk.0.attn_q.bias"));
-  config.qkNorm = *arch == "qwen3" || *arch == "gemma3";
-  config.qkFullNorm = *arch == "olmo2";
+  config.qkNorm = *arch == "qwen3" || *arch == "gemma3" || *arch == "qwen3moe";
+  config.qkFullNorm = *arch == "olmo2" || *arch == "olmoe";
   config.postNorms = *arch == "olmo2" || *arch == "glm4";
   config.preNorms = *arch != "olmo2";
   // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
@@ -500,7 +546,12 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
                                    int64_t expert) {
   static const char *const mixtral[] = {"gate", "w1", "w3", "w2"};
   static const char *const qwen[] = {"gate", "gate_proj", "up_proj", "down_proj"};
+  static const char *const gguf[] = {"ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps",
+                                     "ffn_down_exps"};
   auto index = static_cast<size_t>(role);
+  // GGUF: one [experts, rows, columns] tensor per matrix kind.
+  if (!c.hfNames)
+    return "blk." + std::to_string(layer) + "." + gguf[index] + ".weight";
   std::string prefix = "model.layers." + std::to_string(layer) +
                        (c.mixtralNames ? ".block_sparse_moe." : ".mlp.");
   if (role == ExpertRole::Router)
@@ -556,7 +607,15 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
     if (c.postNorms)
       out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
-    if (c.moeLayer(l)) {
+    if (c.moeLayer(l) && !c.hfNames) {
+      out.push_back({expertTensorName(c, ExpertRole::Router, l), {c.numExperts, c.hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::Gate, l),
+                     {c.numExperts, c.expertFfn, c.hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::Up, l),
+                     {c.numExperts, c.expertFfn, c.hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::Down, l),
+                     {c.numExperts, c.hidden, c.expertFfn}});
+    } else if (c.moeLayer(l)) {
       out.push_back({expertTensorName(c, ExpertRole::Router, l), {c.numExperts, c.hidden}});
       for (int64_t e = 0; e < c.numExperts; ++e) {
         out.push_back({expertTensorName(c, ExpertRole::Gate, l, e), {c.expertFfn, c.hidden}});
@@ -738,8 +797,11 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     Value m = c.preNorms ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden) : h;
     Value mlp;
     if (c.moeLayer(l)) {
-      // The experts' matrices stacked row-wise (views of the arena).
+      // The experts' matrices stacked row-wise: GGUF's one tensor, or views
+      // of the arena's per-expert tensors.
       auto stacked = [&](ExpertRole role, int64_t rowsEach, int64_t cols) -> Value {
+        if (!c.hfNames)
+          return matrix(expertTensorName(c, role, l), c.numExperts * rowsEach, cols);
         SmallVector<Attribute> names;
         for (int64_t e = 0; e < c.numExperts; ++e)
           names.push_back(b.getStringAttr(expertTensorName(c, role, l, e)));

@@ -65,6 +65,9 @@ const std::string kTinyErnieGGUFLibrary = LAZYC_E2E_TINY_ERNIE_GGUF_LIBRARY;
 const std::string kTinyMixtralLibrary = LAZYC_E2E_TINY_MIXTRAL_LIBRARY;
 const std::string kTinyQwen3MoeLibrary = LAZYC_E2E_TINY_QWEN3MOE_LIBRARY;
 const std::string kTinyOlmoeLibrary = LAZYC_E2E_TINY_OLMOE_LIBRARY;
+const std::string kTinyMixtralGGUFLibrary = LAZYC_E2E_TINY_MIXTRAL_GGUF_LIBRARY;
+const std::string kTinyQwen3MoeGGUFLibrary = LAZYC_E2E_TINY_QWEN3MOE_GGUF_LIBRARY;
+const std::string kTinyOlmoeGGUFLibrary = LAZYC_E2E_TINY_OLMOE_GGUF_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -368,6 +371,15 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 "tiny-qwen3moe-hf", &kTinyQwen3MoeLibrary},
                                            Case{"logits-tiny-hf-olmoe.txt", "tiny-olmoe-hf",
                                                 &kTinyOlmoeLibrary},
+                                           // ... from GGUF: each kind of expert
+                                           // matrix one [experts, rows, columns]
+                                           // tensor.
+                                           Case{"logits-tiny-hf-mixtral.txt",
+                                                "tiny-mixtral.gguf", &kTinyMixtralGGUFLibrary},
+                                           Case{"logits-tiny-hf-qwen3moe.txt",
+                                                "tiny-qwen3moe.gguf", &kTinyQwen3MoeGGUFLibrary},
+                                           Case{"logits-tiny-hf-olmoe.txt", "tiny-olmoe.gguf",
+                                                &kTinyOlmoeGGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

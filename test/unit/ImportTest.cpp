@@ -354,13 +354,32 @@ TEST_F(ImportTest, SlidingWindowAndItsLayerPattern) {
             std::string::npos);
 }
 
-/// Mixtral-style GGUFs say "llama" but hold experts: refused by name.
-TEST_F(ImportTest, MixtureOfExpertsIsRefused) {
-  auto b = tinyLlama(4, 2, 0, 1);
-  kvU32(b, "llama.expert_count", 8);
-  EXPECT_NE(importError(b.bytes).find("mixture-of-experts models (llama.expert_count 8) are "
-                                      "not supported"),
-            std::string::npos);
+/// Mixtral-style GGUFs say "llama" and hold experts (tiny-mixtral.gguf and
+/// the others check them against transformers); counts that cannot be, and
+/// what lazyc's router does not do, are errors naming the key.
+TEST_F(ImportTest, MixtureOfExpertsMetadata) {
+  const std::string counts = "llama.expert_count and llama.expert_used_count must be positive, "
+                             "the latter at most the former";
+  struct Case {
+    uint32_t count, used;
+    const char *key;
+    uint32_t value;
+    std::string message;
+  };
+  for (const Case &c : {Case{8, 9, nullptr, 0, counts}, Case{8, 0, nullptr, 0, counts},
+                        Case{8, 2, "llama.expert_shared_count", 1,
+                             "shared experts (llama.expert_shared_count) are not supported"},
+                        Case{8, 2, "llama.expert_gating_func", 2,
+                             "llama.expert_gating_func 2 is not supported (lazyc's router is a "
+                             "softmax, 1)"}}) {
+    auto b = tinyLlama(4, 2, 0, c.key ? 3 : 2);
+    kvU32(b, "llama.expert_count", c.count);
+    kvU32(b, "llama.expert_used_count", c.used);
+    if (c.key)
+      kvU32(b, c.key, c.value);
+    std::string error = importError(b.bytes);
+    EXPECT_NE(error.find(c.message), std::string::npos) << error;
+  }
 }
 
 /// The llama3 factors against transformers' _compute_llama3_parameters for

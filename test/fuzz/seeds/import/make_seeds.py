@@ -14,7 +14,10 @@ in its second block (attention.sliding_window_pattern, a bool array), gemma3
 of sliding layers), phi3 with LongRoPE, and phi3 rotating 6 of each head's 8
 elements (Phi-4-mini's partial rotary embeddings, tied embeddings), glm4
 (Q/K/V biases, fused gate and up, norms after both sublayers, RoPE on
-interleaved pairs of half of each head).
+interleaved pairs of half of each head), llama with Mixtral's experts in its
+first block (ffn_gate_inp and [experts, rows, columns] ffn_*_exps tensors; the
+second block dense) and qwen3moe with experts of their own width
+(expert_feed_forward_length).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -73,7 +76,7 @@ def gguf(arch, blocks, tensors, extra=()):
 
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
-          gemma3=False, phi3=False, glm4=False):
+          gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     t = [(p + pre + ".weight", [EMB], F32),
@@ -92,6 +95,11 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
         t = t[:6] + [(p + "ffn_up.weight", [EMB, 2 * FFN], matrix), t[8],
                      (p + "post_attention_norm.weight", [EMB], F32),
                      (p + "post_ffw_norm.weight", [EMB], F32)]
+    if experts:  # the router and each kind of expert matrix stacked (dims innermost first)
+        t = t[:6] + [(p + "ffn_gate_inp.weight", [EMB, experts], F32),
+                     (p + "ffn_gate_exps.weight", [EMB, expert_ffn, experts], matrix),
+                     (p + "ffn_up_exps.weight", [EMB, expert_ffn, experts], matrix),
+                     (p + "ffn_down_exps.weight", [expert_ffn, EMB, experts], matrix)]
     if bias:
         t += [(p + "attn_q.bias", [HEADS * head_dim], F32),
               (p + "attn_k.bias", [KV * head_dim], F32), (p + "attn_v.bias", [KV * head_dim], F32)]
@@ -109,12 +117,13 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
     return t
 
 
-def model(arch, blocks, matrix=F32, tied=False, extra=(), **kw):
+def model(arch, blocks, matrix=F32, tied=False, extra=(), dense=(), **kw):
     t = [("token_embd.weight", [EMB, VOCAB], matrix), ("output_norm.weight", [EMB], F32)]
     if not tied:
         t.append(("output.weight", [EMB, VOCAB], matrix))
     for i in range(blocks):
-        t += block(i, matrix, **kw)
+        t += block(i, matrix, **{k: v for k, v in kw.items()
+                                 if i not in dense or k not in ("experts", "expert_ffn")})
     return t
 
 
@@ -159,6 +168,13 @@ SEEDS = {
     "glm4-partial-interleaved.gguf": gguf(  # GLM-4: RoPE on 4 of each head's 8, interleaved
         "glm4", 1, model("glm4", 1, F16, bias=True, glm4=True),
         [("glm4.rope.dimension_count", 4)]),
+    "mixtral-experts.gguf": gguf(  # 4 experts, 2 per token; block 1 dense
+        "llama", 2, model("llama", 2, F16, experts=4, dense=(1,)),
+        [("llama.expert_count", 4), ("llama.expert_used_count", 2)]),
+    "qwen3moe-experts.gguf": gguf(  # experts of 32 rows, the dense width 64
+        "qwen3moe", 1, model("qwen3moe", 1, F16, qk_norm=True, experts=4, expert_ffn=32),
+        [("qwen3moe.expert_count", 4), ("qwen3moe.expert_used_count", 2),
+         ("qwen3moe.expert_feed_forward_length", 32)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
