@@ -384,6 +384,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   } else {
     config.headDim = config.hidden / config.numHeads;
   }
+  if (!checkSizes(config, *arch, error))
+    return false;
   // Partial rotary embeddings (Phi-4-mini: 96 of 128), as llama.cpp's
   // n_rot: RoPE on the first rope.dimension_count elements of each head.
   if (auto ropeDim = file.getInt(*arch + ".rope.dimension_count");
@@ -903,6 +905,24 @@ OwningOpRef<ModuleOp> lazyc::buildVerifiedDecoder(MLIRContext *context, const Mo
     return nullptr;
   }
   return module;
+}
+
+bool lazyc::checkSizes(const ModelConfig &c, const std::string &prefix, std::string &error) {
+  // Far above any released model (hidden 16,384, heads of 256), far below
+  // what would exhaust memory before the tensors' shapes are checked (the
+  // RoPE tables have a value per head element).
+  constexpr int64_t kMax = int64_t(1) << 20;
+  for (auto [what, n] : {std::pair<const char *, int64_t>{"hidden size", c.hidden},
+                         {"feed-forward size", c.ffn},
+                         {"head count", c.numHeads},
+                         {"head width", c.headDim},
+                         {"experts' feed-forward size", c.expertFfn}})
+    if (n > kMax) {
+      error = prefix + ": the " + what + " " + std::to_string(n) + " is beyond any model's (" +
+              std::to_string(kMax) + ")";
+      return false;
+    }
+  return true;
 }
 
 bool lazyc::checkLayerCount(const ModelConfig &config, size_t tensorCount,

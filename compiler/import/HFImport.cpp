@@ -545,6 +545,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: hidden_size is not a multiple of num_attention_heads";
     return false;
   }
+  if (!checkSizes(c, "config.json", error))
+    return false;
   if (c.headDim <= 0 || c.headDim % 2 != 0) {
     error = "config.json: head_dim must be positive and even";
     return false;

@@ -194,6 +194,9 @@ std::optional<std::pair<int64_t, int64_t>> tensorRows(const ModelConfig &config,
 /// Every tensor the decoder reads, with its [out, in] (or [n]) shape.
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 expectedTensors(const ModelConfig &config);
+/// Checks that no size (hidden, feed-forward, heads, head width) is beyond
+/// any model's: an error naming it, `prefix` first (the file's key prefix).
+bool checkSizes(const ModelConfig &config, const std::string &prefix, std::string &error);
 /// Checks that the configuration names no more blocks than a file of
 /// `tensorCount` tensors has tensors (each block needs 9): a layer count of
 /// billions is an error, not a list of billions of tensor names. `key`

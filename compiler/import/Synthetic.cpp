@@ -22,6 +22,9 @@ struct Preset {
   /// kernels, GPU vs CPU.
   int64_t window = 0;
   double softcap = 0.0;
+  /// Mixture-of-experts MLPs in every layer (0 experts: dense): `topK` of
+  /// `experts` of `expertFfn` rows, renormalized.
+  int64_t experts = 0, topK = 0, expertFfn = 0;
 };
 constexpr Preset kPresets[] = {
     {"llama2-7b", "Llama-2-7B shape: 32 layers, hidden 4096, 32 heads, FFN 11008, vocab 32000",
@@ -38,6 +41,12 @@ constexpr Preset kPresets[] = {
      2, 256, 512, 4, 2, 1024, 4096, 48, 0.05},
     {"tiny-banded-128", "tiny-banded with 4/2 heads of 128 (hidden 512, FFN 1024; tests)", 2, 512,
      1024, 4, 2, 1024, 4096, 48, 0.05},
+    // A CPU-sized mixture of experts (~300M parameters, ~85M active per token).
+    {"moe-small",
+     "12 layers, hidden 768, 12/4 heads, 16 experts of 512 rows (4 per token), vocab 32000",
+     12, 768, 2048, 12, 4, 32000, 16384, 0, 0.0, 16, 4, 512},
+    {"tiny-moe", "tiny with 8 experts of 128 rows (2 per token) in both layers (tests)", 2, 256,
+     512, 4, 2, 1024, 4096, 0, 0.0, 8, 2, 128},
 };
 } // namespace
 
@@ -80,6 +89,9 @@ OwningOpRef<ModuleOp> lazyc::importSynthetic(MLIRContext *context, llvm::StringR
     c.slidingLayers[0] = true;
   }
   c.attnLogitSoftcap = preset->softcap;
+  c.numExperts = preset->experts;
+  c.expertsPerToken = preset->topK;
+  c.expertFfn = preset->expertFfn;
   if (!checkImportOptions(c, options, error))
     return nullptr;
   OwningOpRef<ModuleOp> module = buildVerifiedDecoder(context, c, options, error);
