@@ -1140,3 +1140,82 @@ TEST(HostCopyCheck, AChangedListStopsTheRun) {
               "without a kept copy");
 }
 } // namespace
+
+namespace {
+/// lazyc_rt_moe against a plain double-precision implementation of the
+/// routing and the experts (the weights as the kernel reads them: bf16
+/// matrices round their input rows to bf16 too, as oneDNN's bf16 matmul).
+void checkMoE(bool bf16, bool normTopK) {
+  const int64_t rows = 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
+  std::vector<float> x(rows * hidden), router(experts * hidden), gate(experts * ffn * hidden),
+      up(gate.size()), down(experts * hidden * ffn);
+  uint32_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return (static_cast<float>(seed >> 8) / 16777216.0f - 0.5f);
+  };
+  for (auto *v : {&x, &gate, &up, &down})
+    for (float &f : *v)
+      f = next() * 0.5f;
+  for (float &f : router)
+    f = next() * 4.0f; // decisive routing: no near-ties
+  auto round = [&](float f) {
+    return bf16 ? lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(f)) : f;
+  };
+  std::vector<uint16_t> g16, u16, d16;
+  if (bf16)
+    for (auto [from, to] : {std::pair{&gate, &g16}, {&up, &u16}, {&down, &d16}})
+      for (float f : *from)
+        to->push_back(lazyc::rt::floatToBF16(f));
+  std::vector<float> y(rows * hidden);
+  auto a = [&](auto &v) { return reinterpret_cast<uint64_t>(v.data()); };
+  lazyc_rt_moe(a(x), rows, hidden, a(router), 0, bf16 ? a(g16) : a(gate), bf16 ? a(u16) : a(up),
+               bf16 ? a(d16) : a(down), bf16 ? 1 : 0, experts, topK, ffn, normTopK ? 1 : 0, a(y));
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<double> p(experts);
+    double max = -1e300, sum = 0;
+    for (int64_t e = 0; e < experts; ++e) {
+      for (int64_t c = 0; c < hidden; ++c)
+        p[e] += double(x[r * hidden + c]) * router[e * hidden + c];
+      max = std::max(max, p[e]);
+    }
+    for (double &v : p)
+      sum += v = std::exp(v - max);
+    std::vector<int64_t> order(experts);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return p[i] > p[j]; });
+    double chosen = p[order[0]] / sum + p[order[1]] / sum;
+    std::vector<double> want(hidden, 0.0);
+    for (int64_t k = 0; k < topK; ++k) {
+      const int64_t e = order[k];
+      const double w = p[e] / sum / (normTopK ? chosen : 1.0);
+      std::vector<double> act(ffn);
+      for (int64_t f = 0; f < ffn; ++f) {
+        double g = 0, u = 0;
+        for (int64_t c = 0; c < hidden; ++c) {
+          double xi = round(x[r * hidden + c]);
+          g += xi * round(gate[(e * ffn + f) * hidden + c]);
+          u += xi * round(up[(e * ffn + f) * hidden + c]);
+        }
+        act[f] = round(static_cast<float>(g / (1 + std::exp(-g)) * u));
+      }
+      for (int64_t c = 0; c < hidden; ++c) {
+        double d = 0;
+        for (int64_t f = 0; f < ffn; ++f)
+          d += act[f] * round(down[(e * hidden + c) * ffn + f]);
+        want[c] += w * d;
+      }
+    }
+    for (int64_t c = 0; c < hidden; ++c)
+      EXPECT_NEAR(y[r * hidden + c], want[c], 1e-4 + 1e-3 * std::abs(want[c]))
+          << "row " << r << " column " << c << (bf16 ? " (bf16)" : " (f32)")
+          << (normTopK ? " renormalized" : "");
+  }
+}
+} // namespace
+
+TEST(LazyKernelsTest, MixtureOfExpertsMatchesAReference) {
+  for (bool bf16 : {false, true})
+    for (bool norm : {true, false})
+      checkMoE(bf16, norm);
+}
