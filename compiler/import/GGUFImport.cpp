@@ -309,10 +309,9 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
   // (numLayers is bounded by the file's tensor count: checkLayerCount.)
   if (config.numLayers > static_cast<int64_t>(file.tensors().size()))
     return true;
-  config.denseLayers.assign(static_cast<size_t>(config.numLayers), false);
   for (int64_t l = 0; l < config.numLayers; ++l)
-    config.denseLayers[static_cast<size_t>(l)] =
-        !file.findTensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight");
+    if (!file.findTensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight"))
+      config.denseLayers.push_back(l);
   return true;
 }
 } // namespace
@@ -548,16 +547,24 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
                                    int64_t expert) {
   static const char *const mixtral[] = {"gate", "w1", "w3", "w2"};
   static const char *const qwen[] = {"gate", "gate_proj", "up_proj", "down_proj"};
-  static const char *const gguf[] = {"ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps",
-                                     "ffn_down_exps"};
+  static const char *const gguf[] = {
+      "ffn_gate_inp.weight",  "ffn_gate_exps.weight",  "ffn_up_exps.weight",
+      "ffn_down_exps.weight", "ffn_exp_probs_b.bias",  "ffn_gate_shexp.weight",
+      "ffn_up_shexp.weight",  "ffn_down_shexp.weight"};
+  static const char *const hfShared[] = {"moe_statics.e_score_correction_bias",
+                                         "shared_experts.gate_proj.weight",
+                                         "shared_experts.up_proj.weight",
+                                         "shared_experts.down_proj.weight"};
   auto index = static_cast<size_t>(role);
   // GGUF: one [experts, rows, columns] tensor per matrix kind.
   if (!c.hfNames)
-    return "blk." + std::to_string(layer) + "." + gguf[index] + ".weight";
+    return "blk." + std::to_string(layer) + "." + gguf[index];
   std::string prefix = "model.layers." + std::to_string(layer) +
                        (c.mixtralNames ? ".block_sparse_moe." : ".mlp.");
   if (role == ExpertRole::Router)
     return prefix + "gate.weight";
+  if (index >= static_cast<size_t>(ExpertRole::SelectionBias))
+    return prefix + hfShared[index - static_cast<size_t>(ExpertRole::SelectionBias)];
   return prefix + "experts." + std::to_string(expert) + "." +
          (c.mixtralNames ? mixtral : qwen)[index] + ".weight";
 }
@@ -609,6 +616,15 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
     if (c.postNorms)
       out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
+    if (c.moeLayer(l) && c.expertSelectionBias)
+      out.push_back({expertTensorName(c, ExpertRole::SelectionBias, l),
+                     c.hfNames ? std::vector<int64_t>{1, c.numExperts}
+                               : std::vector<int64_t>{c.numExperts}});
+    if (c.moeLayer(l) && c.sharedExpertFfn > 0) {
+      out.push_back({expertTensorName(c, ExpertRole::SharedGate, l), {c.sharedExpertFfn, c.hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::SharedUp, l), {c.sharedExpertFfn, c.hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::SharedDown, l), {c.hidden, c.sharedExpertFfn}});
+    }
     if (c.moeLayer(l) && !c.hfNames) {
       out.push_back({expertTensorName(c, ExpertRole::Router, l), {c.numExperts, c.hidden}});
       out.push_back({expertTensorName(c, ExpertRole::Gate, l),
@@ -815,13 +831,33 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         return llm::FusedWeightOp::create(b, loc, type, b.getArrayAttr(names),
                                           b.getDenseI64ArrayAttr(parts));
       };
+      Value bias;
+      if (c.expertSelectionBias) {
+        auto shape = c.hfNames ? SmallVector<int64_t>{1, c.numExperts}
+                               : SmallVector<int64_t>{c.numExperts};
+        bias = llm::WeightOp::create(b, loc, RankedTensorType::get(shape, f32),
+                                     expertTensorName(c, ExpertRole::SelectionBias, l));
+      }
       mlp = llm::MoEOp::create(
           b, loc, rows(c.hidden), m,
           matrix(expertTensorName(c, ExpertRole::Router, l), c.numExperts, c.hidden),
           stacked(ExpertRole::Gate, c.expertFfn, c.hidden),
           stacked(ExpertRole::Up, c.expertFfn, c.hidden),
-          stacked(ExpertRole::Down, c.hidden, c.expertFfn), c.numExperts, c.expertsPerToken,
-          c.expertFfn, c.normTopK);
+          stacked(ExpertRole::Down, c.hidden, c.expertFfn), bias, c.numExperts,
+          c.expertsPerToken, c.expertFfn, c.normTopK, APFloat(c.expertNormMin));
+      // Shared experts: a dense SwiGLU MLP on every row, added.
+      if (c.sharedExpertFfn > 0) {
+        auto shared = [&](ExpertRole role) {
+          return linear(m, expertTensorName(c, role, l), c.sharedExpertFfn, c.hidden);
+        };
+        Value act = llm::SwiGLUOp::create(b, loc, shared(ExpertRole::SharedGate),
+                                          shared(ExpertRole::SharedUp),
+                                          b.getStringAttr(c.mlpActivation));
+        mlp = llm::AddOp::create(
+            b, loc, mlp,
+            linear(act, expertTensorName(c, ExpertRole::SharedDown, l), c.hidden,
+                   c.sharedExpertFfn));
+      }
     } else {
       auto ffn = [&](TensorRole role) {
         return linear(m, name(role), c.ffn, c.hidden, tensorRows(c, role));

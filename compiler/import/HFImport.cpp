@@ -393,19 +393,47 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultP
 /// num_experts (of moe_intermediate_size / intermediate_size rows,
 /// renormalized with norm_topk_prob) and Qwen3-MoE's dense layers
 /// (mlp_only_layers, and all but every decoder_sparse_step-th).
-bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, ModelConfig &c,
-                 std::string &error) {
-  const char *expertsKey = mixtral ? "num_local_experts" : "num_experts";
+bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool ernie,
+                 ModelConfig &c, std::string &error) {
+  const char *expertsKey = mixtral ? "num_local_experts" : ernie ? "moe_num_experts" : "num_experts";
+  const char *perTokenKey = ernie ? "moe_k" : "num_experts_per_tok";
   std::optional<int64_t> experts = json.getInt(expertsKey);
-  std::optional<int64_t> perToken = json.getInt("num_experts_per_tok");
+  std::optional<int64_t> perToken = json.getInt(perTokenKey);
   if (!experts || *experts <= 0 || !perToken || *perToken <= 0 || *perToken > *experts) {
-    error = std::string("config.json: '") + expertsKey + "' and 'num_experts_per_tok' must be " +
+    error = std::string("config.json: '") + expertsKey + "' and '" + perTokenKey + "' must be " +
             "positive integers, at most the former chosen per token";
     return false;
   }
   c.numExperts = *experts;
   c.expertsPerToken = *perToken;
   c.expertFfn = c.ffn;
+  if (ernie) {
+    // ERNIE 4.5: MoE layers every moe_layer_interval-th from
+    // moe_layer_start_index to moe_layer_end_index (-1: the last), experts
+    // chosen with the score correction bias, renormalized by at least
+    // moe_norm_min, and moe_num_shared_experts shared experts as one MLP.
+    std::optional<int64_t> ffn = json.getInt("moe_intermediate_size");
+    const int64_t shared = json.getInt("moe_num_shared_experts").value_or(0);
+    c.sparseStep = json.getInt("moe_layer_interval").value_or(1);
+    c.moeFirst = json.getInt("moe_layer_start_index").value_or(1);
+    c.moeLast = json.getInt("moe_layer_end_index").value_or(-1);
+    if (c.moeLast == -1)
+      c.moeLast = c.numLayers - 1;
+    c.expertNormMin = json.getNumber("moe_norm_min").value_or(1e-12);
+    if (!ffn || *ffn <= 0 || shared < 0 || shared > (int64_t(1) << 10) || c.sparseStep <= 0 ||
+        c.moeFirst < 0 || c.moeLast < c.moeFirst || !(c.expertNormMin >= 0.0) ||
+        !(c.expertNormMin < 1.0)) {
+      error = "config.json: ERNIE 4.5's MoE keys (moe_intermediate_size, "
+              "moe_num_shared_experts, moe_layer_interval, moe_layer_start_index / end_index, "
+              "moe_norm_min) are missing or out of range";
+      return false;
+    }
+    c.expertFfn = *ffn;
+    c.sharedExpertFfn = shared * *ffn;
+    c.expertSelectionBias = true;
+    c.normTopK = true;
+    return true;
+  }
   if (qwen3moe) {
     std::optional<int64_t> ffn = json.getInt("moe_intermediate_size");
     if (!ffn || *ffn <= 0) {
@@ -413,14 +441,11 @@ bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, ModelCo
       return false;
     }
     c.expertFfn = *ffn;
-    const int64_t step = json.getInt("decoder_sparse_step").value_or(1);
-    if (step <= 0) {
+    c.sparseStep = json.getInt("decoder_sparse_step").value_or(1);
+    if (c.sparseStep <= 0) {
       error = "config.json: 'decoder_sparse_step' must be a positive integer";
       return false;
     }
-    c.denseLayers.assign(static_cast<size_t>(c.numLayers), false);
-    for (int64_t l = 0; l < c.numLayers; ++l)
-      c.denseLayers[static_cast<size_t>(l)] = (l + 1) % step != 0;
     if (const rt::JsonValue *only = json.get("mlp_only_layers"); only && only->isArray())
       for (const rt::JsonValue &v : only->array()) {
         std::optional<int64_t> layer = v.integer();
@@ -428,7 +453,7 @@ bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, ModelCo
           error = "config.json: 'mlp_only_layers' lists a layer outside [0, num_hidden_layers)";
           return false;
         }
-        c.denseLayers[static_cast<size_t>(*layer)] = true;
+        c.denseLayers.push_back(*layer);
       }
   }
   c.normTopK = mixtral || json.getBool("norm_topk_prob").value_or(false);
@@ -462,7 +487,9 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool glm4 = arch == "Glm4ForCausalLM" || modelType == "glm4";
   // ERNIE 4.5 (the dense models, e.g. ERNIE-4.5-0.3B): Llama's layers with
   // RoPE on interleaved pairs, tied embeddings by default.
-  bool ernie = arch == "Ernie4_5ForCausalLM" || modelType == "ernie4_5";
+  // (Its MoE models: ERNIE-4.5-21B-A3B and -300B-A47B, below.)
+  bool ernieMoe = arch == "Ernie4_5_MoeForCausalLM" || modelType == "ernie4_5_moe";
+  bool ernie = arch == "Ernie4_5ForCausalLM" || modelType == "ernie4_5" || ernieMoe;
   // Ministral (Ministral-8B): Mistral's layers, sliding windows per `layer_types`.
   // Mixture-of-experts MLPs: Mixtral (Mistral's layers), Qwen3-MoE (Qwen3's),
   // OLMoE (Llama's with OLMo 2's query/key norms).
@@ -479,7 +506,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
             "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM, Ernie4_5ForCausalLM, "
-            "MixtralForCausalLM, Qwen3MoeForCausalLM and OlmoeForCausalLM)";
+            "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM and "
+            "Ernie4_5_MoeForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -487,6 +515,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : mixtral  ? "mixtral"
            : qwen3moe ? "qwen3moe"
            : olmoe    ? "olmoe"
+           : ernieMoe ? "ernie4_5_moe"
            : smollm3 ? "smollm3"
            : granite ? "granite"
            : olmo3   ? "olmo3"
@@ -523,7 +552,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
       !need("intermediate_size", c.ffn) || !need("num_attention_heads", c.numHeads) ||
       !need("vocab_size", c.vocabSize) || !need("max_position_embeddings", c.contextLength))
     return false;
-  if ((mixtral || qwen3moe || olmoe) && !readExperts(json, mixtral, qwen3moe, c, error))
+  if ((mixtral || qwen3moe || olmoe || ernieMoe) &&
+      !readExperts(json, mixtral, qwen3moe, ernieMoe, c, error))
     return false;
   if (const rt::JsonValue *clip = json.get("clip_qkv"); clip && !clip->isNull()) {
     error = "config.json: clip_qkv (clamping the query/key/value projections) is not supported";

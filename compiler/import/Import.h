@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -146,14 +147,23 @@ struct ModelConfig {
   /// layers moeLayer() names, `numExperts` SwiGLU experts of `expertFfn`
   /// rows, `expertsPerToken` of them chosen per token by a softmax router,
   /// their weights renormalized over the chosen when `normTopK`; 0 experts:
-  /// dense MLPs. `denseLayers` marks layers that keep a dense MLP of `ffn`
-  /// rows (Qwen3-MoE's mlp_only_layers and decoder_sparse_step).
-  int64_t numExperts = 0, expertsPerToken = 0, expertFfn = 0;
+  /// dense MLPs. Layers keep a dense MLP of `ffn` rows where `denseLayers`
+  /// lists them (Qwen3-MoE's mlp_only_layers; GGUF blocks without a router)
+  /// and but every `sparseStep`-th (Qwen3-MoE's decoder_sparse_step).
+  int64_t numExperts = 0, expertsPerToken = 0, expertFfn = 0, sparseStep = 1;
   bool normTopK = true;
-  std::vector<bool> denseLayers;
+  std::vector<int64_t> denseLayers;
+  /// ERNIE 4.5's MoE: layers [moeFirst, moeLast] only; the experts chosen by
+  /// probability + a per-expert bias (`expertSelectionBias`), their weights
+  /// renormalized by their sum or `expertNormMin` if larger; shared experts,
+  /// a dense SwiGLU MLP of `sharedExpertFfn` rows added to theirs (0: none).
+  int64_t moeFirst = 0, moeLast = INT64_MAX, sharedExpertFfn = 0;
+  bool expertSelectionBias = false;
+  double expertNormMin = 0.0;
   bool moeLayer(int64_t layer) const {
-    return numExperts > 0 && !(layer < static_cast<int64_t>(denseLayers.size()) &&
-                               denseLayers[static_cast<size_t>(layer)]);
+    return numExperts > 0 && (layer + 1) % sparseStep == 0 && layer >= moeFirst &&
+           layer <= moeLast &&
+           std::find(denseLayers.begin(), denseLayers.end(), layer) == denseLayers.end();
   }
   /// Hugging Face expert names: Mixtral's (block_sparse_moe.gate,
   /// block_sparse_moe.experts.E.w1/w3/w2) or Qwen3-MoE's and OLMoE's
@@ -161,10 +171,11 @@ struct ModelConfig {
   bool mixtralNames = false;
 };
 
-/// The matrices of a mixture-of-experts MLP.
-enum class ExpertRole { Router, Gate, Up, Down };
+/// The tensors of a mixture-of-experts MLP.
+enum class ExpertRole { Router, Gate, Up, Down, SelectionBias, SharedGate, SharedUp, SharedDown };
 /// The file's name of expert `expert`'s matrix of `role` in `layer` (the
-/// router has one per layer: `expert` is ignored).
+/// router, the selection bias and the shared experts have one per layer:
+/// `expert` is ignored).
 std::string expertTensorName(const ModelConfig &config, ExpertRole role, int64_t layer,
                              int64_t expert = 0);
 

@@ -361,6 +361,15 @@ LogicalResult MoEOp::verify() {
                          << " of " << experts << " experts";
   if (ffn < 1)
     return emitOpError() << "expects expert_ffn >= 1, got " << ffn;
+  if (double normMin = getNormMin().convertToDouble(); !(normMin >= 0.0 && normMin < 1.0))
+    return emitOpError() << "expects norm_min in [0, 1), got " << normMin;
+  if (Value bias = getSelectionBias()) {
+    auto type = cast<RankedTensorType>(bias.getType());
+    if (!type.getElementType().isF32() || !type.hasStaticShape() ||
+        type.getNumElements() != experts)
+      return emitOpError() << "expects the selection bias to hold " << experts
+                           << " f32 values (one per expert), got " << type;
+  }
   if (ShapedType::isDynamic(hidden))
     return emitOpError("expects a static hidden size (input columns)");
   if (failed(lazyc::verifyDimMatch(*this, "result columns", result.getDimSize(1),

@@ -312,7 +312,10 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure]> {
     SwiGLU MLP on the row (`down_e(silu(gate_e x) * up_e x)`) and the result
     is their sum weighted by those probabilities — renormalized to sum to 1
     over the chosen experts with `norm_top_k` (Mixtral, Qwen3-MoE), as they
-    are without (OLMoE). The experts' matrices are stacked row-wise: expert
+    are without (OLMoE). With `bias %b` (ERNIE 4.5's score correction, one
+    value per expert) the experts are chosen by probability + bias, their
+    weights still the probabilities; `norm_min` bounds the renormalizing sum
+    from below. The experts' matrices are stacked row-wise: expert
     `e`'s gate and up projections are rows `[e * expert_ffn, (e + 1) *
     expert_ffn)` of `%gate` / `%up` (`[num_experts * expert_ffn, hidden]`)
     and its down projection rows `[e * hidden, (e + 1) * hidden)` of `%down`
@@ -327,12 +330,15 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure]> {
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_WeightTensor:$router, LLM_WeightTensor:$gate,
-                       LLM_WeightTensor:$up, LLM_WeightTensor:$down, I64Attr:$num_experts,
-                       I64Attr:$top_k, I64Attr:$expert_ffn, UnitAttr:$norm_top_k);
+                       LLM_WeightTensor:$up, LLM_WeightTensor:$down,
+                       Optional<LLM_Tensor>:$selection_bias, I64Attr:$num_experts,
+                       I64Attr:$top_k, I64Attr:$expert_ffn, UnitAttr:$norm_top_k,
+                       DefaultValuedAttr<F64Attr, "0.0">:$norm_min);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $router `,` $gate `,` $up `,` $down attr-dict `:` type($input) `,` type($router)
-    `,` type($gate) `,` type($up) `,` type($down) `->` type($result)
+    $input `,` $router `,` $gate `,` $up `,` $down (`bias` $selection_bias^)? attr-dict `:`
+    type($input) `,` type($router) `,` type($gate) `,` type($up) `,` type($down)
+    (`,` type($selection_bias)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }

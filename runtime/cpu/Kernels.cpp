@@ -760,9 +760,9 @@ int64_t weightRowBytes(int64_t wtype, int64_t columns) {
 } // namespace
 
 extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router,
-                             int64_t rtype, uint64_t gate, uint64_t up, uint64_t down,
-                             int64_t wtype, int64_t experts, int64_t topK, int64_t ffn,
-                             int64_t normTopK, uint64_t y) {
+                             int64_t rtype, uint64_t selectionBias, uint64_t gate, uint64_t up,
+                             uint64_t down, int64_t wtype, int64_t experts, int64_t topK,
+                             int64_t ffn, int64_t normTopK, double normMin, uint64_t y) {
   if (rows <= 0)
     return;
   lazyc::rt::profile::Scope timed("moe", rows);
@@ -770,7 +770,10 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
   float *out = ptr<float>(y);
   std::fill(out, out + rows * hidden, 0.0f);
   // Routing: softmax over the experts' logits, the top_k most probable
-  // (ties: the lower expert, as a stable sort), renormalized or not.
+  // (ties: the lower expert, as a stable sort) or, with a selection bias,
+  // the top_k of probability + bias; their probabilities renormalized or not.
+  const float *bias = selectionBias ? ptr<float>(selectionBias) : nullptr;
+  std::vector<float> chooseBy(experts);
   std::vector<float> logits(static_cast<size_t>(rows * experts));
   linearF32(xf, rows, hidden, router, rtype, experts, logits.data(), false);
   std::vector<std::vector<std::pair<int64_t, float>>> assigned(experts); // (row, weight)
@@ -783,14 +786,17 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
       sum += probs[e] = std::exp(l[e] - max);
     for (int64_t e = 0; e < experts; ++e)
       probs[e] /= sum;
-    for (int64_t e = 0; e < experts; ++e)
+    for (int64_t e = 0; e < experts; ++e) {
       order[e] = e;
+      chooseBy[e] = bias ? probs[e] + bias[e] : probs[e];
+    }
     std::partial_sort(order.begin(), order.begin() + topK, order.end(), [&](int64_t a, int64_t b) {
-      return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);
+      return chooseBy[a] > chooseBy[b] || (chooseBy[a] == chooseBy[b] && a < b);
     });
     float chosen = 0.0f;
     for (int64_t k = 0; k < topK; ++k)
       chosen += probs[order[k]];
+    chosen = std::max(chosen, static_cast<float>(normMin));
     for (int64_t k = 0; k < topK; ++k)
       assigned[order[k]].push_back({r, normTopK ? probs[order[k]] / chosen : probs[order[k]]});
   }

@@ -77,13 +77,16 @@ void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in, uin
 
 /// llm.moe: y[rows x hidden] = the top_k experts' SwiGLU MLPs of each row of
 /// x, weighted by the router's softmax probabilities (renormalized over the
-/// chosen experts when `norm_top_k`). The experts' matrices are stacked
-/// row-wise in `gate`, `up` ([experts * ffn x hidden]) and `down`
+/// chosen experts when `norm_top_k`, by their sum or `normMin` if larger).
+/// The experts are the top_k by probability, or by probability +
+/// `selectionBias` (f32 per expert; 0: none). The experts' matrices are
+/// stacked row-wise in `gate`, `up` ([experts * ffn x hidden]) and `down`
 /// ([experts * hidden x ffn]), all of weight type `wtype`; `router`
 /// ([experts x hidden]) is of `rtype` (types as lazyc_rt_linear's).
 void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, int64_t rtype,
-                  uint64_t gate, uint64_t up, uint64_t down, int64_t wtype, int64_t experts,
-                  int64_t topK, int64_t ffn, int64_t normTopK, uint64_t y);
+                  uint64_t selectionBias, uint64_t gate, uint64_t up, uint64_t down,
+                  int64_t wtype, int64_t experts, int64_t topK, int64_t ffn, int64_t normTopK,
+                  double normMin, uint64_t y);
 
 /// Writes k/v rows into `layer` of the cache at `positions`, then causal GQA
 /// attention of each query row over the cached slots: every slot

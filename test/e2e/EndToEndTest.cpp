@@ -68,6 +68,7 @@ const std::string kTinyOlmoeLibrary = LAZYC_E2E_TINY_OLMOE_LIBRARY;
 const std::string kTinyMixtralGGUFLibrary = LAZYC_E2E_TINY_MIXTRAL_GGUF_LIBRARY;
 const std::string kTinyQwen3MoeGGUFLibrary = LAZYC_E2E_TINY_QWEN3MOE_GGUF_LIBRARY;
 const std::string kTinyOlmoeGGUFLibrary = LAZYC_E2E_TINY_OLMOE_GGUF_LIBRARY;
+const std::string kTinyErnieMoeLibrary = LAZYC_E2E_TINY_ERNIE_MOE_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -380,6 +381,11 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 "tiny-qwen3moe.gguf", &kTinyQwen3MoeGGUFLibrary},
                                            Case{"logits-tiny-hf-olmoe.txt", "tiny-olmoe.gguf",
                                                 &kTinyOlmoeGGUFLibrary},
+                                           // ERNIE 4.5's MoE: experts chosen with a
+                                           // score correction bias, shared experts,
+                                           // a dense first layer.
+                                           Case{"logits-tiny-hf-ernie45moe.txt",
+                                                "tiny-ernie45moe-hf", &kTinyErnieMoeLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

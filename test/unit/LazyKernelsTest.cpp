@@ -1145,7 +1145,7 @@ namespace {
 /// lazyc_rt_moe against a plain double-precision implementation of the
 /// routing and the experts (the weights as the kernel reads them: bf16
 /// matrices round their input rows to bf16 too, as oneDNN's bf16 matmul).
-void checkMoE(bool bf16, bool normTopK) {
+void checkMoE(bool bf16, bool normTopK, bool withBias) {
   const int64_t rows = 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
   std::vector<float> x(rows * hidden), router(experts * hidden), gate(experts * ffn * hidden),
       up(gate.size()), down(experts * hidden * ffn);
@@ -1169,8 +1169,13 @@ void checkMoE(bool bf16, bool normTopK) {
         to->push_back(lazyc::rt::floatToBF16(f));
   std::vector<float> y(rows * hidden);
   auto a = [&](auto &v) { return reinterpret_cast<uint64_t>(v.data()); };
-  lazyc_rt_moe(a(x), rows, hidden, a(router), 0, bf16 ? a(g16) : a(gate), bf16 ? a(u16) : a(up),
-               bf16 ? a(d16) : a(down), bf16 ? 1 : 0, experts, topK, ffn, normTopK ? 1 : 0, a(y));
+  // A selection bias that overturns the plain top-k for some rows.
+  std::vector<float> bias(experts);
+  for (float &b : bias)
+    b = withBias ? next() * 0.6f : 0.0f;
+  lazyc_rt_moe(a(x), rows, hidden, a(router), 0, withBias ? a(bias) : 0,
+               bf16 ? a(g16) : a(gate), bf16 ? a(u16) : a(up), bf16 ? a(d16) : a(down),
+               bf16 ? 1 : 0, experts, topK, ffn, normTopK ? 1 : 0, 0.0, a(y));
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<double> p(experts);
     double max = -1e300, sum = 0;
@@ -1183,7 +1188,9 @@ void checkMoE(bool bf16, bool normTopK) {
       sum += v = std::exp(v - max);
     std::vector<int64_t> order(experts);
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return p[i] > p[j]; });
+    std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) {
+      return p[i] / sum + bias[i] > p[j] / sum + bias[j];
+    });
     double chosen = p[order[0]] / sum + p[order[1]] / sum;
     std::vector<double> want(hidden, 0.0);
     for (int64_t k = 0; k < topK; ++k) {
@@ -1209,7 +1216,7 @@ void checkMoE(bool bf16, bool normTopK) {
     for (int64_t c = 0; c < hidden; ++c)
       EXPECT_NEAR(y[r * hidden + c], want[c], 1e-4 + 1e-3 * std::abs(want[c]))
           << "row " << r << " column " << c << (bf16 ? " (bf16)" : " (f32)")
-          << (normTopK ? " renormalized" : "");
+          << (normTopK ? " renormalized" : "") << (withBias ? " biased" : "");
   }
 }
 } // namespace
@@ -1217,5 +1224,6 @@ void checkMoE(bool bf16, bool normTopK) {
 TEST(LazyKernelsTest, MixtureOfExpertsMatchesAReference) {
   for (bool bf16 : {false, true})
     for (bool norm : {true, false})
-      checkMoE(bf16, norm);
+      for (bool bias : {false, true})
+        checkMoE(bf16, norm, bias);
 }

@@ -217,10 +217,11 @@ struct MoEModel : CallOutModel<MoEModel, llm::MoEOp> {
                           BufferizationState &state) const {
     auto moe = cast<llm::MoEOp>(op);
     Location loc = op->getLoc();
-    FailureOr<SmallVector<Value>> buffers =
-        buffersOf(rewriter, {moe.getInput(), moe.getRouter(), moe.getGate(), moe.getUp(),
-                                moe.getDown()},
-                     options, state);
+    SmallVector<Value> operands = {moe.getInput(), moe.getRouter(), moe.getGate(), moe.getUp(),
+                                   moe.getDown()};
+    if (Value bias = moe.getSelectionBias())
+      operands.push_back(bias);
+    FailureOr<SmallVector<Value>> buffers = buffersOf(rewriter, operands, options, state);
     if (failed(buffers))
       return failure();
     Value x = (*buffers)[0];
@@ -233,10 +234,12 @@ struct MoEModel : CallOutModel<MoEModel, llm::MoEOp> {
         inputAddress(rewriter, loc, x), rows,
         i64(rewriter, loc, moe.getInput().getType().getDimSize(1)),
         inputAddress(rewriter, loc, (*buffers)[1]), i64(rewriter, loc, weightType(moe.getRouter())),
+        buffers->size() > 5 ? inputAddress(rewriter, loc, (*buffers)[5]) : i64(rewriter, loc, 0),
         inputAddress(rewriter, loc, (*buffers)[2]), inputAddress(rewriter, loc, (*buffers)[3]),
         inputAddress(rewriter, loc, (*buffers)[4]), i64(rewriter, loc, weightType(moe.getGate())),
         i64(rewriter, loc, moe.getNumExperts()), i64(rewriter, loc, moe.getTopK()),
         i64(rewriter, loc, moe.getExpertFfn()), i64(rewriter, loc, moe.getNormTopK() ? 1 : 0),
+        arith::ConstantOp::create(rewriter, loc, moe.getNormMinAttr()),
         address(rewriter, loc, out)};
     callRuntime(rewriter, op, "lazyc_rt_moe", args);
     replaceOpWithBufferizedValues(rewriter, op, out);

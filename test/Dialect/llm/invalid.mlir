@@ -616,3 +616,19 @@ func.func @f(%x: tensor<?x64xbf16>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>
   %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 96} : tensor<?x64xbf16>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32> -> tensor<?x64xbf16>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>, %d: tensor<256x96xf32>, %b: tensor<1x3xf32>) {
+  // expected-error @+1 {{expects the selection bias to hold 4 f32 values (one per expert), got 'tensor<1x3xf32>'}}
+  %y = llm.moe %x, %r, %g, %g, %d bias %b {num_experts = 4, top_k = 2, expert_ffn = 96} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32>, tensor<1x3xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>, %d: tensor<256x96xf32>) {
+  // expected-error @+1 {{expects norm_min in [0, 1), got -1}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 96, norm_min = -1.0} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32> -> tensor<?x64xf32>
+  return
+}
