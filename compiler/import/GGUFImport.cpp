@@ -34,7 +34,8 @@ namespace {
 /// interleaved RoPE pairs (NORM mode, no permutation).
 const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "smollm3",
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
-                                    "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe"};
+                                    "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
+                                    "ernie4_5-moe"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -286,8 +287,11 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
             "latter at most the former";
     return false;
   }
-  if (file.getInt(arch + ".expert_shared_count").value_or(0) > 0) {
-    error = "shared experts (" + arch + ".expert_shared_count) are not supported";
+  // Shared experts: ERNIE 4.5's (ffn_*_shexp, expert_shared_count experts of
+  // the experts' width as one MLP); another family's gate them (Qwen2-MoE).
+  const int64_t shared = file.getInt(arch + ".expert_shared_count").value_or(0);
+  if (shared != 0 && (arch != "ernie4_5-moe" || shared < 0 || shared > (int64_t(1) << 10))) {
+    error = "shared experts (" + arch + ".expert_shared_count) are not supported but ERNIE 4.5's";
     return false;
   }
   // llama.cpp's gating functions: 1 softmax, 2 sigmoid.
@@ -306,12 +310,18 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
   }
   const rt::GGUFValue *norm = file.find(arch + ".expert_weights_norm");
   config.normTopK = norm ? norm->type == rt::GGUFValueType::Bool && norm->b : arch != "olmoe";
+  config.sharedExpertFfn = shared * config.expertFfn;
   // (numLayers is bounded by the file's tensor count: checkLayerCount.)
   if (config.numLayers > static_cast<int64_t>(file.tensors().size()))
     return true;
-  for (int64_t l = 0; l < config.numLayers; ++l)
-    if (!file.findTensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight"))
+  for (int64_t l = 0; l < config.numLayers; ++l) {
+    const std::string block = "blk." + std::to_string(l) + ".";
+    if (!file.findTensor(block + "ffn_gate_inp.weight"))
       config.denseLayers.push_back(l);
+    // ERNIE 4.5's score correction bias (llama.cpp's ffn_exp_probs_b).
+    else if (file.findTensor(block + "ffn_exp_probs_b.bias"))
+      config.expertSelectionBias = true;
+  }
   return true;
 }
 } // namespace
@@ -330,7 +340,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!supported) {
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
-            "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe)";
+            "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
+            "ernie4_5-moe)";
     return false;
   }
   config.arch = *arch;
