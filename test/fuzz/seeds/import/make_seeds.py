@@ -17,7 +17,8 @@ elements (Phi-4-mini's partial rotary embeddings, tied embeddings), glm4
 interleaved pairs of half of each head), llama with Mixtral's experts in its
 first block (ffn_gate_inp and [experts, rows, columns] ffn_*_exps tensors; the
 second block dense) and qwen3moe with experts of their own width
-(expert_feed_forward_length).
+(expert_feed_forward_length), ernie4_5-moe with a dense first block, the
+score correction bias and shared experts.
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -76,7 +77,7 @@ def gguf(arch, blocks, tensors, extra=()):
 
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
-          gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN):
+          gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     t = [(p + pre + ".weight", [EMB], F32),
@@ -100,6 +101,11 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
                      (p + "ffn_gate_exps.weight", [EMB, expert_ffn, experts], matrix),
                      (p + "ffn_up_exps.weight", [EMB, expert_ffn, experts], matrix),
                      (p + "ffn_down_exps.weight", [expert_ffn, EMB, experts], matrix)]
+        if ernie_moe:  # the score correction bias and 2 shared experts as one MLP
+            t += [(p + "ffn_exp_probs_b.bias", [experts], F32),
+                  (p + "ffn_gate_shexp.weight", [EMB, 2 * expert_ffn], matrix),
+                  (p + "ffn_up_shexp.weight", [EMB, 2 * expert_ffn], matrix),
+                  (p + "ffn_down_shexp.weight", [2 * expert_ffn, EMB], matrix)]
     if bias:
         t += [(p + "attn_q.bias", [HEADS * head_dim], F32),
               (p + "attn_k.bias", [KV * head_dim], F32), (p + "attn_v.bias", [KV * head_dim], F32)]
@@ -123,7 +129,8 @@ def model(arch, blocks, matrix=F32, tied=False, extra=(), dense=(), **kw):
         t.append(("output.weight", [EMB, VOCAB], matrix))
     for i in range(blocks):
         t += block(i, matrix, **{k: v for k, v in kw.items()
-                                 if i not in dense or k not in ("experts", "expert_ffn")})
+                                 if i not in dense or k not in ("experts", "expert_ffn",
+                                                                "ernie_moe")})
     return t
 
 
@@ -175,6 +182,12 @@ SEEDS = {
         "qwen3moe", 1, model("qwen3moe", 1, F16, qk_norm=True, experts=4, expert_ffn=32),
         [("qwen3moe.expert_count", 4), ("qwen3moe.expert_used_count", 2),
          ("qwen3moe.expert_feed_forward_length", 32)]),
+    "ernie45moe-shared-experts.gguf": gguf(  # block 0 dense; bias, shared experts in block 1
+        "ernie4_5-moe", 2, model("ernie4_5-moe", 2, F16, tied=True, experts=4, expert_ffn=32,
+                                 dense=(0,), ernie_moe=True),
+        [("ernie4_5-moe.expert_count", 4), ("ernie4_5-moe.expert_used_count", 2),
+         ("ernie4_5-moe.expert_shared_count", 2),
+         ("ernie4_5-moe.expert_feed_forward_length", 32)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
