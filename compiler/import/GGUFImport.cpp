@@ -274,8 +274,9 @@ namespace {
 /// expert_count, expert_used_count, expert_feed_forward_length (else the
 /// experts are feed_forward_length wide: Mixtral), expert_weights_norm (else
 /// llama.cpp's per-architecture choice: renormalized but for olmoe). A
-/// layer without the router tensor ffn_gate_inp keeps a dense MLP. Shared
-/// experts and gating functions other than softmax are refused.
+/// layer without the router tensor ffn_gate_inp keeps a dense MLP. ERNIE
+/// 4.5's selection bias (ffn_exp_probs_b) and shared experts (ffn_*_shexp)
+/// are read; other shared experts and gating functions but softmax refused.
 bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelConfig &config,
                      std::string &error) {
   std::optional<int64_t> experts = file.getInt(arch + ".expert_count");
@@ -632,9 +633,10 @@ lazyc::expectedTensors(const ModelConfig &c) {
                      c.hfNames ? std::vector<int64_t>{1, c.numExperts}
                                : std::vector<int64_t>{c.numExperts}});
     if (c.moeLayer(l) && c.sharedExpertFfn > 0) {
-      out.push_back({expertTensorName(c, ExpertRole::SharedGate, l), {c.sharedExpertFfn, c.hidden}});
-      out.push_back({expertTensorName(c, ExpertRole::SharedUp, l), {c.sharedExpertFfn, c.hidden}});
-      out.push_back({expertTensorName(c, ExpertRole::SharedDown, l), {c.hidden, c.sharedExpertFfn}});
+      const int64_t shared = c.sharedExpertFfn;
+      out.push_back({expertTensorName(c, ExpertRole::SharedGate, l), {shared, c.hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::SharedUp, l), {shared, c.hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::SharedDown, l), {c.hidden, shared}});
     }
     if (c.moeLayer(l) && !c.hfNames) {
       out.push_back({expertTensorName(c, ExpertRole::Router, l), {c.numExperts, c.hidden}});

@@ -391,11 +391,14 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultP
 /// The mixture-of-experts keys: Mixtral's num_local_experts (experts of
 /// intermediate_size rows, always renormalized), Qwen3-MoE's and OLMoE's
 /// num_experts (of moe_intermediate_size / intermediate_size rows,
-/// renormalized with norm_topk_prob) and Qwen3-MoE's dense layers
-/// (mlp_only_layers, and all but every decoder_sparse_step-th).
+/// renormalized with norm_topk_prob), Qwen3-MoE's dense layers
+/// (mlp_only_layers, and all but every decoder_sparse_step-th), ERNIE 4.5's
+/// moe_* keys.
 bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool ernie,
                  ModelConfig &c, std::string &error) {
-  const char *expertsKey = mixtral ? "num_local_experts" : ernie ? "moe_num_experts" : "num_experts";
+  const char *expertsKey = mixtral ? "num_local_experts"
+                           : ernie ? "moe_num_experts"
+                                   : "num_experts";
   const char *perTokenKey = ernie ? "moe_k" : "num_experts_per_tok";
   std::optional<int64_t> experts = json.getInt(expertsKey);
   std::optional<int64_t> perToken = json.getInt(perTokenKey);

@@ -256,7 +256,10 @@ TEST(SentencePieceModelTest, RejectsMalformedFiles) {
            {Proto().message(1, unk).field(4, 3).bytes, "malformed SentencePiece model"},
            {Proto().message(1, unk).message(3, Proto().message(2, "\x08").bytes).bytes,
             "precompiled_charsmap is truncated"},
-           {Proto().message(1, unk).message(3, Proto().message(2, std::string("\x10\0\0\0abc", 7)).bytes).bytes,
+           {Proto()
+                .message(1, unk)
+                .message(3, Proto().message(2, std::string("\x10\0\0\0abc", 7)).bytes)
+                .bytes,
             "precompiled_charsmap has a trie of 16 bytes in a blob of 7"},
            {Proto().message(1, unk).message(2, Proto().number(3, 3).bytes).bytes,
             "a SentencePiece word model (model_type 3): lazyc reads BPE and Unigram models"},
