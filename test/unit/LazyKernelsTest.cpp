@@ -1145,7 +1145,7 @@ namespace {
 /// lazyc_rt_moe against a plain double-precision implementation of the
 /// routing and the experts (the weights as the kernel reads them: bf16
 /// matrices round their input rows to bf16 too, as oneDNN's bf16 matmul).
-void checkMoE(bool bf16, bool normTopK, bool withBias) {
+void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false) {
   const int64_t rows = 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
   std::vector<float> x(rows * hidden), router(experts * hidden), gate(experts * ffn * hidden),
       up(gate.size()), down(experts * hidden * ffn);
@@ -1167,6 +1167,15 @@ void checkMoE(bool bf16, bool normTopK, bool withBias) {
     for (auto [from, to] : {std::pair{&gate, &g16}, {&up, &u16}, {&down, &d16}})
       for (float f : *from)
         to->push_back(lazyc::rt::floatToBF16(f));
+  // Q8_0: the blocks, and the reference on their values.
+  std::vector<uint8_t> g8, u8, d8;
+  if (q8)
+    for (auto [from, to] : {std::pair{&gate, &g8}, {&up, &u8}, {&down, &d8}}) {
+      to->resize(from->size() / 32 * 34);
+      lazyc::rt::quantizeQ8_0(from->data(), to->data(), from->size());
+      ASSERT_TRUE(lazyc::rt::dequantize(lazyc::rt::GGMLType::Q8_0, to->data(), from->data(),
+                                        from->size()));
+    }
   std::vector<float> y(rows * hidden);
   auto a = [&](auto &v) { return reinterpret_cast<uint64_t>(v.data()); };
   // A selection bias that overturns the plain top-k for some rows.
@@ -1174,8 +1183,9 @@ void checkMoE(bool bf16, bool normTopK, bool withBias) {
   for (float &b : bias)
     b = withBias ? next() * 0.6f : 0.0f;
   lazyc_rt_moe(a(x), rows, hidden, a(router), 0, withBias ? a(bias) : 0,
-               bf16 ? a(g16) : a(gate), bf16 ? a(u16) : a(up), bf16 ? a(d16) : a(down),
-               bf16 ? 1 : 0, experts, topK, ffn, normTopK ? 1 : 0, 0.0, a(y));
+               bf16 ? a(g16) : q8 ? a(g8) : a(gate), bf16 ? a(u16) : q8 ? a(u8) : a(up),
+               bf16 ? a(d16) : q8 ? a(d8) : a(down), bf16 ? 1 : q8 ? 3 : 0, experts, topK, ffn,
+               normTopK ? 1 : 0, 0.0, a(y));
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<double> p(experts);
     double max = -1e300, sum = 0;
@@ -1215,7 +1225,7 @@ void checkMoE(bool bf16, bool normTopK, bool withBias) {
     }
     for (int64_t c = 0; c < hidden; ++c)
       EXPECT_NEAR(y[r * hidden + c], want[c], 1e-4 + 1e-3 * std::abs(want[c]))
-          << "row " << r << " column " << c << (bf16 ? " (bf16)" : " (f32)")
+          << "row " << r << " column " << c << (bf16 ? " (bf16)" : q8 ? " (q8_0)" : " (f32)")
           << (normTopK ? " renormalized" : "") << (withBias ? " biased" : "");
   }
 }
@@ -1226,4 +1236,5 @@ TEST(LazyKernelsTest, MixtureOfExpertsMatchesAReference) {
     for (bool norm : {true, false})
       for (bool bias : {false, true})
         checkMoE(bf16, norm, bias);
+  checkMoE(false, true, true, /*q8=*/true);
 }
