@@ -601,6 +601,37 @@ std::optional<std::pair<int64_t, int64_t>> lazyc::tensorRows(const ModelConfig &
   return std::nullopt;
 }
 
+namespace {
+/// The tensors of layer `l`'s mixture-of-experts MLP: the router, the
+/// experts' matrices (GGUF: one [experts, rows, columns] tensor per kind;
+/// Hugging Face: one per expert), ERNIE 4.5's selection bias and shared
+/// experts.
+void appendExpertTensors(const ModelConfig &c, int64_t l,
+                         std::vector<std::pair<std::string, std::vector<int64_t>>> &out) {
+  const int64_t experts = c.numExperts, ffn = c.expertFfn, hidden = c.hidden;
+  out.push_back({expertTensorName(c, ExpertRole::Router, l), {experts, hidden}});
+  if (!c.hfNames) {
+    out.push_back({expertTensorName(c, ExpertRole::Gate, l), {experts, ffn, hidden}});
+    out.push_back({expertTensorName(c, ExpertRole::Up, l), {experts, ffn, hidden}});
+    out.push_back({expertTensorName(c, ExpertRole::Down, l), {experts, hidden, ffn}});
+  } else {
+    for (int64_t e = 0; e < experts; ++e) {
+      out.push_back({expertTensorName(c, ExpertRole::Gate, l, e), {ffn, hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::Up, l, e), {ffn, hidden}});
+      out.push_back({expertTensorName(c, ExpertRole::Down, l, e), {hidden, ffn}});
+    }
+  }
+  if (c.expertSelectionBias)
+    out.push_back({expertTensorName(c, ExpertRole::SelectionBias, l),
+                   c.hfNames ? std::vector<int64_t>{1, experts} : std::vector<int64_t>{experts}});
+  if (const int64_t shared = c.sharedExpertFfn; shared > 0) {
+    out.push_back({expertTensorName(c, ExpertRole::SharedGate, l), {shared, hidden}});
+    out.push_back({expertTensorName(c, ExpertRole::SharedUp, l), {shared, hidden}});
+    out.push_back({expertTensorName(c, ExpertRole::SharedDown, l), {hidden, shared}});
+  }
+}
+} // namespace
+
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 lazyc::expectedTensors(const ModelConfig &c) {
   int64_t kv = c.numKVHeads * c.headDim, q = c.numHeads * c.headDim;
@@ -628,39 +659,16 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
     if (c.postNorms)
       out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
-    if (c.moeLayer(l) && c.expertSelectionBias)
-      out.push_back({expertTensorName(c, ExpertRole::SelectionBias, l),
-                     c.hfNames ? std::vector<int64_t>{1, c.numExperts}
-                               : std::vector<int64_t>{c.numExperts}});
-    if (c.moeLayer(l) && c.sharedExpertFfn > 0) {
-      const int64_t shared = c.sharedExpertFfn;
-      out.push_back({expertTensorName(c, ExpertRole::SharedGate, l), {shared, c.hidden}});
-      out.push_back({expertTensorName(c, ExpertRole::SharedUp, l), {shared, c.hidden}});
-      out.push_back({expertTensorName(c, ExpertRole::SharedDown, l), {c.hidden, shared}});
-    }
-    if (c.moeLayer(l) && !c.hfNames) {
-      out.push_back({expertTensorName(c, ExpertRole::Router, l), {c.numExperts, c.hidden}});
-      out.push_back({expertTensorName(c, ExpertRole::Gate, l),
-                     {c.numExperts, c.expertFfn, c.hidden}});
-      out.push_back({expertTensorName(c, ExpertRole::Up, l),
-                     {c.numExperts, c.expertFfn, c.hidden}});
-      out.push_back({expertTensorName(c, ExpertRole::Down, l),
-                     {c.numExperts, c.hidden, c.expertFfn}});
-    } else if (c.moeLayer(l)) {
-      out.push_back({expertTensorName(c, ExpertRole::Router, l), {c.numExperts, c.hidden}});
-      for (int64_t e = 0; e < c.numExperts; ++e) {
-        out.push_back({expertTensorName(c, ExpertRole::Gate, l, e), {c.expertFfn, c.hidden}});
-        out.push_back({expertTensorName(c, ExpertRole::Up, l, e), {c.expertFfn, c.hidden}});
-        out.push_back({expertTensorName(c, ExpertRole::Down, l, e), {c.hidden, c.expertFfn}});
-      }
+    if (c.moeLayer(l)) {
+      appendExpertTensors(c, l, out);
     } else if (c.fusedGateUp) {
       out.push_back({name(TensorRole::FfnGate), {2 * c.ffn, c.hidden}});
+      out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
     } else {
       out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
       out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
-    }
-    if (!c.moeLayer(l))
       out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
+    }
     if (c.qkvBias) {
       out.push_back({name(TensorRole::AttnQBias), {q}});
       out.push_back({name(TensorRole::AttnKBias), {kv}});

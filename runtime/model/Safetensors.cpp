@@ -189,7 +189,11 @@ std::unique_ptr<HFCheckpoint> HFCheckpoint::open(const std::string &dir, std::st
       return nullptr;
     }
   }
-  if (stat((dir + "/tokenizer_config.json").c_str(), &st) == 0) {
+  // tokenizer_config.json: the chat template without chat_template.jinja,
+  // the added tokens and add_bos_token of a tokenizer.model.
+  const bool hasJinja = stat((dir + "/chat_template.jinja").c_str(), &st) == 0;
+  if ((!hasJinja || !ckpt->tokenizer_) &&
+      stat((dir + "/tokenizer_config.json").c_str(), &st) == 0) {
     if (!readFile(dir + "/tokenizer_config.json", text, error))
       return nullptr;
     ckpt->tokenizerConfig_ = JsonValue::parse(text, error);
@@ -201,7 +205,7 @@ std::unique_ptr<HFCheckpoint> HFCheckpoint::open(const std::string &dir, std::st
   // The chat template: chat_template.jinja (transformers 5), else
   // tokenizer_config.json's chat_template (a string, or named templates of
   // which "default" is the chat one).
-  if (stat((dir + "/chat_template.jinja").c_str(), &st) == 0) {
+  if (hasJinja) {
     if (!readFile(dir + "/chat_template.jinja", ckpt->chatTemplate_, error))
       return nullptr;
   } else if (const JsonValue *config = ckpt->tokenizerConfig_.get()) {

@@ -64,7 +64,8 @@ public:
   /// tokenizer.model's bytes (SentencePiece), read only for a folder without
   /// tokenizer.json; empty if there is none.
   const std::string &sentencePieceModel() const { return sentencePieceModel_; }
-  /// tokenizer_config.json, or null if the folder has none.
+  /// tokenizer_config.json, or null if the folder has none (or has
+  /// tokenizer.json and chat_template.jinja, which leave it unread).
   const JsonValue *tokenizerConfig() const { return tokenizerConfig_.get(); }
   /// Whether the folder has a tokenizer lazyc reads (either of the above).
   bool hasTokenizer() const { return tokenizer_ || !sentencePieceModel_.empty(); }

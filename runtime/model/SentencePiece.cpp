@@ -353,7 +353,7 @@ SentencePieceNormalizer::normalizePrefix(std::string_view text) const {
 }
 
 std::string SentencePieceNormalizer::normalize(std::string_view text, bool textStart,
-                                               bool textEnd, bool dummyPrefix) const {
+                                               bool textEnd) const {
   std::string out;
   if (textStart && removeExtraWhitespaces_)
     while (!text.empty()) {
@@ -364,7 +364,7 @@ std::string SentencePieceNormalizer::normalize(std::string_view text, bool textS
     }
   if (text.empty())
     return out;
-  if (dummyPrefix && addDummyPrefix_)
+  if (textStart && addDummyPrefix_)
     out += escapeWhitespaces_ ? kSpaceSymbol : " ";
   // A rule's leading spaces are dropped after a space (whitespace folding).
   bool prevSpace = removeExtraWhitespaces_ && textStart;

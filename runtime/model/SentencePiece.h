@@ -68,11 +68,11 @@ public:
   bool init(const SentencePieceModel &model, std::string &error);
   /// sentencepiece's normalization of `text` (valid UTF-8). `textStart` /
   /// `textEnd`: whether `text` begins / ends the whole input (lazyc
-  /// normalizes the text between special tokens piece by piece): whitespace
-  /// folding drops leading spaces only at the start and trailing ones only
-  /// at the end. `dummyPrefix`: write the "▁" prefix (when the model has one).
-  std::string normalize(std::string_view text, bool textStart, bool textEnd,
-                        bool dummyPrefix) const;
+  /// normalizes the text between special tokens piece by piece): the dummy
+  /// "▁" prefix (when the model has one) and whitespace folding's dropping
+  /// of leading spaces apply only at the start, of trailing ones only at the
+  /// end.
+  std::string normalize(std::string_view text, bool textStart, bool textEnd) const;
 
 private:
   /// The longest rule matching a prefix of `text`: its replacement and the

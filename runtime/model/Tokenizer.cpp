@@ -954,8 +954,7 @@ void Tokenizer::encodeFragment(std::string_view text, const std::vector<uint32_t
 void Tokenizer::spm(std::string_view fragment, bool atStart, bool atEnd,
                     std::vector<int32_t> &ids) const {
   if (spmNormalizer_) {
-    std::string text = spmNormalizer_->normalize(fragment, atStart, atEnd,
-                                                 spacePrefix_ == SpacePrefix::TextStart && atStart);
+    std::string text = spmNormalizer_->normalize(fragment, atStart, atEnd);
     return unigram_ ? unigramWord(text, ids) : spmWord(text, ids);
   }
   // Normalize: spaces become U+2581, after a "▁" prefix where the spelling
