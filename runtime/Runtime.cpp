@@ -27,7 +27,7 @@
 using namespace lazyc::rt;
 
 namespace {
-constexpr int kABIVersion = 4; // compiler/Compile.h
+constexpr int kABIVersion = 5; // compiler/Compile.h
 
 template <typename T> struct MemRef1D {
   T *allocated, *aligned;
@@ -420,6 +420,9 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     // matrix of all their rows.
     if (rowBegin < 0 && shape.size() == 2 && fileShape.size() == 3)
       fileShape = {fileShape[0] * fileShape[1], fileShape[2]};
+    // ... and a stack of vectors (their biases: [experts, rows]) one vector.
+    if (rowBegin < 0 && shape.size() == 1 && fileShape.size() == 2)
+      fileShape = {fileShape[0] * fileShape[1]};
     // (A part's rows lie inside the file's matrix, of the part's width.)
     bool shapeMatches = rowBegin < 0 ? fileShape == shape
                                      : fileShape.size() == 2 && fileShape[1] == shape[1] &&

@@ -35,7 +35,7 @@ namespace {
 const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "smollm3",
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
-                                    "ernie4_5-moe"};
+                                    "ernie4_5-moe", "gpt-oss"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -173,8 +173,10 @@ bool readGGUFRopeScaling(const rt::GGUFFile &file, const std::string &arch,
       error = "yarn RoPE scaling with yarn_log_multiplier or rope_freqs.weight is not supported";
       return false;
     }
+    // gpt-oss's configs say "truncate": false (transformers then keeps the
+    // ramp's ends unrounded; GGUF has no key for it: by architecture).
     return applyYarnRopeScaling(config, factor, static_cast<double>(*original), betaFast,
-                                betaSlow, /*truncate=*/true,
+                                betaSlow, /*truncate=*/arch != "gpt-oss",
                                 attnFactor * yarnAttentionFactor(factor), error);
   }
   if (config.ropeFreqFactors.empty())
@@ -295,9 +297,10 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
     error = "shared experts (" + arch + ".expert_shared_count) are not supported but ERNIE 4.5's";
     return false;
   }
-  // llama.cpp's gating functions: 1 softmax, 2 sigmoid.
+  // llama.cpp's gating functions: 1 softmax, 2 sigmoid, 3 softmax over the
+  // chosen experts' logits (gpt-oss's: softmax, renormalized).
   if (std::optional<int64_t> gating = file.getInt(arch + ".expert_gating_func");
-      gating && *gating != 1) {
+      gating && *gating != 1 && !(*gating == 3 && arch == "gpt-oss")) {
     error = arch + ".expert_gating_func " + std::to_string(*gating) +
             " is not supported (lazyc's router is a softmax, 1)";
     return false;
@@ -311,6 +314,11 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
   }
   const rt::GGUFValue *norm = file.find(arch + ".expert_weights_norm");
   config.normTopK = norm ? norm->type == rt::GGUFValueType::Bool && norm->b : arch != "olmoe";
+  if (arch == "gpt-oss" && !config.normTopK) {
+    error = "gpt-oss.expert_weights_norm false is not gpt-oss's routing (a softmax over the "
+            "chosen experts' logits)";
+    return false;
+  }
   config.sharedExpertFfn = shared * config.expertFfn;
   // (numLayers is bounded by the file's tensor count: checkLayerCount.)
   if (config.numLayers > static_cast<int64_t>(file.tensors().size()))
@@ -342,7 +350,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
-            "ernie4_5-moe)";
+            "ernie4_5-moe, gpt-oss)";
     return false;
   }
   config.arch = *arch;
@@ -410,7 +418,9 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.ropeDim = *ropeDim;
   }
   // llama.cpp fixes Gemma's sliding layers: every 2nd full (gemma2), every 6th (gemma3).
-  const int64_t windowPattern = *arch == "gemma2" ? 2 : *arch == "gemma3" ? 6 : 0;
+  // gpt-oss alternates sliding and full layers (llama.cpp's swa pattern 2).
+  const int64_t windowPattern =
+      *arch == "gemma2" || *arch == "gpt-oss" ? 2 : *arch == "gemma3" ? 6 : 0;
   if (!readGGUFSlidingWindow(file, *arch, windowPattern, config, error))
     return false;
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
@@ -426,7 +436,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   // RoPE; Qwen2's stay in rotate-half order.
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
-                           *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe";
+                           *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe" &&
+                           *arch != "gpt-oss";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -453,7 +464,20 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.fusedQKV = file.findTensor("blk.0.attn_qkv.weight") != nullptr;
   if (*arch == "phi3" || *arch == "glm4")
     config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
-  config.qkvBias = *arch == "qwen2" || (*arch == "glm4" && file.findTensor("blk.0.attn_q.bias"));
+  config.qkvBias = *arch == "qwen2" || *arch == "gpt-oss" ||
+                   (*arch == "glm4" && file.findTensor("blk.0.attn_q.bias"));
+  if (*arch == "gpt-oss") {
+    // llama.cpp's openai-moe graph: every projection biased, a sink per
+    // head, the experts' clamped SwiGLU (alpha 1.702, limit 7, as llama.cpp
+    // and transformers fix them). Every layer is a MoE layer.
+    if (config.numExperts == 0) {
+      error = "gpt-oss needs gpt-oss.expert_count and expert_used_count";
+      return false;
+    }
+    config.attnOutBias = config.attnSinks = config.expertBiases = true;
+    config.expertActivation = "swiglu_oai";
+    config.swigluLimit = 7.0;
+  }
   config.qkNorm = *arch == "qwen3" || *arch == "gemma3" || *arch == "qwen3moe";
   config.qkFullNorm = *arch == "olmo2" || *arch == "olmoe";
   config.postNorms = *arch == "olmo2" || *arch == "glm4";
@@ -519,7 +543,7 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight",
       "attn_q.bias",       "attn_k.bias",        "attn_v.bias",
       "attn_q_norm.weight", "attn_k_norm.weight", "post_attention_norm.weight",
-      "post_ffw_norm.weight"};
+      "post_ffw_norm.weight", "attn_output.bias", "attn_sinks.weight"};
   static const char *const hf[] = {
       "model.embed_tokens.weight",  "model.norm.weight",
       "lm_head.weight",             "input_layernorm.weight",
@@ -530,7 +554,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "self_attn.q_proj.bias",      "self_attn.k_proj.bias",
       "self_attn.v_proj.bias",      "self_attn.q_norm.weight",
       "self_attn.k_norm.weight",    "post_attention_layernorm.weight",
-      "post_feedforward_layernorm.weight"};
+      "post_feedforward_layernorm.weight", "self_attn.o_proj.bias",
+      "self_attn.sinks"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
   // With norms before and after each sublayer Hugging Face names the MLP's
@@ -544,6 +569,9 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     base = "post_self_attn_layernorm.weight";
   if (c.hfNames && glm4 && role == TensorRole::FfnPostNorm)
     base = "post_mlp_layernorm.weight";
+  // llama.cpp's gpt-oss names the MLP's input norm post_attention_norm.
+  if (!c.hfNames && c.arch == "gpt-oss" && role == TensorRole::FfnNorm)
+    base = "post_attention_norm.weight";
   // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
   if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
                      role == TensorRole::AttnV))
@@ -562,11 +590,18 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
   static const char *const gguf[] = {
       "ffn_gate_inp.weight",  "ffn_gate_exps.weight",  "ffn_up_exps.weight",
       "ffn_down_exps.weight", "ffn_exp_probs_b.bias",  "ffn_gate_shexp.weight",
-      "ffn_up_shexp.weight",  "ffn_down_shexp.weight"};
+      "ffn_up_shexp.weight",  "ffn_down_shexp.weight", "ffn_gate_inp.bias",
+      "ffn_gate_exps.bias",   "ffn_up_exps.bias",      "ffn_down_exps.bias"};
+  // (gpt-oss's Hugging Face biases, for the names in messages: lazyc reads
+  // its experts from GGUF only.)
   static const char *const hfShared[] = {"moe_statics.e_score_correction_bias",
                                          "shared_experts.gate_proj.weight",
                                          "shared_experts.up_proj.weight",
-                                         "shared_experts.down_proj.weight"};
+                                         "shared_experts.down_proj.weight",
+                                         "router.bias",
+                                         "experts.gate_up_proj_bias",
+                                         "experts.gate_up_proj_bias",
+                                         "experts.down_proj_bias"};
   auto index = static_cast<size_t>(role);
   // GGUF: one [experts, rows, columns] tensor per matrix kind.
   if (!c.hfNames)
@@ -624,6 +659,12 @@ void appendExpertTensors(const ModelConfig &c, int64_t l,
   if (c.expertSelectionBias)
     out.push_back({expertTensorName(c, ExpertRole::SelectionBias, l),
                    c.hfNames ? std::vector<int64_t>{1, experts} : std::vector<int64_t>{experts}});
+  if (c.expertBiases) {
+    out.push_back({expertTensorName(c, ExpertRole::RouterBias, l), {experts}});
+    out.push_back({expertTensorName(c, ExpertRole::GateBias, l), {experts, ffn}});
+    out.push_back({expertTensorName(c, ExpertRole::UpBias, l), {experts, ffn}});
+    out.push_back({expertTensorName(c, ExpertRole::DownBias, l), {experts, hidden}});
+  }
   if (const int64_t shared = c.sharedExpertFfn; shared > 0) {
     out.push_back({expertTensorName(c, ExpertRole::SharedGate, l), {shared, hidden}});
     out.push_back({expertTensorName(c, ExpertRole::SharedUp, l), {shared, hidden}});
@@ -655,6 +696,10 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnV), {kv, c.hidden}});
     }
     out.push_back({name(TensorRole::AttnOut), {c.hidden, q}});
+    if (c.attnOutBias)
+      out.push_back({name(TensorRole::AttnOutBias), {c.hidden}});
+    if (c.attnSinks)
+      out.push_back({name(TensorRole::AttnSinks), {c.numHeads}});
     if (c.preNorms)
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
     if (c.postNorms)
@@ -819,8 +864,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     // A sliding window matters only past its width: a position p < context
     // sees back to 0 when context <= window.
     const int64_t window = c.windowOf(l) < contextLength ? c.windowOf(l) : 0;
+    Value sinks = c.attnSinks ? vector(name(TensorRole::AttnSinks), c.numHeads) : Value();
     Value attn = llm::AttentionOp::create(
-        b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(l),
+        b, loc, rows(qCols), q, k, v, pos, kv, /*keys=*/Value(), sinks, b.getI64IntegerAttr(l),
         b.getI64IntegerAttr(c.numHeads), b.getI64IntegerAttr(c.numKVHeads),
         b.getI64IntegerAttr(c.headDim), b.getF64FloatAttr(attentionScale * rotated),
         b.getI64IntegerAttr(window), b.getF64FloatAttr(c.attnLogitSoftcap));
@@ -828,11 +874,12 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     auto postNorm = [&](Value y, TensorRole weight) -> Value {
       return c.postNorms ? rmsNorm(y, name(weight), c.hidden) : y;
     };
+    Value attnOut = linear(attn, name(TensorRole::AttnOut), c.hidden, qCols);
+    if (c.attnOutBias) // gpt-oss
+      attnOut = llm::AddBiasOp::create(b, loc, rows(c.hidden), attnOut,
+                                       vector(name(TensorRole::AttnOutBias), c.hidden));
     Value h = llm::AddOp::create(
-        b, loc, x,
-        scaled(postNorm(linear(attn, name(TensorRole::AttnOut), c.hidden, qCols),
-                        TensorRole::AttnPostNorm),
-               c.residualScale));
+        b, loc, x, scaled(postNorm(attnOut, TensorRole::AttnPostNorm), c.residualScale));
     Value m = c.preNorms ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden) : h;
     Value mlp;
     if (c.moeLayer(l)) {
@@ -859,13 +906,26 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         bias = llm::WeightOp::create(b, loc, RankedTensorType::get(shape, f32),
                                      expertTensorName(c, ExpertRole::SelectionBias, l));
       }
+      // gpt-oss's biases: the router's, and each kind's of all experts as
+      // one vector.
+      Value routerBias, gateBias, upBias, downBias;
+      if (c.expertBiases) {
+        auto biases = [&](ExpertRole role, int64_t each) {
+          return vector(expertTensorName(c, role, l), c.numExperts * each);
+        };
+        routerBias = biases(ExpertRole::RouterBias, 1);
+        gateBias = biases(ExpertRole::GateBias, c.expertFfn);
+        upBias = biases(ExpertRole::UpBias, c.expertFfn);
+        downBias = biases(ExpertRole::DownBias, c.hidden);
+      }
       mlp = llm::MoEOp::create(
           b, loc, rows(c.hidden), m,
           matrix(expertTensorName(c, ExpertRole::Router, l), c.numExperts, c.hidden),
           stacked(ExpertRole::Gate, c.expertFfn, c.hidden),
           stacked(ExpertRole::Up, c.expertFfn, c.hidden),
-          stacked(ExpertRole::Down, c.hidden, c.expertFfn), bias, c.numExperts,
-          c.expertsPerToken, c.expertFfn, c.normTopK, APFloat(c.expertNormMin));
+          stacked(ExpertRole::Down, c.hidden, c.expertFfn), bias, routerBias, gateBias, upBias,
+          downBias, c.numExperts, c.expertsPerToken, c.expertFfn, c.normTopK,
+          APFloat(c.expertNormMin), c.expertActivation, APFloat(c.swigluLimit));
       // Shared experts: a dense SwiGLU MLP on every row, added.
       if (c.sharedExpertFfn > 0) {
         auto shared = [&](ExpertRole role) {

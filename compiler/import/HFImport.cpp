@@ -502,6 +502,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
+  // gpt-oss's Hugging Face experts are one interleaved gate/up tensor per
+  // layer, MXFP4 blocks and scales or [experts, in, out] (transposed): its
+  // GGUF form is read.
+  if (arch == "GptOssForCausalLM" || modelType == "gpt_oss") {
+    error = "gpt-oss's Hugging Face checkpoints are not read (their experts are "
+            "interleaved, transposed or MXFP4 blocks and scales); compile its GGUF "
+            "(gpt-oss-20b-MXFP4.gguf, or llama.cpp's convert_hf_to_gguf.py)";
+    return false;
+  }
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +

@@ -165,6 +165,15 @@ struct ModelConfig {
            layer <= moeLast &&
            std::find(denseLayers.begin(), denseLayers.end(), layer) == denseLayers.end();
   }
+  /// gpt-oss: a bias on the attention's output projection (`attnOutBias`),
+  /// a learned sink logit per query head in each softmax (`attnSinks`,
+  /// llm.attention's sinks), biases on the router and on each expert's
+  /// projections (`expertBiases`) and the experts' activation
+  /// (`expertActivation`: llm.moe's "silu" or gpt-oss's clamped
+  /// "swiglu_oai" with `swigluLimit`).
+  bool attnOutBias = false, attnSinks = false, expertBiases = false;
+  std::string expertActivation = "silu";
+  double swigluLimit = 7.0;
   /// Hugging Face expert names: Mixtral's (block_sparse_moe.gate,
   /// block_sparse_moe.experts.E.w1/w3/w2) or Qwen3-MoE's and OLMoE's
   /// (mlp.gate, mlp.experts.E.gate_proj/up_proj/down_proj).
@@ -172,7 +181,10 @@ struct ModelConfig {
 };
 
 /// The tensors of a mixture-of-experts MLP.
-enum class ExpertRole { Router, Gate, Up, Down, SelectionBias, SharedGate, SharedUp, SharedDown };
+enum class ExpertRole {
+  Router, Gate, Up, Down, SelectionBias, SharedGate, SharedUp, SharedDown,
+  RouterBias, GateBias, UpBias, DownBias, // gpt-oss's
+};
 /// The file's name of expert `expert`'s matrix of `role` in `layer` (the
 /// router, the selection bias and the shared experts have one per layer:
 /// `expert` is ignored).
@@ -193,7 +205,7 @@ inline std::vector<bool> everyNthLayerFull(int64_t n, int64_t layers) {
 enum class TensorRole {
   Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,
   FfnNorm, FfnGate, FfnUp, FfnDown, AttnQBias, AttnKBias, AttnVBias, AttnQNorm, AttnKNorm,
-  AttnPostNorm, FfnPostNorm,
+  AttnPostNorm, FfnPostNorm, AttnOutBias, AttnSinks,
 };
 /// The file's name of the tensor of `role` (per-layer roles use `layer`).
 std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);

@@ -363,15 +363,33 @@ LogicalResult MoEOp::verify() {
     return emitOpError() << "expects expert_ffn >= 1, got " << ffn;
   if (double normMin = getNormMin().convertToDouble(); !(normMin >= 0.0 && normMin < 1.0))
     return emitOpError() << "expects norm_min in [0, 1), got " << normMin;
-  if (Value bias = getSelectionBias()) {
-    auto type = cast<RankedTensorType>(bias.getType());
-    if (!type.getElementType().isF32() || !type.hasStaticShape() ||
-        type.getNumElements() != experts)
-      return emitOpError() << "expects the selection bias to hold " << experts
-                           << " f32 values (one per expert), got " << type;
-  }
+  if (getActivation() != "silu" && getActivation() != "swiglu_oai")
+    return emitOpError() << "expects activation \"silu\" or \"swiglu_oai\", got \""
+                         << getActivation() << "\"";
+  if (double limit = getSwigluLimit().convertToDouble(); !(limit > 0.0) || !std::isfinite(limit))
+    return emitOpError() << "expects a positive finite swiglu_limit, got " << limit;
   if (ShapedType::isDynamic(hidden))
     return emitOpError("expects a static hidden size (input columns)");
+  // Per-expert vectors: f32, `count` values (any static shape: ERNIE's
+  // selection bias is [1, experts] in Hugging Face files).
+  auto checkVector = [&](Value v, const char *what, int64_t count) -> LogicalResult {
+    if (!v)
+      return success();
+    auto type = cast<RankedTensorType>(v.getType());
+    if (!type.getElementType().isF32() || !type.hasStaticShape() ||
+        type.getNumElements() != count)
+      return emitOpError() << "expects the " << what << " to hold " << count
+                           << " f32 values, got " << type;
+    return success();
+  };
+  if (failed(checkVector(getSelectionBias(), "selection bias (one per expert)", experts)) ||
+      failed(checkVector(getRouterBias(), "router bias (one per expert)", experts)) ||
+      failed(checkVector(getGateBias(), "gate bias (num_experts x expert_ffn)", experts * ffn)) ||
+      failed(checkVector(getUpBias(), "up bias (num_experts x expert_ffn)", experts * ffn)) ||
+      failed(checkVector(getDownBias(), "down bias (num_experts x hidden)", experts * hidden)))
+    return failure();
+  if (!getGateBias() != !getUpBias() || !getGateBias() != !getDownBias())
+    return emitOpError("expects the gate, up and down biases together or none of them");
   if (failed(lazyc::verifyDimMatch(*this, "result columns", result.getDimSize(1),
                                    "input columns", hidden)))
     return failure();
@@ -469,6 +487,13 @@ LogicalResult AttentionOp::verify() {
                          << static_cast<int64_t>(getSlidingWindow());
   if (double cap = getLogitSoftcap().convertToDouble(); !(cap >= 0.0) || !std::isfinite(cap))
     return emitOpError() << "expects a finite logit_softcap >= 0 (0: none)";
+  if (Value sinks = getSinks()) {
+    auto type = cast<RankedTensorType>(sinks.getType());
+    if (!type.getElementType().isF32() || type.getRank() != 1 ||
+        type.getDimSize(0) != getNumHeads())
+      return emitOpError() << "expects the sinks to be tensor<" << getNumHeads()
+                           << "xf32> (one per query head), got " << type;
+  }
   // Element types: all equal, or a mix of f32 and bf16 (the CUDA target's
   // bf16 activations) with key and value alike.
   auto result = getResult().getType();

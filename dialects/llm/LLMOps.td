@@ -303,42 +303,66 @@ def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def LLM_MoEOp : LLM_Op<"moe", [Pure]> {
+def LLM_MoEOp : LLM_Op<"moe", [Pure, AttrSizedOperandSegments]> {
   let summary = "Mixture-of-experts SwiGLU MLP with top-k routing";
   let description = [{
-    The sparse MLP of Mixtral, Qwen3-MoE and OLMoE, row by row: the router
-    (`[num_experts, hidden]`) gives each row's expert logits, softmax turns
-    them into probabilities, the `top_k` most probable experts run their
-    SwiGLU MLP on the row (`down_e(silu(gate_e x) * up_e x)`) and the result
-    is their sum weighted by those probabilities — renormalized to sum to 1
-    over the chosen experts with `norm_top_k` (Mixtral, Qwen3-MoE), as they
-    are without (OLMoE). With `bias %b` (ERNIE 4.5's score correction, one
-    value per expert) the experts are chosen by probability + bias, their
-    weights still the probabilities; `norm_min` bounds the renormalizing sum
-    from below. The experts' matrices are stacked row-wise: expert
-    `e`'s gate and up projections are rows `[e * expert_ffn, (e + 1) *
-    expert_ffn)` of `%gate` / `%up` (`[num_experts * expert_ffn, hidden]`)
-    and its down projection rows `[e * hidden, (e + 1) * hidden)` of `%down`
-    (`[num_experts * hidden, expert_ffn]`): `llm.fused_weight`s of the
-    per-expert tensors, or one tensor of the file. Weights may be any type
-    `llm.linear` takes; activations are f32.
+    The sparse MLP of Mixtral, Qwen3-MoE, OLMoE and gpt-oss, row by row: the
+    router (`[num_experts, hidden]`, plus `router_bias` when given: gpt-oss)
+    gives each row's expert logits, softmax turns them into probabilities,
+    the `top_k` most probable experts run their gated MLP on the row
+    (`down_e(act(gate_e x) * up_e x)`) and the result is their sum weighted
+    by those probabilities — renormalized to sum to 1 over the chosen experts
+    with `norm_top_k` (Mixtral, Qwen3-MoE; gpt-oss's softmax over the top
+    k logits is the same), as they are without (OLMoE). With `bias %b`
+    (ERNIE 4.5's score correction, one value per expert) the experts are
+    chosen by probability + bias, their weights still the probabilities;
+    `norm_min` bounds the renormalizing sum from below.
+
+    The experts' matrices are stacked row-wise: expert `e`'s gate and up
+    projections are rows `[e * expert_ffn, (e + 1) * expert_ffn)` of `%gate`
+    / `%up` (`[num_experts * expert_ffn, hidden]`) and its down projection
+    rows `[e * hidden, (e + 1) * hidden)` of `%down` (`[num_experts * hidden,
+    expert_ffn]`): `llm.fused_weight`s of the per-expert tensors, or one
+    tensor of the file. With `expert_bias(%gb, %ub, %db)` (gpt-oss) each
+    projection adds its expert's bias (f32, stacked the same way:
+    `[num_experts * expert_ffn]`, `[num_experts * expert_ffn]`,
+    `[num_experts * hidden]`). Weights may be any type `llm.linear` takes;
+    activations are f32.
+
+    `activation` is `"silu"` (SwiGLU: `silu(g) * u`) or `"swiglu_oai"`
+    (gpt-oss's clamped form: `g' = min(g, L)`, `u' = clamp(u, -L, L)`,
+    `g' * sigmoid(1.702 g') * (u' + 1)` with `L = swiglu_limit`).
 
     ```mlir
     %y = llm.moe %x, %router, %gate, %up, %down {num_experts = 8, top_k = 2, expert_ffn = 14336,
         norm_top_k} : tensor<?x4096xf32>, tensor<8x4096xbf16>, tensor<114688x4096xbf16>,
         tensor<114688x4096xbf16>, tensor<32768x14336xbf16> -> tensor<?x4096xf32>
+    %z = llm.moe %x, %router, %gate, %up, %down router_bias %rb expert_bias(%gb, %ub, %db)
+        {num_experts = 32, top_k = 4, expert_ffn = 2880, norm_top_k,
+         activation = "swiglu_oai"} : tensor<?x2880xf32>, tensor<32x2880xbf16>,
+        tensor<92160x2880xbf16>, tensor<92160x2880xbf16>, tensor<92160x2880xbf16>,
+        tensor<32xf32>, tensor<92160xf32>, tensor<92160xf32>, tensor<92160xf32>
+        -> tensor<?x2880xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_WeightTensor:$router, LLM_WeightTensor:$gate,
                        LLM_WeightTensor:$up, LLM_WeightTensor:$down,
-                       Optional<LLM_Tensor>:$selection_bias, I64Attr:$num_experts,
+                       Optional<LLM_Tensor>:$selection_bias,
+                       Optional<LLM_Tensor>:$router_bias,
+                       Optional<LLM_Tensor>:$gate_bias, Optional<LLM_Tensor>:$up_bias,
+                       Optional<LLM_Tensor>:$down_bias, I64Attr:$num_experts,
                        I64Attr:$top_k, I64Attr:$expert_ffn, UnitAttr:$norm_top_k,
-                       DefaultValuedAttr<F64Attr, "0.0">:$norm_min);
+                       DefaultValuedAttr<F64Attr, "0.0">:$norm_min,
+                       DefaultValuedAttr<StrAttr, "\"silu\"">:$activation,
+                       DefaultValuedAttr<F64Attr, "7.0">:$swiglu_limit);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $router `,` $gate `,` $up `,` $down (`bias` $selection_bias^)? attr-dict `:`
+    $input `,` $router `,` $gate `,` $up `,` $down (`bias` $selection_bias^)?
+    (`router_bias` $router_bias^)?
+    (`expert_bias` `(` $gate_bias^ `,` $up_bias `,` $down_bias `)`)? attr-dict `:`
     type($input) `,` type($router) `,` type($gate) `,` type($up) `,` type($down)
-    (`,` type($selection_bias)^)? `->` type($result)
+    (`,` type($selection_bias)^)? (`,` type($router_bias)^)?
+    (`,` type($gate_bias)^ `,` type($up_bias) `,` type($down_bias))? `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -377,7 +401,7 @@ def LLM_AddBiasOp : LLM_Op<"add_bias", [Pure]> {
 // Attention
 //===----------------------------------------------------------------------===//
 
-def LLM_AttentionOp : LLM_Op<"attention"> {
+def LLM_AttentionOp : LLM_Op<"attention", [AttrSizedOperandSegments]> {
   let summary = "Causal grouped-query attention through a per-layer KV cache";
   let description = [{
     Writes the rows of `key` and `value` into layer `layer` of `cache` at the
@@ -399,6 +423,11 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
     With `logit_softcap = c > 0` (Gemma 2) every scaled score `s` becomes
     `c * tanh(s / c)` before the softmax. 0: none.
 
+    With `sinks(%s)` (gpt-oss: one learned logit per query head, f32
+    `[num_heads]`) each head's softmax has one more term in its denominator,
+    `exp(s_h)`, for a key that is not there: the probabilities of a row sum
+    to less than 1 (`exp(x_j) / (sum_i exp(x_i) + exp(s_h))`).
+
     ```mlir
     %o = llm.attention %q, %k, %v, %pos, %cache
         {layer = 0 : i64, num_heads = 9 : i64, num_kv_heads = 3 : i64,
@@ -411,15 +440,15 @@ def LLM_AttentionOp : LLM_Op<"attention"> {
   let arguments = (ins LLM_Tensor:$query, LLM_Tensor:$key, LLM_Tensor:$value,
                        LLM_IdTensor:$positions,
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead, MemWrite]>:$cache,
-                       Optional<LLM_IdTensor>:$keys,
+                       Optional<LLM_IdTensor>:$keys, Optional<LLM_Tensor>:$sinks,
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
                        DefaultValuedAttr<I64Attr, "0">:$sliding_window,
                        DefaultValuedAttr<F64Attr, "0.0">:$logit_softcap);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $positions `,` $cache (`keys` `(` $keys^ `)`)? attr-dict `:`
-    functional-type(operands, results)
+    $query `,` $key `,` $value `,` $positions `,` $cache (`keys` `(` $keys^ `)`)?
+    (`sinks` `(` $sinks^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

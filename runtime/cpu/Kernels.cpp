@@ -760,9 +760,16 @@ int64_t weightRowBytes(int64_t wtype, int64_t columns) {
 } // namespace
 
 extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router,
-                             int64_t rtype, uint64_t selectionBias, uint64_t gate, uint64_t up,
-                             uint64_t down, int64_t wtype, int64_t experts, int64_t topK,
-                             int64_t ffn, int64_t normTopK, double normMin, uint64_t y) {
+                             int64_t rtype, uint64_t selectionBias, uint64_t routerBias,
+                             uint64_t gate, uint64_t up, uint64_t down, uint64_t gateBias,
+                             uint64_t upBias, uint64_t downBias, int64_t wtype, int64_t experts,
+                             int64_t topK, int64_t ffn, int64_t normTopK, double normMin,
+                             int64_t activation, double limit, uint64_t y) {
+  if (activation != 0 && activation != 1) {
+    std::fprintf(stderr, "lazyc: lazyc_rt_moe: unknown activation %lld\n",
+                 static_cast<long long>(activation));
+    std::exit(1);
+  }
   if (rows <= 0)
     return;
   lazyc::rt::profile::Scope timed("moe", rows);
@@ -776,6 +783,23 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
   std::vector<float> chooseBy(experts);
   std::vector<float> logits(static_cast<size_t>(rows * experts));
   linearF32(xf, rows, hidden, router, rtype, experts, logits.data(), false);
+  if (routerBias) {
+    const float *rb = ptr<float>(routerBias);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t e = 0; e < experts; ++e)
+        logits[static_cast<size_t>(r * experts + e)] += rb[e];
+  }
+  // Adds an expert's bias row (`count` values) to each of `n` rows.
+  auto addBias = [](float *rowsOut, int64_t n, int64_t count, const float *bias, bool parallel) {
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < count; ++c)
+        rowsOut[i * count + c] += bias[c];
+  };
+  const float *gb = gateBias ? ptr<float>(gateBias) : nullptr;
+  const float *ub = upBias ? ptr<float>(upBias) : nullptr;
+  const float *db = downBias ? ptr<float>(downBias) : nullptr;
+  const float clampAt = static_cast<float>(limit);
   std::vector<std::vector<std::pair<int64_t, float>>> assigned(experts); // (row, weight)
   std::vector<int64_t> order(experts);
   std::vector<float> probs(experts);
@@ -822,15 +846,30 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
               g.data(), false);
     linearF32(xs.data(), n, hidden, up + static_cast<uint64_t>(e * ffn * inBytes), wtype, ffn,
               u.data(), false);
+    if (gb) {
+      addBias(g.data(), n, ffn, gb + e * ffn, parallel);
+      addBias(u.data(), n, ffn, ub + e * ffn, parallel);
+    }
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < n; ++i) {
       float *gi = g.data() + i * ffn;
       const float *ui = u.data() + i * ffn;
-      for (int64_t f = 0; f < ffn; ++f)
-        gi[f] = gi[f] / (1.0f + std::exp(-gi[f])) * ui[f];
+      if (activation == 0) {
+        for (int64_t f = 0; f < ffn; ++f)
+          gi[f] = gi[f] / (1.0f + std::exp(-gi[f])) * ui[f];
+      } else {
+        // gpt-oss: transformers' GptOssExperts (alpha 1.702).
+        for (int64_t f = 0; f < ffn; ++f) {
+          const float gc = std::min(gi[f], clampAt);
+          const float uc = std::clamp(ui[f], -clampAt, clampAt);
+          gi[f] = gc / (1.0f + std::exp(-1.702f * gc)) * (uc + 1.0f);
+        }
+      }
     }
     linearF32(g.data(), n, ffn, down + static_cast<uint64_t>(e * hidden * ffnBytes), wtype,
               hidden, d.data(), false);
+    if (db)
+      addBias(d.data(), n, hidden, db + e * hidden, parallel);
     // (An expert's rows are distinct: no two threads add to one row.)
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < n; ++i) {
@@ -1041,7 +1080,8 @@ bool takeFewRows(int64_t rows, const VisibleKeys &visible, bool f32Cache, int64_
 /// a sliding window).
 void attendFewRows(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
                    const lazyc::rt::KVRows &vc, const VisibleKeys &visible, int64_t heads,
-                   int64_t kvHeads, int64_t headDim, float scale, float softcap, float *out) {
+                   int64_t kvHeads, int64_t headDim, float scale, float softcap,
+                   const float *sinks, float *out) {
   constexpr int64_t kChunk = 256;
   const int32_t *keyPos = visible.keyPos;
   const int64_t numKeys = visible.numKeys;
@@ -1202,6 +1242,8 @@ void attendFewRows(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
       for (int64_t d = 0; d < headDim; ++d)
         o[d] += weight * po[d];
     }
+    if (sinks) // a sink: one more term of the denominator, no value
+      total += std::exp(sinks[h] - m);
     const float inv = 1.0f / total;
     for (int64_t d = 0; d < headDim; ++d)
       o[d] *= inv;
@@ -1266,7 +1308,7 @@ bool haveBF16Gemm() {
 void attendBlocksBF16(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
                       const lazyc::rt::KVRows &vc, const VisibleKeys &visible, int64_t heads,
                       int64_t kvHeads, int64_t headDim, float scale, float softcap,
-                      float *out) {
+                      const float *sinks, float *out) {
   const int32_t *keyPos = visible.keyPos;
   const int64_t keys = visible.numKeys;
   const int64_t group = heads / kvHeads, kvDim = kvHeads * headDim, qDim = heads * headDim;
@@ -1307,8 +1349,8 @@ void attendBlocksBF16(const float *q, int64_t rows, const lazyc::rt::KVRows &kc,
         uint16_t *p = probs + i * blockKeys;
         const int64_t first = visible.first(r0 + i) - lo, valid = visible(r0 + i) - lo;
         float m;
-        inverses[i] =
-            1.0f / cappedExpRow(s + first, valid - first, scale, softcap, m, p + first);
+        const float sum = cappedExpRow(s + first, valid - first, scale, softcap, m, p + first);
+        inverses[i] = 1.0f / (sinks ? sum + std::exp(sinks[h] - m) : sum);
         std::fill(p, p + first, uint16_t{0});
         std::fill(p + valid, p + blockKeys, uint16_t{0});
       }
@@ -1360,12 +1402,13 @@ extern "C" void lazyc_rt_parallel_for(void (*body)(void *, int64_t, int64_t), vo
 
 namespace {
 /// lazyc_rt_attention under a sliding window (`window` > 0: row i sees only
-/// the slots after pos[i] - window; 0: none) and soft-capped scores
-/// (`softcap` > 0: cap * tanh(s / cap); 0: none).
+/// the slots after pos[i] - window; 0: none), soft-capped scores (`softcap`
+/// > 0: cap * tanh(s / cap); 0: none) and attention sinks (one logit per
+/// query head; null: none).
 void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
                uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
                int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim, double scaleD,
-               uint64_t outAddr, int64_t window, float softcap) {
+               uint64_t outAddr, int64_t window, float softcap, const float *sinks) {
   lazyc::rt::profile::Scope timed("attention", rows);
   const float *q = ptr<float>(qAddr), *k = ptr<float>(kAddr), *v = ptr<float>(vAddr);
   const int32_t *pos = ptr<int32_t>(posAddr);
@@ -1399,7 +1442,7 @@ void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAdd
       stats[LAZYC_STAT_LAST_KEY * cache->layers + layer] = keyPos ? keyPos[numKeys - 1] : maxPos;
     }
     attendFewRows(q, rows, kc, vc, visible, heads, kvHeads, headDim,
-                  static_cast<float>(scaleD), softcap, out);
+                  static_cast<float>(scaleD), softcap, sinks, out);
     return;
   }
   for (int64_t j = 0; keyPos && cached && stats && j < keys; ++j)
@@ -1414,7 +1457,8 @@ void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAdd
   const float scale = static_cast<float>(scaleD);
 #ifdef LAZYC_HAVE_DNNL
   if (kc.isBF16() && haveBF16Gemm()) {
-    attendBlocksBF16(q, rows, kc, vc, visible, heads, kvHeads, headDim, scale, softcap, out);
+    attendBlocksBF16(q, rows, kc, vc, visible, heads, kvHeads, headDim, scale, softcap, sinks,
+                     out);
     return;
   }
 #endif
@@ -1475,7 +1519,8 @@ void attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAdd
         float *s = scores + i * blockKeys;
         const int64_t first = visible.first(r0 + i) - lo, valid = visible(r0 + i) - lo;
         float m;
-        inverses[i] = 1.0f / cappedExpRow(s + first, valid - first, scale, softcap, m);
+        const float sum = cappedExpRow(s + first, valid - first, scale, softcap, m);
+        inverses[i] = 1.0f / (sinks ? sum + std::exp(sinks[h] - m) : sum);
         for (int64_t j = first; roundBF16 && j < valid; ++j)
           s[j] = lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(s[j]));
         std::fill(s, s + first, 0.0f);
@@ -1498,24 +1543,25 @@ extern "C" void lazyc_rt_attention(LazycKVCache *cache, int64_t layer, uint64_t 
                                    int64_t numKeys, int64_t heads, int64_t kvHeads,
                                    int64_t headDim, double scale, uint64_t out) {
   attention(cache, layer, q, k, v, positions, rows, keys, numKeys, heads, kvHeads, headDim, scale,
-            out, 0, 0.0f);
+            out, 0, 0.0f, nullptr);
 }
 
-extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
-                                      uint64_t v, uint64_t positions, int64_t rows,
-                                      uint64_t keys, int64_t numKeys, int64_t heads,
-                                      int64_t kvHeads, int64_t headDim, double scale,
-                                      uint64_t out, int64_t qtype, int64_t kvtype,
-                                      int64_t otype, int64_t window, double softcap) {
+namespace {
+/// lazyc_rt_attention_ex and lazyc_rt_attention_sinks: checks, then the
+/// f32 kernel between widened / rounded bf16 activations.
+void attentionEx(const char *entry, LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                 uint64_t v, uint64_t positions, int64_t rows, uint64_t keys, int64_t numKeys,
+                 int64_t heads, int64_t kvHeads, int64_t headDim, double scale, uint64_t out,
+                 int64_t qtype, int64_t kvtype, int64_t otype, int64_t window, double softcap,
+                 const float *sinks) {
   for (int64_t type : {qtype, kvtype, otype})
     if (type != 0 && type != 1) {
-      std::fprintf(stderr, "lazyc: lazyc_rt_attention_ex: unsupported element type %lld\n",
+      std::fprintf(stderr, "lazyc: %s: unsupported element type %lld\n", entry,
                    static_cast<long long>(type));
       std::exit(1);
     }
   if (window < 0 || !(softcap >= 0.0) || !std::isfinite(softcap)) {
-    std::fprintf(stderr,
-                 "lazyc: lazyc_rt_attention_ex: bad sliding window %lld or softcap %g\n",
+    std::fprintf(stderr, "lazyc: %s: bad sliding window %lld or softcap %g\n", entry,
                  static_cast<long long>(window), softcap);
     std::exit(1);
   }
@@ -1531,9 +1577,33 @@ extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64
   uint64_t result = otype == 1 ? reinterpret_cast<uint64_t>(os.data()) : out;
   attention(cache, layer, reinterpret_cast<uint64_t>(qf), reinterpret_cast<uint64_t>(kf),
             reinterpret_cast<uint64_t>(vf), positions, rows, keys, numKeys, heads, kvHeads,
-            headDim, scale, result, window, static_cast<float>(softcap));
+            headDim, scale, result, window, static_cast<float>(softcap), sinks);
   if (otype == 1)
     narrowTo(out, os.data(), rows * qDim);
+}
+} // namespace
+
+extern "C" void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                                      uint64_t v, uint64_t positions, int64_t rows,
+                                      uint64_t keys, int64_t numKeys, int64_t heads,
+                                      int64_t kvHeads, int64_t headDim, double scale,
+                                      uint64_t out, int64_t qtype, int64_t kvtype,
+                                      int64_t otype, int64_t window, double softcap) {
+  attentionEx("lazyc_rt_attention_ex", cache, layer, q, k, v, positions, rows, keys, numKeys,
+              heads, kvHeads, headDim, scale, out, qtype, kvtype, otype, window, softcap,
+              nullptr);
+}
+
+extern "C" void lazyc_rt_attention_sinks(LazycKVCache *cache, int64_t layer, uint64_t q,
+                                         uint64_t k, uint64_t v, uint64_t positions,
+                                         int64_t rows, uint64_t keys, int64_t numKeys,
+                                         int64_t heads, int64_t kvHeads, int64_t headDim,
+                                         double scale, uint64_t out, int64_t qtype,
+                                         int64_t kvtype, int64_t otype, int64_t window,
+                                         double softcap, uint64_t sinks) {
+  attentionEx("lazyc_rt_attention_sinks", cache, layer, q, k, v, positions, rows, keys, numKeys,
+              heads, kvHeads, headDim, scale, out, qtype, kvtype, otype, window, softcap,
+              ptr<float>(sinks));
 }
 
 extern "C" void lazyc_rt_check_failed(const char *message) {

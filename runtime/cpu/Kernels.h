@@ -75,18 +75,24 @@ void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in, uin
                         int64_t wtype, int64_t out, uint64_t y, int64_t ytype,
                         int64_t accumulate);
 
-/// llm.moe: y[rows x hidden] = the top_k experts' SwiGLU MLPs of each row of
+/// llm.moe: y[rows x hidden] = the top_k experts' gated MLPs of each row of
 /// x, weighted by the router's softmax probabilities (renormalized over the
 /// chosen experts when `norm_top_k`, by their sum or `normMin` if larger).
-/// The experts are the top_k by probability, or by probability +
+/// The router's logits add `routerBias` (f32 per expert; 0: none). The
+/// experts are the top_k by probability, or by probability +
 /// `selectionBias` (f32 per expert; 0: none). The experts' matrices are
 /// stacked row-wise in `gate`, `up` ([experts * ffn x hidden]) and `down`
-/// ([experts * hidden x ffn]), all of weight type `wtype`; `router`
-/// ([experts x hidden]) is of `rtype` (types as lazyc_rt_linear's).
+/// ([experts * hidden x ffn]), all of weight type `wtype`, with f32 biases
+/// `gateBias`, `upBias` ([experts * ffn]) and `downBias` ([experts *
+/// hidden]) or 0 (none); `router` ([experts x hidden]) is of `rtype` (types
+/// as lazyc_rt_linear's). `activation`: 0 SwiGLU (silu(g) * u), 1 gpt-oss's
+/// (g clamped above and u on both sides at `limit`, then
+/// g * sigmoid(1.702 g) * (u + 1)).
 void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, int64_t rtype,
-                  uint64_t selectionBias, uint64_t gate, uint64_t up, uint64_t down,
+                  uint64_t selectionBias, uint64_t routerBias, uint64_t gate, uint64_t up,
+                  uint64_t down, uint64_t gateBias, uint64_t upBias, uint64_t downBias,
                   int64_t wtype, int64_t experts, int64_t topK, int64_t ffn, int64_t normTopK,
-                  double normMin, uint64_t y);
+                  double normMin, int64_t activation, double limit, uint64_t y);
 
 /// Writes k/v rows into `layer` of the cache at `positions`, then causal GQA
 /// attention of each query row over the cached slots: every slot
@@ -108,6 +114,16 @@ void lazyc_rt_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t q, uint6
                            int64_t num_keys, int64_t heads, int64_t kv_heads, int64_t head_dim,
                            double scale, uint64_t out, int64_t qtype, int64_t kvtype,
                            int64_t otype, int64_t window, double softcap);
+
+/// lazyc_rt_attention_ex with attention sinks (gpt-oss): `sinks` holds one
+/// f32 logit per query head, a term exp(sinks[h]) added to head h's softmax
+/// denominator (no value: the row's probabilities sum to less than 1).
+void lazyc_rt_attention_sinks(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                              uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
+                              int64_t num_keys, int64_t heads, int64_t kv_heads,
+                              int64_t head_dim, double scale, uint64_t out, int64_t qtype,
+                              int64_t kvtype, int64_t otype, int64_t window, double softcap,
+                              uint64_t sinks);
 
 /// A runtime check of the compiled model failed (lazy-compile
 /// --runtime-checks: e.g. an out-of-bounds load): prints `message` to stderr

@@ -30,9 +30,14 @@ struct BlockQ2_K { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; uint16_t d, 
 struct BlockQ3_K { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; uint16_t d; };
 struct BlockIQ4_NL { uint16_t d; uint8_t qs[QK / 2]; };
 struct BlockIQ4_XS { uint16_t d, scalesH; uint8_t scalesL[QK_K / 64]; uint8_t qs[QK_K / 2]; };
+/// OCP microscaling FP4 (gpt-oss's experts): an E8M0 exponent, then 32 E2M1
+/// values, the first 16 in the low nibbles.
+struct BlockMXFP4 { uint8_t e; uint8_t qs[QK / 2]; };
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockIQ4_NL) == 18 &&
-                  sizeof(BlockIQ4_XS) == 136,
+                  sizeof(BlockIQ4_XS) == 136 && sizeof(BlockMXFP4) == 17,
               "block layouts must match ggml");
+/// E2M1's 16 values, doubled (ggml's kvalues_mxfp4; the scale is halved).
+constexpr int8_t kMXFP4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 /// The 16 non-linear levels of IQ4_NL and IQ4_XS.
 constexpr int8_t kIQ4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                    1,    13,   25,  38,  53,  69,  89,  113};
@@ -54,12 +59,22 @@ const GGMLTypeTraits kQ2_K{"Q2_K", QK_K, sizeof(BlockQ2_K), true};
 const GGMLTypeTraits kQ3_K{"Q3_K", QK_K, sizeof(BlockQ3_K), true};
 const GGMLTypeTraits kIQ4_NL{"IQ4_NL", QK, sizeof(BlockIQ4_NL), true};
 const GGMLTypeTraits kIQ4_XS{"IQ4_XS", QK_K, sizeof(BlockIQ4_XS), true};
+const GGMLTypeTraits kMXFP4{"MXFP4", QK, sizeof(BlockMXFP4), true};
 const GGMLTypeTraits kQ4_K{"Q4_K", QK_K, sizeof(BlockQ4_K), true};
 const GGMLTypeTraits kQ5_K{"Q5_K", QK_K, sizeof(BlockQ5_K), true};
 const GGMLTypeTraits kQ6_K{"Q6_K", QK_K, sizeof(BlockQ6_K), true};
 const GGMLTypeTraits kQ8_K{"Q8_K", QK_K, 292, false};
 
 inline float fp16(uint16_t h) { return halfToFloat(h); }
+
+/// Half of E8M0's 2^(e - 127) (ggml_e8m0_to_fp32_half): 2^(e - 128), which
+/// is subnormal for e < 2.
+inline float e8m0Half(uint8_t e) {
+  uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<uint32_t>(e - 1) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
 
 /// Unpacks the 6-bit scale and min of sub-block `j` (ggml get_scale_min_k4).
 inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
@@ -106,6 +121,7 @@ const GGMLTypeTraits *lazyc::rt::getTypeTraits(uint32_t type) {
   case GGMLType::Q8_K: return &kQ8_K;
   case GGMLType::IQ4_NL: return &kIQ4_NL;
   case GGMLType::IQ4_XS: return &kIQ4_XS;
+  case GGMLType::MXFP4: return &kMXFP4;
   }
   return nullptr;
 }
@@ -277,6 +293,16 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
       for (uint32_t j = 0; j < QK / 2; ++j) {
         dst[j] = d * static_cast<float>(kIQ4Values[x.qs[j] & 0xF]);
         dst[j + QK / 2] = d * static_cast<float>(kIQ4Values[x.qs[j] >> 4]);
+      }
+    }
+    return true;
+  case GGMLType::MXFP4:
+    for (size_t b = 0; b < count / QK; ++b, dst += QK) {
+      const BlockMXFP4 x = block<BlockMXFP4>(src, b);
+      const float d = e8m0Half(x.e);
+      for (uint32_t j = 0; j < QK / 2; ++j) {
+        dst[j] = d * static_cast<float>(kMXFP4Values[x.qs[j] & 0xF]);
+        dst[j + QK / 2] = d * static_cast<float>(kMXFP4Values[x.qs[j] >> 4]);
       }
     }
     return true;

@@ -77,7 +77,8 @@ TEST_F(DialectTest, BuildsAndVerifiesAttentionBlock) {
   k = llm::RoPEOp::create(b, loc, rows(32), k, pos, b.getI64IntegerAttr(16),
                           b.getF64FloatAttr(10000.0), nullptr, nullptr, nullptr, nullptr);
   Value attn = llm::AttentionOp::create(
-      b, loc, rows(64), q, k, v, pos, kv, /*keys=*/Value(), b.getI64IntegerAttr(1),
+      b, loc, rows(64), q, k, v, pos, kv, /*keys=*/Value(), /*sinks=*/Value(),
+      b.getI64IntegerAttr(1),
       b.getI64IntegerAttr(4), b.getI64IntegerAttr(2), b.getI64IntegerAttr(16),
       b.getF64FloatAttr(0.25), /*sliding_window=*/b.getI64IntegerAttr(0),
       /*logit_softcap=*/b.getF64FloatAttr(0.0));

@@ -350,7 +350,7 @@ TEST(LazyKernelsTest, KeyedAttentionMatchesDenseOverTheSameSlots) {
 std::vector<double> referenceAttention(const Cache &cache, int layer, const float *q,
                                        const std::vector<int32_t> &keys, int64_t heads,
                                        int64_t kvHeads, int64_t dim, double scale,
-                                       double softcap = 0.0) {
+                                       double softcap = 0.0, const float *sinks = nullptr) {
   const int64_t kvDim = kvHeads * dim, group = heads / kvHeads;
   const float *kc = cache.k.data() + layer * cache.c.context * kvDim;
   const float *vc = cache.v.data() + layer * cache.c.context * kvDim;
@@ -366,7 +366,10 @@ std::vector<double> referenceAttention(const Cache &cache, int layer, const floa
       s.push_back(softcap > 0.0 ? softcap * std::tanh(dot * scale / softcap) : dot * scale);
       m = std::max(m, s.back());
     }
-    double sum = 0;
+    // A sink: one more logit in the softmax, with no value.
+    if (sinks)
+      m = std::max(m, static_cast<double>(sinks[h]));
+    double sum = sinks ? std::exp(sinks[h] - m) : 0.0;
     for (double &x : s)
       sum += (x = std::exp(x - m));
     for (size_t j = 0; j < keys.size(); ++j)
@@ -390,10 +393,15 @@ std::vector<double> referenceAttention(const Cache &cache, int layer, const floa
 // window: row i sees the slots after pos[i] - window) a 256-row block's rows
 // see different key ranges, and the window skips the first decode chunks; a
 // window past every position changes nothing.
-void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window, double softcap = 0.0) {
+void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window, double softcap = 0.0,
+                         bool withSinks = false) {
   SCOPED_TRACE("head dim " + std::to_string(dim) + ", cache type " + std::to_string(kvType) +
-               ", window " + std::to_string(window) + ", softcap " + std::to_string(softcap));
+               ", window " + std::to_string(window) + ", softcap " + std::to_string(softcap) +
+               (withSinks ? ", sinks" : ""));
   const int64_t heads = 6, kvHeads = 2, qDim = heads * dim, kvDim = kvHeads * dim;
+  // gpt-oss's sinks: from far below the scores (no effect) to far above
+  // (most of each row's probability).
+  std::vector<float> sinks = {-30.0f, -1.0f, 0.0f, 2.5f, 6.0f, 12.0f};
   const int64_t prefill = 600, context = prefill + 8;
   const double scale = 0.25;
   const double bound = kvType == 1 ? 6e-3 : kvType == 2 ? 2e-5 : 2e-6;
@@ -407,7 +415,11 @@ void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window, double sof
     const auto rows = static_cast<int64_t>(pos.size());
     const uint64_t keyList = keys ? addr(*keys) : 0;
     const int64_t numKeys = keys ? static_cast<int64_t>(keys->size()) : -1;
-    if (w == 0 && softcap == 0.0)
+    if (withSinks)
+      lazyc_rt_attention_sinks(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), rows,
+                               keyList, numKeys, heads, kvHeads, dim, scale, addr(out), 0, 0, 0,
+                               w, softcap, addr(sinks));
+    else if (w == 0 && softcap == 0.0)
       lazyc_rt_attention(&cache.c, 1, addr(q), addr(k), addr(v), addr(pos), rows, keyList,
                          numKeys, heads, kvHeads, dim, scale, addr(out));
     else
@@ -438,7 +450,7 @@ void checkAttentionPaths(int64_t dim, int64_t kvType, int64_t window, double sof
       }
     }
     auto want = referenceAttention(widened, 1, query.data() + row * qDim, seen, heads, kvHeads,
-                                   dim, scale, softcap);
+                                   dim, scale, softcap, withSinks ? sinks.data() : nullptr);
     double worst = 0;
     for (int64_t i = 0; i < qDim; ++i)
       worst = std::max(worst, std::fabs(got[row * qDim + i] - want[i]));
@@ -540,6 +552,16 @@ TEST(LazyKernelsTest, SoftcappedAttentionMatchesTheReference) {
     for (int64_t window : {0, 100}) {
       checkAttentionPaths(16, kvType, window, 1.0);
       checkAttentionPaths(64, kvType, window, 1.0);
+    }
+}
+
+// gpt-oss's attention sinks (a per-head logit in each softmax's denominator)
+// on every path and cache type, with and without a sliding window.
+TEST(LazyKernelsTest, AttentionSinksMatchTheReference) {
+  for (int64_t kvType : {0, 2, 1})
+    for (int64_t window : {0, 100}) {
+      checkAttentionPaths(16, kvType, window, 0.0, /*withSinks=*/true);
+      checkAttentionPaths(64, kvType, window, 0.0, /*withSinks=*/true);
     }
 }
 
@@ -1145,7 +1167,9 @@ namespace {
 /// lazyc_rt_moe against a plain double-precision implementation of the
 /// routing and the experts (the weights as the kernel reads them: bf16
 /// matrices round their input rows to bf16 too, as oneDNN's bf16 matmul).
-void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false) {
+/// `oai`: gpt-oss's MoE (a router bias, the experts' biases, the clamped
+/// SwiGLU with a limit of 1, which the biased gates and ups cross).
+void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai = false) {
   const int64_t rows = 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
   std::vector<float> x(rows * hidden), router(experts * hidden), gate(experts * ffn * hidden),
       up(gate.size()), down(experts * hidden * ffn);
@@ -1182,16 +1206,25 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false) {
   std::vector<float> bias(experts);
   for (float &b : bias)
     b = withBias ? next() * 0.6f : 0.0f;
-  lazyc_rt_moe(a(x), rows, hidden, a(router), 0, withBias ? a(bias) : 0,
+  std::vector<float> routerBias(experts), gateBias(experts * ffn), upBias(gateBias.size()),
+      downBias(experts * hidden);
+  for (auto *v : {&routerBias, &gateBias, &upBias, &downBias})
+    for (float &f : *v)
+      f = oai ? next() * 4.0f : 0.0f;
+  const double limit = 1.0;
+  lazyc_rt_moe(a(x), rows, hidden, a(router), 0, withBias ? a(bias) : 0, oai ? a(routerBias) : 0,
                bf16 ? a(g16) : q8 ? a(g8) : a(gate), bf16 ? a(u16) : q8 ? a(u8) : a(up),
-               bf16 ? a(d16) : q8 ? a(d8) : a(down), bf16 ? 1 : q8 ? 3 : 0, experts, topK, ffn,
-               normTopK ? 1 : 0, 0.0, a(y));
+               bf16 ? a(d16) : q8 ? a(d8) : a(down), oai ? a(gateBias) : 0,
+               oai ? a(upBias) : 0, oai ? a(downBias) : 0, bf16 ? 1 : q8 ? 3 : 0, experts, topK,
+               ffn, normTopK ? 1 : 0, 0.0, oai ? 1 : 0, limit, a(y));
+  int64_t clamped = 0;
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<double> p(experts);
     double max = -1e300, sum = 0;
     for (int64_t e = 0; e < experts; ++e) {
       for (int64_t c = 0; c < hidden; ++c)
         p[e] += double(x[r * hidden + c]) * router[e * hidden + c];
+      p[e] += routerBias[e];
       max = std::max(max, p[e]);
     }
     for (double &v : p)
@@ -1214,20 +1247,32 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false) {
           g += xi * round(gate[(e * ffn + f) * hidden + c]);
           u += xi * round(up[(e * ffn + f) * hidden + c]);
         }
-        act[f] = round(static_cast<float>(g / (1 + std::exp(-g)) * u));
+        g += gateBias[e * ffn + f];
+        u += upBias[e * ffn + f];
+        if (oai) {
+          clamped += g > limit || std::abs(u) > limit;
+          g = std::min(g, limit);
+          u = std::clamp(u, -limit, limit);
+          act[f] = round(static_cast<float>(g / (1 + std::exp(-1.702 * g)) * (u + 1)));
+        } else {
+          act[f] = round(static_cast<float>(g / (1 + std::exp(-g)) * u));
+        }
       }
       for (int64_t c = 0; c < hidden; ++c) {
         double d = 0;
         for (int64_t f = 0; f < ffn; ++f)
           d += act[f] * round(down[(e * hidden + c) * ffn + f]);
-        want[c] += w * d;
+        want[c] += w * (d + downBias[e * hidden + c]);
       }
     }
     for (int64_t c = 0; c < hidden; ++c)
       EXPECT_NEAR(y[r * hidden + c], want[c], 1e-4 + 1e-3 * std::abs(want[c]))
           << "row " << r << " column " << c << (bf16 ? " (bf16)" : q8 ? " (q8_0)" : " (f32)")
-          << (normTopK ? " renormalized" : "") << (withBias ? " biased" : "");
+          << (normTopK ? " renormalized" : "") << (withBias ? " biased" : "")
+          << (oai ? " gpt-oss" : "");
   }
+  if (oai) // the clamps were crossed, both ways
+    EXPECT_GT(clamped, rows * topK * ffn / 8);
 }
 } // namespace
 
@@ -1237,4 +1282,6 @@ TEST(LazyKernelsTest, MixtureOfExpertsMatchesAReference) {
       for (bool bias : {false, true})
         checkMoE(bf16, norm, bias);
   checkMoE(false, true, true, /*q8=*/true);
+  for (bool bf16 : {false, true})
+    checkMoE(bf16, /*normTopK=*/true, /*withBias=*/false, /*q8=*/false, /*oai=*/true);
 }

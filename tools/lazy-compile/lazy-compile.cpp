@@ -394,12 +394,16 @@ int main(int argc, char **argv) {
   if (reuseBias != 1.0 && policy != "lazyllm" && policy != "random")
     return fail("--reuse-bias applies to the lazyllm and random policies, not '" + policy +
                 "'" + (policy == "static" ? " (static never revives a token)" : ""));
-  // Mixture-of-experts MLPs run in a CPU runtime kernel only.
+  // Mixture-of-experts MLPs and attention sinks run in CPU runtime kernels
+  // only.
   if (cuda || gpuLoops) {
-    bool moe = false;
+    bool moe = false, sinks = false;
     module->walk([&](lazyc::llm::MoEOp) { moe = true; });
-    if (moe)
-      return fail(std::string("mixture-of-experts layers (llm.moe) run on the CPU target only, ") +
+    module->walk([&](lazyc::llm::AttentionOp op) { sinks |= static_cast<bool>(op.getSinks()); });
+    if (moe || sinks)
+      return fail(std::string(moe ? "mixture-of-experts layers (llm.moe)"
+                                  : "attention sinks (llm.attention sinks)") +
+                  " run on the CPU target only, " +
                   (cuda ? "not --target=cuda" : "not with --gpu-loops"));
   }
   if (failed(lazyc::applyPruning(*module, prune)))

@@ -219,27 +219,47 @@ struct MoEModel : CallOutModel<MoEModel, llm::MoEOp> {
     Location loc = op->getLoc();
     SmallVector<Value> operands = {moe.getInput(), moe.getRouter(), moe.getGate(), moe.getUp(),
                                    moe.getDown()};
-    if (Value bias = moe.getSelectionBias())
-      operands.push_back(bias);
     FailureOr<SmallVector<Value>> buffers = buffersOf(rewriter, operands, options, state);
     if (failed(buffers))
       return failure();
+    // The optional vectors: their addresses, 0 when absent.
+    auto optional = [&](Value v) -> FailureOr<Value> {
+      if (!v)
+        return i64(rewriter, loc, 0);
+      FailureOr<Value> buffer = kernelInput(rewriter, v, options, state);
+      if (failed(buffer))
+        return failure();
+      return inputAddress(rewriter, loc, *buffer);
+    };
+    SmallVector<Value> vectors;
+    for (Value v : {moe.getSelectionBias(), moe.getRouterBias(), moe.getGateBias(),
+                    moe.getUpBias(), moe.getDownBias()}) {
+      FailureOr<Value> address = optional(v);
+      if (failed(address))
+        return failure();
+      vectors.push_back(*address);
+    }
     Value x = (*buffers)[0];
     Value rows = rowsOf(rewriter, loc, x);
     Value out = allocResult(rewriter, op, memref::DimOp::create(rewriter, loc, x, 0));
     auto weightType = [](Value v) {
       return dtypeCode(cast<RankedTensorType>(v.getType()).getElementType());
     };
+    // The activation: 0 SwiGLU, 1 gpt-oss's clamped SwiGLU.
+    const int64_t activation = moe.getActivation() == "swiglu_oai" ? 1 : 0;
     SmallVector<Value> args = {
         inputAddress(rewriter, loc, x), rows,
         i64(rewriter, loc, moe.getInput().getType().getDimSize(1)),
         inputAddress(rewriter, loc, (*buffers)[1]), i64(rewriter, loc, weightType(moe.getRouter())),
-        buffers->size() > 5 ? inputAddress(rewriter, loc, (*buffers)[5]) : i64(rewriter, loc, 0),
+        vectors[0], vectors[1],
         inputAddress(rewriter, loc, (*buffers)[2]), inputAddress(rewriter, loc, (*buffers)[3]),
-        inputAddress(rewriter, loc, (*buffers)[4]), i64(rewriter, loc, weightType(moe.getGate())),
+        inputAddress(rewriter, loc, (*buffers)[4]), vectors[2], vectors[3], vectors[4],
+        i64(rewriter, loc, weightType(moe.getGate())),
         i64(rewriter, loc, moe.getNumExperts()), i64(rewriter, loc, moe.getTopK()),
         i64(rewriter, loc, moe.getExpertFfn()), i64(rewriter, loc, moe.getNormTopK() ? 1 : 0),
         arith::ConstantOp::create(rewriter, loc, moe.getNormMinAttr()),
+        i64(rewriter, loc, activation),
+        arith::ConstantOp::create(rewriter, loc, moe.getSwigluLimitAttr()),
         address(rewriter, loc, out)};
     callRuntime(rewriter, op, "lazyc_rt_moe", args);
     replaceOpWithBufferizedValues(rewriter, op, out);
@@ -288,17 +308,25 @@ struct AttentionModel : CallOutModel<AttentionModel, llm::AttentionOp> {
         return op->emitOpError() << "lowers only with f32 or bf16 activations, got " << t;
     const double softcap = attn.getLogitSoftcap().convertToDouble();
     if (qElem.isF32() && kvElem.isF32() && outElem.isF32() && attn.getSlidingWindow() == 0 &&
-        softcap == 0.0) {
+        softcap == 0.0 && !attn.getSinks()) {
       callRuntime(rewriter, op, "lazyc_rt_attention", args);
     } else {
-      // bf16 query, key/value or output (the CUDA target's activations), or
-      // a sliding window.
+      // bf16 query, key/value or output (the CUDA target's activations), a
+      // sliding window, soft-capping or sinks (the last: a CPU kernel only).
       for (Type t : {qElem, kvElem, outElem})
         args.push_back(i64(rewriter, loc, activationCode(t)));
       args.push_back(i64(rewriter, loc, attn.getSlidingWindow()));
       args.push_back(
           arith::ConstantOp::create(rewriter, loc, rewriter.getF64FloatAttr(softcap)));
-      callRuntime(rewriter, op, "lazyc_rt_attention_ex", args);
+      if (Value sinks = attn.getSinks()) {
+        FailureOr<Value> buffer = kernelInput(rewriter, sinks, options, state);
+        if (failed(buffer))
+          return failure();
+        args.push_back(inputAddress(rewriter, loc, *buffer));
+        callRuntime(rewriter, op, "lazyc_rt_attention_sinks", args);
+      } else {
+        callRuntime(rewriter, op, "lazyc_rt_attention_ex", args);
+      }
     }
     replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
