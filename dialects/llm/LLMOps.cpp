@@ -372,21 +372,22 @@ LogicalResult MoEOp::verify() {
     return emitOpError("expects a static hidden size (input columns)");
   // Per-expert vectors: f32, `count` values (any static shape: ERNIE's
   // selection bias is [1, experts] in Hugging Face files).
-  auto checkVector = [&](Value v, const char *what, int64_t count) -> LogicalResult {
+  auto checkVector = [&](Value v, const char *what, int64_t count,
+                         const char *unit) -> LogicalResult {
     if (!v)
       return success();
     auto type = cast<RankedTensorType>(v.getType());
     if (!type.getElementType().isF32() || !type.hasStaticShape() ||
         type.getNumElements() != count)
-      return emitOpError() << "expects the " << what << " to hold " << count
-                           << " f32 values, got " << type;
+      return emitOpError() << "expects the " << what << " to hold " << count << " f32 values ("
+                           << unit << "), got " << type;
     return success();
   };
-  if (failed(checkVector(getSelectionBias(), "selection bias (one per expert)", experts)) ||
-      failed(checkVector(getRouterBias(), "router bias (one per expert)", experts)) ||
-      failed(checkVector(getGateBias(), "gate bias (num_experts x expert_ffn)", experts * ffn)) ||
-      failed(checkVector(getUpBias(), "up bias (num_experts x expert_ffn)", experts * ffn)) ||
-      failed(checkVector(getDownBias(), "down bias (num_experts x hidden)", experts * hidden)))
+  if (failed(checkVector(getSelectionBias(), "selection bias", experts, "one per expert")) ||
+      failed(checkVector(getRouterBias(), "router bias", experts, "one per expert")) ||
+      failed(checkVector(getGateBias(), "gate bias", experts * ffn, "num_experts x expert_ffn")) ||
+      failed(checkVector(getUpBias(), "up bias", experts * ffn, "num_experts x expert_ffn")) ||
+      failed(checkVector(getDownBias(), "down bias", experts * hidden, "num_experts x hidden")))
     return failure();
   if (!getGateBias() != !getUpBias() || !getGateBias() != !getDownBias())
     return emitOpError("expects the gate, up and down biases together or none of them");

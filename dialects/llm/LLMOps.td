@@ -337,11 +337,11 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure, AttrSizedOperandSegments]> {
     %y = llm.moe %x, %router, %gate, %up, %down {num_experts = 8, top_k = 2, expert_ffn = 14336,
         norm_top_k} : tensor<?x4096xf32>, tensor<8x4096xbf16>, tensor<114688x4096xbf16>,
         tensor<114688x4096xbf16>, tensor<32768x14336xbf16> -> tensor<?x4096xf32>
-    %z = llm.moe %x, %router, %gate, %up, %down router_bias %rb expert_bias(%gb, %ub, %db)
+    %z = llm.moe %x, %router, %gate, %up, %down router_bias(%rb : tensor<32xf32>)
+        expert_bias(%gb, %ub, %db : tensor<92160xf32>, tensor<92160xf32>, tensor<92160xf32>)
         {num_experts = 32, top_k = 4, expert_ffn = 2880, norm_top_k,
          activation = "swiglu_oai"} : tensor<?x2880xf32>, tensor<32x2880xbf16>,
-        tensor<92160x2880xbf16>, tensor<92160x2880xbf16>, tensor<92160x2880xbf16>,
-        tensor<32xf32>, tensor<92160xf32>, tensor<92160xf32>, tensor<92160xf32>
+        tensor<92160x2880xbf16>, tensor<92160x2880xbf16>, tensor<92160x2880xbf16>
         -> tensor<?x2880xf32>
     ```
   }];
@@ -356,13 +356,15 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure, AttrSizedOperandSegments]> {
                        DefaultValuedAttr<StrAttr, "\"silu\"">:$activation,
                        DefaultValuedAttr<F64Attr, "7.0">:$swiglu_limit);
   let results = (outs LLM_Tensor:$result);
+  // (The biases' types inside their groups: a second optional `, type`
+  // group after the selection bias's could not be told apart from it.)
   let assemblyFormat = [{
     $input `,` $router `,` $gate `,` $up `,` $down (`bias` $selection_bias^)?
-    (`router_bias` $router_bias^)?
-    (`expert_bias` `(` $gate_bias^ `,` $up_bias `,` $down_bias `)`)? attr-dict `:`
+    (`router_bias` `(` $router_bias^ `:` type($router_bias) `)`)?
+    (`expert_bias` `(` $gate_bias^ `,` $up_bias `,` $down_bias `:` type($gate_bias) `,`
+     type($up_bias) `,` type($down_bias) `)`)? attr-dict `:`
     type($input) `,` type($router) `,` type($gate) `,` type($up) `,` type($down)
-    (`,` type($selection_bias)^)? (`,` type($router_bias)^)?
-    (`,` type($gate_bias)^ `,` type($up_bias) `,` type($down_bias))? `->` type($result)
+    (`,` type($selection_bias)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }

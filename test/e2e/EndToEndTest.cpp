@@ -70,6 +70,7 @@ const std::string kTinyQwen3MoeGGUFLibrary = LAZYC_E2E_TINY_QWEN3MOE_GGUF_LIBRAR
 const std::string kTinyOlmoeGGUFLibrary = LAZYC_E2E_TINY_OLMOE_GGUF_LIBRARY;
 const std::string kTinyErnieMoeLibrary = LAZYC_E2E_TINY_ERNIE_MOE_LIBRARY;
 const std::string kTinyErnieMoeGGUFLibrary = LAZYC_E2E_TINY_ERNIE_MOE_GGUF_LIBRARY;
+const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -390,6 +391,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-ernie45moe.txt",
                                                 "tiny-ernie45moe.gguf",
                                                 &kTinyErnieMoeGGUFLibrary},
+                                           // gpt-oss: attention sinks, biased
+                                           // projections, router and experts, the
+                                           // clamped SwiGLU, MXFP4 experts, YaRN
+                                           // without truncation, alternating windows.
+                                           Case{"logits-tiny-gptoss.txt", "tiny-gptoss.gguf",
+                                                &kTinyGptOssGGUFLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from

@@ -632,3 +632,45 @@ func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<384x64xf32>,
   %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 96, norm_min = -1.0} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<384x64xf32>, tensor<384x64xf32>, tensor<256x96xf32> -> tensor<?x64xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>, %d: tensor<256x32xf32>) {
+  // expected-error @+1 {{expects activation "silu" or "swiglu_oai", got "gelu"}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 32, activation = "gelu"} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>, %d: tensor<256x32xf32>) {
+  // expected-error @+1 {{expects a positive finite swiglu_limit, got 0}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 32, activation = "swiglu_oai", swiglu_limit = 0.0} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>, %d: tensor<256x32xf32>, %rb: tensor<5xf32>) {
+  // expected-error @+1 {{expects the router bias to hold 4 f32 values (one per expert), got 'tensor<5xf32>'}}
+  %y = llm.moe %x, %r, %g, %g, %d router_bias(%rb : tensor<5xf32>) {num_experts = 4, top_k = 2, expert_ffn = 32} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>, %d: tensor<256x32xf32>, %gb: tensor<128xf32>) {
+  // expected-error @+1 {{expects the down bias to hold 256 f32 values (num_experts x hidden), got 'tensor<128xf32>'}}
+  %y = llm.moe %x, %r, %g, %g, %d expert_bias(%gb, %gb, %gb : tensor<128xf32>, tensor<128xf32>, tensor<128xf32>) {num_experts = 4, top_k = 2, expert_ffn = 32} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %pos: tensor<?xi32>, %s: tensor<2xf32>,
+             %cache: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) {
+  // expected-error @+1 {{expects the sinks to be tensor<4xf32> (one per query head), got 'tensor<2xf32>'}}
+  %o = llm.attention %q, %k, %k, %pos, %cache sinks(%s) {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, tensor<2xf32>) -> tensor<?x64xf32>
+  return
+}

@@ -93,6 +93,39 @@ func.func @moe(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
 
 // -----
 
+// gpt-oss's MoE: router and expert biases, the clamped SwiGLU.
+// CHECK-LABEL: func.func @moe_gptoss
+func.func @moe_gptoss(%x: tensor<?x64xf32>, %rb: tensor<4xf32>, %gb: tensor<128xf32>,
+                      %db: tensor<256xf32>) -> tensor<?x64xf32> {
+  %r = llm.weight "router" : tensor<4x64xf32>
+  %g = llm.weight "g" : tensor<128x64xf32>
+  %u = llm.weight "u" : tensor<128x64xf32>
+  %d = llm.weight "d" : tensor<256x32xf32>
+  // CHECK: llm.moe %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} router_bias(%{{.*}} : tensor<4xf32>) expert_bias(%{{.*}}, %{{.*}}, %{{.*}} : tensor<128xf32>, tensor<128xf32>, tensor<256xf32>) {activation = "swiglu_oai", expert_ffn = 32 : i64, norm_top_k, num_experts = 4 : i64, swiglu_limit = 5.000000e+00 : f64, top_k = 2 : i64} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  %y = llm.moe %x, %r, %g, %u, %d router_bias(%rb : tensor<4xf32>)
+      expert_bias(%gb, %gb, %db : tensor<128xf32>, tensor<128xf32>, tensor<256xf32>)
+      {num_experts = 4, top_k = 2, expert_ffn = 32, norm_top_k, activation = "swiglu_oai",
+       swiglu_limit = 5.0}
+      : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+// gpt-oss's attention sinks.
+// CHECK-LABEL: func.func @attention_sinks
+func.func @attention_sinks(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>,
+                           %pos: tensor<?xi32>, %s: tensor<4xf32>,
+                           %cache: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>) -> tensor<?x64xf32> {
+  // CHECK: llm.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} sinks(%{{.*}}) {head_dim = 16 : i64
+  // CHECK-SAME: tensor<4xf32>) -> tensor<?x64xf32>
+  %o = llm.attention %q, %k, %v, %pos, %cache sinks(%s) {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64, sliding_window = 8 : i64}
+      : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, tensor<4xf32>) -> tensor<?x64xf32>
+  return %o : tensor<?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME:    %{{.*}}: !llm.kv_cache<layers = 30, kv_heads = 3, head_dim = 64, f32>
 func.func @attention(%q: tensor<?x576xf32>, %k: tensor<?x192xf32>, %v: tensor<?x192xf32>,
