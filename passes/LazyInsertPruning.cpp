@@ -129,7 +129,7 @@ struct LazyInsertPruningPass
         return next.emitError() << "residual stream is defined after layer " << layer + 1;
       auto prune = lazy::PruneOp::create(
           b, stream.getLoc(), TypeRange{stream.getType(), positions.getType(), keys.getType()},
-          stream, positions, keys, here.getQuery(), here.getCache(),
+          stream, positions, keys, here.getQuery(), here.getCache(), here.getSinks(),
           b.getI64IntegerAttr(layer), b.getF64FloatAttr(keep), b.getStringAttr(policy),
           here.getNumHeadsAttr(), here.getNumKvHeadsAttr(), here.getHeadDimAttr(),
           here.getScaleAttr(), b.getI64IntegerAttr(sched.getMinKeep()),

@@ -116,7 +116,8 @@ Value attentionScores(OpBuilder &b, lazy::PruneOp op, int64_t window, int64_t po
       window > 1 || op.getSlidingWindow() > 0 || op.getLogitSoftcap().convertToDouble() > 0.0;
   Value scores = lazy::ScoresOp::create(
       b, loc, scoresTypeFor(op), op.getQuery(), op.getCache(), op.getKeys(),
-      positioned ? op.getPositions() : Value(), op.getLayerAttr(), op.getNumHeadsAttr(),
+      positioned ? op.getPositions() : Value(), op.getSinks(), op.getLayerAttr(),
+      op.getNumHeadsAttr(),
       op.getNumKvHeadsAttr(), op.getHeadDimAttr(), op.getScaleAttr(),
       b.getI64IntegerAttr(window), op.getSlidingWindowAttr(), op.getLogitSoftcapAttr());
   return maxPoolScores(b, loc, scores, pool);

@@ -345,6 +345,17 @@ struct LazycScoresToLinalgPass
                                  << cacheElementType << "'";
       return signalPassFailure();
     }
+    // Attention sinks (gpt-oss) have no generated kernel.
+    WalkResult sinks = getOperation()->walk([](lazy::ScoresOp op) {
+      if (!op.getSinks())
+        return WalkResult::advance();
+      op.emitOpError("with attention sinks (gpt-oss) has no generated kernel; its scores are "
+                     "the runtime's (lazy-compile --generated-scores=false, the CPU target's "
+                     "default)");
+      return WalkResult::interrupt();
+    });
+    if (sinks.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add<ScoresToLinalg>(&getContext(), chunks, element);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -69,11 +69,23 @@ static LogicalResult verifyAuxRows(Operation *op, RankedTensorType hidden,
 // ScoresOp
 //===----------------------------------------------------------------------===//
 
+/// Attention sinks (gpt-oss): one f32 logit per query head.
+static LogicalResult verifySinks(Operation *op, Value sinks, int64_t heads) {
+  if (!sinks)
+    return success();
+  auto type = cast<RankedTensorType>(sinks.getType());
+  if (!type.getElementType().isF32() || type.getRank() != 1 || type.getDimSize(0) != heads)
+    return op->emitOpError() << "expects the sinks to be tensor<" << heads
+                             << "xf32> (one per query head), got " << type;
+  return success();
+}
+
 LogicalResult ScoresOp::verify() {
   if (failed(lazyc::verifyAttentionConfig(
           *this, getNumHeads(), getNumKvHeads(), getHeadDim(),
           getQuery().getType(), getCache().getType(), getLayer(),
-          getScale().convertToDouble())))
+          getScale().convertToDouble())) ||
+      failed(verifySinks(*this, getSinks(), getNumHeads())))
     return failure();
   int64_t window = static_cast<int64_t>(getWindow());
   if (window < 1)
@@ -300,7 +312,8 @@ LogicalResult PruneOp::verify() {
   if (failed(lazyc::verifyAttentionConfig(
           *this, getNumHeads(), getNumKvHeads(), getHeadDim(),
           getQuery().getType(), getCache().getType(), getLayer(),
-          getScale().convertToDouble())))
+          getScale().convertToDouble())) ||
+      failed(verifySinks(*this, getSinks(), getNumHeads())))
     return failure();
   if (failed(lazyc::verifyRank(*this, "hidden", hidden, 2)))
     return failure();

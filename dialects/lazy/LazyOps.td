@@ -151,7 +151,7 @@ def Lazy_ReuseBiasOp : Lazy_Op<"reuse_bias"> {
   let hasVerifier = 1;
 }
 
-def Lazy_ScoresOp : Lazy_Op<"scores"> {
+def Lazy_ScoresOp : Lazy_Op<"scores", [AttrSizedOperandSegments]> {
   let summary = "Importance of each token: the last token's attention row";
   let description = [{
     For the key set `key_positions` (the slots of `S_l` in layer `layer` of
@@ -172,7 +172,11 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
     `llm.attention`) a row also ignores the keys at or before its position
     minus `S`; those score 0. It needs `query_positions` too. With
     `logit_softcap = c > 0` the scaled scores are soft-capped as the layer's
-    attention caps them (`c * tanh(s / c)`).
+    attention caps them (`c * tanh(s / c)`). With `sinks(%s)` (gpt-oss: the
+    layer's `llm.attention` sinks, one logit per query head) each head's
+    probabilities are its attention's: the sink's term in the denominator,
+    so they sum to less than 1 and a head that attends mostly to its sink
+    weighs little in the mean.
 
     ```mlir
     %s = lazy.scores %q, %cache, %pos
@@ -191,6 +195,7 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
                        Lazy_IdTensor:$key_positions,
                        Optional<Lazy_IdTensor>:$query_positions,
+                       Optional<Lazy_Tensor>:$sinks,
                        I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
                        DefaultValuedAttr<I64Attr, "1">:$window,
@@ -198,8 +203,8 @@ def Lazy_ScoresOp : Lazy_Op<"scores"> {
                        DefaultValuedAttr<F64Attr, "0.0">:$logit_softcap);
   let results = (outs Lazy_ScoreTensor:$scores);
   let assemblyFormat = [{
-    $query `,` $cache `,` $key_positions (`window` $query_positions^)? attr-dict `:`
-    functional-type(operands, results)
+    $query `,` $cache `,` $key_positions (`window` $query_positions^)?
+    (`sinks` `(` $sinks^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
@@ -366,7 +371,7 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
     (see docs/writing-a-pruning-pass.md). `--lazy-sparsify` expands the
     built-in policies. `sliding_window` and `logit_softcap` are layer
     `layer`'s attention's (`llm.attention`'s; 0: none), which its scores
-    respect.
+    respect, as they do its `sinks` (gpt-oss).
 
     ```mlir
     %h2, %p2, %k2 = lazy.prune %h, %pos, %keys using %q, %cache
@@ -381,6 +386,7 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
   let arguments = (ins Lazy_Tensor:$hidden, Lazy_IdTensor:$positions,
                        Lazy_IdTensor:$keys, Lazy_Tensor:$query,
                        Arg<LLM_KVCacheType, "the KV cache", [MemRead]>:$cache,
+                       Optional<Lazy_Tensor>:$sinks,
                        I64Attr:$layer, F64Attr:$keep, StrAttr:$policy,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F64Attr:$scale,
@@ -390,8 +396,8 @@ def Lazy_PruneOp : Lazy_Op<"prune"> {
   let results = (outs Lazy_Tensor:$next_hidden, Lazy_IdTensor:$next_positions,
                       Lazy_IdTensor:$next_keys);
   let assemblyFormat = [{
-    $hidden `,` $positions `,` $keys `using` $query `,` $cache attr-dict `:`
-    functional-type(operands, results)
+    $hidden `,` $positions `,` $keys `using` $query `,` $cache (`sinks` `(` $sinks^ `)`)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   // keep = 1 keeps every token: the op folds to its inputs.

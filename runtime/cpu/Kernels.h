@@ -172,6 +172,14 @@ void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint
                             int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
                             uint64_t out, int64_t sliding, double softcap);
 
+/// lazyc_rt_window_scores with attention sinks (gpt-oss: `sinks`, one f32
+/// logit per query head, in each head's softmax denominator); `positions`
+/// may be 0 (no window, no sliding window: the last row over every key).
+void lazyc_rt_sink_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t positions,
+                          int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
+                          int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
+                          uint64_t out, int64_t sliding, double softcap, uint64_t sinks);
+
 /// Uniform scores in [0, 1) hashed from (key, layer, seed).
 void lazyc_rt_random_scores(uint64_t keys, int64_t num_keys, int64_t layer, int64_t seed,
                             uint64_t out);

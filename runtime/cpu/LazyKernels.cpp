@@ -172,7 +172,7 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
                      const int32_t *positions, const std::vector<int64_t> &windowRows,
                      const int32_t *keys, int64_t numKeys, int64_t heads, int64_t kvHeads,
                      int64_t headDim, double scale, int64_t sliding, double softcap,
-                     float *out) {
+                     const float *sinks, float *out) {
   const int64_t group = heads / kvHeads;
   const lazyc::rt::KVRows kc(*cache, layer, false);
   const auto windowSize = static_cast<int64_t>(windowRows.size());
@@ -223,7 +223,10 @@ void attentionScores(LazycKVCache *cache, int64_t layer, const float *q,
           p[j] = static_cast<float>(softcap * std::tanh(p[j] / softcap));
         m = std::max(m, p[j]);
       }
-      double sum = 0;
+      // A sink (gpt-oss): one more term of the softmax's denominator.
+      if (sinks)
+        m = std::max(m, sinks[h]);
+      double sum = sinks ? std::exp(double{sinks[h]} - m) : 0.0;
       for (int64_t j = first; j < visible; ++j) {
         p[j] = std::exp(p[j] - m);
         sum += p[j];
@@ -259,7 +262,7 @@ extern "C" void lazyc_rt_scores(LazycKVCache *cache, int64_t layer, uint64_t qAd
   if (rows > 0)
     lastRow.push_back(rows - 1);
   attentionScores(cache, layer, ptr<float>(qAddr), nullptr, lastRow, ptr<int32_t>(keysAddr),
-                  numKeys, heads, kvHeads, headDim, scale, 0, 0.0, ptr<float>(outAddr));
+                  numKeys, heads, kvHeads, headDim, scale, 0, 0.0, nullptr, ptr<float>(outAddr));
 }
 
 extern "C" void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
@@ -272,7 +275,25 @@ extern "C" void lazyc_rt_window_scores(LazycKVCache *cache, int64_t layer, uint6
   std::vector<int64_t> windowRows = lazyc::scoreWindowRows(positions, rows, window);
   attentionScores(cache, layer, ptr<float>(qAddr), positions, windowRows,
                   ptr<int32_t>(keysAddr), numKeys, heads, kvHeads, headDim, scale, sliding,
-                  softcap, ptr<float>(outAddr));
+                  softcap, nullptr, ptr<float>(outAddr));
+}
+
+extern "C" void lazyc_rt_sink_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                                     uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
+                                     int64_t numKeys, int64_t heads, int64_t kvHeads,
+                                     int64_t headDim, double scale, int64_t window,
+                                     uint64_t outAddr, int64_t sliding, double softcap,
+                                     uint64_t sinksAddr) {
+  Timed timed(cache, "sink_scores", rows);
+  const int32_t *positions = ptr<int32_t>(positionsAddr);
+  std::vector<int64_t> windowRows;
+  if (positions)
+    windowRows = lazyc::scoreWindowRows(positions, rows, window);
+  else if (rows > 0)
+    windowRows.push_back(rows - 1); // P's row
+  attentionScores(cache, layer, ptr<float>(qAddr), positions, windowRows,
+                  ptr<int32_t>(keysAddr), numKeys, heads, kvHeads, headDim, scale, sliding,
+                  softcap, ptr<float>(sinksAddr), ptr<float>(outAddr));
 }
 
 extern "C" void lazyc_rt_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer,

@@ -383,6 +383,35 @@ TEST_F(ImportTest, MixtureOfExpertsMetadata) {
   }
 }
 
+/// gpt-oss: every layer is a MoE layer routed by a softmax over the chosen
+/// experts' logits; a file without experts, or saying otherwise, is refused.
+TEST_F(ImportTest, GptOssMetadata) {
+  EXPECT_NE(importError(tinyLlama(4, 2, 0, 0, 1, "gpt-oss").bytes)
+                .find("gpt-oss needs gpt-oss.expert_count and expert_used_count"),
+            std::string::npos);
+  auto unnormalized = tinyLlama(4, 2, 0, 3, 1, "gpt-oss");
+  kvU32(unnormalized, "gpt-oss.expert_count", 4);
+  kvU32(unnormalized, "gpt-oss.expert_used_count", 2);
+  unnormalized.str("gpt-oss.expert_weights_norm").put<uint32_t>(7).put<uint8_t>(0);
+  EXPECT_NE(importError(unnormalized.bytes)
+                .find("gpt-oss.expert_weights_norm false is not gpt-oss's routing"),
+            std::string::npos);
+  // llama.cpp's gating function 3 (softmax over the chosen) is gpt-oss's own;
+  // another architecture's is refused.
+  auto gated = tinyLlama(4, 2, 0, 3, 1, "gpt-oss");
+  kvU32(gated, "gpt-oss.expert_count", 4);
+  kvU32(gated, "gpt-oss.expert_used_count", 2);
+  kvU32(gated, "gpt-oss.expert_gating_func", 3);
+  EXPECT_EQ(importError(gated.bytes).find("expert_gating_func"), std::string::npos)
+      << importError(gated.bytes);
+  auto llama = tinyLlama(4, 2, 0, 3);
+  kvU32(llama, "llama.expert_count", 4);
+  kvU32(llama, "llama.expert_used_count", 2);
+  kvU32(llama, "llama.expert_gating_func", 3);
+  EXPECT_NE(importError(llama.bytes).find("llama.expert_gating_func 3 is not supported"),
+            std::string::npos);
+}
+
 /// The llama3 factors against transformers' _compute_llama3_parameters for
 /// Llama 3.1 8B's config (theta 500000, head_dim 128, factor 8, low/high 1/4,
 /// original context 8192): transformers' inv_freq divided into the plain

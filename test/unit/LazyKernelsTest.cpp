@@ -608,6 +608,23 @@ TEST(LazyKernelsTest, WindowScoresRespectASlidingWindow) {
                          1.0, 1, addr(full), 0, 0.0);
   EXPECT_GT(full[0], 0.0f);
   EXPECT_GT(full[1], 0.0f);
+  // Attention sinks (gpt-oss): each head's softmax has the sink's logit
+  // too, its probabilities as the layer's attention's (summing to < 1).
+  std::vector<float> sinks = {2.0f, -1.0f};
+  lazyc_rt_sink_scores(&cache.c, 1, addr(q), addr(pos), 2, addr(slots), 5, heads, kvHeads, dim,
+                       1.0, 1, addr(got), 5, 0.0, addr(sinks));
+  auto s0 = softmax({3, -1, 1, 2}), s1 = softmax({3, 1, -1, -1}); // the sinks last
+  EXPECT_EQ(got[0], 0.0f);
+  EXPECT_EQ(got[1], 0.0f);
+  for (int j = 0; j < 3; ++j)
+    EXPECT_NEAR(got[2 + j], (s0[j] + s1[j]) / 2, 1e-6) << j;
+  // Without positions: the last row over every key.
+  std::vector<float> last(slots.size());
+  lazyc_rt_sink_scores(&cache.c, 1, addr(q), 0, 2, addr(slots), 5, heads, kvHeads, dim, 1.0, 1,
+                       addr(last), 0, 0.0, addr(sinks));
+  auto a0 = softmax({2, 1, 3, -1, 1, 2}), a1 = softmax({1, 2, 3, 1, -1, -1});
+  for (int j = 0; j < 5; ++j)
+    EXPECT_NEAR(last[j], (a0[j] + a1[j]) / 2, 1e-6) << j;
 }
 
 // The prefill path's softmax (more than 4 rows) evaluates exp by a

@@ -387,6 +387,8 @@ struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
       tensors.push_back(scores.getQueryPositions());
     if (failed(checkI32(op, ArrayRef<Value>(tensors).drop_front())))
       return failure();
+    if (scores.getSinks())
+      tensors.push_back(scores.getSinks());
     auto b = buffersOf(rewriter, tensors, options, state);
     if (failed(b))
       return failure();
@@ -402,7 +404,17 @@ struct ScoresModel : CallOutModel<ScoresModel, lazy::ScoresOp> {
     // An observation window, a sliding-window or a soft-capped layer: the
     // general entry, with the rows' positions.
     const double softcap = scores.getLogitSoftcap().convertToDouble();
-    if (scores.getWindow() > 1 || scores.getSlidingWindow() > 0 || softcap > 0.0) {
+    if (scores.getSinks()) {
+      // (Without the rows' positions: every key is visible to the last row.)
+      Value positions = scores.getQueryPositions() ? inputAddress(rewriter, loc, (*b)[2])
+                                                   : i64(rewriter, loc, 0);
+      callRuntime(rewriter, op, "lazyc_rt_sink_scores",
+                  {cache, layer, query, positions, rows, keys, numKeys, heads, kvHeads, headDim,
+                   scale, i64(rewriter, loc, scores.getWindow()), address(rewriter, loc, out),
+                   i64(rewriter, loc, scores.getSlidingWindow()),
+                   arith::ConstantOp::create(rewriter, loc, rewriter.getF64FloatAttr(softcap)),
+                   inputAddress(rewriter, loc, b->back())});
+    } else if (scores.getWindow() > 1 || scores.getSlidingWindow() > 0 || softcap > 0.0) {
       callRuntime(rewriter, op, "lazyc_rt_window_scores",
                   {cache, layer, query, inputAddress(rewriter, loc, (*b)[2]), rows, keys,
                    numKeys, heads, kvHeads, headDim, scale,

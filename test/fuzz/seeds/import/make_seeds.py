@@ -18,14 +18,16 @@ interleaved pairs of half of each head), llama with Mixtral's experts in its
 first block (ffn_gate_inp and [experts, rows, columns] ffn_*_exps tensors; the
 second block dense) and qwen3moe with experts of their own width
 (expert_feed_forward_length), ernie4_5-moe with a dense first block, the
-score correction bias and shared experts.
+score correction bias and shared experts, gpt-oss (attention sinks, biases on
+every projection, the router and the experts, MXFP4 experts, alternating
+sliding layers, YaRN).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
 import os
 import struct
 
-F32, F16, Q8_0 = 0, 1, 8
+F32, F16, Q8_0, MXFP4 = 0, 1, 8, 39
 EMB, FFN, HEADS, KV, VOCAB, CTX = 32, 64, 4, 2, 16, 128
 
 
@@ -68,6 +70,9 @@ def gguf(arch, blocks, tensors, extra=()):
             data += b"".join(struct.pack("<f", ((i * 7) % 13 - 6) / 16) for i in range(count))
         elif kind == F16:
             data += b"".join(struct.pack("<e", ((i * 5) % 11 - 5) / 16) for i in range(count))
+        elif kind == MXFP4:  # blocks of an E8M0 exponent and 32 4-bit values
+            for _ in range(count // 32):
+                data += bytes([126]) + bytes((i * 5) % 256 for i in range(16))
         else:  # Q8_0: blocks of an f16 scale and 32 int8
             for _ in range(count // 32):
                 data += struct.pack("<e", 0.01) + bytes((i * 3) % 256 for i in range(32))
@@ -77,9 +82,12 @@ def gguf(arch, blocks, tensors, extra=()):
 
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
-          gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False):
+          gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False,
+          gptoss=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
+    if gptoss:  # llama.cpp's name for the MLP's input norm
+        post = "post_attention_norm"
     t = [(p + pre + ".weight", [EMB], F32),
          (p + "attn_q.weight", [EMB, HEADS * head_dim], matrix),
          (p + "attn_k.weight", [EMB, KV * head_dim], matrix),
@@ -97,10 +105,18 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
                      (p + "post_attention_norm.weight", [EMB], F32),
                      (p + "post_ffw_norm.weight", [EMB], F32)]
     if experts:  # the router and each kind of expert matrix stacked (dims innermost first)
+        kind = MXFP4 if gptoss else matrix
         t = t[:6] + [(p + "ffn_gate_inp.weight", [EMB, experts], F32),
-                     (p + "ffn_gate_exps.weight", [EMB, expert_ffn, experts], matrix),
-                     (p + "ffn_up_exps.weight", [EMB, expert_ffn, experts], matrix),
-                     (p + "ffn_down_exps.weight", [expert_ffn, EMB, experts], matrix)]
+                     (p + "ffn_gate_exps.weight", [EMB, expert_ffn, experts], kind),
+                     (p + "ffn_up_exps.weight", [EMB, expert_ffn, experts], kind),
+                     (p + "ffn_down_exps.weight", [expert_ffn, EMB, experts], kind)]
+        if gptoss:  # biases on the router, the experts and the attention's output; sinks
+            t += [(p + "ffn_gate_inp.bias", [experts], F32),
+                  (p + "ffn_gate_exps.bias", [expert_ffn, experts], F32),
+                  (p + "ffn_up_exps.bias", [expert_ffn, experts], F32),
+                  (p + "ffn_down_exps.bias", [EMB, experts], F32),
+                  (p + "attn_output.bias", [EMB], F32),
+                  (p + "attn_sinks.weight", [HEADS], F32)]
         if ernie_moe:  # the score correction bias and 2 shared experts as one MLP
             t += [(p + "ffn_exp_probs_b.bias", [experts], F32),
                   (p + "ffn_gate_shexp.weight", [EMB, 2 * expert_ffn], matrix),
@@ -130,7 +146,7 @@ def model(arch, blocks, matrix=F32, tied=False, extra=(), dense=(), **kw):
     for i in range(blocks):
         t += block(i, matrix, **{k: v for k, v in kw.items()
                                  if i not in dense or k not in ("experts", "expert_ffn",
-                                                                "ernie_moe")})
+                                                                "ernie_moe", "gptoss")})
     return t
 
 
@@ -188,6 +204,12 @@ SEEDS = {
         [("ernie4_5-moe.expert_count", 4), ("ernie4_5-moe.expert_used_count", 2),
          ("ernie4_5-moe.expert_shared_count", 2),
          ("ernie4_5-moe.expert_feed_forward_length", 32)]),
+    "gptoss-sinks.gguf": gguf(  # 2 blocks: sliding, full; MXFP4 experts
+        "gpt-oss", 2, model("gpt-oss", 2, F16, bias=True, experts=4, expert_ffn=32, gptoss=True),
+        [("gpt-oss.expert_count", 4), ("gpt-oss.expert_used_count", 2),
+         ("gpt-oss.expert_feed_forward_length", 32), ("gpt-oss.attention.sliding_window", 64),
+         ("gpt-oss.rope.scaling.type", "yarn"), ("gpt-oss.rope.scaling.factor", 4.0),
+         ("gpt-oss.rope.scaling.original_context_length", 32)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
