@@ -424,6 +424,15 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (!readGGUFSlidingWindow(file, *arch, windowPattern, config, error))
     return false;
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
+  // A separate RoPE base for the sliding layers (llama.cpp's
+  // rope.freq_base_swa, which its gpt-oss graph reads): only Gemma 3's fixed
+  // local base is implemented.
+  if (std::optional<double> swaBase = file.getFloat(*arch + ".rope.freq_base_swa");
+      swaBase && *swaBase != config.ropeTheta && *arch != "gemma3") {
+    error = *arch + ".rope.freq_base_swa (a RoPE base of the sliding layers' own, " +
+            std::to_string(*swaBase) + ") is not supported";
+    return false;
+  }
   if (!readGGUFRopeScaling(file, *arch, config, error))
     return false;
   config.rmsEpsilon =

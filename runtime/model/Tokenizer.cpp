@@ -577,7 +577,7 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
     buildByteMap(tok->byteToUnicode_, tok->unicodeToByte_);
   }
   tok->readHFSpecialIds(config);
-  tok->eot_ = tok->endOfTurnToken();
+  tok->settleEndOfTurn(-1);
   tok->addBos_ = tok->bos_ >= 0 && postProcessorAddsBos(json, tok->tokens_[tok->bos_]);
   return tok;
 }
@@ -688,7 +688,7 @@ std::unique_ptr<Tokenizer> Tokenizer::fromSentencePiece(std::string_view modelFi
     tok->bos_ = modelId(model->bosId);
   if (tok->eos_ < 0 && !config.get("eos_token_id"))
     tok->eos_ = modelId(model->eosId);
-  tok->eot_ = tok->endOfTurnToken();
+  tok->settleEndOfTurn(-1);
   std::optional<bool> addBos =
       tokenizerConfig ? tokenizerConfig->getBool("add_bos_token") : std::nullopt;
   tok->addBos_ = tok->bos_ >= 0 && addBos.value_or(true);
@@ -739,9 +739,7 @@ bool Tokenizer::initVocabulary(const GGUFFile &file, std::string &error) {
   };
   bos_ = tokenId("tokenizer.ggml.bos_token_id");
   eos_ = tokenId("tokenizer.ggml.eos_token_id");
-  eot_ = tokenId("tokenizer.ggml.eot_token_id");
-  if (eot_ < 0)
-    eot_ = endOfTurnToken();
+  settleEndOfTurn(tokenId("tokenizer.ggml.eot_token_id"));
   if (const GGUFValue *v = file.find("tokenizer.ggml.add_bos_token"))
     addBos_ = v->type == GGUFValueType::Bool && v->b;
   chatTemplate_ = file.getString("tokenizer.chat_template").value_or("");
@@ -1169,6 +1167,20 @@ bool Tokenizer::decode(const std::vector<int32_t> &ids, std::string &text,
 bool Tokenizer::isEndOfGeneration(int32_t id) const {
   return id >= 0 && (id == eos_ || id == eot_ ||
                      std::find(stops_.begin(), stops_.end(), id) != stops_.end());
+}
+
+void Tokenizer::settleEndOfTurn(int32_t fromFile) {
+  eot_ = fromFile >= 0 ? fromFile : endOfTurnToken();
+  auto ret = vocab_.find("<|return|>"), call = vocab_.find("<|call|>"),
+       end = vocab_.find("<|end|>");
+  if (ret == vocab_.end() || call == vocab_.end())
+    return;
+  if (end != vocab_.end() && eot_ == end->second)
+    eot_ = ret->second;
+  if (eos_ == -1 || (end != vocab_.end() && eos_ == end->second))
+    eos_ = ret->second;
+  if (std::find(stops_.begin(), stops_.end(), call->second) == stops_.end())
+    stops_.push_back(call->second);
 }
 
 int32_t Tokenizer::endOfTurnToken() const {

@@ -148,6 +148,11 @@ private:
   /// The end-of-turn token of a chat vocabulary (<|im_end|>, <|eot_id|>,
   /// Gemma's <end_of_turn>, Phi-3's <|end|>), or -1.
   int32_t endOfTurnToken() const;
+  /// eot_ as the file says (-1: none), else endOfTurnToken(); in gpt-oss's
+  /// harmony vocabulary (<|return|> and <|call|>) <|end|> closes every
+  /// message, the reasoning before an answer too: a turn ends at <|return|>
+  /// or <|call|> (as llama.cpp treats o200k_harmony).
+  void settleEndOfTurn(int32_t fromFile);
   void bpe(std::string_view piece, std::vector<int32_t> &ids) const;
   void spm(std::string_view text, bool atStart, bool atEnd, std::vector<int32_t> &ids) const;
   void spmWord(std::string_view word, std::vector<int32_t> &ids) const;

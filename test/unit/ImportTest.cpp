@@ -404,6 +404,16 @@ TEST_F(ImportTest, GptOssMetadata) {
   kvU32(gated, "gpt-oss.expert_gating_func", 3);
   EXPECT_EQ(importError(gated.bytes).find("expert_gating_func"), std::string::npos)
       << importError(gated.bytes);
+  // A RoPE base of the sliding layers' own is not implemented.
+  auto swaBase = tinyLlama(4, 2, 0, 3, 1, "gpt-oss");
+  kvU32(swaBase, "gpt-oss.expert_count", 4);
+  kvU32(swaBase, "gpt-oss.expert_used_count", 2);
+  swaBase.str("gpt-oss.rope.freq_base_swa").put<uint32_t>(6).put<float>(5000.0f);
+  EXPECT_NE(importError(swaBase.bytes)
+                .find("gpt-oss.rope.freq_base_swa (a RoPE base of the sliding layers' own, "
+                      "5000.000000) is not supported"),
+            std::string::npos)
+      << importError(swaBase.bytes);
   auto llama = tinyLlama(4, 2, 0, 3);
   kvU32(llama, "llama.expert_count", 4);
   kvU32(llama, "llama.expert_used_count", 2);

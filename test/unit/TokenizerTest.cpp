@@ -292,7 +292,7 @@ TEST_F(HFSentencePieceTest, RefusesWhatItDoesNotRead) {
 /// conversations each: Llama 3 Instruct (3.0, and 3.1/3.2 with their system
 /// block of knowledge cutoff and date), Qwen2.5's (ChatML with a default
 /// system prompt), Gemma 3's, the Llama 2 chat and Mistral Instruct formats, Phi-4-mini's,
-/// and a template exercising the interpreter's constructs.
+/// a template exercising the interpreter's constructs, and gpt-oss's (harmony).
 TEST(ChatTemplateTest, MatchesTransformers) {
   std::string error, text;
   auto file = GGUFFile::open(kFixtures + "/llama3-tiny.gguf", error);
@@ -303,11 +303,9 @@ TEST(ChatTemplateTest, MatchesTransformers) {
   ASSERT_TRUE(readFile(dir + "expected.json", text, error)) << error;
   auto cases = JsonValue::parse(text, error);
   ASSERT_TRUE(cases && cases->isArray()) << error;
-  char today[32];
   std::time_t now = std::time(nullptr);
   std::tm local{};
   localtime_r(&now, &local);
-  std::strftime(today, sizeof(today), "%d %b %Y", &local);
   int checked = 0;
   for (const JsonValue &c : cases->array()) {
     std::string name = c.getString("template").value_or(""), chatTemplate;
@@ -317,8 +315,16 @@ TEST(ChatTemplateTest, MatchesTransformers) {
     for (const JsonValue &m : c.get("messages")->array())
       messages.push_back({m.getString("role").value_or(""), m.getString("content").value_or("")});
     std::string want = c.getString("text").value_or("");
-    if (size_t at = want.find("@TODAY@"); at != std::string::npos)
-      want.replace(at, 7, today);
+    // strftime_now(FORMAT), rendered as "@TODAY:FORMAT@": today's date.
+    if (size_t at = want.find("@TODAY:"); at != std::string::npos) {
+      const size_t end = want.find('@', at + 7);
+      ASSERT_NE(end, std::string::npos);
+      char today[64];
+      ASSERT_GT(std::strftime(today, sizeof(today), want.substr(at + 7, end - at - 7).c_str(),
+                              &local),
+                0u);
+      want.replace(at, end + 1 - at, today);
+    }
     // The template's bos_token: the tokenizer's own.
     std::string bos = c.getString("bos_token").value_or("");
     ASSERT_EQ(want.compare(0, bos.size(), bos), 0);
@@ -331,7 +337,7 @@ TEST(ChatTemplateTest, MatchesTransformers) {
     EXPECT_EQ(out, want) << name << " conversation " << checked % 3;
     ++checked;
   }
-  EXPECT_EQ(checked, 27);
+  EXPECT_EQ(checked, 30);
   std::string out;
   tokenizer->setChatTemplate("");
   EXPECT_FALSE(tokenizer->applyChatTemplate({{"user", "Hi"}}, true, out, error));
@@ -402,6 +408,46 @@ TEST(ChatTemplateTest, EosTokenIdListStopsAtEach) {
   EXPECT_TRUE(many->isEndOfGeneration(5));
   EXPECT_FALSE(many->isEndOfGeneration(6));
   EXPECT_FALSE(many->isEndOfGeneration(-1));
+}
+
+/// gpt-oss's harmony vocabulary: <|end|> closes every message (the reasoning
+/// before the answer too), so a turn ends at <|return|> or <|call|>, not at
+/// <|end|> (Phi-3's end of turn in a vocabulary without the other two).
+TEST(ChatTemplateTest, HarmonyTurnsEndAtReturnOrCall) {
+  std::string text, error;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-llama3.json", text, error)) << error;
+  // (Llama 3's <|eot_id|> renamed: <|end|> would be the vocabulary's end of turn.)
+  text.replace(text.find("<|eot_id|>"), 10, "<|eot_xx|>");
+  auto withTokens = [&](const std::vector<std::pair<int, std::string>> &added) {
+    std::string json = text, entries;
+    for (const auto &[id, content] : added)
+      entries += R"({"id": )" + std::to_string(id) + R"(, "content": ")" + content +
+                 R"(", "single_word": false, "lstrip": false, "rstrip": false, )"
+                 R"("normalized": false, "special": true}, )";
+    const size_t at = json.find("\"added_tokens\": [");
+    EXPECT_NE(at, std::string::npos);
+    json.insert(at + std::string("\"added_tokens\": [").size(), entries);
+    return JsonValue::parse(json, error);
+  };
+  auto config = JsonValue::parse(R"({"eos_token_id": 802})", error);
+  auto harmony = withTokens({{800, "<|end|>"}, {801, "<|call|>"}, {802, "<|return|>"}});
+  auto phi = withTokens({{800, "<|end|>"}});
+  ASSERT_TRUE(config && harmony && phi) << error;
+  auto oss = Tokenizer::fromHFJson(*harmony, *config, error);
+  ASSERT_TRUE(oss) << error;
+  EXPECT_FALSE(oss->isEndOfGeneration(800));
+  EXPECT_TRUE(oss->isEndOfGeneration(801));
+  EXPECT_TRUE(oss->isEndOfGeneration(802));
+  // Without a config's eos_token_id: <|return|> ends the turn all the same.
+  auto noEos = JsonValue::parse("{}", error);
+  auto bare = Tokenizer::fromHFJson(*harmony, *noEos, error);
+  ASSERT_TRUE(bare) << error;
+  EXPECT_FALSE(bare->isEndOfGeneration(800));
+  EXPECT_TRUE(bare->isEndOfGeneration(801));
+  EXPECT_TRUE(bare->isEndOfGeneration(802));
+  auto phi3 = Tokenizer::fromHFJson(*phi, *noEos, error);
+  ASSERT_TRUE(phi3) << error;
+  EXPECT_TRUE(phi3->isEndOfGeneration(800));
 }
 
 TEST(TokenizerErrorsTest, UnsupportedOrMissingTokenizer) {
