@@ -323,14 +323,25 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
   // (numLayers is bounded by the file's tensor count: checkLayerCount.)
   if (config.numLayers > static_cast<int64_t>(file.tensors().size()))
     return true;
+  // MXFP4 experts (gpt-oss) in every MoE layer, rows of whole blocks: kept
+  // as they are unless the user widens them (ImportOptions::keepMXFP4).
+  bool mxfp4 = config.hidden % 32 == 0 && config.expertFfn % 32 == 0;
   for (int64_t l = 0; l < config.numLayers; ++l) {
     const std::string block = "blk." + std::to_string(l) + ".";
-    if (!file.findTensor(block + "ffn_gate_inp.weight"))
+    if (!file.findTensor(block + "ffn_gate_inp.weight")) {
       config.denseLayers.push_back(l);
+      continue;
+    }
     // ERNIE 4.5's score correction bias (llama.cpp's ffn_exp_probs_b).
-    else if (file.findTensor(block + "ffn_exp_probs_b.bias"))
+    if (file.findTensor(block + "ffn_exp_probs_b.bias"))
       config.expertSelectionBias = true;
+    for (const char *kind :
+         {"ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"}) {
+      const rt::GGUFTensorInfo *t = file.findTensor(block + kind);
+      mxfp4 &= t && t->type == rt::GGMLType::MXFP4;
+    }
   }
+  config.expertsMXFP4 = mxfp4 && config.denseLayers.size() < static_cast<size_t>(config.numLayers);
   return true;
 }
 } // namespace
@@ -601,15 +612,15 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
       "ffn_down_exps.weight", "ffn_exp_probs_b.bias",  "ffn_gate_shexp.weight",
       "ffn_up_shexp.weight",  "ffn_down_shexp.weight", "ffn_gate_inp.bias",
       "ffn_gate_exps.bias",   "ffn_up_exps.bias",      "ffn_down_exps.bias"};
-  // (gpt-oss's Hugging Face biases, for the names in messages: lazyc reads
-  // its experts from GGUF only.)
+  // (gpt-oss's biases under Hugging Face names: the synthetic models'; its
+  // checkpoints are read from GGUF only.)
   static const char *const hfShared[] = {"moe_statics.e_score_correction_bias",
                                          "shared_experts.gate_proj.weight",
                                          "shared_experts.up_proj.weight",
                                          "shared_experts.down_proj.weight",
                                          "router.bias",
-                                         "experts.gate_up_proj_bias",
-                                         "experts.gate_up_proj_bias",
+                                         "experts.gate_proj_bias",
+                                         "experts.up_proj_bias",
                                          "experts.down_proj_bias"};
   auto index = static_cast<size_t>(role);
   // GGUF: one [experts, rows, columns] tensor per matrix kind.
@@ -895,6 +906,11 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       // The experts' matrices stacked row-wise: GGUF's one tensor, or views
       // of the arena's per-expert tensors.
       auto stacked = [&](ExpertRole role, int64_t rowsEach, int64_t cols) -> Value {
+        // gpt-oss's MXFP4 experts as they are (ImportOptions::keepMXFP4).
+        if (c.expertsMXFP4 && options.keepMXFP4)
+          return llm::WeightOp::create(
+              b, loc, llm::getMXFP4WeightType(context, c.numExperts * rowsEach, cols),
+              expertTensorName(c, role, l));
         if (!c.hfNames)
           return matrix(expertTensorName(c, role, l), c.numExperts * rowsEach, cols);
         SmallVector<Attribute> names;

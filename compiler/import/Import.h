@@ -38,6 +38,10 @@ struct ImportOptions {
   int64_t contextLength = 0;
   /// Element type of the weight matrices (norm weights stay f32).
   WeightType weightType = WeightType::F32;
+  /// Experts the file stores as MXFP4 blocks (gpt-oss) stay MXFP4 (4.25 bits
+  /// a weight, read by llm.moe's kernels: lossless, a quarter of bf16's
+  /// bytes); false: widened to `weightType` like the other matrices.
+  bool keepMXFP4 = true;
 };
 
 /// Decoder hyper-parameters read from a model file.
@@ -172,6 +176,8 @@ struct ModelConfig {
   /// (`expertActivation`: llm.moe's "silu" or gpt-oss's clamped
   /// "swiglu_oai" with `swigluLimit`).
   bool attnOutBias = false, attnSinks = false, expertBiases = false;
+  /// Every MoE layer's expert matrices are MXFP4 blocks in the file (GGUF).
+  bool expertsMXFP4 = false;
   std::string expertActivation = "silu";
   double swigluLimit = 7.0;
   /// Hugging Face expert names: Mixtral's (block_sparse_moe.gate,

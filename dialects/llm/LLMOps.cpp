@@ -94,16 +94,25 @@ RankedTensorType lazyc::llm::getQ8_0WeightType(MLIRContext *context, int64_t row
                                IntegerType::get(context, 8));
 }
 
-/// A Q8_0 weight (i8) is a matrix of whole 34-byte blocks per row.
+RankedTensorType lazyc::llm::getMXFP4WeightType(MLIRContext *context, int64_t rows,
+                                                int64_t cols) {
+  return RankedTensorType::get({rows, cols / kMXFP4BlockValues * kMXFP4BlockBytes},
+                               IntegerType::get(context, 8, IntegerType::Unsigned));
+}
+
+/// A Q8_0 weight (i8) is a matrix of whole 34-byte blocks per row, an MXFP4
+/// one (ui8) of whole 17-byte blocks.
 static LogicalResult verifyQ8_0Weight(Operation *op, RankedTensorType type) {
-  if (!lazyc::llm::isQ8_0(type))
+  const bool q8 = lazyc::llm::isQ8_0(type), mx = lazyc::llm::isMXFP4(type);
+  if (!q8 && !mx)
     return success();
+  const char *kind = q8 ? "a Q8_0 weight (i8)" : "an MXFP4 weight (ui8)";
+  const int64_t blockBytes = q8 ? lazyc::llm::kQ8_0BlockBytes : lazyc::llm::kMXFP4BlockBytes;
   if (type.getRank() != 2)
-    return op->emitOpError() << "expects a Q8_0 weight (i8) to be a matrix, got " << type;
-  if (type.getDimSize(1) % lazyc::llm::kQ8_0BlockBytes != 0)
-    return op->emitOpError() << "expects the rows of a Q8_0 weight (i8) to be whole "
-                             << lazyc::llm::kQ8_0BlockBytes << "-byte blocks, got "
-                             << type.getDimSize(1) << " bytes";
+    return op->emitOpError() << "expects " << kind << " to be a matrix, got " << type;
+  if (type.getDimSize(1) % blockBytes != 0)
+    return op->emitOpError() << "expects the rows of " << kind << " to be whole " << blockBytes
+                             << "-byte blocks, got " << type.getDimSize(1) << " bytes";
   return success();
 }
 
@@ -165,6 +174,8 @@ LogicalResult FusedWeightOp::verify() {
 LogicalResult EmbeddingOp::verify() {
   auto table = getTable().getType();
   auto result = getResult().getType();
+  if (lazyc::llm::isMXFP4(table))
+    return emitOpError("reads no MXFP4 table (ui8): llm.linear and llm.moe read MXFP4 weights");
   if (failed(lazyc::verifyRank(*this, "table", table, 2)) ||
       failed(lazyc::verifyRank(*this, "result", result, 2)))
     return failure();
@@ -541,6 +552,8 @@ LogicalResult LogitsOp::verify() {
   auto hidden = getHidden().getType();
   auto head = getLmHead().getType();
   auto result = getResult().getType();
+  if (lazyc::llm::isMXFP4(head))
+    return emitOpError("reads no MXFP4 lm_head (ui8): llm.linear and llm.moe read MXFP4 weights");
   if (failed(lazyc::verifyRank(*this, "hidden", hidden, 2)) ||
       failed(lazyc::verifyRank(*this, "lm_head", head, 2)) ||
       failed(lazyc::verifyRank(*this, "result", result, 2)))

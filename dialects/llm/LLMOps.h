@@ -42,21 +42,36 @@ namespace llm {
 /// scale then 32 int8.
 constexpr int64_t kQ8_0BlockValues = 32;
 constexpr int64_t kQ8_0BlockBytes = 34;
-/// True for a weight type holding Q8_0 blocks (i8 elements).
+/// MXFP4 blocks (gpt-oss's experts): 32 values in 17 bytes, an E8M0
+/// exponent then 16 bytes of E2M1 pairs.
+constexpr int64_t kMXFP4BlockValues = 32;
+constexpr int64_t kMXFP4BlockBytes = 17;
+/// True for a weight type holding Q8_0 blocks (signless i8 elements).
 inline bool isQ8_0(mlir::ShapedType weight) {
-  return weight.getElementType().isInteger(8);
+  return weight.getElementType().isSignlessInteger(8);
 }
-/// The values per row of a 2-D weight: its columns, or for Q8_0 the values
-/// its row bytes hold (dynamic stays dynamic).
+/// True for a weight type holding MXFP4 blocks (ui8 elements).
+inline bool isMXFP4(mlir::ShapedType weight) {
+  return weight.getElementType().isUnsignedInteger(8);
+}
+/// The values per row of a 2-D weight: its columns, or for Q8_0 / MXFP4
+/// the values its row bytes hold (dynamic stays dynamic).
 inline int64_t weightColumns(mlir::ShapedType weight) {
   int64_t cols = weight.getDimSize(1);
-  if (!isQ8_0(weight) || mlir::ShapedType::isDynamic(cols))
+  if (mlir::ShapedType::isDynamic(cols))
     return cols;
-  return cols / kQ8_0BlockBytes * kQ8_0BlockValues;
+  if (isQ8_0(weight))
+    return cols / kQ8_0BlockBytes * kQ8_0BlockValues;
+  if (isMXFP4(weight))
+    return cols / kMXFP4BlockBytes * kMXFP4BlockValues;
+  return cols;
 }
 /// The type of an `[rows, cols]` Q8_0 weight (cols a multiple of 32).
 mlir::RankedTensorType getQ8_0WeightType(mlir::MLIRContext *context, int64_t rows,
                                          int64_t cols);
+/// The type of an `[rows, cols]` MXFP4 weight (cols a multiple of 32).
+mlir::RankedTensorType getMXFP4WeightType(mlir::MLIRContext *context, int64_t rows,
+                                          int64_t cols);
 } // namespace llm
 } // namespace lazyc
 

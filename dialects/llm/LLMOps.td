@@ -17,8 +17,9 @@ include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 
 def LLM_Tensor : RankedTensorOf<[AnyFloat]>;
-// A weight: floats, or GGML Q8_0 blocks as raw bytes (i8; see `llm.weight`).
-def LLM_WeightTensor : RankedTensorOf<[AnyFloat, I8]>;
+// A weight: floats, or GGML Q8_0 (i8) or MXFP4 (ui8) blocks as raw bytes (see
+// `llm.weight`).
+def LLM_WeightTensor : RankedTensorOf<[AnyFloat, I8, UI8]>;
 def LLM_IdTensor : 1DTensorOf<[I32, I64]>;
 
 //===----------------------------------------------------------------------===//
@@ -39,6 +40,11 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
     `llm.logits`) take its K from the byte width. Rows of whole blocks keep
     slicing and stacking by rows exact (`llm.fused_weight`).
 
+    A matrix of `ui8` elements holds MXFP4 blocks (OCP microscaling FP4,
+    gpt-oss's experts) as GGUF stores them: each row of K values is K / 32
+    blocks of 17 bytes (an E8M0 exponent, then 32 E2M1 values in 16 bytes),
+    a `[N, K]` weight `tensor<N x (K/32*17) x ui8>`; `llm.moe` reads them.
+
     With `rows = [begin, end]` the result is rows begin..end-1 of the file's
     matrix (which may have more rows): the parts of a tensor the file stores
     fused, as Phi-3's query/key/value and gate/up projections.
@@ -46,6 +52,7 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
     ```mlir
     %wq = llm.weight "blk.0.attn_q.weight" : tensor<576x576xf32>
     %wk = llm.weight "blk.0.attn_k.weight" : tensor<192x612xi8>  // Q8_0, K = 576
+    %we = llm.weight "blk.0.ffn_up_exps.weight" : tensor<92160x1530xui8>  // MXFP4, K = 2880
     %wv = llm.weight "blk.0.attn_qkv.weight" {rows = array<i64: 768, 960>} : tensor<192x576xf32>
     ```
   }];

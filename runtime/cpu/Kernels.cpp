@@ -9,6 +9,7 @@
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/KVRows.h"
 #include "runtime/cpu/Profile.h"
+#include "runtime/cpu/MXFP4.h"
 #include "runtime/cpu/Q8_0.h"
 #include "runtime/cpu/Simd.h"
 #include "runtime/cuda/HostCopies.h"
@@ -659,6 +660,17 @@ void lazyc::rt::linearQ8_0Widened(const float *x, int64_t rows, int64_t in, cons
   }
 }
 
+void lazyc::rt::linearMXFP4Widened(const float *x, int64_t rows, int64_t in, const uint8_t *w,
+                                   int64_t out, float *y, bool accumulate) {
+  constexpr int64_t kPanel = 256;
+  std::vector<float> panel(static_cast<size_t>(std::min(kPanel, out) * in));
+  for (int64_t first = 0; first < out; first += kPanel) {
+    const int64_t n = std::min(kPanel, out - first);
+    lazyc::rt::widenMXFP4Rows(w, in, first, n, panel.data());
+    linearGemm(rows, n, in, x, panel.data(), in, y + first, out, accumulate);
+  }
+}
+
 namespace {
 
 /// y (f32) = x (f32) w^T, added to y when `accumulate`. With bf16 weights
@@ -675,6 +687,14 @@ void linearF32(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wty
       lazyc::rt::gemvQ8_0(x, rows, in, blocks, out, y, accumulate);
     else
       lazyc::rt::linearQ8_0Widened(x, rows, in, blocks, out, y, accumulate);
+    return;
+  }
+  if (wtype == 4) { // MXFP4 (gpt-oss's experts), likewise
+    const auto *blocks = ptr<uint8_t>(w);
+    if (rows < lazyc::rt::kMXFP4WidenRows)
+      lazyc::rt::gemvMXFP4(x, rows, in, blocks, out, y, accumulate);
+    else
+      lazyc::rt::linearMXFP4Widened(x, rows, in, blocks, out, y, accumulate);
     return;
   }
 #ifdef LAZYC_GEMV_AVX512
@@ -745,6 +765,25 @@ extern "C" void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int6
 }
 
 namespace {
+/// An expert's GEMM: linearF32, but MXFP4 weights (type 4) in a bf16 model
+/// (`bf16Gemm`: its router's weights are bf16) take the bf16 weights' GEMMs
+/// for prefill rows: the matrix widened to bf16 (exactly) for oneDNN's bf16
+/// matmul, which rounds x to bf16 as those GEMMs do (~1.8x the f32 sgemm
+/// that widened f32 panels take, which f32 and Q8_0 models keep).
+void expertLinear(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
+                  int64_t out, float *y, bool bf16Gemm) {
+#ifdef LAZYC_HAVE_DNNL
+  if (wtype == 4 && bf16Gemm && rows >= lazyc::rt::kMXFP4WidenRows) {
+    thread_local std::vector<uint16_t> wide;
+    wide.resize(static_cast<size_t>(out * in));
+    lazyc::rt::widenMXFP4RowsBF16(ptr<uint8_t>(w), in, 0, out, wide.data());
+    if (bf16Matmul(rows, out, in, x, wide.data(), y, false))
+      return;
+  }
+#endif
+  linearF32(x, rows, in, w, wtype, out, y, false);
+}
+
 /// Bytes of one weight row of `columns` values of weight type `wtype`.
 int64_t weightRowBytes(int64_t wtype, int64_t columns) {
   switch (wtype) {
@@ -753,6 +792,8 @@ int64_t weightRowBytes(int64_t wtype, int64_t columns) {
   case 1:
   case 2:
     return 2 * columns;
+  case 4:
+    return lazyc::rt::mxfp4RowBytes(columns); // MXFP4 blocks
   default:
     return columns / 32 * 34; // Q8_0 blocks
   }
@@ -800,6 +841,7 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
   const float *ub = upBias ? ptr<float>(upBias) : nullptr;
   const float *db = downBias ? ptr<float>(downBias) : nullptr;
   const float clampAt = static_cast<float>(limit);
+  const bool bf16Model = rtype == 1;
   std::vector<std::vector<std::pair<int64_t, float>>> assigned(experts); // (row, weight)
   std::vector<int64_t> order(experts);
   std::vector<float> probs(experts);
@@ -842,10 +884,10 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < n; ++i)
       std::copy_n(xf + mine[i].first * hidden, hidden, xs.data() + i * hidden);
-    linearF32(xs.data(), n, hidden, gate + static_cast<uint64_t>(e * ffn * inBytes), wtype, ffn,
-              g.data(), false);
-    linearF32(xs.data(), n, hidden, up + static_cast<uint64_t>(e * ffn * inBytes), wtype, ffn,
-              u.data(), false);
+    expertLinear(xs.data(), n, hidden, gate + static_cast<uint64_t>(e * ffn * inBytes), wtype,
+                 ffn, g.data(), bf16Model);
+    expertLinear(xs.data(), n, hidden, up + static_cast<uint64_t>(e * ffn * inBytes), wtype, ffn,
+                 u.data(), bf16Model);
     if (gb) {
       addBias(g.data(), n, ffn, gb + e * ffn, parallel);
       addBias(u.data(), n, ffn, ub + e * ffn, parallel);
@@ -866,8 +908,8 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
         }
       }
     }
-    linearF32(g.data(), n, ffn, down + static_cast<uint64_t>(e * hidden * ffnBytes), wtype,
-              hidden, d.data(), false);
+    expertLinear(g.data(), n, ffn, down + static_cast<uint64_t>(e * hidden * ffnBytes), wtype,
+                 hidden, d.data(), bf16Model);
     if (db)
       addBias(d.data(), n, hidden, db + e * hidden, parallel);
     // (An expert's rows are distinct: no two threads add to one row.)

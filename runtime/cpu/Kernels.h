@@ -62,7 +62,9 @@ static_assert(__builtin_offsetof(LazycKVCache, k) == 0 &&
               "lazy.cache_keys' lowering reads k at field 0 and context at field 2");
 #endif
 
-/// y[rows x out] = x[rows x in] * w[out x in]^T
+/// y[rows x out] = x[rows x in] * w[out x in]^T; weight types `wtype`: 0
+/// f32, 1 bf16, 2 f16, 3 GGML Q8_0 blocks (cpu/Q8_0.h), 4 MXFP4 blocks
+/// (cpu/MXFP4.h).
 void lazyc_rt_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
                      int64_t out, uint64_t y);
 

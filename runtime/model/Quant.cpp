@@ -182,6 +182,34 @@ uint16_t lazyc::rt::floatToHalf(float f) {
   return static_cast<uint16_t>(sign | half);
 }
 
+void lazyc::rt::quantizeMXFP4(const float *src, void *dst, size_t count) {
+  auto *out = static_cast<uint8_t *>(dst);
+  for (size_t b = 0; b < count / QK; ++b, src += QK, out += sizeof(BlockMXFP4)) {
+    float max = 0.0f;
+    for (uint32_t j = 0; j < QK; ++j)
+      max = std::max(max, std::fabs(src[j]));
+    int e = 0;
+    if (max > 0.0f && std::isfinite(max))
+      e = std::clamp(static_cast<int>(std::floor(std::log2(max))) - 2 + 127, 0, 254);
+    const float d = e8m0Half(static_cast<uint8_t>(e));
+    auto code = [&](float x) {
+      uint8_t best = 0;
+      float bestError = std::fabs(d * static_cast<float>(kMXFP4Values[0]) - x);
+      for (uint8_t c = 1; c < 16; ++c) {
+        const float error = std::fabs(d * static_cast<float>(kMXFP4Values[c]) - x);
+        if (error < bestError) {
+          best = c;
+          bestError = error;
+        }
+      }
+      return best;
+    };
+    out[0] = static_cast<uint8_t>(e);
+    for (uint32_t j = 0; j < QK / 2; ++j)
+      out[1 + j] = static_cast<uint8_t>(code(src[j]) | (code(src[j + QK / 2]) << 4));
+  }
+}
+
 bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
                            size_t count) {
   switch (type) {

@@ -64,6 +64,12 @@ bool dequantize(GGMLType type, const void *src, float *dst, size_t count);
 /// q = round(x / d) with the f32 d.
 void quantizeQ8_0(const float *src, void *dst, size_t count);
 
+/// Quantizes `count` values (a multiple of 32) into MXFP4 blocks at `dst` as
+/// the gguf package's quantizer does: the exponent floor(log2 max |x|) - 2
+/// (so the largest value falls in E2M1's range, clamped to E8M0's), then
+/// each value's nearest E2M1 code (the first of equally near ones).
+void quantizeMXFP4(const float *src, void *dst, size_t count);
+
 } // namespace lazyc::rt
 
 #endif // LAZYC_RUNTIME_MODEL_QUANT_H

@@ -1186,8 +1186,12 @@ namespace {
 /// matrices round their input rows to bf16 too, as oneDNN's bf16 matmul).
 /// `oai`: gpt-oss's MoE (a router bias, the experts' biases, the clamped
 /// SwiGLU with a limit of 1, which the biased gates and ups cross).
-void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai = false) {
-  const int64_t rows = 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
+/// `bf16Model`: a bf16 router (a bf16 model's), under which MXFP4 experts'
+/// prefill GEMMs are bf16 ones (x and the activations rounded to bf16; 160
+/// rows give every expert 32 or more).
+void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai = false,
+              bool mxfp4 = false, bool bf16Model = false) {
+  const int64_t rows = bf16Model ? 160 : 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
   std::vector<float> x(rows * hidden), router(experts * hidden), gate(experts * ffn * hidden),
       up(gate.size()), down(experts * hidden * ffn);
   uint32_t seed = 12345;
@@ -1200,23 +1204,33 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
       f = next() * 0.5f;
   for (float &f : router)
     f = next() * 4.0f; // decisive routing: no near-ties
-  auto round = [&](float f) {
-    return bf16 ? lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(f)) : f;
-  };
+  auto toBF16 = [](float f) { return lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(f)); };
+  auto round = [&](float f) { return bf16 || bf16Model ? toBF16(f) : f; };
+  std::vector<uint16_t> router16;
+  if (bf16Model)
+    for (float &f : router) {
+      router16.push_back(lazyc::rt::floatToBF16(f));
+      f = toBF16(f);
+    }
   std::vector<uint16_t> g16, u16, d16;
   if (bf16)
     for (auto [from, to] : {std::pair{&gate, &g16}, {&up, &u16}, {&down, &d16}})
       for (float f : *from)
         to->push_back(lazyc::rt::floatToBF16(f));
-  // Q8_0: the blocks, and the reference on their values.
+  // Q8_0 / MXFP4: the blocks, and the reference on their values.
   std::vector<uint8_t> g8, u8, d8;
-  if (q8)
+  if (q8 || mxfp4)
     for (auto [from, to] : {std::pair{&gate, &g8}, {&up, &u8}, {&down, &d8}}) {
-      to->resize(from->size() / 32 * 34);
-      lazyc::rt::quantizeQ8_0(from->data(), to->data(), from->size());
-      ASSERT_TRUE(lazyc::rt::dequantize(lazyc::rt::GGMLType::Q8_0, to->data(), from->data(),
-                                        from->size()));
+      to->resize(from->size() / 32 * (q8 ? 34 : 17));
+      if (q8)
+        lazyc::rt::quantizeQ8_0(from->data(), to->data(), from->size());
+      else
+        lazyc::rt::quantizeMXFP4(from->data(), to->data(), from->size());
+      ASSERT_TRUE(lazyc::rt::dequantize(q8 ? lazyc::rt::GGMLType::Q8_0
+                                           : lazyc::rt::GGMLType::MXFP4,
+                                        to->data(), from->data(), from->size()));
     }
+  q8 |= mxfp4; // (the blocks' vectors)
   std::vector<float> y(rows * hidden);
   auto a = [&](auto &v) { return reinterpret_cast<uint64_t>(v.data()); };
   // A selection bias that overturns the plain top-k for some rows.
@@ -1229,10 +1243,12 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
     for (float &f : *v)
       f = oai ? next() * 4.0f : 0.0f;
   const double limit = 1.0;
-  lazyc_rt_moe(a(x), rows, hidden, a(router), 0, withBias ? a(bias) : 0, oai ? a(routerBias) : 0,
+  lazyc_rt_moe(a(x), rows, hidden, bf16Model ? a(router16) : a(router), bf16Model ? 1 : 0,
+               withBias ? a(bias) : 0, oai ? a(routerBias) : 0,
                bf16 ? a(g16) : q8 ? a(g8) : a(gate), bf16 ? a(u16) : q8 ? a(u8) : a(up),
                bf16 ? a(d16) : q8 ? a(d8) : a(down), oai ? a(gateBias) : 0,
-               oai ? a(upBias) : 0, oai ? a(downBias) : 0, bf16 ? 1 : q8 ? 3 : 0, experts, topK,
+               oai ? a(upBias) : 0, oai ? a(downBias) : 0, bf16 ? 1 : mxfp4 ? 4 : q8 ? 3 : 0,
+               experts, topK,
                ffn, normTopK ? 1 : 0, 0.0, oai ? 1 : 0, limit, a(y));
   int64_t clamped = 0;
   for (int64_t r = 0; r < rows; ++r) {
@@ -1240,7 +1256,8 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
     double max = -1e300, sum = 0;
     for (int64_t e = 0; e < experts; ++e) {
       for (int64_t c = 0; c < hidden; ++c)
-        p[e] += double(x[r * hidden + c]) * router[e * hidden + c];
+        p[e] += double(bf16Model ? toBF16(x[r * hidden + c]) : x[r * hidden + c]) *
+                router[e * hidden + c];
       p[e] += routerBias[e];
       max = std::max(max, p[e]);
     }
@@ -1283,8 +1300,12 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
       }
     }
     for (int64_t c = 0; c < hidden; ++c)
-      EXPECT_NEAR(y[r * hidden + c], want[c], 1e-4 + 1e-3 * std::abs(want[c]))
-          << "row " << r << " column " << c << (bf16 ? " (bf16)" : q8 ? " (q8_0)" : " (f32)")
+      // (A bf16 model's 160 rows: the activations' roundings to bf16 flip a
+      // few ulps of 2^-8 against the reference's.)
+      EXPECT_NEAR(y[r * hidden + c], want[c],
+                  (bf16Model ? 1e-3 : 1e-4) + 1e-3 * std::abs(want[c]))
+          << "row " << r << " column " << c
+          << (bf16 ? " (bf16)" : mxfp4 ? " (mxfp4)" : q8 ? " (q8_0)" : " (f32)")
           << (normTopK ? " renormalized" : "") << (withBias ? " biased" : "")
           << (oai ? " gpt-oss" : "");
   }
@@ -1301,4 +1322,9 @@ TEST(LazyKernelsTest, MixtureOfExpertsMatchesAReference) {
   checkMoE(false, true, true, /*q8=*/true);
   for (bool bf16 : {false, true})
     checkMoE(bf16, /*normTopK=*/true, /*withBias=*/false, /*q8=*/false, /*oai=*/true);
+  // gpt-oss's own: MXFP4 experts.
+  checkMoE(false, /*normTopK=*/true, /*withBias=*/false, /*q8=*/false, /*oai=*/true,
+           /*mxfp4=*/true);
+  checkMoE(false, /*normTopK=*/true, /*withBias=*/false, /*q8=*/false, /*oai=*/true,
+           /*mxfp4=*/true, /*bf16Model=*/true);
 }

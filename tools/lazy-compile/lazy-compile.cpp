@@ -83,6 +83,12 @@ static cl::opt<lazyc::WeightType>
                                      "GGML Q8_0 blocks, read as they are by the GEMMs (cpu "
                                      "target; a quarter of f32's bytes, fastest decode)")),
                cl::init(lazyc::WeightType::F32));
+static cl::opt<std::string>
+    mxfp4(cl::cat(compileCategory), "mxfp4",
+          cl::desc("MXFP4 experts of a GGUF file (gpt-oss): keep (default: as they are, 4.25 "
+                   "bits a weight, lossless; cpu target) or widen (to --dtype, as the other "
+                   "matrices)"),
+          cl::init("keep"));
 
 static cl::opt<std::string>
     schedule(cl::cat(compileCategory), "schedule",
@@ -333,6 +339,9 @@ int main(int argc, char **argv) {
   lazyc::ImportOptions importOptions;
   importOptions.contextLength = contextLength;
   importOptions.weightType = weightType;
+  if (mxfp4 != "keep" && mxfp4 != "widen")
+    return fail("--mxfp4 must be keep or widen, got '" + mxfp4 + "'");
+  importOptions.keepMXFP4 = mxfp4 == "keep";
   if (StringRef(inputPath).starts_with("synthetic:")) {
     module =
         lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10), importOptions, error);

@@ -43,6 +43,12 @@ static cl::opt<lazyc::WeightType>
                           clEnumValN(lazyc::WeightType::Q8_0, "q8_0",
                                      "GGML Q8_0 blocks (i8 weight tensors; cpu target)")),
                cl::init(lazyc::WeightType::F32));
+static cl::opt<std::string>
+    mxfp4(cl::cat(importCategory), "mxfp4",
+          cl::desc("MXFP4 experts of a GGUF file (gpt-oss): keep (default: as they are, 4.25 "
+                   "bits a weight, lossless; cpu target) or widen (to --dtype, as the other "
+                   "matrices)"),
+          cl::init("keep"));
 
 static int fail(const std::string &message) {
   WithColor::error(errs(), "lazy-import") << message << "\n";
@@ -61,6 +67,9 @@ int main(int argc, char **argv) {
   lazyc::ImportOptions options;
   options.contextLength = contextLength;
   options.weightType = weightType;
+  if (mxfp4 != "keep" && mxfp4 != "widen")
+    return fail("--mxfp4 must be keep or widen, got '" + mxfp4 + "'");
+  options.keepMXFP4 = mxfp4 == "keep";
   mlir::OwningOpRef<mlir::ModuleOp> module;
   if (StringRef(inputPath).starts_with("synthetic:")) {
     module = lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10), options, error);

@@ -34,6 +34,8 @@ int64_t dtypeCode(Type t) {
     return 1;
   if (t.isF16())
     return 2;
+  if (t.isUnsignedInteger(8))
+    return 4; // MXFP4 blocks (llm.weight)
   if (t.isInteger(8))
     return 3; // Q8_0 blocks (llm.weight)
   return 0;

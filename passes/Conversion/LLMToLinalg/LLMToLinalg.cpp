@@ -650,11 +650,15 @@ static LogicalResult lowerWeights(ModuleOp module) {
       std::string dtype;
       llvm::raw_string_ostream(dtype) << element;
       int64_t bytes = ShapedType::getNumElements(shape) * (element.getIntOrFloatBitWidth() / 8);
-      // The runtime checks a Q8_0 matrix against the file by its values per row.
+      // The runtime checks a Q8_0 or MXFP4 matrix against the file by its
+      // values per row.
       SmallVector<int64_t> values(shape);
       if (llm::isQ8_0(RankedTensorType::get(shape, element))) {
         dtype = "q8_0";
         values.back() = values.back() / llm::kQ8_0BlockBytes * llm::kQ8_0BlockValues;
+      } else if (llm::isMXFP4(RankedTensorType::get(shape, element))) {
+        dtype = "mxfp4";
+        values.back() = values.back() / llm::kMXFP4BlockBytes * llm::kMXFP4BlockValues;
       }
       for (int64_t d : values)
         dims.push_back(b.getI64IntegerAttr(d));

@@ -18,7 +18,7 @@ func.func @f() {
 // -----
 
 func.func @f() {
-  // expected-error @+1 {{result #0 must be ranked tensor of floating-point or 8-bit signless integer values}}
+  // expected-error @+1 {{result #0 must be ranked tensor of floating-point or 8-bit signless integer or 8-bit unsigned integer values}}
   %w = llm.weight "w" : tensor<4xi32>
   return
 }
@@ -672,5 +672,22 @@ func.func @f(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %pos: tensor<?xi32>, %s
   // expected-error @+1 {{expects the sinks to be tensor<4xf32> (one per query head), got 'tensor<2xf32>'}}
   %o = llm.attention %q, %k, %k, %pos, %cache sinks(%s) {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, scale = 0.25 : f64}
       : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?xi32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, f32>, tensor<2xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects the rows of an MXFP4 weight (ui8) to be whole 17-byte blocks, got 33 bytes}}
+  %w = llm.weight "w" : tensor<4x33xui8>
+  return
+}
+
+// -----
+
+func.func @f(%t: tensor<?xi32>) {
+  %w = llm.weight "w" : tensor<600x34xui8>
+  // expected-error @+1 {{reads no MXFP4 table (ui8): llm.linear and llm.moe read MXFP4 weights}}
+  %e = llm.embedding %w[%t] : tensor<600x34xui8>, tensor<?xi32> -> tensor<?x64xf32>
   return
 }

@@ -112,6 +112,21 @@ func.func @moe_gptoss(%x: tensor<?x64xf32>, %rb: tensor<4xf32>, %gb: tensor<128x
 
 // -----
 
+// MXFP4 experts (ui8: 17 bytes per 32 values).
+// CHECK-LABEL: func.func @moe_mxfp4
+func.func @moe_mxfp4(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = llm.weight "router" : tensor<4x64xf32>
+  // CHECK: llm.weight "g" : tensor<128x34xui8>
+  %g = llm.weight "g" : tensor<128x34xui8>
+  %d = llm.weight "d" : tensor<256x17xui8>
+  // CHECK: llm.moe {{.*}} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x34xui8>, tensor<128x34xui8>, tensor<256x17xui8> -> tensor<?x64xf32>
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 32, norm_top_k}
+      : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x34xui8>, tensor<128x34xui8>, tensor<256x17xui8> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
 // gpt-oss's attention sinks.
 // CHECK-LABEL: func.func @attention_sinks
 func.func @attention_sinks(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>,
