@@ -649,26 +649,34 @@ bool bf16Matmul(int64_t M, int64_t N, int64_t K, const float *x, const uint16_t 
 
 } // namespace
 
-void lazyc::rt::linearQ8_0Widened(const float *x, int64_t rows, int64_t in, const uint8_t *w,
-                                  int64_t out, float *y, bool accumulate) {
+namespace {
+/// y[rows x out] (+)= x[rows x in] * w^T with panels of 256 weight rows
+/// widened to f32 by `widen(first, count, panel)` for the sgemm.
+template <typename Widen>
+void linearWidened(const float *x, int64_t rows, int64_t in, int64_t out, float *y,
+                   bool accumulate, Widen widen) {
   constexpr int64_t kPanel = 256;
   std::vector<float> panel(static_cast<size_t>(std::min(kPanel, out) * in));
   for (int64_t first = 0; first < out; first += kPanel) {
     const int64_t n = std::min(kPanel, out - first);
-    lazyc::rt::widenQ8_0Rows(w, in, first, n, panel.data());
+    widen(first, n, panel.data());
     linearGemm(rows, n, in, x, panel.data(), in, y + first, out, accumulate);
   }
+}
+} // namespace
+
+void lazyc::rt::linearQ8_0Widened(const float *x, int64_t rows, int64_t in, const uint8_t *w,
+                                  int64_t out, float *y, bool accumulate) {
+  linearWidened(x, rows, in, out, y, accumulate, [&](int64_t first, int64_t n, float *panel) {
+    lazyc::rt::widenQ8_0Rows(w, in, first, n, panel);
+  });
 }
 
 void lazyc::rt::linearMXFP4Widened(const float *x, int64_t rows, int64_t in, const uint8_t *w,
                                    int64_t out, float *y, bool accumulate) {
-  constexpr int64_t kPanel = 256;
-  std::vector<float> panel(static_cast<size_t>(std::min(kPanel, out) * in));
-  for (int64_t first = 0; first < out; first += kPanel) {
-    const int64_t n = std::min(kPanel, out - first);
-    lazyc::rt::widenMXFP4Rows(w, in, first, n, panel.data());
-    linearGemm(rows, n, in, x, panel.data(), in, y + first, out, accumulate);
-  }
+  linearWidened(x, rows, in, out, y, accumulate, [&](int64_t first, int64_t n, float *panel) {
+    lazyc::rt::widenMXFP4Rows(w, in, first, n, panel);
+  });
 }
 
 namespace {
