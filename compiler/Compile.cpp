@@ -153,10 +153,14 @@ LogicalResult lazyc::lowerToLLVMDialectForCUDA(ModuleOp module,
                                                const CUDAPipelineOptions &options) {
   // The GPU runtime's GEMMs read f32 or bf16 weights.
   WalkResult q8 = module.walk([](Operation *op) {
-    if (isa<llm::WeightOp, llm::FusedWeightOp>(op) &&
-        llm::isQ8_0(cast<ShapedType>(op->getResult(0).getType()))) {
-      op->emitOpError() << "has Q8_0 weights (i8), which the cuda target does not run: "
-                           "compile with --dtype bf16";
+    if (!isa<llm::WeightOp, llm::FusedWeightOp>(op))
+      return WalkResult::advance();
+    auto type = cast<ShapedType>(op->getResult(0).getType());
+    if (llm::isQ8_0(type) || llm::isMXFP4(type)) {
+      const bool isQ8 = llm::isQ8_0(type);
+      op->emitOpError() << "has " << (isQ8 ? "Q8_0 weights (i8)" : "MXFP4 weights (ui8)")
+                        << ", which the cuda target does not run: compile with --dtype bf16"
+                        << (isQ8 ? "" : " --mxfp4=widen");
       return WalkResult::interrupt();
     }
     return WalkResult::advance();
