@@ -4,14 +4,13 @@
 #include "runtime/cpu/Q8_0.h"
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Quant.h"
+#include "test/unit/BlockWeightsTest.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
-#include <utility>
 #include <vector>
 
 using namespace lazyc::rt;
@@ -19,10 +18,6 @@ using namespace lazyc::rt;
 namespace {
 
 const std::string kFixtures = LAZYC_FIXTURES_DIR;
-
-template <typename T> uint64_t addr(std::vector<T> &v) {
-  return reinterpret_cast<uint64_t>(v.data());
-}
 
 // quant-types.gguf holds the same values as F32 and as the gguf package's
 // Q8_0 (test/fixtures/make_fixtures.py): our quantizer gives its bytes.
@@ -61,77 +56,22 @@ TEST(Q8_0Test, ZerosAndNonFiniteValues) {
   EXPECT_EQ(back[3], 0.0f);
 }
 
-/// A random [out x in] Q8_0 matrix, its widened values and random inputs.
-struct Problem {
-  std::vector<uint8_t> w;
-  std::vector<float> wide, x;
-};
-Problem makeProblem(int64_t rows, int64_t in, int64_t out, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> normal(0.0f, 0.05f);
-  std::vector<float> values(static_cast<size_t>(out * in));
-  for (float &v : values)
-    v = normal(gen);
-  Problem p;
-  p.w.resize(static_cast<size_t>(out * q8_0RowBytes(in)));
-  quantizeQ8_0(values.data(), p.w.data(), values.size());
-  p.wide.resize(values.size());
-  dequantize(GGMLType::Q8_0, p.w.data(), p.wide.data(), values.size());
-  p.x.resize(static_cast<size_t>(rows * in));
-  for (float &v : p.x)
-    v = normal(gen) * 20.0f;
-  return p;
-}
+const lazyc::test::BlockFormat kQ8_0{quantizeQ8_0, GGMLType::Q8_0, kQ8_0Bytes, 3, gemvQ8_0};
 
 // lazyc_rt_linear on Q8_0 weights (type code 3) against a double-precision
 // product with the widened weights: the decode rows (the blocks read
-// directly, 1..8 rows), a pruned step's few dozen (9..64: weight rows
-// widened in L1, tiles of 8 input rows and a partial one, an odd last output
-// row), the prefill rows (widened panels of 256 weight rows, a partial last
-// panel), and the accumulating form of lazyc_rt_linear_ex.
+// directly, 1..8 rows), a pruned step's few dozen (9..64: passes of 8 input
+// rows and a partial one, an odd last output row), the prefill rows
+// (widened panels of 256 weight rows, a partial last panel), and the
+// accumulating form of lazyc_rt_linear_ex.
 TEST(Q8_0Test, GemmsMatchTheWidenedWeights) {
-  const int64_t in = 96; // 3 blocks per row
-  for (auto [rows, out] : {std::pair<int64_t, int64_t>{1, 300}, {2, 300}, {3, 300}, {5, 300},
-                           {8, 300}, {9, 300}, {17, 301}, {40, 300}, {64, 37}, {65, 300},
-                           {130, 301}}) {
-    Problem p = makeProblem(rows, in, out, static_cast<uint32_t>(rows));
-    std::vector<float> y(static_cast<size_t>(rows * out)), acc(y.size());
-    for (size_t i = 0; i < acc.size(); ++i)
-      acc[i] = 0.5f * static_cast<float>(i % 5);
-    std::vector<float> start = acc;
-    lazyc_rt_linear(addr(p.x), rows, in, addr(p.w), 3, out, addr(y));
-    lazyc_rt_linear_ex(addr(p.x), 0, rows, in, addr(p.w), 3, out, addr(acc), 0, 1);
-    double worst = 0, worstAcc = 0;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t n = 0; n < out; ++n) {
-        double want = 0, scale = 0;
-        for (int64_t k = 0; k < in; ++k) {
-          double term = static_cast<double>(p.x[r * in + k]) * p.wide[n * in + k];
-          want += term;
-          scale += std::fabs(term);
-        }
-        const size_t i = static_cast<size_t>(r * out + n);
-        worst = std::max(worst, std::fabs(y[i] - want) / scale);
-        worstAcc = std::max(worstAcc, std::fabs(acc[i] - start[i] - want) / (scale + 1));
-      }
-    // f32 sums of 96 terms: a few ulps of the sum of magnitudes.
-    EXPECT_LT(worst, 1e-6) << rows << " x " << out;
-    EXPECT_LT(worstAcc, 1e-6) << rows << " x " << out << " (accumulating)";
-  }
+  lazyc::test::checkBlockGemms(kQ8_0, {{1, 300}, {2, 300}, {3, 300}, {5, 300}, {8, 300},
+                                       {9, 300}, {17, 301}, {40, 300}, {64, 37}, {65, 300},
+                                       {130, 301}});
 }
 
 // The decode kernel called directly with more rows than one pass handles
 // runs groups of 8: the same values as the row-by-row products.
-TEST(Q8_0Test, GemvOfManyRowsIsRowByRow) {
-  const int64_t rows = 11, in = 64, out = 37;
-  Problem p = makeProblem(rows, in, out, 7);
-  std::vector<float> all(static_cast<size_t>(rows * out)), one(static_cast<size_t>(out));
-  gemvQ8_0(p.x.data(), rows, in, p.w.data(), out, all.data(), false);
-  for (int64_t r = 0; r < rows; ++r) {
-    gemvQ8_0(p.x.data() + r * in, 1, in, p.w.data(), out, one.data(), false);
-    for (int64_t n = 0; n < out; ++n)
-      EXPECT_FLOAT_EQ(all[r * out + n], one[n]) << r << ", " << n;
-  }
-}
+TEST(Q8_0Test, GemvOfManyRowsIsRowByRow) { lazyc::test::checkGemvOfManyRows(kQ8_0); }
 
 } // namespace
