@@ -415,6 +415,19 @@ int main(int argc, char **argv) {
                   " run on the CPU target only, " +
                   (cuda ? "not --target=cuda" : "not with --gpu-loops"));
   }
+  // LazyLLM on a mixture of experts: a decode step that revives pruned
+  // tokens runs each revived row through its own experts (README: on
+  // gpt-oss-20b's shape, 4x slower steps); --reuse-bias keeps them cached.
+  if (!schedule.empty() && !reuseBias.getNumOccurrences() &&
+      (policy == "lazyllm" || policy == "random")) {
+    bool moe = false;
+    module->walk([&](lazyc::llm::MoEOp) { moe = true; });
+    if (moe)
+      WithColor::note(errs(), "lazy-compile")
+          << "a mixture-of-experts model: decode steps that revive pruned tokens run them "
+             "through their own experts (most of a layer's, for a dozen rows); --reuse-bias=4 "
+             "keeps the cached ones unless a skipped token outscores them 4-fold\n";
+  }
   if (failed(lazyc::applyPruning(*module, prune)))
     return fail("token pruning (--schedule '" + schedule + "', --policy " + policy +
                 ") failed; see the error above");
