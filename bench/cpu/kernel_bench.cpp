@@ -5,7 +5,7 @@
 // a few dozen rows), side by side for each weight path of the runtime:
 //
 //   Linear<dtype>     lazyc_rt_linear, what compiled models call (dispatches):
-//                     f32, Q8_0 or bf16 weights
+//                     f32, Q8_0, bf16 or MXFP4 weights (gpt-oss's experts)
 //   Q8_0Gemv          gemvQ8_0 (rows in groups of 8, blocks read directly)
 //   Q8_0WidenSgemm    linearQ8_0Widened (256-row panels widened to f32 + sgemm)
 //   OneDnnSgemm       oneDNN's sgemm on all rows at once (f32 weights)
@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/MXFP4.h"
 #include "runtime/cpu/Q8_0.h"
 #include "runtime/model/Quant.h"
 
@@ -43,12 +44,12 @@ namespace {
 struct Problem {
   int64_t rows, in, out;
   std::vector<float> x, y, wf;
-  std::vector<uint8_t> wq;
-  std::vector<uint16_t> wb; // bf16
+  std::vector<uint8_t> wq, wm; // Q8_0, MXFP4
+  std::vector<uint16_t> wb;     // bf16
 };
 
 Problem makeProblem(const benchmark::State &state) {
-  Problem p{state.range(0), state.range(1), state.range(2), {}, {}, {}, {}};
+  Problem p{state.range(0), state.range(1), state.range(2), {}, {}, {}, {}, {}, {}};
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 0.05f);
   p.x.resize(static_cast<size_t>(p.rows * p.in));
@@ -60,6 +61,8 @@ Problem makeProblem(const benchmark::State &state) {
   p.y.assign(static_cast<size_t>(p.rows * p.out), 0.0f);
   p.wq.resize(static_cast<size_t>(lazyc::rt::q8_0RowBytes(p.in) * p.out));
   lazyc::rt::quantizeQ8_0(p.wf.data(), p.wq.data(), p.wf.size());
+  p.wm.resize(static_cast<size_t>(lazyc::rt::mxfp4RowBytes(p.in) * p.out));
+  lazyc::rt::quantizeMXFP4(p.wf.data(), p.wm.data(), p.wf.size());
   p.wb.resize(p.wf.size());
   for (size_t i = 0; i < p.wf.size(); ++i)
     p.wb[i] = lazyc::rt::floatToBF16(p.wf[i]);
@@ -72,10 +75,12 @@ void finish(benchmark::State &state, const Problem &p) {
       benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
-/// lazyc_rt_linear on the f32 weights (type code 0) or their Q8_0 blocks (3).
+/// lazyc_rt_linear on the f32 weights (type code 0), bf16 (1), their Q8_0
+/// blocks (3) or MXFP4 blocks (4).
 void timeLinear(benchmark::State &state, int64_t wtype) {
   Problem p = makeProblem(state);
-  const void *w = wtype == 3   ? static_cast<const void *>(p.wq.data())
+  const void *w = wtype == 4   ? static_cast<const void *>(p.wm.data())
+                  : wtype == 3 ? static_cast<const void *>(p.wq.data())
                   : wtype == 1 ? static_cast<const void *>(p.wb.data())
                                : p.wf.data();
   for (auto _ : state) {
@@ -90,6 +95,7 @@ void timeLinear(benchmark::State &state, int64_t wtype) {
 void LinearF32(benchmark::State &state) { timeLinear(state, 0); }
 void LinearQ8_0(benchmark::State &state) { timeLinear(state, 3); }
 void LinearBF16(benchmark::State &state) { timeLinear(state, 1); }
+void LinearMXFP4(benchmark::State &state) { timeLinear(state, 4); }
 
 void Q8_0Gemv(benchmark::State &state) {
   Problem p = makeProblem(state);
@@ -285,6 +291,7 @@ BENCHMARK(DecodeAttention)
 BENCHMARK(LinearF32)->Apply(shapes);
 BENCHMARK(LinearQ8_0)->Apply(shapes);
 BENCHMARK(LinearBF16)->Apply(shapes);
+BENCHMARK(LinearMXFP4)->Apply(shapes);
 BENCHMARK(Q8_0Gemv)->Apply(shapes);
 BENCHMARK(Q8_0WidenSgemm)->Apply(shapes);
 #ifdef LAZYC_HAVE_DNNL
