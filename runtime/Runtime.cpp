@@ -477,25 +477,19 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       const int64_t begin = pieces[i].begin, count = pieces[i].count;
       const auto *source = static_cast<const uint8_t *>(c.data) +
                            begin / c.traits->blockElements * c.traits->blockBytes;
-      if (c.element == Element::Q8_0) {
-        uint8_t *blocks = c.target + begin / kQ8_0Values * kQ8_0Bytes;
-        if (c.type == GGMLType::Q8_0) { // the file's blocks as they are
-          std::memcpy(blocks, source, static_cast<size_t>(count / kQ8_0Values * kQ8_0Bytes));
+      if (c.element == Element::Q8_0 || c.element == Element::MXFP4) {
+        // Blocks of 32 values (Q8_0's or MXFP4's): the file's as they are,
+        // or its values quantized.
+        static_assert(kQ8_0Values == kMXFP4Values, "pieces of whole blocks of both");
+        const bool q8 = c.element == Element::Q8_0;
+        const int64_t blockBytes = q8 ? kQ8_0Bytes : kMXFP4Bytes;
+        uint8_t *blocks = c.target + begin / kQ8_0Values * blockBytes;
+        if (c.type == (q8 ? GGMLType::Q8_0 : GGMLType::MXFP4)) {
+          std::memcpy(blocks, source, static_cast<size_t>(count / kQ8_0Values * blockBytes));
         } else {
           scratch.resize(static_cast<size_t>(count));
           dequantize(c.type, source, scratch.data(), static_cast<size_t>(count));
-          quantizeQ8_0(scratch.data(), blocks, static_cast<size_t>(count));
-        }
-        continue;
-      }
-      if (c.element == Element::MXFP4) { // likewise (32-value blocks too)
-        uint8_t *blocks = c.target + begin / kMXFP4Values * kMXFP4Bytes;
-        if (c.type == GGMLType::MXFP4) {
-          std::memcpy(blocks, source, static_cast<size_t>(count / kMXFP4Values * kMXFP4Bytes));
-        } else {
-          scratch.resize(static_cast<size_t>(count));
-          dequantize(c.type, source, scratch.data(), static_cast<size_t>(count));
-          quantizeMXFP4(scratch.data(), blocks, static_cast<size_t>(count));
+          (q8 ? quantizeQ8_0 : quantizeMXFP4)(scratch.data(), blocks, static_cast<size_t>(count));
         }
         continue;
       }

@@ -12,33 +12,21 @@
 
 #include "runtime/model/Quant.h"
 
-#include <cstring>
 
 using namespace lazyc::rt;
 
 namespace {
 
-/// E2M1's 16 values, doubled (ggml's kvalues_mxfp4; the scale is halved).
-alignas(16) constexpr int8_t kE2M1[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-
 struct MXFP4Blocks {
   static constexpr int64_t kBytes = kMXFP4Bytes;
-  /// Half of E8M0's 2^(e - 127): 2^(e - 128), subnormal for e < 2 (ggml's
-  /// ggml_e8m0_to_fp32_half).
-  static float scale(const uint8_t *block) {
-    const uint8_t e = block[0];
-    uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<uint32_t>(e - 1) << 23;
-    float f;
-    std::memcpy(&f, &bits, sizeof(f));
-    return f;
-  }
+  static float scale(const uint8_t *block) { return e8m0Half(block[0]); }
   /// Values 0..15 in the low nibbles of bytes 1..16, 16..31 in the high ones.
   static int8_t value(const uint8_t *block, int j) {
-    return kE2M1[j < 16 ? block[1 + j] & 0xF : block[1 + j - 16] >> 4];
+    return kE2M1Doubled[j < 16 ? block[1 + j] & 0xF : block[1 + j - 16] >> 4];
   }
 #ifdef LAZYC_BLOCK_AVX2
   static void codes(const uint8_t *block, __m128i &first, __m128i &last) {
-    const __m128i table = _mm_load_si128(reinterpret_cast<const __m128i *>(kE2M1));
+    const __m128i table = _mm_load_si128(reinterpret_cast<const __m128i *>(kE2M1Doubled));
     const __m128i mask = _mm_set1_epi8(0x0F);
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i *>(block + 1));
     first = _mm_shuffle_epi8(table, _mm_and_si128(q, mask));

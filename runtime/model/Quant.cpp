@@ -36,8 +36,6 @@ struct BlockMXFP4 { uint8_t e; uint8_t qs[QK / 2]; };
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockIQ4_NL) == 18 &&
                   sizeof(BlockIQ4_XS) == 136 && sizeof(BlockMXFP4) == 17,
               "block layouts must match ggml");
-/// E2M1's 16 values, doubled (ggml's kvalues_mxfp4; the scale is halved).
-constexpr int8_t kMXFP4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 /// The 16 non-linear levels of IQ4_NL and IQ4_XS.
 constexpr int8_t kIQ4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                    1,    13,   25,  38,  53,  69,  89,  113};
@@ -66,15 +64,6 @@ const GGMLTypeTraits kQ6_K{"Q6_K", QK_K, sizeof(BlockQ6_K), true};
 const GGMLTypeTraits kQ8_K{"Q8_K", QK_K, 292, false};
 
 inline float fp16(uint16_t h) { return halfToFloat(h); }
-
-/// Half of E8M0's 2^(e - 127) (ggml_e8m0_to_fp32_half): 2^(e - 128), which
-/// is subnormal for e < 2.
-inline float e8m0Half(uint8_t e) {
-  uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<uint32_t>(e - 1) << 23;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
 
 /// Unpacks the 6-bit scale and min of sub-block `j` (ggml get_scale_min_k4).
 inline void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
@@ -194,9 +183,9 @@ void lazyc::rt::quantizeMXFP4(const float *src, void *dst, size_t count) {
     const float d = e8m0Half(static_cast<uint8_t>(e));
     auto code = [&](float x) {
       uint8_t best = 0;
-      float bestError = std::fabs(d * static_cast<float>(kMXFP4Values[0]) - x);
+      float bestError = std::fabs(d * static_cast<float>(kE2M1Doubled[0]) - x);
       for (uint8_t c = 1; c < 16; ++c) {
-        const float error = std::fabs(d * static_cast<float>(kMXFP4Values[c]) - x);
+        const float error = std::fabs(d * static_cast<float>(kE2M1Doubled[c]) - x);
         if (error < bestError) {
           best = c;
           bestError = error;
@@ -329,8 +318,8 @@ bool lazyc::rt::dequantize(GGMLType type, const void *src, float *dst,
       const BlockMXFP4 x = block<BlockMXFP4>(src, b);
       const float d = e8m0Half(x.e);
       for (uint32_t j = 0; j < QK / 2; ++j) {
-        dst[j] = d * static_cast<float>(kMXFP4Values[x.qs[j] & 0xF]);
-        dst[j + QK / 2] = d * static_cast<float>(kMXFP4Values[x.qs[j] >> 4]);
+        dst[j] = d * static_cast<float>(kE2M1Doubled[x.qs[j] & 0xF]);
+        dst[j + QK / 2] = d * static_cast<float>(kE2M1Doubled[x.qs[j] >> 4]);
       }
     }
     return true;

@@ -55,6 +55,20 @@ inline uint16_t floatToBF16(float f) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
+/// MXFP4's 16 E2M1 codes as values, doubled (ggml's kvalues_mxfp4: the
+/// scale, e8m0Half, is halved to match).
+alignas(16) inline constexpr int8_t kE2M1Doubled[16] = {0,  1,  2,  3,  4,  6,  8,  12,
+                                                        0, -1, -2, -3, -4, -6, -8, -12};
+
+/// Half of an E8M0 exponent's 2^(e - 127): 2^(e - 128), subnormal for
+/// e < 2 (ggml's ggml_e8m0_to_fp32_half).
+inline float e8m0Half(uint8_t e) {
+  uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<uint32_t>(e - 1) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
 /// Dequantizes `count` elements (a multiple of the type's block size) from
 /// `src` into `dst`. Returns false if the type cannot be dequantized.
 bool dequantize(GGMLType type, const void *src, float *dst, size_t count);

@@ -1309,8 +1309,9 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
           << (normTopK ? " renormalized" : "") << (withBias ? " biased" : "")
           << (oai ? " gpt-oss" : "");
   }
-  if (oai) // the clamps were crossed, both ways
+  if (oai) { // the clamps were crossed, both ways
     EXPECT_GT(clamped, rows * topK * ffn / 8);
+  }
 }
 } // namespace
 
