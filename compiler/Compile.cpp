@@ -116,6 +116,15 @@ std::string lazyc::describeModel(ModuleOp module) {
         os << ", \"rows\": [" << (*range.begin()).getInt() << ", "
            << (*std::next(range.begin())).getInt() << "]";
       }
+      // ... every row_step-th of them; the file's layout (llm.weight).
+      if (auto step = dyn_cast_or_null<IntegerAttr>(entry.get("row_step")))
+        os << ", \"row_step\": " << step.getInt();
+      if (entry.get("transposed"))
+        os << ", \"transposed\": true";
+      if (auto scales = dyn_cast_or_null<StringAttr>(entry.get("scales"))) {
+        os << ", \"scales\": ";
+        jsonString(os, scales.getValue());
+      }
       os << "}";
       first = false;
     }

@@ -61,7 +61,7 @@ struct LazycFuseProjectionsPass
       auto type = op.getType();
       // (A row range is an arena entry of its own: other views of its
       // tensor do not matter.)
-      if (op.getAccumulate() || !weight || !weight->hasOneUse() ||
+      if (op.getAccumulate() || !weight || weight.hasFileLayout() || !weight->hasOneUse() ||
           (!weight.getRows() && uses[weight.getName()] != 1) || wType.getRank() != 2 ||
           type.getRank() != 2 || weight->getBlock() != op->getBlock())
         return;

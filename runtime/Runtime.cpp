@@ -12,6 +12,7 @@
 #include "runtime/model/Json.h"
 #include "runtime/model/Safetensors.h"
 #include "runtime/model/Tokenizer.h"
+#include "runtime/model/WeightLayout.h"
 
 #include <algorithm>
 #include <cmath>
@@ -347,7 +348,33 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
 
   // First every entry is checked against the file (names, shapes, types);
   // then the tensors are dequantized into the arena in parallel.
-  enum class Element { F32, BF16, F16, Q8_0, MXFP4 };
+  using Element = WeightElement;
+  auto findTensor = [&](const std::string &name, GGMLType &type, const void *&data,
+                        std::vector<uint64_t> &fileShape) {
+    if (gguf) {
+      const GGUFTensorInfo *t = gguf->findTensor(name);
+      if (!t)
+        return false;
+      fileShape.assign(t->dims.rbegin(), t->dims.rend());
+      type = t->type;
+      data = t->data;
+      return true;
+    }
+    const SafetensorsTensor *t = hf->findTensor(name);
+    if (!t)
+      return false;
+    fileShape = t->shape;
+    type = t->type;
+    data = t->data;
+    return true;
+  };
+  auto missing = [&](const std::string &name) {
+    return "model/weights mismatch: '" + modelPath + "' has no tensor '" + name +
+           "' (was the model compiled from another file?)";
+  };
+  // Entries the file lays out otherwise (llm.weight's row_step, transposed,
+  // scales: gpt-oss's Hugging Face experts), converted a row at a time.
+  std::vector<LaidOutWeight> laidOut;
   struct Conversion {
     GGMLType type;
     const GGMLTypeTraits *traits;
@@ -383,42 +410,67 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       return false;
     }
     // A part of a fused tensor (Phi-3's qkv): rows [begin, end) of its matrix.
+    // (Every row_step-th of them: planLaidOutWeight checks the count.)
+    const bool stepped = w.get("row_step") != nullptr;
     int64_t rowBegin = -1, rowEnd = -1;
     if (const JsonValue *r = w.get("rows")) {
-      if (!r->isArray() || r->array().size() != 2 || shape.size() != 2) {
+      if (!r->isArray() || r->array().size() != 2 || (shape.size() != 2 && !stepped)) {
         error = "model description has a malformed weight entry '" + name + "'";
         return false;
       }
       rowBegin = r->array()[0].integer().value_or(-1);
       rowEnd = r->array()[1].integer().value_or(-1);
-      if (rowBegin < 0 || rowEnd - rowBegin != static_cast<int64_t>(shape[0])) {
+      if (rowBegin < 0 || (!stepped && rowEnd - rowBegin != static_cast<int64_t>(shape[0]))) {
         error = "model description has a malformed weight entry '" + name + "'";
         return false;
       }
     }
+    const Element element = q8                ? Element::Q8_0
+                            : mx              ? Element::MXFP4
+                            : dtype == "f32"  ? Element::F32
+                            : dtype == "bf16" ? Element::BF16
+                                              : Element::F16;
     // Find the tensor, check its shape and that it can be dequantized.
     GGMLType type;
     const void *data;
     std::vector<uint64_t> fileShape;
-    if (gguf) {
-      const GGUFTensorInfo *t = gguf->findTensor(name);
-      if (!t) {
-        error = "model/weights mismatch: '" + modelPath + "' has no tensor '" + name +
-                "' (was the model compiled from another file?)";
-        return false;
+    if (!findTensor(name, type, data, fileShape)) {
+      error = missing(name);
+      return false;
+    }
+    const JsonValue *step = w.get("row_step"), *scales = w.get("scales");
+    if (step || scales || w.get("transposed")) {
+      LaidOutEntry entry;
+      entry.name = name;
+      entry.shape = shape;
+      entry.element = element;
+      entry.target = arena_ + offset;
+      entry.hasRows = rowBegin >= 0;
+      entry.rowBegin = rowBegin;
+      entry.rowEnd = rowEnd;
+      entry.rowStep = step ? step->integer().value_or(0) : 1;
+      entry.transposed = w.getBool("transposed").value_or(false);
+      entry.type = type;
+      entry.data = static_cast<const uint8_t *>(data);
+      entry.fileShape = fileShape;
+      if (scales) {
+        std::string scalesName = scales->isString() ? scales->string() : "";
+        GGMLType scalesType;
+        const void *scalesData;
+        if (!findTensor(scalesName, scalesType, scalesData, entry.scalesShape)) {
+          error = missing(scalesName);
+          return false;
+        }
+        if (scalesType != GGMLType::U8) {
+          error = "tensor '" + scalesName + "' holds MXFP4 scales, which must be bytes (U8)";
+          return false;
+        }
+        entry.hasScales = true;
+        entry.scales = static_cast<const uint8_t *>(scalesData);
       }
-      fileShape.assign(t->dims.rbegin(), t->dims.rend());
-      type = t->type;
-      data = t->data;
-    } else {
-      const SafetensorsTensor *t = hf->findTensor(name);
-      if (!t) {
-        error = "model/weights mismatch: '" + modelPath + "' has no tensor '" + name + "'";
+      if (!planLaidOutWeight(entry, laidOut.emplace_back(), error))
         return false;
-      }
-      fileShape = t->shape;
-      type = t->type;
-      data = t->data;
+      continue;
     }
     // A stack of matrices (GGUF's experts: [experts, rows, columns]) is one
     // matrix of all their rows.
@@ -446,18 +498,14 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       data = static_cast<const uint8_t *>(data) +
              static_cast<size_t>(rowBegin) * (shape[1] / traits->blockElements) *
                  traits->blockBytes;
-    conversions.push_back({type, traits, data, arena_ + offset, count,
-                           q8                ? Element::Q8_0
-                           : mx              ? Element::MXFP4
-                           : dtype == "f32"  ? Element::F32
-                           : dtype == "bf16" ? Element::BF16
-                                             : Element::F16});
+    conversions.push_back({type, traits, data, arena_ + offset, count, element});
   }
   // Work in pieces of whole blocks, so one large tensor (the embedding)
-  // does not leave the other threads idle.
+  // does not leave the other threads idle (a laid-out weight's: of rows).
   struct Piece {
     const Conversion *c;
     int64_t begin, count;
+    const LaidOutWeight *laid = nullptr;
   };
   std::vector<Piece> pieces;
   for (const Conversion &c : conversions) {
@@ -467,12 +515,22 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     for (int64_t begin = 0; begin < c.count; begin += piece)
       pieces.push_back({&c, begin, std::min(piece, c.count - begin)});
   }
+  for (const LaidOutWeight &l : laidOut) {
+    // (A transposed piece gathers its rows into an f32 scratch of them all.)
+    const int64_t piece = std::max<int64_t>(1, (l.transposed ? 64 << 10 : 1 << 20) / l.cols);
+    for (int64_t begin = 0; begin < l.rows; begin += piece)
+      pieces.push_back({nullptr, begin, std::min(piece, l.rows - begin), &l});
+  }
   // Every type and size was checked above: dequantize cannot refuse a piece.
 #pragma omp parallel
   {
     std::vector<float> scratch;
 #pragma omp for schedule(dynamic)
     for (size_t i = 0; i < pieces.size(); ++i) {
+      if (const LaidOutWeight *l = pieces[i].laid) {
+        convertLaidOutRows(*l, pieces[i].begin, pieces[i].begin + pieces[i].count, scratch);
+        continue;
+      }
       const Conversion &c = *pieces[i].c;
       const int64_t begin = pieces[i].begin, count = pieces[i].count;
       const auto *source = static_cast<const uint8_t *>(c.data) +

@@ -628,12 +628,32 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
     return "blk." + std::to_string(layer) + "." + gguf[index];
   std::string prefix = "model.layers." + std::to_string(layer) +
                        (c.mixtralNames ? ".block_sparse_moe." : ".mlp.");
+  // Hugging Face gpt-oss: one tensor per kind, gate and up as one.
+  if (c.hfExperts != ModelConfig::HFExperts::PerExpert) {
+    const char *blocks = c.hfExperts == ModelConfig::HFExperts::GptOssMXFP4 ? "_blocks" : "";
+    switch (role) {
+    case ExpertRole::Router: return prefix + "router.weight";
+    case ExpertRole::RouterBias: return prefix + "router.bias";
+    case ExpertRole::Gate:
+    case ExpertRole::Up: return prefix + "experts.gate_up_proj" + blocks;
+    case ExpertRole::Down: return prefix + "experts.down_proj" + blocks;
+    case ExpertRole::GateBias:
+    case ExpertRole::UpBias: return prefix + "experts.gate_up_proj_bias";
+    case ExpertRole::DownBias: return prefix + "experts.down_proj_bias";
+    default: break; // (gpt-oss has no shared experts nor selection bias)
+    }
+  }
   if (role == ExpertRole::Router)
     return prefix + "gate.weight";
   if (index >= static_cast<size_t>(ExpertRole::SelectionBias))
     return prefix + hfShared[index - static_cast<size_t>(ExpertRole::SelectionBias)];
   return prefix + "experts." + std::to_string(expert) + "." +
          (c.mixtralNames ? mixtral : qwen)[index] + ".weight";
+}
+
+std::string lazyc::expertScalesName(const ModelConfig &c, ExpertRole role, int64_t layer) {
+  return "model.layers." + std::to_string(layer) + ".mlp.experts." +
+         (role == ExpertRole::Down ? "down_proj" : "gate_up_proj") + "_scales";
 }
 
 std::optional<std::pair<int64_t, int64_t>> lazyc::tensorRows(const ModelConfig &c,
@@ -665,6 +685,24 @@ void appendExpertTensors(const ModelConfig &c, int64_t l,
                          std::vector<std::pair<std::string, std::vector<int64_t>>> &out) {
   const int64_t experts = c.numExperts, ffn = c.expertFfn, hidden = c.hidden;
   out.push_back({expertTensorName(c, ExpertRole::Router, l), {experts, hidden}});
+  using HFExperts = ModelConfig::HFExperts;
+  if (c.hfExperts != HFExperts::PerExpert) {
+    // Hugging Face gpt-oss: gate and up interleaved in one tensor.
+    auto name = [&](ExpertRole role) { return expertTensorName(c, role, l); };
+    if (c.hfExperts == HFExperts::GptOssMXFP4) {
+      out.push_back({name(ExpertRole::Gate), {experts, 2 * ffn, hidden / 32, 16}});
+      out.push_back({expertScalesName(c, ExpertRole::Gate, l), {experts, 2 * ffn, hidden / 32}});
+      out.push_back({name(ExpertRole::Down), {experts, hidden, ffn / 32, 16}});
+      out.push_back({expertScalesName(c, ExpertRole::Down, l), {experts, hidden, ffn / 32}});
+    } else {
+      out.push_back({name(ExpertRole::Gate), {experts, hidden, 2 * ffn}});
+      out.push_back({name(ExpertRole::Down), {experts, ffn, hidden}});
+    }
+    out.push_back({name(ExpertRole::RouterBias), {experts}});
+    out.push_back({name(ExpertRole::GateBias), {experts, 2 * ffn}});
+    out.push_back({name(ExpertRole::DownBias), {experts, hidden}});
+    return;
+  }
   if (!c.hfNames) {
     out.push_back({expertTensorName(c, ExpertRole::Gate, l), {experts, ffn, hidden}});
     out.push_back({expertTensorName(c, ExpertRole::Up, l), {experts, ffn, hidden}});
@@ -905,12 +943,33 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     if (c.moeLayer(l)) {
       // The experts' matrices stacked row-wise: GGUF's one tensor, or views
       // of the arena's per-expert tensors.
+      using HFExperts = ModelConfig::HFExperts;
       auto stacked = [&](ExpertRole role, int64_t rowsEach, int64_t cols) -> Value {
         // gpt-oss's MXFP4 experts as they are (ImportOptions::keepMXFP4).
-        if (c.expertsMXFP4 && options.keepMXFP4)
+        const bool keep = c.expertsMXFP4 && options.keepMXFP4;
+        if (keep && c.hfExperts == HFExperts::PerExpert)
           return llm::WeightOp::create(
               b, loc, llm::getMXFP4WeightType(context, c.numExperts * rowsEach, cols),
               expertTensorName(c, role, l));
+        if (c.hfExperts != HFExperts::PerExpert) {
+          // Hugging Face gpt-oss: the gate's rows are gate_up's even ones,
+          // the up's its odd ones; OCP MXFP4 or transposed.
+          const int64_t total = c.numExperts * rowsEach;
+          auto type = keep ? llm::getMXFP4WeightType(context, total, cols)
+                      : options.weightType == WeightType::Q8_0
+                          ? llm::getQ8_0WeightType(context, total, cols)
+                          : RankedTensorType::get({total, cols}, wt);
+          auto w = llm::WeightOp::create(b, loc, type, expertTensorName(c, role, l));
+          if (role != ExpertRole::Down) {
+            w.setRowsAttr(b.getDenseI64ArrayAttr({role == ExpertRole::Up ? 1 : 0, 2 * total}));
+            w.setRowStep(2);
+          }
+          if (c.hfExperts == HFExperts::GptOssMXFP4)
+            w.setScales(expertScalesName(c, role, l));
+          else
+            w.setTransposed(true);
+          return w;
+        }
         if (!c.hfNames)
           return matrix(expertTensorName(c, role, l), c.numExperts * rowsEach, cols);
         SmallVector<Attribute> names;
@@ -935,8 +994,17 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       // one vector.
       Value routerBias, gateBias, upBias, downBias;
       if (c.expertBiases) {
-        auto biases = [&](ExpertRole role, int64_t each) {
-          return vector(expertTensorName(c, role, l), c.numExperts * each);
+        auto biases = [&](ExpertRole role, int64_t each) -> Value {
+          if (c.hfExperts == HFExperts::PerExpert || role == ExpertRole::RouterBias ||
+              role == ExpertRole::DownBias)
+            return vector(expertTensorName(c, role, l), c.numExperts * each);
+          // (Hugging Face gpt-oss: gate_up_proj_bias's even or odd elements.)
+          auto w = llm::WeightOp::create(b, loc, RankedTensorType::get({c.numExperts * each}, f32),
+                                         expertTensorName(c, role, l));
+          w.setRowsAttr(b.getDenseI64ArrayAttr(
+              {role == ExpertRole::UpBias ? 1 : 0, 2 * c.numExperts * each}));
+          w.setRowStep(2);
+          return w;
         };
         routerBias = biases(ExpertRole::RouterBias, 1);
         gateBias = biases(ExpertRole::GateBias, c.expertFfn);
@@ -1073,7 +1141,9 @@ bool lazyc::checkLayerCount(const ModelConfig &config, size_t tensorCount,
   // keeps the list of expected names within 9x the file's own (and a file
   // short of tensors gets the name of the first one missing).
   // A Hugging Face checkpoint stores each expert's matrices as 3 tensors.
-  if (config.hfNames && config.numExperts > static_cast<int64_t>(tensorCount) / 3) {
+  // (gpt-oss's: a few tensors per layer for them all.)
+  if (config.hfNames && config.hfExperts == ModelConfig::HFExperts::PerExpert &&
+      config.numExperts > static_cast<int64_t>(tensorCount) / 3) {
     error = "the configuration's " + std::to_string(config.numExperts) +
             " experts need more tensors than the file has (" + std::to_string(tensorCount) + ")";
     return false;

@@ -395,8 +395,8 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultP
 /// (mlp_only_layers, and all but every decoder_sparse_step-th), ERNIE 4.5's
 /// moe_* keys.
 bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool ernie,
-                 ModelConfig &c, std::string &error) {
-  const char *expertsKey = mixtral ? "num_local_experts"
+                 bool gptOss, ModelConfig &c, std::string &error) {
+  const char *expertsKey = mixtral || gptOss ? "num_local_experts"
                            : ernie ? "moe_num_experts"
                                    : "num_experts";
   const char *perTokenKey = ernie ? "moe_k" : "num_experts_per_tok";
@@ -459,8 +459,47 @@ bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool er
         c.denseLayers.push_back(*layer);
       }
   }
-  c.normTopK = mixtral || json.getBool("norm_topk_prob").value_or(false);
+  // (gpt-oss: a softmax over the chosen experts' logits, i.e. renormalized.)
+  c.normTopK = mixtral || gptOss || json.getBool("norm_topk_prob").value_or(false);
   c.mixtralNames = mixtral;
+  return true;
+}
+/// gpt-oss's keys (after readExperts): the attention's biases
+/// (`attention_bias`, default true) and sinks, the experts' biases and
+/// clamped SwiGLU (`swiglu_limit`; transformers' `swiglu_alpha` must be
+/// gpt-oss's 1.702, the runtime's), and how the checkpoint stores the experts:
+/// `quantization_config.quant_method` "mxfp4" (the published checkpoints'
+/// blocks and scales), none (dequantized, transposed).
+bool readGptOss(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
+  c.qkvBias = c.attnOutBias = json.getBool("attention_bias").value_or(true);
+  c.attnSinks = c.expertBiases = true;
+  c.expertActivation = "swiglu_oai";
+  c.swigluLimit = json.getNumber("swiglu_limit").value_or(7.0);
+  if (!(c.swigluLimit > 0.0) || !std::isfinite(c.swigluLimit)) {
+    error = "config.json: swiglu_limit must be a positive number";
+    return false;
+  }
+  if (double alpha = json.getNumber("swiglu_alpha").value_or(1.702); alpha != 1.702) {
+    error = "config.json: swiglu_alpha " + formatDouble(alpha) +
+            " is not supported (lazyc's clamped SwiGLU is gpt-oss's, alpha 1.702)";
+    return false;
+  }
+  c.hfExperts = ModelConfig::HFExperts::GptOssTransposed;
+  if (const rt::JsonValue *quant = json.get("quantization_config"); quant && !quant->isNull()) {
+    std::string method = quant->isObject() ? quant->getString("quant_method").value_or("") : "";
+    if (method != "mxfp4") {
+      error = "config.json: quantization_config.quant_method '" + method +
+              "' is not supported for gpt-oss (its checkpoints' mxfp4 is)";
+      return false;
+    }
+    if (c.hidden % 32 != 0 || c.expertFfn % 32 != 0) {
+      error = "config.json: MXFP4 experts need hidden_size and intermediate_size in whole "
+              "blocks of 32";
+      return false;
+    }
+    c.hfExperts = ModelConfig::HFExperts::GptOssMXFP4;
+    c.expertsMXFP4 = true;
+  }
   return true;
 }
 } // namespace
@@ -502,24 +541,19 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
-  // gpt-oss's Hugging Face experts are one interleaved gate/up tensor per
-  // layer, MXFP4 blocks and scales or [experts, in, out] (transposed): its
-  // GGUF form is read.
-  if (arch == "GptOssForCausalLM" || modelType == "gpt_oss") {
-    error = "gpt-oss's Hugging Face checkpoints are not read (their experts are "
-            "interleaved, transposed or MXFP4 blocks and scales); compile its GGUF "
-            "(gpt-oss-20b-MXFP4.gguf, or llama.cpp's convert_hf_to_gguf.py)";
-    return false;
-  }
+  // gpt-oss (gpt-oss-20b, -120b): biased attention with sinks, a sliding
+  // window every other layer, YaRN; biased experts with the clamped SwiGLU,
+  // one interleaved gate/up tensor per layer (ModelConfig::hfExperts).
+  bool gptOss = arch == "GptOssForCausalLM" || modelType == "gpt_oss";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
-      !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe) {
+      !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
             "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM, Ernie4_5ForCausalLM, "
-            "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM and "
-            "Ernie4_5_MoeForCausalLM)";
+            "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
+            "Ernie4_5_MoeForCausalLM and GptOssForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -528,6 +562,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : qwen3moe ? "qwen3moe"
            : olmoe    ? "olmoe"
            : ernieMoe ? "ernie4_5_moe"
+           : gptOss   ? "gpt-oss"
            : smollm3 ? "smollm3"
            : granite ? "granite"
            : olmo3   ? "olmo3"
@@ -564,8 +599,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
       !need("intermediate_size", c.ffn) || !need("num_attention_heads", c.numHeads) ||
       !need("vocab_size", c.vocabSize) || !need("max_position_embeddings", c.contextLength))
     return false;
-  if ((mixtral || qwen3moe || olmoe || ernieMoe) &&
-      !readExperts(json, mixtral, qwen3moe, ernieMoe, c, error))
+  if ((mixtral || qwen3moe || olmoe || ernieMoe || gptOss) &&
+      !readExperts(json, mixtral, qwen3moe, ernieMoe, gptOss, c, error))
+    return false;
+  if (gptOss && !readGptOss(json, c, error))
     return false;
   if (const rt::JsonValue *clip = json.get("clip_qkv"); clip && !clip->isNull()) {
     error = "config.json: clip_qkv (clamping the query/key/value projections) is not supported";
@@ -598,9 +635,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
-  if ((json.getBool("attention_bias").value_or(false) && !glm4) ||
+  if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss) ||
       json.getBool("mlp_bias").value_or(false) || json.getBool("use_bias").value_or(false)) {
-    error = "config.json: attention/MLP biases are not supported (but GLM-4's Q/K/V biases)";
+    error = "config.json: attention/MLP biases are not supported (but GLM-4's Q/K/V biases "
+            "and gpt-oss's)";
     return false;
   }
   // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75), as
@@ -635,8 +673,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
-  // Gemma 2: every 2nd layer full; Gemma 3: every 6th; OLMo 3: every 4th.
-  if (!readSlidingWindow(json, smollm3, gemma2 ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
+  // Gemma 2 and gpt-oss: every 2nd layer full; Gemma 3: every 6th; OLMo 3:
+  // every 4th.
+  if (!readSlidingWindow(json, smollm3, gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c,
+                         error))
     return false;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
@@ -668,7 +708,17 @@ OwningOpRef<ModuleOp> lazyc::importHF(MLIRContext *context,
       error = "tensor '" + name + "' is missing from the checkpoint";
       return nullptr;
     }
-    if (!checkTensor(name, shape, t->shape, static_cast<uint32_t>(t->type), error))
+    // (gpt-oss's MXFP4 blocks and scales are bytes, read as such.)
+    const bool bytes = config.hfExperts == ModelConfig::HFExperts::GptOssMXFP4 &&
+                       (llvm::StringRef(name).ends_with("_blocks") ||
+                        llvm::StringRef(name).ends_with("_scales"));
+    if (bytes && t->type != rt::GGMLType::U8) {
+      error = "tensor '" + name + "' holds MXFP4 blocks or scales, which must be U8";
+      return nullptr;
+    }
+    // (Checked as bytes above: only their shape below.)
+    auto type = bytes ? rt::GGMLType::F32 : t->type;
+    if (!checkTensor(name, shape, t->shape, static_cast<uint32_t>(type), error))
       return nullptr;
   }
   return buildVerifiedDecoder(context, config, options, error);

@@ -184,6 +184,13 @@ struct ModelConfig {
   /// block_sparse_moe.experts.E.w1/w3/w2) or Qwen3-MoE's and OLMoE's
   /// (mlp.gate, mlp.experts.E.gate_proj/up_proj/down_proj).
   bool mixtralNames = false;
+  /// Hugging Face gpt-oss: each layer's experts in one tensor per kind, the
+  /// gate's and up's rows interleaved in `gate_up_proj` (even rows the
+  /// gate's), as OCP MXFP4 (`_blocks` and `_scales`: the published
+  /// checkpoints) or transposed `[experts, in, out]` floats (transformers'
+  /// dequantized save); llm.weight's row_step, scales and transposed.
+  enum class HFExperts { PerExpert, GptOssMXFP4, GptOssTransposed };
+  HFExperts hfExperts = HFExperts::PerExpert;
 };
 
 /// The tensors of a mixture-of-experts MLP.
@@ -196,6 +203,9 @@ enum class ExpertRole {
 /// `expert` is ignored).
 std::string expertTensorName(const ModelConfig &config, ExpertRole role, int64_t layer,
                              int64_t expert = 0);
+/// Hugging Face gpt-oss's MXFP4 scales of the experts' matrix `role` (Gate,
+/// Up: gate_up_proj's; Down) in `layer`.
+std::string expertScalesName(const ModelConfig &config, ExpertRole role, int64_t layer);
 
 /// The sliding layers of a window pattern where every `n`-th layer is full
 /// (transformers' sliding_window_pattern, llama.cpp's swa pattern): layer l

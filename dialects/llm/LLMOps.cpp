@@ -122,16 +122,31 @@ LogicalResult WeightOp::verify() {
   if (!getResult().getType().hasStaticShape())
     return emitOpError() << "expects a statically shaped result, got "
                          << getResult().getType();
+  RankedTensorType type = getResult().getType();
+  const int64_t step = getRowStep().value_or(1);
+  if (step < 1)
+    return emitOpError() << "expects a positive row_step, got " << step;
+  if (getRowStep() && !getRows())
+    return emitOpError() << "expects rows = [begin, end] with row_step";
   if (std::optional<ArrayRef<int64_t>> rows = getRows()) {
     if (rows->size() != 2 || (*rows)[0] < 0 || (*rows)[1] <= (*rows)[0])
       return emitOpError() << "expects rows = [begin, end] with 0 <= begin < end";
-    if (getResult().getType().getRank() != 2 ||
-        getResult().getType().getDimSize(0) != (*rows)[1] - (*rows)[0])
-      return emitOpError() << "expects a matrix of " << (*rows)[1] - (*rows)[0]
-                           << " rows for rows = [" << (*rows)[0] << ", " << (*rows)[1]
-                           << "], got " << getResult().getType();
+    // (A vector's elements are its rows: only a stepped selection takes them.)
+    const int64_t count = ((*rows)[1] - (*rows)[0] + step - 1) / step;
+    if ((type.getRank() != 2 && (type.getRank() != 1 || !getRowStep())) ||
+        type.getDimSize(0) != count)
+      return emitOpError() << "expects a matrix of " << count << " rows for rows = ["
+                           << (*rows)[0] << ", " << (*rows)[1] << "]"
+                           << (getRowStep() ? " and row_step = " + std::to_string(step) : "")
+                           << ", got " << type;
   }
-  return verifyQ8_0Weight(*this, getResult().getType());
+  if (getTransposed() && type.getRank() != 2)
+    return emitOpError() << "expects a matrix for a transposed weight, got " << type;
+  if (getScales() && getScales()->empty())
+    return emitOpError() << "expects a non-empty name for scales";
+  if (getScales() && getTransposed())
+    return emitOpError() << "expects MXFP4 blocks with scales untransposed";
+  return verifyQ8_0Weight(*this, type);
 }
 
 //===----------------------------------------------------------------------===//

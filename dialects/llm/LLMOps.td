@@ -47,22 +47,48 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
 
     With `rows = [begin, end]` the result is rows begin..end-1 of the file's
     matrix (which may have more rows): the parts of a tensor the file stores
-    fused, as Phi-3's query/key/value and gate/up projections.
+    fused, as Phi-3's query/key/value and gate/up projections. With
+    `row_step = s` too, every s-th of them (rows begin, begin + s, ... below
+    end): the parts a file stores interleaved row by row (gpt-oss's gate/up
+    projections and their biases; a vector's elements count as rows).
+
+    How the file lays the matrix out, where it differs from `[rows, columns]`
+    of the result's element kind (the runtime converts while loading):
+    - `transposed`: the file holds `[columns, rows]`, or a stack of such
+      matrices `[n, columns, rows]` standing for the `[n * rows, columns]`
+      matrix of them all (Hugging Face's gpt-oss experts, `[experts, in,
+      out]`); `rows`/`row_step` pick from that matrix's rows.
+    - `scales = "..."`: the file holds MXFP4 as OCP's two tensors: `name`,
+      bytes `[..., rows, columns / 32, 16]` (two E2M1 codes a byte, the
+      first in the low nibble), and the named E8M0 exponents `[..., rows,
+      columns / 32]` (gpt-oss's Hugging Face checkpoints).
 
     ```mlir
     %wq = llm.weight "blk.0.attn_q.weight" : tensor<576x576xf32>
     %wk = llm.weight "blk.0.attn_k.weight" : tensor<192x612xi8>  // Q8_0, K = 576
     %we = llm.weight "blk.0.ffn_up_exps.weight" : tensor<92160x1530xui8>  // MXFP4, K = 2880
     %wv = llm.weight "blk.0.attn_qkv.weight" {rows = array<i64: 768, 960>} : tensor<192x576xf32>
+    %wg = llm.weight "model.layers.0.mlp.experts.gate_up_proj_blocks"
+        {row_step = 2 : i64, rows = array<i64: 0, 184320>,
+         scales = "model.layers.0.mlp.experts.gate_up_proj_scales"} : tensor<92160x1530xui8>
     ```
   }];
-  let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$rows);
+  let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$rows,
+                       OptionalAttr<I64Attr>:$row_step, UnitAttr:$transposed,
+                       OptionalAttr<StrAttr>:$scales);
   let results = (outs LLM_WeightTensor:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$result, "::llvm::StringRef":$name), [{
-      build($_builder, $_state, result, $_builder.getStringAttr(name), nullptr);
+      build($_builder, $_state, result, $_builder.getStringAttr(name), nullptr, nullptr,
+            nullptr, nullptr);
     }]>
   ];
+  let extraClassDeclaration = [{
+    /// Whether the file lays the weight out otherwise than as the rows of
+    /// one matrix in a row (`row_step`, `transposed`, `scales`): it is no
+    /// view of the file that other row ranges of it could extend.
+    bool hasFileLayout() { return getRowStep() || getTransposed() || getScales(); }
+  }];
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let hasVerifier = 1;
 }

@@ -91,8 +91,11 @@ bool SafetensorsFile::parseImage(std::string &error) {
     } else if (*dtype == "BF16") {
       t.type = GGMLType::BF16;
       elementSize = 2;
+    } else if (*dtype == "U8") { // (gpt-oss's MXFP4 blocks and scales)
+      t.type = GGMLType::U8;
+      elementSize = 1;
     } else {
-      return bad("has unsupported dtype " + *dtype + " (F32, F16 and BF16 are supported)");
+      return bad("has unsupported dtype " + *dtype + " (F32, F16, BF16 and U8 are supported)");
     }
     if (shape->array().size() > 8)
       return bad("has more than 8 dimensions");

@@ -23,7 +23,7 @@ namespace lazyc::rt {
 
 struct SafetensorsTensor {
   std::string name;
-  GGMLType type = GGMLType::F32; // F32, F16 or BF16
+  GGMLType type = GGMLType::F32; // F32, F16, BF16 or U8
   std::vector<uint64_t> shape;   // outermost first (PyTorch order)
   uint64_t numElements = 0;
   uint64_t numBytes = 0;

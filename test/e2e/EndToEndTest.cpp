@@ -71,6 +71,8 @@ const std::string kTinyOlmoeGGUFLibrary = LAZYC_E2E_TINY_OLMOE_GGUF_LIBRARY;
 const std::string kTinyErnieMoeLibrary = LAZYC_E2E_TINY_ERNIE_MOE_LIBRARY;
 const std::string kTinyErnieMoeGGUFLibrary = LAZYC_E2E_TINY_ERNIE_MOE_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
+const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
+const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
 const std::string kTinyGemma3Library = LAZYC_E2E_TINY_GEMMA3_LIBRARY;
 const std::string kTinyGemma3V5Library = LAZYC_E2E_TINY_GEMMA3_V5_LIBRARY;
 const std::string kTinyGemma3GGUFLibrary = LAZYC_E2E_TINY_GEMMA3_GGUF_LIBRARY;
@@ -397,6 +399,14 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            // without truncation, alternating windows.
                                            Case{"logits-tiny-gptoss.txt", "tiny-gptoss.gguf",
                                                 &kTinyGptOssGGUFLibrary},
+                                           // ... its Hugging Face forms: OCP MXFP4 blocks
+                                           // and scales with gate and up interleaved
+                                           // (as published), and transposed f32
+                                           // (transformers' save_pretrained).
+                                           Case{"logits-tiny-gptoss.txt", "tiny-gptoss-hf",
+                                                &kTinyGptOssLibrary},
+                                           Case{"logits-tiny-gptoss.txt", "tiny-gptoss-dq-hf",
+                                                &kTinyGptOssDQLibrary},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
                                            // values; the f32 weights' logits differ from
@@ -414,11 +424,13 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                std::string(info.param.checkpoint).find(".gguf") !=
                                    std::string::npos)
                              name += "-gguf";
-                           // The same model in transformers 5's config keys.
-                           if (info.param.checkpoint &&
-                               std::string(info.param.checkpoint).find("-v5-") !=
-                                   std::string::npos)
-                             name += "-v5";
+                           // The same model in transformers 5's config keys;
+                           // dequantized.
+                           for (const char *form : {"-v5-", "-dq-"})
+                             if (info.param.checkpoint &&
+                                 std::string(info.param.checkpoint).find(form) !=
+                                     std::string::npos)
+                               name += std::string(form).substr(0, 3);
                            for (char &c : name)
                              if (c == '-')
                                c = '_';

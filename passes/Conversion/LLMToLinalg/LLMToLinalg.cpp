@@ -593,10 +593,20 @@ static constexpr int64_t kWeightAlignment = 256;
 
 /// The weight table's key of a weight: its name, and its row range when it is
 /// a part of a fused tensor ("name[begin:end]").
-static std::string weightKey(StringRef name, std::optional<ArrayRef<int64_t>> rows) {
+/// A weight's arena entry: its name, and where the file lays it out otherwise
+/// (a row range, interleaved rows, a transposition, MXFP4 scales apart).
+static std::string weightKey(StringRef name, llm::WeightOp w = {}) {
   std::string key = name.str();
-  if (rows)
+  if (!w)
+    return key;
+  if (std::optional<ArrayRef<int64_t>> rows = w.getRows())
     key += "[" + std::to_string((*rows)[0]) + ":" + std::to_string((*rows)[1]) + "]";
+  if (std::optional<int64_t> step = w.getRowStep())
+    key += "/" + std::to_string(*step);
+  if (w.getTransposed())
+    key += "^T";
+  if (std::optional<StringRef> scales = w.getScales())
+    key += "&" + scales->str();
   return key;
 }
 
@@ -644,7 +654,7 @@ static LogicalResult lowerWeights(ModuleOp module) {
     // One table entry per distinct weight (a name, or a name's row range),
     // at its byte offset.
     auto place = [&](StringAttr name, ArrayRef<int64_t> shape, Type element, int64_t at,
-                     std::optional<ArrayRef<int64_t>> rowRange = std::nullopt) {
+                     llm::WeightOp w = {}) {
       Builder b(ctx);
       SmallVector<Attribute> dims;
       std::string dtype;
@@ -669,10 +679,16 @@ static LogicalResult lowerWeights(ModuleOp module) {
           b.getNamedAttr("dtype", b.getStringAttr(dtype)),
           b.getNamedAttr("shape", b.getArrayAttr(dims)),
       };
-      if (rowRange)
-        entry.push_back(b.getNamedAttr("rows", b.getI64ArrayAttr(*rowRange)));
+      if (w && w.getRows())
+        entry.push_back(b.getNamedAttr("rows", b.getI64ArrayAttr(*w.getRows())));
+      if (w && w.getRowStep())
+        entry.push_back(b.getNamedAttr("row_step", w.getRowStepAttr()));
+      if (w && w.getTransposed())
+        entry.push_back(b.getNamedAttr("transposed", b.getBoolAttr(true)));
+      if (w && w.getScales())
+        entry.push_back(b.getNamedAttr("scales", w.getScalesAttr()));
       table.push_back(b.getDictionaryAttr(entry));
-      placed[weightKey(name.getValue(), rowRange)] = at;
+      placed[weightKey(name.getValue(), w)] = at;
       return bytes;
     };
     for (Operation *op : weights) {
@@ -680,11 +696,11 @@ static LogicalResult lowerWeights(ModuleOp module) {
       Type element = type.getElementType();
       int64_t at;
       if (auto w = dyn_cast<llm::WeightOp>(op)) {
-        auto it = placed.find(weightKey(w.getName(), w.getRows()));
+        auto it = placed.find(weightKey(w.getName(), w));
         at = it != placed.end() ? it->second : offset;
         if (it == placed.end())
           offset = alignWeightOffset(
-              offset + place(w.getNameAttr(), type.getShape(), element, offset, w.getRows()));
+              offset + place(w.getNameAttr(), type.getShape(), element, offset, w));
       } else {
         // The parts back to back: the stacked matrix is a view of them all.
         auto fused = cast<llm::FusedWeightOp>(op);

@@ -25,6 +25,62 @@ func.func @f() {
 
 // -----
 
+func.func @f() {
+  // expected-error @+1 {{expects a matrix of 2 rows for rows = [0, 4] and row_step = 2, got 'tensor<4x8xf32>'}}
+  %w = llm.weight "w" {rows = array<i64: 0, 4>, row_step = 2 : i64} : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a positive row_step, got 0}}
+  %w = llm.weight "w" {rows = array<i64: 0, 4>, row_step = 0 : i64} : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects rows = [begin, end] with row_step}}
+  %w = llm.weight "w" {row_step = 2 : i64} : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a matrix of 4 rows for rows = [0, 4], got 'tensor<4xf32>'}}
+  %w = llm.weight "w" {rows = array<i64: 0, 4>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a matrix for a transposed weight, got 'tensor<4xf32>'}}
+  %w = llm.weight "w" {transposed} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a non-empty name for scales}}
+  %w = llm.weight "w" {scales = ""} : tensor<4x17xui8>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects MXFP4 blocks with scales untransposed}}
+  %w = llm.weight "w" {scales = "s", transposed} : tensor<4x17xui8>
+  return
+}
+
+// -----
+
 func.func @f(%t: tensor<8xf32>, %ids: tensor<?xi32>) {
   // expected-error @+1 {{expects table of rank 2, got 'tensor<8xf32>'}}
   %x = llm.embedding %t[%ids] : tensor<8xf32>, tensor<?xi32> -> tensor<?x8xf32>

@@ -127,6 +127,23 @@ func.func @moe_mxfp4(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
 
 // -----
 
+// How a file lays weights out: interleaved rows, transposed stacks, OCP MXFP4
+// blocks with their scales apart (gpt-oss's Hugging Face experts).
+// CHECK-LABEL: func.func @weight_layouts
+func.func @weight_layouts() -> (tensor<128x34xui8>, tensor<128x64xbf16>, tensor<128xf32>) {
+  // CHECK: llm.weight "gate_up_blocks" {row_step = 2 : i64, rows = array<i64: 0, 256>, scales = "gate_up_scales"} : tensor<128x34xui8>
+  %g = llm.weight "gate_up_blocks" {rows = array<i64: 0, 256>, row_step = 2 : i64,
+                                    scales = "gate_up_scales"} : tensor<128x34xui8>
+  // CHECK: llm.weight "gate_up" {row_step = 2 : i64, rows = array<i64: 1, 256>, transposed} : tensor<128x64xbf16>
+  %u = llm.weight "gate_up" {rows = array<i64: 1, 256>, row_step = 2 : i64, transposed}
+      : tensor<128x64xbf16>
+  // CHECK: llm.weight "gate_up_bias" {row_step = 2 : i64, rows = array<i64: 0, 256>} : tensor<128xf32>
+  %b = llm.weight "gate_up_bias" {rows = array<i64: 0, 256>, row_step = 2 : i64} : tensor<128xf32>
+  return %g, %u, %b : tensor<128x34xui8>, tensor<128x64xbf16>, tensor<128xf32>
+}
+
+// -----
+
 // gpt-oss's attention sinks.
 // CHECK-LABEL: func.func @attention_sinks
 func.func @attention_sinks(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>,
