@@ -1074,8 +1074,10 @@ bool lazyc::checkTensor(const std::string &name, const std::vector<int64_t> &exp
   }
   const rt::GGMLTypeTraits *traits = rt::getTypeTraits(type);
   if (!traits || !traits->canDequantize) {
-    error = "tensor '" + name + "' has type " + std::string(traits ? traits->name : "?") +
-            ", which lazyc cannot dequantize";
+    const char *typeName = traits                                             ? traits->name
+                           : type == static_cast<uint32_t>(rt::GGMLType::U8) ? "U8 (bytes)"
+                                                                              : "?";
+    error = "tensor '" + name + "' has type " + typeName + ", which lazyc cannot dequantize";
     return false;
   }
   return true;
