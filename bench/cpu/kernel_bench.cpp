@@ -97,6 +97,31 @@ void LinearQ8_0(benchmark::State &state) { timeLinear(state, 3); }
 void LinearBF16(benchmark::State &state) { timeLinear(state, 1); }
 void LinearMXFP4(benchmark::State &state) { timeLinear(state, 4); }
 
+/// The MXFP4 blocks as a bf16 model's experts read a few rows (gemvMXFP4BF16:
+/// x rounded to bf16, vdpbf16ps); skipped without AVX512-BF16.
+void MXFP4GemvBF16(benchmark::State &state) {
+  Problem p = makeProblem(state);
+  if (!lazyc::rt::gemvMXFP4BF16(p.x.data(), p.rows, p.in, p.wm.data(), p.out, p.y.data(),
+                                false)) {
+    state.SkipWithError("no AVX512-BF16");
+    return;
+  }
+  for (auto _ : state) {
+    lazyc::rt::gemvMXFP4BF16(p.x.data(), p.rows, p.in, p.wm.data(), p.out, p.y.data(), false);
+    benchmark::ClobberMemory();
+  }
+  finish(state, p);
+}
+
+/// gpt-oss-20b's expert matrices (2880 x 2880) for a decode step's 1 row
+/// and a few.
+void expertShapes(benchmark::internal::Benchmark *b) {
+  b->ArgNames({"rows", "in", "out"});
+  for (int64_t rows : {1, 4, 8})
+    b->Args({rows, 2880, 2880});
+  b->UseRealTime();
+}
+
 void Q8_0Gemv(benchmark::State &state) {
   Problem p = makeProblem(state);
   for (auto _ : state) {
@@ -291,7 +316,8 @@ BENCHMARK(DecodeAttention)
 BENCHMARK(LinearF32)->Apply(shapes);
 BENCHMARK(LinearQ8_0)->Apply(shapes);
 BENCHMARK(LinearBF16)->Apply(shapes);
-BENCHMARK(LinearMXFP4)->Apply(shapes);
+BENCHMARK(LinearMXFP4)->Apply(shapes)->Apply(expertShapes);
+BENCHMARK(MXFP4GemvBF16)->Apply(shapes)->Apply(expertShapes);
 BENCHMARK(Q8_0Gemv)->Apply(shapes);
 BENCHMARK(Q8_0WidenSgemm)->Apply(shapes);
 #ifdef LAZYC_HAVE_DNNL

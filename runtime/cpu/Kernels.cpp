@@ -780,6 +780,10 @@ namespace {
 /// that widened f32 panels take, which f32 and Q8_0 models keep).
 void expertLinear(const float *x, int64_t rows, int64_t in, uint64_t w, int64_t wtype,
                   int64_t out, float *y, bool bf16Gemm) {
+  // A bf16 model's few rows: the blocks as bf16 (its GEMMs' precision).
+  if (wtype == 4 && bf16Gemm && rows < lazyc::rt::kMXFP4WidenRows &&
+      lazyc::rt::gemvMXFP4BF16(x, rows, in, ptr<uint8_t>(w), out, y, false))
+    return;
 #ifdef LAZYC_HAVE_DNNL
   if (wtype == 4 && bf16Gemm && rows >= lazyc::rt::kMXFP4WidenRows) {
     thread_local std::vector<uint16_t> wide;

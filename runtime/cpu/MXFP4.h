@@ -32,6 +32,15 @@ constexpr int64_t kMXFP4WidenRows = 32;
 void gemvMXFP4(const float *x, int64_t rows, int64_t in, const uint8_t *w, int64_t out,
                float *y, bool accumulate);
 
+/// gemvMXFP4 for a bf16 model (whose other GEMMs round their inputs to bf16)
+/// on CPUs with AVX512-BF16: x rounded to bf16 once, in the order the
+/// kernel decodes pairs of blocks (byte lookups of the bf16 values' low and
+/// high bytes, interleaved within 128-bit lanes: no cross-lane shuffles), 32
+/// products a vdpbf16ps, each pair's sums scaled once. Returns false (nothing
+/// done) where the CPU lacks AVX512-BF16.
+bool gemvMXFP4BF16(const float *x, int64_t rows, int64_t in, const uint8_t *w, int64_t out,
+                   float *y, bool accumulate);
+
 /// Rows [first, first + count) of an MXFP4 matrix widened to f32 ([count x in]).
 void widenMXFP4Rows(const uint8_t *w, int64_t in, int64_t first, int64_t count, float *out);
 /// ... to bf16 (exactly: an E2M1 value times a power of two has at most 4

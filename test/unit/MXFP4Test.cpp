@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <vector>
 
 using namespace lazyc::rt;
@@ -57,5 +58,46 @@ TEST(MXFP4Test, GemmsMatchTheDequantizedWeights) {
 // The direct kernel called with more rows than one pass handles runs groups
 // of 8: the same values as the row-by-row products.
 TEST(MXFP4Test, GemvOfManyRowsIsRowByRow) { lazyc::test::checkGemvOfManyRows(kMXFP4); }
+
+// A bf16 model's few-row kernel (gemvMXFP4BF16) against a double-precision
+// product of the exact weights with x rounded to bf16 (the kernel's inputs):
+// pairs of blocks and a last odd one (in = 2912: 91 blocks), groups of 4 rows
+// and a remainder, a subnormal scale (e = 1) and a huge one, accumulating or not.
+TEST(MXFP4Test, BF16GemvMatchesTheRoundedInputs) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t in : {64, 2912})
+    for (int64_t rows : {1, 3, 6}) {
+      const int64_t out = 37;
+      std::vector<uint8_t> w(static_cast<size_t>(out * in / kMXFP4Values * kMXFP4Bytes));
+      for (size_t i = 0; i < w.size(); ++i)
+        w[i] = static_cast<uint8_t>(rng());
+      for (size_t b = 0; b < w.size(); b += kMXFP4Bytes) // exponents around 2^-8
+        w[b] = static_cast<uint8_t>(b / kMXFP4Bytes % 97 == 3 ? 1 : 112 + rng() % 16);
+      if (in == 64)
+        w[kMXFP4Bytes] = 240; // the second block of the first row: 2^112
+      std::vector<float> x(static_cast<size_t>(rows * in)), values(static_cast<size_t>(out * in));
+      for (float &v : x)
+        v = dist(rng);
+      ASSERT_TRUE(dequantize(GGMLType::MXFP4, w.data(), values.data(), values.size()));
+      for (bool accumulate : {false, true}) {
+        std::vector<float> y(static_cast<size_t>(rows * out), 0.5f);
+        if (!gemvMXFP4BF16(x.data(), rows, in, w.data(), out, y.data(), accumulate))
+          GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t n = 0; n < out; ++n) {
+            double want = accumulate ? 0.5 : 0.0, magnitude = 0.0;
+            for (int64_t k = 0; k < in; ++k) {
+              const double p = static_cast<double>(values[n * in + k]) *
+                               bf16ToFloat(floatToBF16(x[r * in + k]));
+              want += p;
+              magnitude += std::fabs(p);
+            }
+            EXPECT_NEAR(y[r * out + n], want, 1e-5 * magnitude + 1e-30)
+                << "in " << in << " rows " << rows << " row " << r << " output " << n;
+          }
+      }
+    }
+}
 
 } // namespace

@@ -85,9 +85,9 @@ static cl::opt<lazyc::WeightType>
                cl::init(lazyc::WeightType::F32));
 static cl::opt<std::string>
     mxfp4(cl::cat(compileCategory), "mxfp4",
-          cl::desc("MXFP4 experts of a GGUF file (gpt-oss): keep (default: as they are, 4.25 "
-                   "bits a weight, lossless; cpu target) or widen (to --dtype, as the other "
-                   "matrices)"),
+          cl::desc("MXFP4 experts (gpt-oss: its GGUF, its published Hugging Face "
+                   "checkpoints): keep (default: as they are, 4.25 bits a weight, lossless; cpu "
+                   "target) or widen (to --dtype, as the other matrices)"),
           cl::init("keep"));
 
 static cl::opt<std::string>
