@@ -349,6 +349,9 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
   // First every entry is checked against the file (names, shapes, types);
   // then the tensors are dequantized into the arena in parallel.
   using Element = WeightElement;
+  // The file's tensors the load reads (memory-mapped), released from the
+  // resident set once copied (MappedFile::releasePages).
+  std::vector<std::pair<const void *, size_t>> read;
   auto findTensor = [&](const std::string &name, GGMLType &type, const void *&data,
                         std::vector<uint64_t> &fileShape) {
     if (gguf) {
@@ -358,6 +361,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       fileShape.assign(t->dims.rbegin(), t->dims.rend());
       type = t->type;
       data = t->data;
+      read.push_back({t->data, static_cast<size_t>(t->numBytes)});
       return true;
     }
     const SafetensorsTensor *t = hf->findTensor(name);
@@ -366,6 +370,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     fileShape = t->shape;
     type = t->type;
     data = t->data;
+    read.push_back({t->data, static_cast<size_t>(t->numBytes)});
     return true;
   };
   auto missing = [&](const std::string &name) {
@@ -505,7 +510,10 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
   struct Piece {
     const Conversion *c;
     int64_t begin, count;
-    const LaidOutWeight *laid = nullptr;
+    // Laid-out weights reading one tensor (gpt-oss's gate and up from one
+    // interleaved gate_up): the same rows of each, then their file pages
+    // released, so that none is read from the file twice.
+    std::vector<const LaidOutWeight *> laid;
   };
   std::vector<Piece> pieces;
   for (const Conversion &c : conversions) {
@@ -515,11 +523,23 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     for (int64_t begin = 0; begin < c.count; begin += piece)
       pieces.push_back({&c, begin, std::min(piece, c.count - begin)});
   }
+  std::vector<std::vector<const LaidOutWeight *>> groups;
   for (const LaidOutWeight &l : laidOut) {
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto &g) {
+      return g[0]->data == l.data && g[0]->rows == l.rows && g[0]->cols == l.cols &&
+             g[0]->rowStep == l.rowStep;
+    });
+    if (same == groups.end())
+      groups.push_back({&l});
+    else
+      same->push_back(&l);
+  }
+  for (const auto &g : groups) {
     // (A transposed piece gathers its rows into an f32 scratch of them all.)
+    const LaidOutWeight &l = *g[0];
     const int64_t piece = std::max<int64_t>(1, (l.transposed ? 64 << 10 : 1 << 20) / l.cols);
     for (int64_t begin = 0; begin < l.rows; begin += piece)
-      pieces.push_back({nullptr, begin, std::min(piece, l.rows - begin), &l});
+      pieces.push_back({nullptr, begin, std::min(piece, l.rows - begin), g});
   }
   // Every type and size was checked above: dequantize cannot refuse a piece.
 #pragma omp parallel
@@ -527,14 +547,26 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     std::vector<float> scratch;
 #pragma omp for schedule(dynamic)
     for (size_t i = 0; i < pieces.size(); ++i) {
-      if (const LaidOutWeight *l = pieces[i].laid) {
-        convertLaidOutRows(*l, pieces[i].begin, pieces[i].begin + pieces[i].count, scratch);
+      if (!pieces[i].laid.empty()) {
+        const int64_t begin = pieces[i].begin, end = begin + pieces[i].count;
+        for (const LaidOutWeight *l : pieces[i].laid)
+          convertLaidOutRows(*l, begin, end, scratch);
+        for (const LaidOutWeight *l : pieces[i].laid)
+          releaseLaidOutRows(*l, begin, end);
         continue;
       }
       const Conversion &c = *pieces[i].c;
       const int64_t begin = pieces[i].begin, count = pieces[i].count;
       const auto *source = static_cast<const uint8_t *>(c.data) +
                            begin / c.traits->blockElements * c.traits->blockBytes;
+      // (Read once: its pages leave the resident set after the piece, so
+      // the load does not hold the file and the arena both.)
+      struct Release {
+        const void *p;
+        size_t n;
+        ~Release() { MappedFile::releasePages(p, n); }
+      } release{source, static_cast<size_t>(count / c.traits->blockElements *
+                                            c.traits->blockBytes)};
       if (c.element == Element::Q8_0 || c.element == Element::MXFP4) {
         // Blocks of 32 values (Q8_0's or MXFP4's): the file's as they are,
         // or its values quantized.
@@ -565,6 +597,9 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
           out[j] = floatToHalf(target[j]);
     }
   }
+  // (A laid-out weight's rows, read by pieces of other entries too.)
+  for (auto [p, n] : read)
+    MappedFile::releasePages(p, n);
   return uploadArena(error);
 }
 

@@ -42,3 +42,11 @@ bool MappedFile::open(const std::string &path, std::string &error) {
   size_ = size;
   return true;
 }
+
+void MappedFile::releasePages(const void *begin, size_t bytes) {
+  static const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto from = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+  const auto to = (reinterpret_cast<uintptr_t>(begin) + bytes) / page * page;
+  if (to > from)
+    madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
+}

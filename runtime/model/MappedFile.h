@@ -22,6 +22,13 @@ public:
   const uint8_t *data() const { return static_cast<const uint8_t *>(mapping_); }
   size_t size() const { return size_; }
 
+  /// Drops this process's pages of [begin, begin + bytes) (the whole pages
+  /// inside it) from the mapping: its resident set shrinks, the page cache
+  /// keeps them, and a later read faults them in again (the mapping is
+  /// read-only and private: it holds nothing of its own). For data read
+  /// once, as the weight loader's copies.
+  static void releasePages(const void *begin, size_t bytes);
+
 private:
   void *mapping_ = nullptr;
   size_t size_ = 0;

@@ -4,6 +4,7 @@
 
 #include "runtime/cpu/MXFP4.h"
 #include "runtime/cpu/Q8_0.h"
+#include "runtime/model/MappedFile.h"
 
 #include <algorithm>
 #include <cstring>
@@ -151,6 +152,17 @@ bool lazyc::rt::planLaidOutWeight(const LaidOutEntry &e, LaidOutWeight &w, std::
                 std::to_string(e.rowStep) + " (" + std::to_string(w.rows) +
                 " rows) do not fit (was the model compiled from another file?)");
   return true;
+}
+
+void lazyc::rt::releaseLaidOutRows(const LaidOutWeight &w, int64_t begin, int64_t end) {
+  if (!w.scales || end <= begin)
+    return;
+  const int64_t blocks = w.cols / kMXFP4Values;
+  const int64_t first = (w.rowBegin + begin * w.rowStep) * blocks,
+                last = (w.rowBegin + (end - 1) * w.rowStep + 1) * blocks;
+  MappedFile::releasePages(w.data + first * kOCPCodeBytes,
+                           static_cast<size_t>((last - first) * kOCPCodeBytes));
+  MappedFile::releasePages(w.scales + first, static_cast<size_t>(last - first));
 }
 
 void lazyc::rt::convertLaidOutRows(const LaidOutWeight &w, int64_t begin, int64_t end,

@@ -78,6 +78,12 @@ bool planLaidOutWeight(const LaidOutEntry &entry, LaidOutWeight &out, std::strin
 void convertLaidOutRows(const LaidOutWeight &w, int64_t begin, int64_t end,
                         std::vector<float> &scratch);
 
+/// Releases from the resident set the file pages that OCP MXFP4 rows
+/// [begin, end) of `w` were read from (MappedFile::releasePages: `w.data`
+/// and `w.scales` must be memory-mapped files', as the weight loader's are;
+/// other layouts: nothing), once every entry reading them is converted.
+void releaseLaidOutRows(const LaidOutWeight &w, int64_t begin, int64_t end);
+
 } // namespace lazyc::rt
 
 #endif // LAZYC_RUNTIME_MODEL_WEIGHTLAYOUT_H
