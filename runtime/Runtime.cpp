@@ -513,7 +513,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     // Laid-out weights reading one tensor (gpt-oss's gate and up from one
     // interleaved gate_up): the same rows of each, then their file pages
     // released, so that none is read from the file twice.
-    std::vector<const LaidOutWeight *> laid;
+    const std::vector<const LaidOutWeight *> *laid = nullptr;
   };
   std::vector<Piece> pieces;
   for (const Conversion &c : conversions) {
@@ -539,7 +539,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     const LaidOutWeight &l = *g[0];
     const int64_t piece = std::max<int64_t>(1, (l.transposed ? 64 << 10 : 1 << 20) / l.cols);
     for (int64_t begin = 0; begin < l.rows; begin += piece)
-      pieces.push_back({nullptr, begin, std::min(piece, l.rows - begin), g});
+      pieces.push_back({nullptr, begin, std::min(piece, l.rows - begin), &g});
   }
   // Every type and size was checked above: dequantize cannot refuse a piece.
 #pragma omp parallel
@@ -547,11 +547,11 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     std::vector<float> scratch;
 #pragma omp for schedule(dynamic)
     for (size_t i = 0; i < pieces.size(); ++i) {
-      if (!pieces[i].laid.empty()) {
+      if (const auto *laid = pieces[i].laid) {
         const int64_t begin = pieces[i].begin, end = begin + pieces[i].count;
-        for (const LaidOutWeight *l : pieces[i].laid)
+        for (const LaidOutWeight *l : *laid)
           convertLaidOutRows(*l, begin, end, scratch);
-        for (const LaidOutWeight *l : pieces[i].laid)
+        for (const LaidOutWeight *l : *laid)
           releaseLaidOutRows(*l, begin, end);
         continue;
       }
