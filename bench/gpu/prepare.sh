@@ -180,6 +180,24 @@ for f in tiny-mistral-swa tiny-phi3 tiny-phi4mini tiny-glm4 tiny-ernie45 tiny-ge
     compile test/fixtures/$f.gguf --dtype bf16 $2 --schedule=0:0.5 -o $D/$f-lazy-$1.so
   done
 done
+# Mixtures of experts (lazyc_gpu_moe: router logits routed on the host, the experts'
+# GEMMs in cuBLASLt): synthetic:tiny-moe on random weights, and the tiny Mixtral,
+# Qwen3-MoE (a dense layer too), OLMoE and ERNIE 4.5 MoE (its selection bias and
+# renormalization floor) GGUFs; dense and pruned. GPU vs CPU in run.sh.
+for t in "cpu --portable" "cuda --target=cuda"; do
+  set -- $t
+  compile synthetic:tiny-moe --dtype bf16 $2 -o $D/tiny-moe-dense-$1.so
+  compile synthetic:tiny-moe --dtype bf16 $2 --schedule=0:0.5 -o $D/tiny-moe-lazy-$1.so
+done
+# gpt-oss (attention sinks, biased experts): its MXFP4 experts widened to bf16 on the
+# CPU side too (the cuda target widens them), exactly (MXFP4 values fit bf16).
+for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-gptoss; do
+  for t in "cpu --portable --mxfp4=widen" "cuda --target=cuda"; do
+    set -- $t
+    compile test/fixtures/$f.gguf --dtype bf16 ${@:2} -o $D/$f-dense-$1.so
+    compile test/fixtures/$f.gguf --dtype bf16 ${@:2} --schedule=0:0.5 -o $D/$f-lazy-$1.so
+  done
+done
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cpu.so
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cuda.so
 # Older prepare.sh variants, and the loose models earlier versions carried.

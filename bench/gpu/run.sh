@@ -345,6 +345,29 @@ if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; the
   fi
 fi
 
+# Mixtures of experts and attention sinks (built 2026-11-29 without a GPU: first run
+# here): synthetic:tiny-moe on random weights and the tiny Mixtral, Qwen3-MoE, OLMoE
+# and ERNIE 4.5 MoE GGUFs (lazyc_gpu_moe: router logits routed on the host, the experts'
+# GEMMs in cuBLASLt), gpt-oss's (its sinks in lazyc_gpu_attention_sinks, through the key
+# splits' combine, and LazyLLM's lazyc_gpu_sink_scores; experts widened to bf16 on both
+# sides), dense and pruned; memcheck on the pruned gpt-oss.
+if in_budget "mixtures of experts, attention sinks: GPU vs CPU"; then
+  log "mixtures of experts (lazyc_gpu_moe) and attention sinks (gpt-oss): GPU vs CPU"
+  for m in tiny-moe-dense tiny-moe-lazy; do
+    gpu_vs_cpu_synthetic $m
+  done
+  for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-gptoss; do
+    gpu_vs_cpu_family $f-dense
+    gpu_vs_cpu_family $f-lazy
+  done
+  if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-gptoss-lazy-cuda.so ]; then
+    log "compute-sanitizer (memcheck) on the pruned gpt-oss (sinks, experts)"
+    timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/tiny-gptoss-lazy-cuda.so \
+      --random-weights --random-prompt 300 -n 8 --json >"$OUT/sanitizer-tiny-gptoss-lazy.log" 2>&1
+    grep -E "ERROR SUMMARY|Invalid|error" "$OUT/sanitizer-tiny-gptoss-lazy.log" | head -8
+  fi
+fi
+
 if in_budget "profiles"; then
   log "where lazyc's GPU time goes (LAZYC_CUDA_PROFILE=1, one warm prefill each after an untimed one, cuDNN forced; generated kernels by the op they come from)"
   LAST=${LENS[${#LENS[@]}-1]}

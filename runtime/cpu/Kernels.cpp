@@ -8,6 +8,7 @@
 
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/KVRows.h"
+#include "runtime/cpu/MoERouting.h"
 #include "runtime/cpu/Profile.h"
 #include "runtime/cpu/MXFP4.h"
 #include "runtime/cpu/Q8_0.h"
@@ -829,11 +830,8 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
   const float *xf = ptr<float>(x);
   float *out = ptr<float>(y);
   std::fill(out, out + rows * hidden, 0.0f);
-  // Routing: softmax over the experts' logits, the top_k most probable
-  // (ties: the lower expert, as a stable sort) or, with a selection bias,
-  // the top_k of probability + bias; their probabilities renormalized or not.
+  // Routing (MoERouting.h): softmax over the router's logits, the top_k.
   const float *bias = selectionBias ? ptr<float>(selectionBias) : nullptr;
-  std::vector<float> chooseBy(experts);
   std::vector<float> logits(static_cast<size_t>(rows * experts));
   linearF32(xf, rows, hidden, router, rtype, experts, logits.data(), false);
   if (routerBias) {
@@ -854,30 +852,9 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
   const float *db = downBias ? ptr<float>(downBias) : nullptr;
   const float clampAt = static_cast<float>(limit);
   const bool bf16Model = rtype == 1;
-  std::vector<std::vector<std::pair<int64_t, float>>> assigned(experts); // (row, weight)
-  std::vector<int64_t> order(experts);
-  std::vector<float> probs(experts);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *l = logits.data() + r * experts;
-    float max = *std::max_element(l, l + experts), sum = 0.0f;
-    for (int64_t e = 0; e < experts; ++e)
-      sum += probs[e] = std::exp(l[e] - max);
-    for (int64_t e = 0; e < experts; ++e)
-      probs[e] /= sum;
-    for (int64_t e = 0; e < experts; ++e) {
-      order[e] = e;
-      chooseBy[e] = bias ? probs[e] + bias[e] : probs[e];
-    }
-    std::partial_sort(order.begin(), order.begin() + topK, order.end(), [&](int64_t a, int64_t b) {
-      return chooseBy[a] > chooseBy[b] || (chooseBy[a] == chooseBy[b] && a < b);
-    });
-    float chosen = 0.0f;
-    for (int64_t k = 0; k < topK; ++k)
-      chosen += probs[order[k]];
-    chosen = std::max(chosen, static_cast<float>(normMin));
-    for (int64_t k = 0; k < topK; ++k)
-      assigned[order[k]].push_back({r, normTopK ? probs[order[k]] / chosen : probs[order[k]]});
-  }
+  lazyc::rt::ExpertRows assigned; // (row, weight)
+  lazyc::rt::routeExperts(logits.data(), rows, experts, bias, topK, normTopK != 0,
+                          static_cast<float>(normMin), assigned);
   // Each expert over its rows: gather, gate and up, SwiGLU, down, weighted sum.
   const int64_t inBytes = weightRowBytes(wtype, hidden), ffnBytes = weightRowBytes(wtype, ffn);
   std::vector<float> xs, g, u, d;

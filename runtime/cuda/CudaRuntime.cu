@@ -27,6 +27,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/cpu/MoERouting.h"
 #include "runtime/cuda/AttentionBand.h"
 #include "runtime/cuda/CudaApi.h"
 #include "runtime/cuda/CudnnAttention.h"
@@ -78,6 +79,8 @@ struct State {
     void *p = nullptr;
     size_t bytes = 0;
   } sdpaQ, sdpaO, sdpaK, sdpaV, flashQ, flashO, splitParts;
+  /// lazyc_gpu_moe's: router logits, an expert's rows and their products.
+  Buffer moeLogits, moeRows, moeGate, moeUp, moeHidden, moeDown;
   int smCount = 0; // streaming multiprocessors (key splits of small steps)
   int computeCapability = 0; // major * 10 + minor
   size_t maxSharedPerBlock = 0; // opt-in dynamic shared memory per block (bytes)
@@ -324,7 +327,16 @@ std::string cudnnStatus();
 
 /// LAZYC_CUDA_PROFILE=1: GPU time per kind of work (CUDA events around each
 /// call), printed at exit. Off by default (events cost a little).
-enum ProfileKind { kGemm, kConvert, kAttention, kCudnnAttention, kGenerated, kLazy, kProfileKinds };
+enum ProfileKind {
+  kGemm,
+  kConvert,
+  kAttention,
+  kCudnnAttention,
+  kGenerated,
+  kLazy,
+  kMoE,
+  kProfileKinds
+};
 struct Profile {
   bool on = std::getenv("LAZYC_CUDA_PROFILE") != nullptr;
   /// (kind of work, start, end, the compiled kernel launched or null)
@@ -367,7 +379,8 @@ void Profile::report() {
                          "attention (lazyc flash)",
                          "attention (cuDNN fused, incl. bf16 I/O)",
                          "compiler-generated kernels",
-                         "LazyLLM (scores/select/Aux Cache)"};
+                         "LazyLLM (scores/select/Aux Cache)",
+                         "experts' rows (gather, activation, sum)"};
   // From the first marked call's start to the last one's end: what the
   // marked calls leave of it is GPU idle time (host work, synchronizations)
   // and unmarked kernels (the K/V cache writes).
@@ -767,20 +780,25 @@ __device__ __forceinline__ void storePartialRows(float *partO, float *partML, in
 
 /// out[row, h*D + d] from the key splits' partial rows: each split's output
 /// and sum rescaled to the largest running max. One block per (row, head),
-/// one thread per dim.
+/// one thread per dim. `sinks` (gpt-oss; null: none): one logit per head,
+/// one more term of each row's softmax denominator (no value).
 __global__ void combineKeySplits(const float *__restrict__ partO,
                                  const float *__restrict__ partML, int splits, int rows,
-                                 int heads, int D, float *__restrict__ out, int64_t outStride) {
+                                 int heads, int D, const float *__restrict__ sinks,
+                                 float *__restrict__ out, int64_t outStride) {
   const int row = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
   const int64_t qDim = static_cast<int64_t>(heads) * D;
   float m = -INFINITY;
   for (int z = 0; z < splits; ++z)
     m = fmaxf(m, partML[((static_cast<int64_t>(z) * rows + row) * heads + h) * 2]);
-  float o = 0.0f, l = 0.0f;
+  // The kernels' logits are in log2 units (scaled by log2(e)).
+  const float sink = sinks ? sinks[h] * 1.4426950408889634f : -INFINITY;
+  const float top = fmaxf(m, sink);
+  float o = 0.0f, l = sinks ? exp2f(sink - top) : 0.0f;
   if (m != -INFINITY)
     for (int z = 0; z < splits; ++z) {
       const float *ml = partML + ((static_cast<int64_t>(z) * rows + row) * heads + h) * 2;
-      const float w = exp2f(ml[0] - m); // 0 for a split without visible keys
+      const float w = exp2f(ml[0] - top); // 0 for a split without visible keys
       l += ml[1] * w;
       o += partO[(static_cast<int64_t>(z) * rows + row) * qDim + h * D + d] * w;
     }
@@ -1251,9 +1269,10 @@ __global__ void scoreLogits(const float *__restrict__ qLast, const __nv_bfloat16
   logits[static_cast<int64_t>(h) * numKeys + j] = logit;
 }
 
-/// Per head: max and sum of exp(logit - max).
+/// Per head: max and sum of exp(logit - max); with `sinks` (gpt-oss; null:
+/// none) the head's sink logit is one more term.
 __global__ void scoreNormalizers(const float *__restrict__ logits, int numKeys,
-                                 float *__restrict__ norms) {
+                                 const float *__restrict__ sinks, float *__restrict__ norms) {
   __shared__ float red[32];
   const float *l = logits + static_cast<int64_t>(blockIdx.x) * numKeys;
   float m = -INFINITY;
@@ -1286,6 +1305,11 @@ __global__ void scoreNormalizers(const float *__restrict__ logits, int numKeys,
     float total = 0;
     for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w)
       total += red[w];
+    if (sinks) {
+      const float sink = sinks[blockIdx.x], top = fmaxf(m, sink);
+      total = total * expf(m - top) + expf(sink - top);
+      m = top;
+    }
     norms[2 * blockIdx.x] = m;
     norms[2 * blockIdx.x + 1] = total;
   }
@@ -1475,11 +1499,12 @@ struct ScoreRow {
 };
 
 /// out = the mean over `rows` of the head-averaged attention row
-/// (soft-capped scores when `softcap` > 0); a key no row sees scores 0.
+/// (soft-capped scores when `softcap` > 0; `sinks`, one logit per head, in
+/// the softmax denominators when not null); a key no row sees scores 0.
 void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                   const std::vector<ScoreRow> &rows, uint64_t keysAddr, int64_t numKeys,
                   int64_t heads, int64_t kvHeads, int64_t headDim, double scale, double softcap,
-                  uint64_t outAddr) {
+                  uint64_t outAddr, const float *sinks = nullptr) {
   Mark mark(kLazy);
   State &s = state();
   const int64_t kvDim = kvHeads * headDim;
@@ -1502,7 +1527,7 @@ void windowScores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
         static_cast<int>(heads / kvHeads), static_cast<float>(scale),
         static_cast<float>(softcap), logits);
     scoreNormalizers<<<static_cast<unsigned>(heads), 1024, 0, s.stream>>>(
-        logits, static_cast<int>(r.visible), norms);
+        logits, static_cast<int>(r.visible), sinks, norms);
     scoreCombine<<<blocksFor(r.visible, 256), 256, 0, s.stream>>>(
         logits, norms, static_cast<int>(r.visible), static_cast<int>(heads), weight,
         ptr<float>(outAddr));
@@ -1673,6 +1698,94 @@ bool cudnnPrefillAttention(const std::string &variant, LazycKVCache *cache, int6
   return check(cudaGetLastError(), "cuDNN attention");
 }
 
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts (lazyc_gpu_moe)
+//===----------------------------------------------------------------------===//
+
+__device__ __forceinline__ void storeValue(float *p, float v) { *p = v; }
+__device__ __forceinline__ void storeValue(__nv_bfloat16 *p, float v) {
+  *p = __float2bfloat16_rn(v);
+}
+
+/// out[i] = x[rows[i]] (f32 rows of `columns` values, to f32 or bf16), a
+/// block per row.
+template <typename T>
+__global__ void gatherExpertRows(const float *__restrict__ x, const int32_t *__restrict__ rows,
+                                 int64_t columns, T *__restrict__ out) {
+  const int64_t i = blockIdx.x;
+  const float *src = x + static_cast<int64_t>(rows[i]) * columns;
+  for (int64_t c = threadIdx.x; c < columns; c += blockDim.x)
+    storeValue(out + i * columns + c, src[c]);
+}
+
+/// h = act(g + gateBias, u + upBias) over n rows of ffn values (the biases
+/// optional): activation 0 SwiGLU, 1 gpt-oss's (gate clamped above, up both
+/// ways at `limit`, sigmoid(1.702 g), times up + 1), as lazyc_rt_moe's.
+template <typename T>
+__global__ void expertActivation(const float *__restrict__ g, const float *__restrict__ u,
+                                 const float *__restrict__ gateBias,
+                                 const float *__restrict__ upBias, int64_t n, int64_t ffn,
+                                 int activation, float limit, T *__restrict__ h) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n * ffn)
+    return;
+  const int64_t f = i % ffn;
+  const float gv = g[i] + (gateBias ? gateBias[f] : 0.0f);
+  const float uv = u[i] + (upBias ? upBias[f] : 0.0f);
+  float r;
+  if (activation == 0) {
+    r = gv / (1.0f + expf(-gv)) * uv;
+  } else {
+    const float gc = fminf(gv, limit), uc = fminf(fmaxf(uv, -limit), limit);
+    r = gc / (1.0f + expf(-1.702f * gc)) * (uc + 1.0f);
+  }
+  storeValue(h + i, r);
+}
+
+/// y[rows[i]] += weights[i] * (d[i] + downBias), a block per row (an
+/// expert's rows are distinct; the experts run one after another).
+__global__ void addExpertRows(const float *__restrict__ d, const float *__restrict__ downBias,
+                              const int32_t *__restrict__ rows, const float *__restrict__ weights,
+                              int64_t columns, float *__restrict__ y) {
+  const int64_t i = blockIdx.x;
+  float *dst = y + static_cast<int64_t>(rows[i]) * columns;
+  const float w = weights[i];
+  for (int64_t c = threadIdx.x; c < columns; c += blockDim.x)
+    dst[c] += w * (d[i * columns + c] + (downBias ? downBias[c] : 0.0f));
+}
+
+/// One expert's GEMMs and kernels over its n rows (`rows`, `weights`: device
+/// lists) of x; T is the GEMM operands' type (bf16 or f32 weights).
+template <typename T>
+void runExpert(const float *x, const int32_t *rows, const float *weights, int64_t n,
+               int64_t hidden, int64_t ffn, const void *gate, const void *up, const void *down,
+               const float *gateBias, const float *upBias, const float *downBias, int activation,
+               float limit, float *y) {
+  State &s = state();
+  constexpr bool bf16 = std::is_same_v<T, __nv_bfloat16>;
+  auto *xs = static_cast<T *>(growBuffer(s.moeRows, n * hidden * sizeof(T)));
+  auto *g = static_cast<float *>(growBuffer(s.moeGate, n * ffn * sizeof(float)));
+  auto *u = static_cast<float *>(growBuffer(s.moeUp, n * ffn * sizeof(float)));
+  auto *h = static_cast<T *>(growBuffer(s.moeHidden, n * ffn * sizeof(T)));
+  auto *d = static_cast<float *>(growBuffer(s.moeDown, n * hidden * sizeof(float)));
+  {
+    Mark mark(kMoE);
+    gatherExpertRows<<<static_cast<unsigned>(n), 256, 0, s.stream>>>(x, rows, hidden, xs);
+  }
+  runGemm(ffn, n, hidden, bf16, gate, xs, g);
+  runGemm(ffn, n, hidden, bf16, up, xs, u);
+  {
+    Mark mark(kMoE);
+    expertActivation<<<blocksFor(n * ffn, 256), 256, 0, s.stream>>>(
+        g, u, gateBias, upBias, n, ffn, activation, limit, h);
+  }
+  runGemm(hidden, n, ffn, bf16, down, h, d);
+  Mark mark(kMoE);
+  addExpertRows<<<static_cast<unsigned>(n), 256, 0, s.stream>>>(d, downBias, rows, weights,
+                                                                hidden, y);
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1802,16 +1915,111 @@ void lazyc_gpu_linear(uint64_t x, int64_t rows, int64_t in, uint64_t w, int64_t 
   lazyc_gpu_linear_ex(x, 0, rows, in, w, wtype, out, y, 0, 0);
 }
 
-/// The attention entry (Kernels.h ABI): query, key/value and output f32 or
-/// bf16 (`qtype`, `kvtype`, `otype`: 0 / 1), the KV cache bf16; a sliding
-/// window (`window` > 0) and soft-capped scores (`softcap` > 0) as
+/// llm.moe (Kernels.h's lazyc_rt_moe, device addresses): the router's GEMM
+/// here, its logits copied back and routed on the host as the CPU routes
+/// them (MoERouting.h: the same experts and weights from the same logits),
+/// then each chosen expert's rows gathered, its gate, up and down GEMMs
+/// (cuBLASLt), activation and weighted sum into y. f32 or bf16 weights (the
+/// cuda target widens MXFP4 experts).
+void lazyc_gpu_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, int64_t rtype,
+                   uint64_t selectionBias, uint64_t routerBias, uint64_t gate, uint64_t up,
+                   uint64_t down, uint64_t gateBias, uint64_t upBias, uint64_t downBias,
+                   int64_t wtype, int64_t experts, int64_t topK, int64_t ffn, int64_t normTopK,
+                   double normMin, int64_t activation, double limit, uint64_t y) {
+  if (activation != 0 && activation != 1) {
+    setError("lazyc_gpu_moe: unknown activation " + std::to_string(activation));
+    return;
+  }
+  if ((wtype != 0 && wtype != 1) || (rtype != 0 && rtype != 1)) {
+    setError("lazyc_gpu_moe: the router's and experts' weights must be f32 or bf16 on the GPU "
+             "(types " + std::to_string(rtype) + ", " + std::to_string(wtype) + ")");
+    return;
+  }
+  if (topK < 1 || topK > experts) {
+    setError("lazyc_gpu_moe: top_k " + std::to_string(topK) + " of " + std::to_string(experts) +
+             " experts");
+    return;
+  }
+  if (rows <= 0)
+    return;
+  State &s = state();
+  auto *logitsDev = static_cast<float *>(growBuffer(s.moeLogits, rows * experts * sizeof(float)));
+  const void *input = rtype == 1 ? bf16Input(x, rows, hidden) : ptr<void>(x);
+  runGemm(experts, rows, hidden, rtype == 1, ptr<void>(router), input, logitsDev);
+  std::vector<float> logits = fetch<float>(reinterpret_cast<uint64_t>(logitsDev), rows * experts);
+  if (routerBias) {
+    const std::vector<float> bias = fetch<float>(routerBias, experts);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t e = 0; e < experts; ++e)
+        logits[static_cast<size_t>(r * experts + e)] += bias[static_cast<size_t>(e)];
+  }
+  std::vector<float> choose;
+  if (selectionBias)
+    choose = fetch<float>(selectionBias, experts);
+  lazyc::rt::ExpertRows assigned;
+  lazyc::rt::routeExperts(logits.data(), rows, experts, selectionBias ? choose.data() : nullptr,
+                          topK, normTopK != 0, static_cast<float>(normMin), assigned);
+  // Every expert's rows and weights in one list each, uploaded once.
+  std::vector<int32_t> order;
+  std::vector<float> weights;
+  std::vector<int64_t> start(static_cast<size_t>(experts) + 1, 0);
+  order.reserve(static_cast<size_t>(rows * topK));
+  weights.reserve(order.capacity());
+  for (int64_t e = 0; e < experts; ++e) {
+    start[e] = static_cast<int64_t>(order.size());
+    for (const auto &[row, weight] : assigned[e]) {
+      order.push_back(static_cast<int32_t>(row));
+      weights.push_back(weight);
+    }
+  }
+  start[experts] = static_cast<int64_t>(order.size());
+  int32_t *orderDev = upload(order);
+  float *weightsDev = upload(weights);
+  if (!orderDev || !weightsDev) {
+    std::fprintf(stderr, "lazyc (cuda): %s\n", s.lastError.c_str());
+    std::exit(1);
+  }
+  check(cudaMemsetAsync(ptr<float>(y), 0, static_cast<size_t>(rows * hidden) * sizeof(float),
+                        s.stream),
+        "memset");
+  const size_t elementBytes = wtype == 1 ? 2 : 4;
+  const auto *gateBiases = ptr<const float>(gateBias), *upBiases = ptr<const float>(upBias),
+             *downBiases = ptr<const float>(downBias);
+  for (int64_t e = 0; e < experts; ++e) {
+    const int64_t n = start[e + 1] - start[e];
+    if (n == 0)
+      continue;
+    const size_t matrix = static_cast<size_t>(ffn * hidden) * elementBytes * e;
+    const void *g = ptr<const char>(gate) + matrix, *u = ptr<const char>(up) + matrix,
+               *d = ptr<const char>(down) + matrix;
+    const float *gb = gateBiases ? gateBiases + e * ffn : nullptr;
+    const float *ub = upBiases ? upBiases + e * ffn : nullptr;
+    const float *db = downBiases ? downBiases + e * hidden : nullptr;
+    if (wtype == 1)
+      runExpert<__nv_bfloat16>(ptr<const float>(x), orderDev + start[e], weightsDev + start[e], n,
+                               hidden, ffn, g, u, d, gb, ub, db, static_cast<int>(activation),
+                               static_cast<float>(limit), ptr<float>(y));
+    else
+      runExpert<float>(ptr<const float>(x), orderDev + start[e], weightsDev + start[e], n, hidden,
+                       ffn, g, u, d, gb, ub, db, static_cast<int>(activation),
+                       static_cast<float>(limit), ptr<float>(y));
+  }
+  deviceFree(orderDev);
+  deviceFree(weightsDev);
+  check(cudaGetLastError(), "mixture-of-experts kernels");
+}
+
+/// The attention entries' work (Kernels.h ABI): query, key/value and output
+/// f32 or bf16 (`qtype`, `kvtype`, `otype`: 0 / 1), the KV cache bf16; a
+/// sliding window (`window` > 0) and soft-capped scores (`softcap` > 0) as
 /// lazyc_rt_attention_ex's, in lazyc's kernels (cuDNN's graph here has
-/// neither).
-void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
-                            uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
-                            int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
-                            double scale, uint64_t outAddr, int64_t qtype, int64_t kvtype,
-                            int64_t otype, int64_t window, double softcap) {
+/// neither); attention sinks (`sinks`, one logit per head, or null) through
+/// the key-split path, whose combine adds them to the denominators.
+static void runAttention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
+                         uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
+                         int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                         double scale, uint64_t outAddr, int64_t qtype, int64_t kvtype,
+                         int64_t otype, int64_t window, double softcap, const float *sinks) {
   if (window < 0 || window > INT_MAX || !(softcap >= 0.0) || !std::isfinite(softcap)) {
     setError("lazyc_gpu_attention_ex: bad sliding window " + std::to_string(window) +
              " or softcap " + std::to_string(softcap));
@@ -1868,7 +2076,7 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   }
   const std::string variant = attentionVariant();
   const bool banded = window > 0 || softcap > 0.0;
-  if (!banded &&
+  if (!banded && !sinks &&
       cudnnPrefillAttention(variant, cache, layer, hostPos, keys ? &hostKeys : nullptr, qAddr,
                             qBF16, kAddr, vAddr, kvtype == 1, posAddr, rows, heads, kvHeads,
                             headDim, scale, outAddr, outBF16))
@@ -1896,7 +2104,12 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
   const bool flashHead = headDim == 64 || headDim == 128 || headDim == 96 || headDim == 256;
   const bool rowHead = !flashHead && headDim % 2 == 0 && headDim <= 256;
   const bool simple = variant == "simple";
-  const bool wide = variant == "wide" && (headDim == 64 || headDim == 128);
+  const bool wide = variant == "wide" && (headDim == 64 || headDim == 128) && !sinks;
+  if (sinks && !flashHead && !rowHead) {
+    setError("attention sinks on the GPU: head size " + std::to_string(headDim) +
+             " runs in the plain kernel, which has none (even sizes up to 256 have them)");
+    return;
+  }
   // A step of at most 64 rows (decode) runs 4 warps per block, its keys in
   // splits when its blocks would leave SMs idle (flash-decoding): rows x
   // heads blocks of the flash kernel, 4 rows per block of rowAttention.
@@ -1912,6 +2125,9 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
              " is not auto or a number of key ranges (0 or 1: none)");
     return;
   }
+  // Sinks join the denominators where the key splits combine: at least two.
+  if (sinks)
+    splits = std::max<int64_t>(splits, 2);
   float *partO = nullptr, *partML = nullptr;
   if (splits > 1) {
     partO = static_cast<float *>(
@@ -2003,11 +2219,37 @@ void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, 
     combineKeySplits<<<dim3(static_cast<unsigned>(rows), static_cast<unsigned>(heads)),
                        static_cast<unsigned>(headDim), 0, s.stream>>>(
         partO, partML, static_cast<int>(splits), static_cast<int>(rows),
-        static_cast<int>(heads), static_cast<int>(headDim), out, heads * headDim);
+        static_cast<int>(heads), static_cast<int>(headDim), sinks, out, heads * headDim);
   if (outBF16)
     toBF16<<<blocksFor((rows * qDim + 3) / 4, 256), 256, 0, s.stream>>>(
         out, ptr<__nv_bfloat16>(outAddr), rows * qDim);
   check(cudaGetLastError(), "attention kernel launch");
+}
+
+void lazyc_gpu_attention_ex(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
+                            uint64_t vAddr, uint64_t posAddr, int64_t rows, uint64_t keysAddr,
+                            int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                            double scale, uint64_t outAddr, int64_t qtype, int64_t kvtype,
+                            int64_t otype, int64_t window, double softcap) {
+  runAttention(cache, layer, qAddr, kAddr, vAddr, posAddr, rows, keysAddr, numKeys, heads,
+               kvHeads, headDim, scale, outAddr, qtype, kvtype, otype, window, softcap, nullptr);
+}
+
+/// lazyc_gpu_attention_ex with attention sinks (gpt-oss; Kernels.h's
+/// lazyc_rt_attention_sinks).
+void lazyc_gpu_attention_sinks(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                               uint64_t kAddr, uint64_t vAddr, uint64_t posAddr, int64_t rows,
+                               uint64_t keysAddr, int64_t numKeys, int64_t heads,
+                               int64_t kvHeads, int64_t headDim, double scale, uint64_t outAddr,
+                               int64_t qtype, int64_t kvtype, int64_t otype, int64_t window,
+                               double softcap, uint64_t sinksAddr) {
+  if (!sinksAddr) {
+    setError("lazyc_gpu_attention_sinks: no sinks");
+    return;
+  }
+  runAttention(cache, layer, qAddr, kAddr, vAddr, posAddr, rows, keysAddr, numKeys, heads,
+               kvHeads, headDim, scale, outAddr, qtype, kvtype, otype, window, softcap,
+               ptr<float>(sinksAddr));
 }
 
 void lazyc_gpu_attention(LazycKVCache *cache, int64_t layer, uint64_t qAddr, uint64_t kAddr,
@@ -2087,6 +2329,39 @@ void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
          std::upper_bound(keys.begin(), keys.end(), positions[r]) - keys.begin()});
   windowScores(cache, layer, qAddr, work, keysAddr, numKeys, heads, kvHeads, headDim, scale,
                softcap, outAddr);
+}
+
+/// lazyc_gpu_window_scores with attention sinks (gpt-oss; Kernels.h's
+/// lazyc_rt_sink_scores): `positions` 0 is the last row over every key.
+void lazyc_gpu_sink_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                           uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
+                           int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                           double scale, int64_t window, uint64_t outAddr, int64_t sliding,
+                           double softcap, uint64_t sinksAddr) {
+  Timed timed(cache);
+  if (sliding < 0 || sliding > INT_MAX || !(softcap >= 0.0) || !std::isfinite(softcap) ||
+      !sinksAddr) {
+    setError("lazyc_gpu_sink_scores: bad sliding window " + std::to_string(sliding) +
+             ", softcap " + std::to_string(softcap) + " or no sinks");
+    return;
+  }
+  if (numKeys <= 0 || rows <= 0)
+    return;
+  std::vector<ScoreRow> work;
+  if (!positionsAddr) {
+    work.push_back({rows - 1, 0, numKeys});
+  } else {
+    std::vector<int32_t> positions = fetch<int32_t>(positionsAddr, rows);
+    std::vector<int32_t> keys = fetch<int32_t>(keysAddr, numKeys);
+    const lazyc::rt::AttentionBand band = lazyc::rt::makeAttentionBand(sliding, scale, softcap);
+    for (int64_t r : lazyc::scoreWindowRows(positions.data(), rows, window))
+      work.push_back({r,
+                      lazyc::rt::firstBandKey(keys.data(), static_cast<int>(numKeys),
+                                              positions[r], band),
+                      std::upper_bound(keys.begin(), keys.end(), positions[r]) - keys.begin()});
+  }
+  windowScores(cache, layer, qAddr, work, keysAddr, numKeys, heads, kvHeads, headDim, scale,
+               softcap, outAddr, ptr<float>(sinksAddr));
 }
 
 void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, int64_t seed,

@@ -48,6 +48,21 @@ void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uin
                              int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
                              int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
                              uint64_t out, int64_t sliding, double softcap);
+void lazyc_gpu_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, int64_t rtype,
+                   uint64_t selectionBias, uint64_t routerBias, uint64_t gate, uint64_t up,
+                   uint64_t down, uint64_t gateBias, uint64_t upBias, uint64_t downBias,
+                   int64_t wtype, int64_t experts, int64_t topK, int64_t ffn, int64_t normTopK,
+                   double normMin, int64_t activation, double limit, uint64_t y);
+void lazyc_gpu_attention_sinks(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
+                               uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
+                               int64_t num_keys, int64_t heads, int64_t kv_heads,
+                               int64_t head_dim, double scale, uint64_t out, int64_t qtype,
+                               int64_t kvtype, int64_t otype, int64_t window, double softcap,
+                               uint64_t sinks);
+void lazyc_gpu_sink_scores(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t positions,
+                           int64_t rows, uint64_t keys, int64_t num_keys, int64_t heads,
+                           int64_t kv_heads, int64_t head_dim, double scale, int64_t window,
+                           uint64_t out, int64_t sliding, double softcap, uint64_t sinks);
 int64_t lazyc_gpu_cudnn_attention_calls(void);
 int64_t lazyc_gpu_context_size(uint64_t positions, int64_t rows);
 void lazyc_gpu_keep_host_copy(uint64_t device, int64_t bytes);
@@ -539,7 +554,8 @@ constexpr int64_t kBandedHeads = 8, kBandedKvHeads = 2;
 /// `softcap`.
 std::vector<std::vector<float>> bandedAttention(bool gpu, int64_t headDim,
                                                 const std::vector<AttentionStep> &steps,
-                                                int64_t window, double softcap) {
+                                                int64_t window, double softcap,
+                                                const std::vector<float> *sinks = nullptr) {
   const int64_t qDim = kBandedHeads * headDim, kvDim = kBandedKvHeads * headDim;
   int64_t context = 0;
   for (const AttentionStep &s : steps)
@@ -573,23 +589,35 @@ std::vector<std::vector<float>> bandedAttention(bool gpu, int64_t headDim,
     std::vector<float> q, k, v, out(rows * qDim);
     stepInputs(i, rows, qDim, kvDim, q, k, v);
     if (!gpu) {
-      lazyc_rt_attention_ex(&host, 0, a(q.data()), a(k.data()), a(v.data()), a(s.pos.data()),
-                            rows, numKeys < 0 ? 0 : a(s.keys.data()), numKeys, kBandedHeads,
-                            kBandedKvHeads, headDim, scale, a(out.data()), 0, 0, 0, window,
-                            softcap);
+      if (sinks)
+        lazyc_rt_attention_sinks(&host, 0, a(q.data()), a(k.data()), a(v.data()),
+                                 a(s.pos.data()), rows, numKeys < 0 ? 0 : a(s.keys.data()),
+                                 numKeys, kBandedHeads, kBandedKvHeads, headDim, scale,
+                                 a(out.data()), 0, 0, 0, window, softcap, a(sinks->data()));
+      else
+        lazyc_rt_attention_ex(&host, 0, a(q.data()), a(k.data()), a(v.data()), a(s.pos.data()),
+                              rows, numKeys < 0 ? 0 : a(s.keys.data()), numKeys, kBandedHeads,
+                              kBandedKvHeads, headDim, scale, a(out.data()), 0, 0, 0, window,
+                              softcap);
       outs.push_back(std::move(out));
       continue;
     }
     float *dq = toDevice(q), *dk = toDevice(k), *dv = toDevice(v);
     int32_t *dpos = toDevice(s.pos), *dkeys = numKeys < 0 ? nullptr : toDevice(s.keys);
     auto *dout = static_cast<float *>(api()->alloc(rows * qDim * 4));
-    lazyc_gpu_attention_ex(&device->c, 0, a(dq), a(dk), a(dv), a(dpos), rows, a(dkeys), numKeys,
-                           kBandedHeads, kBandedKvHeads, headDim, scale, a(dout), 0, 0, 0,
-                           window, softcap);
+    float *dsinks = sinks ? toDevice(*sinks) : nullptr;
+    if (sinks)
+      lazyc_gpu_attention_sinks(&device->c, 0, a(dq), a(dk), a(dv), a(dpos), rows, a(dkeys),
+                                numKeys, kBandedHeads, kBandedKvHeads, headDim, scale, a(dout),
+                                0, 0, 0, window, softcap, a(dsinks));
+    else
+      lazyc_gpu_attention_ex(&device->c, 0, a(dq), a(dk), a(dv), a(dpos), rows, a(dkeys),
+                             numKeys, kBandedHeads, kBandedKvHeads, headDim, scale, a(dout), 0,
+                             0, 0, window, softcap);
     outs.push_back(toHost(dout, rows * qDim));
     for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
                     static_cast<void *>(dpos), static_cast<void *>(dkeys),
-                    static_cast<void *>(dout)})
+                    static_cast<void *>(dout), static_cast<void *>(dsinks)})
       api()->free(p);
   }
   return outs;
@@ -644,6 +672,54 @@ TEST(CudaKernels, BandedAttentionMatchesCPU) {
             EXPECT_LT(maxAbsDiff(want, got, i), 2e-2)
                 << "head_dim " << headDim << ", scenario " << kind << " step " << i
                 << ", window " << w << ", softcap " << cap << ", LAZYC_CUDA_KEY_SPLITS=" << splits;
+        }
+      }
+  EXPECT_EQ(lazyc_gpu_cudnn_attention_calls(), cudnnCallsBefore);
+}
+
+/// One sink logit per head of the banded tests (gpt-oss's attention sinks),
+/// from small to outweighing every key.
+std::vector<float> bandedSinks() {
+  std::vector<float> sinks(kBandedHeads);
+  for (int64_t h = 0; h < kBandedHeads; ++h)
+    sinks[h] = static_cast<float>(h) + 2.0f; // up to 9: weighs against 1200 keys too
+  return sinks;
+}
+
+// Runs everywhere: the sinks move the attention of the sink tests' cases.
+TEST(CudaRuntime, SinkAttentionCasesDependOnTheSinks) {
+  const std::vector<float> sinks = bandedSinks();
+  for (int kind : {0, 1, 2}) {
+    const std::vector<AttentionStep> steps = bandedScenario(kind);
+    auto plain = bandedAttention(false, 64, steps, 0, 0.0);
+    auto sunk = bandedAttention(false, 64, steps, 0, 0.0, &sinks);
+    EXPECT_GT(maxAbsDiff(plain, sunk, steps.size() - 1), 0.05) << "scenario " << kind;
+  }
+}
+
+// Attention sinks (gpt-oss) in lazyc's kernels against the CPU's: the key-split
+// path for every step (prefills too), whose combine adds the sinks; the flash
+// kernel's head sizes and the warp-per-row kernel's, with and without a
+// sliding window (gpt-oss alternates them), keys split as the runtime
+// chooses, in 3, or "none" (still 2: the sinks need a combine).
+TEST(CudaKernels, SinkAttentionMatchesCPU) {
+  REQUIRE_GPU();
+  ScopedAttention scoped(lazycKernel() == "flash" ? "cudnn" : lazycKernel());
+  const int64_t cudnnCallsBefore = lazyc_gpu_cudnn_attention_calls();
+  const std::vector<float> sinks = bandedSinks();
+  for (int64_t headDim : {64, 128, 80})
+    for (int kind : {0, 1, 2})
+      for (const char *splits : {"auto", "3", "0"}) {
+        ScopedEnv keySplits("LAZYC_CUDA_KEY_SPLITS", splits);
+        const std::vector<AttentionStep> steps = bandedScenario(kind);
+        for (int64_t w : {int64_t{0}, int64_t{kind == 2 ? 500 : 48}}) {
+          auto want = bandedAttention(false, headDim, steps, w, 0.0, &sinks);
+          auto got = bandedAttention(true, headDim, steps, w, 0.0, &sinks);
+          ASSERT_EQ(api()->lastError(), nullptr);
+          for (size_t i = 0; i < steps.size(); ++i)
+            EXPECT_LT(maxAbsDiff(want, got, i), 2e-2)
+                << "head_dim " << headDim << ", scenario " << kind << " step " << i
+                << ", window " << w << ", LAZYC_CUDA_KEY_SPLITS=" << splits;
         }
       }
   EXPECT_EQ(lazyc_gpu_cudnn_attention_calls(), cudnnCallsBefore);
@@ -715,6 +791,74 @@ TEST(CudaKernels, LinearExAccumulatesAndWritesBF16) {
   api()->free(dy);
   api()->free(dw);
   api()->free(db);
+}
+
+// lazyc_gpu_moe against lazyc_rt_moe on bf16 weights: Mixtral's form (SwiGLU,
+// top-k renormalized) and gpt-oss's (clamped SwiGLU, expert and router
+// biases) with a selection bias and a renormalization floor. The router sees
+// the first `experts` columns of x, set apart by 0.5 (logits by 2): both
+// sides choose the same experts whatever their GEMMs round.
+TEST(CudaKernels, MixtureOfExpertsMatchesCPU) {
+  REQUIRE_GPU();
+  const int64_t rows = 37, hidden = 128, ffn = 96, experts = 6, topK = 2;
+  auto bf16 = [](const std::vector<float> &v) {
+    std::vector<uint16_t> bits(v.size());
+    for (size_t i = 0; i < v.size(); ++i)
+      bits[i] = lazyc::rt::floatToBF16Bits(v[i]);
+    return bits;
+  };
+  auto x = randomVector(rows * hidden, 11);
+  std::mt19937 rng(12);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<int> rank(experts);
+    for (int e = 0; e < experts; ++e)
+      rank[e] = e;
+    std::shuffle(rank.begin(), rank.end(), rng);
+    for (int64_t e = 0; e < experts; ++e)
+      x[r * hidden + e] = 0.5f * static_cast<float>(rank[e]);
+  }
+  std::vector<float> routerF(experts * hidden, 0.0f);
+  for (int64_t e = 0; e < experts; ++e)
+    routerF[e * hidden + e] = 4.0f;
+  auto router = bf16(routerF);
+  auto gate = bf16(randomVector(experts * ffn * hidden, 13, 0.1f));
+  auto up = bf16(randomVector(experts * ffn * hidden, 14, 0.1f));
+  auto down = bf16(randomVector(experts * hidden * ffn, 15, 0.1f));
+  auto gateBias = randomVector(experts * ffn, 16, 0.2f), upBias = randomVector(experts * ffn, 17, 0.2f);
+  auto downBias = randomVector(experts * hidden, 18, 0.2f);
+  std::vector<float> routerBias(experts, 0.25f), selection = randomVector(experts, 19, 0.01f);
+  float *dx = toDevice(x), *dgb = toDevice(gateBias), *dub = toDevice(upBias),
+        *ddb = toDevice(downBias), *drb = toDevice(routerBias), *dsel = toDevice(selection);
+  uint16_t *drouter = toDevice(router), *dgate = toDevice(gate), *dup = toDevice(up),
+           *ddown = toDevice(down);
+  auto *dy = static_cast<float *>(api()->alloc(rows * hidden * 4));
+  for (int form = 0; form < 2; ++form) {
+    const bool oss = form == 1;
+    std::vector<float> want(rows * hidden);
+    auto run = [&](bool gpu, uint64_t xa, uint64_t ra, uint64_t sel, uint64_t rb, uint64_t g,
+                   uint64_t u, uint64_t d, uint64_t gb, uint64_t ub, uint64_t db, uint64_t y) {
+      (gpu ? lazyc_gpu_moe : lazyc_rt_moe)(xa, rows, hidden, ra, 1, oss ? sel : 0, oss ? rb : 0, g,
+                                           u, d, oss ? gb : 0, oss ? ub : 0, oss ? db : 0, 1,
+                                           experts, topK, ffn, 1, oss ? 0.1 : 0.0, oss ? 1 : 0,
+                                           oss ? 0.3 : 0.0, y);
+    };
+    run(false, a(x.data()), a(router.data()), a(selection.data()), a(routerBias.data()),
+        a(gate.data()), a(up.data()), a(down.data()), a(gateBias.data()), a(upBias.data()),
+        a(downBias.data()), a(want.data()));
+    run(true, a(dx), a(drouter), a(dsel), a(drb), a(dgate), a(dup), a(ddown), a(dgb), a(dub),
+        a(ddb), a(dy));
+    auto got = toHost(dy, rows * hidden);
+    ASSERT_EQ(api()->lastError(), nullptr);
+    float scale = 0;
+    for (float v : want)
+      scale = std::max(scale, std::fabs(v));
+    ASSERT_GT(scale, 0.05f) << "form " << form;
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], 2e-2 * scale) << "form " << form << " element " << i;
+  }
+  for (void *p : std::initializer_list<void *>{dx, dgb, dub, ddb, drb, dsel, drouter, dgate, dup,
+                                                ddown, dy})
+    api()->free(p);
 }
 
 // GEMM operands less aligned than cuBLASLt's default assumption (256 bytes):
@@ -893,9 +1037,29 @@ TEST(CudaKernels, ScoresAndWindowScoresMatchCPU) {
         EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j])
             << "window " << window << ", sliding " << sliding << ", cap " << cap << ", key " << j;
     }
+  // Attention sinks (gpt-oss): the last row over every key (no positions),
+  // observation windows, a sliding window.
+  const std::vector<float> sinks = {-1.0f, 0.5f, 2.0f, 0.0f};
+  float *dsinks = toDevice(sinks);
+  for (auto [window, sliding] :
+       {std::pair<int64_t, int64_t>{-1, 0}, {8, 0}, {64, 0}, {8, 20}, {64, 20}}) {
+    const bool last = window < 0; // positions 0
+    lazyc_gpu_sink_scores(&cache.c, 0, a(dq), last ? 0 : a(dpos), rows, a(dkeys), keys.size(),
+                          heads, kvHeads, headDim, 0.125, last ? 1 : window, a(dscores),
+                          sliding, 0.0, a(dsinks));
+    got = toHost(dscores, keys.size());
+    lazyc_rt_sink_scores(&host, 0, a(q.data()), last ? 0 : a(pos.data()), rows,
+                         a(keys.data()), keys.size(), heads, kvHeads, headDim, 0.125,
+                         last ? 1 : window, a(want.data()), sliding, 0.0, a(sinks.data()));
+    ASSERT_EQ(api()->lastError(), nullptr);
+    for (size_t j = 0; j < keys.size(); ++j)
+      EXPECT_NEAR(got[j], want[j], 1e-5 + 1e-4 * want[j])
+          << "sinks, window " << window << ", sliding " << sliding << ", key " << j;
+  }
   for (void *p : {static_cast<void *>(dq), static_cast<void *>(dk), static_cast<void *>(dv),
                   static_cast<void *>(dpos), static_cast<void *>(out),
-                  static_cast<void *>(dkeys), static_cast<void *>(dscores)})
+                  static_cast<void *>(dkeys), static_cast<void *>(dscores),
+                  static_cast<void *>(dsinks)})
     api()->free(p);
 }
 

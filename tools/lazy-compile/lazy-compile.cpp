@@ -86,8 +86,8 @@ static cl::opt<lazyc::WeightType>
 static cl::opt<std::string>
     mxfp4(cl::cat(compileCategory), "mxfp4",
           cl::desc("MXFP4 experts (gpt-oss: its GGUF, its published Hugging Face "
-                   "checkpoints): keep (default: as they are, 4.25 bits a weight, lossless; cpu "
-                   "target) or widen (to --dtype, as the other matrices)"),
+                   "checkpoints): keep (the cpu target's default: as they are, 4.25 bits a weight, "
+                   "lossless) or widen (to --dtype, as the other matrices; the cuda target's)"),
           cl::init("keep"));
 
 static cl::opt<std::string>
@@ -341,7 +341,11 @@ int main(int argc, char **argv) {
   importOptions.weightType = weightType;
   if (mxfp4 != "keep" && mxfp4 != "widen")
     return fail("--mxfp4 must be keep or widen, got '" + mxfp4 + "'");
-  importOptions.keepMXFP4 = mxfp4 == "keep";
+  // The cuda target's GEMMs read f32 or bf16: MXFP4 experts widen there.
+  if (cuda && mxfp4 == "keep" && mxfp4.getNumOccurrences())
+    return fail("--mxfp4=keep runs on the cpu target only (the cuda target's GEMMs read f32 or "
+                "bf16): use --mxfp4=widen");
+  importOptions.keepMXFP4 = mxfp4 == "keep" && !cuda;
   if (StringRef(inputPath).starts_with("synthetic:")) {
     module =
         lazyc::importSynthetic(&context, StringRef(inputPath).drop_front(10), importOptions, error);
@@ -403,17 +407,14 @@ int main(int argc, char **argv) {
   if (reuseBias != 1.0 && policy != "lazyllm" && policy != "random")
     return fail("--reuse-bias applies to the lazyllm and random policies, not '" + policy +
                 "'" + (policy == "static" ? " (static never revives a token)" : ""));
-  // Mixture-of-experts MLPs and attention sinks run in CPU runtime kernels
-  // only.
-  if (cuda || gpuLoops) {
-    bool moe = false, sinks = false;
-    module->walk([&](lazyc::llm::MoEOp) { moe = true; });
-    module->walk([&](lazyc::llm::AttentionOp op) { sinks |= static_cast<bool>(op.getSinks()); });
-    if (moe || sinks)
-      return fail(std::string(moe ? "mixture-of-experts layers (llm.moe)"
-                                  : "attention sinks (llm.attention sinks)") +
-                  " run on the CPU target only, " +
-                  (cuda ? "not --target=cuda" : "not with --gpu-loops"));
+  // Attention sinks (gpt-oss): LazyLLM's scores from the runtime's kernels,
+  // which read them (the generated ones have none), unless
+  // --generated-scores asks for those (an error naming the op).
+  bool sinks = false;
+  module->walk([&](lazyc::llm::AttentionOp op) { sinks |= static_cast<bool>(op.getSinks()); });
+  if (sinks && !generatedScores.getNumOccurrences()) {
+    cudaOptions.generatedScores = false;
+    cpuOptions.generatedScores = false;
   }
   // LazyLLM on a mixture of experts: a decode step that revives pruned
   // tokens runs each revived row through its own experts (README: on
