@@ -793,11 +793,12 @@ TEST(CudaKernels, LinearExAccumulatesAndWritesBF16) {
   api()->free(db);
 }
 
-// lazyc_gpu_moe against lazyc_rt_moe on bf16 weights: Mixtral's form (SwiGLU,
-// top-k renormalized) and gpt-oss's (clamped SwiGLU, expert and router
-// biases) with a selection bias and a renormalization floor. The router sees
-// the first `experts` columns of x, set apart by 0.5 (logits by 2): both
-// sides choose the same experts whatever their GEMMs round.
+// lazyc_gpu_moe against lazyc_rt_moe on bf16 and f32 weights, a prefill's 37
+// rows and a decode step's one: Mixtral's form (SwiGLU, top-k renormalized)
+// and gpt-oss's (clamped SwiGLU, expert and router biases) with a selection
+// bias and a renormalization floor. The router sees the first `experts`
+// columns of x, set apart by 0.5 (logits by 2): both sides choose the same
+// experts whatever their GEMMs round.
 TEST(CudaKernels, MixtureOfExpertsMatchesCPU) {
   REQUIRE_GPU();
   const int64_t rows = 37, hidden = 128, ffn = 96, experts = 6, topK = 2;
@@ -820,44 +821,61 @@ TEST(CudaKernels, MixtureOfExpertsMatchesCPU) {
   std::vector<float> routerF(experts * hidden, 0.0f);
   for (int64_t e = 0; e < experts; ++e)
     routerF[e * hidden + e] = 4.0f;
-  auto router = bf16(routerF);
-  auto gate = bf16(randomVector(experts * ffn * hidden, 13, 0.1f));
-  auto up = bf16(randomVector(experts * ffn * hidden, 14, 0.1f));
-  auto down = bf16(randomVector(experts * hidden * ffn, 15, 0.1f));
-  auto gateBias = randomVector(experts * ffn, 16, 0.2f), upBias = randomVector(experts * ffn, 17, 0.2f);
+  const auto gateF = randomVector(experts * ffn * hidden, 13, 0.1f);
+  const auto upF = randomVector(experts * ffn * hidden, 14, 0.1f);
+  const auto downF = randomVector(experts * hidden * ffn, 15, 0.1f);
+  auto gateBias = randomVector(experts * ffn, 16, 0.2f);
+  auto upBias = randomVector(experts * ffn, 17, 0.2f);
   auto downBias = randomVector(experts * hidden, 18, 0.2f);
   std::vector<float> routerBias(experts, 0.25f), selection = randomVector(experts, 19, 0.01f);
   float *dx = toDevice(x), *dgb = toDevice(gateBias), *dub = toDevice(upBias),
         *ddb = toDevice(downBias), *drb = toDevice(routerBias), *dsel = toDevice(selection);
-  uint16_t *drouter = toDevice(router), *dgate = toDevice(gate), *dup = toDevice(up),
-           *ddown = toDevice(down);
   auto *dy = static_cast<float *>(api()->alloc(rows * hidden * 4));
-  for (int form = 0; form < 2; ++form) {
-    const bool oss = form == 1;
-    std::vector<float> want(rows * hidden);
-    auto run = [&](bool gpu, uint64_t xa, uint64_t ra, uint64_t sel, uint64_t rb, uint64_t g,
-                   uint64_t u, uint64_t d, uint64_t gb, uint64_t ub, uint64_t db, uint64_t y) {
-      (gpu ? lazyc_gpu_moe : lazyc_rt_moe)(xa, rows, hidden, ra, 1, oss ? sel : 0, oss ? rb : 0, g,
-                                           u, d, oss ? gb : 0, oss ? ub : 0, oss ? db : 0, 1,
-                                           experts, topK, ffn, 1, oss ? 0.1 : 0.0, oss ? 1 : 0,
-                                           oss ? 0.3 : 0.0, y);
-    };
-    run(false, a(x.data()), a(router.data()), a(selection.data()), a(routerBias.data()),
-        a(gate.data()), a(up.data()), a(down.data()), a(gateBias.data()), a(upBias.data()),
-        a(downBias.data()), a(want.data()));
-    run(true, a(dx), a(drouter), a(dsel), a(drb), a(dgate), a(dup), a(ddown), a(dgb), a(dub),
-        a(ddb), a(dy));
-    auto got = toHost(dy, rows * hidden);
-    ASSERT_EQ(api()->lastError(), nullptr);
-    float scale = 0;
-    for (float v : want)
-      scale = std::max(scale, std::fabs(v));
-    ASSERT_GT(scale, 0.05f) << "form " << form;
-    for (size_t i = 0; i < got.size(); ++i)
-      ASSERT_NEAR(got[i], want[i], 2e-2 * scale) << "form " << form << " element " << i;
+  for (const bool f32 : {false, true}) {
+    // The weights as the model holds them: f32 (type 0) or bf16 (type 1).
+    std::vector<std::vector<uint16_t>> bf16Weights;
+    std::vector<void *> device;
+    std::vector<uint64_t> host;
+    for (const std::vector<float> *w :
+         std::initializer_list<const std::vector<float> *>{&routerF, &gateF, &upF, &downF}) {
+      if (f32) {
+        device.push_back(toDevice(*w));
+        host.push_back(a(w->data()));
+      } else {
+        bf16Weights.push_back(bf16(*w));
+        device.push_back(toDevice(bf16Weights.back()));
+        host.push_back(a(bf16Weights.back().data()));
+      }
+    }
+    const int64_t wtype = f32 ? 0 : 1;
+    for (int64_t n : {rows, int64_t{1}})
+      for (const bool oss : {false, true}) {
+        std::vector<float> want(n * hidden);
+        auto run = [&](bool gpu, uint64_t xa, const uint64_t *w, uint64_t sel, uint64_t rb,
+                       uint64_t gb, uint64_t ub, uint64_t db, uint64_t y) {
+          (gpu ? lazyc_gpu_moe : lazyc_rt_moe)(
+              xa, n, hidden, w[0], wtype, oss ? sel : 0, oss ? rb : 0, w[1], w[2], w[3],
+              oss ? gb : 0, oss ? ub : 0, oss ? db : 0, wtype, experts, topK, ffn, 1,
+              oss ? 0.1 : 0.0, oss ? 1 : 0, oss ? 0.3 : 0.0, y);
+        };
+        run(false, a(x.data()), host.data(), a(selection.data()), a(routerBias.data()),
+            a(gateBias.data()), a(upBias.data()), a(downBias.data()), a(want.data()));
+        const uint64_t dw[4] = {a(device[0]), a(device[1]), a(device[2]), a(device[3])};
+        run(true, a(dx), dw, a(dsel), a(drb), a(dgb), a(dub), a(ddb), a(dy));
+        auto got = toHost(dy, n * hidden);
+        ASSERT_EQ(api()->lastError(), nullptr);
+        float scale = 0;
+        for (float v : want)
+          scale = std::max(scale, std::fabs(v));
+        ASSERT_GT(scale, 0.05f) << (f32 ? "f32" : "bf16") << " rows " << n << " oss " << oss;
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 2e-2 * scale)
+              << (f32 ? "f32" : "bf16") << " rows " << n << " oss " << oss << " element " << i;
+      }
+    for (void *p : device)
+      api()->free(p);
   }
-  for (void *p : std::initializer_list<void *>{dx, dgb, dub, ddb, drb, dsel, drouter, dgate, dup,
-                                                ddown, dy})
+  for (void *p : std::initializer_list<void *>{dx, dgb, dub, ddb, drb, dsel, dy})
     api()->free(p);
 }
 
