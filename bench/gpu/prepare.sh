@@ -198,6 +198,11 @@ for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-gptoss; do
     compile test/fixtures/$f.gguf --dtype bf16 ${@:2} --schedule=0:0.5 -o $D/$f-lazy-$1.so
   done
 done
+# A mixture of experts' GPU prefill, timed by run.sh (within its budget):
+# synthetic:moe-small (12 layers, hidden 768, 16 experts of 512 rows, 4 per token),
+# dense and with LazyLLM's default schedule.
+fresh $D/moe-small-dense-cuda.so || compile synthetic:moe-small --dtype bf16 --target=cuda -o $D/moe-small-dense-cuda.so
+fresh $D/moe-small-lazy-cuda.so || compile synthetic:moe-small --dtype bf16 --target=cuda --schedule=default -o $D/moe-small-lazy-cuda.so
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --portable --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cpu.so
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cuda.so
 # Older prepare.sh variants, and the loose models earlier versions carried.

@@ -360,6 +360,18 @@ if in_budget "mixtures of experts, attention sinks: GPU vs CPU"; then
     gpu_vs_cpu_family $f-dense
     gpu_vs_cpu_family $f-lazy
   done
+  # A mixture of experts' prefill on the GPU (no PyTorch anchor for it): moe-small at
+  # 4096 tokens, dense and pruned, then where the pruned one's time goes.
+  for v in dense lazy; do
+    [ -f $D/moe-small-$v-cuda.so ] || continue
+    timeout 120 $RUN $D/moe-small-$v-cuda.so --random-weights --random-prompt 4096 -n 0 --warmup 1 \
+      --repeat 3 --batch 4096 --ctx 4112 --json >"$OUT/moe-small-$v.json" 2>"$OUT/moe-small-$v.err" \
+      || { echo "moe-small $v failed:"; tail -5 "$OUT/moe-small-$v.err"; continue; }
+    python3 -c "import json; r=json.load(open('$OUT/moe-small-$v.json')); print('moe-small $v 4096 TTFT ms', r['ttft_ms_runs'], 'share', r['computed_share'])"
+  done
+  [ -f $D/moe-small-lazy-cuda.so ] && LAZYC_CUDA_PROFILE=1 timeout 120 $RUN $D/moe-small-lazy-cuda.so \
+    --random-weights --random-prompt 4096 -n 0 --batch 4096 --ctx 4112 --warmup 1 --json 2>&1 >/dev/null \
+    | sed -n '/lazyc (cuda) profile/,$p' | head -16
   if command -v compute-sanitizer >/dev/null && [ -f $D/tiny-gptoss-lazy-cuda.so ]; then
     log "compute-sanitizer (memcheck) on the pruned gpt-oss (sinks, experts)"
     timeout 180 compute-sanitizer --tool memcheck --print-limit 5 $RUN $D/tiny-gptoss-lazy-cuda.so \
