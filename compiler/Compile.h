@@ -1,6 +1,6 @@
 //===- Compile.h - compile llm IR to a loadable model -----------*- C++ -*-===//
 //
-// The compiled model ABI (version 5), read by runtime/Runtime.cpp:
+// The compiled model ABI (version 6), read by runtime/Runtime.cpp:
 //   * `const char lazyc_model_description[]`: JSON describing the model
 //     (abi_version, arch, name, context_length, vocab_size, layers, kv_heads,
 //     head_dim, weight_arena_bytes, weights: [{name, offset, bytes, dtype,
@@ -18,7 +18,8 @@
 //   schedule's floor min_keep. Version 4: lazyc_rt_attention_ex and
 //   lazyc_rt_window_scores take a sliding window and a soft-cap (their last
 //   two arguments). Version 5: lazyc_rt_moe takes a router bias, the
-//   experts' biases, an activation and its limit (gpt-oss).
+//   experts' biases, an activation and its limit (gpt-oss). Version 6: and
+//   its scoring (0 softmax, 1 sigmoid) and routed scale (GLM-4.5).
 //   * undefined `lazyc_rt_*` kernels, resolved from the runtime at load time.
 //
 //===----------------------------------------------------------------------===//
@@ -37,7 +38,7 @@ class raw_pwrite_stream;
 
 namespace lazyc {
 
-constexpr int kModelABIVersion = 5;
+constexpr int kModelABIVersion = 6;
 
 struct CompileOptions {
   /// Tune for this machine's CPU (default) or for portable x86-64-v3.

@@ -29,7 +29,7 @@
 using namespace lazyc::rt;
 
 namespace {
-constexpr int kABIVersion = 5; // compiler/Compile.h
+constexpr int kABIVersion = 6; // compiler/Compile.h
 
 template <typename T> struct MemRef1D {
   T *allocated, *aligned;

@@ -191,7 +191,7 @@ for t in "cpu --portable" "cuda --target=cuda"; do
 done
 # gpt-oss (attention sinks, biased experts): its MXFP4 experts widened to bf16 on the
 # CPU side too (the cuda target widens them), exactly (MXFP4 values fit bf16).
-for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-gptoss; do
+for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-glm4moe tiny-gptoss; do
   for t in "cpu --portable --mxfp4=widen" "cuda --target=cuda"; do
     set -- $t
     compile test/fixtures/$f.gguf --dtype bf16 ${@:2} -o $D/$f-dense-$1.so

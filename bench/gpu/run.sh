@@ -346,8 +346,8 @@ if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; the
 fi
 
 # Mixtures of experts and attention sinks (built 2026-11-29 without a GPU: first run
-# here): synthetic:tiny-moe on random weights and the tiny Mixtral, Qwen3-MoE, OLMoE
-# and ERNIE 4.5 MoE GGUFs (lazyc_gpu_moe: router logits routed on the host, the experts'
+# here): synthetic:tiny-moe on random weights and the tiny Mixtral, Qwen3-MoE, OLMoE,
+# ERNIE 4.5 MoE and GLM-4.5 (sigmoid scores) GGUFs (lazyc_gpu_moe: router logits routed on the host, the experts'
 # GEMMs in cuBLASLt), gpt-oss's (its sinks in lazyc_gpu_attention_sinks, through the key
 # splits' combine, and LazyLLM's lazyc_gpu_sink_scores; experts widened to bf16 on both
 # sides), dense and pruned; memcheck on the pruned gpt-oss.
@@ -356,7 +356,7 @@ if in_budget "mixtures of experts, attention sinks: GPU vs CPU"; then
   for m in tiny-moe-dense tiny-moe-lazy; do
     gpu_vs_cpu_synthetic $m
   done
-  for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-gptoss; do
+  for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-glm4moe tiny-gptoss; do
     gpu_vs_cpu_family $f-dense
     gpu_vs_cpu_family $f-lazy
   done

@@ -35,7 +35,7 @@ namespace {
 const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "smollm3",
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
-                                    "ernie4_5-moe", "gpt-oss"};
+                                    "ernie4_5-moe", "gpt-oss", "glm4moe"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -277,8 +277,10 @@ namespace {
 /// experts are feed_forward_length wide: Mixtral), expert_weights_norm (else
 /// llama.cpp's per-architecture choice: renormalized but for olmoe). A
 /// layer without the router tensor ffn_gate_inp keeps a dense MLP. ERNIE
-/// 4.5's selection bias (ffn_exp_probs_b) and shared experts (ffn_*_shexp)
-/// are read; other shared experts and gating functions but softmax refused.
+/// 4.5's and GLM-4.5's selection bias (exp_probs_b) and shared experts
+/// (ffn_*_shexp, expert_shared_feed_forward_length wide when the file says)
+/// are read, and GLM-4.5's sigmoid gating (expert_gating_func 2) with its
+/// expert_weights_scale; other shared experts and gating functions refused.
 bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelConfig &config,
                      std::string &error) {
   std::optional<int64_t> experts = file.getInt(arch + ".expert_count");
@@ -292,18 +294,40 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
   }
   // Shared experts: ERNIE 4.5's (ffn_*_shexp, expert_shared_count experts of
   // the experts' width as one MLP); another family's gate them (Qwen2-MoE).
+  const bool glm4moe = arch == "glm4moe";
   const int64_t shared = file.getInt(arch + ".expert_shared_count").value_or(0);
-  if (shared != 0 && (arch != "ernie4_5-moe" || shared < 0 || shared > (int64_t(1) << 10))) {
-    error = "shared experts (" + arch + ".expert_shared_count) are not supported but ERNIE 4.5's";
+  if (shared != 0 && ((arch != "ernie4_5-moe" && !glm4moe) || shared < 0 ||
+                      shared > (int64_t(1) << 10))) {
+    error = "shared experts (" + arch + ".expert_shared_count) are not supported but ERNIE "
+            "4.5's and GLM-4.5's";
     return false;
   }
-  // llama.cpp's gating functions: 1 softmax, 2 sigmoid, 3 softmax over the
-  // chosen experts' logits (gpt-oss's: softmax, renormalized).
-  if (std::optional<int64_t> gating = file.getInt(arch + ".expert_gating_func");
-      gating && *gating != 1 && !(*gating == 3 && arch == "gpt-oss")) {
+  // llama.cpp's gating functions: 1 softmax, 2 sigmoid (GLM-4.5's), 3
+  // softmax over the chosen experts' logits (gpt-oss's: softmax,
+  // renormalized).
+  std::optional<int64_t> gating = file.getInt(arch + ".expert_gating_func");
+  if (gating && *gating != 1 && !(*gating == 3 && arch == "gpt-oss") &&
+      !(*gating == 2 && glm4moe)) {
     error = arch + ".expert_gating_func " + std::to_string(*gating) +
-            " is not supported (lazyc's router is a softmax, 1)";
+            " is not supported (lazyc's routers: softmax, 1; glm4moe's sigmoid, 2)";
     return false;
+  }
+  if (glm4moe && gating.value_or(2) != 2) {
+    error = "glm4moe.expert_gating_func " + std::to_string(*gating) +
+            " is not GLM-4.5's routing (sigmoid, 2)";
+    return false;
+  }
+  config.expertSigmoid = glm4moe;
+  // The chosen experts' weights times expert_weights_scale (GLM-4.5's
+  // routed_scaling_factor; llama.cpp's default 0 means none).
+  if (std::optional<double> scale = file.getFloat(arch + ".expert_weights_scale");
+      scale && *scale != 0.0) {
+    if (!(*scale > 0.0) || !std::isfinite(*scale) || (!glm4moe && *scale != 1.0)) {
+      error = arch + ".expert_weights_scale " + formatDouble(*scale) +
+              (glm4moe ? " must be a positive number" : " is not supported but for glm4moe");
+      return false;
+    }
+    config.expertScale = *scale;
   }
   config.numExperts = *experts;
   config.expertsPerToken = *used;
@@ -319,7 +343,14 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
             "chosen experts' logits)";
     return false;
   }
-  config.sharedExpertFfn = shared * config.expertFfn;
+  config.sharedExpertFfn =
+      shared == 0 ? 0
+                  : file.getInt(arch + ".expert_shared_feed_forward_length")
+                        .value_or(shared * config.expertFfn);
+  if (config.sharedExpertFfn < 0) {
+    error = arch + ".expert_shared_feed_forward_length must be positive";
+    return false;
+  }
   // (numLayers is bounded by the file's tensor count: checkLayerCount.)
   if (config.numLayers > static_cast<int64_t>(file.tensors().size()))
     return true;
@@ -332,8 +363,9 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
       config.denseLayers.push_back(l);
       continue;
     }
-    // ERNIE 4.5's score correction bias (llama.cpp's ffn_exp_probs_b).
-    if (file.findTensor(block + "ffn_exp_probs_b.bias"))
+    // The score correction bias (llama.cpp's exp_probs_b: ERNIE 4.5's,
+    // GLM-4.5's).
+    if (file.findTensor(block + "exp_probs_b.bias"))
       config.expertSelectionBias = true;
     for (const char *kind :
          {"ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"}) {
@@ -361,7 +393,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
-            "ernie4_5-moe, gpt-oss)";
+            "ernie4_5-moe, gpt-oss, glm4moe)";
     return false;
   }
   config.arch = *arch;
@@ -382,6 +414,17 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
       !need("attention.head_count", config.numHeads) ||
       !need("context_length", config.contextLength))
     return false;
+  // GLM-4.5's multi-token-prediction layers (llama.cpp's nextn, counted in
+  // block_count) come last: not read.
+  if (std::optional<int64_t> nextn = file.getInt(*arch + ".nextn_predict_layers");
+      nextn && *nextn != 0) {
+    if (*nextn < 0 || *nextn >= config.numLayers) {
+      error = *arch + ".nextn_predict_layers " + std::to_string(*nextn) +
+              " must be in [0, block_count)";
+      return false;
+    }
+    config.numLayers -= *nextn;
+  }
   // Mixtral-style GGUFs keep arch "llama" and add experts (ffn_*_exps).
   if (!readGGUFExperts(file, *arch, config, error))
     return false;
@@ -457,7 +500,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe" &&
-                           *arch != "gpt-oss";
+                           *arch != "gpt-oss" && *arch != "glm4moe";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -485,7 +528,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   if (*arch == "phi3" || *arch == "glm4")
     config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
   config.qkvBias = *arch == "qwen2" || *arch == "gpt-oss" ||
-                   (*arch == "glm4" && file.findTensor("blk.0.attn_q.bias"));
+                   ((*arch == "glm4" || *arch == "glm4moe") &&
+                    file.findTensor("blk.0.attn_q.bias"));
   if (*arch == "gpt-oss") {
     // llama.cpp's openai-moe graph: every projection biased, a sink per
     // head, the experts' clamped SwiGLU (alpha 1.702, limit 7, as llama.cpp
@@ -498,7 +542,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.expertActivation = "swiglu_oai";
     config.swigluLimit = 7.0;
   }
-  config.qkNorm = *arch == "qwen3" || *arch == "gemma3" || *arch == "qwen3moe";
+  config.qkNorm = *arch == "qwen3" || *arch == "gemma3" || *arch == "qwen3moe" ||
+                  (*arch == "glm4moe" && file.findTensor("blk.0.attn_q_norm.weight"));
   config.qkFullNorm = *arch == "olmo2" || *arch == "olmoe";
   config.postNorms = *arch == "olmo2" || *arch == "glm4";
   config.preNorms = *arch != "olmo2";
@@ -589,8 +634,9 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     base = "post_self_attn_layernorm.weight";
   if (c.hfNames && glm4 && role == TensorRole::FfnPostNorm)
     base = "post_mlp_layernorm.weight";
-  // llama.cpp's gpt-oss names the MLP's input norm post_attention_norm.
-  if (!c.hfNames && c.arch == "gpt-oss" && role == TensorRole::FfnNorm)
+  // llama.cpp's gpt-oss and glm4moe name the MLP's input norm
+  // post_attention_norm.
+  if (!c.hfNames && (c.arch == "gpt-oss" || c.arch == "glm4moe") && role == TensorRole::FfnNorm)
     base = "post_attention_norm.weight";
   // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
   if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
@@ -609,7 +655,7 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
   static const char *const qwen[] = {"gate", "gate_proj", "up_proj", "down_proj"};
   static const char *const gguf[] = {
       "ffn_gate_inp.weight",  "ffn_gate_exps.weight",  "ffn_up_exps.weight",
-      "ffn_down_exps.weight", "ffn_exp_probs_b.bias",  "ffn_gate_shexp.weight",
+      "ffn_down_exps.weight", "exp_probs_b.bias",      "ffn_gate_shexp.weight",
       "ffn_up_shexp.weight",  "ffn_down_shexp.weight", "ffn_gate_inp.bias",
       "ffn_gate_exps.bias",   "ffn_up_exps.bias",      "ffn_down_exps.bias"};
   // (gpt-oss's biases under Hugging Face names: the synthetic models'; its
@@ -645,6 +691,10 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
   }
   if (role == ExpertRole::Router)
     return prefix + "gate.weight";
+  // ERNIE 4.5 keeps its score correction bias in moe_statics ([1, experts]),
+  // GLM-4.5 in the router ([experts]).
+  if (role == ExpertRole::SelectionBias && c.arch == "glm4moe")
+    return prefix + "gate.e_score_correction_bias";
   if (index >= static_cast<size_t>(ExpertRole::SelectionBias))
     return prefix + hfShared[index - static_cast<size_t>(ExpertRole::SelectionBias)];
   return prefix + "experts." + std::to_string(expert) + "." +
@@ -716,7 +766,8 @@ void appendExpertTensors(const ModelConfig &c, int64_t l,
   }
   if (c.expertSelectionBias)
     out.push_back({expertTensorName(c, ExpertRole::SelectionBias, l),
-                   c.hfNames ? std::vector<int64_t>{1, experts} : std::vector<int64_t>{experts}});
+                   c.hfNames && c.arch != "glm4moe" ? std::vector<int64_t>{1, experts}
+                                                    : std::vector<int64_t>{experts}});
   if (c.expertBiases) {
     out.push_back({expertTensorName(c, ExpertRole::RouterBias, l), {experts}});
     out.push_back({expertTensorName(c, ExpertRole::GateBias, l), {experts, ffn}});
@@ -985,8 +1036,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       };
       Value bias;
       if (c.expertSelectionBias) {
-        auto shape = c.hfNames ? SmallVector<int64_t>{1, c.numExperts}
-                               : SmallVector<int64_t>{c.numExperts};
+        auto shape = c.hfNames && c.arch != "glm4moe" ? SmallVector<int64_t>{1, c.numExperts}
+                                                      : SmallVector<int64_t>{c.numExperts};
         bias = llm::WeightOp::create(b, loc, RankedTensorType::get(shape, f32),
                                      expertTensorName(c, ExpertRole::SelectionBias, l));
       }
@@ -1018,7 +1069,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
           stacked(ExpertRole::Up, c.expertFfn, c.hidden),
           stacked(ExpertRole::Down, c.hidden, c.expertFfn), bias, routerBias, gateBias, upBias,
           downBias, c.numExperts, c.expertsPerToken, c.expertFfn, c.normTopK,
-          APFloat(c.expertNormMin), c.expertActivation, APFloat(c.swigluLimit));
+          APFloat(c.expertNormMin), c.expertActivation, APFloat(c.swigluLimit),
+          c.expertSigmoid ? "sigmoid" : "softmax", APFloat(c.expertScale));
       // Shared experts: a dense SwiGLU MLP on every row, added.
       if (c.sharedExpertFfn > 0) {
         auto shared = [&](ExpertRole role) {

@@ -464,6 +464,53 @@ bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool er
   c.mixtralNames = mixtral;
   return true;
 }
+/// GLM-4.5's mixture-of-experts keys (transformers' Glm4MoeConfig, whose
+/// defaults apply): n_routed_experts (or num_local_experts) experts of
+/// moe_intermediate_size rows, num_experts_per_tok chosen per token by
+/// sigmoid score + the router's e_score_correction_bias, their scores
+/// renormalized (norm_topk_prob) and times routed_scaling_factor;
+/// n_shared_experts shared experts as one MLP; dense MLPs in the first
+/// first_k_dense_replace layers. Group-limited choice (n_group experts'
+/// groups, only topk_group of them eligible) is refused unless every group
+/// is eligible, as in GLM-4.5's configs. The multi-token-prediction layers
+/// after num_hidden_layers are not read.
+bool readGlm4MoeExperts(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
+  std::optional<int64_t> experts = json.getInt("n_routed_experts");
+  if (!experts)
+    experts = json.getInt("num_local_experts");
+  const int64_t perToken = json.getInt("num_experts_per_tok").value_or(8);
+  const int64_t ffn = json.getInt("moe_intermediate_size").value_or(1408);
+  const int64_t shared = json.getInt("n_shared_experts").value_or(1);
+  const int64_t firstSparse = json.getInt("first_k_dense_replace").value_or(1);
+  const double scale = json.getNumber("routed_scaling_factor").value_or(1.0);
+  const int64_t groups = json.getInt("n_group").value_or(1);
+  const int64_t eligible = json.getInt("topk_group").value_or(1);
+  if (!experts || *experts <= 0 || perToken <= 0 || perToken > *experts || ffn <= 0 ||
+      shared < 0 || shared > (int64_t(1) << 10) || firstSparse < 0 ||
+      !(scale > 0.0) || !std::isfinite(scale)) {
+    error = "config.json: GLM-4.5's MoE keys (n_routed_experts, num_experts_per_tok, "
+            "moe_intermediate_size, n_shared_experts, first_k_dense_replace, "
+            "routed_scaling_factor) are missing or out of range";
+    return false;
+  }
+  if (groups > 1 && eligible < groups) {
+    error = "config.json: group-limited expert choice (n_group " + std::to_string(groups) +
+            ", topk_group " + std::to_string(eligible) +
+            ") is not supported (every group eligible: topk_group = n_group)";
+    return false;
+  }
+  c.numExperts = *experts;
+  c.expertsPerToken = perToken;
+  c.expertFfn = ffn;
+  c.sharedExpertFfn = shared * ffn;
+  c.moeFirst = firstSparse;
+  c.expertSelectionBias = true;
+  c.expertSigmoid = true;
+  c.expertScale = scale;
+  c.normTopK = json.getBool("norm_topk_prob").value_or(true);
+  return true;
+}
+
 /// gpt-oss's keys (after readExperts): the attention's biases
 /// (`attention_bias`, default true) and sinks, the experts' biases and
 /// clamped SwiGLU (`swiglu_limit`; transformers' `swiglu_alpha` must be
@@ -538,6 +585,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool mixtral = arch == "MixtralForCausalLM" || modelType == "mixtral";
   bool qwen3moe = arch == "Qwen3MoeForCausalLM" || modelType == "qwen3_moe";
   bool olmoe = arch == "OlmoeForCausalLM" || modelType == "olmoe";
+  // GLM-4.5 / GLM-4.5-Air (and GLM-4.6): Llama's layers (optional Q/K/V
+  // biases and per-head query/key norms, RoPE on the first half of each head
+  // in rotate-half form), dense MLPs in the first first_k_dense_replace
+  // layers, then sigmoid-scored experts with a selection bias and shared
+  // experts.
+  bool glm4moe = arch == "Glm4MoeForCausalLM" || modelType == "glm4_moe";
   bool llamaLike = arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" ||
                    arch == "MinistralForCausalLM" || modelType == "llama" ||
                    modelType == "mistral" || modelType == "ministral";
@@ -546,14 +599,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // one interleaved gate/up tensor per layer (ModelConfig::hfExperts).
   bool gptOss = arch == "GptOssForCausalLM" || modelType == "gpt_oss";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
-      !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss) {
+      !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
+      !glm4moe) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
             "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM, Ernie4_5ForCausalLM, "
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
-            "Ernie4_5_MoeForCausalLM and GptOssForCausalLM)";
+            "Ernie4_5_MoeForCausalLM, GptOssForCausalLM and Glm4MoeForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -563,6 +617,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : olmoe    ? "olmoe"
            : ernieMoe ? "ernie4_5_moe"
            : gptOss   ? "gpt-oss"
+           : glm4moe  ? "glm4moe"
            : smollm3 ? "smollm3"
            : granite ? "granite"
            : olmo3   ? "olmo3"
@@ -576,10 +631,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
-  c.qkvBias = qwen2 || (glm4 && json.getBool("attention_bias").value_or(true));
+  c.qkvBias = qwen2 || (glm4 && json.getBool("attention_bias").value_or(true)) ||
+              (glm4moe && json.getBool("attention_bias").value_or(false));
   c.fusedQKV = phi3;
   c.fusedGateUp = phi3 || glm4;
-  c.qkNorm = qwen3 || qwen3moe; // Qwen3 normalizes each query and key head
+  // Qwen3 normalizes each query and key head, GLM-4.5 with use_qk_norm.
+  c.qkNorm = qwen3 || qwen3moe || (glm4moe && json.getBool("use_qk_norm").value_or(false));
   // OLMo 2 normalizes the whole query and key projections, and each
   // sublayer's output instead of its input; GLM-4 both. (OLMoE: only the first.)
   c.qkFullNorm = olmo2 || olmoe;
@@ -601,6 +658,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   if ((mixtral || qwen3moe || olmoe || ernieMoe || gptOss) &&
       !readExperts(json, mixtral, qwen3moe, ernieMoe, gptOss, c, error))
+    return false;
+  if (glm4moe && !readGlm4MoeExperts(json, c, error))
     return false;
   if (gptOss && !readGptOss(json, c, error))
     return false;
@@ -635,10 +694,10 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
-  if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss) ||
+  if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss && !glm4moe) ||
       json.getBool("mlp_bias").value_or(false) || json.getBool("use_bias").value_or(false)) {
-    error = "config.json: attention/MLP biases are not supported (but GLM-4's Q/K/V biases "
-            "and gpt-oss's)";
+    error = "config.json: attention/MLP biases are not supported (but GLM-4's and GLM-4.5's "
+            "Q/K/V biases and gpt-oss's)";
     return false;
   }
   // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75), as
@@ -650,11 +709,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (const rt::JsonValue *params = json.get("rope_parameters");
       !partialKey && params && params->isObject())
     partialKey = params->getNumber("partial_rotary_factor");
-  if (double partial = partialKey.value_or(glm4 ? 0.5 : 1.0); partial != 1.0) {
+  if (double partial = partialKey.value_or(glm4 || glm4moe ? 0.5 : 1.0); partial != 1.0) {
     auto rotary = static_cast<int64_t>(static_cast<double>(c.headDim) * partial);
-    if (!phi3 && !glm4) {
+    if (!phi3 && !glm4 && !glm4moe) {
       error = "config.json: partial_rotary_factor (rotary embeddings on part of each head) is "
-              "supported for Phi3ForCausalLM (Phi-4-mini) and Glm4ForCausalLM, not for " + arch;
+              "supported for Phi3ForCausalLM (Phi-4-mini), Glm4ForCausalLM and "
+              "Glm4MoeForCausalLM, not for " + arch;
       return false;
     }
     if (!(partial > 0.0 && partial < 1.0) || rotary <= 0 || rotary % 2 != 0) {

@@ -164,6 +164,11 @@ struct ModelConfig {
   int64_t moeFirst = 0, moeLast = INT64_MAX, sharedExpertFfn = 0;
   bool expertSelectionBias = false;
   double expertNormMin = 0.0;
+  /// GLM-4.5's router (llm.moe scoring "sigmoid", routed_scale): each
+  /// expert scored by the sigmoid of its logit, the chosen experts' weights
+  /// times `expertScale` (routed_scaling_factor).
+  bool expertSigmoid = false;
+  double expertScale = 1.0;
   bool moeLayer(int64_t layer) const {
     return numExperts > 0 && (layer + 1) % sparseStep == 0 && layer >= moeFirst &&
            layer <= moeLast &&

@@ -394,6 +394,11 @@ LogicalResult MoEOp::verify() {
                          << getActivation() << "\"";
   if (double limit = getSwigluLimit().convertToDouble(); !(limit > 0.0) || !std::isfinite(limit))
     return emitOpError() << "expects a positive finite swiglu_limit, got " << limit;
+  if (getScoring() != "softmax" && getScoring() != "sigmoid")
+    return emitOpError() << "expects scoring \"softmax\" or \"sigmoid\", got \"" << getScoring()
+                         << "\"";
+  if (double scale = getRoutedScale().convertToDouble(); !(scale > 0.0) || !std::isfinite(scale))
+    return emitOpError() << "expects a positive finite routed_scale, got " << scale;
   if (ShapedType::isDynamic(hidden))
     return emitOpError("expects a static hidden size (input columns)");
   // Per-expert vectors: f32, `count` values (any static shape: ERNIE's

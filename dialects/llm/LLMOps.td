@@ -349,7 +349,10 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure, AttrSizedOperandSegments]> {
     k logits is the same), as they are without (OLMoE). With `bias %b`
     (ERNIE 4.5's score correction, one value per expert) the experts are
     chosen by probability + bias, their weights still the probabilities;
-    `norm_min` bounds the renormalizing sum from below.
+    `norm_min` bounds the renormalizing sum from below. `scoring = "sigmoid"`
+    (GLM-4.5's, DeepSeek-V3's) scores each expert by the sigmoid of its
+    logit instead of the softmax; `routed_scale` multiplies the chosen
+    experts' weights (after any renormalization).
 
     The experts' matrices are stacked row-wise: expert `e`'s gate and up
     projections are rows `[e * expert_ffn, (e + 1) * expert_ffn)` of `%gate`
@@ -387,7 +390,9 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure, AttrSizedOperandSegments]> {
                        I64Attr:$top_k, I64Attr:$expert_ffn, UnitAttr:$norm_top_k,
                        DefaultValuedAttr<F64Attr, "0.0">:$norm_min,
                        DefaultValuedAttr<StrAttr, "\"silu\"">:$activation,
-                       DefaultValuedAttr<F64Attr, "7.0">:$swiglu_limit);
+                       DefaultValuedAttr<F64Attr, "7.0">:$swiglu_limit,
+                       DefaultValuedAttr<StrAttr, "\"softmax\"">:$scoring,
+                       DefaultValuedAttr<F64Attr, "1.0">:$routed_scale);
   let results = (outs LLM_Tensor:$result);
   // (The biases' types inside their groups: a second optional `, type`
   // group after the selection bias's could not be told apart from it.)

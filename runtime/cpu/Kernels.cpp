@@ -818,10 +818,16 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
                              uint64_t gate, uint64_t up, uint64_t down, uint64_t gateBias,
                              uint64_t upBias, uint64_t downBias, int64_t wtype, int64_t experts,
                              int64_t topK, int64_t ffn, int64_t normTopK, double normMin,
-                             int64_t activation, double limit, uint64_t y) {
+                             int64_t activation, double limit, int64_t scoring,
+                             double routedScale, uint64_t y) {
   if (activation != 0 && activation != 1) {
     std::fprintf(stderr, "lazyc: lazyc_rt_moe: unknown activation %lld\n",
                  static_cast<long long>(activation));
+    std::exit(1);
+  }
+  if (scoring != 0 && scoring != 1) {
+    std::fprintf(stderr, "lazyc: lazyc_rt_moe: unknown scoring %lld\n",
+                 static_cast<long long>(scoring));
     std::exit(1);
   }
   if (rows <= 0)
@@ -830,7 +836,7 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
   const float *xf = ptr<float>(x);
   float *out = ptr<float>(y);
   std::fill(out, out + rows * hidden, 0.0f);
-  // Routing (MoERouting.h): softmax over the router's logits, the top_k.
+  // Routing (MoERouting.h): the router's logits as scores, the top_k.
   const float *bias = selectionBias ? ptr<float>(selectionBias) : nullptr;
   std::vector<float> logits(static_cast<size_t>(rows * experts));
   linearF32(xf, rows, hidden, router, rtype, experts, logits.data(), false);
@@ -853,8 +859,9 @@ extern "C" void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t 
   const float clampAt = static_cast<float>(limit);
   const bool bf16Model = rtype == 1;
   lazyc::rt::ExpertRows assigned; // (row, weight)
-  lazyc::rt::routeExperts(logits.data(), rows, experts, bias, topK, normTopK != 0,
-                          static_cast<float>(normMin), assigned);
+  lazyc::rt::routeExperts(
+      logits.data(), rows, experts, bias,
+      lazyc::rt::Routing::fromKernelArgs(topK, scoring, normTopK, normMin, routedScale), assigned);
   // Each expert over its rows: gather, gate and up, SwiGLU, down, weighted sum.
   const int64_t inBytes = weightRowBytes(wtype, hidden), ffnBytes = weightRowBytes(wtype, ffn);
   std::vector<float> xs, g, u, d;

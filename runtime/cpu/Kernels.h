@@ -89,12 +89,15 @@ void lazyc_rt_linear_ex(uint64_t x, int64_t xtype, int64_t rows, int64_t in, uin
 /// hidden]) or 0 (none); `router` ([experts x hidden]) is of `rtype` (types
 /// as lazyc_rt_linear's). `activation`: 0 SwiGLU (silu(g) * u), 1 gpt-oss's
 /// (g clamped above and u on both sides at `limit`, then
-/// g * sigmoid(1.702 g) * (u + 1)).
+/// g * sigmoid(1.702 g) * (u + 1)). `scoring` 1 scores the experts by the
+/// sigmoid of their logits instead of the softmax (GLM-4.5); `routedScale`
+/// multiplies the chosen experts' weights.
 void lazyc_rt_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, int64_t rtype,
                   uint64_t selectionBias, uint64_t routerBias, uint64_t gate, uint64_t up,
                   uint64_t down, uint64_t gateBias, uint64_t upBias, uint64_t downBias,
                   int64_t wtype, int64_t experts, int64_t topK, int64_t ffn, int64_t normTopK,
-                  double normMin, int64_t activation, double limit, uint64_t y);
+                  double normMin, int64_t activation, double limit, int64_t scoring,
+                  double routedScale, uint64_t y);
 
 /// Writes k/v rows into `layer` of the cache at `positions`, then causal GQA
 /// attention of each query row over the cached slots: every slot

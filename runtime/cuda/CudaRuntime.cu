@@ -1925,9 +1925,14 @@ void lazyc_gpu_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, in
                    uint64_t selectionBias, uint64_t routerBias, uint64_t gate, uint64_t up,
                    uint64_t down, uint64_t gateBias, uint64_t upBias, uint64_t downBias,
                    int64_t wtype, int64_t experts, int64_t topK, int64_t ffn, int64_t normTopK,
-                   double normMin, int64_t activation, double limit, uint64_t y) {
+                   double normMin, int64_t activation, double limit, int64_t scoring,
+                   double routedScale, uint64_t y) {
   if (activation != 0 && activation != 1) {
     setError("lazyc_gpu_moe: unknown activation " + std::to_string(activation));
+    return;
+  }
+  if (scoring != 0 && scoring != 1) {
+    setError("lazyc_gpu_moe: unknown scoring " + std::to_string(scoring));
     return;
   }
   if ((wtype != 0 && wtype != 1) || (rtype != 0 && rtype != 1)) {
@@ -1957,8 +1962,9 @@ void lazyc_gpu_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, in
   if (selectionBias)
     choose = fetch<float>(selectionBias, experts);
   lazyc::rt::ExpertRows assigned;
-  lazyc::rt::routeExperts(logits.data(), rows, experts, selectionBias ? choose.data() : nullptr,
-                          topK, normTopK != 0, static_cast<float>(normMin), assigned);
+  lazyc::rt::routeExperts(
+      logits.data(), rows, experts, selectionBias ? choose.data() : nullptr,
+      lazyc::rt::Routing::fromKernelArgs(topK, scoring, normTopK, normMin, routedScale), assigned);
   // Every expert's rows and weights in one list each, uploaded once.
   std::vector<int32_t> order;
   std::vector<float> weights;

@@ -70,6 +70,8 @@ const std::string kTinyQwen3MoeGGUFLibrary = LAZYC_E2E_TINY_QWEN3MOE_GGUF_LIBRAR
 const std::string kTinyOlmoeGGUFLibrary = LAZYC_E2E_TINY_OLMOE_GGUF_LIBRARY;
 const std::string kTinyErnieMoeLibrary = LAZYC_E2E_TINY_ERNIE_MOE_LIBRARY;
 const std::string kTinyErnieMoeGGUFLibrary = LAZYC_E2E_TINY_ERNIE_MOE_GGUF_LIBRARY;
+const std::string kTinyGlm4MoeLibrary = LAZYC_E2E_TINY_GLM4MOE_LIBRARY;
+const std::string kTinyGlm4MoeGGUFLibrary = LAZYC_E2E_TINY_GLM4MOE_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -393,6 +395,14 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-ernie45moe.txt",
                                                 "tiny-ernie45moe.gguf",
                                                 &kTinyErnieMoeGGUFLibrary},
+                                           // GLM-4.5's MoE: sigmoid scores, the
+                                           // router's correction bias, weights
+                                           // scaled by 2.5, a shared expert.
+                                           Case{"logits-tiny-hf-glm4moe.txt",
+                                                "tiny-glm4moe-hf", &kTinyGlm4MoeLibrary},
+                                           Case{"logits-tiny-hf-glm4moe.txt",
+                                                "tiny-glm4moe.gguf",
+                                                &kTinyGlm4MoeGGUFLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN

@@ -52,7 +52,8 @@ void lazyc_gpu_moe(uint64_t x, int64_t rows, int64_t hidden, uint64_t router, in
                    uint64_t selectionBias, uint64_t routerBias, uint64_t gate, uint64_t up,
                    uint64_t down, uint64_t gateBias, uint64_t upBias, uint64_t downBias,
                    int64_t wtype, int64_t experts, int64_t topK, int64_t ffn, int64_t normTopK,
-                   double normMin, int64_t activation, double limit, uint64_t y);
+                   double normMin, int64_t activation, double limit, int64_t scoring,
+                   double routedScale, uint64_t y);
 void lazyc_gpu_attention_sinks(LazycKVCache *cache, int64_t layer, uint64_t q, uint64_t k,
                                uint64_t v, uint64_t positions, int64_t rows, uint64_t keys,
                                int64_t num_keys, int64_t heads, int64_t kv_heads,
@@ -794,9 +795,10 @@ TEST(CudaKernels, LinearExAccumulatesAndWritesBF16) {
 }
 
 // lazyc_gpu_moe against lazyc_rt_moe on bf16 and f32 weights, a prefill's 37
-// rows and a decode step's one: Mixtral's form (SwiGLU, top-k renormalized)
-// and gpt-oss's (clamped SwiGLU, expert and router biases) with a selection
-// bias and a renormalization floor. The router sees the first `experts`
+// rows and a decode step's one: Mixtral's form (SwiGLU, top-k renormalized),
+// gpt-oss's (clamped SwiGLU, expert and router biases) with a selection bias
+// and a renormalization floor, and GLM-4.5's (sigmoid scores, a selection
+// bias, the weights scaled by 2.5). The router sees the first `experts`
 // columns of x, set apart by 0.5 (logits by 2): both sides choose the same
 // experts whatever their GEMMs round.
 TEST(CudaKernels, MixtureOfExpertsMatchesCPU) {
@@ -849,14 +851,15 @@ TEST(CudaKernels, MixtureOfExpertsMatchesCPU) {
     }
     const int64_t wtype = f32 ? 0 : 1;
     for (int64_t n : {rows, int64_t{1}})
-      for (const bool oss : {false, true}) {
+      for (const int form : {0, 1, 2}) {
+        const bool oss = form == 1, glm = form == 2;
         std::vector<float> want(n * hidden);
         auto run = [&](bool gpu, uint64_t xa, const uint64_t *w, uint64_t sel, uint64_t rb,
                        uint64_t gb, uint64_t ub, uint64_t db, uint64_t y) {
           (gpu ? lazyc_gpu_moe : lazyc_rt_moe)(
-              xa, n, hidden, w[0], wtype, oss ? sel : 0, oss ? rb : 0, w[1], w[2], w[3],
+              xa, n, hidden, w[0], wtype, oss || glm ? sel : 0, oss ? rb : 0, w[1], w[2], w[3],
               oss ? gb : 0, oss ? ub : 0, oss ? db : 0, wtype, experts, topK, ffn, 1,
-              oss ? 0.1 : 0.0, oss ? 1 : 0, oss ? 0.3 : 0.0, y);
+              oss ? 0.1 : 0.0, oss ? 1 : 0, oss ? 0.3 : 0.0, glm ? 1 : 0, glm ? 2.5 : 1.0, y);
         };
         run(false, a(x.data()), host.data(), a(selection.data()), a(routerBias.data()),
             a(gateBias.data()), a(upBias.data()), a(downBias.data()), a(want.data()));
@@ -867,10 +870,10 @@ TEST(CudaKernels, MixtureOfExpertsMatchesCPU) {
         float scale = 0;
         for (float v : want)
           scale = std::max(scale, std::fabs(v));
-        ASSERT_GT(scale, 0.05f) << (f32 ? "f32" : "bf16") << " rows " << n << " oss " << oss;
+        ASSERT_GT(scale, 0.05f) << (f32 ? "f32" : "bf16") << " rows " << n << " form " << form;
         for (size_t i = 0; i < got.size(); ++i)
           ASSERT_NEAR(got[i], want[i], 2e-2 * scale)
-              << (f32 ? "f32" : "bf16") << " rows " << n << " oss " << oss << " element " << i;
+              << (f32 ? "f32" : "bf16") << " rows " << n << " form " << form << " element " << i;
       }
     for (void *p : device)
       api()->free(p);

@@ -1188,9 +1188,10 @@ namespace {
 /// SwiGLU with a limit of 1, which the biased gates and ups cross).
 /// `bf16Model`: a bf16 router (a bf16 model's), under which MXFP4 experts'
 /// prefill GEMMs are bf16 ones (x and the activations rounded to bf16; 160
-/// rows give every expert 32 or more).
+/// rows give every expert 32 or more). `glm`: GLM-4.5's scoring (each
+/// expert's sigmoid, not the softmax) and routed scale (2.5).
 void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai = false,
-              bool mxfp4 = false, bool bf16Model = false) {
+              bool mxfp4 = false, bool bf16Model = false, bool glm = false) {
   const int64_t rows = bf16Model ? 160 : 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
   std::vector<float> x(rows * hidden), router(experts * hidden), gate(experts * ffn * hidden),
       up(gate.size()), down(experts * hidden * ffn);
@@ -1249,7 +1250,8 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
                bf16 ? a(d16) : q8 ? a(d8) : a(down), oai ? a(gateBias) : 0,
                oai ? a(upBias) : 0, oai ? a(downBias) : 0, bf16 ? 1 : mxfp4 ? 4 : q8 ? 3 : 0,
                experts, topK,
-               ffn, normTopK ? 1 : 0, 0.0, oai ? 1 : 0, limit, a(y));
+               ffn, normTopK ? 1 : 0, 0.0, oai ? 1 : 0, limit, glm ? 1 : 0, glm ? 2.5 : 1.0,
+               a(y));
   int64_t clamped = 0;
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<double> p(experts);
@@ -1261,8 +1263,14 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
       p[e] += routerBias[e];
       max = std::max(max, p[e]);
     }
-    for (double &v : p)
-      sum += v = std::exp(v - max);
+    if (glm) { // scores p / sum with sum = 1
+      for (double &v : p)
+        v = 1.0 / (1.0 + std::exp(-v));
+      sum = 1.0;
+    } else {
+      for (double &v : p)
+        sum += v = std::exp(v - max);
+    }
     std::vector<int64_t> order(experts);
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) {
@@ -1272,7 +1280,7 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
     std::vector<double> want(hidden, 0.0);
     for (int64_t k = 0; k < topK; ++k) {
       const int64_t e = order[k];
-      const double w = p[e] / sum / (normTopK ? chosen : 1.0);
+      const double w = p[e] / sum / (normTopK ? chosen : 1.0) * (glm ? 2.5 : 1.0);
       std::vector<double> act(ffn);
       for (int64_t f = 0; f < ffn; ++f) {
         double g = 0, u = 0;
@@ -1307,7 +1315,7 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
           << "row " << r << " column " << c
           << (bf16 ? " (bf16)" : mxfp4 ? " (mxfp4)" : q8 ? " (q8_0)" : " (f32)")
           << (normTopK ? " renormalized" : "") << (withBias ? " biased" : "")
-          << (oai ? " gpt-oss" : "");
+          << (oai ? " gpt-oss" : "") << (glm ? " glm-4.5" : "");
   }
   if (oai) { // the clamps were crossed, both ways
     EXPECT_GT(clamped, rows * topK * ffn / 8);
@@ -1328,4 +1336,8 @@ TEST(LazyKernelsTest, MixtureOfExpertsMatchesAReference) {
            /*mxfp4=*/true);
   checkMoE(false, /*normTopK=*/true, /*withBias=*/false, /*q8=*/false, /*oai=*/true,
            /*mxfp4=*/true, /*bf16Model=*/true);
+  // GLM-4.5's: sigmoid scores, a selection bias, weights scaled by 2.5.
+  for (bool norm : {true, false})
+    checkMoE(false, norm, /*withBias=*/true, false, false, false, false, /*glm=*/true);
+  checkMoE(true, true, true, false, false, false, false, /*glm=*/true);
 }

@@ -262,6 +262,8 @@ struct MoEModel : CallOutModel<MoEModel, llm::MoEOp> {
         arith::ConstantOp::create(rewriter, loc, moe.getNormMinAttr()),
         i64(rewriter, loc, activation),
         arith::ConstantOp::create(rewriter, loc, moe.getSwigluLimitAttr()),
+        i64(rewriter, loc, moe.getScoring() == "sigmoid" ? 1 : 0),
+        arith::ConstantOp::create(rewriter, loc, moe.getRoutedScaleAttr()),
         address(rewriter, loc, out)};
     callRuntime(rewriter, op, "lazyc_rt_moe", args);
     replaceOpWithBufferizedValues(rewriter, op, out);

@@ -707,6 +707,22 @@ func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>,
 
 // -----
 
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>, %d: tensor<256x32xf32>) {
+  // expected-error @+1 {{expects scoring "softmax" or "sigmoid", got "tanh"}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 32, scoring = "tanh"} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>, %d: tensor<256x32xf32>) {
+  // expected-error @+1 {{expects a positive finite routed_scale, got -2.5}}
+  %y = llm.moe %x, %r, %g, %g, %d {num_experts = 4, top_k = 2, expert_ffn = 32, scoring = "sigmoid", routed_scale = -2.5} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<?x64xf32>, %r: tensor<4x64xf32>, %g: tensor<128x64xf32>, %d: tensor<256x32xf32>, %rb: tensor<5xf32>) {
   // expected-error @+1 {{expects the router bias to hold 4 f32 values (one per expert), got 'tensor<5xf32>'}}
   %y = llm.moe %x, %r, %g, %g, %d router_bias(%rb : tensor<5xf32>) {num_experts = 4, top_k = 2, expert_ffn = 32} : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32> -> tensor<?x64xf32>

@@ -112,6 +112,22 @@ func.func @moe_gptoss(%x: tensor<?x64xf32>, %rb: tensor<4xf32>, %gb: tensor<128x
 
 // -----
 
+// GLM-4.5's router: sigmoid scores, a selection bias, a routed scale.
+// CHECK-LABEL: func.func @moe_glm
+func.func @moe_glm(%x: tensor<?x64xf32>, %sb: tensor<4xf32>) -> tensor<?x64xf32> {
+  %r = llm.weight "router" : tensor<4x64xf32>
+  %g = llm.weight "g" : tensor<128x64xf32>
+  %d = llm.weight "d" : tensor<256x32xf32>
+  // CHECK: llm.moe {{.*}} bias %{{.*}} {expert_ffn = 32 : i64, norm_top_k, num_experts = 4 : i64, routed_scale = 2.500000e+00 : f64, scoring = "sigmoid", top_k = 2 : i64}
+  %y = llm.moe %x, %r, %g, %g, %d bias %sb
+      {num_experts = 4, top_k = 2, expert_ffn = 32, norm_top_k, scoring = "sigmoid",
+       routed_scale = 2.5}
+      : tensor<?x64xf32>, tensor<4x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<256x32xf32>, tensor<4xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
 // MXFP4 experts (ui8: 17 bytes per 32 values).
 // CHECK-LABEL: func.func @moe_mxfp4
 func.func @moe_mxfp4(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {

@@ -118,7 +118,7 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
                   (p + "attn_output.bias", [EMB], F32),
                   (p + "attn_sinks.weight", [HEADS], F32)]
         if ernie_moe:  # the score correction bias and 2 shared experts as one MLP
-            t += [(p + "ffn_exp_probs_b.bias", [experts], F32),
+            t += [(p + "exp_probs_b.bias", [experts], F32),
                   (p + "ffn_gate_shexp.weight", [EMB, 2 * expert_ffn], matrix),
                   (p + "ffn_up_shexp.weight", [EMB, 2 * expert_ffn], matrix),
                   (p + "ffn_down_shexp.weight", [2 * expert_ffn, EMB], matrix)]
