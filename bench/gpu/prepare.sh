@@ -181,20 +181,21 @@ for f in tiny-mistral-swa tiny-phi3 tiny-phi4mini tiny-glm4 tiny-ernie45 tiny-ge
   done
 done
 # Mixtures of experts (lazyc_gpu_moe: router logits routed on the host, the experts'
-# GEMMs in cuBLASLt): synthetic:tiny-moe on random weights, and the tiny Mixtral,
-# Qwen3-MoE (a dense layer too), OLMoE and ERNIE 4.5 MoE (its selection bias and
-# renormalization floor) GGUFs; dense and pruned. GPU vs CPU in run.sh.
+# GEMMs in cuBLASLt): synthetic:tiny-moe on random weights, and the tiny Mixtral, ERNIE
+# 4.5 MoE (its selection bias, renormalization floor, shared experts) and GLM-4.5
+# (sigmoid scores, routed scale) GGUFs. GPU vs CPU in run.sh.
+# (Pruned models only but gpt-oss's: their first layer runs dense, and a device call's
+# 64 MiB leave little room; Qwen3-MoE's and OLMoE's forms add nothing new on the GPU.)
 for t in "cpu --portable" "cuda --target=cuda"; do
   set -- $t
-  compile synthetic:tiny-moe --dtype bf16 $2 -o $D/tiny-moe-dense-$1.so
   compile synthetic:tiny-moe --dtype bf16 $2 --schedule=0:0.5 -o $D/tiny-moe-lazy-$1.so
 done
 # gpt-oss (attention sinks, biased experts): its MXFP4 experts widened to bf16 on the
 # CPU side too (the cuda target widens them), exactly (MXFP4 values fit bf16).
-for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-glm4moe tiny-gptoss; do
+for f in tiny-mixtral tiny-ernie45moe tiny-glm4moe tiny-gptoss; do
   for t in "cpu --portable --mxfp4=widen" "cuda --target=cuda"; do
     set -- $t
-    compile test/fixtures/$f.gguf --dtype bf16 ${@:2} -o $D/$f-dense-$1.so
+    [ $f = tiny-gptoss ] && compile test/fixtures/$f.gguf --dtype bf16 ${@:2} -o $D/$f-dense-$1.so
     compile test/fixtures/$f.gguf --dtype bf16 ${@:2} --schedule=0:0.5 -o $D/$f-lazy-$1.so
   done
 done
@@ -207,6 +208,7 @@ compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --portable --schedule=0:0.5 $
 compile test/fixtures/tiny-qwen2.gguf --dtype bf16 --target=cuda --schedule=0:0.5 $NEW -o $D/tiny-qwen2-bf16all-cuda.so
 # Older prepare.sh variants, and the loose models earlier versions carried.
 rm -f $D/llama7b-*-base-cuda.so $D/llama7b-dense-nodefer-cuda.so $D/llama7b-dense-noproj-cuda.so .device/*.so \
+  $D/tiny-moe-dense-*.so $D/tiny-{mixtral,ernie45moe,glm4moe}-dense-*.so $D/tiny-{qwen3moe,olmoe}-*.so \
   $D/smollm2-real8-*.so
 echo "packing $(ls $D/*.so | wc -l) models ($(du -sh $D | cut -f1)) into .device/models.tar.xz"
 tar -C $D -cJf .device/models.tar.xz $(cd $D && ls *.so)

@@ -346,19 +346,17 @@ if in_budget "banded attention (sliding windows, soft-capping): GPU vs CPU"; the
 fi
 
 # Mixtures of experts and attention sinks (built 2026-11-29 without a GPU: first run
-# here): synthetic:tiny-moe on random weights and the tiny Mixtral, Qwen3-MoE, OLMoE,
-# ERNIE 4.5 MoE and GLM-4.5 (sigmoid scores) GGUFs (lazyc_gpu_moe: router logits routed on the host, the experts'
-# GEMMs in cuBLASLt), gpt-oss's (its sinks in lazyc_gpu_attention_sinks, through the key
-# splits' combine, and LazyLLM's lazyc_gpu_sink_scores; experts widened to bf16 on both
-# sides), dense and pruned; memcheck on the pruned gpt-oss.
+# here), pruned models (their first layer dense): synthetic:tiny-moe on random weights
+# and the tiny Mixtral, ERNIE 4.5 MoE and GLM-4.5 (sigmoid scores) GGUFs (lazyc_gpu_moe:
+# router logits routed on the host, the experts' GEMMs in cuBLASLt), gpt-oss's, dense too
+# (its sinks in lazyc_gpu_attention_sinks, through the key splits' combine, and LazyLLM's
+# lazyc_gpu_sink_scores; experts widened to bf16 on both sides); memcheck on the pruned
+# gpt-oss; moe-small's 4k prefill timed.
 if in_budget "mixtures of experts, attention sinks: GPU vs CPU"; then
   log "mixtures of experts (lazyc_gpu_moe) and attention sinks (gpt-oss): GPU vs CPU"
-  for m in tiny-moe-dense tiny-moe-lazy; do
-    gpu_vs_cpu_synthetic $m
-  done
-  for f in tiny-mixtral tiny-qwen3moe tiny-olmoe tiny-ernie45moe tiny-glm4moe tiny-gptoss; do
-    gpu_vs_cpu_family $f-dense
-    gpu_vs_cpu_family $f-lazy
+  gpu_vs_cpu_synthetic tiny-moe-lazy
+  for m in tiny-mixtral-lazy tiny-ernie45moe-lazy tiny-glm4moe-lazy tiny-gptoss-dense tiny-gptoss-lazy; do
+    gpu_vs_cpu_family $m
   done
   # A mixture of experts' prefill on the GPU (no PyTorch anchor for it): moe-small at
   # 4096 tokens, dense and pruned, then where the pruned one's time goes.
