@@ -107,8 +107,8 @@ fresh $D/llama7b-lazy-bf16res-rownorm-cuda.so || compile synthetic:llama2-7b --d
 # Real weights: SmolLM2-135M-Instruct's GGUF (98 MB) does not fit a device call, whose
 # whole working tree (tracked files and the carried .device/) travels in 64 MiB; its
 # embeddings and tokenizer (~32 MB) with as many of its first blocks as fit (~2.2 MB
-# each, at most 8, at least 2; the original tensors) do: GPU vs CPU logits on a real
-# text, dense and pruned.
+# each, at most 8, at least 2; the original tensors; xz-compressed) do: GPU vs CPU
+# logits on a real text, dense and pruned.
 REAL=models/SmolLM2-135M-Instruct.Q4_1.gguf
 rm -f .device/smollm2-real8.gguf # earlier versions: always 8 blocks
 travelling() { # bytes of the tracked and untracked-not-ignored files
@@ -125,19 +125,30 @@ if [ -f $REAL ]; then
   # checkout (session 32).
   packed=$(stat -c %s .device/models.tar.xz 2>/dev/null || echo $((3 * MIB)))
   room=$(( 64 * MIB - $(travelling) - $(du -sb .device/googletest | cut -f1) - packed - MIB / 2 - 65536 ))
+  # The blocks travel xz-compressed (Q4_1 blocks: ~9% smaller; run.sh unpacks them), the
+  # file the models are compiled from stays here (build/ is ignored). From the most blocks
+  # whose file, compressed at the first try's ratio, would fit.
+  LOCAL=build/device-real/smollm2-real.gguf
+  mkdir -p build/device-real
+  rm -f .device/smollm2-real.gguf .device/smollm2-real.gguf.xz
+  ratio=92 # percent, until measured
   blocks=8
-  while :; do
-    python3 bench/gpu/gguf_truncate.py $REAL .device/smollm2-real.gguf --blocks $blocks
-    [ "$(stat -c %s .device/smollm2-real.gguf)" -le "$room" ] && break
-    blocks=$((blocks - 1))
-    if [ $blocks -lt 2 ]; then
-      echo "no room for SmolLM2's real weights in a device call: run.sh will skip that check"
-      rm -f .device/smollm2-real.gguf
-      break
+  while [ $blocks -ge 2 ]; do
+    python3 bench/gpu/gguf_truncate.py $REAL $LOCAL --blocks $blocks >/dev/null
+    raw=$(stat -c %s $LOCAL)
+    if [ $(( raw * ratio / 100 )) -le "$room" ]; then
+      xz -T2 -6 -c $LOCAL > .device/smollm2-real.gguf.xz
+      packedReal=$(stat -c %s .device/smollm2-real.gguf.xz)
+      ratio=$(( packedReal * 100 / raw + 1 ))
+      [ "$packedReal" -le "$room" ] && break
+      rm -f .device/smollm2-real.gguf.xz
     fi
+    blocks=$((blocks - 1))
   done
-  if [ -f .device/smollm2-real.gguf ]; then
-    echo "real weights: SmolLM2-135M-Instruct's first $blocks blocks ($(du -h .device/smollm2-real.gguf | cut -f1))"
+  if [ ! -f .device/smollm2-real.gguf.xz ]; then
+    echo "no room for SmolLM2's real weights in a device call: run.sh will skip that check"
+  else
+    echo "real weights: SmolLM2-135M-Instruct's first $blocks blocks ($(du -h $LOCAL | cut -f1), $(du -h .device/smollm2-real.gguf.xz | cut -f1) as .device/smollm2-real.gguf.xz)"
     # Pruning after the second and third blocks (after the first two of 3, the first of 2:
     # the last block cannot prune).
     real_sched=1:0.6,2:0.6
@@ -145,13 +156,13 @@ if [ -f $REAL ]; then
     [ $blocks -ge 3 ] || real_sched=0:0.6
     for t in "cpu --portable" "cuda --target=cuda"; do
       set -- $t
-      compile .device/smollm2-real.gguf --dtype bf16 --ctx 2048 $2 -o $D/smollm2-real-dense-$1.so
-      compile .device/smollm2-real.gguf --dtype bf16 --ctx 2048 $2 --schedule=$real_sched -o $D/smollm2-real-lazy-$1.so
+      compile $LOCAL --dtype bf16 --ctx 2048 $2 -o $D/smollm2-real-dense-$1.so
+      compile $LOCAL --dtype bf16 --ctx 2048 $2 --schedule=$real_sched -o $D/smollm2-real-lazy-$1.so
     done
   fi
 else
   echo "no $REAL (scripts/setup.sh fetches it): run.sh will skip the real-weights check"
-  rm -f .device/smollm2-real.gguf
+  rm -f .device/smollm2-real.gguf .device/smollm2-real.gguf.xz
 fi
 # Model families beyond SmolLM2: the tiny GGUFs of test/fixtures (they travel with
 # the checkout; each matches transformers on the CPU): Llama 3.1's RoPE scaling,

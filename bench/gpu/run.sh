@@ -32,15 +32,24 @@ in_budget() {
 if [ -f .device/models.tar.xz ]; then
   # Unpacked outside the carried folder, which stays as small as it came
   # (the loose models would not fit a later call's carry), beside links to
-  # the rest of it (anchor, GoogleTest, the real-weights GGUF).
+  # the rest of it (anchor, GoogleTest; the real-weights GGUF is unpacked below).
   D=build-gpu/device
   log "unpacking the compiled models (.device/models.tar.xz -> $D)"
   rm -rf $D && mkdir -p $D
   tar -C $D -xJf .device/models.tar.xz 2>/dev/null \
     || python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .device/models.tar.xz $D \
     || { echo "cannot unpack .device/models.tar.xz"; exit 1; }
-  for f in .device/*; do [ "$f" = .device/models.tar.xz ] || ln -s "$PWD/$f" $D/; done
+  for f in .device/*; do
+    case $f in .device/models.tar.xz|*.xz) ;; *) ln -s "$PWD/$f" $D/ ;; esac
+  done
   ls $D/*.so | wc -l
+fi
+# SmolLM2's real blocks travel xz-compressed (prepare.sh).
+if [ -f .device/smollm2-real.gguf.xz ]; then
+  xz -dc .device/smollm2-real.gguf.xz > $D/smollm2-real.gguf 2>/dev/null \
+    || python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+         .device/smollm2-real.gguf.xz $D/smollm2-real.gguf \
+    || { echo "cannot unpack .device/smollm2-real.gguf.xz"; rm -f $D/smollm2-real.gguf; }
 fi
 
 log "machine"

@@ -292,8 +292,9 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
             "latter at most the former";
     return false;
   }
-  // Shared experts: ERNIE 4.5's (ffn_*_shexp, expert_shared_count experts of
-  // the experts' width as one MLP); another family's gate them (Qwen2-MoE).
+  // Shared experts: ERNIE 4.5's and GLM-4.5's (ffn_*_shexp, expert_shared_count
+  // experts of the experts' width as one MLP); another family's gate them
+  // (Qwen2-MoE).
   const bool glm4moe = arch == "glm4moe";
   const int64_t shared = file.getInt(arch + ".expert_shared_count").value_or(0);
   if (shared != 0 && ((arch != "ernie4_5-moe" && !glm4moe) || shared < 0 ||
@@ -347,7 +348,7 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
       shared == 0 ? 0
                   : file.getInt(arch + ".expert_shared_feed_forward_length")
                         .value_or(shared * config.expertFfn);
-  if (config.sharedExpertFfn < 0) {
+  if (shared != 0 && config.sharedExpertFfn <= 0) {
     error = arch + ".expert_shared_feed_forward_length must be positive";
     return false;
   }
