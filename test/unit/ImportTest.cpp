@@ -369,10 +369,10 @@ TEST_F(ImportTest, MixtureOfExpertsMetadata) {
   for (const Case &c : {Case{8, 9, nullptr, 0, counts}, Case{8, 0, nullptr, 0, counts},
                         Case{8, 2, "llama.expert_shared_count", 1,
                              "shared experts (llama.expert_shared_count) are not supported but "
-                             "ERNIE 4.5's"},
+                             "ERNIE 4.5's and GLM-4.5's"},
                         Case{8, 2, "llama.expert_gating_func", 2,
-                             "llama.expert_gating_func 2 is not supported (lazyc's router is a "
-                             "softmax, 1)"}}) {
+                             "llama.expert_gating_func 2 is not supported (lazyc's routers: "
+                             "softmax, 1; glm4moe's sigmoid, 2)"}}) {
     auto b = tinyLlama(4, 2, 0, c.key ? 3 : 2);
     kvU32(b, "llama.expert_count", c.count);
     kvU32(b, "llama.expert_used_count", c.used);
