@@ -2310,45 +2310,20 @@ void lazyc_gpu_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr, int64_
                kvHeads, headDim, scale, 0.0, outAddr);
 }
 
-void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
-                             uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
-                             int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
-                             double scale, int64_t window, uint64_t outAddr, int64_t sliding,
-                             double softcap) {
+/// lazyc_gpu_window_scores' and lazyc_gpu_sink_scores' work (`entry` names
+/// the caller in errors): the window's rows and the keys (ascending
+/// positions) each sees, on the host over copied position lists
+/// (`positionsAddr` 0: the last row over every key), then windowScores with
+/// `sinks` (null: none).
+static void bandedWindowScores(const char *entry, LazycKVCache *cache, int64_t layer,
+                               uint64_t qAddr, uint64_t positionsAddr, int64_t rows,
+                               uint64_t keysAddr, int64_t numKeys, int64_t heads, int64_t kvHeads,
+                               int64_t headDim, double scale, int64_t window, uint64_t outAddr,
+                               int64_t sliding, double softcap, const float *sinks) {
   Timed timed(cache);
   if (sliding < 0 || sliding > INT_MAX || !(softcap >= 0.0) || !std::isfinite(softcap)) {
-    setError("lazyc_gpu_window_scores: bad sliding window " + std::to_string(sliding) +
+    setError(std::string(entry) + ": bad sliding window " + std::to_string(sliding) +
              " or softcap " + std::to_string(softcap));
-    return;
-  }
-  if (numKeys <= 0 || rows <= 0)
-    return;
-  // The window's rows and the keys (ascending positions) each sees: on the
-  // host, over copied position lists.
-  std::vector<int32_t> positions = fetch<int32_t>(positionsAddr, rows);
-  std::vector<int32_t> keys = fetch<int32_t>(keysAddr, numKeys);
-  const lazyc::rt::AttentionBand band = lazyc::rt::makeAttentionBand(sliding, scale, softcap);
-  std::vector<ScoreRow> work;
-  for (int64_t r : lazyc::scoreWindowRows(positions.data(), rows, window))
-    work.push_back(
-        {r, lazyc::rt::firstBandKey(keys.data(), static_cast<int>(numKeys), positions[r], band),
-         std::upper_bound(keys.begin(), keys.end(), positions[r]) - keys.begin()});
-  windowScores(cache, layer, qAddr, work, keysAddr, numKeys, heads, kvHeads, headDim, scale,
-               softcap, outAddr);
-}
-
-/// lazyc_gpu_window_scores with attention sinks (gpt-oss; Kernels.h's
-/// lazyc_rt_sink_scores): `positions` 0 is the last row over every key.
-void lazyc_gpu_sink_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
-                           uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
-                           int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
-                           double scale, int64_t window, uint64_t outAddr, int64_t sliding,
-                           double softcap, uint64_t sinksAddr) {
-  Timed timed(cache);
-  if (sliding < 0 || sliding > INT_MAX || !(softcap >= 0.0) || !std::isfinite(softcap) ||
-      !sinksAddr) {
-    setError("lazyc_gpu_sink_scores: bad sliding window " + std::to_string(sliding) +
-             ", softcap " + std::to_string(softcap) + " or no sinks");
     return;
   }
   if (numKeys <= 0 || rows <= 0)
@@ -2367,7 +2342,33 @@ void lazyc_gpu_sink_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
                       std::upper_bound(keys.begin(), keys.end(), positions[r]) - keys.begin()});
   }
   windowScores(cache, layer, qAddr, work, keysAddr, numKeys, heads, kvHeads, headDim, scale,
-               softcap, outAddr, ptr<float>(sinksAddr));
+               softcap, outAddr, sinks);
+}
+
+void lazyc_gpu_window_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                             uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
+                             int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                             double scale, int64_t window, uint64_t outAddr, int64_t sliding,
+                             double softcap) {
+  bandedWindowScores("lazyc_gpu_window_scores", cache, layer, qAddr, positionsAddr, rows,
+                     keysAddr, numKeys, heads, kvHeads, headDim, scale, window, outAddr, sliding,
+                     softcap, nullptr);
+}
+
+/// lazyc_gpu_window_scores with attention sinks (gpt-oss; Kernels.h's
+/// lazyc_rt_sink_scores): `positions` 0 is the last row over every key.
+void lazyc_gpu_sink_scores(LazycKVCache *cache, int64_t layer, uint64_t qAddr,
+                           uint64_t positionsAddr, int64_t rows, uint64_t keysAddr,
+                           int64_t numKeys, int64_t heads, int64_t kvHeads, int64_t headDim,
+                           double scale, int64_t window, uint64_t outAddr, int64_t sliding,
+                           double softcap, uint64_t sinksAddr) {
+  if (!sinksAddr) {
+    setError("lazyc_gpu_sink_scores: no sinks");
+    return;
+  }
+  bandedWindowScores("lazyc_gpu_sink_scores", cache, layer, qAddr, positionsAddr, rows, keysAddr,
+                     numKeys, heads, kvHeads, headDim, scale, window, outAddr, sliding, softcap,
+                     ptr<float>(sinksAddr));
 }
 
 void lazyc_gpu_random_scores(uint64_t keysAddr, int64_t numKeys, int64_t layer, int64_t seed,
