@@ -35,8 +35,8 @@ namespace {
 /// Ops whose lowering reads their operands in compiler-generated loops,
 /// which accept any row stride.
 bool readsInGeneratedCode(Operation *op) {
-  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp, llm::AddOp, llm::AddBiasOp,
-             llm::RMSNormOp, llm::HeadRMSNormOp, tensor::DimOp>(op);
+  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp, llm::SigmoidGateOp,
+             llm::AddOp, llm::AddBiasOp, llm::RMSNormOp, llm::HeadRMSNormOp, tensor::DimOp>(op);
 }
 
 struct LazycFuseProjectionsPass

@@ -484,6 +484,10 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
     // ... and a stack of vectors (their biases: [experts, rows]) one vector.
     if (rowBegin < 0 && shape.size() == 1 && fileShape.size() == 2)
       fileShape = {fileShape[0] * fileShape[1]};
+    // ... and a one-row matrix may be a vector (Qwen2-MoE's shared expert
+    // gate, squeezed by older GGUF converters).
+    if (rowBegin < 0 && shape.size() == 2 && shape[0] == 1 && fileShape.size() == 1)
+      fileShape = {1, fileShape[0]};
     // (A part's rows lie inside the file's matrix, of the part's width.)
     bool shapeMatches = rowBegin < 0 ? fileShape == shape
                                      : fileShape.size() == 2 && fileShape[1] == shape[1] &&

@@ -193,8 +193,9 @@ for f in tiny-mistral-swa tiny-phi3 tiny-phi4mini tiny-glm4 tiny-ernie45 tiny-ge
 done
 # Mixtures of experts (lazyc_gpu_moe: router logits routed on the host, the experts'
 # GEMMs in cuBLASLt): synthetic:tiny-moe on random weights, and the tiny Mixtral, ERNIE
-# 4.5 MoE (its selection bias, renormalization floor, shared experts) and GLM-4.5
-# (sigmoid scores, routed scale) GGUFs. GPU vs CPU in run.sh.
+# 4.5 MoE (its selection bias, renormalization floor, shared experts), GLM-4.5
+# (sigmoid scores, routed scale) and Qwen2-MoE (a gated shared expert: llm.sigmoid_gate's
+# generated kernel) GGUFs. GPU vs CPU in run.sh.
 # (Pruned models only but gpt-oss's: their first layer runs dense, and a device call's
 # 64 MiB leave little room; Qwen3-MoE's and OLMoE's forms add nothing new on the GPU.)
 for t in "cpu --portable" "cuda --target=cuda"; do
@@ -203,7 +204,7 @@ for t in "cpu --portable" "cuda --target=cuda"; do
 done
 # gpt-oss (attention sinks, biased experts): its MXFP4 experts widened to bf16 on the
 # CPU side too (the cuda target widens them), exactly (MXFP4 values fit bf16).
-for f in tiny-mixtral tiny-ernie45moe tiny-glm4moe tiny-gptoss; do
+for f in tiny-mixtral tiny-ernie45moe tiny-glm4moe tiny-qwen2moe tiny-gptoss; do
   for t in "cpu --portable --mxfp4=widen" "cuda --target=cuda"; do
     set -- $t
     [ $f = tiny-gptoss ] && compile test/fixtures/$f.gguf --dtype bf16 ${@:2} -o $D/$f-dense-$1.so

@@ -356,7 +356,8 @@ fi
 
 # Mixtures of experts and attention sinks (built 2026-11-29 without a GPU: first run
 # here), pruned models (their first layer dense): synthetic:tiny-moe on random weights
-# and the tiny Mixtral, ERNIE 4.5 MoE and GLM-4.5 (sigmoid scores) GGUFs (lazyc_gpu_moe:
+# and the tiny Mixtral, ERNIE 4.5 MoE, GLM-4.5 (sigmoid scores) and Qwen2-MoE (its gated
+# shared expert, 2026-11-30) GGUFs (lazyc_gpu_moe:
 # router logits routed on the host, the experts' GEMMs in cuBLASLt), gpt-oss's, dense too
 # (its sinks in lazyc_gpu_attention_sinks, through the key splits' combine, and LazyLLM's
 # lazyc_gpu_sink_scores; experts widened to bf16 on both sides); memcheck on the pruned
@@ -364,7 +365,8 @@ fi
 if in_budget "mixtures of experts, attention sinks: GPU vs CPU"; then
   log "mixtures of experts (lazyc_gpu_moe) and attention sinks (gpt-oss): GPU vs CPU"
   gpu_vs_cpu_synthetic tiny-moe-lazy
-  for m in tiny-mixtral-lazy tiny-ernie45moe-lazy tiny-glm4moe-lazy tiny-gptoss-dense tiny-gptoss-lazy; do
+  for m in tiny-mixtral-lazy tiny-ernie45moe-lazy tiny-glm4moe-lazy tiny-qwen2moe-lazy tiny-gptoss-dense \
+           tiny-gptoss-lazy; do
     gpu_vs_cpu_family $m
   done
   # A mixture of experts' prefill on the GPU (no PyTorch anchor for it): moe-small at

@@ -35,7 +35,7 @@ namespace {
 const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "smollm3",
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
-                                    "ernie4_5-moe", "gpt-oss", "glm4moe"};
+                                    "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -280,7 +280,11 @@ namespace {
 /// 4.5's and GLM-4.5's selection bias (exp_probs_b) and shared experts
 /// (ffn_*_shexp, expert_shared_feed_forward_length wide when the file says)
 /// are read, and GLM-4.5's sigmoid gating (expert_gating_func 2) with its
-/// expert_weights_scale; other shared experts and gating functions refused.
+/// expert_weights_scale; Qwen2-MoE's gated shared expert (ffn_*_shexp of
+/// expert_shared_feed_forward_length, else feed_forward_length, rows, its
+/// output weighed by the sigmoid of ffn_gate_inp_shexp's projection), whose
+/// choice llama.cpp never renormalizes; other shared experts and gating
+/// functions refused.
 bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelConfig &config,
                      std::string &error) {
   std::optional<int64_t> experts = file.getInt(arch + ".expert_count");
@@ -293,9 +297,9 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
     return false;
   }
   // Shared experts: ERNIE 4.5's and GLM-4.5's (ffn_*_shexp, expert_shared_count
-  // experts of the experts' width as one MLP); another family's gate them
-  // (Qwen2-MoE).
-  const bool glm4moe = arch == "glm4moe";
+  // experts of the experts' width as one MLP); Qwen2-MoE's one, gated, has no
+  // count.
+  const bool glm4moe = arch == "glm4moe", qwen2moe = arch == "qwen2moe";
   const int64_t shared = file.getInt(arch + ".expert_shared_count").value_or(0);
   if (shared != 0 && ((arch != "ernie4_5-moe" && !glm4moe) || shared < 0 ||
                       shared > (int64_t(1) << 10))) {
@@ -338,7 +342,8 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
     return false;
   }
   const rt::GGUFValue *norm = file.find(arch + ".expert_weights_norm");
-  config.normTopK = norm ? norm->type == rt::GGUFValueType::Bool && norm->b : arch != "olmoe";
+  config.normTopK =
+      norm ? norm->type == rt::GGUFValueType::Bool && norm->b : arch != "olmoe" && !qwen2moe;
   if (arch == "gpt-oss" && !config.normTopK) {
     error = "gpt-oss.expert_weights_norm false is not gpt-oss's routing (a softmax over the "
             "chosen experts' logits)";
@@ -348,7 +353,12 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
       shared == 0 ? 0
                   : file.getInt(arch + ".expert_shared_feed_forward_length")
                         .value_or(shared * config.expertFfn);
-  if (shared != 0 && config.sharedExpertFfn <= 0) {
+  if (qwen2moe) {
+    config.sharedExpertFfn = file.getInt(arch + ".expert_shared_feed_forward_length")
+                                 .value_or(config.ffn);
+    config.sharedExpertGate = true;
+  }
+  if ((shared != 0 || qwen2moe) && config.sharedExpertFfn <= 0) {
     error = arch + ".expert_shared_feed_forward_length must be positive";
     return false;
   }
@@ -394,7 +404,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
-            "ernie4_5-moe, gpt-oss, glm4moe)";
+            "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe)";
     return false;
   }
   config.arch = *arch;
@@ -501,7 +511,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe" &&
-                           *arch != "gpt-oss" && *arch != "glm4moe";
+                           *arch != "gpt-oss" && *arch != "glm4moe" && *arch != "qwen2moe";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -528,7 +538,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.fusedQKV = file.findTensor("blk.0.attn_qkv.weight") != nullptr;
   if (*arch == "phi3" || *arch == "glm4")
     config.fusedGateUp = file.findTensor("blk.0.ffn_gate.weight") == nullptr;
-  config.qkvBias = *arch == "qwen2" || *arch == "gpt-oss" ||
+  config.qkvBias = *arch == "qwen2" || *arch == "qwen2moe" || *arch == "gpt-oss" ||
                    ((*arch == "glm4" || *arch == "glm4moe") &&
                     file.findTensor("blk.0.attn_q.bias"));
   if (*arch == "gpt-oss") {
@@ -658,7 +668,8 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
       "ffn_gate_inp.weight",  "ffn_gate_exps.weight",  "ffn_up_exps.weight",
       "ffn_down_exps.weight", "exp_probs_b.bias",      "ffn_gate_shexp.weight",
       "ffn_up_shexp.weight",  "ffn_down_shexp.weight", "ffn_gate_inp.bias",
-      "ffn_gate_exps.bias",   "ffn_up_exps.bias",      "ffn_down_exps.bias"};
+      "ffn_gate_exps.bias",   "ffn_up_exps.bias",      "ffn_down_exps.bias",
+      "ffn_gate_inp_shexp.weight"};
   // (gpt-oss's biases under Hugging Face names: the synthetic models'; its
   // checkpoints are read from GGUF only.)
   static const char *const hfShared[] = {"moe_statics.e_score_correction_bias",
@@ -668,7 +679,8 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
                                          "router.bias",
                                          "experts.gate_proj_bias",
                                          "experts.up_proj_bias",
-                                         "experts.down_proj_bias"};
+                                         "experts.down_proj_bias",
+                                         "shared_expert_gate.weight"};
   auto index = static_cast<size_t>(role);
   // GGUF: one [experts, rows, columns] tensor per matrix kind.
   if (!c.hfNames)
@@ -696,6 +708,11 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
   // GLM-4.5 in the router ([experts]).
   if (role == ExpertRole::SelectionBias && c.arch == "glm4moe")
     return prefix + "gate.e_score_correction_bias";
+  // Qwen2-MoE names its one shared expert in the singular.
+  if (c.arch == "qwen2moe" && (role == ExpertRole::SharedGate || role == ExpertRole::SharedUp ||
+                               role == ExpertRole::SharedDown))
+    return prefix + "shared_expert." + qwen[index - static_cast<size_t>(ExpertRole::SharedGate) + 1] +
+           ".weight";
   if (index >= static_cast<size_t>(ExpertRole::SelectionBias))
     return prefix + hfShared[index - static_cast<size_t>(ExpertRole::SelectionBias)];
   return prefix + "experts." + std::to_string(expert) + "." +
@@ -779,6 +796,8 @@ void appendExpertTensors(const ModelConfig &c, int64_t l,
     out.push_back({expertTensorName(c, ExpertRole::SharedGate, l), {shared, hidden}});
     out.push_back({expertTensorName(c, ExpertRole::SharedUp, l), {shared, hidden}});
     out.push_back({expertTensorName(c, ExpertRole::SharedDown, l), {hidden, shared}});
+    if (c.sharedExpertGate)
+      out.push_back({expertTensorName(c, ExpertRole::SharedExpertGate, l), {1, hidden}});
   }
 }
 } // namespace
@@ -1080,10 +1099,14 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         Value act = llm::SwiGLUOp::create(b, loc, shared(ExpertRole::SharedGate),
                                           shared(ExpertRole::SharedUp),
                                           b.getStringAttr(c.mlpActivation));
-        mlp = llm::AddOp::create(
-            b, loc, mlp,
-            linear(act, expertTensorName(c, ExpertRole::SharedDown, l), c.hidden,
-                   c.sharedExpertFfn));
+        Value sharedOut = linear(act, expertTensorName(c, ExpertRole::SharedDown, l), c.hidden,
+                                 c.sharedExpertFfn);
+        // Qwen2-MoE: weighed by sigmoid(m · gate) row by row.
+        if (c.sharedExpertGate)
+          sharedOut = llm::SigmoidGateOp::create(
+              b, loc, sharedOut.getType(), sharedOut,
+              linear(m, expertTensorName(c, ExpertRole::SharedExpertGate, l), 1, c.hidden));
+        mlp = llm::AddOp::create(b, loc, mlp, sharedOut);
       }
     } else {
       auto ffn = [&](TensorRole role) {
@@ -1149,6 +1172,7 @@ bool lazyc::checkImportOptions(const ModelConfig &config, const ImportOptions &o
     for (auto [what, n] : {std::pair<const char *, int64_t>{"hidden size", config.hidden},
                            {"feed-forward size", config.ffn},
                            {"experts' feed-forward size", config.expertFfn},
+                           {"shared experts' feed-forward size", config.sharedExpertFfn},
                            {"query width (heads x head_dim)",
                             config.numHeads * config.headDim}})
       if (n % llm::kQ8_0BlockValues != 0) {
@@ -1228,6 +1252,10 @@ OwningOpRef<ModuleOp> lazyc::importGGUF(MLIRContext *context,
     }
     // GGUF lists dimensions innermost first.
     std::vector<uint64_t> dims(t->dims.rbegin(), t->dims.rend());
+    // A one-row matrix may be stored as a vector (Qwen2-MoE's
+    // ffn_gate_inp_shexp: llama.cpp's older converters squeezed it).
+    if (shape.size() == 2 && shape[0] == 1 && dims.size() == 1)
+      dims.insert(dims.begin(), 1);
     if (!checkTensor(name, shape, dims, static_cast<uint32_t>(t->type), error))
       return nullptr;
   }

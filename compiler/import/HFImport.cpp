@@ -336,11 +336,12 @@ bool readGemma(const rt::JsonValue &json, int version, ModelConfig &c, std::stri
 /// Sliding-window attention, as transformers reads it: Mistral 7B v0.1 sets
 /// `sliding_window` for every layer (later Mistral/Llama configs null it);
 /// Qwen2-style configs switch it on with `use_sliding_window` (default off
-/// there and in SmolLM3) for the layers from `max_window_layers` on; a
-/// `layer_types` list names each layer's kind and wins over both; Gemma 3's
+/// there and, `offByDefault`, in SmolLM3 and Qwen2-MoE) for the layers from
+/// `max_window_layers` on; a `layer_types` list names each layer's kind and
+/// wins over both; Gemma 3's
 /// `sliding_window_pattern` (transformers 4.x; `defaultPattern` without it,
 /// 0: none) makes every n-th layer full.
-bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultPattern,
+bool readSlidingWindow(const rt::JsonValue &json, bool offByDefault, int64_t defaultPattern,
                        ModelConfig &c, std::string &error) {
   std::optional<int64_t> window = json.getInt("sliding_window");
   const rt::JsonValue *given = json.get("sliding_window");
@@ -348,7 +349,7 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultP
     error = "config.json: sliding_window must be a positive integer or null";
     return false;
   }
-  const bool qwen2Style = json.get("use_sliding_window") != nullptr || smollm3;
+  const bool qwen2Style = json.get("use_sliding_window") != nullptr || offByDefault;
   std::optional<int64_t> pattern = json.getInt("sliding_window_pattern");
   if (!pattern && defaultPattern > 0)
     pattern = defaultPattern;
@@ -393,9 +394,10 @@ bool readSlidingWindow(const rt::JsonValue &json, bool smollm3, int64_t defaultP
 /// num_experts (of moe_intermediate_size / intermediate_size rows,
 /// renormalized with norm_topk_prob), Qwen3-MoE's dense layers
 /// (mlp_only_layers, and all but every decoder_sparse_step-th), ERNIE 4.5's
-/// moe_* keys.
-bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool ernie,
-                 bool gptOss, ModelConfig &c, std::string &error) {
+/// moe_* keys; Qwen2-MoE's as Qwen3-MoE's (never renormalized by default)
+/// with a gated shared expert of shared_expert_intermediate_size rows.
+bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool qwen2moe,
+                 bool ernie, bool gptOss, ModelConfig &c, std::string &error) {
   const char *expertsKey = mixtral || gptOss ? "num_local_experts"
                            : ernie ? "moe_num_experts"
                                    : "num_experts";
@@ -437,7 +439,17 @@ bool readExperts(const rt::JsonValue &json, bool mixtral, bool qwen3moe, bool er
     c.normTopK = true;
     return true;
   }
-  if (qwen3moe) {
+  if (qwen2moe) {
+    // (transformers' Qwen2MoeConfig default: Qwen1.5-MoE-A2.7B's.)
+    const int64_t shared = json.getInt("shared_expert_intermediate_size").value_or(5632);
+    if (shared <= 0) {
+      error = "config.json: 'shared_expert_intermediate_size' must be a positive integer";
+      return false;
+    }
+    c.sharedExpertFfn = shared;
+    c.sharedExpertGate = true;
+  }
+  if (qwen3moe || qwen2moe) {
     std::optional<int64_t> ffn = json.getInt("moe_intermediate_size");
     if (!ffn || *ffn <= 0) {
       error = "config.json: 'moe_intermediate_size' is missing or not a positive integer";
@@ -584,6 +596,9 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // OLMoE (Llama's with OLMo 2's query/key norms).
   bool mixtral = arch == "MixtralForCausalLM" || modelType == "mixtral";
   bool qwen3moe = arch == "Qwen3MoeForCausalLM" || modelType == "qwen3_moe";
+  // Qwen2-MoE (Qwen1.5-MoE-A2.7B, Qwen2-57B-A14B): Qwen2's layers, experts as
+  // Qwen3-MoE's and a shared expert weighed by a sigmoid gate.
+  bool qwen2moe = arch == "Qwen2MoeForCausalLM" || modelType == "qwen2_moe";
   bool olmoe = arch == "OlmoeForCausalLM" || modelType == "olmoe";
   // GLM-4.5 / GLM-4.5-Air (and GLM-4.6): Llama's layers (optional Q/K/V
   // biases and per-head query/key norms, RoPE on the first half of each head
@@ -600,20 +615,22 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool gptOss = arch == "GptOssForCausalLM" || modelType == "gpt_oss";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
-      !glm4moe) {
+      !glm4moe && !qwen2moe) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
             "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM, Ernie4_5ForCausalLM, "
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
-            "Ernie4_5_MoeForCausalLM, GptOssForCausalLM and Glm4MoeForCausalLM)";
+            "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM and "
+            "Qwen2MoeForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
            : qwen3    ? "qwen3"
            : mixtral  ? "mixtral"
            : qwen3moe ? "qwen3moe"
+           : qwen2moe ? "qwen2moe"
            : olmoe    ? "olmoe"
            : ernieMoe ? "ernie4_5_moe"
            : gptOss   ? "gpt-oss"
@@ -631,7 +648,9 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
-  c.qkvBias = qwen2 || (glm4 && json.getBool("attention_bias").value_or(true)) ||
+  // (Qwen2-MoE: transformers 5's qkv_bias, always in 4.x.)
+  c.qkvBias = qwen2 || (qwen2moe && json.getBool("qkv_bias").value_or(true)) ||
+              (glm4 && json.getBool("attention_bias").value_or(true)) ||
               (glm4moe && json.getBool("attention_bias").value_or(false));
   c.fusedQKV = phi3;
   c.fusedGateUp = phi3 || glm4;
@@ -656,8 +675,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
       !need("intermediate_size", c.ffn) || !need("num_attention_heads", c.numHeads) ||
       !need("vocab_size", c.vocabSize) || !need("max_position_embeddings", c.contextLength))
     return false;
-  if ((mixtral || qwen3moe || olmoe || ernieMoe || gptOss) &&
-      !readExperts(json, mixtral, qwen3moe, ernieMoe, gptOss, c, error))
+  if ((mixtral || qwen3moe || qwen2moe || olmoe || ernieMoe || gptOss) &&
+      !readExperts(json, mixtral, qwen3moe, qwen2moe, ernieMoe, gptOss, c, error))
     return false;
   if (glm4moe && !readGlm4MoeExperts(json, c, error))
     return false;
@@ -735,8 +754,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   // Gemma 2 and gpt-oss: every 2nd layer full; Gemma 3: every 6th; OLMo 3:
   // every 4th.
-  if (!readSlidingWindow(json, smollm3, gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c,
-                         error))
+  if (!readSlidingWindow(json, smollm3 || qwen2moe,
+                         gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
     return false;
   c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {

@@ -163,6 +163,9 @@ struct ModelConfig {
   /// a dense SwiGLU MLP of `sharedExpertFfn` rows added to theirs (0: none).
   int64_t moeFirst = 0, moeLast = INT64_MAX, sharedExpertFfn = 0;
   bool expertSelectionBias = false;
+  /// Qwen2-MoE's shared expert: its output weighed, row by row, by the
+  /// sigmoid of a one-row projection of the MLP's input (llm.sigmoid_gate).
+  bool sharedExpertGate = false;
   double expertNormMin = 0.0;
   /// GLM-4.5's router (llm.moe scoring "sigmoid", routed_scale): each
   /// expert scored by the sigmoid of its logit, the chosen experts' weights
@@ -202,6 +205,7 @@ struct ModelConfig {
 enum class ExpertRole {
   Router, Gate, Up, Down, SelectionBias, SharedGate, SharedUp, SharedDown,
   RouterBias, GateBias, UpBias, DownBias, // gpt-oss's
+  SharedExpertGate,                       // Qwen2-MoE's
 };
 /// The file's name of expert `expert`'s matrix of `role` in `layer` (the
 /// router, the selection bias and the shared experts have one per layer:

@@ -348,6 +348,21 @@ LogicalResult HeadRMSNormOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// SigmoidGateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SigmoidGateOp::verify() {
+  auto input = getInput().getType();
+  auto gate = getGate().getType();
+  if (failed(verifySameRows(*this, input, getResult().getType())))
+    return failure();
+  if (gate.getRank() != 2 || gate.getDimSize(1) != 1)
+    return emitOpError() << "expects a gate of one column per row, got " << gate;
+  return lazyc::verifyDimMatch(*this, "gate rows", gate.getDimSize(0), "input rows",
+                               input.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
 // SoftcapOp
 //===----------------------------------------------------------------------===//
 

@@ -301,6 +301,26 @@ def LLM_ScaleOp : LLM_Op<"scale", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def LLM_SigmoidGateOp : LLM_Op<"sigmoid_gate", [Pure]> {
+  let summary = "Rows scaled by the sigmoid of one gate value each";
+  let description = [{
+    `result[i, j] = input[i, j] * sigmoid(gate[i, 0])`: Qwen2-MoE's gated
+    shared expert, whose output each row weighs by the sigmoid of a
+    one-column projection of the MLP's input (`shared_expert_gate`). The gate
+    has one column and the input's rows; it may be wider (f32) than the input.
+
+    ```mlir
+    %y = llm.sigmoid_gate %shared, %g : tensor<?x2048xf32>, tensor<?x1xf32> -> tensor<?x2048xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$gate);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gate attr-dict `:` type($input) `,` type($gate) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def LLM_SoftcapOp : LLM_Op<"softcap", [Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise soft-capping cap * tanh(x / cap)";
   let description = [{

@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -72,6 +74,8 @@ const std::string kTinyErnieMoeLibrary = LAZYC_E2E_TINY_ERNIE_MOE_LIBRARY;
 const std::string kTinyErnieMoeGGUFLibrary = LAZYC_E2E_TINY_ERNIE_MOE_GGUF_LIBRARY;
 const std::string kTinyGlm4MoeLibrary = LAZYC_E2E_TINY_GLM4MOE_LIBRARY;
 const std::string kTinyGlm4MoeGGUFLibrary = LAZYC_E2E_TINY_GLM4MOE_GGUF_LIBRARY;
+const std::string kTinyQwen2MoeLibrary = LAZYC_E2E_TINY_QWEN2MOE_LIBRARY;
+const std::string kTinyQwen2MoeGGUFLibrary = LAZYC_E2E_TINY_QWEN2MOE_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -403,6 +407,14 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-glm4moe.txt",
                                                 "tiny-glm4moe.gguf",
                                                 &kTinyGlm4MoeGGUFLibrary},
+                                           // Qwen2-MoE's: Q/K/V biases, top 2 not
+                                           // renormalized, a shared expert weighed
+                                           // by the sigmoid of its gate.
+                                           Case{"logits-tiny-hf-qwen2moe.txt",
+                                                "tiny-qwen2moe-hf", &kTinyQwen2MoeLibrary},
+                                           Case{"logits-tiny-hf-qwen2moe.txt",
+                                                "tiny-qwen2moe.gguf",
+                                                &kTinyQwen2MoeGGUFLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN
@@ -663,6 +675,63 @@ TEST(GPULoopsTest, MatchesTheCPULoops) {
     EXPECT_GT(decisive, compared / 4) << fixture;
     EXPECT_EQ(flips, 0) << fixture;
   }
+}
+
+/// Qwen2-MoE's shared expert gate is a [1, hidden] matrix, which llama.cpp's
+/// older converters squeezed into a [hidden] vector (as most Qwen1.5-MoE
+/// GGUFs hold it; llama.cpp reads both): tiny-qwen2moe.gguf rewritten so,
+/// read by the model compiled from the original, gives the same logits.
+TEST(SqueezedWeightsTest, Qwen2MoeSharedGateAsAVector) {
+  if (!std::ifstream(kTinyQwen2MoeGGUFLibrary).good())
+    GTEST_SKIP() << "compiled model missing: " << kTinyQwen2MoeGGUFLibrary;
+  std::ifstream in(kFixtures + "/tiny-qwen2moe.gguf", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Each gate's tensor info: its name, then n_dims 2, dims 64 and 1: n_dims 1,
+  // dim 64 (8 bytes fewer).
+  int squeezed = 0;
+  for (size_t at = 0; (at = bytes.find("ffn_gate_inp_shexp.weight", at)) != std::string::npos;) {
+    at += std::strlen("ffn_gate_inp_shexp.weight");
+    uint32_t dims;
+    uint64_t inner, outer;
+    std::memcpy(&dims, &bytes[at], 4);
+    std::memcpy(&inner, &bytes[at + 4], 8);
+    std::memcpy(&outer, &bytes[at + 12], 8);
+    ASSERT_EQ(dims, 2u);
+    ASSERT_EQ(inner, 64u);
+    ASSERT_EQ(outer, 1u);
+    dims = 1;
+    std::memcpy(&bytes[at], &dims, 4);
+    bytes.erase(at + 12, 8);
+    ++squeezed;
+  }
+  ASSERT_EQ(squeezed, 2);
+  // The header keeps its length (and the data their offsets): the model's
+  // name grows by the bytes the dimensions lost.
+  const std::string name = "tiny-qwen2moe";
+  size_t at = bytes.find(name);
+  ASSERT_NE(at, std::string::npos);
+  uint64_t length;
+  std::memcpy(&length, &bytes[at - 8], 8);
+  ASSERT_EQ(length, name.size());
+  length += 8 * squeezed;
+  std::memcpy(&bytes[at - 8], &length, 8);
+  bytes.insert(at + name.size(), std::string(8 * squeezed, '-'));
+  const std::string path = ::testing::TempDir() + "/tiny-qwen2moe-squeezed.gguf";
+  std::ofstream(path, std::ios::binary) << bytes;
+
+  std::string error;
+  auto original = CompiledModel::load(kTinyQwen2MoeGGUFLibrary,
+                                      kFixtures + "/tiny-qwen2moe.gguf", 0, error);
+  ASSERT_TRUE(original) << error;
+  auto squeezedModel = CompiledModel::load(kTinyQwen2MoeGGUFLibrary, path, 0, error);
+  ASSERT_TRUE(squeezedModel) << error;
+  Reference ref = readReference("logits-tiny-hf-qwen2moe.txt");
+  Chunk c = chunkOf(ref.prompt, 0, static_cast<int64_t>(ref.prompt.size()));
+  std::vector<float> want, got;
+  ASSERT_TRUE(original->step(c.tokens, c.positions, c.rows, want, error)) << error;
+  ASSERT_TRUE(squeezedModel->step(c.tokens, c.positions, c.rows, got, error)) << error;
+  EXPECT_EQ(got, want);
+  std::remove(path.c_str());
 }
 
 TEST(RuntimeErrorsTest, ClearErrors) {

@@ -177,6 +177,36 @@ struct SoftcapLowering : OpRewritePattern<llm::SoftcapOp> {
   }
 };
 
+/// x * sigmoid(g) = x / (1 + exp(-g)), g read once per row.
+struct SigmoidGateLowering : OpRewritePattern<llm::SigmoidGateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::SigmoidGateOp op, PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (type.getRank() != 2)
+      return failure();
+    Type f = type.getElementType();
+    Type g = op.getGate().getType().getElementType();
+    // (The gate's one column: element (row, 0).)
+    AffineMap gateMap = AffineMap::get(
+        2, 0, {rewriter.getAffineDimExpr(0), rewriter.getAffineConstantExpr(0)},
+        rewriter.getContext());
+    rewriter.replaceOp(
+        op, generic2D(rewriter, op.getLoc(), type, op.getInput(), {op.getInput(), op.getGate()},
+                      {rowsMap(rewriter), gateMap},
+                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        // In the wider of the two types, then the result's.
+                        Type wide = f.getIntOrFloatBitWidth() >= g.getIntOrFloatBitWidth() ? f : g;
+                        Value x = toFloat(b, l, a[0], wide), gate = toFloat(b, l, a[1], wide);
+                        Value one = arith::ConstantOp::create(b, l, b.getFloatAttr(wide, 1.0));
+                        Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, gate));
+                        Value y = arith::DivFOp::create(b, l, x,
+                                                        arith::AddFOp::create(b, l, one, e));
+                        return y.getType() == f ? y : arith::TruncFOp::create(b, l, f, y);
+                      }));
+    return success();
+  }
+};
+
 struct SwiGLULowering : OpRewritePattern<llm::SwiGLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::SwiGLUOp op, PatternRewriter &rewriter) const override {
@@ -769,7 +799,7 @@ struct ConvertLLMToLinalgPass
     });
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering,
-                 SoftcapLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
+                 SoftcapLowering, SigmoidGateLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

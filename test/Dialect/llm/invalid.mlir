@@ -763,3 +763,27 @@ func.func @f(%t: tensor<?xi32>) {
   %e = llm.embedding %w[%t] : tensor<600x34xui8>, tensor<?xi32> -> tensor<?x64xf32>
   return
 }
+
+// -----
+
+func.func @f(%y: tensor<?x64xf32>, %g: tensor<?x2xf32>) {
+  // expected-error @+1 {{expects a gate of one column per row, got 'tensor<?x2xf32>'}}
+  %r = llm.sigmoid_gate %y, %g : tensor<?x64xf32>, tensor<?x2xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%y: tensor<4x64xf32>, %g: tensor<3x1xf32>) {
+  // expected-error @+1 {{expects gate rows (3) to equal input rows (4)}}
+  %r = llm.sigmoid_gate %y, %g : tensor<4x64xf32>, tensor<3x1xf32> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%y: tensor<?x64xf32>, %g: tensor<?x1xf32>) {
+  // expected-error @+1 {{expects result type 'tensor<?x32xf32>' to equal input type 'tensor<?x64xf32>'}}
+  %r = llm.sigmoid_gate %y, %g : tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x32xf32>
+  return
+}

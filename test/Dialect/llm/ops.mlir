@@ -79,6 +79,15 @@ func.func @mlp(%g: tensor<?x128xf32>, %u: tensor<?x128xf32>, %x: tensor<?x128xf3
 
 // -----
 
+// CHECK-LABEL: func.func @sigmoid_gate
+func.func @sigmoid_gate(%y: tensor<?x64xbf16>, %g: tensor<?x1xf32>) -> tensor<?x64xbf16> {
+  // CHECK: llm.sigmoid_gate %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<?x1xf32> -> tensor<?x64xbf16>
+  %r = llm.sigmoid_gate %y, %g : tensor<?x64xbf16>, tensor<?x1xf32> -> tensor<?x64xbf16>
+  return %r : tensor<?x64xbf16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @moe
 func.func @moe(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %r = llm.weight "router" : tensor<4x64xbf16>

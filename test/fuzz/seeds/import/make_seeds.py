@@ -20,7 +20,11 @@ second block dense) and qwen3moe with experts of their own width
 (expert_feed_forward_length), ernie4_5-moe with a dense first block, the
 score correction bias and shared experts, gpt-oss (attention sinks, biases on
 every projection, the router and the experts, MXFP4 experts, alternating
-sliding layers, YaRN).
+sliding layers, YaRN), qwen2moe (Q/K/V biases, a shared expert gated by
+ffn_gate_inp_shexp: a vector in block 0, as older converters squeezed it, a
+one-row matrix in block 1) and glm4moe (a dense first block, sigmoid gating,
+the selection bias, a shared expert, the MLP's input norm as
+post_attention_norm).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -83,10 +87,10 @@ def gguf(arch, blocks, tensors, extra=()):
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
           gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False,
-          gptoss=False):
+          gptoss=False, qwen2_moe=False, glm4_moe=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
-    if gptoss:  # llama.cpp's name for the MLP's input norm
+    if gptoss or glm4_moe:  # llama.cpp's name for the MLP's input norm
         post = "post_attention_norm"
     t = [(p + pre + ".weight", [EMB], F32),
          (p + "attn_q.weight", [EMB, HEADS * head_dim], matrix),
@@ -122,6 +126,16 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
                   (p + "ffn_gate_shexp.weight", [EMB, 2 * expert_ffn], matrix),
                   (p + "ffn_up_shexp.weight", [EMB, 2 * expert_ffn], matrix),
                   (p + "ffn_down_shexp.weight", [2 * expert_ffn, EMB], matrix)]
+        if glm4_moe:  # the selection bias and one shared expert
+            t += [(p + "exp_probs_b.bias", [experts], F32),
+                  (p + "ffn_gate_shexp.weight", [EMB, expert_ffn], matrix),
+                  (p + "ffn_up_shexp.weight", [EMB, expert_ffn], matrix),
+                  (p + "ffn_down_shexp.weight", [expert_ffn, EMB], matrix)]
+        if qwen2_moe:  # a shared expert of 48 rows and its gate
+            t += [(p + "ffn_gate_shexp.weight", [EMB, 48], matrix),
+                  (p + "ffn_up_shexp.weight", [EMB, 48], matrix),
+                  (p + "ffn_down_shexp.weight", [48, EMB], matrix),
+                  (p + "ffn_gate_inp_shexp.weight", [EMB] if i == 0 else [EMB, 1], F32)]
     if bias:
         t += [(p + "attn_q.bias", [HEADS * head_dim], F32),
               (p + "attn_k.bias", [KV * head_dim], F32), (p + "attn_v.bias", [KV * head_dim], F32)]
@@ -210,6 +224,19 @@ SEEDS = {
          ("gpt-oss.expert_feed_forward_length", 32), ("gpt-oss.attention.sliding_window", 64),
          ("gpt-oss.rope.scaling.type", "yarn"), ("gpt-oss.rope.scaling.factor", 4.0),
          ("gpt-oss.rope.scaling.original_context_length", 32)]),
+    "qwen2moe-gated-shared-expert.gguf": gguf(
+        "qwen2moe", 2, model("qwen2moe", 2, F16, bias=True, experts=4, expert_ffn=32,
+                             qwen2_moe=True),
+        [("qwen2moe.expert_count", 4), ("qwen2moe.expert_used_count", 2),
+         ("qwen2moe.expert_feed_forward_length", 32),
+         ("qwen2moe.expert_shared_feed_forward_length", 48)]),
+    "glm4moe-sigmoid-experts.gguf": gguf(  # block 0 dense
+        "glm4moe", 2, model("glm4moe", 2, F16, tied=True, bias=True, experts=4, expert_ffn=32,
+                            dense=(0,), glm4_moe=True),
+        [("glm4moe.expert_count", 4), ("glm4moe.expert_used_count", 2),
+         ("glm4moe.expert_feed_forward_length", 32), ("glm4moe.expert_shared_count", 1),
+         ("glm4moe.leading_dense_block_count", 1), ("glm4moe.expert_gating_func", 2),
+         ("glm4moe.expert_weights_scale", 2.5), ("glm4moe.rope.dimension_count", 4)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
