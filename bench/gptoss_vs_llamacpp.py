@@ -30,14 +30,11 @@ import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
 
-from prefill_vs_llamacpp import BUILD, LLAMA_SCRIPT, RESULTS, ROOT, ensure_llama_cpp
+from vs_llamacpp import TOKENIZER, VOCAB_CODE, llama_python, report, time_both
 
-TOKENIZER = os.path.join(ROOT, "test", "fixtures", "tiny-llama-hf", "tokenizer.json")
-
-MAKE_GGUF = r"""
+MAKE_GGUF = VOCAB_CODE + r"""
 import json, sys
 import numpy as np
 from gguf import GGMLQuantizationType, GGUFWriter
@@ -54,18 +51,7 @@ def mxfp4(rows, cols):  # random codes under the exponent 2^-8 (E8M0 120)
     blocks = rng.integers(0, 256, (E, rows, cols // 32, 17), dtype=np.uint8)
     blocks[..., 0] = 120
     return blocks.reshape(E, rows, cols // 32 * 17)
-tok = json.load(open(tokenizer))
-vocab = tok["model"]["vocab"]
-added = {a["id"]: a["content"] for a in tok["added_tokens"]}
-n = max(list(vocab.values()) + list(added)) + 1
-tokens, types = [""] * n, [1] * n
-for text, i in vocab.items():
-    tokens[i] = text
-for i, text in added.items():
-    tokens[i], types[i] = text, 3
-# A vocabulary of the shape's size: the tokenizer's, then unused tokens.
-tokens += [f"<unused{i}>" for i in range(n, VOCAB)]
-types += [5] * (VOCAB - n)
+tokens, types, merges = vocabulary(tokenizer, VOCAB)
 w = GGUFWriter(path, "gpt-oss")
 w.add_name("gpt-oss-random")
 w.add_context_length(16384); w.add_embedding_length(H); w.add_block_count(L)
@@ -75,7 +61,7 @@ w.add_layer_norm_rms_eps(1e-5); w.add_sliding_window(WINDOW)
 w.add_expert_count(E); w.add_expert_used_count(K); w.add_expert_feed_forward_length(F)
 w.add_tokenizer_model("gpt2"); w.add_tokenizer_pre("smollm"); w.add_token_list(tokens)
 w.add_token_types(types)
-w.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in tok["model"]["merges"]])
+w.add_token_merges(merges)
 w.add_bos_token_id(1); w.add_eos_token_id(2)
 # The tensors, described first and generated one at a time as they are written
 # (gpt-oss-20b's shape is 13.8 GB): (name, make, raw type).
@@ -144,11 +130,8 @@ def main():
     big = args.shape == "20b"
     args.tokens = args.tokens or ([512] if big else [512, 2048, 4096])
     args.decode = args.decode or (16 if big else 32)
-    python = ensure_llama_cpp()
-    if subprocess.run([python, "-c", "import gguf"], stderr=subprocess.DEVNULL).returncode:
-        subprocess.check_call([python, "-m", "pip", "install", "-q", "gguf"])
+    python = llama_python()
     ctx = max(args.tokens) + args.decode + 8
-    os.makedirs(RESULTS, exist_ok=True)
     rng = random.Random(11)
     prompts = {str(n): [rng.randrange(3, 600) for _ in range(n)] for n in args.tokens}
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,54 +140,13 @@ def main():
         subprocess.check_call([python, "-c", MAKE_GGUF, model, TOKENIZER,
                                json.dumps(SHAPES[args.shape])])
         variants = {"dense": [], "lazy": [f"--schedule={args.schedule}", "--reuse-bias=4"]}
-        compiled = {}
-        for name, flags in variants.items():
-            compiled[name] = os.path.join(tmp, f"{name}.so")
-            subprocess.check_call([os.path.join(BUILD, "bin", "lazy-compile"), model, "--ctx",
-                                   str(ctx), "--dtype", "bf16", "-o", compiled[name]] + flags)
-        lazyc = {name: {} for name in variants}
-        for n, ids in prompts.items():
-            ids_file = os.path.join(tmp, f"prompt-{n}.ids")
-            open(ids_file, "w").write(" ".join(map(str, ids)))
-            for name in variants:
-                out = subprocess.check_output(
-                    [os.path.join(BUILD, "bin", "lazy-run"), compiled[name], "-m", model, "--ids",
-                     ids_file, "-n", str(args.decode + 1), "--json", "--ignore-eos"],
-                    stderr=subprocess.DEVNULL)
-                lazyc[name][n] = json.loads(out)
-        proc = subprocess.run([python, "-c", LLAMA_SCRIPT, model, str(ctx), str(args.threads),
-                               str(args.decode)], input=json.dumps(prompts),
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit("llama.cpp run failed:\n" + proc.stderr[-3000:])
-        llama = json.loads(proc.stdout)
-
-    print(f"\ngpt-oss-{args.shape}'s shape, random weights, MXFP4 experts, bf16 otherwise, "
-          f"{args.threads} threads, prefill batch 512, decode {args.decode} tokens")
-    print(f"{'prompt':>7} | {'llama.cpp TTFT ms':>17} | {'decode tok/s':>12} | "
-          f"{'lazyc TTFT ms':>13} | {'speedup':>7} | {'decode tok/s':>12} | "
-          f"{'lazyc LazyLLM TTFT ms':>21} | {'speedup':>7} | {'decode tok/s':>12}")
-    rows = []
-    for n in prompts:
-        b, d, z = llama[n], lazyc["dense"][n], lazyc["lazy"][n]
-        rows.append({"prompt_tokens": int(n), "llamacpp_ttft_ms": b["ttft_ms"],
-                     "llamacpp_decode_tokens_per_s": b["decode_tokens_per_s"],
-                     "lazyc_ttft_ms": d["ttft_ms"],
-                     "lazyc_decode_tokens_per_s": d["decode_tokens_per_s"],
-                     "lazyllm_ttft_ms": z["ttft_ms"],
-                     "lazyllm_decode_tokens_per_s": z["decode_tokens_per_s"],
-                     "lazyllm_computed_share": z.get("computed_share")})
-        print(f"{n:>7} | {b['ttft_ms']:>17.0f} | {b['decode_tokens_per_s']:>12.1f} | "
-              f"{d['ttft_ms']:>13.0f} | {b['ttft_ms'] / d['ttft_ms']:>6.2f}x | "
-              f"{d['decode_tokens_per_s']:>12.1f} | {z['ttft_ms']:>21.0f} | "
-              f"{b['ttft_ms'] / z['ttft_ms']:>6.2f}x | {z['decode_tokens_per_s']:>12.1f}")
-    print("speedup = llama.cpp TTFT / lazyc TTFT")
-    result = {"machine": os.uname().nodename, "threads": args.threads, "shape": args.shape,
-              "llama_cpp_python": llama.get("version"), "schedule": args.schedule, "rows": rows}
-    path = os.path.join(RESULTS, "gptoss.json" if not big else "gptoss-20b.json")
-    json.dump(result, open(path, "w"), indent=2)
-    print("wrote", path)
-
+        lazyc, llama = time_both(python, model, tmp, ctx, prompts, variants, args.decode,
+                                 args.threads)
+    report(f"gpt-oss-{args.shape}'s shape, random weights, MXFP4 experts, bf16 otherwise, "
+           f"{args.threads} threads, prefill batch 512, decode {args.decode} tokens",
+           prompts, lazyc, llama,
+           {"threads": args.threads, "shape": args.shape, "schedule": args.schedule},
+           "gptoss.json" if not big else "gptoss-20b.json")
 
 if __name__ == "__main__":
     main()

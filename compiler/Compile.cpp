@@ -119,6 +119,9 @@ std::string lazyc::describeModel(ModuleOp module) {
       // ... every row_step-th of them; the file's layout (llm.weight).
       if (auto step = dyn_cast_or_null<IntegerAttr>(entry.get("row_step")))
         os << ", \"row_step\": " << step.getInt();
+      // ... taken row_block at a time.
+      if (auto block = dyn_cast_or_null<IntegerAttr>(entry.get("row_block")))
+        os << ", \"row_block\": " << block.getInt();
       if (entry.get("transposed"))
         os << ", \"transposed\": true";
       if (auto scales = dyn_cast_or_null<StringAttr>(entry.get("scales"))) {

@@ -454,6 +454,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
       entry.rowBegin = rowBegin;
       entry.rowEnd = rowEnd;
       entry.rowStep = step ? step->integer().value_or(0) : 1;
+      entry.rowBlock = w.getInt("row_block").value_or(1);
       entry.transposed = w.getBool("transposed").value_or(false);
       entry.type = type;
       entry.data = static_cast<const uint8_t *>(data);
@@ -531,7 +532,7 @@ bool CompiledModel::loadWeights(const std::string &modelPath, const std::string 
   for (const LaidOutWeight &l : laidOut) {
     auto same = std::find_if(groups.begin(), groups.end(), [&](const auto &g) {
       return g[0]->data == l.data && g[0]->rows == l.rows && g[0]->cols == l.cols &&
-             g[0]->rowStep == l.rowStep;
+             g[0]->rowStep == l.rowStep && g[0]->rowBlock == l.rowBlock;
     });
     if (same == groups.end())
       groups.push_back({&l});

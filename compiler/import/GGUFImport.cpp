@@ -35,7 +35,8 @@ namespace {
 const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "smollm3",
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
-                                    "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe"};
+                                    "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe",
+                                    "granitemoe"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -297,8 +298,8 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
     return false;
   }
   // Shared experts: ERNIE 4.5's and GLM-4.5's (ffn_*_shexp, expert_shared_count
-  // experts of the experts' width as one MLP); Qwen2-MoE's one, gated, has no
-  // count.
+  // experts of the experts' width as one MLP); Qwen2-MoE's one, gated, and
+  // GraniteMoeShared's have no count.
   const bool glm4moe = arch == "glm4moe", qwen2moe = arch == "qwen2moe";
   const int64_t shared = file.getInt(arch + ".expert_shared_count").value_or(0);
   if (shared != 0 && ((arch != "ernie4_5-moe" && !glm4moe) || shared < 0 ||
@@ -358,7 +359,18 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
                                  .value_or(config.ffn);
     config.sharedExpertGate = true;
   }
-  if ((shared != 0 || qwen2moe) && config.sharedExpertFfn <= 0) {
+  // GraniteMoeShared: a shared MLP when the file holds one (llama.cpp's
+  // granitemoe graph adds it when ffn_gate_shexp is there).
+  if (arch == "granitemoe" && file.findTensor("blk.0.ffn_gate_shexp.weight")) {
+    std::optional<int64_t> width = file.getInt(arch + ".expert_shared_feed_forward_length");
+    if (!width) {
+      error = "granitemoe.expert_shared_feed_forward_length is missing (the file holds shared "
+              "experts, ffn_*_shexp)";
+      return false;
+    }
+    config.sharedExpertFfn = *width;
+  }
+  if ((shared != 0 || qwen2moe || config.sharedExpertFfn != 0) && config.sharedExpertFfn <= 0) {
     error = arch + ".expert_shared_feed_forward_length must be positive";
     return false;
   }
@@ -404,7 +416,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
-            "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe)";
+            "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe)";
     return false;
   }
   config.arch = *arch;
@@ -561,7 +573,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
   if (*arch == "smollm3")
     config.noRopeInterval = 4;
-  if (*arch == "granite" && !readGraniteScales(file, *arch, config, error))
+  if ((*arch == "granite" || *arch == "granitemoe") &&
+      !readGraniteScales(file, *arch, config, error))
     return false;
   if (*arch == "gemma" || *arch == "gemma2" || *arch == "gemma3") {
     // llama.cpp's Gemma graphs: the converter stored the norms' 1 + weight,
@@ -687,8 +700,24 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
     return "blk." + std::to_string(layer) + "." + gguf[index];
   std::string prefix = "model.layers." + std::to_string(layer) +
                        (c.mixtralNames ? ".block_sparse_moe." : ".mlp.");
+  // Granite MoE: the experts' gate and up in input_linear, their down in
+  // output_linear, the shared MLP's gate and up in one matrix.
+  if (c.hfExperts == ModelConfig::HFExperts::GraniteStacked) {
+    const std::string shared = "model.layers." + std::to_string(layer) + ".shared_mlp.";
+    switch (role) {
+    case ExpertRole::Router: return prefix + "router.layer.weight";
+    case ExpertRole::Gate:
+    case ExpertRole::Up: return prefix + "input_linear.weight";
+    case ExpertRole::Down: return prefix + "output_linear.weight";
+    case ExpertRole::SharedGate:
+    case ExpertRole::SharedUp: return shared + "input_linear.weight";
+    case ExpertRole::SharedDown: return shared + "output_linear.weight";
+    default: break; // (no biases)
+    }
+  }
   // Hugging Face gpt-oss: one tensor per kind, gate and up as one.
-  if (c.hfExperts != ModelConfig::HFExperts::PerExpert) {
+  if (c.hfExperts != ModelConfig::HFExperts::PerExpert &&
+      c.hfExperts != ModelConfig::HFExperts::GraniteStacked) {
     const char *blocks = c.hfExperts == ModelConfig::HFExperts::GptOssMXFP4 ? "_blocks" : "";
     switch (role) {
     case ExpertRole::Router: return prefix + "router.weight";
@@ -754,6 +783,16 @@ void appendExpertTensors(const ModelConfig &c, int64_t l,
   const int64_t experts = c.numExperts, ffn = c.expertFfn, hidden = c.hidden;
   out.push_back({expertTensorName(c, ExpertRole::Router, l), {experts, hidden}});
   using HFExperts = ModelConfig::HFExperts;
+  if (c.hfExperts == HFExperts::GraniteStacked) {
+    auto name = [&](ExpertRole role) { return expertTensorName(c, role, l); };
+    out.push_back({name(ExpertRole::Gate), {experts, 2 * ffn, hidden}});
+    out.push_back({name(ExpertRole::Down), {experts, hidden, ffn}});
+    if (const int64_t shared = c.sharedExpertFfn; shared > 0) {
+      out.push_back({name(ExpertRole::SharedGate), {2 * shared, hidden}});
+      out.push_back({name(ExpertRole::SharedDown), {hidden, shared}});
+    }
+    return;
+  }
   if (c.hfExperts != HFExperts::PerExpert) {
     // Hugging Face gpt-oss: gate and up interleaved in one tensor.
     auto name = [&](ExpertRole role) { return expertTensorName(c, role, l); };
@@ -1022,6 +1061,24 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
           return llm::WeightOp::create(
               b, loc, llm::getMXFP4WeightType(context, c.numExperts * rowsEach, cols),
               expertTensorName(c, role, l));
+        if (c.hfExperts == HFExperts::GraniteStacked) {
+          // Granite MoE: expert e's gate rows [2 e F, 2 e F + F) of
+          // input_linear, its up rows the next F; the down projections stacked.
+          const int64_t total = c.numExperts * rowsEach;
+          auto w = llm::WeightOp::create(
+              b, loc,
+              options.weightType == WeightType::Q8_0
+                  ? llm::getQ8_0WeightType(context, total, cols)
+                  : RankedTensorType::get({total, cols}, wt),
+              expertTensorName(c, role, l));
+          if (role != ExpertRole::Down) {
+            w.setRowsAttr(b.getDenseI64ArrayAttr({role == ExpertRole::Up ? rowsEach : 0,
+                                                  2 * total}));
+            w.setRowStep(2 * rowsEach);
+            w.setRowBlock(rowsEach);
+          }
+          return w;
+        }
         if (c.hfExperts != HFExperts::PerExpert) {
           // Hugging Face gpt-oss: the gate's rows are gate_up's even ones,
           // the up's its odd ones; OCP MXFP4 or transposed.
@@ -1094,7 +1151,13 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       // Shared experts: a dense SwiGLU MLP on every row, added.
       if (c.sharedExpertFfn > 0) {
         auto shared = [&](ExpertRole role) {
-          return linear(m, expertTensorName(c, role, l), c.sharedExpertFfn, c.hidden);
+          // (Granite MoE: the gate's rows, then the up's, of one matrix.)
+          std::optional<std::pair<int64_t, int64_t>> part;
+          if (c.hfExperts == HFExperts::GraniteStacked && role != ExpertRole::SharedDown)
+            part = role == ExpertRole::SharedGate
+                       ? std::pair<int64_t, int64_t>{0, c.sharedExpertFfn}
+                       : std::pair<int64_t, int64_t>{c.sharedExpertFfn, 2 * c.sharedExpertFfn};
+          return linear(m, expertTensorName(c, role, l), c.sharedExpertFfn, c.hidden, part);
         };
         Value act = llm::SwiGLUOp::create(b, loc, shared(ExpertRole::SharedGate),
                                           shared(ExpertRole::SharedUp),

@@ -574,7 +574,14 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool qwen2 = arch == "Qwen2ForCausalLM" || modelType == "qwen2";
   bool qwen3 = arch == "Qwen3ForCausalLM" || modelType == "qwen3";
   bool smollm3 = arch == "SmolLM3ForCausalLM" || modelType == "smollm3";
-  bool granite = arch == "GraniteForCausalLM" || modelType == "granite";
+  // Granite 3.x MoE (granite-3.1-1b-a400m, -3b-a800m; GraniteMoeShared with a
+  // shared MLP): Granite's multipliers, Mixtral's routing (a softmax over the
+  // chosen experts' logits), the experts stacked (ModelConfig::hfExperts).
+  bool graniteMoeShared =
+      arch == "GraniteMoeSharedForCausalLM" || modelType == "granitemoeshared";
+  bool graniteMoe =
+      arch == "GraniteMoeForCausalLM" || modelType == "granitemoe" || graniteMoeShared;
+  bool granite = arch == "GraniteForCausalLM" || modelType == "granite" || graniteMoe;
   // OLMo 3: OLMo 2's layers, 3 of every 4 sliding, the others' RoPE scaled.
   bool olmo3 = arch == "Olmo3ForCausalLM" || modelType == "olmo3";
   bool olmo2 = arch == "Olmo2ForCausalLM" || modelType == "olmo2" || olmo3;
@@ -615,15 +622,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   bool gptOss = arch == "GptOssForCausalLM" || modelType == "gpt_oss";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
-      !glm4moe && !qwen2moe) {
+      !glm4moe && !qwen2moe && !graniteMoe) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
             "Olmo2ForCausalLM, Olmo3ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
             "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM, Ernie4_5ForCausalLM, "
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
-            "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM and "
-            "Qwen2MoeForCausalLM)";
+            "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
+            "Qwen2MoeForCausalLM, GraniteMoeForCausalLM and GraniteMoeSharedForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -631,6 +638,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : mixtral  ? "mixtral"
            : qwen3moe ? "qwen3moe"
            : qwen2moe ? "qwen2moe"
+           : graniteMoe ? "granitemoe"
            : olmoe    ? "olmoe"
            : ernieMoe ? "ernie4_5_moe"
            : gptOss   ? "gpt-oss"
@@ -675,9 +683,20 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
       !need("intermediate_size", c.ffn) || !need("num_attention_heads", c.numHeads) ||
       !need("vocab_size", c.vocabSize) || !need("max_position_embeddings", c.contextLength))
     return false;
-  if ((mixtral || qwen3moe || qwen2moe || olmoe || ernieMoe || gptOss) &&
-      !readExperts(json, mixtral, qwen3moe, qwen2moe, ernieMoe, gptOss, c, error))
+  if ((mixtral || graniteMoe || qwen3moe || qwen2moe || olmoe || ernieMoe || gptOss) &&
+      !readExperts(json, mixtral || graniteMoe, qwen3moe, qwen2moe, ernieMoe, gptOss, c, error))
     return false;
+  if (graniteMoe) {
+    c.hfExperts = ModelConfig::HFExperts::GraniteStacked;
+    // (GraniteMoeShared's shared MLP; 0: none, transformers' default.)
+    const int64_t shared = graniteMoeShared ? json.getInt("shared_intermediate_size").value_or(0)
+                                            : 0;
+    if (shared < 0) {
+      error = "config.json: 'shared_intermediate_size' must not be negative";
+      return false;
+    }
+    c.sharedExpertFfn = shared;
+  }
   if (glm4moe && !readGlm4MoeExperts(json, c, error))
     return false;
   if (gptOss && !readGptOss(json, c, error))

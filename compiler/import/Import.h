@@ -197,7 +197,12 @@ struct ModelConfig {
   /// gate's), as OCP MXFP4 (`_blocks` and `_scales`: the published
   /// checkpoints) or transposed `[experts, in, out]` floats (transformers'
   /// dequantized save); llm.weight's row_step, scales and transposed.
-  enum class HFExperts { PerExpert, GptOssMXFP4, GptOssTransposed };
+  /// Granite MoE: every expert's gate and up rows in one `[experts, 2 ffn,
+  /// hidden]` tensor (input_linear: each expert's gate rows, then its up
+  /// rows; llm.weight's row_step and row_block), the down projections in one
+  /// `[experts, hidden, ffn]` (output_linear), the router `router.layer`; its
+  /// shared MLP's gate and up as one matrix too (shared_mlp.input_linear).
+  enum class HFExperts { PerExpert, GptOssMXFP4, GptOssTransposed, GraniteStacked };
   HFExperts hfExperts = HFExperts::PerExpert;
 };
 

@@ -128,16 +128,20 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "expects a positive row_step, got " << step;
   if (getRowStep() && !getRows())
     return emitOpError() << "expects rows = [begin, end] with row_step";
+  const int64_t block = getRowBlock().value_or(1);
+  if (getRowBlock() && (!getRowStep() || block < 1 || block > step))
+    return emitOpError() << "expects row_block in [1, row_step] with a row_step, got " << block;
   if (std::optional<ArrayRef<int64_t>> rows = getRows()) {
     if (rows->size() != 2 || (*rows)[0] < 0 || (*rows)[1] <= (*rows)[0])
       return emitOpError() << "expects rows = [begin, end] with 0 <= begin < end";
     // (A vector's elements are its rows: only a stepped selection takes them.)
-    const int64_t count = ((*rows)[1] - (*rows)[0] + step - 1) / step;
+    const int64_t count = lazyc::llm::steppedRowCount((*rows)[1] - (*rows)[0], step, block);
     if ((type.getRank() != 2 && (type.getRank() != 1 || !getRowStep())) ||
         type.getDimSize(0) != count)
       return emitOpError() << "expects a matrix of " << count << " rows for rows = ["
                            << (*rows)[0] << ", " << (*rows)[1] << "]"
                            << (getRowStep() ? " and row_step = " + std::to_string(step) : "")
+                           << (getRowBlock() ? " and row_block = " + std::to_string(block) : "")
                            << ", got " << type;
   }
   if (getTransposed() && type.getRank() != 2)

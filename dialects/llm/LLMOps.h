@@ -5,6 +5,7 @@
 #include "dialects/llm/LLMDialect.h"
 #include "dialects/llm/LLMTypes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include <algorithm>
 #include <string>
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/OpDefinition.h"
@@ -72,6 +73,12 @@ mlir::RankedTensorType getQ8_0WeightType(mlir::MLIRContext *context, int64_t row
 /// The type of an `[rows, cols]` MXFP4 weight (cols a multiple of 32).
 mlir::RankedTensorType getMXFP4WeightType(mlir::MLIRContext *context, int64_t rows,
                                           int64_t cols);
+/// How many of `span` consecutive rows a weight takes `block` at a time
+/// every `step` rows (llm.weight's row_step and row_block; the runtime's
+/// WeightLayout reads them alike).
+inline int64_t steppedRowCount(int64_t span, int64_t step, int64_t block) {
+  return span / step * block + std::min(span % step, block);
+}
 } // namespace llm
 } // namespace lazyc
 

@@ -50,7 +50,11 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
     fused, as Phi-3's query/key/value and gate/up projections. With
     `row_step = s` too, every s-th of them (rows begin, begin + s, ... below
     end): the parts a file stores interleaved row by row (gpt-oss's gate/up
-    projections and their biases; a vector's elements count as rows).
+    projections and their biases; a vector's elements count as rows); with
+    `row_block = k` as well, blocks of k rows every s rows (rows begin ..
+    begin + k - 1, begin + s .. begin + s + k - 1, ...): the parts a file
+    stores interleaved by blocks (Granite MoE's experts, each expert's gate
+    rows then its up rows in one tensor).
 
     How the file lays the matrix out, where it differs from `[rows, columns]`
     of the result's element kind (the runtime converts while loading):
@@ -74,13 +78,13 @@ def LLM_WeightOp : LLM_Op<"weight", [Pure]> {
     ```
   }];
   let arguments = (ins StrAttr:$name, OptionalAttr<DenseI64ArrayAttr>:$rows,
-                       OptionalAttr<I64Attr>:$row_step, UnitAttr:$transposed,
-                       OptionalAttr<StrAttr>:$scales);
+                       OptionalAttr<I64Attr>:$row_step, OptionalAttr<I64Attr>:$row_block,
+                       UnitAttr:$transposed, OptionalAttr<StrAttr>:$scales);
   let results = (outs LLM_WeightTensor:$result);
   let builders = [
     OpBuilder<(ins "::mlir::Type":$result, "::llvm::StringRef":$name), [{
       build($_builder, $_state, result, $_builder.getStringAttr(name), nullptr, nullptr,
-            nullptr, nullptr);
+            nullptr, nullptr, nullptr);
     }]>
   ];
   let extraClassDeclaration = [{

@@ -144,12 +144,19 @@ bool lazyc::rt::planLaidOutWeight(const LaidOutEntry &e, LaidOutWeight &w, std::
   int64_t begin = e.hasRows ? e.rowBegin : 0, end = e.hasRows ? e.rowEnd : w.fileRows;
   w.rowBegin = begin;
   w.rowStep = e.rowStep;
-  if (e.rowStep < 1 || begin < 0 || end <= begin || end > w.fileRows ||
-      (end - begin + e.rowStep - 1) / e.rowStep != w.rows)
+  w.rowBlock = e.rowBlock;
+  // (Blocks of rowBlock rows every rowStep rows; llm::steppedRowCount.)
+  auto taken = [&](int64_t span) {
+    return span / e.rowStep * e.rowBlock + std::min(span % e.rowStep, e.rowBlock);
+  };
+  if (e.rowStep < 1 || e.rowBlock < 1 || e.rowBlock > e.rowStep || begin < 0 || end <= begin ||
+      end > w.fileRows || taken(end - begin) != w.rows)
     return fail("has " + std::to_string(w.fileRows) + " rows of " + std::to_string(w.cols) +
                 " values in the model file, which the compiled model's rows [" +
                 std::to_string(begin) + ", " + std::to_string(end) + ") step " +
-                std::to_string(e.rowStep) + " (" + std::to_string(w.rows) +
+                std::to_string(e.rowStep) +
+                (e.rowBlock > 1 ? " in blocks of " + std::to_string(e.rowBlock) : "") + " (" +
+                std::to_string(w.rows) +
                 " rows) do not fit (was the model compiled from another file?)");
   return true;
 }
@@ -158,8 +165,7 @@ void lazyc::rt::releaseLaidOutRows(const LaidOutWeight &w, int64_t begin, int64_
   if (!w.scales || end <= begin)
     return;
   const int64_t blocks = w.cols / kMXFP4Values;
-  const int64_t first = (w.rowBegin + begin * w.rowStep) * blocks,
-                last = (w.rowBegin + (end - 1) * w.rowStep + 1) * blocks;
+  const int64_t first = w.fileRow(begin) * blocks, last = (w.fileRow(end - 1) + 1) * blocks;
   MappedFile::releasePages(w.data + first * kOCPCodeBytes,
                            static_cast<size_t>((last - first) * kOCPCodeBytes));
   MappedFile::releasePages(w.scales + first, static_cast<size_t>(last - first));
@@ -168,7 +174,7 @@ void lazyc::rt::releaseLaidOutRows(const LaidOutWeight &w, int64_t begin, int64_
 void lazyc::rt::convertLaidOutRows(const LaidOutWeight &w, int64_t begin, int64_t end,
                                    std::vector<float> &scratch) {
   const int64_t cols = w.cols, rowBytes = rowBytesOf(w.element, cols);
-  auto fileRow = [&](int64_t r) { return w.rowBegin + r * w.rowStep; };
+  auto fileRow = [&](int64_t r) { return w.fileRow(r); };
   if (w.scales) {
     const int64_t blocks = cols / kMXFP4Values;
     uint8_t block[kMXFP4Bytes];

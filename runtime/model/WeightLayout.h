@@ -43,8 +43,10 @@ struct LaidOutWeight {
   const uint8_t *data = nullptr, *scales = nullptr;
   bool transposed = false;
   int64_t fileRows = 0, cols = 0, slabRows = 0;
-  // Target row r is file row rowBegin + r * rowStep.
-  int64_t rowBegin = 0, rowStep = 1;
+  // Target row r is file row rowBegin + r / rowBlock * rowStep + r % rowBlock
+  // (rowBlock 1: rowBegin + r * rowStep).
+  int64_t rowBegin = 0, rowStep = 1, rowBlock = 1;
+  int64_t fileRow(int64_t r) const { return rowBegin + r / rowBlock * rowStep + r % rowBlock; }
   // The arena: `rows` rows of `cols` values of `element`.
   WeightElement element = WeightElement::F32;
   uint8_t *target = nullptr;
@@ -58,7 +60,7 @@ struct LaidOutEntry {
   WeightElement element = WeightElement::F32;
   uint8_t *target = nullptr;
   bool hasRows = false;           // rows = [rowBegin, rowEnd)
-  int64_t rowBegin = 0, rowEnd = 0, rowStep = 1;
+  int64_t rowBegin = 0, rowEnd = 0, rowStep = 1, rowBlock = 1;
   bool transposed = false;
   // The tensor `name`, and the scales' (type U8; null without `scales`).
   GGMLType type = GGMLType::F32;

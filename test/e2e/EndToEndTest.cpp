@@ -76,6 +76,8 @@ const std::string kTinyGlm4MoeLibrary = LAZYC_E2E_TINY_GLM4MOE_LIBRARY;
 const std::string kTinyGlm4MoeGGUFLibrary = LAZYC_E2E_TINY_GLM4MOE_GGUF_LIBRARY;
 const std::string kTinyQwen2MoeLibrary = LAZYC_E2E_TINY_QWEN2MOE_LIBRARY;
 const std::string kTinyQwen2MoeGGUFLibrary = LAZYC_E2E_TINY_QWEN2MOE_GGUF_LIBRARY;
+const std::string kTinyGraniteMoeLibrary = LAZYC_E2E_TINY_GRANITEMOE_LIBRARY;
+const std::string kTinyGraniteMoeGGUFLibrary = LAZYC_E2E_TINY_GRANITEMOE_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -415,6 +417,14 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-qwen2moe.txt",
                                                 "tiny-qwen2moe.gguf",
                                                 &kTinyQwen2MoeGGUFLibrary},
+                                           // Granite MoE's: Granite's multipliers,
+                                           // the experts' gate and up as row blocks
+                                           // of one tensor, a shared MLP.
+                                           Case{"logits-tiny-hf-granitemoe.txt",
+                                                "tiny-granitemoe-hf", &kTinyGraniteMoeLibrary},
+                                           Case{"logits-tiny-hf-granitemoe.txt",
+                                                "tiny-granitemoe.gguf",
+                                                &kTinyGraniteMoeGGUFLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN

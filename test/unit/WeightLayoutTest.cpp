@@ -12,6 +12,7 @@
 
 #include "runtime/cpu/MXFP4.h"
 #include "runtime/cpu/Q8_0.h"
+#include "runtime/model/Quant.h"
 
 #include <gtest/gtest.h>
 
@@ -173,6 +174,69 @@ TEST(WeightLayout, TransposedStacksAndSteppedVectors) {
   std::vector<float> got = floatsOf(out);
   for (int64_t i = 0; i < 6; ++i)
     EXPECT_EQ(got[i], file[2 * i]);
+}
+
+/// Granite MoE's input_linear: [3 experts, 2 x 4 rows, 8], each expert's 4
+/// gate rows then its 4 up rows; the up rows of them all are rows [4, 24)
+/// taken 4 at a time every 8 (row_block 4, row_step 8), into bf16 and Q8_0.
+TEST(WeightLayout, RowBlocksPickEachExpertsPart) {
+  constexpr int64_t experts = 3, ffn = 4, cols = 32;
+  std::vector<float> file(experts * 2 * ffn * cols);
+  for (size_t i = 0; i < file.size(); ++i)
+    file[i] = 0.125f * static_cast<float>(i % 97) - 5.0f;
+  auto planned = [&](bool up, WeightElement element, uint8_t *target) {
+    LaidOutEntry e = entryOf({experts * ffn, cols}, element, target);
+    e.hasRows = true;
+    e.rowBegin = up ? ffn : 0;
+    e.rowEnd = experts * 2 * ffn;
+    e.rowStep = 2 * ffn;
+    e.rowBlock = ffn;
+    e.type = GGMLType::F32;
+    e.data = reinterpret_cast<const uint8_t *>(file.data());
+    e.fileShape = {experts, 2 * ffn, cols};
+    LaidOutWeight w;
+    std::string error;
+    EXPECT_TRUE(planLaidOutWeight(e, w, error)) << error;
+    return w;
+  };
+  for (bool up : {false, true}) {
+    std::vector<uint8_t> out(experts * ffn * cols * 2);
+    convertAll(planned(up, WeightElement::BF16, out.data()));
+    const auto *got = reinterpret_cast<const uint16_t *>(out.data());
+    for (int64_t e = 0; e < experts; ++e)
+      for (int64_t r = 0; r < ffn; ++r)
+        for (int64_t k = 0; k < cols; ++k) {
+          const int64_t fileRow = e * 2 * ffn + (up ? ffn : 0) + r;
+          EXPECT_EQ(got[(e * ffn + r) * cols + k], floatToBF16(file[fileRow * cols + k]))
+              << (up ? "up" : "gate") << " of expert " << e << ", row " << r;
+        }
+  }
+  // Q8_0 rows: the up rows quantized, row by row, as a plain matrix of them.
+  std::vector<uint8_t> q8(experts * ffn * kQ8_0Bytes), dense(experts * ffn * kQ8_0Bytes);
+  convertAll(planned(true, WeightElement::Q8_0, q8.data()));
+  std::vector<float> upRows;
+  for (int64_t e = 0; e < experts; ++e)
+    upRows.insert(upRows.end(), file.begin() + (e * 2 * ffn + ffn) * cols,
+                  file.begin() + (e * 2 * ffn + 2 * ffn) * cols);
+  quantizeQ8_0(upRows.data(), dense.data(), upRows.size());
+  EXPECT_EQ(q8, dense);
+  // A block count that does not divide the range: rows [0, 20) in blocks of 4
+  // every 8 are 4 + 4 + 4 = 12; a weight of 10 rows does not fit.
+  std::vector<uint8_t> out(12 * cols * 4);
+  LaidOutEntry e = entryOf({10, cols}, WeightElement::F32, out.data());
+  e.hasRows = true;
+  e.rowEnd = 20;
+  e.rowStep = 8;
+  e.rowBlock = 4;
+  e.type = GGMLType::F32;
+  e.data = reinterpret_cast<const uint8_t *>(file.data());
+  e.fileShape = {experts * 2 * ffn, cols};
+  LaidOutWeight w;
+  std::string error;
+  EXPECT_FALSE(planLaidOutWeight(e, w, error));
+  EXPECT_NE(error.find("step 8 in blocks of 4 (10 rows) do not fit"), std::string::npos) << error;
+  e.shape = {12, cols};
+  EXPECT_TRUE(planLaidOutWeight(e, w, error)) << error;
 }
 
 TEST(WeightLayout, RefusesTensorsThatDoNotFit) {

@@ -633,6 +633,8 @@ static std::string weightKey(StringRef name, llm::WeightOp w = {}) {
     key += "[" + std::to_string((*rows)[0]) + ":" + std::to_string((*rows)[1]) + "]";
   if (std::optional<int64_t> step = w.getRowStep())
     key += "/" + std::to_string(*step);
+  if (std::optional<int64_t> block = w.getRowBlock())
+    key += "x" + std::to_string(*block);
   if (w.getTransposed())
     key += "^T";
   if (std::optional<StringRef> scales = w.getScales())
@@ -713,6 +715,8 @@ static LogicalResult lowerWeights(ModuleOp module) {
         entry.push_back(b.getNamedAttr("rows", b.getI64ArrayAttr(*w.getRows())));
       if (w && w.getRowStep())
         entry.push_back(b.getNamedAttr("row_step", w.getRowStepAttr()));
+      if (w && w.getRowBlock())
+        entry.push_back(b.getNamedAttr("row_block", w.getRowBlockAttr()));
       if (w && w.getTransposed())
         entry.push_back(b.getNamedAttr("transposed", b.getBoolAttr(true)));
       if (w && w.getScales())

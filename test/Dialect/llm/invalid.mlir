@@ -787,3 +787,19 @@ func.func @f(%y: tensor<?x64xf32>, %g: tensor<?x1xf32>) {
   %r = llm.sigmoid_gate %y, %g : tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x32xf32>
   return
 }
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects row_block in [1, row_step] with a row_step, got 4}}
+  %w = llm.weight "w" {rows = array<i64: 0, 8>, row_step = 2 : i64, row_block = 4 : i64} : tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{expects a matrix of 12 rows for rows = [0, 20] and row_step = 8 and row_block = 4, got 'tensor<10x8xf32>'}}
+  %w = llm.weight "w" {rows = array<i64: 0, 20>, row_step = 8 : i64, row_block = 4 : i64} : tensor<10x8xf32>
+  return
+}

@@ -153,9 +153,13 @@ func.func @moe_mxfp4(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
 // -----
 
 // How a file lays weights out: interleaved rows, transposed stacks, OCP MXFP4
-// blocks with their scales apart (gpt-oss's Hugging Face experts).
+// blocks with their scales apart (gpt-oss's Hugging Face experts), blocks of
+// rows (Granite MoE's experts: each one's gate rows, then its up rows).
 // CHECK-LABEL: func.func @weight_layouts
 func.func @weight_layouts() -> (tensor<128x34xui8>, tensor<128x64xbf16>, tensor<128xf32>) {
+  // CHECK: llm.weight "input_linear" {row_block = 32 : i64, row_step = 64 : i64, rows = array<i64: 32, 256>} : tensor<128x64xf32>
+  %x = llm.weight "input_linear" {rows = array<i64: 32, 256>, row_step = 64 : i64,
+                                  row_block = 32 : i64} : tensor<128x64xf32>
   // CHECK: llm.weight "gate_up_blocks" {row_step = 2 : i64, rows = array<i64: 0, 256>, scales = "gate_up_scales"} : tensor<128x34xui8>
   %g = llm.weight "gate_up_blocks" {rows = array<i64: 0, 256>, row_step = 2 : i64,
                                     scales = "gate_up_scales"} : tensor<128x34xui8>

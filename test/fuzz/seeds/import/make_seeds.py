@@ -22,9 +22,10 @@ score correction bias and shared experts, gpt-oss (attention sinks, biases on
 every projection, the router and the experts, MXFP4 experts, alternating
 sliding layers, YaRN), qwen2moe (Q/K/V biases, a shared expert gated by
 ffn_gate_inp_shexp: a vector in block 0, as older converters squeezed it, a
-one-row matrix in block 1) and glm4moe (a dense first block, sigmoid gating,
+one-row matrix in block 1), glm4moe (a dense first block, sigmoid gating,
 the selection bias, a shared expert, the MLP's input norm as
-post_attention_norm).
+post_attention_norm) and granitemoe (Granite's multipliers, experts and a
+shared MLP).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -87,7 +88,7 @@ def gguf(arch, blocks, tensors, extra=()):
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
           gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False,
-          gptoss=False, qwen2_moe=False, glm4_moe=False):
+          gptoss=False, qwen2_moe=False, glm4_moe=False, granite_moe=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     if gptoss or glm4_moe:  # llama.cpp's name for the MLP's input norm
@@ -131,6 +132,10 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
                   (p + "ffn_gate_shexp.weight", [EMB, expert_ffn], matrix),
                   (p + "ffn_up_shexp.weight", [EMB, expert_ffn], matrix),
                   (p + "ffn_down_shexp.weight", [expert_ffn, EMB], matrix)]
+        if granite_moe:  # a shared MLP of 48 rows
+            t += [(p + "ffn_gate_shexp.weight", [EMB, 48], matrix),
+                  (p + "ffn_up_shexp.weight", [EMB, 48], matrix),
+                  (p + "ffn_down_shexp.weight", [48, EMB], matrix)]
         if qwen2_moe:  # a shared expert of 48 rows and its gate
             t += [(p + "ffn_gate_shexp.weight", [EMB, 48], matrix),
                   (p + "ffn_up_shexp.weight", [EMB, 48], matrix),
@@ -237,6 +242,13 @@ SEEDS = {
          ("glm4moe.expert_feed_forward_length", 32), ("glm4moe.expert_shared_count", 1),
          ("glm4moe.leading_dense_block_count", 1), ("glm4moe.expert_gating_func", 2),
          ("glm4moe.expert_weights_scale", 2.5), ("glm4moe.rope.dimension_count", 4)]),
+    "granitemoe-shared-mlp.gguf": gguf(
+        "granitemoe", 1, model("granitemoe", 1, F16, tied=True, experts=4,
+                               granite_moe=True),
+        [("granitemoe.expert_count", 4), ("granitemoe.expert_used_count", 2),
+         ("granitemoe.expert_shared_feed_forward_length", 48),
+         ("granitemoe.embedding_scale", 12.0), ("granitemoe.residual_scale", 0.22),
+         ("granitemoe.attention.scale", 0.0625), ("granitemoe.logit_scale", 8.0)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),

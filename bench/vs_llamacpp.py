@@ -1,0 +1,101 @@
+"""What the random-weights comparisons with llama.cpp share (gptoss_vs_llamacpp.py,
+moe_vs_llamacpp.py): the vocabulary their GGUFs carry, timing lazyc's dense and
+LazyLLM variants and llama.cpp on the same ids, and the table and JSON of the
+result."""
+import json
+import os
+import subprocess
+import sys
+
+from prefill_vs_llamacpp import BUILD, LLAMA_SCRIPT, RESULTS, ROOT, ensure_llama_cpp
+
+TOKENIZER = os.path.join(ROOT, "test", "fixtures", "tiny-llama-hf", "tokenizer.json")
+
+# Python for the GGUF writers (run in bench/.venv): `tokens, types, merges` of
+# tiny-llama-hf's tokenizer, padded with unused tokens to VOCAB.
+VOCAB_CODE = r"""
+def vocabulary(tokenizer, VOCAB):
+    tok = json.load(open(tokenizer))
+    vocab = tok["model"]["vocab"]
+    added = {a["id"]: a["content"] for a in tok["added_tokens"]}
+    n = max(list(vocab.values()) + list(added)) + 1
+    tokens, types = [""] * n, [1] * n
+    for text, i in vocab.items():
+        tokens[i] = text
+    for i, text in added.items():
+        tokens[i], types[i] = text, 3
+    # A vocabulary of the shape's size: the tokenizer's, then unused tokens.
+    tokens += [f"<unused{i}>" for i in range(n, VOCAB)]
+    types += [5] * (VOCAB - n)
+    merges = [m if isinstance(m, str) else " ".join(m) for m in tok["model"]["merges"]]
+    return tokens, types, merges
+"""
+
+
+def llama_python():
+    """bench/.venv's Python with llama-cpp-python and gguf."""
+    python = ensure_llama_cpp()
+    if subprocess.run([python, "-c", "import gguf"], stderr=subprocess.DEVNULL).returncode:
+        subprocess.check_call([python, "-m", "pip", "install", "-q", "gguf"])
+    return python
+
+
+def time_both(python, model, tmp, ctx, prompts, variants, decode, threads, verbose=False):
+    """Compiles `variants` ({name: lazy-compile flags}, bf16 weights) of `model`, runs
+    each on every prompt ({label: ids}) and llama.cpp on the same ids: ({name:
+    {label: lazy-run's JSON}}, llama.cpp's {label: times})."""
+    compiled = {}
+    for name, flags in variants.items():
+        compiled[name] = os.path.join(tmp, f"{name}.so")
+        subprocess.check_call([os.path.join(BUILD, "bin", "lazy-compile"), model, "--ctx",
+                               str(ctx), "--dtype", "bf16", "-o", compiled[name]] + flags)
+    lazyc = {name: {} for name in variants}
+    for n, ids in prompts.items():
+        ids_file = os.path.join(tmp, f"prompt-{n}.ids")
+        open(ids_file, "w").write(" ".join(map(str, ids)))
+        for name in variants:
+            if verbose:
+                print(f"lazyc {name}, {n} tokens...", flush=True)
+            out = subprocess.check_output(
+                [os.path.join(BUILD, "bin", "lazy-run"), compiled[name], "-m", model, "--ids",
+                 ids_file, "-n", str(decode + 1), "--json", "--ignore-eos"],
+                stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+            lazyc[name][n] = json.loads(out)
+    if verbose:
+        print("llama.cpp...", flush=True)
+    proc = subprocess.run([python, "-c", LLAMA_SCRIPT, model, str(ctx), str(threads),
+                           str(decode)], input=json.dumps(prompts), capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        sys.exit("llama.cpp run failed:\n" + proc.stderr[-3000:])
+    return lazyc, json.loads(proc.stdout)
+
+
+def report(title, prompts, lazyc, llama, meta, filename):
+    """Prints the table (llama.cpp, lazyc dense, lazyc LazyLLM) and writes
+    bench/results/`filename` with `meta`."""
+    print("\n" + title)
+    print(f"{'prompt':>7} | {'llama.cpp TTFT ms':>17} | {'decode tok/s':>12} | "
+          f"{'lazyc TTFT ms':>13} | {'speedup':>7} | {'decode tok/s':>12} | "
+          f"{'lazyc LazyLLM TTFT ms':>21} | {'speedup':>7} | {'decode tok/s':>12}")
+    rows = []
+    for n in prompts:
+        b, d, z = llama[n], lazyc["dense"][n], lazyc["lazy"][n]
+        rows.append({"prompt_tokens": int(n), "llamacpp_ttft_ms": b["ttft_ms"],
+                     "llamacpp_decode_tokens_per_s": b["decode_tokens_per_s"],
+                     "lazyc_ttft_ms": d["ttft_ms"],
+                     "lazyc_decode_tokens_per_s": d["decode_tokens_per_s"],
+                     "lazyllm_ttft_ms": z["ttft_ms"],
+                     "lazyllm_decode_tokens_per_s": z["decode_tokens_per_s"],
+                     "lazyllm_computed_share": z.get("computed_share")})
+        print(f"{n:>7} | {b['ttft_ms']:>17.0f} | {b['decode_tokens_per_s']:>12.1f} | "
+              f"{d['ttft_ms']:>13.0f} | {b['ttft_ms'] / d['ttft_ms']:>6.2f}x | "
+              f"{d['decode_tokens_per_s']:>12.1f} | {z['ttft_ms']:>21.0f} | "
+              f"{b['ttft_ms'] / z['ttft_ms']:>6.2f}x | {z['decode_tokens_per_s']:>12.1f}")
+    print("speedup = llama.cpp TTFT / lazyc TTFT")
+    os.makedirs(RESULTS, exist_ok=True)
+    result = {"machine": os.uname().nodename, **meta,
+              "llama_cpp_python": llama.get("version"), "rows": rows}
+    path = os.path.join(RESULTS, filename)
+    json.dump(result, open(path, "w"), indent=2)
+    print("wrote", path)
