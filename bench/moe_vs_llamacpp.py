@@ -18,10 +18,11 @@ what this measures, the time is.
 lazyc: `lazy-compile --dtype bf16` (its bf16 KV cache), plus a LazyLLM variant
 with --schedule (default: `default`, with --reuse-bias 4 as for gpt-oss: decode
 free of revivals on a mixture of experts), timed by `lazy-run --json` with
-512-token prefill batches (a pruned model prefills in one step). llama.cpp:
+512-token prefill batches (a pruned model prefills in one step) after one
+untimed prefill of the same prompt (--warmup 1). llama.cpp:
 llama-cpp-python (bench/.venv, built from source for this CPU on first use:
-prefill_vs_llamacpp.py's), `Llama.eval` of the same ids with n_batch 512, then
-one-token evals, its default f16 KV cache. Both use the same threads. Prints a
+prefill_vs_llamacpp.py's), `Llama.eval` of the same ids with n_batch 512 (after
+one untimed eval of them), then one-token evals, its default f16 KV cache. Both use the same threads. Prints a
 table and writes bench/results/moe-<shape>.json.
 """
 import argparse
@@ -117,7 +118,7 @@ def main():
                                json.dumps(SHAPES[args.shape])])
         variants = {"dense": [], "lazy": [f"--schedule={args.schedule}", "--reuse-bias=4"]}
         lazyc, llama = time_both(python, model, tmp, ctx, prompts, variants, args.decode,
-                                 args.threads, verbose=True)
+                                 args.threads, verbose=True, warmup=True)
     report(f"{args.shape}'s shape (granitemoe), random bf16 weights, {args.threads} threads, "
            f"prefill batch 512, decode {args.decode} tokens", prompts, lazyc, llama,
            {"threads": args.threads, "shape": args.shape, "schedule": args.schedule},

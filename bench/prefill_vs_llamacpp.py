@@ -64,11 +64,15 @@ import json, sys, time
 import numpy as np
 from llama_cpp import Llama
 model, n_ctx, threads, decode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+warmup = len(sys.argv) > 5 and sys.argv[5] == "warmup"  # an untimed eval of each prompt first
 prompts = json.loads(sys.stdin.read())
 llm = Llama(model_path=model, n_ctx=n_ctx, n_batch=512, n_ubatch=512, n_threads=threads,
             n_threads_batch=threads, verbose=False)
 out = {"version": __import__("llama_cpp").__version__}
 for label, ids in prompts.items():
+    if warmup:
+        llm.reset()
+        llm.eval(ids)
     llm.reset()
     t0 = time.perf_counter()
     llm.eval(ids)

@@ -40,10 +40,12 @@ def llama_python():
     return python
 
 
-def time_both(python, model, tmp, ctx, prompts, variants, decode, threads, verbose=False):
+def time_both(python, model, tmp, ctx, prompts, variants, decode, threads, verbose=False,
+              warmup=False):
     """Compiles `variants` ({name: lazy-compile flags}, bf16 weights) of `model`, runs
     each on every prompt ({label: ids}) and llama.cpp on the same ids: ({name:
-    {label: lazy-run's JSON}}, llama.cpp's {label: times})."""
+    {label: lazy-run's JSON}}, llama.cpp's {label: times}). `warmup`: each side
+    prefills each prompt once untimed first (first-touch costs out of the TTFT)."""
     compiled = {}
     for name, flags in variants.items():
         compiled[name] = os.path.join(tmp, f"{name}.so")
@@ -58,14 +60,15 @@ def time_both(python, model, tmp, ctx, prompts, variants, decode, threads, verbo
                 print(f"lazyc {name}, {n} tokens...", flush=True)
             out = subprocess.check_output(
                 [os.path.join(BUILD, "bin", "lazy-run"), compiled[name], "-m", model, "--ids",
-                 ids_file, "-n", str(decode + 1), "--json", "--ignore-eos"],
+                 ids_file, "-n", str(decode + 1), "--json", "--ignore-eos"] +
+                (["--warmup", "1"] if warmup else []),
                 stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
             lazyc[name][n] = json.loads(out)
     if verbose:
         print("llama.cpp...", flush=True)
     proc = subprocess.run([python, "-c", LLAMA_SCRIPT, model, str(ctx), str(threads),
-                           str(decode)], input=json.dumps(prompts), capture_output=True,
-                          text=True)
+                           str(decode)] + (["warmup"] if warmup else []),
+                          input=json.dumps(prompts), capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit("llama.cpp run failed:\n" + proc.stderr[-3000:])
     return lazyc, json.loads(proc.stdout)

@@ -1191,8 +1191,10 @@ namespace {
 /// rows give every expert 32 or more). `glm`: GLM-4.5's scoring (each
 /// expert's sigmoid, not the softmax) and routed scale (2.5).
 void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai = false,
-              bool mxfp4 = false, bool bf16Model = false, bool glm = false) {
-  const int64_t rows = bf16Model ? 160 : 7, hidden = 64, experts = 5, topK = 2, ffn = 32;
+              bool mxfp4 = false, bool bf16Model = false, bool glm = false,
+              int64_t oneRow = 0) {
+  const int64_t rows = oneRow ? 1 : bf16Model ? 160 : 7, hidden = 64, experts = 5, topK = 2,
+                ffn = 32;
   std::vector<float> x(rows * hidden), router(experts * hidden), gate(experts * ffn * hidden),
       up(gate.size()), down(experts * hidden * ffn);
   uint32_t seed = 12345;
@@ -1205,6 +1207,10 @@ void checkMoE(bool bf16, bool normTopK, bool withBias, bool q8 = false, bool oai
       f = next() * 0.5f;
   for (float &f : router)
     f = next() * 4.0f; // decisive routing: no near-ties
+  // One row (a decode step's): the oneRow-th of 7 rows drawn as above.
+  if (oneRow)
+    for (int64_t i = 0; i < oneRow * hidden; ++i)
+      x[static_cast<size_t>(i % hidden)] = next() * 0.5f;
   auto toBF16 = [](float f) { return lazyc::rt::bf16ToFloat(lazyc::rt::floatToBF16(f)); };
   auto round = [&](float f) { return bf16 || bf16Model ? toBF16(f) : f; };
   std::vector<uint16_t> router16;
@@ -1340,4 +1346,42 @@ TEST(LazyKernelsTest, MixtureOfExpertsMatchesAReference) {
   for (bool norm : {true, false})
     checkMoE(false, norm, /*withBias=*/true, false, false, false, false, /*glm=*/true);
   checkMoE(true, true, true, false, false, false, false, /*glm=*/true);
+  // A decode step's one row through bf16 experts (lazyc_rt_moe's one-row path),
+  // several rows' worth of routings.
+  for (int64_t row = 1; row <= 6; ++row)
+    for (bool norm : {true, false})
+      checkMoE(true, norm, /*withBias=*/row % 2 == 0, false, false, false, false, false, row);
+}
+
+/// The one-row path of bf16 experts (all their GEMVs in two parallel loops)
+/// gives the per-expert path's values bit for bit: expert biases of zero
+/// send the same row through the latter.
+TEST(LazyKernelsTest, MixtureOfExpertsOneRowPathIsThePerExpertPath) {
+  const int64_t hidden = 64, experts = 6, topK = 3, ffn = 96;
+  uint32_t seed = 777;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<float>(seed >> 8) / 16777216.0f - 0.5f;
+  };
+  std::vector<float> x(hidden), router(experts * hidden);
+  std::vector<uint16_t> gate(experts * ffn * hidden), up(gate.size()), down(gate.size());
+  for (float &f : x)
+    f = next();
+  for (float &f : router)
+    f = next() * 4.0f;
+  for (auto *w : {&gate, &up, &down})
+    for (uint16_t &b : *w)
+      b = lazyc::rt::floatToBF16(next() * 0.5f);
+  std::vector<float> zeros(experts * std::max(ffn, hidden), 0.0f);
+  auto a = [](const auto &v) { return reinterpret_cast<uint64_t>(v.data()); };
+  for (int64_t norm : {0, 1}) {
+    std::vector<float> fast(hidden), general(hidden);
+    for (bool biased : {false, true})
+      lazyc_rt_moe(a(x), 1, hidden, a(router), 0, 0, 0, a(gate), a(up), a(down),
+                   biased ? a(zeros) : 0, biased ? a(zeros) : 0, biased ? a(zeros) : 0, 1,
+                   experts, topK, ffn, norm, 0.0, 0, 7.0, 0, 1.0,
+                   biased ? a(general) : a(fast));
+    EXPECT_EQ(fast, general) << "norm_top_k " << norm;
+    EXPECT_GT(*std::max_element(fast.begin(), fast.end()), 0.0f);
+  }
 }
