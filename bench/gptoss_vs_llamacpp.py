@@ -26,13 +26,8 @@ one-token evals, its default f16 KV cache. Both use 2 threads. Prints a table
 and writes bench/results/gptoss.json.
 """
 import argparse
-import json
-import os
-import random
-import subprocess
-import tempfile
 
-from vs_llamacpp import TOKENIZER, VOCAB_CODE, llama_python, report, time_both
+from vs_llamacpp import VOCAB_CODE, compare
 
 MAKE_GGUF = VOCAB_CODE + r"""
 import json, sys
@@ -130,23 +125,11 @@ def main():
     big = args.shape == "20b"
     args.tokens = args.tokens or ([512] if big else [512, 2048, 4096])
     args.decode = args.decode or (16 if big else 32)
-    python = llama_python()
-    ctx = max(args.tokens) + args.decode + 8
-    rng = random.Random(11)
-    prompts = {str(n): [rng.randrange(3, 600) for _ in range(n)] for n in args.tokens}
-    with tempfile.TemporaryDirectory() as tmp:
-        model = os.path.join(tmp, f"gpt-oss-{args.shape}.gguf")
-        print(f"writing the random gpt-oss-{args.shape} GGUF...", flush=True)
-        subprocess.check_call([python, "-c", MAKE_GGUF, model, TOKENIZER,
-                               json.dumps(SHAPES[args.shape])])
-        variants = {"dense": [], "lazy": [f"--schedule={args.schedule}", "--reuse-bias=4"]}
-        lazyc, llama = time_both(python, model, tmp, ctx, prompts, variants, args.decode,
-                                 args.threads)
-    report(f"gpt-oss-{args.shape}'s shape, random weights, MXFP4 experts, bf16 otherwise, "
-           f"{args.threads} threads, prefill batch 512, decode {args.decode} tokens",
-           prompts, lazyc, llama,
-           {"threads": args.threads, "shape": args.shape, "schedule": args.schedule},
-           "gptoss.json" if not big else "gptoss-20b.json")
+    compare(args, f"gpt-oss-{args.shape}", MAKE_GGUF, SHAPES[args.shape],
+            f"gpt-oss-{args.shape}'s shape, random weights, MXFP4 experts, bf16 otherwise, "
+            f"{args.threads} threads, prefill batch 512, decode {args.decode} tokens",
+            "gptoss.json" if not big else "gptoss-20b.json")
+
 
 if __name__ == "__main__":
     main()

@@ -26,13 +26,8 @@ one untimed eval of them), then one-token evals, its default f16 KV cache. Both 
 table and writes bench/results/moe-<shape>.json.
 """
 import argparse
-import json
-import os
-import random
-import subprocess
-import tempfile
 
-from vs_llamacpp import TOKENIZER, VOCAB_CODE, llama_python, report, time_both
+from vs_llamacpp import VOCAB_CODE, compare
 
 MAKE_GGUF = VOCAB_CODE + r"""
 import json, sys
@@ -107,22 +102,11 @@ def main():
     ap.add_argument("--schedule", default="default",
                     help="the LazyLLM variant's schedule (with --reuse-bias 4)")
     args = ap.parse_args()
-    python = llama_python()
-    ctx = max(args.tokens) + args.decode + 8
-    rng = random.Random(11)
-    prompts = {str(n): [rng.randrange(3, 600) for _ in range(n)] for n in args.tokens}
-    with tempfile.TemporaryDirectory() as tmp:
-        model = os.path.join(tmp, f"{args.shape}.gguf")
-        print(f"writing the random {args.shape} GGUF...", flush=True)
-        subprocess.check_call([python, "-c", MAKE_GGUF, model, TOKENIZER,
-                               json.dumps(SHAPES[args.shape])])
-        variants = {"dense": [], "lazy": [f"--schedule={args.schedule}", "--reuse-bias=4"]}
-        lazyc, llama = time_both(python, model, tmp, ctx, prompts, variants, args.decode,
-                                 args.threads, verbose=True, warmup=True)
-    report(f"{args.shape}'s shape (granitemoe), random bf16 weights, {args.threads} threads, "
-           f"prefill batch 512, decode {args.decode} tokens", prompts, lazyc, llama,
-           {"threads": args.threads, "shape": args.shape, "schedule": args.schedule},
-           f"moe-{args.shape}.json")
+    compare(args, args.shape, MAKE_GGUF, SHAPES[args.shape],
+            f"{args.shape}'s shape (granitemoe), random bf16 weights, {args.threads} threads, "
+            f"prefill batch 512, decode {args.decode} tokens", f"moe-{args.shape}.json",
+            warmup=True)
+
 
 if __name__ == "__main__":
     main()

@@ -4,8 +4,10 @@ LazyLLM variants and llama.cpp on the same ids, and the table and JSON of the
 result."""
 import json
 import os
+import random
 import subprocess
 import sys
+import tempfile
 
 from prefill_vs_llamacpp import BUILD, LLAMA_SCRIPT, RESULTS, ROOT, ensure_llama_cpp
 
@@ -102,3 +104,23 @@ def report(title, prompts, lazyc, llama, meta, filename):
     path = os.path.join(RESULTS, filename)
     json.dump(result, open(path, "w"), indent=2)
     print("wrote", path)
+
+
+def compare(args, name, make_gguf, shape, title, filename, warmup=False):
+    """The whole comparison: random prompts of args.tokens ids, the GGUF that
+    `make_gguf` (Python run in bench/.venv: argv model path, tokenizer, shape
+    JSON) writes, lazyc dense and LazyLLM (args.schedule, --reuse-bias 4)
+    against llama.cpp (time_both), the table and bench/results/`filename`."""
+    python = llama_python()
+    ctx = max(args.tokens) + args.decode + 8
+    rng = random.Random(11)
+    prompts = {str(n): [rng.randrange(3, 600) for _ in range(n)] for n in args.tokens}
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, f"{name}.gguf")
+        print(f"writing the random {name} GGUF...", flush=True)
+        subprocess.check_call([python, "-c", make_gguf, model, TOKENIZER, json.dumps(shape)])
+        variants = {"dense": [], "lazy": [f"--schedule={args.schedule}", "--reuse-bias=4"]}
+        lazyc, llama = time_both(python, model, tmp, ctx, prompts, variants, args.decode,
+                                 args.threads, verbose=warmup, warmup=warmup)
+    report(title, prompts, lazyc, llama,
+           {"threads": args.threads, "shape": args.shape, "schedule": args.schedule}, filename)
