@@ -739,9 +739,10 @@ std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64
     return prefix + "gate.e_score_correction_bias";
   // Qwen2-MoE names its one shared expert in the singular.
   if (c.arch == "qwen2moe" && (role == ExpertRole::SharedGate || role == ExpertRole::SharedUp ||
-                               role == ExpertRole::SharedDown))
-    return prefix + "shared_expert." + qwen[index - static_cast<size_t>(ExpertRole::SharedGate) + 1] +
-           ".weight";
+                               role == ExpertRole::SharedDown)) {
+    const size_t kind = index - static_cast<size_t>(ExpertRole::SharedGate) + 1;
+    return prefix + "shared_expert." + qwen[kind] + ".weight";
+  }
   if (index >= static_cast<size_t>(ExpertRole::SelectionBias))
     return prefix + hfShared[index - static_cast<size_t>(ExpertRole::SelectionBias)];
   return prefix + "experts." + std::to_string(expert) + "." +

@@ -314,7 +314,8 @@ def LLM_SigmoidGateOp : LLM_Op<"sigmoid_gate", [Pure]> {
     has one column and the input's rows; it may be wider (f32) than the input.
 
     ```mlir
-    %y = llm.sigmoid_gate %shared, %g : tensor<?x2048xf32>, tensor<?x1xf32> -> tensor<?x2048xf32>
+    %y = llm.sigmoid_gate %shared, %g
+        : tensor<?x2048xf32>, tensor<?x1xf32> -> tensor<?x2048xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$gate);

@@ -186,6 +186,8 @@ struct SigmoidGateLowering : OpRewritePattern<llm::SigmoidGateOp> {
       return failure();
     Type f = type.getElementType();
     Type g = op.getGate().getType().getElementType();
+    // In the wider of the two types, then the result's.
+    Type wide = f.getIntOrFloatBitWidth() >= g.getIntOrFloatBitWidth() ? f : g;
     // (The gate's one column: element (row, 0).)
     AffineMap gateMap = AffineMap::get(
         2, 0, {rewriter.getAffineDimExpr(0), rewriter.getAffineConstantExpr(0)},
@@ -194,8 +196,6 @@ struct SigmoidGateLowering : OpRewritePattern<llm::SigmoidGateOp> {
         op, generic2D(rewriter, op.getLoc(), type, op.getInput(), {op.getInput(), op.getGate()},
                       {rowsMap(rewriter), gateMap},
                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                        // In the wider of the two types, then the result's.
-                        Type wide = f.getIntOrFloatBitWidth() >= g.getIntOrFloatBitWidth() ? f : g;
                         Value x = toFloat(b, l, a[0], wide), gate = toFloat(b, l, a[1], wide);
                         Value one = arith::ConstantOp::create(b, l, b.getFloatAttr(wide, 1.0));
                         Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, gate));
@@ -803,7 +803,8 @@ struct ConvertLLMToLinalgPass
     });
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering,
-                 SoftcapLowering, SigmoidGateLowering, SiLULowering, SwiGLULowering, RMSNormLowering, RoPELowering,
+                 SoftcapLowering, SigmoidGateLowering, SiLULowering, SwiGLULowering,
+                 RMSNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
