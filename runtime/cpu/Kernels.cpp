@@ -148,6 +148,15 @@ __attribute__((target("avx512f,avx512bf16"))) inline __m512bh loadBF16x32(const 
   return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
 }
 
+/// `n` values of x as bf16 (to nearest even, as the bf16 matmul rounds
+/// its input); n a multiple of 32.
+__attribute__((target("avx512f,avx512bf16"))) void roundToBF16(const float *x, int64_t n,
+                                                               uint16_t *out) {
+  for (int64_t k = 0; k < n; k += 32)
+    _mm512_storeu_si512(out + k, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
+                                     _mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k))));
+}
+
 /// Outputs y[0..4) of gemvBF16Avx512 (x in bf16): weight rows w0 .. w0 + 3K,
 /// one after another, each in four accumulators over consecutive 32-value
 /// chunks. A row at a time streams one run of memory, which the prefetchers
@@ -186,10 +195,7 @@ __attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int
                                                                 const uint16_t *w, float *y,
                                                                 bool accumulate) {
   std::vector<uint16_t> xb(static_cast<size_t>(K));
-  for (int64_t k = 0; k < K; k += 32)
-    _mm512_storeu_si512(xb.data() + k,
-                        reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
-                            _mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k))));
+  roundToBF16(x, K, xb.data());
   const uint16_t *xr = xb.data();
   const int64_t tiles = N / 4;
 #pragma omp parallel for schedule(static)
@@ -837,15 +843,6 @@ int64_t weightRowBytes(int64_t wtype, int64_t columns) {
 
 #ifdef LAZYC_GEMV_AVX512
 namespace {
-/// `n` values of x as bf16 (to nearest even, as gemvBF16Avx512 rounds its
-/// input); n a multiple of 32.
-__attribute__((target("avx512f,avx512bf16"))) void roundToBF16(const float *x, int64_t n,
-                                                               uint16_t *out) {
-  for (int64_t k = 0; k < n; k += 32)
-    _mm512_storeu_si512(out + k, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
-                                     _mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k))));
-}
-
 /// One row (a decode step) through its chosen experts' bf16 SwiGLU MLPs
 /// (`chosen`: (expert, weight) in ascending expert order), added to `out`:
 /// the gate and up GEMVs of all of them as one parallel loop of 4-output
