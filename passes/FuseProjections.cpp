@@ -36,7 +36,8 @@ namespace {
 /// which accept any row stride.
 bool readsInGeneratedCode(Operation *op) {
   return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp, llm::SigmoidGateOp,
-             llm::AddOp, llm::AddBiasOp, llm::RMSNormOp, llm::HeadRMSNormOp, tensor::DimOp>(op);
+             llm::AddOp, llm::AddBiasOp, llm::RMSNormOp, llm::LayerNormOp, llm::HeadRMSNormOp,
+             tensor::DimOp>(op);
 }
 
 struct LazycFuseProjectionsPass

@@ -21,9 +21,10 @@ using namespace lazyc;
 namespace {
 
 /// The residual stream entering the layer of `attention`: the input of the
-/// RMSNorm that feeds its query projection (rope([head_rms_norm(]
-/// [add_bias(]linear(rms_norm(x))[)][)])), or with OLMo 2's norm of the
-/// whole projection and none before it, the projection's input
+/// RMSNorm (or LayerNorm) that feeds its query projection
+/// (rope([head_rms_norm(][add_bias(]linear(rms_norm(x))[)][)])), or with
+/// OLMo 2's norm of the whole projection and none before it, the
+/// projection's input
 /// (rope(rms_norm(linear(x)))).
 Value streamInto(llm::AttentionOp attention) {
   Value q = attention.getQuery();
@@ -42,6 +43,8 @@ Value streamInto(llm::AttentionOp attention) {
   if (!linear)
     return Value();
   if (auto norm = linear.getInput().getDefiningOp<llm::RMSNormOp>())
+    return norm.getInput();
+  if (auto norm = linear.getInput().getDefiningOp<llm::LayerNormOp>()) // Cohere
     return norm.getInput();
   return projectionNorm ? linear.getInput() : Value();
 }

@@ -36,7 +36,7 @@ const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
                                     "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe",
-                                    "granitemoe"};
+                                    "granitemoe", "command-r", "cohere2"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -401,6 +401,45 @@ bool readGGUFExperts(const rt::GGUFFile &file, const std::string &arch, ModelCon
 }
 } // namespace
 
+namespace {
+/// Cohere's graphs in llama.cpp (command-r: Command R / R+; cohere2: Command
+/// R7B, Command A): LayerNorms without a bias (attention.layer_norm_epsilon),
+/// parallel attention and MLP blocks, logits times logit_scale; cohere2's
+/// full layers have no RoPE (its sliding ones do). Command R+'s query/key
+/// LayerNorms (attn_q_norm, per head) are refused.
+bool readGGUFCohere(const rt::GGUFFile &file, const std::string &arch, ModelConfig &c,
+                    std::string &error) {
+  if (file.findTensor("blk.0.attn_q_norm.weight") || file.findTensor("blk.0.attn_k_norm.weight")) {
+    error = arch + " with query/key norms (attn_q_norm, attn_k_norm: Command R+'s per-head "
+                   "LayerNorms) is not supported";
+    return false;
+  }
+  c.layerNorm = c.parallelBlock = true;
+  c.rmsEpsilon = file.getFloat(arch + ".attention.layer_norm_epsilon").value_or(1e-5);
+  if (!(c.rmsEpsilon > 0.0) || !std::isfinite(c.rmsEpsilon)) {
+    error = arch + ".attention.layer_norm_epsilon must be a positive number";
+    return false;
+  }
+  std::optional<double> scale = file.getFloat(arch + ".logit_scale");
+  if (!scale || !(*scale > 0.0) || !std::isfinite(*scale)) {
+    error = arch + ".logit_scale is missing or not a positive number";
+    return false;
+  }
+  c.logitScale = 1.0 / *scale; // (ModelConfig divides the logits by it)
+  if (arch == "cohere2") {
+    if (c.slidingWindow <= 0) {
+      error = "cohere2.attention.sliding_window is missing or not positive (Command R7B's "
+              "sliding layers are the ones with RoPE)";
+      return false;
+    }
+    c.noRopeLayers.clear();
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      c.noRopeLayers.push_back(c.windowOf(l) == 0);
+  }
+  return true;
+}
+} // namespace
+
 bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
                            std::string &error) {
   std::optional<std::string> arch = file.getString("general.architecture");
@@ -416,7 +455,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
-            "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe)";
+            "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe, command-r, cohere2)";
     return false;
   }
   config.arch = *arch;
@@ -496,8 +535,11 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   }
   // llama.cpp fixes Gemma's sliding layers: every 2nd full (gemma2), every 6th (gemma3).
   // gpt-oss alternates sliding and full layers (llama.cpp's swa pattern 2).
-  const int64_t windowPattern =
-      *arch == "gemma2" || *arch == "gpt-oss" ? 2 : *arch == "gemma3" ? 6 : 0;
+  // cohere2 (Command R7B, Command A): every 4th full (llama.cpp's fixed pattern).
+  const int64_t windowPattern = *arch == "gemma2" || *arch == "gpt-oss" ? 2
+                                : *arch == "gemma3"                     ? 6
+                                : *arch == "cohere2"                    ? 4
+                                                                        : 0;
   if (!readGGUFSlidingWindow(file, *arch, windowPattern, config, error))
     return false;
   config.ropeTheta = file.getFloat(*arch + ".rope.freq_base").value_or(10000.0);
@@ -573,6 +615,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   // SmolLM3: llama.cpp skips RoPE in every 4th layer (a fixed step, no key).
   if (*arch == "smollm3")
     config.noRopeInterval = 4;
+  if ((*arch == "command-r" || *arch == "cohere2") && !readGGUFCohere(file, *arch, config, error))
+    return false;
   if ((*arch == "granite" || *arch == "granitemoe") &&
       !readGraniteScales(file, *arch, config, error))
     return false;
@@ -869,7 +913,7 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnOutBias), {c.hidden}});
     if (c.attnSinks)
       out.push_back({name(TensorRole::AttnSinks), {c.numHeads}});
-    if (c.preNorms)
+    if (c.preNorms && !c.parallelBlock)
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
     if (c.postNorms)
       out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
@@ -950,6 +994,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   // (Gemma scales by 1 + weight.)
   auto offset = b.getF64FloatAttr(c.normWeightOffset);
   auto rmsNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
+    if (c.layerNorm) // Cohere
+      return llm::LayerNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps);
     return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps, offset);
   };
   auto linear = [&](Value x, const std::string &weight, int64_t out, int64_t in,
@@ -1049,7 +1095,10 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                                        vector(name(TensorRole::AttnOutBias), c.hidden));
     Value h = llm::AddOp::create(
         b, loc, x, scaled(postNorm(attnOut, TensorRole::AttnPostNorm), c.residualScale));
-    Value m = c.preNorms ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden) : h;
+    // (Cohere's parallel block: the MLP reads the attention's input.)
+    Value m = c.parallelBlock ? n
+              : c.preNorms    ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden)
+                              : h;
     Value mlp;
     if (c.moeLayer(l)) {
       // The experts' matrices stacked row-wise: GGUF's one tensor, or views

@@ -563,6 +563,36 @@ bool readGptOss(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
 }
 } // namespace
 
+namespace {
+/// Cohere's keys (transformers' CohereConfig, Cohere2Config): logit_scale
+/// (0.0625 by default), use_qk_norm (Command R+'s per-head LayerNorms:
+/// refused); Cohere2's RoPE only in its sliding layers (none at all without
+/// a sliding_window, as transformers' Cohere2Attention).
+bool readCohere(const rt::JsonValue &json, bool cohere2, ModelConfig &c, std::string &error) {
+  if (json.getBool("use_qk_norm").value_or(false)) {
+    error = "config.json: use_qk_norm (Command R+'s per-head query/key LayerNorms) is not "
+            "supported";
+    return false;
+  }
+  const double scale = json.getNumber("logit_scale").value_or(0.0625);
+  if (!(scale > 0.0) || !std::isfinite(scale)) {
+    error = "config.json: logit_scale must be a positive number";
+    return false;
+  }
+  c.layerNorm = c.parallelBlock = true;
+  c.logitScale = 1.0 / scale; // (ModelConfig divides the logits by it)
+  if (cohere2 && !json.get("sliding_window")) {
+    error = "config.json: Cohere2 needs sliding_window (its sliding layers are the ones with "
+            "RoPE; null: none)";
+    return false;
+  }
+  if (cohere2)
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      c.noRopeLayers.push_back(c.windowOf(l) == 0);
+  return true;
+}
+} // namespace
+
 bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
                          std::string &error) {
   const rt::JsonValue &json = checkpoint.config();
@@ -620,9 +650,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // window every other layer, YaRN; biased experts with the clamped SwiGLU,
   // one interleaved gate/up tensor per layer (ModelConfig::hfExperts).
   bool gptOss = arch == "GptOssForCausalLM" || modelType == "gpt_oss";
+  // Cohere (Command R: CohereForCausalLM; Command R7B, Command A:
+  // Cohere2ForCausalLM): LayerNorms without a bias, parallel attention and
+  // MLP blocks, RoPE on interleaved pairs, logits times logit_scale; Cohere2
+  // slides 3 of every 4 layers, and only those get RoPE.
+  bool cohere2 = arch == "Cohere2ForCausalLM" || modelType == "cohere2";
+  bool cohere = arch == "CohereForCausalLM" || modelType == "cohere" || cohere2;
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
-      !glm4moe && !qwen2moe && !graniteMoe) {
+      !glm4moe && !qwen2moe && !graniteMoe && !cohere) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
@@ -630,7 +666,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "Gemma3ForCausalLM, Phi3ForCausalLM, Glm4ForCausalLM, Ernie4_5ForCausalLM, "
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
             "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
-            "Qwen2MoeForCausalLM, GraniteMoeForCausalLM and GraniteMoeSharedForCausalLM)";
+            "Qwen2MoeForCausalLM, GraniteMoeForCausalLM, GraniteMoeSharedForCausalLM, "
+            "CohereForCausalLM and Cohere2ForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -653,6 +690,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : phi3    ? "phi3"
            : glm4    ? "glm4"
            : ernie   ? "ernie4_5"
+           : cohere2 ? "cohere2"
+           : cohere  ? "command-r" // (llama.cpp's names)
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -774,19 +813,22 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // Gemma 2 and gpt-oss: every 2nd layer full; Gemma 3: every 6th; OLMo 3:
   // every 4th.
   if (!readSlidingWindow(json, smollm3 || qwen2moe,
-                         gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 ? 4 : 0, c, error))
+                         gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 || cohere2 ? 4 : 0, c, error))
     return false;
-  c.rmsEpsilon = json.getNumber("rms_norm_eps").value_or(1e-6);
+  const char *epsKey = cohere ? "layer_norm_eps" : "rms_norm_eps";
+  c.rmsEpsilon = json.getNumber(epsKey).value_or(cohere ? 1e-5 : 1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
-    error = "config.json: rms_norm_eps must be a positive number";
+    error = std::string("config.json: ") + epsKey + " must be a positive number";
     return false;
   }
+  if (cohere && !readCohere(json, cohere2, c, error))
+    return false;
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
   // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).
-  c.ropeInterleaved = glm4 || ernie; // (ERNIE 4.5 rotates like GLM-4)
+  c.ropeInterleaved = glm4 || ernie || cohere; // (ERNIE 4.5 and Cohere rotate like GLM-4)
   // (Gemma's default: tied.)
   c.tiedEmbeddings =
-      json.getBool("tie_word_embeddings").value_or(gemma1 || gemma2 || gemma3 || ernie);
+      json.getBool("tie_word_embeddings").value_or(gemma1 || gemma2 || gemma3 || ernie || cohere);
   c.hfNames = true;
   return true;
 }

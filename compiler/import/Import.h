@@ -110,6 +110,12 @@ struct ModelConfig {
   /// Gemma 3 both.
   bool preNorms = true;
   bool postNorms = false;
+  /// Cohere (Command R, R7B): the norms are LayerNorms without a bias
+  /// (llm.layer_norm, `rmsEpsilon` their epsilon), and each layer is one
+  /// parallel block: the attention and the MLP read the same normalized
+  /// input, both added to the residual stream (no norm before the MLP).
+  bool layerNorm = false;
+  bool parallelBlock = false;
   /// Gemma: every RMSNorm scales by (weight + normWeightOffset) (Hugging Face
   /// stores weight - 1; llama.cpp's converter adds the 1 back: 0 there).
   double normWeightOffset = 0.0;

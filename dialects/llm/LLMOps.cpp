@@ -210,27 +210,37 @@ LogicalResult EmbeddingOp::verify() {
 // RMSNormOp
 //===----------------------------------------------------------------------===//
 
+/// A norm of every row by a weight of one value per column (llm.rms_norm,
+/// llm.layer_norm).
+static LogicalResult verifyRowNorm(Operation *op, RankedTensorType input,
+                                   RankedTensorType weight, RankedTensorType result,
+                                   double epsilon) {
+  if (failed(verifyRowsLike(op, input, result)))
+    return failure();
+  if (failed(lazyc::verifyRank(op, "weight", weight, 1)))
+    return failure();
+  if (failed(lazyc::verifyDimMatch(op, "weight size", weight.getDimSize(0), "input columns",
+                                   input.getDimSize(1))) ||
+      failed(lazyc::verifyDimMatch(op, "result columns", result.getDimSize(1),
+                                   "input columns", input.getDimSize(1))))
+    return failure();
+  if (!(epsilon > 0.0))
+    return op->emitOpError() << "expects epsilon > 0, got " << lazyc::formatDouble(epsilon);
+  return success();
+}
+
 LogicalResult RMSNormOp::verify() {
-  if (failed(verifyRowsLike(*this, getInput().getType(),
-                            getResult().getType())))
+  if (failed(verifyRowNorm(*this, getInput().getType(), getWeight().getType(),
+                           getResult().getType(), getEpsilon().convertToDouble())))
     return failure();
-  auto weight = getWeight().getType();
-  if (failed(lazyc::verifyRank(*this, "weight", weight, 1)))
-    return failure();
-  if (failed(lazyc::verifyDimMatch(*this, "weight size", weight.getDimSize(0),
-                                   "input columns",
-                                   getInput().getType().getDimSize(1))) ||
-      failed(lazyc::verifyDimMatch(*this, "result columns",
-                                   getResult().getType().getDimSize(1),
-                                   "input columns",
-                                   getInput().getType().getDimSize(1))))
-    return failure();
-  if (!(getEpsilon().convertToDouble() > 0.0))
-    return emitOpError() << "expects epsilon > 0, got "
-                         << lazyc::formatDouble(getEpsilon().convertToDouble());
   if (!std::isfinite(getWeightOffset().convertToDouble()))
     return emitOpError() << "expects a finite weight_offset";
   return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyRowNorm(*this, getInput().getType(), getWeight().getType(),
+                       getResult().getType(), getEpsilon().convertToDouble());
 }
 
 //===----------------------------------------------------------------------===//

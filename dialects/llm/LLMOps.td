@@ -163,6 +163,27 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LLM_LayerNormOp : LLM_Op<"layer_norm", [Pure]> {
+  let summary = "Layer normalization of every row (mean-centred), scaled, no bias";
+  let description = [{
+    `y[i, j] = (x[i, j] - m_i) / sqrt(mean_j((x[i, :] - m_i)^2) + epsilon) * weight[j]`
+    with `m_i = mean_j(x[i, :])`: the variance of the centred row, as
+    PyTorch's LayerNorm computes it (Cohere's Command R models, whose norms
+    have no bias).
+
+    ```mlir
+    %y = llm.layer_norm %x, %w {epsilon = 1.0e-05 : f64}
+        : tensor<?x8192xf32>, tensor<8192xf32> -> tensor<?x8192xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, F64Attr:$epsilon);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def LLM_HeadRMSNormOp : LLM_Op<"head_rms_norm", [Pure]> {
   let summary = "RMSNorm of every head of every row (Qwen3's query/key norm)";
   let description = [{

@@ -38,6 +38,7 @@ const PreTokenizer kPreTokenizers[] = {
     {"starcoder", Tokenizer::Split::GPT2, true},
     {"refact", Tokenizer::Split::GPT2, true},
     {"codeshell", Tokenizer::Split::GPT2, true},
+    {"command-r", Tokenizer::Split::GPT2, true}, // Cohere's (llama.cpp groups it so)
     {"olmo", Tokenizer::Split::GPT2, false},
     {"llama-bpe", Tokenizer::Split::Llama3, false},
     {"llama3", Tokenizer::Split::Llama3, false},

@@ -92,6 +92,26 @@ func.func @scale(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
 
 // Per-head RMSNorm: sums of squares per (row, head) over a [rows, heads,
 // head_dim] view, then the scaling reads its head's sum and the shared weight.
+// LayerNorm (Cohere): in f32 for bf16 rows, two row sums (of the row, then
+// of the centred row's squares), then the scaling, rounded back to bf16.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK:         %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X:.*]] : tensor<?x64xbf16>) outs(%{{.*}} : tensor<?xf32>)
+// CHECK:           arith.extf
+// CHECK:           arith.addf
+// CHECK:         %[[C:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[SUM]] : tensor<?x64xbf16>, tensor<?xf32>) outs(%{{.*}} : tensor<?x64xf32>)
+// CHECK:           arith.divf
+// CHECK:           arith.subf
+// CHECK:         %[[SQ:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[C]] : tensor<?x64xf32>)
+// CHECK:         linalg.generic {{.*}} ins(%[[C]], %[[SQ]], %{{.*}} : tensor<?x64xf32>, tensor<?xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<?x64xbf16>)
+// CHECK:           math.rsqrt
+// CHECK:           arith.truncf
+func.func @layer_norm(%x: tensor<?x64xbf16>, %w: tensor<64xf32>) -> tensor<?x64xbf16> {
+  %y = llm.layer_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<?x64xbf16>, tensor<64xf32> -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @head_rms_norm
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 8] : tensor<?x32xf32> into tensor<?x4x8xf32>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]

@@ -78,6 +78,10 @@ const std::string kTinyQwen2MoeLibrary = LAZYC_E2E_TINY_QWEN2MOE_LIBRARY;
 const std::string kTinyQwen2MoeGGUFLibrary = LAZYC_E2E_TINY_QWEN2MOE_GGUF_LIBRARY;
 const std::string kTinyGraniteMoeLibrary = LAZYC_E2E_TINY_GRANITEMOE_LIBRARY;
 const std::string kTinyGraniteMoeGGUFLibrary = LAZYC_E2E_TINY_GRANITEMOE_GGUF_LIBRARY;
+const std::string kTinyCohereLibrary = LAZYC_E2E_TINY_COHERE_LIBRARY;
+const std::string kTinyCohereGGUFLibrary = LAZYC_E2E_TINY_COHERE_GGUF_LIBRARY;
+const std::string kTinyCohere2Library = LAZYC_E2E_TINY_COHERE2_LIBRARY;
+const std::string kTinyCohere2GGUFLibrary = LAZYC_E2E_TINY_COHERE2_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -425,6 +429,18 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-granitemoe.txt",
                                                 "tiny-granitemoe.gguf",
                                                 &kTinyGraniteMoeGGUFLibrary},
+                                           // Cohere: LayerNorms, the attention and
+                                           // the MLP in parallel, logit_scale;
+                                           // Cohere2: 3 sliding layers with RoPE,
+                                           // a full one without.
+                                           Case{"logits-tiny-hf-cohere.txt", "tiny-cohere-hf",
+                                                &kTinyCohereLibrary},
+                                           Case{"logits-tiny-hf-cohere.txt", "tiny-cohere.gguf",
+                                                &kTinyCohereGGUFLibrary},
+                                           Case{"logits-tiny-hf-cohere2.txt", "tiny-cohere2-hf",
+                                                &kTinyCohere2Library},
+                                           Case{"logits-tiny-hf-cohere2.txt",
+                                                "tiny-cohere2.gguf", &kTinyCohere2GGUFLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN

@@ -287,6 +287,62 @@ struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
   }
 };
 
+/// LayerNorm without a bias, in f32 whatever the rows' type (as PyTorch's
+/// Cohere models compute it): the row sums, the rows centred on their means,
+/// the sums of squares of those, then the scaling pass. Both reductions are
+/// plain row sums (the GPU pipeline splits or fuses them as RMSNorm's).
+struct LayerNormLowering : OpRewritePattern<llm::LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::LayerNormOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    Value x = op.getInput();
+    const int64_t cols = type.getDimSize(1);
+    if (ShapedType::isDynamic(cols))
+      return rewriter.notifyMatchFailure(op, "needs a static hidden size");
+    Type f32 = rewriter.getF32Type();
+    auto sumType = RankedTensorType::get({type.getDimSize(0)}, f32);
+    auto wideType = RankedTensorType::get(type.getShape(), f32);
+    SmallVector<AffineMap> reduceMaps = {rowsMap(rewriter), perRow(rewriter)};
+    SmallVector<utils::IteratorType> reduce = {utils::IteratorType::parallel,
+                                               utils::IteratorType::reduction};
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0.0f));
+    Value acc = linalg::FillOp::create(rewriter, loc, zero, emptyLike(rewriter, loc, sumType, x))
+                    .getResult(0);
+    Value sum = linalg::GenericOp::create(
+                    rewriter, loc, TypeRange{sumType}, ValueRange{x}, ValueRange{acc},
+                    reduceMaps, reduce,
+                    [&](OpBuilder &b, Location l, ValueRange a) {
+                      linalg::YieldOp::create(
+                          b, l, ValueRange{arith::AddFOp::create(b, l, a[1],
+                                                                 toFloat(b, l, a[0], f32))});
+                    })
+                    .getResult(0);
+    auto constant = [&](OpBuilder &b, Location l, double v) -> Value {
+      return arith::ConstantOp::create(b, l, b.getF32FloatAttr(static_cast<float>(v)));
+    };
+    Value centred = generic2D(rewriter, loc, wideType, x, {x, sum},
+                              {rowsMap(rewriter), perRow(rewriter)},
+                              [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                Value mean = arith::DivFOp::create(
+                                    b, l, a[1], constant(b, l, static_cast<double>(cols)));
+                                return arith::SubFOp::create(b, l, toFloat(b, l, a[0], f32),
+                                                             mean);
+                              });
+    Value squares = sumOfSquares(rewriter, loc, centred, sumType, reduceMaps, reduce);
+    const double eps = op.getEpsilon().convertToDouble();
+    Value y = generic2D(rewriter, loc, type, x, {centred, squares, op.getWeight()},
+                        {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)},
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value v = rmsScale(b, l, a, cols, eps, f32, /*weightOffset=*/0.0);
+                          Type out = type.getElementType();
+                          return out == f32 ? v : arith::TruncFOp::create(b, l, out, v);
+                        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 /// Per-head RMSNorm: the sums of squares of every (row, head) in a
 /// reduction over the head's columns, then the scaling pass over the rows.
 struct HeadRMSNormLowering : OpRewritePattern<llm::HeadRMSNormOp> {
@@ -804,7 +860,7 @@ struct ConvertLLMToLinalgPass
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering,
                  SoftcapLowering, SigmoidGateLowering, SiLULowering, SwiGLULowering,
-                 RMSNormLowering, RoPELowering,
+                 RMSNormLowering, LayerNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))

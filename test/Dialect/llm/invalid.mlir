@@ -161,6 +161,30 @@ func.func @f(%x: tensor<?x4xf32>, %w: tensor<5xf32>) {
 
 // -----
 
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<5xf32>) {
+  // expected-error @+1 {{expects weight size (5) to equal input columns (4)}}
+  %y = llm.layer_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<5xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects epsilon > 0, got 0}}
+  %y = llm.layer_norm %x, %w {epsilon = 0.0 : f64} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<3x4xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{expects result rows (2) to equal input rows (3)}}
+  %y = llm.layer_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<3x4xf32>, tensor<4xf32> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
   // expected-error @+1 {{expects result columns (8) to equal input columns (4)}}
   %y = llm.rms_norm %x, %w {epsilon = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x8xf32>

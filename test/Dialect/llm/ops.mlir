@@ -17,6 +17,15 @@ func.func @embed_norm(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
 
 // -----
 
+// CHECK-LABEL: func.func @layer_norm
+func.func @layer_norm(%x: tensor<?x64xbf16>, %w: tensor<64xf32>) -> tensor<?x64xbf16> {
+  // CHECK: llm.layer_norm %{{.*}}, %{{.*}} {epsilon = 1.000000e-05 : f64} : tensor<?x64xbf16>, tensor<64xf32> -> tensor<?x64xbf16>
+  %n = llm.layer_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x64xbf16>, tensor<64xf32> -> tensor<?x64xbf16>
+  return %n : tensor<?x64xbf16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @mixed_precision_linear
 func.func @mixed_precision_linear(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
   %w = llm.weight "blk.0.ffn_up.weight" : tensor<128x64xbf16>

@@ -24,8 +24,9 @@ sliding layers, YaRN), qwen2moe (Q/K/V biases, a shared expert gated by
 ffn_gate_inp_shexp: a vector in block 0, as older converters squeezed it, a
 one-row matrix in block 1), glm4moe (a dense first block, sigmoid gating,
 the selection bias, a shared expert, the MLP's input norm as
-post_attention_norm) and granitemoe (Granite's multipliers, experts and a
-shared MLP).
+post_attention_norm), granitemoe (Granite's multipliers, experts and a
+shared MLP), command-r (LayerNorms, parallel blocks: no ffn_norm, logit_scale)
+and cohere2 (4 blocks, the last full and without RoPE).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -88,7 +89,7 @@ def gguf(arch, blocks, tensors, extra=()):
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
           gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False,
-          gptoss=False, qwen2_moe=False, glm4_moe=False, granite_moe=False):
+          gptoss=False, qwen2_moe=False, glm4_moe=False, granite_moe=False, cohere=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     if gptoss or glm4_moe:  # llama.cpp's name for the MLP's input norm
@@ -102,6 +103,8 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
          (p + "ffn_gate.weight", [EMB, FFN], matrix),
          (p + "ffn_up.weight", [EMB, FFN], matrix),
          (p + "ffn_down.weight", [FFN, EMB], matrix)]
+    if cohere:  # one norm per parallel block
+        t = t[:5] + t[6:]
     if phi3:  # qkv and gate + up fused (GGUF dims: [in, out])
         t = [t[0], (p + "attn_qkv.weight", [EMB, (HEADS + 2 * KV) * head_dim], matrix), t[4],
              t[5], (p + "ffn_up.weight", [EMB, 2 * FFN], matrix), t[8]]
@@ -249,6 +252,13 @@ SEEDS = {
          ("granitemoe.expert_shared_feed_forward_length", 48),
          ("granitemoe.embedding_scale", 12.0), ("granitemoe.residual_scale", 0.22),
          ("granitemoe.attention.scale", 0.0625), ("granitemoe.logit_scale", 8.0)]),
+    "command-r-parallel.gguf": gguf(
+        "command-r", 1, model("command-r", 1, F16, tied=True, cohere=True),
+        [("command-r.attention.layer_norm_epsilon", 1e-5), ("command-r.logit_scale", 0.0625)]),
+    "cohere2-nope-full-layer.gguf": gguf(  # blocks 0-2 sliding with RoPE, 3 full without
+        "cohere2", 4, model("cohere2", 4, F16, tied=True, cohere=True),
+        [("cohere2.attention.layer_norm_epsilon", 1e-5), ("cohere2.logit_scale", 0.25),
+         ("cohere2.attention.sliding_window", 64)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
