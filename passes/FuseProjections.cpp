@@ -35,7 +35,7 @@ namespace {
 /// Ops whose lowering reads their operands in compiler-generated loops,
 /// which accept any row stride.
 bool readsInGeneratedCode(Operation *op) {
-  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp, llm::SigmoidGateOp,
+  return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::GeLUOp, llm::ScaleOp, llm::SigmoidGateOp,
              llm::AddOp, llm::AddBiasOp, llm::RMSNormOp, llm::LayerNormOp, llm::HeadRMSNormOp,
              tensor::DimOp>(op);
 }

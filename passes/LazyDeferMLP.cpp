@@ -37,8 +37,9 @@ namespace {
 bool isRowWise(Operation *op) {
   if (auto linear = dyn_cast<llm::LinearOp>(op))
     return !linear.getAccumulate();
-  return isa<llm::RMSNormOp, llm::LayerNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::ScaleOp,
-             llm::SigmoidGateOp, llm::AddOp, llm::AddBiasOp, llm::HeadRMSNormOp, llm::MoEOp>(op);
+  return isa<llm::RMSNormOp, llm::LayerNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::GeLUOp,
+             llm::ScaleOp, llm::SigmoidGateOp, llm::AddOp, llm::AddBiasOp, llm::HeadRMSNormOp,
+             llm::MoEOp>(op);
 }
 
 /// Collects into `chain` the ops that compute `value` row by row from

@@ -36,7 +36,7 @@ const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
                                     "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe",
-                                    "granitemoe", "command-r", "cohere2"};
+                                    "granitemoe", "command-r", "cohere2", "starcoder2"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -455,7 +455,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     error = "unsupported architecture '" + *arch +
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
-            "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe, command-r, cohere2)";
+            "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe, command-r, cohere2, "
+            "starcoder2)";
     return false;
   }
   config.arch = *arch;
@@ -565,7 +566,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   config.ropeInterleaved = *arch != "qwen2" && *arch != "qwen3" && *arch != "olmo2" &&
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe" &&
-                           *arch != "gpt-oss" && *arch != "glm4moe" && *arch != "qwen2moe";
+                           *arch != "gpt-oss" && *arch != "glm4moe" && *arch != "qwen2moe" &&
+                           *arch != "starcoder2";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -617,6 +619,22 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.noRopeInterval = 4;
   if ((*arch == "command-r" || *arch == "cohere2") && !readGGUFCohere(file, *arch, config, error))
     return false;
+  if (*arch == "starcoder2") {
+    // llama.cpp's starcoder2 graph: LayerNorms with biases, biased
+    // projections, up / GELU / down. (Its converter writes no sliding window,
+    // and llama.cpp attends to everything: so does a file without one here.)
+    config.layerNorm = config.normBias = true;
+    config.gatedMlp = false;
+    config.mlpActivation = "gelu_tanh";
+    config.rmsEpsilon = file.getFloat("starcoder2.attention.layer_norm_epsilon").value_or(1e-5);
+    if (!(config.rmsEpsilon > 0.0) || !std::isfinite(config.rmsEpsilon)) {
+      error = "starcoder2.attention.layer_norm_epsilon must be a positive number";
+      return false;
+    }
+    config.qkvBias = file.findTensor("blk.0.attn_q.bias") != nullptr;
+    config.attnOutBias = file.findTensor("blk.0.attn_output.bias") != nullptr;
+    config.mlpBias = file.findTensor("blk.0.ffn_up.bias") != nullptr;
+  }
   if ((*arch == "granite" || *arch == "granitemoe") &&
       !readGraniteScales(file, *arch, config, error))
     return false;
@@ -668,6 +686,11 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
   return true;
 }
 
+std::string lazyc::normBiasName(const std::string &weight) {
+  llvm::StringRef name(weight);
+  return (name.ends_with(".weight") ? name.drop_back(7).str() : weight) + ".bias";
+}
+
 std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t layer) {
   static const char *const gguf[] = {
       "token_embd.weight", "output_norm.weight", "output.weight",
@@ -676,7 +699,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight",
       "attn_q.bias",       "attn_k.bias",        "attn_v.bias",
       "attn_q_norm.weight", "attn_k_norm.weight", "post_attention_norm.weight",
-      "post_ffw_norm.weight", "attn_output.bias", "attn_sinks.weight"};
+      "post_ffw_norm.weight", "attn_output.bias", "attn_sinks.weight", "ffn_up.bias",
+      "ffn_down.bias"};
   static const char *const hf[] = {
       "model.embed_tokens.weight",  "model.norm.weight",
       "lm_head.weight",             "input_layernorm.weight",
@@ -688,7 +712,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "self_attn.v_proj.bias",      "self_attn.q_norm.weight",
       "self_attn.k_norm.weight",    "post_attention_layernorm.weight",
       "post_feedforward_layernorm.weight", "self_attn.o_proj.bias",
-      "self_attn.sinks"};
+      "self_attn.sinks",            "mlp.up_proj.bias",
+      "mlp.down_proj.bias"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
   // With norms before and after each sublayer Hugging Face names the MLP's
@@ -706,6 +731,13 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
   // post_attention_norm.
   if (!c.hfNames && (c.arch == "gpt-oss" || c.arch == "glm4moe") && role == TensorRole::FfnNorm)
     base = "post_attention_norm.weight";
+  // StarCoder2's MLP: c_fc (up), c_proj (down), with biases.
+  if (c.hfNames && c.arch == "starcoder2") {
+    if (role == TensorRole::FfnUp || role == TensorRole::FfnUpBias)
+      base = role == TensorRole::FfnUp ? "mlp.c_fc.weight" : "mlp.c_fc.bias";
+    if (role == TensorRole::FfnDown || role == TensorRole::FfnDownBias)
+      base = role == TensorRole::FfnDown ? "mlp.c_proj.weight" : "mlp.c_proj.bias";
+  }
   // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
   if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
                      role == TensorRole::AttnV))
@@ -892,13 +924,21 @@ lazyc::expectedTensors(const ModelConfig &c) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> out = {
       {tensorName(c, TensorRole::Embedding), {c.vocabSize, c.hidden}},
       {tensorName(c, TensorRole::OutputNorm), {c.hidden}}};
+  // A norm's bias (StarCoder2's LayerNorms) after its weight.
+  auto normBias = [&](const std::string &weight) {
+    if (c.normBias)
+      out.push_back({normBiasName(weight), {c.hidden}});
+  };
+  normBias(out.back().first);
   if (!c.tiedEmbeddings)
     out.push_back({tensorName(c, TensorRole::Output), {c.vocabSize, c.hidden}});
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
     // OLMo 2 normalizes each sublayer's output, Llama its input, Gemma both.
-    if (c.preNorms)
+    if (c.preNorms) {
       out.push_back({name(TensorRole::AttnNorm), {c.hidden}});
+      normBias(out.back().first);
+    }
     if (c.postNorms)
       out.push_back({name(TensorRole::AttnPostNorm), {c.hidden}});
     if (c.fusedQKV) {
@@ -913,8 +953,10 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnOutBias), {c.hidden}});
     if (c.attnSinks)
       out.push_back({name(TensorRole::AttnSinks), {c.numHeads}});
-    if (c.preNorms && !c.parallelBlock)
+    if (c.preNorms && !c.parallelBlock) {
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
+      normBias(out.back().first);
+    }
     if (c.postNorms)
       out.push_back({name(TensorRole::FfnPostNorm), {c.hidden}});
     if (c.moeLayer(l)) {
@@ -922,6 +964,13 @@ lazyc::expectedTensors(const ModelConfig &c) {
     } else if (c.fusedGateUp) {
       out.push_back({name(TensorRole::FfnGate), {2 * c.ffn, c.hidden}});
       out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
+    } else if (!c.gatedMlp) {
+      out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
+      out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
+      if (c.mlpBias) {
+        out.push_back({name(TensorRole::FfnUpBias), {c.ffn}});
+        out.push_back({name(TensorRole::FfnDownBias), {c.hidden}});
+      }
     } else {
       out.push_back({name(TensorRole::FfnGate), {c.ffn, c.hidden}});
       out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
@@ -995,7 +1044,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   auto offset = b.getF64FloatAttr(c.normWeightOffset);
   auto rmsNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
     if (c.layerNorm) // Cohere
-      return llm::LayerNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps);
+      return llm::LayerNormOp::create(
+          b, loc, rows(cols), x, vector(weight, cols),
+          c.normBias ? vector(normBiasName(weight), cols) : Value(), eps);
     return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps, offset);
   };
   auto linear = [&](Value x, const std::string &weight, int64_t out, int64_t in,
@@ -1221,6 +1272,18 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
               linear(m, expertTensorName(c, ExpertRole::SharedExpertGate, l), 1, c.hidden));
         mlp = llm::AddOp::create(b, loc, mlp, sharedOut);
       }
+    } else if (!c.gatedMlp) {
+      // StarCoder2: up, GELU, down, each projection biased.
+      auto biased = [&](Value y, TensorRole bias, int64_t cols) -> Value {
+        if (!c.mlpBias)
+          return y;
+        return llm::AddBiasOp::create(b, loc, rows(cols), y, vector(name(bias), cols));
+      };
+      Value up = biased(linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden),
+                        TensorRole::FfnUpBias, c.ffn);
+      mlp = biased(linear(llm::GeLUOp::create(b, loc, up), name(TensorRole::FfnDown), c.hidden,
+                          c.ffn),
+                   TensorRole::FfnDownBias, c.hidden);
     } else {
       auto ffn = [&](TensorRole role) {
         return linear(m, name(role), c.ffn, c.hidden, tensorRows(c, role));

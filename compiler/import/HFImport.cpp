@@ -656,9 +656,13 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // slides 3 of every 4 layers, and only those get RoPE.
   bool cohere2 = arch == "Cohere2ForCausalLM" || modelType == "cohere2";
   bool cohere = arch == "CohereForCausalLM" || modelType == "cohere" || cohere2;
+  // StarCoder2 (bigcode/starcoder2-3b, -7b, -15b): LayerNorms with biases, biases
+  // on every projection, a non-gated GELU MLP (c_fc, c_proj), a sliding window
+  // in every layer.
+  bool starcoder2 = arch == "Starcoder2ForCausalLM" || modelType == "starcoder2";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
-      !glm4moe && !qwen2moe && !graniteMoe && !cohere) {
+      !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
@@ -667,7 +671,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
             "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
             "Qwen2MoeForCausalLM, GraniteMoeForCausalLM, GraniteMoeSharedForCausalLM, "
-            "CohereForCausalLM and Cohere2ForCausalLM)";
+            "CohereForCausalLM, Cohere2ForCausalLM and Starcoder2ForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -692,6 +696,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : ernie   ? "ernie4_5"
            : cohere2 ? "cohere2"
            : cohere  ? "command-r" // (llama.cpp's names)
+           : starcoder2 ? "starcoder2"
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -766,15 +771,21 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: head_dim must be positive and even";
     return false;
   }
-  if (std::string act = json.getString("hidden_act").value_or("silu");
-      act != "silu" && !gemma1 && !gemma2 && !gemma3) {
+  if (std::string act = json.getString("hidden_act").value_or(starcoder2 ? "gelu_pytorch_tanh"
+                                                                           : "silu");
+      starcoder2 && act != "gelu_pytorch_tanh" && act != "gelu_new") {
+    error = "config.json: hidden_act '" + act + "' is not supported for StarCoder2 (lazyc's "
+            "GELU is the tanh approximation: gelu_pytorch_tanh, gelu_new)";
+    return false;
+  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
   if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss && !glm4moe) ||
-      json.getBool("mlp_bias").value_or(false) || json.getBool("use_bias").value_or(false)) {
+      json.getBool("mlp_bias").value_or(false) ||
+      (json.getBool("use_bias").value_or(false) && !starcoder2)) {
     error = "config.json: attention/MLP biases are not supported (but GLM-4's and GLM-4.5's "
-            "Q/K/V biases and gpt-oss's)";
+            "Q/K/V biases, gpt-oss's and StarCoder2's)";
     return false;
   }
   // Phi-4-mini rotates a part of each head (partial_rotary_factor 0.75), as
@@ -815,20 +826,29 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (!readSlidingWindow(json, smollm3 || qwen2moe,
                          gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 || cohere2 ? 4 : 0, c, error))
     return false;
-  const char *epsKey = cohere ? "layer_norm_eps" : "rms_norm_eps";
-  c.rmsEpsilon = json.getNumber(epsKey).value_or(cohere ? 1e-5 : 1e-6);
+  const char *epsKey = cohere ? "layer_norm_eps" : starcoder2 ? "norm_epsilon" : "rms_norm_eps";
+  c.rmsEpsilon = json.getNumber(epsKey).value_or(cohere || starcoder2 ? 1e-5 : 1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
     error = std::string("config.json: ") + epsKey + " must be a positive number";
     return false;
   }
   if (cohere && !readCohere(json, cohere2, c, error))
     return false;
+  if (starcoder2) {
+    // nn.LayerNorm (always biased); use_bias (default true): every projection's.
+    const bool bias = json.getBool("use_bias").value_or(true);
+    c.layerNorm = c.normBias = true;
+    c.gatedMlp = false;
+    c.mlpActivation = "gelu_tanh";
+    c.qkvBias = c.attnOutBias = c.mlpBias = bias;
+  }
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
   // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).
   c.ropeInterleaved = glm4 || ernie || cohere; // (ERNIE 4.5 and Cohere rotate like GLM-4)
   // (Gemma's default: tied.)
   c.tiedEmbeddings =
-      json.getBool("tie_word_embeddings").value_or(gemma1 || gemma2 || gemma3 || ernie || cohere);
+      json.getBool("tie_word_embeddings")
+          .value_or(gemma1 || gemma2 || gemma3 || ernie || cohere || starcoder2);
   c.hfNames = true;
   return true;
 }

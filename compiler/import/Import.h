@@ -116,6 +116,12 @@ struct ModelConfig {
   /// input, both added to the residual stream (no norm before the MLP).
   bool layerNorm = false;
   bool parallelBlock = false;
+  /// StarCoder2: each LayerNorm adds a bias (the weight's name with `.bias`).
+  bool normBias = false;
+  /// StarCoder2's MLP is not gated: up projection, `mlpActivation` ("gelu_tanh":
+  /// llm.gelu), down projection, each projection with a bias when `mlpBias`.
+  bool gatedMlp = true;
+  bool mlpBias = false;
   /// Gemma: every RMSNorm scales by (weight + normWeightOffset) (Hugging Face
   /// stores weight - 1; llama.cpp's converter adds the 1 back: 0 there).
   double normWeightOffset = 0.0;
@@ -241,10 +247,13 @@ inline std::vector<bool> everyNthLayerFull(int64_t n, int64_t layers) {
 enum class TensorRole {
   Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,
   FfnNorm, FfnGate, FfnUp, FfnDown, AttnQBias, AttnKBias, AttnVBias, AttnQNorm, AttnKNorm,
-  AttnPostNorm, FfnPostNorm, AttnOutBias, AttnSinks,
+  AttnPostNorm, FfnPostNorm, AttnOutBias, AttnSinks, FfnUpBias, FfnDownBias,
 };
 /// The file's name of the tensor of `role` (per-layer roles use `layer`).
 std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);
+/// The name of a norm's bias: its weight's with `.bias` for `.weight`
+/// (GGUF `attn_norm.bias`, Hugging Face `input_layernorm.bias`).
+std::string normBiasName(const std::string &weight);
 /// The rows [begin, end) of the file's tensor that hold `role` when the file
 /// stores it fused with others (ModelConfig::fusedQKV, fusedGateUp); none:
 /// the whole tensor.

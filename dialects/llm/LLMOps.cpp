@@ -239,8 +239,16 @@ LogicalResult RMSNormOp::verify() {
 }
 
 LogicalResult LayerNormOp::verify() {
-  return verifyRowNorm(*this, getInput().getType(), getWeight().getType(),
-                       getResult().getType(), getEpsilon().convertToDouble());
+  if (failed(verifyRowNorm(*this, getInput().getType(), getWeight().getType(),
+                           getResult().getType(), getEpsilon().convertToDouble())))
+    return failure();
+  if (!getBias())
+    return success();
+  auto bias = cast<RankedTensorType>(getBias().getType());
+  if (failed(lazyc::verifyRank(*this, "bias", bias, 1)))
+    return failure();
+  return lazyc::verifyDimMatch(*this, "bias size", bias.getDimSize(0), "input columns",
+                               getInput().getType().getDimSize(1));
 }
 
 //===----------------------------------------------------------------------===//

@@ -164,22 +164,26 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
 }
 
 def LLM_LayerNormOp : LLM_Op<"layer_norm", [Pure]> {
-  let summary = "Layer normalization of every row (mean-centred), scaled, no bias";
+  let summary = "Layer normalization of every row (mean-centred), scaled, biased";
   let description = [{
     `y[i, j] = (x[i, j] - m_i) / sqrt(mean_j((x[i, :] - m_i)^2) + epsilon) * weight[j]`
-    with `m_i = mean_j(x[i, :])`: the variance of the centred row, as
-    PyTorch's LayerNorm computes it (Cohere's Command R models, whose norms
-    have no bias).
+    `+ bias[j]` with `m_i = mean_j(x[i, :])`: the variance of the centred
+    row, as PyTorch's LayerNorm computes it. Without `bias` none is added
+    (Cohere's Command R models, whose norms have none; StarCoder2's have one).
 
     ```mlir
     %y = llm.layer_norm %x, %w {epsilon = 1.0e-05 : f64}
         : tensor<?x8192xf32>, tensor<8192xf32> -> tensor<?x8192xf32>
+    %z = llm.layer_norm %x, %w bias %b {epsilon = 1.0e-05 : f64}
+        : tensor<?x3072xf32>, tensor<3072xf32>, tensor<3072xf32> -> tensor<?x3072xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, F64Attr:$epsilon);
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, Optional<LLM_Tensor>:$bias,
+                       F64Attr:$epsilon);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` type($input) `,` type($weight)
+    (`,` type($bias)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -303,6 +307,21 @@ def LLM_SiLUOp : LLM_Op<"silu", [Pure, SameOperandsAndResultType]> {
   let description = [{
     ```mlir
     %y = llm.silu %x : tensor<?x1536xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LLM_GeLUOp : LLM_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise GELU, tanh approximation (gelu_pytorch_tanh)";
+  let description = [{
+    `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`: the activation of
+    a non-gated MLP (StarCoder2's `c_fc`, GELU, `c_proj`).
+
+    ```mlir
+    %y = llm.gelu %x : tensor<?x12288xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$input);

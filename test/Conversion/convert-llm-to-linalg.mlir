@@ -112,6 +112,24 @@ func.func @layer_norm(%x: tensor<?x64xbf16>, %w: tensor<64xf32>) -> tensor<?x64x
 
 // -----
 
+// With a bias (StarCoder2): added last, by column; GELU's tanh form elementwise.
+// CHECK-LABEL: func.func @layer_norm_bias_gelu
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %[[B:.*]] : tensor<?x64xf32>, tensor<?xf32>, tensor<64xf32>, tensor<64xf32>)
+// CHECK:           math.rsqrt
+// CHECK:           arith.mulf
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK-NEXT:      linalg.yield
+// CHECK:         linalg.generic
+// CHECK:           math.exp
+func.func @layer_norm_bias_gelu(%x: tensor<?x64xf32>, %w: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x64xf32> {
+  %y = llm.layer_norm %x, %w bias %b {epsilon = 1.0e-5 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %g = llm.gelu %y : tensor<?x64xf32>
+  return %g : tensor<?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @head_rms_norm
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 8] : tensor<?x32xf32> into tensor<?x4x8xf32>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]

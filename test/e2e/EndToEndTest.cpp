@@ -82,6 +82,9 @@ const std::string kTinyCohereLibrary = LAZYC_E2E_TINY_COHERE_LIBRARY;
 const std::string kTinyCohereGGUFLibrary = LAZYC_E2E_TINY_COHERE_GGUF_LIBRARY;
 const std::string kTinyCohere2Library = LAZYC_E2E_TINY_COHERE2_LIBRARY;
 const std::string kTinyCohere2GGUFLibrary = LAZYC_E2E_TINY_COHERE2_GGUF_LIBRARY;
+const std::string kTinyStarcoder2Library = LAZYC_E2E_TINY_STARCODER2_LIBRARY;
+const std::string kTinyStarcoder2GGUFLibrary = LAZYC_E2E_TINY_STARCODER2_GGUF_LIBRARY;
+const std::string kTinyStarcoder2SwaLibrary = LAZYC_E2E_TINY_STARCODER2_SWA_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -441,6 +444,18 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyCohere2Library},
                                            Case{"logits-tiny-hf-cohere2.txt",
                                                 "tiny-cohere2.gguf", &kTinyCohere2GGUFLibrary},
+                                           // StarCoder2: biased LayerNorms and
+                                           // projections, up / GELU / down; a window
+                                           // of 40 in every layer (Hugging Face only:
+                                           // llama.cpp's converter writes none).
+                                           Case{"logits-tiny-hf-starcoder2.txt",
+                                                "tiny-starcoder2-hf", &kTinyStarcoder2Library},
+                                           Case{"logits-tiny-hf-starcoder2.txt",
+                                                "tiny-starcoder2.gguf",
+                                                &kTinyStarcoder2GGUFLibrary},
+                                           Case{"logits-tiny-hf-starcoder2-swa.txt",
+                                                "tiny-starcoder2-swa-hf",
+                                                &kTinyStarcoder2SwaLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN

@@ -156,6 +156,13 @@ struct SiLULowering : OpRewritePattern<llm::SiLUOp> {
   }
 };
 
+struct GeLULowering : OpRewritePattern<llm::GeLUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::GeLUOp op, PatternRewriter &rewriter) const override {
+    return lowerElementwise(op, rewriter, geluTanh);
+  }
+};
+
 struct ScaleLowering : OpRewritePattern<llm::ScaleOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::ScaleOp op, PatternRewriter &rewriter) const override {
@@ -287,8 +294,8 @@ struct RMSNormLowering : OpRewritePattern<llm::RMSNormOp> {
   }
 };
 
-/// LayerNorm without a bias, in f32 whatever the rows' type (as PyTorch's
-/// Cohere models compute it): the row sums, the rows centred on their means,
+/// LayerNorm (plus its bias, if any), in f32 whatever the rows' type (as
+/// PyTorch's Cohere models compute it): the row sums, the rows centred on their means,
 /// the sums of squares of those, then the scaling pass. Both reductions are
 /// plain row sums (the GPU pipeline splits or fuses them as RMSNorm's).
 struct LayerNormLowering : OpRewritePattern<llm::LayerNormOp> {
@@ -331,10 +338,18 @@ struct LayerNormLowering : OpRewritePattern<llm::LayerNormOp> {
                               });
     Value squares = sumOfSquares(rewriter, loc, centred, sumType, reduceMaps, reduce);
     const double eps = op.getEpsilon().convertToDouble();
-    Value y = generic2D(rewriter, loc, type, x, {centred, squares, op.getWeight()},
-                        {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)},
+    SmallVector<Value> inputs = {centred, squares, op.getWeight()};
+    SmallVector<AffineMap> maps = {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)};
+    if (Value bias = op.getBias()) {
+      inputs.push_back(bias);
+      maps.push_back(perColumn(rewriter));
+    }
+    Value y = generic2D(rewriter, loc, type, x, inputs, maps,
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          Value v = rmsScale(b, l, a, cols, eps, f32, /*weightOffset=*/0.0);
+                          Value v = rmsScale(b, l, a.take_front(3), cols, eps, f32,
+                                             /*weightOffset=*/0.0);
+                          if (a.size() > 3)
+                            v = arith::AddFOp::create(b, l, v, toFloat(b, l, a[3], f32));
                           Type out = type.getElementType();
                           return out == f32 ? v : arith::TruncFOp::create(b, l, out, v);
                         });
@@ -859,7 +874,7 @@ struct ConvertLLMToLinalgPass
     });
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering,
-                 SoftcapLowering, SigmoidGateLowering, SiLULowering, SwiGLULowering,
+                 SoftcapLowering, SigmoidGateLowering, SiLULowering, GeLULowering, SwiGLULowering,
                  RMSNormLowering, LayerNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());

@@ -169,6 +169,14 @@ func.func @f(%x: tensor<?x4xf32>, %w: tensor<5xf32>) {
 
 // -----
 
+func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{expects bias size (3) to equal input columns (4)}}
+  %y = llm.layer_norm %x, %w bias %b {epsilon = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<4xf32>, tensor<3xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
 func.func @f(%x: tensor<?x4xf32>, %w: tensor<4xf32>) {
   // expected-error @+1 {{expects epsilon > 0, got 0}}
   %y = llm.layer_norm %x, %w {epsilon = 0.0 : f64} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>

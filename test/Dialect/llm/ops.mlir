@@ -26,6 +26,17 @@ func.func @layer_norm(%x: tensor<?x64xbf16>, %w: tensor<64xf32>) -> tensor<?x64x
 
 // -----
 
+// CHECK-LABEL: func.func @layer_norm_bias_gelu
+func.func @layer_norm_bias_gelu(%x: tensor<?x64xf32>, %w: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x64xf32> {
+  // CHECK: %[[N:.*]] = llm.layer_norm %{{.*}}, %{{.*}} bias %{{.*}} {epsilon = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %n = llm.layer_norm %x, %w bias %b {epsilon = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  // CHECK: llm.gelu %[[N]] : tensor<?x64xf32>
+  %g = llm.gelu %n : tensor<?x64xf32>
+  return %g : tensor<?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @mixed_precision_linear
 func.func @mixed_precision_linear(%x: tensor<?x64xf32>) -> tensor<?x128xf32> {
   %w = llm.weight "blk.0.ffn_up.weight" : tensor<128x64xbf16>

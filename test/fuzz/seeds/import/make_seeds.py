@@ -25,8 +25,9 @@ ffn_gate_inp_shexp: a vector in block 0, as older converters squeezed it, a
 one-row matrix in block 1), glm4moe (a dense first block, sigmoid gating,
 the selection bias, a shared expert, the MLP's input norm as
 post_attention_norm), granitemoe (Granite's multipliers, experts and a
-shared MLP), command-r (LayerNorms, parallel blocks: no ffn_norm, logit_scale)
-and cohere2 (4 blocks, the last full and without RoPE).
+shared MLP), command-r (LayerNorms, parallel blocks: no ffn_norm, logit_scale),
+cohere2 (4 blocks, the last full and without RoPE) and starcoder2 (LayerNorms
+with biases, biased projections, a non-gated MLP).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -89,7 +90,8 @@ def gguf(arch, blocks, tensors, extra=()):
 
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
           gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False,
-          gptoss=False, qwen2_moe=False, glm4_moe=False, granite_moe=False, cohere=False):
+          gptoss=False, qwen2_moe=False, glm4_moe=False, granite_moe=False, cohere=False,
+          starcoder2=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     if gptoss or glm4_moe:  # llama.cpp's name for the MLP's input norm
@@ -105,6 +107,11 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
          (p + "ffn_down.weight", [FFN, EMB], matrix)]
     if cohere:  # one norm per parallel block
         t = t[:5] + t[6:]
+    if starcoder2:  # norms' and projections' biases; up and down, no gate
+        t = t[:6] + t[7:] + [(p + n, [d], F32) for n, d in (
+            ("attn_norm.bias", EMB), ("ffn_norm.bias", EMB), ("attn_q.bias", HEADS * head_dim),
+            ("attn_k.bias", KV * head_dim), ("attn_v.bias", KV * head_dim),
+            ("attn_output.bias", EMB), ("ffn_up.bias", FFN), ("ffn_down.bias", EMB))]
     if phi3:  # qkv and gate + up fused (GGUF dims: [in, out])
         t = [t[0], (p + "attn_qkv.weight", [EMB, (HEADS + 2 * KV) * head_dim], matrix), t[4],
              t[5], (p + "ffn_up.weight", [EMB, 2 * FFN], matrix), t[8]]
@@ -259,6 +266,10 @@ SEEDS = {
         "cohere2", 4, model("cohere2", 4, F16, tied=True, cohere=True),
         [("cohere2.attention.layer_norm_epsilon", 1e-5), ("cohere2.logit_scale", 0.25),
          ("cohere2.attention.sliding_window", 64)]),
+    "starcoder2-biases.gguf": gguf(
+        "starcoder2", 1, model("starcoder2", 1, F16, tied=True, starcoder2=True)
+        + [("output_norm.bias", [EMB], F32)],
+        [("starcoder2.attention.layer_norm_epsilon", 1e-5)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
