@@ -119,6 +119,10 @@ def compare(args, name, make_gguf, shape, title, filename, warmup=False):
         model = os.path.join(tmp, f"{name}.gguf")
         print(f"writing the random {name} GGUF...", flush=True)
         subprocess.check_call([python, "-c", make_gguf, model, TOKENIZER, json.dumps(shape)])
+        # (Its pages written back now, not during the first timed run: a 6 GB
+        # file's writeback made starcoder2-3b's first lazyc run 13% slower to
+        # prefill and its decode half as fast.)
+        os.sync()
         variants = {"dense": [], "lazy": [f"--schedule={args.schedule}", "--reuse-bias=4"]}
         lazyc, llama = time_both(python, model, tmp, ctx, prompts, variants, args.decode,
                                  args.threads, verbose=warmup, warmup=warmup)

@@ -36,7 +36,8 @@ const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "
                                     "granite", "olmo2", "gemma",    "gemma2",  "gemma3",
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
                                     "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe",
-                                    "granitemoe", "command-r", "cohere2", "starcoder2"};
+                                    "granitemoe", "command-r", "cohere2", "starcoder2",
+                                    "phi2"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -456,7 +457,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
             "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe, command-r, cohere2, "
-            "starcoder2)";
+            "starcoder2, phi2)";
     return false;
   }
   config.arch = *arch;
@@ -567,7 +568,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe" &&
                            *arch != "gpt-oss" && *arch != "glm4moe" && *arch != "qwen2moe" &&
-                           *arch != "starcoder2";
+                           *arch != "starcoder2" && *arch != "phi2";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -619,21 +620,32 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.noRopeInterval = 4;
   if ((*arch == "command-r" || *arch == "cohere2") && !readGGUFCohere(file, *arch, config, error))
     return false;
-  if (*arch == "starcoder2") {
+  if (*arch == "starcoder2" || *arch == "phi2") {
     // llama.cpp's starcoder2 graph: LayerNorms with biases, biased
     // projections, up / GELU / down. (Its converter writes no sliding window,
     // and llama.cpp attends to everything: so does a file without one here.)
+    // phi2's: the same in parallel blocks, RoPE on rope.dimension_count
+    // elements of each head, a bias on the logits.
+    if (*arch == "phi2" && file.findTensor("blk.0.attn_qkv.weight")) {
+      error = "phi2 with a fused attn_qkv tensor (converted from Phi-2's first, "
+              "pre-transformers checkpoint) is not supported: convert the transformers "
+              "checkpoint (separate attn_q/k/v)";
+      return false;
+    }
     config.layerNorm = config.normBias = true;
+    config.parallelBlock = *arch == "phi2";
     config.gatedMlp = false;
     config.mlpActivation = "gelu_tanh";
-    config.rmsEpsilon = file.getFloat("starcoder2.attention.layer_norm_epsilon").value_or(1e-5);
+    config.rmsEpsilon =
+        file.getFloat(*arch + ".attention.layer_norm_epsilon").value_or(1e-5);
     if (!(config.rmsEpsilon > 0.0) || !std::isfinite(config.rmsEpsilon)) {
-      error = "starcoder2.attention.layer_norm_epsilon must be a positive number";
+      error = *arch + ".attention.layer_norm_epsilon must be a positive number";
       return false;
     }
     config.qkvBias = file.findTensor("blk.0.attn_q.bias") != nullptr;
     config.attnOutBias = file.findTensor("blk.0.attn_output.bias") != nullptr;
     config.mlpBias = file.findTensor("blk.0.ffn_up.bias") != nullptr;
+    config.outputBias = file.findTensor("output.bias") != nullptr;
   }
   if ((*arch == "granite" || *arch == "granitemoe") &&
       !readGraniteScales(file, *arch, config, error))
@@ -700,7 +712,7 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "attn_q.bias",       "attn_k.bias",        "attn_v.bias",
       "attn_q_norm.weight", "attn_k_norm.weight", "post_attention_norm.weight",
       "post_ffw_norm.weight", "attn_output.bias", "attn_sinks.weight", "ffn_up.bias",
-      "ffn_down.bias"};
+      "ffn_down.bias",     "output.bias"};
   static const char *const hf[] = {
       "model.embed_tokens.weight",  "model.norm.weight",
       "lm_head.weight",             "input_layernorm.weight",
@@ -713,7 +725,7 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
       "self_attn.k_norm.weight",    "post_attention_layernorm.weight",
       "post_feedforward_layernorm.weight", "self_attn.o_proj.bias",
       "self_attn.sinks",            "mlp.up_proj.bias",
-      "mlp.down_proj.bias"};
+      "mlp.down_proj.bias",         "lm_head.bias"};
   auto index = static_cast<size_t>(role);
   std::string base = c.hfNames ? hf[index] : gguf[index];
   // With norms before and after each sublayer Hugging Face names the MLP's
@@ -738,13 +750,27 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     if (role == TensorRole::FfnDown || role == TensorRole::FfnDownBias)
       base = role == TensorRole::FfnDown ? "mlp.c_proj.weight" : "mlp.c_proj.bias";
   }
+  // Phi-2's: the attention's output projection `dense`, the MLP's fc1 / fc2,
+  // the last norm `final_layernorm`.
+  if (c.hfNames && c.arch == "phi2") {
+    switch (role) {
+    case TensorRole::AttnOut: base = "self_attn.dense.weight"; break;
+    case TensorRole::AttnOutBias: base = "self_attn.dense.bias"; break;
+    case TensorRole::FfnUp: base = "mlp.fc1.weight"; break;
+    case TensorRole::FfnUpBias: base = "mlp.fc1.bias"; break;
+    case TensorRole::FfnDown: base = "mlp.fc2.weight"; break;
+    case TensorRole::FfnDownBias: base = "mlp.fc2.bias"; break;
+    case TensorRole::OutputNorm: base = "model.final_layernorm.weight"; break;
+    default: break;
+    }
+  }
   // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
   if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
                      role == TensorRole::AttnV))
     base = c.hfNames ? "self_attn.qkv_proj.weight" : "attn_qkv.weight";
   if (c.fusedGateUp && (role == TensorRole::FfnGate || role == TensorRole::FfnUp))
     base = c.hfNames ? "mlp.gate_up_proj.weight" : "ffn_up.weight";
-  if (role <= TensorRole::Output)
+  if (role <= TensorRole::Output || role == TensorRole::OutputBias)
     return base;
   return (c.hfNames ? "model.layers." : "blk.") + std::to_string(layer) + "." + base;
 }
@@ -932,6 +958,8 @@ lazyc::expectedTensors(const ModelConfig &c) {
   normBias(out.back().first);
   if (!c.tiedEmbeddings)
     out.push_back({tensorName(c, TensorRole::Output), {c.vocabSize, c.hidden}});
+  if (c.outputBias)
+    out.push_back({tensorName(c, TensorRole::OutputBias), {c.vocabSize}});
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
     // OLMo 2 normalizes each sublayer's output, Llama its input, Gemma both.
@@ -1042,8 +1070,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   auto eps = b.getF64FloatAttr(c.rmsEpsilon);
   // (Gemma scales by 1 + weight.)
   auto offset = b.getF64FloatAttr(c.normWeightOffset);
-  auto rmsNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
-    if (c.layerNorm) // Cohere
+  auto rowNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
+    if (c.layerNorm) // Cohere, StarCoder2
       return llm::LayerNormOp::create(
           b, loc, rows(cols), x, vector(weight, cols),
           c.normBias ? vector(normBiasName(weight), cols) : Value(), eps);
@@ -1092,7 +1120,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                               : 1.0 / std::sqrt(static_cast<double>(c.headDim));
   for (int64_t l = 0; l < c.numLayers; ++l) {
     auto name = [&](TensorRole r) { return tensorName(c, r, l); };
-    Value n = c.preNorms ? rmsNorm(x, name(TensorRole::AttnNorm), c.hidden) : x;
+    Value n = c.preNorms ? rowNorm(x, name(TensorRole::AttnNorm), c.hidden) : x;
     // A projection, plus its bias when the model has one (Qwen2's Q/K/V).
     auto project = [&](TensorRole weight, TensorRole bias, int64_t cols) -> Value {
       Value y = linear(n, name(weight), cols, c.hidden, tensorRows(c, weight));
@@ -1104,7 +1132,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     // whole projection.
     auto headNorm = [&](Value y, TensorRole weight, int64_t cols) -> Value {
       if (c.qkFullNorm)
-        return rmsNorm(y, name(weight), cols);
+        return rowNorm(y, name(weight), cols);
       if (!c.qkNorm)
         return y;
       return llm::HeadRMSNormOp::create(b, loc, rows(cols), y, vector(name(weight), c.headDim),
@@ -1138,7 +1166,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         b.getI64IntegerAttr(window), b.getF64FloatAttr(c.attnLogitSoftcap));
     // OLMo 2 and Gemma normalize a sublayer's output before its residual add.
     auto postNorm = [&](Value y, TensorRole weight) -> Value {
-      return c.postNorms ? rmsNorm(y, name(weight), c.hidden) : y;
+      return c.postNorms ? rowNorm(y, name(weight), c.hidden) : y;
     };
     Value attnOut = linear(attn, name(TensorRole::AttnOut), c.hidden, qCols);
     if (c.attnOutBias) // gpt-oss
@@ -1148,7 +1176,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         b, loc, x, scaled(postNorm(attnOut, TensorRole::AttnPostNorm), c.residualScale));
     // (Cohere's parallel block: the MLP reads the attention's input.)
     Value m = c.parallelBlock ? n
-              : c.preNorms    ? rmsNorm(h, name(TensorRole::FfnNorm), c.hidden)
+              : c.preNorms    ? rowNorm(h, name(TensorRole::FfnNorm), c.hidden)
                               : h;
     Value mlp;
     if (c.moeLayer(l)) {
@@ -1296,11 +1324,14 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                            scaled(postNorm(mlp, TensorRole::FfnPostNorm), c.residualScale));
   }
   // logits / logitScale, as the normalized rows divided before the head.
-  Value out = scaled(rmsNorm(x, tensorName(c, TensorRole::OutputNorm), c.hidden),
+  Value out = scaled(rowNorm(x, tensorName(c, TensorRole::OutputNorm), c.hidden),
                      1.0 / c.logitScale);
   Value head = c.tiedEmbeddings ? embedding
                                 : matrix(tensorName(c, TensorRole::Output), c.vocabSize, c.hidden);
   Value logits = llm::LogitsOp::create(b, loc, rows(c.vocabSize), out, logitRows, head);
+  if (c.outputBias) // Phi-2
+    logits = llm::AddBiasOp::create(b, loc, rows(c.vocabSize), logits,
+                                    vector(tensorName(c, TensorRole::OutputBias), c.vocabSize));
   if (c.finalLogitSoftcap > 0.0) // Gemma 2
     logits = llm::SoftcapOp::create(b, loc, logits, b.getF64FloatAttr(c.finalLogitSoftcap));
   func::ReturnOp::create(b, loc, logits);

@@ -660,9 +660,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // on every projection, a non-gated GELU MLP (c_fc, c_proj), a sliding window
   // in every layer.
   bool starcoder2 = arch == "Starcoder2ForCausalLM" || modelType == "starcoder2";
+  // Phi-2 (and Phi-1.5): StarCoder2's kind of layers as parallel blocks (as
+  // Cohere's), RoPE on part of each head, a bias on the logits.
+  bool phi2 = arch == "PhiForCausalLM" || modelType == "phi";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
-      !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2) {
+      !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2 && !phi2) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
@@ -671,7 +674,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
             "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
             "Qwen2MoeForCausalLM, GraniteMoeForCausalLM, GraniteMoeSharedForCausalLM, "
-            "CohereForCausalLM, Cohere2ForCausalLM and Starcoder2ForCausalLM)";
+            "CohereForCausalLM, Cohere2ForCausalLM, Starcoder2ForCausalLM and PhiForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -697,6 +700,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : cohere2 ? "cohere2"
            : cohere  ? "command-r" // (llama.cpp's names)
            : starcoder2 ? "starcoder2"
+           : phi2       ? "phi2"
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -771,13 +775,14 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: head_dim must be positive and even";
     return false;
   }
-  if (std::string act = json.getString("hidden_act").value_or(starcoder2 ? "gelu_pytorch_tanh"
-                                                                           : "silu");
-      starcoder2 && act != "gelu_pytorch_tanh" && act != "gelu_new") {
-    error = "config.json: hidden_act '" + act + "' is not supported for StarCoder2 (lazyc's "
-            "GELU is the tanh approximation: gelu_pytorch_tanh, gelu_new)";
+  const char *defaultAct = starcoder2 ? "gelu_pytorch_tanh" : phi2 ? "gelu_new" : "silu";
+  if (std::string act = json.getString("hidden_act").value_or(defaultAct);
+      (starcoder2 || phi2) && act != "gelu_pytorch_tanh" && act != "gelu_new") {
+    error = "config.json: hidden_act '" + act + "' is not supported for " +
+            (arch.empty() ? modelType : arch) +
+            " (lazyc's GELU is the tanh approximation: gelu_pytorch_tanh, gelu_new)";
     return false;
-  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2) {
+  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2 && !phi2) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
@@ -797,12 +802,13 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (const rt::JsonValue *params = json.get("rope_parameters");
       !partialKey && params && params->isObject())
     partialKey = params->getNumber("partial_rotary_factor");
-  if (double partial = partialKey.value_or(glm4 || glm4moe ? 0.5 : 1.0); partial != 1.0) {
+  // (Phi-2's default: 0.5, as transformers' PhiConfig.)
+  if (double partial = partialKey.value_or(glm4 || glm4moe || phi2 ? 0.5 : 1.0); partial != 1.0) {
     auto rotary = static_cast<int64_t>(static_cast<double>(c.headDim) * partial);
-    if (!phi3 && !glm4 && !glm4moe) {
+    if (!phi3 && !glm4 && !glm4moe && !phi2) {
       error = "config.json: partial_rotary_factor (rotary embeddings on part of each head) is "
-              "supported for Phi3ForCausalLM (Phi-4-mini), Glm4ForCausalLM and "
-              "Glm4MoeForCausalLM, not for " + arch;
+              "supported for Phi3ForCausalLM (Phi-4-mini), PhiForCausalLM, Glm4ForCausalLM "
+              "and Glm4MoeForCausalLM, not for " + arch;
       return false;
     }
     if (!(partial > 0.0 && partial < 1.0) || rotary <= 0 || rotary % 2 != 0) {
@@ -826,21 +832,30 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (!readSlidingWindow(json, smollm3 || qwen2moe,
                          gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 || cohere2 ? 4 : 0, c, error))
     return false;
-  const char *epsKey = cohere ? "layer_norm_eps" : starcoder2 ? "norm_epsilon" : "rms_norm_eps";
-  c.rmsEpsilon = json.getNumber(epsKey).value_or(cohere || starcoder2 ? 1e-5 : 1e-6);
+  const char *epsKey = cohere || phi2 ? "layer_norm_eps"
+                       : starcoder2   ? "norm_epsilon"
+                                      : "rms_norm_eps";
+  c.rmsEpsilon = json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 ? 1e-5 : 1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
     error = std::string("config.json: ") + epsKey + " must be a positive number";
     return false;
   }
   if (cohere && !readCohere(json, cohere2, c, error))
     return false;
-  if (starcoder2) {
-    // nn.LayerNorm (always biased); use_bias (default true): every projection's.
-    const bool bias = json.getBool("use_bias").value_or(true);
+  if (starcoder2 || phi2) {
+    // nn.LayerNorm (always biased); use_bias (default true): every
+    // projection's (Phi-2's always, and the logits').
+    if (phi2 && json.getBool("qk_layernorm").value_or(false)) {
+      error = "config.json: qk_layernorm (LayerNorms of the queries and keys) is not supported";
+      return false;
+    }
+    const bool bias = phi2 || json.getBool("use_bias").value_or(true);
     c.layerNorm = c.normBias = true;
+    c.parallelBlock = phi2;
     c.gatedMlp = false;
     c.mlpActivation = "gelu_tanh";
     c.qkvBias = c.attnOutBias = c.mlpBias = bias;
+    c.outputBias = phi2;
   }
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
   // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).

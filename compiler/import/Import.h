@@ -122,6 +122,8 @@ struct ModelConfig {
   /// llm.gelu), down projection, each projection with a bias when `mlpBias`.
   bool gatedMlp = true;
   bool mlpBias = false;
+  /// Phi-2: a bias on the logits (lm_head.bias, GGUF output.bias).
+  bool outputBias = false;
   /// Gemma: every RMSNorm scales by (weight + normWeightOffset) (Hugging Face
   /// stores weight - 1; llama.cpp's converter adds the 1 back: 0 there).
   double normWeightOffset = 0.0;
@@ -247,7 +249,7 @@ inline std::vector<bool> everyNthLayerFull(int64_t n, int64_t layers) {
 enum class TensorRole {
   Embedding, OutputNorm, Output, AttnNorm, AttnQ, AttnK, AttnV, AttnOut,
   FfnNorm, FfnGate, FfnUp, FfnDown, AttnQBias, AttnKBias, AttnVBias, AttnQNorm, AttnKNorm,
-  AttnPostNorm, FfnPostNorm, AttnOutBias, AttnSinks, FfnUpBias, FfnDownBias,
+  AttnPostNorm, FfnPostNorm, AttnOutBias, AttnSinks, FfnUpBias, FfnDownBias, OutputBias,
 };
 /// The file's name of the tensor of `role` (per-layer roles use `layer`).
 std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer = 0);

@@ -34,6 +34,7 @@ const PreTokenizer kPreTokenizers[] = {
     {"default", Tokenizer::Split::GPT2, false},
     {"gpt2", Tokenizer::Split::GPT2, false},
     {"gpt-2", Tokenizer::Split::GPT2, false},
+    {"phi-2", Tokenizer::Split::GPT2, false}, // (llama.cpp's group of gpt-2's split)
     {"smollm", Tokenizer::Split::GPT2, true},
     {"starcoder", Tokenizer::Split::GPT2, true},
     {"refact", Tokenizer::Split::GPT2, true},

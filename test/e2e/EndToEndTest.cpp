@@ -85,6 +85,8 @@ const std::string kTinyCohere2GGUFLibrary = LAZYC_E2E_TINY_COHERE2_GGUF_LIBRARY;
 const std::string kTinyStarcoder2Library = LAZYC_E2E_TINY_STARCODER2_LIBRARY;
 const std::string kTinyStarcoder2GGUFLibrary = LAZYC_E2E_TINY_STARCODER2_GGUF_LIBRARY;
 const std::string kTinyStarcoder2SwaLibrary = LAZYC_E2E_TINY_STARCODER2_SWA_LIBRARY;
+const std::string kTinyPhi2Library = LAZYC_E2E_TINY_PHI2_LIBRARY;
+const std::string kTinyPhi2GGUFLibrary = LAZYC_E2E_TINY_PHI2_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -456,6 +458,13 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-starcoder2-swa.txt",
                                                 "tiny-starcoder2-swa-hf",
                                                 &kTinyStarcoder2SwaLibrary},
+                                           // Phi-2: StarCoder2's kind of layers as
+                                           // parallel blocks, RoPE on 4 of each
+                                           // head's 16 elements, the logits' bias.
+                                           Case{"logits-tiny-hf-phi2.txt", "tiny-phi2-hf",
+                                                &kTinyPhi2Library},
+                                           Case{"logits-tiny-hf-phi2.txt", "tiny-phi2.gguf",
+                                                &kTinyPhi2GGUFLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN

@@ -26,8 +26,9 @@ one-row matrix in block 1), glm4moe (a dense first block, sigmoid gating,
 the selection bias, a shared expert, the MLP's input norm as
 post_attention_norm), granitemoe (Granite's multipliers, experts and a
 shared MLP), command-r (LayerNorms, parallel blocks: no ffn_norm, logit_scale),
-cohere2 (4 blocks, the last full and without RoPE) and starcoder2 (LayerNorms
-with biases, biased projections, a non-gated MLP).
+cohere2 (4 blocks, the last full and without RoPE), starcoder2 (LayerNorms
+with biases, biased projections, a non-gated MLP), phi2 (those in parallel
+blocks, partial RoPE, the logits' bias) and phi2 with a fused attn_qkv.
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -91,7 +92,7 @@ def gguf(arch, blocks, tensors, extra=()):
 def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2=False,
           gemma3=False, phi3=False, glm4=False, experts=0, expert_ffn=FFN, ernie_moe=False,
           gptoss=False, qwen2_moe=False, glm4_moe=False, granite_moe=False, cohere=False,
-          starcoder2=False):
+          starcoder2=False, phi2=False):
     p = f"blk.{i}."
     pre, post = ("post_attention_norm", "post_ffw_norm") if olmo2 else ("attn_norm", "ffn_norm")
     if gptoss or glm4_moe:  # llama.cpp's name for the MLP's input norm
@@ -107,6 +108,11 @@ def block(i, matrix=F32, head_dim=EMB // HEADS, bias=False, qk_norm=False, olmo2
          (p + "ffn_down.weight", [FFN, EMB], matrix)]
     if cohere:  # one norm per parallel block
         t = t[:5] + t[6:]
+    if phi2:  # StarCoder2's below in parallel blocks: one norm
+        t = t[:5] + t[7:] + [(p + n, [d], F32) for n, d in (
+            ("attn_norm.bias", EMB), ("attn_q.bias", HEADS * head_dim),
+            ("attn_k.bias", KV * head_dim), ("attn_v.bias", KV * head_dim),
+            ("attn_output.bias", EMB), ("ffn_up.bias", FFN), ("ffn_down.bias", EMB))]
     if starcoder2:  # norms' and projections' biases; up and down, no gate
         t = t[:6] + t[7:] + [(p + n, [d], F32) for n, d in (
             ("attn_norm.bias", EMB), ("ffn_norm.bias", EMB), ("attn_q.bias", HEADS * head_dim),
@@ -270,6 +276,16 @@ SEEDS = {
         "starcoder2", 1, model("starcoder2", 1, F16, tied=True, starcoder2=True)
         + [("output_norm.bias", [EMB], F32)],
         [("starcoder2.attention.layer_norm_epsilon", 1e-5)]),
+    "phi2-parallel-partial-rope.gguf": gguf(  # RoPE on 2 of each head's 8; the logits' bias
+        "phi2", 1, model("phi2", 1, F16, phi2=True)
+        + [("output_norm.bias", [EMB], F32), ("output.bias", [VOCAB], F32)],
+        [("phi2.attention.layer_norm_epsilon", 1e-5), ("phi2.rope.dimension_count", 2)]),
+    # Phi-2's first checkpoint's form (one attn_qkv): refused by name (lazy-phi2.test).
+    "phi2-fused-qkv.gguf": gguf(
+        "phi2", 1, [t for t in model("phi2", 1, F16, phi2=True)
+                    if not t[0].startswith(("blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v"))]
+        + [("blk.0.attn_qkv.weight", [EMB, (HEADS + 2 * KV) * (EMB // HEADS)], F16)],
+        [("phi2.attention.layer_norm_epsilon", 1e-5)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
