@@ -25,9 +25,7 @@ prefill_vs_llamacpp.py's), `Llama.eval` of the same ids with n_batch 512 (after
 one untimed eval of them), then one-token evals, its default f16 KV cache. Both use the same threads. Prints a
 table and writes bench/results/moe-<shape>.json.
 """
-import argparse
-
-from vs_llamacpp import VOCAB_CODE, compare
+from vs_llamacpp import VOCAB_CODE, shape_main
 
 MAKE_GGUF = VOCAB_CODE + r"""
 import json, sys
@@ -93,20 +91,5 @@ SHAPES = {  # granite-3.1-1b-a400m's (its vocabulary's size), and a quick smalle
 }
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shape", choices=SHAPES, default="granite-1b-a400m")
-    ap.add_argument("--tokens", type=int, nargs="+", default=[512, 2048])
-    ap.add_argument("--decode", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--schedule", default="default",
-                    help="the LazyLLM variant's schedule (with --reuse-bias 4)")
-    args = ap.parse_args()
-    compare(args, args.shape, MAKE_GGUF, SHAPES[args.shape],
-            f"{args.shape}'s shape (granitemoe), random bf16 weights, {args.threads} threads, "
-            f"prefill batch 512, decode {args.decode} tokens", f"moe-{args.shape}.json",
-            warmup=True)
-
-
 if __name__ == "__main__":
-    main()
+    shape_main(MAKE_GGUF, SHAPES, "granitemoe", "moe-{}.json", decode=32)

@@ -27,9 +27,7 @@ one untimed eval of them), then one-token evals, its default f16 KV cache.
 Both use the same threads. Prints a table and writes
 bench/results/<shape>.json.
 """
-import argparse
-
-from vs_llamacpp import VOCAB_CODE, compare
+from vs_llamacpp import VOCAB_CODE, shape_main
 
 MAKE_GGUF = VOCAB_CODE + r"""
 import json, sys
@@ -90,20 +88,5 @@ SHAPES = {  # bigcode/starcoder2-3b's (its vocabulary's size), and a quick small
 }
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shape", choices=SHAPES, default="starcoder2-3b")
-    ap.add_argument("--tokens", type=int, nargs="+", default=[512, 2048])
-    ap.add_argument("--decode", type=int, default=16)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--schedule", default="default",
-                    help="the LazyLLM variant's schedule (with --reuse-bias 4)")
-    args = ap.parse_args()
-    compare(args, args.shape, MAKE_GGUF, SHAPES[args.shape],
-            f"{args.shape}'s shape (starcoder2), random bf16 weights, {args.threads} threads, "
-            f"prefill batch 512, decode {args.decode} tokens", f"{args.shape}.json",
-            warmup=True)
-
-
 if __name__ == "__main__":
-    main()
+    shape_main(MAKE_GGUF, SHAPES, "starcoder2", "{}.json", decode=16)

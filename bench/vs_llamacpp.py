@@ -1,7 +1,8 @@
 """What the random-weights comparisons with llama.cpp share (gptoss_vs_llamacpp.py,
-moe_vs_llamacpp.py): the vocabulary their GGUFs carry, timing lazyc's dense and
-LazyLLM variants and llama.cpp on the same ids, and the table and JSON of the
-result."""
+moe_vs_llamacpp.py, starcoder2_vs_llamacpp.py): the vocabulary their GGUFs carry,
+timing lazyc's dense and LazyLLM variants and llama.cpp on the same ids, the table
+and JSON of the result, and the command line of a model-shape comparison."""
+import argparse
 import json
 import os
 import random
@@ -128,3 +129,23 @@ def compare(args, name, make_gguf, shape, title, filename, warmup=False):
                                  args.threads, verbose=warmup, warmup=warmup)
     report(title, prompts, lazyc, llama,
            {"threads": args.threads, "shape": args.shape, "schedule": args.schedule}, filename)
+
+
+def shape_main(make_gguf, shapes, arch, filename, decode):
+    """The command line of a comparison on a model's shape (moe_vs_llamacpp.py,
+    starcoder2_vs_llamacpp.py): --shape (one of `shapes`, the first by default),
+    --tokens, --decode (`decode` by default), --threads, --schedule; the GGUF of
+    `arch` that `make_gguf` writes; the result in bench/results/`filename`
+    (formatted with the shape's name)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shape", choices=shapes, default=next(iter(shapes)))
+    ap.add_argument("--tokens", type=int, nargs="+", default=[512, 2048])
+    ap.add_argument("--decode", type=int, default=decode)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--schedule", default="default",
+                    help="the LazyLLM variant's schedule (with --reuse-bias 4)")
+    args = ap.parse_args()
+    compare(args, args.shape, make_gguf, shapes[args.shape],
+            f"{args.shape}'s shape ({arch}), random bf16 weights, {args.threads} threads, "
+            f"prefill batch 512, decode {args.decode} tokens", filename.format(args.shape),
+            warmup=True)
