@@ -626,12 +626,9 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     // and llama.cpp attends to everything: so does a file without one here.)
     // phi2's: the same in parallel blocks, RoPE on rope.dimension_count
     // elements of each head, a bias on the logits.
-    if (*arch == "phi2" && file.findTensor("blk.0.attn_qkv.weight")) {
-      error = "phi2 with a fused attn_qkv tensor (converted from Phi-2's first, "
-              "pre-transformers checkpoint) is not supported: convert the transformers "
-              "checkpoint (separate attn_q/k/v)";
-      return false;
-    }
+    // (GGUFs of Phi-2's first, pre-transformers checkpoint hold one
+    // attn_qkv, weight and bias: the query's rows, the key's, the value's.)
+    config.fusedQKV = *arch == "phi2" && file.findTensor("blk.0.attn_qkv.weight");
     config.layerNorm = config.normBias = true;
     config.parallelBlock = *arch == "phi2";
     config.gatedMlp = false;
@@ -642,7 +639,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
       error = *arch + ".attention.layer_norm_epsilon must be a positive number";
       return false;
     }
-    config.qkvBias = file.findTensor("blk.0.attn_q.bias") != nullptr;
+    config.qkvBias = file.findTensor(config.fusedQKV ? "blk.0.attn_qkv.bias"
+                                                     : "blk.0.attn_q.bias") != nullptr;
     config.attnOutBias = file.findTensor("blk.0.attn_output.bias") != nullptr;
     config.mlpBias = file.findTensor("blk.0.ffn_up.bias") != nullptr;
     config.outputBias = file.findTensor("output.bias") != nullptr;
@@ -768,6 +766,11 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
   if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
                      role == TensorRole::AttnV))
     base = c.hfNames ? "self_attn.qkv_proj.weight" : "attn_qkv.weight";
+  // (Their biases likewise: GGUFs of Phi-2's first checkpoint.)
+  if (c.fusedQKV && !c.hfNames &&
+      (role == TensorRole::AttnQBias || role == TensorRole::AttnKBias ||
+       role == TensorRole::AttnVBias))
+    base = "attn_qkv.bias";
   if (c.fusedGateUp && (role == TensorRole::FfnGate || role == TensorRole::FfnUp))
     base = c.hfNames ? "mlp.gate_up_proj.weight" : "ffn_up.weight";
   if (role <= TensorRole::Output || role == TensorRole::OutputBias)
@@ -860,11 +863,11 @@ std::optional<std::pair<int64_t, int64_t>> lazyc::tensorRows(const ModelConfig &
                                                               TensorRole role) {
   int64_t q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
   if (c.fusedQKV) {
-    if (role == TensorRole::AttnQ)
+    if (role == TensorRole::AttnQ || role == TensorRole::AttnQBias)
       return std::pair<int64_t, int64_t>{0, q};
-    if (role == TensorRole::AttnK)
+    if (role == TensorRole::AttnK || role == TensorRole::AttnKBias)
       return std::pair<int64_t, int64_t>{q, q + kv};
-    if (role == TensorRole::AttnV)
+    if (role == TensorRole::AttnV || role == TensorRole::AttnVBias)
       return std::pair<int64_t, int64_t>{q + kv, q + 2 * kv};
   }
   if (c.fusedGateUp) {
@@ -1004,7 +1007,9 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::FfnUp), {c.ffn, c.hidden}});
       out.push_back({name(TensorRole::FfnDown), {c.hidden, c.ffn}});
     }
-    if (c.qkvBias) {
+    if (c.qkvBias && c.fusedQKV) {
+      out.push_back({name(TensorRole::AttnQBias), {q + 2 * kv}});
+    } else if (c.qkvBias) {
       out.push_back({name(TensorRole::AttnQBias), {q}});
       out.push_back({name(TensorRole::AttnKBias), {kv}});
       out.push_back({name(TensorRole::AttnVBias), {kv}});
@@ -1126,7 +1131,14 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       Value y = linear(n, name(weight), cols, c.hidden, tensorRows(c, weight));
       if (!c.qkvBias)
         return y;
-      return llm::AddBiasOp::create(b, loc, rows(cols), y, vector(name(bias), cols));
+      auto v = llm::WeightOp::create(b, loc, RankedTensorType::get({cols}, f32), name(bias));
+      // A fused bias's elements (Phi-2's attn_qkv): a vector takes rows with
+      // a row_step only.
+      if (auto part = tensorRows(c, bias)) {
+        v.setRowsAttr(b.getDenseI64ArrayAttr({part->first, part->second}));
+        v.setRowStep(1);
+      }
+      return llm::AddBiasOp::create(b, loc, rows(cols), y, v);
     };
     // Qwen3 normalizes every query and key head before RoPE, OLMo 2 the
     // whole projection.

@@ -87,6 +87,7 @@ const std::string kTinyStarcoder2GGUFLibrary = LAZYC_E2E_TINY_STARCODER2_GGUF_LI
 const std::string kTinyStarcoder2SwaLibrary = LAZYC_E2E_TINY_STARCODER2_SWA_LIBRARY;
 const std::string kTinyPhi2Library = LAZYC_E2E_TINY_PHI2_LIBRARY;
 const std::string kTinyPhi2GGUFLibrary = LAZYC_E2E_TINY_PHI2_GGUF_LIBRARY;
+const std::string kTinyPhi2FusedLibrary = LAZYC_E2E_TINY_PHI2_FUSED_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -465,6 +466,10 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 &kTinyPhi2Library},
                                            Case{"logits-tiny-hf-phi2.txt", "tiny-phi2.gguf",
                                                 &kTinyPhi2GGUFLibrary},
+                                           // ... as GGUFs of its first checkpoint hold
+                                           // it: one attn_qkv (weight and bias).
+                                           Case{"logits-tiny-hf-phi2.txt",
+                                                "tiny-phi2-fused.gguf", &kTinyPhi2FusedLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN
@@ -497,12 +502,12 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                    std::string::npos)
                              name += "-gguf";
                            // The same model in transformers 5's config keys;
-                           // dequantized.
-                           for (const char *form : {"-v5-", "-dq-"})
+                           // dequantized; with fused projections.
+                           for (std::string form : {"-v5-", "-dq-", "-fused."})
                              if (info.param.checkpoint &&
                                  std::string(info.param.checkpoint).find(form) !=
                                      std::string::npos)
-                               name += std::string(form).substr(0, 3);
+                               name += form.substr(0, form.size() - 1);
                            for (char &c : name)
                              if (c == '-')
                                c = '_';

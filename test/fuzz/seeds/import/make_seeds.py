@@ -28,7 +28,8 @@ post_attention_norm), granitemoe (Granite's multipliers, experts and a
 shared MLP), command-r (LayerNorms, parallel blocks: no ffn_norm, logit_scale),
 cohere2 (4 blocks, the last full and without RoPE), starcoder2 (LayerNorms
 with biases, biased projections, a non-gated MLP), phi2 (those in parallel
-blocks, partial RoPE, the logits' bias) and phi2 with a fused attn_qkv.
+blocks, partial RoPE, the logits' bias) and phi2 with a fused attn_qkv (weight
+and bias).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -280,11 +281,13 @@ SEEDS = {
         "phi2", 1, model("phi2", 1, F16, phi2=True)
         + [("output_norm.bias", [EMB], F32), ("output.bias", [VOCAB], F32)],
         [("phi2.attention.layer_norm_epsilon", 1e-5), ("phi2.rope.dimension_count", 2)]),
-    # Phi-2's first checkpoint's form (one attn_qkv): refused by name (lazy-phi2.test).
+    # Phi-2's first checkpoint's form: one attn_qkv, weight and bias.
     "phi2-fused-qkv.gguf": gguf(
         "phi2", 1, [t for t in model("phi2", 1, F16, phi2=True)
                     if not t[0].startswith(("blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v"))]
-        + [("blk.0.attn_qkv.weight", [EMB, (HEADS + 2 * KV) * (EMB // HEADS)], F16)],
+        + [("blk.0.attn_qkv.weight", [EMB, (HEADS + 2 * KV) * (EMB // HEADS)], F16),
+           ("blk.0.attn_qkv.bias", [(HEADS + 2 * KV) * (EMB // HEADS)], F32),
+           ("output_norm.bias", [EMB], F32), ("output.bias", [VOCAB], F32)],
         [("phi2.attention.layer_norm_epsilon", 1e-5)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
