@@ -25,20 +25,14 @@ prefill_vs_llamacpp.py's), `Llama.eval` of the same ids with n_batch 512 (after
 one untimed eval of them), then one-token evals, its default f16 KV cache. Both use the same threads. Prints a
 table and writes bench/results/moe-<shape>.json.
 """
-from vs_llamacpp import VOCAB_CODE, shape_main
+from vs_llamacpp import WRITER_CODE, shape_main
 
-MAKE_GGUF = VOCAB_CODE + r"""
+MAKE_GGUF = WRITER_CODE + r"""
 import json, sys
-import numpy as np
-from gguf import GGMLQuantizationType, GGUFWriter
+from gguf import GGUFWriter
 path, tokenizer, shape = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 L, H, HEADS, KV, D, E, K, F, VOCAB = (shape[k] for k in (
     "layers", "hidden", "heads", "kv_heads", "head_dim", "experts", "top_k", "ffn", "vocab"))
-rng = np.random.default_rng(7)
-bf16 = GGMLQuantizationType.BF16
-def matrix(*shape, scale=0.02):
-    values = rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
-    return (values.view(np.uint32) >> 16).astype(np.uint16)  # bf16 bits (truncated)
 tokens, types, merges = vocabulary(tokenizer, VOCAB)
 w = GGUFWriter(path, "granitemoe")
 w.add_name("granitemoe-random")
@@ -53,35 +47,23 @@ w.add_tokenizer_model("gpt2"); w.add_tokenizer_pre("smollm"); w.add_token_list(t
 w.add_token_types(types)
 w.add_token_merges(merges)
 w.add_bos_token_id(1); w.add_eos_token_id(2)
-# The tensors, described first and generated one at a time as they are written:
-# (name, numpy shape, bf16 or f32).
-tensors = [("token_embd.weight", (VOCAB, H), bf16), ("output_norm.weight", (H,), None)]
+# The tensors (name, numpy shape, BF16, "router" or f32 ones), generated as written.
+tensors = [("token_embd.weight", (VOCAB, H), BF16), ("output_norm.weight", (H,), None)]
 for l in range(L):
     p = f"blk.{l}."
     tensors += [(p + "attn_norm.weight", (H,), None), (p + "ffn_norm.weight", (H,), None),
-                (p + "attn_q.weight", (HEADS * D, H), bf16),
-                (p + "attn_k.weight", (KV * D, H), bf16),
-                (p + "attn_v.weight", (KV * D, H), bf16),
-                (p + "attn_output.weight", (H, HEADS * D), bf16),
+                (p + "attn_q.weight", (HEADS * D, H), BF16),
+                (p + "attn_k.weight", (KV * D, H), BF16),
+                (p + "attn_v.weight", (KV * D, H), BF16),
+                (p + "attn_output.weight", (H, HEADS * D), BF16),
                 (p + "ffn_gate_inp.weight", (E, H), "router"),
-                (p + "ffn_gate_exps.weight", (E, F, H), bf16),
-                (p + "ffn_up_exps.weight", (E, F, H), bf16),
-                (p + "ffn_down_exps.weight", (E, H, F), bf16)]
-for name, shape_, kind in tensors:
-    count = int(np.prod(shape_))
-    if kind == bf16:
-        w.add_tensor_info(name, shape_, np.dtype(np.uint16), count * 2, raw_dtype=bf16)
-    else:
-        w.add_tensor_info(name, shape_, np.dtype(np.float32), count * 4)
-w.write_header_to_file(); w.write_kv_data_to_file(); w.write_ti_data_to_file()
-for name, shape_, kind in tensors:
-    if kind == bf16:
-        w.write_tensor_data(matrix(*shape_))
-    elif kind == "router":  # large enough that each token's experts differ clearly
-        w.write_tensor_data(rng.standard_normal(shape_, dtype=np.float32))
-    else:
-        w.write_tensor_data(np.ones(shape_, np.float32))
-w.close()
+                (p + "ffn_gate_exps.weight", (E, F, H), BF16),
+                (p + "ffn_up_exps.weight", (E, F, H), BF16),
+                (p + "ffn_down_exps.weight", (E, H, F), BF16)]
+write_tensors(w, tensors, lambda kind, shape, rng:
+              # (the router large enough that each token's experts differ clearly)
+              rng.standard_normal(shape, dtype=np.float32) if kind == "router"
+              else np.ones(shape, np.float32))
 """
 SHAPES = {  # granite-3.1-1b-a400m's (its vocabulary's size), and a quick smaller one
     "granite-1b-a400m": dict(layers=24, hidden=1024, heads=16, kv_heads=8, head_dim=64,

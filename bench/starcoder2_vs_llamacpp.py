@@ -27,20 +27,14 @@ one untimed eval of them), then one-token evals, its default f16 KV cache.
 Both use the same threads. Prints a table and writes
 bench/results/<shape>.json.
 """
-from vs_llamacpp import VOCAB_CODE, shape_main
+from vs_llamacpp import WRITER_CODE, shape_main
 
-MAKE_GGUF = VOCAB_CODE + r"""
+MAKE_GGUF = WRITER_CODE + r"""
 import json, sys
-import numpy as np
-from gguf import GGMLQuantizationType, GGUFWriter
+from gguf import GGUFWriter
 path, tokenizer, shape = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 L, H, HEADS, KV, D, F, VOCAB = (shape[k] for k in (
     "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab"))
-rng = np.random.default_rng(7)
-bf16 = GGMLQuantizationType.BF16
-def matrix(*shape, scale=0.02):
-    values = rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
-    return (values.view(np.uint32) >> 16).astype(np.uint16)  # bf16 bits (truncated)
 tokens, types, merges = vocabulary(tokenizer, VOCAB)
 w = GGUFWriter(path, "starcoder2")
 w.add_name("starcoder2-random")
@@ -51,9 +45,8 @@ w.add_tokenizer_model("gpt2"); w.add_tokenizer_pre("starcoder"); w.add_token_lis
 w.add_token_types(types)
 w.add_token_merges(merges)
 w.add_bos_token_id(1); w.add_eos_token_id(2)
-# The tensors, described first and generated one at a time as they are written:
-# (name, numpy shape, bf16, "ones" or "bias").
-tensors = [("token_embd.weight", (VOCAB, H), bf16), ("output_norm.weight", (H,), "ones"),
+# The tensors (name, numpy shape, BF16, "ones" or "bias"), generated as they are written.
+tensors = [("token_embd.weight", (VOCAB, H), BF16), ("output_norm.weight", (H,), "ones"),
            ("output_norm.bias", (H,), "bias")]
 for l in range(L):
     p = f"blk.{l}."
@@ -62,23 +55,11 @@ for l in range(L):
     for proj, rows, cols in (("attn_q", HEADS * D, H), ("attn_k", KV * D, H),
                              ("attn_v", KV * D, H), ("attn_output", H, HEADS * D),
                              ("ffn_up", F, H), ("ffn_down", H, F)):
-        tensors += [(p + proj + ".weight", (rows, cols), bf16),
+        tensors += [(p + proj + ".weight", (rows, cols), BF16),
                     (p + proj + ".bias", (rows,), "bias")]
-for name, shape_, kind in tensors:
-    count = int(np.prod(shape_))
-    if kind == bf16:
-        w.add_tensor_info(name, shape_, np.dtype(np.uint16), count * 2, raw_dtype=bf16)
-    else:
-        w.add_tensor_info(name, shape_, np.dtype(np.float32), count * 4)
-w.write_header_to_file(); w.write_kv_data_to_file(); w.write_ti_data_to_file()
-for name, shape_, kind in tensors:
-    if kind == bf16:
-        w.write_tensor_data(matrix(*shape_))
-    elif kind == "ones":
-        w.write_tensor_data(np.ones(shape_, np.float32))
-    else:
-        w.write_tensor_data(rng.standard_normal(shape_, dtype=np.float32) * np.float32(0.02))
-w.close()
+write_tensors(w, tensors, lambda kind, shape, rng:
+              np.ones(shape, np.float32) if kind == "ones"
+              else rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02))
 """
 SHAPES = {  # bigcode/starcoder2-3b's (its vocabulary's size), and a quick smaller one
     "starcoder2-3b": dict(layers=30, hidden=3072, heads=24, kv_heads=2, head_dim=128,

@@ -34,6 +34,32 @@ def vocabulary(tokenizer, VOCAB):
     return tokens, types, merges
 """
 
+# ... and the model-shape GGUF writers' (moe_vs_llamacpp.py, starcoder2_vs_llamacpp.py):
+# the tensors, described first and generated one at a time as they are written.
+WRITER_CODE = VOCAB_CODE + r"""
+import numpy as np
+from gguf import GGMLQuantizationType
+BF16 = GGMLQuantizationType.BF16
+def write_tensors(w, tensors, f32_values):
+    # tensors: (name, numpy shape, kind); kind BF16: random normal x 0.02 as bf16
+    # bits (truncated), else f32_values(kind, shape, rng). Closes `w`.
+    rng = np.random.default_rng(7)
+    for name, shape, kind in tensors:
+        count = int(np.prod(shape))
+        if kind == BF16:
+            w.add_tensor_info(name, shape, np.dtype(np.uint16), count * 2, raw_dtype=BF16)
+        else:
+            w.add_tensor_info(name, shape, np.dtype(np.float32), count * 4)
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_ti_data_to_file()
+    for name, shape, kind in tensors:
+        if kind == BF16:
+            values = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02)
+            w.write_tensor_data((values.view(np.uint32) >> 16).astype(np.uint16))
+        else:
+            w.write_tensor_data(f32_values(kind, shape, rng))
+    w.close()
+"""
+
 
 def llama_python():
     """bench/.venv's Python with llama-cpp-python and gguf."""
