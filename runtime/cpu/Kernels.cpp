@@ -149,9 +149,11 @@ __attribute__((target("avx512f,avx512bf16"))) inline __m512bh loadBF16x32(const 
 }
 
 /// `n` values of x as bf16 (to nearest even, as the bf16 matmul rounds
-/// its input); n a multiple of 32.
-__attribute__((target("avx512f,avx512bf16"))) void roundToBF16(const float *x, int64_t n,
-                                                               uint16_t *out) {
+/// its input) by vcvtne2ps2bf16, 32 at a time; n a multiple of 32. (The
+/// decode GEMVs' input: roundToBF16(src, dst, n) below takes any n and any
+/// AVX-512 CPU.)
+__attribute__((target("avx512f,avx512bf16"))) void roundToBF16x32(const float *x, int64_t n,
+                                                                  uint16_t *out) {
   for (int64_t k = 0; k < n; k += 32)
     _mm512_storeu_si512(out + k, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(
                                      _mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k))));
@@ -195,7 +197,7 @@ __attribute__((target("avx512f,avx512bf16"))) void gemvBF16Avx512(int64_t N, int
                                                                 const uint16_t *w, float *y,
                                                                 bool accumulate) {
   std::vector<uint16_t> xb(static_cast<size_t>(K));
-  roundToBF16(x, K, xb.data());
+  roundToBF16x32(x, K, xb.data());
   const uint16_t *xr = xb.data();
   const int64_t tiles = N / 4;
 #pragma omp parallel for schedule(static)
@@ -863,7 +865,7 @@ __attribute__((target("avx512f,avx512bf16"))) void moeRowBF16(
   g.resize(static_cast<size_t>(k * ffn));
   u.resize(g.size());
   d.resize(static_cast<size_t>(k * hidden));
-  roundToBF16(x, hidden, xb.data());
+  roundToBF16x32(x, hidden, xb.data());
   const uint16_t *xr = xb.data();
   float *gp = g.data(), *upOut = u.data(), *dp = d.data();
   const int64_t ffnTiles = ffn / 4, hiddenTiles = hidden / 4;
@@ -877,7 +879,7 @@ __attribute__((target("avx512f,avx512bf16"))) void moeRowBF16(
   }
   for (int64_t i = 0; i < k * ffn; ++i)
     gp[i] = gp[i] / (1.0f + std::exp(-gp[i])) * upOut[i];
-  roundToBF16(gp, k * ffn, hb.data());
+  roundToBF16x32(gp, k * ffn, hb.data());
   const uint16_t *hr = hb.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < k * hiddenTiles; ++i) {
