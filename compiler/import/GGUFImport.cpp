@@ -37,7 +37,7 @@ const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
                                     "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe",
                                     "granitemoe", "command-r", "cohere2", "starcoder2",
-                                    "phi2"};
+                                    "phi2", "gptneox"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -457,7 +457,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
             "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe, command-r, cohere2, "
-            "starcoder2, phi2)";
+            "starcoder2, phi2, gptneox)";
     return false;
   }
   config.arch = *arch;
@@ -568,7 +568,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe" &&
                            *arch != "gpt-oss" && *arch != "glm4moe" && *arch != "qwen2moe" &&
-                           *arch != "starcoder2" && *arch != "phi2";
+                           *arch != "starcoder2" && *arch != "phi2" && *arch != "gptneox";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -620,7 +620,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.noRopeInterval = 4;
   if ((*arch == "command-r" || *arch == "cohere2") && !readGGUFCohere(file, *arch, config, error))
     return false;
-  if (*arch == "starcoder2" || *arch == "phi2") {
+  if (*arch == "starcoder2" || *arch == "phi2" || *arch == "gptneox") {
     // llama.cpp's starcoder2 graph: LayerNorms with biases, biased
     // projections, up / GELU / down. (Its converter writes no sliding window,
     // and llama.cpp attends to everything: so does a file without one here.)
@@ -628,11 +628,27 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     // elements of each head, a bias on the logits.
     // (GGUFs of Phi-2's first, pre-transformers checkpoint hold one
     // attn_qkv, weight and bias: the query's rows, the key's, the value's.)
-    config.fusedQKV = *arch == "phi2" && file.findTensor("blk.0.attn_qkv.weight");
+    // gptneox's (Pythia): starcoder2's layers with one attn_qkv (the
+    // converter puts the query's rows first, as phi2's), parallel blocks
+    // where use_parallel_residual says (the MLP with its own norm,
+    // ffn_norm), GELU in its exact erf form as GPT-NeoX was trained
+    // (llama.cpp's graph runs the tanh approximation), RoPE on
+    // rope.dimension_count elements of each head.
+    const bool neox = *arch == "gptneox";
+    config.fusedQKV = (*arch == "phi2" && file.findTensor("blk.0.attn_qkv.weight")) || neox;
     config.layerNorm = config.normBias = true;
     config.parallelBlock = *arch == "phi2";
+    if (neox) {
+      const rt::GGUFValue *parallel = file.find("gptneox.use_parallel_residual");
+      if (!parallel || parallel->type != rt::GGUFValueType::Bool) {
+        error = "gptneox.use_parallel_residual (a bool) is missing: whether each block runs "
+                "its attention and MLP in parallel";
+        return false;
+      }
+      config.parallelBlock = config.parallelMlpNorm = parallel->b;
+    }
     config.gatedMlp = false;
-    config.mlpActivation = "gelu_tanh";
+    config.mlpActivation = neox ? "gelu" : "gelu_tanh";
     config.rmsEpsilon =
         file.getFloat(*arch + ".attention.layer_norm_epsilon").value_or(1e-5);
     if (!(config.rmsEpsilon > 0.0) || !std::isfinite(config.rmsEpsilon)) {
@@ -762,9 +778,34 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     default: break;
     }
   }
+  // GPT-NeoX's (Pythia's): gpt_neox.embed_in, attention.query_key_value (Q,
+  // K and V, head by head) and attention.dense, the MLP's dense_h_to_4h and
+  // dense_4h_to_h, gpt_neox.final_layer_norm, embed_out; its layers are
+  // gpt_neox.layers.N (below).
+  const bool neox = c.hfNames && c.arch == "gptneox";
+  if (neox) {
+    switch (role) {
+    case TensorRole::Embedding: return "gpt_neox.embed_in.weight";
+    case TensorRole::OutputNorm: return "gpt_neox.final_layer_norm.weight";
+    case TensorRole::Output: return c.outputName.empty() ? "embed_out.weight" : c.outputName;
+    case TensorRole::AttnQ:
+    case TensorRole::AttnK:
+    case TensorRole::AttnV: base = "attention.query_key_value.weight"; break;
+    case TensorRole::AttnQBias:
+    case TensorRole::AttnKBias:
+    case TensorRole::AttnVBias: base = "attention.query_key_value.bias"; break;
+    case TensorRole::AttnOut: base = "attention.dense.weight"; break;
+    case TensorRole::AttnOutBias: base = "attention.dense.bias"; break;
+    case TensorRole::FfnUp: base = "mlp.dense_h_to_4h.weight"; break;
+    case TensorRole::FfnUpBias: base = "mlp.dense_h_to_4h.bias"; break;
+    case TensorRole::FfnDown: base = "mlp.dense_4h_to_h.weight"; break;
+    case TensorRole::FfnDownBias: base = "mlp.dense_4h_to_h.bias"; break;
+    default: break;
+    }
+  }
   // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
-  if (c.fusedQKV && (role == TensorRole::AttnQ || role == TensorRole::AttnK ||
-                     role == TensorRole::AttnV))
+  if (c.fusedQKV && !neox &&
+      (role == TensorRole::AttnQ || role == TensorRole::AttnK || role == TensorRole::AttnV))
     base = c.hfNames ? "self_attn.qkv_proj.weight" : "attn_qkv.weight";
   // (Their biases likewise: GGUFs of Phi-2's first checkpoint.)
   if (c.fusedQKV && !c.hfNames &&
@@ -775,7 +816,8 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     base = c.hfNames ? "mlp.gate_up_proj.weight" : "ffn_up.weight";
   if (role <= TensorRole::Output || role == TensorRole::OutputBias)
     return base;
-  return (c.hfNames ? "model.layers." : "blk.") + std::to_string(layer) + "." + base;
+  return (neox ? "gpt_neox.layers." : c.hfNames ? "model.layers." : "blk.") +
+         std::to_string(layer) + "." + base;
 }
 
 std::string lazyc::expertTensorName(const ModelConfig &c, ExpertRole role, int64_t layer,
@@ -859,22 +901,24 @@ std::string lazyc::expertScalesName(const ModelConfig &c, ExpertRole role, int64
          (role == ExpertRole::Down ? "down_proj" : "gate_up_proj") + "_scales";
 }
 
-std::optional<std::pair<int64_t, int64_t>> lazyc::tensorRows(const ModelConfig &c,
-                                                              TensorRole role) {
+std::optional<RowRange> lazyc::tensorRows(const ModelConfig &c, TensorRole role) {
   int64_t q = c.numHeads * c.headDim, kv = c.numKVHeads * c.headDim;
-  if (c.fusedQKV) {
-    if (role == TensorRole::AttnQ || role == TensorRole::AttnQBias)
-      return std::pair<int64_t, int64_t>{0, q};
-    if (role == TensorRole::AttnK || role == TensorRole::AttnKBias)
-      return std::pair<int64_t, int64_t>{q, q + kv};
-    if (role == TensorRole::AttnV || role == TensorRole::AttnVBias)
-      return std::pair<int64_t, int64_t>{q + kv, q + 2 * kv};
-  }
+  // 0, 1, 2: the query's, the key's, the value's; -1: another role.
+  const int part = role == TensorRole::AttnQ || role == TensorRole::AttnQBias   ? 0
+                   : role == TensorRole::AttnK || role == TensorRole::AttnKBias ? 1
+                   : role == TensorRole::AttnV || role == TensorRole::AttnVBias ? 2
+                                                                                : -1;
+  if (c.fusedQKV && c.fusedQKVPerHead && part >= 0) // (GPT-NeoX: as many KV heads as heads)
+    return RowRange{part * c.headDim, 3 * q, 3 * c.headDim, c.headDim};
+  if (c.fusedQKV && part >= 0)
+    return part == 0   ? RowRange{0, q}
+           : part == 1 ? RowRange{q, q + kv}
+                       : RowRange{q + kv, q + 2 * kv};
   if (c.fusedGateUp) {
     if (role == TensorRole::FfnGate)
-      return std::pair<int64_t, int64_t>{0, c.ffn};
+      return RowRange{0, c.ffn};
     if (role == TensorRole::FfnUp)
-      return std::pair<int64_t, int64_t>{c.ffn, 2 * c.ffn};
+      return RowRange{c.ffn, 2 * c.ffn};
   }
   return std::nullopt;
 }
@@ -984,7 +1028,7 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnOutBias), {c.hidden}});
     if (c.attnSinks)
       out.push_back({name(TensorRole::AttnSinks), {c.numHeads}});
-    if (c.preNorms && !c.parallelBlock) {
+    if (c.preNorms && (!c.parallelBlock || c.parallelMlpNorm)) {
       out.push_back({name(TensorRole::FfnNorm), {c.hidden}});
       normBias(out.back().first);
     }
@@ -1058,15 +1102,23 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   Value tokens = entry->getArgument(0), pos = entry->getArgument(1),
         kv = entry->getArgument(2), logitRows = entry->getArgument(3);
 
-  // `part`: the rows of a fused tensor (Phi-3) that hold this matrix.
+  // `part`: the rows of a fused tensor (Phi-3, GPT-NeoX) that hold this
+  // matrix or vector (a vector's elements are rows taken with a row_step).
+  auto selectRows = [&](llm::WeightOp op, const RowRange &part, bool isVector) {
+    op.setRowsAttr(b.getDenseI64ArrayAttr({part.begin, part.end}));
+    if (part.step > 0 || isVector)
+      op.setRowStep(part.step > 0 ? part.step : 1);
+    if (part.block > 0)
+      op.setRowBlock(part.block);
+  };
   auto matrix = [&](const std::string &name, int64_t out, int64_t in,
-                    std::optional<std::pair<int64_t, int64_t>> part = std::nullopt) -> Value {
+                    std::optional<RowRange> part = std::nullopt) -> Value {
     auto type = options.weightType == WeightType::Q8_0
                     ? llm::getQ8_0WeightType(context, out, in)
                     : RankedTensorType::get({out, in}, wt);
     auto op = llm::WeightOp::create(b, loc, type, name);
     if (part)
-      op.setRowsAttr(b.getDenseI64ArrayAttr({part->first, part->second}));
+      selectRows(op, *part, /*isVector=*/false);
     return op;
   };
   auto vector = [&](const std::string &name, int64_t n) -> Value {
@@ -1083,7 +1135,7 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps, offset);
   };
   auto linear = [&](Value x, const std::string &weight, int64_t out, int64_t in,
-                    std::optional<std::pair<int64_t, int64_t>> part = std::nullopt) -> Value {
+                    std::optional<RowRange> part = std::nullopt) -> Value {
     return llm::LinearOp::create(b, loc, rows(out), x, matrix(weight, out, in, part));
   };
   const std::vector<double> &freqFactors = c.freqFactorsFor(contextLength);
@@ -1132,12 +1184,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       if (!c.qkvBias)
         return y;
       auto v = llm::WeightOp::create(b, loc, RankedTensorType::get({cols}, f32), name(bias));
-      // A fused bias's elements (Phi-2's attn_qkv): a vector takes rows with
-      // a row_step only.
-      if (auto part = tensorRows(c, bias)) {
-        v.setRowsAttr(b.getDenseI64ArrayAttr({part->first, part->second}));
-        v.setRowStep(1);
-      }
+      // A fused bias's elements (Phi-2's attn_qkv, GPT-NeoX's query_key_value).
+      if (auto part = tensorRows(c, bias))
+        selectRows(v, *part, /*isVector=*/true);
       return llm::AddBiasOp::create(b, loc, rows(cols), y, v);
     };
     // Qwen3 normalizes every query and key head before RoPE, OLMo 2 the
@@ -1186,10 +1235,12 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
                                        vector(name(TensorRole::AttnOutBias), c.hidden));
     Value h = llm::AddOp::create(
         b, loc, x, scaled(postNorm(attnOut, TensorRole::AttnPostNorm), c.residualScale));
-    // (Cohere's parallel block: the MLP reads the attention's input.)
-    Value m = c.parallelBlock ? n
-              : c.preNorms    ? rowNorm(h, name(TensorRole::FfnNorm), c.hidden)
-                              : h;
+    // (Cohere's parallel block: the MLP reads the attention's input; GPT-NeoX's
+    // normalizes the layer input with a norm of its own.)
+    Value m = c.parallelBlock && c.parallelMlpNorm ? rowNorm(x, name(TensorRole::FfnNorm), c.hidden)
+              : c.parallelBlock                    ? n
+              : c.preNorms                         ? rowNorm(h, name(TensorRole::FfnNorm), c.hidden)
+                                                   : h;
     Value mlp;
     if (c.moeLayer(l)) {
       // The experts' matrices stacked row-wise: GGUF's one tensor, or views
@@ -1293,11 +1344,11 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       if (c.sharedExpertFfn > 0) {
         auto shared = [&](ExpertRole role) {
           // (Granite MoE: the gate's rows, then the up's, of one matrix.)
-          std::optional<std::pair<int64_t, int64_t>> part;
+          std::optional<RowRange> part;
           if (c.hfExperts == HFExperts::GraniteStacked && role != ExpertRole::SharedDown)
             part = role == ExpertRole::SharedGate
-                       ? std::pair<int64_t, int64_t>{0, c.sharedExpertFfn}
-                       : std::pair<int64_t, int64_t>{c.sharedExpertFfn, 2 * c.sharedExpertFfn};
+                       ? RowRange{0, c.sharedExpertFfn}
+                       : RowRange{c.sharedExpertFfn, 2 * c.sharedExpertFfn};
           return linear(m, expertTensorName(c, role, l), c.sharedExpertFfn, c.hidden, part);
         };
         Value act = llm::SwiGLUOp::create(b, loc, shared(ExpertRole::SharedGate),
@@ -1313,7 +1364,8 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
         mlp = llm::AddOp::create(b, loc, mlp, sharedOut);
       }
     } else if (!c.gatedMlp) {
-      // StarCoder2: up, GELU, down, each projection biased.
+      // StarCoder2: up, GELU, down, each projection biased (GPT-NeoX's GELU:
+      // the exact erf form).
       auto biased = [&](Value y, TensorRole bias, int64_t cols) -> Value {
         if (!c.mlpBias)
           return y;
@@ -1321,9 +1373,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
       };
       Value up = biased(linear(m, name(TensorRole::FfnUp), c.ffn, c.hidden),
                         TensorRole::FfnUpBias, c.ffn);
-      mlp = biased(linear(llm::GeLUOp::create(b, loc, up), name(TensorRole::FfnDown), c.hidden,
-                          c.ffn),
-                   TensorRole::FfnDownBias, c.hidden);
+      Value act = llm::GeLUOp::create(b, loc, up, c.mlpActivation == "gelu" ? "none" : "tanh");
+      mlp = biased(linear(act, name(TensorRole::FfnDown), c.hidden, c.ffn), TensorRole::FfnDownBias,
+                   c.hidden);
     } else {
       auto ffn = [&](TensorRole role) {
         return linear(m, name(role), c.ffn, c.hidden, tensorRows(c, role));

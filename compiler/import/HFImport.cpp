@@ -663,9 +663,14 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // Phi-2 (and Phi-1.5): StarCoder2's kind of layers as parallel blocks (as
   // Cohere's), RoPE on part of each head, a bias on the logits.
   bool phi2 = arch == "PhiForCausalLM" || modelType == "phi";
+  // GPT-NeoX (Pythia, GPT-NeoX-20B): StarCoder2's kind of layers with the
+  // query, key and value in one matrix head by head, parallel blocks (the
+  // MLP with its own norm) unless use_parallel_residual is false, RoPE on a
+  // quarter of each head (rotary_pct), GELU in its exact erf form.
+  bool neox = arch == "GPTNeoXForCausalLM" || modelType == "gpt_neox";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
-      !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2 && !phi2) {
+      !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2 && !phi2 && !neox) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
@@ -674,7 +679,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
             "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
             "Qwen2MoeForCausalLM, GraniteMoeForCausalLM, GraniteMoeSharedForCausalLM, "
-            "CohereForCausalLM, Cohere2ForCausalLM, Starcoder2ForCausalLM and PhiForCausalLM)";
+            "CohereForCausalLM, Cohere2ForCausalLM, Starcoder2ForCausalLM, PhiForCausalLM and "
+            "GPTNeoXForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -701,6 +707,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : cohere  ? "command-r" // (llama.cpp's names)
            : starcoder2 ? "starcoder2"
            : phi2       ? "phi2"
+           : neox       ? "gptneox"
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -708,7 +715,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   c.qkvBias = qwen2 || (qwen2moe && json.getBool("qkv_bias").value_or(true)) ||
               (glm4 && json.getBool("attention_bias").value_or(true)) ||
               (glm4moe && json.getBool("attention_bias").value_or(false));
-  c.fusedQKV = phi3;
+  c.fusedQKV = phi3 || neox;
+  c.fusedQKVPerHead = neox;
   c.fusedGateUp = phi3 || glm4;
   // Qwen3 normalizes each query and key head, GLM-4.5 with use_qk_norm.
   c.qkNorm = qwen3 || qwen3moe || (glm4moe && json.getBool("use_qk_norm").value_or(false));
@@ -753,7 +761,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: clip_qkv (clamping the query/key/value projections) is not supported";
     return false;
   }
-  c.numKVHeads = json.getInt("num_key_value_heads").value_or(c.numHeads);
+  // (GPT-NeoX's attention has as many key/value heads as query heads.)
+  c.numKVHeads = neox ? c.numHeads : json.getInt("num_key_value_heads").value_or(c.numHeads);
   if (c.numKVHeads <= 0 || c.numHeads % c.numKVHeads != 0) {
     error = "config.json: num_attention_heads (" + std::to_string(c.numHeads) +
             ") is not a multiple of num_key_value_heads (" + std::to_string(c.numKVHeads) + ")";
@@ -775,18 +784,24 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: head_dim must be positive and even";
     return false;
   }
-  const char *defaultAct = starcoder2 ? "gelu_pytorch_tanh" : phi2 ? "gelu_new" : "silu";
-  if (std::string act = json.getString("hidden_act").value_or(defaultAct);
-      (starcoder2 || phi2) && act != "gelu_pytorch_tanh" && act != "gelu_new") {
+  const char *defaultAct = starcoder2 ? "gelu_pytorch_tanh"
+                           : phi2     ? "gelu_new"
+                           : neox     ? "gelu"
+                                      : "silu";
+  const std::string act = json.getString("hidden_act").value_or(defaultAct);
+  // (A non-gated MLP's GELU: exact, or its tanh approximation.)
+  if ((starcoder2 || phi2 || neox) && act != "gelu" && act != "gelu_pytorch_tanh" &&
+      act != "gelu_new") {
     error = "config.json: hidden_act '" + act + "' is not supported for " +
             (arch.empty() ? modelType : arch) +
-            " (lazyc's GELU is the tanh approximation: gelu_pytorch_tanh, gelu_new)";
+            " (lazyc's GELU: gelu, exact, or gelu_pytorch_tanh / gelu_new, its tanh "
+            "approximation)";
     return false;
-  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2 && !phi2) {
+  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2 && !phi2 && !neox) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
-  if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss && !glm4moe) ||
+  if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss && !glm4moe && !neox) ||
       json.getBool("mlp_bias").value_or(false) ||
       (json.getBool("use_bias").value_or(false) && !starcoder2)) {
     error = "config.json: attention/MLP biases are not supported (but GLM-4's and GLM-4.5's "
@@ -802,13 +817,17 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (const rt::JsonValue *params = json.get("rope_parameters");
       !partialKey && params && params->isObject())
     partialKey = params->getNumber("partial_rotary_factor");
-  // (Phi-2's default: 0.5, as transformers' PhiConfig.)
-  if (double partial = partialKey.value_or(glm4 || glm4moe || phi2 ? 0.5 : 1.0); partial != 1.0) {
+  // (GPT-NeoX's configs on the Hub call it rotary_pct.)
+  if (!partialKey && neox)
+    partialKey = json.getNumber("rotary_pct");
+  // (Phi-2's default: 0.5, as transformers' PhiConfig; GPT-NeoX's 0.25.)
+  if (double partial = partialKey.value_or(glm4 || glm4moe || phi2 ? 0.5 : neox ? 0.25 : 1.0);
+      partial != 1.0) {
     auto rotary = static_cast<int64_t>(static_cast<double>(c.headDim) * partial);
-    if (!phi3 && !glm4 && !glm4moe && !phi2) {
+    if (!phi3 && !glm4 && !glm4moe && !phi2 && !neox) {
       error = "config.json: partial_rotary_factor (rotary embeddings on part of each head) is "
-              "supported for Phi3ForCausalLM (Phi-4-mini), PhiForCausalLM, Glm4ForCausalLM "
-              "and Glm4MoeForCausalLM, not for " + arch;
+              "supported for Phi3ForCausalLM (Phi-4-mini), PhiForCausalLM, Glm4ForCausalLM, "
+              "Glm4MoeForCausalLM and GPTNeoXForCausalLM, not for " + arch;
       return false;
     }
     if (!(partial > 0.0 && partial < 1.0) || rotary <= 0 || rotary % 2 != 0) {
@@ -825,6 +844,17 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   if (smollm3 && !readNoRopeLayers(json, c, error))
     return false;
+  // GPT-NeoX's configs on the Hub name the RoPE base rotary_emb_base
+  // (transformers reads it when neither rope_theta key is there).
+  if (neox && !json.get("rope_theta") &&
+      !(json.get("rope_parameters") && json.get("rope_parameters")->isObject() &&
+        json.get("rope_parameters")->get("rope_theta"))) {
+    c.ropeTheta = json.getNumber("rotary_emb_base").value_or(10000.0);
+    if (!(c.ropeTheta > 0.0) || !std::isfinite(c.ropeTheta)) {
+      error = "config.json: rotary_emb_base must be positive";
+      return false;
+    }
+  }
   if (granite && !readGraniteMultipliers(json, c, error))
     return false;
   // Gemma 2 and gpt-oss: every 2nd layer full; Gemma 3: every 6th; OLMo 3:
@@ -832,10 +862,11 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (!readSlidingWindow(json, smollm3 || qwen2moe,
                          gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 || cohere2 ? 4 : 0, c, error))
     return false;
-  const char *epsKey = cohere || phi2 ? "layer_norm_eps"
+  const char *epsKey = cohere || phi2 || neox ? "layer_norm_eps"
                        : starcoder2   ? "norm_epsilon"
                                       : "rms_norm_eps";
-  c.rmsEpsilon = json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 ? 1e-5 : 1e-6);
+  c.rmsEpsilon =
+      json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 || neox ? 1e-5 : 1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
     error = std::string("config.json: ") + epsKey + " must be a positive number";
     return false;
@@ -853,9 +884,24 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     c.layerNorm = c.normBias = true;
     c.parallelBlock = phi2;
     c.gatedMlp = false;
-    c.mlpActivation = "gelu_tanh";
+    c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
     c.qkvBias = c.attnOutBias = c.mlpBias = bias;
     c.outputBias = phi2;
+  }
+  if (neox) {
+    // Biased LayerNorms and MLP (always), biased attention (attention_bias,
+    // default true), parallel blocks each norm of its own
+    // (use_parallel_residual, default true), the exact GELU where hidden_act
+    // says gelu.
+    const bool bias = json.getBool("attention_bias").value_or(true);
+    c.layerNorm = c.normBias = c.mlpBias = true;
+    c.qkvBias = c.attnOutBias = bias;
+    c.parallelBlock = c.parallelMlpNorm = json.getBool("use_parallel_residual").value_or(true);
+    c.gatedMlp = false;
+    c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
+    // (A checkpoint saved by transformers 5 names the head lm_head.)
+    if (!checkpoint.findTensor("embed_out.weight") && checkpoint.findTensor("lm_head.weight"))
+      c.outputName = "lm_head.weight";
   }
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
   // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).

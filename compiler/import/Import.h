@@ -116,10 +116,15 @@ struct ModelConfig {
   /// input, both added to the residual stream (no norm before the MLP).
   bool layerNorm = false;
   bool parallelBlock = false;
+  /// GPT-NeoX's parallel block (use_parallel_residual): the MLP normalizes
+  /// the layer input with a norm of its own (FfnNorm) instead of reading the
+  /// attention's normalized input.
+  bool parallelMlpNorm = false;
   /// StarCoder2: each LayerNorm adds a bias (the weight's name with `.bias`).
   bool normBias = false;
   /// StarCoder2's MLP is not gated: up projection, `mlpActivation` ("gelu_tanh":
-  /// llm.gelu), down projection, each projection with a bias when `mlpBias`.
+  /// llm.gelu; GPT-NeoX's "gelu": its exact erf form), down projection, each
+  /// projection with a bias when `mlpBias`.
   bool gatedMlp = true;
   bool mlpBias = false;
   /// Phi-2: a bias on the logits (lm_head.bias, GGUF output.bias).
@@ -158,6 +163,14 @@ struct ModelConfig {
   /// up projections as one (the gate's rows first); each projection is a row
   /// range of it (`llm.weight {rows}`, tensorRows).
   bool fusedQKV = false, fusedGateUp = false;
+  /// GPT-NeoX (Hugging Face): the fused query/key/value matrix goes head by
+  /// head, each head's query rows, then its key rows, then its value rows
+  /// (with fusedQKV; llama.cpp's converter reorders them as Phi-3's).
+  bool fusedQKVPerHead = false;
+  /// The output head's name where a file does not use the usual one
+  /// (GPT-NeoX: `embed_out.weight` on the Hub, `lm_head.weight` as
+  /// transformers 5 renames it); empty: the usual.
+  std::string outputName;
   /// Tensor naming: GGUF ("blk.0.attn_q.weight") or Hugging Face
   /// ("model.layers.0.self_attn.q_proj.weight").
   bool hfNames = false;
@@ -256,11 +269,15 @@ std::string tensorName(const ModelConfig &config, TensorRole role, int64_t layer
 /// The name of a norm's bias: its weight's with `.bias` for `.weight`
 /// (GGUF `attn_norm.bias`, Hugging Face `input_layernorm.bias`).
 std::string normBiasName(const std::string &weight);
-/// The rows [begin, end) of the file's tensor that hold `role` when the file
-/// stores it fused with others (ModelConfig::fusedQKV, fusedGateUp); none:
-/// the whole tensor.
-std::optional<std::pair<int64_t, int64_t>> tensorRows(const ModelConfig &config,
-                                                       TensorRole role);
+/// Rows of a file's tensor: [begin, end), or with a `step` blocks of `block`
+/// rows every `step` rows from begin (llm.weight's rows, row_step, row_block).
+struct RowRange {
+  int64_t begin = 0, end = 0, step = 0, block = 0;
+};
+/// The rows of the file's tensor that hold `role` when the file stores it
+/// fused with others (ModelConfig::fusedQKV, fusedGateUp, fusedQKVPerHead);
+/// none: the whole tensor.
+std::optional<RowRange> tensorRows(const ModelConfig &config, TensorRole role);
 /// Every tensor the decoder reads, with its [out, in] (or [n]) shape.
 std::vector<std::pair<std::string, std::vector<int64_t>>>
 expectedTensors(const ModelConfig &config);

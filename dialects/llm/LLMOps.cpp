@@ -396,6 +396,17 @@ LogicalResult SoftcapOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// GeLUOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GeLUOp::verify() {
+  if (getApproximate() != "tanh" && getApproximate() != "none")
+    return emitOpError() << "expects approximate \"tanh\" or \"none\", got \""
+                         << getApproximate() << "\"";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // SwiGLUOp
 //===----------------------------------------------------------------------===//
 

@@ -315,18 +315,24 @@ def LLM_SiLUOp : LLM_Op<"silu", [Pure, SameOperandsAndResultType]> {
 }
 
 def LLM_GeLUOp : LLM_Op<"gelu", [Pure, SameOperandsAndResultType]> {
-  let summary = "Elementwise GELU, tanh approximation (gelu_pytorch_tanh)";
+  let summary = "Elementwise GELU: its tanh approximation or the exact erf form";
   let description = [{
-    `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`: the activation of
-    a non-gated MLP (StarCoder2's `c_fc`, GELU, `c_proj`).
+    The activation of a non-gated MLP (StarCoder2's `c_fc`, GELU, `c_proj`).
+    `approximate = "tanh"` (the default; PyTorch's `gelu_pytorch_tanh`,
+    `gelu_new`): `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`;
+    `approximate = "none"` (PyTorch's `nn.GELU()`, transformers' `gelu`:
+    GPT-NeoX, Pythia): `0.5 x (1 + erf(x / sqrt(2)))`.
 
     ```mlir
     %y = llm.gelu %x : tensor<?x12288xf32>
+    %z = llm.gelu %x {approximate = "none"} : tensor<?x2048xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input);
+  let arguments = (ins LLM_Tensor:$input,
+                       DefaultValuedStrAttr<StrAttr, "tanh">:$approximate);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 def LLM_ScaleOp : LLM_Op<"scale", [Pure, SameOperandsAndResultType]> {

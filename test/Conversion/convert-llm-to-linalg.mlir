@@ -130,6 +130,25 @@ func.func @layer_norm_bias_gelu(%x: tensor<?x64xf32>, %w: tensor<64xf32>, %b: te
 
 // -----
 
+// GELU's exact form (GPT-NeoX): x (1 - erfc(|x| / sqrt 2) / 2), or x erfc / 2
+// for x < 0, erfc from one exp of a polynomial (no math.erf to lower).
+// CHECK-LABEL: func.func @gelu_exact
+// CHECK:         linalg.generic
+// CHECK:           arith.cmpf olt
+// CHECK:           arith.select
+// CHECK:           arith.divf
+// CHECK:           math.exp
+// CHECK-NOT:       math.erf
+// CHECK:           arith.select
+// CHECK:           arith.mulf
+// CHECK-NEXT:      linalg.yield
+func.func @gelu_exact(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %g = llm.gelu %x {approximate = "none"} : tensor<?x64xf32>
+  return %g : tensor<?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @head_rms_norm
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 8] : tensor<?x32xf32> into tensor<?x4x8xf32>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]

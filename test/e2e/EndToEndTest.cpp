@@ -88,6 +88,9 @@ const std::string kTinyStarcoder2SwaLibrary = LAZYC_E2E_TINY_STARCODER2_SWA_LIBR
 const std::string kTinyPhi2Library = LAZYC_E2E_TINY_PHI2_LIBRARY;
 const std::string kTinyPhi2GGUFLibrary = LAZYC_E2E_TINY_PHI2_GGUF_LIBRARY;
 const std::string kTinyPhi2FusedLibrary = LAZYC_E2E_TINY_PHI2_FUSED_LIBRARY;
+const std::string kTinyGptNeoXLibrary = LAZYC_E2E_TINY_GPTNEOX_LIBRARY;
+const std::string kTinyGptNeoXSeqLibrary = LAZYC_E2E_TINY_GPTNEOX_SEQ_LIBRARY;
+const std::string kTinyGptNeoXGGUFLibrary = LAZYC_E2E_TINY_GPTNEOX_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -470,6 +473,21 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            // it: one attn_qkv (weight and bias).
                                            Case{"logits-tiny-hf-phi2.txt",
                                                 "tiny-phi2-fused.gguf", &kTinyPhi2FusedLibrary},
+                                           // GPT-NeoX (Pythia): the query, key and
+                                           // value head by head in one matrix,
+                                           // parallel blocks each sublayer with its
+                                           // own norm, exact GELU; sequential
+                                           // blocks; GGUF (attn_qkv reordered). A
+                                           // tight bound: GELU's tanh approximation
+                                           // would be 5.3e-5 off.
+                                           Case{"logits-tiny-hf-gptneox.txt",
+                                                "tiny-gptneox-hf", &kTinyGptNeoXLibrary, 1e-5f},
+                                           Case{"logits-tiny-hf-gptneox-seq.txt",
+                                                "tiny-gptneox-seq-hf", &kTinyGptNeoXSeqLibrary,
+                                                1e-5f},
+                                           Case{"logits-tiny-hf-gptneox.txt",
+                                                "tiny-gptneox.gguf", &kTinyGptNeoXGGUFLibrary,
+                                                1e-5f},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN

@@ -422,6 +422,29 @@ TEST_F(ImportTest, GptOssMetadata) {
             std::string::npos);
 }
 
+/// gptneox: whether a block runs its attention and MLP in parallel is
+/// use_parallel_residual (llama.cpp requires it too): missing or not a bool,
+/// refused; either value is read.
+TEST_F(ImportTest, GptNeoXParallelResidual) {
+  const std::string missing = "gptneox.use_parallel_residual (a bool) is missing";
+  EXPECT_NE(importError(tinyLlama(4, 4, 0, 0, 1, "gptneox").bytes).find(missing),
+            std::string::npos);
+  auto number = tinyLlama(4, 4, 0, 1, 1, "gptneox");
+  kvU32(number, "gptneox.use_parallel_residual", 1);
+  EXPECT_NE(importError(number.bytes).find(missing), std::string::npos);
+  for (uint8_t parallel : {0, 1}) {
+    auto b = tinyLlama(4, 4, 0, 1, 1, "gptneox");
+    b.str("gptneox.use_parallel_residual").put<uint32_t>(7).put<uint8_t>(parallel);
+    ModelConfig config;
+    std::string error = readConfig(b, config);
+    EXPECT_EQ(error.find("use_parallel_residual"), std::string::npos) << error;
+    EXPECT_EQ(config.parallelBlock, parallel != 0);
+    EXPECT_EQ(config.parallelMlpNorm, parallel != 0);
+    EXPECT_TRUE(config.fusedQKV && config.layerNorm && config.normBias && !config.gatedMlp);
+    EXPECT_EQ(config.mlpActivation, "gelu");
+  }
+}
+
 /// The llama3 factors against transformers' _compute_llama3_parameters for
 /// Llama 3.1 8B's config (theta 500000, head_dim 128, factor 8, low/high 1/4,
 /// original context 8192): transformers' inv_freq divided into the plain

@@ -101,6 +101,36 @@ Value geluTanh(OpBuilder &b, Location loc, Value x) {
   return arith::DivFOp::create(b, loc, x, arith::AddFOp::create(b, loc, c(1.0), e));
 }
 
+/// Exact GELU (PyTorch's nn.GELU(), transformers' "gelu": GPT-NeoX, Pythia),
+/// 0.5 x (1 + erf(x / sqrt(2))), from erfc(a), a = |x| / sqrt(2) >= 0: x (1 -
+/// erfc(a) / 2) for x >= 0, x erfc(a) / 2 below (erfc(-a) = 2 - erfc(a)).
+/// erfc(a) = t exp(-a^2 + P(t)), t = 1 / (1 + a / 2), P Numerical Recipes'
+/// Chebyshev fit (relative error under 1.2e-7 for every a >= 0): no erf op to
+/// lower, the same arithmetic on every target.
+Value geluErf(OpBuilder &b, Location loc, Value x) {
+  auto c = [&](double v) {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(x.getType(), v)).getResult();
+  };
+  Value z = arith::MulFOp::create(b, loc, x, c(0.7071067811865476));
+  Value negative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, z, c(0.0));
+  Value a = arith::SelectOp::create(b, loc, negative, arith::NegFOp::create(b, loc, z), z);
+  Value t = arith::DivFOp::create(
+      b, loc, c(1.0),
+      arith::AddFOp::create(b, loc, c(1.0), arith::MulFOp::create(b, loc, a, c(0.5))));
+  static constexpr double kP[] = {-1.26551223, 1.00002368, 0.37409196, 0.09678418,
+                                  -0.18628806, 0.27886807, -1.13520398, 1.48851587,
+                                  -0.82215223, 0.17087277};
+  Value p = c(kP[9]);
+  for (int i = 8; i >= 0; --i) // Horner: kP[0] + t (kP[1] + t (...))
+    p = arith::AddFOp::create(b, loc, c(kP[i]), arith::MulFOp::create(b, loc, t, p));
+  Value exponent = arith::SubFOp::create(b, loc, p, arith::MulFOp::create(b, loc, a, a));
+  Value half = arith::MulFOp::create(
+      b, loc, c(0.5), arith::MulFOp::create(b, loc, t, math::ExpOp::create(b, loc, exponent)));
+  Value factor = arith::SelectOp::create(b, loc, negative, half,
+                                         arith::SubFOp::create(b, loc, c(1.0), half));
+  return arith::MulFOp::create(b, loc, x, factor);
+}
+
 struct AddLowering : OpRewritePattern<llm::AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::AddOp op, PatternRewriter &rewriter) const override {
@@ -159,7 +189,7 @@ struct SiLULowering : OpRewritePattern<llm::SiLUOp> {
 struct GeLULowering : OpRewritePattern<llm::GeLUOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(llm::GeLUOp op, PatternRewriter &rewriter) const override {
-    return lowerElementwise(op, rewriter, geluTanh);
+    return lowerElementwise(op, rewriter, op.getApproximate() == "none" ? geluErf : geluTanh);
   }
 };
 

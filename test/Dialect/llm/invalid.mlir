@@ -835,3 +835,21 @@ func.func @f() {
   %w = llm.weight "w" {rows = array<i64: 0, 20>, row_step = 8 : i64, row_block = 4 : i64} : tensor<10x8xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{expects approximate "tanh" or "none", got "erf"}}
+  %y = llm.gelu %x {approximate = "erf"} : tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // A vector's elements head by head (GPT-NeoX's query_key_value bias): 3
+  // blocks of 4 every 12 from 4 to 36 are 12 elements, not 16.
+  // expected-error @+1 {{expects a matrix of 12 rows for rows = [4, 36] and row_step = 12 and row_block = 4, got 'tensor<16xf32>'}}
+  %w = llm.weight "b" {rows = array<i64: 4, 36>, row_step = 12 : i64, row_block = 4 : i64} : tensor<16xf32>
+  return
+}

@@ -30,9 +30,14 @@ func.func @layer_norm(%x: tensor<?x64xbf16>, %w: tensor<64xf32>) -> tensor<?x64x
 func.func @layer_norm_bias_gelu(%x: tensor<?x64xf32>, %w: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x64xf32> {
   // CHECK: %[[N:.*]] = llm.layer_norm %{{.*}}, %{{.*}} bias %{{.*}} {epsilon = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
   %n = llm.layer_norm %x, %w bias %b {epsilon = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
-  // CHECK: llm.gelu %[[N]] : tensor<?x64xf32>
+  // CHECK: %[[G:.*]] = llm.gelu %[[N]] : tensor<?x64xf32>
   %g = llm.gelu %n : tensor<?x64xf32>
-  return %g : tensor<?x64xf32>
+  // The default, tanh, is not printed; the exact form is.
+  // CHECK: llm.gelu %[[G]] : tensor<?x64xf32>
+  %t = llm.gelu %g {approximate = "tanh"} : tensor<?x64xf32>
+  // CHECK: llm.gelu %{{.*}} {approximate = "none"} : tensor<?x64xf32>
+  %e = llm.gelu %t {approximate = "none"} : tensor<?x64xf32>
+  return %e : tensor<?x64xf32>
 }
 
 // -----

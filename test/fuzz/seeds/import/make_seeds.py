@@ -28,8 +28,9 @@ post_attention_norm), granitemoe (Granite's multipliers, experts and a
 shared MLP), command-r (LayerNorms, parallel blocks: no ffn_norm, logit_scale),
 cohere2 (4 blocks, the last full and without RoPE), starcoder2 (LayerNorms
 with biases, biased projections, a non-gated MLP), phi2 (those in parallel
-blocks, partial RoPE, the logits' bias) and phi2 with a fused attn_qkv (weight
-and bias).
+blocks, partial RoPE, the logits' bias), phi2 with a fused attn_qkv (weight
+and bias) and gptneox (starcoder2's with one attn_qkv, parallel blocks with
+both norms: use_parallel_residual, a bool).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -41,7 +42,7 @@ EMB, FFN, HEADS, KV, VOCAB, CTX = 32, 64, 4, 2, 16, 128
 
 
 def gguf(arch, blocks, tensors, extra=()):
-    """tensors: (name, dims innermost first, type); extra: (key, u32|f32|str|[bool])."""
+    """tensors: (name, dims innermost first, type); extra: (key, u32|f32|str|bool|[bool])."""
     kvs = [("general.architecture", arch), (f"{arch}.block_count", blocks),
            (f"{arch}.embedding_length", EMB), (f"{arch}.feed_forward_length", FFN),
            (f"{arch}.attention.head_count", HEADS), (f"{arch}.attention.head_count_kv", KV),
@@ -57,6 +58,8 @@ def gguf(arch, blocks, tensors, extra=()):
         out += string(key)
         if isinstance(value, str):
             out += struct.pack("<I", 8) + string(value)
+        elif isinstance(value, bool):
+            out += struct.pack("<IB", 7, value)
         elif isinstance(value, float):
             out += struct.pack("<If", 6, value)
         elif isinstance(value, list):  # bools
@@ -289,6 +292,16 @@ SEEDS = {
            ("blk.0.attn_qkv.bias", [(HEADS + 2 * KV) * (EMB // HEADS)], F32),
            ("output_norm.bias", [EMB], F32), ("output.bias", [VOCAB], F32)],
         [("phi2.attention.layer_norm_epsilon", 1e-5)]),
+    # GPT-NeoX: StarCoder2's tensors with one attn_qkv; both norms in a
+    # parallel block.
+    "gptneox-parallel-two-norms.gguf": gguf(
+        "gptneox", 1, [t for t in model("gptneox", 1, F16, starcoder2=True)
+                       if not t[0].startswith(("blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v"))]
+        + [("blk.0.attn_qkv.weight", [EMB, (HEADS + 2 * KV) * (EMB // HEADS)], F16),
+           ("blk.0.attn_qkv.bias", [(HEADS + 2 * KV) * (EMB // HEADS)], F32),
+           ("output_norm.bias", [EMB], F32)],
+        [("gptneox.attention.layer_norm_epsilon", 1e-5), ("gptneox.rope.dimension_count", 2),
+         ("gptneox.use_parallel_residual", True)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
