@@ -3,7 +3,12 @@
 general categories L* (letters) and N* (numbers), which the byte-level BPE
 pre-tokenizer's regex classes \\p{L} and \\p{N} need, and the two classes of
 the Tekken / o200k pattern (Mistral Nemo, Ministral): [\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]
-and [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}].
+and [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]; and what NFC normalization (tokenizer.json's NFC
+normalizer: Qwen2, GPT-NeoX) needs: the canonical combining classes (ranges
+of a non-zero class) and the canonical decompositions (one level: a code point
+to one or two, Hangul syllables excepted, which are algorithmic), each marked
+when its pair composes back (a primary composite: not a singleton, not
+excluded from composition).
 
 Run by hand when updating the Unicode version (uses Python's unicodedata):
     python3 scripts/gen_unicode_tables.py > runtime/model/UnicodeTables.cpp
@@ -43,4 +48,55 @@ emit("kLetterRanges", ranges("L"))
 emit("kNumberRanges", ranges("N"))
 emit("kUpperClassRanges", ranges(("Lu", "Lt", "Lm", "Lo", "M")))
 emit("kLowerClassRanges", ranges(("Ll", "Lm", "Lo", "M")))
+
+
+def combining_classes():
+    out, start, prev = [], None, 0
+    for cp in range(0x110001):
+        ccc = unicodedata.combining(chr(cp)) if cp < 0x110000 else 0
+        if start is not None and ccc != prev:
+            out.append((start, cp - 1, prev))
+            start = None
+        if ccc and start is None:
+            start = cp
+        prev = ccc
+    return out
+
+
+def decompositions():
+    out = []
+    for cp in range(0x110000):
+        if 0xAC00 <= cp <= 0xD7A3:  # Hangul syllables: algorithmic
+            continue
+        d = unicodedata.decomposition(chr(cp))
+        if not d or d.startswith("<"):  # none, or a compatibility one
+            continue
+        parts = [int(x, 16) for x in d.split()]
+        assert len(parts) in (1, 2), (hex(cp), d)
+        pair = len(parts) == 2
+        # A primary composite: NFC of its decomposition gives it back.
+        composes = pair and unicodedata.normalize("NFC", chr(parts[0]) + chr(parts[1])) == chr(cp)
+        out.append((cp, parts[0], parts[1] if pair else 0, composes))
+    # Below U+0300 nothing decomposes but what composes back (Latin-1's
+    # letters) and no second of a pair lies: text there is NFC as it is
+    # (Unicode.cpp's quick check).
+    assert all(c[3] for c in out if c[0] < 0x300) and all(c[2] == 0 or c[2] >= 0x300
+                                                          for c in out if c[3])
+    assert not any(unicodedata.combining(chr(cp)) for cp in range(0x300))
+    return out
+
+
+ccc = combining_classes()
+print("const CombiningClassRange kCombiningClasses[] = {")
+for i in range(0, len(ccc), 4):
+    print("    " + " ".join(f"{{0x{a:X}, 0x{b:X}, {c}}}," for a, b, c in ccc[i:i + 4]))
+print("};")
+print(f"const size_t kCombiningClassesCount = {len(ccc)};")
+dec = decompositions()
+print("const Decomposition kDecompositions[] = {")
+for i in range(0, len(dec), 3):
+    print("    " + " ".join(f"{{0x{a:X}, 0x{b:X}, 0x{c:X}, {str(d).lower()}}},"
+                            for a, b, c, d in dec[i:i + 3]))
+print("};")
+print(f"const size_t kDecompositionsCount = {len(dec)};")
 print("} // namespace lazyc::rt::unicode")

@@ -553,6 +553,18 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
       return nullptr;
     }
   }
+  // A byte-level tokenizer's normalizer: none, or NFC (Qwen2, GPT-NeoX);
+  // another would change the text in ways lazyc does not repeat.
+  for (const JsonValue *step : sentencePiece ? std::vector<const JsonValue *>()
+                                             : stepsOf(json.get("normalizer"), "normalizers")) {
+    std::string kind = step->getString("type").value_or("?");
+    if (kind != "NFC") {
+      error = "tokenizer.json: unsupported normalizer step '" + kind +
+              "' in a byte-level tokenizer (lazyc applies NFC)";
+      return nullptr;
+    }
+    tok->nfc_ = true;
+  }
   if (!sentencePiece && !byteLevel) {
     error = "tokenizer.json: neither byte-level BPE (no ByteLevel pre-tokenizer) nor "
             "SentencePiece-style BPE (no \"\xE2\x96\x81\" for spaces, no byte fallback)";
@@ -945,6 +957,12 @@ void Tokenizer::encodeFragment(std::string_view text, const std::vector<uint32_t
                                size_t end, std::vector<int32_t> &ids) const {
   if (begin >= end)
     return;
+  if (!sentencePiece_ && nfc_) {
+    // NFC of the text between special tokens, before it is split.
+    std::vector<uint32_t> fragment(cps.begin() + begin, cps.begin() + end), normalized;
+    if (uc::toNFC(fragment, normalized))
+      return encodeText(normalized, 0, normalized.size(), ids);
+  }
   if (!sentencePiece_)
     return encodeText(cps, begin, end, ids);
   spm(text.substr(offsets[begin], offsets[end] - offsets[begin]), begin == 0,

@@ -199,6 +199,7 @@ private:
   int32_t byteTokens_[256];     // SentencePiece <0xXX> ids (-1 if absent)
   int32_t unk_ = -1;            // for a character with no token and no byte tokens
   bool digitsIndividually_ = false;
+  bool nfc_ = false;            // byte-level: tokenizer.json's NFC normalizer
   Split split_ = Split::GPT2;
   // A tokenizer.model's: sentencepiece's normalizer, the Unigram segmenter
   // (null for BPE), runs of unknown characters as one <unk>, how it decodes.

@@ -3,6 +3,8 @@
 #include "runtime/model/Unicode.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <utility>
 
 namespace lazyc::rt::unicode {
 
@@ -115,6 +117,135 @@ void appendUtf8(uint32_t cp, std::string &out) {
     out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
+}
+
+//===----------------------------------------------------------------------===//
+// NFC
+//===----------------------------------------------------------------------===//
+
+uint8_t combiningClass(uint32_t cp) {
+  if (cp < 0x300)
+    return 0;
+  const CombiningClassRange *end = kCombiningClasses + kCombiningClassesCount;
+  const CombiningClassRange *it =
+      std::upper_bound(kCombiningClasses, end, cp,
+                       [](uint32_t v, const CombiningClassRange &r) { return v < r.first; });
+  return it != kCombiningClasses && cp <= (it - 1)->last ? (it - 1)->ccc : 0;
+}
+
+namespace {
+// Hangul syllables (UAX #15 / Unicode 3.12): S = SBase + (L * VCount + V) *
+// TCount + T.
+constexpr uint32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
+constexpr uint32_t kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount,
+                   kSCount = kLCount * kNCount;
+
+const Decomposition *findDecomposition(uint32_t cp) {
+  const Decomposition *end = kDecompositions + kDecompositionsCount;
+  const Decomposition *it = std::lower_bound(
+      kDecompositions, end, cp, [](const Decomposition &d, uint32_t v) { return d.cp < v; });
+  return it != end && it->cp == cp ? it : nullptr;
+}
+
+/// Appends the full canonical decomposition of `cp` to `out`.
+void decompose(uint32_t cp, std::vector<uint32_t> &out) {
+  if (cp >= kSBase && cp < kSBase + kSCount) {
+    const uint32_t s = cp - kSBase;
+    out.push_back(kLBase + s / kNCount);
+    out.push_back(kVBase + (s % kNCount) / kTCount);
+    if (s % kTCount)
+      out.push_back(kTBase + s % kTCount);
+    return;
+  }
+  const Decomposition *d = cp < 0xC0 ? nullptr : findDecomposition(cp);
+  if (!d) {
+    out.push_back(cp);
+    return;
+  }
+  decompose(d->first, out);
+  if (d->second)
+    decompose(d->second, out);
+}
+
+/// The primary composite of `a` followed by `b`, or 0.
+uint32_t compose(uint32_t a, uint32_t b,
+                 const std::vector<std::pair<uint64_t, uint32_t>> &pairs) {
+  if (a >= kLBase && a < kLBase + kLCount && b >= kVBase && b < kVBase + kVCount)
+    return kSBase + ((a - kLBase) * kVCount + (b - kVBase)) * kTCount;
+  if (a >= kSBase && a < kSBase + kSCount && (a - kSBase) % kTCount == 0 && b > kTBase &&
+      b < kTBase + kTCount)
+    return a + (b - kTBase);
+  const uint64_t key = (uint64_t(a) << 32) | b;
+  auto it = std::lower_bound(pairs.begin(), pairs.end(), std::make_pair(key, uint32_t(0)));
+  return it != pairs.end() && it->first == key ? it->second : 0;
+}
+
+/// The composable pairs, (first << 32 | second) -> composite, sorted.
+const std::vector<std::pair<uint64_t, uint32_t>> &compositions() {
+  static const std::vector<std::pair<uint64_t, uint32_t>> pairs = [] {
+    std::vector<std::pair<uint64_t, uint32_t>> out;
+    for (size_t i = 0; i < kDecompositionsCount; ++i)
+      if (const Decomposition &d = kDecompositions[i]; d.composes)
+        out.push_back({(uint64_t(d.first) << 32) | d.second, d.cp});
+    std::sort(out.begin(), out.end());
+    return out;
+  }();
+  return pairs;
+}
+} // namespace
+
+bool toNFC(const std::vector<uint32_t> &codepoints, std::vector<uint32_t> &out) {
+  if (std::all_of(codepoints.begin(), codepoints.end(), [](uint32_t cp) { return cp < 0x300; }))
+    return false;
+  // Decompose, then order each run of combining marks by class (stably).
+  std::vector<uint32_t> d;
+  d.reserve(codepoints.size() + 8);
+  for (uint32_t cp : codepoints)
+    decompose(cp, d);
+  std::vector<uint8_t> ccc(d.size());
+  for (size_t i = 0; i < d.size(); ++i)
+    ccc[i] = combiningClass(d[i]);
+  for (size_t i = 0; i < d.size();) {
+    if (ccc[i] == 0) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < d.size() && ccc[end] != 0)
+      ++end;
+    for (size_t j = i + 1; j < end; ++j) // insertion sort: stable, runs are short
+      for (size_t k = j; k > i && ccc[k - 1] > ccc[k]; --k) {
+        std::swap(d[k - 1], d[k]);
+        std::swap(ccc[k - 1], ccc[k]);
+      }
+    i = end;
+  }
+  // Compose: each character with the last starter unless a character between
+  // them blocks it (a starter, or a mark of the same or a higher class).
+  const auto &pairs = compositions();
+  std::vector<uint32_t> result;
+  std::vector<uint8_t> classes;
+  result.reserve(d.size());
+  size_t starter = SIZE_MAX;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (starter != SIZE_MAX) {
+      const bool adjacent = result.size() == starter + 1;
+      const uint8_t last = classes.back();
+      if (adjacent || (last != 0 && last < ccc[i]))
+        if (uint32_t c = compose(result[starter], d[i], pairs)) {
+          result[starter] = c;
+          continue;
+        }
+    }
+    if (ccc[i] == 0)
+      starter = result.size();
+    result.push_back(d[i]);
+    classes.push_back(ccc[i]);
+  }
+  if (result == codepoints)
+    return false;
+  out = std::move(result);
+  return true;
 }
 
 } // namespace lazyc::rt::unicode

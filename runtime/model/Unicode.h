@@ -22,6 +22,24 @@ extern const size_t kUpperClassRangesCount;
 extern const CodepointRange kLowerClassRanges[];
 extern const size_t kLowerClassRangesCount;
 
+/// Canonical combining classes: each code point in [first, last] has class
+/// `ccc` (every other code point 0).
+struct CombiningClassRange {
+  uint32_t first, last;
+  uint8_t ccc;
+};
+extern const CombiningClassRange kCombiningClasses[];
+extern const size_t kCombiningClassesCount;
+/// A canonical decomposition, one level: `cp` to `first` (and `second`; 0 for a
+/// singleton), `composes` when NFC composes the pair back into `cp`. Sorted by
+/// `cp`; Hangul syllables are not listed (algorithmic).
+struct Decomposition {
+  uint32_t cp, first, second;
+  bool composes;
+};
+extern const Decomposition kDecompositions[];
+extern const size_t kDecompositionsCount;
+
 bool isLetter(uint32_t cp);   // \p{L}
 bool isNumber(uint32_t cp);   // \p{N}
 bool isWhitespace(uint32_t cp); // \s (Unicode White_Space)
@@ -36,6 +54,15 @@ bool isLowerClass(uint32_t cp);
 bool decodeUtf8(std::string_view text, std::vector<uint32_t> &codepoints,
                 std::vector<size_t> &offsets, std::string &error);
 void appendUtf8(uint32_t cp, std::string &out);
+
+/// The canonical combining class of `cp` (0: a starter).
+uint8_t combiningClass(uint32_t cp);
+/// Unicode Normalization Form C (UAX #15: canonical decomposition, canonical
+/// ordering of combining marks, canonical composition) of `codepoints`, as
+/// Hugging Face tokenizers' NFC normalizer computes it. Returns false, leaving
+/// `out` untouched, when the text is NFC already (every code point below
+/// U+0300, the common case, is decided without the tables).
+bool toNFC(const std::vector<uint32_t> &codepoints, std::vector<uint32_t> &out);
 
 } // namespace lazyc::rt::unicode
 

@@ -4,12 +4,14 @@
 // models/SmolLM2-135M-Instruct.Q4_1.gguf), and renders a conversation with
 // them as the chat template. Invalid UTF-8 must be rejected;
 // valid text must decode back to itself whenever the vocabulary has a token
-// for each of its bytes. A violated invariant aborts (a finding).
+// for each of its bytes, and its NFC (tokenizer.json's NFC normalizer) must be
+// NFC already. A violated invariant aborts (a finding).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Tokenizer.h"
+#include "runtime/model/Unicode.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -54,5 +56,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     representable &= gTokenizer->hasByteToken(byte);
   if (representable && decoded != text)
     std::abort(); // round trip broken
+  // NFC is idempotent: normalizing its output changes nothing.
+  std::vector<uint32_t> cps, once, twice;
+  std::vector<size_t> offsets;
+  namespace uc = lazyc::rt::unicode;
+  if (uc::decodeUtf8(text, cps, offsets, error) && uc::toNFC(cps, once) &&
+      uc::toNFC(once, twice))
+    std::abort();
   return 0;
 }

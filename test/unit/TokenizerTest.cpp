@@ -3,6 +3,7 @@
 #include "runtime/model/GGUF.h"
 #include "runtime/model/Json.h"
 #include "runtime/model/Tokenizer.h"
+#include "runtime/model/Unicode.h"
 #include "test/unit/TestUtil.h"
 
 #include <gtest/gtest.h>
@@ -160,6 +161,80 @@ TEST_P(SplitRegexTest, TokenizerJsonMatchesToo) {
   auto tokenizer = Tokenizer::fromHFJson(*json, *config, error);
   ASSERT_TRUE(tokenizer) << error;
   expectMatches(*tokenizer, readCases("tokenizer-" + stem + ".txt"));
+}
+
+/// tokenizer.json's NFC normalizer (Qwen2's, GPT-NeoX's): decomposed
+/// letters, marks out of canonical order, Hangul jamo, singletons, a
+/// composition exclusion, a mark after a special token (the text between
+/// special tokens is normalized, not across them) tokenize as Hugging Face
+/// `tokenizers` does (make_bpe_split_fixtures.py); without the normalizer
+/// they would not.
+TEST(NFCTest, TokenizerJsonNormalizesAsTokenizers) {
+  std::string error, text;
+  ASSERT_TRUE(readFile(kFixtures + "/tokenizer-qwen2-nfc.json", text, error)) << error;
+  auto json = JsonValue::parse(text, error);
+  ASSERT_TRUE(json) << error;
+  auto config = JsonValue::parse("{}", error);
+  auto tokenizer = Tokenizer::fromHFJson(*json, *config, error);
+  ASSERT_TRUE(tokenizer) << error;
+  std::vector<Case> cases = readCases("tokenizer-qwen2-nfc.txt");
+  ASSERT_EQ(cases.size(), 12u);
+  for (const Case &c : cases) {
+    std::vector<int32_t> ids;
+    ASSERT_TRUE(tokenizer->encode(c.text, ids, error, /*addBos=*/false)) << error;
+    EXPECT_EQ(ids, c.ids) << c.text;
+  }
+  // The same file with no normalizer (an empty Sequence) splits the
+  // decomposed texts otherwise.
+  const std::string nfc = "\"type\": \"NFC\"";
+  ASSERT_NE(text.find(nfc), std::string::npos);
+  std::string plain = text;
+  plain.replace(plain.find(nfc), nfc.size(), "\"type\": \"Sequence\", \"normalizers\": []");
+  auto plainJson = JsonValue::parse(plain, error);
+  ASSERT_TRUE(plainJson) << error;
+  auto unnormalized = Tokenizer::fromHFJson(*plainJson, *config, error);
+  ASSERT_TRUE(unnormalized) << error;
+  std::vector<int32_t> ids;
+  ASSERT_TRUE(unnormalized->encode(cases[8].text, ids, error, false)) << error;
+  EXPECT_NE(ids, cases[8].ids);
+  // Another normalizer in a byte-level tokenizer is refused, not ignored.
+  std::string nfkc = text;
+  nfkc.replace(nfkc.find(nfc), nfc.size(), "\"type\": \"NFKC\"");
+  auto nfkcJson = JsonValue::parse(nfkc, error);
+  ASSERT_TRUE(nfkcJson) << error;
+  EXPECT_FALSE(Tokenizer::fromHFJson(*nfkcJson, *config, error));
+  EXPECT_EQ(error, "tokenizer.json: unsupported normalizer step 'NFKC' in a byte-level "
+                   "tokenizer (lazyc applies NFC)");
+}
+
+/// NFC itself against Python's unicodedata (Unicode 14): composition,
+/// canonical reordering before it, blocking, Hangul, singletons, exclusions.
+TEST(NFCTest, MatchesUnicodedata) {
+  namespace uc = lazyc::rt::unicode;
+  struct Pair {
+    std::vector<uint32_t> in, want;
+  };
+  for (const Pair &p : std::vector<Pair>{
+           {{'e', 0x301}, {0xE9}},
+           {{'a', 0x302, 0x323}, {0x1EAD}},            // reordered: a + dot below, then ^
+           {{'q', 0x307, 0x323}, {'q', 0x323, 0x307}}, // reordered, nothing composes
+           {{0x1100, 0x1161, 0x11A8}, {0xAC01}},       // jamo -> syllable
+           {{0xAC00, 0x11A8}, {0xAC01}},               // LV + T
+           {{0x212B}, {0xC5}},                         // Angstrom sign -> A ring
+           {{0x2126}, {0x3A9}},                        // Ohm sign -> Omega
+           {{0x958}, {0x915, 0x93C}},                  // excluded from composition
+           {{0x1F71}, {0x3AC}},                        // Greek oxia -> tonos
+           {{'e', 0x301, 0x301}, {0xE9, 0x301}},       // the second acute is blocked
+           {{0x301, 'x'}, {0x301, 'x'}},               // a leading mark stays
+           {{0xB47, 0xB3E}, {0xB4B}},                  // two starters compose
+       }) {
+    std::vector<uint32_t> out;
+    const bool changed = uc::toNFC(p.in, out);
+    EXPECT_EQ(changed ? out : p.in, p.want);
+    EXPECT_EQ(changed, p.in != p.want);
+  }
+  std::vector<uint32_t> out;
+  EXPECT_FALSE(uc::toNFC({'c', 'a', 'f', 0xE9, ' ', 0x2FF}, out)); // below U+0300: as is
 }
 
 /// GLM-4's GGUF pre-tokenizer names ("glm4", "chatglm-bpe"): Llama 3's split
