@@ -3,7 +3,8 @@
 general categories L* (letters) and N* (numbers), which the byte-level BPE
 pre-tokenizer's regex classes \\p{L} and \\p{N} need, and the two classes of
 the Tekken / o200k pattern (Mistral Nemo, Ministral): [\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]
-and [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]; and what NFC normalization (tokenizer.json's NFC
+and [\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]; the general category P* (punctuation:
+Falcon's Punctuation pre-tokenizer); and what NFC normalization (tokenizer.json's NFC
 normalizer: Qwen2, GPT-NeoX) needs: the canonical combining classes (ranges
 of a non-zero class) and the canonical decompositions (one level: a code point
 to one or two, Hangul syllables excepted, which are algorithmic), each marked
@@ -48,6 +49,7 @@ emit("kLetterRanges", ranges("L"))
 emit("kNumberRanges", ranges("N"))
 emit("kUpperClassRanges", ranges(("Lu", "Lt", "Lm", "Lo", "M")))
 emit("kLowerClassRanges", ranges(("Ll", "Lm", "Lo", "M")))
+emit("kPunctuationRanges", ranges("P"))
 
 
 def combining_classes():

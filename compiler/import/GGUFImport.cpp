@@ -37,7 +37,7 @@ const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
                                     "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe",
                                     "granitemoe", "command-r", "cohere2", "starcoder2",
-                                    "phi2", "gptneox"};
+                                    "phi2", "gptneox", "falcon"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -457,7 +457,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
             "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe, command-r, cohere2, "
-            "starcoder2, phi2, gptneox)";
+            "starcoder2, phi2, gptneox, falcon)";
     return false;
   }
   config.arch = *arch;
@@ -568,7 +568,8 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
                            *arch != "gemma" && *arch != "gemma2" && *arch != "gemma3" &&
                            *arch != "phi3" && *arch != "qwen3moe" && *arch != "olmoe" &&
                            *arch != "gpt-oss" && *arch != "glm4moe" && *arch != "qwen2moe" &&
-                           *arch != "starcoder2" && *arch != "phi2" && *arch != "gptneox";
+                           *arch != "starcoder2" && *arch != "phi2" && *arch != "gptneox" &&
+                           *arch != "falcon";
   // GGML's interleaved layout under a partial rotation: GLM-4's (llama.cpp
   // runs glm4 in NORM mode on its first rope.dimension_count elements, as
   // transformers' Glm4 rotates interleaved pairs; no Q/K permutation).
@@ -620,7 +621,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.noRopeInterval = 4;
   if ((*arch == "command-r" || *arch == "cohere2") && !readGGUFCohere(file, *arch, config, error))
     return false;
-  if (*arch == "starcoder2" || *arch == "phi2" || *arch == "gptneox") {
+  if (*arch == "starcoder2" || *arch == "phi2" || *arch == "gptneox" || *arch == "falcon") {
     // llama.cpp's starcoder2 graph: LayerNorms with biases, biased
     // projections, up / GELU / down. (Its converter writes no sliding window,
     // and llama.cpp attends to everything: so does a file without one here.)
@@ -634,10 +635,17 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     // ffn_norm), GELU in its exact erf form as GPT-NeoX was trained
     // (llama.cpp's graph runs the tanh approximation), RoPE on
     // rope.dimension_count elements of each head.
-    const bool neox = *arch == "gptneox";
-    config.fusedQKV = (*arch == "phi2" && file.findTensor("blk.0.attn_qkv.weight")) || neox;
+    // falcon's (Falcon-7B, -40B, -180B, Falcon2): gptneox's layers in
+    // parallel blocks without biases, the attention and the MLP reading one
+    // norm, attn_norm, or (Falcon-40B's new decoder architecture) the
+    // attention attn_norm_2 and the MLP attn_norm; RoPE on whole heads; its
+    // GELU exact too.
+    const bool neox = *arch == "gptneox", falcon = *arch == "falcon";
+    config.fusedQKV =
+        (*arch == "phi2" && file.findTensor("blk.0.attn_qkv.weight")) || neox || falcon;
     config.layerNorm = config.normBias = true;
-    config.parallelBlock = *arch == "phi2";
+    config.parallelBlock = *arch == "phi2" || falcon;
+    config.parallelMlpNorm = falcon && file.findTensor("blk.0.attn_norm_2.weight");
     if (neox) {
       const rt::GGUFValue *parallel = file.find("gptneox.use_parallel_residual");
       if (!parallel || parallel->type != rt::GGUFValueType::Bool) {
@@ -648,7 +656,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
       config.parallelBlock = config.parallelMlpNorm = parallel->b;
     }
     config.gatedMlp = false;
-    config.mlpActivation = neox ? "gelu" : "gelu_tanh";
+    config.mlpActivation = neox || falcon ? "gelu" : "gelu_tanh";
     config.rmsEpsilon =
         file.getFloat(*arch + ".attention.layer_norm_epsilon").value_or(1e-5);
     if (!(config.rmsEpsilon > 0.0) || !std::isfinite(config.rmsEpsilon)) {
@@ -778,24 +786,40 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     default: break;
     }
   }
-  // GPT-NeoX's (Pythia's): gpt_neox.embed_in, attention.query_key_value (Q,
-  // K and V, head by head) and attention.dense, the MLP's dense_h_to_4h and
-  // dense_4h_to_h, gpt_neox.final_layer_norm, embed_out; its layers are
-  // gpt_neox.layers.N (below).
+  // GPT-NeoX's (Pythia's) and Falcon's: the query, key and value in one
+  // matrix (GPT-NeoX's attention.query_key_value, Falcon's
+  // self_attention.query_key_value), the output projection `dense`, the MLP's
+  // dense_h_to_4h and dense_4h_to_h; GPT-NeoX's gpt_neox.embed_in,
+  // final_layer_norm, embed_out, layers gpt_neox.layers.N; Falcon's
+  // transformer.word_embeddings, ln_f, lm_head, layers transformer.h.N whose
+  // norms are ln_attn and ln_mlp where both sublayers have one (Falcon-40B's
+  // new decoder architecture), else input_layernorm (and a sequential block's
+  // post_attention_layernorm).
   const bool neox = c.hfNames && c.arch == "gptneox";
-  if (neox) {
+  const bool falcon = c.hfNames && c.arch == "falcon";
+  if (neox || falcon) {
+    const std::string attention = neox ? "attention." : "self_attention.";
     switch (role) {
-    case TensorRole::Embedding: return "gpt_neox.embed_in.weight";
-    case TensorRole::OutputNorm: return "gpt_neox.final_layer_norm.weight";
-    case TensorRole::Output: return c.outputName.empty() ? "embed_out.weight" : c.outputName;
+    case TensorRole::Embedding:
+      return neox ? "gpt_neox.embed_in.weight" : "transformer.word_embeddings.weight";
+    case TensorRole::OutputNorm:
+      return neox ? "gpt_neox.final_layer_norm.weight" : "transformer.ln_f.weight";
+    case TensorRole::Output:
+      return !c.outputName.empty() ? c.outputName : neox ? "embed_out.weight" : "lm_head.weight";
+    case TensorRole::AttnNorm:
+      base = falcon && c.parallelMlpNorm ? "ln_attn.weight" : base;
+      break;
+    case TensorRole::FfnNorm:
+      base = falcon && c.parallelMlpNorm ? "ln_mlp.weight" : base;
+      break;
     case TensorRole::AttnQ:
     case TensorRole::AttnK:
-    case TensorRole::AttnV: base = "attention.query_key_value.weight"; break;
+    case TensorRole::AttnV: base = attention + "query_key_value.weight"; break;
     case TensorRole::AttnQBias:
     case TensorRole::AttnKBias:
-    case TensorRole::AttnVBias: base = "attention.query_key_value.bias"; break;
-    case TensorRole::AttnOut: base = "attention.dense.weight"; break;
-    case TensorRole::AttnOutBias: base = "attention.dense.bias"; break;
+    case TensorRole::AttnVBias: base = attention + "query_key_value.bias"; break;
+    case TensorRole::AttnOut: base = attention + "dense.weight"; break;
+    case TensorRole::AttnOutBias: base = attention + "dense.bias"; break;
     case TensorRole::FfnUp: base = "mlp.dense_h_to_4h.weight"; break;
     case TensorRole::FfnUpBias: base = "mlp.dense_h_to_4h.bias"; break;
     case TensorRole::FfnDown: base = "mlp.dense_4h_to_h.weight"; break;
@@ -803,8 +827,13 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     default: break;
     }
   }
+  // llama.cpp's falcon with a norm per sublayer: the attention's attn_norm_2
+  // (ln_attn), the MLP's attn_norm (ln_mlp).
+  if (!c.hfNames && c.arch == "falcon" && c.parallelMlpNorm &&
+      (role == TensorRole::AttnNorm || role == TensorRole::FfnNorm))
+    base = role == TensorRole::AttnNorm ? "attn_norm_2.weight" : "attn_norm.weight";
   // Phi-3's fused projections (llama.cpp keeps the gate in ffn_up).
-  if (c.fusedQKV && !neox &&
+  if (c.fusedQKV && !neox && !falcon &&
       (role == TensorRole::AttnQ || role == TensorRole::AttnK || role == TensorRole::AttnV))
     base = c.hfNames ? "self_attn.qkv_proj.weight" : "attn_qkv.weight";
   // (Their biases likewise: GGUFs of Phi-2's first checkpoint.)
@@ -816,7 +845,10 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     base = c.hfNames ? "mlp.gate_up_proj.weight" : "ffn_up.weight";
   if (role <= TensorRole::Output || role == TensorRole::OutputBias)
     return base;
-  return (neox ? "gpt_neox.layers." : c.hfNames ? "model.layers." : "blk.") +
+  return (neox     ? "gpt_neox.layers."
+          : falcon ? "transformer.h."
+          : c.hfNames ? "model.layers."
+                      : "blk.") +
          std::to_string(layer) + "." + base;
 }
 
@@ -908,8 +940,12 @@ std::optional<RowRange> lazyc::tensorRows(const ModelConfig &c, TensorRole role)
                    : role == TensorRole::AttnK || role == TensorRole::AttnKBias ? 1
                    : role == TensorRole::AttnV || role == TensorRole::AttnVBias ? 2
                                                                                 : -1;
-  if (c.fusedQKV && c.fusedQKVPerHead && part >= 0) // (GPT-NeoX: as many KV heads as heads)
-    return RowRange{part * c.headDim, 3 * q, 3 * c.headDim, c.headDim};
+  if (c.fusedQKV && c.fusedQKVGrouped && part >= 0) {
+    // Group g: its query heads' rows, its key head's, its value head's.
+    const int64_t group = c.numHeads / c.numKVHeads, step = (group + 2) * c.headDim;
+    return part == 0 ? RowRange{0, q + 2 * kv, step, group * c.headDim}
+                     : RowRange{(group + part - 1) * c.headDim, q + 2 * kv, step, c.headDim};
+  }
   if (c.fusedQKV && part >= 0)
     return part == 0   ? RowRange{0, q}
            : part == 1 ? RowRange{q, q + kv}

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 using namespace mlir;
 using namespace lazyc;
@@ -593,6 +594,43 @@ bool readCohere(const rt::JsonValue &json, bool cohere2, ModelConfig &c, std::st
 }
 } // namespace
 
+namespace {
+/// Falcon's keys (transformers' FalconConfig): alibi (Falcon-RW's ALiBi:
+/// refused), bias (every projection's, default false), the blocks:
+/// new_decoder_architecture's parallel ones with num_ln_in_parallel_attn
+/// norms (2 by default: ln_attn and ln_mlp; 1: input_layernorm for both, as
+/// Falcon2-11B), else parallel_attn (default true: one input_layernorm) or
+/// sequential ones (input_layernorm, post_attention_layernorm).
+bool readFalcon(const rt::JsonValue &json, const std::string &act, ModelConfig &c,
+                std::string &error) {
+  if (json.getBool("alibi").value_or(false)) {
+    error = "config.json: alibi (ALiBi position biases instead of RoPE: Falcon-RW) is not "
+            "supported";
+    return false;
+  }
+  c.layerNorm = c.normBias = true;
+  c.gatedMlp = false;
+  c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
+  c.qkvBias = c.attnOutBias = c.mlpBias = json.getBool("bias").value_or(false);
+  c.fusedQKV = true;
+  c.fusedQKVGrouped = c.numKVHeads > 1; // (one group: the query's rows, the key's, the value's)
+  const bool parallel = json.getBool("parallel_attn").value_or(true);
+  if (!json.getBool("new_decoder_architecture").value_or(false)) {
+    c.parallelBlock = parallel;
+    return true;
+  }
+  const int64_t norms = json.getInt("num_ln_in_parallel_attn").value_or(2);
+  if (norms != 2 && !(norms == 1 && parallel)) {
+    error = "config.json: num_ln_in_parallel_attn " + std::to_string(norms) +
+            " is not Falcon's (2, or 1 with parallel_attn)";
+    return false;
+  }
+  c.parallelBlock = true;
+  c.parallelMlpNorm = norms == 2;
+  return true;
+}
+} // namespace
+
 bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
                          std::string &error) {
   const rt::JsonValue &json = checkpoint.config();
@@ -668,9 +706,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // MLP with its own norm) unless use_parallel_residual is false, RoPE on a
   // quarter of each head (rotary_pct), GELU in its exact erf form.
   bool neox = arch == "GPTNeoXForCausalLM" || modelType == "gpt_neox";
+  // Falcon (Falcon-7B, -40B, -180B, Falcon2-11B): GPT-NeoX's kind of layers
+  // (biased only where `bias`), its query/key/value by key/value groups
+  // (multi-query: one), parallel blocks with one norm or (the new decoder
+  // architecture) one per sublayer; ALiBi (Falcon-RW) refused.
+  bool falcon = arch == "FalconForCausalLM" || modelType == "falcon";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
-      !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2 && !phi2 && !neox) {
+      !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2 && !phi2 && !neox &&
+      !falcon) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
@@ -679,8 +723,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM, "
             "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
             "Qwen2MoeForCausalLM, GraniteMoeForCausalLM, GraniteMoeSharedForCausalLM, "
-            "CohereForCausalLM, Cohere2ForCausalLM, Starcoder2ForCausalLM, PhiForCausalLM and "
-            "GPTNeoXForCausalLM)";
+            "CohereForCausalLM, Cohere2ForCausalLM, Starcoder2ForCausalLM, PhiForCausalLM, "
+            "GPTNeoXForCausalLM and FalconForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -708,6 +752,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : starcoder2 ? "starcoder2"
            : phi2       ? "phi2"
            : neox       ? "gptneox"
+           : falcon     ? "falcon"
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -716,7 +761,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
               (glm4 && json.getBool("attention_bias").value_or(true)) ||
               (glm4moe && json.getBool("attention_bias").value_or(false));
   c.fusedQKV = phi3 || neox;
-  c.fusedQKVPerHead = neox;
+  c.fusedQKVGrouped = neox;
   c.fusedGateUp = phi3 || glm4;
   // Qwen3 normalizes each query and key head, GLM-4.5 with use_qk_norm.
   c.qkNorm = qwen3 || qwen3moe || (glm4moe && json.getBool("use_qk_norm").value_or(false));
@@ -736,9 +781,24 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return true;
   };
   if (!need("num_hidden_layers", c.numLayers) || !need("hidden_size", c.hidden) ||
-      !need("intermediate_size", c.ffn) || !need("num_attention_heads", c.numHeads) ||
-      !need("vocab_size", c.vocabSize) || !need("max_position_embeddings", c.contextLength))
+      (!falcon && !need("intermediate_size", c.ffn)) ||
+      !need("num_attention_heads", c.numHeads) || !need("vocab_size", c.vocabSize) ||
+      (!falcon && !need("max_position_embeddings", c.contextLength)))
     return false;
+  // (Falcon's MLP width: ffn_hidden_size, 4 x hidden by default; its context
+  // 2048 unless max_position_embeddings says, as transformers' FalconConfig.)
+  if (falcon) {
+    for (auto [key, out, fallback] :
+         {std::tuple<const char *, int64_t *, int64_t>{"ffn_hidden_size", &c.ffn, 4 * c.hidden},
+          {"max_position_embeddings", &c.contextLength, 2048}}) {
+      const rt::JsonValue *v = json.get(key);
+      *out = v && !v->isNull() ? json.getInt(key).value_or(0) : fallback;
+      if (*out <= 0) {
+        error = std::string("config.json: '") + key + "' is not a positive integer";
+        return false;
+      }
+    }
+  }
   if ((mixtral || graniteMoe || qwen3moe || qwen2moe || olmoe || ernieMoe || gptOss) &&
       !readExperts(json, mixtral || graniteMoe, qwen3moe, qwen2moe, ernieMoe, gptOss, c, error))
     return false;
@@ -761,8 +821,14 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: clip_qkv (clamping the query/key/value projections) is not supported";
     return false;
   }
-  // (GPT-NeoX's attention has as many key/value heads as query heads.)
-  c.numKVHeads = neox ? c.numHeads : json.getInt("num_key_value_heads").value_or(c.numHeads);
+  // (GPT-NeoX's attention has as many key/value heads as query heads;
+  // Falcon's new decoder architecture num_kv_heads, its first one query
+  // heads over one key/value head (multi_query) or as many.)
+  c.numKVHeads = neox ? c.numHeads
+                 : falcon && json.getBool("new_decoder_architecture").value_or(false)
+                     ? json.getInt("num_kv_heads").value_or(c.numHeads)
+                 : falcon ? (json.getBool("multi_query").value_or(true) ? 1 : c.numHeads)
+                          : json.getInt("num_key_value_heads").value_or(c.numHeads);
   if (c.numKVHeads <= 0 || c.numHeads % c.numKVHeads != 0) {
     error = "config.json: num_attention_heads (" + std::to_string(c.numHeads) +
             ") is not a multiple of num_key_value_heads (" + std::to_string(c.numKVHeads) + ")";
@@ -786,18 +852,20 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   }
   const char *defaultAct = starcoder2 ? "gelu_pytorch_tanh"
                            : phi2     ? "gelu_new"
-                           : neox     ? "gelu"
-                                      : "silu";
-  const std::string act = json.getString("hidden_act").value_or(defaultAct);
+                           : neox || falcon ? "gelu"
+                                            : "silu";
+  // (Falcon's key: activation.)
+  const std::string act = json.getString(falcon ? "activation" : "hidden_act").value_or(defaultAct);
   // (A non-gated MLP's GELU: exact, or its tanh approximation.)
-  if ((starcoder2 || phi2 || neox) && act != "gelu" && act != "gelu_pytorch_tanh" &&
+  if ((starcoder2 || phi2 || neox || falcon) && act != "gelu" && act != "gelu_pytorch_tanh" &&
       act != "gelu_new") {
     error = "config.json: hidden_act '" + act + "' is not supported for " +
             (arch.empty() ? modelType : arch) +
             " (lazyc's GELU: gelu, exact, or gelu_pytorch_tanh / gelu_new, its tanh "
             "approximation)";
     return false;
-  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2 && !phi2 && !neox) {
+  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2 && !phi2 && !neox &&
+             !falcon) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
@@ -862,11 +930,12 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (!readSlidingWindow(json, smollm3 || qwen2moe,
                          gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 || cohere2 ? 4 : 0, c, error))
     return false;
-  const char *epsKey = cohere || phi2 || neox ? "layer_norm_eps"
+  const char *epsKey = falcon                  ? "layer_norm_epsilon"
+                       : cohere || phi2 || neox ? "layer_norm_eps"
                        : starcoder2   ? "norm_epsilon"
                                       : "rms_norm_eps";
   c.rmsEpsilon =
-      json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 || neox ? 1e-5 : 1e-6);
+      json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 || neox || falcon ? 1e-5 : 1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
     error = std::string("config.json: ") + epsKey + " must be a positive number";
     return false;
@@ -903,13 +972,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     if (!checkpoint.findTensor("embed_out.weight") && checkpoint.findTensor("lm_head.weight"))
       c.outputName = "lm_head.weight";
   }
+  if (falcon && !readFalcon(json, act, c, error))
+    return false;
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
   // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).
   c.ropeInterleaved = glm4 || ernie || cohere; // (ERNIE 4.5 and Cohere rotate like GLM-4)
   // (Gemma's default: tied.)
   c.tiedEmbeddings =
       json.getBool("tie_word_embeddings")
-          .value_or(gemma1 || gemma2 || gemma3 || ernie || cohere || starcoder2);
+          .value_or(gemma1 || gemma2 || gemma3 || ernie || cohere || starcoder2 || falcon);
   c.hfNames = true;
   return true;
 }

@@ -163,10 +163,12 @@ struct ModelConfig {
   /// up projections as one (the gate's rows first); each projection is a row
   /// range of it (`llm.weight {rows}`, tensorRows).
   bool fusedQKV = false, fusedGateUp = false;
-  /// GPT-NeoX (Hugging Face): the fused query/key/value matrix goes head by
-  /// head, each head's query rows, then its key rows, then its value rows
-  /// (with fusedQKV; llama.cpp's converter reorders them as Phi-3's).
-  bool fusedQKVPerHead = false;
+  /// GPT-NeoX and Falcon (Hugging Face): the fused query/key/value matrix
+  /// goes key/value group by group, each group's query heads' rows (heads /
+  /// KV heads of them), then its key head's, then its value head's (GPT-NeoX:
+  /// a group per head; with fusedQKV; llama.cpp's converters reorder them as
+  /// Phi-3's).
+  bool fusedQKVGrouped = false;
   /// The output head's name where a file does not use the usual one
   /// (GPT-NeoX: `embed_out.weight` on the Hub, `lm_head.weight` as
   /// transformers 5 renames it); empty: the usual.
@@ -275,7 +277,7 @@ struct RowRange {
   int64_t begin = 0, end = 0, step = 0, block = 0;
 };
 /// The rows of the file's tensor that hold `role` when the file stores it
-/// fused with others (ModelConfig::fusedQKV, fusedGateUp, fusedQKVPerHead);
+/// fused with others (ModelConfig::fusedQKV, fusedGateUp, fusedQKVGrouped);
 /// none: the whole tensor.
 std::optional<RowRange> tensorRows(const ModelConfig &config, TensorRole role);
 /// Every tensor the decoder reads, with its [out, in] (or [n]) shape.

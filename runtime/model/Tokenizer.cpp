@@ -55,6 +55,8 @@ const PreTokenizer kPreTokenizers[] = {
     // GLM-4: Llama 3's split (llama.cpp's CHATGLM4 regex), no BOS.
     {"chatglm-bpe", Tokenizer::Split::Llama3, false},
     {"glm4", Tokenizer::Split::Llama3, false},
+    // Falcon's (llama.cpp's name): punctuation, GPT-2's split, digit groups.
+    {"falcon", Tokenizer::Split::Falcon, false},
 };
 
 /// The Llama 3 split patterns as Hugging Face tokenizer.json spells them.
@@ -529,12 +531,30 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
   // Byte-level: ByteLevel, optionally after Digits(individual_digits) or the
   // Llama 3 / Qwen2 Split.
   bool byteLevel = false;
+  // Falcon's: Punctuation(contiguous), ByteLevel, Digits, Split([0-9]{3}):
+  // the steps seen of it, in order.
+  int falconSteps = 0;
   for (const JsonValue *step : sentencePiece ? std::vector<const JsonValue *>()
                                              : stepsOf(json.get("pre_tokenizer"), "pretokenizers")) {
     std::string kind = step->getString("type").value_or("");
-    if (kind == "ByteLevel" && step->getBool("use_regex").value_or(true) &&
-        !step->getBool("add_prefix_space").value_or(false)) {
+    if (kind == "Punctuation" && !byteLevel && falconSteps == 0 &&
+        (step->getString("behavior") == std::optional<std::string>("Contiguous") ||
+         step->getString("behavior") == std::optional<std::string>("contiguous"))) {
+      falconSteps = 1;
+    } else if (falconSteps == 2 && kind == "Digits" &&
+               !step->getBool("individual_digits").value_or(false)) {
+      falconSteps = 3;
+    } else if (falconSteps == 3 && kind == "Split" &&
+               step->get("pattern") &&
+               step->get("pattern")->getString("Regex") ==
+                   std::optional<std::string>("[0-9][0-9][0-9]") &&
+               step->getString("behavior") == std::optional<std::string>("Isolated")) {
+      falconSteps = 4;
+      tok->split_ = Split::Falcon;
+    } else if (kind == "ByteLevel" && step->getBool("use_regex").value_or(true) &&
+        !step->getBool("add_prefix_space").value_or(false) && (falconSteps == 0 || falconSteps == 1)) {
       byteLevel = true;
+      falconSteps = falconSteps == 1 ? 2 : 0;
     } else if (kind == "ByteLevel" && !step->getBool("use_regex").value_or(true) &&
                tok->split_ != Split::GPT2) {
       byteLevel = true; // the Split step before it did the regex split
@@ -548,10 +568,15 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
     } else {
       error = "tokenizer.json: unsupported pre-tokenizer step '" + kind +
               "' (lazyc reads [Digits(individual_digits)] + ByteLevel(use_regex, "
-              "no prefix space), the Llama 3 / Qwen2 / Tekken / o200k Split + ByteLevel, and "
-              "SentencePiece-style BPE)";
+              "no prefix space), the Llama 3 / Qwen2 / Tekken / o200k Split + ByteLevel, "
+              "Falcon's Punctuation + ByteLevel + Digits + Split, and SentencePiece-style BPE)";
       return nullptr;
     }
+  }
+  if (falconSteps != 0 && falconSteps != 4) {
+    error = "tokenizer.json: a Punctuation pre-tokenizer is read only as Falcon's sequence "
+            "(Punctuation(contiguous), ByteLevel, Digits, Split([0-9][0-9][0-9]))";
+    return nullptr;
   }
   // A byte-level tokenizer's normalizer: none, or NFC (Qwen2, GPT-NeoX);
   // another would change the text in ways lazyc does not repeat.
@@ -892,6 +917,61 @@ void Tokenizer::encodeText(const std::vector<uint32_t> &cps, size_t begin,
       uc::appendUtf8(cps[k], piece);
     bpe(piece, ids);
   };
+  // Falcon's: each GPT-2 piece's digit runs apart, in groups of 3 ASCII
+  // digits from the left ([0-9]{3}, isolated). As tokenizers runs them after
+  // ByteLevel, on the byte-mapped characters: a byte is a digit when its
+  // character is numeric, 0-9 and the bytes 0xB2, 0xB3, 0xB9, 0xBC-0xBE
+  // (mapped to ², ³, ¹, ¼, ½, ¾: UTF-8 continuation bytes too, so a character
+  // like "ü", C3 BC, comes apart as tokenizers takes it apart).
+  auto falconDigits = [&](size_t from, size_t to) {
+    piece.clear();
+    for (size_t k = from; k < to; ++k)
+      uc::appendUtf8(cps[k], piece);
+    const std::string bytes = piece;
+    auto ascii = [&](size_t k) { return bytes[k] >= '0' && bytes[k] <= '9'; };
+    auto numeric = [&](size_t k) {
+      const auto b = static_cast<unsigned char>(bytes[k]);
+      return (b >= '0' && b <= '9') || b == 0xB2 || b == 0xB3 || b == 0xB9 ||
+             (b >= 0xBC && b <= 0xBE);
+    };
+    auto part = [&](size_t a, size_t b) { bpe(std::string_view(bytes).substr(a, b - a), ids); };
+    for (size_t i = 0; i < bytes.size();) {
+      size_t j = i;
+      const bool digits = numeric(i);
+      while (j < bytes.size() && numeric(j) == digits)
+        ++j;
+      size_t start = i;
+      for (size_t k = i; digits && k + 3 <= j;) {
+        if (ascii(k) && ascii(k + 1) && ascii(k + 2)) {
+          if (k > start)
+            part(start, k);
+          part(k, k + 3);
+          start = k += 3;
+        } else {
+          ++k;
+        }
+      }
+      if (j > start)
+        part(start, j);
+      i = j;
+    }
+  };
+  if (split_ == Split::Falcon) {
+    // Runs of punctuation and of the rest apart, then GPT-2's split of each.
+    for (size_t i = begin; i < end;) {
+      size_t j = i;
+      const bool punctuation = uc::isPunctuation(cps[i]);
+      while (j < end && uc::isPunctuation(cps[j]) == punctuation)
+        ++j;
+      for (size_t k = i; k < j;) {
+        size_t len = punctuation ? j - k : gpt2Match(cps, k, j);
+        falconDigits(k, k + len);
+        k += len;
+      }
+      i = j;
+    }
+    return;
+  }
   auto regexSplit = [&](size_t from, size_t to) {
     for (size_t i = from; i < to;) {
       size_t len = split_ == Split::GPT2     ? gpt2Match(cps, i, to)

@@ -52,7 +52,10 @@ public:
   /// to 3 / 1, newline handling), Tekken's (Mistral Nemo, Ministral: words
   /// split at case changes, single digits), or tiktoken's o200k_base
   /// (Phi-4-mini: Tekken's words with contractions, digit groups of up to 3).
-  enum class Split { GPT2, Llama3, Qwen2, Tekken, O200K };
+  /// Falcon's: runs of punctuation apart, then GPT-2's regex, then runs
+  /// of digits apart, each cut into groups of 3 ASCII digits from the left
+  /// (tokenizer.json's Punctuation, ByteLevel, Digits, Split([0-9]{3})).
+  enum class Split { GPT2, Llama3, Qwen2, Tekken, O200K, Falcon };
 
   /// Builds the tokenizer described by the file's metadata. Null + `error` if
   /// the metadata is missing, inconsistent, or names an unsupported model.

@@ -39,6 +39,13 @@ bool isLowerClass(uint32_t cp) {
   return inRanges(kLowerClassRanges, kLowerClassRangesCount, cp);
 }
 
+bool isPunctuation(uint32_t cp) {
+  if (cp < 0x80)
+    return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) || (cp >= 0x5B && cp <= 0x60) ||
+           (cp >= 0x7B && cp <= 0x7E);
+  return inRanges(kPunctuationRanges, kPunctuationRangesCount, cp);
+}
+
 bool isWhitespace(uint32_t cp) {
   switch (cp) {
   case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20:

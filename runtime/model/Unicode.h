@@ -21,6 +21,8 @@ extern const CodepointRange kUpperClassRanges[];
 extern const size_t kUpperClassRangesCount;
 extern const CodepointRange kLowerClassRanges[];
 extern const size_t kLowerClassRangesCount;
+extern const CodepointRange kPunctuationRanges[];
+extern const size_t kPunctuationRangesCount;
 
 /// Canonical combining classes: each code point in [first, last] has class
 /// `ccc` (every other code point 0).
@@ -47,6 +49,9 @@ bool isWhitespace(uint32_t cp); // \s (Unicode White_Space)
 /// (upper case, or no case) and [\p{Ll}\p{Lm}\p{Lo}\p{M}] (lower, or none).
 bool isUpperClass(uint32_t cp);
 bool isLowerClass(uint32_t cp);
+/// Hugging Face tokenizers' Punctuation pre-tokenizer's class: ASCII
+/// punctuation (its 32 characters, `$+<=>^`|~` among them) or \p{P}.
+bool isPunctuation(uint32_t cp);
 
 /// Decodes UTF-8 into code points with the byte offset of each. Fails on
 /// invalid UTF-8 (overlong forms, surrogates, truncated sequences), setting

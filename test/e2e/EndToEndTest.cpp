@@ -91,6 +91,10 @@ const std::string kTinyPhi2FusedLibrary = LAZYC_E2E_TINY_PHI2_FUSED_LIBRARY;
 const std::string kTinyGptNeoXLibrary = LAZYC_E2E_TINY_GPTNEOX_LIBRARY;
 const std::string kTinyGptNeoXSeqLibrary = LAZYC_E2E_TINY_GPTNEOX_SEQ_LIBRARY;
 const std::string kTinyGptNeoXGGUFLibrary = LAZYC_E2E_TINY_GPTNEOX_GGUF_LIBRARY;
+const std::string kTinyFalconLibrary = LAZYC_E2E_TINY_FALCON_LIBRARY;
+const std::string kTinyFalconGGUFLibrary = LAZYC_E2E_TINY_FALCON_GGUF_LIBRARY;
+const std::string kTinyFalcon7bLibrary = LAZYC_E2E_TINY_FALCON7B_LIBRARY;
+const std::string kTinyFalcon7bGGUFLibrary = LAZYC_E2E_TINY_FALCON7B_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -487,6 +491,20 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                                 1e-5f},
                                            Case{"logits-tiny-hf-gptneox.txt",
                                                 "tiny-gptneox.gguf", &kTinyGptNeoXGGUFLibrary,
+                                                1e-5f},
+                                           // Falcon: the new decoder architecture
+                                           // (query/key/value by key/value group, a
+                                           // norm per sublayer) and the first
+                                           // (multi-query, one norm per parallel
+                                           // block), exact GELU; their GGUFs.
+                                           Case{"logits-tiny-hf-falcon.txt", "tiny-falcon-hf",
+                                                &kTinyFalconLibrary, 1e-5f},
+                                           Case{"logits-tiny-hf-falcon.txt", "tiny-falcon.gguf",
+                                                &kTinyFalconGGUFLibrary, 1e-5f},
+                                           Case{"logits-tiny-hf-falcon7b.txt",
+                                                "tiny-falcon7b-hf", &kTinyFalcon7bLibrary, 1e-5f},
+                                           Case{"logits-tiny-hf-falcon7b.txt",
+                                                "tiny-falcon7b.gguf", &kTinyFalcon7bGGUFLibrary,
                                                 1e-5f},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the

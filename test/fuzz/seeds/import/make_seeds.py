@@ -29,8 +29,10 @@ shared MLP), command-r (LayerNorms, parallel blocks: no ffn_norm, logit_scale),
 cohere2 (4 blocks, the last full and without RoPE), starcoder2 (LayerNorms
 with biases, biased projections, a non-gated MLP), phi2 (those in parallel
 blocks, partial RoPE, the logits' bias), phi2 with a fused attn_qkv (weight
-and bias) and gptneox (starcoder2's with one attn_qkv, parallel blocks with
-both norms: use_parallel_residual, a bool).
+and bias) gptneox (starcoder2's with one attn_qkv, parallel blocks with
+both norms: use_parallel_residual, a bool) and falcon (one attn_qkv of a
+key/value head, no biases, parallel blocks with attn_norm_2 for the attention
+and attn_norm for the MLP).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -302,6 +304,17 @@ SEEDS = {
            ("output_norm.bias", [EMB], F32)],
         [("gptneox.attention.layer_norm_epsilon", 1e-5), ("gptneox.rope.dimension_count", 2),
          ("gptneox.use_parallel_residual", True)]),
+    # Falcon-40B's form: attn_norm_2 (the attention's) and attn_norm (the
+    # MLP's), one attn_qkv without biases, up and down.
+    "falcon-two-norms.gguf": gguf(
+        "falcon", 1, [t for t in model("falcon", 1, F16, starcoder2=True)
+                      if not t[0].startswith(("blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v"))
+                      and not t[0].endswith(("attn_output.bias", "ffn_up.bias", "ffn_down.bias"))
+                      and not t[0].startswith("blk.0.ffn_norm")]
+        + [("blk.0.attn_qkv.weight", [EMB, (HEADS + 2 * KV) * (EMB // HEADS)], F16),
+           ("blk.0.attn_norm_2.weight", [EMB], F32), ("blk.0.attn_norm_2.bias", [EMB], F32),
+           ("output_norm.bias", [EMB], F32)],
+        [("falcon.attention.layer_norm_epsilon", 1e-5)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
