@@ -827,6 +827,26 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
     default: break;
     }
   }
+  // GPT-J's: transformer.wte, each block's one norm ln_1, attn.q_proj /
+  // k_proj / v_proj / out_proj, mlp.fc_in / fc_out, transformer.ln_f, lm_head
+  // with a bias; blocks transformer.h.N.
+  const bool gptj = c.hfNames && c.arch == "gptj";
+  if (gptj) {
+    switch (role) {
+    case TensorRole::Embedding: return "transformer.wte.weight";
+    case TensorRole::OutputNorm: return "transformer.ln_f.weight";
+    case TensorRole::AttnNorm: base = "ln_1.weight"; break;
+    case TensorRole::AttnQ: base = "attn.q_proj.weight"; break;
+    case TensorRole::AttnK: base = "attn.k_proj.weight"; break;
+    case TensorRole::AttnV: base = "attn.v_proj.weight"; break;
+    case TensorRole::AttnOut: base = "attn.out_proj.weight"; break;
+    case TensorRole::FfnUp: base = "mlp.fc_in.weight"; break;
+    case TensorRole::FfnUpBias: base = "mlp.fc_in.bias"; break;
+    case TensorRole::FfnDown: base = "mlp.fc_out.weight"; break;
+    case TensorRole::FfnDownBias: base = "mlp.fc_out.bias"; break;
+    default: break;
+    }
+  }
   // llama.cpp's falcon with a norm per sublayer: the attention's attn_norm_2
   // (ln_attn), the MLP's attn_norm (ln_mlp).
   if (!c.hfNames && c.arch == "falcon" && c.parallelMlpNorm &&
@@ -846,7 +866,7 @@ std::string lazyc::tensorName(const ModelConfig &c, TensorRole role, int64_t lay
   if (role <= TensorRole::Output || role == TensorRole::OutputBias)
     return base;
   return (neox     ? "gpt_neox.layers."
-          : falcon ? "transformer.h."
+          : falcon || gptj ? "transformer.h."
           : c.hfNames ? "model.layers."
                       : "blk.") +
          std::to_string(layer) + "." + base;

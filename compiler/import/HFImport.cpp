@@ -5,6 +5,8 @@
 
 #include "runtime/model/Safetensors.h"
 
+#include "llvm/ADT/StringSwitch.h"
+
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -711,10 +713,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // (multi-query: one), parallel blocks with one norm or (the new decoder
   // architecture) one per sublayer; ALiBi (Falcon-RW) refused.
   bool falcon = arch == "FalconForCausalLM" || modelType == "falcon";
+  // GPT-J (GPT-J-6B): Phi-2's kind of parallel blocks (one biased LayerNorm,
+  // a biased GELU MLP fc_in / fc_out, lm_head with a bias) with unbiased
+  // query/key/value/output projections, RoPE on interleaved pairs of the first
+  // rotary_dim elements of each head; GPT-2's config.json names.
+  bool gptj = arch == "GPTJForCausalLM" || modelType == "gptj";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
       !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2 && !phi2 && !neox &&
-      !falcon) {
+      !falcon && !gptj) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
@@ -724,7 +731,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
             "Qwen2MoeForCausalLM, GraniteMoeForCausalLM, GraniteMoeSharedForCausalLM, "
             "CohereForCausalLM, Cohere2ForCausalLM, Starcoder2ForCausalLM, PhiForCausalLM, "
-            "GPTNeoXForCausalLM and FalconForCausalLM)";
+            "GPTNeoXForCausalLM, FalconForCausalLM and GPTJForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -753,6 +760,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : phi2       ? "phi2"
            : neox       ? "gptneox"
            : falcon     ? "falcon"
+           : gptj       ? "gptj"
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -771,8 +779,19 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   c.postNorms = olmo2 || glm4;
   c.preNorms = !olmo2;
   c.name = json.getString("_name_or_path").value_or(c.arch);
+  // (GPT-J's config.json uses GPT-2's names, which transformers maps.)
+  auto gpt2Name = [](llvm::StringRef key) -> const char * {
+    return llvm::StringSwitch<const char *>(key)
+        .Case("num_hidden_layers", "n_layer")
+        .Case("hidden_size", "n_embd")
+        .Case("num_attention_heads", "n_head")
+        .Case("max_position_embeddings", "n_positions")
+        .Default(nullptr);
+  };
   auto need = [&](const char *key, int64_t &out) {
     std::optional<int64_t> v = json.getInt(key);
+    if (!v && gptj && gpt2Name(key))
+      v = json.getInt(gpt2Name(key));
     if (!v || *v <= 0) {
       error = std::string("config.json: '") + key + "' is missing or not a positive integer";
       return false;
@@ -781,16 +800,19 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return true;
   };
   if (!need("num_hidden_layers", c.numLayers) || !need("hidden_size", c.hidden) ||
-      (!falcon && !need("intermediate_size", c.ffn)) ||
+      (!falcon && !gptj && !need("intermediate_size", c.ffn)) ||
       !need("num_attention_heads", c.numHeads) || !need("vocab_size", c.vocabSize) ||
       (!falcon && !need("max_position_embeddings", c.contextLength)))
     return false;
   // (Falcon's MLP width: ffn_hidden_size, 4 x hidden by default; its context
-  // 2048 unless max_position_embeddings says, as transformers' FalconConfig.)
-  if (falcon) {
-    for (auto [key, out, fallback] :
-         {std::tuple<const char *, int64_t *, int64_t>{"ffn_hidden_size", &c.ffn, 4 * c.hidden},
-          {"max_position_embeddings", &c.contextLength, 2048}}) {
+  // 2048 unless max_position_embeddings says, as transformers' FalconConfig;
+  // GPT-J's MLP width n_inner, 4 x hidden where null.)
+  if (falcon || gptj) {
+    std::vector<std::tuple<const char *, int64_t *, int64_t>> defaults = {
+        {falcon ? "ffn_hidden_size" : "n_inner", &c.ffn, 4 * c.hidden}};
+    if (falcon)
+      defaults.push_back({"max_position_embeddings", &c.contextLength, 2048});
+    for (auto [key, out, fallback] : defaults) {
       const rt::JsonValue *v = json.get(key);
       *out = v && !v->isNull() ? json.getInt(key).value_or(0) : fallback;
       if (*out <= 0) {
@@ -853,11 +875,16 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   const char *defaultAct = starcoder2 ? "gelu_pytorch_tanh"
                            : phi2     ? "gelu_new"
                            : neox || falcon ? "gelu"
+                           : gptj           ? "gelu_new"
                                             : "silu";
-  // (Falcon's key: activation.)
-  const std::string act = json.getString(falcon ? "activation" : "hidden_act").value_or(defaultAct);
+  // (Falcon's key: activation; GPT-J's activation_function.)
+  const std::string act = json.getString(falcon ? "activation"
+                                         : gptj ? "activation_function"
+                                                : "hidden_act")
+                              .value_or(defaultAct);
   // (A non-gated MLP's GELU: exact, or its tanh approximation.)
-  if ((starcoder2 || phi2 || neox || falcon) && act != "gelu" && act != "gelu_pytorch_tanh" &&
+  if ((starcoder2 || phi2 || neox || falcon || gptj) && act != "gelu" &&
+      act != "gelu_pytorch_tanh" &&
       act != "gelu_new") {
     error = "config.json: hidden_act '" + act + "' is not supported for " +
             (arch.empty() ? modelType : arch) +
@@ -865,7 +892,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "approximation)";
     return false;
   } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2 && !phi2 && !neox &&
-             !falcon) {
+             !falcon && !gptj) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
@@ -930,12 +957,13 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (!readSlidingWindow(json, smollm3 || qwen2moe,
                          gemma2 || gptOss ? 2 : gemma3 ? 6 : olmo3 || cohere2 ? 4 : 0, c, error))
     return false;
-  const char *epsKey = falcon                  ? "layer_norm_epsilon"
+  const char *epsKey = falcon || gptj          ? "layer_norm_epsilon"
                        : cohere || phi2 || neox ? "layer_norm_eps"
                        : starcoder2   ? "norm_epsilon"
                                       : "rms_norm_eps";
   c.rmsEpsilon =
-      json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 || neox || falcon ? 1e-5 : 1e-6);
+      json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 || neox || falcon || gptj ? 1e-5
+                                                                                             : 1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
     error = std::string("config.json: ") + epsKey + " must be a positive number";
     return false;
@@ -974,9 +1002,25 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   }
   if (falcon && !readFalcon(json, act, c, error))
     return false;
+  if (gptj) {
+    // RoPE on rotary_dim elements of each head (null: transformers would
+    // rotate hidden_size of them, which no head has: refused).
+    const std::optional<int64_t> rotary = json.getInt("rotary_dim");
+    if (!rotary || *rotary <= 0 || *rotary > c.headDim || *rotary % 2 != 0) {
+      error = "config.json: rotary_dim must be a positive even number up to the head size " +
+              std::to_string(c.headDim);
+      return false;
+    }
+    c.ropeDim = *rotary == c.headDim ? 0 : *rotary;
+    c.layerNorm = c.normBias = c.parallelBlock = true;
+    c.gatedMlp = false;
+    c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
+    c.mlpBias = c.outputBias = true;
+  }
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
   // neighbours (transformers' Glm4 rotate_half is GGML's interleaved layout).
-  c.ropeInterleaved = glm4 || ernie || cohere; // (ERNIE 4.5 and Cohere rotate like GLM-4)
+  // (ERNIE 4.5, Cohere and GPT-J rotate like GLM-4)
+  c.ropeInterleaved = glm4 || ernie || cohere || gptj;
   // (Gemma's default: tied.)
   c.tiedEmbeddings =
       json.getBool("tie_word_embeddings")

@@ -95,6 +95,7 @@ const std::string kTinyFalconLibrary = LAZYC_E2E_TINY_FALCON_LIBRARY;
 const std::string kTinyFalconGGUFLibrary = LAZYC_E2E_TINY_FALCON_GGUF_LIBRARY;
 const std::string kTinyFalcon7bLibrary = LAZYC_E2E_TINY_FALCON7B_LIBRARY;
 const std::string kTinyFalcon7bGGUFLibrary = LAZYC_E2E_TINY_FALCON7B_GGUF_LIBRARY;
+const std::string kTinyGptJLibrary = LAZYC_E2E_TINY_GPTJ_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -506,6 +507,11 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            Case{"logits-tiny-hf-falcon7b.txt",
                                                 "tiny-falcon7b.gguf", &kTinyFalcon7bGGUFLibrary,
                                                 1e-5f},
+                                           // GPT-J: Phi-2's parallel blocks without
+                                           // attention biases, RoPE on interleaved
+                                           // pairs of 8 of each head's 16 elements.
+                                           Case{"logits-tiny-hf-gptj.txt", "tiny-gptj-hf",
+                                                &kTinyGptJLibrary, 1e-5f},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN
