@@ -36,6 +36,7 @@ namespace {
 /// which accept any row stride.
 bool readsInGeneratedCode(Operation *op) {
   return isa<llm::RoPEOp, llm::SwiGLUOp, llm::SiLUOp, llm::GeLUOp, llm::ScaleOp, llm::SigmoidGateOp,
+             llm::ClampOp,
              llm::AddOp, llm::AddBiasOp, llm::RMSNormOp, llm::LayerNormOp, llm::HeadRMSNormOp,
              tensor::DimOp>(op);
 }

@@ -38,7 +38,8 @@ bool isRowWise(Operation *op) {
   if (auto linear = dyn_cast<llm::LinearOp>(op))
     return !linear.getAccumulate();
   return isa<llm::RMSNormOp, llm::LayerNormOp, llm::SwiGLUOp, llm::SiLUOp, llm::GeLUOp,
-             llm::ScaleOp, llm::SigmoidGateOp, llm::AddOp, llm::AddBiasOp, llm::HeadRMSNormOp,
+             llm::ScaleOp, llm::SigmoidGateOp, llm::ClampOp, llm::AddOp, llm::AddBiasOp,
+             llm::HeadRMSNormOp,
              llm::MoEOp>(op);
 }
 

@@ -22,7 +22,7 @@ namespace {
 
 /// The residual stream entering the layer of `attention`: the input of the
 /// RMSNorm (or LayerNorm) that feeds its query projection
-/// (rope([head_rms_norm(][add_bias(]linear(rms_norm(x))[)][)])), or with
+/// (rope([head_rms_norm(][clamp(][add_bias(]linear(rms_norm(x))[)][)][)])), or with
 /// OLMo 2's norm of the whole projection and none before it, the
 /// projection's input
 /// (rope(rms_norm(linear(x)))).
@@ -37,6 +37,8 @@ Value streamInto(llm::AttentionOp attention) {
     q = norm.getInput();
     projectionNorm = true;
   }
+  if (auto clamp = q.getDefiningOp<llm::ClampOp>()) // OLMo 1's clip_qkv
+    q = clamp.getInput();
   if (auto bias = q.getDefiningOp<llm::AddBiasOp>())
     q = bias.getInput();
   auto linear = q.getDefiningOp<llm::LinearOp>();

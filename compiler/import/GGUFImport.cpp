@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 using namespace mlir;
 using namespace lazyc;
@@ -37,7 +38,7 @@ const char *const kLlamaFamily[] = {"llama", "mistral", "qwen2",    "qwen3",   "
                                     "phi3",    "glm4",  "ernie4_5", "qwen3moe", "olmoe",
                                     "ernie4_5-moe", "gpt-oss", "glm4moe", "qwen2moe",
                                     "granitemoe", "command-r", "cohere2", "starcoder2",
-                                    "phi2", "gptneox", "falcon"};
+                                    "phi2", "gptneox", "falcon", "olmo"};
 
 /// Sliding-window attention as llama.cpp's converter writes it:
 /// `attention.sliding_window` (the window; 0 or absent: none) and, for models
@@ -457,7 +458,7 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
             "' (lazyc imports the llama family: llama, mistral, qwen2, qwen3, smollm3, "
             "granite, olmo2, gemma, gemma2, gemma3, phi3, glm4, ernie4_5, qwen3moe, olmoe, "
             "ernie4_5-moe, gpt-oss, glm4moe, qwen2moe, granitemoe, command-r, cohere2, "
-            "starcoder2, phi2, gptneox, falcon)";
+            "starcoder2, phi2, gptneox, falcon, olmo)";
     return false;
   }
   config.arch = *arch;
@@ -668,6 +669,22 @@ bool lazyc::readGGUFConfig(const rt::GGUFFile &file, ModelConfig &config,
     config.attnOutBias = file.findTensor("blk.0.attn_output.bias") != nullptr;
     config.mlpBias = file.findTensor("blk.0.ffn_up.bias") != nullptr;
     config.outputBias = file.findTensor("output.bias") != nullptr;
+  }
+  if (*arch == "olmo") {
+    // llama.cpp's olmo graph: LayerNorms without weights (epsilon
+    // attention.layer_norm_epsilon, 1e-5 as the converter writes it), the
+    // query, key and value clamped at attention.clamp_kqv when the file has
+    // it; Llama's permuted Q/K rows, SwiGLU.
+    config.layerNorm = true;
+    config.normWeight = false;
+    config.rmsEpsilon = file.getFloat("olmo.attention.layer_norm_epsilon").value_or(1e-5);
+    std::optional<double> clamp = file.getFloat("olmo.attention.clamp_kqv");
+    if (!(config.rmsEpsilon > 0.0) || !std::isfinite(config.rmsEpsilon) ||
+        (clamp && (!(*clamp > 0.0) || !std::isfinite(*clamp)))) {
+      error = "olmo.attention.layer_norm_epsilon and clamp_kqv must be positive numbers";
+      return false;
+    }
+    config.clipQKV = clamp.value_or(0.0);
   }
   if ((*arch == "granite" || *arch == "granitemoe") &&
       !readGraniteScales(file, *arch, config, error))
@@ -1119,6 +1136,13 @@ lazyc::expectedTensors(const ModelConfig &c) {
       out.push_back({name(TensorRole::AttnKNorm), {c.qkNorm ? c.headDim : kv}});
     }
   }
+  if (!c.normWeight) { // OLMo 1: no norm has a tensor
+    std::set<std::string> norms = {tensorName(c, TensorRole::OutputNorm)};
+    for (int64_t l = 0; l < c.numLayers; ++l)
+      for (TensorRole role : {TensorRole::AttnNorm, TensorRole::FfnNorm})
+        norms.insert(tensorName(c, role, l));
+    llvm::erase_if(out, [&](const auto &t) { return norms.count(t.first) != 0; });
+  }
   return out;
 }
 
@@ -1184,9 +1208,9 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
   // (Gemma scales by 1 + weight.)
   auto offset = b.getF64FloatAttr(c.normWeightOffset);
   auto rowNorm = [&](Value x, const std::string &weight, int64_t cols) -> Value {
-    if (c.layerNorm) // Cohere, StarCoder2
+    if (c.layerNorm) // Cohere, StarCoder2 (OLMo 1: no weight)
       return llm::LayerNormOp::create(
-          b, loc, rows(cols), x, vector(weight, cols),
+          b, loc, rows(cols), x, c.normWeight ? vector(weight, cols) : Value(),
           c.normBias ? vector(normBiasName(weight), cols) : Value(), eps);
     return llm::RMSNormOp::create(b, loc, rows(cols), x, vector(weight, cols), eps, offset);
   };
@@ -1237,13 +1261,19 @@ OwningOpRef<ModuleOp> lazyc::buildDecoder(MLIRContext *context,
     // A projection, plus its bias when the model has one (Qwen2's Q/K/V).
     auto project = [&](TensorRole weight, TensorRole bias, int64_t cols) -> Value {
       Value y = linear(n, name(weight), cols, c.hidden, tensorRows(c, weight));
+      // (OLMo 1's clip_qkv, after the bias.)
+      auto clipped = [&](Value v) -> Value {
+        if (c.clipQKV <= 0.0)
+          return v;
+        return llm::ClampOp::create(b, loc, v, b.getF64FloatAttr(c.clipQKV));
+      };
       if (!c.qkvBias)
-        return y;
+        return clipped(y);
       auto v = llm::WeightOp::create(b, loc, RankedTensorType::get({cols}, f32), name(bias));
       // A fused bias's elements (Phi-2's attn_qkv, GPT-NeoX's query_key_value).
       if (auto part = tensorRows(c, bias))
         selectRows(v, *part, /*isVector=*/true);
-      return llm::AddBiasOp::create(b, loc, rows(cols), y, v);
+      return clipped(llm::AddBiasOp::create(b, loc, rows(cols), y, v));
     };
     // Qwen3 normalizes every query and key head before RoPE, OLMo 2 the
     // whole projection.

@@ -718,10 +718,14 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   // query/key/value/output projections, RoPE on interleaved pairs of the first
   // rotary_dim elements of each head; GPT-2's config.json names.
   bool gptj = arch == "GPTJForCausalLM" || modelType == "gptj";
+  // OLMo 1 (OLMo-1B, -7B, -7B-0424/0724 in transformers' form): Llama's
+  // layers with LayerNorms without weights, the query, key and value
+  // projections optionally clamped (clip_qkv).
+  bool olmo1 = arch == "OlmoForCausalLM" || modelType == "olmo";
   if (!llamaLike && !qwen2 && !qwen3 && !smollm3 && !granite && !olmo2 && !gemma1 && !gemma2 &&
       !gemma3 && !phi3 && !glm4 && !ernie && !mixtral && !qwen3moe && !olmoe && !gptOss &&
       !glm4moe && !qwen2moe && !graniteMoe && !cohere && !starcoder2 && !phi2 && !neox &&
-      !falcon && !gptj) {
+      !falcon && !gptj && !olmo1) {
     error = "unsupported architecture '" + (arch.empty() ? modelType : arch) +
             "' (lazyc imports LlamaForCausalLM, MistralForCausalLM, MinistralForCausalLM, "
             "Qwen2ForCausalLM, Qwen3ForCausalLM, SmolLM3ForCausalLM, GraniteForCausalLM, "
@@ -731,7 +735,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
             "Ernie4_5_MoeForCausalLM, GptOssForCausalLM, Glm4MoeForCausalLM, "
             "Qwen2MoeForCausalLM, GraniteMoeForCausalLM, GraniteMoeSharedForCausalLM, "
             "CohereForCausalLM, Cohere2ForCausalLM, Starcoder2ForCausalLM, PhiForCausalLM, "
-            "GPTNeoXForCausalLM, FalconForCausalLM and GPTJForCausalLM)";
+            "GPTNeoXForCausalLM, FalconForCausalLM, GPTJForCausalLM and OlmoForCausalLM)";
     return false;
   }
   c.arch = qwen2      ? "qwen2"
@@ -761,6 +765,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
            : neox       ? "gptneox"
            : falcon     ? "falcon"
            : gptj       ? "gptj"
+           : olmo1      ? "olmo"
            : modelType.empty() ? "llama"
                                : modelType;
   // Qwen2's Q/K/V projections always have biases, GLM-4's by default.
@@ -840,8 +845,15 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   if (gptOss && !readGptOss(json, c, error))
     return false;
   if (const rt::JsonValue *clip = json.get("clip_qkv"); clip && !clip->isNull()) {
-    error = "config.json: clip_qkv (clamping the query/key/value projections) is not supported";
-    return false;
+    // (OLMo 1's: after the projections, before RoPE. OLMoE's would be after
+    // its query/key norms: not implemented.)
+    c.clipQKV = olmo1 ? json.getNumber("clip_qkv").value_or(0.0) : 0.0;
+    if (!olmo1 || !(c.clipQKV > 0.0) || !std::isfinite(c.clipQKV)) {
+      error = olmo1 ? "config.json: clip_qkv must be a positive number"
+                    : "config.json: clip_qkv (clamping the query/key/value projections) is "
+                      "supported for OlmoForCausalLM only";
+      return false;
+    }
   }
   // (GPT-NeoX's attention has as many key/value heads as query heads;
   // Falcon's new decoder architecture num_kv_heads, its first one query
@@ -896,7 +908,8 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
   }
-  if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss && !glm4moe && !neox) ||
+  if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss && !glm4moe && !neox &&
+       !olmo1) ||
       json.getBool("mlp_bias").value_or(false) ||
       (json.getBool("use_bias").value_or(false) && !starcoder2)) {
     error = "config.json: attention/MLP biases are not supported (but GLM-4's and GLM-4.5's "
@@ -1002,6 +1015,14 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
   }
   if (falcon && !readFalcon(json, act, c, error))
     return false;
+  if (olmo1) {
+    // LayerNorms without weights, epsilon fixed at 1e-5 (transformers'
+    // OlmoLayerNorm); attention_bias on all four projections.
+    c.layerNorm = true;
+    c.normWeight = false;
+    c.rmsEpsilon = 1e-5;
+    c.qkvBias = c.attnOutBias = json.getBool("attention_bias").value_or(false);
+  }
   if (gptj) {
     // RoPE on rotary_dim elements of each head (null: transformers would
     // rotate hidden_size of them, which no head has: refused).

@@ -122,6 +122,12 @@ struct ModelConfig {
   bool parallelMlpNorm = false;
   /// StarCoder2: each LayerNorm adds a bias (the weight's name with `.bias`).
   bool normBias = false;
+  /// OLMo 1: LayerNorms without a weight (and without a bias): no norm
+  /// tensors in the file.
+  bool normWeight = true;
+  /// OLMo 1's clip_qkv: the query, key and value projections clamped to
+  /// [-clipQKV, clipQKV] before RoPE (llm.clamp); 0: none.
+  double clipQKV = 0.0;
   /// StarCoder2's MLP is not gated: up projection, `mlpActivation` ("gelu_tanh":
   /// llm.gelu; GPT-NeoX's "gelu": its exact erf form), down projection, each
   /// projection with a bias when `mlpBias`.

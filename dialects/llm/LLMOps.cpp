@@ -239,11 +239,19 @@ LogicalResult RMSNormOp::verify() {
 }
 
 LogicalResult LayerNormOp::verify() {
-  if (failed(verifyRowNorm(*this, getInput().getType(), getWeight().getType(),
-                           getResult().getType(), getEpsilon().convertToDouble())))
+  // (Without a weight: its shape, as if it had one, for the shared checks.)
+  RankedTensorType input = getInput().getType();
+  auto weight = getWeight() ? cast<RankedTensorType>(getWeight().getType())
+                            : RankedTensorType::get({input.getRank() == 2 ? input.getDimSize(1)
+                                                                          : ShapedType::kDynamic},
+                                                    input.getElementType());
+  if (failed(verifyRowNorm(*this, input, weight, getResult().getType(),
+                           getEpsilon().convertToDouble())))
     return failure();
   if (!getBias())
     return success();
+  if (!getWeight())
+    return emitOpError() << "expects a weight with a bias";
   auto bias = cast<RankedTensorType>(getBias().getType());
   if (failed(lazyc::verifyRank(*this, "bias", bias, 1)))
     return failure();
@@ -387,6 +395,13 @@ LogicalResult SigmoidGateOp::verify() {
 //===----------------------------------------------------------------------===//
 // SoftcapOp
 //===----------------------------------------------------------------------===//
+
+LogicalResult ClampOp::verify() {
+  double limit = getLimit().convertToDouble();
+  if (!(limit > 0.0) || !std::isfinite(limit))
+    return emitOpError() << "expects a finite limit > 0, got " << lazyc::formatDouble(limit);
+  return success();
+}
 
 LogicalResult SoftcapOp::verify() {
   double cap = getCap().convertToDouble();

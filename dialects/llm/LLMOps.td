@@ -163,26 +163,29 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def LLM_LayerNormOp : LLM_Op<"layer_norm", [Pure]> {
+def LLM_LayerNormOp : LLM_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
   let summary = "Layer normalization of every row (mean-centred), scaled, biased";
   let description = [{
     `y[i, j] = (x[i, j] - m_i) / sqrt(mean_j((x[i, :] - m_i)^2) + epsilon) * weight[j]`
     `+ bias[j]` with `m_i = mean_j(x[i, :])`: the variance of the centred
     row, as PyTorch's LayerNorm computes it. Without `bias` none is added
-    (Cohere's Command R models, whose norms have none; StarCoder2's have one).
+    (Cohere's Command R models, whose norms have none; StarCoder2's have one);
+    without `weight` (and then without `bias`) the normalized row is the
+    result (OLMo 1's non-parametric LayerNorms).
 
     ```mlir
     %y = llm.layer_norm %x, %w {epsilon = 1.0e-05 : f64}
         : tensor<?x8192xf32>, tensor<8192xf32> -> tensor<?x8192xf32>
     %z = llm.layer_norm %x, %w bias %b {epsilon = 1.0e-05 : f64}
         : tensor<?x3072xf32>, tensor<3072xf32>, tensor<3072xf32> -> tensor<?x3072xf32>
+    %n = llm.layer_norm %x {epsilon = 1.0e-05 : f64} : tensor<?x2048xf32> -> tensor<?x2048xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight, Optional<LLM_Tensor>:$bias,
-                       F64Attr:$epsilon);
+  let arguments = (ins LLM_Tensor:$input, Optional<LLM_Tensor>:$weight,
+                       Optional<LLM_Tensor>:$bias, F64Attr:$epsilon);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`bias` $bias^)? attr-dict `:` type($input) `,` type($weight)
+    $input (`,` $weight^)? (`bias` $bias^)? attr-dict `:` type($input) (`,` type($weight)^)?
     (`,` type($bias)^)? `->` type($result)
   }];
   let hasVerifier = 1;
@@ -383,6 +386,22 @@ def LLM_SoftcapOp : LLM_Op<"softcap", [Pure, SameOperandsAndResultType]> {
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, F64Attr:$cap);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def LLM_ClampOp : LLM_Op<"clamp", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise clamping to [-limit, limit]";
+  let description = [{
+    `result = min(max(input, -limit), limit)` (NaN stays NaN, as PyTorch's
+    `clamp`): OLMo 1's `clip_qkv` on the query, key and value projections.
+
+    ```mlir
+    %y = llm.clamp %q {limit = 8.000000e+00 : f64} : tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, F64Attr:$limit);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;

@@ -149,6 +149,24 @@ func.func @gelu_exact(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
 
 // -----
 
+// OLMo 1's LayerNorm without weight: the scaling pass reads the centred rows
+// and their sums of squares only; the clamp is max then min.
+// CHECK-LABEL: func.func @layer_norm_no_weight_clamp
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<?xf32>)
+// CHECK:           math.rsqrt
+// CHECK-NEXT:      arith.mulf
+// CHECK-NEXT:      linalg.yield
+// CHECK:         linalg.generic
+// CHECK:           arith.maximumf
+// CHECK-NEXT:      arith.minimumf
+func.func @layer_norm_no_weight_clamp(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %y = llm.layer_norm %x {epsilon = 1.0e-5 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  %c = llm.clamp %y {limit = 8.0 : f64} : tensor<?x64xf32>
+  return %c : tensor<?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @head_rms_norm
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 4, 8] : tensor<?x32xf32> into tensor<?x4x8xf32>
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]

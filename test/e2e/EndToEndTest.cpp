@@ -96,6 +96,8 @@ const std::string kTinyFalconGGUFLibrary = LAZYC_E2E_TINY_FALCON_GGUF_LIBRARY;
 const std::string kTinyFalcon7bLibrary = LAZYC_E2E_TINY_FALCON7B_LIBRARY;
 const std::string kTinyFalcon7bGGUFLibrary = LAZYC_E2E_TINY_FALCON7B_GGUF_LIBRARY;
 const std::string kTinyGptJLibrary = LAZYC_E2E_TINY_GPTJ_LIBRARY;
+const std::string kTinyOlmoLibrary = LAZYC_E2E_TINY_OLMO_LIBRARY;
+const std::string kTinyOlmoGGUFLibrary = LAZYC_E2E_TINY_OLMO_GGUF_LIBRARY;
 const std::string kTinyGptOssGGUFLibrary = LAZYC_E2E_TINY_GPTOSS_GGUF_LIBRARY;
 const std::string kTinyGptOssLibrary = LAZYC_E2E_TINY_GPTOSS_LIBRARY;
 const std::string kTinyGptOssDQLibrary = LAZYC_E2E_TINY_GPTOSS_DQ_LIBRARY;
@@ -512,6 +514,13 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            // pairs of 8 of each head's 16 elements.
                                            Case{"logits-tiny-hf-gptj.txt", "tiny-gptj-hf",
                                                 &kTinyGptJLibrary, 1e-5f},
+                                           // OLMo 1: LayerNorms without weights, the
+                                           // query, key and value clamped (without
+                                           // the clamp: 0.13 off).
+                                           Case{"logits-tiny-hf-olmo.txt", "tiny-olmo-hf",
+                                                &kTinyOlmoLibrary, 1e-5f},
+                                           Case{"logits-tiny-hf-olmo.txt", "tiny-olmo.gguf",
+                                                &kTinyOlmoGGUFLibrary, 1e-5f},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN

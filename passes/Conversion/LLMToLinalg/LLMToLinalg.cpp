@@ -214,6 +214,21 @@ struct SoftcapLowering : OpRewritePattern<llm::SoftcapOp> {
   }
 };
 
+/// min(max(x, -limit), limit), NaN kept (arith's minimumf/maximumf).
+struct ClampLowering : OpRewritePattern<llm::ClampOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(llm::ClampOp op, PatternRewriter &rewriter) const override {
+    double limit = op.getLimit().convertToDouble();
+    return lowerElementwise(op, rewriter, [&](OpBuilder &b, Location l, Value x) -> Value {
+      auto c = [&](double v) {
+        return arith::ConstantOp::create(b, l, b.getFloatAttr(x.getType(), v)).getResult();
+      };
+      return arith::MinimumFOp::create(b, l, arith::MaximumFOp::create(b, l, x, c(-limit)),
+                                       c(limit));
+    });
+  }
+};
+
 /// x * sigmoid(g) = x / (1 + exp(-g)), g read once per row.
 struct SigmoidGateLowering : OpRewritePattern<llm::SigmoidGateOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -275,6 +290,8 @@ Value rmsScale(OpBuilder &b, Location l, ValueRange a, int64_t n, double eps, Ty
   Value mean = arith::DivFOp::create(b, l, a[1], count);
   Value r = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
   Value scaled = arith::MulFOp::create(b, l, a[0], r);
+  if (a.size() < 3) // (no weight: OLMo 1's LayerNorms)
+    return scaled;
   Value weight = toFloat(b, l, a[2], f);
   if (weightOffset != 0.0) // Gemma's 1 + w
     weight = arith::AddFOp::create(
@@ -368,18 +385,23 @@ struct LayerNormLowering : OpRewritePattern<llm::LayerNormOp> {
                               });
     Value squares = sumOfSquares(rewriter, loc, centred, sumType, reduceMaps, reduce);
     const double eps = op.getEpsilon().convertToDouble();
-    SmallVector<Value> inputs = {centred, squares, op.getWeight()};
-    SmallVector<AffineMap> maps = {rowsMap(rewriter), perRow(rewriter), perColumn(rewriter)};
+    SmallVector<Value> inputs = {centred, squares};
+    SmallVector<AffineMap> maps = {rowsMap(rewriter), perRow(rewriter)};
+    const size_t scaling = op.getWeight() ? 3 : 2; // (OLMo 1's: no weight, no bias)
+    if (Value weight = op.getWeight()) {
+      inputs.push_back(weight);
+      maps.push_back(perColumn(rewriter));
+    }
     if (Value bias = op.getBias()) {
       inputs.push_back(bias);
       maps.push_back(perColumn(rewriter));
     }
     Value y = generic2D(rewriter, loc, type, x, inputs, maps,
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          Value v = rmsScale(b, l, a.take_front(3), cols, eps, f32,
+                          Value v = rmsScale(b, l, a.take_front(scaling), cols, eps, f32,
                                              /*weightOffset=*/0.0);
-                          if (a.size() > 3)
-                            v = arith::AddFOp::create(b, l, v, toFloat(b, l, a[3], f32));
+                          if (a.size() > scaling)
+                            v = arith::AddFOp::create(b, l, v, toFloat(b, l, a[scaling], f32));
                           Type out = type.getElementType();
                           return out == f32 ? v : arith::TruncFOp::create(b, l, out, v);
                         });
@@ -904,7 +926,7 @@ struct ConvertLLMToLinalgPass
     });
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering,
-                 SoftcapLowering, SigmoidGateLowering, SiLULowering, GeLULowering, SwiGLULowering,
+                 SoftcapLowering, ClampLowering, SigmoidGateLowering, SiLULowering, GeLULowering, SwiGLULowering,
                  RMSNormLowering, LayerNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());

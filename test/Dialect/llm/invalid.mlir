@@ -853,3 +853,29 @@ func.func @f() {
   %w = llm.weight "b" {rows = array<i64: 4, 36>, row_step = 12 : i64, row_block = 4 : i64} : tensor<16xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{expects a finite limit > 0, got 0}}
+  %y = llm.clamp %x {limit = 0.0 : f64} : tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>) {
+  // Without a weight the result still has the input's columns.
+  // expected-error @+1 {{expects result columns}}
+  %y = llm.layer_norm %x {epsilon = 1.0e-05 : f64} : tensor<?x64xf32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<?x64xf32>, %b: tensor<64xf32>) {
+  // (The generic form: the custom one reads a lone second operand as the weight.)
+  // expected-error @+1 {{expects a weight with a bias}}
+  %y = "llm.layer_norm"(%x, %b) <{epsilon = 1.0e-05 : f64, operandSegmentSizes = array<i32: 1, 0, 1>}> : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  return
+}

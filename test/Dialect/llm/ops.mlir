@@ -270,3 +270,15 @@ func.func @q8_0_weights(%tokens: tensor<?xi32>, %rows: tensor<1xi32>) -> tensor<
   %l = llm.logits %x[%rows], %emb : tensor<?x576xf32>, tensor<1xi32>, tensor<49152x612xi8> -> tensor<1x49152xf32>
   return %l : tensor<1x49152xf32>
 }
+
+// -----
+
+// OLMo 1: a LayerNorm without weight or bias, and the projections' clamp.
+// CHECK-LABEL: func.func @layer_norm_no_weight_clamp
+func.func @layer_norm_no_weight_clamp(%x: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // CHECK: %[[N:.*]] = llm.layer_norm %{{.*}} {epsilon = 1.000000e-05 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  %n = llm.layer_norm %x {epsilon = 1.0e-05 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  // CHECK: llm.clamp %[[N]] {limit = 8.000000e+00 : f64} : tensor<?x64xf32>
+  %c = llm.clamp %n {limit = 8.0 : f64} : tensor<?x64xf32>
+  return %c : tensor<?x64xf32>
+}

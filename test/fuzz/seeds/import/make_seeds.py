@@ -32,7 +32,7 @@ blocks, partial RoPE, the logits' bias), phi2 with a fused attn_qkv (weight
 and bias) gptneox (starcoder2's with one attn_qkv, parallel blocks with
 both norms: use_parallel_residual, a bool) and falcon (one attn_qkv of a
 key/value head, no biases, parallel blocks with attn_norm_2 for the attention
-and attn_norm for the MLP).
+and attn_norm for the MLP) and olmo (no norm tensors, clamp_kqv).
 
     python3 test/fuzz/seeds/import/make_seeds.py   (writes next to itself)
 """
@@ -315,6 +315,10 @@ SEEDS = {
            ("blk.0.attn_norm_2.weight", [EMB], F32), ("blk.0.attn_norm_2.bias", [EMB], F32),
            ("output_norm.bias", [EMB], F32)],
         [("falcon.attention.layer_norm_epsilon", 1e-5)]),
+    # OLMo 1: llama's tensors without norms, clamp_kqv.
+    "olmo-no-norm-weights.gguf": gguf(
+        "olmo", 1, [t for t in model("olmo", 1, F16) if "norm" not in t[0]],
+        [("olmo.attention.layer_norm_epsilon", 1e-5), ("olmo.attention.clamp_kqv", 8.0)]),
     "gemma3-sandwich-norms.gguf": gguf(
         "gemma3", 2, model("gemma3", 2, F16, tied=True, gemma3=True),
         [("gemma3.attention.sliding_window", 64)]),
