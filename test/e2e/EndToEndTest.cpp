@@ -119,8 +119,13 @@ const std::string kBF16ActLibrary = LAZYC_E2E_BF16ACT_LIBRARY;
 const std::string kBF16ResLibrary = LAZYC_E2E_BF16RES_LIBRARY;
 const std::string kGPULoopsLibrary = LAZYC_E2E_GPULOOPS_LIBRARY;
 
-/// Absolute logit tolerance: both sides compute in f32, in different orders.
+/// Absolute logit tolerance on SmolLM2: both sides compute in f32, in
+/// different orders (1.0e-4 measured over 1,958 positions).
 constexpr float kTolerance = 2e-2f;
+/// On the tiny checkpoints (64 wide, 2-4 layers; 2.7e-6 at most measured,
+/// gpt-oss's aside): a slip in a family's arithmetic — GELU's tanh form for
+/// its exact one (5.3e-5 on GPT-NeoX's), a missing bias or clamp — fails.
+constexpr float kTinyTolerance = 1e-5f;
 
 struct Reference {
   std::vector<int32_t> prompt, continuation;
@@ -177,8 +182,12 @@ struct Case {
   /// or null: SmolLM2's GGUF.
   const char *checkpoint = nullptr;
   const std::string *library = nullptr;
-  /// Absolute logit tolerance (kTolerance unless set).
-  float tolerance = kTolerance;
+  /// Absolute logit tolerance (unless set: kTolerance on SmolLM2,
+  /// kTinyTolerance on a tiny checkpoint).
+  float tolerance = 0.0f;
+  float bound() const {
+    return tolerance > 0.0f ? tolerance : checkpoint ? kTinyTolerance : kTolerance;
+  }
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.fixture; }
@@ -230,7 +239,7 @@ TEST_P(EndToEndTest, MatchesTransformers) {
     }
   }
   EXPECT_EQ(topMismatch, 0);
-  EXPECT_LT(worst, GetParam().tolerance)
+  EXPECT_LT(worst, GetParam().bound())
       << "largest |logit - reference| over every position's top 10";
   std::cout << GetParam().fixture << ": " << n << " positions, max |logit diff| = " << worst << "\n";
 
@@ -484,67 +493,63 @@ INSTANTIATE_TEST_SUITE_P(Models, EndToEndTest,
                                            // value head by head in one matrix,
                                            // parallel blocks each sublayer with its
                                            // own norm, exact GELU; sequential
-                                           // blocks; GGUF (attn_qkv reordered). A
-                                           // tight bound: GELU's tanh approximation
-                                           // would be 5.3e-5 off.
+                                           // blocks; GGUF (attn_qkv reordered).
                                            Case{"logits-tiny-hf-gptneox.txt",
-                                                "tiny-gptneox-hf", &kTinyGptNeoXLibrary, 1e-5f},
+                                                "tiny-gptneox-hf", &kTinyGptNeoXLibrary},
                                            Case{"logits-tiny-hf-gptneox-seq.txt",
-                                                "tiny-gptneox-seq-hf", &kTinyGptNeoXSeqLibrary,
-                                                1e-5f},
+                                                "tiny-gptneox-seq-hf", &kTinyGptNeoXSeqLibrary},
                                            Case{"logits-tiny-hf-gptneox.txt",
-                                                "tiny-gptneox.gguf", &kTinyGptNeoXGGUFLibrary,
-                                                1e-5f},
+                                                "tiny-gptneox.gguf", &kTinyGptNeoXGGUFLibrary},
                                            // Falcon: the new decoder architecture
                                            // (query/key/value by key/value group, a
                                            // norm per sublayer) and the first
                                            // (multi-query, one norm per parallel
                                            // block), exact GELU; their GGUFs.
                                            Case{"logits-tiny-hf-falcon.txt", "tiny-falcon-hf",
-                                                &kTinyFalconLibrary, 1e-5f},
+                                                &kTinyFalconLibrary},
                                            Case{"logits-tiny-hf-falcon.txt", "tiny-falcon.gguf",
-                                                &kTinyFalconGGUFLibrary, 1e-5f},
+                                                &kTinyFalconGGUFLibrary},
                                            Case{"logits-tiny-hf-falcon7b.txt",
-                                                "tiny-falcon7b-hf", &kTinyFalcon7bLibrary, 1e-5f},
+                                                "tiny-falcon7b-hf", &kTinyFalcon7bLibrary},
                                            Case{"logits-tiny-hf-falcon7b.txt",
-                                                "tiny-falcon7b.gguf", &kTinyFalcon7bGGUFLibrary,
-                                                1e-5f},
+                                                "tiny-falcon7b.gguf", &kTinyFalcon7bGGUFLibrary},
                                            // GPT-J: Phi-2's parallel blocks without
                                            // attention biases, RoPE on interleaved
                                            // pairs of 8 of each head's 16 elements.
                                            Case{"logits-tiny-hf-gptj.txt", "tiny-gptj-hf",
-                                                &kTinyGptJLibrary, 1e-5f},
+                                                &kTinyGptJLibrary},
                                            // OLMo 1: LayerNorms without weights, the
                                            // query, key and value clamped (without
                                            // the clamp: 0.13 off).
                                            Case{"logits-tiny-hf-olmo.txt", "tiny-olmo-hf",
-                                                &kTinyOlmoLibrary, 1e-5f},
+                                                &kTinyOlmoLibrary},
                                            Case{"logits-tiny-hf-olmo.txt", "tiny-olmo.gguf",
-                                                &kTinyOlmoGGUFLibrary, 1e-5f},
+                                                &kTinyOlmoGGUFLibrary},
                                            // gpt-oss: attention sinks, biased
                                            // projections, router and experts, the
                                            // clamped SwiGLU, MXFP4 experts, YaRN
                                            // without truncation, alternating windows.
+                                           // (1.1e-4 measured: its logits reach 6.)
                                            Case{"logits-tiny-gptoss.txt", "tiny-gptoss.gguf",
-                                                &kTinyGptOssGGUFLibrary},
+                                                &kTinyGptOssGGUFLibrary, 5e-4f},
                                            // ... its Hugging Face forms: OCP MXFP4 blocks
                                            // and scales with gate and up interleaved
                                            // (as published), and transposed f32
                                            // (transformers' save_pretrained).
                                            Case{"logits-tiny-gptoss.txt", "tiny-gptoss-hf",
-                                                &kTinyGptOssLibrary},
+                                                &kTinyGptOssLibrary, 5e-4f},
                                            Case{"logits-tiny-gptoss.txt", "tiny-gptoss-dq-hf",
-                                                &kTinyGptOssDQLibrary},
+                                                &kTinyGptOssDQLibrary, 5e-4f},
                                            // Q8_0 weights read as they are (--dtype q8_0)
                                            // against transformers on the same rounded
-                                           // values; the f32 weights' logits differ from
-                                           // these by up to 0.017, so a tighter bound.
+                                           // values (the f32 weights' logits differ from
+                                           // these by up to 0.017).
                                            Case{"logits-tiny-q8_0.txt", "tiny-llama-q8_0.gguf",
-                                                &kTinyQ8_0Library, 2e-3f},
+                                                &kTinyQ8_0Library},
                                            // ... and quantized at load from the f16
                                            // safetensors: the same blocks.
                                            Case{"logits-tiny-q8_0.txt", "tiny-llama-hf",
-                                                &kTinyHFQ8_0Library, 2e-3f}),
+                                                &kTinyHFQ8_0Library}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            std::string name = info.param.fixture;
                            name = name.substr(7, name.size() - 11); // logits-X.txt -> X
