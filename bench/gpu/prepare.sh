@@ -191,6 +191,17 @@ for f in tiny-mistral-swa tiny-phi3 tiny-phi4mini tiny-glm4 tiny-ernie45 tiny-ge
     compile test/fixtures/$f.gguf --dtype bf16 $2 --schedule=0:0.5 -o $D/$f-lazy-$1.so
   done
 done
+# LayerNorm families (2026-11-30, not yet run on a GPU), pruned (layer 0 dense):
+# Cohere (parallel blocks, LayerNorms without biases), StarCoder2 (biased LayerNorms,
+# GELU's tanh form), Phi-2 (partial RoPE, the logits' bias), GPT-NeoX (exact GELU, a
+# norm per sublayer of a parallel block), Falcon (grouped query/key/value, Falcon-40B's
+# norms), OLMo 1 (LayerNorms without weights, llm.clamp). GPU vs CPU in run.sh.
+for f in tiny-cohere tiny-starcoder2 tiny-phi2 tiny-gptneox tiny-falcon tiny-olmo; do
+  for t in "cpu --portable" "cuda --target=cuda"; do
+    set -- $t
+    compile test/fixtures/$f.gguf --dtype bf16 $2 --schedule=0:0.5 -o $D/$f-lazy-$1.so
+  done
+done
 # Mixtures of experts (lazyc_gpu_moe: router logits routed on the host, the experts'
 # GEMMs in cuBLASLt): synthetic:tiny-moe on random weights, and the tiny Mixtral, ERNIE
 # 4.5 MoE (its selection bias, renormalization floor, shared experts), GLM-4.5

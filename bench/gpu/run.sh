@@ -362,6 +362,18 @@ fi
 # (its sinks in lazyc_gpu_attention_sinks, through the key splits' combine, and LazyLLM's
 # lazyc_gpu_sink_scores; experts widened to bf16 on both sides); memcheck on the pruned
 # gpt-oss; moe-small's 4k prefill timed.
+# LayerNorm families (built 2026-11-30 without a GPU: first run here), pruned: Cohere,
+# StarCoder2, Phi-2, GPT-NeoX (exact GELU), Falcon (grouped query/key/value), OLMo 1
+# (LayerNorms without weights, llm.clamp): the generated layer_norm, gelu and clamp
+# kernels, parallel blocks.
+if in_budget "LayerNorm families: GPU vs CPU"; then
+  log "LayerNorm families (Cohere, StarCoder2, Phi-2, GPT-NeoX, Falcon, OLMo 1): GPU vs CPU"
+  for m in tiny-cohere-lazy tiny-starcoder2-lazy tiny-phi2-lazy tiny-gptneox-lazy \
+           tiny-falcon-lazy tiny-olmo-lazy; do
+    gpu_vs_cpu_family $m
+  done
+fi
+
 if in_budget "mixtures of experts, attention sinks: GPU vs CPU"; then
   log "mixtures of experts (lazyc_gpu_moe) and attention sinks (gpt-oss): GPU vs CPU"
   gpu_vs_cpu_synthetic tiny-moe-lazy
