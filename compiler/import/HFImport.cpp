@@ -603,16 +603,13 @@ namespace {
 /// norms (2 by default: ln_attn and ln_mlp; 1: input_layernorm for both, as
 /// Falcon2-11B), else parallel_attn (default true: one input_layernorm) or
 /// sequential ones (input_layernorm, post_attention_layernorm).
-bool readFalcon(const rt::JsonValue &json, const std::string &act, ModelConfig &c,
-                std::string &error) {
+bool readFalcon(const rt::JsonValue &json, ModelConfig &c, std::string &error) {
   if (json.getBool("alibi").value_or(false)) {
     error = "config.json: alibi (ALiBi position biases instead of RoPE: Falcon-RW) is not "
             "supported";
     return false;
   }
   c.layerNorm = c.normBias = true;
-  c.gatedMlp = false;
-  c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
   c.qkvBias = c.attnOutBias = c.mlpBias = json.getBool("bias").value_or(false);
   c.fusedQKV = true;
   c.fusedQKVGrouped = c.numKVHeads > 1; // (one group: the query's rows, the key's, the value's)
@@ -895,18 +892,20 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
                                                 : "hidden_act")
                               .value_or(defaultAct);
   // (A non-gated MLP's GELU: exact, or its tanh approximation.)
-  if ((starcoder2 || phi2 || neox || falcon || gptj) && act != "gelu" &&
-      act != "gelu_pytorch_tanh" &&
-      act != "gelu_new") {
+  const bool geluMlp = starcoder2 || phi2 || neox || falcon || gptj;
+  if (geluMlp && act != "gelu" && act != "gelu_pytorch_tanh" && act != "gelu_new") {
     error = "config.json: hidden_act '" + act + "' is not supported for " +
             (arch.empty() ? modelType : arch) +
             " (lazyc's GELU: gelu, exact, or gelu_pytorch_tanh / gelu_new, its tanh "
             "approximation)";
     return false;
-  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !starcoder2 && !phi2 && !neox &&
-             !falcon && !gptj) {
+  } else if (act != "silu" && !gemma1 && !gemma2 && !gemma3 && !geluMlp) {
     error = "config.json: hidden_act '" + act + "' is not supported (lazyc's MLP is SwiGLU: silu)";
     return false;
+  }
+  if (geluMlp) { // up, GELU (exact or its tanh form), down
+    c.gatedMlp = false;
+    c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
   }
   if ((json.getBool("attention_bias").value_or(false) && !glm4 && !gptOss && !glm4moe && !neox &&
        !olmo1) ||
@@ -975,8 +974,7 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
                        : starcoder2   ? "norm_epsilon"
                                       : "rms_norm_eps";
   c.rmsEpsilon =
-      json.getNumber(epsKey).value_or(cohere || starcoder2 || phi2 || neox || falcon || gptj ? 1e-5
-                                                                                             : 1e-6);
+      json.getNumber(epsKey).value_or(cohere || starcoder2 || geluMlp ? 1e-5 : 1e-6);
   if (!(c.rmsEpsilon > 0) || !std::isfinite(c.rmsEpsilon)) {
     error = std::string("config.json: ") + epsKey + " must be a positive number";
     return false;
@@ -993,27 +991,22 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     const bool bias = phi2 || json.getBool("use_bias").value_or(true);
     c.layerNorm = c.normBias = true;
     c.parallelBlock = phi2;
-    c.gatedMlp = false;
-    c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
     c.qkvBias = c.attnOutBias = c.mlpBias = bias;
     c.outputBias = phi2;
   }
   if (neox) {
     // Biased LayerNorms and MLP (always), biased attention (attention_bias,
     // default true), parallel blocks each norm of its own
-    // (use_parallel_residual, default true), the exact GELU where hidden_act
-    // says gelu.
+    // (use_parallel_residual, default true).
     const bool bias = json.getBool("attention_bias").value_or(true);
     c.layerNorm = c.normBias = c.mlpBias = true;
     c.qkvBias = c.attnOutBias = bias;
     c.parallelBlock = c.parallelMlpNorm = json.getBool("use_parallel_residual").value_or(true);
-    c.gatedMlp = false;
-    c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
     // (A checkpoint saved by transformers 5 names the head lm_head.)
     if (!checkpoint.findTensor("embed_out.weight") && checkpoint.findTensor("lm_head.weight"))
       c.outputName = "lm_head.weight";
   }
-  if (falcon && !readFalcon(json, act, c, error))
+  if (falcon && !readFalcon(json, c, error))
     return false;
   if (olmo1) {
     // LayerNorms without weights, epsilon fixed at 1e-5 (transformers'
@@ -1034,8 +1027,6 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     }
     c.ropeDim = *rotary == c.headDim ? 0 : *rotary;
     c.layerNorm = c.normBias = c.parallelBlock = true;
-    c.gatedMlp = false;
-    c.mlpActivation = act == "gelu" ? "gelu" : "gelu_tanh";
     c.mlpBias = c.outputBias = true;
   }
   // Hugging Face weights use rotate-half, but for GLM-4, whose RoPE pairs
