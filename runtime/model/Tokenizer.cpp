@@ -552,7 +552,8 @@ std::unique_ptr<Tokenizer> Tokenizer::fromHFJson(const JsonValue &json,
       falconSteps = 4;
       tok->split_ = Split::Falcon;
     } else if (kind == "ByteLevel" && step->getBool("use_regex").value_or(true) &&
-        !step->getBool("add_prefix_space").value_or(false) && (falconSteps == 0 || falconSteps == 1)) {
+               !step->getBool("add_prefix_space").value_or(false) &&
+               (falconSteps == 0 || falconSteps == 1)) {
       byteLevel = true;
       falconSteps = falconSteps == 1 ? 2 : 0;
     } else if (kind == "ByteLevel" && !step->getBool("use_regex").value_or(true) &&

@@ -926,8 +926,8 @@ struct ConvertLLMToLinalgPass
     });
     RewritePatternSet patterns(&getContext());
     patterns.add<AddLowering, AddBiasLowering, HeadRMSNormLowering, ScaleLowering,
-                 SoftcapLowering, ClampLowering, SigmoidGateLowering, SiLULowering, GeLULowering, SwiGLULowering,
-                 RMSNormLowering, LayerNormLowering, RoPELowering,
+                 SoftcapLowering, ClampLowering, SigmoidGateLowering, SiLULowering, GeLULowering,
+                 SwiGLULowering, RMSNormLowering, LayerNormLowering, RoPELowering,
                  EmbeddingLowering, LogitsLowering, LazyGatherLowering,
                  LazyRandomScoresLowering>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
