@@ -953,9 +953,9 @@ bool lazyc::readHFConfig(const rt::HFCheckpoint &checkpoint, ModelConfig &c,
     return false;
   // GPT-NeoX's configs on the Hub name the RoPE base rotary_emb_base
   // (transformers reads it when neither rope_theta key is there).
+  const rt::JsonValue *ropeParameters = json.get("rope_parameters");
   if (neox && !json.get("rope_theta") &&
-      !(json.get("rope_parameters") && json.get("rope_parameters")->isObject() &&
-        json.get("rope_parameters")->get("rope_theta"))) {
+      !(ropeParameters && ropeParameters->isObject() && ropeParameters->get("rope_theta"))) {
     c.ropeTheta = json.getNumber("rotary_emb_base").value_or(10000.0);
     if (!(c.ropeTheta > 0.0) || !std::isfinite(c.ropeTheta)) {
       error = "config.json: rotary_emb_base must be positive";

@@ -925,10 +925,9 @@ void Tokenizer::encodeText(const std::vector<uint32_t> &cps, size_t begin,
   // (mapped to ², ³, ¹, ¼, ½, ¾: UTF-8 continuation bytes too, so a character
   // like "ü", C3 BC, comes apart as tokenizers takes it apart).
   auto falconDigits = [&](size_t from, size_t to) {
-    piece.clear();
+    std::string bytes;
     for (size_t k = from; k < to; ++k)
-      uc::appendUtf8(cps[k], piece);
-    const std::string bytes = piece;
+      uc::appendUtf8(cps[k], bytes);
     auto ascii = [&](size_t k) { return bytes[k] >= '0' && bytes[k] <= '9'; };
     auto numeric = [&](size_t k) {
       const auto b = static_cast<unsigned char>(bytes[k]);
@@ -1040,8 +1039,8 @@ void Tokenizer::encodeFragment(std::string_view text, const std::vector<uint32_t
     return;
   if (!sentencePiece_ && nfc_) {
     // NFC of the text between special tokens, before it is split.
-    std::vector<uint32_t> fragment(cps.begin() + begin, cps.begin() + end), normalized;
-    if (uc::toNFC(fragment, normalized))
+    std::vector<uint32_t> normalized;
+    if (uc::toNFC(cps.data() + begin, cps.data() + end, normalized))
       return encodeText(normalized, 0, normalized.size(), ids);
   }
   if (!sentencePiece_)

@@ -201,14 +201,14 @@ const std::vector<std::pair<uint64_t, uint32_t>> &compositions() {
 }
 } // namespace
 
-bool toNFC(const std::vector<uint32_t> &codepoints, std::vector<uint32_t> &out) {
-  if (std::all_of(codepoints.begin(), codepoints.end(), [](uint32_t cp) { return cp < 0x300; }))
+bool toNFC(const uint32_t *begin, const uint32_t *end, std::vector<uint32_t> &out) {
+  if (std::all_of(begin, end, [](uint32_t cp) { return cp < 0x300; }))
     return false;
   // Decompose, then order each run of combining marks by class (stably).
   std::vector<uint32_t> d;
-  d.reserve(codepoints.size() + 8);
-  for (uint32_t cp : codepoints)
-    decompose(cp, d);
+  d.reserve(static_cast<size_t>(end - begin) + 8);
+  for (const uint32_t *cp = begin; cp != end; ++cp)
+    decompose(*cp, d);
   std::vector<uint8_t> ccc(d.size());
   for (size_t i = 0; i < d.size(); ++i)
     ccc[i] = combiningClass(d[i]);
@@ -249,7 +249,7 @@ bool toNFC(const std::vector<uint32_t> &codepoints, std::vector<uint32_t> &out) 
     result.push_back(d[i]);
     classes.push_back(ccc[i]);
   }
-  if (result == codepoints)
+  if (std::equal(result.begin(), result.end(), begin, end))
     return false;
   out = std::move(result);
   return true;

@@ -67,7 +67,10 @@ uint8_t combiningClass(uint32_t cp);
 /// Hugging Face tokenizers' NFC normalizer computes it. Returns false, leaving
 /// `out` untouched, when the text is NFC already (every code point below
 /// U+0300, the common case, is decided without the tables).
-bool toNFC(const std::vector<uint32_t> &codepoints, std::vector<uint32_t> &out);
+bool toNFC(const uint32_t *begin, const uint32_t *end, std::vector<uint32_t> &out);
+inline bool toNFC(const std::vector<uint32_t> &codepoints, std::vector<uint32_t> &out) {
+  return toNFC(codepoints.data(), codepoints.data() + codepoints.size(), out);
+}
 
 } // namespace lazyc::rt::unicode
 
